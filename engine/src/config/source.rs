@@ -1,0 +1,124 @@
+//! Where configuration text comes from.
+//!
+//! The engine never touches the filesystem: the daemon hands it a [`ConfigFs`] backed by
+//! the real one, tests and the simulator hand it a [`MemFs`]. Everything else the
+//! language needs from the outside world (`-i` config id, `${_ENV X}`, the seed of
+//! `${_RANDOM}`) arrives in [`ParseOptions`].
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// Read-only view of a filesystem, as much of it as `include` needs.
+pub trait ConfigFs {
+    /// The whole file as UTF-8 text.
+    fn read_to_string(&self, path: &Path) -> io::Result<String>;
+    /// Names of the entries of a directory (not sorted, no `.`/`..`).
+    fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// A path without symlinks or `..`, used to detect include cycles.
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        Ok(normalize(path))
+    }
+}
+
+/// An in-memory filesystem: the simulator's, the tests' and the fuzzer's.
+#[derive(Debug, Default, Clone)]
+pub struct MemFs {
+    files: BTreeMap<PathBuf, String>,
+}
+
+impl MemFs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a file. Relative paths are taken from `/`.
+    pub fn insert(&mut self, path: impl AsRef<Path>, text: impl Into<String>) -> &mut Self {
+        self.files
+            .insert(normalize(&Path::new("/").join(path)), text.into());
+        self
+    }
+
+    pub fn with(mut self, path: impl AsRef<Path>, text: impl Into<String>) -> Self {
+        self.insert(path, text);
+        self
+    }
+}
+
+impl ConfigFs for MemFs {
+    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        self.files
+            .get(&normalize(path))
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+    }
+
+    fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let dir = normalize(dir);
+        let mut names: Vec<String> = Vec::new();
+        for path in self.files.keys() {
+            if let Ok(rest) = path.strip_prefix(&dir) {
+                if let Some(Component::Normal(first)) = rest.components().next() {
+                    let name = first.to_string_lossy().into_owned();
+                    if names.last() != Some(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+        if names.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no such directory"));
+        }
+        Ok(names)
+    }
+}
+
+/// Lexical normalisation: drops `.` and resolves `..` against the preceding component.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Everything the language reads from outside the config files.
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    /// `-i/--config-id`; keepalived's default is the host name up to the first dot.
+    pub config_id: String,
+    /// Environment for `${_ENV NAME}`.
+    pub env: BTreeMap<String, String>,
+    /// Seed for `${_RANDOM}` (keepalived's `random_seed`).
+    pub random_seed: u64,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        Self {
+            config_id: String::new(),
+            env: BTreeMap::new(),
+            random_seed: 0,
+        }
+    }
+}
+
+impl ParseOptions {
+    pub fn with_config_id(mut self, id: impl Into<String>) -> Self {
+        self.config_id = id.into();
+        self
+    }
+}
+
+/// The config id keepalived uses by default: the node name up to the first `.`.
+pub fn default_config_id(hostname: &str) -> String {
+    hostname.split('.').next().unwrap_or("").to_string()
+}
