@@ -1,1 +1,109 @@
-fn main() {}
+//! `keepalived-rs`: command line entry point.
+
+use keepalived_engine::config::{load, ParseOptions};
+use keepalived_linux::{cli, dump, hostfs, security};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let opts = match cli::parse(std::env::args_os()) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("keepalived-rs: {e}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    if opts.help {
+        print!("{}", cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    if opts.version {
+        println!(
+            "keepalived-rs {} (keepalived 2.x compatible)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(name) = &opts.signum {
+        return match cli::signum(name) {
+            Some(n) => {
+                println!("{n}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("keepalived-rs: unknown signal function '{name}'");
+                ExitCode::from(1)
+            }
+        };
+    }
+    match &opts.config_test {
+        Some(log) => config_test(&opts, log.as_deref()),
+        None => {
+            eprintln!(
+                "keepalived-rs: the VRRP and checker daemons are not part of this build yet; \
+                 use -t to check a configuration"
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn parse_options(opts: &cli::Options) -> ParseOptions {
+    ParseOptions {
+        config_id: opts
+            .config_id
+            .clone()
+            .unwrap_or_else(hostfs::host_config_id),
+        env: std::env::vars().collect(),
+        random_seed: 0,
+    }
+}
+
+/// `-t`: load, validate, check against this host, report, and exit as keepalived does.
+fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
+    let path = opts.config_path();
+    let mut loaded = load(&hostfs::HostFs, &path, &parse_options(opts));
+    security::check_interfaces(&loaded.config, &mut loaded.diagnostics);
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    security::check_scripts(&loaded.config, root, &mut loaded.diagnostics);
+
+    let mut report = String::new();
+    for d in loaded.diagnostics.iter() {
+        report.push_str(&d.to_string());
+        report.push('\n');
+    }
+    let code = loaded.diagnostics.exit_code();
+    let errors = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.counts_as_error())
+        .count();
+    let warnings = loaded.diagnostics.len() - errors;
+    report.push_str(&format!(
+        "{}: {} error{}, {} warning{}; configuration {}\n",
+        path.display(),
+        errors,
+        if errors == 1 { "" } else { "s" },
+        warnings,
+        if warnings == 1 { "" } else { "s" },
+        if code == 0 { "OK" } else { "has problems" }
+    ));
+    match log {
+        Some(file) => {
+            if let Err(e) = std::fs::write(file, &report) {
+                eprintln!("keepalived-rs: cannot write {}: {e}", file.display());
+            }
+        }
+        None => eprint!("{report}"),
+    }
+    let mut out = std::io::stdout().lock();
+    if opts.json {
+        let _ = serde_json::to_writer_pretty(&mut out, &loaded.config);
+        let _ = writeln!(out);
+    } else if opts.dump_conf {
+        let _ = out.write_all(dump::text(&loaded.config).as_bytes());
+    }
+    ExitCode::from(code as u8)
+}

@@ -1,0 +1,790 @@
+//! LVS blocks: `SSL`, `virtual_server_group`, `virtual_server`, `real_server` and the
+//! checkers (`keepalived/check/check_parser.c`, `check_*.c`).
+
+use super::track::weight;
+use crate::config::diag::DiagClass;
+use crate::config::model::*;
+use crate::config::parser::{parse_ip, Parser, Stmt};
+use std::net::IpAddr;
+
+const SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf", "twos",
+];
+const MAX_TIMER: u64 = 86400 * 365 * SECOND;
+
+pub fn ssl(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    p.extra(st, 0);
+    let mut s_cfg = SslConfig::default();
+    p.block(st, |p, s| match s.kw() {
+        "password" => s_cfg.password = p.value(&s, "a password"),
+        "ca" => s_cfg.ca = p.value(&s, "a CA file"),
+        "certificate" => s_cfg.certificate = p.value(&s, "a certificate file"),
+        "key" => s_cfg.key = p.value(&s, "a key file"),
+        _ => p.unknown(&s, "SSL"),
+    });
+    cfg.ssl = Some(s_cfg);
+}
+
+pub fn virtual_server_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    let Some(name) = super::block_name(p, st) else {
+        p.skip_block(st);
+        return;
+    };
+    let mut entries = Vec::new();
+    for s in p.lines(st) {
+        if s.kw() == "fwmark" {
+            if let Some(mark) = p.int(&s, 0, 1, u32::MAX as i64) {
+                let family_v6 = match s.arg(1) {
+                    Some("inet") => Some(false),
+                    Some("inet6") => Some(true),
+                    _ => None,
+                };
+                p.extra(&s, if family_v6.is_some() { 2 } else { 1 });
+                entries.push(VsgEntry::Fwmark { mark, family_v6 });
+            }
+            continue;
+        }
+        match parse_range(s.kw()) {
+            Some((first, last)) => {
+                let port = if s.args.is_empty() { None } else { p.int(&s, 0, 0, 65535) };
+                p.extra(&s, 1);
+                entries.push(VsgEntry::Range { first, last, port });
+            }
+            None => p.error(
+                &s,
+                s.kw.col,
+                DiagClass::Value,
+                format!("expected 'IP [PORT]', 'a.b.c.d-e [PORT]', 'PREFIX/LEN [PORT]' or 'fwmark N', found '{}'", s.kw()),
+            ),
+        }
+    }
+    cfg.virtual_server_groups
+        .push(VirtualServerGroup { name, entries });
+}
+
+/// `a.b.c.d`, `a.b.c.d-e` (last octet / group range) or a CIDR block, as first..=last.
+fn parse_range(w: &str) -> Option<(IpAddr, IpAddr)> {
+    if let Some(a) = parse_ip(w) {
+        return Some((a, a));
+    }
+    if let Some((addr, len)) = w.split_once('/') {
+        let a = parse_ip(addr)?;
+        let len: u32 = len.parse().ok()?;
+        return match a {
+            IpAddr::V4(v4) if len <= 32 => {
+                let n = u32::from(v4);
+                let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                Some((
+                    IpAddr::from((n & mask).to_be_bytes()),
+                    IpAddr::from((n | !mask).to_be_bytes()),
+                ))
+            }
+            IpAddr::V6(v6) if len <= 128 => {
+                let n = u128::from(v6);
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - len)
+                };
+                Some((
+                    IpAddr::from((n & mask).to_be_bytes()),
+                    IpAddr::from((n | !mask).to_be_bytes()),
+                ))
+            }
+            _ => None,
+        };
+    }
+    let (addr, end) = w.rsplit_once('-')?;
+    let a = parse_ip(addr)?;
+    match a {
+        IpAddr::V4(v4) => {
+            let end: u8 = end.parse().ok()?;
+            let mut o = v4.octets();
+            if end < o[3] {
+                return None;
+            }
+            o[3] = end;
+            Some((a, IpAddr::from(o)))
+        }
+        IpAddr::V6(v6) => {
+            let end = u16::from_str_radix(end, 16).ok()?;
+            let mut seg = v6.segments();
+            if end < seg[7] {
+                return None;
+            }
+            seg[7] = end;
+            Some((a, IpAddr::from(seg)))
+        }
+    }
+}
+
+fn default_schedule() -> Schedule {
+    Schedule {
+        delay_loop_us: 60 * SECOND,
+        connect_timeout_us: 5 * SECOND,
+        retry: 1,
+        delay_before_retry_us: SECOND,
+        warmup_us: 60 * SECOND,
+        alpha: false,
+    }
+}
+
+/// The schedule keywords every level shares; true when `s` was one of them.
+fn schedule_kw(p: &mut Parser<'_>, s: &Stmt, sch: &mut Schedule, ex: &mut Explicit) -> bool {
+    macro_rules! set {
+        ($kw:literal, $field:expr, $v:expr) => {{
+            if let Some(v) = $v {
+                $field = v;
+                ex.set($kw);
+            }
+            true
+        }};
+    }
+    match s.kw() {
+        "delay_loop" => set!(
+            "delay_loop",
+            sch.delay_loop_us,
+            p.timer_value(s, SECOND / 1000, MAX_TIMER)
+        ),
+        "connect_timeout" => set!(
+            "connect_timeout",
+            sch.connect_timeout_us,
+            p.timer_value(s, SECOND / 1000, MAX_TIMER)
+        ),
+        // `nb_get_retry` is HTTP's old name for `retry`; the guide uses it in TCP_CHECK too.
+        "retry" | "nb_get_retry" => set!("retry", sch.retry, p.int_value(s, 0, u32::MAX as i64)),
+        "delay_before_retry" => set!(
+            "delay_before_retry",
+            sch.delay_before_retry_us,
+            p.timer_value(s, 0, MAX_TIMER)
+        ),
+        "warmup" => set!("warmup", sch.warmup_us, p.timer_value(s, 0, MAX_TIMER)),
+        "alpha" => set!("alpha", sch.alpha, Some(p.flag(s))),
+        _ => false,
+    }
+}
+
+/// `lvs_method NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
+fn lvs_method(p: &mut Parser<'_>, s: &Stmt) -> Option<LvsMethod> {
+    let kind = match p.str_arg(s, 0, "NAT, DR or TUN")?.as_str() {
+        "NAT" => LvsKind::Nat,
+        "DR" => LvsKind::Dr,
+        "TUN" => LvsKind::Tun,
+        other => {
+            p.bad_arg(
+                s,
+                0,
+                format!("'{}' expects NAT, DR or TUN, found '{other}'", s.kw()),
+            );
+            return None;
+        }
+    };
+    let mut m = LvsMethod {
+        kind,
+        ..LvsMethod::default()
+    };
+    if kind != LvsKind::Tun {
+        p.extra(s, 1);
+        return Some(m);
+    }
+    let mut i = 1;
+    while i < s.args.len() {
+        match s.args[i].text.as_str() {
+            "type" => {
+                match s.arg(i + 1) {
+                    Some(t @ ("ipip" | "gue" | "gre")) => m.tunnel_type = Some(t.to_string()),
+                    _ => p.bad_arg(s, i + 1, "tunnel 'type' expects ipip, gue or gre".into()),
+                }
+                i += 2;
+            }
+            "port" => {
+                m.tunnel_port = p.int(s, i + 1, 1, 65535);
+                i += 2;
+            }
+            c @ ("nocsum" | "csum" | "remcsum") => {
+                m.tunnel_checksum = Some(c.to_string());
+                i += 1;
+            }
+            _ => {
+                p.extra(s, i);
+                break;
+            }
+        }
+    }
+    if m.tunnel_type.as_deref() == Some("gue") && m.tunnel_port.is_none() {
+        p.error(
+            s,
+            s.kw.col,
+            DiagClass::Value,
+            "a 'gue' tunnel needs 'port N'".into(),
+        );
+    }
+    Some(m)
+}
+
+pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    let address = match st.arg(0) {
+        Some("fwmark") => p
+            .int(st, 1, 1, u32::MAX as i64)
+            .map(|mark| VsAddress::Fwmark { mark }),
+        Some("group") => p
+            .str_arg(st, 1, "a virtual_server_group name")
+            .map(|name| VsAddress::Group { name }),
+        Some(_) => {
+            let addr = p.ip(st, 0);
+            let port = if st.args.len() > 1 {
+                p.int(st, 1, 0, 65535)
+            } else {
+                Some(0)
+            };
+            addr.zip(port)
+                .map(|(address, port)| VsAddress::Ip { address, port })
+        }
+        None => {
+            p.bad_arg(
+                st,
+                0,
+                "'virtual_server' needs 'IP PORT', 'fwmark N' or 'group NAME'".into(),
+            );
+            None
+        }
+    };
+    p.extra(st, 2);
+    let Some(address) = address else {
+        p.skip_block(st);
+        return;
+    };
+    let mut vs = VirtualServer {
+        address,
+        ip_family_v6: None,
+        lvs_sched: "wlc".into(),
+        lvs_method: LvsMethod::default(),
+        protocol: Protocol::Tcp,
+        persistence_timeout_s: None,
+        persistence_granularity: None,
+        persistence_engine: None,
+        ops: false,
+        sched_flags: Vec::new(),
+        hashed: false,
+        ha_suspend: false,
+        virtualhost: None,
+        snmp_name: None,
+        schedule: default_schedule(),
+        omega: false,
+        quorum: 1,
+        hysteresis: 0,
+        quorum_up: None,
+        quorum_down: None,
+        weight: 1,
+        sorry_server: None,
+        sorry_server_inhibit: false,
+        inhibit_on_failure: false,
+        smtp_alert: None,
+        real_servers: Vec::new(),
+        explicit: Explicit::default(),
+    };
+    p.block(st, |p, s| {
+        if schedule_kw(p, &s, &mut vs.schedule, &mut vs.explicit) {
+            return;
+        }
+        match s.kw() {
+            "lb_algo" | "lvs_sched" => {
+                if let Some(a) = p.choice(&s, 0, SCHEDULERS) {
+                    vs.lvs_sched = a;
+                }
+                p.extra(&s, 1);
+            }
+            "lb_kind" | "lvs_method" => {
+                if let Some(m) = lvs_method(p, &s) {
+                    vs.lvs_method = m;
+                    vs.explicit.set("lvs_method");
+                }
+            }
+            "protocol" => {
+                match p.str_arg(&s, 0, "TCP, UDP or SCTP").as_deref() {
+                    Some("TCP") => vs.protocol = Protocol::Tcp,
+                    Some("UDP") => vs.protocol = Protocol::Udp,
+                    Some("SCTP") => vs.protocol = Protocol::Sctp,
+                    Some(o) => p.bad_arg(
+                        &s,
+                        0,
+                        format!("'protocol' expects TCP, UDP or SCTP, found '{o}'"),
+                    ),
+                    None => {}
+                }
+                p.extra(&s, 1);
+            }
+            // Without a value keepalived uses 360 s (`persistence_handler()`).
+            "persistence_timeout" => {
+                vs.persistence_timeout_s = if s.args.is_empty() {
+                    Some(360)
+                } else {
+                    p.int_value(&s, 1, u32::MAX as i64)
+                };
+            }
+            "persistence_granularity" => {
+                vs.persistence_granularity = p.value(&s, "a netmask or prefix length")
+            }
+            "persistence_engine" => {
+                vs.persistence_engine = p.value(&s, "a persistence engine name")
+            }
+            "ops" => vs.ops = p.flag(&s),
+            f @ ("flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
+            | "mh-fallback") => {
+                vs.sched_flags.push(f.to_string());
+                p.extra(&s, 0);
+            }
+            "hashed" => vs.hashed = p.flag(&s),
+            "ha_suspend" => vs.ha_suspend = p.flag(&s),
+            "virtualhost" => vs.virtualhost = p.value(&s, "a host name"),
+            "snmp_name" => vs.snmp_name = p.value(&s, "a name"),
+            "omega" => vs.omega = p.flag(&s),
+            "quorum" => vs.quorum = p.int_value(&s, 1, u32::MAX as i64).unwrap_or(vs.quorum),
+            "hysteresis" => {
+                vs.hysteresis = p.int_value(&s, 0, u32::MAX as i64).unwrap_or(vs.hysteresis)
+            }
+            "quorum_up" => vs.quorum_up = p.command(&s),
+            "quorum_down" => vs.quorum_down = p.command(&s),
+            "weight" => vs.weight = p.int_value(&s, 0, i32::MAX as i64).unwrap_or(vs.weight),
+            "sorry_server" => {
+                if let Some(address) = p.ip(&s, 0) {
+                    let port = if s.args.len() > 1 {
+                        p.int(&s, 1, 0, 65535)
+                    } else {
+                        None
+                    };
+                    p.extra(&s, 2);
+                    vs.sorry_server = Some(SorryServer {
+                        address,
+                        port,
+                        lvs_method: vs.sorry_server.take().and_then(|x| x.lvs_method),
+                    });
+                }
+            }
+            "sorry_server_inhibit" => vs.sorry_server_inhibit = p.flag(&s),
+            "sorry_server_lvs_method" => {
+                let m = lvs_method(p, &s);
+                match vs.sorry_server.as_mut() {
+                    Some(ss) => ss.lvs_method = m,
+                    None => p.error(
+                        &s,
+                        s.kw.col,
+                        DiagClass::Semantic,
+                        "'sorry_server_lvs_method' must follow 'sorry_server'".into(),
+                    ),
+                }
+            }
+            "inhibit_on_failure" => {
+                vs.inhibit_on_failure = p.flag(&s);
+                vs.explicit.set("inhibit_on_failure");
+            }
+            "ip_family" => match p.choice(&s, 0, &["inet", "inet6"]).as_deref() {
+                Some(f) => vs.ip_family_v6 = Some(f == "inet6"),
+                None => {}
+            },
+            "smtp_alert" => vs.smtp_alert = Some(p.flag(&s)),
+            "real_server" => {
+                if let Some(rs) = real_server(p, &s) {
+                    vs.real_servers.push(rs);
+                }
+            }
+            _ => p.unknown(&s, "virtual_server"),
+        }
+    });
+    cfg.virtual_servers.push(vs);
+}
+
+fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
+    let address = p.ip(st, 0);
+    let port = if st.args.len() > 1 {
+        p.int(st, 1, 0, 65535)
+    } else {
+        None
+    };
+    p.extra(st, 2);
+    let Some(address) = address else {
+        p.skip_block(st);
+        return None;
+    };
+    let mut rs = RealServer {
+        address,
+        port,
+        weight: 1,
+        lvs_method: None,
+        uthreshold: None,
+        lthreshold: None,
+        inhibit_on_failure: false,
+        notify_up: None,
+        notify_down: None,
+        schedule: default_schedule(),
+        smtp_alert: true,
+        virtualhost: None,
+        snmp_name: None,
+        checkers: Vec::new(),
+        explicit: Explicit::default(),
+    };
+    p.block(st, |p, s| {
+        if schedule_kw(p, &s, &mut rs.schedule, &mut rs.explicit) {
+            return;
+        }
+        match s.kw() {
+            "weight" => {
+                if let Some(w) = p.int_value(&s, 0, i32::MAX as i64) {
+                    rs.weight = w;
+                    rs.explicit.set("weight");
+                }
+            }
+            "lvs_method" | "lb_kind" => rs.lvs_method = lvs_method(p, &s),
+            "uthreshold" => rs.uthreshold = p.int_value(&s, 0, u32::MAX as i64),
+            "lthreshold" => rs.lthreshold = p.int_value(&s, 0, u32::MAX as i64),
+            "inhibit_on_failure" => {
+                rs.inhibit_on_failure = p.flag(&s);
+                rs.explicit.set("inhibit_on_failure");
+            }
+            "notify_up" => rs.notify_up = p.command(&s),
+            "notify_down" => rs.notify_down = p.command(&s),
+            "smtp_alert" => rs.smtp_alert = p.flag(&s),
+            "virtualhost" => rs.virtualhost = p.value(&s, "a host name"),
+            "snmp_name" => rs.snmp_name = p.value(&s, "a name"),
+            kw @ ("TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "DNS_CHECK"
+            | "MISC_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
+                let kw = kw.to_string();
+                if let Some(c) = checker(p, &s, &kw) {
+                    rs.checkers.push(c);
+                }
+            }
+            _ => p.unknown(&s, "real_server"),
+        }
+    });
+    if let (Some(lo), Some(hi)) = (rs.lthreshold, rs.uthreshold) {
+        if lo > hi {
+            p.error(
+                st,
+                st.kw.col,
+                DiagClass::Value,
+                format!("real_server {address}: lthreshold {lo} is above uthreshold {hi}"),
+            );
+        }
+    }
+    Some(rs)
+}
+
+fn connection_kw(p: &mut Parser<'_>, s: &Stmt, c: &mut Connection) -> bool {
+    match s.kw() {
+        "connect_ip" => c.connect_ip = p.ip_value(s),
+        "connect_port" => c.connect_port = p.int_value(s, 1, 65535),
+        "bindto" => c.bindto = p.ip_value(s),
+        "bind_port" => c.bind_port = p.int_value(s, 1, 65535),
+        "bind_if" => c.bind_if = p.value(s, "an interface"),
+        "fwmark" => c.fwmark = p.int_value(s, 0, u32::MAX as i64),
+        _ => return false,
+    }
+    true
+}
+
+fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
+    p.extra(st, 0);
+    let mut kind = match kw {
+        "TCP_CHECK" => CheckerKind::TcpCheck,
+        "HTTP_GET" | "SSL_GET" => {
+            let h = HttpCheck {
+                http_protocol: "1.0".into(),
+                virtualhost: None,
+                fast_recovery: false,
+                enable_sni: false,
+                sni_name: None,
+                tls_compliant: false,
+                urls: Vec::new(),
+            };
+            if kw == "HTTP_GET" {
+                CheckerKind::HttpGet(h)
+            } else {
+                CheckerKind::SslGet(h)
+            }
+        }
+        "SMTP_CHECK" => CheckerKind::SmtpCheck {
+            helo_name: None,
+            hosts: Vec::new(),
+        },
+        "DNS_CHECK" => CheckerKind::DnsCheck {
+            query_type: "SOA".into(),
+            name: ".".into(),
+        },
+        "MISC_CHECK" => CheckerKind::MiscCheck(MiscCheck {
+            misc_path: None,
+            misc_timeout_us: None,
+            misc_dynamic: false,
+            user: None,
+            group: None,
+        }),
+        "UDP_CHECK" => CheckerKind::UdpCheck(UdpCheck {
+            payload: Vec::new(),
+            require_reply: None,
+            min_reply_length: 0,
+            max_reply_length: 255,
+        }),
+        "PING_CHECK" => CheckerKind::PingCheck,
+        "FILE_CHECK" => CheckerKind::FileCheck {
+            track_file: None,
+            weight: 0,
+            weight_reverse: false,
+        },
+        _ => CheckerKind::BfdCheck { name: None },
+    };
+    let mut c = Checker {
+        kind: CheckerKind::TcpCheck,
+        connection: Connection::default(),
+        schedule: default_schedule(),
+        log_all_failures: false,
+        explicit: Explicit::default(),
+    };
+    p.block(st, |p, s| {
+        if schedule_kw(p, &s, &mut c.schedule, &mut c.explicit) {
+            return;
+        }
+        if s.kw() == "log_all_failures" {
+            c.log_all_failures = p.flag(&s);
+            return;
+        }
+        let network = !matches!(kind, CheckerKind::MiscCheck(_) | CheckerKind::FileCheck { .. } | CheckerKind::BfdCheck { .. });
+        if network && connection_kw(p, &s, &mut c.connection) {
+            return;
+        }
+        match (&mut kind, s.kw()) {
+            (CheckerKind::HttpGet(h) | CheckerKind::SslGet(h), k) => match k {
+                "http_protocol" => {
+                    if let Some(v) = p.choice(&s, 0, &["1.0", "1.0C", "1.1", "1.0c"]) {
+                        h.http_protocol = v.to_uppercase();
+                    }
+                    p.extra(&s, 1);
+                }
+                "virtualhost" => h.virtualhost = p.value(&s, "a host name"),
+                "fast_recovery" => h.fast_recovery = p.flag(&s),
+                "enable_sni" => h.enable_sni = p.flag(&s),
+                "sni_name" => h.sni_name = p.value(&s, "a server name"),
+                "tls_compliant" => h.tls_compliant = p.flag(&s),
+                "url" => {
+                    if let Some(u) = url(p, &s) {
+                        h.urls.push(u);
+                    }
+                }
+                _ => p.unknown(&s, kw),
+            },
+            (CheckerKind::SmtpCheck { helo_name, hosts }, k) => match k {
+                "helo_name" => *helo_name = p.value(&s, "a host name"),
+                "host" => {
+                    let mut conn = Connection::default();
+                    p.block(&s, |p, h| {
+                        if !connection_kw(p, &h, &mut conn) {
+                            p.unknown(&h, "SMTP_CHECK host");
+                        }
+                    });
+                    hosts.push(conn);
+                }
+                _ => p.unknown(&s, kw),
+            },
+            (CheckerKind::DnsCheck { query_type, name }, k) => match k {
+                "type" => {
+                    if let Some(t) = p.choice(&s, 0, &["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"]) {
+                        *query_type = t;
+                    }
+                    p.extra(&s, 1);
+                }
+                "name" => {
+                    if let Some(n) = p.value(&s, "a domain name") {
+                        *name = n;
+                    }
+                }
+                _ => p.unknown(&s, kw),
+            },
+            (CheckerKind::MiscCheck(m), k) => match k {
+                "misc_path" => m.misc_path = p.command(&s),
+                "misc_timeout" => m.misc_timeout_us = p.timer_value(&s, SECOND / 1000, MAX_TIMER),
+                "misc_dynamic" => m.misc_dynamic = p.flag(&s),
+                "user" => {
+                    m.user = p.str_arg(&s, 0, "a user name");
+                    m.group = s.arg(1).map(str::to_string);
+                    p.extra(&s, 2);
+                }
+                _ => p.unknown(&s, kw),
+            },
+            (CheckerKind::UdpCheck(u), k) => match k {
+                "payload" => {
+                    if let Some(h) = p.value(&s, "hex bytes") {
+                        match hex_bytes(&h) {
+                            Some(b) => u.payload = b.into_iter().map(|x| x.unwrap_or(0)).collect(),
+                            None => p.bad_arg(&s, 0, format!("'payload' expects hex bytes, found '{h}'")),
+                        }
+                    }
+                }
+                "require_reply" => {
+                    u.require_reply = Some(Vec::new());
+                    if let Some(h) = s.arg(0) {
+                        match hex_bytes(h) {
+                            Some(b) => u.require_reply = Some(b),
+                            None => p.bad_arg(&s, 0, format!("'require_reply' expects hex bytes (X for any), found '{h}'")),
+                        }
+                    }
+                    p.extra(&s, 1);
+                }
+                "min_reply_length" => u.min_reply_length = p.int_value(&s, 0, 65535).unwrap_or(u.min_reply_length),
+                "max_reply_length" => u.max_reply_length = p.int_value(&s, 0, 65535).unwrap_or(u.max_reply_length),
+                _ => p.unknown(&s, kw),
+            },
+            (CheckerKind::FileCheck { track_file, weight: w, weight_reverse }, k) => match k {
+                "track_file" => *track_file = p.value(&s, "a track_file name"),
+                "weight" => {
+                    if let Some((v, r)) = weight(p, &s, 0, i32::MIN as i64 + 1, i32::MAX as i64) {
+                        *w = v;
+                        *weight_reverse = r;
+                    }
+                }
+                "dynamic" => {
+                    p.flag(&s);
+                }
+                _ => p.unknown(&s, kw),
+            },
+            (CheckerKind::BfdCheck { name }, k) => match k {
+                "name" => *name = p.value(&s, "a bfd_instance name"),
+                _ => p.unknown(&s, kw),
+            },
+            _ => p.unknown(&s, kw),
+        }
+    });
+    match &kind {
+        CheckerKind::MiscCheck(m) if m.misc_path.is_none() => {
+            p.error(
+                st,
+                st.kw.col,
+                DiagClass::Semantic,
+                "MISC_CHECK needs 'misc_path'".into(),
+            );
+            return None;
+        }
+        CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.urls.is_empty() => {
+            p.error(
+                st,
+                st.kw.col,
+                DiagClass::Semantic,
+                format!("{kw} needs at least one 'url' block"),
+            );
+            return None;
+        }
+        CheckerKind::FileCheck {
+            track_file: None, ..
+        } => {
+            p.error(
+                st,
+                st.kw.col,
+                DiagClass::Semantic,
+                "FILE_CHECK needs 'track_file'".into(),
+            );
+            return None;
+        }
+        _ => {}
+    }
+    c.kind = kind;
+    Some(c)
+}
+
+fn url(p: &mut Parser<'_>, st: &Stmt) -> Option<Url> {
+    let mut u = Url {
+        path: String::new(),
+        digest: None,
+        status_codes: Vec::new(),
+        virtualhost: None,
+        regex: None,
+        regex_no_match: false,
+        regex_options: Vec::new(),
+        regex_stack: None,
+        regex_min_offset: None,
+        regex_max_offset: None,
+        tls_compliant: false,
+    };
+    let mut have_path = false;
+    p.block(st, |p, s| match s.kw() {
+        "path" => {
+            if let Some(v) = p.value(&s, "a URL path") {
+                u.path = v;
+                have_path = true;
+            }
+        }
+        "digest" => {
+            if let Some(d) = p.value(&s, "an MD5 digest (32 hex digits)") {
+                if d.len() == 32 && d.chars().all(|c| c.is_ascii_hexdigit()) {
+                    u.digest = Some(d.to_ascii_lowercase());
+                } else {
+                    p.bad_arg(
+                        &s,
+                        0,
+                        format!("'digest' expects 32 hex digits (an MD5 sum), found '{d}'"),
+                    );
+                }
+            }
+        }
+        "status_code" => {
+            for (i, t) in s.args.iter().enumerate() {
+                let (lo, hi) = match t.text.split_once('-') {
+                    Some((a, b)) => (a.parse::<u16>().ok(), b.parse::<u16>().ok()),
+                    None => (t.text.parse().ok(), t.text.parse().ok()),
+                };
+                match (lo, hi) {
+                    (Some(lo), Some(hi))
+                        if (100..=599).contains(&lo) && (100..=599).contains(&hi) && lo <= hi =>
+                    {
+                        u.status_codes.push((lo, hi))
+                    }
+                    _ => p.bad_arg(
+                        &s,
+                        i,
+                        format!(
+                            "'status_code' expects codes or ranges within 100-599, found '{}'",
+                            t.text
+                        ),
+                    ),
+                }
+            }
+            if s.args.is_empty() {
+                p.bad_arg(&s, 0, "'status_code' needs at least one code".into());
+            }
+        }
+        "virtualhost" => u.virtualhost = p.value(&s, "a host name"),
+        "regex" => u.regex = p.value(&s, "a regular expression"),
+        "regex_no_match" => u.regex_no_match = p.flag(&s),
+        "regex_options" => u.regex_options = s.args.iter().map(|t| t.text.clone()).collect(),
+        "regex_stack" => u.regex_stack = p.int_value(&s, 1, u32::MAX as i64),
+        "regex_min_offset" => u.regex_min_offset = p.int_value(&s, 0, u32::MAX as i64),
+        "regex_max_offset" => u.regex_max_offset = p.int_value(&s, 0, u32::MAX as i64),
+        "tls_compliant" => u.tls_compliant = p.flag(&s),
+        _ => p.unknown(&s, "url"),
+    });
+    if !have_path {
+        p.error(
+            st,
+            st.kw.col,
+            DiagClass::Semantic,
+            "url block needs a 'path'".into(),
+        );
+        return None;
+    }
+    Some(u)
+}
+
+/// Hex bytes, `X`/`x` nibble pairs meaning "any byte" (`require_reply`).
+fn hex_bytes(h: &str) -> Option<Vec<Option<u8>>> {
+    let h = h.strip_prefix("0x").unwrap_or(h);
+    if h.len() % 2 != 0 {
+        return None;
+    }
+    h.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let s = std::str::from_utf8(pair).ok()?;
+            if s.eq_ignore_ascii_case("xx") {
+                Some(None)
+            } else {
+                u8::from_str_radix(s, 16).ok().map(Some)
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,736 @@
+//! After parsing: inherited values resolved, keepalived's derived values applied, and the
+//! cross-keyword rules checked (`vrrp_complete_instance()` in `keepalived/vrrp/vrrp.c`,
+//! `check_check_data()` / `alloc_vs()` in `keepalived/check/`).
+
+use super::diag::{DiagClass, Diagnostic, Diagnostics, Location, Severity};
+use super::model::*;
+use std::collections::BTreeMap;
+
+/// VRRP_MAX_ADDR: an advert carries at most 255 addresses.
+const MAX_VIPS: usize = 255;
+
+struct Ctx<'d> {
+    diags: &'d mut Diagnostics,
+}
+
+impl Ctx<'_> {
+    fn say(
+        &mut self,
+        severity: Severity,
+        class: DiagClass,
+        at: Option<&Location>,
+        message: String,
+    ) {
+        self.diags.push(Diagnostic {
+            severity,
+            class,
+            location: at.cloned(),
+            message,
+            source_line: None,
+        });
+    }
+    fn error(&mut self, at: Option<&Location>, message: String) {
+        self.say(Severity::Error, DiagClass::Semantic, at, message);
+    }
+    fn warn(&mut self, at: Option<&Location>, message: String) {
+        self.say(Severity::Warning, DiagClass::Note, at, message);
+    }
+}
+
+pub fn complete(cfg: &mut Config, diags: &mut Diagnostics) {
+    let mut cx = Ctx { diags };
+    sync_groups(cfg, &mut cx);
+    for i in 0..cfg.instances.len() {
+        let mut vi = std::mem::replace(&mut cfg.instances[i], super::blocks_new_instance());
+        instance(cfg, &mut vi, &mut cx);
+        cfg.instances[i] = vi;
+    }
+    unique_vrids(cfg, &mut cx);
+    let global = cfg.global.clone();
+    let groups: Vec<String> = cfg
+        .virtual_server_groups
+        .iter()
+        .map(|g| g.name.clone())
+        .collect();
+    let track_files: Vec<String> = cfg.track_files.iter().map(|t| t.name.clone()).collect();
+    for vs in &mut cfg.virtual_servers {
+        virtual_server(vs, &global, &groups, &track_files, &mut cx);
+    }
+}
+
+fn sync_groups(cfg: &mut Config, cx: &mut Ctx<'_>) {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for g in &cfg.sync_groups {
+        if g.members.len() == 1 {
+            cx.warn(None, format!("vrrp_sync_group {} has only one member; a sync group needs two to synchronise anything", g.name));
+        }
+        for m in &g.members {
+            match cfg.instances.iter_mut().find(|i| &i.name == m) {
+                None => cx.error(
+                    None,
+                    format!(
+                        "vrrp_sync_group {}: member '{m}' is not a defined vrrp_instance",
+                        g.name
+                    ),
+                ),
+                Some(vi) => {
+                    if let Some(other) = seen.insert(m.clone(), g.name.clone()) {
+                        cx.error(vi.defined_at.as_ref(), format!("vrrp_instance {m} is in sync groups {other} and {}; an instance can be in one only", g.name));
+                    } else {
+                        vi.sync_group = Some(g.name.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
+    let g = &cfg.global;
+    let at = vi.defined_at.clone();
+    let at = at.as_ref();
+    let name = vi.name.clone();
+    let ex = vi.explicit.clone();
+
+    if !ex.has("virtual_router_id") {
+        cx.error(
+            at,
+            format!("vrrp_instance {name} has no virtual_router_id (1-255): it is required"),
+        );
+    }
+    if vi.interface.is_none() {
+        match &g.default_interface {
+            Some(i) => vi.interface = Some(i.clone()),
+            None if vi.unicast_peers.is_empty() => {
+                cx.warn(
+                    at,
+                    format!(
+                        "vrrp_instance {name} names no interface; using default_interface eth0"
+                    ),
+                );
+                vi.interface = Some("eth0".into());
+            }
+            None => {}
+        }
+    }
+    // `state MASTER` without `priority` makes the address owner (`vrrp_complete_instance()`).
+    if vi.state == InitialState::Master && !ex.has("priority") {
+        vi.priority = 255;
+    }
+
+    // Inherited from global_defs unless the instance says otherwise.
+    macro_rules! inherit {
+        ($kw:literal, $field:ident, $value:expr) => {
+            if !ex.has($kw) {
+                vi.$field = $value;
+            }
+        };
+    }
+    inherit!(
+        "lower_prio_no_advert",
+        lower_prio_no_advert,
+        g.vrrp_lower_prio_no_advert
+    );
+    inherit!(
+        "higher_prio_send_advert",
+        higher_prio_send_advert,
+        g.vrrp_higher_prio_send_advert
+    );
+    inherit!(
+        "down_timer_adverts",
+        down_timer_adverts,
+        g.vrrp_down_timer_adverts
+    );
+    inherit!(
+        "skip_check_adv_addr",
+        skip_check_adv_addr,
+        g.vrrp_skip_check_adv_addr
+    );
+    inherit!(
+        "check_unicast_src",
+        check_unicast_src,
+        g.vrrp_check_unicast_src
+    );
+    inherit!("v3_checksum_as_v2", v3_checksum_as_v2, g.v3_checksum_as_v2);
+    inherit!(
+        "owner_ignore_adverts",
+        owner_ignore_adverts,
+        g.vrrp_owner_ignore_adverts
+    );
+    inherit!(
+        "notify_priority_changes",
+        notify_priority_changes,
+        g.vrrp_notify_priority_changes
+    );
+    inherit!(
+        "smtp_alert",
+        smtp_alert,
+        g.smtp_alert_vrrp.or(g.smtp_alert).unwrap_or(false)
+    );
+    inherit!(
+        "garp_master_delay",
+        garp_master_delay_us,
+        g.vrrp_garp_master_delay_us
+    );
+    inherit!(
+        "garp_master_repeat",
+        garp_master_repeat,
+        g.vrrp_garp_master_repeat
+    );
+    inherit!(
+        "garp_master_refresh",
+        garp_master_refresh_us,
+        g.vrrp_garp_master_refresh_us
+    );
+    inherit!(
+        "garp_master_refresh_repeat",
+        garp_master_refresh_repeat,
+        g.vrrp_garp_master_refresh_repeat
+    );
+    // `vrrp_min_garp` only changes values still at their defaults (`vrrp_min_garp_handler()`).
+    if g.vrrp_min_garp {
+        let defaults = GlobalDefs::default();
+        if !ex.has("garp_master_repeat")
+            && g.vrrp_garp_master_repeat == defaults.vrrp_garp_master_repeat
+        {
+            vi.garp_master_repeat = 1;
+        }
+        if !ex.has("garp_master_delay")
+            && g.vrrp_garp_master_delay_us == defaults.vrrp_garp_master_delay_us
+        {
+            vi.garp_master_delay_us = 0;
+        }
+        if !ex.has("garp_master_refresh")
+            && g.vrrp_garp_master_refresh_us == defaults.vrrp_garp_master_refresh_us
+        {
+            vi.garp_master_refresh_us = 0;
+        }
+        if !ex.has("garp_master_refresh_repeat")
+            && g.vrrp_garp_master_refresh_repeat == defaults.vrrp_garp_master_refresh_repeat
+        {
+            vi.garp_master_refresh_repeat = 0;
+        }
+    }
+    inherit!(
+        "garp_lower_prio_delay",
+        garp_lower_prio_delay_us,
+        g.vrrp_garp_lower_prio_delay_us
+            .unwrap_or(vi.garp_master_delay_us)
+    );
+    inherit!(
+        "garp_lower_prio_repeat",
+        garp_lower_prio_repeat,
+        g.vrrp_garp_lower_prio_repeat
+            .unwrap_or(vi.garp_master_repeat)
+    );
+    if vi.garp_extra_if.is_none() {
+        vi.garp_extra_if = g.vrrp_garp_extra_if.clone();
+    }
+    // min_ttl / max_ttl on a peer imply checking the source (`unicast_peer_handler()`).
+    if vi
+        .unicast_peers
+        .iter()
+        .any(|p| p.min_ttl.is_some() || p.max_ttl.is_some())
+    {
+        vi.check_unicast_src = true;
+    }
+
+    // Address family and version: IPv6 forces VRRPv3.
+    let v6 = vi
+        .virtual_ipaddress
+        .first()
+        .is_some_and(|a| a.address.is_ipv6())
+        || vi.native_ipv6;
+    if !ex.has("version") {
+        vi.version = g.vrrp_version;
+    }
+    let strict = g.vrrp_strict || vi.strict_mode;
+    if v6 && vi.version == 2 {
+        if strict {
+            cx.error(at, format!("vrrp_instance {name}: vrrp_strict forbids IPv6 with VRRP version 2 (RFC 3768 is IPv4 only)"));
+        } else if ex.has("version") {
+            cx.warn(
+                at,
+                format!("vrrp_instance {name}: IPv6 needs VRRP version 3; using version 3"),
+            );
+        }
+        vi.version = 3;
+    }
+    if let Some(first) = vi.virtual_ipaddress.first().map(|a| a.address) {
+        let mut moved = Vec::new();
+        vi.virtual_ipaddress.retain(|a| {
+            if a.address.is_ipv6() == first.is_ipv6() {
+                true
+            } else {
+                moved.push(a.clone());
+                false
+            }
+        });
+        for a in moved {
+            cx.error(
+                at,
+                format!(
+                    "vrrp_instance {name}: VIP {} is not of the same address family as the first VIP {first}; put it in virtual_ipaddress_excluded",
+                    a.address
+                ),
+            );
+        }
+        if let std::net::IpAddr::V6(f) = first {
+            if (f.segments()[0] & 0xffc0) != 0xfe80 {
+                let msg = format!("vrrp_instance {name}: the first IPv6 VIP {first} should be a link-local address (RFC 5798 §5.2.9)");
+                if strict {
+                    cx.error(at, msg);
+                } else {
+                    cx.warn(at, msg);
+                }
+            }
+        }
+    }
+    if vi.virtual_ipaddress.len() > MAX_VIPS {
+        let extra = vi.virtual_ipaddress.split_off(MAX_VIPS);
+        cx.warn(at, format!("vrrp_instance {name}: {} VIPs beyond the 255 an advert can carry moved to virtual_ipaddress_excluded", extra.len()));
+        vi.virtual_ipaddress_excluded.extend(extra);
+    }
+
+    // Advert interval: whole seconds for v2, centiseconds (12 bits) for v3.
+    if vi.version == 2 {
+        let secs = ((vi.advert_int_us + SECOND / 2) / SECOND).clamp(1, 255);
+        if secs * SECOND != vi.advert_int_us {
+            cx.warn(
+                at,
+                format!("vrrp_instance {name}: VRRPv2 advert_int is whole seconds; using {secs}"),
+            );
+        }
+        vi.advert_int_us = secs * SECOND;
+    } else {
+        let centis = ((vi.advert_int_us + 5_000) / 10_000).clamp(1, 4095);
+        if centis * 10_000 != vi.advert_int_us {
+            cx.warn(at, format!("vrrp_instance {name}: VRRPv3 advert_int is in hundredths of a second (max 40.95); using {}", super::parser_fmt_secs(centis * 10_000)));
+        }
+        vi.advert_int_us = centis * 10_000;
+    }
+
+    // Authentication is VRRPv2 over IPv4 only.
+    if let Some(auth) = &vi.authentication {
+        if vi.version == 3 {
+            cx.warn(
+                at,
+                format!("vrrp_instance {name}: authentication is not part of VRRPv3 - ignoring it"),
+            );
+            vi.authentication = None;
+        } else if auth.auth_type == AuthType::Ah && v6 {
+            cx.error(
+                at,
+                format!("vrrp_instance {name}: AH authentication is IPv4 only"),
+            );
+        } else if auth.auth_type == AuthType::Ah
+            && vi.state == InitialState::Master
+            && vi.priority != 255
+        {
+            cx.warn(at, format!("vrrp_instance {name}: AH with state MASTER below priority 255 can clash with another master's sequence numbers"));
+        }
+    }
+
+    if vi.virtual_ipaddress.is_empty() && !vi.no_virtual_ipaddress {
+        if vi.version == 3 || strict {
+            cx.error(
+                at,
+                format!(
+                    "vrrp_instance {name}: VRRP{} needs at least one virtual_ipaddress",
+                    if strict { " in strict mode" } else { "v3" }
+                ),
+            );
+        } else {
+            cx.warn(at, format!("vrrp_instance {name} has no virtual_ipaddress (use no_virtual_ipaddress to say this is intended)"));
+        }
+    }
+
+    // Owners never wait, never defer (`vrrp_complete_instance()`).
+    if vi.nopreempt && (vi.priority == 255 || vi.state == InitialState::Master) {
+        cx.warn(at, format!("vrrp_instance {name}: nopreempt needs 'state BACKUP' and a priority below 255 - clearing it"));
+        vi.nopreempt = false;
+    }
+    if vi.preempt_delay_us > 0 && (vi.nopreempt || vi.state == InitialState::Master) {
+        cx.warn(at, format!("vrrp_instance {name}: preempt_delay has no effect with nopreempt or state MASTER - clearing it"));
+        vi.preempt_delay_us = 0;
+    }
+
+    if strict {
+        strict_rules(vi, cx);
+    } else if !ex.has("accept") {
+        vi.accept = true;
+    }
+
+    // Trackers: names must exist; weights resolved to the value in force.
+    let in_sync_group = vi.sync_group.is_some();
+    let tracking_weight = vi
+        .sync_group
+        .as_ref()
+        .and_then(|n| cfg.sync_groups.iter().find(|g| &g.name == n))
+        .is_some_and(|g| g.sync_group_tracking_weight);
+    let force_zero = vi.priority == 255 || (in_sync_group && !tracking_weight);
+    for r in &mut vi.trackers.scripts {
+        match cfg.vrrp_scripts.iter().find(|s| s.name == r.name) {
+            Some(s) => {
+                if r.weight.is_none() {
+                    r.weight = Some(s.weight);
+                    r.reverse = s.weight_reverse;
+                }
+            }
+            None => cx.error(
+                at,
+                format!(
+                    "vrrp_instance {name}: track_script '{}' is not a defined vrrp_script",
+                    r.name
+                ),
+            ),
+        }
+    }
+    for r in &mut vi.trackers.files {
+        match cfg.track_files.iter().find(|s| s.name == r.name) {
+            Some(s) => {
+                if r.weight.is_none() {
+                    r.weight = Some(s.weight);
+                    r.reverse = s.weight_reverse;
+                }
+            }
+            None => cx.error(
+                at,
+                format!(
+                    "vrrp_instance {name}: track_file '{}' is not a defined track_file",
+                    r.name
+                ),
+            ),
+        }
+    }
+    for r in &mut vi.trackers.processes {
+        match cfg.track_processes.iter().find(|s| s.name == r.name) {
+            Some(s) => {
+                if r.weight.is_none() {
+                    r.weight = Some(s.weight);
+                    r.reverse = s.weight_reverse;
+                }
+            }
+            None => cx.error(
+                at,
+                format!(
+                    "vrrp_instance {name}: track_process '{}' is not a defined vrrp_track_process",
+                    r.name
+                ),
+            ),
+        }
+    }
+    for r in &mut vi.trackers.bfds {
+        match cfg.bfd_instances.iter().find(|s| s.name == r.name) {
+            Some(s) => {
+                if r.weight.is_none() {
+                    r.weight = Some(s.weight);
+                    r.reverse = s.weight_reverse;
+                }
+            }
+            None => cx.error(
+                at,
+                format!(
+                    "vrrp_instance {name}: track_bfd '{}' is not a defined bfd_instance",
+                    r.name
+                ),
+            ),
+        }
+    }
+    for r in &mut vi.trackers.interfaces {
+        r.weight.get_or_insert(0);
+    }
+    if force_zero {
+        let all = [
+            &mut vi.trackers.interfaces,
+            &mut vi.trackers.scripts,
+            &mut vi.trackers.files,
+            &mut vi.trackers.processes,
+            &mut vi.trackers.bfds,
+        ];
+        for list in all {
+            for r in list.iter_mut() {
+                r.weight = Some(0);
+            }
+        }
+    }
+}
+
+/// `vrrp_strict`: what RFC conformance forbids is an error naming the keyword; the values
+/// it implies are set (`vrrp_complete_instance()`).
+fn strict_rules(vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
+    let at = vi.defined_at.clone();
+    let at = at.as_ref();
+    let name = vi.name.clone();
+    let ex = vi.explicit.clone();
+    let mut forbid = |cond: bool, what: &str| {
+        if cond {
+            cx.error(
+                at,
+                format!("vrrp_instance {name}: vrrp_strict forbids {what}"),
+            );
+        }
+    };
+    forbid(
+        !vi.unicast_peers.is_empty(),
+        "'unicast_peer' (strict VRRP is multicast only)",
+    );
+    forbid(
+        vi.authentication.is_some(),
+        "'authentication' (removed from VRRP by RFC 3768)",
+    );
+    forbid(
+        vi.auth_hmac.as_ref().is_some_and(|h| h.mode != "enforce"),
+        "'auth_hmac' modes other than enforce",
+    );
+    forbid(
+        ex.has("preempt_delay") && vi.preempt_delay_us > 0,
+        "'preempt_delay'",
+    );
+    forbid(
+        vi.state == InitialState::Master && vi.priority != 255,
+        "'state MASTER' below priority 255 (only the address owner starts as master)",
+    );
+    forbid(
+        vi.priority == 255 && ex.has("state") && vi.state == InitialState::Backup,
+        "'priority 255' with 'state BACKUP' (the address owner is master)",
+    );
+    forbid(
+        vi.version == 2 && ex.has("accept") && vi.accept,
+        "'accept' with VRRP version 2",
+    );
+    forbid(
+        ex.has("garp_lower_prio_repeat") && vi.garp_lower_prio_repeat > 0,
+        "'garp_lower_prio_repeat'",
+    );
+    forbid(vi.vmac_xmit_base, "'vmac_xmit_base'");
+    forbid(
+        vi.use_vmac.as_ref().is_some_and(|v| v.mac.is_some()),
+        "a MAC address on 'use_vmac'",
+    );
+    forbid(
+        ex.has("down_timer_adverts") && vi.down_timer_adverts != 3,
+        "'down_timer_adverts' other than 3",
+    );
+    forbid(
+        ex.has("lower_prio_no_advert") && !vi.lower_prio_no_advert,
+        "'lower_prio_no_advert false'",
+    );
+    forbid(
+        ex.has("higher_prio_send_advert") && vi.higher_prio_send_advert,
+        "'higher_prio_send_advert'",
+    );
+    forbid(vi.no_virtual_ipaddress, "'no_virtual_ipaddress'");
+    if !ex.has("accept") {
+        vi.accept = vi.priority == 255;
+    }
+    vi.garp_lower_prio_repeat = 0;
+    vi.lower_prio_no_advert = true;
+    vi.higher_prio_send_advert = false;
+    vi.down_timer_adverts = 3;
+    if vi.priority == 255 {
+        vi.owner_ignore_adverts = true;
+    }
+    vi.strict_mode = true;
+}
+
+/// A VRID identifies one router per LAN and family (RFC 5798 §5.2.3).
+fn unique_vrids(cfg: &Config, cx: &mut Ctx<'_>) {
+    let mut seen: BTreeMap<(String, bool, u8), String> = BTreeMap::new();
+    for vi in &cfg.instances {
+        if vi.virtual_router_id == 0 {
+            continue;
+        }
+        let v6 = vi
+            .virtual_ipaddress
+            .first()
+            .is_some_and(|a| a.address.is_ipv6());
+        let key = (
+            vi.interface.clone().unwrap_or_default(),
+            v6,
+            vi.virtual_router_id,
+        );
+        if let Some(other) = seen.insert(key.clone(), vi.name.clone()) {
+            // With unicast peers two instances may share a VRID if their peers differ.
+            if vi.unicast_peers.is_empty() {
+                cx.error(
+                    vi.defined_at.as_ref(),
+                    format!(
+                        "vrrp_instance {}: virtual_router_id {} is already used by {other} on interface {} ({}); VRIDs must be unique per interface and family",
+                        vi.name,
+                        key.2,
+                        key.0,
+                        if v6 { "IPv6" } else { "IPv4" }
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn virtual_server(
+    vs: &mut VirtualServer,
+    g: &GlobalDefs,
+    groups: &[String],
+    track_files: &[String],
+    cx: &mut Ctx<'_>,
+) {
+    let label = match &vs.address {
+        VsAddress::Ip { address, port } => format!("virtual_server {address} {port}"),
+        VsAddress::Fwmark { mark } => format!("virtual_server fwmark {mark}"),
+        VsAddress::Group { name } => format!("virtual_server group {name}"),
+    };
+    if let VsAddress::Group { name } = &vs.address {
+        if !groups.contains(name) {
+            cx.error(
+                None,
+                format!("{label}: virtual_server_group '{name}' is not defined"),
+            );
+        }
+    }
+    if !vs.explicit.has("lvs_method") {
+        cx.warn(
+            None,
+            format!("{label}: no lvs_method (lb_kind) given; using NAT"),
+        );
+    }
+    if !vs.explicit.has("warmup") {
+        vs.schedule.warmup_us = vs.schedule.delay_loop_us;
+    }
+    if vs.smtp_alert.is_none() {
+        vs.smtp_alert = g.smtp_alert_checker.or(g.smtp_alert);
+    }
+    let vs_port = match vs.address {
+        VsAddress::Ip { port, .. } => Some(port),
+        _ => None,
+    };
+    let vs_sched = vs.schedule.clone();
+    let vs_ex = vs.explicit.clone();
+    for rs in &mut vs.real_servers {
+        if !rs.explicit.has("weight") {
+            rs.weight = vs.weight;
+        }
+        if !rs.explicit.has("inhibit_on_failure") {
+            rs.inhibit_on_failure = vs.inhibit_on_failure;
+        }
+        if rs.port.is_none() && matches!(vs.address, VsAddress::Ip { .. }) {
+            rs.port = vs_port;
+        }
+        let rs_sched = inherit_schedule(&rs.schedule, &rs.explicit, &vs_sched, &vs_ex, None);
+        let rs_ex = rs.explicit.clone();
+        for c in &mut rs.checkers {
+            let kind = c.kind.keyword();
+            if let CheckerKind::FileCheck {
+                track_file: Some(t),
+                ..
+            } = &c.kind
+            {
+                if !track_files.contains(t) {
+                    cx.error(
+                        None,
+                        format!(
+                            "{label}: real_server {}: FILE_CHECK track_file '{t}' is not defined",
+                            rs.address
+                        ),
+                    );
+                }
+            }
+            c.schedule = inherit_schedule(
+                &c.schedule,
+                &c.explicit,
+                &rs_sched,
+                &merge(&rs_ex, &vs_ex),
+                Some(kind),
+            );
+            if c.connection.connect_port.is_none()
+                && !matches!(c.kind, CheckerKind::MiscCheck(_) | CheckerKind::PingCheck)
+            {
+                c.connection.connect_port = match &c.kind {
+                    CheckerKind::SmtpCheck { .. } if rs.port.is_none() => Some(25),
+                    CheckerKind::DnsCheck { .. } if rs.port.is_none() => Some(53),
+                    _ => rs.port.filter(|p| *p != 0),
+                };
+            }
+            if let CheckerKind::MiscCheck(m) = &mut c.kind {
+                if m.misc_timeout_us.is_none() {
+                    m.misc_timeout_us = Some(c.schedule.delay_loop_us);
+                }
+            }
+        }
+        rs.schedule = rs_sched;
+    }
+    if vs.real_servers.is_empty() && vs.sorry_server.is_none() {
+        cx.warn(None, format!("{label} has no real_server"));
+    }
+}
+
+fn merge(a: &Explicit, b: &Explicit) -> Explicit {
+    let mut m = a.clone();
+    for kw in [
+        "delay_loop",
+        "connect_timeout",
+        "retry",
+        "delay_before_retry",
+        "warmup",
+        "alpha",
+    ] {
+        if b.has(kw) {
+            m.set(kw);
+        }
+    }
+    m
+}
+
+/// A schedule with the outer level's values where this level said nothing, and the
+/// checker type's defaults where no level did (`queue_checker()`, `check_api.c`).
+fn inherit_schedule(
+    own: &Schedule,
+    own_ex: &Explicit,
+    outer: &Schedule,
+    outer_ex: &Explicit,
+    checker: Option<&str>,
+) -> Schedule {
+    let pick_u64 = |kw: &str, mine: u64, theirs: u64, default: u64| {
+        if own_ex.has(kw) {
+            mine
+        } else if outer_ex.has(kw) {
+            theirs
+        } else {
+            default
+        }
+    };
+    let delay_loop = pick_u64(
+        "delay_loop",
+        own.delay_loop_us,
+        outer.delay_loop_us,
+        outer.delay_loop_us,
+    );
+    let (retry_default, dbr_default) = match checker {
+        Some("DNS_CHECK") => (3, delay_loop),
+        Some("MISC_CHECK") => (0, SECOND),
+        Some("HTTP_GET" | "SSL_GET") => (1, 3 * SECOND),
+        _ => (1, SECOND),
+    };
+    Schedule {
+        delay_loop_us: delay_loop,
+        connect_timeout_us: pick_u64(
+            "connect_timeout",
+            own.connect_timeout_us,
+            outer.connect_timeout_us,
+            outer.connect_timeout_us,
+        ),
+        retry: pick_u64("retry", own.retry.into(), outer.retry.into(), retry_default) as u32,
+        delay_before_retry_us: pick_u64(
+            "delay_before_retry",
+            own.delay_before_retry_us,
+            outer.delay_before_retry_us,
+            dbr_default,
+        ),
+        warmup_us: pick_u64("warmup", own.warmup_us, outer.warmup_us, delay_loop),
+        alpha: if own_ex.has("alpha") {
+            own.alpha
+        } else {
+            outer.alpha
+        },
+    }
+}

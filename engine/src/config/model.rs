@@ -1,0 +1,1014 @@
+//! The typed configuration, with keepalived's defaults. Timers are microseconds
+//! (keepalived's `TIMER_HZ`), named `*_us`. Every type is serde so a config can be dumped
+//! as JSON (`-t --json`) and handed to the engine as `Input::Reload`.
+//!
+//! Values that an instance or checker inherits from an outer block are resolved by
+//! [`super::complete`]: after parsing, every field holds the value in force.
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+pub const SECOND: u64 = 1_000_000;
+
+/// Keywords given explicitly in a block, so [`super::complete`] can tell a value the user
+/// wrote from a default it may replace with an inherited one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Explicit(Vec<&'static str>);
+
+impl Explicit {
+    pub fn set(&mut self, kw: &'static str) {
+        if !self.0.contains(&kw) {
+            self.0.push(kw);
+        }
+    }
+    pub fn has(&self, kw: &str) -> bool {
+        self.0.contains(&kw)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub root: RootOptions,
+    pub global: GlobalDefs,
+    pub linkbeat_interfaces: Vec<LinkbeatInterface>,
+    pub interface_up_down_delays: Vec<InterfaceDelay>,
+    pub track_groups: Vec<TrackGroup>,
+    pub static_ipaddress: Vec<IpAddress>,
+    pub static_routes: Vec<Route>,
+    pub static_rules: Vec<Rule>,
+    pub vrrp_scripts: Vec<VrrpScript>,
+    pub track_files: Vec<TrackFile>,
+    pub track_processes: Vec<TrackProcess>,
+    pub garp_groups: Vec<GarpGroup>,
+    pub sync_groups: Vec<SyncGroup>,
+    pub instances: Vec<VrrpInstance>,
+    pub bfd_instances: Vec<BfdInstance>,
+    pub ssl: Option<SslConfig>,
+    pub virtual_server_groups: Vec<VirtualServerGroup>,
+    pub virtual_servers: Vec<VirtualServer>,
+}
+
+/// Root-level process keywords (`init_global_keywords()`): not inside global_defs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RootOptions {
+    pub net_namespace: Option<String>,
+    pub net_namespace_ipvs: Option<String>,
+    pub namespace_with_ipsets: bool,
+    pub use_pid_dir: bool,
+    pub instance: Option<String>,
+    pub child_wait_time_s: u32,
+    pub linkbeat_use_polling: bool,
+}
+
+impl Default for RootOptions {
+    fn default() -> Self {
+        Self {
+            net_namespace: None,
+            net_namespace_ipvs: None,
+            namespace_with_ipsets: false,
+            use_pid_dir: false,
+            instance: None,
+            child_wait_time_s: 5,
+            linkbeat_use_polling: false,
+        }
+    }
+}
+
+/// A command to run: notify scripts, vrrp_script, quorum_up… keepalived splits the
+/// configured string into argv itself and runs it without a shell when it can.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    pub argv: Vec<String>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GlobalDefs {
+    pub router_id: Option<String>,
+    // Email / SMTP
+    pub notification_email: Vec<String>,
+    pub notification_email_from: Option<String>,
+    pub smtp_server: Option<SmtpServer>,
+    pub smtp_helo_name: Option<String>,
+    pub smtp_connect_timeout_us: u64,
+    pub smtp_alert: Option<bool>,
+    pub smtp_alert_vrrp: Option<bool>,
+    pub smtp_alert_checker: Option<bool>,
+    pub no_email_faults: bool,
+    pub no_checker_emails: bool,
+    // Scripts
+    pub script_user: Option<String>,
+    pub script_group: Option<String>,
+    pub enable_script_security: bool,
+    pub use_symlink_paths: bool,
+    pub set_supplementary_groups: bool,
+    pub startup_script: Option<Command>,
+    pub startup_script_timeout_s: u32,
+    pub shutdown_script: Option<Command>,
+    pub shutdown_script_timeout_s: u32,
+    // FIFOs
+    pub notify_fifo: Option<Fifo>,
+    pub vrrp_notify_fifo: Option<Fifo>,
+    pub lvs_notify_fifo: Option<Fifo>,
+    pub fifo_write_vrrp_states_on_reload: bool,
+    pub vrrp_notify_priority_changes: bool,
+    // VRRP defaults
+    pub vrrp_version: u8,
+    pub vrrp_mcast_group4: IpAddr,
+    pub vrrp_mcast_group6: IpAddr,
+    pub vrrp_check_unicast_src: bool,
+    pub vrrp_skip_check_adv_addr: bool,
+    pub vrrp_strict: bool,
+    pub vrrp_lower_prio_no_advert: bool,
+    pub vrrp_higher_prio_send_advert: bool,
+    pub vrrp_down_timer_adverts: u32,
+    pub vrrp_owner_ignore_adverts: bool,
+    pub v3_checksum_as_v2: bool,
+    pub default_interface: Option<String>,
+    pub log_unknown_vrids: bool,
+    pub vrrp_startup_delay_us: u64,
+    pub vrrp_delay_after_boot_us: u64,
+    pub dynamic_interfaces: bool,
+    pub dynamic_interfaces_allow_if_changes: bool,
+    // GARP / NA
+    pub vrrp_garp_master_delay_us: u64,
+    pub vrrp_garp_master_repeat: u32,
+    pub vrrp_garp_master_refresh_us: u64,
+    pub vrrp_garp_master_refresh_repeat: u32,
+    pub vrrp_garp_lower_prio_delay_us: Option<u64>,
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    pub vrrp_garp_interval_us: u64,
+    pub vrrp_gna_interval_us: u64,
+    pub vrrp_min_garp: bool,
+    pub vrrp_garp_extra_if: Option<GarpExtraIf>,
+    // Firewall
+    pub vrrp_iptables: Option<Vec<String>>,
+    pub vrrp_ipsets: Option<Vec<String>>,
+    pub nftables: Option<String>,
+    pub nftables_priority: Option<i32>,
+    pub nftables_counters: bool,
+    pub nftables_ifindex: bool,
+    pub nftables_ipvs: bool,
+    pub nftables_ipvs_priority: Option<i32>,
+    pub nftables_ipvs_start_fwmark: u32,
+    pub disable_local_igmp: bool,
+    pub vmac_prefix: String,
+    pub vmac_addr_prefix: Option<String>,
+    // Process tuning
+    pub vrrp_priority: Option<i32>,
+    pub checker_priority: Option<i32>,
+    pub bfd_priority: Option<i32>,
+    pub vrrp_no_swap: bool,
+    pub checker_no_swap: bool,
+    pub bfd_no_swap: bool,
+    pub vrrp_rt_priority: Option<u32>,
+    pub checker_rt_priority: Option<u32>,
+    pub bfd_rt_priority: Option<u32>,
+    pub vrrp_rlimit_rttime_us: u64,
+    pub checker_rlimit_rttime_us: u64,
+    pub bfd_rlimit_rttime_us: u64,
+    pub vrrp_cpu_affinity: Vec<u32>,
+    pub checker_cpu_affinity: Vec<u32>,
+    pub bfd_cpu_affinity: Vec<u32>,
+    pub max_auto_priority: Option<i32>,
+    pub min_auto_priority_delay_us: Option<u64>,
+    pub process_names: bool,
+    pub process_name: Option<String>,
+    pub vrrp_process_name: Option<String>,
+    pub checker_process_name: Option<String>,
+    pub bfd_process_name: Option<String>,
+    pub umask: Option<u32>,
+    // Netlink buffers
+    pub netlink_buffers: Vec<NetlinkBuffer>,
+    pub vrrp_rx_bufs_policy: Option<String>,
+    pub vrrp_rx_bufs_multiplier: u32,
+    // LVS
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    pub lvs_timeouts: LvsTimeouts,
+    pub lvs_flush: bool,
+    pub lvs_flush_on_stop: Option<LvsFlushOnStop>,
+    pub rs_init_notifies: bool,
+    pub checker_log_all_failures: bool,
+    // SNMP / DBus
+    pub snmp_socket: Option<String>,
+    pub enable_snmp_vrrp: bool,
+    pub enable_snmp_checker: bool,
+    pub enable_snmp_rfc: bool,
+    pub enable_snmp_rfcv2: bool,
+    pub enable_snmp_rfcv3: bool,
+    pub enable_traps: bool,
+    pub snmp_vs_stats_update_interval_us: Option<u64>,
+    pub snmp_rs_stats_update_interval_us: Option<u64>,
+    pub enable_dbus: bool,
+    pub dbus_service_name: Option<String>,
+    pub dbus_no_interface_name: bool,
+    // Reload / config management
+    pub reload_check_config: Option<Option<String>>,
+    pub reload_time_file: Option<String>,
+    pub reload_repeat: bool,
+    pub reload_file: Option<String>,
+    pub include_check: Option<String>,
+    pub config_save_dir: Option<String>,
+    pub tmp_config_directory: Option<String>,
+    pub random_seed: Option<u64>,
+    // Dump files
+    pub data_use_instance: bool,
+    pub state_dump_file: Option<String>,
+    pub stats_dump_file: Option<String>,
+    pub json_dump_file: Option<String>,
+    pub json_version: u8,
+    pub iproute_usr_dir: Option<String>,
+    pub iproute_etc_dir: Option<String>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        Self {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_helo_name: None,
+            smtp_connect_timeout_us: 30 * SECOND,
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            no_email_faults: false,
+            no_checker_emails: false,
+            script_user: None,
+            script_group: None,
+            enable_script_security: false,
+            use_symlink_paths: false,
+            set_supplementary_groups: false,
+            startup_script: None,
+            startup_script_timeout_s: 10,
+            shutdown_script: None,
+            shutdown_script_timeout_s: 10,
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
+            fifo_write_vrrp_states_on_reload: false,
+            vrrp_notify_priority_changes: false,
+            vrrp_version: 2,
+            vrrp_mcast_group4: IpAddr::from([224, 0, 0, 18]),
+            vrrp_mcast_group6: IpAddr::from([0xff02, 0, 0, 0, 0, 0, 0, 0x12]),
+            vrrp_check_unicast_src: false,
+            vrrp_skip_check_adv_addr: false,
+            vrrp_strict: false,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
+            vrrp_down_timer_adverts: 3,
+            vrrp_owner_ignore_adverts: false,
+            v3_checksum_as_v2: false,
+            default_interface: None,
+            log_unknown_vrids: false,
+            vrrp_startup_delay_us: 0,
+            vrrp_delay_after_boot_us: 0,
+            dynamic_interfaces: false,
+            dynamic_interfaces_allow_if_changes: false,
+            vrrp_garp_master_delay_us: 5 * SECOND,
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_master_refresh_us: 0,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_lower_prio_delay_us: None,
+            vrrp_garp_lower_prio_repeat: None,
+            vrrp_garp_interval_us: 0,
+            vrrp_gna_interval_us: 0,
+            vrrp_min_garp: false,
+            vrrp_garp_extra_if: None,
+            vrrp_iptables: None,
+            vrrp_ipsets: None,
+            nftables: None,
+            nftables_priority: None,
+            nftables_counters: false,
+            nftables_ifindex: false,
+            nftables_ipvs: false,
+            nftables_ipvs_priority: None,
+            nftables_ipvs_start_fwmark: 1000,
+            disable_local_igmp: false,
+            vmac_prefix: "vrrp".into(),
+            vmac_addr_prefix: None,
+            vrrp_priority: None,
+            checker_priority: None,
+            bfd_priority: None,
+            vrrp_no_swap: false,
+            checker_no_swap: false,
+            bfd_no_swap: false,
+            vrrp_rt_priority: None,
+            checker_rt_priority: None,
+            bfd_rt_priority: None,
+            vrrp_rlimit_rttime_us: 10_000,
+            checker_rlimit_rttime_us: 10_000,
+            bfd_rlimit_rttime_us: 10_000,
+            vrrp_cpu_affinity: Vec::new(),
+            checker_cpu_affinity: Vec::new(),
+            bfd_cpu_affinity: Vec::new(),
+            max_auto_priority: None,
+            min_auto_priority_delay_us: None,
+            process_names: false,
+            process_name: None,
+            vrrp_process_name: None,
+            checker_process_name: None,
+            bfd_process_name: None,
+            umask: None,
+            netlink_buffers: Vec::new(),
+            vrrp_rx_bufs_policy: None,
+            vrrp_rx_bufs_multiplier: 3,
+            lvs_sync_daemon: None,
+            lvs_timeouts: LvsTimeouts::default(),
+            lvs_flush: false,
+            lvs_flush_on_stop: None,
+            rs_init_notifies: false,
+            checker_log_all_failures: false,
+            snmp_socket: None,
+            enable_snmp_vrrp: false,
+            enable_snmp_checker: false,
+            enable_snmp_rfc: false,
+            enable_snmp_rfcv2: false,
+            enable_snmp_rfcv3: false,
+            enable_traps: false,
+            snmp_vs_stats_update_interval_us: None,
+            snmp_rs_stats_update_interval_us: None,
+            enable_dbus: false,
+            dbus_service_name: None,
+            dbus_no_interface_name: false,
+            reload_check_config: None,
+            reload_time_file: None,
+            reload_repeat: false,
+            reload_file: None,
+            include_check: None,
+            config_save_dir: None,
+            tmp_config_directory: None,
+            random_seed: None,
+            data_use_instance: false,
+            state_dump_file: None,
+            stats_dump_file: None,
+            json_dump_file: None,
+            json_version: 1,
+            iproute_usr_dir: None,
+            iproute_etc_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fifo {
+    pub path: String,
+    pub script: Option<Command>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GarpExtraIf {
+    pub all: bool,
+    pub interval_us: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetlinkBuffer {
+    pub keyword: String,
+    pub size: u32,
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsSyncDaemon {
+    pub interface: String,
+    pub instance: Option<String>,
+    pub id: Option<u8>,
+    pub maxlen: Option<u16>,
+    pub port: u16,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsTimeouts {
+    pub tcp_s: Option<u32>,
+    pub tcpfin_s: Option<u32>,
+    pub udp_s: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LvsFlushOnStop {
+    All,
+    /// Only the virtual servers keepalived configured.
+    Vs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkbeatInterface {
+    pub interface: String,
+    pub method: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceDelay {
+    pub interface: String,
+    pub down_us: u64,
+    pub up_us: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackGroup {
+    pub name: String,
+    pub instances: Vec<String>,
+}
+
+/// An address line of virtual_ipaddress / static_ipaddress (iproute2 `ip addr` syntax).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpAddress {
+    pub address: IpAddr,
+    pub prefix_len: u8,
+    pub broadcast: Option<Broadcast>,
+    pub dev: Option<String>,
+    pub use_vmac: bool,
+    pub scope: Option<String>,
+    pub label: Option<String>,
+    pub peer: Option<IpPrefix>,
+    pub home: bool,
+    pub nodad: bool,
+    pub mngtmpaddr: bool,
+    pub noprefixroute: bool,
+    pub autojoin: bool,
+    pub no_track: bool,
+    pub preferred_lft: Option<Lifetime>,
+    pub track_group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Broadcast {
+    Address(IpAddr),
+    /// `brd +`: host part all ones.
+    Plus,
+    /// `brd -`: host part all zeros.
+    Minus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifetime {
+    Seconds(u32),
+    Forever,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpPrefix {
+    pub address: IpAddr,
+    pub len: u8,
+}
+
+/// virtual_routes / static_routes line: the common `ip route` forms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// `blackhole`, `unreachable`, `prohibit`, `throw`, or unicast (None).
+    pub route_type: Option<String>,
+    /// None for `default`.
+    pub to: Option<IpPrefix>,
+    pub family_v6: bool,
+    pub src: Option<IpAddr>,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub scope: Option<String>,
+    pub table: Option<String>,
+    pub metric: Option<u32>,
+    pub protocol: Option<String>,
+    pub tos: Option<String>,
+    pub onlink: bool,
+    pub nexthops: Vec<Nexthop>,
+    /// Remaining `NAME VALUE` attributes (mtu, advmss, realms, …) in order.
+    pub attributes: Vec<(String, String)>,
+    pub no_track: bool,
+    pub track_group: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nexthop {
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub weight: Option<u32>,
+    pub onlink: bool,
+}
+
+/// virtual_rules / static_rules line: the common `ip rule` forms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub family_v6: Option<bool>,
+    pub from: Option<IpPrefix>,
+    pub to: Option<IpPrefix>,
+    /// `table`/`lookup` target, or the action (`goto N`, `nop`, `blackhole`, …).
+    pub table: Option<String>,
+    pub action: Option<String>,
+    pub goto: Option<u32>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    pub fwmark: Option<u32>,
+    pub fwmask: Option<u32>,
+    pub tos: Option<String>,
+    pub priority: Option<u32>,
+    pub attributes: Vec<(String, String)>,
+    pub no_track: bool,
+    pub track_group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpScript {
+    pub name: String,
+    pub script: Option<Command>,
+    pub interval_us: u64,
+    /// Defaults to the interval.
+    pub timeout_us: u64,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub rise: u32,
+    pub fall: u32,
+    pub init_fail: bool,
+    #[serde(skip)]
+    pub explicit: Explicit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackFile {
+    pub name: String,
+    pub file: Option<String>,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub init_file: Option<InitFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitFile {
+    pub value: i64,
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackProcess {
+    pub name: String,
+    pub process: Option<String>,
+    pub parameters: Vec<String>,
+    pub param_match: String,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub quorum: u32,
+    pub quorum_max: Option<u32>,
+    pub fork_delay_us: Option<u64>,
+    pub terminate_delay_us: Option<u64>,
+    pub delay_us: Option<u64>,
+    pub full_command: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GarpGroup {
+    pub garp_interval_us: Option<u64>,
+    pub gna_interval_us: Option<u64>,
+    pub interfaces: Vec<String>,
+}
+
+/// A reference from an instance or sync group to a tracker, with its weight override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackRef {
+    pub name: String,
+    /// None: the tracker's own weight (track_script/track_file/track_process), or 0 (FAULT
+    /// on failure) for interfaces.
+    pub weight: Option<i32>,
+    pub reverse: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trackers {
+    pub interfaces: Vec<TrackRef>,
+    pub scripts: Vec<TrackRef>,
+    pub files: Vec<TrackRef>,
+    pub processes: Vec<TrackRef>,
+    pub bfds: Vec<TrackRef>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notifies {
+    pub notify_master: Option<Command>,
+    pub notify_backup: Option<Command>,
+    pub notify_fault: Option<Command>,
+    pub notify_stop: Option<Command>,
+    pub notify: Option<Command>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncGroup {
+    pub name: String,
+    pub members: Vec<String>,
+    pub trackers: Trackers,
+    pub notifies: Notifies,
+    pub smtp_alert: Option<bool>,
+    pub global_tracking: bool,
+    pub sync_group_tracking_weight: bool,
+    pub notify_priority_changes: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnicastPeer {
+    pub address: IpAddr,
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AuthType {
+    Pass,
+    Ah,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authentication {
+    pub auth_type: AuthType,
+    /// The first 8 bytes of `auth_pass`, as keepalived uses them.
+    pub auth_pass: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthHmac {
+    pub keys: Vec<HmacKey>,
+    pub active_key: Option<u8>,
+    pub anti_replay: String,
+    pub time_window_s: u32,
+    pub mode: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HmacKey {
+    pub id: u8,
+    /// `hex:…`, `file:…` or the ASCII key itself, as written.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vmac {
+    pub name: Option<String>,
+    pub base_interface: Option<String>,
+    pub mac: Option<String>,
+    pub netlink_notify_msg: bool,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpInstance {
+    pub name: String,
+    pub state: InitialState,
+    pub interface: Option<String>,
+    pub virtual_router_id: u8,
+    pub priority: u8,
+    pub advert_int_us: u64,
+    pub version: u8,
+    pub virtual_ipaddress: Vec<IpAddress>,
+    pub virtual_ipaddress_excluded: Vec<IpAddress>,
+    pub no_virtual_ipaddress: bool,
+    pub virtual_routes: Vec<Route>,
+    pub virtual_rules: Vec<Rule>,
+    /// `unicast_src_ip` / `mcast_src_ip`.
+    pub src_ip: Option<IpAddr>,
+    pub unicast_peers: Vec<UnicastPeer>,
+    pub unicast_ttl: Option<u8>,
+    pub unicast_fault_no_peer: bool,
+    pub check_unicast_src: bool,
+    pub old_unicast_checksum: Option<bool>,
+    pub mcast_dst_ip: Option<IpAddr>,
+    pub track_src_ip: bool,
+    pub vrf: Option<String>,
+    pub v3_checksum_as_v2: bool,
+    pub authentication: Option<Authentication>,
+    pub auth_hmac: Option<AuthHmac>,
+    pub trackers: Trackers,
+    pub dont_track_primary: bool,
+    pub nopreempt: bool,
+    pub preempt_delay_us: u64,
+    pub accept: bool,
+    pub strict_mode: bool,
+    pub skip_check_adv_addr: bool,
+    pub use_vmac: Option<Vmac>,
+    pub use_vmac_addr: bool,
+    pub vmac_xmit_base: bool,
+    pub use_ipvlan: Option<Vec<String>>,
+    pub native_ipv6: bool,
+    pub garp_master_delay_us: u64,
+    pub garp_master_repeat: u32,
+    pub garp_master_refresh_us: u64,
+    pub garp_master_refresh_repeat: u32,
+    pub garp_lower_prio_delay_us: u64,
+    pub garp_lower_prio_repeat: u32,
+    pub garp_extra_if: Option<GarpExtraIf>,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
+    pub owner_ignore_adverts: bool,
+    pub down_timer_adverts: u32,
+    pub timer_expired_backup: Option<u8>,
+    pub notifies: Notifies,
+    pub notify_deleted: Option<Option<Command>>,
+    pub notify_master_rx_lower_pri: Option<Command>,
+    pub notify_priority_changes: bool,
+    pub smtp_alert: bool,
+    pub promote_secondaries: bool,
+    pub kernel_rx_buf_size: Option<u32>,
+    pub debug: u8,
+    pub linkbeat_use_polling: bool,
+    pub lvs_sync_daemon_interface: Option<String>,
+    /// Set by `-t`'s resolution: the sync group this instance belongs to.
+    pub sync_group: Option<String>,
+    #[serde(skip)]
+    pub explicit: Explicit,
+    /// Where the block starts, for messages about the instance as a whole.
+    #[serde(skip)]
+    pub defined_at: Option<super::Location>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdInstance {
+    pub name: String,
+    pub neighbor_ip: Option<IpAddr>,
+    pub source_ip: Option<IpAddr>,
+    pub min_rx_us: u64,
+    pub min_tx_us: u64,
+    pub idle_tx_us: u64,
+    pub multiplier: u8,
+    pub passive: bool,
+    pub ttl: u8,
+    pub hoplimit: u8,
+    pub max_hops: u8,
+    pub multihop: bool,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub vrrp: bool,
+    pub checker: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SslConfig {
+    pub password: Option<String>,
+    pub ca: Option<String>,
+    pub certificate: Option<String>,
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualServerGroup {
+    pub name: String,
+    pub entries: Vec<VsgEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VsgEntry {
+    /// One address, or the inclusive range `first..=last` (`a.b.c.d-e`), with its port.
+    Range {
+        first: IpAddr,
+        last: IpAddr,
+        port: Option<u16>,
+    },
+    Fwmark {
+        mark: u32,
+        family_v6: Option<bool>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VsAddress {
+    Ip { address: IpAddr, port: u16 },
+    Fwmark { mark: u32 },
+    Group { name: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsMethod {
+    pub kind: LvsKind,
+    /// TUN only: `ipip` (default), `gue` with its port, or `gre`.
+    pub tunnel_type: Option<String>,
+    pub tunnel_port: Option<u16>,
+    /// TUN only: `nocsum`, `csum`, `remcsum`.
+    pub tunnel_checksum: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LvsKind {
+    Nat,
+    Dr,
+    Tun,
+}
+
+impl Default for LvsMethod {
+    fn default() -> Self {
+        Self {
+            kind: LvsKind::Nat,
+            tunnel_type: None,
+            tunnel_port: None,
+            tunnel_checksum: None,
+        }
+    }
+}
+
+/// Probe schedule shared by virtual_server, real_server and checkers; inherited inwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub delay_loop_us: u64,
+    pub connect_timeout_us: u64,
+    pub retry: u32,
+    pub delay_before_retry_us: u64,
+    pub warmup_us: u64,
+    pub alpha: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualServer {
+    pub address: VsAddress,
+    pub ip_family_v6: Option<bool>,
+    pub lvs_sched: String,
+    pub lvs_method: LvsMethod,
+    pub protocol: Protocol,
+    pub persistence_timeout_s: Option<u32>,
+    pub persistence_granularity: Option<String>,
+    pub persistence_engine: Option<String>,
+    pub ops: bool,
+    /// Scheduler flags: flag-1/2/3, sh-port, sh-fallback, mh-port, mh-fallback.
+    pub sched_flags: Vec<String>,
+    pub hashed: bool,
+    pub ha_suspend: bool,
+    pub virtualhost: Option<String>,
+    pub snmp_name: Option<String>,
+    pub schedule: Schedule,
+    pub omega: bool,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub quorum_up: Option<Command>,
+    pub quorum_down: Option<Command>,
+    pub weight: i32,
+    pub sorry_server: Option<SorryServer>,
+    pub sorry_server_inhibit: bool,
+    pub inhibit_on_failure: bool,
+    pub smtp_alert: Option<bool>,
+    pub real_servers: Vec<RealServer>,
+    #[serde(skip)]
+    pub explicit: Explicit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SorryServer {
+    pub address: IpAddr,
+    pub port: Option<u16>,
+    pub lvs_method: Option<LvsMethod>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealServer {
+    pub address: IpAddr,
+    pub port: Option<u16>,
+    pub weight: i32,
+    pub lvs_method: Option<LvsMethod>,
+    pub uthreshold: Option<u32>,
+    pub lthreshold: Option<u32>,
+    pub inhibit_on_failure: bool,
+    pub notify_up: Option<Command>,
+    pub notify_down: Option<Command>,
+    pub schedule: Schedule,
+    pub smtp_alert: bool,
+    pub virtualhost: Option<String>,
+    pub snmp_name: Option<String>,
+    pub checkers: Vec<Checker>,
+    #[serde(skip)]
+    pub explicit: Explicit,
+}
+
+/// Connection options every network checker has (`install_checker_common_keywords()`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub connect_ip: Option<IpAddr>,
+    pub connect_port: Option<u16>,
+    pub bindto: Option<IpAddr>,
+    pub bind_port: Option<u16>,
+    pub bind_if: Option<String>,
+    pub fwmark: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checker {
+    pub kind: CheckerKind,
+    pub connection: Connection,
+    pub schedule: Schedule,
+    pub log_all_failures: bool,
+    #[serde(skip)]
+    pub explicit: Explicit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CheckerKind {
+    TcpCheck,
+    HttpGet(HttpCheck),
+    SslGet(HttpCheck),
+    SmtpCheck {
+        helo_name: Option<String>,
+        hosts: Vec<Connection>,
+    },
+    DnsCheck {
+        query_type: String,
+        name: String,
+    },
+    MiscCheck(MiscCheck),
+    UdpCheck(UdpCheck),
+    PingCheck,
+    FileCheck {
+        track_file: Option<String>,
+        weight: i32,
+        weight_reverse: bool,
+    },
+    BfdCheck {
+        name: Option<String>,
+    },
+}
+
+impl CheckerKind {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Self::TcpCheck => "TCP_CHECK",
+            Self::HttpGet(_) => "HTTP_GET",
+            Self::SslGet(_) => "SSL_GET",
+            Self::SmtpCheck { .. } => "SMTP_CHECK",
+            Self::DnsCheck { .. } => "DNS_CHECK",
+            Self::MiscCheck(_) => "MISC_CHECK",
+            Self::UdpCheck(_) => "UDP_CHECK",
+            Self::PingCheck => "PING_CHECK",
+            Self::FileCheck { .. } => "FILE_CHECK",
+            Self::BfdCheck { .. } => "BFD_CHECK",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpCheck {
+    /// `1.0`, `1.0C` (1.0 with `Connection: close`) or `1.1`.
+    pub http_protocol: String,
+    pub virtualhost: Option<String>,
+    pub fast_recovery: bool,
+    pub enable_sni: bool,
+    pub sni_name: Option<String>,
+    pub tls_compliant: bool,
+    pub urls: Vec<Url>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Url {
+    pub path: String,
+    pub digest: Option<String>,
+    /// Inclusive ranges; empty means 200-299.
+    pub status_codes: Vec<(u16, u16)>,
+    pub virtualhost: Option<String>,
+    pub regex: Option<String>,
+    pub regex_no_match: bool,
+    pub regex_options: Vec<String>,
+    pub regex_stack: Option<u32>,
+    pub regex_min_offset: Option<u32>,
+    pub regex_max_offset: Option<u32>,
+    pub tls_compliant: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MiscCheck {
+    pub misc_path: Option<Command>,
+    /// Defaults to the virtual server's delay_loop.
+    pub misc_timeout_us: Option<u64>,
+    pub misc_dynamic: bool,
+    pub user: Option<String>,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UdpCheck {
+    pub payload: Vec<u8>,
+    /// Expected reply bytes; None in the mask means "any byte here" (`X` in the hex).
+    pub require_reply: Option<Vec<Option<u8>>>,
+    pub min_reply_length: u32,
+    pub max_reply_length: u32,
+}

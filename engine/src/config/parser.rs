@@ -1,0 +1,826 @@
+//! Statements and blocks over the lexer's lines, and the value readers every block uses.
+//! Block contents live in `blocks/`; this file knows braces, locations and messages.
+
+use super::diag::{DiagClass, Diagnostic, Location, Severity};
+use super::lexer::{split_command, Lexer, Token};
+use super::model::{Command, IpPrefix, SECOND};
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// One statement: a keyword, its arguments, and whether a `{` followed on the line.
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub kw: Token,
+    pub args: Vec<Token>,
+    pub block: bool,
+    pub file: Arc<str>,
+    pub line: u32,
+    pub text: Arc<str>,
+    /// Column of the first token of the physical line the statement starts on.
+    pub indent: u32,
+}
+
+impl Stmt {
+    pub fn kw(&self) -> &str {
+        &self.kw.text
+    }
+    pub fn loc(&self) -> Location {
+        self.loc_col(self.kw.col)
+    }
+    pub fn loc_col(&self, col: u32) -> Location {
+        Location {
+            file: self.file.clone(),
+            line: self.line,
+            column: col,
+        }
+    }
+    pub fn arg(&self, i: usize) -> Option<&str> {
+        self.args.get(i).map(|t| t.text.as_str())
+    }
+    /// Keyword and arguments as written, for messages.
+    pub fn head(&self) -> String {
+        let mut s = self.kw.text.clone();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(&a.text);
+        }
+        s
+    }
+}
+
+enum Item {
+    Stmt(Stmt),
+    Open(Location),
+    Close(Location, bool),
+    Eof,
+}
+
+struct CurLine {
+    file: Arc<str>,
+    line: u32,
+    text: Arc<str>,
+    first_col: u32,
+    toks: VecDeque<Token>,
+    at_start: bool,
+}
+
+/// A `}` that closed a block although it was indented deeper than the block's keyword:
+/// the usual sign of one `}` too many, reported if the parse later goes wrong.
+struct SuspectClose {
+    at: Location,
+    text: Arc<str>,
+    opener: String,
+    opener_line: u32,
+}
+
+/// Keywords that open a block somewhere in the language: with `{` they are parsed as
+/// blocks; any other keyword followed by `{` is an error.
+const BLOCK_KEYWORDS: &[&str] = &[
+    "global_defs",
+    "notification_email",
+    "vrrp_script",
+    "vrrp_sync_group",
+    "group",
+    "vrrp_instance",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "virtual_rules",
+    "track_interface",
+    "track_script",
+    "track_file",
+    "vrrp_track_file",
+    "track_process",
+    "vrrp_track_process",
+    "track_bfd",
+    "unicast_peer",
+    "authentication",
+    "auth_hmac",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "linkbeat_interfaces",
+    "interface_up_down_delays",
+    "track_group",
+    "garp_group",
+    "interfaces",
+    "bfd_instance",
+    "SSL",
+    "virtual_server_group",
+    "virtual_server",
+    "real_server",
+    "HTTP_GET",
+    "SSL_GET",
+    "TCP_CHECK",
+    "SMTP_CHECK",
+    "DNS_CHECK",
+    "MISC_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+    "FILE_CHECK",
+    "BFD_CHECK",
+    "url",
+    "host",
+    "sorry_server",
+];
+
+/// Where a keyword belongs, for the hint when it turns up somewhere else.
+const HOMES: &[(&str, &str)] = &[
+    ("real_server", "a virtual_server block"),
+    ("TCP_CHECK", "a real_server block"),
+    ("HTTP_GET", "a real_server block"),
+    ("SSL_GET", "a real_server block"),
+    ("MISC_CHECK", "a real_server block"),
+    ("SMTP_CHECK", "a real_server block"),
+    ("DNS_CHECK", "a real_server block"),
+    ("url", "an HTTP_GET or SSL_GET block"),
+    ("virtual_ipaddress", "a vrrp_instance block"),
+    ("virtual_router_id", "a vrrp_instance block"),
+    ("priority", "a vrrp_instance block"),
+    ("state", "a vrrp_instance block"),
+    ("interface", "a vrrp_instance block"),
+    ("advert_int", "a vrrp_instance block"),
+    ("unicast_peer", "a vrrp_instance block"),
+    (
+        "delay_loop",
+        "a virtual_server, real_server or checker block",
+    ),
+    ("lb_algo", "a virtual_server block"),
+    ("lvs_sched", "a virtual_server block"),
+    ("lb_kind", "a virtual_server block"),
+    ("lvs_method", "a virtual_server block"),
+    ("weight", "a real_server, vrrp_script or tracking block"),
+    (
+        "connect_timeout",
+        "a checker, real_server or virtual_server block",
+    ),
+    ("router_id", "the global_defs block"),
+    ("vrrp_strict", "the global_defs block"),
+    ("script", "a vrrp_script block"),
+];
+
+pub struct Parser<'a> {
+    lx: Lexer<'a>,
+    cur: Option<CurLine>,
+    peeked: Option<Item>,
+    suspects: Vec<SuspectClose>,
+    suspects_reported: bool,
+}
+
+impl<'a> Parser<'a> {
+    pub fn new(lx: Lexer<'a>) -> Self {
+        Self {
+            lx,
+            cur: None,
+            peeked: None,
+            suspects: Vec::new(),
+            suspects_reported: false,
+        }
+    }
+
+    pub fn into_lexer(self) -> Lexer<'a> {
+        self.lx
+    }
+
+    // ---- statements and blocks -------------------------------------------------------
+
+    fn next_item(&mut self) -> Item {
+        if let Some(item) = self.peeked.take() {
+            return item;
+        }
+        loop {
+            let cur = match &mut self.cur {
+                Some(c) if !c.toks.is_empty() => c,
+                _ => {
+                    let line = match self.lx.next() {
+                        Some(l) => l,
+                        None => return Item::Eof,
+                    };
+                    let first_col = line.tokens.first().map_or(1, |t| t.col);
+                    self.cur = Some(CurLine {
+                        file: line.file,
+                        line: line.line,
+                        text: line.text,
+                        first_col,
+                        toks: line.tokens.into(),
+                        at_start: true,
+                    });
+                    continue;
+                }
+            };
+            let at_start = std::mem::replace(&mut cur.at_start, false);
+            let first = cur.toks.pop_front().expect("checked non-empty");
+            let loc = Location {
+                file: cur.file.clone(),
+                line: cur.line,
+                column: first.col,
+            };
+            if first.is_close() {
+                return Item::Close(loc, at_start);
+            }
+            if first.is_open() {
+                return Item::Open(loc);
+            }
+            let mut args = Vec::new();
+            let mut block = false;
+            while let Some(t) = cur.toks.front() {
+                if t.is_close() {
+                    break;
+                }
+                let t = cur.toks.pop_front().expect("front exists");
+                if t.is_open() {
+                    block = true;
+                    break;
+                }
+                args.push(t);
+            }
+            return Item::Stmt(Stmt {
+                kw: first,
+                args,
+                block,
+                file: cur.file.clone(),
+                line: cur.line,
+                text: cur.text.clone(),
+                indent: cur.first_col,
+            });
+        }
+    }
+
+    fn peek_is_open(&mut self) -> bool {
+        if self.peeked.is_none() {
+            let item = self.next_item();
+            self.peeked = Some(item);
+        }
+        matches!(self.peeked, Some(Item::Open(..)))
+    }
+
+    /// Parses the statements of the block `st` opens, handing each to `f`.
+    pub fn block(&mut self, st: &Stmt, mut f: impl FnMut(&mut Self, Stmt)) {
+        if !st.block {
+            if self.peek_is_open() {
+                self.peeked = None;
+            } else {
+                self.error(
+                    st,
+                    st.kw.col,
+                    DiagClass::Structure,
+                    format!("'{}' opens a block: expected '{{' after it", st.head()),
+                );
+                return;
+            }
+        }
+        loop {
+            match self.next_item() {
+                Item::Stmt(s) => {
+                    if s.block && !BLOCK_KEYWORDS.contains(&s.kw()) {
+                        self.error(
+                            &s,
+                            s.kw.col,
+                            DiagClass::Structure,
+                            format!(
+                                "'{}' takes a value, not a block - ignoring the block",
+                                s.kw()
+                            ),
+                        );
+                        self.skip_rest_of_block();
+                        continue;
+                    }
+                    f(self, s)
+                }
+                Item::Close(at, at_start) => {
+                    if at_start && at.line != st.line && at.column > st.indent {
+                        self.suspects.push(SuspectClose {
+                            text: self
+                                .cur
+                                .as_ref()
+                                .map(|c| c.text.clone())
+                                .unwrap_or_else(|| Arc::from("")),
+                            at,
+                            opener: st.head(),
+                            opener_line: st.line,
+                        });
+                    }
+                    return;
+                }
+                Item::Open(at) => {
+                    self.push(
+                        Severity::Error,
+                        DiagClass::Structure,
+                        Some(at),
+                        "unexpected '{' with no keyword before it - ignoring the block".into(),
+                    );
+                    self.skip_rest_of_block();
+                }
+                Item::Eof => {
+                    self.error(
+                        st,
+                        st.kw.col,
+                        DiagClass::Structure,
+                        format!(
+                            "missing '}}': the block of '{}' opened here is never closed",
+                            st.head()
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Consumes up to and including the `}` that closes the block just opened.
+    fn skip_rest_of_block(&mut self) {
+        let mut depth = 1usize;
+        loop {
+            match self.next_item() {
+                Item::Stmt(s) => {
+                    if s.block {
+                        depth += 1;
+                    }
+                }
+                Item::Open(..) => depth += 1,
+                Item::Close(..) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return;
+                    }
+                }
+                Item::Eof => return,
+            }
+        }
+    }
+
+    /// Skips the block of a statement we are not going to read.
+    pub fn skip_block(&mut self, st: &Stmt) {
+        if st.block || self.peek_is_open() {
+            self.peeked = None;
+            self.skip_rest_of_block();
+        }
+    }
+
+    /// Every line of a list block (`virtual_ipaddress {}`, `unicast_peer {}`…) as a statement.
+    pub fn lines(&mut self, st: &Stmt) -> Vec<Stmt> {
+        let mut out = Vec::new();
+        self.block(st, |p, s| {
+            if s.block {
+                p.error(
+                    &s,
+                    s.kw.col,
+                    DiagClass::Structure,
+                    format!("unexpected block inside '{}'", st.kw()),
+                );
+                p.skip_rest_of_block();
+            }
+            out.push(s)
+        });
+        out
+    }
+
+    /// Every word of a value block (`group { VI_1 VI_2 }`, `notification_email {}`).
+    pub fn words(&mut self, st: &Stmt) -> Vec<Token> {
+        let mut out = Vec::new();
+        for s in self.lines(st) {
+            out.push(s.kw);
+            out.extend(s.args);
+        }
+        out
+    }
+
+    /// The top level: statements until the end of input; a `}` there is one too many.
+    pub fn top(&mut self, mut f: impl FnMut(&mut Self, Stmt)) {
+        loop {
+            match self.next_item() {
+                Item::Stmt(s) => {
+                    if s.block && !BLOCK_KEYWORDS.contains(&s.kw()) {
+                        self.error(
+                            &s,
+                            s.kw.col,
+                            DiagClass::Structure,
+                            format!(
+                                "'{}' takes a value, not a block - ignoring the block",
+                                s.kw()
+                            ),
+                        );
+                        self.skip_rest_of_block();
+                        continue;
+                    }
+                    f(self, s)
+                }
+                Item::Close(at, _) => {
+                    self.report_suspects();
+                    let text = self.cur.as_ref().map(|c| c.text.clone());
+                    self.diags_push(Diagnostic {
+                        severity: Severity::Error,
+                        class: DiagClass::Structure,
+                        location: Some(at),
+                        message: "extra '}' found: there is no open block for it to close".into(),
+                        source_line: text,
+                    });
+                }
+                Item::Open(at) => {
+                    self.push(
+                        Severity::Error,
+                        DiagClass::Structure,
+                        Some(at),
+                        "unexpected '{' with no keyword before it - ignoring the block".into(),
+                    );
+                    self.skip_rest_of_block();
+                }
+                Item::Eof => return,
+            }
+        }
+    }
+
+    fn report_suspects(&mut self) {
+        if self.suspects_reported {
+            return;
+        }
+        self.suspects_reported = true;
+        // Only the first: once one `}` too many has closed a block early, every later
+        // close is shifted too, and only the first is the mistake.
+        if let Some(s) = std::mem::take(&mut self.suspects).into_iter().next() {
+            self.diags_push(Diagnostic {
+                severity: Severity::Error,
+                class: DiagClass::Structure,
+                message: format!(
+                    "this '}}' closes '{}' (opened at line {}), but it is indented deeper than that block's keyword: is it one '}}' too many?",
+                    s.opener, s.opener_line
+                ),
+                location: Some(s.at),
+                source_line: Some(s.text),
+            });
+        }
+    }
+
+    // ---- diagnostics -----------------------------------------------------------------
+
+    fn diags_push(&mut self, d: Diagnostic) {
+        self.lx.diags.push(d);
+    }
+
+    pub fn push(
+        &mut self,
+        severity: Severity,
+        class: DiagClass,
+        location: Option<Location>,
+        message: String,
+    ) {
+        self.lx.diags.push(Diagnostic {
+            severity,
+            class,
+            location,
+            message,
+            source_line: None,
+        });
+    }
+
+    pub fn error(&mut self, st: &Stmt, col: u32, class: DiagClass, message: String) {
+        self.lx.diags.push(Diagnostic {
+            severity: Severity::Error,
+            class,
+            location: Some(st.loc_col(col)),
+            message,
+            source_line: Some(st.text.clone()),
+        });
+    }
+
+    pub fn warn(&mut self, st: &Stmt, col: u32, message: String) {
+        self.lx.diags.push(Diagnostic {
+            severity: Severity::Warning,
+            class: DiagClass::Note,
+            location: Some(st.loc_col(col)),
+            message,
+            source_line: Some(st.text.clone()),
+        });
+    }
+
+    /// Error at argument `i` (or at the end of the line when it is missing).
+    pub fn bad_arg(&mut self, st: &Stmt, i: usize, message: String) {
+        let col = st
+            .args
+            .get(i)
+            .map_or_else(|| st.text.chars().count() as u32 + 1, |t| t.col);
+        self.error(st, col, DiagClass::Value, message);
+    }
+
+    /// An unknown keyword: a warning (parsing goes on) that still fails `-t`, as in keepalived.
+    pub fn unknown(&mut self, st: &Stmt, context: &str) {
+        let hint = HOMES
+            .iter()
+            .find(|(k, _)| *k == st.kw())
+            .map(|(_, home)| format!("; '{}' belongs in {home}", st.kw()))
+            .unwrap_or_default();
+        if !hint.is_empty() && context == "the top level" {
+            self.report_suspects();
+        }
+        self.lx.diags.push(Diagnostic {
+            severity: Severity::Warning,
+            class: DiagClass::UnknownKeyword,
+            location: Some(st.loc()),
+            message: format!(
+                "unknown keyword '{}' in {context}{hint} - ignoring it",
+                st.kw()
+            ),
+            source_line: Some(st.text.clone()),
+        });
+        self.skip_block(st);
+    }
+
+    /// Words after the last argument a keyword takes: keepalived ignores them; we say so.
+    pub fn extra(&mut self, st: &Stmt, used: usize) {
+        if st.args.len() > used {
+            let rest: Vec<&str> = st.args[used..].iter().map(|t| t.text.as_str()).collect();
+            let col = st.args[used].col;
+            self.warn(
+                st,
+                col,
+                format!(
+                    "ignoring extra text after '{}': '{}'",
+                    st.kw(),
+                    rest.join(" ")
+                ),
+            );
+        }
+    }
+
+    // ---- values ----------------------------------------------------------------------
+
+    pub fn str_arg(&mut self, st: &Stmt, i: usize, what: &str) -> Option<String> {
+        match st.args.get(i) {
+            Some(t) => Some(t.text.clone()),
+            None => {
+                self.bad_arg(st, i, format!("'{}' needs {what}", st.kw()));
+                None
+            }
+        }
+    }
+
+    /// The single value of a `keyword VALUE` line.
+    pub fn value(&mut self, st: &Stmt, what: &str) -> Option<String> {
+        let v = self.str_arg(st, 0, what);
+        self.extra(st, 1);
+        v
+    }
+
+    pub fn int<T: TryFrom<i64>>(&mut self, st: &Stmt, i: usize, lo: i64, hi: i64) -> Option<T> {
+        let text = self.str_arg(st, i, &format!("an integer between {lo} and {hi}"))?;
+        match parse_int(&text) {
+            Some(v) if (lo..=hi).contains(&v) => T::try_from(v).ok(),
+            Some(v) => {
+                self.bad_arg(
+                    st,
+                    i,
+                    format!("'{}' must be between {lo} and {hi}, found {v}", st.kw()),
+                );
+                None
+            }
+            None => {
+                self.bad_arg(
+                    st,
+                    i,
+                    format!(
+                        "'{}' expects an integer between {lo} and {hi}, found '{text}'",
+                        st.kw()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `keyword N` with nothing after it.
+    pub fn int_value<T: TryFrom<i64>>(&mut self, st: &Stmt, lo: i64, hi: i64) -> Option<T> {
+        let v = self.int(st, 0, lo, hi);
+        self.extra(st, 1);
+        v
+    }
+
+    /// A timer in decimal seconds with microsecond resolution (`read_timer()`), as µs.
+    pub fn timer(&mut self, st: &Stmt, i: usize, lo_us: u64, hi_us: u64) -> Option<u64> {
+        let text = self.str_arg(st, i, "a time in seconds")?;
+        match parse_timer(&text) {
+            Some((v, rounded)) => {
+                if rounded {
+                    self.warn(
+                        st,
+                        st.args[i].col,
+                        format!("'{text}' has more than 6 decimal places; rounded to microseconds"),
+                    );
+                }
+                if v < lo_us || v > hi_us {
+                    self.bad_arg(
+                        st,
+                        i,
+                        format!(
+                            "'{}' must be between {} and {} seconds, found {text}",
+                            st.kw(),
+                            fmt_secs(lo_us),
+                            fmt_secs(hi_us)
+                        ),
+                    );
+                    None
+                } else {
+                    Some(v)
+                }
+            }
+            None => {
+                self.bad_arg(
+                    st,
+                    i,
+                    format!(
+                        "'{}' expects a time in seconds (like 1 or 0.5), found '{text}'",
+                        st.kw()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn timer_value(&mut self, st: &Stmt, lo_us: u64, hi_us: u64) -> Option<u64> {
+        let v = self.timer(st, 0, lo_us, hi_us);
+        self.extra(st, 1);
+        v
+    }
+
+    /// A boolean keyword: alone it means true; otherwise `on|off|true|false|yes|no`.
+    pub fn flag(&mut self, st: &Stmt) -> bool {
+        match st.args.first() {
+            None => true,
+            Some(t) => match parse_bool(&t.text) {
+                Some(b) => {
+                    self.extra(st, 1);
+                    b
+                }
+                None => {
+                    // keepalived ignores text after most flags; a word that is not a
+                    // boolean is taken as such text.
+                    self.extra(st, 0);
+                    true
+                }
+            },
+        }
+    }
+
+    pub fn ip(&mut self, st: &Stmt, i: usize) -> Option<IpAddr> {
+        let text = self.str_arg(st, i, "an IP address")?;
+        match parse_ip(&text) {
+            Some(a) => Some(a),
+            None => {
+                self.bad_arg(
+                    st,
+                    i,
+                    format!(
+                        "'{}' expects an IPv4 or IPv6 address, found '{text}'",
+                        st.kw()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn ip_value(&mut self, st: &Stmt) -> Option<IpAddr> {
+        let v = self.ip(st, 0);
+        self.extra(st, 1);
+        v
+    }
+
+    /// `keyword SCRIPT [USER [GROUP]]`: SCRIPT is one word or a quoted command line.
+    pub fn command(&mut self, st: &Stmt) -> Option<Command> {
+        let text = self.str_arg(st, 0, "a script path or a quoted command line")?;
+        let argv = split_command(&text);
+        if argv.is_empty() {
+            self.bad_arg(st, 0, format!("'{}' has an empty command", st.kw()));
+            return None;
+        }
+        let user = st.arg(1).map(str::to_string);
+        let group = st.arg(2).map(str::to_string);
+        self.extra(st, 3);
+        Some(Command { argv, user, group })
+    }
+
+    /// A word from a fixed set.
+    pub fn choice(&mut self, st: &Stmt, i: usize, options: &[&str]) -> Option<String> {
+        let text = self.str_arg(st, i, &format!("one of {}", options.join(", ")))?;
+        if options.contains(&text.as_str()) {
+            Some(text)
+        } else {
+            self.bad_arg(
+                st,
+                i,
+                format!(
+                    "'{}' expects one of {}, found '{text}'",
+                    st.kw(),
+                    options.join(", ")
+                ),
+            );
+            None
+        }
+    }
+}
+
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "on" | "true" | "yes" => Some(true),
+        "off" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn parse_int(s: &str) -> Option<i64> {
+    i64::from_str(s).ok()
+}
+
+/// `read_timer()`: digits, optional `.` and up to 6 decimals (more are rounded half up);
+/// no sign, no exponent. Returns µs and whether rounding happened.
+pub fn parse_timer(s: &str) -> Option<(u64, bool)> {
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (s, ""),
+    };
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut micros: u64 = 0;
+    for (i, b) in frac.bytes().take(6).enumerate() {
+        micros += u64::from(b - b'0') * 10u64.pow(5 - i as u32);
+    }
+    let rounded = frac.len() > 6;
+    if rounded && frac.as_bytes()[6] >= b'5' {
+        micros += 1;
+    }
+    Some((whole.checked_mul(SECOND)?.checked_add(micros)?, rounded))
+}
+
+pub fn fmt_secs(us: u64) -> String {
+    if us % SECOND == 0 {
+        (us / SECOND).to_string()
+    } else {
+        let s = format!("{}.{:06}", us / SECOND, us % SECOND);
+        s.trim_end_matches('0').to_string()
+    }
+}
+
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    // A scope suffix (`fe80::1%eth0`) is not part of an address we store.
+    IpAddr::from_str(s).ok()
+}
+
+pub fn parse_prefix(s: &str) -> Option<IpPrefix> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let address = parse_ip(addr)?;
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        Some(l) => {
+            let v: u8 = l.parse().ok()?;
+            if v > max {
+                return None;
+            }
+            v
+        }
+        None => max,
+    };
+    Some(IpPrefix { address, len })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_read_like_read_timer() {
+        assert_eq!(parse_timer("1"), Some((1_000_000, false)));
+        assert_eq!(parse_timer("1.5"), Some((1_500_000, false)));
+        assert_eq!(parse_timer(".5"), Some((500_000, false)));
+        assert_eq!(parse_timer("1."), Some((1_000_000, false)));
+        assert_eq!(parse_timer("0.0000015"), Some((2, true)));
+        assert_eq!(parse_timer("1e3"), None);
+        assert_eq!(parse_timer("-1"), None);
+        assert_eq!(parse_timer("."), None);
+    }
+
+    #[test]
+    fn booleans_are_the_six_words() {
+        for (w, v) in [
+            ("on", true),
+            ("yes", true),
+            ("true", true),
+            ("off", false),
+            ("no", false),
+            ("false", false),
+        ] {
+            assert_eq!(parse_bool(w), Some(v));
+        }
+        assert_eq!(parse_bool("True"), None);
+    }
+}

@@ -1,0 +1,8 @@
+//! keepalived-linux: the `keepalived-rs` daemon around the pure engine. For now it holds
+//! the command line, the real-filesystem config source, the config dump and the checks
+//! `-t` makes against this host (interfaces, script security).
+
+pub mod cli;
+pub mod dump;
+pub mod hostfs;
+pub mod security;
