@@ -62,7 +62,7 @@ fn sync_groups(cfg: &mut Config, cx: &mut Ctx<'_>) {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for g in &cfg.sync_groups {
         if g.members.len() == 1 {
-            cx.warn(None, format!("vrrp_sync_group {} has only one member; a sync group needs two to synchronise anything", g.name));
+            cx.warn(g.defined_at.as_ref(), format!("vrrp_sync_group {} has only one member; a sync group needs two to synchronise anything", g.name));
         }
         for m in &g.members {
             match cfg.instances.iter_mut().find(|i| &i.name == m) {
@@ -310,6 +310,13 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
         vi.advert_int_us = centis * 10_000;
     }
 
+    // Strict rules look at what was written, before anything below clears it.
+    if strict {
+        strict_rules(vi, cx);
+    } else if !ex.has("accept") {
+        vi.accept = true;
+    }
+
     // Authentication is VRRPv2 over IPv4 only.
     if let Some(auth) = &vi.authentication {
         if vi.version == 3 {
@@ -353,12 +360,6 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
     if vi.preempt_delay_us > 0 && (vi.nopreempt || vi.state == InitialState::Master) {
         cx.warn(at, format!("vrrp_instance {name}: preempt_delay has no effect with nopreempt or state MASTER - clearing it"));
         vi.preempt_delay_us = 0;
-    }
-
-    if strict {
-        strict_rules(vi, cx);
-    } else if !ex.has("accept") {
-        vi.accept = true;
     }
 
     // Trackers: names must exist; weights resolved to the value in force.
@@ -575,6 +576,8 @@ fn virtual_server(
     track_files: &[String],
     cx: &mut Ctx<'_>,
 ) {
+    let at = vs.defined_at.clone();
+    let at = at.as_ref();
     let label = match &vs.address {
         VsAddress::Ip { address, port } => format!("virtual_server {address} {port}"),
         VsAddress::Fwmark { mark } => format!("virtual_server fwmark {mark}"),
@@ -583,14 +586,14 @@ fn virtual_server(
     if let VsAddress::Group { name } = &vs.address {
         if !groups.contains(name) {
             cx.error(
-                None,
+                at,
                 format!("{label}: virtual_server_group '{name}' is not defined"),
             );
         }
     }
     if !vs.explicit.has("lvs_method") {
         cx.warn(
-            None,
+            at,
             format!("{label}: no lvs_method (lb_kind) given; using NAT"),
         );
     }
@@ -627,7 +630,7 @@ fn virtual_server(
             {
                 if !track_files.contains(t) {
                     cx.error(
-                        None,
+                        at,
                         format!(
                             "{label}: real_server {}: FILE_CHECK track_file '{t}' is not defined",
                             rs.address
@@ -660,7 +663,7 @@ fn virtual_server(
         rs.schedule = rs_sched;
     }
     if vs.real_servers.is_empty() && vs.sorry_server.is_none() {
-        cx.warn(None, format!("{label} has no real_server"));
+        cx.warn(at, format!("{label} has no real_server"));
     }
 }
 

@@ -18,6 +18,8 @@ const KEEPALIVED_MAXBUF: usize = 1024;
 const MAX_INCLUDE_DEPTH: usize = 64;
 /// Definitions expanding through more levels than this are taken as recursive.
 const MAX_EXPANSION_DEPTH: usize = 32;
+/// Definitions that double at every level would otherwise grow a line without bound.
+const MAX_EXPANDED_LINE: usize = 64 * 1024;
 /// A `~SEQ` that would produce more lines than this is refused rather than run away.
 const MAX_SEQ_LINES: i64 = 1_000_000;
 
@@ -478,6 +480,11 @@ impl<'a> Lexer<'a> {
                     if let Some(value) = self.lookup(inner)? {
                         let value = self.substitute(&value, depth + 1)?.into_owned();
                         out.push_str(&value);
+                        if out.len() > MAX_EXPANDED_LINE {
+                            return Err(format!(
+                                "definitions expand this line past {MAX_EXPANDED_LINE} bytes"
+                            ));
+                        }
                         rest = &inner_start[close + 1..];
                         changed = true;
                         continue;
@@ -497,10 +504,15 @@ impl<'a> Lexer<'a> {
                 .chars()
                 .next()
                 .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-            if starts_ok && next.is_none_or(|c| matches!(c, ' ' | '\t' | ',' | ')')) {
+            if starts_ok && next.is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | ',' | ')')) {
                 if let Some(value) = self.defs.get(name).cloned() {
                     let value = self.substitute(&value, depth + 1)?.into_owned();
                     out.push_str(&value);
+                    if out.len() > MAX_EXPANDED_LINE {
+                        return Err(format!(
+                            "definitions expand this line past {MAX_EXPANDED_LINE} bytes"
+                        ));
+                    }
                     rest = &after[name_len..];
                     changed = true;
                     continue;

@@ -65,3 +65,23 @@ fn blocks_new_instance() -> model::VrrpInstance {
 fn parser_fmt_secs(us: u64) -> String {
     parser::fmt_secs(us)
 }
+
+/// The fuzzers' entry: bytes split at the first NUL into a main file and a file it may
+/// include (`/k/inc.conf`), parsed and validated. Shared with the corpus replay test.
+pub fn fuzz_config_input(data: &[u8]) {
+    let (main, inc) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let fs = MemFs::new()
+        .with("/k/main.conf", String::from_utf8_lossy(main))
+        .with("/k/inc.conf", String::from_utf8_lossy(inc));
+    let loaded = load(
+        &fs,
+        Path::new("/k/main.conf"),
+        &ParseOptions::default().with_config_id("r1"),
+    );
+    for d in loaded.diagnostics.iter() {
+        let _ = d.to_string();
+    }
+}

@@ -611,6 +611,8 @@ pub struct SyncGroup {
     pub global_tracking: bool,
     pub sync_group_tracking_weight: bool,
     pub notify_priority_changes: Option<bool>,
+    #[serde(skip)]
+    pub defined_at: Option<super::Location>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -872,6 +874,8 @@ pub struct VirtualServer {
     pub real_servers: Vec<RealServer>,
     #[serde(skip)]
     pub explicit: Explicit,
+    #[serde(skip)]
+    pub defined_at: Option<super::Location>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

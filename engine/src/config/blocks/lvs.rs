@@ -140,6 +140,13 @@ fn schedule_kw(p: &mut Parser<'_>, s: &Stmt, sch: &mut Schedule, ex: &mut Explic
             true
         }};
     }
+    if s.kw() == "nb_get_retry" {
+        p.warn(
+            s,
+            s.kw.col,
+            "'nb_get_retry' is deprecated: it means 'retry'".into(),
+        );
+    }
     match s.kw() {
         "delay_loop" => set!(
             "delay_loop",
@@ -282,6 +289,7 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         smtp_alert: None,
         real_servers: Vec::new(),
         explicit: Explicit::default(),
+        defined_at: Some(st.loc()),
     };
     p.block(st, |p, s| {
         if schedule_kw(p, &s, &mut vs.schedule, &mut vs.explicit) {

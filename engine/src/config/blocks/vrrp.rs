@@ -499,6 +499,7 @@ pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         global_tracking: false,
         sync_group_tracking_weight: false,
         notify_priority_changes: None,
+        defined_at: Some(st.loc()),
     };
     p.block(st, |p, s| match s.kw() {
         "group" => g.members.extend(p.words(&s).into_iter().map(|t| t.text)),

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Side by side: `keepalived-rs -t` and `keepalived -t` on the same 2,000 × 20 TCP_CHECK
+# config, whole processes, same run. Prints median wall time (hyperfine) and peak RSS
+# (/usr/bin/time). Needs: keepalived, hyperfine, time (Debian packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p keepalived-linux -p keepalived-benches
+conf=$(mktemp --suffix=.conf)
+trap 'rm -f "$conf"' EXIT
+./target/release/gen-config 2000 20 > "$conf"
+echo "config: $(wc -c < "$conf") bytes, $(wc -l < "$conf") lines"
+rss() { /usr/bin/time -f '%M' "$@" >/dev/null 2>/tmp/rss.$$ || true; tail -n1 /tmp/rss.$$; rm -f /tmp/rss.$$; }
+echo "peak RSS keepalived-rs -t: $(rss ./target/release/keepalived-rs -t -f "$conf") KiB"
+echo "peak RSS keepalived -t:    $(rss keepalived -t -f "$conf") KiB"
+hyperfine --warmup 2 --runs 15 -i -N \
+  -n keepalived-rs "./target/release/keepalived-rs -t -f $conf" \
+  -n keepalived "keepalived -t -f $conf"

@@ -1,0 +1,17 @@
+//! Replays the cargo-fuzz corpus of the config front end, so CI covers it without
+//! cargo-fuzz. The fuzz target and this test share `fuzz_config_input`.
+
+use keepalived_tests::crate_dir;
+
+#[test]
+fn config_fuzz_corpus_replays_without_panic() {
+    let dir = crate_dir().join("../fuzz/corpus/config");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("fuzz corpus exists") {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        keepalived_engine::config::fuzz_config_input(&data);
+        n += 1;
+    }
+    assert!(n >= 10, "corpus has only {n} inputs");
+}
