@@ -17,7 +17,7 @@ pub fn big_config(vs: usize, rs: usize) -> String {
         for r in 0..rs {
             let _ = write!(
                 s,
-                "    real_server 172.{}.{}.{} 8080 {{\n        weight 1\n        TCP_CHECK {{\n            connect_port 8080\n            connect_timeout 3\n            retry 3\n            delay_before_retry 2\n        }}\n    }}\n",
+                "    real_server 172.{}.{}.{} 8080 {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 3\n        }}\n    }}\n",
                 16 + a,
                 b,
                 r + 1

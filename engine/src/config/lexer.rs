@@ -61,6 +61,13 @@ impl Line {
     }
 }
 
+/// An include match waiting its turn: path, and where the `include` line was (file,
+/// line, column, text) for messages.
+type QueuedInclude = (PathBuf, Arc<str>, u32, u32, Arc<str>);
+
+/// A raw physical line: file name, line number, file content, and the line's byte range.
+type RawLine = (Arc<str>, u32, Arc<str>, usize, usize);
+
 struct Frame {
     name: Arc<str>,
     dir: PathBuf,
@@ -70,7 +77,7 @@ struct Frame {
     line: u32,
     /// Further matches of this file's current `include`, read once the first is done:
     /// only the chain of files being read counts for cycle detection, not siblings.
-    queued: VecDeque<(PathBuf, Arc<str>, u32, u32, Arc<str>)>,
+    queued: VecDeque<QueuedInclude>,
 }
 
 /// A line queued by `~SEQ`/`~LST` expansion, with the definitions it expands under.
@@ -152,6 +159,7 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)] // a diagnostic is this many facts
     fn diag(
         &mut self,
         severity: Severity,
@@ -176,7 +184,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Next raw physical line from the include stack, with its file and number.
-    fn next_raw(&mut self) -> Option<(Arc<str>, u32, Arc<str>, usize, usize)> {
+    fn next_raw(&mut self) -> Option<RawLine> {
         loop {
             let frame = self.stack.last_mut()?;
             if let Some((path, file, line, col, text)) = frame.queued.pop_front() {
@@ -416,7 +424,7 @@ impl<'a> Lexer<'a> {
         }
         let base = self.stack.last().map(|f| f.dir.clone()).unwrap_or_default();
         let mut matches: Vec<PathBuf> = Vec::new();
-        for alt in glob::expand_braces(&pattern) {
+        for alt in glob::expand_braces(pattern) {
             let p = Path::new(&alt);
             let full = if p.is_absolute() {
                 p.to_path_buf()
@@ -429,7 +437,7 @@ impl<'a> Lexer<'a> {
         for m in matches {
             if self.fs.read_to_string(&m).is_ok() {
                 readable.push_back((m, file.clone(), lineno, col, Arc::<str>::from(text)));
-            } else if !glob::has_wildcard(&pattern) {
+            } else if !glob::has_wildcard(pattern) {
                 self.diag(
                     Severity::Warning,
                     DiagClass::Note,

@@ -760,7 +760,7 @@ pub fn parse_timer(s: &str) -> Option<(u64, bool)> {
 }
 
 pub fn fmt_secs(us: u64) -> String {
-    if us % SECOND == 0 {
+    if us.is_multiple_of(SECOND) {
         (us / SECOND).to_string()
     } else {
         let s = format!("{}.{:06}", us / SECOND, us % SECOND);

@@ -91,7 +91,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 }
 
 /// Everything the language reads from outside the config files.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ParseOptions {
     /// `-i/--config-id`; keepalived's default is the host name up to the first dot.
     pub config_id: String,
@@ -99,16 +99,6 @@ pub struct ParseOptions {
     pub env: BTreeMap<String, String>,
     /// Seed for `${_RANDOM}` (keepalived's `random_seed`).
     pub random_seed: u64,
-}
-
-impl Default for ParseOptions {
-    fn default() -> Self {
-        Self {
-            config_id: String::new(),
-            env: BTreeMap::new(),
-            random_seed: 0,
-        }
-    }
 }
 
 impl ParseOptions {

@@ -180,7 +180,7 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
         | "process_monitor_rcv_bufs_force") => {
             let force = kw.ends_with("_force");
             let base = kw.trim_end_matches("_force").to_string();
-            if force && s.args.is_empty() || force && s.arg(0).and_then(crate::config::parser::parse_bool).is_some() {
+            if force && (s.args.is_empty() || s.arg(0).and_then(crate::config::parser::parse_bool).is_some()) {
                 let on = p.flag(s);
                 match g.netlink_buffers.iter_mut().find(|b| b.keyword == base) {
                     Some(b) => b.force = on,

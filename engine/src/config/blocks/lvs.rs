@@ -386,10 +386,11 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
                 vs.inhibit_on_failure = p.flag(&s);
                 vs.explicit.set("inhibit_on_failure");
             }
-            "ip_family" => match p.choice(&s, 0, &["inet", "inet6"]).as_deref() {
-                Some(f) => vs.ip_family_v6 = Some(f == "inet6"),
-                None => {}
-            },
+            "ip_family" => {
+                if let Some(f) = p.choice(&s, 0, &["inet", "inet6"]).as_deref() {
+                    vs.ip_family_v6 = Some(f == "inet6")
+                }
+            }
             "smtp_alert" => vs.smtp_alert = Some(p.flag(&s)),
             "real_server" => {
                 if let Some(rs) = real_server(p, &s) {
@@ -652,10 +653,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                 }
                 _ => p.unknown(&s, kw),
             },
-            (CheckerKind::BfdCheck { name }, k) => match k {
-                "name" => *name = p.value(&s, "a bfd_instance name"),
-                _ => p.unknown(&s, kw),
-            },
+            (CheckerKind::BfdCheck { name }, "name") => *name = p.value(&s, "a bfd_instance name"),
             _ => p.unknown(&s, kw),
         }
     });
@@ -781,7 +779,7 @@ fn url(p: &mut Parser<'_>, st: &Stmt) -> Option<Url> {
 /// Hex bytes, `X`/`x` nibble pairs meaning "any byte" (`require_reply`).
 fn hex_bytes(h: &str) -> Option<Vec<Option<u8>>> {
     let h = h.strip_prefix("0x").unwrap_or(h);
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return None;
     }
     h.as_bytes()
