@@ -1,22 +1,10 @@
 //! `keepalived-sim`: the deterministic cluster simulator. The simulator itself is built
 //! in its own issue; until then this binary checks the configs it would simulate.
 
-use keepalived_engine::config::{load, ConfigFs, ParseOptions};
+use keepalived_engine::config::{load, ParseOptions};
+use keepalived_linux::hostfs::HostFs;
 use std::path::Path;
 use std::process::ExitCode;
-
-struct DiskFs;
-
-impl ConfigFs for DiskFs {
-    fn read_to_string(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
-    }
-    fn read_dir(&self, dir: &Path) -> std::io::Result<Vec<String>> {
-        std::fs::read_dir(dir)?
-            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect()
-    }
-}
 
 fn main() -> ExitCode {
     let files: Vec<String> = std::env::args().skip(1).collect();
@@ -26,7 +14,7 @@ fn main() -> ExitCode {
     }
     let mut worst = 0;
     for f in files {
-        let l = load(&DiskFs, Path::new(&f), &ParseOptions::default());
+        let l = load(&HostFs, Path::new(&f), &ParseOptions::default());
         for d in l.diagnostics.iter() {
             eprintln!("{d}");
         }
