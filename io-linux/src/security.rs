@@ -44,18 +44,8 @@ fn all_commands(cfg: &Config) -> Vec<(String, &Command)> {
         }
     }
     for i in &cfg.instances {
-        let n = &i.notifies;
-        for c in [
-            &n.notify_master,
-            &n.notify_backup,
-            &n.notify_fault,
-            &n.notify_stop,
-            &n.notify,
-            &i.notify_master_rx_lower_pri,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        let extra = [&i.notify_master_rx_lower_pri].into_iter().flatten();
+        for c in i.notifies.commands().chain(extra) {
             v.push((format!("vrrp_instance {}", i.name), c));
         }
         if let Some(Some(c)) = &i.notify_deleted {
@@ -63,17 +53,7 @@ fn all_commands(cfg: &Config) -> Vec<(String, &Command)> {
         }
     }
     for g in &cfg.sync_groups {
-        let n = &g.notifies;
-        for c in [
-            &n.notify_master,
-            &n.notify_backup,
-            &n.notify_fault,
-            &n.notify_stop,
-            &n.notify,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for c in g.notifies.commands() {
             v.push((format!("vrrp_sync_group {}", g.name), c));
         }
     }

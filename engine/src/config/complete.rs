@@ -370,74 +370,66 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
         .and_then(|n| cfg.sync_groups.iter().find(|g| &g.name == n))
         .is_some_and(|g| g.sync_group_tracking_weight);
     let force_zero = vi.priority == 255 || (in_sync_group && !tracking_weight);
-    for r in &mut vi.trackers.scripts {
-        match cfg.vrrp_scripts.iter().find(|s| s.name == r.name) {
-            Some(s) => {
-                if r.weight.is_none() {
-                    r.weight = Some(s.weight);
-                    r.reverse = s.weight_reverse;
-                }
-            }
-            None => cx.error(
-                at,
-                format!(
-                    "vrrp_instance {name}: track_script '{}' is not a defined vrrp_script",
-                    r.name
-                ),
-            ),
-        }
-    }
-    for r in &mut vi.trackers.files {
-        match cfg.track_files.iter().find(|s| s.name == r.name) {
-            Some(s) => {
-                if r.weight.is_none() {
-                    r.weight = Some(s.weight);
-                    r.reverse = s.weight_reverse;
-                }
-            }
-            None => cx.error(
-                at,
-                format!(
-                    "vrrp_instance {name}: track_file '{}' is not a defined track_file",
-                    r.name
-                ),
-            ),
-        }
-    }
-    for r in &mut vi.trackers.processes {
-        match cfg.track_processes.iter().find(|s| s.name == r.name) {
-            Some(s) => {
-                if r.weight.is_none() {
-                    r.weight = Some(s.weight);
-                    r.reverse = s.weight_reverse;
-                }
-            }
-            None => cx.error(
-                at,
-                format!(
-                    "vrrp_instance {name}: track_process '{}' is not a defined vrrp_track_process",
-                    r.name
-                ),
-            ),
-        }
-    }
-    for r in &mut vi.trackers.bfds {
-        match cfg.bfd_instances.iter().find(|s| s.name == r.name) {
-            Some(s) => {
-                if r.weight.is_none() {
-                    r.weight = Some(s.weight);
-                    r.reverse = s.weight_reverse;
-                }
-            }
-            None => cx.error(
-                at,
-                format!(
-                    "vrrp_instance {name}: track_bfd '{}' is not a defined bfd_instance",
-                    r.name
-                ),
-            ),
-        }
-    }
+    let scripts = |n: &str| {
+        cfg.vrrp_scripts
+            .iter()
+            .find(|s| s.name == n)
+            .map(|s| (s.weight, s.weight_reverse))
+    };
+    let files = |n: &str| {
+        cfg.track_files
+            .iter()
+            .find(|s| s.name == n)
+            .map(|s| (s.weight, s.weight_reverse))
+    };
+    let procs = |n: &str| {
+        cfg.track_processes
+            .iter()
+            .find(|s| s.name == n)
+            .map(|s| (s.weight, s.weight_reverse))
+    };
+    let bfds = |n: &str| {
+        cfg.bfd_instances
+            .iter()
+            .find(|s| s.name == n)
+            .map(|s| (s.weight, s.weight_reverse))
+    };
+    resolve_refs(
+        &mut vi.trackers.scripts,
+        scripts,
+        "track_script",
+        "vrrp_script",
+        &name,
+        at,
+        cx,
+    );
+    resolve_refs(
+        &mut vi.trackers.files,
+        files,
+        "track_file",
+        "track_file",
+        &name,
+        at,
+        cx,
+    );
+    resolve_refs(
+        &mut vi.trackers.processes,
+        procs,
+        "track_process",
+        "vrrp_track_process",
+        &name,
+        at,
+        cx,
+    );
+    resolve_refs(
+        &mut vi.trackers.bfds,
+        bfds,
+        "track_bfd",
+        "bfd_instance",
+        &name,
+        at,
+        cx,
+    );
     for r in &mut vi.trackers.interfaces {
         r.weight.get_or_insert(0);
     }
@@ -453,6 +445,36 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
             for r in list.iter_mut() {
                 r.weight = Some(0);
             }
+        }
+    }
+}
+
+/// Checks each tracker reference names a defined tracker and fills in the tracker's own
+/// weight where the reference gave none.
+fn resolve_refs(
+    refs: &mut [TrackRef],
+    lookup: impl Fn(&str) -> Option<(i32, bool)>,
+    keyword: &str,
+    block: &str,
+    instance: &str,
+    at: Option<&Location>,
+    cx: &mut Ctx<'_>,
+) {
+    for r in refs {
+        match lookup(&r.name) {
+            Some((weight, reverse)) => {
+                if r.weight.is_none() {
+                    r.weight = Some(weight);
+                    r.reverse = reverse;
+                }
+            }
+            None => cx.error(
+                at,
+                format!(
+                    "vrrp_instance {instance}: {keyword} '{}' is not a defined {block}",
+                    r.name
+                ),
+            ),
         }
     }
 }

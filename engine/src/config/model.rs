@@ -601,6 +601,21 @@ pub struct Notifies {
     pub notify: Option<Command>,
 }
 
+impl Notifies {
+    /// The configured notify commands, in the order keepalived runs them.
+    pub fn commands(&self) -> impl Iterator<Item = &Command> {
+        [
+            &self.notify_master,
+            &self.notify_backup,
+            &self.notify_fault,
+            &self.notify_stop,
+            &self.notify,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncGroup {
     pub name: String,

@@ -275,20 +275,9 @@ impl<'a> Parser<'a> {
         loop {
             match self.next_item() {
                 Item::Stmt(s) => {
-                    if s.block && !BLOCK_KEYWORDS.contains(&s.kw()) {
-                        self.error(
-                            &s,
-                            s.kw.col,
-                            DiagClass::Structure,
-                            format!(
-                                "'{}' takes a value, not a block - ignoring the block",
-                                s.kw()
-                            ),
-                        );
-                        self.skip_rest_of_block();
-                        continue;
+                    if !self.rejects_value_block(&s) {
+                        f(self, s)
                     }
-                    f(self, s)
                 }
                 Item::Close(at, at_start) => {
                     if at_start && at.line != st.line && at.column > st.indent {
@@ -305,15 +294,7 @@ impl<'a> Parser<'a> {
                     }
                     return;
                 }
-                Item::Open(at) => {
-                    self.push(
-                        Severity::Error,
-                        DiagClass::Structure,
-                        Some(at),
-                        "unexpected '{' with no keyword before it - ignoring the block".into(),
-                    );
-                    self.skip_rest_of_block();
-                }
+                Item::Open(at) => self.stray_open(at),
                 Item::Eof => {
                     self.error(
                         st,
@@ -328,6 +309,27 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+    }
+
+    /// A value keyword followed by `{`: reported, and its block skipped. True when so.
+    fn rejects_value_block(&mut self, s: &Stmt) -> bool {
+        if !s.block || BLOCK_KEYWORDS.contains(&s.kw()) {
+            return false;
+        }
+        let msg = format!(
+            "'{}' takes a value, not a block - ignoring the block",
+            s.kw()
+        );
+        self.error(s, s.kw.col, DiagClass::Structure, msg);
+        self.skip_rest_of_block();
+        true
+    }
+
+    /// A `{` with no keyword before it: reported, and its block skipped.
+    fn stray_open(&mut self, at: Location) {
+        let msg = "unexpected '{' with no keyword before it - ignoring the block".to_string();
+        self.push(Severity::Error, DiagClass::Structure, Some(at), msg);
+        self.skip_rest_of_block();
     }
 
     /// Consumes up to and including the `}` that closes the block just opened.
@@ -393,20 +395,9 @@ impl<'a> Parser<'a> {
         loop {
             match self.next_item() {
                 Item::Stmt(s) => {
-                    if s.block && !BLOCK_KEYWORDS.contains(&s.kw()) {
-                        self.error(
-                            &s,
-                            s.kw.col,
-                            DiagClass::Structure,
-                            format!(
-                                "'{}' takes a value, not a block - ignoring the block",
-                                s.kw()
-                            ),
-                        );
-                        self.skip_rest_of_block();
-                        continue;
+                    if !self.rejects_value_block(&s) {
+                        f(self, s)
                     }
-                    f(self, s)
                 }
                 Item::Close(at, _) => {
                     self.report_suspects();
@@ -419,15 +410,7 @@ impl<'a> Parser<'a> {
                         source_line: text,
                     });
                 }
-                Item::Open(at) => {
-                    self.push(
-                        Severity::Error,
-                        DiagClass::Structure,
-                        Some(at),
-                        "unexpected '{' with no keyword before it - ignoring the block".into(),
-                    );
-                    self.skip_rest_of_block();
-                }
+                Item::Open(at) => self.stray_open(at),
                 Item::Eof => return,
             }
         }
