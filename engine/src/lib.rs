@@ -5,3 +5,4 @@
 //! and takes decisions out.
 
 pub mod config;
+pub mod wire;
