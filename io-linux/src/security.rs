@@ -62,7 +62,10 @@ fn all_commands(cfg: &Config) -> Vec<(String, &Command)> {
             v.push(("virtual_server".into(), c));
         }
         for rs in &vs.real_servers {
-            for c in [&rs.notify_up, &rs.notify_down].into_iter().flatten() {
+            for c in [rs.notify_up.as_deref(), rs.notify_down.as_deref()]
+                .into_iter()
+                .flatten()
+            {
                 v.push((format!("real_server {}", rs.address), c));
             }
             for ck in &rs.checkers {

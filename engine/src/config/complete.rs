@@ -90,7 +90,7 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
     let at = vi.defined_at.clone();
     let at = at.as_ref();
     let name = vi.name.clone();
-    let ex = vi.explicit.clone();
+    let ex = vi.explicit;
 
     if !ex.has("virtual_router_id") {
         cx.error(
@@ -485,7 +485,7 @@ fn strict_rules(vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
     let at = vi.defined_at.clone();
     let at = at.as_ref();
     let name = vi.name.clone();
-    let ex = vi.explicit.clone();
+    let ex = vi.explicit;
     let mut forbid = |cond: bool, what: &str| {
         if cond {
             cx.error(
@@ -630,7 +630,7 @@ fn virtual_server(
         _ => None,
     };
     let vs_sched = vs.schedule.clone();
-    let vs_ex = vs.explicit.clone();
+    let vs_ex = vs.explicit;
     for rs in &mut vs.real_servers {
         if !rs.explicit.has("weight") {
             rs.weight = vs.weight;
@@ -642,7 +642,8 @@ fn virtual_server(
             rs.port = vs_port;
         }
         let rs_sched = inherit_schedule(&rs.schedule, &rs.explicit, &vs_sched, &vs_ex, None);
-        let rs_ex = rs.explicit.clone();
+        // A checker inherits what either outer level set.
+        let outer_ex = rs.explicit.union(vs_ex);
         for c in &mut rs.checkers {
             let kind = c.kind.keyword();
             if let CheckerKind::FileCheck {
@@ -660,13 +661,8 @@ fn virtual_server(
                     );
                 }
             }
-            c.schedule = inherit_schedule(
-                &c.schedule,
-                &c.explicit,
-                &rs_sched,
-                &merge(&rs_ex, &vs_ex),
-                Some(kind),
-            );
+            c.schedule =
+                inherit_schedule(&c.schedule, &c.explicit, &rs_sched, &outer_ex, Some(kind));
             if c.connection.connect_port.is_none()
                 && !matches!(c.kind, CheckerKind::MiscCheck(_) | CheckerKind::PingCheck)
             {
@@ -687,23 +683,6 @@ fn virtual_server(
     if vs.real_servers.is_empty() && vs.sorry_server.is_none() {
         cx.warn(at, format!("{label} has no real_server"));
     }
-}
-
-fn merge(a: &Explicit, b: &Explicit) -> Explicit {
-    let mut m = a.clone();
-    for kw in [
-        "delay_loop",
-        "connect_timeout",
-        "retry",
-        "delay_before_retry",
-        "warmup",
-        "alpha",
-    ] {
-        if b.has(kw) {
-            m.set(kw);
-        }
-    }
-    m
 }
 
 /// A schedule with the outer level's values where this level said nothing, and the

@@ -11,18 +11,70 @@ use std::net::IpAddr;
 pub const SECOND: u64 = 1_000_000;
 
 /// Keywords given explicitly in a block, so [`super::complete`] can tell a value the user
-/// wrote from a default it may replace with an inherited one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Explicit(Vec<&'static str>);
+/// wrote from a default it may replace with an inherited one. One bit per keyword of
+/// [`EXPLICIT_KEYWORDS`]: every real server and checker carries a set, and 40,000 of them
+/// must not each cost an allocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Explicit(u64);
+
+/// The keywords an [`Explicit`] set can hold (at most 64).
+const EXPLICIT_KEYWORDS: [&str; 34] = [
+    "accept",
+    "advert_int",
+    "alpha",
+    "check_unicast_src",
+    "connect_timeout",
+    "delay_before_retry",
+    "delay_loop",
+    "down_timer_adverts",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    "garp_master_delay",
+    "garp_master_refresh",
+    "garp_master_refresh_repeat",
+    "garp_master_repeat",
+    "higher_prio_send_advert",
+    "inhibit_on_failure",
+    "lower_prio_no_advert",
+    "lvs_method",
+    "nopreempt",
+    "notify_priority_changes",
+    "owner_ignore_adverts",
+    "preempt_delay",
+    "priority",
+    "retry",
+    "skip_check_adv_addr",
+    "smtp_alert",
+    "state",
+    "strict_mode",
+    "timeout",
+    "v3_checksum_as_v2",
+    "version",
+    "virtual_router_id",
+    "warmup",
+    "weight",
+];
 
 impl Explicit {
-    pub fn set(&mut self, kw: &'static str) {
-        if !self.0.contains(&kw) {
-            self.0.push(kw);
+    /// Callers pass literals, so once inlined the lookup folds to a constant.
+    #[inline]
+    fn bit(kw: &str) -> u64 {
+        match EXPLICIT_KEYWORDS.iter().position(|k| *k == kw) {
+            Some(i) => 1 << i,
+            None => panic!("'{kw}' is not in EXPLICIT_KEYWORDS"),
         }
     }
+    #[inline]
+    pub fn set(&mut self, kw: &'static str) {
+        self.0 |= Self::bit(kw);
+    }
+    #[inline]
     pub fn has(&self, kw: &str) -> bool {
-        self.0.contains(&kw)
+        self.0 & Self::bit(kw) != 0
+    }
+    /// The keywords either set holds.
+    pub fn union(self, other: Explicit) -> Explicit {
+        Explicit(self.0 | other.0)
     }
 }
 
@@ -905,12 +957,14 @@ pub struct RealServer {
     pub address: IpAddr,
     pub port: Option<u16>,
     pub weight: i32,
-    pub lvs_method: Option<LvsMethod>,
+    // The rarely given parts are boxed: large pools have tens of thousands of real
+    // servers, and each should not carry room for a method and two commands.
+    pub lvs_method: Option<Box<LvsMethod>>,
     pub uthreshold: Option<u32>,
     pub lthreshold: Option<u32>,
     pub inhibit_on_failure: bool,
-    pub notify_up: Option<Command>,
-    pub notify_down: Option<Command>,
+    pub notify_up: Option<Box<Command>>,
+    pub notify_down: Option<Box<Command>>,
     pub schedule: Schedule,
     pub smtp_alert: bool,
     pub virtualhost: Option<String>,
@@ -944,9 +998,11 @@ pub struct Checker {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CheckerKind {
+    // The large variants are boxed so that the common TCP_CHECK, one per real server,
+    // stays small.
     TcpCheck,
-    HttpGet(HttpCheck),
-    SslGet(HttpCheck),
+    HttpGet(Box<HttpCheck>),
+    SslGet(Box<HttpCheck>),
     SmtpCheck {
         helo_name: Option<String>,
         hosts: Vec<Connection>,
@@ -955,8 +1011,8 @@ pub enum CheckerKind {
         query_type: String,
         name: String,
     },
-    MiscCheck(MiscCheck),
-    UdpCheck(UdpCheck),
+    MiscCheck(Box<MiscCheck>),
+    UdpCheck(Box<UdpCheck>),
     PingCheck,
     FileCheck {
         track_file: Option<String>,

@@ -400,6 +400,9 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             _ => p.unknown(&s, "virtual_server"),
         }
     });
+    // The lists are kept for the daemon's lifetime: spare capacity left over from growing
+    // them would be a large share of a big pool's memory.
+    vs.real_servers.shrink_to_fit();
     cfg.virtual_servers.push(vs);
 }
 
@@ -443,15 +446,15 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
                     rs.explicit.set("weight");
                 }
             }
-            "lvs_method" | "lb_kind" => rs.lvs_method = lvs_method(p, &s),
+            "lvs_method" | "lb_kind" => rs.lvs_method = lvs_method(p, &s).map(Box::new),
             "uthreshold" => rs.uthreshold = p.int_value(&s, 0, u32::MAX as i64),
             "lthreshold" => rs.lthreshold = p.int_value(&s, 0, u32::MAX as i64),
             "inhibit_on_failure" => {
                 rs.inhibit_on_failure = p.flag(&s);
                 rs.explicit.set("inhibit_on_failure");
             }
-            "notify_up" => rs.notify_up = p.command(&s),
-            "notify_down" => rs.notify_down = p.command(&s),
+            "notify_up" => rs.notify_up = p.command(&s).map(Box::new),
+            "notify_down" => rs.notify_down = p.command(&s).map(Box::new),
             "smtp_alert" => rs.smtp_alert = p.flag(&s),
             "virtualhost" => rs.virtualhost = p.value(&s, "a host name"),
             "snmp_name" => rs.snmp_name = p.value(&s, "a name"),
@@ -465,6 +468,7 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
             _ => p.unknown(&s, "real_server"),
         }
     });
+    rs.checkers.shrink_to_fit();
     if let (Some(lo), Some(hi)) = (rs.lthreshold, rs.uthreshold) {
         if lo > hi {
             p.error(
@@ -496,7 +500,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
     let mut kind = match kw {
         "TCP_CHECK" => CheckerKind::TcpCheck,
         "HTTP_GET" | "SSL_GET" => {
-            let h = HttpCheck {
+            let h = Box::new(HttpCheck {
                 http_protocol: "1.0".into(),
                 virtualhost: None,
                 fast_recovery: false,
@@ -504,7 +508,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                 sni_name: None,
                 tls_compliant: false,
                 urls: Vec::new(),
-            };
+            });
             if kw == "HTTP_GET" {
                 CheckerKind::HttpGet(h)
             } else {
@@ -519,19 +523,19 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
             query_type: "SOA".into(),
             name: ".".into(),
         },
-        "MISC_CHECK" => CheckerKind::MiscCheck(MiscCheck {
+        "MISC_CHECK" => CheckerKind::MiscCheck(Box::new(MiscCheck {
             misc_path: None,
             misc_timeout_us: None,
             misc_dynamic: false,
             user: None,
             group: None,
-        }),
-        "UDP_CHECK" => CheckerKind::UdpCheck(UdpCheck {
+        })),
+        "UDP_CHECK" => CheckerKind::UdpCheck(Box::new(UdpCheck {
             payload: Vec::new(),
             require_reply: None,
             min_reply_length: 0,
             max_reply_length: 255,
-        }),
+        })),
         "PING_CHECK" => CheckerKind::PingCheck,
         "FILE_CHECK" => CheckerKind::FileCheck {
             track_file: None,
