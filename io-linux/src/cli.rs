@@ -29,6 +29,7 @@ pub struct Options {
     pub signum: Option<String>,
     pub config_test: Option<Option<PathBuf>>,
     pub json: bool,
+    pub decode_pcap: Option<PathBuf>,
     pub version: bool,
     pub help: bool,
 }
@@ -63,7 +64,10 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
   -i, --config-id ID           Skip any configuration lines beginning '@' that don't match ID
       --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON, TDUMP
   -t, --config-test[=LOG_FILE] Check the configuration for obvious errors
-      --json                   With -t: print the resolved configuration as JSON
+      --json                   With -t: print the resolved configuration as JSON;
+                               with --decode-pcap: print the decode as JSON
+      --decode-pcap=FILE       Decode the VRRP adverts, GARPs and NAs of a pcap/pcapng
+                               capture; with -f, show each receive check of each instance
   -v, --version                Display the version number
   -h, --help                   Display this help message
 ";
@@ -113,6 +117,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Options, String
             Long("signum") => o.signum = Some(text(p.value().map_err(|e| e.to_string())?)?),
             Short('t') | Long("config-test") => o.config_test = Some(p.optional_value().map(path)),
             Long("json") => o.json = true,
+            Long("decode-pcap") => {
+                o.decode_pcap = Some(path(p.value().map_err(|e| e.to_string())?))
+            }
             Short('v') | Long("version") => o.version = true,
             Short('h') | Long("help") => o.help = true,
             other => return Err(other.unexpected().to_string()),

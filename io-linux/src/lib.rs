@@ -5,4 +5,5 @@
 pub mod cli;
 pub mod dump;
 pub mod hostfs;
+pub mod pcap_decode;
 pub mod security;

@@ -1,7 +1,7 @@
 //! `keepalived-rs`: command line entry point.
 
 use keepalived_engine::config::{load, ParseOptions};
-use keepalived_linux::{cli, dump, hostfs, security};
+use keepalived_linux::{cli, dump, hostfs, pcap_decode, security};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -36,6 +36,9 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(capture) = &opts.decode_pcap {
+        return decode_pcap(&opts, capture);
+    }
     match &opts.config_test {
         Some(log) => config_test(&opts, log.as_deref()),
         None => {
@@ -46,6 +49,39 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `--decode-pcap FILE [-f CONF]`: the adverts of a capture and what each instance makes
+/// of them. Exits 0, or 4 if the capture or the configuration cannot be read.
+fn decode_pcap(opts: &cli::Options, capture: &std::path::Path) -> ExitCode {
+    let frames = match pcap_decode::read_frames(capture) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("keepalived-rs: {e}");
+            return ExitCode::from(4);
+        }
+    };
+    let loaded = opts
+        .config_file
+        .as_ref()
+        .map(|path| load(&hostfs::HostFs, path, &parse_options(opts)));
+    if let Some(l) = &loaded {
+        for d in l.diagnostics.iter() {
+            eprintln!("{d}");
+        }
+        if l.diagnostics.exit_code() == 4 {
+            return ExitCode::from(4);
+        }
+    }
+    let reports = pcap_decode::decode(&frames, loaded.as_ref().map(|l| &l.config));
+    let mut out = std::io::stdout().lock();
+    if opts.json {
+        let _ = serde_json::to_writer_pretty(&mut out, &reports);
+        let _ = writeln!(out);
+    } else {
+        let _ = out.write_all(pcap_decode::render(&reports).as_bytes());
+    }
+    ExitCode::SUCCESS
 }
 
 fn parse_options(opts: &cli::Options) -> ParseOptions {

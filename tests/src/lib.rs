@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests.
 
+pub mod host;
+pub mod wire;
+
 use keepalived_engine::config::{load, Loaded, ParseOptions};
 use keepalived_linux::hostfs::HostFs;
 use std::path::{Path, PathBuf};

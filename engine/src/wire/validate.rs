@@ -115,7 +115,7 @@ impl Check {
             Check::AddressList => "address list",
             Check::UnicastSource => "unicast source is a peer",
             Check::PeerTtl => "unicast peer TTL range",
-            Check::PriorityZero => "priority 0",
+            Check::PriorityZero => "priority (0: master leaving)",
         }
     }
 }
