@@ -15,3 +15,27 @@ fn config_fuzz_corpus_replays_without_panic() {
     }
     assert!(n >= 10, "corpus has only {n} inputs");
 }
+
+fn replay(target: &str, min: usize, run: fn(&[u8])) {
+    let dir = crate_dir().join("../fuzz/corpus").join(target);
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("fuzz corpus exists") {
+        run(&std::fs::read(entry.unwrap().path()).unwrap());
+        n += 1;
+    }
+    assert!(n >= min, "{target} corpus has only {n} inputs");
+}
+
+#[test]
+fn advert_fuzz_corpus_replays_without_panic() {
+    replay(
+        "advert",
+        10,
+        keepalived_engine::wire::fuzz::fuzz_advert_input,
+    );
+}
+
+#[test]
+fn frame_fuzz_corpus_replays_without_panic() {
+    replay("frame", 6, keepalived_engine::wire::fuzz::fuzz_frame_input);
+}

@@ -10,6 +10,7 @@ pub mod advert;
 pub mod ah;
 pub mod arp;
 pub mod checksum;
+pub mod fuzz;
 pub mod ipv4;
 pub mod ndisc;
 pub mod validate;
