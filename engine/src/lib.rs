@@ -5,4 +5,6 @@
 //! and takes decisions out.
 
 pub mod config;
+pub mod time;
+pub mod vrrp;
 pub mod wire;

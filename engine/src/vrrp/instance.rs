@@ -1,0 +1,515 @@
+//! One VRRP instance: its timers, what it does on an advert in each state, and what
+//! becoming and leaving master puts on the wire and on the host (keepalived `vrrp.c`).
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::config::model::{GlobalDefs, IpAddress, VrrpInstance};
+use crate::time::{us, Instant};
+use crate::wire::advert::{AdvertRepr, EmitOptions};
+use crate::wire::ah::AhRepr;
+use crate::wire::validate::{Expect, ExpectAuth, Validator};
+use crate::wire::vrrp::VrrpBody;
+use crate::wire::{self, AuthType, Family, GarpRepr, UnsolicitedNaRepr, VipList, VrrpRepr};
+
+use super::garp::GarpPacer;
+use super::io::{InterfaceInfo, Output, Owned, State};
+use super::stats::Stats;
+
+const SECOND_US: u64 = 1_000_000;
+const CENTI_US: u64 = 10_000;
+
+/// Why an instance is in FAULT (`vrrp->flags_if_fault` and the tracker count).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FaultFlags {
+    pub tracker: bool,
+    pub interface_down: bool,
+    pub no_source_ip: bool,
+}
+
+impl FaultFlags {
+    pub fn any(self) -> bool {
+        self.tracker || self.interface_down || self.no_source_ip
+    }
+
+    pub fn reason(self) -> &'static str {
+        if self.interface_down {
+            "interface down"
+        } else if self.tracker {
+            "tracker down"
+        } else if self.no_source_ip {
+            "no source address"
+        } else {
+            "none"
+        }
+    }
+}
+
+/// What the rest of the engine lends an instance while it acts.
+pub(crate) struct Ctx<'a> {
+    pub now: Instant,
+    pub out: &'a mut VecDeque<Output>,
+    pub interfaces: &'a BTreeMap<String, InterfaceInfo>,
+    pub global: &'a GlobalDefs,
+    pub garp: &'a mut GarpPacer,
+}
+
+/// A validated advert, as the state machine needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Heard {
+    pub src: IpAddr,
+    pub priority: u8,
+    /// v3: the sender's Max Adver Int.
+    pub interval: Option<Duration>,
+}
+
+/// What an advert did to a master, for the engine's sync-group logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MasterRx {
+    Stayed,
+    /// Heard a lower priority: stayed master and answered.
+    Lower,
+    /// Yielded to a higher priority: now BACKUP.
+    Yielded,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Instance {
+    pub cfg: VrrpInstance,
+    pub family: Family,
+    pub state: State,
+    /// What the instance is heading for (`vrrp->wantstate`), for sync groups.
+    pub want: State,
+    pub effective_priority: u8,
+    pub master_adver_int: Duration,
+    /// BACKUP: when the master is declared down. MASTER: the next advert (`sands`).
+    pub deadline: Option<Instant>,
+    /// `preempt_delay` running until then.
+    pub preempt_time: Option<Instant>,
+    pub master_addr: Option<IpAddr>,
+    pub master_priority: u8,
+    pub faults: FaultFlags,
+    pub scripts_init: bool,
+    pub sync: Option<usize>,
+    pub validator: Validator,
+    pub stats: Stats,
+    ip_id: u16,
+    ah_seq: u32,
+    garp_delayed_at: Option<Instant>,
+    garp_refresh_at: Option<Instant>,
+    garp_lower_at: Option<Instant>,
+}
+
+impl Instance {
+    pub fn new(cfg: VrrpInstance, global: &GlobalDefs) -> Instance {
+        let expect = Expect::from_instance(&cfg, global);
+        let family = expect.family;
+        Instance {
+            family,
+            state: State::Init,
+            want: State::Init,
+            effective_priority: cfg.priority,
+            master_adver_int: us(cfg.advert_int_us),
+            deadline: None,
+            preempt_time: None,
+            master_addr: None,
+            master_priority: 0,
+            faults: FaultFlags::default(),
+            scripts_init: false,
+            sync: None,
+            validator: Validator::new(expect),
+            stats: Stats::default(),
+            ip_id: 0,
+            ah_seq: 0,
+            garp_delayed_at: None,
+            garp_refresh_at: None,
+            garp_lower_at: None,
+            cfg,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    pub fn interface(&self) -> &str {
+        self.cfg.interface.as_deref().unwrap_or("")
+    }
+
+    pub fn owner(&self) -> bool {
+        self.cfg.priority == 255
+    }
+
+    pub fn adver_int(&self) -> Duration {
+        us(self.cfg.advert_int_us)
+    }
+
+    pub fn unicast(&self) -> bool {
+        !self.cfg.unicast_peers.is_empty()
+    }
+
+    /// Skew time (`VRRP_TIMER_SKEW`, RFC 5798 §6.1): v2 (256 − p)/256 s whatever the
+    /// interval; v3 (256 − p) × Master_Adver_Interval / 256.
+    pub fn skew(&self) -> Duration {
+        let p = 256 - u64::from(if self.owner() { 255 } else { self.effective_priority });
+        if self.cfg.version == 2 {
+            us(p * SECOND_US / 256)
+        } else {
+            let cs = self.master_adver_int.as_micros() as u64 / CENTI_US;
+            us(p * cs * 625 / 16)
+        }
+    }
+
+    /// Master_Down_Interval (RFC 5798 §6.1) with keepalived's `down_timer_adverts`.
+    pub fn ms_down(&self) -> Duration {
+        self.master_adver_int * self.cfg.down_timer_adverts.max(1) + self.skew()
+    }
+
+    /// Our advert source: `unicast_src_ip` / `mcast_src_ip`, else the interface's primary
+    /// address of the family.
+    pub fn src_addr(&self, ifs: &BTreeMap<String, InterfaceInfo>) -> Option<IpAddr> {
+        if let Some(a) = self.cfg.src_ip {
+            return Some(a);
+        }
+        let i = ifs.get(self.interface())?;
+        match self.family {
+            Family::V4 => i.ipv4.map(IpAddr::V4),
+            Family::V6 => i.ipv6_ll.map(IpAddr::V6),
+        }
+    }
+
+    /// The earliest of this instance's timers.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [self.deadline, self.garp_delayed_at, self.garp_refresh_at, self.garp_lower_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn log(&self, cx: &mut Ctx<'_>, message: String) {
+        cx.out.push_back(Output::Log { instance: self.name().to_string(), message });
+    }
+
+    pub(crate) fn set_state(&mut self, cx: &mut Ctx<'_>, to: State, reason: &str) {
+        if self.state != to {
+            cx.out.push_back(Output::StateChange {
+                instance: self.name().to_string(),
+                from: self.state,
+                to,
+                reason: reason.to_string(),
+            });
+            self.state = to;
+        }
+    }
+
+    /// Builds and queues one advert per destination (`vrrp_send_adv()`): the multicast
+    /// group, or each unicast peer in turn.
+    pub(crate) fn send_advert(&mut self, cx: &mut Ctx<'_>, priority: u8) {
+        let Some(src) = self.src_addr(cx.interfaces) else {
+            self.log(cx, "no source address to send adverts from".into());
+            return;
+        };
+        // keepalived skips 0: the kernel would fill in its own ID.
+        self.ip_id = self.ip_id.wrapping_add(1).max(1);
+        let vips: Vec<IpAddr> = self.cfg.virtual_ipaddress.iter().map(|a| a.address).collect();
+        let vips = match self.family {
+            Family::V4 => VipList::V4(vips.iter().filter_map(|a| match a {
+                IpAddr::V4(v) => Some(*v),
+                IpAddr::V6(_) => None,
+            }).collect()),
+            Family::V6 => VipList::V6(vips.iter().filter_map(|a| match a {
+                IpAddr::V6(v) => Some(*v),
+                IpAddr::V4(_) => None,
+            }).collect()),
+        };
+        let auth = self.validator.expect.auth;
+        let body = if self.cfg.version == 2 {
+            let (auth_type, auth_data) = match auth {
+                ExpectAuth::None => (AuthType::None, [0; 8]),
+                ExpectAuth::Pass(p) => (AuthType::Pass, p),
+                ExpectAuth::Ah(_) => (AuthType::Ah, [0; 8]),
+            };
+            let secs = (self.cfg.advert_int_us / SECOND_US).clamp(1, 255) as u8;
+            VrrpBody::V2 { auth_type, adver_int_secs: secs, auth_data }
+        } else {
+            let cs = (self.cfg.advert_int_us / CENTI_US).clamp(1, u64::from(wire::vrrp::MAX_V3_INTERVAL_CS)) as u16;
+            VrrpBody::V3 { max_adver_int_cs: cs }
+        };
+        let ah = match (auth, src) {
+            (ExpectAuth::Ah(_), IpAddr::V4(s)) if self.cfg.version == 2 => {
+                // A new master must send above every sequence its peers have seen
+                // (keepalived keeps one counter and syncs it from received adverts).
+                let floor = self.validator.highest_ah_seq().unwrap_or(0);
+                self.ah_seq = self.ah_seq.max(floor).saturating_add(1);
+                Some(AhRepr { next_header: wire::IPPROTO_VRRP, spi: u32::from(s), seq: self.ah_seq, icv: [0; 12] })
+            }
+            _ => None,
+        };
+        let vrrp = VrrpRepr { vrid: self.cfg.virtual_router_id, priority, body, vips };
+        let opts = EmitOptions {
+            v3_checksum: self.validator.tx_v3_checksum(),
+            mcast_group4: self.validator.expect.mcast_group4,
+            ah_key: match auth {
+                ExpectAuth::Ah(k) => Some(k),
+                _ => None,
+            },
+            unicast: self.unicast(),
+        };
+        let dsts: Vec<(IpAddr, u8)> = if self.unicast() {
+            let ttl = self.cfg.unicast_ttl.unwrap_or(wire::VRRP_TTL);
+            self.cfg.unicast_peers.iter().map(|p| (p.address, ttl)).collect()
+        } else {
+            let group = match self.family {
+                Family::V4 => self.cfg.mcast_dst_ip.unwrap_or(cx.global.vrrp_mcast_group4),
+                Family::V6 => self.cfg.mcast_dst_ip.unwrap_or(cx.global.vrrp_mcast_group6),
+            };
+            vec![(group, wire::VRRP_TTL)]
+        };
+        for (dst, ttl) in dsts {
+            if Family::of(&dst) != self.family {
+                continue;
+            }
+            let advert = AdvertRepr { src, dst, ttl, tos: wire::VRRP_TOS, ident: self.ip_id, ah, vrrp: vrrp.clone() };
+            let mut bytes = vec![0u8; advert.buffer_len()];
+            advert.emit(&mut bytes, &opts);
+            cx.out.push_back(Output::Transmit {
+                instance: self.name().to_string(),
+                interface: self.interface().to_string(),
+                family: self.family,
+                src,
+                dst,
+                ttl,
+                bytes,
+            });
+        }
+        self.stats.advert_sent += 1;
+        if priority == 0 {
+            self.stats.pri_zero_sent += 1;
+        }
+    }
+
+    fn owned(&self) -> Vec<Owned> {
+        let no_accept = !self.cfg.accept;
+        let addr = |a: &IpAddress, excluded| Owned::Address {
+            addr: a.clone(),
+            interface: a.dev.clone().unwrap_or_else(|| self.interface().to_string()),
+            excluded,
+            no_accept,
+        };
+        self.cfg
+            .virtual_ipaddress
+            .iter()
+            .map(|a| addr(a, false))
+            .chain(self.cfg.virtual_ipaddress_excluded.iter().map(|a| addr(a, true)))
+            .chain(self.cfg.virtual_routes.iter().cloned().map(Owned::Route))
+            .chain(self.cfg.virtual_rules.iter().cloned().map(Owned::Rule))
+            .collect()
+    }
+
+    /// Queues `repeat` GARPs / NAs for every VIP and excluded VIP.
+    fn garp_burst(&self, cx: &mut Ctx<'_>, repeat: u32) {
+        let vmac = self.cfg.use_vmac.is_some();
+        for _ in 0..repeat {
+            for a in self.cfg.virtual_ipaddress.iter().chain(&self.cfg.virtual_ipaddress_excluded) {
+                let ifname = a.dev.clone().unwrap_or_else(|| self.interface().to_string());
+                let Some(info) = cx.interfaces.get(&ifname) else { continue };
+                let frame = match a.address {
+                    IpAddr::V4(v4) => {
+                        let mac = if vmac { wire::virtual_mac(Family::V4, self.cfg.virtual_router_id) } else { info.mac };
+                        let g = GarpRepr { sender_mac: mac, addr: v4 };
+                        let mut frame = vec![0; g.buffer_len()];
+                        g.emit(&mut frame);
+                        Output::SendGratuitousArp { interface: ifname, addr: v4, frame }
+                    }
+                    IpAddr::V6(v6) => {
+                        let mac = if vmac { wire::virtual_mac(Family::V6, self.cfg.virtual_router_id) } else { info.mac };
+                        let na = UnsolicitedNaRepr { sender_mac: mac, target: v6, router: info.ipv6_forwarding };
+                        let mut frame = vec![0; na.buffer_len()];
+                        na.emit(&mut frame);
+                        Output::SendNeighborAdvert { interface: ifname, addr: v6, frame }
+                    }
+                };
+                cx.garp.send(cx.now, frame, cx.out);
+            }
+        }
+    }
+
+    /// `vrrp_state_become_master()`: the advert first, then the addresses, routes and
+    /// rules, then the GARP burst; a second burst after `garp_master_delay`, and the
+    /// periodic refresh.
+    pub(crate) fn become_master(&mut self, cx: &mut Ctx<'_>, reason: &str) {
+        self.set_state(cx, State::Master, reason);
+        self.send_advert(cx, self.effective_priority);
+        for what in self.owned() {
+            cx.out.push_back(Output::Add { instance: self.name().to_string(), what });
+        }
+        self.garp_burst(cx, self.cfg.garp_master_repeat);
+        self.garp_delayed_at = (self.cfg.garp_master_delay_us > 0 && self.cfg.garp_master_repeat > 0)
+            .then(|| cx.now + us(self.cfg.garp_master_delay_us));
+        self.garp_refresh_at = (self.cfg.garp_master_refresh_us > 0)
+            .then(|| cx.now + us(self.cfg.garp_master_delay_us) + us(self.cfg.garp_master_refresh_us));
+        self.master_adver_int = self.adver_int();
+        self.deadline = Some(cx.now + self.adver_int());
+        self.preempt_time = None;
+        self.master_addr = None;
+        self.want = State::Master;
+        self.stats.become_master += 1;
+    }
+
+    /// `vrrp_state_leave_master()`: priority 0 when going to FAULT or stopping, then rules,
+    /// routes and addresses come off.
+    pub(crate) fn leave_master(&mut self, cx: &mut Ctx<'_>, send_priority_zero: bool) {
+        if send_priority_zero {
+            self.send_advert(cx, 0);
+        }
+        let mut owned = self.owned();
+        owned.reverse();
+        for what in owned {
+            cx.out.push_back(Output::Del { instance: self.name().to_string(), what });
+        }
+        self.garp_delayed_at = None;
+        self.garp_refresh_at = None;
+        self.garp_lower_at = None;
+        self.stats.release_master += 1;
+    }
+
+    /// Into BACKUP with a full master-down wait (owners: one interval plus skew).
+    pub(crate) fn enter_backup(&mut self, cx: &mut Ctx<'_>, reason: &str) {
+        self.master_adver_int = self.adver_int();
+        let wait = if self.owner() { self.adver_int() + self.skew() } else { self.ms_down() };
+        self.deadline = Some(cx.now + wait);
+        self.want = if self.owner() { State::Master } else { State::Backup };
+        self.set_state(cx, State::Backup, reason);
+    }
+
+    /// `vrrp_state_backup()` after the advert passed `vrrp_check_packet()` (§3.5).
+    pub(crate) fn backup_rx(&mut self, cx: &mut Ctx<'_>, h: Heard) {
+        if h.priority == 0 {
+            // RFC 5798 §6.4.2: the master is leaving; take over after skew time.
+            self.deadline = Some(cx.now + self.skew());
+            return;
+        }
+        let delay = us(self.cfg.preempt_delay_us);
+        let delaying = !delay.is_zero() && self.preempt_time.is_none_or(|t| cx.now < t);
+        if self.cfg.nopreempt || h.priority >= self.effective_priority || delaying {
+            if h.priority >= self.effective_priority {
+                self.preempt_time = None;
+            } else if !delay.is_zero() && self.preempt_time.is_none() {
+                self.preempt_time = Some(cx.now + delay);
+            }
+            if let Some(i) = h.interval {
+                self.master_adver_int = i;
+            }
+            self.master_addr = Some(h.src);
+            self.master_priority = h.priority;
+            self.deadline = Some(cx.now + self.ms_down());
+            self.want = State::Backup;
+        } else {
+            // "received lower priority advert - discarding": the down timer keeps running
+            // and we preempt when it fires (RFC 5798 §6.4.2).
+            self.log(cx, format!("received lower priority ({}) advert from {} - discarding", h.priority, h.src));
+        }
+    }
+
+    /// `vrrp_state_master_rx()` after validation (§3.6).
+    pub(crate) fn master_rx(&mut self, cx: &mut Ctx<'_>, h: Heard) -> MasterRx {
+        let ours = self.effective_priority;
+        if h.priority == 0 {
+            // RFC 5798 §6.4.3: a backup is waiting on us; answer at once.
+            self.send_advert(cx, ours);
+            self.deadline = Some(cx.now + self.adver_int());
+            return MasterRx::Stayed;
+        }
+        let cmp = match self.src_addr(cx.interfaces) {
+            Some(mine) => addr_cmp(&h.src, &mine),
+            None => Ordering::Greater,
+        };
+        let higher = h.priority > ours || (h.priority == ours && cmp == Ordering::Greater);
+        if higher && self.cfg.higher_prio_send_advert {
+            self.send_advert(cx, ours);
+        }
+        if h.priority == ours && cmp == Ordering::Equal {
+            self.log(cx, "equal priority advert received from remote host with our IP address".into());
+            return MasterRx::Stayed;
+        }
+        if h.priority == 255 && ours == 255 {
+            self.log(cx, format!("CONFIGURATION ERROR: {} is also the address owner of VRID {}", h.src, self.cfg.virtual_router_id));
+        }
+        if higher {
+            if let Some(i) = h.interval {
+                self.master_adver_int = i;
+            }
+            self.master_addr = Some(h.src);
+            self.master_priority = h.priority;
+            self.leave_master(cx, false);
+            self.deadline = Some(cx.now + self.ms_down());
+            self.want = State::Backup;
+            self.set_state(cx, State::Backup, "received higher priority advert");
+            return MasterRx::Yielded;
+        }
+        self.log(cx, format!("Received advert from {} with lower priority {}, ours {}, forcing new election", h.src, h.priority, ours));
+        if !self.cfg.lower_prio_no_advert {
+            self.send_advert(cx, ours);
+            self.deadline = Some(cx.now + self.adver_int());
+        }
+        let rep = self.cfg.garp_lower_prio_repeat;
+        if rep > 0 {
+            self.garp_burst(cx, rep);
+            self.garp_lower_at = (self.cfg.garp_lower_prio_delay_us > 0).then(|| cx.now + us(self.cfg.garp_lower_prio_delay_us));
+        }
+        MasterRx::Lower
+    }
+
+    /// A MASTER's advert timer, and every instance's GARP timers.
+    pub(crate) fn master_timers(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now;
+        if self.state == State::Master && self.deadline.is_some_and(|d| d <= now) {
+            self.send_advert(cx, self.effective_priority);
+            self.deadline = Some(now + self.adver_int());
+        }
+        if self.garp_delayed_at.is_some_and(|t| t <= now) {
+            self.garp_delayed_at = None;
+            self.garp_burst(cx, self.cfg.garp_master_repeat);
+        }
+        if self.garp_lower_at.is_some_and(|t| t <= now) {
+            self.garp_lower_at = None;
+            self.garp_burst(cx, self.cfg.garp_lower_prio_repeat);
+        }
+        if self.garp_refresh_at.is_some_and(|t| t <= now) {
+            self.garp_refresh_at = Some(now + us(self.cfg.garp_master_refresh_us));
+            self.garp_burst(cx, self.cfg.garp_master_refresh_repeat.max(1));
+        }
+    }
+
+    /// A new effective priority; a BACKUP's pending down timer moves by the skew change.
+    pub(crate) fn set_priority(&mut self, cx: &mut Ctx<'_>, p: u8) {
+        if p == self.effective_priority {
+            return;
+        }
+        let old_skew = self.skew();
+        self.effective_priority = p;
+        if self.state == State::Backup {
+            if let Some(d) = self.deadline {
+                let new_skew = self.skew();
+                self.deadline = Some(if new_skew >= old_skew {
+                    d + (new_skew - old_skew)
+                } else {
+                    Instant::from_micros(d.as_micros().saturating_sub((old_skew - new_skew).as_micros() as u64))
+                });
+            }
+        }
+        cx.out.push_back(Output::PriorityChange { instance: self.name().to_string(), effective: p });
+    }
+}
+
+/// `vrrp_saddr_cmp()` / `inet_inaddrcmp()`: numeric order in host byte order.
+pub fn addr_cmp(a: &IpAddr, b: &IpAddr) -> Ordering {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => u32::from(*a).cmp(&u32::from(*b)),
+        (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(*a).cmp(&u128::from(*b)),
+        (IpAddr::V4(_), IpAddr::V6(_)) => Ordering::Less,
+        (IpAddr::V6(_), IpAddr::V4(_)) => Ordering::Greater,
+    }
+}

@@ -1,0 +1,191 @@
+//! What goes into the VRRP engine and what comes out. Every type is serde so a production
+//! run can be recorded and replayed, and a simulated timeline snapshotted.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::config::model::{Command, Config, IpAddress, Route, Rule};
+use crate::wire::Family;
+
+/// VRRP states (RFC 5798 §6.4), plus FAULT and STOP as keepalived has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub enum State {
+    Init,
+    Backup,
+    Master,
+    Fault,
+    Stop,
+}
+
+impl State {
+    /// The word keepalived's notify scripts and FIFO use.
+    pub fn notify_word(self) -> &'static str {
+        match self {
+            State::Init => "{UNKNOWN}",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+            State::Stop => "STOP",
+        }
+    }
+}
+
+/// What the engine knows of an interface: the driver reports it at start and on change.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InterfaceInfo {
+    pub name: String,
+    /// IFF_UP and IFF_RUNNING (`FLAGS_UP`, `vrrp_if.h`).
+    pub up: bool,
+    pub mac: [u8; 6],
+    /// Primary IPv4 address: the advert source unless `unicast_src_ip` says otherwise.
+    pub ipv4: Option<Ipv4Addr>,
+    /// Link-local IPv6 address: the IPv6 advert source.
+    pub ipv6_ll: Option<Ipv6Addr>,
+    /// IPv6 forwarding on: sets the Router flag of neighbour advertisements.
+    pub ipv6_forwarding: bool,
+}
+
+/// How a script run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ScriptStatus {
+    Exited(i32),
+    Signaled(i32),
+    /// Killed after its timeout: a failure (`vrrp_script_child_timeout_thread()`).
+    TimedOut,
+}
+
+impl ScriptStatus {
+    pub fn success(self) -> bool {
+        self == ScriptStatus::Exited(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Input {
+    /// A received VRRP packet: for IPv4 the datagram from the IP header on, for IPv6 the
+    /// payload with the addresses and hop limit from the ancillary data.
+    Packet {
+        interface: String,
+        family: Family,
+        src: IpAddr,
+        dst: IpAddr,
+        hop_limit: Option<u8>,
+        bytes: Vec<u8>,
+    },
+    Interface(InterfaceInfo),
+    ScriptExited {
+        script: String,
+        status: ScriptStatus,
+    },
+    /// A tracked file's value (`track_file`): the number the file holds, 0 if unreadable.
+    TrackFile {
+        name: String,
+        value: i64,
+    },
+    /// How many processes match a `vrrp_track_process`.
+    ProcessCount {
+        name: String,
+        count: u32,
+    },
+    /// SIGHUP with the new configuration.
+    Reload(Box<Config>),
+    /// SIGTERM: masters send priority 0 and release their addresses.
+    Shutdown,
+}
+
+/// Which notify a [`Output::Notify`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum NotifyKind {
+    Master,
+    Backup,
+    Fault,
+    Stop,
+    Deleted,
+    /// The generic `notify` script, with the four arguments appended.
+    Generic,
+    MasterRxLowerPri,
+}
+
+/// An address, route or rule the engine wants added or removed, and for whom.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Owned {
+    Address {
+        addr: IpAddress,
+        /// The interface to put it on (`dev`, or the instance's interface).
+        interface: String,
+        /// Not in the advert (`virtual_ipaddress_excluded`).
+        excluded: bool,
+        /// Traffic to it must be dropped: not accept mode (`vrrp_strict` / `no_accept`).
+        no_accept: bool,
+    },
+    Route(Route),
+    Rule(Rule),
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Output {
+    /// Send `bytes` (from engine::wire) from `src` to `dst` out of `interface`; for IPv4
+    /// the datagram includes the IP header (IP_HDRINCL), for IPv6 it is the payload.
+    Transmit {
+        instance: String,
+        interface: String,
+        family: Family,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        bytes: Vec<u8>,
+    },
+    Add {
+        instance: String,
+        what: Owned,
+    },
+    Del {
+        instance: String,
+        what: Owned,
+    },
+    /// A whole Ethernet frame for an AF_PACKET socket.
+    SendGratuitousArp {
+        interface: String,
+        addr: Ipv4Addr,
+        frame: Vec<u8>,
+    },
+    SendNeighborAdvert {
+        interface: String,
+        addr: Ipv6Addr,
+        frame: Vec<u8>,
+    },
+    /// Run a track script (the driver reports `ScriptExited`, killing it after `timeout_us`).
+    RunScript {
+        script: String,
+        command: Command,
+        timeout_us: u64,
+    },
+    /// Run a notify script with exactly this argv.
+    Notify {
+        instance: String,
+        kind: NotifyKind,
+        command: Command,
+    },
+    /// A line for `notify_fifo` / `vrrp_notify_fifo`, newline included.
+    Fifo {
+        line: String,
+    },
+    StateChange {
+        instance: String,
+        from: State,
+        to: State,
+        /// keepalived's reason, for the log.
+        reason: String,
+    },
+    GroupStateChange {
+        group: String,
+        to: State,
+    },
+    PriorityChange {
+        instance: String,
+        effective: u8,
+    },
+    Log {
+        instance: String,
+        message: String,
+    },
+}

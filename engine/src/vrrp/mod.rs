@@ -1,0 +1,581 @@
+//! The VRRP engine: every decision keepalived's VRRP process makes, as a deterministic
+//! state machine. Time and inputs go in, outputs come out (quinn-proto style):
+//!
+//! ```text
+//! engine.handle_input(now, Input::Packet { .. });
+//! engine.handle_timeout(now);
+//! while let Some(out) = engine.poll_output() { /* transmit, add addresses, … */ }
+//! let wake_at = engine.poll_timeout();
+//! ```
+//!
+//! Behaviour follows keepalived 2.x (KEEPALIVED.md §3) and RFC 5798 / RFC 9568.
+
+pub mod garp;
+pub mod instance;
+pub mod io;
+pub mod notify;
+pub mod stats;
+pub mod track;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::config::model::{Config, SyncGroup};
+use crate::time::{us, Instant};
+use crate::wire::validate::{RxContext, Verdict};
+use crate::wire::{Counter, Family, RxAdvert, VrrpPacket};
+
+use garp::GarpPacer;
+use instance::{Ctx, Heard, Instance, MasterRx};
+pub use io::{Input, InterfaceInfo, NotifyKind, Output, Owned, ScriptStatus, State};
+use notify::Subject;
+use track::{effective_priority, ScriptState, World};
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Group {
+    cfg: SyncGroup,
+    members: Vec<usize>,
+    state: State,
+}
+
+/// The VRRP engine for one host.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    config: Config,
+    instances: Vec<Instance>,
+    /// The state each instance last notified, so every change notifies exactly once.
+    notified: Vec<State>,
+    groups: Vec<Group>,
+    interfaces: BTreeMap<String, InterfaceInfo>,
+    scripts: BTreeMap<String, ScriptState>,
+    files: BTreeMap<String, i64>,
+    processes: BTreeMap<String, u32>,
+    garp: GarpPacer,
+    out: VecDeque<Output>,
+    /// Adverts are discarded and timers held until then (`vrrp_startup_delay`).
+    startup_until: Instant,
+    stopped: bool,
+}
+
+impl Engine {
+    /// An engine for a completed (`config::load`ed) configuration, with the host's
+    /// interfaces as the driver sees them now.
+    pub fn new(config: Config, now: Instant, interfaces: Vec<InterfaceInfo>) -> Engine {
+        let startup_until = now + us(config.global.vrrp_startup_delay_us);
+        let mut e = Engine {
+            instances: Vec::new(),
+            notified: Vec::new(),
+            groups: Vec::new(),
+            interfaces: interfaces.into_iter().map(|i| (i.name.clone(), i)).collect(),
+            scripts: BTreeMap::new(),
+            files: BTreeMap::new(),
+            processes: BTreeMap::new(),
+            garp: GarpPacer::new(&config),
+            out: VecDeque::new(),
+            startup_until,
+            stopped: false,
+            config: config.clone(),
+        };
+        e.install(config, now, None);
+        e
+    }
+
+    /// Builds instances, groups and trackers from `config`, carrying state over from
+    /// `old` (a reload) where an instance of the same name and VRID survives.
+    fn install(&mut self, config: Config, now: Instant, old: Option<Engine>) {
+        let mut scripts = BTreeMap::new();
+        for s in &config.vrrp_scripts {
+            let mut st = ScriptState::new(s.clone(), self.startup_until.max(now));
+            if let Some(o) = old.as_ref().and_then(|o| o.scripts.get(&s.name)) {
+                st.carry_over(o);
+            }
+            scripts.insert(s.name.clone(), st);
+        }
+        self.scripts = scripts;
+        for f in &config.track_files {
+            let v = f.init_file.as_ref().map_or(0, |i| i.value);
+            self.files.entry(f.name.clone()).or_insert(v);
+        }
+        self.instances = config.instances.iter().map(|vi| Instance::new(vi.clone(), &config.global)).collect();
+        self.notified = vec![State::Init; self.instances.len()];
+        if let Some(old) = &old {
+            for (i, inst) in self.instances.iter_mut().enumerate() {
+                let Some(j) = old.instances.iter().position(|o| o.name() == inst.name()) else { continue };
+                let o = &old.instances[j];
+                if o.cfg.virtual_router_id != inst.cfg.virtual_router_id || o.family != inst.family || o.interface() != inst.interface() {
+                    continue;
+                }
+                inst.state = o.state;
+                inst.want = o.want;
+                inst.deadline = o.deadline;
+                inst.master_adver_int = o.master_adver_int;
+                inst.master_addr = o.master_addr;
+                inst.master_priority = o.master_priority;
+                inst.effective_priority = o.effective_priority;
+                inst.stats = o.stats.clone();
+                inst.validator = {
+                    let mut v = o.validator.clone();
+                    v.expect = inst.validator.expect.clone();
+                    v
+                };
+                self.notified[i] = old.notified[j];
+            }
+        }
+        self.groups = config
+            .sync_groups
+            .iter()
+            .map(|g| Group {
+                members: g
+                    .members
+                    .iter()
+                    .filter_map(|m| self.instances.iter().position(|i| i.name() == m))
+                    .collect(),
+                cfg: g.clone(),
+                state: State::Init,
+            })
+            .collect();
+        for (gi, g) in self.groups.iter().enumerate() {
+            for &m in &g.members {
+                self.instances[m].sync = Some(gi);
+            }
+        }
+        self.config = config;
+        self.reevaluate(now);
+    }
+
+    pub fn handle_input(&mut self, now: Instant, input: Input) {
+        if self.stopped {
+            return;
+        }
+        match input {
+            Input::Packet { interface, family, src, dst, hop_limit, bytes } => {
+                self.packet(now, &interface, family, src, dst, hop_limit, &bytes)
+            }
+            Input::Interface(info) => {
+                self.interfaces.insert(info.name.clone(), info);
+                self.reevaluate(now);
+            }
+            Input::ScriptExited { script, status } => {
+                if let Some(s) = self.scripts.get_mut(&script) {
+                    if s.exited(now, status.success()) {
+                        self.reevaluate(now);
+                    }
+                }
+            }
+            Input::TrackFile { name, value } => {
+                if self.files.insert(name, value) != Some(value) {
+                    self.reevaluate(now);
+                }
+            }
+            Input::ProcessCount { name, count } => {
+                if self.processes.insert(name, count) != Some(count) {
+                    self.reevaluate(now);
+                }
+            }
+            Input::Reload(config) => self.reload(*config, now),
+            Input::Shutdown => self.shutdown(now),
+        }
+        self.notify_changes();
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.stopped || now < self.startup_until {
+            return;
+        }
+        for (name, s) in self.scripts.iter_mut() {
+            if s.next_run <= now {
+                // vrrp_script_thread(): a run still going at its next turn is skipped.
+                if !s.running {
+                    if let Some(command) = &s.cfg.script {
+                        s.running = true;
+                        self.out.push_back(Output::RunScript {
+                            script: name.clone(),
+                            command: command.clone(),
+                            timeout_us: s.cfg.timeout_us,
+                        });
+                    }
+                }
+                s.next_run = now + s.interval();
+            }
+        }
+        self.garp.flush(now, &mut self.out);
+        let mut want_master = Vec::new();
+        for (i, inst) in self.instances.iter_mut().enumerate() {
+            let mut cx = Ctx {
+                now,
+                out: &mut self.out,
+                interfaces: &self.interfaces,
+                global: &self.config.global,
+                garp: &mut self.garp,
+            };
+            inst.master_timers(&mut cx);
+            if inst.state == State::Backup && inst.deadline.is_some_and(|d| d <= now) {
+                want_master.push(i);
+            }
+        }
+        for i in want_master {
+            self.backup_timeout(now, i);
+        }
+        self.notify_changes();
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The earliest moment `handle_timeout` has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.stopped {
+            return None;
+        }
+        let t = self
+            .instances
+            .iter()
+            .filter(|i| matches!(i.state, State::Backup | State::Master) || i.next_deadline().is_some())
+            .filter_map(Instance::next_deadline)
+            .chain(self.scripts.values().filter(|s| s.cfg.script.is_some()).map(|s| s.next_run))
+            .chain(self.garp.deadline())
+            .min()?;
+        Some(t.max(self.startup_until))
+    }
+
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.name() == name)
+    }
+
+    /// The SIGUSR2 statistics text.
+    pub fn stats_text(&self) -> String {
+        self.instances.iter().map(|i| i.stats.render(i.name())).collect()
+    }
+
+    fn fifo(&self) -> bool {
+        self.config.global.notify_fifo.is_some() || self.config.global.vrrp_notify_fifo.is_some()
+    }
+
+    fn ctx(&mut self, now: Instant) -> (&mut Vec<Instance>, Ctx<'_>) {
+        (
+            &mut self.instances,
+            Ctx { now, out: &mut self.out, interfaces: &self.interfaces, global: &self.config.global, garp: &mut self.garp },
+        )
+    }
+
+    fn packet(
+        &mut self,
+        now: Instant,
+        interface: &str,
+        family: Family,
+        src: std::net::IpAddr,
+        dst: std::net::IpAddr,
+        hop_limit: Option<u8>,
+        bytes: &[u8],
+    ) {
+        if now < self.startup_until {
+            return;
+        }
+        let rx = match (family, src, dst) {
+            (Family::V6, std::net::IpAddr::V6(src), std::net::IpAddr::V6(dst)) => {
+                RxAdvert::V6 { payload: bytes, src, dst, hop_limit }
+            }
+            (Family::V4, _, _) => RxAdvert::V4 { datagram: bytes },
+            _ => return,
+        };
+        // vrrp_get_header(): too short to find the VRRP header, or no instance has the VRID.
+        let Ok(layout) = rx.locate() else { return };
+        let vrid = VrrpPacket::new_unchecked(layout.vrrp(bytes), family).vrid();
+        let candidates: Vec<usize> = self
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.interface() == interface && i.family == family && i.cfg.virtual_router_id == vrid)
+            .map(|(n, _)| n)
+            .collect();
+        let idx = match candidates.as_slice() {
+            [] => return,
+            [one] => *one,
+            many => match many.iter().find(|&&n| self.instances[n].cfg.unicast_peers.iter().any(|p| p.address == src)) {
+                Some(n) => *n,
+                None => return,
+            },
+        };
+        let inst = &mut self.instances[idx];
+        if !matches!(inst.state, State::Backup | State::Master) {
+            return;
+        }
+        let check_vips = inst.state == State::Master || inst.master_addr != Some(src) || !inst.cfg.skip_check_adv_addr;
+        let cx = RxContext { effective_priority: inst.effective_priority, check_vips };
+        let verdict = inst.validator.check(&rx, cx, &mut ());
+        let notes = match verdict {
+            Verdict::Reject { reason, .. } => {
+                if let Some(c) = reason.counter() {
+                    inst.stats.bump(c);
+                }
+                // A refused advert never resets the down timer (§3.5 step 2).
+                return;
+            }
+            Verdict::Accept { notes } => notes,
+        };
+        inst.stats.bump(Counter::AdvertRcvd);
+        for n in &notes {
+            if let Some(c) = n.counter() {
+                inst.stats.bump(c);
+            }
+        }
+        let p = VrrpPacket::new_unchecked(layout.vrrp(bytes), family);
+        let heard = Heard {
+            src,
+            priority: p.priority(),
+            interval: (p.version() == 3).then(|| us(u64::from(p.max_adver_int_cs()) * 10_000)),
+        };
+        let fifo = self.fifo();
+        let (instances, mut cx) = self.ctx(now);
+        let inst = &mut instances[idx];
+        match inst.state {
+            State::Backup => inst.backup_rx(&mut cx, heard),
+            State::Master => match inst.master_rx(&mut cx, heard) {
+                MasterRx::Stayed => {}
+                MasterRx::Lower => {
+                    let cmd = inst.cfg.notify_master_rx_lower_pri.clone();
+                    notify::master_rx_lower_pri(cx.out, inst.name(), cmd.as_ref(), inst.effective_priority, fifo);
+                }
+                MasterRx::Yielded => {
+                    // vrrp_sync_backup(): one member yielding takes the group with it.
+                    if let Some(g) = inst.sync {
+                        let members = self.groups[g].members.clone();
+                        let (instances, mut cx) = self.ctx(now);
+                        for m in members {
+                            let other = &mut instances[m];
+                            if m != idx && other.state == State::Master {
+                                other.leave_master(&mut cx, false);
+                                other.enter_backup(&mut cx, "sync group member left MASTER");
+                            }
+                        }
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+
+    /// A BACKUP's master-down timer fired (`vrrp_goto_master()`).
+    fn backup_timeout(&mut self, now: Instant, i: usize) {
+        self.instances[i].want = State::Master;
+        let group = self.instances[i].sync;
+        let (instances, mut cx) = self.ctx(now);
+        match group {
+            None => instances[i].become_master(&mut cx, "master down timer expired"),
+            Some(g) => {
+                let members = self.groups[g].members.clone();
+                let (instances, mut cx) = self.ctx(now);
+                // vrrp_sync_can_goto_master(): every member must want MASTER.
+                if members.iter().all(|&m| instances[m].want == State::Master || instances[m].state == State::Master) {
+                    for m in members {
+                        if instances[m].state == State::Backup {
+                            instances[m].become_master(&mut cx, "sync group wants MASTER");
+                        }
+                    }
+                } else {
+                    let wait = instances[i].ms_down();
+                    instances[i].deadline = Some(now + wait);
+                }
+            }
+        }
+    }
+
+    /// Applies the trackers' verdicts: priorities, FAULT entry and exit, and instances
+    /// leaving INIT.
+    fn reevaluate(&mut self, now: Instant) {
+        let world = World {
+            interfaces: Some(&self.interfaces),
+            scripts: Some(&self.scripts),
+            files: Some(&self.files),
+            processes: Some(&self.processes),
+            process_cfg: &self.config.track_processes,
+            file_weights: &self.config.track_files,
+            script_cfg: &self.config.vrrp_scripts,
+        };
+        let evals: Vec<_> = self
+            .instances
+            .iter()
+            .map(|i| world.evaluate(&i.cfg, i.sync.map(|g| &self.groups[g].cfg)))
+            .collect();
+        for (inst, e) in self.instances.iter_mut().zip(&evals) {
+            inst.faults.tracker = e.tracker_fault;
+            inst.faults.interface_down = e.interface_down;
+            inst.faults.no_source_ip = !e.interface_down && inst.src_addr(&self.interfaces).is_none();
+            inst.scripts_init = e.scripts_init;
+        }
+        // A faulted member faults its whole group (vrrp_sync_fault()).
+        let group_fault: Vec<bool> = self
+            .groups
+            .iter()
+            .map(|g| g.members.iter().any(|&m| self.instances[m].faults.any()))
+            .collect();
+        let group_init: Vec<bool> =
+            self.groups.iter().map(|g| g.members.iter().any(|&m| self.instances[m].scripts_init)).collect();
+        let hold = now.max(self.startup_until);
+        let (instances, mut cx) = self.ctx(now);
+        for (inst, e) in instances.iter_mut().zip(&evals) {
+            let prio = effective_priority(inst.cfg.priority, e.delta);
+            inst.set_priority(&mut cx, prio);
+            let fault = inst.faults.any() || inst.sync.is_some_and(|g| group_fault[g]);
+            let init = inst.scripts_init || inst.sync.is_some_and(|g| group_init[g]);
+            match inst.state {
+                State::Stop => {}
+                State::Init if init => {}
+                State::Init if fault => {
+                    inst.want = State::Fault;
+                    inst.set_state(&mut cx, State::Fault, inst.faults.reason());
+                }
+                State::Init => {
+                    // vrrp_init_state(): an owner that wants MASTER takes it at once,
+                    // everyone else waits a full master-down interval.
+                    inst.enter_backup(&mut cx, "init");
+                    inst.deadline = Some(if inst.owner() && inst.cfg.state == crate::config::model::InitialState::Master {
+                        hold
+                    } else {
+                        hold + inst.ms_down()
+                    });
+                }
+                State::Backup | State::Master if fault => {
+                    if inst.state == State::Master {
+                        inst.leave_master(&mut cx, true);
+                    }
+                    inst.deadline = None;
+                    inst.want = State::Fault;
+                    inst.set_state(&mut cx, State::Fault, inst.faults.reason());
+                }
+                State::Fault if !fault && !init => inst.enter_backup(&mut cx, "fault cleared"),
+                _ => {}
+            }
+        }
+    }
+
+    fn shutdown(&mut self, now: Instant) {
+        let (instances, mut cx) = self.ctx(now);
+        for inst in instances.iter_mut() {
+            if inst.state == State::Master {
+                inst.leave_master(&mut cx, true);
+            }
+            inst.deadline = None;
+            inst.set_state(&mut cx, State::Stop, "shutdown");
+        }
+        self.notify_changes();
+        self.stopped = true;
+    }
+
+    /// SIGHUP: instances that survive keep state, timers and addresses; removed ones stop;
+    /// new ones start from INIT (`reload_vrrp_thread()`, `clear_diff_vrrp()`).
+    fn reload(&mut self, config: Config, now: Instant) {
+        let old = self.clone();
+        let fifo = self.fifo();
+        // Removed instances, and survivors that are master: address differences.
+        for (j, o) in old.instances.iter().enumerate() {
+            let survivor = config.instances.iter().find(|n| {
+                n.name == o.cfg.name && n.virtual_router_id == o.cfg.virtual_router_id && n.interface == o.cfg.interface
+            });
+            let (instances, mut cx) = self.ctx(now);
+            let inst = &mut instances[j];
+            match survivor {
+                None => {
+                    if inst.state == State::Master {
+                        inst.leave_master(&mut cx, true);
+                    }
+                    let (kind, word) = match &inst.cfg.notify_deleted {
+                        Some(_) => (NotifyKind::Deleted, "DELETED"),
+                        None => (NotifyKind::Stop, "STOP"),
+                    };
+                    cx.out.push_back(Output::StateChange {
+                        instance: inst.name().to_string(),
+                        from: inst.state,
+                        to: State::Stop,
+                        reason: "removed by reload".into(),
+                    });
+                    if let Some(Some(c)) = &inst.cfg.notify_deleted {
+                        cx.out.push_back(Output::Notify { instance: inst.name().to_string(), kind, command: c.clone() });
+                    }
+                    notify::state_change(cx.out, Subject::Instance(inst.name()), &inst.cfg.notifies, kind, word, 0, fifo);
+                }
+                Some(n) if inst.state == State::Master => {
+                    let had: Vec<_> = o.cfg.virtual_ipaddress.iter().chain(&o.cfg.virtual_ipaddress_excluded).collect();
+                    let has: Vec<_> = n.virtual_ipaddress.iter().chain(&n.virtual_ipaddress_excluded).collect();
+                    let no_accept = !n.accept;
+                    let own = |a: &crate::config::model::IpAddress, excluded: bool| Owned::Address {
+                        addr: a.clone(),
+                        interface: a.dev.clone().or_else(|| n.interface.clone()).unwrap_or_default(),
+                        excluded,
+                        no_accept,
+                    };
+                    for a in &had {
+                        if !has.iter().any(|b| b.address == a.address) {
+                            let excluded = o.cfg.virtual_ipaddress_excluded.contains(a);
+                            cx.out.push_back(Output::Del { instance: n.name.clone(), what: own(a, excluded) });
+                        }
+                    }
+                    for a in &has {
+                        if !had.iter().any(|b| b.address == a.address) {
+                            let excluded = n.virtual_ipaddress_excluded.contains(a);
+                            cx.out.push_back(Output::Add { instance: n.name.clone(), what: own(a, excluded) });
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        self.garp = GarpPacer::new(&config);
+        self.install(config, now, Some(old));
+    }
+
+    /// Notify scripts and FIFO lines for every state that changed since the last call,
+    /// instances first, then sync groups.
+    fn notify_changes(&mut self) {
+        let fifo = self.fifo();
+        for (inst, last) in self.instances.iter().zip(self.notified.iter_mut()) {
+            if inst.state != *last {
+                *last = inst.state;
+                if let Some(kind) = notify::kind_of(inst.state) {
+                    notify::state_change(
+                        &mut self.out,
+                        Subject::Instance(inst.name()),
+                        &inst.cfg.notifies,
+                        kind,
+                        inst.state.notify_word(),
+                        inst.effective_priority,
+                        fifo,
+                    );
+                }
+            }
+        }
+        for g in self.groups.iter_mut() {
+            let states: Vec<State> = g.members.iter().map(|&m| self.instances[m].state).collect();
+            let state = if states.iter().any(|s| *s == State::Fault) {
+                State::Fault
+            } else if !states.is_empty() && states.iter().all(|s| *s == State::Master) {
+                State::Master
+            } else if states.iter().all(|s| *s == State::Stop) {
+                State::Stop
+            } else if states.iter().all(|s| matches!(s, State::Backup | State::Master)) {
+                State::Backup
+            } else {
+                g.state
+            };
+            if state != g.state {
+                g.state = state;
+                self.out.push_back(Output::GroupStateChange { group: g.cfg.name.clone(), to: state });
+                if let Some(kind) = notify::kind_of(state) {
+                    notify::state_change(
+                        &mut self.out,
+                        Subject::Group(&g.cfg.name),
+                        &g.cfg.notifies,
+                        kind,
+                        state.notify_word(),
+                        0,
+                        fifo,
+                    );
+                }
+            }
+        }
+    }
+}
