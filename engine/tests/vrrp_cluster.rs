@@ -67,7 +67,13 @@ fn elections_table() {
     for case in cases {
         let confs: Vec<&str> = case.confs.iter().map(String::as_str).collect();
         let c = run(&confs, case.script);
-        assert_eq!(c.masters("VI_1"), case.masters_at_end, "{}:\n{}", case.name, c.snapshot());
+        assert_eq!(
+            c.masters("VI_1"),
+            case.masters_at_end,
+            "{}:\n{}",
+            case.name,
+            c.snapshot()
+        );
         insta::assert_snapshot!(case.name, c.snapshot());
     }
 }

@@ -29,7 +29,9 @@ impl Lane {
 
     fn flush(&mut self, now: Instant, out: &mut VecDeque<Output>) {
         while now >= self.next {
-            let Some(f) = self.pending.pop_front() else { break };
+            let Some(f) = self.pending.pop_front() else {
+                break;
+            };
             self.next = now + self.interval;
             out.push_back(f);
         }
@@ -53,7 +55,10 @@ impl GarpPacer {
         let mut per_if = BTreeMap::new();
         for g in &cfg.garp_groups {
             for i in &g.interfaces {
-                per_if.insert(i.clone(), (g.garp_interval_us.map(us), g.gna_interval_us.map(us)));
+                per_if.insert(
+                    i.clone(),
+                    (g.garp_interval_us.map(us), g.gna_interval_us.map(us)),
+                );
             }
         }
         GarpPacer {
@@ -75,7 +80,11 @@ impl GarpPacer {
             }
         };
         let (arp_i, na_i) = self.per_if.get(&interface).copied().unwrap_or((None, None));
-        let interval = if na { na_i.unwrap_or(self.default_na) } else { arp_i.unwrap_or(self.default_arp) };
+        let interval = if na {
+            na_i.unwrap_or(self.default_na)
+        } else {
+            arp_i.unwrap_or(self.default_arp)
+        };
         let lane = self.lanes.entry((interface, na)).or_default();
         lane.interval = interval;
         lane.send(now, frame, out);

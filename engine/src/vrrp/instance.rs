@@ -153,7 +153,12 @@ impl Instance {
     /// Skew time (`VRRP_TIMER_SKEW`, RFC 5798 §6.1): v2 (256 − p)/256 s whatever the
     /// interval; v3 (256 − p) × Master_Adver_Interval / 256.
     pub fn skew(&self) -> Duration {
-        let p = 256 - u64::from(if self.owner() { 255 } else { self.effective_priority });
+        let p = 256
+            - u64::from(if self.owner() {
+                255
+            } else {
+                self.effective_priority
+            });
         if self.cfg.version == 2 {
             us(p * SECOND_US / 256)
         } else {
@@ -182,14 +187,22 @@ impl Instance {
 
     /// The earliest of this instance's timers.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.deadline, self.garp_delayed_at, self.garp_refresh_at, self.garp_lower_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.deadline,
+            self.garp_delayed_at,
+            self.garp_refresh_at,
+            self.garp_lower_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn log(&self, cx: &mut Ctx<'_>, message: String) {
-        cx.out.push_back(Output::Log { instance: self.name().to_string(), message });
+        cx.out.push_back(Output::Log {
+            instance: self.name().to_string(),
+            message,
+        });
     }
 
     pub(crate) fn set_state(&mut self, cx: &mut Ctx<'_>, to: State, reason: &str) {
@@ -213,16 +226,29 @@ impl Instance {
         };
         // keepalived skips 0: the kernel would fill in its own ID.
         self.ip_id = self.ip_id.wrapping_add(1).max(1);
-        let vips: Vec<IpAddr> = self.cfg.virtual_ipaddress.iter().map(|a| a.address).collect();
+        let vips: Vec<IpAddr> = self
+            .cfg
+            .virtual_ipaddress
+            .iter()
+            .map(|a| a.address)
+            .collect();
         let vips = match self.family {
-            Family::V4 => VipList::V4(vips.iter().filter_map(|a| match a {
-                IpAddr::V4(v) => Some(*v),
-                IpAddr::V6(_) => None,
-            }).collect()),
-            Family::V6 => VipList::V6(vips.iter().filter_map(|a| match a {
-                IpAddr::V6(v) => Some(*v),
-                IpAddr::V4(_) => None,
-            }).collect()),
+            Family::V4 => VipList::V4(
+                vips.iter()
+                    .filter_map(|a| match a {
+                        IpAddr::V4(v) => Some(*v),
+                        IpAddr::V6(_) => None,
+                    })
+                    .collect(),
+            ),
+            Family::V6 => VipList::V6(
+                vips.iter()
+                    .filter_map(|a| match a {
+                        IpAddr::V6(v) => Some(*v),
+                        IpAddr::V4(_) => None,
+                    })
+                    .collect(),
+            ),
         };
         let auth = self.validator.expect.auth;
         let body = if self.cfg.version == 2 {
@@ -232,10 +258,17 @@ impl Instance {
                 ExpectAuth::Ah(_) => (AuthType::Ah, [0; 8]),
             };
             let secs = (self.cfg.advert_int_us / SECOND_US).clamp(1, 255) as u8;
-            VrrpBody::V2 { auth_type, adver_int_secs: secs, auth_data }
+            VrrpBody::V2 {
+                auth_type,
+                adver_int_secs: secs,
+                auth_data,
+            }
         } else {
-            let cs = (self.cfg.advert_int_us / CENTI_US).clamp(1, u64::from(wire::vrrp::MAX_V3_INTERVAL_CS)) as u16;
-            VrrpBody::V3 { max_adver_int_cs: cs }
+            let cs = (self.cfg.advert_int_us / CENTI_US)
+                .clamp(1, u64::from(wire::vrrp::MAX_V3_INTERVAL_CS)) as u16;
+            VrrpBody::V3 {
+                max_adver_int_cs: cs,
+            }
         };
         let ah = match (auth, src) {
             (ExpectAuth::Ah(_), IpAddr::V4(s)) if self.cfg.version == 2 => {
@@ -243,11 +276,21 @@ impl Instance {
                 // (keepalived keeps one counter and syncs it from received adverts).
                 let floor = self.validator.highest_ah_seq().unwrap_or(0);
                 self.ah_seq = self.ah_seq.max(floor).saturating_add(1);
-                Some(AhRepr { next_header: wire::IPPROTO_VRRP, spi: u32::from(s), seq: self.ah_seq, icv: [0; 12] })
+                Some(AhRepr {
+                    next_header: wire::IPPROTO_VRRP,
+                    spi: u32::from(s),
+                    seq: self.ah_seq,
+                    icv: [0; 12],
+                })
             }
             _ => None,
         };
-        let vrrp = VrrpRepr { vrid: self.cfg.virtual_router_id, priority, body, vips };
+        let vrrp = VrrpRepr {
+            vrid: self.cfg.virtual_router_id,
+            priority,
+            body,
+            vips,
+        };
         let opts = EmitOptions {
             v3_checksum: self.validator.tx_v3_checksum(),
             mcast_group4: self.validator.expect.mcast_group4,
@@ -259,7 +302,11 @@ impl Instance {
         };
         let dsts: Vec<(IpAddr, u8)> = if self.unicast() {
             let ttl = self.cfg.unicast_ttl.unwrap_or(wire::VRRP_TTL);
-            self.cfg.unicast_peers.iter().map(|p| (p.address, ttl)).collect()
+            self.cfg
+                .unicast_peers
+                .iter()
+                .map(|p| (p.address, ttl))
+                .collect()
         } else {
             let group = match self.family {
                 Family::V4 => self.cfg.mcast_dst_ip.unwrap_or(cx.global.vrrp_mcast_group4),
@@ -271,7 +318,15 @@ impl Instance {
             if Family::of(&dst) != self.family {
                 continue;
             }
-            let advert = AdvertRepr { src, dst, ttl, tos: wire::VRRP_TOS, ident: self.ip_id, ah, vrrp: vrrp.clone() };
+            let advert = AdvertRepr {
+                src,
+                dst,
+                ttl,
+                tos: wire::VRRP_TOS,
+                ident: self.ip_id,
+                ah,
+                vrrp: vrrp.clone(),
+            };
             let mut bytes = vec![0u8; advert.buffer_len()];
             advert.emit(&mut bytes, &opts);
             cx.out.push_back(Output::Transmit {
@@ -294,7 +349,10 @@ impl Instance {
         let no_accept = !self.cfg.accept;
         let addr = |a: &IpAddress, excluded| Owned::Address {
             addr: a.clone(),
-            interface: a.dev.clone().unwrap_or_else(|| self.interface().to_string()),
+            interface: a
+                .dev
+                .clone()
+                .unwrap_or_else(|| self.interface().to_string()),
             excluded,
             no_accept,
         };
@@ -302,7 +360,12 @@ impl Instance {
             .virtual_ipaddress
             .iter()
             .map(|a| addr(a, false))
-            .chain(self.cfg.virtual_ipaddress_excluded.iter().map(|a| addr(a, true)))
+            .chain(
+                self.cfg
+                    .virtual_ipaddress_excluded
+                    .iter()
+                    .map(|a| addr(a, true)),
+            )
             .chain(self.cfg.virtual_routes.iter().cloned().map(Owned::Route))
             .chain(self.cfg.virtual_rules.iter().cloned().map(Owned::Rule))
             .collect()
@@ -312,23 +375,56 @@ impl Instance {
     fn garp_burst(&self, cx: &mut Ctx<'_>, repeat: u32) {
         let vmac = self.cfg.use_vmac.is_some();
         for _ in 0..repeat {
-            for a in self.cfg.virtual_ipaddress.iter().chain(&self.cfg.virtual_ipaddress_excluded) {
-                let ifname = a.dev.clone().unwrap_or_else(|| self.interface().to_string());
-                let Some(info) = cx.interfaces.get(&ifname) else { continue };
+            for a in self
+                .cfg
+                .virtual_ipaddress
+                .iter()
+                .chain(&self.cfg.virtual_ipaddress_excluded)
+            {
+                let ifname = a
+                    .dev
+                    .clone()
+                    .unwrap_or_else(|| self.interface().to_string());
+                let Some(info) = cx.interfaces.get(&ifname) else {
+                    continue;
+                };
                 let frame = match a.address {
                     IpAddr::V4(v4) => {
-                        let mac = if vmac { wire::virtual_mac(Family::V4, self.cfg.virtual_router_id) } else { info.mac };
-                        let g = GarpRepr { sender_mac: mac, addr: v4 };
+                        let mac = if vmac {
+                            wire::virtual_mac(Family::V4, self.cfg.virtual_router_id)
+                        } else {
+                            info.mac
+                        };
+                        let g = GarpRepr {
+                            sender_mac: mac,
+                            addr: v4,
+                        };
                         let mut frame = vec![0; g.buffer_len()];
                         g.emit(&mut frame);
-                        Output::SendGratuitousArp { interface: ifname, addr: v4, frame }
+                        Output::SendGratuitousArp {
+                            interface: ifname,
+                            addr: v4,
+                            frame,
+                        }
                     }
                     IpAddr::V6(v6) => {
-                        let mac = if vmac { wire::virtual_mac(Family::V6, self.cfg.virtual_router_id) } else { info.mac };
-                        let na = UnsolicitedNaRepr { sender_mac: mac, target: v6, router: info.ipv6_forwarding };
+                        let mac = if vmac {
+                            wire::virtual_mac(Family::V6, self.cfg.virtual_router_id)
+                        } else {
+                            info.mac
+                        };
+                        let na = UnsolicitedNaRepr {
+                            sender_mac: mac,
+                            target: v6,
+                            router: info.ipv6_forwarding,
+                        };
                         let mut frame = vec![0; na.buffer_len()];
                         na.emit(&mut frame);
-                        Output::SendNeighborAdvert { interface: ifname, addr: v6, frame }
+                        Output::SendNeighborAdvert {
+                            interface: ifname,
+                            addr: v6,
+                            frame,
+                        }
                     }
                 };
                 cx.garp.send(cx.now, frame, cx.out);
@@ -343,13 +439,18 @@ impl Instance {
         self.set_state(cx, State::Master, reason);
         self.send_advert(cx, self.effective_priority);
         for what in self.owned() {
-            cx.out.push_back(Output::Add { instance: self.name().to_string(), what });
+            cx.out.push_back(Output::Add {
+                instance: self.name().to_string(),
+                what,
+            });
         }
         self.garp_burst(cx, self.cfg.garp_master_repeat);
-        self.garp_delayed_at = (self.cfg.garp_master_delay_us > 0 && self.cfg.garp_master_repeat > 0)
+        self.garp_delayed_at = (self.cfg.garp_master_delay_us > 0
+            && self.cfg.garp_master_repeat > 0)
             .then(|| cx.now + us(self.cfg.garp_master_delay_us));
-        self.garp_refresh_at = (self.cfg.garp_master_refresh_us > 0)
-            .then(|| cx.now + us(self.cfg.garp_master_delay_us) + us(self.cfg.garp_master_refresh_us));
+        self.garp_refresh_at = (self.cfg.garp_master_refresh_us > 0).then(|| {
+            cx.now + us(self.cfg.garp_master_delay_us) + us(self.cfg.garp_master_refresh_us)
+        });
         self.master_adver_int = self.adver_int();
         self.deadline = Some(cx.now + self.adver_int());
         self.preempt_time = None;
@@ -367,7 +468,10 @@ impl Instance {
         let mut owned = self.owned();
         owned.reverse();
         for what in owned {
-            cx.out.push_back(Output::Del { instance: self.name().to_string(), what });
+            cx.out.push_back(Output::Del {
+                instance: self.name().to_string(),
+                what,
+            });
         }
         self.garp_delayed_at = None;
         self.garp_refresh_at = None;
@@ -378,9 +482,17 @@ impl Instance {
     /// Into BACKUP with a full master-down wait (owners: one interval plus skew).
     pub(crate) fn enter_backup(&mut self, cx: &mut Ctx<'_>, reason: &str) {
         self.master_adver_int = self.adver_int();
-        let wait = if self.owner() { self.adver_int() + self.skew() } else { self.ms_down() };
+        let wait = if self.owner() {
+            self.adver_int() + self.skew()
+        } else {
+            self.ms_down()
+        };
         self.deadline = Some(cx.now + wait);
-        self.want = if self.owner() { State::Master } else { State::Backup };
+        self.want = if self.owner() {
+            State::Master
+        } else {
+            State::Backup
+        };
         self.set_state(cx, State::Backup, reason);
     }
 
@@ -409,7 +521,13 @@ impl Instance {
         } else {
             // "received lower priority advert - discarding": the down timer keeps running
             // and we preempt when it fires (RFC 5798 §6.4.2).
-            self.log(cx, format!("received lower priority ({}) advert from {} - discarding", h.priority, h.src));
+            self.log(
+                cx,
+                format!(
+                    "received lower priority ({}) advert from {} - discarding",
+                    h.priority, h.src
+                ),
+            );
         }
     }
 
@@ -431,11 +549,20 @@ impl Instance {
             self.send_advert(cx, ours);
         }
         if h.priority == ours && cmp == Ordering::Equal {
-            self.log(cx, "equal priority advert received from remote host with our IP address".into());
+            self.log(
+                cx,
+                "equal priority advert received from remote host with our IP address".into(),
+            );
             return MasterRx::Stayed;
         }
         if h.priority == 255 && ours == 255 {
-            self.log(cx, format!("CONFIGURATION ERROR: {} is also the address owner of VRID {}", h.src, self.cfg.virtual_router_id));
+            self.log(
+                cx,
+                format!(
+                    "CONFIGURATION ERROR: {} is also the address owner of VRID {}",
+                    h.src, self.cfg.virtual_router_id
+                ),
+            );
         }
         if higher {
             if let Some(i) = h.interval {
@@ -449,7 +576,13 @@ impl Instance {
             self.set_state(cx, State::Backup, "received higher priority advert");
             return MasterRx::Yielded;
         }
-        self.log(cx, format!("Received advert from {} with lower priority {}, ours {}, forcing new election", h.src, h.priority, ours));
+        self.log(
+            cx,
+            format!(
+                "Received advert from {} with lower priority {}, ours {}, forcing new election",
+                h.src, h.priority, ours
+            ),
+        );
         if !self.cfg.lower_prio_no_advert {
             self.send_advert(cx, ours);
             self.deadline = Some(cx.now + self.adver_int());
@@ -457,7 +590,8 @@ impl Instance {
         let rep = self.cfg.garp_lower_prio_repeat;
         if rep > 0 {
             self.garp_burst(cx, rep);
-            self.garp_lower_at = (self.cfg.garp_lower_prio_delay_us > 0).then(|| cx.now + us(self.cfg.garp_lower_prio_delay_us));
+            self.garp_lower_at = (self.cfg.garp_lower_prio_delay_us > 0)
+                .then(|| cx.now + us(self.cfg.garp_lower_prio_delay_us));
         }
         MasterRx::Lower
     }
@@ -496,11 +630,17 @@ impl Instance {
                 self.deadline = Some(if new_skew >= old_skew {
                     d + (new_skew - old_skew)
                 } else {
-                    Instant::from_micros(d.as_micros().saturating_sub((old_skew - new_skew).as_micros() as u64))
+                    Instant::from_micros(
+                        d.as_micros()
+                            .saturating_sub((old_skew - new_skew).as_micros() as u64),
+                    )
                 });
             }
         }
-        cx.out.push_back(Output::PriorityChange { instance: self.name().to_string(), effective: p });
+        cx.out.push_back(Output::PriorityChange {
+            instance: self.name().to_string(),
+            effective: p,
+        });
     }
 }
 

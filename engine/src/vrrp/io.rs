@@ -7,7 +7,9 @@ use crate::config::model::{Command, Config, IpAddress, Route, Rule};
 use crate::wire::Family;
 
 /// VRRP states (RFC 5798 §6.4), plus FAULT and STOP as keepalived has them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum State {
     Init,
     Backup,

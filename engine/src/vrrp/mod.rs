@@ -65,7 +65,10 @@ impl Engine {
             instances: Vec::new(),
             notified: Vec::new(),
             groups: Vec::new(),
-            interfaces: interfaces.into_iter().map(|i| (i.name.clone(), i)).collect(),
+            interfaces: interfaces
+                .into_iter()
+                .map(|i| (i.name.clone(), i))
+                .collect(),
             scripts: BTreeMap::new(),
             files: BTreeMap::new(),
             processes: BTreeMap::new(),
@@ -76,6 +79,7 @@ impl Engine {
             config: config.clone(),
         };
         e.install(config, now, None);
+        e.notify_changes();
         e
     }
 
@@ -95,13 +99,22 @@ impl Engine {
             let v = f.init_file.as_ref().map_or(0, |i| i.value);
             self.files.entry(f.name.clone()).or_insert(v);
         }
-        self.instances = config.instances.iter().map(|vi| Instance::new(vi.clone(), &config.global)).collect();
+        self.instances = config
+            .instances
+            .iter()
+            .map(|vi| Instance::new(vi.clone(), &config.global))
+            .collect();
         self.notified = vec![State::Init; self.instances.len()];
         if let Some(old) = &old {
             for (i, inst) in self.instances.iter_mut().enumerate() {
-                let Some(j) = old.instances.iter().position(|o| o.name() == inst.name()) else { continue };
+                let Some(j) = old.instances.iter().position(|o| o.name() == inst.name()) else {
+                    continue;
+                };
                 let o = &old.instances[j];
-                if o.cfg.virtual_router_id != inst.cfg.virtual_router_id || o.family != inst.family || o.interface() != inst.interface() {
+                if o.cfg.virtual_router_id != inst.cfg.virtual_router_id
+                    || o.family != inst.family
+                    || o.interface() != inst.interface()
+                {
                     continue;
                 }
                 inst.state = o.state;
@@ -147,9 +160,14 @@ impl Engine {
             return;
         }
         match input {
-            Input::Packet { interface, family, src, dst, hop_limit, bytes } => {
-                self.packet(now, &interface, family, src, dst, hop_limit, &bytes)
-            }
+            Input::Packet {
+                interface,
+                family,
+                src,
+                dst,
+                hop_limit,
+                bytes,
+            } => self.packet(now, &interface, family, src, dst, hop_limit, &bytes),
             Input::Interface(info) => {
                 self.interfaces.insert(info.name.clone(), info);
                 self.reevaluate(now);
@@ -230,9 +248,16 @@ impl Engine {
         let t = self
             .instances
             .iter()
-            .filter(|i| matches!(i.state, State::Backup | State::Master) || i.next_deadline().is_some())
+            .filter(|i| {
+                matches!(i.state, State::Backup | State::Master) || i.next_deadline().is_some()
+            })
             .filter_map(Instance::next_deadline)
-            .chain(self.scripts.values().filter(|s| s.cfg.script.is_some()).map(|s| s.next_run))
+            .chain(
+                self.scripts
+                    .values()
+                    .filter(|s| s.cfg.script.is_some())
+                    .map(|s| s.next_run),
+            )
             .chain(self.garp.deadline())
             .min()?;
         Some(t.max(self.startup_until))
@@ -248,7 +273,10 @@ impl Engine {
 
     /// The SIGUSR2 statistics text.
     pub fn stats_text(&self) -> String {
-        self.instances.iter().map(|i| i.stats.render(i.name())).collect()
+        self.instances
+            .iter()
+            .map(|i| i.stats.render(i.name()))
+            .collect()
     }
 
     fn fifo(&self) -> bool {
@@ -258,7 +286,13 @@ impl Engine {
     fn ctx(&mut self, now: Instant) -> (&mut Vec<Instance>, Ctx<'_>) {
         (
             &mut self.instances,
-            Ctx { now, out: &mut self.out, interfaces: &self.interfaces, global: &self.config.global, garp: &mut self.garp },
+            Ctx {
+                now,
+                out: &mut self.out,
+                interfaces: &self.interfaces,
+                global: &self.config.global,
+                garp: &mut self.garp,
+            },
         )
     }
 
@@ -276,9 +310,12 @@ impl Engine {
             return;
         }
         let rx = match (family, src, dst) {
-            (Family::V6, std::net::IpAddr::V6(src), std::net::IpAddr::V6(dst)) => {
-                RxAdvert::V6 { payload: bytes, src, dst, hop_limit }
-            }
+            (Family::V6, std::net::IpAddr::V6(src), std::net::IpAddr::V6(dst)) => RxAdvert::V6 {
+                payload: bytes,
+                src,
+                dst,
+                hop_limit,
+            },
             (Family::V4, _, _) => RxAdvert::V4 { datagram: bytes },
             _ => return,
         };
@@ -289,13 +326,21 @@ impl Engine {
             .instances
             .iter()
             .enumerate()
-            .filter(|(_, i)| i.interface() == interface && i.family == family && i.cfg.virtual_router_id == vrid)
+            .filter(|(_, i)| {
+                i.interface() == interface && i.family == family && i.cfg.virtual_router_id == vrid
+            })
             .map(|(n, _)| n)
             .collect();
         let idx = match candidates.as_slice() {
             [] => return,
             [one] => *one,
-            many => match many.iter().find(|&&n| self.instances[n].cfg.unicast_peers.iter().any(|p| p.address == src)) {
+            many => match many.iter().find(|&&n| {
+                self.instances[n]
+                    .cfg
+                    .unicast_peers
+                    .iter()
+                    .any(|p| p.address == src)
+            }) {
                 Some(n) => *n,
                 None => return,
             },
@@ -304,8 +349,13 @@ impl Engine {
         if !matches!(inst.state, State::Backup | State::Master) {
             return;
         }
-        let check_vips = inst.state == State::Master || inst.master_addr != Some(src) || !inst.cfg.skip_check_adv_addr;
-        let cx = RxContext { effective_priority: inst.effective_priority, check_vips };
+        let check_vips = inst.state == State::Master
+            || inst.master_addr != Some(src)
+            || !inst.cfg.skip_check_adv_addr;
+        let cx = RxContext {
+            effective_priority: inst.effective_priority,
+            check_vips,
+        };
         let verdict = inst.validator.check(&rx, cx, &mut ());
         let notes = match verdict {
             Verdict::Reject { reason, .. } => {
@@ -338,7 +388,13 @@ impl Engine {
                 MasterRx::Stayed => {}
                 MasterRx::Lower => {
                     let cmd = inst.cfg.notify_master_rx_lower_pri.clone();
-                    notify::master_rx_lower_pri(cx.out, inst.name(), cmd.as_ref(), inst.effective_priority, fifo);
+                    notify::master_rx_lower_pri(
+                        cx.out,
+                        inst.name(),
+                        cmd.as_ref(),
+                        inst.effective_priority,
+                        fifo,
+                    );
                 }
                 MasterRx::Yielded => {
                     // vrrp_sync_backup(): one member yielding takes the group with it.
@@ -370,7 +426,9 @@ impl Engine {
                 let members = self.groups[g].members.clone();
                 let (instances, mut cx) = self.ctx(now);
                 // vrrp_sync_can_goto_master(): every member must want MASTER.
-                if members.iter().all(|&m| instances[m].want == State::Master || instances[m].state == State::Master) {
+                if members.iter().all(|&m| {
+                    instances[m].want == State::Master || instances[m].state == State::Master
+                }) {
                     for m in members {
                         if instances[m].state == State::Backup {
                             instances[m].become_master(&mut cx, "sync group wants MASTER");
@@ -404,7 +462,8 @@ impl Engine {
         for (inst, e) in self.instances.iter_mut().zip(&evals) {
             inst.faults.tracker = e.tracker_fault;
             inst.faults.interface_down = e.interface_down;
-            inst.faults.no_source_ip = !e.interface_down && inst.src_addr(&self.interfaces).is_none();
+            inst.faults.no_source_ip =
+                !e.interface_down && inst.src_addr(&self.interfaces).is_none();
             inst.scripts_init = e.scripts_init;
         }
         // A faulted member faults its whole group (vrrp_sync_fault()).
@@ -413,8 +472,11 @@ impl Engine {
             .iter()
             .map(|g| g.members.iter().any(|&m| self.instances[m].faults.any()))
             .collect();
-        let group_init: Vec<bool> =
-            self.groups.iter().map(|g| g.members.iter().any(|&m| self.instances[m].scripts_init)).collect();
+        let group_init: Vec<bool> = self
+            .groups
+            .iter()
+            .map(|g| g.members.iter().any(|&m| self.instances[m].scripts_init))
+            .collect();
         let hold = now.max(self.startup_until);
         let (instances, mut cx) = self.ctx(now);
         for (inst, e) in instances.iter_mut().zip(&evals) {
@@ -433,11 +495,15 @@ impl Engine {
                     // vrrp_init_state(): an owner that wants MASTER takes it at once,
                     // everyone else waits a full master-down interval.
                     inst.enter_backup(&mut cx, "init");
-                    inst.deadline = Some(if inst.owner() && inst.cfg.state == crate::config::model::InitialState::Master {
-                        hold
-                    } else {
-                        hold + inst.ms_down()
-                    });
+                    inst.deadline = Some(
+                        if inst.owner()
+                            && inst.cfg.state == crate::config::model::InitialState::Master
+                        {
+                            hold
+                        } else {
+                            hold + inst.ms_down()
+                        },
+                    );
                 }
                 State::Backup | State::Master if fault => {
                     if inst.state == State::Master {
@@ -474,7 +540,9 @@ impl Engine {
         // Removed instances, and survivors that are master: address differences.
         for (j, o) in old.instances.iter().enumerate() {
             let survivor = config.instances.iter().find(|n| {
-                n.name == o.cfg.name && n.virtual_router_id == o.cfg.virtual_router_id && n.interface == o.cfg.interface
+                n.name == o.cfg.name
+                    && n.virtual_router_id == o.cfg.virtual_router_id
+                    && n.interface == o.cfg.interface
             });
             let (instances, mut cx) = self.ctx(now);
             let inst = &mut instances[j];
@@ -494,30 +562,62 @@ impl Engine {
                         reason: "removed by reload".into(),
                     });
                     if let Some(Some(c)) = &inst.cfg.notify_deleted {
-                        cx.out.push_back(Output::Notify { instance: inst.name().to_string(), kind, command: c.clone() });
+                        cx.out.push_back(Output::Notify {
+                            instance: inst.name().to_string(),
+                            kind,
+                            command: c.clone(),
+                        });
                     }
-                    notify::state_change(cx.out, Subject::Instance(inst.name()), &inst.cfg.notifies, kind, word, 0, fifo);
+                    notify::state_change(
+                        cx.out,
+                        Subject::Instance(inst.name()),
+                        &inst.cfg.notifies,
+                        kind,
+                        word,
+                        0,
+                        fifo,
+                    );
                 }
                 Some(n) if inst.state == State::Master => {
-                    let had: Vec<_> = o.cfg.virtual_ipaddress.iter().chain(&o.cfg.virtual_ipaddress_excluded).collect();
-                    let has: Vec<_> = n.virtual_ipaddress.iter().chain(&n.virtual_ipaddress_excluded).collect();
+                    let had: Vec<_> = o
+                        .cfg
+                        .virtual_ipaddress
+                        .iter()
+                        .chain(&o.cfg.virtual_ipaddress_excluded)
+                        .collect();
+                    let has: Vec<_> = n
+                        .virtual_ipaddress
+                        .iter()
+                        .chain(&n.virtual_ipaddress_excluded)
+                        .collect();
                     let no_accept = !n.accept;
-                    let own = |a: &crate::config::model::IpAddress, excluded: bool| Owned::Address {
-                        addr: a.clone(),
-                        interface: a.dev.clone().or_else(|| n.interface.clone()).unwrap_or_default(),
-                        excluded,
-                        no_accept,
-                    };
+                    let own =
+                        |a: &crate::config::model::IpAddress, excluded: bool| Owned::Address {
+                            addr: a.clone(),
+                            interface: a
+                                .dev
+                                .clone()
+                                .or_else(|| n.interface.clone())
+                                .unwrap_or_default(),
+                            excluded,
+                            no_accept,
+                        };
                     for a in &had {
                         if !has.iter().any(|b| b.address == a.address) {
                             let excluded = o.cfg.virtual_ipaddress_excluded.contains(a);
-                            cx.out.push_back(Output::Del { instance: n.name.clone(), what: own(a, excluded) });
+                            cx.out.push_back(Output::Del {
+                                instance: n.name.clone(),
+                                what: own(a, excluded),
+                            });
                         }
                     }
                     for a in &has {
                         if !had.iter().any(|b| b.address == a.address) {
                             let excluded = n.virtual_ipaddress_excluded.contains(a);
-                            cx.out.push_back(Output::Add { instance: n.name.clone(), what: own(a, excluded) });
+                            cx.out.push_back(Output::Add {
+                                instance: n.name.clone(),
+                                what: own(a, excluded),
+                            });
                         }
                     }
                 }
@@ -556,14 +656,20 @@ impl Engine {
                 State::Master
             } else if states.iter().all(|s| *s == State::Stop) {
                 State::Stop
-            } else if states.iter().all(|s| matches!(s, State::Backup | State::Master)) {
+            } else if states
+                .iter()
+                .all(|s| matches!(s, State::Backup | State::Master))
+            {
                 State::Backup
             } else {
                 g.state
             };
             if state != g.state {
                 g.state = state;
-                self.out.push_back(Output::GroupStateChange { group: g.cfg.name.clone(), to: state });
+                self.out.push_back(Output::GroupStateChange {
+                    group: g.cfg.name.clone(),
+                    to: state,
+                });
                 if let Some(kind) = notify::kind_of(state) {
                     notify::state_change(
                         &mut self.out,

@@ -44,15 +44,30 @@ pub fn state_change(
         _ => None,
     };
     if let Some(c) = specific {
-        out.push_back(Output::Notify { instance: name.to_string(), kind, command: c.clone() });
+        out.push_back(Output::Notify {
+            instance: name.to_string(),
+            kind,
+            command: c.clone(),
+        });
     }
     if let Some(c) = &notifies.notify {
         let mut command = c.clone();
-        command.argv.extend([ty.to_string(), name.to_string(), state_word.to_string(), priority.to_string()]);
-        out.push_back(Output::Notify { instance: name.to_string(), kind: NotifyKind::Generic, command });
+        command.argv.extend([
+            ty.to_string(),
+            name.to_string(),
+            state_word.to_string(),
+            priority.to_string(),
+        ]);
+        out.push_back(Output::Notify {
+            instance: name.to_string(),
+            kind: NotifyKind::Generic,
+            command,
+        });
     }
     if fifo {
-        out.push_back(Output::Fifo { line: fifo_line(ty, name, state_word, priority) });
+        out.push_back(Output::Fifo {
+            line: fifo_line(ty, name, state_word, priority),
+        });
     }
 }
 
@@ -73,7 +88,13 @@ pub fn kind_of(state: State) -> Option<NotifyKind> {
 }
 
 /// `notify_master_rx_lower_pri`: configured argv only, plus its FIFO event.
-pub fn master_rx_lower_pri(out: &mut VecDeque<Output>, name: &str, cmd: Option<&Command>, priority: u8, fifo: bool) {
+pub fn master_rx_lower_pri(
+    out: &mut VecDeque<Output>,
+    name: &str,
+    cmd: Option<&Command>,
+    priority: u8,
+    fifo: bool,
+) {
     if let Some(c) = cmd {
         out.push_back(Output::Notify {
             instance: name.to_string(),
@@ -82,6 +103,8 @@ pub fn master_rx_lower_pri(out: &mut VecDeque<Output>, name: &str, cmd: Option<&
         });
     }
     if fifo {
-        out.push_back(Output::Fifo { line: fifo_line("INSTANCE", name, "MASTER_RX_LOWER_PRI", priority) });
+        out.push_back(Output::Fifo {
+            line: fifo_line("INSTANCE", name, "MASTER_RX_LOWER_PRI", priority),
+        });
     }
 }

@@ -35,8 +35,18 @@ impl ScriptState {
     /// starts failed (`vrrp_script_init()`).
     pub fn new(cfg: VrrpScript, first_run: Instant) -> ScriptState {
         let rise = cfg.rise.max(1);
-        let (result, health) = if cfg.init_fail { (0, Health::Bad) } else { (rise - 1, Health::Init) };
-        ScriptState { cfg, result, health, running: false, next_run: first_run }
+        let (result, health) = if cfg.init_fail {
+            (0, Health::Bad)
+        } else {
+            (rise - 1, Health::Init)
+        };
+        ScriptState {
+            cfg,
+            result,
+            health,
+            running: false,
+            next_run: first_run,
+        }
     }
 
     /// Keeps what a reload must not lose: health and counter, when rise/fall still fit.
@@ -124,7 +134,9 @@ fn contribution(up: bool, weight: i32, reverse: bool) -> i32 {
 
 impl World<'_> {
     fn iface_up(&self, name: &str) -> bool {
-        self.interfaces.and_then(|m| m.get(name)).is_some_and(|i| i.up)
+        self.interfaces
+            .and_then(|m| m.get(name))
+            .is_some_and(|i| i.up)
     }
 
     fn script(&self, name: &str) -> Option<&ScriptState> {
@@ -132,7 +144,11 @@ impl World<'_> {
     }
 
     fn quorum(&self, name: &str) -> bool {
-        let n = self.processes.and_then(|m| m.get(name)).copied().unwrap_or(0);
+        let n = self
+            .processes
+            .and_then(|m| m.get(name))
+            .copied()
+            .unwrap_or(0);
         self.process_cfg
             .iter()
             .find(|p| p.name == name)
@@ -142,7 +158,13 @@ impl World<'_> {
     /// Applies `refs` to `e`. `force_zero`: a sync-group member's trackers count as weight
     /// 0 unless `sync_group_tracking_weight`.
     fn apply(&self, e: &mut Eval, refs: &crate::config::model::Trackers, force_zero: bool) {
-        let w = |r: &TrackRef, own: i32| if force_zero { 0 } else { r.weight.unwrap_or(own) };
+        let w = |r: &TrackRef, own: i32| {
+            if force_zero {
+                0
+            } else {
+                r.weight.unwrap_or(own)
+            }
+        };
         for r in &refs.interfaces {
             let up = self.iface_up(&r.name);
             match w(r, 0) {
@@ -178,7 +200,11 @@ impl World<'_> {
             let own = self.file_weights.iter().find(|f| f.name == r.name);
             let weight = w(r, own.map_or(0, |f| f.weight));
             let reverse = r.reverse || own.is_some_and(|f| f.weight_reverse);
-            let value = self.files.and_then(|m| m.get(&r.name)).copied().unwrap_or(0);
+            let value = self
+                .files
+                .and_then(|m| m.get(&r.name))
+                .copied()
+                .unwrap_or(0);
             // initialise_vrrp_file_tracking_priorities(): weight 0 faults on a non-zero
             // value; otherwise value × weight, ≤ −254 faults, capped at 253.
             let status = if weight == 0 {
@@ -189,7 +215,8 @@ impl World<'_> {
                 }
             } else {
                 let m: i64 = if reverse { -1 } else { 1 };
-                (value.saturating_mul(i64::from(weight)).saturating_mul(m)).clamp(-100_000, 100_000) as i32
+                (value.saturating_mul(i64::from(weight)).saturating_mul(m)).clamp(-100_000, 100_000)
+                    as i32
             };
             if status <= -254 {
                 e.tracker_fault = true;

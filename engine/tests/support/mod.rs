@@ -29,7 +29,11 @@ pub fn engine(conf: &str, n: u8, now: Instant) -> Engine {
     assert!(
         loaded.diagnostics.iter().all(|d| !d.counts_as_error()),
         "config errors: {:?}",
-        loaded.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>()
+        loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
     );
     Engine::new(loaded.config, now, vec![iface(n, true)])
 }
@@ -95,9 +99,20 @@ impl Cluster {
                     }
                 }
             }
-            let Some((i, o)) = queue.pop_front() else { break };
+            let Some((i, o)) = queue.pop_front() else {
+                break;
+            };
             self.record(i, &o);
-            if let Output::Transmit { interface, family, src, dst, ttl, bytes, .. } = o {
+            if let Output::Transmit {
+                interface,
+                family,
+                src,
+                dst,
+                ttl,
+                bytes,
+                ..
+            } = o
+            {
                 for j in 0..self.hosts.len() {
                     if j == i || !self.hears(i, j) {
                         continue;
@@ -123,14 +138,26 @@ impl Cluster {
         let now = self.now;
         let h = &mut self.hosts[i];
         let line = match o {
-            Output::StateChange { instance, from, to, reason } => {
-                Some(format!("{now} {} {instance} {from:?} -> {to:?} ({reason})", h.name))
-            }
-            Output::Add { what: Owned::Address { addr, .. }, .. } => {
+            Output::StateChange {
+                instance,
+                from,
+                to,
+                reason,
+            } => Some(format!(
+                "{now} {} {instance} {from:?} -> {to:?} ({reason})",
+                h.name
+            )),
+            Output::Add {
+                what: Owned::Address { addr, .. },
+                ..
+            } => {
                 h.held.insert(addr.address.to_string());
                 Some(format!("{now} {} + {}", h.name, addr.address))
             }
-            Output::Del { what: Owned::Address { addr, .. }, .. } => {
+            Output::Del {
+                what: Owned::Address { addr, .. },
+                ..
+            } => {
                 h.held.remove(&addr.address.to_string());
                 Some(format!("{now} {} - {}", h.name, addr.address))
             }
@@ -140,12 +167,23 @@ impl Cluster {
             }
             Output::Transmit { dst, bytes, .. } => {
                 h.sent += 1;
-                self.verbose.then(|| format!("{now} {} advert prio {} -> {dst}", h.name, advert_priority(bytes)))
+                self.verbose.then(|| {
+                    format!(
+                        "{now} {} advert prio {} -> {dst}",
+                        h.name,
+                        advert_priority(bytes)
+                    )
+                })
             }
-            Output::Notify { command, .. } => Some(format!("{now} {} notify {}", h.name, command.argv.join(" "))),
+            Output::Notify { command, .. } => Some(format!(
+                "{now} {} notify {}",
+                h.name,
+                command.argv.join(" ")
+            )),
             _ => None,
         };
-        self.outputs.push((self.hosts[i].name.clone(), now, o.clone()));
+        self.outputs
+            .push((self.hosts[i].name.clone(), now, o.clone()));
         if let Some(l) = line {
             self.timeline.push(l);
         }
@@ -190,28 +228,39 @@ impl Cluster {
 
     /// Power off: no shutdown, no priority 0, the addresses vanish with the host.
     pub fn crash(&mut self, host: usize) {
-        self.timeline.push(format!("{} {} CRASH", self.now, self.hosts[host].name));
+        self.timeline
+            .push(format!("{} {} CRASH", self.now, self.hosts[host].name));
         self.hosts[host].alive = false;
         self.hosts[host].held.clear();
     }
 
     pub fn restart(&mut self, host: usize) {
         let h = &mut self.hosts[host];
-        self.timeline.push(format!("{} {} RESTART", self.now, h.name));
+        self.timeline
+            .push(format!("{} {} RESTART", self.now, h.name));
         h.engine = engine(&h.conf, h.n, self.now);
         h.alive = true;
         self.pump();
     }
 
     pub fn state(&self, host: usize, instance: &str) -> State {
-        self.hosts[host].engine.instance(instance).expect("instance").state
+        self.hosts[host]
+            .engine
+            .instance(instance)
+            .expect("instance")
+            .state
     }
 
     /// Which live hosts are MASTER of `instance`.
     pub fn masters(&self, instance: &str) -> Vec<String> {
         self.hosts
             .iter()
-            .filter(|h| h.alive && h.engine.instance(instance).is_some_and(|i| i.state == State::Master))
+            .filter(|h| {
+                h.alive
+                    && h.engine
+                        .instance(instance)
+                        .is_some_and(|i| i.state == State::Master)
+            })
             .map(|h| h.name.clone())
             .collect()
     }
@@ -255,7 +304,62 @@ pub fn family_v4() -> Family {
 }
 
 pub fn held_by(c: &Cluster, addr: &str) -> Vec<String> {
-    c.hosts.iter().filter(|h| h.held.contains(addr)).map(|h| h.name.clone()).collect()
+    c.hosts
+        .iter()
+        .filter(|h| h.held.contains(addr))
+        .map(|h| h.name.clone())
+        .collect()
 }
 
 pub type Notes = BTreeMap<String, usize>;
+
+/// An IPv4 multicast advert from 192.168.0.`n` for 10.0.0.100, as an engine input.
+pub fn advert_input(n: u8, vrid: u8, prio: u8, version: u8, interval_cs: u16) -> Input {
+    use keepalived_engine::wire::{
+        AdvertRepr, AuthType, EmitOptions, VipList, VrrpBody, VrrpRepr, MCAST_GROUP4,
+    };
+    let body = if version == 2 {
+        VrrpBody::V2 {
+            auth_type: AuthType::None,
+            adver_int_secs: (interval_cs / 100) as u8,
+            auth_data: [0; 8],
+        }
+    } else {
+        VrrpBody::V3 {
+            max_adver_int_cs: interval_cs,
+        }
+    };
+    let a = AdvertRepr {
+        src: IpAddr::V4(Ipv4Addr::new(192, 168, 0, n)),
+        dst: IpAddr::V4(MCAST_GROUP4),
+        ttl: 255,
+        tos: 0xc0,
+        ident: 1,
+        ah: None,
+        vrrp: VrrpRepr {
+            vrid,
+            priority: prio,
+            body,
+            vips: VipList::V4(vec![Ipv4Addr::new(10, 0, 0, 100)]),
+        },
+    };
+    let mut bytes = vec![0; a.buffer_len()];
+    a.emit(&mut bytes, &EmitOptions::default());
+    Input::Packet {
+        interface: IFACE.into(),
+        family: Family::V4,
+        src: a.src,
+        dst: a.dst,
+        hop_limit: Some(255),
+        bytes,
+    }
+}
+
+/// The outputs of `host` so far matching `f`.
+pub fn outputs_of<'a>(c: &'a Cluster, host: &str) -> impl Iterator<Item = &'a Output> + 'a {
+    let host = host.to_string();
+    c.outputs
+        .iter()
+        .filter(move |(h, _, _)| *h == host)
+        .map(|(_, _, o)| o)
+}

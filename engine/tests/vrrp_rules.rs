@@ -1,0 +1,841 @@
+//! One test per rule of the VRRP engine, named after it, citing the RFC section or the
+//! keepalived function it follows.
+
+mod support;
+
+use keepalived_engine::time::Instant;
+use keepalived_engine::vrrp::{
+    Input, InterfaceInfo, NotifyKind, Output, Owned, ScriptStatus, State,
+};
+use support::*;
+
+fn one(conf_text: &str) -> Cluster {
+    Cluster::new(&[conf_text])
+}
+
+fn state_changes(c: &Cluster, host: &str) -> Vec<(Instant, State, State)> {
+    c.outputs
+        .iter()
+        .filter(|(h, _, _)| h == host)
+        .filter_map(|(_, t, o)| match o {
+            Output::StateChange { from, to, .. } => Some((*t, *from, *to)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn became_master_at(c: &Cluster, host: &str) -> Option<Instant> {
+    state_changes(c, host)
+        .into_iter()
+        .find(|(_, _, to)| *to == State::Master)
+        .map(|(t, _, _)| t)
+}
+
+// vrrp_init_state(): priority 255 with state MASTER takes over at once.
+#[test]
+fn owner_becomes_master_at_once() {
+    let mut c = one(&conf(1, 255, "state MASTER"));
+    c.run_for_secs(0.5);
+    assert_eq!(became_master_at(&c, "r1"), Some(Instant::ZERO));
+}
+
+// RFC 5798 §6.4.1: a backup waits Master_Down_Interval = 3 × interval + skew; v2 skew is
+// (256 − priority) / 256 s.
+#[test]
+fn backup_waits_master_down_interval_before_taking_over() {
+    let mut c = one(&conf(1, 100, ""));
+    c.run_for_secs(10.0);
+    assert_eq!(
+        became_master_at(&c, "r1"),
+        Some(Instant::from_micros(3_000_000 + 156 * 1_000_000 / 256))
+    );
+}
+
+// RFC 5798 §6.1: v3 skew is (256 − priority) × Master_Adver_Interval / 256, intervals in
+// centiseconds.
+#[test]
+fn v3_master_down_uses_centisecond_interval_and_its_skew() {
+    let mut c = one(&conf(1, 100, "version 3\n advert_int 0.5"));
+    c.run_for_secs(10.0);
+    assert_eq!(
+        became_master_at(&c, "r1"),
+        Some(Instant::from_micros(1_500_000 + 156 * 50 * 625 / 16))
+    );
+}
+
+// keepalived `down_timer_adverts`: Master_Down_Interval counts that many intervals.
+#[test]
+fn down_timer_adverts_scales_master_down_interval() {
+    let mut c = one(&conf(1, 100, "down_timer_adverts 5"));
+    c.run_for_secs(10.0);
+    assert_eq!(
+        became_master_at(&c, "r1"),
+        Some(Instant::from_micros(5_000_000 + 156 * 1_000_000 / 256))
+    );
+}
+
+// update_master_adver_int(), RFC 5798 §6.4.2: a v3 backup adopts the master's interval.
+#[test]
+fn v3_backup_adopts_the_masters_interval() {
+    let mut c = one(&conf(1, 100, "version 3"));
+    c.input(0, advert_input(9, 1, 200, 3, 200));
+    let i = c.hosts[0].engine.instance("VI_1").unwrap();
+    assert_eq!(i.master_adver_int, std::time::Duration::from_secs(2));
+    // Master down is now 3 × 2 s + skew(100) at 2 s.
+    assert_eq!(
+        i.deadline,
+        Some(Instant::from_micros(6_000_000 + 156 * 200 * 625 / 16))
+    );
+}
+
+// RFC 5798 §6.4.2: priority 0 from the master → take over after Skew_Time.
+#[test]
+fn priority_zero_advert_makes_backup_take_over_after_skew() {
+    let mut c = one(&conf(1, 100, ""));
+    c.run_for_secs(1.0);
+    c.input(0, advert_input(9, 1, 0, 2, 100));
+    c.run_for_secs(1.0);
+    assert_eq!(
+        became_master_at(&c, "r1"),
+        Some(Instant::from_micros(1_000_000 + 156 * 1_000_000 / 256))
+    );
+}
+
+// vrrp_state_backup(): an advert with priority ≥ ours resets the down timer; equal
+// priority is always accepted in BACKUP.
+#[test]
+fn backup_accepts_equal_or_higher_priority_and_resets_down_timer() {
+    let mut c = one(&conf(1, 100, ""));
+    for t in 1..=8 {
+        c.run_until(secs(f64::from(t)));
+        c.input(0, advert_input(9, 1, 100, 2, 100));
+    }
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
+// vrrp_state_backup(): lower priority is discarded, so the backup preempts when its timer
+// fires (RFC 5798 §6.4.2 "Preempt_Mode True").
+#[test]
+fn backup_discards_lower_priority_and_preempts() {
+    let mut c = one(&conf(1, 100, ""));
+    for t in 1..=8 {
+        c.run_until(secs(f64::from(t)));
+        c.input(0, advert_input(9, 1, 50, 2, 100));
+    }
+    assert_eq!(
+        became_master_at(&c, "r1"),
+        Some(Instant::from_micros(3_609_375))
+    );
+}
+
+// nopreempt: lower priority adverts are accepted too.
+#[test]
+fn nopreempt_accepts_lower_priority_master() {
+    let mut c = one(&conf(1, 100, "nopreempt"));
+    for t in 1..=8 {
+        c.run_until(secs(f64::from(t)));
+        c.input(0, advert_input(9, 1, 50, 2, 100));
+    }
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
+// preempt_delay: the first lower-priority advert starts the delay; adverts are accepted
+// until it runs out, then the backup preempts.
+#[test]
+fn preempt_delay_defers_preemption() {
+    let mut c = one(&conf(1, 100, "preempt_delay 5"));
+    for t in 1..=20 {
+        c.run_until(secs(f64::from(t)));
+        if c.state(0, "VI_1") == State::Backup {
+            c.input(0, advert_input(9, 1, 50, 2, 100));
+        }
+    }
+    // The advert at 1 s starts the 5 s delay; those before 6 s are accepted; from 6 s on
+    // they are discarded, so the timer the 5 s advert set fires at 5 + 3.609375.
+    assert_eq!(
+        became_master_at(&c, "r1"),
+        Some(Instant::from_micros(8_609_375))
+    );
+}
+
+fn master(prio: u8, extra: &str) -> Cluster {
+    let mut c = one(&conf(1, prio, extra));
+    c.run_for_secs(4.0);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+    c
+}
+
+fn adverts_sent(c: &Cluster) -> Vec<u8> {
+    outputs_of(c, "r1")
+        .filter_map(|o| match o {
+            Output::Transmit { bytes, .. } => Some(advert_priority(bytes)),
+            _ => None,
+        })
+        .collect()
+}
+
+// RFC 5798 §6.4.3: a master answers priority 0 with an advert at once.
+#[test]
+fn master_answers_priority_zero_with_an_advert() {
+    let mut c = master(100, "");
+    let before = adverts_sent(&c).len();
+    c.input(0, advert_input(9, 1, 0, 2, 100));
+    assert_eq!(adverts_sent(&c).len(), before + 1);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+}
+
+// RFC 5798 §6.4.3: equal priority, the higher primary address wins.
+#[test]
+fn master_equal_priority_tie_is_broken_by_address() {
+    let mut c = master(100, "");
+    c.input(0, advert_input(0, 1, 100, 2, 100)); // from 192.168.0.0: lower than ours (.1)
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+    c.input(0, advert_input(9, 1, 100, 2, 100)); // from .9: higher
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
+// RFC 9568 §6.4.3 / vrrp_state_master_rx(): a lower priority gets an advert back, unless
+// lower_prio_no_advert.
+#[test]
+fn master_answers_lower_priority_unless_lower_prio_no_advert() {
+    let mut c = master(100, "");
+    let before = adverts_sent(&c).len();
+    c.input(0, advert_input(9, 1, 50, 2, 100));
+    assert_eq!(adverts_sent(&c).len(), before + 1);
+
+    let mut c = master(100, "lower_prio_no_advert");
+    let before = adverts_sent(&c).len();
+    c.input(0, advert_input(9, 1, 50, 2, 100));
+    assert_eq!(adverts_sent(&c).len(), before);
+}
+
+// vrrp_state_master_rx(): garp_lower_prio_repeat GARPs and notify_master_rx_lower_pri.
+#[test]
+fn master_hearing_lower_priority_sends_garps_and_notifies() {
+    let mut c = master(
+        100,
+        "garp_lower_prio_repeat 2\n notify_master_rx_lower_pri \"/bin/lower\"",
+    );
+    let garps = c.hosts[0].garps;
+    c.input(0, advert_input(9, 1, 50, 2, 100));
+    assert_eq!(c.hosts[0].garps, garps + 2);
+    assert!(outputs_of(&c, "r1").any(|o| matches!(
+        o,
+        Output::Notify {
+            kind: NotifyKind::MasterRxLowerPri,
+            ..
+        }
+    )));
+}
+
+// RFC 5798 §6.4.3: a higher priority makes the master a backup and it releases its
+// addresses.
+#[test]
+fn master_yields_to_higher_priority_and_releases_addresses() {
+    let mut c = master(100, "");
+    c.input(0, advert_input(9, 1, 200, 2, 100));
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    assert!(c.hosts[0].held.is_empty());
+}
+
+// higher_prio_send_advert: one advert with our priority before yielding.
+#[test]
+fn higher_prio_send_advert_answers_before_yielding() {
+    let mut c = master(100, "higher_prio_send_advert");
+    let before = adverts_sent(&c);
+    c.input(0, advert_input(9, 1, 200, 2, 100));
+    let after = adverts_sent(&c);
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(after.last(), Some(&100));
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
+// vrrp_check_packet() then vrrp_state_backup() step 2: a refused advert never resets the
+// down timer.
+#[test]
+fn rejected_advert_never_resets_the_down_timer() {
+    let mut c = one(&conf(
+        1,
+        100,
+        "authentication {\n auth_type PASS\n auth_pass secret\n }",
+    ));
+    for t in 1..=8 {
+        c.run_until(secs(f64::from(t)));
+        c.input(0, advert_input(9, 1, 200, 2, 100)); // no authentication: authtype mismatch
+    }
+    assert_eq!(
+        became_master_at(&c, "r1"),
+        Some(Instant::from_micros(3_609_375))
+    );
+    // Refused as backup and as master alike, and counted each time.
+    assert_eq!(
+        c.hosts[0]
+            .engine
+            .instance("VI_1")
+            .unwrap()
+            .stats
+            .authtype_mismatch,
+        8
+    );
+}
+
+const SCRIPT: &str = "vrrp_script chk {\n script \"/bin/check\"\n interval 1\n weight WEIGHT\n rise 2\n fall 2\n EXTRA\n}\n";
+
+fn scripted(weight: i32, extra_script: &str, instance_extra: &str) -> Cluster {
+    let text = SCRIPT
+        .replace("WEIGHT", &weight.to_string())
+        .replace("EXTRA", extra_script)
+        + &conf(
+            1,
+            100,
+            &format!("track_script {{\n chk\n }}\n {instance_extra}"),
+        );
+    one(&text)
+}
+
+fn script_result(c: &mut Cluster, ok: bool) {
+    let status = if ok {
+        ScriptStatus::Exited(0)
+    } else {
+        ScriptStatus::Exited(1)
+    };
+    c.input(
+        0,
+        Input::ScriptExited {
+            script: "chk".into(),
+            status,
+        },
+    );
+}
+
+fn priority(c: &Cluster) -> u8 {
+    c.hosts[0]
+        .engine
+        .instance("VI_1")
+        .unwrap()
+        .effective_priority
+}
+
+// vrrp_init_state() / num_script_init: a weight-0 script that has not reported holds the
+// instance in INIT; one success is then enough.
+#[test]
+fn unreported_weight_zero_script_holds_instance_in_init() {
+    let mut c = scripted(0, "", "");
+    c.run_for_secs(5.0);
+    assert_eq!(c.state(0, "VI_1"), State::Init);
+    assert!(outputs_of(&c, "r1")
+        .any(|o| matches!(o, Output::RunScript { script, .. } if script == "chk")));
+    script_result(&mut c, true);
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
+// init_fail: the script starts failed, so a weight-0 tracker starts in FAULT.
+#[test]
+fn init_fail_starts_the_instance_in_fault() {
+    let c = scripted(0, "init_fail", "");
+    assert_eq!(c.state(0, "VI_1"), State::Fault);
+}
+
+// vrrp_script_child_thread(): `fall` failures to go down, `rise` successes to come up.
+#[test]
+fn script_rise_and_fall_count_consecutive_results() {
+    let mut c = scripted(0, "", "");
+    script_result(&mut c, true);
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    script_result(&mut c, false);
+    assert_eq!(c.state(0, "VI_1"), State::Backup, "one failure of fall 2");
+    script_result(&mut c, false);
+    assert_eq!(c.state(0, "VI_1"), State::Fault);
+    script_result(&mut c, true);
+    assert_eq!(c.state(0, "VI_1"), State::Fault, "one success of rise 2");
+    script_result(&mut c, true);
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
+// process_script_update_priority(): positive weight adds when up, negative subtracts when
+// down; `reverse` flips the direction.
+#[test]
+fn track_script_weight_adjusts_effective_priority() {
+    let mut c = scripted(20, "", "");
+    assert_eq!(priority(&c), 100, "not reported yet");
+    script_result(&mut c, true);
+    assert_eq!(priority(&c), 120);
+    script_result(&mut c, false);
+    script_result(&mut c, false);
+    assert_eq!(priority(&c), 100);
+
+    let mut c = scripted(-30, "", "");
+    script_result(&mut c, true);
+    assert_eq!(priority(&c), 100);
+    script_result(&mut c, false);
+    script_result(&mut c, false);
+    assert_eq!(priority(&c), 70);
+
+    let text = SCRIPT.replace("WEIGHT", "20 reverse").replace("EXTRA", "")
+        + &conf(1, 100, "track_script {\n chk\n }");
+    let mut c = one(&text);
+    script_result(&mut c, true);
+    assert_eq!(priority(&c), 80);
+}
+
+// vrrp_set_effective_priority(): clamped to 1..=254; owners never change.
+#[test]
+fn effective_priority_is_clamped_and_owner_never_changes() {
+    let text = SCRIPT.replace("WEIGHT", "200").replace("EXTRA", "")
+        + &conf(1, 100, "track_script {\n chk\n }");
+    let mut c = one(&text);
+    script_result(&mut c, true);
+    assert_eq!(priority(&c), 254);
+    let text = SCRIPT.replace("WEIGHT", "-50").replace("EXTRA", "")
+        + &conf(1, 255, "track_script {\n chk\n }");
+    let mut c = one(&text);
+    script_result(&mut c, false);
+    script_result(&mut c, false);
+    assert_eq!(priority(&c), 255);
+}
+
+// A weighted script failing on the master lowers its priority below the backup's, which
+// then preempts (the usual keepalived failover by weight).
+#[test]
+fn track_script_weight_causes_failover() {
+    let a = SCRIPT.replace("WEIGHT", "-60").replace("EXTRA", "")
+        + &conf(1, 150, "track_script {\n chk\n }");
+    let b = conf(1, 100, "");
+    let mut c = Cluster::new(&[&a, &b]);
+    c.input(
+        0,
+        Input::ScriptExited {
+            script: "chk".into(),
+            status: ScriptStatus::Exited(0),
+        },
+    );
+    c.run_for_secs(5.0);
+    assert_eq!(c.masters("VI_1"), ["r1"]);
+    for _ in 0..2 {
+        c.input(
+            0,
+            Input::ScriptExited {
+                script: "chk".into(),
+                status: ScriptStatus::Exited(1),
+            },
+        );
+    }
+    c.run_for_secs(6.0);
+    assert_eq!(c.masters("VI_1"), ["r2"]);
+}
+
+fn link(c: &mut Cluster, up: bool) {
+    c.input(0, Input::Interface(InterfaceInfo { up, ..iface(1, up) }));
+}
+
+// down_instance(VRRP_FAULT_FL_INTERFACE_DOWN): the instance's own interface going down is
+// FAULT; a master sends priority 0 and releases its addresses; recovery is to BACKUP.
+#[test]
+fn own_interface_down_is_fault_and_recovery_is_backup() {
+    let mut c = master(100, "");
+    let sent = adverts_sent(&c).len();
+    link(&mut c, false);
+    assert_eq!(c.state(0, "VI_1"), State::Fault);
+    assert!(c.hosts[0].held.is_empty());
+    assert_eq!(
+        adverts_sent(&c)[sent..],
+        [0],
+        "priority 0 on leaving for FAULT"
+    );
+    link(&mut c, true);
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
+// dont_track_primary: the own interface is not tracked.
+#[test]
+fn dont_track_primary_ignores_own_interface() {
+    let mut c = master(100, "dont_track_primary");
+    link(&mut c, false);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+}
+
+// track_file: value × weight; weight 0 faults on a non-zero value.
+#[test]
+fn track_file_value_times_weight_and_weight_zero_faults() {
+    let text = "vrrp_track_file f {\n file /tmp/x\n weight -10\n}\n".to_string()
+        + &conf(1, 100, "track_file {\n f\n }");
+    let mut c = one(&text);
+    c.input(
+        0,
+        Input::TrackFile {
+            name: "f".into(),
+            value: 3,
+        },
+    );
+    assert_eq!(priority(&c), 70);
+    let text = "vrrp_track_file f {\n file /tmp/x\n}\n".to_string()
+        + &conf(1, 100, "track_file {\n f weight 0\n }");
+    let mut c = one(&text);
+    c.input(
+        0,
+        Input::TrackFile {
+            name: "f".into(),
+            value: 1,
+        },
+    );
+    assert_eq!(c.state(0, "VI_1"), State::Fault);
+}
+
+// vrrp_track_process: quorum lost with weight 0 is FAULT.
+#[test]
+fn track_process_quorum_lost_is_fault() {
+    let text = "vrrp_track_process p {\n process nginx\n quorum 2\n}\n".to_string()
+        + &conf(1, 100, "track_process {\n p\n }");
+    let mut c = one(&text);
+    c.input(
+        0,
+        Input::ProcessCount {
+            name: "p".into(),
+            count: 2,
+        },
+    );
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    c.input(
+        0,
+        Input::ProcessCount {
+            name: "p".into(),
+            count: 1,
+        },
+    );
+    assert_eq!(c.state(0, "VI_1"), State::Fault);
+}
+
+const GROUP: &str = "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n notify \"/bin/grp\"\n}\n";
+
+fn two_instances(prio: u8, extra1: &str) -> String {
+    conf(1, prio, extra1)
+        + &conf(2, prio, "")
+            .replace("VI_1", "VI_2")
+            .replace("10.0.0.100", "10.0.0.200")
+}
+
+// vrrp_sync_fault(): one member in FAULT pulls every member to FAULT.
+#[test]
+fn sync_group_member_fault_pulls_all_to_fault() {
+    let text = SCRIPT.replace("WEIGHT", "0").replace("EXTRA", "")
+        + GROUP
+        + &two_instances(100, "track_script {\n chk\n }");
+    let mut c = one(&text);
+    script_result(&mut c, true);
+    c.run_for_secs(5.0);
+    assert_eq!(c.state(0, "VI_2"), State::Master);
+    script_result(&mut c, false);
+    script_result(&mut c, false);
+    assert_eq!(
+        (c.state(0, "VI_1"), c.state(0, "VI_2")),
+        (State::Fault, State::Fault)
+    );
+    assert!(
+        c.timeline
+            .iter()
+            .any(|l| l.contains("notify /bin/grp GROUP G FAULT 0")),
+        "{}",
+        c.snapshot()
+    );
+}
+
+// vrrp_sync_backup(): one member leaving MASTER takes the others with it.
+#[test]
+fn sync_group_member_leaving_master_pulls_all_to_backup() {
+    let mut c = one(&(GROUP.to_string() + &two_instances(100, "")));
+    c.run_for_secs(5.0);
+    assert_eq!(
+        (c.state(0, "VI_1"), c.state(0, "VI_2")),
+        (State::Master, State::Master)
+    );
+    c.input(0, advert_input(9, 1, 200, 2, 100));
+    assert_eq!(
+        (c.state(0, "VI_1"), c.state(0, "VI_2")),
+        (State::Backup, State::Backup)
+    );
+}
+
+// vrrp_sync_can_goto_master(): MASTER only when every member wants it.
+#[test]
+fn sync_group_is_master_only_when_every_member_wants_it() {
+    let mut c = one(&(GROUP.to_string() + &two_instances(100, "")));
+    // A master for VRID 2 keeps VI_2 in BACKUP; VI_1's own timer fires but must wait.
+    for t in 1..=8 {
+        c.run_until(secs(f64::from(t)));
+        c.input(0, advert_input(9, 2, 200, 2, 100));
+    }
+    assert_eq!(
+        (c.state(0, "VI_1"), c.state(0, "VI_2")),
+        (State::Backup, State::Backup)
+    );
+    // The VRID 2 master goes away: both become master together.
+    c.run_for_secs(5.0);
+    assert_eq!(
+        (c.state(0, "VI_1"), c.state(0, "VI_2")),
+        (State::Master, State::Master)
+    );
+}
+
+// Sync-group members' tracker weights count as 0 unless sync_group_tracking_weight.
+#[test]
+fn sync_group_forces_tracker_weights_to_zero() {
+    let text = SCRIPT.replace("WEIGHT", "-10").replace("EXTRA", "")
+        + GROUP
+        + &two_instances(100, "track_script {\n chk\n }");
+    let mut c = one(&text);
+    script_result(&mut c, true);
+    script_result(&mut c, false);
+    script_result(&mut c, false);
+    assert_eq!(
+        c.state(0, "VI_1"),
+        State::Fault,
+        "weight forced to 0: failure is FAULT"
+    );
+    let text = SCRIPT.replace("WEIGHT", "-10").replace("EXTRA", "")
+        + &GROUP.replace("notify", "sync_group_tracking_weight\n notify")
+        + &two_instances(100, "track_script {\n chk\n }");
+    let mut c = one(&text);
+    script_result(&mut c, true);
+    script_result(&mut c, false);
+    script_result(&mut c, false);
+    assert_eq!((c.state(0, "VI_1"), priority(&c)), (State::Backup, 90));
+}
+
+// vrrp_state_become_master(): the advert first, then addresses, then garp_master_repeat
+// GARPs per VIP; another burst after garp_master_delay; refresh every garp_master_refresh.
+#[test]
+fn becoming_master_sends_advert_then_addresses_then_garp_bursts() {
+    let mut c = one(&conf(
+        1,
+        255,
+        "state MASTER\n garp_master_repeat 3\n garp_master_delay 2\n garp_master_refresh 10",
+    ));
+    c.run_for_secs(0.1);
+    let kinds: Vec<&str> = outputs_of(&c, "r1")
+        .filter_map(|o| match o {
+            Output::Transmit { .. } => Some("advert"),
+            Output::Add { .. } => Some("add"),
+            Output::SendGratuitousArp { .. } => Some("garp"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["advert", "add", "garp", "garp", "garp"]);
+    c.run_until(secs(2.5));
+    assert_eq!(c.hosts[0].garps, 6, "second burst after garp_master_delay");
+    c.run_until(secs(12.5));
+    assert_eq!(c.hosts[0].garps, 7, "refresh at delay + refresh, one each");
+}
+
+// vrrp_garp_interval: GARPs on an interface are spaced, never dropped.
+#[test]
+fn garp_interval_paces_frames_without_dropping() {
+    let text = "global_defs {\n vrrp_garp_interval 0.1\n}\n".to_string()
+        + &conf(
+            1,
+            255,
+            "state MASTER\n garp_master_repeat 5\n garp_master_delay 0",
+        );
+    let mut c = one(&text);
+    c.run_for_secs(0.05);
+    assert_eq!(c.hosts[0].garps, 1);
+    c.run_for_secs(1.0);
+    assert_eq!(c.hosts[0].garps, 5);
+    let times: Vec<Instant> = c
+        .outputs
+        .iter()
+        .filter(|(_, _, o)| matches!(o, Output::SendGratuitousArp { .. }))
+        .map(|(_, t, _)| *t)
+        .collect();
+    assert!(
+        times
+            .windows(2)
+            .all(|w| w[1].as_micros() - w[0].as_micros() >= 100_000),
+        "{times:?}"
+    );
+}
+
+// Unicast: one advert per peer, to the peer, with unicast_ttl.
+#[test]
+fn unicast_sends_one_advert_per_peer() {
+    let mut c = one(&conf(
+        1,
+        255,
+        "state MASTER\n unicast_peer {\n 192.168.0.7\n 192.168.0.8\n }\n unicast_ttl 10",
+    ));
+    c.run_for_secs(0.1);
+    let dsts: Vec<(String, u8)> = outputs_of(&c, "r1")
+        .filter_map(|o| match o {
+            Output::Transmit { dst, ttl, .. } => Some((dst.to_string(), *ttl)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        dsts,
+        [
+            ("192.168.0.7".to_string(), 10),
+            ("192.168.0.8".to_string(), 10)
+        ]
+    );
+}
+
+// notify_instance_exec() and notify_fifo(): the specific script with its own argv, the
+// generic one with INSTANCE name STATE priority appended, and the FIFO line.
+#[test]
+fn state_change_runs_notify_scripts_and_writes_fifo() {
+    let text = "global_defs {\n notify_fifo /run/ka.fifo\n}\n".to_string()
+        + &conf(1, 100, "notify_master \"/bin/m arg\"\n notify \"/bin/n\"");
+    let mut c = one(&text);
+    c.run_for_secs(4.0);
+    let notes: Vec<String> = outputs_of(&c, "r1")
+        .filter_map(|o| match o {
+            Output::Notify { command, .. } => Some(command.argv.join(" ")),
+            Output::Fifo { line } => Some(line.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "/bin/n INSTANCE VI_1 BACKUP 100",
+            "INSTANCE \"VI_1\" BACKUP 100\n",
+            "/bin/m arg",
+            "/bin/n INSTANCE VI_1 MASTER 100",
+            "INSTANCE \"VI_1\" MASTER 100\n",
+        ]
+    );
+}
+
+// vrrp_strict: no accept mode unless owner, so the world must drop traffic to the VIPs.
+#[test]
+fn strict_mode_adds_addresses_without_accept() {
+    let mut c = one(&conf(1, 100, "strict_mode"));
+    c.run_for_secs(4.0);
+    assert!(outputs_of(&c, "r1").any(|o| matches!(
+        o,
+        Output::Add {
+            what: Owned::Address {
+                no_accept: true,
+                ..
+            },
+            ..
+        }
+    )));
+    let mut c = one(&conf(1, 255, "state MASTER"));
+    c.run_for_secs(0.1);
+    assert!(outputs_of(&c, "r1").any(|o| matches!(
+        o,
+        Output::Add {
+            what: Owned::Address {
+                no_accept: false,
+                ..
+            },
+            ..
+        }
+    )));
+}
+
+// SIGTERM: a master sends priority 0 and releases its addresses; all go to STOP.
+#[test]
+fn shutdown_sends_priority_zero_and_releases_addresses() {
+    let mut c = master(100, "notify_stop \"/bin/stop\"");
+    let sent = adverts_sent(&c).len();
+    c.input(0, Input::Shutdown);
+    assert_eq!(adverts_sent(&c)[sent..], [0]);
+    assert!(c.hosts[0].held.is_empty());
+    assert_eq!(c.state(0, "VI_1"), State::Stop);
+    assert!(c.timeline.iter().any(|l| l.ends_with("notify /bin/stop")));
+    assert_eq!(c.hosts[0].engine.poll_timeout(), None);
+}
+
+fn reload(c: &mut Cluster, text: &str) {
+    let loaded = keepalived_engine::config::parse_str(text, &Default::default());
+    c.input(0, Input::Reload(Box::new(loaded.config)));
+}
+
+// reload_vrrp_thread(): an unchanged instance keeps state and addresses; no address is
+// removed and re-added.
+#[test]
+fn reload_keeps_master_and_its_addresses() {
+    let text = conf(1, 100, "");
+    let mut c = master(100, "");
+    let n = c.outputs.len();
+    reload(&mut c, &text);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+    assert!(!c.outputs[n..].iter().any(|(_, _, o)| matches!(
+        o,
+        Output::Add { .. } | Output::Del { .. } | Output::StateChange { .. }
+    )));
+    c.run_for_secs(3.0);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+}
+
+// A VIP added or removed by reload is added or removed alone.
+#[test]
+fn reload_changes_only_the_addresses_that_changed() {
+    let mut c = master(100, "");
+    let n = c.outputs.len();
+    reload(
+        &mut c,
+        &conf(1, 100, "").replace("10.0.0.100/24", "10.0.0.101/24"),
+    );
+    let changes: Vec<String> = c.outputs[n..]
+        .iter()
+        .filter_map(|(_, _, o)| match o {
+            Output::Add {
+                what: Owned::Address { addr, .. },
+                ..
+            } => Some(format!("+{}", addr.address)),
+            Output::Del {
+                what: Owned::Address { addr, .. },
+                ..
+            } => Some(format!("-{}", addr.address)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes, ["-10.0.0.100", "+10.0.0.101"]);
+}
+
+// A removed instance stops (priority 0 if master); an added one starts from INIT.
+#[test]
+fn reload_stops_removed_and_starts_added_instances() {
+    let mut c = master(100, "");
+    reload(&mut c, &conf(2, 100, "").replace("VI_1", "VI_9"));
+    assert!(c.hosts[0].engine.instance("VI_1").is_none());
+    assert!(
+        c.timeline
+            .iter()
+            .any(|l| l.contains("VI_1 Master -> Stop (removed by reload)")),
+        "{}",
+        c.snapshot()
+    );
+    assert_eq!(c.state(0, "VI_9"), State::Backup);
+}
+
+// vrrp_startup_delay: nothing happens and adverts are ignored until it has passed.
+#[test]
+fn startup_delay_holds_timers_and_ignores_adverts() {
+    let text =
+        "global_defs {\n vrrp_startup_delay 5\n}\n".to_string() + &conf(1, 255, "state MASTER");
+    let mut c = one(&text);
+    c.run_for_secs(4.0);
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    c.run_for_secs(2.0);
+    assert_eq!(
+        became_master_at(&c, "r1"),
+        Some(Instant::from_micros(5_000_000))
+    );
+}
+
+// The SIGUSR2 counters follow what was received.
+#[test]
+fn statistics_count_received_and_sent_adverts() {
+    let mut c = master(100, "");
+    c.input(0, advert_input(9, 1, 50, 2, 100));
+    c.input(0, advert_input(9, 1, 0, 2, 100));
+    let s = &c.hosts[0].engine.instance("VI_1").unwrap().stats;
+    assert_eq!((s.advert_rcvd, s.pri_zero_rcvd, s.become_master), (2, 1, 1));
+    assert!(c.hosts[0]
+        .engine
+        .stats_text()
+        .contains("VRRP Instance: VI_1\n  Advertisements:\n    Received: 2\n"));
+}
