@@ -63,6 +63,32 @@ fn elections_table() {
             script: |c| c.run_for_secs(3.0),
             masters_at_end: &["r2"],
         },
+        Case {
+            name: "ipv6_v3_election_and_failover",
+            confs: vec![
+                conf(1, 100, "").replace("10.0.0.100/24", "fe80::100/64\n  2001:db8::100/64"),
+                conf(1, 200, "").replace("10.0.0.100/24", "fe80::100/64\n  2001:db8::100/64"),
+            ],
+            script: |c| {
+                c.run_for_secs(5.0);
+                c.crash(1);
+                c.run_for_secs(5.0);
+            },
+            masters_at_end: &["r1"],
+        },
+        Case {
+            name: "unicast_peers_elect_and_fail_over",
+            confs: vec![
+                conf(1, 100, "unicast_peer {\n 192.168.0.2\n }"),
+                conf(1, 200, "unicast_peer {\n 192.168.0.1\n }"),
+            ],
+            script: |c| {
+                c.run_for_secs(5.0);
+                c.crash(1);
+                c.run_for_secs(5.0);
+            },
+            masters_at_end: &["r1"],
+        },
     ];
     for case in cases {
         let confs: Vec<&str> = case.confs.iter().map(String::as_str).collect();
