@@ -100,6 +100,8 @@ pub struct Instance {
     garp_delayed_at: Option<Instant>,
     garp_refresh_at: Option<Instant>,
     garp_lower_at: Option<Instant>,
+    /// The addresses every advert carries, built once.
+    advert_vips: VipList,
 }
 
 impl Instance {
@@ -126,6 +128,7 @@ impl Instance {
             garp_delayed_at: None,
             garp_refresh_at: None,
             garp_lower_at: None,
+            advert_vips: advert_vips(&cfg, family),
             cfg,
         }
     }
@@ -226,30 +229,7 @@ impl Instance {
         };
         // keepalived skips 0: the kernel would fill in its own ID.
         self.ip_id = self.ip_id.wrapping_add(1).max(1);
-        let vips: Vec<IpAddr> = self
-            .cfg
-            .virtual_ipaddress
-            .iter()
-            .map(|a| a.address)
-            .collect();
-        let vips = match self.family {
-            Family::V4 => VipList::V4(
-                vips.iter()
-                    .filter_map(|a| match a {
-                        IpAddr::V4(v) => Some(*v),
-                        IpAddr::V6(_) => None,
-                    })
-                    .collect(),
-            ),
-            Family::V6 => VipList::V6(
-                vips.iter()
-                    .filter_map(|a| match a {
-                        IpAddr::V6(v) => Some(*v),
-                        IpAddr::V4(_) => None,
-                    })
-                    .collect(),
-            ),
-        };
+        let vips = self.advert_vips.clone();
         let auth = self.validator.expect.auth;
         let body = if self.cfg.version == 2 {
             let (auth_type, auth_data) = match auth {
@@ -651,5 +631,28 @@ pub fn addr_cmp(a: &IpAddr, b: &IpAddr) -> Ordering {
         (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(*a).cmp(&u128::from(*b)),
         (IpAddr::V4(_), IpAddr::V6(_)) => Ordering::Less,
         (IpAddr::V6(_), IpAddr::V4(_)) => Ordering::Greater,
+    }
+}
+
+/// The VIPs of the instance's family, in configuration order, as adverts list them.
+fn advert_vips(cfg: &VrrpInstance, family: Family) -> VipList {
+    let addrs = cfg.virtual_ipaddress.iter().map(|a| a.address);
+    match family {
+        Family::V4 => VipList::V4(
+            addrs
+                .filter_map(|a| match a {
+                    IpAddr::V4(v) => Some(v),
+                    IpAddr::V6(_) => None,
+                })
+                .collect(),
+        ),
+        Family::V6 => VipList::V6(
+            addrs
+                .filter_map(|a| match a {
+                    IpAddr::V6(v) => Some(v),
+                    IpAddr::V4(_) => None,
+                })
+                .collect(),
+        ),
     }
 }

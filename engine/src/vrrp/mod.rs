@@ -17,7 +17,7 @@ pub mod notify;
 pub mod stats;
 pub mod track;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::config::model::{Config, SyncGroup};
 use crate::time::{us, Instant};
@@ -51,6 +51,12 @@ pub struct Engine {
     processes: BTreeMap<String, u32>,
     garp: GarpPacer,
     out: VecDeque<Output>,
+    /// Every instance's next deadline, so a wake-up visits only the instances due.
+    timers: BTreeSet<(Instant, usize)>,
+    queued: Vec<Option<Instant>>,
+    /// Instances changed by the current call: their timers and notifies are settled at
+    /// its end.
+    touched: Vec<usize>,
     /// Adverts are discarded and timers held until then (`vrrp_startup_delay`).
     startup_until: Instant,
     stopped: bool,
@@ -74,12 +80,15 @@ impl Engine {
             processes: BTreeMap::new(),
             garp: GarpPacer::new(&config),
             out: VecDeque::new(),
+            timers: BTreeSet::new(),
+            queued: Vec::new(),
+            touched: Vec::new(),
             startup_until,
             stopped: false,
             config: config.clone(),
         };
         e.install(config, now, None);
-        e.notify_changes();
+        e.settle();
         e
     }
 
@@ -152,6 +161,8 @@ impl Engine {
             }
         }
         self.config = config;
+        self.timers.clear();
+        self.queued = vec![None; self.instances.len()];
         self.reevaluate(now);
     }
 
@@ -192,7 +203,7 @@ impl Engine {
             Input::Reload(config) => self.reload(*config, now),
             Input::Shutdown => self.shutdown(now),
         }
-        self.notify_changes();
+        self.settle();
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -217,7 +228,13 @@ impl Engine {
         }
         self.garp.flush(now, &mut self.out);
         let mut want_master = Vec::new();
-        for (i, inst) in self.instances.iter_mut().enumerate() {
+        while let Some(&(t, i)) = self.timers.first() {
+            if t > now {
+                break;
+            }
+            self.timers.pop_first();
+            self.queued[i] = None;
+            self.touch(i);
             let mut cx = Ctx {
                 now,
                 out: &mut self.out,
@@ -225,6 +242,7 @@ impl Engine {
                 global: &self.config.global,
                 garp: &mut self.garp,
             };
+            let inst = &mut self.instances[i];
             inst.master_timers(&mut cx);
             if inst.state == State::Backup && inst.deadline.is_some_and(|d| d <= now) {
                 want_master.push(i);
@@ -233,7 +251,7 @@ impl Engine {
         for i in want_master {
             self.backup_timeout(now, i);
         }
-        self.notify_changes();
+        self.settle();
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -246,12 +264,10 @@ impl Engine {
             return None;
         }
         let t = self
-            .instances
-            .iter()
-            .filter(|i| {
-                matches!(i.state, State::Backup | State::Master) || i.next_deadline().is_some()
-            })
-            .filter_map(Instance::next_deadline)
+            .timers
+            .first()
+            .map(|(t, _)| *t)
+            .into_iter()
             .chain(
                 self.scripts
                     .values()
@@ -345,10 +361,11 @@ impl Engine {
                 None => return,
             },
         };
-        let inst = &mut self.instances[idx];
-        if !matches!(inst.state, State::Backup | State::Master) {
+        if !matches!(self.instances[idx].state, State::Backup | State::Master) {
             return;
         }
+        self.touch(idx);
+        let inst = &mut self.instances[idx];
         let check_vips = inst.state == State::Master
             || inst.master_addr != Some(src)
             || !inst.cfg.skip_check_adv_addr;
@@ -400,6 +417,7 @@ impl Engine {
                     // vrrp_sync_backup(): one member yielding takes the group with it.
                     if let Some(g) = inst.sync {
                         let members = self.groups[g].members.clone();
+                        members.iter().for_each(|&m| self.touch(m));
                         let (instances, mut cx) = self.ctx(now);
                         for m in members {
                             let other = &mut instances[m];
@@ -424,6 +442,7 @@ impl Engine {
             None => instances[i].become_master(&mut cx, "master down timer expired"),
             Some(g) => {
                 let members = self.groups[g].members.clone();
+                members.iter().for_each(|&m| self.touch(m));
                 let (instances, mut cx) = self.ctx(now);
                 // vrrp_sync_can_goto_master(): every member must want MASTER.
                 if members.iter().all(|&m| {
@@ -445,6 +464,7 @@ impl Engine {
     /// Applies the trackers' verdicts: priorities, FAULT entry and exit, and instances
     /// leaving INIT.
     fn reevaluate(&mut self, now: Instant) {
+        self.touch_all();
         let world = World {
             interfaces: Some(&self.interfaces),
             scripts: Some(&self.scripts),
@@ -528,7 +548,8 @@ impl Engine {
             inst.deadline = None;
             inst.set_state(&mut cx, State::Stop, "shutdown");
         }
-        self.notify_changes();
+        self.touch_all();
+        self.settle();
         self.stopped = true;
     }
 
@@ -628,11 +649,39 @@ impl Engine {
         self.install(config, now, Some(old));
     }
 
-    /// Notify scripts and FIFO lines for every state that changed since the last call,
-    /// instances first, then sync groups.
-    fn notify_changes(&mut self) {
+    fn touch(&mut self, i: usize) {
+        self.touched.push(i);
+    }
+
+    fn touch_all(&mut self) {
+        self.touched.extend(0..self.instances.len());
+    }
+
+    /// Re-files the touched instances' timers and notifies every state that changed,
+    /// instances first, then their sync groups.
+    fn settle(&mut self) {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        for &i in &touched {
+            let next = self.instances[i].next_deadline();
+            if self.queued[i] != next {
+                if let Some(old) = self.queued[i] {
+                    self.timers.remove(&(old, i));
+                }
+                if let Some(t) = next {
+                    self.timers.insert((t, i));
+                }
+                self.queued[i] = next;
+            }
+        }
         let fifo = self.fifo();
-        for (inst, last) in self.instances.iter().zip(self.notified.iter_mut()) {
+        let mut groups = Vec::new();
+        for &i in &touched {
+            let (inst, last) = (&self.instances[i], &mut self.notified[i]);
+            if let Some(g) = inst.sync {
+                groups.push(g);
+            }
             if inst.state != *last {
                 *last = inst.state;
                 if let Some(kind) = notify::kind_of(inst.state) {
@@ -648,7 +697,10 @@ impl Engine {
                 }
             }
         }
-        for g in self.groups.iter_mut() {
+        groups.sort_unstable();
+        groups.dedup();
+        for g in groups {
+            let g = &mut self.groups[g];
             let states: Vec<State> = g.members.iter().map(|&m| self.instances[m].state).collect();
             let state = if states.iter().any(|s| *s == State::Fault) {
                 State::Fault
