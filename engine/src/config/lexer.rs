@@ -330,7 +330,10 @@ impl<'a> Lexer<'a> {
                     self.defs.insert(k, v);
                 }
                 let text = Text::from(p.text);
-                if let Some(line) = self.process(p.file, p.line, text, p.substituted, &mut tokens) {
+                let indent = text.len() - trim_start(&text).len();
+                if let Some(line) =
+                    self.process(p.file, p.line, text, indent, p.substituted, &mut tokens)
+                {
                     return Some(line);
                 }
                 continue;
@@ -369,6 +372,7 @@ impl<'a> Lexer<'a> {
             }
             // Conditional lines: `@id rest` kept only when id is ours, `@^id` when it is not.
             let trimmed = trim_start(raw);
+            let mut indent = raw.len() - trimmed.len();
             let body = if let Some(cond) = trimmed.strip_prefix('@') {
                 let (negate, cond) = match cond.strip_prefix('^') {
                     Some(c) => (true, c),
@@ -379,9 +383,10 @@ impl<'a> Lexer<'a> {
                 if (id == self.opts.config_id) == negate {
                     continue;
                 }
-                let indent = raw.len() - trimmed.len();
                 let kept = format!("{}{}", &raw[..indent], cond[id_end..].trim_start());
-                Text::from(decomment(&kept).into_owned())
+                let kept = decomment(&kept).into_owned();
+                indent = kept.len() - trim_start(&kept).len();
+                Text::from(kept)
             } else {
                 let kept = if marks & COMMENT == 0 {
                     Ok(raw.len())
@@ -393,12 +398,23 @@ impl<'a> Lexer<'a> {
                 };
                 match kept {
                     // Most lines are used as written: a slice of the file, not a copy.
-                    Ok(len) => Text::new(content, start, start + len),
-                    Err(o) => Text::from(o),
+                    Ok(len) => {
+                        indent = indent.min(len);
+                        Text::new(content, start, start + len)
+                    }
+                    Err(o) => {
+                        indent = o.len() - trim_start(&o).len();
+                        Text::from(o)
+                    }
                 }
             };
             // `$NAME=VALUE` definitions, with `\` continuation lines inside them only.
-            if let Some((name, value)) = parse_definition(&body) {
+            let definition = if marks & DOLLAR == 0 {
+                None
+            } else {
+                parse_definition(&body)
+            };
+            if let Some((name, value)) = definition {
                 // A trailing `\` continues the definition on the next line; the lines stay
                 // lines, so the definition expands to several (`read_line()`).
                 let name = name.to_string();
@@ -419,29 +435,30 @@ impl<'a> Lexer<'a> {
             }
             // Without a `$` there is nothing to substitute.
             let substituted = marks & DOLLAR == 0;
-            if let Some(line) = self.process(file, lineno, body, substituted, &mut tokens) {
+            if let Some(line) = self.process(file, lineno, body, indent, substituted, &mut tokens) {
                 return Some(line);
             }
         }
     }
 
-    /// Substitution, `~SEQ`/`~LST`, include, tokenising for one decommented line.
+    /// Substitution, `~SEQ`/`~LST`, include, tokenising for one decommented line, whose
+    /// leading blanks are `indent` bytes long.
     fn process(
         &mut self,
         file: Arc<str>,
         lineno: u32,
         body: Text,
+        mut indent: usize,
         substituted: bool,
         tokens: &mut Vec<Token>,
     ) -> Option<Line> {
-        let trimmed = trim_start(&body);
+        let trimmed = &body[indent..];
         if trimmed.is_empty() {
             return None;
         }
         // `~SEQ`/`~LST` at the start of a line repeat the rest of it, once per value, with
         // the variable defined (`read_line()`; the left-most loop is the outermost).
         if is_seq(trimmed) {
-            let indent = body.len() - trimmed.len();
             let head_end = trimmed.find(')').map_or(trimmed.len(), |i| i + 1);
             // Definitions inside the parentheses are expanded first.
             let head = match self.substitute(&trimmed[..head_end], 0) {
@@ -509,7 +526,10 @@ impl<'a> Lexer<'a> {
                     }
                     return None;
                 }
-                Ok(Some(o)) => Text::from(o),
+                Ok(Some(o)) => {
+                    indent = o.len() - trim_start(&o).len();
+                    Text::from(o)
+                }
                 Err(msg) => {
                     self.diag(
                         Severity::Error,
@@ -524,12 +544,12 @@ impl<'a> Lexer<'a> {
                 }
             }
         };
-        if let Some((col, pattern)) = include_pattern(&text) {
+        if let Some((col, pattern)) = include_pattern(&text, indent) {
             self.include(&file, lineno, &text, col, pattern);
             return None;
         }
         tokens.clear();
-        tokenize(&text, tokens);
+        tokenize(&text, indent, tokens);
         if tokens.is_empty() {
             return None;
         }
@@ -732,8 +752,8 @@ impl<'a> Lexer<'a> {
 
 /// `include FILE` (and the checking variants): the file pattern is the rest of the line,
 /// untokenised, as in keepalived.
-fn include_pattern(text: &str) -> Option<(u32, &str)> {
-    let trimmed = trim_start(text);
+fn include_pattern(text: &str, indent: usize) -> Option<(u32, &str)> {
+    let trimmed = &text[indent..];
     if !trimmed.starts_with("include") {
         return None;
     }
@@ -988,15 +1008,15 @@ fn parse_c_long(s: &str) -> Option<i64> {
 /// Splits a decommented line into tokens as keepalived's `alloc_strvec_r()` does:
 /// blanks separate; a `"` at the start of a token quotes up to the next `"` (blanks kept,
 /// no escapes); a `"` inside a word ends it; an unquoted `{` or `}` is a token of its own
-/// (`read_line()` splits the line at each brace). The tokens, slices of the line, are
-/// appended to `tokens`.
-pub fn tokenize(line: &Text, tokens: &mut Vec<Token>) {
+/// (`read_line()` splits the line at each brace). Reading starts at byte `from`, after
+/// blanks already skipped; the tokens, slices of the line, are appended to `tokens`.
+pub fn tokenize(line: &Text, from: usize, tokens: &mut Vec<Token>) {
     let s = line.as_str();
     let bytes = s.as_bytes();
     let class = |i: usize| CLASS[usize::from(bytes[i])];
-    let mut i = 0;
+    let mut i = from;
     // Characters before byte `i`: columns count characters, not bytes.
-    let mut col: u32 = 0;
+    let mut col = s[..from].chars().count() as u32;
     while i < bytes.len() {
         match class(i) {
             BLANK => {
@@ -1183,7 +1203,7 @@ mod tests {
 
     fn tokens(line: &str) -> Vec<Token> {
         let mut t = Vec::new();
-        tokenize(&Text::from(line), &mut t);
+        tokenize(&Text::from(line), 0, &mut t);
         t
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Stmt {
     pub kw: Token,
-    pub args: Vec<Token>,
+    pub args: Args,
     pub block: bool,
     pub file: Arc<str>,
     pub line: u32,
@@ -42,11 +42,50 @@ impl Stmt {
     /// Keyword and arguments as written, for messages.
     pub fn head(&self) -> String {
         let mut s = self.kw.text.to_string();
-        for a in &self.args {
+        for a in self.args.iter() {
             s.push(' ');
             s.push_str(&a.text);
         }
         s
+    }
+}
+
+/// A statement's arguments. Keywords take one or two, which are kept inline: a vector
+/// each would be an allocation for most lines of a large config.
+#[derive(Debug, Clone)]
+pub struct Args(ArgList);
+
+#[derive(Debug, Clone)]
+enum ArgList {
+    None,
+    One([Token; 1]),
+    Two([Token; 2]),
+    Many(Vec<Token>),
+}
+
+impl std::ops::Deref for Args {
+    type Target = [Token];
+    fn deref(&self) -> &[Token] {
+        match &self.0 {
+            ArgList::None => &[],
+            ArgList::One(t) => t,
+            ArgList::Two(t) => t,
+            ArgList::Many(v) => v,
+        }
+    }
+}
+
+impl FromIterator<Token> for Args {
+    fn from_iter<I: IntoIterator<Item = Token>>(iter: I) -> Self {
+        let mut it = iter.into_iter();
+        Args(match (it.next(), it.next()) {
+            (None, _) => ArgList::None,
+            (Some(a), None) => ArgList::One([a]),
+            (Some(a), Some(b)) => match it.next() {
+                None => ArgList::Two([a, b]),
+                Some(c) => ArgList::Many([a, b, c].into_iter().chain(it).collect()),
+            },
+        })
     }
 }
 
@@ -239,7 +278,7 @@ impl<'a> Parser<'a> {
                 .iter()
                 .position(|t| t.is_close() || t.is_open())
                 .unwrap_or(cur.toks.len());
-            let args: Vec<Token> = cur.toks.drain(..n).collect();
+            let args: Args = cur.toks.drain(..n).collect();
             let block = cur.toks.first().is_some_and(Token::is_open);
             if block {
                 cur.toks.remove(0);
@@ -391,7 +430,7 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         for s in self.lines(st) {
             out.push(s.kw);
-            out.extend(s.args);
+            out.extend(s.args.iter().cloned());
         }
         out
     }
