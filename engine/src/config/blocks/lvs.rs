@@ -461,13 +461,15 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
             kw @ ("TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "DNS_CHECK"
             | "MISC_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
                 if let Some(c) = checker(p, &s, kw) {
+                    // Real servers are many and their checkers few, nearly always one:
+                    // the list grows exactly, not to room for four.
+                    rs.checkers.reserve_exact(1);
                     rs.checkers.push(c);
                 }
             }
             _ => p.unknown(&s, "real_server"),
         }
     });
-    rs.checkers.shrink_to_fit();
     if let (Some(lo), Some(hi)) = (rs.lthreshold, rs.uthreshold) {
         if lo > hi {
             p.error(
