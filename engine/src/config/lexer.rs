@@ -8,6 +8,7 @@ use super::glob;
 use super::source::{ConfigFs, ParseOptions};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ const KEEPALIVED_MAXBUF: usize = 1024;
 /// Include nesting beyond this is certainly a runaway (keepalived has no limit but the
 /// open-file limit).
 const MAX_INCLUDE_DEPTH: usize = 64;
+/// How much of a file is read at a time: a large config is never held whole.
+const CHUNK: usize = 64 * 1024;
 /// Definitions expanding through more levels than this are taken as recursive.
 const MAX_EXPANSION_DEPTH: usize = 32;
 /// Definitions that double at every level would otherwise grow a line without bound.
@@ -165,16 +168,60 @@ static MARKS: [u8; 256] = {
     t
 };
 
-struct Frame {
+struct Frame<'a> {
     name: Arc<str>,
     dir: PathBuf,
     canonical: PathBuf,
+    reader: Box<dyn Read + 'a>,
+    /// Bytes read past the last whole line of `content`: the start of the next chunk.
+    partial: Vec<u8>,
+    eof: bool,
+    /// The whole lines read last; the lines and tokens cut from them share it.
     content: Rc<String>,
     pos: usize,
     line: u32,
     /// Further matches of this file's current `include`, read once the first is done:
     /// only the chain of files being read counts for cycle detection, not siblings.
     queued: VecDeque<QueuedInclude>,
+}
+
+impl Frame<'_> {
+    /// Reads the next chunk of whole lines into `content`; false at the end of the file.
+    fn refill(&mut self) -> io::Result<bool> {
+        let mut buf = std::mem::take(&mut self.partial);
+        while !self.eof {
+            let len = buf.len();
+            buf.resize(len + CHUNK, 0);
+            match self.reader.read(&mut buf[len..]) {
+                Ok(0) => {
+                    buf.truncate(len);
+                    self.eof = true;
+                }
+                Ok(n) => {
+                    buf.truncate(len + n);
+                    if buf[len..].contains(&b'\n') {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
+                Err(e) => return Err(e),
+            }
+        }
+        if !self.eof {
+            let cut = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            self.partial = buf.split_off(cut);
+        }
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        // keepalived reads bytes; a stray invalid byte must not lose the file. Chunks end
+        // at a newline, which no UTF-8 sequence spans, so each converts on its own.
+        let text = String::from_utf8(buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        self.content = Rc::new(text);
+        self.pos = 0;
+        Ok(true)
+    }
 }
 
 /// A line queued by `~SEQ`/`~LST` expansion, with the definitions it expands under.
@@ -192,7 +239,7 @@ struct Pending {
 pub struct Lexer<'a> {
     fs: &'a dyn ConfigFs,
     opts: &'a ParseOptions,
-    stack: Vec<Frame>,
+    stack: Vec<Frame<'a>>,
     pending: VecDeque<Pending>,
     defs: BTreeMap<String, String>,
     rng: u64,
@@ -241,14 +288,17 @@ impl<'a> Lexer<'a> {
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
             return Err(format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"));
         }
-        let content = self.fs.read_to_string(path).map_err(|e| e.to_string())?;
+        let reader = self.fs.open(path).map_err(|e| e.to_string())?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.files.push(path.to_path_buf());
         self.stack.push(Frame {
             name: Arc::from(path.display().to_string()),
             dir,
             canonical,
-            content: Rc::new(content),
+            reader,
+            partial: Vec::new(),
+            eof: false,
+            content: Rc::default(),
             pos: 0,
             line: 0,
             queued: VecDeque::new(),
@@ -289,8 +339,26 @@ impl<'a> Lexer<'a> {
                 continue;
             }
             if frame.pos >= frame.content.len() {
-                self.stack.pop();
-                continue;
+                match frame.refill() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.stack.pop();
+                        continue;
+                    }
+                    Err(e) => {
+                        let message =
+                            format!("cannot read configuration file '{}': {e}", frame.name);
+                        self.stack.pop();
+                        self.diags.push(Diagnostic {
+                            severity: Severity::Error,
+                            class: DiagClass::Fatal,
+                            location: None,
+                            message,
+                            source_line: None,
+                        });
+                        continue;
+                    }
+                }
             }
             let start = frame.pos;
             let bytes = frame.content.as_bytes();
@@ -587,7 +655,7 @@ impl<'a> Lexer<'a> {
         }
         let mut readable = VecDeque::new();
         for m in matches {
-            if self.fs.read_to_string(&m).is_ok() {
+            if self.fs.open(&m).is_ok() {
                 readable.push_back((m, file.clone(), lineno, col, Arc::<str>::from(text)));
             } else if !glob::has_wildcard(pattern) {
                 self.diag(
@@ -1324,6 +1392,27 @@ mod tests {
                 "m2"
             ]
         );
+    }
+
+    #[test]
+    fn lines_across_read_chunks_keep_their_numbers_and_text() {
+        let text: String = (1..=20_000).map(|i| format!("ké{i} v{i}\n")).collect();
+        assert!(text.len() > 3 * CHUNK);
+        let fs = MemFs::new().with("/k.conf", text);
+        let opts = ParseOptions::default();
+        let mut lx = Lexer::new(&fs, &opts, Path::new("/k.conf"));
+        let mut n = 0;
+        while let Some(l) = lx.next_line(Vec::new()) {
+            n += 1;
+            assert_eq!(l.line, n);
+            assert_eq!(l.text.as_str(), format!("ké{n} v{n}"));
+            assert_eq!(
+                l.tokens[1].col,
+                format!("ké{n} ").chars().count() as u32 + 1
+            );
+        }
+        assert_eq!(n, 20_000);
+        assert!(lx.diags.is_empty(), "{:?}", lx.diags);
     }
 
     #[test]
