@@ -1084,7 +1084,12 @@ pub fn tokenize(line: &Text, from: usize, tokens: &mut Vec<Token>) {
     let class = |i: usize| CLASS[usize::from(bytes[i])];
     let mut i = from;
     // Characters before byte `i`: columns count characters, not bytes.
-    let mut col = s[..from].chars().count() as u32;
+    let indent = &s[..from];
+    let mut col = if indent.is_ascii() {
+        from
+    } else {
+        indent.chars().count()
+    } as u32;
     while i < bytes.len() {
         match class(i) {
             BLANK => {
