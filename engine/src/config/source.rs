@@ -52,12 +52,21 @@ impl MemFs {
     }
 }
 
-impl ConfigFs for MemFs {
-    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+impl MemFs {
+    fn get(&self, path: &Path) -> io::Result<&String> {
         self.files
             .get(&normalize(path))
-            .cloned()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+    }
+}
+
+impl ConfigFs for MemFs {
+    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        self.get(path).cloned()
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Box<dyn io::Read + '_>> {
+        Ok(Box::new(self.get(path)?.as_bytes()))
     }
 
     fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
