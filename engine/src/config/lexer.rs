@@ -140,8 +140,8 @@ impl Line {
 /// line, column, text) for messages.
 type QueuedInclude = (PathBuf, Arc<str>, u32, u32, Arc<str>);
 
-/// A raw physical line: where it is, its file's content and its byte range there, and
-/// which of the bytes in [`MARKS`] it holds.
+/// A raw physical line: where it is, the chunk of its file it was cut from and its byte
+/// range there, and which of the bytes in [`MARKS`] it holds.
 struct RawLine {
     file: Arc<str>,
     line: u32,
