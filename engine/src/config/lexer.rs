@@ -8,7 +8,9 @@ use super::glob;
 use super::source::{ConfigFs, ParseOptions};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// keepalived's `MAXBUF`: longer lines are dropped there; we read them and say so.
@@ -16,6 +18,8 @@ const KEEPALIVED_MAXBUF: usize = 1024;
 /// Include nesting beyond this is certainly a runaway (keepalived has no limit but the
 /// open-file limit).
 const MAX_INCLUDE_DEPTH: usize = 64;
+/// How much of a file is read at a time: a large config is never held whole.
+const CHUNK: usize = 64 * 1024;
 /// Definitions expanding through more levels than this are taken as recursive.
 const MAX_EXPANSION_DEPTH: usize = 32;
 /// Definitions that double at every level would otherwise grow a line without bound.
@@ -23,10 +27,81 @@ const MAX_EXPANDED_LINE: usize = 64 * 1024;
 /// A `~SEQ` that would produce more lines than this is refused rather than run away.
 const MAX_SEQ_LINES: i64 = 1_000_000;
 
+/// A slice of shared text. A line is usually a slice of its file and a token a slice of
+/// its line, so reading a line copies and allocates nothing. Not shared across threads:
+/// the counts need no atomics.
+#[derive(Clone)]
+pub struct Text {
+    buf: Rc<String>,
+    start: usize,
+    end: usize,
+}
+
+impl Text {
+    fn new(buf: Rc<String>, start: usize, end: usize) -> Self {
+        Text { buf, start, end }
+    }
+
+    /// The part from `start` to `end`, byte offsets within this text.
+    fn slice(&self, start: usize, end: usize) -> Text {
+        Text::new(self.buf.clone(), self.start + start, self.start + end)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.buf[self.start..self.end]
+    }
+
+    /// The text as a string of its own, for what outlives the parse (diagnostics): a
+    /// slice must not keep its whole file alive.
+    pub fn to_arc(&self) -> Arc<str> {
+        Arc::from(self.as_str())
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        let end = s.len();
+        Text::new(Rc::new(s), 0, end)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Text::from(s.to_string())
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One token of a line, quotes and escapes resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    pub text: String,
+    pub text: Text,
     /// 1-based character column in [`Line::text`].
     pub col: u32,
     /// Whether any part was quoted: a quoted `{` is a word, not a brace.
@@ -35,10 +110,10 @@ pub struct Token {
 
 impl Token {
     pub fn is_open(&self) -> bool {
-        !self.quoted && self.text == "{"
+        !self.quoted && self.text.as_str() == "{"
     }
     pub fn is_close(&self) -> bool {
-        !self.quoted && self.text == "}"
+        !self.quoted && self.text.as_str() == "}"
     }
 }
 
@@ -47,7 +122,7 @@ impl Token {
 pub struct Line {
     pub file: Arc<str>,
     pub line: u32,
-    pub text: Arc<str>,
+    pub text: Text,
     pub tokens: Vec<Token>,
 }
 
@@ -65,19 +140,88 @@ impl Line {
 /// line, column, text) for messages.
 type QueuedInclude = (PathBuf, Arc<str>, u32, u32, Arc<str>);
 
-/// A raw physical line: file name, line number, file content, and the line's byte range.
-type RawLine = (Arc<str>, u32, Arc<str>, usize, usize);
+/// A raw physical line: where it is, the chunk of its file it was cut from and its byte
+/// range there, and which of the bytes in [`MARKS`] it holds.
+struct RawLine {
+    file: Arc<str>,
+    line: u32,
+    content: Rc<String>,
+    start: usize,
+    end: usize,
+    marks: u8,
+}
 
-struct Frame {
+const NUL: u8 = 1;
+const COMMENT: u8 = 2;
+const DOLLAR: u8 = 4;
+const NEWLINE: u8 = 8;
+
+/// The bytes a line is scanned for as it is cut from its file: most lines have none, and
+/// skip decommenting and substitution.
+static MARKS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[0] = NUL;
+    t[b'#' as usize] = COMMENT;
+    t[b'!' as usize] = COMMENT;
+    t[b'$' as usize] = DOLLAR;
+    t[b'\n' as usize] = NEWLINE;
+    t
+};
+
+struct Frame<'a> {
     name: Arc<str>,
     dir: PathBuf,
     canonical: PathBuf,
-    content: Arc<str>,
+    reader: Box<dyn Read + 'a>,
+    /// Bytes read past the last whole line of `content`: the start of the next chunk.
+    partial: Vec<u8>,
+    eof: bool,
+    /// The whole lines read last; the lines and tokens cut from them share it.
+    content: Rc<String>,
     pos: usize,
     line: u32,
     /// Further matches of this file's current `include`, read once the first is done:
     /// only the chain of files being read counts for cycle detection, not siblings.
     queued: VecDeque<QueuedInclude>,
+}
+
+impl Frame<'_> {
+    /// Reads the next chunk of whole lines into `content`; false at the end of the file.
+    fn refill(&mut self) -> io::Result<bool> {
+        let mut buf = std::mem::take(&mut self.partial);
+        while !self.eof {
+            let len = buf.len();
+            buf.resize(len + CHUNK, 0);
+            match self.reader.read(&mut buf[len..]) {
+                Ok(0) => {
+                    buf.truncate(len);
+                    self.eof = true;
+                }
+                Ok(n) => {
+                    buf.truncate(len + n);
+                    if buf[len..].contains(&b'\n') {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
+                Err(e) => return Err(e),
+            }
+        }
+        if !self.eof {
+            let cut = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            self.partial = buf.split_off(cut);
+        }
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        // keepalived reads bytes; a stray invalid byte must not lose the file. Chunks end
+        // at a newline, which no UTF-8 sequence spans, so each converts on its own.
+        let text = String::from_utf8(buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        self.content = Rc::new(text);
+        self.pos = 0;
+        Ok(true)
+    }
 }
 
 /// A line queued by `~SEQ`/`~LST` expansion, with the definitions it expands under.
@@ -95,7 +239,7 @@ struct Pending {
 pub struct Lexer<'a> {
     fs: &'a dyn ConfigFs,
     opts: &'a ParseOptions,
-    stack: Vec<Frame>,
+    stack: Vec<Frame<'a>>,
     pending: VecDeque<Pending>,
     defs: BTreeMap<String, String>,
     rng: u64,
@@ -144,14 +288,17 @@ impl<'a> Lexer<'a> {
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
             return Err(format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"));
         }
-        let content = self.fs.read_to_string(path).map_err(|e| e.to_string())?;
+        let reader = self.fs.open(path).map_err(|e| e.to_string())?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.files.push(path.to_path_buf());
         self.stack.push(Frame {
             name: Arc::from(path.display().to_string()),
             dir,
             canonical,
-            content: Arc::from(content),
+            reader,
+            partial: Vec::new(),
+            eof: false,
+            content: Rc::default(),
             pos: 0,
             line: 0,
             queued: VecDeque::new(),
@@ -192,44 +339,81 @@ impl<'a> Lexer<'a> {
                 continue;
             }
             if frame.pos >= frame.content.len() {
-                self.stack.pop();
-                continue;
+                match frame.refill() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.stack.pop();
+                        continue;
+                    }
+                    Err(e) => {
+                        let message =
+                            format!("cannot read configuration file '{}': {e}", frame.name);
+                        self.stack.pop();
+                        self.diags.push(Diagnostic {
+                            severity: Severity::Error,
+                            class: DiagClass::Fatal,
+                            location: None,
+                            message,
+                            source_line: None,
+                        });
+                        continue;
+                    }
+                }
             }
             let start = frame.pos;
-            let end = frame.content[start..]
-                .find('\n')
-                .map_or(frame.content.len(), |i| start + i);
+            let bytes = frame.content.as_bytes();
+            let mut end = start;
+            let mut marks = 0;
+            while end < bytes.len() {
+                let m = MARKS[usize::from(bytes[end])];
+                if m == NEWLINE {
+                    break;
+                }
+                marks |= m;
+                end += 1;
+            }
             frame.pos = end + 1;
             frame.line += 1;
-            let mut stop = end;
-            if stop > start && frame.content.as_bytes()[stop - 1] == b'\r' {
-                stop -= 1;
+            if end > start && bytes[end - 1] == b'\r' {
+                end -= 1;
             }
-            return Some((
-                frame.name.clone(),
-                frame.line,
-                frame.content.clone(),
+            return Some(RawLine {
+                file: frame.name.clone(),
+                line: frame.line,
+                content: frame.content.clone(),
                 start,
-                stop,
-            ));
+                end,
+                marks,
+            });
         }
     }
 
-    /// The next line with tokens, or None at the end of the main file.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Option<Line> {
+    /// The next line with tokens, or None at the end of the main file. The tokens go into
+    /// `tokens`, cleared first, so that a reader can hand back the previous line's vector
+    /// rather than have one allocated per line.
+    pub fn next_line(&mut self, mut tokens: Vec<Token>) -> Option<Line> {
         loop {
             if let Some(p) = self.pending.pop_front() {
                 for (k, v) in p.bind {
                     self.defs.insert(k, v);
                 }
-                if let Some(line) = self.process(p.file, p.line, Cow::Owned(p.text), p.substituted)
+                let text = Text::from(p.text);
+                let indent = text.len() - trim_start(&text).len();
+                if let Some(line) =
+                    self.process(p.file, p.line, text, indent, p.substituted, &mut tokens)
                 {
                     return Some(line);
                 }
                 continue;
             }
-            let (file, lineno, content, start, end) = self.next_raw()?;
+            let RawLine {
+                file,
+                line: lineno,
+                content,
+                start,
+                end,
+                marks,
+            } = self.next_raw()?;
             let raw = &content[start..end];
             if raw.len() > KEEPALIVED_MAXBUF {
                 self.diag(
@@ -242,7 +426,7 @@ impl<'a> Lexer<'a> {
                     format!("line is {} bytes long; keepalived ignores lines over {KEEPALIVED_MAXBUF} bytes, keepalived-rs reads it", raw.len()),
                 );
             }
-            if raw.contains('\0') {
+            if marks & NUL != 0 {
                 self.diag(
                     Severity::Error,
                     DiagClass::Structure,
@@ -255,8 +439,9 @@ impl<'a> Lexer<'a> {
                 continue;
             }
             // Conditional lines: `@id rest` kept only when id is ours, `@^id` when it is not.
-            let trimmed = raw.trim_start();
-            let body: Cow<str> = if let Some(cond) = trimmed.strip_prefix('@') {
+            let trimmed = trim_start(raw);
+            let mut indent = raw.len() - trimmed.len();
+            let body = if let Some(cond) = trimmed.strip_prefix('@') {
                 let (negate, cond) = match cond.strip_prefix('^') {
                     Some(c) => (true, c),
                     None => (false, cond),
@@ -266,17 +451,38 @@ impl<'a> Lexer<'a> {
                 if (id == self.opts.config_id) == negate {
                     continue;
                 }
-                let indent = raw.len() - trimmed.len();
-                Cow::Owned(format!("{}{}", &raw[..indent], cond[id_end..].trim_start()))
+                let kept = format!("{}{}", &raw[..indent], cond[id_end..].trim_start());
+                let kept = decomment(&kept).into_owned();
+                indent = kept.len() - trim_start(&kept).len();
+                Text::from(kept)
             } else {
-                Cow::Borrowed(raw)
-            };
-            let body = match decomment(&body) {
-                Cow::Borrowed(b) => Cow::Owned(b.to_string()),
-                Cow::Owned(o) => Cow::Owned(o),
+                let kept = if marks & COMMENT == 0 {
+                    Ok(raw.len())
+                } else {
+                    match decomment(raw) {
+                        Cow::Borrowed(b) => Ok(b.len()),
+                        Cow::Owned(o) => Err(o),
+                    }
+                };
+                match kept {
+                    // Most lines are used as written: a slice of the file, not a copy.
+                    Ok(len) => {
+                        indent = indent.min(len);
+                        Text::new(content, start, start + len)
+                    }
+                    Err(o) => {
+                        indent = o.len() - trim_start(&o).len();
+                        Text::from(o)
+                    }
+                }
             };
             // `$NAME=VALUE` definitions, with `\` continuation lines inside them only.
-            if let Some((name, value)) = parse_definition(&body) {
+            let definition = if marks & DOLLAR == 0 {
+                None
+            } else {
+                parse_definition(&body)
+            };
+            if let Some((name, value)) = definition {
                 // A trailing `\` continues the definition on the next line; the lines stay
                 // lines, so the definition expands to several (`read_line()`).
                 let name = name.to_string();
@@ -285,8 +491,8 @@ impl<'a> Lexer<'a> {
                     value = stripped.trim_end().to_string();
                     value.push('\n');
                     match self.next_raw() {
-                        Some((_, _, c, s, e)) if !c[s..e].trim().is_empty() => {
-                            value.push_str(decomment(&c[s..e]).trim());
+                        Some(r) if !r.content[r.start..r.end].trim().is_empty() => {
+                            value.push_str(decomment(&r.content[r.start..r.end]).trim());
                         }
                         _ => break,
                     }
@@ -295,28 +501,32 @@ impl<'a> Lexer<'a> {
                 self.defs.insert(name, value);
                 continue;
             }
-            if let Some(line) = self.process(file, lineno, body, false) {
+            // Without a `$` there is nothing to substitute.
+            let substituted = marks & DOLLAR == 0;
+            if let Some(line) = self.process(file, lineno, body, indent, substituted, &mut tokens) {
                 return Some(line);
             }
         }
     }
 
-    /// Substitution, `~SEQ`/`~LST`, include, tokenising for one decommented line.
+    /// Substitution, `~SEQ`/`~LST`, include, tokenising for one decommented line, whose
+    /// leading blanks are `indent` bytes long.
     fn process(
         &mut self,
         file: Arc<str>,
         lineno: u32,
-        body: Cow<str>,
+        body: Text,
+        mut indent: usize,
         substituted: bool,
+        tokens: &mut Vec<Token>,
     ) -> Option<Line> {
-        if body.trim().is_empty() {
+        let trimmed = &body[indent..];
+        if trimmed.is_empty() {
             return None;
         }
         // `~SEQ`/`~LST` at the start of a line repeat the rest of it, once per value, with
         // the variable defined (`read_line()`; the left-most loop is the outermost).
-        let trimmed = body.trim_start();
         if is_seq(trimmed) {
-            let indent = body.len() - trimmed.len();
             let head_end = trimmed.find(')').map_or(trimmed.len(), |i| i + 1);
             // Definitions inside the parentheses are expanded first.
             let head = match self.substitute(&trimmed[..head_end], 0) {
@@ -361,11 +571,33 @@ impl<'a> Lexer<'a> {
             }
             return None;
         }
-        let text: Cow<str> = if substituted || !body.contains('$') {
+        let text = if substituted || !body.contains('$') {
             body
         } else {
-            match self.substitute(&body, 0) {
-                Ok(t) => Cow::Owned(t.into_owned()),
+            let expanded = self.substitute(&body, 0).map(|t| match t {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(o) => Some(o),
+            });
+            match expanded {
+                Ok(None) => body,
+                // A multi-line definition: each of its lines is a line of its own. Only
+                // substitution brings a newline into a line.
+                Ok(Some(o)) if o.contains('\n') => {
+                    for l in o.split('\n').rev() {
+                        self.pending.push_front(Pending {
+                            file: file.clone(),
+                            line: lineno,
+                            text: l.to_string(),
+                            substituted: true,
+                            bind: Vec::new(),
+                        });
+                    }
+                    return None;
+                }
+                Ok(Some(o)) => {
+                    indent = o.len() - trim_start(&o).len();
+                    Text::from(o)
+                }
                 Err(msg) => {
                     self.diag(
                         Severity::Error,
@@ -380,32 +612,20 @@ impl<'a> Lexer<'a> {
                 }
             }
         };
-        if text.contains('\n') {
-            // A multi-line definition: each of its lines is a line of its own.
-            for l in text.split('\n').rev() {
-                self.pending.push_front(Pending {
-                    file: file.clone(),
-                    line: lineno,
-                    text: l.to_string(),
-                    substituted: true,
-                    bind: Vec::new(),
-                });
-            }
-            return None;
-        }
-        if let Some((col, pattern)) = include_pattern(&text) {
+        if let Some((col, pattern)) = include_pattern(&text, indent) {
             self.include(&file, lineno, &text, col, pattern);
             return None;
         }
-        let tokens = tokenize(&text);
+        tokens.clear();
+        tokenize(&text, indent, tokens);
         if tokens.is_empty() {
             return None;
         }
         Some(Line {
             file,
             line: lineno,
-            text: Arc::from(text.as_ref()),
-            tokens,
+            text,
+            tokens: std::mem::take(tokens),
         })
     }
 
@@ -435,7 +655,7 @@ impl<'a> Lexer<'a> {
         }
         let mut readable = VecDeque::new();
         for m in matches {
-            if self.fs.read_to_string(&m).is_ok() {
+            if self.fs.open(&m).is_ok() {
                 readable.push_back((m, file.clone(), lineno, col, Arc::<str>::from(text)));
             } else if !glob::has_wildcard(pattern) {
                 self.diag(
@@ -600,8 +820,11 @@ impl<'a> Lexer<'a> {
 
 /// `include FILE` (and the checking variants): the file pattern is the rest of the line,
 /// untokenised, as in keepalived.
-fn include_pattern(text: &str) -> Option<(u32, &str)> {
-    let trimmed = text.trim_start();
+fn include_pattern(text: &str, indent: usize) -> Option<(u32, &str)> {
+    let trimmed = &text[indent..];
+    if !trimmed.starts_with("include") {
+        return None;
+    }
     let word_end = trimmed.find(char::is_whitespace)?;
     let word = &trimmed[..word_end];
     if !matches!(
@@ -636,9 +859,13 @@ pub fn decomment(line: &str) -> Cow<'_, str> {
                 i += 1;
             }
             b'#' | b'!' if !in_quote => {
-                let o = out.get_or_insert_with(String::new);
-                o.push_str(&line[last..i]);
-                return Cow::Owned(std::mem::take(o));
+                return match out {
+                    None => Cow::Borrowed(&line[..i]),
+                    Some(mut o) => {
+                        o.push_str(&line[last..i]);
+                        Cow::Owned(o)
+                    }
+                };
             }
             _ => {}
         }
@@ -655,7 +882,7 @@ pub fn decomment(line: &str) -> Cow<'_, str> {
 
 /// `$NAME=VALUE` with only whitespace before `$` and nothing between the name and `=`.
 fn parse_definition(line: &str) -> Option<(&str, &str)> {
-    let rest = line.trim_start().strip_prefix('$')?;
+    let rest = trim_start(line).strip_prefix('$')?;
     let eq = rest.find('=')?;
     let name = &rest[..eq];
     let first_ok = name
@@ -849,81 +1076,122 @@ fn parse_c_long(s: &str) -> Option<i64> {
 /// Splits a decommented line into tokens as keepalived's `alloc_strvec_r()` does:
 /// blanks separate; a `"` at the start of a token quotes up to the next `"` (blanks kept,
 /// no escapes); a `"` inside a word ends it; an unquoted `{` or `}` is a token of its own
-/// (`read_line()` splits the line at each brace).
-pub fn tokenize(line: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut iter = line.char_indices().peekable();
-    let mut col: u32 = 0;
-    let mut cur = String::new();
-    let mut cur_col = 0;
-    let mut in_word = false;
-    while let Some((_, c)) = iter.next() {
-        col += 1;
-        if c == '"' && !in_word {
-            let start = col;
-            let mut text = String::new();
-            for (_, q) in iter.by_ref() {
+/// (`read_line()` splits the line at each brace). Reading starts at byte `from`, after
+/// blanks already skipped; the tokens, slices of the line, are appended to `tokens`.
+pub fn tokenize(line: &Text, from: usize, tokens: &mut Vec<Token>) {
+    let s = line.as_str();
+    let bytes = s.as_bytes();
+    let class = |i: usize| CLASS[usize::from(bytes[i])];
+    let mut i = from;
+    // Characters before byte `i`: columns count characters, not bytes.
+    let indent = &s[..from];
+    let mut col = if indent.is_ascii() {
+        from
+    } else {
+        indent.chars().count()
+    } as u32;
+    while i < bytes.len() {
+        match class(i) {
+            BLANK => {
+                i += 1;
                 col += 1;
-                if q == '"' {
-                    break;
-                }
-                text.push(q);
             }
-            tokens.push(Token {
-                text,
-                col: start,
-                quoted: true,
-            });
-            continue;
-        }
-        if c.is_whitespace() || c == '"' || c == '{' || c == '}' {
-            if in_word {
+            BRACE => {
                 tokens.push(Token {
-                    text: std::mem::take(&mut cur),
-                    col: cur_col,
+                    text: line.slice(i, i + 1),
+                    col: col + 1,
                     quoted: false,
                 });
-                in_word = false;
+                i += 1;
+                col += 1;
             }
-            if c == '{' || c == '}' {
+            QUOTE => {
+                let open = i + 1;
+                let close = s[open..].find('"').map(|q| open + q);
+                let end = close.unwrap_or(bytes.len());
                 tokens.push(Token {
-                    text: c.to_string(),
-                    col,
-                    quoted: false,
-                });
-            } else if c == '"' {
-                // `ab"c d"`: the quote ends `ab` and opens the next token.
-                let start = col;
-                let mut text = String::new();
-                for (_, q) in iter.by_ref() {
-                    col += 1;
-                    if q == '"' {
-                        break;
-                    }
-                    text.push(q);
-                }
-                tokens.push(Token {
-                    text,
-                    col: start,
+                    text: line.slice(open, end),
+                    col: col + 1,
                     quoted: true,
                 });
+                col += 1 + s[open..end].chars().count() as u32 + u32::from(close.is_some());
+                i = close.map_or(end, |c| c + 1);
             }
-            continue;
+            first => {
+                if first == OTHER && starts_blank(s, i) {
+                    i += s[i..].chars().next().map_or(1, char::len_utf8);
+                    col += 1;
+                    continue;
+                }
+                // A word runs to a blank, a quote or a brace: `ab"c d"` is two tokens.
+                let start = i;
+                let first_col = col + 1;
+                loop {
+                    let run = i;
+                    while i < bytes.len() && class(i) == WORD {
+                        i += 1;
+                    }
+                    col += (i - run) as u32;
+                    if i < bytes.len() && class(i) == OTHER && !starts_blank(s, i) {
+                        i += s[i..].chars().next().map_or(1, char::len_utf8);
+                        col += 1;
+                    } else {
+                        break;
+                    }
+                }
+                tokens.push(Token {
+                    text: line.slice(start, i),
+                    col: first_col,
+                    quoted: false,
+                });
+            }
         }
-        if !in_word {
-            in_word = true;
-            cur_col = col;
-        }
-        cur.push(c);
     }
-    if in_word {
-        tokens.push(Token {
-            text: cur,
-            col: cur_col,
-            quoted: false,
-        });
+}
+
+const WORD: u8 = 0;
+const BLANK: u8 = 1;
+const BRACE: u8 = 2;
+const QUOTE: u8 = 3;
+/// Outside ASCII: decoded to tell a Unicode blank from a word character.
+const OTHER: u8 = 4;
+
+/// What each byte is to [`tokenize`]; blanks are those of `char::is_whitespace`.
+static CLASS: [u8; 256] = {
+    let mut t = [WORD; 256];
+    let mut b = 0x80;
+    while b < 256 {
+        t[b] = OTHER;
+        b += 1;
     }
-    tokens
+    t[b' ' as usize] = BLANK;
+    t[b'\t' as usize] = BLANK;
+    t[b'\n' as usize] = BLANK;
+    t[0x0b] = BLANK;
+    t[0x0c] = BLANK;
+    t[b'\r' as usize] = BLANK;
+    t[b'{' as usize] = BRACE;
+    t[b'}' as usize] = BRACE;
+    t[b'"' as usize] = QUOTE;
+    t
+};
+
+/// Whether the (non-ASCII) character at byte `i` is a Unicode blank.
+fn starts_blank(s: &str, i: usize) -> bool {
+    s[i..].chars().next().is_some_and(char::is_whitespace)
+}
+
+/// `str::trim_start`, quick over the ASCII blanks config lines are indented with.
+fn trim_start(s: &str) -> &str {
+    let blanks = s
+        .bytes()
+        .position(|b| b != b' ' && b != b'\t')
+        .unwrap_or(s.len());
+    let rest = &s[blanks..];
+    match rest.as_bytes().first() {
+        Some(b) if !b.is_ascii_graphic() => rest.trim_start(),
+        _ => rest,
+    }
 }
 
 /// Splits a script command line into argv as keepalived's
@@ -1006,14 +1274,23 @@ mod tests {
     use super::*;
     use crate::config::MemFs;
 
+    fn tokens(line: &str) -> Vec<Token> {
+        let mut t = Vec::new();
+        tokenize(&Text::from(line), 0, &mut t);
+        t
+    }
+
     fn texts(line: &str) -> Vec<String> {
-        tokenize(line).into_iter().map(|t| t.text).collect()
+        tokens(line)
+            .into_iter()
+            .map(|t| t.text.to_string())
+            .collect()
     }
 
     fn lines(fs: &MemFs, opts: &ParseOptions) -> (Vec<String>, Diagnostics) {
         let mut lx = Lexer::new(fs, opts, Path::new("/k.conf"));
         let mut out = Vec::new();
-        while let Some(l) = lx.next() {
+        while let Some(l) = lx.next_line(Vec::new()) {
             out.push(
                 l.tokens
                     .iter()
@@ -1036,6 +1313,29 @@ mod tests {
     }
 
     #[test]
+    fn columns_count_characters_and_unicode_blanks_separate() {
+        let got: Vec<(String, u32, bool)> = tokens("a\u{3000}b \"c d\" é{x}\"open end")
+            .into_iter()
+            .map(|t| (t.text.to_string(), t.col, t.quoted))
+            .collect();
+        let want = [
+            ("a", 1, false),
+            ("b", 3, false),
+            ("c d", 5, true),
+            ("é", 11, false),
+            ("{", 12, false),
+            ("x", 13, false),
+            ("}", 14, false),
+            ("open end", 15, true),
+        ];
+        let want: Vec<(String, u32, bool)> = want
+            .iter()
+            .map(|(t, c, q)| (t.to_string(), *c, *q))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn script_commands_quote_and_escape_like_a_shell() {
         assert_eq!(
             split_command(r#"abcd" efg h jkl "mnop x"#),
@@ -1054,7 +1354,7 @@ mod tests {
             texts("vrrp_instance VI_1{ state MASTER }}"),
             ["vrrp_instance", "VI_1", "{", "state", "MASTER", "}", "}"]
         );
-        let t = tokenize("a \"{\"");
+        let t = tokens("a \"{\"");
         assert!(!t[1].is_open());
     }
 
@@ -1097,6 +1397,27 @@ mod tests {
                 "m2"
             ]
         );
+    }
+
+    #[test]
+    fn lines_across_read_chunks_keep_their_numbers_and_text() {
+        let text: String = (1..=20_000).map(|i| format!("ké{i} v{i}\n")).collect();
+        assert!(text.len() > 3 * CHUNK);
+        let fs = MemFs::new().with("/k.conf", text);
+        let opts = ParseOptions::default();
+        let mut lx = Lexer::new(&fs, &opts, Path::new("/k.conf"));
+        let mut n = 0;
+        while let Some(l) = lx.next_line(Vec::new()) {
+            n += 1;
+            assert_eq!(l.line, n);
+            assert_eq!(l.text.as_str(), format!("ké{n} v{n}"));
+            assert_eq!(
+                l.tokens[1].col,
+                format!("ké{n} ").chars().count() as u32 + 1
+            );
+        }
+        assert_eq!(n, 20_000);
+        assert!(lx.diags.is_empty(), "{:?}", lx.diags);
     }
 
     #[test]

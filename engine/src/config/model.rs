@@ -11,57 +11,52 @@ use std::net::IpAddr;
 pub const SECOND: u64 = 1_000_000;
 
 /// Keywords given explicitly in a block, so [`super::complete`] can tell a value the user
-/// wrote from a default it may replace with an inherited one. One bit per keyword of
-/// [`EXPLICIT_KEYWORDS`]: every real server and checker carries a set, and 40,000 of them
-/// must not each cost an allocation.
+/// wrote from a default it may replace with an inherited one. One bit per keyword: every
+/// real server and checker carries a set, and 40,000 of them must not each cost an
+/// allocation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Explicit(u64);
 
-/// The keywords an [`Explicit`] set can hold (at most 64).
-const EXPLICIT_KEYWORDS: [&str; 34] = [
-    "accept",
-    "advert_int",
-    "alpha",
-    "check_unicast_src",
-    "connect_timeout",
-    "delay_before_retry",
-    "delay_loop",
-    "down_timer_adverts",
-    "garp_lower_prio_delay",
-    "garp_lower_prio_repeat",
-    "garp_master_delay",
-    "garp_master_refresh",
-    "garp_master_refresh_repeat",
-    "garp_master_repeat",
-    "higher_prio_send_advert",
-    "inhibit_on_failure",
-    "lower_prio_no_advert",
-    "lvs_method",
-    "nopreempt",
-    "notify_priority_changes",
-    "owner_ignore_adverts",
-    "preempt_delay",
-    "priority",
-    "retry",
-    "skip_check_adv_addr",
-    "smtp_alert",
-    "state",
-    "strict_mode",
-    "timeout",
-    "v3_checksum_as_v2",
-    "version",
-    "virtual_router_id",
-    "warmup",
-    "weight",
-];
-
 impl Explicit {
-    /// Callers pass literals, so once inlined the lookup folds to a constant.
+    /// The keyword's bit. Callers pass literals, so once inlined this folds to a constant.
     #[inline]
     fn bit(kw: &str) -> u64 {
-        match EXPLICIT_KEYWORDS.iter().position(|k| *k == kw) {
-            Some(i) => 1 << i,
-            None => panic!("'{kw}' is not in EXPLICIT_KEYWORDS"),
+        1 << match kw {
+            "accept" => 0,
+            "advert_int" => 1,
+            "alpha" => 2,
+            "check_unicast_src" => 3,
+            "connect_timeout" => 4,
+            "delay_before_retry" => 5,
+            "delay_loop" => 6,
+            "down_timer_adverts" => 7,
+            "garp_lower_prio_delay" => 8,
+            "garp_lower_prio_repeat" => 9,
+            "garp_master_delay" => 10,
+            "garp_master_refresh" => 11,
+            "garp_master_refresh_repeat" => 12,
+            "garp_master_repeat" => 13,
+            "higher_prio_send_advert" => 14,
+            "inhibit_on_failure" => 15,
+            "lower_prio_no_advert" => 16,
+            "lvs_method" => 17,
+            "nopreempt" => 18,
+            "notify_priority_changes" => 19,
+            "owner_ignore_adverts" => 20,
+            "preempt_delay" => 21,
+            "priority" => 22,
+            "retry" => 23,
+            "skip_check_adv_addr" => 24,
+            "smtp_alert" => 25,
+            "state" => 26,
+            "strict_mode" => 27,
+            "timeout" => 28,
+            "v3_checksum_as_v2" => 29,
+            "version" => 30,
+            "virtual_router_id" => 31,
+            "warmup" => 32,
+            "weight" => 33,
+            _ => panic!("'{kw}' has no bit in Explicit"),
         }
     }
     #[inline]

@@ -2,10 +2,9 @@
 //! Block contents live in `blocks/`; this file knows braces, locations and messages.
 
 use super::diag::{DiagClass, Diagnostic, Location, Severity};
-use super::lexer::{split_command, Lexer, Token};
+use super::lexer::{split_command, Lexer, Text, Token};
 use super::model::{Command, IpPrefix, SECOND};
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -14,18 +13,18 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Stmt {
     pub kw: Token,
-    pub args: Vec<Token>,
+    pub args: Args,
     pub block: bool,
     pub file: Arc<str>,
     pub line: u32,
-    pub text: Arc<str>,
+    pub text: Text,
     /// Column of the first token of the physical line the statement starts on.
     pub indent: u32,
 }
 
 impl Stmt {
     pub fn kw(&self) -> &str {
-        &self.kw.text
+        self.kw.text.as_str()
     }
     pub fn loc(&self) -> Location {
         self.loc_col(self.kw.col)
@@ -42,12 +41,51 @@ impl Stmt {
     }
     /// Keyword and arguments as written, for messages.
     pub fn head(&self) -> String {
-        let mut s = self.kw.text.clone();
-        for a in &self.args {
+        let mut s = self.kw.text.to_string();
+        for a in self.args.iter() {
             s.push(' ');
             s.push_str(&a.text);
         }
         s
+    }
+}
+
+/// A statement's arguments. Keywords take one or two, which are kept inline: a vector
+/// each would be an allocation for most lines of a large config.
+#[derive(Debug, Clone)]
+pub struct Args(ArgList);
+
+#[derive(Debug, Clone)]
+enum ArgList {
+    None,
+    One([Token; 1]),
+    Two([Token; 2]),
+    Many(Vec<Token>),
+}
+
+impl std::ops::Deref for Args {
+    type Target = [Token];
+    fn deref(&self) -> &[Token] {
+        match &self.0 {
+            ArgList::None => &[],
+            ArgList::One(t) => t,
+            ArgList::Two(t) => t,
+            ArgList::Many(v) => v,
+        }
+    }
+}
+
+impl FromIterator<Token> for Args {
+    fn from_iter<I: IntoIterator<Item = Token>>(iter: I) -> Self {
+        let mut it = iter.into_iter();
+        Args(match (it.next(), it.next()) {
+            (None, _) => ArgList::None,
+            (Some(a), None) => ArgList::One([a]),
+            (Some(a), Some(b)) => match it.next() {
+                None => ArgList::Two([a, b]),
+                Some(c) => ArgList::Many([a, b, c].into_iter().chain(it).collect()),
+            },
+        })
     }
 }
 
@@ -61,9 +99,9 @@ enum Item {
 struct CurLine {
     file: Arc<str>,
     line: u32,
-    text: Arc<str>,
+    text: Text,
     first_col: u32,
-    toks: VecDeque<Token>,
+    toks: Vec<Token>,
     at_start: bool,
 }
 
@@ -71,61 +109,64 @@ struct CurLine {
 /// the usual sign of one `}` too many, reported if the parse later goes wrong.
 struct SuspectClose {
     at: Location,
-    text: Arc<str>,
+    text: Text,
     opener: String,
     opener_line: u32,
 }
 
 /// Keywords that open a block somewhere in the language: with `{` they are parsed as
 /// blocks; any other keyword followed by `{` is an error.
-const BLOCK_KEYWORDS: &[&str] = &[
-    "global_defs",
-    "notification_email",
-    "vrrp_script",
-    "vrrp_sync_group",
-    "group",
-    "vrrp_instance",
-    "virtual_ipaddress",
-    "virtual_ipaddress_excluded",
-    "virtual_routes",
-    "virtual_rules",
-    "track_interface",
-    "track_script",
-    "track_file",
-    "vrrp_track_file",
-    "track_process",
-    "vrrp_track_process",
-    "track_bfd",
-    "unicast_peer",
-    "authentication",
-    "auth_hmac",
-    "static_ipaddress",
-    "static_routes",
-    "static_rules",
-    "linkbeat_interfaces",
-    "interface_up_down_delays",
-    "track_group",
-    "garp_group",
-    "interfaces",
-    "bfd_instance",
-    "SSL",
-    "virtual_server_group",
-    "virtual_server",
-    "real_server",
-    "HTTP_GET",
-    "SSL_GET",
-    "TCP_CHECK",
-    "SMTP_CHECK",
-    "DNS_CHECK",
-    "MISC_CHECK",
-    "UDP_CHECK",
-    "PING_CHECK",
-    "FILE_CHECK",
-    "BFD_CHECK",
-    "url",
-    "host",
-    "sorry_server",
-];
+fn is_block_keyword(kw: &str) -> bool {
+    matches!(
+        kw,
+        "global_defs"
+            | "notification_email"
+            | "vrrp_script"
+            | "vrrp_sync_group"
+            | "group"
+            | "vrrp_instance"
+            | "virtual_ipaddress"
+            | "virtual_ipaddress_excluded"
+            | "virtual_routes"
+            | "virtual_rules"
+            | "track_interface"
+            | "track_script"
+            | "track_file"
+            | "vrrp_track_file"
+            | "track_process"
+            | "vrrp_track_process"
+            | "track_bfd"
+            | "unicast_peer"
+            | "authentication"
+            | "auth_hmac"
+            | "static_ipaddress"
+            | "static_routes"
+            | "static_rules"
+            | "linkbeat_interfaces"
+            | "interface_up_down_delays"
+            | "track_group"
+            | "garp_group"
+            | "interfaces"
+            | "bfd_instance"
+            | "SSL"
+            | "virtual_server_group"
+            | "virtual_server"
+            | "real_server"
+            | "HTTP_GET"
+            | "SSL_GET"
+            | "TCP_CHECK"
+            | "SMTP_CHECK"
+            | "DNS_CHECK"
+            | "MISC_CHECK"
+            | "UDP_CHECK"
+            | "PING_CHECK"
+            | "FILE_CHECK"
+            | "BFD_CHECK"
+            | "url"
+            | "host"
+            | "sorry_server"
+    )
+}
 
 /// Where a keyword belongs, for the hint when it turns up somewhere else.
 const HOMES: &[(&str, &str)] = &[
@@ -195,7 +236,13 @@ impl<'a> Parser<'a> {
             let cur = match &mut self.cur {
                 Some(c) if !c.toks.is_empty() => c,
                 _ => {
-                    let line = match self.lx.next() {
+                    // The spent line's vector takes the next line's tokens.
+                    let buf = self
+                        .cur
+                        .as_mut()
+                        .map(|c| std::mem::take(&mut c.toks))
+                        .unwrap_or_default();
+                    let line = match self.lx.next_line(buf) {
                         Some(l) => l,
                         None => return Item::Eof,
                     };
@@ -205,37 +252,36 @@ impl<'a> Parser<'a> {
                         line: line.line,
                         text: line.text,
                         first_col,
-                        toks: line.tokens.into(),
+                        toks: line.tokens,
                         at_start: true,
                     });
                     continue;
                 }
             };
             let at_start = std::mem::replace(&mut cur.at_start, false);
-            let first = cur.toks.pop_front().expect("checked non-empty");
-            let loc = Location {
-                file: cur.file.clone(),
-                line: cur.line,
-                column: first.col,
-            };
-            if first.is_close() {
-                return Item::Close(loc, at_start);
+            let first = cur.toks.remove(0);
+            if first.is_close() || first.is_open() {
+                let loc = Location {
+                    file: cur.file.clone(),
+                    line: cur.line,
+                    column: first.col,
+                };
+                return if first.is_close() {
+                    Item::Close(loc, at_start)
+                } else {
+                    Item::Open(loc)
+                };
             }
-            if first.is_open() {
-                return Item::Open(loc);
-            }
-            let mut args = Vec::new();
-            let mut block = false;
-            while let Some(t) = cur.toks.front() {
-                if t.is_close() {
-                    break;
-                }
-                let t = cur.toks.pop_front().expect("front exists");
-                if t.is_open() {
-                    block = true;
-                    break;
-                }
-                args.push(t);
+            // The arguments run to a `}` (left for the next item) or a `{` (taken).
+            let n = cur
+                .toks
+                .iter()
+                .position(|t| t.is_close() || t.is_open())
+                .unwrap_or(cur.toks.len());
+            let args: Args = cur.toks.drain(..n).collect();
+            let block = cur.toks.first().is_some_and(Token::is_open);
+            if block {
+                cur.toks.remove(0);
             }
             return Item::Stmt(Stmt {
                 kw: first,
@@ -285,8 +331,7 @@ impl<'a> Parser<'a> {
                             text: self
                                 .cur
                                 .as_ref()
-                                .map(|c| c.text.clone())
-                                .unwrap_or_else(|| Arc::from("")),
+                                .map_or_else(|| Text::from(""), |c| c.text.clone()),
                             at,
                             opener: st.head(),
                             opener_line: st.line,
@@ -313,7 +358,7 @@ impl<'a> Parser<'a> {
 
     /// A value keyword followed by `{`: reported, and its block skipped. True when so.
     fn rejects_value_block(&mut self, s: &Stmt) -> bool {
-        if !s.block || BLOCK_KEYWORDS.contains(&s.kw()) {
+        if !s.block || is_block_keyword(s.kw()) {
             return false;
         }
         let msg = format!(
@@ -385,7 +430,7 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         for s in self.lines(st) {
             out.push(s.kw);
-            out.extend(s.args);
+            out.extend(s.args.iter().cloned());
         }
         out
     }
@@ -401,7 +446,7 @@ impl<'a> Parser<'a> {
                 }
                 Item::Close(at, _) => {
                     self.report_suspects();
-                    let text = self.cur.as_ref().map(|c| c.text.clone());
+                    let text = self.cur.as_ref().map(|c| c.text.to_arc());
                     self.diags_push(Diagnostic {
                         severity: Severity::Error,
                         class: DiagClass::Structure,
@@ -432,7 +477,7 @@ impl<'a> Parser<'a> {
                     s.opener, s.opener_line
                 ),
                 location: Some(s.at),
-                source_line: Some(s.text),
+                source_line: Some(s.text.to_arc()),
             });
         }
     }
@@ -465,7 +510,7 @@ impl<'a> Parser<'a> {
             class,
             location: Some(st.loc_col(col)),
             message,
-            source_line: Some(st.text.clone()),
+            source_line: Some(st.text.to_arc()),
         });
     }
 
@@ -475,7 +520,7 @@ impl<'a> Parser<'a> {
             class: DiagClass::Note,
             location: Some(st.loc_col(col)),
             message,
-            source_line: Some(st.text.clone()),
+            source_line: Some(st.text.to_arc()),
         });
     }
 
@@ -506,7 +551,7 @@ impl<'a> Parser<'a> {
                 "unknown keyword '{}' in {context}{hint} - ignoring it",
                 st.kw()
             ),
-            source_line: Some(st.text.clone()),
+            source_line: Some(st.text.to_arc()),
         });
         self.skip_block(st);
     }
@@ -531,10 +576,22 @@ impl<'a> Parser<'a> {
     // ---- values ----------------------------------------------------------------------
 
     pub fn str_arg(&mut self, st: &Stmt, i: usize, what: &str) -> Option<String> {
+        self.arg_text(st, i, || what.to_string())
+            .map(str::to_string)
+    }
+
+    /// Argument `i`, or an error saying the keyword needs `what`. The description is
+    /// only built for the error: most values are there.
+    fn arg_text<'s>(
+        &mut self,
+        st: &'s Stmt,
+        i: usize,
+        what: impl FnOnce() -> String,
+    ) -> Option<&'s str> {
         match st.args.get(i) {
-            Some(t) => Some(t.text.clone()),
+            Some(t) => Some(t.text.as_str()),
             None => {
-                self.bad_arg(st, i, format!("'{}' needs {what}", st.kw()));
+                self.bad_arg(st, i, format!("'{}' needs {}", st.kw(), what()));
                 None
             }
         }
@@ -548,8 +605,8 @@ impl<'a> Parser<'a> {
     }
 
     pub fn int<T: TryFrom<i64>>(&mut self, st: &Stmt, i: usize, lo: i64, hi: i64) -> Option<T> {
-        let text = self.str_arg(st, i, &format!("an integer between {lo} and {hi}"))?;
-        match parse_int(&text) {
+        let text = self.arg_text(st, i, || format!("an integer between {lo} and {hi}"))?;
+        match parse_int(text) {
             Some(v) if (lo..=hi).contains(&v) => T::try_from(v).ok(),
             Some(v) => {
                 self.bad_arg(
@@ -582,8 +639,8 @@ impl<'a> Parser<'a> {
 
     /// A timer in decimal seconds with microsecond resolution (`read_timer()`), as µs.
     pub fn timer(&mut self, st: &Stmt, i: usize, lo_us: u64, hi_us: u64) -> Option<u64> {
-        let text = self.str_arg(st, i, "a time in seconds")?;
-        match parse_timer(&text) {
+        let text = self.arg_text(st, i, || "a time in seconds".into())?;
+        match parse_timer(text) {
             Some((v, rounded)) => {
                 if rounded {
                     self.warn(
@@ -648,8 +705,8 @@ impl<'a> Parser<'a> {
     }
 
     pub fn ip(&mut self, st: &Stmt, i: usize) -> Option<IpAddr> {
-        let text = self.str_arg(st, i, "an IP address")?;
-        match parse_ip(&text) {
+        let text = self.arg_text(st, i, || "an IP address".into())?;
+        match parse_ip(text) {
             Some(a) => Some(a),
             None => {
                 self.bad_arg(
@@ -673,8 +730,8 @@ impl<'a> Parser<'a> {
 
     /// `keyword SCRIPT [USER [GROUP]]`: SCRIPT is one word or a quoted command line.
     pub fn command(&mut self, st: &Stmt) -> Option<Command> {
-        let text = self.str_arg(st, 0, "a script path or a quoted command line")?;
-        let argv = split_command(&text);
+        let text = self.arg_text(st, 0, || "a script path or a quoted command line".into())?;
+        let argv = split_command(text);
         if argv.is_empty() {
             self.bad_arg(st, 0, format!("'{}' has an empty command", st.kw()));
             return None;
@@ -687,9 +744,9 @@ impl<'a> Parser<'a> {
 
     /// A word from a fixed set.
     pub fn choice(&mut self, st: &Stmt, i: usize, options: &[&str]) -> Option<String> {
-        let text = self.str_arg(st, i, &format!("one of {}", options.join(", ")))?;
-        if options.contains(&text.as_str()) {
-            Some(text)
+        let text = self.arg_text(st, i, || format!("one of {}", options.join(", ")))?;
+        if options.contains(&text) {
+            Some(text.to_string())
         } else {
             self.bad_arg(
                 st,

@@ -13,6 +13,13 @@ use std::path::{Component, Path, PathBuf};
 pub trait ConfigFs {
     /// The whole file as UTF-8 text.
     fn read_to_string(&self, path: &Path) -> io::Result<String>;
+    /// The file as a stream of bytes, which the lexer reads a chunk at a time so that a
+    /// large config is never held whole. By default, the text `read_to_string` returns.
+    fn open(&self, path: &Path) -> io::Result<Box<dyn io::Read + '_>> {
+        Ok(Box::new(io::Cursor::new(
+            self.read_to_string(path)?.into_bytes(),
+        )))
+    }
     /// Names of the entries of a directory (not sorted, no `.`/`..`).
     fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// A path without symlinks or `..`, used to detect include cycles.
@@ -45,12 +52,21 @@ impl MemFs {
     }
 }
 
-impl ConfigFs for MemFs {
-    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+impl MemFs {
+    fn get(&self, path: &Path) -> io::Result<&String> {
         self.files
             .get(&normalize(path))
-            .cloned()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+    }
+}
+
+impl ConfigFs for MemFs {
+    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        self.get(path).cloned()
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Box<dyn io::Read + '_>> {
+        Ok(Box::new(self.get(path)?.as_bytes()))
     }
 
     fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {

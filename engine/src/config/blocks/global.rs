@@ -22,7 +22,7 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
     }
     match s.kw() {
         "router_id" => g.router_id = p.value(s, "a router id"),
-        "notification_email" => g.notification_email.extend(p.words(s).into_iter().map(|t| t.text)),
+        "notification_email" => g.notification_email.extend(p.words(s).into_iter().map(|t| t.text.to_string())),
         "notification_email_from" => g.notification_email_from = p.value(s, "an email address"),
         "smtp_server" => {
             if let Some(host) = p.str_arg(s, 0, "a server address or name") {
@@ -123,8 +123,8 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
         "vrrp_gna_interval" => set!(g.vrrp_gna_interval_us, p.timer_value(s, 0, 1000 * SECOND)),
         "vrrp_min_garp" => g.vrrp_min_garp = p.flag(s),
         "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => g.vrrp_garp_extra_if = garp_extra_if(p, s),
-        "vrrp_iptables" => g.vrrp_iptables = Some(s.args.iter().map(|t| t.text.clone()).collect()),
-        "vrrp_ipsets" => g.vrrp_ipsets = Some(s.args.iter().map(|t| t.text.clone()).collect()),
+        "vrrp_iptables" => g.vrrp_iptables = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
+        "vrrp_ipsets" => g.vrrp_ipsets = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
         "nftables" => {
             g.nftables = Some(s.arg(0).unwrap_or("keepalived").to_string());
             p.extra(s, 1);

@@ -460,15 +460,16 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
             "snmp_name" => rs.snmp_name = p.value(&s, "a name"),
             kw @ ("TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "DNS_CHECK"
             | "MISC_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
-                let kw = kw.to_string();
-                if let Some(c) = checker(p, &s, &kw) {
+                if let Some(c) = checker(p, &s, kw) {
+                    // Real servers are many and their checkers few, nearly always one:
+                    // the list grows exactly, not to room for four.
+                    rs.checkers.reserve_exact(1);
                     rs.checkers.push(c);
                 }
             }
             _ => p.unknown(&s, "real_server"),
         }
     });
-    rs.checkers.shrink_to_fit();
     if let (Some(lo), Some(hi)) = (rs.lthreshold, rs.uthreshold) {
         if lo > hi {
             p.error(
@@ -761,7 +762,7 @@ fn url(p: &mut Parser<'_>, st: &Stmt) -> Option<Url> {
         "virtualhost" => u.virtualhost = p.value(&s, "a host name"),
         "regex" => u.regex = p.value(&s, "a regular expression"),
         "regex_no_match" => u.regex_no_match = p.flag(&s),
-        "regex_options" => u.regex_options = s.args.iter().map(|t| t.text.clone()).collect(),
+        "regex_options" => u.regex_options = s.args.iter().map(|t| t.text.to_string()).collect(),
         "regex_stack" => u.regex_stack = p.int_value(&s, 1, u32::MAX as i64),
         "regex_min_offset" => u.regex_min_offset = p.int_value(&s, 0, u32::MAX as i64),
         "regex_max_offset" => u.regex_max_offset = p.int_value(&s, 0, u32::MAX as i64),

@@ -173,7 +173,7 @@ pub fn track_process(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     p.block(st, |p, s| match s.kw() {
         "process" => {
             t.process = p.str_arg(&s, 0, "a process name");
-            t.parameters = s.args.iter().skip(1).map(|a| a.text.clone()).collect();
+            t.parameters = s.args.iter().skip(1).map(|a| a.text.to_string()).collect();
         }
         "param_match" => {
             if let Some(m) = p.choice(&s, 0, &["initial", "partial"]) {
@@ -234,7 +234,9 @@ pub fn garp_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
                 g.interfaces.push(i);
             }
         }
-        "interfaces" => g.interfaces.extend(p.words(&s).into_iter().map(|t| t.text)),
+        "interfaces" => g
+            .interfaces
+            .extend(p.words(&s).into_iter().map(|t| t.text.to_string())),
         _ => p.unknown(&s, "garp_group"),
     });
     if g.interfaces.is_empty() {
@@ -325,7 +327,7 @@ pub fn linkbeat_interfaces(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         };
         p.extra(&s, 1);
         cfg.linkbeat_interfaces.push(LinkbeatInterface {
-            interface: s.kw.text.clone(),
+            interface: s.kw.text.to_string(),
             method,
         });
     }
@@ -343,7 +345,7 @@ pub fn interface_up_down_delays(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config)
         };
         p.extra(&s, 2);
         cfg.interface_up_down_delays.push(InterfaceDelay {
-            interface: s.kw.text.clone(),
+            interface: s.kw.text.to_string(),
             down_us: down,
             up_us: up,
         });
@@ -357,7 +359,7 @@ pub fn track_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     };
     let mut instances = Vec::new();
     p.block(st, |p, s| match s.kw() {
-        "group" => instances.extend(p.words(&s).into_iter().map(|t| t.text)),
+        "group" => instances.extend(p.words(&s).into_iter().map(|t| t.text.to_string())),
         _ => p.unknown(&s, "track_group"),
     });
     cfg.track_groups.push(TrackGroup { name, instances });
@@ -368,7 +370,7 @@ pub fn track_refs(p: &mut Parser<'_>, st: &Stmt, lo: i64, hi: i64) -> Vec<TrackR
     let mut out = Vec::new();
     for s in p.lines(st) {
         let mut r = TrackRef {
-            name: s.kw.text.clone(),
+            name: s.kw.text.to_string(),
             weight: None,
             reverse: false,
         };

@@ -264,7 +264,7 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
         }
         "use_vmac_addr" => vi.use_vmac_addr = p.flag(s),
         "vmac_xmit_base" => vi.vmac_xmit_base = p.flag(s),
-        "use_ipvlan" => vi.use_ipvlan = Some(s.args.iter().map(|t| t.text.clone()).collect()),
+        "use_ipvlan" => vi.use_ipvlan = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
         "native_ipv6" => {
             p.warn(
                 s,
@@ -502,7 +502,9 @@ pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         defined_at: Some(st.loc()),
     };
     p.block(st, |p, s| match s.kw() {
-        "group" => g.members.extend(p.words(&s).into_iter().map(|t| t.text)),
+        "group" => g
+            .members
+            .extend(p.words(&s).into_iter().map(|t| t.text.to_string())),
         "track_interface" => g.trackers.interfaces.extend(track_refs(p, &s, -253, 253)),
         "track_script" => g.trackers.scripts.extend(track_refs(p, &s, -253, 253)),
         "track_file" => g.trackers.files.extend(track_refs(p, &s, -254, 254)),
