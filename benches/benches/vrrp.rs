@@ -8,7 +8,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use keepalived_engine::config::{parse_str, ParseOptions};
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo};
-use keepalived_engine::wire::{AdvertRepr, AuthType, EmitOptions, Family, VipList, VrrpBody, VrrpRepr, MCAST_GROUP4};
+use keepalived_engine::wire::{
+    AdvertRepr, AuthType, EmitOptions, Family, VipList, VrrpBody, VrrpRepr, MCAST_GROUP4,
+};
 
 fn iface(n: u8) -> InterfaceInfo {
     InterfaceInfo {
@@ -37,7 +39,11 @@ fn advert_bytes() -> Vec<u8> {
         vrrp: VrrpRepr {
             vrid: 1,
             priority: 200,
-            body: VrrpBody::V2 { auth_type: AuthType::None, adver_int_secs: 1, auth_data: [0; 8] },
+            body: VrrpBody::V2 {
+                auth_type: AuthType::None,
+                adver_int_secs: 1,
+                auth_data: [0; 8],
+            },
             vips: VipList::V4(vec![Ipv4Addr::new(10, 0, 0, 1)]),
         },
     };
@@ -114,7 +120,8 @@ fn thousand_instances(c: &mut Criterion) {
                     t = next.max(t);
                     e.handle_timeout(t);
                     while let Some(o) = e.poll_output() {
-                        sent += matches!(o, keepalived_engine::vrrp::Output::Transmit { .. }) as usize;
+                        sent +=
+                            matches!(o, keepalived_engine::vrrp::Output::Transmit { .. }) as usize;
                     }
                 }
                 assert!(sent >= 1000, "every master sends each second: {sent}");

@@ -37,7 +37,11 @@ fn ev() -> impl Strategy<Value = Ev> {
 
 fn config_text(prio: u8, vip: u8, nopreempt: bool) -> String {
     let state = if prio == 255 { "state MASTER" } else { "" };
-    let np = if nopreempt && prio != 255 { "nopreempt" } else { "" };
+    let np = if nopreempt && prio != 255 {
+        "nopreempt"
+    } else {
+        ""
+    };
     format!(
         "vrrp_script chk {{\n script /bin/true\n interval 2\n weight -20\n}}\n\
          vrrp_track_file f {{\n file /tmp/f\n weight 5\n}}\n\
@@ -56,29 +60,47 @@ fn run(evs: &[Ev]) -> Result<Vec<String>, TestCaseError> {
     let mut master_since: Option<Instant> = None;
     let mut last_tx: Option<Instant> = None;
     let mut log = Vec::new();
-    let mut drain = |e: &mut Engine, now: Instant, log: &mut Vec<String>| -> Result<(), TestCaseError> {
-        while let Some(o) = e.poll_output() {
-            match &o {
-                Output::Add { what: Owned::Address { addr, .. }, .. } => {
-                    prop_assert!(held.insert(addr.address.to_string()), "{} added twice", addr.address);
+    let mut drain =
+        |e: &mut Engine, now: Instant, log: &mut Vec<String>| -> Result<(), TestCaseError> {
+            while let Some(o) = e.poll_output() {
+                match &o {
+                    Output::Add {
+                        what: Owned::Address { addr, .. },
+                        ..
+                    } => {
+                        prop_assert!(
+                            held.insert(addr.address.to_string()),
+                            "{} added twice",
+                            addr.address
+                        );
+                    }
+                    Output::Del {
+                        what: Owned::Address { addr, .. },
+                        ..
+                    } => {
+                        prop_assert!(
+                            held.remove(&addr.address.to_string()),
+                            "{} removed but not held",
+                            addr.address
+                        );
+                    }
+                    Output::Transmit { .. } => last_tx = Some(now),
+                    Output::StateChange { to, .. } => {
+                        master_since = (*to == State::Master).then_some(now);
+                    }
+                    _ => {}
                 }
-                Output::Del { what: Owned::Address { addr, .. }, .. } => {
-                    prop_assert!(held.remove(&addr.address.to_string()), "{} removed but not held", addr.address);
-                }
-                Output::Transmit { .. } => last_tx = Some(now),
-                Output::StateChange { to, .. } => {
-                    master_since = (*to == State::Master).then_some(now);
-                }
-                _ => {}
+                log.push(serde_json::to_string(&o).unwrap());
             }
-            log.push(serde_json::to_string(&o).unwrap());
-        }
-        if let Some(since) = master_since {
-            let last = last_tx.unwrap_or(since).max(since);
-            prop_assert!(now.as_micros() - last.as_micros() <= 1_000_000, "master silent since {last} at {now}");
-        }
-        Ok(())
-    };
+            if let Some(since) = master_since {
+                let last = last_tx.unwrap_or(since).max(since);
+                prop_assert!(
+                    now.as_micros() - last.as_micros() <= 1_000_000,
+                    "master silent since {last} at {now}"
+                );
+            }
+            Ok(())
+        };
     drain(&mut e, now, &mut log)?;
     for ev in evs {
         let input = match ev {
@@ -92,16 +114,38 @@ fn run(evs: &[Ev]) -> Result<Vec<String>, TestCaseError> {
                 now = until;
                 continue;
             }
-            Ev::Advert { from, prio, version } => advert_input(*from, 1, *prio, *version, 100),
-            Ev::Link(up) => Input::Interface(InterfaceInfo { up: *up, ..iface(1, *up) }),
+            Ev::Advert {
+                from,
+                prio,
+                version,
+            } => advert_input(*from, 1, *prio, *version, 100),
+            Ev::Link(up) => Input::Interface(InterfaceInfo {
+                up: *up,
+                ..iface(1, *up)
+            }),
             Ev::Script(ok) => Input::ScriptExited {
                 script: "chk".into(),
-                status: if *ok { ScriptStatus::Exited(0) } else { ScriptStatus::Exited(1) },
+                status: if *ok {
+                    ScriptStatus::Exited(0)
+                } else {
+                    ScriptStatus::Exited(1)
+                },
             },
-            Ev::File(v) => Input::TrackFile { name: "f".into(), value: *v },
-            Ev::Reload { prio, vip, nopreempt } => {
-                Input::Reload(Box::new(parse_str(&config_text(*prio, *vip, *nopreempt), &ParseOptions::default()).config))
-            }
+            Ev::File(v) => Input::TrackFile {
+                name: "f".into(),
+                value: *v,
+            },
+            Ev::Reload {
+                prio,
+                vip,
+                nopreempt,
+            } => Input::Reload(Box::new(
+                parse_str(
+                    &config_text(*prio, *vip, *nopreempt),
+                    &ParseOptions::default(),
+                )
+                .config,
+            )),
         };
         e.handle_input(now, input);
         drain(&mut e, now, &mut log)?;
