@@ -178,7 +178,11 @@ impl Engine {
                 dst,
                 hop_limit,
                 bytes,
-            } => self.packet(now, &interface, family, src, dst, hop_limit, &bytes),
+            } => {
+                if let Some(rx) = rx_advert(family, src, dst, hop_limit, &bytes) {
+                    self.packet(now, &interface, src, rx);
+                }
+            }
             Input::Interface(info) => {
                 self.interfaces.insert(info.name.clone(), info);
                 self.reevaluate(now);
@@ -312,29 +316,11 @@ impl Engine {
         )
     }
 
-    fn packet(
-        &mut self,
-        now: Instant,
-        interface: &str,
-        family: Family,
-        src: std::net::IpAddr,
-        dst: std::net::IpAddr,
-        hop_limit: Option<u8>,
-        bytes: &[u8],
-    ) {
+    fn packet(&mut self, now: Instant, interface: &str, src: std::net::IpAddr, rx: RxAdvert<'_>) {
         if now < self.startup_until {
             return;
         }
-        let rx = match (family, src, dst) {
-            (Family::V6, std::net::IpAddr::V6(src), std::net::IpAddr::V6(dst)) => RxAdvert::V6 {
-                payload: bytes,
-                src,
-                dst,
-                hop_limit,
-            },
-            (Family::V4, _, _) => RxAdvert::V4 { datagram: bytes },
-            _ => return,
-        };
+        let (family, bytes) = (rx.family(), rx.bytes());
         // vrrp_get_header(): too short to find the VRRP header, or no instance has the VRID.
         let Ok(layout) = rx.locate() else { return };
         let vrid = VrrpPacket::new_unchecked(layout.vrrp(bytes), family).vrid();
@@ -702,7 +688,7 @@ impl Engine {
         for g in groups {
             let g = &mut self.groups[g];
             let states: Vec<State> = g.members.iter().map(|&m| self.instances[m].state).collect();
-            let state = if states.iter().any(|s| *s == State::Fault) {
+            let state = if states.contains(&State::Fault) {
                 State::Fault
             } else if !states.is_empty() && states.iter().all(|s| *s == State::Master) {
                 State::Master
@@ -735,5 +721,26 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// What the raw socket delivered, as the codec reads it; `None` if the addresses are not
+/// of the family.
+fn rx_advert(
+    family: Family,
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    hop_limit: Option<u8>,
+    bytes: &[u8],
+) -> Option<RxAdvert<'_>> {
+    match (family, src, dst) {
+        (Family::V6, std::net::IpAddr::V6(src), std::net::IpAddr::V6(dst)) => Some(RxAdvert::V6 {
+            payload: bytes,
+            src,
+            dst,
+            hop_limit,
+        }),
+        (Family::V4, _, _) => Some(RxAdvert::V4 { datagram: bytes }),
+        _ => None,
     }
 }

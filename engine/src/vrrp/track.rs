@@ -179,11 +179,8 @@ impl World<'_> {
             let reverse = r.reverse || own.is_some_and(|s| s.weight_reverse);
             match self.script(&r.name).map(|s| s.health) {
                 None => {}
-                Some(Health::Init) => {
-                    if weight == 0 {
-                        e.scripts_init = true;
-                    }
-                }
+                Some(Health::Init) if weight == 0 => e.scripts_init = true,
+                Some(Health::Init) => {}
                 Some(h) => {
                     let ok = h == Health::Good;
                     if weight == 0 {
