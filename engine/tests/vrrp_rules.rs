@@ -839,3 +839,46 @@ fn statistics_count_received_and_sent_adverts() {
         .stats_text()
         .contains("VRRP Instance: VI_1\n  Advertisements:\n    Received: 2\n"));
 }
+
+// vrrp_state_master_rx(): two address owners; the lower address backs off at once, the
+// higher waits to see whether the rogue goes quiet.
+#[test]
+fn duplicate_owners_lower_address_backs_off() {
+    let owner = conf(1, 255, "state MASTER");
+    let mut c = Cluster::new(&[&owner, &owner]);
+    c.run_for_secs(10.0);
+    assert_eq!(c.masters("VI_1"), ["r2"]);
+    assert!(c.outputs.iter().any(|(h, _, o)| h == "r2"
+        && matches!(o, Output::Log { message, .. } if message.contains("appears to have stopped advertising"))));
+    assert_eq!(
+        priority(&c),
+        255,
+        "the owner that backed off keeps 255: it is not rogue-reduced"
+    );
+}
+
+// A rogue owner with a lower address that keeps advertising: after two of our adverts
+// and the grace period we drop to 254 and yield, and take 255 back once it is gone.
+#[test]
+fn duplicate_owner_that_keeps_advertising_makes_us_back_off_to_254() {
+    let mut c = one(&conf(1, 255, "state MASTER"));
+    for t in 1..=6 {
+        c.run_until(secs(f64::from(t) - 0.5));
+        c.input(0, advert_input(0, 1, 255, 2, 100)); // from 192.168.0.0: below our .1
+    }
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    assert_eq!(priority(&c), 254);
+    // The rogue leaves (priority 0): we take over after skew and are owner again.
+    c.input(0, advert_input(0, 1, 0, 2, 100));
+    c.run_for_secs(2.0);
+    assert_eq!((c.state(0, "VI_1"), priority(&c)), (State::Master, 255));
+}
+
+// vrrp_min_garp: one GARP per VIP on becoming master, no delayed burst, no refresh.
+#[test]
+fn vrrp_min_garp_sends_a_single_garp() {
+    let text = "global_defs {\n vrrp_min_garp\n}\n".to_string() + &conf(1, 255, "state MASTER");
+    let mut c = one(&text);
+    c.run_for_secs(20.0);
+    assert_eq!(c.hosts[0].garps, 1);
+}

@@ -102,6 +102,14 @@ pub struct Instance {
     garp_lower_at: Option<Instant>,
     /// The addresses every advert carries, built once.
     advert_vips: VipList,
+    /// Duplicate address owner handling (`vrrp_state_master_rx()`): adverts of ours left
+    /// before the rogue owner must have gone quiet, the rogue's interval, and until when
+    /// we listen for it.
+    rogue_counter: u8,
+    rogue_adver_int: Duration,
+    rogue_until: Option<Instant>,
+    /// An owner that backed off from a rogue owner runs at 254 until that owner leaves.
+    pub owner_reduced: bool,
 }
 
 impl Instance {
@@ -129,6 +137,10 @@ impl Instance {
             garp_refresh_at: None,
             garp_lower_at: None,
             advert_vips: advert_vips(&cfg, family),
+            rogue_counter: 0,
+            rogue_adver_int: Duration::ZERO,
+            rogue_until: None,
+            owner_reduced: false,
             cfg,
         }
     }
@@ -195,6 +207,7 @@ impl Instance {
             self.garp_delayed_at,
             self.garp_refresh_at,
             self.garp_lower_at,
+            self.rogue_until,
         ]
         .into_iter()
         .flatten()
@@ -456,6 +469,8 @@ impl Instance {
         self.garp_delayed_at = None;
         self.garp_refresh_at = None;
         self.garp_lower_at = None;
+        self.rogue_until = None;
+        self.rogue_counter = 0;
         self.stats.release_master += 1;
     }
 
@@ -478,6 +493,11 @@ impl Instance {
 
     /// `vrrp_state_backup()` after the advert passed `vrrp_check_packet()` (§3.5).
     pub(crate) fn backup_rx(&mut self, cx: &mut Ctx<'_>, h: Heard) {
+        // An owner that backed off to 254 takes 255 back once the rogue is gone.
+        if self.owner_reduced && (self.master_addr != Some(h.src) || h.priority != 255) {
+            self.owner_reduced = false;
+            self.effective_priority = 255;
+        }
         if h.priority == 0 {
             // RFC 5798 §6.4.2: the master is leaving; take over after skew time.
             self.deadline = Some(cx.now + self.skew());
@@ -535,14 +555,9 @@ impl Instance {
             );
             return MasterRx::Stayed;
         }
+        let mut higher = higher;
         if h.priority == 255 && ours == 255 {
-            self.log(
-                cx,
-                format!(
-                    "CONFIGURATION ERROR: {} is also the address owner of VRID {}",
-                    h.src, self.cfg.virtual_router_id
-                ),
-            );
+            self.rogue_owner(cx, h, cmp, &mut higher);
         }
         if higher {
             if let Some(i) = h.interval {
@@ -576,12 +591,58 @@ impl Instance {
         MasterRx::Lower
     }
 
+    /// Two address owners (`vrrp_state_master_rx()`): the one with the lower address backs
+    /// off at once; the higher one waits for two adverts of its own and a little more
+    /// than an interval, and backs off (to 254) only if the rogue is still advertising.
+    fn rogue_owner(&mut self, cx: &mut Ctx<'_>, h: Heard, cmp: Ordering, higher: &mut bool) {
+        let msg = |s: &Self| {
+            format!(
+                "CONFIGURATION ERROR: local instance and {} are both configured as address owner of VRID {}, please resolve",
+                h.src, s.cfg.virtual_router_id
+            )
+        };
+        if cmp == Ordering::Greater {
+            self.log(cx, msg(self));
+        } else if self.rogue_until.is_some_and(|t| cx.now < t) {
+            let m = format!(
+                "{} is still advertising as address owner, please resolve - reducing our priority",
+                h.src
+            );
+            self.log(cx, m);
+            self.rogue_until = None;
+            self.owner_reduced = true;
+            self.effective_priority = 254;
+            *higher = true;
+        } else {
+            self.rogue_adver_int = h.interval.unwrap_or(self.adver_int());
+            if self.rogue_counter == 0 {
+                self.log(cx, msg(self));
+                self.rogue_counter = 2;
+            }
+        }
+    }
+
     /// A MASTER's advert timer, and every instance's GARP timers.
     pub(crate) fn master_timers(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now;
         if self.state == State::Master && self.deadline.is_some_and(|d| d <= now) {
             self.send_advert(cx, self.effective_priority);
             self.deadline = Some(now + self.adver_int());
+            if self.owner() && self.rogue_counter > 0 {
+                self.rogue_counter -= 1;
+                if self.rogue_counter == 0 {
+                    // "a bit more than" the longer of the two intervals: 1.2 ×.
+                    let wait = self.rogue_adver_int.max(self.adver_int()) * 12 / 10;
+                    self.rogue_until = Some(now + wait);
+                }
+            }
+        }
+        if self.rogue_until.is_some_and(|t| t <= now) {
+            self.rogue_until = None;
+            self.log(
+                cx,
+                "rogue address owner appears to have stopped advertising".into(),
+            );
         }
         if self.garp_delayed_at.is_some_and(|t| t <= now) {
             self.garp_delayed_at = None;

@@ -486,7 +486,11 @@ impl Engine {
         let hold = now.max(self.startup_until);
         let (instances, mut cx) = self.ctx(now);
         for (inst, e) in instances.iter_mut().zip(&evals) {
-            let prio = effective_priority(inst.cfg.priority, e.delta);
+            let prio = if inst.owner_reduced {
+                254
+            } else {
+                effective_priority(inst.cfg.priority, e.delta)
+            };
             inst.set_priority(&mut cx, prio);
             let fault = inst.faults.any() || inst.sync.is_some_and(|g| group_fault[g]);
             let init = inst.scripts_init || inst.sync.is_some_and(|g| group_init[g]);
