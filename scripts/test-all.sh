@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian, as root) and runs every check CI runs:
-# formatting, clippy with -D warnings, and the whole test suite.
+# formatting, clippy with -D warnings, the whole test suite, and the simulator's
+# scenario catalogue over 50 seeds each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,6 @@ fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# Every simulator scenario over 50 seeds; any invariant violation fails CI.
+cargo build --release -q -p keepalived-sim
+./target/release/keepalived-sim sweep sim/scenarios/*.toml --seeds 50 --jobs 2

@@ -3,6 +3,7 @@
 //! `-t` makes against this host (interfaces, script security).
 
 pub mod cli;
+pub mod driver;
 pub mod dump;
 pub mod hostfs;
 pub mod pcap_decode;

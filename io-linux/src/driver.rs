@@ -1,0 +1,66 @@
+//! The event loop that feeds the engine, written once for every platform: the Linux
+//! daemon (raw sockets, netlink) and the simulator (turmoil) both implement [`Platform`]
+//! and call [`run`]. Nothing here is Linux-specific or simulator-specific.
+
+use std::future::Future;
+use std::time::Duration;
+
+use keepalived_engine::time::Instant;
+use keepalived_engine::vrrp::{Engine, Input, Output};
+
+/// What the world hands the loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Input(Input),
+    /// The process stops running for this long (a scheduling stall, SIGSTOP): nothing is
+    /// received, sent or timed until it resumes, as on a stalled host.
+    Pause(Duration),
+    /// Leave the loop (after a `Shutdown` input has been handled, or on crash).
+    Stop,
+}
+
+/// A host the engine runs on.
+pub trait Platform {
+    /// The engine's clock now.
+    fn now(&self) -> Instant;
+    /// How long from now until the engine time `t` (zero if it has passed).
+    fn until(&self, t: Instant) -> Duration;
+    /// The next event from the world. Must be cancel-safe: the loop drops it when a timer
+    /// fires first.
+    fn next_event(&mut self) -> impl Future<Output = Event>;
+    /// Carries out one output.
+    fn execute(&mut self, out: Output) -> impl Future<Output = ()>;
+}
+
+/// Runs `engine` on `platform` until an [`Event::Stop`].
+pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
+    loop {
+        while let Some(out) = engine.poll_output() {
+            platform.execute(out).await;
+        }
+        let wait = engine.poll_timeout().map(|t| platform.until(t));
+        // `biased`: no random branch choice, so a run depends only on its inputs and seed.
+        let event = tokio::select! {
+            biased;
+            _ = sleep_for(wait), if wait.is_some() => None,
+            ev = platform.next_event() => Some(ev),
+        };
+        match event {
+            None => engine.handle_timeout(platform.now()),
+            Some(Event::Input(input)) => engine.handle_input(platform.now(), input),
+            Some(Event::Pause(d)) => tokio::time::sleep(d).await,
+            Some(Event::Stop) => {
+                while let Some(out) = engine.poll_output() {
+                    platform.execute(out).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+async fn sleep_for(d: Option<Duration>) {
+    if let Some(d) = d {
+        tokio::time::sleep(d).await;
+    }
+}

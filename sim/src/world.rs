@@ -1,0 +1,456 @@
+//! What the simulated hosts report and the runner checks: each host's instances, the
+//! addresses it holds, the links between hosts, the timeline, and the invariants.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use keepalived_engine::config::model::Config;
+use keepalived_engine::vrrp::State;
+use keepalived_engine::wire::Family;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::platform::Control;
+
+/// One line of the timeline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TraceLine {
+    /// Simulated seconds.
+    pub t: f64,
+    pub host: String,
+    pub what: String,
+}
+
+/// A broken invariant, with when and who.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Violation {
+    pub t: f64,
+    pub invariant: &'static str,
+    pub hosts: Vec<String>,
+    pub detail: String,
+}
+
+/// An instance as the checker sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstView {
+    pub vrid: u8,
+    pub family: Family,
+    pub state: State,
+    pub since: f64,
+    pub priority: u8,
+    pub nopreempt: bool,
+    pub preempt_delay: bool,
+    /// Upper bound of the master-down interval: (down_timer_adverts + 1) × advert_int.
+    pub bound: f64,
+    pub sync: Option<String>,
+    pub vips: usize,
+    pub garp_repeat: u32,
+    pub garp_paced: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct HostState {
+    pub name: String,
+    pub segment: String,
+    pub addr: u32,
+    pub alive: bool,
+    pub paused_until: f64,
+    pub link_up: bool,
+    pub config_text: String,
+    pub control: Option<UnboundedSender<Control>>,
+    pub inst: BTreeMap<String, InstView>,
+    pub held: BTreeSet<String>,
+    pub garps: usize,
+    pub scripts_ok: BTreeMap<String, bool>,
+    pub clock: (i64, i64),
+    /// Became master at (time, instance): GARPs needed by a deadline.
+    pub garp_due: Vec<(f64, String, usize)>,
+}
+
+#[derive(Debug, Default)]
+pub struct World {
+    pub now: f64,
+    pub hosts: Vec<HostState>,
+    pub trace: Vec<TraceLine>,
+    /// Directed cuts: (from, to) cannot deliver.
+    pub cut: BTreeSet<(usize, usize)>,
+    pub violations: Vec<Violation>,
+    /// When each persisting bad condition was first seen.
+    pending: BTreeMap<Key, f64>,
+    reported: BTreeSet<Key>,
+    /// For each pair of hosts: whether they hear each other, and since when.
+    mutual: BTreeMap<(usize, usize), (bool, f64)>,
+    /// Slack for delivery and tick granularity, in seconds.
+    pub slack: f64,
+    /// VIP holders over time: (vip → total unheld seconds since first held, last check).
+    vip_gaps: BTreeMap<String, (f64, bool)>,
+}
+
+/// One running host's instance, as the invariants compare them.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    host: usize,
+    vrid: u8,
+    family: Family,
+    state: State,
+    priority: u8,
+    bound: f64,
+    /// nopreempt or preempt_delay: may rightly wait below a lower master.
+    holds: bool,
+    sync: bool,
+}
+
+/// A persisting condition: which invariant, VRID (or group index), and the hosts.
+type Key = (u8, u32, usize, usize);
+
+/// The view of an instance a config gives, before the host reports anything.
+pub fn inst_views(cfg: &Config) -> BTreeMap<String, InstView> {
+    let group_of = |name: &str| {
+        cfg.sync_groups
+            .iter()
+            .find(|g| g.members.iter().any(|m| m == name))
+            .map(|g| g.name.clone())
+    };
+    cfg.instances
+        .iter()
+        .map(|vi| {
+            let family = if vi
+                .virtual_ipaddress
+                .first()
+                .is_some_and(|a| a.address.is_ipv6())
+                || vi.native_ipv6
+            {
+                Family::V6
+            } else {
+                Family::V4
+            };
+            let int = vi.advert_int_us as f64 / 1e6;
+            (
+                vi.name.clone(),
+                InstView {
+                    vrid: vi.virtual_router_id,
+                    family,
+                    state: State::Init,
+                    since: 0.0,
+                    priority: vi.priority,
+                    nopreempt: vi.nopreempt,
+                    preempt_delay: vi.preempt_delay_us > 0,
+                    bound: f64::from(vi.down_timer_adverts + 1) * int,
+                    sync: group_of(&vi.name),
+                    vips: vi.virtual_ipaddress.len() + vi.virtual_ipaddress_excluded.len(),
+                    garp_repeat: vi.garp_master_repeat,
+                    garp_paced: cfg.global.vrrp_garp_interval_us > 0
+                        || cfg.global.vrrp_gna_interval_us > 0
+                        || !cfg.garp_groups.is_empty(),
+                },
+            )
+        })
+        .collect()
+}
+
+impl World {
+    /// `slack`: seconds allowed beyond a protocol bound for delivery and tick granularity.
+    pub fn with_slack(slack: f64) -> World {
+        World {
+            slack,
+            ..World::default()
+        }
+    }
+
+    pub fn log(&mut self, host: usize, what: String) {
+        let t = self.now;
+        let name = self.hosts[host].name.clone();
+        self.trace.push(TraceLine {
+            t,
+            host: name,
+            what,
+        });
+    }
+
+    /// Merges repeated GARPs/NAs for one address at one instant into one line.
+    pub fn log_garp(&mut self, host: usize, what: String) {
+        let t = self.now;
+        let name = &self.hosts[host].name;
+        if let Some(last) = self.trace.last_mut() {
+            if last.t == t && &last.host == name {
+                if let Some(rest) = last.what.strip_prefix(&what) {
+                    let n = rest.trim_start_matches(" x").parse::<usize>().unwrap_or(1);
+                    last.what = format!("{what} x{}", n + 1);
+                    return;
+                }
+            }
+        }
+        self.log(host, what);
+    }
+
+    fn running(&self, h: usize) -> bool {
+        let s = &self.hosts[h];
+        s.alive && s.paused_until <= self.now
+    }
+
+    /// Whether `to` receives what `from` sends now.
+    pub fn hears(&self, to: usize, from: usize) -> bool {
+        if to == from {
+            return self.running(to);
+        }
+        let (a, b) = (&self.hosts[from], &self.hosts[to]);
+        self.running(from)
+            && self.running(to)
+            && a.link_up
+            && b.link_up
+            && a.segment == b.segment
+            && !self.cut.contains(&(from, to))
+    }
+
+    /// Records a bad condition that must not last longer than `allowed`; the message is
+    /// built only when it is reported.
+    fn persist(
+        &mut self,
+        key: Key,
+        bad: bool,
+        allowed: f64,
+        invariant: &'static str,
+        describe: impl FnOnce(&World) -> (Vec<String>, String),
+    ) {
+        if !bad {
+            if !self.pending.is_empty() {
+                self.pending.remove(&key);
+            }
+            return;
+        }
+        let first = *self.pending.entry(key).or_insert(self.now);
+        if self.now - first > allowed && !self.reported.contains(&key) {
+            self.reported.insert(key);
+            let (hosts, detail) = describe(self);
+            self.violations.push(Violation {
+                t: self.now,
+                invariant,
+                hosts,
+                detail,
+            });
+        }
+    }
+
+    /// Checks every invariant at the current time.
+    pub fn check(&mut self) {
+        let n = self.hosts.len();
+        let slack = self.slack;
+        for a in 0..n {
+            for b in a + 1..n {
+                let m = self.hears(a, b) && self.hears(b, a);
+                let now = self.now;
+                let e = self.mutual.entry((a, b)).or_insert((m, 0.0));
+                if e.0 != m {
+                    *e = (m, now);
+                }
+            }
+        }
+        let mut members: Vec<Member> = Vec::new();
+        for h in (0..n).filter(|&h| self.running(h)) {
+            for i in self.hosts[h].inst.values() {
+                members.push(Member {
+                    host: h,
+                    vrid: i.vrid,
+                    family: i.family,
+                    state: i.state,
+                    priority: i.priority,
+                    bound: i.bound,
+                    holds: i.nopreempt || i.preempt_delay,
+                    sync: i.sync.is_some(),
+                });
+            }
+        }
+        for x in 0..members.len() {
+            let Member {
+                host: a,
+                vrid,
+                family: fam,
+                state: sa,
+                priority: pa,
+                bound: ba,
+                holds: holds_a,
+                sync: sync_a,
+            } = members[x];
+            let vr = u32::from(vrid) | (u32::from(fam == Family::V6) << 8);
+            let eligible = matches!(sa, State::Backup | State::Master);
+            // 2. A master exists for every eligible host.
+            let sees_master = members.iter().any(|m| {
+                m.vrid == vrid
+                    && m.family == fam
+                    && m.state == State::Master
+                    && self.hears(a, m.host)
+            });
+            let bad = eligible && self.hosts[a].link_up && !sees_master;
+            self.persist(
+                (2, vr, a, a),
+                bad,
+                ba + slack,
+                "a MASTER exists whenever an eligible host is up and connected",
+                |w| {
+                    let name = w.hosts[a].name.clone();
+                    (
+                        vec![name.clone()],
+                        format!("VRID {vrid}: {name} is {sa:?} and hears no MASTER"),
+                    )
+                },
+            );
+            for &Member {
+                host: b,
+                vrid: vb,
+                family: fb,
+                state: sb,
+                priority: pb,
+                bound: bb,
+                holds: holds_b,
+                sync: sync_b,
+            } in &members[x + 1..]
+            {
+                if vb != vrid || fb != fam || a == b {
+                    continue;
+                }
+                let (mutual, since) = self
+                    .mutual
+                    .get(&(a.min(b), a.max(b)))
+                    .copied()
+                    .unwrap_or((false, 0.0));
+                // 1. At most one master among hosts that hear each other, once a
+                // master-down interval has passed since they last could not.
+                let settled = self.now - since > ba.max(bb);
+                let bad = sa == State::Master && sb == State::Master && mutual && settled;
+                self.persist(
+                    (1, vr, a, b),
+                    bad,
+                    slack,
+                    "at most one MASTER per VRID among hosts that hear each other",
+                    |w| {
+                        let (na, nb) = (w.hosts[a].name.clone(), w.hosts[b].name.clone());
+                        (
+                            vec![na.clone(), nb.clone()],
+                            format!("VRID {vrid}: {na} and {nb} are both MASTER"),
+                        )
+                    },
+                );
+                // 3. The master has the highest effective priority, address breaking ties.
+                for (m, pm, bk, pk, sk, holds, sync) in [
+                    (a, pa, b, pb, sb, holds_b, sync_a || sync_b),
+                    (b, pb, a, pa, sa, holds_a, sync_a || sync_b),
+                ] {
+                    let master = if m == a { sa } else { sb };
+                    let higher = pk > pm || (pk == pm && self.hosts[bk].addr > self.hosts[m].addr);
+                    let bad = master == State::Master
+                        && sk == State::Backup
+                        && higher
+                        && !holds
+                        && !sync
+                        && mutual;
+                    self.persist(
+                        (3, vr, m, bk),
+                        bad,
+                        ba.max(bb) + slack,
+                        "the MASTER has the highest effective priority",
+                        |w| {
+                            let (nm, nb) = (w.hosts[m].name.clone(), w.hosts[bk].name.clone());
+                            (
+                                vec![nm.clone(), nb.clone()],
+                                format!(
+                                    "VRID {vrid}: {nm} is MASTER at {pm} but {nb} waits at {pk}"
+                                ),
+                            )
+                        },
+                    );
+                }
+            }
+        }
+        // 4. Sync group members share a state.
+        for h in 0..n {
+            if !self.running(h) {
+                continue;
+            }
+            let mut groups: BTreeMap<&str, (State, bool)> = BTreeMap::new();
+            for i in self.hosts[h].inst.values() {
+                if let Some(g) = &i.sync {
+                    let e = groups.entry(g.as_str()).or_insert((i.state, false));
+                    e.1 |= e.0 != i.state;
+                }
+            }
+            let split: Vec<(usize, String)> = groups
+                .iter()
+                .enumerate()
+                .map(|(k, (g, (_, differ)))| (usize::from(*differ) + 2 * k, g.to_string()))
+                .collect();
+            for (code, g) in split {
+                self.persist(
+                    (4, (code / 2) as u32, h, h),
+                    code % 2 == 1,
+                    slack,
+                    "sync group members share a state",
+                    |w| {
+                        let name = w.hosts[h].name.clone();
+                        let states: Vec<String> = w.hosts[h]
+                            .inst
+                            .iter()
+                            .filter(|(_, i)| i.sync.as_deref() == Some(g.as_str()))
+                            .map(|(n, i)| format!("{n} {:?}", i.state))
+                            .collect();
+                        (
+                            vec![name.clone()],
+                            format!("group {g} on {name}: {}", states.join(", ")),
+                        )
+                    },
+                );
+            }
+        }
+        // 5. A new master sends its GARP burst.
+        for h in 0..n {
+            if self.hosts[h].garp_due.is_empty() {
+                continue;
+            }
+            let due = std::mem::take(&mut self.hosts[h].garp_due);
+            let mut keep = Vec::new();
+            for (t, inst, needed) in due {
+                let still_master = self.hosts[h]
+                    .inst
+                    .get(&inst)
+                    .is_some_and(|i| i.state == State::Master);
+                if !still_master || !self.running(h) {
+                    continue;
+                }
+                if self.now >= t {
+                    if self.hosts[h].garps < needed {
+                        let name = self.hosts[h].name.clone();
+                        self.violations.push(Violation {
+                            t: self.now,
+                            invariant: "a new master sends its GARP bursts as configured",
+                            hosts: vec![name.clone()],
+                            detail: format!(
+                                "{name} {inst}: {} of {needed} GARPs/NAs",
+                                self.hosts[h].garps
+                            ),
+                        });
+                    }
+                } else {
+                    keep.push((t, inst, needed));
+                }
+            }
+            self.hosts[h].garp_due = keep;
+        }
+    }
+
+    /// Adds `dt` seconds to each VIP's unheld time, once it has been held.
+    pub fn account_vips(&mut self, dt: f64) {
+        for (v, (gap, _)) in self.vip_gaps.iter_mut() {
+            if !self.hosts.iter().any(|h| h.alive && h.held.contains(v)) {
+                *gap += dt;
+            }
+        }
+    }
+
+    /// A VIP was added somewhere: from now on its gaps count.
+    pub fn vip_held(&mut self, vip: &str) {
+        if !self.vip_gaps.contains_key(vip) {
+            self.vip_gaps.insert(vip.to_string(), (0.0, true));
+        }
+    }
+
+    pub fn vip_gap(&self, vip: &str) -> Option<f64> {
+        self.vip_gaps.get(vip).map(|(g, _)| *g)
+    }
+}
