@@ -14,8 +14,9 @@ pub fn timeline(o: &Outcome) -> String {
     s
 }
 
-/// Failover times against the protocol's floor: the master-down interval of the host
-/// that took over (3 × advert_int + skew, or down_timer_adverts × advert_int + skew).
+/// Failover times beside the protocol's floor: the master-down interval of the host that
+/// took over (down_timer_adverts × advert_int + skew), counted from the last advert it
+/// heard, which came up to one interval before the loss.
 pub fn failovers(o: &Outcome, sc: &Scenario) -> String {
     let mut s = String::new();
     for (host, took) in &o.failovers {
@@ -38,8 +39,8 @@ pub fn failovers(o: &Outcome, sc: &Scenario) -> String {
             Some(f) => {
                 let _ = writeln!(
                     s,
-                    "failover to {host}: {took:.3} s (master-down interval {f:.3} s; {:+.3} s)",
-                    took - f
+                    "failover to {host}: {took:.3} s after the master was lost (protocol floor: \
+                     master-down interval {f:.3} s after the last advert it heard)"
                 );
             }
             None => {
