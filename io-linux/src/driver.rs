@@ -15,6 +15,8 @@ pub enum Event {
     /// The process stops running for this long (a scheduling stall, SIGSTOP): nothing is
     /// received, sent or timed until it resumes, as on a stalled host.
     Pause(Duration),
+    /// SIGUSR2: hand the engine's statistics to the platform.
+    DumpStats,
     /// Leave the loop (after a `Shutdown` input has been handled, or on crash).
     Stop,
 }
@@ -30,6 +32,8 @@ pub trait Platform {
     fn next_event(&mut self) -> impl Future<Output = Event>;
     /// Carries out one output.
     fn execute(&mut self, out: Output) -> impl Future<Output = ()>;
+    /// Writes the SIGUSR2 statistics somewhere the operator can read them.
+    fn write_stats(&mut self, _text: String) {}
 }
 
 /// Runs `engine` on `platform` until an [`Event::Stop`].
@@ -49,6 +53,7 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
             None => engine.handle_timeout(platform.now()),
             Some(Event::Input(input)) => engine.handle_input(platform.now(), input),
             Some(Event::Pause(d)) => tokio::time::sleep(d).await,
+            Some(Event::DumpStats) => platform.write_stats(engine.stats_text()),
             Some(Event::Stop) => {
                 while let Some(out) = engine.poll_output() {
                     platform.execute(out).await;

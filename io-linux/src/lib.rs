@@ -6,5 +6,7 @@ pub mod cli;
 pub mod driver;
 pub mod dump;
 pub mod hostfs;
+pub mod linux;
+pub mod logging;
 pub mod pcap_decode;
 pub mod security;

@@ -1,7 +1,7 @@
 //! `keepalived-rs`: command line entry point.
 
 use keepalived_engine::config::{load, ParseOptions};
-use keepalived_linux::{cli, dump, hostfs, pcap_decode, security};
+use keepalived_linux::{cli, dump, hostfs, logging, pcap_decode, security};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -41,14 +41,61 @@ fn main() -> ExitCode {
     }
     match &opts.config_test {
         Some(log) => config_test(&opts, log.as_deref()),
-        None => {
-            eprintln!(
-                "keepalived-rs: the VRRP and checker daemons are not part of this build yet; \
-                 use -t to check a configuration"
-            );
-            ExitCode::from(1)
+        None => daemon(&opts),
+    }
+}
+
+/// Runs the daemon: the VRRP side (the checker side comes with health checking).
+fn daemon(opts: &cli::Options) -> ExitCode {
+    if opts.check_only {
+        eprintln!("keepalived-rs: the health-checker side is not part of this build yet (-C)");
+        return ExitCode::from(1);
+    }
+    logging::init(opts);
+    let path = opts.config_path();
+    let loaded = load(&hostfs::HostFs, &path, &parse_options(opts));
+    for d in loaded.diagnostics.iter() {
+        tracing::warn!("{d}");
+    }
+    if loaded.diagnostics.exit_code() == 4 {
+        tracing::error!("cannot load {}: not starting", path.display());
+        return ExitCode::from(4);
+    }
+    if opts.dump_conf {
+        let _ = std::io::stdout().write_all(dump::text(&loaded.config).as_bytes());
+    }
+    if !opts.dont_fork {
+        // SAFETY: called before any thread or runtime exists.
+        if unsafe { libc::daemon(0, 0) } != 0 {
+            tracing::error!("cannot detach: {}", std::io::Error::last_os_error());
+            return ExitCode::from(1);
         }
     }
+    let g = &loaded.config.global;
+    let fifos = [&g.notify_fifo, &g.vrrp_notify_fifo]
+        .into_iter()
+        .flatten()
+        .map(|f| f.path.clone())
+        .collect();
+    let setup = keepalived_linux::linux::platform::Setup {
+        config_path: path,
+        parse: parse_options(opts),
+        dont_release: opts.dont_release_vrrp,
+        fifos,
+    };
+    let pidfiles = [
+        opts.pid_file
+            .clone()
+            .unwrap_or_else(|| "/run/keepalived.pid".into()),
+        opts.vrrp_pid_file
+            .clone()
+            .unwrap_or_else(|| "/run/vrrp.pid".into()),
+    ];
+    ExitCode::from(keepalived_linux::linux::run_vrrp(
+        loaded.config,
+        setup,
+        &pidfiles,
+    ))
 }
 
 /// `--decode-pcap FILE [-f CONF]`: the adverts of a capture and what each instance makes

@@ -83,3 +83,147 @@ impl Drop for Netns {
             .output();
     }
 }
+
+/// The `keepalived-rs` binary cargo built beside this test.
+pub fn keepalived_rs() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target directory");
+    let bin = dir.join("keepalived-rs");
+    assert!(
+        bin.exists(),
+        "{} not built: run the tests with `cargo test --workspace`",
+        bin.display()
+    );
+    bin
+}
+
+/// Two namespaces joined by a veth pair, `<prefix>1`/`<prefix>2`, addresses
+/// 192.168.`net`.1 and .2 on interfaces `<prefix>a1` / `<prefix>a2`.
+pub struct Pair {
+    pub ns: [Netns; 2],
+    pub ifs: [String; 2],
+}
+
+impl Pair {
+    pub fn new(prefix: &str, net: u8) -> Pair {
+        let ns = [
+            Netns::new(&format!("{prefix}1")),
+            Netns::new(&format!("{prefix}2")),
+        ];
+        let ifs = [format!("{prefix}a1"), format!("{prefix}a2")];
+        run(
+            "ip",
+            &[
+                "link",
+                "add",
+                &ifs[0],
+                "netns",
+                &ns[0].name,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &ifs[1],
+                "netns",
+                &ns[1].name,
+            ],
+        );
+        for i in 0..2 {
+            ns[i].ip(&[
+                "addr",
+                "add",
+                &format!("192.168.{net}.{}/24", i + 1),
+                "dev",
+                &ifs[i],
+            ]);
+            ns[i].ip(&["link", "set", &ifs[i], "up"]);
+        }
+        Pair { ns, ifs }
+    }
+
+    /// Removes `addr` from namespace `i`, as a dead host takes its addresses with it.
+    pub fn drop_address(&self, i: usize, addr: &str) {
+        let _ = Command::new("ip")
+            .args([
+                "-n",
+                &self.ns[i].name,
+                "addr",
+                "del",
+                &format!("{addr}/24"),
+                "dev",
+                &self.ifs[i],
+            ])
+            .output();
+    }
+
+    /// Whether namespace `i` holds `addr` on its interface now.
+    pub fn holds(&self, i: usize, addr: &str) -> bool {
+        let out = self.ns[i].ip(&["-br", "addr", "show", "dev", &self.ifs[i]]);
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .any(|w| w.split('/').next() == Some(addr))
+    }
+}
+
+/// A daemon process in a namespace, killed when dropped.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub log: std::path::PathBuf,
+}
+
+impl Daemon {
+    /// `cmd` with `args`, in `ns`, output to `log`.
+    pub fn start(
+        ns: &Netns,
+        cmd: &std::path::Path,
+        args: &[&str],
+        log: std::path::PathBuf,
+    ) -> Daemon {
+        let out = std::fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .arg(cmd)
+            .args(args)
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start daemon");
+        Daemon { child, log }
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // `ip netns exec` execs the daemon, so the child's pid is the daemon's.
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` every 20 ms until it holds or `limit` passes; returns how long it took.
+pub fn wait_for(
+    limit: std::time::Duration,
+    mut f: impl FnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    None
+}

@@ -1,0 +1,197 @@
+//! rtnetlink: the host's interfaces and addresses, the VIPs we add and remove, and link
+//! events that drive track_interface and FAULT.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use futures::channel::mpsc::UnboundedReceiver;
+use futures::{StreamExt, TryStreamExt};
+use keepalived_engine::config::model::IpAddress;
+use keepalived_engine::vrrp::InterfaceInfo;
+use netlink_packet_core::NetlinkPayload;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::link::{LinkAttribute, LinkFlag, LinkMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{AsyncSocket, SocketAddr};
+use rtnetlink::Handle;
+
+const RTMGRP_LINK: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetlinkError {
+    #[error("netlink: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("netlink: {0}")]
+    Request(#[from] rtnetlink::Error),
+    #[error("no interface named {0}")]
+    NoInterface(String),
+}
+
+pub struct Netlink {
+    handle: Handle,
+    /// Link messages from the kernel's link multicast group.
+    pub events: UnboundedReceiver<(
+        netlink_packet_core::NetlinkMessage<RouteNetlinkMessage>,
+        SocketAddr,
+    )>,
+    index: BTreeMap<String, u32>,
+}
+
+fn link_info(m: &LinkMessage) -> Option<(u32, InterfaceInfo)> {
+    let mut name = None;
+    let mut mac = [0u8; 6];
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::IfName(n) => name = Some(n.clone()),
+            LinkAttribute::Address(b) if b.len() == 6 => mac.copy_from_slice(b),
+            _ => {}
+        }
+    }
+    let up = m.header.flags.contains(&LinkFlag::Up) && m.header.flags.contains(&LinkFlag::Running);
+    Some((
+        m.header.index,
+        InterfaceInfo {
+            name: name?,
+            up,
+            mac,
+            ipv4: None,
+            ipv6_ll: None,
+            ipv6_forwarding: false,
+        },
+    ))
+}
+
+impl Netlink {
+    /// A connection that also listens to link changes. Must run inside a tokio runtime.
+    pub fn connect() -> Result<Netlink, NetlinkError> {
+        let (mut conn, handle, events) = rtnetlink::new_connection()?;
+        conn.socket_mut()
+            .socket_mut()
+            .bind(&SocketAddr::new(0, RTMGRP_LINK))?;
+        tokio::spawn(conn);
+        Ok(Netlink {
+            handle,
+            events,
+            index: BTreeMap::new(),
+        })
+    }
+
+    /// Every interface with its state, MAC, primary IPv4 and link-local IPv6 address.
+    pub async fn interfaces(&mut self) -> Result<Vec<InterfaceInfo>, NetlinkError> {
+        let mut by_index: BTreeMap<u32, InterfaceInfo> = BTreeMap::new();
+        let mut links = self.handle.link().get().execute();
+        while let Some(m) = links.try_next().await? {
+            if let Some((i, info)) = link_info(&m) {
+                by_index.insert(i, info);
+            }
+        }
+        let mut addrs = self.handle.address().get().execute();
+        while let Some(m) = addrs.try_next().await? {
+            let Some(info) = by_index.get_mut(&m.header.index) else {
+                continue;
+            };
+            // The first address listed is the primary (secondaries come after).
+            for a in &m.attributes {
+                match a {
+                    AddressAttribute::Local(IpAddr::V4(v4)) if info.ipv4.is_none() => {
+                        info.ipv4 = Some(*v4)
+                    }
+                    AddressAttribute::Address(IpAddr::V6(v6))
+                        if info.ipv6_ll.is_none() && (v6.segments()[0] & 0xffc0) == 0xfe80 =>
+                    {
+                        info.ipv6_ll = Some(*v6)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for info in by_index.values_mut() {
+            let path = format!("/proc/sys/net/ipv6/conf/{}/forwarding", info.name);
+            info.ipv6_forwarding = std::fs::read_to_string(path).is_ok_and(|s| s.trim() == "1");
+        }
+        self.index = by_index
+            .iter()
+            .map(|(i, info)| (info.name.clone(), *i))
+            .collect();
+        Ok(by_index.into_values().collect())
+    }
+
+    pub fn ifindex(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    fn message(&self, a: &IpAddress, interface: &str) -> Result<AddressMessage, NetlinkError> {
+        let index = self
+            .ifindex(interface)
+            .ok_or_else(|| NetlinkError::NoInterface(interface.to_string()))?;
+        let mut m = AddressMessage::default();
+        m.header.index = index;
+        m.header.prefix_len = a.prefix_len;
+        m.header.family = match a.address {
+            IpAddr::V4(_) => AddressFamily::Inet,
+            IpAddr::V6(_) => AddressFamily::Inet6,
+        };
+        m.header.scope = match a.scope.as_deref() {
+            Some("host") => AddressScope::Host,
+            Some("link") => AddressScope::Link,
+            Some("site") => AddressScope::Site,
+            Some("nowhere") => AddressScope::Nowhere,
+            _ => AddressScope::Universe,
+        };
+        m.attributes.push(AddressAttribute::Local(a.address));
+        m.attributes.push(AddressAttribute::Address(a.address));
+        if let (IpAddr::V4(v4), Some(b)) = (a.address, &a.broadcast) {
+            use keepalived_engine::config::model::Broadcast;
+            let host = u32::MAX.checked_shr(u32::from(a.prefix_len)).unwrap_or(0);
+            let brd = match b {
+                Broadcast::Address(IpAddr::V4(x)) => Some(*x),
+                Broadcast::Address(IpAddr::V6(_)) => None,
+                Broadcast::Plus => Some(Ipv4Addr::from(u32::from(v4) | host)),
+                Broadcast::Minus => Some(Ipv4Addr::from(u32::from(v4) & !host)),
+            };
+            if let Some(brd) = brd {
+                m.attributes.push(AddressAttribute::Broadcast(brd));
+            }
+        }
+        if let Some(l) = &a.label {
+            m.attributes.push(AddressAttribute::Label(l.clone()));
+        }
+        Ok(m)
+    }
+
+    /// `ip addr add`: an address already present is not an error (we may have been
+    /// restarted while holding it).
+    pub async fn add_address(&self, a: &IpAddress, interface: &str) -> Result<(), NetlinkError> {
+        let m = self.message(a, interface)?;
+        let mut req = self
+            .handle
+            .address()
+            .add(m.header.index, a.address, a.prefix_len)
+            .replace();
+        *req.message_mut() = m;
+        req.execute().await?;
+        Ok(())
+    }
+
+    /// `ip addr del`: exactly the address we added.
+    pub async fn del_address(&self, a: &IpAddress, interface: &str) -> Result<(), NetlinkError> {
+        let m = self.message(a, interface)?;
+        self.handle.address().del(m).execute().await?;
+        Ok(())
+    }
+
+    /// The next link change, as the engine wants it.
+    pub async fn next_link_event(&mut self) -> Option<InterfaceInfo> {
+        loop {
+            let (msg, _) = self.events.next().await?;
+            if let NetlinkPayload::InnerMessage(
+                RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::DelLink(m),
+            ) = msg.payload
+            {
+                if let Some((_, info)) = link_info(&m) {
+                    return Some(info);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! The Linux platform under the shared driver: raw sockets in, raw sockets out, addresses
+//! through rtnetlink, GARP through AF_PACKET, scripts as child processes, signals.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keepalived_engine::config::{load, ParseOptions};
+use keepalived_engine::time::Instant;
+use keepalived_engine::vrrp::{Input, InterfaceInfo, Output, Owned, State};
+use keepalived_engine::wire::Family;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use tracing::{error, info, warn};
+
+use super::netlink::Netlink;
+use super::raw::{PacketSender, RawV4};
+use super::scripts::{write_fifo, Scripts};
+use crate::driver::{Event, Platform};
+use crate::hostfs::HostFs;
+
+pub struct Signals {
+    hup: Signal,
+    term: Signal,
+    int: Signal,
+    usr2: Signal,
+}
+
+impl Signals {
+    pub fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            usr2: signal(SignalKind::user_defined2())?,
+        })
+    }
+}
+
+pub struct LinuxPlatform {
+    start: tokio::time::Instant,
+    pub netlink: Netlink,
+    interfaces: BTreeMap<String, InterfaceInfo>,
+    sockets: BTreeMap<(String, u8), Arc<RawV4>>,
+    packets: UnboundedReceiver<(String, Vec<u8>)>,
+    packet_out: PacketSender,
+    scripts: Scripts,
+    signals: Signals,
+    fifos: Vec<String>,
+    config_path: PathBuf,
+    parse: ParseOptions,
+    /// `-V`: leave VIPs in place when stopping.
+    dont_release: bool,
+    stopping: bool,
+}
+
+pub struct Setup {
+    pub config_path: PathBuf,
+    pub parse: ParseOptions,
+    pub dont_release: bool,
+    pub fifos: Vec<String>,
+}
+
+impl LinuxPlatform {
+    /// Opens a raw socket per (interface, protocol) the configuration needs, and starts
+    /// a reader task for each.
+    pub async fn new(
+        setup: Setup,
+        config: &keepalived_engine::config::model::Config,
+    ) -> Result<(LinuxPlatform, Vec<InterfaceInfo>), String> {
+        let mut netlink = Netlink::connect().map_err(|e| e.to_string())?;
+        let ifs = netlink.interfaces().await.map_err(|e| e.to_string())?;
+        let (tx, packets) = unbounded_channel();
+        let mut sockets = BTreeMap::new();
+        let group = match config.global.vrrp_mcast_group4 {
+            IpAddr::V4(g) => g,
+            IpAddr::V6(_) => keepalived_engine::wire::MCAST_GROUP4,
+        };
+        for vi in &config.instances {
+            let Some(ifname) = vi.interface.clone() else {
+                continue;
+            };
+            let v6 = vi
+                .virtual_ipaddress
+                .first()
+                .is_some_and(|a| a.address.is_ipv6())
+                || vi.native_ipv6;
+            if v6 {
+                warn!(instance = %vi.name, "IPv6 instances are not run by this build yet");
+                continue;
+            }
+            let Some(ifindex) = netlink.ifindex(&ifname) else {
+                return Err(format!("{}: interface {ifname} does not exist", vi.name));
+            };
+            let ah = matches!(&vi.authentication, Some(a) if a.auth_type == keepalived_engine::config::model::AuthType::Ah);
+            let proto = if ah {
+                keepalived_engine::wire::IPPROTO_AH
+            } else {
+                keepalived_engine::wire::IPPROTO_VRRP
+            };
+            if sockets.contains_key(&(ifname.clone(), proto)) {
+                continue;
+            }
+            let sock = RawV4::open(&ifname, ifindex, proto, group)
+                .map_err(|e| format!("raw socket on {ifname}: {e}"))?;
+            sockets.insert((ifname, proto), sock);
+        }
+        // One reader per socket, feeding a single channel the loop selects on.
+        let sockets: BTreeMap<(String, u8), Arc<RawV4>> =
+            sockets.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        for ((ifname, _), sock) in &sockets {
+            let (tx, name, reader) = (tx.clone(), ifname.clone(), sock.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n) = reader.recv(&mut buf).await {
+                    if tx.send((name.clone(), buf[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let platform = LinuxPlatform {
+            start: tokio::time::Instant::now(),
+            interfaces: ifs.iter().map(|i| (i.name.clone(), i.clone())).collect(),
+            netlink,
+            sockets,
+            packets,
+            packet_out: PacketSender::open().map_err(|e| format!("AF_PACKET socket: {e}"))?,
+            scripts: Scripts::default(),
+            signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
+            fifos: setup.fifos,
+            config_path: setup.config_path,
+            parse: setup.parse,
+            dont_release: setup.dont_release,
+            stopping: false,
+        };
+        Ok((platform, ifs))
+    }
+}
+
+impl Platform for LinuxPlatform {
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+    }
+
+    fn until(&self, t: Instant) -> Duration {
+        Duration::from_micros(t.as_micros().saturating_sub(self.now().as_micros()))
+    }
+
+    async fn next_event(&mut self) -> Event {
+        if self.stopping {
+            return Event::Stop;
+        }
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.signals.term.recv() => return self.shutdown("SIGTERM"),
+                _ = self.signals.int.recv() => return self.shutdown("SIGINT"),
+                _ = self.signals.hup.recv() => {
+                    if let Some(ev) = self.reload() {
+                        return ev;
+                    }
+                }
+                _ = self.signals.usr2.recv() => return Event::DumpStats,
+                Some((script, status)) = self.scripts.exits.recv() => {
+                    return Event::Input(Input::ScriptExited { script, status });
+                }
+                Some(info) = self.netlink.next_link_event() => {
+                    let merged = match self.interfaces.get(&info.name) {
+                        Some(old) => InterfaceInfo { ipv4: old.ipv4, ipv6_ll: old.ipv6_ll, ipv6_forwarding: old.ipv6_forwarding, ..info },
+                        None => info,
+                    };
+                    if self.interfaces.get(&merged.name) != Some(&merged) {
+                        self.interfaces.insert(merged.name.clone(), merged.clone());
+                        return Event::Input(Input::Interface(merged));
+                    }
+                }
+                Some((interface, bytes)) = self.packets.recv() => {
+                    if bytes.len() < 20 {
+                        continue;
+                    }
+                    let src = IpAddr::from([bytes[12], bytes[13], bytes[14], bytes[15]]);
+                    let dst = IpAddr::from([bytes[16], bytes[17], bytes[18], bytes[19]]);
+                    let hop_limit = Some(bytes[8]);
+                    return Event::Input(Input::Packet { interface, family: Family::V4, src, dst, hop_limit, bytes });
+                }
+            }
+        }
+    }
+
+    async fn execute(&mut self, out: Output) {
+        match out {
+            Output::Transmit {
+                instance,
+                interface,
+                family,
+                dst,
+                bytes,
+                ..
+            } => {
+                let (IpAddr::V4(dst), Family::V4) = (dst, family) else {
+                    return;
+                };
+                let proto = bytes.get(9).copied().unwrap_or(112);
+                match self.sockets.get(&(interface.clone(), proto)) {
+                    Some(s) => {
+                        if let Err(e) = s.send(&bytes, dst) {
+                            warn!(%instance, %interface, "sending advert: {e}");
+                        }
+                    }
+                    None => warn!(%instance, %interface, "no socket to send adverts on"),
+                }
+            }
+            Output::Add { instance, what } => self.owned(&instance, what, true).await,
+            Output::Del { instance, what } => {
+                if !(self.stopping && self.dont_release) {
+                    self.owned(&instance, what, false).await
+                }
+            }
+            Output::SendGratuitousArp {
+                interface, frame, ..
+            }
+            | Output::SendNeighborAdvert {
+                interface, frame, ..
+            } => {
+                if let Some(i) = self.netlink.ifindex(&interface) {
+                    if let Err(e) = self.packet_out.send(i, &frame) {
+                        warn!(%interface, "sending GARP/NA: {e}");
+                    }
+                }
+            }
+            Output::RunScript {
+                script,
+                command,
+                timeout_us,
+            } => self
+                .scripts
+                .run_track(script, &command, Duration::from_micros(timeout_us)),
+            Output::Notify { command, .. } => self.scripts.notify(&command),
+            Output::Fifo { line } => {
+                for f in &self.fifos {
+                    if let Err(e) = write_fifo(f, &line) {
+                        warn!(fifo = %f, "{e}");
+                    }
+                }
+            }
+            Output::StateChange {
+                instance,
+                from,
+                to,
+                reason,
+            } => {
+                let word = match to {
+                    State::Master => "Entering MASTER STATE",
+                    State::Backup => "Entering BACKUP STATE",
+                    State::Fault => "Entering FAULT STATE",
+                    State::Stop => "Stopped",
+                    State::Init => "Entering INIT STATE",
+                };
+                info!(%instance, ?from, ?to, %reason, "({instance}) {word} ({reason})");
+            }
+            Output::GroupStateChange { group, to } => {
+                info!(%group, ?to, "VRRP_Group({group}) {to:?}")
+            }
+            Output::PriorityChange {
+                instance,
+                effective,
+            } => info!(%instance, effective, "({instance}) effective priority now {effective}"),
+            Output::Log { instance, message } => info!(%instance, "({instance}) {message}"),
+        }
+    }
+
+    fn write_stats(&mut self, text: String) {
+        let path = std::env::var_os("TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/tmp"))
+            .join("keepalived.stats");
+        if let Err(e) = write_private(&path, &text) {
+            error!(file = %path.display(), "writing statistics: {e}");
+        }
+    }
+}
+
+/// A dump file created fresh, never through a symlink, readable by root only (the fixes
+/// for CVE-2018-19044/19045/19046).
+pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+impl LinuxPlatform {
+    fn shutdown(&mut self, why: &str) -> Event {
+        info!("{why} received: stopping");
+        self.stopping = true;
+        Event::Input(Input::Shutdown)
+    }
+
+    fn reload(&mut self) -> Option<Event> {
+        info!("SIGHUP received: reloading {}", self.config_path.display());
+        let loaded = load(&HostFs, &self.config_path, &self.parse);
+        for d in loaded.diagnostics.iter() {
+            warn!("{d}");
+        }
+        if loaded.diagnostics.iter().any(|d| d.counts_as_error()) {
+            error!("configuration has errors: keeping the running configuration");
+            return None;
+        }
+        Some(Event::Input(Input::Reload(Box::new(loaded.config))))
+    }
+
+    async fn owned(&mut self, instance: &str, what: Owned, add: bool) {
+        match what {
+            Owned::Address {
+                addr, interface, ..
+            } => {
+                let r = if add {
+                    self.netlink.add_address(&addr, &interface).await
+                } else {
+                    self.netlink.del_address(&addr, &interface).await
+                };
+                match r {
+                    Ok(()) => {
+                        info!(%instance, %interface, "{} {}/{}", if add { "adding" } else { "removing" }, addr.address, addr.prefix_len)
+                    }
+                    Err(e) => {
+                        warn!(%instance, %interface, "{} {}: {e}", if add { "adding" } else { "removing" }, addr.address)
+                    }
+                }
+            }
+            Owned::Route(_) | Owned::Rule(_) => {
+                warn!(%instance, "virtual routes and rules are not applied by this build yet")
+            }
+        }
+    }
+}
