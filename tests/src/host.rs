@@ -182,12 +182,24 @@ impl Daemon {
         args: &[&str],
         log: std::path::PathBuf,
     ) -> Daemon {
+        Daemon::start_with_env(ns, cmd, args, &[], log)
+    }
+
+    /// As [`Daemon::start`], with extra environment variables.
+    pub fn start_with_env(
+        ns: &Netns,
+        cmd: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &std::path::Path)],
+        log: std::path::PathBuf,
+    ) -> Daemon {
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
         let child = Command::new("ip")
             .args(["netns", "exec", &ns.name])
             .arg(cmd)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, *v)))
             .stdout(out)
             .stderr(err)
             .spawn()
@@ -226,4 +238,20 @@ pub fn wait_for(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     None
+}
+
+/// Runs `f` on a thread that has entered network namespace `ns`.
+pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let file = std::fs::File::open(format!("/run/netns/{ns}")).expect("namespace file");
+            // SAFETY: setns on this thread only, with a valid namespace descriptor.
+            let r =
+                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) };
+            assert_eq!(r, 0, "setns {ns}: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("namespace thread")
+    })
 }

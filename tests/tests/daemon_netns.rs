@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Daemon, Pair};
+use keepalived_tests::host::{can_run, in_netns, keepalived_rs, wait_for, Daemon, Pair};
 
 const VIP: &str = "10.60.0.100";
 
@@ -203,5 +203,202 @@ fn mixed_cluster_with_keepalived_fails_over_and_preempts_both_ways() {
     );
     std::thread::sleep(Duration::from_secs(2));
     assert!(only(0), "a single master at the end");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// SIGHUP through the engine's diff: an unchanged instance keeps its VIP the whole time,
+// with the config unchanged and with an unrelated instance added; a netlink monitor sees
+// no deletion.
+#[test]
+fn sighup_never_removes_a_vip_even_briefly() {
+    if !can_run("sighup_never_removes_a_vip_even_briefly", &["ip"]) {
+        return;
+    }
+    let dir = tmp("reload");
+    let pair = Pair::new("kh", 63);
+    let c = conf(&dir, "r", &pair.ifs[0], 255, "state MASTER");
+    let d = ours(&pair, 0, &dir, &c);
+    assert!(
+        wait_for(Duration::from_secs(5), || pair.holds(0, VIP)).is_some(),
+        "owner takes the VIP"
+    );
+    let monitor_log = dir.join("monitor.log");
+    let mut monitor = std::process::Command::new("ip")
+        .args(["-n", &pair.ns[0].name, "monitor", "address"])
+        .stdout(std::fs::File::create(&monitor_log).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    d.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(700));
+    let mut text = std::fs::read_to_string(&c).unwrap();
+    text.push_str(&format!(
+        "vrrp_instance VI_2 {{\n  interface {}\n  virtual_router_id 62\n  priority 100\n  advert_int 1\n  \
+         virtual_ipaddress {{\n    10.60.1.100/24\n  }}\n}}\n",
+        pair.ifs[0]
+    ));
+    std::fs::write(&c, text).unwrap();
+    d.signal(libc::SIGHUP);
+    // VI_2 comes up as a new instance and takes its own VIP after its master-down wait.
+    assert!(
+        wait_for(Duration::from_secs(6), || pair.holds(0, "10.60.1.100")).is_some(),
+        "the added instance starts"
+    );
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let seen = std::fs::read_to_string(&monitor_log).unwrap();
+    assert!(
+        !seen
+            .lines()
+            .any(|l| l.starts_with("Deleted") && l.contains(VIP)),
+        "VIP removed during reload:\n{seen}"
+    );
+    assert!(pair.holds(0, VIP));
+    assert_eq!(
+        d.log_text().matches("SIGHUP received").count(),
+        2,
+        "{}",
+        d.log_text()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// Malformed adverts from another namespace change nothing but the counters, and the
+// daemon keeps running: truncated, wrong length, bad checksum, wrong TTL, wrong password,
+// unknown VRID, and 255 VIPs.
+#[test]
+fn malformed_adverts_change_only_counters() {
+    use keepalived_engine::wire::vrrp::pass_auth_data;
+    use keepalived_engine::wire::{
+        AdvertRepr, AuthType, EmitOptions, VipList, VrrpBody, VrrpRepr, MCAST_GROUP4,
+    };
+    use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+
+    if !can_run("malformed_adverts_change_only_counters", &["ip"]) {
+        return;
+    }
+    let dir = tmp("malformed");
+    let pair = Pair::new("kx", 64);
+    let c = conf(&dir, "r", &pair.ifs[0], 200, "");
+    let (p, r) = (dir.join("p"), dir.join("r"));
+    let args = [
+        "-n",
+        "-l",
+        "-G",
+        "-P",
+        "-f",
+        c.to_str().unwrap(),
+        "-p",
+        p.to_str().unwrap(),
+        "-r",
+        r.to_str().unwrap(),
+    ];
+    let d = Daemon::start_with_env(
+        &pair.ns[0],
+        &keepalived_rs(),
+        &args,
+        &[("TMPDIR", &dir)],
+        dir.join("d.log"),
+    );
+    assert!(
+        wait_for(Duration::from_secs(8), || pair.holds(0, VIP)).is_some(),
+        "master first"
+    );
+
+    let advert = |vrid: u8, prio: u8, ttl: u8, pw: &str, n: usize| {
+        let a = AdvertRepr {
+            src: IpAddr::V4(Ipv4Addr::new(192, 168, 64, 2)),
+            dst: IpAddr::V4(MCAST_GROUP4),
+            ttl,
+            tos: 0xc0,
+            ident: 7,
+            ah: None,
+            vrrp: VrrpRepr {
+                vrid,
+                priority: prio,
+                body: VrrpBody::V2 {
+                    auth_type: AuthType::Pass,
+                    adver_int_secs: 1,
+                    auth_data: pass_auth_data(pw),
+                },
+                vips: VipList::V4(
+                    (0..n)
+                        .map(|i| Ipv4Addr::new(10, 64, (i / 250) as u8, (i % 250) as u8 + 1))
+                        .collect(),
+                ),
+            },
+        };
+        let mut b = vec![0; a.buffer_len()];
+        a.emit(&mut b, &EmitOptions::default());
+        b
+    };
+    let good = advert(61, 250, 255, "s3cret", 1);
+    let mut bad_sum = good.clone();
+    bad_sum[27] ^= 0x40; // an address byte: only the checksum catches it
+    let mut long = good.clone();
+    long.extend_from_slice(&[0; 7]);
+    let l = long.len() as u16;
+    long[2..4].copy_from_slice(&l.to_be_bytes());
+    let packets: Vec<Vec<u8>> = vec![
+        good[..24].to_vec(),
+        long,
+        bad_sum,
+        advert(61, 250, 64, "s3cret", 1),
+        advert(61, 250, 255, "wrong", 1),
+        advert(99, 250, 255, "s3cret", 1),
+        advert(61, 50, 255, "s3cret", 255),
+    ];
+    let iface = pair.ifs[1].clone();
+    in_netns(&pair.ns[1].name, move || {
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::from(112)),
+        )
+        .unwrap();
+        s.set_header_included_v4(true).unwrap();
+        s.bind_device(Some(iface.as_bytes())).unwrap();
+        for _ in 0..3 {
+            for p in &packets {
+                let to = socket2::SockAddr::from(SocketAddrV4::new(MCAST_GROUP4, 0));
+                s.send_to(p, &to).expect("send malformed advert");
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(pair.holds(0, VIP), "still master");
+    assert!(
+        d.log_text().contains("Entering MASTER STATE")
+            && !d.log_text().contains("Entering BACKUP STATE (received")
+    );
+    d.signal(libc::SIGUSR2);
+    let stats_file = dir.join("keepalived.stats");
+    assert!(
+        wait_for(Duration::from_secs(3), || stats_file.exists()).is_some(),
+        "SIGUSR2 writes the statistics"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let stats = std::fs::read_to_string(&stats_file).unwrap();
+    let count = |label: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(count("Length:") >= 3, "{stats}");
+    assert!(count("TTL:") >= 3, "{stats}");
+    assert!(count("Failure:") >= 3, "{stats}");
+    assert!(count("Address List:") >= 3, "{stats}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&stats_file).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "stats file is private");
+    let mut d = d;
+    assert!(
+        matches!(d.child.try_wait(), Ok(None)),
+        "daemon still running"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
