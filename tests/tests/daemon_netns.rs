@@ -8,13 +8,20 @@ use keepalived_tests::host::{can_run, in_netns, keepalived_rs, wait_for, Daemon,
 
 const VIP: &str = "10.60.0.100";
 
+const PASS: &str = "authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }";
+
 fn conf(dir: &Path, name: &str, iface: &str, prio: u8, extra: &str) -> PathBuf {
+    conf_body(dir, name, iface, prio, &format!("{extra}\n  {PASS}"))
+}
+
+/// An instance on `iface` for VRID 61 and the test VIP, with `body` lines added.
+fn conf_body(dir: &Path, name: &str, iface: &str, prio: u8, body: &str) -> PathBuf {
     let p = dir.join(format!("{name}.conf"));
     std::fs::write(
         &p,
         format!(
-            "vrrp_instance VI_1 {{\n  interface {iface}\n  virtual_router_id 61\n  priority {prio}\n  advert_int 1\n  {extra}\n  \
-             authentication {{\n    auth_type PASS\n    auth_pass s3cret\n  }}\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+            "vrrp_instance VI_1 {{\n  interface {iface}\n  virtual_router_id 61\n  priority {prio}\n  advert_int 1\n  {body}\n  \
+             virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
         ),
     )
     .unwrap();
@@ -139,16 +146,19 @@ fn two_routers_elect_fail_over_and_preempt() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn mixed_cluster_with_keepalived_fails_over_and_preempts_both_ways() {
-    if !can_run(
-        "mixed_cluster_with_keepalived_fails_over_and_preempts_both_ways",
-        &["ip", "keepalived"],
-    ) {
+/// A keepalived-rs router and a keepalived 2.2.7 router with the same instance (`body`
+/// gives the variant's lines for router `me` = 1 or 2): failover and preemption in both
+/// directions, a single master at the end.
+fn mixed_cluster(test: &str, prefix: &str, net: u8, body: fn(net: u8, me: u8) -> String) {
+    if !can_run(test, &["ip", "keepalived"]) {
         return;
     }
-    let dir = tmp("mixed");
-    let pair = Pair::new("km", 62);
+    let dir = tmp(prefix);
+    let pair = Pair::new(prefix, net);
+    let conf = |dir: &Path, name: &str, iface: &str, prio: u8, _: &str| {
+        let me = if iface == pair.ifs[0] { 1 } else { 2 };
+        conf_body(dir, name, iface, prio, &body(net, me))
+    };
     let only = |i: usize| pair.holds(i, VIP) && !pair.holds(1 - i, VIP);
     // keepalived higher, we lower: keepalived masters; it stops, we take over; it returns
     // and preempts us.
@@ -204,6 +214,35 @@ fn mixed_cluster_with_keepalived_fails_over_and_preempts_both_ways() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(only(0), "a single master at the end");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mixed_cluster_v2_pass() {
+    mixed_cluster("mixed_cluster_v2_pass", "kmp", 62, |_, _| PASS.to_string());
+}
+
+#[test]
+fn mixed_cluster_v2_ah() {
+    mixed_cluster("mixed_cluster_v2_ah", "kma", 65, |_, _| {
+        "authentication {\n    auth_type AH\n    auth_pass s3cret\n  }".to_string()
+    });
+}
+
+#[test]
+fn mixed_cluster_v3_ipv4() {
+    mixed_cluster("mixed_cluster_v3_ipv4", "kmv", 66, |_, _| {
+        "version 3".to_string()
+    });
+}
+
+#[test]
+fn mixed_cluster_unicast() {
+    mixed_cluster("mixed_cluster_unicast", "kmu", 67, |net, me| {
+        format!(
+            "unicast_src_ip 192.168.{net}.{me}\n  unicast_peer {{\n    192.168.{net}.{}\n  }}",
+            3 - me
+        )
+    });
 }
 
 // SIGHUP through the engine's diff: an unchanged instance keeps its VIP the whole time,
