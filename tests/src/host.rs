@@ -114,6 +114,17 @@ impl Pair {
             Netns::new(&format!("{prefix}2")),
         ];
         let ifs = [format!("{prefix}a1"), format!("{prefix}a2")];
+        // No duplicate address detection: link-local sources and IPv6 VIPs are usable at once.
+        for n in &ns {
+            let _ = n
+                .command("sysctl")
+                .args([
+                    "-qw",
+                    "net.ipv6.conf.all.accept_dad=0",
+                    "net.ipv6.conf.default.accept_dad=0",
+                ])
+                .output();
+        }
         run(
             "ip",
             &[
@@ -211,6 +222,18 @@ impl Daemon {
         // `ip netns exec` execs the daemon, so the child's pid is the daemon's.
         // SAFETY: sending a signal to our own child.
         unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// SIGTERM, then waits up to 5 s for a graceful exit (SIGKILL after that).
+    pub fn stop(mut self) {
+        self.signal(libc::SIGTERM);
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(5) {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     pub fn log_text(&self) -> String {

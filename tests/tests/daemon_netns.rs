@@ -245,6 +245,71 @@ fn mixed_cluster_unicast() {
     });
 }
 
+// VRRPv3 over IPv6 against keepalived: raw IPv6 sockets with kernel checksums, hop limit
+// and destination from control messages; failover and preemption both ways.
+#[test]
+fn mixed_cluster_v3_ipv6() {
+    if !can_run("mixed_cluster_v3_ipv6", &["ip", "keepalived"]) {
+        return;
+    }
+    const VIP6: &str = "2001:db8:68::100";
+    let dir = tmp("kmsix");
+    let pair = Pair::new("km6", 68);
+    let only = |i: usize| pair.holds(i, VIP6) && !pair.holds(1 - i, VIP6);
+    let conf6 = |name: &str, i: usize, prio: u8| {
+        let p = dir.join(format!("{name}.conf"));
+        std::fs::write(
+            &p,
+            format!(
+                "vrrp_instance VI_6 {{\n  interface {}\n  virtual_router_id 68\n  priority {prio}\n  advert_int 1\n  \
+                 virtual_ipaddress {{\n    fe80::68/64\n    {VIP6}/64\n  }}\n}}\n",
+                pair.ifs[i]
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let o = ours(&pair, 0, &dir, &conf6("ours_lo", 0, 100));
+    let k = theirs(&pair, 1, &dir, &conf6("ka_hi", 1, 200));
+    assert!(
+        wait_for(Duration::from_secs(10), || only(1)).is_some(),
+        "keepalived should be master"
+    );
+    k.stop();
+    assert!(
+        wait_for(Duration::from_secs(5), || only(0)).is_some(),
+        "we take over from keepalived"
+    );
+    let k = theirs(&pair, 1, &dir, &conf6("ka_hi", 1, 200));
+    assert!(
+        wait_for(Duration::from_secs(8), || only(1)).is_some(),
+        "keepalived preempts us"
+    );
+    k.stop();
+    o.stop();
+
+    let k = theirs(&pair, 1, &dir, &conf6("ka_lo", 1, 100));
+    let o = ours(&pair, 0, &dir, &conf6("ours_hi", 0, 200));
+    assert!(
+        wait_for(Duration::from_secs(10), || only(0)).is_some(),
+        "we should be master"
+    );
+    o.stop();
+    assert!(
+        wait_for(Duration::from_secs(5), || only(1)).is_some(),
+        "keepalived takes over from us"
+    );
+    let _o = ours(&pair, 0, &dir, &conf6("ours_hi", 0, 200));
+    assert!(
+        wait_for(Duration::from_secs(8), || only(0)).is_some(),
+        "we preempt keepalived"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(only(0), "a single master at the end");
+    drop(k);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // SIGHUP through the engine's diff: an unchanged instance keeps its VIP the whole time,
 // with the config unchanged and with an unrelated instance added; a netlink monitor sees
 // no deletion.

@@ -17,7 +17,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tracing::{error, info, warn};
 
 use super::netlink::Netlink;
-use super::raw::{PacketSender, RawV4};
+use super::raw::{PacketSender, RawV4, RawV6};
 use super::scripts::{write_fifo, Scripts};
 use crate::driver::{Event, Platform};
 use crate::hostfs::HostFs;
@@ -40,12 +40,19 @@ impl Signals {
     }
 }
 
+/// One raw socket: IPv4 (IP header ours) or IPv6 (header the kernel's).
+#[derive(Clone)]
+enum Sock {
+    V4(Arc<RawV4>),
+    V6(Arc<RawV6>),
+}
+
 pub struct LinuxPlatform {
     start: tokio::time::Instant,
     pub netlink: Netlink,
     interfaces: BTreeMap<String, InterfaceInfo>,
-    sockets: BTreeMap<(String, u8), Arc<RawV4>>,
-    packets: UnboundedReceiver<(String, Vec<u8>)>,
+    sockets: BTreeMap<(String, u8, Family), Sock>,
+    packets: UnboundedReceiver<Input>,
     packet_out: PacketSender,
     scripts: Scripts,
     signals: Signals,
@@ -74,10 +81,14 @@ impl LinuxPlatform {
         let mut netlink = Netlink::connect().map_err(|e| e.to_string())?;
         let ifs = netlink.interfaces().await.map_err(|e| e.to_string())?;
         let (tx, packets) = unbounded_channel();
-        let mut sockets = BTreeMap::new();
-        let group = match config.global.vrrp_mcast_group4 {
+        let mut sockets: BTreeMap<(String, u8, Family), Sock> = BTreeMap::new();
+        let group4 = match config.global.vrrp_mcast_group4 {
             IpAddr::V4(g) => g,
             IpAddr::V6(_) => keepalived_engine::wire::MCAST_GROUP4,
+        };
+        let group6 = match config.global.vrrp_mcast_group6 {
+            IpAddr::V6(g) => g,
+            IpAddr::V4(_) => keepalived_engine::wire::MCAST_GROUP6,
         };
         for vi in &config.instances {
             let Some(ifname) = vi.interface.clone() else {
@@ -88,10 +99,6 @@ impl LinuxPlatform {
                 .first()
                 .is_some_and(|a| a.address.is_ipv6())
                 || vi.native_ipv6;
-            if v6 {
-                warn!(instance = %vi.name, "IPv6 instances are not run by this build yet");
-                continue;
-            }
             let Some(ifindex) = netlink.ifindex(&ifname) else {
                 return Err(format!("{}: interface {ifname} does not exist", vi.name));
             };
@@ -101,26 +108,67 @@ impl LinuxPlatform {
             } else {
                 keepalived_engine::wire::IPPROTO_VRRP
             };
-            if sockets.contains_key(&(ifname.clone(), proto)) {
+            let family = if v6 { Family::V6 } else { Family::V4 };
+            let key = (ifname.clone(), proto, family);
+            if sockets.contains_key(&key) {
                 continue;
             }
-            let sock = RawV4::open(&ifname, ifindex, proto, group)
-                .map_err(|e| format!("raw socket on {ifname}: {e}"))?;
-            sockets.insert((ifname, proto), sock);
+            let sock = if v6 {
+                let s = RawV6::open(&ifname, ifindex, group6)
+                    .map_err(|e| format!("raw IPv6 socket on {ifname}: {e}"))?;
+                Sock::V6(Arc::new(s))
+            } else {
+                let s = RawV4::open(&ifname, ifindex, proto, group4)
+                    .map_err(|e| format!("raw socket on {ifname}: {e}"))?;
+                Sock::V4(Arc::new(s))
+            };
+            sockets.insert(key, sock);
         }
         // One reader per socket, feeding a single channel the loop selects on.
-        let sockets: BTreeMap<(String, u8), Arc<RawV4>> =
-            sockets.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
-        for ((ifname, _), sock) in &sockets {
-            let (tx, name, reader) = (tx.clone(), ifname.clone(), sock.clone());
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                while let Ok(n) = reader.recv(&mut buf).await {
-                    if tx.send((name.clone(), buf[..n].to_vec())).is_err() {
-                        break;
-                    }
+        for ((ifname, _, _), sock) in &sockets {
+            let (tx, interface) = (tx.clone(), ifname.clone());
+            match sock.clone() {
+                Sock::V4(reader) => {
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; 65536];
+                        while let Ok(n) = reader.recv(&mut buf).await {
+                            let b = &buf[..n];
+                            if b.len() < 20 {
+                                continue;
+                            }
+                            let input = Input::Packet {
+                                interface: interface.clone(),
+                                family: Family::V4,
+                                src: IpAddr::from([b[12], b[13], b[14], b[15]]),
+                                dst: IpAddr::from([b[16], b[17], b[18], b[19]]),
+                                hop_limit: Some(b[8]),
+                                bytes: b.to_vec(),
+                            };
+                            if tx.send(input).is_err() {
+                                break;
+                            }
+                        }
+                    });
                 }
-            });
+                Sock::V6(reader) => {
+                    tokio::spawn(async move {
+                        while let Ok(r) = reader.recv().await {
+                            let Some(dst) = r.dst else { continue };
+                            let input = Input::Packet {
+                                interface: interface.clone(),
+                                family: Family::V6,
+                                src: IpAddr::V6(r.src),
+                                dst: IpAddr::V6(dst),
+                                hop_limit: r.hop_limit,
+                                bytes: r.payload,
+                            };
+                            if tx.send(input).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            }
         }
         let platform = LinuxPlatform {
             start: tokio::time::Instant::now(),
@@ -178,15 +226,7 @@ impl Platform for LinuxPlatform {
                         return Event::Input(Input::Interface(merged));
                     }
                 }
-                Some((interface, bytes)) = self.packets.recv() => {
-                    if bytes.len() < 20 {
-                        continue;
-                    }
-                    let src = IpAddr::from([bytes[12], bytes[13], bytes[14], bytes[15]]);
-                    let dst = IpAddr::from([bytes[16], bytes[17], bytes[18], bytes[19]]);
-                    let hop_limit = Some(bytes[8]);
-                    return Event::Input(Input::Packet { interface, family: Family::V4, src, dst, hop_limit, bytes });
-                }
+                Some(input) = self.packets.recv() => return Event::Input(input),
             }
         }
     }
@@ -201,17 +241,22 @@ impl Platform for LinuxPlatform {
                 bytes,
                 ..
             } => {
-                let (IpAddr::V4(dst), Family::V4) = (dst, family) else {
-                    return;
+                let proto = match family {
+                    Family::V4 => bytes
+                        .get(9)
+                        .copied()
+                        .unwrap_or(keepalived_engine::wire::IPPROTO_VRRP),
+                    Family::V6 => keepalived_engine::wire::IPPROTO_VRRP,
                 };
-                let proto = bytes.get(9).copied().unwrap_or(112);
-                match self.sockets.get(&(interface.clone(), proto)) {
-                    Some(s) => {
-                        if let Err(e) = s.send(&bytes, dst) {
-                            warn!(%instance, %interface, "sending advert: {e}");
-                        }
-                    }
-                    None => warn!(%instance, %interface, "no socket to send adverts on"),
+                let r = match (self.sockets.get(&(interface.clone(), proto, family)), dst) {
+                    (Some(Sock::V4(s)), IpAddr::V4(d)) => s.send(&bytes, d),
+                    (Some(Sock::V6(s)), IpAddr::V6(d)) => s.send(&bytes, d),
+                    _ => Err(std::io::Error::other(
+                        "no socket for this interface and family",
+                    )),
+                };
+                if let Err(e) = r {
+                    warn!(%instance, %interface, "sending advert: {e}");
                 }
             }
             Output::Add { instance, what } => self.owned(&instance, what, true).await,

@@ -118,3 +118,134 @@ impl PacketSender {
         Ok(())
     }
 }
+
+/// A raw IPv6 socket for VRRP on one interface: the kernel builds the IPv6 header and
+/// computes and verifies the checksum (IPV6_CHECKSUM at offset 6); hop limit 255; the
+/// destination and the received hop limit come back as control messages.
+pub struct RawV6 {
+    fd: AsyncFd<Socket>,
+    ifindex: u32,
+}
+
+/// A received IPv6 VRRP packet with what the control messages said.
+pub struct Received6 {
+    pub payload: Vec<u8>,
+    pub src: std::net::Ipv6Addr,
+    pub dst: Option<std::net::Ipv6Addr>,
+    pub hop_limit: Option<u8>,
+}
+
+fn setsockopt_int(fd: i32, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: an int option with its exact size.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as u32,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+impl RawV6 {
+    pub fn open(interface: &str, ifindex: u32, group: std::net::Ipv6Addr) -> io::Result<RawV6> {
+        let s = Socket::new(
+            Domain::IPV6,
+            Type::RAW,
+            Some(Protocol::from(i32::from(
+                keepalived_engine::wire::IPPROTO_VRRP,
+            ))),
+        )?;
+        let fd = s.as_raw_fd();
+        setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, 6)?;
+        setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+        setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+        s.bind_device(Some(interface.as_bytes()))?;
+        s.set_multicast_loop_v6(false)?;
+        s.set_multicast_hops_v6(255)?;
+        s.set_unicast_hops_v6(255)?;
+        s.set_multicast_if_v6(ifindex)?;
+        s.join_multicast_v6(&group, ifindex)?;
+        s.set_nonblocking(true)?;
+        // SAFETY: as for RawV4: the socket owns its descriptor for the AsyncFd's life.
+        let fd = unsafe { AsyncFd::register(s) }.map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(RawV6 { fd, ifindex })
+    }
+
+    fn recv_once(&self) -> io::Result<Received6> {
+        let mut buf = vec![0u8; 65536];
+        // u64s: control messages must be aligned for cmsghdr.
+        let mut cmsg = [0u64; 32];
+        // SAFETY: zeroed plain-data structures, filled by recvmsg within the sizes given.
+        let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as u32;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cmsg.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&cmsg);
+        // SAFETY: msg points at live buffers of the stated sizes.
+        let n = unsafe { libc::recvmsg(self.fd.get_ref().as_raw_fd(), &mut msg, 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        buf.truncate(n as usize);
+        let (mut dst, mut hop_limit) = (None, None);
+        // SAFETY: walking the control messages recvmsg wrote, with the libc macros.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                let data = libc::CMSG_DATA(c);
+                match ((*c).cmsg_level, (*c).cmsg_type) {
+                    (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                        let info: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                        dst = Some(std::net::Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                    }
+                    (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                        let h: i32 = std::ptr::read_unaligned(data.cast());
+                        hop_limit = u8::try_from(h).ok();
+                    }
+                    _ => {}
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        Ok(Received6 {
+            payload: buf,
+            src: std::net::Ipv6Addr::from(from.sin6_addr.s6_addr),
+            dst,
+            hop_limit,
+        })
+    }
+
+    pub async fn recv(&self) -> io::Result<Received6> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|_| self.recv_once()) {
+                Ok(r) => return r,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Sends a VRRP payload to `dst` (link-local scope on our interface).
+    pub fn send(&self, payload: &[u8], dst: std::net::Ipv6Addr) -> io::Result<()> {
+        let to = SockAddr::from(std::net::SocketAddrV6::new(dst, 0, 0, self.ifindex));
+        match self.fd.get_ref().send_to(payload, &to) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
