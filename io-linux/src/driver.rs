@@ -17,6 +17,10 @@ pub enum Event {
     Pause(Duration),
     /// SIGUSR2: hand the engine's statistics to the platform.
     DumpStats,
+    /// SIGUSR1: the data dump.
+    DumpData,
+    /// SIGRTMIN+2: the state as JSON.
+    DumpJson,
     /// Leave the loop (after a `Shutdown` input has been handled, or on crash).
     Stop,
 }
@@ -34,6 +38,10 @@ pub trait Platform {
     fn execute(&mut self, out: Output) -> impl Future<Output = ()>;
     /// Writes the SIGUSR2 statistics somewhere the operator can read them.
     fn write_stats(&mut self, _text: String) {}
+    /// Writes the SIGUSR1 data dump.
+    fn write_data(&mut self, _text: String) {}
+    /// Writes the SIGRTMIN+2 JSON state.
+    fn write_json(&mut self, _text: String) {}
 }
 
 /// Runs `engine` on `platform` until an [`Event::Stop`].
@@ -54,6 +62,8 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
             Some(Event::Input(input)) => engine.handle_input(platform.now(), input),
             Some(Event::Pause(d)) => tokio::time::sleep(d).await,
             Some(Event::DumpStats) => platform.write_stats(engine.stats_text()),
+            Some(Event::DumpData) => platform.write_data(engine.data_text()),
+            Some(Event::DumpJson) => platform.write_json(engine.json_state().to_string()),
             Some(Event::Stop) => {
                 while let Some(out) = engine.poll_output() {
                     platform.execute(out).await;

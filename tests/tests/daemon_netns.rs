@@ -506,3 +506,125 @@ fn malformed_adverts_change_only_counters() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// A failing track_script (weight -150) drops the master below its peer, which takes the
+// VIP; the GARPs of the new master are seen on the wire by the other namespace.
+#[test]
+fn track_script_failure_moves_the_vip_and_garps_follow() {
+    if !can_run(
+        "track_script_failure_moves_the_vip_and_garps_follow",
+        &["ip", "tcpdump"],
+    ) {
+        return;
+    }
+    let dir = tmp("track");
+    let pair = Pair::new("kt", 69);
+    let flag = dir.join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let script = format!(
+        "vrrp_script chk {{\n  script \"/bin/sh -c 'test -e {}'\"\n  interval 1\n  weight -150\n  fall 1\n  rise 1\n}}\n",
+        flag.display()
+    );
+    let c2 = dir.join("r2.conf");
+    let body = std::fs::read_to_string(conf(
+        &dir,
+        "tmp",
+        &pair.ifs[1],
+        200,
+        "track_script {\n    chk\n  }",
+    ))
+    .unwrap();
+    std::fs::write(&c2, script + &body).unwrap();
+    let c1 = conf(&dir, "r1", &pair.ifs[0], 100, "");
+    let _d2 = ours(&pair, 1, &dir, &c2);
+    let _d1 = ours(&pair, 0, &dir, &c1);
+    let only = |i: usize| pair.holds(i, VIP) && !pair.holds(1 - i, VIP);
+    assert!(
+        wait_for(Duration::from_secs(10), || only(1)).is_some(),
+        "r2 is master while its script passes"
+    );
+    // Watch r2's side for r1's gratuitous ARPs.
+    let cap = dir.join("garp.txt");
+    let mut tcpdump = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &pair.ns[1].name,
+            "tcpdump",
+            "-l",
+            "-n",
+            "-i",
+            &pair.ifs[1],
+            "arp",
+        ])
+        .stdout(std::fs::File::create(&cap).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::remove_file(&flag).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(8), || only(0)).is_some(),
+        "r1 takes the VIP when r2's script fails"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let seen = std::fs::read_to_string(&cap).unwrap();
+    let garps = seen
+        .lines()
+        .filter(|l| l.contains(&format!("who-has {VIP} ")) && l.contains(&format!("tell {VIP},")))
+        .count();
+    assert!(
+        garps >= 5,
+        "garp_master_repeat 5 GARPs expected on the wire:\n{seen}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// A tracked interface going down is FAULT: the master sends priority 0 and releases the
+// VIP, so its peer takes over within skew time.
+#[test]
+fn tracked_interface_down_is_fault_with_priority_zero() {
+    if !can_run(
+        "tracked_interface_down_is_fault_with_priority_zero",
+        &["ip"],
+    ) {
+        return;
+    }
+    let dir = tmp("fault");
+    let pair = Pair::new("kf", 70);
+    pair.ns[1].ip(&[
+        "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+    ]);
+    pair.ns[1].ip(&["link", "set", "trk0", "up"]);
+    pair.ns[1].ip(&["link", "set", "trk1", "up"]);
+    let c2 = conf(
+        &dir,
+        "r2",
+        &pair.ifs[1],
+        200,
+        "track_interface {\n    trk0\n  }",
+    );
+    let c1 = conf(&dir, "r1", &pair.ifs[0], 100, "");
+    let d2 = ours(&pair, 1, &dir, &c2);
+    let _d1 = ours(&pair, 0, &dir, &c1);
+    let only = |i: usize| pair.holds(i, VIP) && !pair.holds(1 - i, VIP);
+    assert!(
+        wait_for(Duration::from_secs(10), || only(1)).is_some(),
+        "r2 is master"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    pair.ns[1].ip(&["link", "set", "trk0", "down"]);
+    let took = wait_for(Duration::from_secs(5), || only(0)).expect("r1 takes over");
+    assert!(
+        took <= skew(100) + MARGIN,
+        "takeover after priority 0 took {took:?}"
+    );
+    assert!(
+        d2.log_text().contains("Entering FAULT STATE"),
+        "{}",
+        d2.log_text()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

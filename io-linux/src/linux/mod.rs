@@ -5,6 +5,7 @@ pub mod netlink;
 pub mod platform;
 pub mod raw;
 pub mod scripts;
+pub mod tuning;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ use platform::{LinuxPlatform, Setup};
 
 /// Runs the VRRP side until SIGTERM/SIGINT. Returns the process exit code.
 pub fn run_vrrp(config: Config, setup: Setup, pidfiles: &[PathBuf]) -> u8 {
+    tuning::apply_vrrp(&config.global);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -26,7 +26,9 @@ pub struct Signals {
     hup: Signal,
     term: Signal,
     int: Signal,
+    usr1: Signal,
     usr2: Signal,
+    json: Signal,
 }
 
 impl Signals {
@@ -35,7 +37,9 @@ impl Signals {
             hup: signal(SignalKind::hangup())?,
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
+            usr1: signal(SignalKind::user_defined1())?,
             usr2: signal(SignalKind::user_defined2())?,
+            json: signal(SignalKind::from_raw(libc::SIGRTMIN() + 2))?,
         })
     }
 }
@@ -212,7 +216,9 @@ impl Platform for LinuxPlatform {
                         return ev;
                     }
                 }
+                _ = self.signals.usr1.recv() => return Event::DumpData,
                 _ = self.signals.usr2.recv() => return Event::DumpStats,
+                _ = self.signals.json.recv() => return Event::DumpJson,
                 Some((script, status)) = self.scripts.exits.recv() => {
                     return Event::Input(Input::ScriptExited { script, status });
                 }
@@ -319,13 +325,26 @@ impl Platform for LinuxPlatform {
     }
 
     fn write_stats(&mut self, text: String) {
-        let path = std::env::var_os("TMPDIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp"))
-            .join("keepalived.stats");
-        if let Err(e) = write_private(&path, &text) {
-            error!(file = %path.display(), "writing statistics: {e}");
-        }
+        dump_file("keepalived.stats", &text);
+    }
+
+    fn write_data(&mut self, text: String) {
+        dump_file("keepalived.data", &text);
+    }
+
+    fn write_json(&mut self, text: String) {
+        dump_file("keepalived.json", &text);
+    }
+}
+
+/// A dump in $TMPDIR (or /tmp) under keepalived's file name.
+fn dump_file(name: &str, text: &str) {
+    let path = std::env::var_os("TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+        .join(name);
+    if let Err(e) = write_private(&path, text) {
+        error!(file = %path.display(), "writing {name}: {e}");
     }
 }
 
