@@ -499,6 +499,27 @@ fn malformed_adverts_change_only_counters() {
         &std::fs::metadata(&stats_file).unwrap().permissions(),
     );
     assert_eq!(mode & 0o777, 0o600, "stats file is private");
+    // SIGUSR1 and SIGRTMIN+2: the data dump and the JSON state, made the same safe way;
+    // a symlink planted where the dump goes is replaced, never followed.
+    let data = dir.join("keepalived.data");
+    let target = dir.join("victim");
+    std::fs::write(&target, "untouched").unwrap();
+    std::os::unix::fs::symlink(&target, &data).unwrap();
+    d.signal(libc::SIGUSR1);
+    d.signal(libc::SIGRTMIN() + 2);
+    let json = dir.join("keepalived.json");
+    assert!(wait_for(Duration::from_secs(3), || json.exists()
+        && !data.is_symlink()
+        && data.exists())
+    .is_some());
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+    assert!(std::fs::read_to_string(&data)
+        .unwrap()
+        .contains("State = MASTER"));
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(state[0]["state"], "Master", "{state}");
     let mut d = d;
     assert!(
         matches!(d.child.try_wait(), Ok(None)),
