@@ -649,3 +649,45 @@ fn tracked_interface_down_is_fault_with_priority_zero() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// virtual_routes and virtual_rules follow the master: added with its VIP, removed when it
+// yields.
+#[test]
+fn virtual_routes_and_rules_follow_the_master() {
+    if !can_run("virtual_routes_and_rules_follow_the_master", &["ip"]) {
+        return;
+    }
+    let dir = tmp("routes");
+    let pair = Pair::new("kv", 71);
+    let extra = |i: usize| {
+        format!(
+            "virtual_routes {{\n    10.99.0.0/24 via 192.168.71.{} dev {}\n  }}\n  virtual_rules {{\n    from 10.60.0.100 table 100 priority 1000\n  }}",
+            2 - i,
+            pair.ifs[i]
+        )
+    };
+    let c1 = conf(&dir, "r1", &pair.ifs[0], 200, &extra(0));
+    let c2 = conf(&dir, "r2", &pair.ifs[1], 100, &extra(1));
+    let d1 = ours(&pair, 0, &dir, &c1);
+    let _d2 = ours(&pair, 1, &dir, &c2);
+    let route = |i: usize| {
+        let out = pair.ns[i].ip(&["route", "show", "10.99.0.0/24"]);
+        !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+    };
+    let rule = |i: usize| {
+        let out = pair.ns[i].ip(&["rule", "show"]);
+        String::from_utf8_lossy(&out.stdout).contains("1000:\tfrom 10.60.0.100 lookup 100")
+    };
+    assert!(
+        wait_for(Duration::from_secs(10), || route(0) && rule(0)).is_some(),
+        "master r1 has the route and rule"
+    );
+    assert!(!route(1) && !rule(1), "the backup has neither");
+    d1.stop();
+    assert!(
+        wait_for(Duration::from_secs(6), || route(1) && rule(1)).is_some(),
+        "r2 takes them over"
+    );
+    assert!(!route(0) && !rule(0), "r1 removed them when it stopped");
+    let _ = std::fs::remove_dir_all(&dir);
+}

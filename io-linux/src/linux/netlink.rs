@@ -195,3 +195,140 @@ impl Netlink {
         }
     }
 }
+
+/// A routing table by number or by the names iproute2 knows.
+fn table_id(t: &str) -> Option<u32> {
+    match t {
+        "main" => Some(254),
+        "local" => Some(255),
+        "default" => Some(253),
+        n => n.parse().ok(),
+    }
+}
+
+impl Netlink {
+    /// `ip route add|del` for the common forms of a virtual route: destination, via,
+    /// dev, src, scope, table, metric.
+    pub async fn route(
+        &self,
+        r: &keepalived_engine::config::model::Route,
+        add: bool,
+    ) -> Result<(), NetlinkError> {
+        use netlink_packet_route::route::RouteScope;
+        let mut req = self.handle.route().add();
+        if let Some(dev) = &r.dev {
+            req = req.output_interface(
+                self.ifindex(dev)
+                    .ok_or_else(|| NetlinkError::NoInterface(dev.clone()))?,
+            );
+        }
+        if let Some(t) = r.table.as_deref().and_then(table_id) {
+            req = req.table_id(t);
+        }
+        if let Some(m) = r.metric {
+            req = req.priority(m);
+        }
+        match r.scope.as_deref() {
+            Some("link") => req = req.scope(RouteScope::Link),
+            Some("host") => req = req.scope(RouteScope::Host),
+            Some("site") => req = req.scope(RouteScope::Site),
+            _ => {}
+        }
+        let v6 = r.family_v6
+            || r.to.is_some_and(|p| p.address.is_ipv6())
+            || r.via.is_some_and(|v| v.is_ipv6());
+        let message = if v6 {
+            let mut q = req.v6();
+            if let Some(IpAddr::V6(to)) = r.to.map(|p| p.address) {
+                q = q.destination_prefix(to, r.to.map_or(0, |p| p.len));
+            }
+            if let Some(IpAddr::V6(via)) = r.via {
+                q = q.gateway(via);
+            }
+            if let Some(IpAddr::V6(src)) = r.src {
+                q = q.pref_source(src);
+            }
+            if add {
+                return Ok(q.replace().execute().await?);
+            }
+            q.message_mut().clone()
+        } else {
+            let mut q = req.v4();
+            if let Some(IpAddr::V4(to)) = r.to.map(|p| p.address) {
+                q = q.destination_prefix(to, r.to.map_or(0, |p| p.len));
+            }
+            if let Some(IpAddr::V4(via)) = r.via {
+                q = q.gateway(via);
+            }
+            if let Some(IpAddr::V4(src)) = r.src {
+                q = q.pref_source(src);
+            }
+            if add {
+                return Ok(q.replace().execute().await?);
+            }
+            q.message_mut().clone()
+        };
+        Ok(self.handle.route().del(message).execute().await?)
+    }
+
+    /// `ip rule add|del` for the common forms: from, to, table, priority, fwmark, iif, oif.
+    pub async fn rule(
+        &self,
+        r: &keepalived_engine::config::model::Rule,
+        add: bool,
+    ) -> Result<(), NetlinkError> {
+        let mut req = self.handle.rule().add();
+        if let Some(t) = r.table.as_deref().and_then(table_id) {
+            req = req.table_id(t);
+        }
+        if let Some(p) = r.priority {
+            req = req.priority(p);
+        }
+        if let Some(m) = r.fwmark {
+            req = req.fw_mark(m);
+        }
+        if let Some(i) = &r.iif {
+            req = req.input_interface(i.clone());
+        }
+        if let Some(o) = &r.oif {
+            req = req.output_interface(o.clone());
+        }
+        let v6 = r.family_v6.unwrap_or(false)
+            || r.from.is_some_and(|p| p.address.is_ipv6())
+            || r.to.is_some_and(|p| p.address.is_ipv6());
+        let message = if v6 {
+            let mut q = req.v6();
+            if let Some(p) = r.from {
+                if let IpAddr::V6(a) = p.address {
+                    q = q.source_prefix(a, p.len);
+                }
+            }
+            if let Some(p) = r.to {
+                if let IpAddr::V6(a) = p.address {
+                    q = q.destination_prefix(a, p.len);
+                }
+            }
+            if add {
+                return Ok(q.execute().await?);
+            }
+            q.message_mut().clone()
+        } else {
+            let mut q = req.v4();
+            if let Some(p) = r.from {
+                if let IpAddr::V4(a) = p.address {
+                    q = q.source_prefix(a, p.len);
+                }
+            }
+            if let Some(p) = r.to {
+                if let IpAddr::V4(a) = p.address {
+                    q = q.destination_prefix(a, p.len);
+                }
+            }
+            if add {
+                return Ok(q.execute().await?);
+            }
+            q.message_mut().clone()
+        };
+        Ok(self.handle.rule().del(message).execute().await?)
+    }
+}

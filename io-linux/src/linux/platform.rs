@@ -405,9 +405,20 @@ impl LinuxPlatform {
                     }
                 }
             }
-            Owned::Route(_) | Owned::Rule(_) => {
-                warn!(%instance, "virtual routes and rules are not applied by this build yet")
-            }
+            Owned::Route(r) => match self.netlink.route(&r, add).await {
+                Ok(()) => {
+                    info!(%instance, "{} route {:?} via {:?}", if add { "adding" } else { "removing" }, r.to, r.via)
+                }
+                Err(e) => {
+                    warn!(%instance, "{} route {:?}: {e}", if add { "adding" } else { "removing" }, r.to)
+                }
+            },
+            Owned::Rule(r) => match self.netlink.rule(&r, add).await {
+                Ok(()) => {
+                    info!(%instance, "{} rule from {:?} to {:?}", if add { "adding" } else { "removing" }, r.from, r.to)
+                }
+                Err(e) => warn!(%instance, "{} rule: {e}", if add { "adding" } else { "removing" }),
+            },
         }
     }
 }
