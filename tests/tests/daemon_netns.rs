@@ -691,3 +691,29 @@ fn virtual_routes_and_rules_follow_the_master() {
     assert!(!route(0) && !rule(0), "r1 removed them when it stopped");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// nopreempt: a higher-priority router that starts while another is master stays BACKUP.
+#[test]
+fn nopreempt_is_honoured() {
+    if !can_run("nopreempt_is_honoured", &["ip"]) {
+        return;
+    }
+    let dir = tmp("nopreempt");
+    let pair = Pair::new("kn", 72);
+    let c2 = conf(&dir, "r2", &pair.ifs[1], 100, "");
+    let c1 = conf(&dir, "r1", &pair.ifs[0], 200, "state BACKUP\n  nopreempt");
+    let _d2 = ours(&pair, 1, &dir, &c2);
+    let only = |i: usize| pair.holds(i, VIP) && !pair.holds(1 - i, VIP);
+    assert!(
+        wait_for(Duration::from_secs(8), || only(1)).is_some(),
+        "r2 is master alone"
+    );
+    let d1 = ours(&pair, 0, &dir, &c1);
+    std::thread::sleep(Duration::from_secs(7));
+    assert!(only(1), "r1 (priority 200, nopreempt) must not take over");
+    assert!(
+        d1.log_text().contains("Entering BACKUP STATE")
+            && !d1.log_text().contains("Entering MASTER STATE")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
