@@ -61,6 +61,10 @@ fn daemon(opts: &cli::Options) -> ExitCode {
         tracing::error!("cannot load {}: not starting", path.display());
         return ExitCode::from(4);
     }
+    let mut loaded = loaded;
+    for m in security::disable_insecure(&mut loaded.config, running_as_root()) {
+        tracing::error!("{m}");
+    }
     if opts.dump_conf {
         let _ = std::io::stdout().write_all(dump::text(&loaded.config).as_bytes());
     }
@@ -147,10 +151,7 @@ fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
     let path = opts.config_path();
     let mut loaded = load(&hostfs::HostFs, &path, &parse_options(opts));
     security::check_interfaces(&loaded.config, &mut loaded.diagnostics);
-    let root = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    security::check_scripts(&loaded.config, root, &mut loaded.diagnostics);
+    security::check_scripts(&loaded.config, running_as_root(), &mut loaded.diagnostics);
 
     let mut report = String::new();
     for d in loaded.diagnostics.iter() {
@@ -192,4 +193,9 @@ fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
     // cost time.
     std::mem::forget(loaded);
     ExitCode::from(code as u8)
+}
+
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }

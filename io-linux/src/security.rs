@@ -161,3 +161,88 @@ pub fn check_scripts(cfg: &Config, running_as_root: bool, d: &mut Diagnostics) {
         }
     }
 }
+
+/// Why a command must not be run, if it must not: with `enable_script_security` and root
+/// executing it, a path a non-root user could change (`check_script_secure()`, SC_INHIBIT).
+fn inhibited(cfg: &Config, running_as_root: bool, c: &Command) -> Option<String> {
+    let path = Path::new(c.argv.first()?);
+    let root_user = c
+        .user
+        .as_deref()
+        .or(cfg.global.script_user.as_deref())
+        .is_none_or(|u| u == "root");
+    if !(cfg.global.enable_script_security && running_as_root && root_user) || !path.is_absolute() {
+        return None;
+    }
+    unsafe_component(path).map(|(p, why)| format!("{} {why}", p.display()))
+}
+
+/// What the daemon does with unsafe scripts before it starts (`check_vrrp_script_security()`):
+/// track scripts that are unsafe or missing are dropped with their tracking, and unsafe
+/// notify scripts are not run. Returns one message per script disabled.
+pub fn disable_insecure(cfg: &mut Config, running_as_root: bool) -> Vec<String> {
+    let mut msgs = Vec::new();
+    let mut dropped = Vec::new();
+    for s in &cfg.vrrp_scripts {
+        let Some(c) = &s.script else { continue };
+        let first = Path::new(c.argv.first().map(String::as_str).unwrap_or(""));
+        if first.is_absolute() && !first.exists() {
+            msgs.push(format!(
+                "Disabling track script {} since not found/accessible",
+                s.name
+            ));
+            dropped.push(s.name.clone());
+        } else if let Some(why) = inhibited(cfg, running_as_root, c) {
+            msgs.push(format!(
+                "Disabling track script {} due to insecure ({why})",
+                s.name
+            ));
+            dropped.push(s.name.clone());
+        }
+    }
+    cfg.vrrp_scripts.retain(|s| !dropped.contains(&s.name));
+    for i in &mut cfg.instances {
+        i.trackers.scripts.retain(|r| !dropped.contains(&r.name));
+    }
+    for g in &mut cfg.sync_groups {
+        g.trackers.scripts.retain(|r| !dropped.contains(&r.name));
+    }
+    let snapshot = cfg.clone();
+    let mut check = |owner: &str, slot: &mut Option<Command>| {
+        if let Some(why) = slot
+            .as_ref()
+            .and_then(|c| inhibited(&snapshot, running_as_root, c))
+        {
+            msgs.push(format!("{owner}: not running notify script ({why})"));
+            *slot = None;
+        }
+    };
+    for i in &mut cfg.instances {
+        let owner = format!("vrrp_instance {}", i.name);
+        let n = &mut i.notifies;
+        for slot in [
+            &mut n.notify_master,
+            &mut n.notify_backup,
+            &mut n.notify_fault,
+            &mut n.notify_stop,
+            &mut n.notify,
+        ] {
+            check(&owner, slot);
+        }
+        check(&owner, &mut i.notify_master_rx_lower_pri);
+    }
+    for g in &mut cfg.sync_groups {
+        let owner = format!("vrrp_sync_group {}", g.name);
+        let n = &mut g.notifies;
+        for slot in [
+            &mut n.notify_master,
+            &mut n.notify_backup,
+            &mut n.notify_fault,
+            &mut n.notify_stop,
+            &mut n.notify,
+        ] {
+            check(&owner, slot);
+        }
+    }
+    msgs
+}

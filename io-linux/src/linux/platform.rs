@@ -383,7 +383,13 @@ impl LinuxPlatform {
             error!("configuration has errors: keeping the running configuration");
             return None;
         }
-        Some(Event::Input(Input::Reload(Box::new(loaded.config))))
+        let mut config = loaded.config;
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        for m in crate::security::disable_insecure(&mut config, root) {
+            error!("{m}");
+        }
+        Some(Event::Input(Input::Reload(Box::new(config))))
     }
 
     async fn owned(&mut self, instance: &str, what: Owned, add: bool) {
