@@ -171,7 +171,7 @@ fn inhibited(cfg: &Config, running_as_root: bool, c: &Command) -> Option<String>
         .as_deref()
         .or(cfg.global.script_user.as_deref())
         .is_none_or(|u| u == "root");
-    if !(cfg.global.enable_script_security && running_as_root && root_user) || !path.is_absolute() {
+    if !(cfg.global.enable_script_security && running_as_root && root_user && path.is_absolute()) {
         return None;
     }
     unsafe_component(path).map(|(p, why)| format!("{} {why}", p.display()))
