@@ -1,7 +1,7 @@
 //! What `-t` checks against this host: interfaces that exist, and script security as
 //! keepalived's `check_script_secure()` does it (exit 6 when a script is unsafe).
 
-use keepalived_engine::config::model::{CheckerKind, Command, Config};
+use keepalived_engine::config::model::{CheckerKind, Command, Config, GlobalDefs};
 use keepalived_engine::config::{DiagClass, Diagnostic, Diagnostics, Severity};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -164,14 +164,14 @@ pub fn check_scripts(cfg: &Config, running_as_root: bool, d: &mut Diagnostics) {
 
 /// Why a command must not be run, if it must not: with `enable_script_security` and root
 /// executing it, a path a non-root user could change (`check_script_secure()`, SC_INHIBIT).
-fn inhibited(cfg: &Config, running_as_root: bool, c: &Command) -> Option<String> {
+fn inhibited(global: &GlobalDefs, running_as_root: bool, c: &Command) -> Option<String> {
     let path = Path::new(c.argv.first()?);
     let root_user = c
         .user
         .as_deref()
-        .or(cfg.global.script_user.as_deref())
+        .or(global.script_user.as_deref())
         .is_none_or(|u| u == "root");
-    if !(cfg.global.enable_script_security && running_as_root && root_user && path.is_absolute()) {
+    if !(global.enable_script_security && running_as_root && root_user && path.is_absolute()) {
         return None;
     }
     unsafe_component(path).map(|(p, why)| format!("{} {why}", p.display()))
@@ -192,7 +192,7 @@ pub fn disable_insecure(cfg: &mut Config, running_as_root: bool) -> Vec<String> 
                 s.name
             ));
             dropped.push(s.name.clone());
-        } else if let Some(why) = inhibited(cfg, running_as_root, c) {
+        } else if let Some(why) = inhibited(&cfg.global, running_as_root, c) {
             msgs.push(format!(
                 "Disabling track script {} due to insecure ({why})",
                 s.name
@@ -207,11 +207,11 @@ pub fn disable_insecure(cfg: &mut Config, running_as_root: bool) -> Vec<String> 
     for g in &mut cfg.sync_groups {
         g.trackers.scripts.retain(|r| !dropped.contains(&r.name));
     }
-    let snapshot = cfg.clone();
+    let global = cfg.global.clone();
     let mut check = |owner: &str, slot: &mut Option<Command>| {
         if let Some(why) = slot
             .as_ref()
-            .and_then(|c| inhibited(&snapshot, running_as_root, c))
+            .and_then(|c| inhibited(&global, running_as_root, c))
         {
             msgs.push(format!("{owner}: not running notify script ({why})"));
             *slot = None;
@@ -219,28 +219,14 @@ pub fn disable_insecure(cfg: &mut Config, running_as_root: bool) -> Vec<String> 
     };
     for i in &mut cfg.instances {
         let owner = format!("vrrp_instance {}", i.name);
-        let n = &mut i.notifies;
-        for slot in [
-            &mut n.notify_master,
-            &mut n.notify_backup,
-            &mut n.notify_fault,
-            &mut n.notify_stop,
-            &mut n.notify,
-        ] {
+        for slot in i.notifies.slots_mut() {
             check(&owner, slot);
         }
         check(&owner, &mut i.notify_master_rx_lower_pri);
     }
     for g in &mut cfg.sync_groups {
         let owner = format!("vrrp_sync_group {}", g.name);
-        let n = &mut g.notifies;
-        for slot in [
-            &mut n.notify_master,
-            &mut n.notify_backup,
-            &mut n.notify_fault,
-            &mut n.notify_stop,
-            &mut n.notify,
-        ] {
+        for slot in g.notifies.slots_mut() {
             check(&owner, slot);
         }
     }

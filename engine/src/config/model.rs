@@ -649,6 +649,17 @@ pub struct Notifies {
 }
 
 impl Notifies {
+    /// Every notify slot, for code that may clear one.
+    pub fn slots_mut(&mut self) -> [&mut Option<Command>; 5] {
+        [
+            &mut self.notify_master,
+            &mut self.notify_backup,
+            &mut self.notify_fault,
+            &mut self.notify_stop,
+            &mut self.notify,
+        ]
+    }
+
     /// The configured notify commands, in the order keepalived runs them.
     pub fn commands(&self) -> impl Iterator<Item = &Command> {
         [
