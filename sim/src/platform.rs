@@ -293,9 +293,6 @@ impl Platform for SimPlatform {
                     Input::ScriptExited { script, status },
                 ));
             }
-            Output::StateChange {
-                to: State::Stop, ..
-            } => {}
             _ => {}
         }
     }

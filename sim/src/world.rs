@@ -80,8 +80,8 @@ pub struct World {
     mutual: BTreeMap<(usize, usize), (bool, f64)>,
     /// Slack for delivery and tick granularity, in seconds.
     pub slack: f64,
-    /// VIP holders over time: (vip → total unheld seconds since first held, last check).
-    vip_gaps: BTreeMap<String, (f64, bool)>,
+    /// For each VIP once first held: the seconds nobody has held it since.
+    vip_gaps: BTreeMap<String, f64>,
 }
 
 /// One running host's instance, as the invariants compare them.
@@ -371,15 +371,14 @@ impl World {
                     e.1 |= e.0 != i.state;
                 }
             }
-            let split: Vec<(usize, String)> = groups
-                .iter()
-                .enumerate()
-                .map(|(k, (g, (_, differ)))| (usize::from(*differ) + 2 * k, g.to_string()))
+            let groups: Vec<(String, bool)> = groups
+                .into_iter()
+                .map(|(g, (_, differ))| (g.to_string(), differ))
                 .collect();
-            for (code, g) in split {
+            for (k, (g, differ)) in groups.into_iter().enumerate() {
                 self.persist(
-                    (4, (code / 2) as u32, h, h),
-                    code % 2 == 1,
+                    (4, k as u32, h, h),
+                    differ,
                     slack,
                     "sync group members share a state",
                     |w| {
@@ -436,7 +435,7 @@ impl World {
 
     /// Adds `dt` seconds to each VIP's unheld time, once it has been held.
     pub fn account_vips(&mut self, dt: f64) {
-        for (v, (gap, _)) in self.vip_gaps.iter_mut() {
+        for (v, gap) in self.vip_gaps.iter_mut() {
             if !self.hosts.iter().any(|h| h.alive && h.held.contains(v)) {
                 *gap += dt;
             }
@@ -446,11 +445,11 @@ impl World {
     /// A VIP was added somewhere: from now on its gaps count.
     pub fn vip_held(&mut self, vip: &str) {
         if !self.vip_gaps.contains_key(vip) {
-            self.vip_gaps.insert(vip.to_string(), (0.0, true));
+            self.vip_gaps.insert(vip.to_string(), 0.0);
         }
     }
 
     pub fn vip_gap(&self, vip: &str) -> Option<f64> {
-        self.vip_gaps.get(vip).map(|(g, _)| *g)
+        self.vip_gaps.get(vip).copied()
     }
 }
