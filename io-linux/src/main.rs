@@ -62,7 +62,7 @@ fn daemon(opts: &cli::Options) -> ExitCode {
         return ExitCode::from(4);
     }
     let mut loaded = loaded;
-    for m in security::disable_insecure(&mut loaded.config, running_as_root()) {
+    for m in security::disable_insecure(&mut loaded.config, security::running_as_root()) {
         tracing::error!("{m}");
     }
     if opts.dump_conf {
@@ -151,7 +151,11 @@ fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
     let path = opts.config_path();
     let mut loaded = load(&hostfs::HostFs, &path, &parse_options(opts));
     security::check_interfaces(&loaded.config, &mut loaded.diagnostics);
-    security::check_scripts(&loaded.config, running_as_root(), &mut loaded.diagnostics);
+    security::check_scripts(
+        &loaded.config,
+        security::running_as_root(),
+        &mut loaded.diagnostics,
+    );
 
     let mut report = String::new();
     for d in loaded.diagnostics.iter() {
@@ -193,9 +197,4 @@ fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
     // cost time.
     std::mem::forget(loaded);
     ExitCode::from(code as u8)
-}
-
-fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }

@@ -162,6 +162,12 @@ pub fn check_scripts(cfg: &Config, running_as_root: bool, d: &mut Diagnostics) {
     }
 }
 
+/// Whether scripts would run as root: keepalived's security checks apply only then.
+pub fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// Why a command must not be run, if it must not: with `enable_script_security` and root
 /// executing it, a path a non-root user could change (`check_script_secure()`, SC_INHIBIT).
 fn inhibited(global: &GlobalDefs, running_as_root: bool, c: &Command) -> Option<String> {

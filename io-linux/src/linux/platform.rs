@@ -384,9 +384,8 @@ impl LinuxPlatform {
             return None;
         }
         let mut config = loaded.config;
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
-        for m in crate::security::disable_insecure(&mut config, root) {
+        for m in crate::security::disable_insecure(&mut config, crate::security::running_as_root())
+        {
             error!("{m}");
         }
         Some(Event::Input(Input::Reload(Box::new(config))))
