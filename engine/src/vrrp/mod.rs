@@ -365,28 +365,24 @@ impl Engine {
         // vrrp_get_header(): too short to find the VRRP header, or no instance has the VRID.
         let Ok(layout) = rx.locate() else { return };
         let vrid = VrrpPacket::new_unchecked(layout.vrrp(bytes), family).vrid();
-        let candidates: Vec<usize> = self
-            .instances
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| {
+        // No allocation per packet: one pass finds the instance, a second runs only when
+        // several unicast instances share the VRID and the source must pick one.
+        let candidates = || {
+            self.instances.iter().enumerate().filter(|(_, i)| {
                 i.interface() == interface && i.family == family && i.cfg.virtual_router_id == vrid
             })
-            .map(|(n, _)| n)
-            .collect();
-        let idx = match candidates.as_slice() {
-            [] => return,
-            [one] => *one,
-            many => match many.iter().find(|&&n| {
-                self.instances[n]
-                    .cfg
-                    .unicast_peers
-                    .iter()
-                    .any(|p| p.address == src)
-            }) {
-                Some(n) => *n,
+        };
+        let mut found = candidates();
+        let Some((first, _)) = found.next() else {
+            return;
+        };
+        let idx = if found.next().is_none() {
+            first
+        } else {
+            match candidates().find(|(_, i)| i.cfg.unicast_peers.iter().any(|p| p.address == src)) {
+                Some((n, _)) => n,
                 None => return,
-            },
+            }
         };
         if !matches!(self.instances[idx].state, State::Backup | State::Master) {
             return;
