@@ -1,6 +1,7 @@
 //! What a test needs from the host: root, commands, and network namespaces that clean up
 //! after themselves.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
 pub fn is_root() -> bool {
@@ -206,11 +207,13 @@ impl Daemon {
     ) -> Daemon {
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
+        // Its own process group, so `crash` reaches the daemon's children too.
         let child = Command::new("ip")
             .args(["netns", "exec", &ns.name])
             .arg(cmd)
             .args(args)
             .envs(env.iter().map(|(k, v)| (*k, *v)))
+            .process_group(0)
             .stdout(out)
             .stderr(err)
             .spawn()
@@ -222,6 +225,13 @@ impl Daemon {
         // `ip netns exec` execs the daemon, so the child's pid is the daemon's.
         // SAFETY: sending a signal to our own child.
         unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// SIGKILL to the daemon and every process of its group (a parent and its VRRP and
+    /// checker children), as a host that dies takes them all at once.
+    pub fn crash(&self) {
+        // SAFETY: signalling the process group our child leads.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
     }
 
     /// SIGTERM, then waits up to 5 s for a graceful exit (SIGKILL after that).
@@ -243,7 +253,7 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        self.crash();
         let _ = self.child.wait();
     }
 }

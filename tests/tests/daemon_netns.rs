@@ -117,7 +117,7 @@ fn two_routers_elect_fail_over_and_preempt() {
 
     // kill -9: no priority 0; r1 takes over within its master-down interval. The dead
     // router's address goes with it, as when a host dies.
-    d2.signal(libc::SIGKILL);
+    d2.crash();
     drop(d2);
     pair.drop_address(1, VIP);
     let took = wait_for(Duration::from_secs(8), || only(0)).expect("r1 takes over after kill -9");
@@ -170,7 +170,7 @@ fn mixed_cluster(test: &str, prefix: &str, net: u8, body: fn(net: u8, me: u8) ->
         wait_for(Duration::from_secs(10), || only(1)).is_some(),
         "keepalived should be master"
     );
-    k.signal(libc::SIGKILL);
+    k.crash();
     drop(k);
     pair.drop_address(1, VIP);
     assert!(
@@ -199,7 +199,7 @@ fn mixed_cluster(test: &str, prefix: &str, net: u8, body: fn(net: u8, me: u8) ->
         wait_for(Duration::from_secs(10), || only(0)).is_some(),
         "we should be master"
     );
-    o.signal(libc::SIGKILL);
+    o.crash();
     drop(o);
     pair.drop_address(0, VIP);
     assert!(
