@@ -32,6 +32,9 @@ pub struct Options {
     pub decode_pcap: Option<PathBuf>,
     pub version: bool,
     pub help: bool,
+    /// Internal: this process is a child the parent re-executed (`--child=vrrp`), as
+    /// keepalived's children are started with their role.
+    pub child: Option<crate::process::Process>,
 }
 
 impl Options {
@@ -122,6 +125,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Options, String
             }
             Short('v') | Long("version") => o.version = true,
             Short('h') | Long("help") => o.help = true,
+            Long("child") => {
+                let v = text(p.value().map_err(|e| e.to_string())?)?;
+                o.child = Some(
+                    crate::process::Process::from_arg(&v)
+                        .ok_or_else(|| format!("unknown child process '{v}'"))?,
+                )
+            }
             other => return Err(other.unexpected().to_string()),
         }
     }

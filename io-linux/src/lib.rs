@@ -8,5 +8,7 @@ pub mod dump;
 pub mod hostfs;
 pub mod linux;
 pub mod logging;
+pub mod parent;
 pub mod pcap_decode;
+pub mod process;
 pub mod security;

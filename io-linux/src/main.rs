@@ -1,7 +1,9 @@
 //! `keepalived-rs`: command line entry point.
 
+use keepalived_engine::config::model::Config;
 use keepalived_engine::config::{load, ParseOptions};
-use keepalived_linux::{cli, dump, hostfs, logging, pcap_decode, security};
+use keepalived_linux::process::Process;
+use keepalived_linux::{cli, dump, hostfs, logging, parent, pcap_decode, security};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -45,61 +47,104 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the daemon: the VRRP side (the checker side comes with health checking).
+/// Runs the daemon: the parent, or the child process it re-executed (`--child=`).
 fn daemon(opts: &cli::Options) -> ExitCode {
-    if opts.check_only {
-        eprintln!("keepalived-rs: the health-checker side is not part of this build yet (-C)");
-        return ExitCode::from(1);
+    logging::init(opts, opts.child.unwrap_or(Process::Parent));
+    match opts.child {
+        None => parent(opts),
+        Some(Process::Vrrp) => vrrp_child(opts),
+        Some(other) => {
+            tracing::error!("no {} child process in this build", other.title());
+            ExitCode::from(parent::EXIT_FATAL as u8)
+        }
     }
-    logging::init(opts);
+}
+
+/// Loads the configuration and logs what is wrong with it; `None` when it cannot be used.
+fn load_config(opts: &cli::Options, log_warnings: bool) -> Option<Config> {
     let path = opts.config_path();
     let loaded = load(&hostfs::HostFs, &path, &parse_options(opts));
     for d in loaded.diagnostics.iter() {
-        tracing::warn!("{d}");
+        if log_warnings || d.counts_as_error() {
+            tracing::warn!("{d}");
+        }
     }
     if loaded.diagnostics.exit_code() == 4 {
         tracing::error!("cannot load {}: not starting", path.display());
-        return ExitCode::from(4);
+        return None;
     }
-    let mut loaded = loaded;
-    for m in security::disable_insecure(&mut loaded.config, security::running_as_root()) {
-        tracing::error!("{m}");
+    let mut config = loaded.config;
+    for m in security::disable_insecure(&mut config, security::running_as_root()) {
+        if log_warnings {
+            tracing::error!("{m}");
+        }
+    }
+    Some(config)
+}
+
+/// The parent: checks the configuration, detaches unless `-n`, and supervises the VRRP
+/// child (`-P` or not). The health-checker side is not part of this build yet.
+fn parent(opts: &cli::Options) -> ExitCode {
+    if opts.check_only {
+        tracing::error!("the health-checker side is not part of this build yet (-C)");
+        return ExitCode::from(parent::EXIT_FATAL as u8);
+    }
+    let Some(config) = load_config(opts, true) else {
+        return ExitCode::from(parent::EXIT_CONFIG as u8);
+    };
+    if !opts.vrrp_only && !config.virtual_servers.is_empty() {
+        tracing::warn!(
+            "{} virtual_server blocks are configured, but health checking is not part of \
+             this build yet: only the VRRP side runs",
+            config.virtual_servers.len()
+        );
     }
     if opts.dump_conf {
-        let _ = std::io::stdout().write_all(dump::text(&loaded.config).as_bytes());
+        let _ = std::io::stdout().write_all(dump::text(&config).as_bytes());
     }
     if !opts.dont_fork {
         // SAFETY: called before any thread or runtime exists.
         if unsafe { libc::daemon(0, 0) } != 0 {
             tracing::error!("cannot detach: {}", std::io::Error::last_os_error());
-            return ExitCode::from(1);
+            return ExitCode::from(parent::EXIT_FATAL as u8);
         }
     }
-    let g = &loaded.config.global;
+    let setup = parent::ParentSetup {
+        args: std::env::args_os().skip(1).collect(),
+        children: vec![Process::Vrrp],
+        dont_respawn: opts.dont_respawn,
+        child_wait: std::time::Duration::from_secs(u64::from(config.root.child_wait_time_s)),
+        pidfile: opts
+            .pid_file
+            .clone()
+            .unwrap_or_else(|| "/run/keepalived.pid".into()),
+    };
+    drop(config);
+    ExitCode::from(parent::run(setup))
+}
+
+/// The VRRP child: the engine on raw sockets and netlink until SIGTERM.
+fn vrrp_child(opts: &cli::Options) -> ExitCode {
+    let Some(config) = load_config(opts, false) else {
+        return ExitCode::from(parent::EXIT_CONFIG as u8);
+    };
+    let g = &config.global;
     let fifos = [&g.notify_fifo, &g.vrrp_notify_fifo]
         .into_iter()
         .flatten()
         .map(|f| f.path.clone())
         .collect();
     let setup = keepalived_linux::linux::platform::Setup {
-        config_path: path,
+        config_path: opts.config_path(),
         parse: parse_options(opts),
         dont_release: opts.dont_release_vrrp,
         fifos,
     };
-    let pidfiles = [
-        opts.pid_file
-            .clone()
-            .unwrap_or_else(|| "/run/keepalived.pid".into()),
-        opts.vrrp_pid_file
-            .clone()
-            .unwrap_or_else(|| "/run/vrrp.pid".into()),
-    ];
-    ExitCode::from(keepalived_linux::linux::run_vrrp(
-        loaded.config,
-        setup,
-        &pidfiles,
-    ))
+    let pidfile = opts
+        .vrrp_pid_file
+        .clone()
+        .unwrap_or_else(|| "/run/vrrp.pid".into());
+    ExitCode::from(keepalived_linux::linux::run_vrrp(config, setup, &pidfile))
 }
 
 /// `--decode-pcap FILE [-f CONF]`: the adverts of a capture and what each instance makes

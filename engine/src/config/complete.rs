@@ -113,6 +113,26 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
             None => {}
         }
     }
+    if let Some(v) = vi.use_vmac.as_mut() {
+        // create_vmac_name(): "<vmac_prefix>.<VRID>" unless the instance names it.
+        let vmac = v
+            .name
+            .get_or_insert_with(|| format!("{}.{}", g.vmac_prefix, vi.virtual_router_id));
+        if vmac.is_empty() || vmac.len() > 15 || vmac.contains(['/', ' ']) {
+            cx.error(
+                at,
+                format!(
+                    "vrrp_instance {name}: use_vmac interface name '{vmac}' is not a valid \
+                     interface name (1-15 characters, no '/' or space)"
+                ),
+            );
+        }
+        // Unicast adverts cannot come from a virtual MAC: they go out of the base
+        // interface (vrrp_complete_instance()).
+        if !vi.unicast_peers.is_empty() {
+            vi.vmac_xmit_base = true;
+        }
+    }
     // `state MASTER` without `priority` makes the address owner (`vrrp_complete_instance()`).
     if vi.state == InitialState::Master && !ex.has("priority") {
         vi.priority = 255;

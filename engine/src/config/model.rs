@@ -811,6 +811,28 @@ pub struct VrrpInstance {
     pub defined_at: Option<super::Location>,
 }
 
+impl VrrpInstance {
+    /// The macvlan interface of `use_vmac` (named by the config's completion).
+    pub fn vmac(&self) -> Option<&str> {
+        self.use_vmac.as_ref()?.name.as_deref()
+    }
+
+    /// Where the VIPs go: the VMAC when there is one (`vrrp_complete_instance()`).
+    pub fn vip_interface(&self) -> Option<&str> {
+        self.vmac().or(self.interface.as_deref())
+    }
+
+    /// Where adverts are sent and received: the VMAC, unless `vmac_xmit_base` keeps
+    /// them on the base interface (`vrrp_create_sockpool()`).
+    pub fn xmit_interface(&self) -> Option<&str> {
+        if self.vmac_xmit_base {
+            self.interface.as_deref()
+        } else {
+            self.vip_interface()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BfdInstance {
     pub name: String,

@@ -149,8 +149,22 @@ impl Instance {
         &self.cfg.name
     }
 
+    pub fn vrid(&self) -> u8 {
+        self.cfg.virtual_router_id
+    }
+
     pub fn interface(&self) -> &str {
         self.cfg.interface.as_deref().unwrap_or("")
+    }
+
+    /// Where the VIPs go: the VMAC of `use_vmac`, else the interface.
+    pub fn vip_interface(&self) -> &str {
+        self.cfg.vip_interface().unwrap_or("")
+    }
+
+    /// Where adverts are sent and received (see [`VrrpInstance::xmit_interface`]).
+    pub fn xmit_interface(&self) -> &str {
+        self.cfg.xmit_interface().unwrap_or("")
     }
 
     pub fn owner(&self) -> bool {
@@ -324,7 +338,7 @@ impl Instance {
             advert.emit(&mut bytes, &opts);
             cx.out.push_back(Output::Transmit {
                 instance: self.name().to_string(),
-                interface: self.interface().to_string(),
+                interface: self.xmit_interface().to_string(),
                 family: self.family,
                 src,
                 dst,
@@ -338,14 +352,16 @@ impl Instance {
         }
     }
 
-    fn owned(&self) -> Vec<Owned> {
+    /// Everything this instance puts on the host while it is master: VIPs, excluded
+    /// VIPs, virtual routes and rules.
+    pub fn owned(&self) -> Vec<Owned> {
         let no_accept = !self.cfg.accept;
         let addr = |a: &IpAddress, excluded| Owned::Address {
             addr: a.clone(),
             interface: a
                 .dev
                 .clone()
-                .unwrap_or_else(|| self.interface().to_string()),
+                .unwrap_or_else(|| self.vip_interface().to_string()),
             excluded,
             no_accept,
         };
@@ -366,7 +382,6 @@ impl Instance {
 
     /// Queues `repeat` GARPs / NAs for every VIP and excluded VIP.
     fn garp_burst(&self, cx: &mut Ctx<'_>, repeat: u32) {
-        let vmac = self.cfg.use_vmac.is_some();
         for _ in 0..repeat {
             for a in self
                 .cfg
@@ -377,19 +392,15 @@ impl Instance {
                 let ifname = a
                     .dev
                     .clone()
-                    .unwrap_or_else(|| self.interface().to_string());
+                    .unwrap_or_else(|| self.vip_interface().to_string());
                 let Some(info) = cx.interfaces.get(&ifname) else {
                     continue;
                 };
                 let frame = match a.address {
                     IpAddr::V4(v4) => {
-                        let mac = if vmac {
-                            wire::virtual_mac(Family::V4, self.cfg.virtual_router_id)
-                        } else {
-                            info.mac
-                        };
+                        // The interface's own MAC: on a VMAC that is the virtual MAC.
                         let g = GarpRepr {
-                            sender_mac: mac,
+                            sender_mac: info.mac,
                             addr: v4,
                         };
                         let mut frame = vec![0; g.buffer_len()];
@@ -401,13 +412,8 @@ impl Instance {
                         }
                     }
                     IpAddr::V6(v6) => {
-                        let mac = if vmac {
-                            wire::virtual_mac(Family::V6, self.cfg.virtual_router_id)
-                        } else {
-                            info.mac
-                        };
                         let na = UnsolicitedNaRepr {
-                            sender_mac: mac,
+                            sender_mac: info.mac,
                             target: v6,
                             router: info.ipv6_forwarding,
                         };

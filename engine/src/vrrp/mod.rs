@@ -369,7 +369,9 @@ impl Engine {
         // several unicast instances share the VRID and the source must pick one.
         let candidates = || {
             self.instances.iter().enumerate().filter(|(_, i)| {
-                i.interface() == interface && i.family == family && i.cfg.virtual_router_id == vrid
+                i.xmit_interface() == interface
+                    && i.family == family
+                    && i.cfg.virtual_router_id == vrid
             })
         };
         let mut found = candidates();

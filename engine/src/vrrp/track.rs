@@ -246,6 +246,11 @@ impl World<'_> {
             if let Some(i) = &vi.interface {
                 e.interface_down = !self.iface_up(i);
             }
+            // The VMAC carries the VIPs: it going away faults the instance as the base
+            // interface does (VRRP_FAULT_FL_INTERFACE_DOWN on vrrp->ifp).
+            if let Some(vmac) = vi.vmac() {
+                e.interface_down |= !self.iface_up(vmac);
+            }
         }
         e
     }

@@ -5,9 +5,11 @@ pub mod netlink;
 pub mod platform;
 pub mod raw;
 pub mod scripts;
+pub mod signals;
 pub mod tuning;
+pub mod vmac;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use keepalived_engine::config::model::Config;
 use keepalived_engine::vrrp::Engine;
@@ -17,7 +19,7 @@ use crate::driver;
 use platform::{LinuxPlatform, Setup};
 
 /// Runs the VRRP side until SIGTERM/SIGINT. Returns the process exit code.
-pub fn run_vrrp(config: Config, setup: Setup, pidfiles: &[PathBuf]) -> u8 {
+pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
     tuning::apply_vrrp(&config.global);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -29,32 +31,31 @@ pub fn run_vrrp(config: Config, setup: Setup, pidfiles: &[PathBuf]) -> u8 {
             return 1;
         }
     };
-    for p in pidfiles {
-        if let Err(e) = write_pidfile(p) {
-            error!(file = %p.display(), "pidfile: {e}");
-        }
+    if let Err(e) = write_pidfile(pidfile) {
+        error!(file = %pidfile.display(), "pidfile: {e}");
     }
     let code = rt.block_on(async move {
         let (mut platform, interfaces) = match LinuxPlatform::new(setup, &config).await {
             Ok(p) => p,
             Err(e) => {
                 error!("{e}");
-                return 1;
+                return crate::parent::EXIT_FATAL as u8;
             }
         };
         let now = driver::Platform::now(&platform);
         let mut engine = Engine::new(config, now, interfaces);
+        platform.remove_leftovers(&engine).await;
         info!("Starting VRRP child process, pid={}", std::process::id());
         driver::run(&mut engine, &mut platform).await;
+        platform.release().await;
         info!("Stopped");
         0
     });
-    for p in pidfiles {
-        let _ = std::fs::remove_file(p);
-    }
+    let _ = std::fs::remove_file(pidfile);
     code
 }
 
-fn write_pidfile(p: &Path) -> std::io::Result<()> {
+/// Our pid in `p`, created fresh and private as every file we write.
+pub fn write_pidfile(p: &Path) -> std::io::Result<()> {
     platform::write_private(p, &format!("{}\n", std::process::id()))
 }

@@ -9,8 +9,10 @@ use futures::{StreamExt, TryStreamExt};
 use keepalived_engine::config::model::IpAddress;
 use keepalived_engine::vrrp::InterfaceInfo;
 use netlink_packet_core::NetlinkPayload;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
-use netlink_packet_route::link::{LinkAttribute, LinkFlag, LinkMessage};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlag, AddressHeaderFlag, AddressMessage, AddressScope,
+};
+use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlag, LinkInfo, LinkMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{AsyncSocket, SocketAddr};
 use rtnetlink::Handle;
@@ -153,6 +155,11 @@ impl Netlink {
                 m.attributes.push(AddressAttribute::Broadcast(brd));
             }
         }
+        if a.nodad {
+            m.header.flags.push(AddressHeaderFlag::Nodad);
+            m.attributes
+                .push(AddressAttribute::Flags(vec![AddressFlag::Nodad]));
+        }
         if let Some(l) = &a.label {
             m.attributes.push(AddressAttribute::Label(l.clone()));
         }
@@ -180,15 +187,109 @@ impl Netlink {
         Ok(())
     }
 
+    /// Whether `interface` holds `addr` now (any prefix length).
+    pub async fn has_address(&self, addr: IpAddr, interface: &str) -> Result<bool, NetlinkError> {
+        let Some(index) = self.ifindex(interface) else {
+            return Ok(false);
+        };
+        let mut addrs = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .set_address_filter(addr)
+            .execute();
+        while let Some(m) = addrs.try_next().await? {
+            if m.header.index == index
+                && m.attributes.iter().any(|a| {
+                    matches!(a, AddressAttribute::Local(x) | AddressAttribute::Address(x) if *x == addr)
+                })
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// An existing link by name: its index and whether it is a macvlan.
+    pub async fn link_kind(&self, name: &str) -> Result<Option<(u32, bool)>, NetlinkError> {
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
+        match links.try_next().await {
+            Ok(Some(m)) => {
+                let macvlan = m.attributes.iter().any(|a| {
+                    matches!(a, LinkAttribute::LinkInfo(infos)
+                        if infos.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::MacVlan))))
+                });
+                Ok(Some((m.header.index, macvlan)))
+            }
+            Ok(None) => Ok(None),
+            // ENODEV: no such link.
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `ip link add link BASE name NAME address MAC type macvlan mode private`, left down
+    /// so its sysctls are in place before it carries traffic (`netlink_link_add_vmac()`).
+    pub async fn add_macvlan(
+        &self,
+        name: &str,
+        base: u32,
+        mac: [u8; 6],
+    ) -> Result<(), NetlinkError> {
+        const MACVLAN_MODE_PRIVATE: u32 = 1;
+        let mut req = self
+            .handle
+            .link()
+            .add()
+            .macvlan(name.to_string(), base, MACVLAN_MODE_PRIVATE)
+            .address(mac.to_vec());
+        let header = &mut req.message_mut().header;
+        header.flags.retain(|f| *f != LinkFlag::Up);
+        header.change_mask.retain(|f| *f != LinkFlag::Up);
+        req.execute().await?;
+        Ok(())
+    }
+
+    pub async fn set_up(&self, index: u32) -> Result<(), NetlinkError> {
+        self.handle.link().set(index).up().execute().await?;
+        Ok(())
+    }
+
+    pub async fn del_link(&self, index: u32) -> Result<(), NetlinkError> {
+        self.handle.link().del(index).execute().await?;
+        Ok(())
+    }
+
+    /// Drops the link events received so far: after changes of our own, a fresh dump
+    /// says how things are, and the events on the way there would replay the steps.
+    pub fn drain_events(&mut self) {
+        while self.events.try_recv().is_ok() {}
+    }
+
     /// The next link change, as the engine wants it.
     pub async fn next_link_event(&mut self) -> Option<InterfaceInfo> {
         loop {
             let (msg, _) = self.events.next().await?;
+            let deleted = matches!(
+                &msg.payload,
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(_))
+            );
             if let NetlinkPayload::InnerMessage(
                 RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::DelLink(m),
             ) = msg.payload
             {
-                if let Some((_, info)) = link_info(&m) {
+                if let Some((index, info)) = link_info(&m) {
+                    if deleted {
+                        self.index.remove(&info.name);
+                    } else {
+                        self.index.insert(info.name.clone(), index);
+                    }
                     return Some(info);
                 }
             }

@@ -1,48 +1,28 @@
 //! The Linux platform under the shared driver: raw sockets in, raw sockets out, addresses
 //! through rtnetlink, GARP through AF_PACKET, scripts as child processes, signals.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use keepalived_engine::config::model::{AuthType, Config};
 use keepalived_engine::config::{load, ParseOptions};
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::{Input, InterfaceInfo, Output, Owned, State};
 use keepalived_engine::wire::Family;
-use tokio::signal::unix::{signal, Signal, SignalKind};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
 
 use super::netlink::Netlink;
 use super::raw::{PacketSender, RawV4, RawV6};
 use super::scripts::{write_fifo, Scripts};
+use super::signals::Signals;
+use super::vmac::{self, Vmacs};
 use crate::driver::{Event, Platform};
 use crate::hostfs::HostFs;
-
-pub struct Signals {
-    hup: Signal,
-    term: Signal,
-    int: Signal,
-    usr1: Signal,
-    usr2: Signal,
-    json: Signal,
-}
-
-impl Signals {
-    pub fn install() -> std::io::Result<Signals> {
-        Ok(Signals {
-            hup: signal(SignalKind::hangup())?,
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            usr1: signal(SignalKind::user_defined1())?,
-            usr2: signal(SignalKind::user_defined2())?,
-            json: signal(SignalKind::from_raw(libc::SIGRTMIN() + 2))?,
-        })
-    }
-}
 
 /// One raw socket: IPv4 (IP header ours) or IPv6 (header the kernel's).
 #[derive(Clone)]
@@ -55,17 +35,26 @@ pub struct LinuxPlatform {
     start: tokio::time::Instant,
     pub netlink: Netlink,
     interfaces: BTreeMap<String, InterfaceInfo>,
+    vmacs: Vmacs,
     sockets: BTreeMap<(String, u8, Family), Sock>,
     packets: UnboundedReceiver<Input>,
+    packet_tx: UnboundedSender<Input>,
     packet_out: PacketSender,
     scripts: Scripts,
     signals: Signals,
     fifos: Vec<String>,
+    /// Each instance's VRID, for the `vrid` field of log lines.
+    vrids: BTreeMap<String, u8>,
     config_path: PathBuf,
     parse: ParseOptions,
     /// `-V`: leave VIPs in place when stopping.
     dont_release: bool,
     stopping: bool,
+    /// Events to hand the loop before any new one (interface news ahead of a reload).
+    pending: VecDeque<Event>,
+    /// After a reload: the VMACs the new configuration keeps; the others are deleted
+    /// once the engine has taken their addresses off.
+    vmac_keep: Option<Vec<String>>,
 }
 
 pub struct Setup {
@@ -76,16 +65,44 @@ pub struct Setup {
 }
 
 impl LinuxPlatform {
-    /// Opens a raw socket per (interface, protocol) the configuration needs, and starts
-    /// a reader task for each.
+    /// Creates the VMACs, opens a raw socket per (interface, protocol, family) the
+    /// configuration needs, and starts a reader task for each.
     pub async fn new(
         setup: Setup,
-        config: &keepalived_engine::config::model::Config,
+        config: &Config,
     ) -> Result<(LinuxPlatform, Vec<InterfaceInfo>), String> {
         let mut netlink = Netlink::connect().map_err(|e| e.to_string())?;
+        let mut vmacs = Vmacs::default();
+        vmacs.ensure(&mut netlink, config).await;
         let ifs = netlink.interfaces().await.map_err(|e| e.to_string())?;
-        let (tx, packets) = unbounded_channel();
-        let mut sockets: BTreeMap<(String, u8, Family), Sock> = BTreeMap::new();
+        let (packet_tx, packets) = unbounded_channel();
+        let mut platform = LinuxPlatform {
+            start: tokio::time::Instant::now(),
+            interfaces: ifs.iter().map(|i| (i.name.clone(), i.clone())).collect(),
+            netlink,
+            vmacs,
+            sockets: BTreeMap::new(),
+            packets,
+            packet_tx,
+            packet_out: PacketSender::open().map_err(|e| format!("AF_PACKET socket: {e}"))?,
+            scripts: Scripts::default(),
+            signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
+            fifos: setup.fifos,
+            vrids: vrids(config),
+            config_path: setup.config_path,
+            parse: setup.parse,
+            dont_release: setup.dont_release,
+            stopping: false,
+            pending: VecDeque::new(),
+            vmac_keep: None,
+        };
+        platform.open_sockets(config)?;
+        Ok((platform, ifs))
+    }
+
+    /// A socket for every (interface, protocol, family) of `config` that has none yet,
+    /// each with a reader feeding the one channel the loop selects on.
+    fn open_sockets(&mut self, config: &Config) -> Result<(), String> {
         let group4 = match config.global.vrrp_mcast_group4 {
             IpAddr::V4(g) => g,
             IpAddr::V6(_) => keepalived_engine::wire::MCAST_GROUP4,
@@ -95,7 +112,7 @@ impl LinuxPlatform {
             IpAddr::V4(_) => keepalived_engine::wire::MCAST_GROUP6,
         };
         for vi in &config.instances {
-            let Some(ifname) = vi.interface.clone() else {
+            let Some(ifname) = vi.xmit_interface().map(str::to_string) else {
                 continue;
             };
             let v6 = vi
@@ -103,10 +120,10 @@ impl LinuxPlatform {
                 .first()
                 .is_some_and(|a| a.address.is_ipv6())
                 || vi.native_ipv6;
-            let Some(ifindex) = netlink.ifindex(&ifname) else {
+            let Some(ifindex) = self.netlink.ifindex(&ifname) else {
                 return Err(format!("{}: interface {ifname} does not exist", vi.name));
             };
-            let ah = matches!(&vi.authentication, Some(a) if a.auth_type == keepalived_engine::config::model::AuthType::Ah);
+            let ah = matches!(&vi.authentication, Some(a) if a.auth_type == AuthType::Ah);
             let proto = if ah {
                 keepalived_engine::wire::IPPROTO_AH
             } else {
@@ -114,7 +131,7 @@ impl LinuxPlatform {
             };
             let family = if v6 { Family::V6 } else { Family::V4 };
             let key = (ifname.clone(), proto, family);
-            if sockets.contains_key(&key) {
+            if self.sockets.contains_key(&key) {
                 continue;
             }
             let sock = if v6 {
@@ -126,70 +143,64 @@ impl LinuxPlatform {
                     .map_err(|e| format!("raw socket on {ifname}: {e}"))?;
                 Sock::V4(Arc::new(s))
             };
-            sockets.insert(key, sock);
+            self.spawn_reader(ifname, sock.clone());
+            self.sockets.insert(key, sock);
         }
-        // One reader per socket, feeding a single channel the loop selects on.
-        for ((ifname, _, _), sock) in &sockets {
-            let (tx, interface) = (tx.clone(), ifname.clone());
-            match sock.clone() {
-                Sock::V4(reader) => {
-                    tokio::spawn(async move {
-                        let mut buf = vec![0u8; 65536];
-                        while let Ok(n) = reader.recv(&mut buf).await {
-                            let b = &buf[..n];
-                            if b.len() < 20 {
-                                continue;
-                            }
-                            let input = Input::Packet {
-                                interface: interface.clone(),
-                                family: Family::V4,
-                                src: IpAddr::from([b[12], b[13], b[14], b[15]]),
-                                dst: IpAddr::from([b[16], b[17], b[18], b[19]]),
-                                hop_limit: Some(b[8]),
-                                bytes: b.to_vec(),
-                            };
-                            if tx.send(input).is_err() {
-                                break;
-                            }
+        Ok(())
+    }
+
+    fn spawn_reader(&self, interface: String, sock: Sock) {
+        let tx = self.packet_tx.clone();
+        match sock {
+            Sock::V4(reader) => {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n) = reader.recv(&mut buf).await {
+                        let b = &buf[..n];
+                        if b.len() < 20 {
+                            continue;
                         }
-                    });
-                }
-                Sock::V6(reader) => {
-                    tokio::spawn(async move {
-                        while let Ok(r) = reader.recv().await {
-                            let Some(dst) = r.dst else { continue };
-                            let input = Input::Packet {
-                                interface: interface.clone(),
-                                family: Family::V6,
-                                src: IpAddr::V6(r.src),
-                                dst: IpAddr::V6(dst),
-                                hop_limit: r.hop_limit,
-                                bytes: r.payload,
-                            };
-                            if tx.send(input).is_err() {
-                                break;
-                            }
+                        let input = Input::Packet {
+                            interface: interface.clone(),
+                            family: Family::V4,
+                            src: IpAddr::from([b[12], b[13], b[14], b[15]]),
+                            dst: IpAddr::from([b[16], b[17], b[18], b[19]]),
+                            hop_limit: Some(b[8]),
+                            bytes: b.to_vec(),
+                        };
+                        if tx.send(input).is_err() {
+                            break;
                         }
-                    });
-                }
+                    }
+                });
+            }
+            Sock::V6(reader) => {
+                tokio::spawn(async move {
+                    while let Ok(r) = reader.recv().await {
+                        let Some(dst) = r.dst else { continue };
+                        let input = Input::Packet {
+                            interface: interface.clone(),
+                            family: Family::V6,
+                            src: IpAddr::V6(r.src),
+                            dst: IpAddr::V6(dst),
+                            hop_limit: r.hop_limit,
+                            bytes: r.payload,
+                        };
+                        if tx.send(input).is_err() {
+                            break;
+                        }
+                    }
+                });
             }
         }
-        let platform = LinuxPlatform {
-            start: tokio::time::Instant::now(),
-            interfaces: ifs.iter().map(|i| (i.name.clone(), i.clone())).collect(),
-            netlink,
-            sockets,
-            packets,
-            packet_out: PacketSender::open().map_err(|e| format!("AF_PACKET socket: {e}"))?,
-            scripts: Scripts::default(),
-            signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
-            fifos: setup.fifos,
-            config_path: setup.config_path,
-            parse: setup.parse,
-            dont_release: setup.dont_release,
-            stopping: false,
-        };
-        Ok((platform, ifs))
+    }
+
+    /// On exit: the VMACs we created go, and the sysctls we changed are put back;
+    /// with `-V` they stay, as the VIPs on them do.
+    pub async fn release(&mut self) {
+        if !self.dont_release {
+            self.vmacs.remove_all(&mut self.netlink).await;
+        }
     }
 }
 
@@ -206,13 +217,19 @@ impl Platform for LinuxPlatform {
         if self.stopping {
             return Event::Stop;
         }
+        if let Some(ev) = self.pending.pop_front() {
+            return ev;
+        }
+        if let Some(keep) = self.vmac_keep.take() {
+            self.vmacs.remove_except(&mut self.netlink, &keep).await;
+        }
         loop {
             tokio::select! {
                 biased;
                 _ = self.signals.term.recv() => return self.shutdown("SIGTERM"),
                 _ = self.signals.int.recv() => return self.shutdown("SIGINT"),
                 _ = self.signals.hup.recv() => {
-                    if let Some(ev) = self.reload() {
+                    if let Some(ev) = self.reload().await {
                         return ev;
                     }
                 }
@@ -262,7 +279,8 @@ impl Platform for LinuxPlatform {
                     )),
                 };
                 if let Err(e) = r {
-                    warn!(%instance, %interface, "sending advert: {e}");
+                    let vrid = self.vrid(&instance);
+                    warn!(%instance, vrid, %interface, "sending advert: {e}");
                 }
             }
             Output::Add { instance, what } => self.owned(&instance, what, true).await,
@@ -311,7 +329,8 @@ impl Platform for LinuxPlatform {
                     State::Stop => "Stopped",
                     State::Init => "Entering INIT STATE",
                 };
-                info!(%instance, ?from, ?to, %reason, "({instance}) {word} ({reason})");
+                let vrid = self.vrid(&instance);
+                info!(%instance, vrid, ?from, ?to, %reason, "({instance}) {word} ({reason})");
             }
             Output::GroupStateChange { group, to } => {
                 info!(%group, ?to, "VRRP_Group({group}) {to:?}")
@@ -319,8 +338,14 @@ impl Platform for LinuxPlatform {
             Output::PriorityChange {
                 instance,
                 effective,
-            } => info!(%instance, effective, "({instance}) effective priority now {effective}"),
-            Output::Log { instance, message } => info!(%instance, "({instance}) {message}"),
+            } => {
+                let vrid = self.vrid(&instance);
+                info!(%instance, vrid, effective, "({instance}) effective priority now {effective}")
+            }
+            Output::Log { instance, message } => {
+                let vrid = self.vrid(&instance);
+                info!(%instance, vrid, "({instance}) {message}")
+            }
         }
     }
 
@@ -335,6 +360,14 @@ impl Platform for LinuxPlatform {
     fn write_json(&mut self, text: String) {
         dump_file("keepalived.json", &text);
     }
+}
+
+fn vrids(config: &keepalived_engine::config::model::Config) -> BTreeMap<String, u8> {
+    config
+        .instances
+        .iter()
+        .map(|i| (i.name.clone(), i.virtual_router_id))
+        .collect()
 }
 
 /// A dump in $TMPDIR (or /tmp) under keepalived's file name.
@@ -367,13 +400,46 @@ pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> 
 }
 
 impl LinuxPlatform {
+    fn vrid(&self, instance: &str) -> u8 {
+        self.vrids.get(instance).copied().unwrap_or(0)
+    }
+
     fn shutdown(&mut self, why: &str) -> Event {
         info!("{why} received: stopping");
         self.stopping = true;
         Event::Input(Input::Shutdown)
     }
 
-    fn reload(&mut self) -> Option<Event> {
+    /// Removes the VIPs of instances that start as backup if the host still holds them
+    /// from a previous run that did not stop cleanly (a crashed and respawned VRRP
+    /// child): a backup holding the VIP would answer for it beside the master
+    /// (`vrrp_init_state()` → `vrrp_restore_interface(…, force)`).
+    pub async fn remove_leftovers(&mut self, engine: &keepalived_engine::vrrp::Engine) {
+        for inst in engine.instances() {
+            if inst.owner() || inst.state == State::Master {
+                continue;
+            }
+            for what in inst.owned() {
+                let Owned::Address {
+                    addr, interface, ..
+                } = what
+                else {
+                    continue;
+                };
+                if matches!(
+                    self.netlink.has_address(addr.address, &interface).await,
+                    Ok(true)
+                ) {
+                    info!(instance = %inst.name(), vrid = inst.vrid(), %interface, "removing {}/{} left from a previous run", addr.address, addr.prefix_len);
+                    if let Err(e) = self.netlink.del_address(&addr, &interface).await {
+                        warn!(instance = %inst.name(), %interface, "removing {}: {e}", addr.address);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn reload(&mut self) -> Option<Event> {
         info!("SIGHUP received: reloading {}", self.config_path.display());
         let loaded = load(&HostFs, &self.config_path, &self.parse);
         for d in loaded.diagnostics.iter() {
@@ -388,10 +454,29 @@ impl LinuxPlatform {
         {
             error!("{m}");
         }
-        Some(Event::Input(Input::Reload(Box::new(config))))
+        self.vrids = vrids(&config);
+        // New VMACs and sockets first, and the engine told of the new interfaces before
+        // the reload, so a new instance starts on a link it can see.
+        self.vmacs.ensure(&mut self.netlink, &config).await;
+        if let Err(e) = self.open_sockets(&config) {
+            error!("{e}");
+        }
+        if let Ok(ifs) = self.netlink.interfaces().await {
+            for info in ifs {
+                if self.interfaces.get(&info.name) != Some(&info) {
+                    self.interfaces.insert(info.name.clone(), info.clone());
+                    self.pending.push_back(Event::Input(Input::Interface(info)));
+                }
+            }
+        }
+        self.vmac_keep = Some(vmac::wanted(&config).into_iter().map(|w| w.name).collect());
+        self.pending
+            .push_back(Event::Input(Input::Reload(Box::new(config))));
+        self.pending.pop_front()
     }
 
     async fn owned(&mut self, instance: &str, what: Owned, add: bool) {
+        let vrid = self.vrid(instance);
         match what {
             Owned::Address {
                 addr, interface, ..
@@ -403,26 +488,28 @@ impl LinuxPlatform {
                 };
                 match r {
                     Ok(()) => {
-                        info!(%instance, %interface, "{} {}/{}", if add { "adding" } else { "removing" }, addr.address, addr.prefix_len)
+                        info!(%instance, vrid, %interface, "{} {}/{}", if add { "adding" } else { "removing" }, addr.address, addr.prefix_len)
                     }
                     Err(e) => {
-                        warn!(%instance, %interface, "{} {}: {e}", if add { "adding" } else { "removing" }, addr.address)
+                        warn!(%instance, vrid, %interface, "{} {}: {e}", if add { "adding" } else { "removing" }, addr.address)
                     }
                 }
             }
             Owned::Route(r) => match self.netlink.route(&r, add).await {
                 Ok(()) => {
-                    info!(%instance, "{} route {:?} via {:?}", if add { "adding" } else { "removing" }, r.to, r.via)
+                    info!(%instance, vrid, "{} route {:?} via {:?}", if add { "adding" } else { "removing" }, r.to, r.via)
                 }
                 Err(e) => {
-                    warn!(%instance, "{} route {:?}: {e}", if add { "adding" } else { "removing" }, r.to)
+                    warn!(%instance, vrid, "{} route {:?}: {e}", if add { "adding" } else { "removing" }, r.to)
                 }
             },
             Owned::Rule(r) => match self.netlink.rule(&r, add).await {
                 Ok(()) => {
-                    info!(%instance, "{} rule from {:?} to {:?}", if add { "adding" } else { "removing" }, r.from, r.to)
+                    info!(%instance, vrid, "{} rule from {:?} to {:?}", if add { "adding" } else { "removing" }, r.from, r.to)
                 }
-                Err(e) => warn!(%instance, "{} rule: {e}", if add { "adding" } else { "removing" }),
+                Err(e) => {
+                    warn!(%instance, vrid, "{} rule: {e}", if add { "adding" } else { "removing" })
+                }
             },
         }
     }

@@ -1,0 +1,56 @@
+//! keepalived's processes: the parent and the children it starts (`keepalived/core/main.c`).
+
+/// Which of keepalived's processes this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Process {
+    Parent,
+    Vrrp,
+    Checker,
+}
+
+impl Process {
+    /// The syslog identity keepalived gives the process.
+    pub fn ident(self) -> &'static std::ffi::CStr {
+        match self {
+            Process::Parent => c"Keepalived",
+            Process::Vrrp => c"Keepalived_vrrp",
+            Process::Checker => c"Keepalived_healthcheckers",
+        }
+    }
+
+    /// What `-g` appends to the log file's stem (`open_log_file()`).
+    pub fn file_suffix(self) -> &'static str {
+        match self {
+            Process::Parent => "",
+            Process::Vrrp => "_vrrp",
+            Process::Checker => "_healthcheckers",
+        }
+    }
+
+    /// The name in the parent's log lines ("VRRP child process(123) died").
+    pub fn title(self) -> &'static str {
+        match self {
+            Process::Parent => "Parent",
+            Process::Vrrp => "VRRP",
+            Process::Checker => "Healthcheck",
+        }
+    }
+
+    /// The value of the internal `--child=` option that makes a re-executed binary this
+    /// child.
+    pub fn arg(self) -> &'static str {
+        match self {
+            Process::Parent => "parent",
+            Process::Vrrp => "vrrp",
+            Process::Checker => "checker",
+        }
+    }
+
+    pub fn from_arg(s: &str) -> Option<Process> {
+        match s {
+            "vrrp" => Some(Process::Vrrp),
+            "checker" => Some(Process::Checker),
+            _ => None,
+        }
+    }
+}
