@@ -180,6 +180,125 @@ impl Pair {
     }
 }
 
+/// `n` namespaces `<prefix>1..n` on one Ethernet segment: each has interface `<prefix>aI`
+/// with 192.168.`net`.I/24, a veth whose peer `<prefix>pI` is a port of the bridge
+/// `<prefix>br`, which lives in its own namespace of that name. Indexes are 0-based
+/// (index 0 is `<prefix>1`). Everything goes when the namespaces are dropped.
+pub struct Lan {
+    pub ns: Vec<Netns>,
+    pub ifs: Vec<String>,
+    pub bridge: Netns,
+}
+
+impl Lan {
+    pub fn new(prefix: &str, net: u8, n: usize) -> Lan {
+        let br = format!("{prefix}br");
+        let bridge = Netns::new(&br);
+        // No STP and no forwarding delay, so ports forward as soon as they are up; no
+        // multicast snooping, so adverts reach every port whatever the querier state.
+        bridge.ip(&[
+            "link",
+            "add",
+            &br,
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+            "mcast_snooping",
+            "0",
+        ]);
+        bridge.ip(&["link", "set", &br, "up"]);
+        let mut ns = Vec::with_capacity(n);
+        let mut ifs = Vec::with_capacity(n);
+        for i in 1..=n {
+            let host = Netns::new(&format!("{prefix}{i}"));
+            // No duplicate address detection, as in `Pair::new`.
+            let _ = host
+                .command("sysctl")
+                .args([
+                    "-qw",
+                    "net.ipv6.conf.all.accept_dad=0",
+                    "net.ipv6.conf.default.accept_dad=0",
+                ])
+                .output();
+            let (inner, port) = (format!("{prefix}a{i}"), format!("{prefix}p{i}"));
+            run(
+                "ip",
+                &[
+                    "link",
+                    "add",
+                    &inner,
+                    "netns",
+                    &host.name,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    &port,
+                    "netns",
+                    &bridge.name,
+                ],
+            );
+            bridge.ip(&["link", "set", &port, "master", &br]);
+            bridge.ip(&["link", "set", &port, "up"]);
+            host.ip(&[
+                "addr",
+                "add",
+                &format!("192.168.{net}.{i}/24"),
+                "dev",
+                &inner,
+            ]);
+            host.ip(&["link", "set", &inner, "up"]);
+            ns.push(host);
+            ifs.push(inner);
+        }
+        Lan { ns, ifs, bridge }
+    }
+
+    /// Removes `addr` from namespace `i`, as a dead host takes its addresses with it.
+    pub fn drop_address(&self, i: usize, addr: &str) {
+        let _ = Command::new("ip")
+            .args([
+                "-n",
+                &self.ns[i].name,
+                "addr",
+                "del",
+                &format!("{addr}/24"),
+                "dev",
+                &self.ifs[i],
+            ])
+            .output();
+    }
+
+    /// Whether namespace `i` holds `addr` on its interface now.
+    pub fn holds(&self, i: usize, addr: &str) -> bool {
+        let out = self.ns[i].ip(&["-br", "addr", "show", "dev", &self.ifs[i]]);
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .any(|w| w.split('/').next() == Some(addr))
+    }
+
+    /// The indexes of the namespaces that hold `addr` now.
+    pub fn holders(&self, addr: &str) -> Vec<usize> {
+        (0..self.ns.len())
+            .filter(|&i| self.holds(i, addr))
+            .collect()
+    }
+
+    /// The MAC address of namespace `i`'s interface, as `ip` prints it (lower-case hex).
+    pub fn mac(&self, i: usize) -> String {
+        let out = self.ns[i].ip(&["-br", "link", "show", "dev", &self.ifs[i]]);
+        // `NAME@ifN STATE MAC <FLAGS>`
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(2)
+            .expect("a MAC in `ip -br link`")
+            .to_string()
+    }
+}
+
 /// A daemon process in a namespace, killed when dropped.
 pub struct Daemon {
     pub child: std::process::Child,
