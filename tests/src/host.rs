@@ -407,3 +407,64 @@ pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
         .expect("namespace thread")
     })
 }
+
+/// tcpdump in a namespace with link-level headers and epoch timestamps (`-e -tt`), one
+/// line per frame, written to `<out>.txt`; killed when dropped, failure or not.
+pub struct Capture {
+    child: std::process::Child,
+    out: std::path::PathBuf,
+}
+
+impl Capture {
+    /// Starts tcpdump on `iface` with `filter` and waits until it is listening.
+    pub fn start(ns: &Netns, iface: &str, filter: &str, out: &std::path::Path) -> Capture {
+        let (txt, err) = (out.with_extension("txt"), out.with_extension("err"));
+        let child = Command::new("ip")
+            .args([
+                "netns", "exec", &ns.name, "tcpdump", "-l", "-n", "-e", "-tt",
+            ])
+            .args(["-i", iface, filter])
+            .stdout(std::fs::File::create(&txt).expect("capture file"))
+            .stderr(std::fs::File::create(&err).expect("capture log"))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("start tcpdump");
+        let cap = Capture { child, out: txt };
+        let listening = || std::fs::read_to_string(&err).is_ok_and(|t| t.contains("listening on"));
+        assert!(
+            wait_for(std::time::Duration::from_secs(5), listening).is_some(),
+            "tcpdump did not start: {}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+        cap
+    }
+
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// Gratuitous ARPs for `vip` captured at or after `since` (epoch seconds), as (time,
+    /// source MAC). A line reads `TIME SRC > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806),
+    /// length N: Request who-has VIP tell VIP, length 28`.
+    pub fn garps(&self, vip: &str, since: f64) -> Vec<(f64, String)> {
+        self.text()
+            .lines()
+            .filter(|l| {
+                l.contains(&format!("who-has {vip} ")) && l.contains(&format!("tell {vip},"))
+            })
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                let t: f64 = w.next()?.parse().ok()?;
+                let mac = w.next()?.to_string();
+                (t >= since).then_some((t, mac))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

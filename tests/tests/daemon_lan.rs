@@ -6,10 +6,9 @@
 //! show that the right backup wins among several, nor that the loser stays quiet.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Daemon, Lan, Netns};
+use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Capture, Daemon, Lan};
 
 const VIP: &str = "10.71.0.100";
 const VRID: u8 = 71;
@@ -82,66 +81,6 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-/// tcpdump on the client's interface, ARP only, link-level headers and epoch timestamps,
-/// one line per frame; killed when dropped, failure or not.
-struct Capture {
-    child: Child,
-    out: PathBuf,
-}
-
-impl Capture {
-    fn start(ns: &Netns, iface: &str, dir: &Path) -> Capture {
-        let (out, err) = (dir.join("client-arp.txt"), dir.join("client-tcpdump.err"));
-        let child = Command::new("ip")
-            .args([
-                "netns", "exec", &ns.name, "tcpdump", "-l", "-n", "-e", "-tt",
-            ])
-            .args(["-i", iface, "arp"])
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start tcpdump");
-        let cap = Capture { child, out };
-        let listening = || std::fs::read_to_string(&err).is_ok_and(|t| t.contains("listening on"));
-        assert!(
-            wait_for(Duration::from_secs(5), listening).is_some(),
-            "tcpdump did not start: {}",
-            std::fs::read_to_string(&err).unwrap_or_default()
-        );
-        cap
-    }
-
-    fn text(&self) -> String {
-        std::fs::read_to_string(&self.out).unwrap_or_default()
-    }
-
-    /// Gratuitous ARPs for `vip` captured at or after `since`, as (time, source MAC).
-    /// A line reads `TIME SRC > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length N:
-    /// Request who-has VIP tell VIP, length 28`.
-    fn garps(&self, vip: &str, since: f64) -> Vec<(f64, String)> {
-        self.text()
-            .lines()
-            .filter(|l| {
-                l.contains(&format!("who-has {vip} ")) && l.contains(&format!("tell {vip},"))
-            })
-            .filter_map(|l| {
-                let mut w = l.split_whitespace();
-                let t: f64 = w.next()?.parse().ok()?;
-                let mac = w.next()?.to_string();
-                (t >= since).then_some((t, mac))
-            })
-            .collect()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn three_routers_on_a_bridge_fail_over_in_order_and_garp() {
     if !can_run(
@@ -155,7 +94,12 @@ fn three_routers_on_a_bridge_fail_over_in_order_and_garp() {
     let lan = Lan::new("kl", NET, 4);
     let macs: Vec<String> = (0..3).map(|i| lan.mac(i)).collect();
     let confs: Vec<PathBuf> = (0..3).map(|i| conf(&dir, i, &lan.ifs[i])).collect();
-    let cap = Capture::start(&lan.ns[CLIENT], &lan.ifs[CLIENT], &dir);
+    let cap = Capture::start(
+        &lan.ns[CLIENT],
+        &lan.ifs[CLIENT],
+        "arp",
+        &dir.join("client-arp"),
+    );
     let only = |i: usize| lan.holders(VIP) == [i];
     // At least one GARP for the VIP from router `i` since `t`, within 2 s.
     let garp_from = |i: usize, t: f64| {

@@ -213,3 +213,65 @@ fn signals_reach_the_child_and_each_process_logs_to_its_file() {
     assert!(!parent_text.contains("Entering MASTER STATE"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn vrrp_child_runs_with_the_global_defs_tuning() {
+    if !can_run("vrrp_child_runs_with_the_global_defs_tuning", &["ip"]) {
+        return;
+    }
+    let (dir, pair, conf) = setup("kpe", 66);
+    let body = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  vrrp_priority -7\n  vrrp_no_swap\n  vrrp_rt_priority 10\n  \
+             vrrp_cpu_affinity 0\n}}\n{body}"
+        ),
+    )
+    .unwrap();
+    let d = start(&pair, &dir, &conf, &[]);
+    let child = child_pid(&dir, None);
+    assert!(wait_for(Duration::from_secs(6), || pair.holds(0, VIP)).is_some());
+    let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // Fields after the name: state is 0, so nice (field 19) is at 16, rt_priority (40)
+    // at 37 and policy (41) at 38.
+    assert_eq!(fields[16], "-7", "nice from vrrp_priority");
+    assert_eq!(fields[37], "10", "rt priority from vrrp_rt_priority");
+    assert_eq!(fields[38], libc::SCHED_RR.to_string(), "SCHED_RR");
+    let status = std::fs::read_to_string(format!("/proc/{child}/status")).unwrap();
+    let line = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        !line("VmLck:").ends_with(" 0 kB"),
+        "vrrp_no_swap locks memory: {}",
+        line("VmLck:")
+    );
+    assert!(
+        line("Cpus_allowed_list:").ends_with("\t0"),
+        "{}",
+        line("Cpus_allowed_list:")
+    );
+    // The parent itself is not tuned: keepalived tunes each child for its own work.
+    let parent = d.child.id();
+    let pstat = std::fs::read_to_string(format!("/proc/{parent}/stat")).unwrap();
+    let pfields: Vec<&str> = pstat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(pfields[16], "0");
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,7 @@
 //! The daemon on a real Linux host: the engine on the shared driver with raw sockets,
 //! rtnetlink, AF_PACKET, child processes and signals.
 
+pub mod linkbeat;
 pub mod netlink;
 pub mod platform;
 pub mod raw;
@@ -20,7 +21,7 @@ use platform::{LinuxPlatform, Setup};
 
 /// Runs the VRRP side until SIGTERM/SIGINT. Returns the process exit code.
 pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
-    tuning::apply_vrrp(&config.global);
+    tuning::apply(&tuning::ProcessTuning::vrrp(&config.global));
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

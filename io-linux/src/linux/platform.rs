@@ -16,6 +16,7 @@ use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
 
+use super::linkbeat;
 use super::netlink::Netlink;
 use super::raw::{PacketSender, RawV4, RawV6};
 use super::scripts::{write_fifo, Scripts};
@@ -55,6 +56,10 @@ pub struct LinuxPlatform {
     /// After a reload: the VMACs the new configuration keeps; the others are deleted
     /// once the engine has taken their addresses off.
     vmac_keep: Option<Vec<String>>,
+    /// Interfaces whose link is polled rather than taken from netlink events.
+    polled: BTreeMap<String, linkbeat::Method>,
+    linkbeat_sock: Option<std::os::fd::OwnedFd>,
+    poll_tick: tokio::time::Interval,
 }
 
 pub struct Setup {
@@ -95,6 +100,13 @@ impl LinuxPlatform {
             stopping: false,
             pending: VecDeque::new(),
             vmac_keep: None,
+            polled: linkbeat::polled(config),
+            linkbeat_sock: linkbeat::socket().ok(),
+            poll_tick: {
+                let mut t = tokio::time::interval(linkbeat::INTERVAL);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            },
         };
         platform.open_sockets(config)?;
         Ok((platform, ifs))
@@ -239,7 +251,16 @@ impl Platform for LinuxPlatform {
                 Some((script, status)) = self.scripts.exits.recv() => {
                     return Event::Input(Input::ScriptExited { script, status });
                 }
+                _ = self.poll_tick.tick(), if !self.polled.is_empty() => {
+                    if let Some(ev) = self.poll_links() {
+                        return ev;
+                    }
+                }
                 Some(info) = self.netlink.next_link_event() => {
+                    // A polled interface's link state comes from polling alone.
+                    if self.polled.contains_key(&info.name) {
+                        continue;
+                    }
                     let merged = match self.interfaces.get(&info.name) {
                         Some(old) => InterfaceInfo { ipv4: old.ipv4, ipv6_ll: old.ipv6_ll, ipv6_forwarding: old.ipv6_forwarding, ..info },
                         None => info,
@@ -400,6 +421,25 @@ pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> 
 }
 
 impl LinuxPlatform {
+    /// Reads each polled interface's link; the changes become interface events.
+    fn poll_links(&mut self) -> Option<Event> {
+        let sock = self.linkbeat_sock.as_ref()?;
+        for (name, method) in &self.polled {
+            let Some(up) = linkbeat::link_up(sock, name, *method) else {
+                continue;
+            };
+            if let Some(old) = self.interfaces.get_mut(name) {
+                if old.up != up {
+                    old.up = up;
+                    info!(interface = %name, "link {} (polled)", if up { "up" } else { "down" });
+                    self.pending
+                        .push_back(Event::Input(Input::Interface(old.clone())));
+                }
+            }
+        }
+        self.pending.pop_front()
+    }
+
     fn vrid(&self, instance: &str) -> u8 {
         self.vrids.get(instance).copied().unwrap_or(0)
     }
@@ -455,6 +495,7 @@ impl LinuxPlatform {
             error!("{m}");
         }
         self.vrids = vrids(&config);
+        self.polled = linkbeat::polled(&config);
         // New VMACs and sockets first, and the engine told of the new interfaces before
         // the reload, so a new instance starts on a link it can see.
         self.vmacs.ensure(&mut self.netlink, &config).await;

@@ -1,0 +1,139 @@
+//! Link state by polling instead of netlink events, for drivers whose carrier changes
+//! never reach netlink (`linkbeat_use_polling`, `linkbeat_interfaces`; keepalived's
+//! `if_linkbeat_refresh_thread()` in `vrrp_if.c`, once a second).
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+use keepalived_engine::config::model::Config;
+
+/// keepalived's `POLLING_DELAY`.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+
+/// How an interface's link is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `SIOCETHTOOL` / `ETHTOOL_GLINK`: the driver's link detection (also used for MII,
+    /// which the ethtool call reports through the same driver hook).
+    Ethtool,
+    /// `SIOCGIFFLAGS`: IFF_UP and IFF_RUNNING.
+    Ioctl,
+}
+
+/// The interfaces to poll and how: every instance's and tracked interface with the
+/// root-level `linkbeat_use_polling`, an instance's own with its `linkbeat_use_polling`,
+/// and each of `linkbeat_interfaces` with its method (keepalived's default is ETHTOOL).
+pub fn polled(config: &Config) -> BTreeMap<String, Method> {
+    let mut out = BTreeMap::new();
+    for vi in &config.instances {
+        if config.root.linkbeat_use_polling || vi.linkbeat_use_polling {
+            let tracked = vi.trackers.interfaces.iter().map(|t| t.name.as_str());
+            for name in vi.interface.as_deref().into_iter().chain(tracked) {
+                out.insert(name.to_string(), Method::Ethtool);
+            }
+        }
+    }
+    for l in &config.linkbeat_interfaces {
+        let m = match l.method.as_deref() {
+            Some(m) if m.eq_ignore_ascii_case("IOCTL") => Method::Ioctl,
+            _ => Method::Ethtool,
+        };
+        out.insert(l.interface.clone(), m);
+    }
+    out
+}
+
+/// A datagram socket for the interface ioctls.
+pub fn socket() -> std::io::Result<OwnedFd> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    Ok(s.into())
+}
+
+#[repr(C)]
+struct IfreqFlags {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _pad: [u8; 22],
+}
+
+#[repr(C)]
+struct IfreqData {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    data: *mut libc::c_void,
+    _pad: [u8; 16],
+}
+
+#[repr(C)]
+struct EthtoolValue {
+    cmd: u32,
+    data: u32,
+}
+
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+const ETHTOOL_GLINK: u32 = 0x0000000a;
+
+fn ifname(name: &str) -> Option<[libc::c_char; libc::IFNAMSIZ]> {
+    let mut out = [0 as libc::c_char; libc::IFNAMSIZ];
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ {
+        return None;
+    }
+    for (o, b) in out.iter_mut().zip(name.bytes()) {
+        *o = b as libc::c_char;
+    }
+    Some(out)
+}
+
+/// Whether `name`'s link is up now, by `method`; `None` if the interface is gone.
+/// ETHTOOL falls back to the interface flags where the driver has no link detection.
+pub fn link_up(sock: &OwnedFd, name: &str, method: Method) -> Option<bool> {
+    let flags = {
+        let mut req = IfreqFlags {
+            name: ifname(name)?,
+            flags: 0,
+            _pad: [0; 22],
+        };
+        // SAFETY: a valid ifreq for SIOCGIFFLAGS on our socket.
+        if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } != 0 {
+            return None;
+        }
+        req.flags as libc::c_int
+    };
+    let admin_up = flags & libc::IFF_UP != 0;
+    let running = flags & libc::IFF_RUNNING != 0;
+    if method == Method::Ioctl {
+        return Some(admin_up && running);
+    }
+    let mut value = EthtoolValue {
+        cmd: ETHTOOL_GLINK,
+        data: 0,
+    };
+    let mut req = IfreqData {
+        name: ifname(name)?,
+        data: (&mut value as *mut EthtoolValue).cast(),
+        _pad: [0; 16],
+    };
+    // SAFETY: a valid ifreq pointing at a live ethtool_value for the whole call.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), SIOCETHTOOL, &mut req) };
+    if r != 0 {
+        return Some(admin_up && running);
+    }
+    Some(admin_up && value.data != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_reads_up_and_unknown_names_read_none() {
+        let s = socket().unwrap();
+        assert_eq!(link_up(&s, "lo", Method::Ioctl), Some(true));
+        assert!(link_up(&s, "lo", Method::Ethtool).is_some());
+        assert_eq!(link_up(&s, "no-such-if0", Method::Ioctl), None);
+        assert_eq!(
+            link_up(&s, "a-name-far-too-long-for-linux", Method::Ethtool),
+            None
+        );
+    }
+}

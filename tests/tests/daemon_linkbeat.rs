@@ -1,0 +1,65 @@
+//! `linkbeat_use_polling`: the link state of the instance's interface is read by polling
+//! (once a second) instead of from netlink events, and still drives FAULT and recovery.
+
+use std::time::Duration;
+
+use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Daemon, Pair};
+
+const VIP: &str = "10.74.0.100";
+
+#[test]
+fn polled_link_loss_faults_the_instance_and_recovery_clears_it() {
+    if !can_run(
+        "polled_link_loss_faults_the_instance_and_recovery_clears_it",
+        &["ip"],
+    ) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("kars-linkbeat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pair = Pair::new("klb", 74);
+    let conf = dir.join("r.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "linkbeat_use_polling\nvrrp_instance VI_1 {{\n  interface {}\n  virtual_router_id 74\n  \
+             priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n",
+            pair.ifs[0]
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start(
+        &pair.ns[0],
+        &keepalived_rs(),
+        &[
+            "-n",
+            "-l",
+            "-G",
+            "-f",
+            conf.to_str().unwrap(),
+            "-p",
+            dir.join("p").to_str().unwrap(),
+            "-r",
+            dir.join("r").to_str().unwrap(),
+        ],
+        dir.join("daemon.log"),
+    );
+    assert!(wait_for(Duration::from_secs(6), || pair.holds(0, VIP)).is_some());
+    // The peer end going down takes the carrier of ours away.
+    pair.ns[1].ip(&["link", "set", &pair.ifs[1], "down"]);
+    assert!(
+        wait_for(Duration::from_secs(3), || !pair.holds(0, VIP)).is_some(),
+        "carrier loss found by polling releases the VIP"
+    );
+    let log = d.log_text();
+    assert!(log.contains("link down (polled)"), "{log}");
+    assert!(log.contains("Entering FAULT STATE"), "{log}");
+    pair.ns[1].ip(&["link", "set", &pair.ifs[1], "up"]);
+    assert!(
+        wait_for(Duration::from_secs(7), || pair.holds(0, VIP)).is_some(),
+        "link back: master again"
+    );
+    assert!(d.log_text().contains("link up (polled)"));
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
