@@ -19,7 +19,7 @@ use tracing::{error, info, warn};
 use super::linkbeat;
 use super::netlink::Netlink;
 use super::raw::{PacketSender, RawV4, RawV6};
-use super::scripts::{write_fifo, Scripts};
+use super::scripts::{write_fifo, ScriptUser, Scripts};
 use super::signals::Signals;
 use super::vmac::{self, Vmacs};
 use crate::driver::{Event, Platform};
@@ -90,7 +90,7 @@ impl LinuxPlatform {
             packets,
             packet_tx,
             packet_out: PacketSender::open().map_err(|e| format!("AF_PACKET socket: {e}"))?,
-            scripts: Scripts::default(),
+            scripts: Scripts::new(ScriptUser::from_global(&config.global)),
             signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
             fifos: setup.fifos,
             vrids: vrids(config),
@@ -496,6 +496,7 @@ impl LinuxPlatform {
         }
         self.vrids = vrids(&config);
         self.polled = linkbeat::polled(&config);
+        self.scripts.default_user = ScriptUser::from_global(&config.global);
         // New VMACs and sockets first, and the engine told of the new interfaces before
         // the reload, so a new instance starts on a link it can see.
         self.vmacs.ensure(&mut self.netlink, &config).await;

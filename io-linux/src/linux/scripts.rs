@@ -6,19 +6,54 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
-use keepalived_engine::config::model::Command;
+use keepalived_engine::config::model::{Command, GlobalDefs};
 use keepalived_engine::vrrp::ScriptStatus;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tracing::warn;
 
 /// keepalived's grace between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(2);
 
 pub struct Scripts {
+    /// Who scripts run as when they name nobody.
+    pub default_user: ScriptUser,
     tx: UnboundedSender<(String, ScriptStatus)>,
     pub exits: UnboundedReceiver<(String, ScriptStatus)>,
 }
 
-fn user_ids(user: &str) -> Option<(u32, u32)> {
+/// Who scripts run as when they name nobody (`set_default_script_user()`): global
+/// `script_user [group]`, else `keepalived_script` if that user exists, else root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScriptUser {
+    pub user: Option<String>,
+    pub group: Option<String>,
+}
+
+impl ScriptUser {
+    pub fn from_global(g: &GlobalDefs) -> ScriptUser {
+        let user = g.script_user.clone().or_else(|| {
+            identity("keepalived_script", None)
+                .is_some()
+                .then(|| "keepalived_script".to_string())
+        });
+        ScriptUser {
+            user,
+            group: g.script_group.clone(),
+        }
+    }
+}
+
+/// A resolved user: uid, primary gid and supplementary groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+    groups: Vec<libc::gid_t>,
+}
+
+/// `user` and optionally `group` from the password and group databases; `None` if
+/// either is unknown.
+fn identity(user: &str, group: Option<&str>) -> Option<Identity> {
     let c = CString::new(user).ok()?;
     // SAFETY: getpwnam returns a pointer into static storage or null; we copy out at once.
     let pw = unsafe { libc::getpwnam(c.as_ptr()) };
@@ -26,13 +61,34 @@ fn user_ids(user: &str) -> Option<(u32, u32)> {
         return None;
     }
     // SAFETY: non-null result of getpwnam.
-    let pw = unsafe { &*pw };
-    Some((pw.pw_uid, pw.pw_gid))
+    let (uid, mut gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    if let Some(g) = group {
+        let cg = CString::new(g).ok()?;
+        // SAFETY: as getpwnam above.
+        let gr = unsafe { libc::getgrnam(cg.as_ptr()) };
+        if gr.is_null() {
+            return None;
+        }
+        // SAFETY: non-null result of getgrnam.
+        gid = unsafe { (*gr).gr_gid };
+    }
+    let mut groups = vec![0 as libc::gid_t; 64];
+    let mut n = groups.len() as libc::c_int;
+    // SAFETY: the buffer holds n entries; n is updated to the count found.
+    if unsafe { libc::getgrouplist(c.as_ptr(), gid, groups.as_mut_ptr(), &mut n) } < 0 {
+        groups.resize(n.max(0) as usize, 0);
+        // SAFETY: as above, with a buffer of the size the first call asked for.
+        unsafe { libc::getgrouplist(c.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+    }
+    groups.truncate(n.max(0) as usize);
+    Some(Identity { uid, gid, groups })
 }
 
 /// The process for `cmd`: executed directly when the path is an executable file, as
-/// keepalived does, else through `/bin/sh -c` (keepalived's `system()` fallback).
-fn process(cmd: &Command) -> Option<tokio::process::Command> {
+/// keepalived does, else through `/bin/sh -c` (keepalived's `system()` fallback); as its
+/// own `user`/`group`, else the default script user. `None` if the user is unknown: the
+/// script is not run as anyone else.
+fn process(cmd: &Command, default: &ScriptUser) -> Option<tokio::process::Command> {
     let first = cmd.argv.first()?;
     let direct = std::fs::metadata(first)
         .is_ok_and(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0);
@@ -52,16 +108,40 @@ fn process(cmd: &Command) -> Option<tokio::process::Command> {
     p.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    if let Some((uid, gid)) = cmd.user.as_deref().and_then(user_ids) {
-        p.uid(uid).gid(gid);
+    let (user, group) = match &cmd.user {
+        Some(u) => (Some(u.as_str()), cmd.group.as_deref()),
+        None => (default.user.as_deref(), default.group.as_deref()),
+    };
+    if let Some(user) = user {
+        let Some(id) = identity(user, group) else {
+            warn!(script = %first, "unknown script user {user}{}: not running it", group.map(|g| format!(" or group {g}")).unwrap_or_default());
+            return None;
+        };
+        // SAFETY: setgroups/setgid/setuid are async-signal-safe; the group list was
+        // resolved before the fork. Groups and gid go first, while we are still root.
+        unsafe {
+            p.pre_exec(move || {
+                if libc::setgroups(id.groups.len(), id.groups.as_ptr()) != 0
+                    || libc::setgid(id.gid) != 0
+                    || libc::setuid(id.uid) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
     Some(p)
 }
 
-impl Default for Scripts {
-    fn default() -> Self {
+impl Scripts {
+    pub fn new(default_user: ScriptUser) -> Scripts {
         let (tx, exits) = unbounded_channel();
-        Scripts { tx, exits }
+        Scripts {
+            default_user,
+            tx,
+            exits,
+        }
     }
 }
 
@@ -69,7 +149,7 @@ impl Scripts {
     /// Runs a track script; its result arrives on `exits`.
     pub fn run_track(&self, name: String, cmd: &Command, timeout: Duration) {
         let tx = self.tx.clone();
-        let Some(mut p) = process(cmd) else {
+        let Some(mut p) = process(cmd, &self.default_user) else {
             let _ = tx.send((name, ScriptStatus::Exited(127)));
             return;
         };
@@ -109,7 +189,7 @@ impl Scripts {
 
     /// Starts a notify script and reaps it in the background.
     pub fn notify(&self, cmd: &Command) {
-        if let Some(mut p) = process(cmd) {
+        if let Some(mut p) = process(cmd, &self.default_user) {
             if let Ok(mut child) = p.spawn() {
                 tokio::spawn(async move {
                     let _ = child.wait().await;
