@@ -48,13 +48,16 @@ impl Options {
 pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
   -f, --use-file=FILE          Use the specified configuration file
   -P, --vrrp                   Only run with VRRP subsystem
-  -C, --check                  Only run with Health-checker subsystem
+  -C, --check                  Only run with Health-checker subsystem (not in this
+                               build yet: refused)
   -l, --log-console            Log messages to local console
   -D, --log-detail             Detailed log messages
   -S, --log-facility=[0-7]     Set syslog facility to LOG_LOCAL[0-7]
   -g, --log-file=FILE          Also log to FILE (default /tmp/keepalived.log)
   -G, --no-syslog              Don't log via syslog
-  -X, --release-vips           Drop VIPs on transition from signal
+  -X, --release-vips           Drop VIPs on transition from signal (always done:
+                               a VRRP child starting as backup removes any VIP
+                               it finds, and leaving master removes them all)
   -V, --dont-release-vrrp      Don't remove VRRP VIPs and VROUTEs on daemon stop
   -I, --dont-release-ipvs      Don't remove IPVS topology on daemon stop
   -R, --dont-respawn           Don't respawn child processes

@@ -1,10 +1,12 @@
 //! `keepalived-rs`: command line entry point.
 
-use keepalived_engine::config::model::Config;
+use keepalived_engine::config::model::{Config, RootOptions};
 use keepalived_engine::config::{load, ParseOptions};
 use keepalived_linux::process::Process;
 use keepalived_linux::{cli, dump, hostfs, logging, parent, pcap_decode, security};
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -92,6 +94,18 @@ fn parent(opts: &cli::Options) -> ExitCode {
     let Some(config) = load_config(opts, true) else {
         return ExitCode::from(parent::EXIT_CONFIG as u8);
     };
+    if opts.snmp {
+        tracing::warn!("SNMP is not part of keepalived-rs: -x is ignored");
+    }
+    // `net_namespace NAME`: the whole daemon runs in that namespace; the children
+    // inherit it.
+    if let Some(ns) = &config.root.net_namespace {
+        if let Err(e) = enter_net_namespace(ns) {
+            tracing::error!("cannot enter network namespace {ns}: {e}");
+            return ExitCode::from(parent::EXIT_FATAL as u8);
+        }
+        tracing::info!("running in network namespace {ns}");
+    }
     if !opts.vrrp_only && !config.virtual_servers.is_empty() {
         tracing::warn!(
             "{} virtual_server blocks are configured, but health checking is not part of \
@@ -117,10 +131,42 @@ fn parent(opts: &cli::Options) -> ExitCode {
         pidfile: opts
             .pid_file
             .clone()
-            .unwrap_or_else(|| "/run/keepalived.pid".into()),
+            .unwrap_or_else(|| default_pidfile(&config.root, "keepalived")),
     };
     drop(config);
     ExitCode::from(parent::run(setup))
+}
+
+/// Where a process's pidfile goes unless `-p`/`-r`/`-c` say (`keepalived/core/main.c`):
+/// /run/NAME.pid, or /run/keepalived/NAME[_INSTANCE].pid with `use_pid_dir`, `instance`
+/// or `net_namespace` (whose name is the instance name unless `instance` gives one).
+fn default_pidfile(root: &RootOptions, name: &str) -> PathBuf {
+    let instance = root.instance.as_ref().or(root.net_namespace.as_ref());
+    if !root.use_pid_dir && instance.is_none() {
+        return PathBuf::from(format!("/run/{name}.pid"));
+    }
+    let dir = PathBuf::from("/run/keepalived");
+    if let Err(e) = std::fs::DirBuilder::new().mode(0o755).create(&dir) {
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            tracing::warn!("creating {}: {e}", dir.display());
+        }
+    }
+    match instance {
+        Some(i) => dir.join(format!("{name}_{i}.pid")),
+        None => dir.join(format!("{name}.pid")),
+    }
+}
+
+fn enter_net_namespace(name: &str) -> std::io::Result<()> {
+    if name.contains('/') {
+        return Err(std::io::Error::other("a namespace name cannot contain '/'"));
+    }
+    let f = std::fs::File::open(format!("/run/netns/{name}"))?;
+    // SAFETY: setns with a namespace file we just opened; no other thread exists yet.
+    if unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&f), libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The VRRP child: the engine on raw sockets and netlink until SIGTERM.
@@ -143,7 +189,7 @@ fn vrrp_child(opts: &cli::Options) -> ExitCode {
     let pidfile = opts
         .vrrp_pid_file
         .clone()
-        .unwrap_or_else(|| "/run/vrrp.pid".into());
+        .unwrap_or_else(|| default_pidfile(&config.root, "vrrp"));
     ExitCode::from(keepalived_linux::linux::run_vrrp(config, setup, &pidfile))
 }
 

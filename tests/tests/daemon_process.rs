@@ -275,3 +275,48 @@ fn vrrp_child_runs_with_the_global_defs_tuning() {
     d.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn net_namespace_and_instance_place_the_daemon_and_its_pidfiles() {
+    if !can_run(
+        "net_namespace_and_instance_place_the_daemon_and_its_pidfiles",
+        &["ip"],
+    ) {
+        return;
+    }
+    let (dir, pair, conf) = setup("kpf", 67);
+    let body = std::fs::read_to_string(&conf).unwrap();
+    let instance = format!("kars{}", std::process::id());
+    std::fs::write(
+        &conf,
+        format!(
+            "net_namespace {}\ninstance {instance}\n{body}",
+            pair.ns[0].name
+        ),
+    )
+    .unwrap();
+    // Started in the other namespace: `net_namespace` moves it to the first.
+    let d = Daemon::start(
+        &pair.ns[1],
+        &keepalived_rs(),
+        &["-n", "-l", "-G", "-f", conf.to_str().unwrap()],
+        dir.join("daemon.log"),
+    );
+    assert!(
+        wait_for(Duration::from_secs(6), || pair.holds(0, VIP)).is_some(),
+        "the VIP appears in the configured namespace: {}",
+        d.log_text()
+    );
+    assert!(!pair.holds(1, VIP));
+    let parent = Path::new("/run/keepalived").join(format!("keepalived_{instance}.pid"));
+    let vrrp = Path::new("/run/keepalived").join(format!("vrrp_{instance}.pid"));
+    assert_eq!(pid_in(&parent), Some(d.child.id() as i32));
+    let child = pid_in(&vrrp).expect("VRRP child pidfile under /run/keepalived");
+    assert_eq!(ppid(child), Some(d.child.id() as i32));
+    d.stop();
+    assert!(
+        !parent.exists() && !vrrp.exists(),
+        "pidfiles removed on stop"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
