@@ -240,3 +240,108 @@ fn use_vmac_moves_the_vip_with_its_virtual_mac_and_cleans_up() {
     assert!(link(&pair, 0, VMAC).is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Whether namespace `i` holds `addr` on `dev`.
+fn holds_on(pair: &Pair, i: usize, dev: &str, addr: &str) -> bool {
+    let out = pair.ns[i]
+        .command("ip")
+        .args(["-br", "addr", "show", "dev", dev])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .any(|w| w.split('/').next() == Some(addr))
+}
+
+fn link_local(pair: &Pair, i: usize, dev: &str) -> Option<String> {
+    let out = pair.ns[i]
+        .command("ip")
+        .args(["-6", "-br", "addr", "show", "dev", dev, "scope", "link"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("fe80:"))
+        .map(|w| w.split('/').next().unwrap_or("").to_string())
+}
+
+#[test]
+fn use_vmac_over_ipv6_sends_from_the_virtual_mac_with_the_base_link_local() {
+    if !can_run(
+        "use_vmac_over_ipv6_sends_from_the_virtual_mac_with_the_base_link_local",
+        &["ip", "tcpdump"],
+    ) {
+        return;
+    }
+    const VIP6: &str = "fd76::100";
+    const VMAC6: &str = "vrrp.76";
+    const MAC6: &str = "00:00:5e:00:02:4c";
+    let dir = std::env::temp_dir().join(format!("kars-vmac6-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pair = Pair::new("kv6", 76);
+    let cap = Capture::start(
+        &pair.ns[1],
+        &pair.ifs[1],
+        "ip6 proto 112",
+        &dir.join("peer6"),
+    );
+    let confs: Vec<PathBuf> = [(0, 200), (1, 100)]
+        .iter()
+        .map(|&(i, prio)| {
+            let p = dir.join(format!("r{i}.conf"));
+            std::fs::write(
+                &p,
+                format!(
+                    "vrrp_instance VI_6 {{\n  interface {}\n  use_vmac\n  virtual_router_id 76\n  \
+                     priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP6}/64\n  }}\n}}\n",
+                    pair.ifs[i]
+                ),
+            )
+            .unwrap();
+            p
+        })
+        .collect();
+    let d1 = start(&pair, 0, &dir, &confs[0], 0);
+    let _d2 = start(&pair, 1, &dir, &confs[1], 0);
+    assert!(
+        wait_for(Duration::from_secs(8), || holds_on(&pair, 0, VMAC6, VIP6)).is_some(),
+        "router 1 holds the IPv6 VIP on its VMAC: {}",
+        d1.log_text()
+    );
+    for i in 0..2 {
+        let l = link(&pair, i, VMAC6).unwrap_or_else(|| panic!("router {i} has {VMAC6}"));
+        assert!(l.contains(&format!("link/ether {MAC6}")), "{l}");
+        // The base's link-local, not one derived from the shared virtual MAC.
+        assert_eq!(
+            link_local(&pair, i, VMAC6),
+            link_local(&pair, i, &pair.ifs[i]),
+            "router {i}: the VMAC carries the base's link-local address"
+        );
+    }
+    assert!(!holds_on(&pair, 1, VMAC6, VIP6));
+    assert!(
+        wait_for(Duration::from_secs(3), || cap
+            .text()
+            .lines()
+            .any(|l| l.contains(&format!("{MAC6} > 33:33:00:00:00:12"))))
+        .is_some(),
+        "IPv6 adverts from the virtual MAC: {}",
+        cap.text()
+    );
+    let base_ll = link_local(&pair, 0, &pair.ifs[0]).unwrap();
+    assert!(
+        cap.text().contains(&format!("{base_ll} > ff02::12")),
+        "adverts from the base's link-local: {}",
+        cap.text()
+    );
+    d1.crash();
+    let _ = pair.ns[0]
+        .command("ip")
+        .args(["link", "del", VMAC6])
+        .output();
+    assert!(
+        wait_for(Duration::from_secs(6), || holds_on(&pair, 1, VMAC6, VIP6)).is_some(),
+        "router 2 takes the IPv6 VIP onto its VMAC"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

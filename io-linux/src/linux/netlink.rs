@@ -18,6 +18,21 @@ use netlink_sys::{AsyncSocket, SocketAddr};
 use rtnetlink::Handle;
 
 const RTMGRP_LINK: u32 = 1;
+const RTMGRP_IPV4_IFADDR: u32 = 0x10;
+const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+
+/// A change on the host the engine may care about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostEvent {
+    /// A link's state or MAC changed (its addresses are not in the message).
+    Link(InterfaceInfo),
+    /// An address came (`added`) or went on an interface.
+    Address {
+        interface: String,
+        addr: IpAddr,
+        added: bool,
+    },
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetlinkError {
@@ -67,9 +82,10 @@ impl Netlink {
     /// A connection that also listens to link changes. Must run inside a tokio runtime.
     pub fn connect() -> Result<Netlink, NetlinkError> {
         let (mut conn, handle, events) = rtnetlink::new_connection()?;
-        conn.socket_mut()
-            .socket_mut()
-            .bind(&SocketAddr::new(0, RTMGRP_LINK))?;
+        conn.socket_mut().socket_mut().bind(&SocketAddr::new(
+            0,
+            RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+        ))?;
         tokio::spawn(conn);
         Ok(Netlink {
             handle,
@@ -272,26 +288,51 @@ impl Netlink {
         while self.events.try_recv().is_ok() {}
     }
 
-    /// The next link change, as the engine wants it.
-    pub async fn next_link_event(&mut self) -> Option<InterfaceInfo> {
+    /// The next link or address change.
+    pub async fn next_host_event(&mut self) -> Option<HostEvent> {
         loop {
             let (msg, _) = self.events.next().await?;
-            let deleted = matches!(
-                &msg.payload,
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(_))
-            );
-            if let NetlinkPayload::InnerMessage(
-                RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::DelLink(m),
-            ) = msg.payload
-            {
-                if let Some((index, info)) = link_info(&m) {
-                    if deleted {
-                        self.index.remove(&info.name);
-                    } else {
-                        self.index.insert(info.name.clone(), index);
-                    }
-                    return Some(info);
+            let NetlinkPayload::InnerMessage(m) = msg.payload else {
+                continue;
+            };
+            let (link, deleted, addr, added) = match m {
+                RouteNetlinkMessage::NewLink(l) => (Some(l), false, None, false),
+                RouteNetlinkMessage::DelLink(l) => (Some(l), true, None, false),
+                RouteNetlinkMessage::NewAddress(a) => (None, false, Some(a), true),
+                RouteNetlinkMessage::DelAddress(a) => (None, false, Some(a), false),
+                _ => continue,
+            };
+            if let Some((index, info)) = link.as_ref().and_then(link_info) {
+                if deleted {
+                    self.index.remove(&info.name);
+                } else {
+                    self.index.insert(info.name.clone(), index);
                 }
+                return Some(HostEvent::Link(info));
+            }
+            let Some(a) = addr else { continue };
+            let Some(interface) = self
+                .index
+                .iter()
+                .find(|(_, i)| **i == a.header.index)
+                .map(|(n, _)| n.clone())
+            else {
+                continue;
+            };
+            let local = a.attributes.iter().find_map(|x| match x {
+                AddressAttribute::Local(ip) => Some(*ip),
+                _ => None,
+            });
+            let address = a.attributes.iter().find_map(|x| match x {
+                AddressAttribute::Address(ip) => Some(*ip),
+                _ => None,
+            });
+            if let Some(addr) = local.or(address) {
+                return Some(HostEvent::Address {
+                    interface,
+                    addr,
+                    added,
+                });
             }
         }
     }

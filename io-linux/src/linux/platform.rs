@@ -17,7 +17,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
 
 use super::linkbeat;
-use super::netlink::Netlink;
+use super::netlink::{HostEvent, Netlink};
 use super::raw::{PacketSender, RawV4, RawV6};
 use super::scripts::{write_fifo, ScriptUser, Scripts};
 use super::signals::Signals;
@@ -256,18 +256,9 @@ impl Platform for LinuxPlatform {
                         return ev;
                     }
                 }
-                Some(info) = self.netlink.next_link_event() => {
-                    // A polled interface's link state comes from polling alone.
-                    if self.polled.contains_key(&info.name) {
-                        continue;
-                    }
-                    let merged = match self.interfaces.get(&info.name) {
-                        Some(old) => InterfaceInfo { ipv4: old.ipv4, ipv6_ll: old.ipv6_ll, ipv6_forwarding: old.ipv6_forwarding, ..info },
-                        None => info,
-                    };
-                    if self.interfaces.get(&merged.name) != Some(&merged) {
-                        self.interfaces.insert(merged.name.clone(), merged.clone());
-                        return Event::Input(Input::Interface(merged));
+                Some(ev) = self.netlink.next_host_event() => {
+                    if let Some(ev) = self.host_event(ev).await {
+                        return ev;
                     }
                 }
                 Some(input) = self.packets.recv() => return Event::Input(input),
@@ -383,6 +374,20 @@ impl Platform for LinuxPlatform {
     }
 }
 
+fn v4_of(a: IpAddr) -> Option<std::net::Ipv4Addr> {
+    match a {
+        IpAddr::V4(v) => Some(v),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn v6_of(a: IpAddr) -> Option<std::net::Ipv6Addr> {
+    match a {
+        IpAddr::V6(v) => Some(v),
+        IpAddr::V4(_) => None,
+    }
+}
+
 fn vrids(config: &keepalived_engine::config::model::Config) -> BTreeMap<String, u8> {
     config
         .instances
@@ -421,6 +426,67 @@ pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> 
 }
 
 impl LinuxPlatform {
+    /// A link or address change as the engine sees interfaces: state and MAC from link
+    /// messages, the primary IPv4 and the link-local IPv6 address (the advert sources)
+    /// from address messages. Our own VIPs come and go without changing either.
+    async fn host_event(&mut self, ev: HostEvent) -> Option<Event> {
+        let merged = match ev {
+            HostEvent::Link(info) => {
+                // A polled interface's link state comes from polling alone.
+                if self.polled.contains_key(&info.name) {
+                    return None;
+                }
+                match self.interfaces.get(&info.name) {
+                    Some(old) => InterfaceInfo {
+                        ipv4: old.ipv4,
+                        ipv6_ll: old.ipv6_ll,
+                        ipv6_forwarding: old.ipv6_forwarding,
+                        ..info
+                    },
+                    None => info,
+                }
+            }
+            HostEvent::Address {
+                interface,
+                addr,
+                added,
+            } => {
+                let mut info = self.interfaces.get(&interface)?.clone();
+                let link_local =
+                    matches!(addr, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
+                if let (IpAddr::V6(ll), true, true) = (addr, added, link_local) {
+                    self.vmacs
+                        .base_link_local(&mut self.netlink, &interface, ll)
+                        .await;
+                }
+                match (addr, added) {
+                    (IpAddr::V4(v4), true) if info.ipv4.is_none() => info.ipv4 = Some(v4),
+                    (IpAddr::V6(v6), true) if link_local && info.ipv6_ll.is_none() => {
+                        info.ipv6_ll = Some(v6)
+                    }
+                    (a, false)
+                        if v4_of(a).is_some_and(|v| info.ipv4 == Some(v))
+                            || v6_of(a).is_some_and(|v| info.ipv6_ll == Some(v)) =>
+                    {
+                        // The source address went: the next primary is what the kernel
+                        // lists first now.
+                        let fresh = self.netlink.interfaces().await.ok()?;
+                        let now = fresh.into_iter().find(|i| i.name == interface)?;
+                        info.ipv4 = now.ipv4;
+                        info.ipv6_ll = now.ipv6_ll;
+                    }
+                    _ => return None,
+                }
+                info
+            }
+        };
+        if self.interfaces.get(&merged.name) == Some(&merged) {
+            return None;
+        }
+        self.interfaces.insert(merged.name.clone(), merged.clone());
+        Some(Event::Input(Input::Interface(merged)))
+    }
+
     /// Reads each polled interface's link; the changes become interface events.
     fn poll_links(&mut self) -> Option<Event> {
         let sock = self.linkbeat_sock.as_ref()?;

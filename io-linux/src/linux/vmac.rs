@@ -88,6 +88,8 @@ fn set(family: &str, ifname: &str, key: &str, value: i64) {
 pub struct Vmacs {
     /// VMAC name → base interface.
     ours: BTreeMap<String, String>,
+    /// IPv6 VMACs still waiting for their base's link-local address.
+    want_link_local: BTreeMap<String, String>,
     /// Base interface → its arp_ignore and arp_filter before the first VMAC on it
     /// (`reset_arp_config`, restored when its last VMAC goes).
     base_saved: BTreeMap<String, (Option<i64>, Option<i64>)>,
@@ -201,33 +203,34 @@ impl Vmacs {
         netlink.set_up(index).await.map_err(|e| e.to_string())?;
         // IPv6 adverts leave from the VMAC with the base's link-local address as source
         // (`set_link_local_address()`); with vmac_xmit_base they leave from the base.
-        if let (Family::V6, false, Some(ll)) = (w.family, w.xmit_base, base_link_local) {
-            netlink.interfaces().await.map_err(|e| e.to_string())?;
-            let addr = IpAddress {
-                address: IpAddr::V6(*ll),
-                prefix_len: 64,
-                broadcast: None,
-                dev: None,
-                use_vmac: false,
-                scope: Some("link".into()),
-                label: None,
-                peer: None,
-                home: false,
-                nodad: true,
-                mngtmpaddr: false,
-                noprefixroute: false,
-                autojoin: false,
-                no_track: false,
-                preferred_lft: None,
-                track_group: None,
-            };
-            netlink
-                .add_address(&addr, &w.name)
-                .await
-                .map_err(|e| format!("link-local address {ll}: {e}"))?;
+        if (w.family, w.xmit_base) == (Family::V6, false) {
+            match base_link_local {
+                Some(ll) => add_link_local(netlink, &w.name, *ll).await?,
+                None => {
+                    info!(vmac = %w.name, interface = %w.base, "waiting for the base's link-local address");
+                    self.want_link_local.insert(w.name.clone(), w.base.clone());
+                }
+            }
         }
         info!(vmac = %w.name, interface = %w.base, mac = %fmt_mac(w.mac), "VMAC created");
         Ok(())
+    }
+
+    /// The base interface `base` has a link-local address now: the IPv6 VMACs on it that
+    /// were waiting get it.
+    pub async fn base_link_local(&mut self, netlink: &mut Netlink, base: &str, ll: Ipv6Addr) {
+        let waiting: Vec<String> = self
+            .want_link_local
+            .iter()
+            .filter(|(_, b)| *b == base)
+            .map(|(v, _)| v.clone())
+            .collect();
+        for vmac in waiting {
+            self.want_link_local.remove(&vmac);
+            if let Err(e) = add_link_local(netlink, &vmac, ll).await {
+                warn!(vmac = %vmac, "{e}");
+            }
+        }
     }
 
     /// `set_interface_parameters()` and `link_set_ipv6()`, before the link comes up.
@@ -333,6 +336,7 @@ impl Vmacs {
         let Some(base) = self.ours.remove(name) else {
             return;
         };
+        self.want_link_local.remove(name);
         match netlink.link_kind(name).await {
             Ok(Some((index, true))) => match netlink.del_link(index).await {
                 Ok(()) => info!(vmac = %name, "VMAC removed"),
@@ -353,6 +357,34 @@ impl Vmacs {
             }
         }
     }
+}
+
+/// The base's link-local address on an IPv6 VMAC, the source of adverts sent from it
+/// (`set_link_local_address()`); no duplicate detection, the base already owns it.
+async fn add_link_local(netlink: &mut Netlink, vmac: &str, ll: Ipv6Addr) -> Result<(), String> {
+    netlink.interfaces().await.map_err(|e| e.to_string())?;
+    let addr = IpAddress {
+        address: IpAddr::V6(ll),
+        prefix_len: 64,
+        broadcast: None,
+        dev: None,
+        use_vmac: false,
+        scope: Some("link".into()),
+        label: None,
+        peer: None,
+        home: false,
+        nodad: true,
+        mngtmpaddr: false,
+        noprefixroute: false,
+        autojoin: false,
+        no_track: false,
+        preferred_lft: None,
+        track_group: None,
+    };
+    netlink
+        .add_address(&addr, vmac)
+        .await
+        .map_err(|e| format!("link-local address {ll}: {e}"))
 }
 
 fn fmt_mac(m: [u8; 6]) -> String {

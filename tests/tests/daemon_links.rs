@@ -1,5 +1,7 @@
-//! `linkbeat_use_polling`: the link state of the instance's interface is read by polling
-//! (once a second) instead of from netlink events, and still drives FAULT and recovery.
+//! How the daemon follows the host's links and addresses: `linkbeat_use_polling` reads
+//! link state by polling (once a second) instead of netlink events and still drives
+//! FAULT and recovery; an interface that gets its first address after start gives the
+//! instance its advert source then, through netlink address events.
 
 use std::time::Duration;
 
@@ -60,6 +62,60 @@ fn polled_link_loss_faults_the_instance_and_recovery_clears_it() {
         "link back: master again"
     );
     assert!(d.log_text().contains("link up (polled)"));
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_address_that_arrives_after_start_becomes_the_advert_source() {
+    if !can_run(
+        "an_address_that_arrives_after_start_becomes_the_advert_source",
+        &["ip"],
+    ) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("kars-addrev-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pair = Pair::new("kae", 77);
+    // No IPv4 address on the interface at start: nothing to send adverts from.
+    pair.ns[0].ip(&["addr", "flush", "dev", &pair.ifs[0]]);
+    let conf = dir.join("r.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "vrrp_instance VI_1 {{\n  interface {}\n  virtual_router_id 77\n  priority 100\n  \
+             advert_int 1\n  virtual_ipaddress {{\n    10.77.0.100/24\n  }}\n}}\n",
+            pair.ifs[0]
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start(
+        &pair.ns[0],
+        &keepalived_rs(),
+        &[
+            "-n",
+            "-l",
+            "-G",
+            "-f",
+            conf.to_str().unwrap(),
+            "-p",
+            dir.join("p").to_str().unwrap(),
+            "-r",
+            dir.join("r").to_str().unwrap(),
+        ],
+        dir.join("daemon.log"),
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !pair.holds(0, "10.77.0.100"),
+        "no source address: not master"
+    );
+    pair.ns[0].ip(&["addr", "add", "192.168.77.1/24", "dev", &pair.ifs[0]]);
+    assert!(
+        wait_for(Duration::from_secs(6), || pair.holds(0, "10.77.0.100")).is_some(),
+        "the new address is the advert source: master: {}",
+        d.log_text()
+    );
     d.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
