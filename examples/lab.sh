@@ -43,7 +43,9 @@ vrrp_instance VI_1 {
     }
 }
 CONF
-  ip netns exec "lab-$1" "$BIN" -n -l -G -P -f "$DIR/$1.conf" -p "$DIR/$1.main" -r "$DIR/$1.vrrp" \
+  # Its own process group (setsid), so a "host death" can take the parent and its VRRP
+  # child at once.
+  setsid ip netns exec "lab-$1" "$BIN" -n -l -G -P -f "$DIR/$1.conf" -p "$DIR/$1.main" -r "$DIR/$1.vrrp" \
     > "$DIR/$1.log" 2>&1 &
   echo $! > "$DIR/$1.pid"
 }
@@ -62,7 +64,7 @@ echo "lab: VIP held by: $(holder)"
 ip netns exec lab-client ping -c 2 -W 1 "$VIP" | tail -n 2
 
 echo "lab: r1 dies (kill -9, link down)"
-kill -9 "$(cat "$DIR/r1.pid")"
+kill -9 -- -"$(cat "$DIR/r1.pid")"
 ip -n lab-r1 link set eth0 down
 start_t=$(date +%s.%N)
 for _ in $(seq 200); do [ "$(holder)" = "r2" ] && break; sleep 0.05; done
