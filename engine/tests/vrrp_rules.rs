@@ -882,3 +882,46 @@ fn vrrp_min_garp_sends_a_single_garp() {
     c.run_for_secs(20.0);
     assert_eq!(c.hosts[0].garps, 1);
 }
+
+fn mails(c: &Cluster) -> Vec<(String, String)> {
+    outputs_of(c, "r1")
+        .filter_map(|o| match o {
+            Output::SmtpAlert { subject, body } => Some((subject.clone(), body.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+// vrrp_smtp_notifier(): with smtp_alert (here from global smtp_alert_vrrp) each state an
+// instance enters is mailed once; no_email_faults keeps FAULT out of the mail.
+#[test]
+fn smtp_alert_mails_each_state_once_and_no_email_faults_skips_fault() {
+    let g = "global_defs {\n smtp_alert_vrrp\n no_email_faults\n}\n";
+    let mut c = one(&format!("{g}{}", conf(1, 100, "")));
+    c.run_for_secs(5.0);
+    link(&mut c, false);
+    link(&mut c, true);
+    c.run_for_secs(1.0);
+    let m = mails(&c);
+    assert_eq!(
+        m.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
+        [
+            "VRRP Instance VI_1 - Entering BACKUP state",
+            "VRRP Instance VI_1 - Entering MASTER state",
+            "VRRP Instance VI_1 - Entering BACKUP state",
+        ],
+        "no mail for FAULT"
+    );
+    assert_eq!(m[1].1, "=> VRRP Instance is now owning VRRP VIPs <=");
+    // Without smtp_alert anywhere: no mail at all.
+    let mut quiet = one(&conf(1, 100, ""));
+    quiet.run_for_secs(5.0);
+    assert!(mails(&quiet).is_empty());
+    // The instance's own `smtp_alert false` wins over the global.
+    let mut off = one(&format!(
+        "global_defs {{\n smtp_alert\n}}\n{}",
+        conf(1, 100, "smtp_alert false")
+    ));
+    off.run_for_secs(5.0);
+    assert!(mails(&off).is_empty());
+}

@@ -12,3 +12,4 @@ pub mod parent;
 pub mod pcap_decode;
 pub mod process;
 pub mod security;
+pub mod smtp;

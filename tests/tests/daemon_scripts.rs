@@ -95,3 +95,105 @@ fn scripts_run_as_script_user_unless_they_name_their_own() {
     d.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A one-message SMTP server: answers keepalived's session and returns what it was sent.
+fn smtp_server(listener: std::net::TcpListener) -> std::thread::JoinHandle<String> {
+    use std::io::{BufRead, BufReader, Write};
+    std::thread::spawn(move || {
+        listener.set_nonblocking(false).expect("blocking listener");
+        let (s, _) = listener.accept().expect("the daemon connects");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        let mut log = String::new();
+        w.write_all(b"220 test ready\r\n").unwrap();
+        let mut in_data = false;
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            log.push_str(&line);
+            let reply: &[u8] = if in_data {
+                if line != ".\r\n" {
+                    continue;
+                }
+                in_data = false;
+                b"250 queued\r\n"
+            } else if line.starts_with("DATA") {
+                in_data = true;
+                b"354 go on\r\n"
+            } else if line.starts_with("QUIT") {
+                break;
+            } else {
+                b"250 ok\r\n"
+            };
+            w.write_all(reply).unwrap();
+        }
+        log
+    })
+}
+
+#[test]
+fn smtp_alert_mails_the_new_master() {
+    if !can_run("smtp_alert_mails_the_new_master", &["ip"]) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("kars-smtp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pair = Pair::new("ksm", 78);
+    let listener = keepalived_tests::host::in_netns(&pair.ns[0].name, || {
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind in the namespace")
+    });
+    let port = listener.local_addr().unwrap().port();
+    let server = smtp_server(listener);
+    let conf = dir.join("r.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  router_id LB_TEST\n  notification_email {{\n    ops@example.org\n  }}\n  \
+             notification_email_from ka@example.org\n  smtp_server 127.0.0.1 {port}\n}}\n\
+             vrrp_instance VI_1 {{\n  interface {}\n  virtual_router_id 78\n  priority 100\n  \
+             advert_int 1\n  smtp_alert\n  virtual_ipaddress {{\n    10.78.0.100/24\n  }}\n}}\n",
+            pair.ifs[0]
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start(
+        &pair.ns[0],
+        &keepalived_rs(),
+        &[
+            "-n",
+            "-l",
+            "-G",
+            "-f",
+            conf.to_str().unwrap(),
+            "-p",
+            dir.join("p").to_str().unwrap(),
+            "-r",
+            dir.join("r").to_str().unwrap(),
+        ],
+        dir.join("daemon.log"),
+    );
+    // The first state entered is BACKUP: that is the first mail.
+    let mail = server.join().expect("SMTP server thread");
+    assert!(
+        mail.contains("MAIL FROM:<ka@example.org>\r\nRCPT TO:<ops@example.org>\r\n"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Subject: [LB_TEST] VRRP Instance VI_1 - Entering BACKUP state\r\n"),
+        "{mail}"
+    );
+    assert!(mail.contains("=> VRRP Instance is no longer owning VRRP VIPs <="));
+    assert!(
+        wait_for(Duration::from_secs(3), || d
+            .log_text()
+            .contains("SMTP alert sent"))
+        .is_some(),
+        "{}",
+        d.log_text()
+    );
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -113,6 +113,10 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
             None => {}
         }
     }
+    // smtp_alert: the instance's own, else smtp_alert_vrrp, else smtp_alert.
+    if !ex.has("smtp_alert") {
+        vi.smtp_alert = g.smtp_alert_vrrp.or(g.smtp_alert).unwrap_or(false);
+    }
     if let Some(v) = vi.use_vmac.as_mut() {
         // create_vmac_name(): "<vmac_prefix>.<VRID>" unless the instance names it.
         let vmac = v

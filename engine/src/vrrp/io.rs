@@ -190,4 +190,10 @@ pub enum Output {
         instance: String,
         message: String,
     },
+    /// An e-mail alert to `notification_email` through `smtp_server`; the sender puts
+    /// `[router_id] ` before the subject (`smtp_alert()`).
+    SmtpAlert {
+        subject: String,
+        body: String,
+    },
 }

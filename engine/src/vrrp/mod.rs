@@ -724,6 +724,14 @@ impl Engine {
                         fifo,
                     );
                 }
+                if inst.cfg.smtp_alert {
+                    notify::smtp_alert(
+                        &mut self.out,
+                        Subject::Instance(inst.name()),
+                        inst.state,
+                        self.config.global.no_email_faults,
+                    );
+                }
             }
         }
         groups.sort_unstable();
@@ -760,6 +768,23 @@ impl Engine {
                         state.notify_word(),
                         0,
                         fifo,
+                    );
+                }
+                // A group mails unless it says not to, by the same global defaults as an
+                // instance (vrrp_sync_smtp_notifier()).
+                let global = &self.config.global;
+                let mail = g
+                    .cfg
+                    .smtp_alert
+                    .or(global.smtp_alert_vrrp)
+                    .or(global.smtp_alert)
+                    .unwrap_or(false);
+                if mail {
+                    notify::smtp_alert(
+                        &mut self.out,
+                        Subject::Group(&g.cfg.name),
+                        state,
+                        global.no_email_faults,
                     );
                 }
             }

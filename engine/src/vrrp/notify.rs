@@ -23,6 +23,50 @@ impl Subject<'_> {
     }
 }
 
+/// The e-mail for a state change when `smtp_alert` is on (`vrrp_smtp_notifier()`,
+/// `vrrp_sync_smtp_notifier()`): FAULT is not mailed with `no_email_faults`.
+pub fn smtp_alert(
+    out: &mut VecDeque<Output>,
+    who: Subject<'_>,
+    state: State,
+    no_email_faults: bool,
+) {
+    if state == State::Fault && no_email_faults {
+        return;
+    }
+    let (what, instance_body, group_body) = match state {
+        State::Master => (
+            "Entering MASTER state",
+            "=> VRRP Instance is now owning VRRP VIPs <=",
+            "=> All VRRP group instances are now in MASTER state <=",
+        ),
+        State::Backup => (
+            "Entering BACKUP state",
+            "=> VRRP Instance is no longer owning VRRP VIPs <=",
+            "=> All VRRP group instances are now in BACKUP state <=",
+        ),
+        State::Fault => (
+            "Entering FAULT state",
+            "=> VRRP Instance is no longer owning VRRP VIPs <=",
+            "=> All VRRP group instances are now in FAULT state <=",
+        ),
+        State::Stop => (
+            "Stopping",
+            "=> VRRP Instance stopping <=",
+            "=> All VRRP group instances are now stopping <=",
+        ),
+        State::Init => return,
+    };
+    let (subject, body) = match who {
+        Subject::Instance(n) => (format!("VRRP Instance {n} - {what}"), instance_body),
+        Subject::Group(n) => (format!("VRRP Group {n} - {what}"), group_body),
+    };
+    out.push_back(Output::SmtpAlert {
+        subject,
+        body: body.to_string(),
+    });
+}
+
 /// The specific script first, then the generic `notify` with `TYPE NAME STATE PRIORITY`
 /// appended, then the FIFO line (keepalived's order). `state_word` is MASTER, BACKUP,
 /// FAULT, STOP or DELETED; groups report priority 0.

@@ -24,6 +24,7 @@ use super::signals::Signals;
 use super::vmac::{self, Vmacs};
 use crate::driver::{Event, Platform};
 use crate::hostfs::HostFs;
+use crate::smtp::Mailer;
 
 /// One raw socket: IPv4 (IP header ours) or IPv6 (header the kernel's).
 #[derive(Clone)]
@@ -57,6 +58,8 @@ pub struct LinuxPlatform {
     /// once the engine has taken their addresses off.
     vmac_keep: Option<Vec<String>>,
     /// Interfaces whose link is polled rather than taken from netlink events.
+    /// Where `smtp_alert` mail goes, if anywhere.
+    mailer: Option<Mailer>,
     polled: BTreeMap<String, linkbeat::Method>,
     linkbeat_sock: Option<std::os::fd::OwnedFd>,
     poll_tick: tokio::time::Interval,
@@ -100,6 +103,7 @@ impl LinuxPlatform {
             stopping: false,
             pending: VecDeque::new(),
             vmac_keep: None,
+            mailer: Mailer::from_global(&config.global),
             polled: linkbeat::polled(config),
             linkbeat_sock: linkbeat::socket().ok(),
             poll_tick: {
@@ -354,6 +358,16 @@ impl Platform for LinuxPlatform {
                 let vrid = self.vrid(&instance);
                 info!(%instance, vrid, effective, "({instance}) effective priority now {effective}")
             }
+            Output::SmtpAlert { subject, body } => {
+                if let Some(m) = self.mailer.clone() {
+                    tokio::spawn(async move {
+                        match m.send(&subject, &body).await {
+                            Ok(()) => info!("SMTP alert sent: {subject}"),
+                            Err(e) => warn!("SMTP alert \"{subject}\" not sent: {e}"),
+                        }
+                    });
+                }
+            }
             Output::Log { instance, message } => {
                 let vrid = self.vrid(&instance);
                 info!(%instance, vrid, "({instance}) {message}")
@@ -562,6 +576,7 @@ impl LinuxPlatform {
         }
         self.vrids = vrids(&config);
         self.polled = linkbeat::polled(&config);
+        self.mailer = Mailer::from_global(&config.global);
         self.scripts.default_user = ScriptUser::from_global(&config.global);
         // New VMACs and sockets first, and the engine told of the new interfaces before
         // the reload, so a new instance starts on a link it can see.
