@@ -178,7 +178,7 @@ fn vrrp_child(opts: &cli::Options) -> ExitCode {
     let fifos = [&g.notify_fifo, &g.vrrp_notify_fifo]
         .into_iter()
         .flatten()
-        .map(|f| f.path.clone())
+        .cloned()
         .collect();
     let setup = keepalived_linux::linux::platform::Setup {
         config_path: opts.config_path(),

@@ -197,3 +197,92 @@ fn smtp_alert_mails_the_new_master() {
     d.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn notify_fifo_is_made_fed_and_removed_and_its_script_reads_it() {
+    if !can_run(
+        "notify_fifo_is_made_fed_and_removed_and_its_script_reads_it",
+        &["ip"],
+    ) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("kars-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (fifo, out, planted) = (
+        dir.join("notify.fifo"),
+        dir.join("lines.txt"),
+        dir.join("planted"),
+    );
+    std::fs::write(&planted, "not a fifo").unwrap();
+    let reader = dir.join("reader.sh");
+    std::fs::write(
+        &reader,
+        format!(
+            "#!/bin/sh\nwhile read -r line; do echo \"$line\" >> {}; done < \"$1\"\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&reader, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pair = Pair::new("kfi", 79);
+    let conf = dir.join("r.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  notify_fifo {}\n  notify_fifo_script {}\n  vrrp_notify_fifo {}\n}}\n\
+             vrrp_instance VI_1 {{\n  interface {}\n  virtual_router_id 79\n  priority 100\n  \
+             advert_int 1\n  virtual_ipaddress {{\n    10.79.0.100/24\n  }}\n}}\n",
+            fifo.display(),
+            reader.display(),
+            planted.display(),
+            pair.ifs[0]
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start(
+        &pair.ns[0],
+        &keepalived_rs(),
+        &[
+            "-n",
+            "-l",
+            "-G",
+            "-f",
+            conf.to_str().unwrap(),
+            "-p",
+            dir.join("p").to_str().unwrap(),
+            "-r",
+            dir.join("r").to_str().unwrap(),
+        ],
+        dir.join("daemon.log"),
+    );
+    let lines = || std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(
+        wait_for(Duration::from_secs(8), || lines()
+            .contains("INSTANCE \"VI_1\" MASTER 100"))
+        .is_some(),
+        "the FIFO script read: {:?}; log: {}",
+        lines(),
+        d.log_text()
+    );
+    assert!(
+        lines().starts_with("INSTANCE \"VI_1\" BACKUP 100\n"),
+        "{}",
+        lines()
+    );
+    assert!(
+        std::fs::metadata(&fifo)
+            .map(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()))
+            .unwrap_or(false),
+        "the daemon made the FIFO"
+    );
+    assert!(
+        d.log_text().contains("is not a FIFO we own"),
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(std::fs::read_to_string(&planted).unwrap(), "not a fifo");
+    d.stop();
+    assert!(!fifo.exists(), "the FIFO we made is removed on stop");
+    assert!(planted.exists(), "a file we did not make is left alone");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,10 +16,11 @@ use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
 
+use super::fifo::NotifyFifo;
 use super::linkbeat;
 use super::netlink::{HostEvent, Netlink};
 use super::raw::{PacketSender, RawV4, RawV6};
-use super::scripts::{write_fifo, ScriptUser, Scripts};
+use super::scripts::{ScriptUser, Scripts};
 use super::signals::Signals;
 use super::vmac::{self, Vmacs};
 use crate::driver::{Event, Platform};
@@ -44,7 +45,7 @@ pub struct LinuxPlatform {
     packet_out: PacketSender,
     scripts: Scripts,
     signals: Signals,
-    fifos: Vec<String>,
+    fifos: Vec<NotifyFifo>,
     /// Each instance's VRID, for the `vrid` field of log lines.
     vrids: BTreeMap<String, u8>,
     config_path: PathBuf,
@@ -69,7 +70,7 @@ pub struct Setup {
     pub config_path: PathBuf,
     pub parse: ParseOptions,
     pub dont_release: bool,
-    pub fifos: Vec<String>,
+    pub fifos: Vec<keepalived_engine::config::model::Fifo>,
 }
 
 impl LinuxPlatform {
@@ -79,6 +80,7 @@ impl LinuxPlatform {
         setup: Setup,
         config: &Config,
     ) -> Result<(LinuxPlatform, Vec<InterfaceInfo>), String> {
+        let setup_fifos = setup.fifos;
         let mut netlink = Netlink::connect().map_err(|e| e.to_string())?;
         let mut vmacs = Vmacs::default();
         vmacs.ensure(&mut netlink, config).await;
@@ -95,7 +97,7 @@ impl LinuxPlatform {
             packet_out: PacketSender::open().map_err(|e| format!("AF_PACKET socket: {e}"))?,
             scripts: Scripts::new(ScriptUser::from_global(&config.global)),
             signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
-            fifos: setup.fifos,
+            fifos: Vec::new(),
             vrids: vrids(config),
             config_path: setup.config_path,
             parse: setup.parse,
@@ -113,6 +115,12 @@ impl LinuxPlatform {
             },
         };
         platform.open_sockets(config)?;
+        for f in &setup_fifos {
+            match NotifyFifo::open(f, &platform.scripts) {
+                Ok(fifo) => platform.fifos.push(fifo),
+                Err(e) => warn!("{e}"),
+            }
+        }
         Ok((platform, ifs))
     }
 
@@ -326,10 +334,8 @@ impl Platform for LinuxPlatform {
                 .run_track(script, &command, Duration::from_micros(timeout_us)),
             Output::Notify { command, .. } => self.scripts.notify(&command),
             Output::Fifo { line } => {
-                for f in &self.fifos {
-                    if let Err(e) = write_fifo(f, &line) {
-                        warn!(fifo = %f, "{e}");
-                    }
+                for f in &mut self.fifos {
+                    f.write(&line);
                 }
             }
             Output::StateChange {

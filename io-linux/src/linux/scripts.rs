@@ -2,8 +2,6 @@
 //! 2 s later, as `vrrp_script_child_timeout_thread()`), notify scripts, and FIFO lines.
 
 use std::ffi::CString;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use keepalived_engine::config::model::{Command, GlobalDefs};
@@ -197,13 +195,4 @@ impl Scripts {
             }
         }
     }
-}
-
-/// Appends a line to a FIFO (or file) without blocking when nobody reads it.
-pub fn write_fifo(path: &str, line: &str) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-        .open(path)?;
-    f.write_all(line.as_bytes())
 }
