@@ -1085,3 +1085,108 @@ async fn misc_check_exit_codes_timeout_and_group_kill() {
         eprintln!("skipping the misc user part: not root");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// genhash
+
+async fn genhash(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
+        .args(args)
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn genhash_prints_the_body_md5() {
+    let srv = HttpServer::start(0).await;
+    let port = srv.addr.port().to_string();
+    let out = genhash(&["-T", "-s", "127.0.0.1", "-p", &port, "-u", "/ok"]).await;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", md5_hex(BODY))
+    );
+    assert!(srv.last_request().starts_with("GET /ok HTTP/1.0\r\n"));
+
+    // Long options, the virtualhost and 1.1.
+    let out = genhash(&[
+        "--genhash",
+        "--server",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--url",
+        "/nocl",
+        "--use-virtualhost",
+        "www.example.com",
+        "--protocol",
+        "1.1",
+        "--timeout",
+        "2",
+    ])
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", md5_hex(BODY))
+    );
+    assert!(srv.last_request().contains("Host: www.example.com\r\n"));
+    // Verbose shows the header too.
+    let out = genhash(&["-T", "-s", "127.0.0.1", "-p", &port, "-u", "/ok", "-v"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("HTTP/1.0 200 OK") && text.contains(&md5_hex(BODY)),
+        "{text}"
+    );
+
+    // Errors: silent server with a timeout, -T not first, missing options.
+    let out = genhash(&[
+        "-T",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-u",
+        "/silent",
+        "-t",
+        "1",
+    ])
+    .await;
+    assert!(!out.status.success());
+    let out = genhash(&["-l", "-T", "-s", "127.0.0.1", "-p", &port, "-u", "/ok"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("first option"));
+    let out = genhash(&["-T", "-s", "127.0.0.1"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage"));
+
+    // Over TLS, with SNI from the virtualhost.
+    let pki = pki();
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let addr = start_tls(pki.server.clone(), seen.clone()).await;
+    let tport = addr.port().to_string();
+    let out = genhash(&[
+        "-T",
+        "-S",
+        "-I",
+        "-V",
+        "localhost",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &tport,
+        "-u",
+        "/ok",
+    ])
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", md5_hex(BODY))
+    );
+    assert_eq!(
+        seen.lock().unwrap().last().unwrap().as_deref(),
+        Some("localhost")
+    );
+}

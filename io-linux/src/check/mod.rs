@@ -8,6 +8,7 @@
 //! from keepalived.
 
 mod dns;
+pub mod genhash;
 pub mod http;
 mod misc;
 mod net;
