@@ -74,9 +74,28 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
                                with --decode-pcap: print the decode as JSON
       --decode-pcap=FILE       Decode the VRRP adverts, GARPs and NAs of a pcap/pcapng
                                capture; with -f, show each receive check of each instance
+  -T, --genhash                Enter genhash mode: print the MD5 of a URL's body
+                               (must be the first option; -T -h for its options)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 ";
+
+/// genhash mode: `-T`/`--genhash` as the first option (keepalived's rule: options before
+/// it would be ignored, so we refuse them in [`parse`] instead), or the program run under
+/// the name `genhash`. The arguments for genhash, without the program name and `-T`.
+pub fn genhash_args(args: &[OsString]) -> Option<Vec<OsString>> {
+    let prog = args.first()?;
+    let called_genhash = std::path::Path::new(prog)
+        .file_name()
+        .is_some_and(|n| n == "genhash");
+    if called_genhash {
+        return Some(args[1..].to_vec());
+    }
+    match args.get(1)?.to_str()? {
+        "-T" | "--genhash" => Some(args[2..].to_vec()),
+        _ => None,
+    }
+}
 
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Options, String> {
     use lexopt::prelude::*;
@@ -128,6 +147,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Options, String
             }
             Short('v') | Long("version") => o.version = true,
             Short('h') | Long("help") => o.help = true,
+            Short('T') | Long("genhash") => {
+                return Err("-T/--genhash must be the first option".into())
+            }
             Long("child") => {
                 let v = text(p.value().map_err(|e| e.to_string())?)?;
                 o.child = Some(
@@ -195,6 +217,23 @@ mod tests {
         assert_eq!(o.config_file, Some(PathBuf::from("local.conf")));
         assert!(parse(args("-S 9")).is_err());
         assert!(parse(args("--bogus")).is_err());
+    }
+
+    #[test]
+    fn genhash_must_come_first() {
+        let a = args("-T -s 127.0.0.1 -p 80 -u /");
+        assert_eq!(genhash_args(&a).unwrap(), a[2..].to_vec());
+        assert_eq!(
+            genhash_args(&args("--genhash -h")).unwrap(),
+            args("-h")[1..].to_vec()
+        );
+        let b = args("-l -T -s 127.0.0.1");
+        assert!(genhash_args(&b).is_none());
+        assert!(parse(b).unwrap_err().contains("first option"));
+        let c: Vec<OsString> = ["/usr/bin/genhash", "-s", "::1"]
+            .map(OsString::from)
+            .to_vec();
+        assert_eq!(genhash_args(&c).unwrap(), c[1..].to_vec());
     }
 
     #[test]

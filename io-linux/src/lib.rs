@@ -2,6 +2,7 @@
 //! the command line, the real-filesystem config source, the config dump and the checks
 //! `-t` makes against this host (interfaces, script security).
 
+pub mod check;
 pub mod cli;
 pub mod driver;
 pub mod dump;

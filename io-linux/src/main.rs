@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let opts = match cli::parse(std::env::args_os()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(rest) = cli::genhash_args(&args) {
+        return keepalived_linux::check::genhash::main(rest);
+    }
+    let opts = match cli::parse(args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("keepalived-rs: {e}\n\n{}", cli::USAGE);

@@ -86,7 +86,7 @@ fn identity(user: &str, group: Option<&str>) -> Option<Identity> {
 /// keepalived does, else through `/bin/sh -c` (keepalived's `system()` fallback); as its
 /// own `user`/`group`, else the default script user. `None` if the user is unknown: the
 /// script is not run as anyone else.
-fn process(cmd: &Command, default: &ScriptUser) -> Option<tokio::process::Command> {
+pub(crate) fn process(cmd: &Command, default: &ScriptUser) -> Option<tokio::process::Command> {
     let first = cmd.argv.first()?;
     let direct = std::fs::metadata(first)
         .is_ok_and(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0);
@@ -154,32 +154,7 @@ impl Scripts {
         tokio::spawn(async move {
             let status = match p.spawn() {
                 Err(_) => ScriptStatus::Exited(127),
-                Ok(mut child) => {
-                    let pid = child.id().map(|p| p as i32);
-                    tokio::select! {
-                        biased;
-                        r = child.wait() => match r {
-                            Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
-                                (Some(c), _) => ScriptStatus::Exited(c),
-                                (None, Some(sig)) => ScriptStatus::Signaled(sig),
-                                _ => ScriptStatus::Exited(1),
-                            },
-                            Err(_) => ScriptStatus::Exited(1),
-                        },
-                        _ = tokio::time::sleep(timeout.max(Duration::from_millis(1))) => {
-                            if let Some(pid) = pid {
-                                // SAFETY: signalling our own child's process group.
-                                unsafe { libc::kill(-pid, libc::SIGTERM) };
-                                if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
-                                    // SAFETY: as above.
-                                    unsafe { libc::kill(-pid, libc::SIGKILL) };
-                                    let _ = child.wait().await;
-                                }
-                            }
-                            ScriptStatus::TimedOut
-                        }
-                    }
-                }
+                Ok(child) => wait_with_timeout(child, timeout).await,
             };
             let _ = tx.send((name, status));
         });
@@ -195,4 +170,55 @@ impl Scripts {
             }
         }
     }
+}
+
+/// Waits for a child started from [`process`] (so the leader of its own process group);
+/// after `timeout`, SIGTERM to the group, then SIGKILL 2 s later, as keepalived does for
+/// track scripts and MISC_CHECK (`misc_check_child_timeout_thread()`). The group is
+/// killed too if this future is dropped before the child is reaped, so an abandoned
+/// check leaves nothing running.
+pub(crate) async fn wait_with_timeout(
+    mut child: tokio::process::Child,
+    timeout: Duration,
+) -> ScriptStatus {
+    /// SIGKILLs the process group unless disarmed.
+    struct GroupGuard(Option<i32>);
+    impl Drop for GroupGuard {
+        fn drop(&mut self) {
+            if let Some(pid) = self.0 {
+                // SAFETY: signalling the process group of a child we started.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+            }
+        }
+    }
+    let pid = child.id().map(|p| p as i32);
+    let mut guard = GroupGuard(pid);
+    let status = tokio::select! {
+        biased;
+        r = child.wait() => match r {
+            Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                (Some(c), _) => ScriptStatus::Exited(c),
+                (None, Some(sig)) => ScriptStatus::Signaled(sig),
+                _ => ScriptStatus::Exited(1),
+            },
+            Err(_) => ScriptStatus::Exited(1),
+        },
+        _ = tokio::time::sleep(timeout.max(Duration::from_millis(1))) => {
+            if let Some(pid) = pid {
+                // SAFETY: signalling our own child's process group.
+                unsafe { libc::kill(-pid, libc::SIGTERM) };
+                if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
+                    // SAFETY: as above.
+                    unsafe { libc::kill(-pid, libc::SIGKILL) };
+                    let _ = child.wait().await;
+                }
+            }
+            ScriptStatus::TimedOut
+        }
+    };
+    // The leader is reaped; its pid may be reused, so never signal it again. (Other
+    // members of a group whose leader exited normally are left alone, as keepalived
+    // does.)
+    guard.0 = None;
+    status
 }
