@@ -3,3 +3,5 @@
 //! follows. Probes themselves run in `io-linux`; they speak the types of [`probe`].
 
 pub mod probe;
+
+pub mod ipvs;
