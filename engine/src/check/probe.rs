@@ -78,7 +78,9 @@ pub enum ProbeOutcome {
     Up,
     /// Failed, with why in words for the log ("connection refused", "status 503",
     /// "digest mismatch", "timeout").
-    Down { reason: String },
+    Down {
+        reason: String,
+    },
     /// MISC_CHECK's exit status (a signal or a timeout is `Down`); the engine applies
     /// `misc_dynamic`.
     Exited(i32),
