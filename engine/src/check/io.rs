@@ -1,0 +1,63 @@
+//! What goes into the checker engine and what comes out. Every type is serde so a run
+//! can be recorded and replayed.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::ipvs::IpvsOp;
+use super::probe::{ProbeId, ProbeOutcome, ProbeSpec};
+use crate::config::model::{Command, Config};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CheckInput {
+    /// A probe started by [`CheckOutput::StartProbe`] ended.
+    ProbeDone { id: ProbeId, outcome: ProbeOutcome },
+    /// An address appeared on (or left) this host: a virtual server with `ha_suspend`
+    /// checks only while its address is here (`update_checker_activity()`).
+    AddressPresent { addr: IpAddr, present: bool },
+    /// SIGHUP with the new (completed) configuration.
+    Reload(Box<Config>),
+    /// SIGTERM: remove what was configured; with `omega`, run the down notifiers.
+    Shutdown,
+}
+
+/// Which notify script a [`CheckOutput::Notify`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckNotifyKind {
+    /// A real server's `notify_up`.
+    RealServerUp,
+    /// A real server's `notify_down`.
+    RealServerDown,
+    /// A virtual server's `quorum_up`.
+    QuorumUp,
+    /// A virtual server's `quorum_down`.
+    QuorumDown,
+}
+
+// StartProbe is the bulk of the outputs; boxing it would only add an allocation to
+// each probe, and outputs live in a short queue.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CheckOutput {
+    /// Start this probe now; report with [`CheckInput::ProbeDone`].
+    StartProbe(ProbeSpec),
+    /// Run a notify script with exactly this argv.
+    Notify {
+        kind: CheckNotifyKind,
+        command: Command,
+    },
+    /// A line for `notify_fifo` / `lvs_notify_fifo`, newline included (and, unlike
+    /// keepalived, no NUL after it).
+    Fifo { line: String },
+    /// An e-mail for `notification_email` through `smtp_server`.
+    SmtpAlert { subject: String, body: String },
+    /// A change to the kernel's IPVS table.
+    Ipvs(IpvsOp),
+    /// A log line; the servers it is about in keepalived's `[ip]:proto:port` form.
+    Log {
+        virtual_server: Option<String>,
+        real_server: Option<String>,
+        message: String,
+    },
+}
