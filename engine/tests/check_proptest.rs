@@ -266,7 +266,7 @@ proptest! {
         reload_at in prop::option::of(5usize..60),
         skip in any::<prop::sample::Index>(),
     ) {
-        let e = CheckEngine::new(parse(&conf(&pool, None)), Instant::ZERO, seed, "lb");
+        let e = CheckEngine::new(parse(&conf(&pool, None)), Instant::ZERO, seed);
         let mut w = World {
             e,
             table: IpvsState::default(),

@@ -716,11 +716,11 @@ fn smtp_alerts_on_real_and_virtual_server_transitions() {
         alerts,
         vec![
             (
-                format!("[LVS1] Virtualserver {VS} - DOWN"),
+                format!("Virtualserver {VS} - DOWN"),
                 "=> Lost quorum 1+0=1 <= 0 <=".to_string()
             ),
             (
-                format!("[LVS1] Realserver [1.2.3.4]:tcp:80 of virtual server {VS} - DOWN"),
+                format!("Realserver [1.2.3.4]:tcp:80 of virtual server {VS} - DOWN"),
                 "=> TCP CHECK failed on service <=".to_string()
             ),
         ]
@@ -798,7 +798,7 @@ fn odd_configs_do_not_panic() {
     cfg.virtual_servers[0].real_servers[0].checkers[0]
         .schedule
         .connect_timeout_us = 0;
-    let mut e = CheckEngine::new(cfg, Instant::ZERO, 3, "h");
+    let mut e = CheckEngine::new(cfg, Instant::ZERO, 3);
     let st = &e.virtual_servers()[0];
     assert_eq!((st.quorum, st.hysteresis), (1, 0));
     let mut now = Instant::ZERO;

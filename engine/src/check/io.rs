@@ -50,7 +50,8 @@ pub enum CheckOutput {
     /// A line for `notify_fifo` / `lvs_notify_fifo`, newline included (and, unlike
     /// keepalived, no NUL after it).
     Fifo { line: String },
-    /// An e-mail for `notification_email` through `smtp_server`.
+    /// An e-mail for `notification_email` through `smtp_server`; the sender puts
+    /// `[router_id] ` before the subject, as for VRRP alerts.
     SmtpAlert { subject: String, body: String },
     /// A change to the kernel's IPVS table.
     Ipvs(IpvsOp),

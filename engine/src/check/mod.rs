@@ -3,7 +3,7 @@
 //! follows. Probes themselves run in `io-linux`; they speak the types of [`probe`].
 //!
 //! ```text
-//! let mut e = CheckEngine::new(config, now, seed, hostname);
+//! let mut e = CheckEngine::new(config, now, seed);
 //! e.handle_input(now, CheckInput::ProbeDone { id, outcome });
 //! e.handle_timeout(now);
 //! while let Some(out) = e.poll_output() { /* StartProbe, Ipvs, Notify, Fifo, … */ }
@@ -204,8 +204,6 @@ pub struct CheckEngine {
     addresses: BTreeSet<IpAddr>,
     rng: SplitMix64,
     next_id: u64,
-    /// `router_id`, else the host name: the tag in SMTP subjects.
-    router_id: String,
     out: VecDeque<CheckOutput>,
     /// While a reload rebuilds the state, IPVS changes wait for one diff at its end.
     hold_ipvs: bool,
@@ -369,16 +367,10 @@ fn overlay(base: &Connection, over: &Connection) -> Connection {
 
 impl CheckEngine {
     /// An engine for a completed (`config::load`ed) configuration. `seed` drives the
-    /// warmup spread; `hostname` stands in for `router_id` in SMTP subjects when the
-    /// config has none (`init_global_data()`). The initial IPVS table (every service, and
+    /// warmup spread. The initial IPVS table (every service, and
     /// the real servers that start alive) is in the first outputs.
-    pub fn new(config: Config, now: Instant, seed: u64, hostname: &str) -> CheckEngine {
+    pub fn new(config: Config, now: Instant, seed: u64) -> CheckEngine {
         let mut e = CheckEngine {
-            router_id: config
-                .global
-                .router_id
-                .clone()
-                .unwrap_or_else(|| hostname.to_string()),
             global: config.global.clone(),
             vss: Vec::new(),
             index: BTreeMap::new(),
@@ -1072,8 +1064,7 @@ impl CheckEngine {
             && (rs_was_alive != rs.alive || !self.global.no_checker_emails)
         {
             let subject = format!(
-                "[{}] Realserver {} of virtual server {} - {}",
-                self.router_id,
+                "Realserver {} of virtual server {} - {}",
                 rs.label,
                 self.vss[vi].label,
                 if rs.alive { "UP" } else { "DOWN" }
@@ -1287,7 +1278,7 @@ impl CheckEngine {
                     v.quorum, v.hysteresis
                 )
             };
-            let subject = format!("[{}] Virtualserver {} - {word}", self.router_id, v.label);
+            let subject = format!("Virtualserver {} - {word}", v.label);
             self.smtp(subject, body);
         }
     }
@@ -1401,9 +1392,6 @@ impl CheckEngine {
         let old_desired = self.desired();
         let mut old_vss = std::mem::take(&mut self.vss);
         self.global = config.global.clone();
-        if let Some(r) = &config.global.router_id {
-            self.router_id = r.clone();
-        }
         self.hold_ipvs = true;
         let mut new_vss = self.build(&config, now);
         let mut kept_vs = vec![false; old_vss.len()];
@@ -1516,10 +1504,7 @@ impl CheckEngine {
             });
         }
         if r.cfg.smtp_alert {
-            let subject = format!(
-                "[{}] Realserver {} of virtual server {vlabel} - DOWN",
-                self.router_id, r.label
-            );
+            let subject = format!("Realserver {} of virtual server {vlabel} - DOWN", r.label);
             self.smtp(subject, "=> Removing <=".into());
         }
     }
@@ -1544,10 +1529,7 @@ impl CheckEngine {
                 if omega {
                     self.rs_notifies(vi, ri);
                     if self.vss[vi].rss[ri].cfg.smtp_alert {
-                        let subject = format!(
-                            "[{}] Realserver {rl} of virtual server {vl} - DOWN",
-                            self.router_id
-                        );
+                        let subject = format!("Realserver {rl} of virtual server {vl} - DOWN");
                         self.smtp(subject, "=> Shutting down <=".into());
                     }
                 }

@@ -54,7 +54,7 @@ impl Harness {
     }
 
     pub fn with_seed(text: &str, seed: u64) -> Harness {
-        let e = CheckEngine::new(config(text), Instant::ZERO, seed, "lb1");
+        let e = CheckEngine::new(config(text), Instant::ZERO, seed);
         let mut h = Harness {
             e,
             now: Instant::ZERO,
