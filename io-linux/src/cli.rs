@@ -48,8 +48,7 @@ impl Options {
 pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
   -f, --use-file=FILE          Use the specified configuration file
   -P, --vrrp                   Only run with VRRP subsystem
-  -C, --check                  Only run with Health-checker subsystem (not in this
-                               build yet: refused)
+  -C, --check                  Only run with Health-checker subsystem
   -l, --log-console            Log messages to local console
   -D, --log-detail             Detailed log messages
   -S, --log-facility=[0-7]     Set syslog facility to LOG_LOCAL[0-7]

@@ -3,6 +3,7 @@
 //! `-t` makes against this host (interfaces, script security).
 
 pub mod check;
+pub mod check_driver;
 pub mod cli;
 pub mod driver;
 pub mod dump;

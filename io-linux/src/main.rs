@@ -59,8 +59,9 @@ fn daemon(opts: &cli::Options) -> ExitCode {
     match opts.child {
         None => parent(opts),
         Some(Process::Vrrp) => vrrp_child(opts),
-        Some(other) => {
-            tracing::error!("no {} child process in this build", other.title());
+        Some(Process::Checker) => checker_child(opts),
+        Some(Process::Parent) => {
+            tracing::error!("--child=parent is not a child process");
             ExitCode::from(parent::EXIT_FATAL as u8)
         }
     }
@@ -91,10 +92,6 @@ fn load_config(opts: &cli::Options, log_warnings: bool) -> Option<Config> {
 /// The parent: checks the configuration, detaches unless `-n`, and supervises the VRRP
 /// child (`-P` or not). The health-checker side is not part of this build yet.
 fn parent(opts: &cli::Options) -> ExitCode {
-    if opts.check_only {
-        tracing::error!("the health-checker side is not part of this build yet (-C)");
-        return ExitCode::from(parent::EXIT_FATAL as u8);
-    }
     let Some(config) = load_config(opts, true) else {
         return ExitCode::from(parent::EXIT_CONFIG as u8);
     };
@@ -110,13 +107,6 @@ fn parent(opts: &cli::Options) -> ExitCode {
         }
         tracing::info!("running in network namespace {ns}");
     }
-    if !opts.vrrp_only && !config.virtual_servers.is_empty() {
-        tracing::warn!(
-            "{} virtual_server blocks are configured, but health checking is not part of \
-             this build yet: only the VRRP side runs",
-            config.virtual_servers.len()
-        );
-    }
     if opts.dump_conf {
         let _ = std::io::stdout().write_all(dump::text(&config).as_bytes());
     }
@@ -129,7 +119,7 @@ fn parent(opts: &cli::Options) -> ExitCode {
     }
     let setup = parent::ParentSetup {
         args: std::env::args_os().skip(1).collect(),
-        children: vec![Process::Vrrp],
+        children: children(opts, &config),
         dont_respawn: opts.dont_respawn,
         child_wait: std::time::Duration::from_secs(u64::from(config.root.child_wait_time_s)),
         pidfile: opts
@@ -171,6 +161,37 @@ fn enter_net_namespace(name: &str) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Which children the parent runs (`start_keepalived()`): VRRP unless `-C`; the checker
+/// unless `-P`, and only when there are virtual servers to check.
+fn children(opts: &cli::Options, config: &Config) -> Vec<Process> {
+    let mut c = Vec::new();
+    if !opts.check_only {
+        c.push(Process::Vrrp);
+    }
+    if !opts.vrrp_only && (opts.check_only || !config.virtual_servers.is_empty()) {
+        c.push(Process::Checker);
+    }
+    c
+}
+
+/// The checker child: health checks until SIGTERM.
+fn checker_child(opts: &cli::Options) -> ExitCode {
+    let Some(config) = load_config(opts, false) else {
+        return ExitCode::from(parent::EXIT_CONFIG as u8);
+    };
+    let pidfile = opts
+        .checkers_pid_file
+        .clone()
+        .unwrap_or_else(|| default_pidfile(&config.root, "checkers"));
+    let setup = keepalived_linux::linux::checker::CheckerSetup {
+        config_path: opts.config_path(),
+        parse: parse_options(opts),
+    };
+    ExitCode::from(keepalived_linux::linux::checker::run_checker(
+        config, setup, &pidfile,
+    ))
 }
 
 /// The VRRP child: the engine on raw sockets and netlink until SIGTERM.

@@ -1,6 +1,7 @@
 //! The daemon on a real Linux host: the engine on the shared driver with raw sockets,
 //! rtnetlink, AF_PACKET, child processes and signals.
 
+pub mod checker;
 pub mod fifo;
 pub mod linkbeat;
 pub mod netlink;

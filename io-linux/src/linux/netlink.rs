@@ -203,6 +203,24 @@ impl Netlink {
         Ok(())
     }
 
+    /// Every address on this host now.
+    pub async fn addresses(&self) -> Result<Vec<IpAddr>, NetlinkError> {
+        let mut out = Vec::new();
+        let mut addrs = self.handle.address().get().execute();
+        while let Some(m) = addrs.try_next().await? {
+            let local = m.attributes.iter().find_map(|a| match a {
+                AddressAttribute::Local(ip) => Some(*ip),
+                _ => None,
+            });
+            let address = m.attributes.iter().find_map(|a| match a {
+                AddressAttribute::Address(ip) => Some(*ip),
+                _ => None,
+            });
+            out.extend(local.or(address));
+        }
+        Ok(out)
+    }
+
     /// Whether `interface` holds `addr` now (any prefix length).
     pub async fn has_address(&self, addr: IpAddr, interface: &str) -> Result<bool, NetlinkError> {
         let Some(index) = self.ifindex(interface) else {

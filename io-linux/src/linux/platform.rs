@@ -417,7 +417,7 @@ fn vrids(config: &keepalived_engine::config::model::Config) -> BTreeMap<String, 
 }
 
 /// A dump in $TMPDIR (or /tmp) under keepalived's file name.
-fn dump_file(name: &str, text: &str) {
+pub(crate) fn dump_file(name: &str, text: &str) {
     let path = std::env::var_os("TMPDIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/tmp"))
