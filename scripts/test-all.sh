@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in keepalived tshark tcpdump iproute2 hyperfine time jq; do
+for pkg in keepalived tshark tcpdump iproute2 iputils-ping dnsmasq-base hyperfine time jq; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

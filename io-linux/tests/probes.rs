@@ -764,6 +764,79 @@ async fn dns_check() {
     assert!(is_down(&o));
 }
 
+/// dnsmasq from Debian on a loopback port, answering `kars.test` itself and nothing
+/// else (no upstream): a real DNS server for DNS_CHECK.
+fn start_dnsmasq(port: u16) -> std::process::Child {
+    std::process::Command::new("dnsmasq")
+        .args([
+            "--keep-in-foreground",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=127.0.0.1",
+            "--pid-file=",
+            "--address=/kars.test/192.0.2.7",
+            &format!("--port={port}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start dnsmasq")
+}
+
+#[tokio::test]
+async fn dns_check_against_dnsmasq() {
+    let have = std::process::Command::new("sh")
+        .args(["-c", "command -v dnsmasq"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        eprintln!("SKIP dns_check_against_dnsmasq: dnsmasq is not installed (scripts/test-all.sh installs dnsmasq-base)");
+        return;
+    }
+    let port = closed_udp_port().await.port();
+    let target: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let p = prober();
+    let t = Duration::from_millis(800);
+    let kind = |name: &str| ProbeKind::Dns {
+        query_type: "A".into(),
+        name: name.into(),
+    };
+    let mut d = start_dnsmasq(port);
+    // Up once dnsmasq listens.
+    let mut up = false;
+    for _ in 0..50 {
+        if run_bounded(&p, &spec(kind("kars.test"), Some(target), t)).await == ProbeOutcome::Up {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "DNS_CHECK of a name dnsmasq answers is up");
+    // A name it cannot resolve (no upstream): an error RCODE, so down.
+    assert!(is_down(
+        &run_bounded(&p, &spec(kind("nowhere.invalid"), Some(target), t)).await
+    ));
+    // dnsmasq taken down: down; brought back: up again.
+    let _ = d.kill();
+    let _ = d.wait();
+    assert!(is_down(
+        &run_bounded(&p, &spec(kind("kars.test"), Some(target), t)).await
+    ));
+    let mut d = start_dnsmasq(port);
+    let mut back = false;
+    for _ in 0..50 {
+        if run_bounded(&p, &spec(kind("kars.test"), Some(target), t)).await == ProbeOutcome::Up {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = d.kill();
+    let _ = d.wait();
+    assert!(back, "up again once dnsmasq is back");
+}
+
 // ---------------------------------------------------------------------------------------
 // UDP
 
