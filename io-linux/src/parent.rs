@@ -50,19 +50,9 @@ struct Parent {
 /// Runs the parent until SIGTERM/SIGINT or a child's permanent failure. Returns the exit
 /// code.
 pub fn run(setup: ParentSetup) -> u8 {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            error!("cannot start the runtime: {e}");
-            return EXIT_FATAL as u8;
-        }
+    let Some(rt) = crate::linux::start_process(&setup.pidfile) else {
+        return EXIT_FATAL as u8;
     };
-    if let Err(e) = crate::linux::write_pidfile(&setup.pidfile) {
-        error!(file = %setup.pidfile.display(), "pidfile: {e}");
-    }
     let pidfile = setup.pidfile.clone();
     let code = rt.block_on(async move {
         let mut signals = match Signals::install() {

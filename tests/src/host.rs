@@ -340,6 +340,33 @@ impl Daemon {
         Daemon { child, log }
     }
 
+    /// `keepalived-rs` in `ns` as the tests run it: in the foreground, logging to the
+    /// console only, with `conf`, its pidfiles `<tag>.p`, `<tag>.r` and `<tag>.c` in `dir`
+    /// and its output in `<tag>.log`, plus `extra` arguments.
+    pub fn ours(
+        ns: &Netns,
+        conf: &std::path::Path,
+        dir: &std::path::Path,
+        tag: &str,
+        extra: &[&str],
+    ) -> Daemon {
+        let file = |ext: &str| dir.join(format!("{tag}.{ext}")).display().to_string();
+        let (conf, p, r, c) = (conf.display().to_string(), file("p"), file("r"), file("c"));
+        let mut args = vec!["-n", "-l", "-G", "-f", &conf, "-p", &p, "-r", &r, "-c", &c];
+        args.extend_from_slice(extra);
+        Daemon::start(ns, &keepalived_rs(), &args, dir.join(format!("{tag}.log")))
+    }
+
+    /// The pid a daemon started by [`Daemon::ours`] wrote to its pidfile `<tag>.<kind>`
+    /// (`p` parent, `r` VRRP child, `c` checker child).
+    pub fn pid_of(dir: &std::path::Path, tag: &str, kind: &str) -> Option<i32> {
+        std::fs::read_to_string(dir.join(format!("{tag}.{kind}")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     pub fn signal(&self, sig: i32) {
         // `ip netns exec` execs the daemon, so the child's pid is the daemon's.
         // SAFETY: sending a signal to our own child.

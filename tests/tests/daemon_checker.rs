@@ -270,10 +270,6 @@ fn checker_follows_real_servers_with_notifies_quorum_and_fifo_lines() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn pid_in(file: &Path) -> Option<i32> {
-    std::fs::read_to_string(file).ok()?.trim().parse().ok()
-}
-
 #[test]
 fn a_crashed_checker_is_respawned_and_vrrp_never_notices() {
     if !can_run(
@@ -296,38 +292,27 @@ fn a_crashed_checker_is_respawned_and_vrrp_never_notices() {
         ),
     )
     .unwrap();
-    let (p, r, c) = (dir.join("p"), dir.join("r"), dir.join("c"));
-    let d = Daemon::start(
-        &pair.ns[0],
-        &keepalived_rs(),
-        &[
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            p.to_str().unwrap(),
-            "-r",
-            r.to_str().unwrap(),
-            "-c",
-            c.to_str().unwrap(),
-        ],
-        dir.join("daemon.log"),
-    );
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "d", &[]);
     assert!(wait_for(Duration::from_secs(6), || pair.holds(0, "10.81.0.100")).is_some());
-    let (vrrp, checker) = (pid_in(&r).unwrap(), pid_in(&c).expect("checker pidfile"));
+    let (vrrp, checker) = (
+        Daemon::pid_of(&dir, "d", "r").unwrap(),
+        Daemon::pid_of(&dir, "d", "c").expect("checker pidfile"),
+    );
     let changes = d.log_text().matches("Entering").count();
     // SAFETY: signalling the checker child the test started.
     unsafe { libc::kill(checker, libc::SIGKILL) };
     let mut respawned = None;
     wait_for(Duration::from_secs(5), || {
-        respawned = pid_in(&c).filter(|p| *p != checker);
+        respawned = Daemon::pid_of(&dir, "d", "c").filter(|p| *p != checker);
         respawned.is_some()
     });
     assert!(respawned.is_some(), "checker respawned: {}", d.log_text());
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(pid_in(&r), Some(vrrp), "the VRRP child is the same process");
+    assert_eq!(
+        Daemon::pid_of(&dir, "d", "r"),
+        Some(vrrp),
+        "the VRRP child is the same process"
+    );
     assert!(pair.holds(0, "10.81.0.100"), "the VIP never moved");
     assert_eq!(
         d.log_text().matches("Entering").count(),

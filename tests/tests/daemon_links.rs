@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Daemon, Pair};
+use keepalived_tests::host::{can_run, wait_for, Daemon, Pair};
 
 const VIP: &str = "10.74.0.100";
 
@@ -30,22 +30,7 @@ fn polled_link_loss_faults_the_instance_and_recovery_clears_it() {
         ),
     )
     .unwrap();
-    let d = Daemon::start(
-        &pair.ns[0],
-        &keepalived_rs(),
-        &[
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            dir.join("p").to_str().unwrap(),
-            "-r",
-            dir.join("r").to_str().unwrap(),
-        ],
-        dir.join("daemon.log"),
-    );
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "daemon", &[]);
     assert!(wait_for(Duration::from_secs(6), || pair.holds(0, VIP)).is_some());
     // The peer end going down takes the carrier of ours away.
     pair.ns[1].ip(&["link", "set", &pair.ifs[1], "down"]);
@@ -89,22 +74,7 @@ fn an_address_that_arrives_after_start_becomes_the_advert_source() {
         ),
     )
     .unwrap();
-    let d = Daemon::start(
-        &pair.ns[0],
-        &keepalived_rs(),
-        &[
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            dir.join("p").to_str().unwrap(),
-            "-r",
-            dir.join("r").to_str().unwrap(),
-        ],
-        dir.join("daemon.log"),
-    );
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "daemon", &[]);
     std::thread::sleep(Duration::from_secs(5));
     assert!(
         !pair.holds(0, "10.77.0.100"),

@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Daemon, Pair};
+use keepalived_tests::host::{can_run, wait_for, Daemon, Pair};
 
 const VIP: &str = "10.75.0.100";
 
@@ -48,22 +48,7 @@ fn scripts_run_as_script_user_unless_they_name_their_own() {
         ),
     )
     .unwrap();
-    let d = Daemon::start(
-        &pair.ns[0],
-        &keepalived_rs(),
-        &[
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            dir.join("p").to_str().unwrap(),
-            "-r",
-            dir.join("r").to_str().unwrap(),
-        ],
-        dir.join("daemon.log"),
-    );
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "daemon", &[]);
     let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.out"))).ok();
     assert!(
         wait_for(Duration::from_secs(8), || read("master").is_some()
@@ -159,22 +144,7 @@ fn smtp_alert_mails_the_new_master() {
         ),
     )
     .unwrap();
-    let d = Daemon::start(
-        &pair.ns[0],
-        &keepalived_rs(),
-        &[
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            dir.join("p").to_str().unwrap(),
-            "-r",
-            dir.join("r").to_str().unwrap(),
-        ],
-        dir.join("daemon.log"),
-    );
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "daemon", &[]);
     // The first state entered is BACKUP: that is the first mail.
     let mail = server.join().expect("SMTP server thread");
     assert!(
@@ -239,22 +209,7 @@ fn notify_fifo_is_made_fed_and_removed_and_its_script_reads_it() {
         ),
     )
     .unwrap();
-    let d = Daemon::start(
-        &pair.ns[0],
-        &keepalived_rs(),
-        &[
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            dir.join("p").to_str().unwrap(),
-            "-r",
-            dir.join("r").to_str().unwrap(),
-        ],
-        dir.join("daemon.log"),
-    );
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "daemon", &[]);
     let lines = || std::fs::read_to_string(&out).unwrap_or_default();
     assert!(
         wait_for(Duration::from_secs(8), || lines()

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Capture, Daemon, Pair};
+use keepalived_tests::host::{can_run, wait_for, Capture, Daemon, Pair};
 
 const VIP: &str = "10.73.0.100";
 const VMAC: &str = "vrrp.73";
@@ -28,23 +28,7 @@ fn conf(dir: &Path, name: &str, iface: &str, prio: u8) -> PathBuf {
 }
 
 fn start(pair: &Pair, i: usize, dir: &Path, conf: &Path, run: usize) -> Daemon {
-    let (p, r) = (dir.join(format!("p{i}")), dir.join(format!("r{i}")));
-    Daemon::start(
-        &pair.ns[i],
-        &keepalived_rs(),
-        &[
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            p.to_str().unwrap(),
-            "-r",
-            r.to_str().unwrap(),
-        ],
-        dir.join(format!("r{i}-{run}.log")),
-    )
+    Daemon::ours(&pair.ns[i], conf, dir, &format!("r{i}-{run}"), &[])
 }
 
 fn sysctl(pair: &Pair, i: usize, ifname: &str, key: &str) -> String {

@@ -260,11 +260,7 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
     }
 
     // Address family and version: IPv6 forces VRRPv3.
-    let v6 = vi
-        .virtual_ipaddress
-        .first()
-        .is_some_and(|a| a.address.is_ipv6())
-        || vi.native_ipv6;
+    let v6 = vi.is_ipv6();
     if !ex.has("version") {
         vi.version = g.vrrp_version;
     }

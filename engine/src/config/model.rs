@@ -812,6 +812,20 @@ pub struct VrrpInstance {
 }
 
 impl VrrpInstance {
+    /// Whether the instance is IPv6: its first VIP is, or `native_ipv6`, or with no VIPs
+    /// its first unicast peer is (`vrrp_complete_instance()`).
+    pub fn is_ipv6(&self) -> bool {
+        self.virtual_ipaddress
+            .first()
+            .is_some_and(|a| a.address.is_ipv6())
+            || self.native_ipv6
+            || (self.virtual_ipaddress.is_empty()
+                && self
+                    .unicast_peers
+                    .first()
+                    .is_some_and(|p| p.address.is_ipv6()))
+    }
+
     /// The macvlan interface of `use_vmac` (named by the config's completion).
     pub fn vmac(&self) -> Option<&str> {
         self.use_vmac.as_ref()?.name.as_deref()

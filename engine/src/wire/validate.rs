@@ -340,21 +340,7 @@ pub struct Expect {
 impl Expect {
     /// The expectations of a completed instance of `config`.
     pub fn from_instance(vi: &VrrpInstance, global: &GlobalDefs) -> Expect {
-        let family = if vi
-            .virtual_ipaddress
-            .first()
-            .is_some_and(|a| a.address.is_ipv6())
-            || vi.native_ipv6
-            || (vi.virtual_ipaddress.is_empty()
-                && vi
-                    .unicast_peers
-                    .first()
-                    .is_some_and(|p| p.address.is_ipv6()))
-        {
-            Family::V6
-        } else {
-            Family::V4
-        };
+        let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
         let auth = match &vi.authentication {
             Some(a) => {
                 let data = super::vrrp::pass_auth_data(&a.auth_pass);

@@ -53,19 +53,9 @@ struct LinuxChecker {
 /// Runs the checker side until SIGTERM/SIGINT. Returns the process exit code.
 pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
     tuning::apply(&tuning::ProcessTuning::checker(&config.global));
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            error!("cannot start the runtime: {e}");
-            return crate::parent::EXIT_FATAL as u8;
-        }
+    let Some(rt) = super::start_process(pidfile) else {
+        return crate::parent::EXIT_FATAL as u8;
     };
-    if let Err(e) = super::write_pidfile(pidfile) {
-        error!(file = %pidfile.display(), "pidfile: {e}");
-    }
     let code = rt.block_on(async move {
         let mut platform = match LinuxChecker::new(setup, &config).await {
             Ok(p) => p,

@@ -24,19 +24,9 @@ use platform::{LinuxPlatform, Setup};
 /// Runs the VRRP side until SIGTERM/SIGINT. Returns the process exit code.
 pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
     tuning::apply(&tuning::ProcessTuning::vrrp(&config.global));
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            error!("cannot start the runtime: {e}");
-            return 1;
-        }
+    let Some(rt) = start_process(pidfile) else {
+        return crate::parent::EXIT_FATAL as u8;
     };
-    if let Err(e) = write_pidfile(pidfile) {
-        error!(file = %pidfile.display(), "pidfile: {e}");
-    }
     let code = rt.block_on(async move {
         let (mut platform, interfaces) = match LinuxPlatform::new(setup, &config).await {
             Ok(p) => p,
@@ -56,6 +46,25 @@ pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
     });
     let _ = std::fs::remove_file(pidfile);
     code
+}
+
+/// What every process does first: its runtime (single-threaded, so a run depends only on
+/// its inputs) and its pidfile. `None` if the runtime cannot be made.
+pub fn start_process(pidfile: &Path) -> Option<tokio::runtime::Runtime> {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return None;
+        }
+    };
+    if let Err(e) = write_pidfile(pidfile) {
+        error!(file = %pidfile.display(), "pidfile: {e}");
+    }
+    Some(rt)
 }
 
 /// Our pid in `p`, created fresh and private as every file we write.

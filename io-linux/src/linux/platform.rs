@@ -139,11 +139,7 @@ impl LinuxPlatform {
             let Some(ifname) = vi.xmit_interface().map(str::to_string) else {
                 continue;
             };
-            let v6 = vi
-                .virtual_ipaddress
-                .first()
-                .is_some_and(|a| a.address.is_ipv6())
-                || vi.native_ipv6;
+            let v6 = vi.is_ipv6();
             let Some(ifindex) = self.netlink.ifindex(&ifname) else {
                 return Err(format!("{}: interface {ifname} does not exist", vi.name));
             };

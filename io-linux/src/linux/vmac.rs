@@ -29,16 +29,7 @@ pub fn wanted(config: &Config) -> Vec<Wanted> {
         .iter()
         .filter_map(|vi| {
             let v = vi.use_vmac.as_ref()?;
-            let family = if vi
-                .virtual_ipaddress
-                .first()
-                .is_some_and(|a| a.address.is_ipv6())
-                || vi.native_ipv6
-            {
-                Family::V6
-            } else {
-                Family::V4
-            };
+            let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
             let mac = v
                 .mac
                 .as_deref()
