@@ -27,3 +27,97 @@ pub fn big_config(vs: usize, rs: usize) -> String {
     }
     s
 }
+
+/// The loopback address of real server `r` of virtual server `v` in
+/// [`loopback_check_config`]: `127.(10 + r).(v / 250).(v % 250 + 1)`, distinct for
+/// v < 1000 and r < 200, never ending in .0 or .255.
+pub fn loopback_rs_addr(v: usize, r: usize) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(127, (10 + r) as u8, (v / 250) as u8, (v % 250 + 1) as u8)
+}
+
+/// The config of `checker-scale.sh`: `vs` virtual servers of `rs` real servers, each with
+/// a TCP_CHECK at delay_loop 2 s and connect_timeout 2 s (retry and warmup at keepalived's
+/// defaults: 1, and warmup = delay_loop, so the first checks spread over 2 s), the
+/// real servers on distinct loopback addresses and all on `port`, so one listener on
+/// 0.0.0.0:`port` answers every check. `fifo`, if given, is the `lvs_notify_fifo` that
+/// gets a `RS … UP|DOWN` line per real server change. `checker_log_all_failures` is on,
+/// so a single failed check is logged even when a retry then passes and the real server
+/// never goes down. None beyond 1000 × 200.
+pub fn loopback_check_config(
+    vs: usize,
+    rs: usize,
+    port: u16,
+    fifo: Option<&str>,
+) -> Option<String> {
+    if vs > 1000 || rs > 200 {
+        return None;
+    }
+    let mut s = String::with_capacity(vs * rs * 110 + 200);
+    s.push_str("global_defs {\n    router_id checker_scale\n    checker_log_all_failures\n");
+    if let Some(f) = fifo {
+        let _ = writeln!(s, "    lvs_notify_fifo {f}");
+    }
+    s.push_str("}\n");
+    for v in 0..vs {
+        let _ = write!(
+            s,
+            "virtual_server 10.{}.{}.1 80 {{\n    delay_loop 2\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n",
+            v / 250,
+            v % 250 + 1
+        );
+        for r in 0..rs {
+            let _ = write!(
+                s,
+                "    real_server {} {port} {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 2\n        }}\n    }}\n",
+                loopback_rs_addr(v, r)
+            );
+        }
+        s.push_str("}\n");
+    }
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_addresses_are_distinct_and_on_loopback() {
+        let mut seen = std::collections::BTreeSet::new();
+        for v in 0..1000 {
+            for r in 0..20 {
+                let a = loopback_rs_addr(v, r);
+                assert!(a.is_loopback());
+                assert!(a.octets()[3] != 0 && a.octets()[3] != 255);
+                assert!(seen.insert(a), "{a} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn loopback_config_parses_with_every_checker() {
+        use keepalived_engine::config::model::CheckerKind;
+        let conf = loopback_check_config(3, 4, 18080, Some("/tmp/f")).unwrap();
+        let loaded = keepalived_engine::config::parse_str(&conf, &Default::default());
+        assert!(
+            !loaded.diagnostics.iter().any(|d| d.counts_as_error()),
+            "{:?}",
+            loaded.diagnostics
+        );
+        let c = &loaded.config;
+        assert_eq!(c.virtual_servers.len(), 3);
+        for vs in &c.virtual_servers {
+            assert_eq!(vs.real_servers.len(), 4);
+            for rs in &vs.real_servers {
+                assert_eq!(rs.port, Some(18080));
+                assert!(matches!(rs.checkers[0].kind, CheckerKind::TcpCheck));
+                assert_eq!(rs.checkers[0].schedule.delay_loop_us, 2_000_000);
+                assert_eq!(rs.checkers[0].schedule.connect_timeout_us, 2_000_000);
+                assert_eq!(rs.checkers[0].schedule.warmup_us, 2_000_000);
+            }
+        }
+        assert!(c.global.checker_log_all_failures);
+        assert!(c.global.lvs_notify_fifo.is_some());
+        assert!(loopback_check_config(1001, 1, 1, None).is_none());
+    }
+}

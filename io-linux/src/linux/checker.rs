@@ -53,6 +53,7 @@ struct LinuxChecker {
 /// Runs the checker side until SIGTERM/SIGINT. Returns the process exit code.
 pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
     tuning::apply(&tuning::ProcessTuning::checker(&config.global));
+    tuning::raise_nofile(tuning::checker_fds_required(&config));
     let Some(rt) = super::start_process(pidfile) else {
         return crate::parent::EXIT_FATAL as u8;
     };
@@ -152,6 +153,7 @@ impl LinuxChecker {
         {
             error!("{m}");
         }
+        tuning::raise_nofile(tuning::checker_fds_required(&config));
         self.mailer = Mailer::from_global(&config.global);
         self.scripts.default_user = ScriptUser::from_global(&config.global);
         Some(CheckEvent::Input(CheckInput::Reload(Box::new(config))))

@@ -106,6 +106,22 @@ pub(crate) fn process(cmd: &Command, default: &ScriptUser) -> Option<tokio::proc
     p.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
+    if let Some((soft, hard)) = super::tuning::script_nofile() {
+        // The checker raised its open-file limit for its probes; a script gets the one
+        // the daemon started with, as keepalived's children do.
+        // SAFETY: setrlimit is async-signal-safe and the rlimit is built before the fork.
+        unsafe {
+            let lim = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            p.pre_exec(move || {
+                // Lowering can only fail on bad arguments; a script is not refused for it.
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+                Ok(())
+            });
+        }
+    }
     let (user, group) = match &cmd.user {
         Some(u) => (Some(u.as_str()), cmd.group.as_deref()),
         None => (default.user.as_deref(), default.group.as_deref()),

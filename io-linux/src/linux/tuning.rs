@@ -1,8 +1,12 @@
 //! Process tuning from global_defs, as keepalived applies it to each child
 //! (`set_process_priorities()`, `set_cpu_affinity()`): nice value, SCHED_RR with an
 //! RLIMIT_RTTIME guard, memory locked against swapping, and the CPUs it may run on.
+//! The checker also raises its open-file limit to what its checkers need
+//! (`set_checker_max_fds()`), and scripts it starts get the limit it started with.
 
-use keepalived_engine::config::model::GlobalDefs;
+use std::sync::OnceLock;
+
+use keepalived_engine::config::model::{Config, GlobalDefs};
 use tracing::{info, warn};
 
 /// One process's share of global_defs: `vrrp_*` or `checker_*`.
@@ -98,5 +102,141 @@ pub fn apply(t: &ProcessTuning<'_>) {
                 info!("CPU affinity {:?}", t.cpu_affinity);
             }
         }
+    }
+}
+
+/// RLIMIT_NOFILE (soft, hard) as this process had it before [`raise_nofile`] changed it;
+/// scripts started afterwards get it back (keepalived's `reset_process_priorities()`).
+static ORIG_NOFILE: OnceLock<(u64, u64)> = OnceLock::new();
+
+/// The descriptors the checker may hold at once, as `set_checker_max_fds()` counts them:
+/// 17 of its own (standard streams, log, epoll, signals, netlink, FIFOs, …), one per
+/// checker (a probe in flight holds one socket; every checker can be in flight at once
+/// when its servers time out), one per real server that sends e-mail alerts (only with
+/// an smtp_server and a notification_email), and 10 spare. keepalived counts only the
+/// checkers that use a socket; counting every one costs nothing and covers MISC_CHECK's
+/// pipes.
+pub fn checker_fds_required(config: &Config) -> u64 {
+    let mail = config.global.smtp_server.is_some() && !config.global.notification_email.is_empty();
+    let (mut checkers, mut alerts) = (0u64, 0u64);
+    for vs in &config.virtual_servers {
+        for rs in &vs.real_servers {
+            checkers += rs.checkers.len() as u64;
+            alerts += u64::from(mail && rs.smtp_alert);
+        }
+    }
+    17 + checkers + alerts + 10
+}
+
+/// The (soft, hard) limit to ask for so `required` descriptors fit, from the current
+/// one; None when it already fits (`set_max_file_limit()`: never lowered).
+pub fn nofile_target(current: (u64, u64), required: u64) -> Option<(u64, u64)> {
+    let (soft, hard) = current;
+    (required > soft).then(|| (required, hard.max(required)))
+}
+
+fn get_nofile() -> Option<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills a valid rlimit.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0)
+        .then_some((lim.rlim_cur, lim.rlim_max))
+}
+
+fn set_nofile((soft, hard): (u64, u64)) -> std::io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: a valid rlimit for this process.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Raises RLIMIT_NOFILE so `required` descriptors fit. Without it a checker with more
+/// probes in flight than the usual soft limit of 1024 fails its checks with "too many
+/// open files" and takes healthy servers down. Raising the hard limit needs
+/// CAP_SYS_RESOURCE; without it the soft limit goes as high as the hard one allows,
+/// and the shortfall is logged.
+pub fn raise_nofile(required: u64) {
+    let Some(current) = get_nofile() else {
+        warn!(
+            "getrlimit RLIMIT_NOFILE: {}",
+            std::io::Error::last_os_error()
+        );
+        return;
+    };
+    let Some(target) = nofile_target(current, required) else {
+        return;
+    };
+    let _ = ORIG_NOFILE.set(current);
+    match set_nofile(target) {
+        Ok(()) => info!("open file limit raised to {}:{}", target.0, target.1),
+        Err(e) if current.1 > current.0 => {
+            let capped = (current.1, current.1);
+            match set_nofile(capped) {
+                Ok(()) => warn!(
+                    "open file limit {}:{} refused ({e}): raised to {}:{}, short of the {required} the checkers may need",
+                    target.0, target.1, capped.0, capped.1
+                ),
+                Err(e) => warn!("setrlimit RLIMIT_NOFILE {}:{}: {e}", capped.0, capped.1),
+            }
+        }
+        Err(e) => warn!(
+            "open file limit {}:{} refused ({e}): staying at {}:{}, short of the {required} the checkers may need",
+            target.0, target.1, current.0, current.1
+        ),
+    }
+}
+
+/// The open-file limit a script started now should get back, if [`raise_nofile`]
+/// changed this process's.
+pub fn script_nofile() -> Option<(u64, u64)> {
+    ORIG_NOFILE.get().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keepalived_engine::config::{parse_str, ParseOptions};
+
+    #[test]
+    fn nofile_is_raised_only_when_short_and_never_lowered() {
+        assert_eq!(nofile_target((1024, 4096), 1000), None);
+        assert_eq!(nofile_target((1024, 4096), 1024), None);
+        assert_eq!(nofile_target((1024, 4096), 2000), Some((2000, 4096)));
+        assert_eq!(nofile_target((1024, 4096), 20_027), Some((20_027, 20_027)));
+        assert_eq!(nofile_target((u64::MAX, u64::MAX), 20_027), None);
+    }
+
+    #[test]
+    fn fds_required_count_every_checker_and_alerting_server() {
+        let servers = "virtual_server 10.0.0.1 80 {\n\
+            real_server 10.0.1.1 80 { TCP_CHECK { } MISC_CHECK { misc_path /bin/true } }\n\
+            real_server 10.0.1.2 80 { TCP_CHECK { } }\n\
+            real_server 10.0.1.3 80 { smtp_alert off\n }\n\
+            }\n\
+            virtual_server 10.0.0.2 80 { real_server 10.0.2.1 80 { HTTP_GET { url { path / } } } }\n";
+        let required = |text: &str| {
+            let loaded = parse_str(text, &ParseOptions::default());
+            assert!(
+                !loaded.diagnostics.iter().any(|d| d.counts_as_error()),
+                "{:?}",
+                loaded.diagnostics
+            );
+            checker_fds_required(&loaded.config)
+        };
+        // No mail server: 17 + 4 checkers + 10.
+        assert_eq!(required(servers), 17 + 4 + 10);
+        // With one, each real server that alerts (all but 10.0.1.3) holds one more.
+        let mail =
+            "global_defs {\n notification_email { ops@example.com }\n smtp_server 127.0.0.1\n}\n";
+        assert_eq!(required(&format!("{mail}{servers}")), 17 + 4 + 3 + 10);
+        assert_eq!(checker_fds_required(&Config::default()), 27);
     }
 }
