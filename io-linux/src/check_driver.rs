@@ -29,6 +29,10 @@ pub trait CheckPlatform {
     fn execute(&mut self, out: CheckOutput) -> impl Future<Output = ()>;
     /// Writes the SIGUSR1 dump somewhere the operator can read it.
     fn write_data(&mut self, _text: String) {}
+    /// Called after every step, once the engine's outputs are executed, with the engine
+    /// as it now stands. The daemon has nothing to do here; the simulator reads each real
+    /// server's alive flag and each virtual server's quorum for its invariants.
+    fn observe(&mut self, _engine: &CheckEngine) {}
 }
 
 /// Runs `engine` on `platform` until [`CheckEvent::Stop`].
@@ -37,6 +41,7 @@ pub async fn run<P: CheckPlatform>(engine: &mut CheckEngine, platform: &mut P) {
         while let Some(out) = engine.poll_output() {
             platform.execute(out).await;
         }
+        platform.observe(engine);
         let wait = engine.poll_timeout().map(|t| platform.until(t));
         // `biased`: no random branch choice, so a run depends only on its inputs and seed.
         let event = tokio::select! {
@@ -52,6 +57,7 @@ pub async fn run<P: CheckPlatform>(engine: &mut CheckEngine, platform: &mut P) {
                 while let Some(out) = engine.poll_output() {
                     platform.execute(out).await;
                 }
+                platform.observe(engine);
                 return;
             }
         }

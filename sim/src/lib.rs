@@ -1,6 +1,7 @@
 //! keepalived-sim: whole keepalived-rs clusters inside turmoil, with faults, invariants
 //! checked at every step, and runs reproducible from (scenario, seed).
 
+pub mod checker;
 pub mod platform;
 pub mod report;
 pub mod run;

@@ -34,6 +34,8 @@ pub enum Control {
     Link(bool),
     Reload(String),
     Shutdown,
+    /// A real-server host stops (true) or resumes (false) accepting connections.
+    Hang(bool),
 }
 
 /// The engine address of host `i`: 192.168.0.(i+1), as turmoil assigns them in order.
@@ -232,6 +234,8 @@ impl Platform for SimPlatform {
                             self.stopping = true;
                             Event::Input(Input::Shutdown)
                         }
+                        // Only real-server hosts hang.
+                        Some(Control::Hang(_)) => continue,
                         None => Event::Stop,
                     };
                 }

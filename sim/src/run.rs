@@ -7,8 +7,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use keepalived_engine::vrrp::State;
 
+use crate::checker::{checker_main, real_server_main};
 use crate::platform::{host_main, Control};
-use crate::scenario::{Action, Expect, Scenario};
+use crate::scenario::{Action, Expect, Role, Scenario};
 use crate::world::{HostState, TraceLine, Violation, World};
 
 /// What one run produced.
@@ -44,6 +45,11 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
     let world = Rc::new(RefCell::new(World::with_slack(
         0.05 + 3.0 * sc.max_latency_ms as f64 / 1000.0 + 3.0 * sc.tick_ms as f64 / 1000.0,
     )));
+    {
+        let mut w = world.borrow_mut();
+        w.seed = seed;
+        w.base_latency = sc.max_latency_ms as f64 / 1000.0;
+    }
     for (i, h) in sc.hosts.iter().enumerate() {
         world.borrow_mut().hosts.push(HostState {
             name: h.name.clone(),
@@ -52,11 +58,20 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
             alive: true,
             link_up: true,
             config_text: h.config_text.clone(),
+            role: h.role,
+            listen: h.listen.clone(),
+            inject: h.inject,
             ..HostState::default()
         });
         let w = world.clone();
-        sim.host(h.name.as_str(), move || host_main(w.clone(), i));
+        match h.role {
+            Role::Vrrp => sim.host(h.name.as_str(), move || host_main(w.clone(), i)),
+            Role::Checker => sim.host(h.name.as_str(), move || checker_main(w.clone(), i)),
+            Role::RealServer => sim.host(h.name.as_str(), move || real_server_main(w.clone(), i)),
+        }
     }
+    // Holds given a duration: (release time, a, b).
+    let mut releases: Vec<(f64, usize, usize)> = Vec::new();
     let name = |i: usize| sc.hosts[i].name.clone();
     let mut events = sc.events.iter().peekable();
     let mut master_checks: Vec<&Expect> = sc
@@ -74,6 +89,18 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
             break;
         }
         world.borrow_mut().now = now;
+        releases.retain(|&(at, a, b)| {
+            if at > now + 1e-9 {
+                return true;
+            }
+            let mut w = world.borrow_mut();
+            if w.holds.get(&(a.min(b), a.max(b))) == Some(&Some(at)) {
+                sim.release(name(a).as_str(), name(b).as_str());
+                w.holds.remove(&(a.min(b), a.max(b)));
+                w.log(a, format!("RELEASE with {}", name(b)));
+            }
+            false
+        });
         while let Some(ev) = events.next_if(|e| e.at <= now + 1e-9) {
             let mut w = world.borrow_mut();
             let send = |w: &World, h: usize, c: Control| {
@@ -89,6 +116,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     sim.crash(name(*h).as_str());
                     let hs = &mut w.hosts[*h];
                     hs.alive = false;
+                    hs.listening = false;
                     hs.held.clear();
                     hs.control = None;
                     for i in hs.inst.values_mut() {
@@ -129,7 +157,35 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     sim.set_link_fail_rate(name(*a).as_str(), name(*b).as_str(), *rate);
                     (*a, format!("LOSS {:.0}% with {}", rate * 100.0, name(*b)))
                 }
+                Action::Hang(h) | Action::Recover(h) => {
+                    let hang = matches!(ev.action, Action::Hang(_));
+                    w.hosts[*h].hung = hang;
+                    send(&w, *h, Control::Hang(hang));
+                    (*h, if hang { "HANG" } else { "RECOVER" }.to_string())
+                }
+                Action::Hold(a, b, ms) => {
+                    sim.hold(name(*a).as_str(), name(*b).as_str());
+                    let until = ms.map(|ms| now + ms as f64 / 1000.0);
+                    w.holds.insert(((*a).min(*b), (*a).max(*b)), until);
+                    if let Some(at) = until {
+                        releases.push((at, *a, *b));
+                    }
+                    (
+                        *a,
+                        match ms {
+                            Some(ms) => format!("HOLD {ms} ms with {}", name(*b)),
+                            None => format!("HOLD with {}", name(*b)),
+                        },
+                    )
+                }
+                Action::Release(a, b) => {
+                    sim.release(name(*a).as_str(), name(*b).as_str());
+                    w.holds.remove(&((*a).min(*b), (*a).max(*b)));
+                    (*a, format!("RELEASE with {}", name(*b)))
+                }
                 Action::Latency(a, b, ms) => {
+                    w.latency
+                        .insert(((*a).min(*b), (*a).max(*b)), *ms as f64 / 1000.0);
                     sim.set_link_latency(
                         name(*a).as_str(),
                         name(*b).as_str(),
@@ -278,6 +334,26 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                 None => failed.push(format!("{vip} was never held")),
                 _ => {}
             },
+            Expect::RsDowns { min, max } => {
+                let n = w
+                    .trace
+                    .iter()
+                    .filter(|l| {
+                        l.what.starts_with("Removing service")
+                            || l.what.starts_with("Disabling service")
+                    })
+                    .count();
+                if n < *min || n > *max {
+                    failed.push(format!(
+                        "{n} real servers were declared down; expected {}",
+                        match (*min, *max) {
+                            (a, usize::MAX) => format!("at least {a}"),
+                            (0, b) => format!("at most {b}"),
+                            (a, b) => format!("{a} to {b}"),
+                        }
+                    ));
+                }
+            }
             Expect::Master { .. } => {}
         }
     }

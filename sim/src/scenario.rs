@@ -41,7 +41,17 @@ struct RawHost {
     name: String,
     #[serde(default = "default_segment")]
     segment: String,
-    config: Spanned<String>,
+    /// `vrrp` (default), `checker` or `real_server`.
+    #[serde(default)]
+    role: Option<String>,
+    /// keepalived.conf for `vrrp` and `checker` hosts.
+    config: Option<Spanned<String>>,
+    /// TCP ports a `real_server` host listens on.
+    #[serde(default)]
+    listen: Vec<u16>,
+    /// A deliberately broken prober on a `checker` host, for the simulator's own tests:
+    /// `false_down` (every probe fails) or `lose_results` (no probe ever reports).
+    inject: Option<String>,
 }
 
 fn default_segment() -> String {
@@ -73,6 +83,11 @@ struct RawExpect {
     max_transitions: Option<usize>,
     vip: Option<String>,
     max_gap: Option<f64>,
+    /// Checker hosts: at most this many real servers declared down over the run.
+    max_rs_down: Option<usize>,
+    /// Checker hosts: at least this many real servers declared down over the run (so a
+    /// scenario shows its faults were seen).
+    min_rs_down: Option<usize>,
 }
 
 /// A fault or event, at a simulated time.
@@ -99,6 +114,15 @@ pub enum Action {
     },
     Reload(usize, String),
     Shutdown(usize),
+    /// A real server stops answering: its listener stops accepting, so a connect gets
+    /// no SYN-ACK (turmoil completes the handshake in `accept`) and times out.
+    Hang(usize),
+    /// A hung real server answers again.
+    Recover(usize),
+    /// Messages between two hosts are held (not lost) until released: after `ms` when
+    /// given, else by a `release` event.
+    Hold(usize, usize, Option<u64>),
+    Release(usize, usize),
     Clock {
         host: usize,
         offset_ms: i64,
@@ -124,14 +148,40 @@ pub enum Expect {
     MaxTransitions { instance: String, max: usize },
     /// Once first held, `vip` is unheld for at most `max_gap` seconds in all.
     VipContinuity { vip: String, max_gap: f64 },
+    /// Real servers declared down (all checker hosts, all runs of each) within this range.
+    RsDowns { min: usize, max: usize },
+}
+
+/// What a host runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub enum Role {
+    #[default]
+    /// keepalived-rs's VRRP side.
+    Vrrp,
+    /// keepalived-rs's checker side: the checker engine on the shared checker driver.
+    Checker,
+    /// A TCP server that accepts and drops connections.
+    RealServer,
+}
+
+/// A deliberately broken prober, so tests can show the invariants fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Inject {
+    /// Every probe reports Down, whatever the server does.
+    FalseDown,
+    /// No probe ever reports; the engine gives up after its grace period.
+    LoseResults,
 }
 
 #[derive(Debug, Clone)]
 pub struct Host {
     pub name: String,
     pub segment: String,
+    pub role: Role,
     pub config_text: String,
     pub config: Config,
+    pub listen: Vec<u16>,
+    pub inject: Option<Inject>,
 }
 
 #[derive(Debug, Clone)]
@@ -221,19 +271,94 @@ impl Scenario {
             Ok(loaded.config)
         };
         let mut hosts = Vec::new();
+        // The line a host's table starts near: its config, else the first mention of
+        // its name.
+        let host_line = |h: &RawHost| match &h.config {
+            Some(c) => line_of(text, c.span().start),
+            None => text
+                .find(&format!("\"{}\"", h.name))
+                .map_or(1, |o| line_of(text, o)),
+        };
         for h in &raw.hosts {
+            let line = host_line(h);
             if names.iter().filter(|n| **n == h.name).count() > 1 {
+                return Err(invalid(line, format!("host {} is declared twice", h.name)));
+            }
+            let role = match h.role.as_deref() {
+                None | Some("vrrp") => Role::Vrrp,
+                Some("checker") => Role::Checker,
+                Some("real_server") => Role::RealServer,
+                Some(other) => {
+                    return Err(invalid(
+                        line,
+                        format!(
+                        "host {}: unknown role {other:?}; expected vrrp, checker or real_server",
+                        h.name
+                    ),
+                    ))
+                }
+            };
+            let (config_text, config) = match (&h.config, role) {
+                (Some(c), Role::Vrrp | Role::Checker) => {
+                    (c.get_ref().clone(), parse_config(c, &h.name)?)
+                }
+                (None, Role::RealServer) => (String::new(), Config::default()),
+                (Some(_), Role::RealServer) => {
+                    return Err(invalid(
+                        line,
+                        format!(
+                            "host {}: a real_server host runs no keepalived and takes no config",
+                            h.name
+                        ),
+                    ))
+                }
+                (None, _) => {
+                    return Err(invalid(line, format!("host {} needs a `config`", h.name)))
+                }
+            };
+            if !h.listen.is_empty() && role != Role::RealServer {
                 return Err(invalid(
-                    line_of(text, h.config.span().start),
-                    format!("host {} is declared twice", h.name),
+                    line,
+                    format!(
+                        "host {}: only a real_server host has `listen` ports",
+                        h.name
+                    ),
                 ));
             }
+            if role == Role::RealServer && h.listen.is_empty() {
+                return Err(invalid(
+                    line,
+                    format!("host {}: a real_server host needs `listen` ports", h.name),
+                ));
+            }
+            let inject = match (h.inject.as_deref(), role) {
+                (None, _) => None,
+                (Some("false_down"), Role::Checker) => Some(Inject::FalseDown),
+                (Some("lose_results"), Role::Checker) => Some(Inject::LoseResults),
+                (Some(other), _) => {
+                    return Err(invalid(
+                        line,
+                        format!(
+                            "host {}: inject {other:?} is not known here; a checker host takes false_down or lose_results",
+                            h.name
+                        ),
+                    ))
+                }
+            };
             hosts.push(Host {
                 name: h.name.clone(),
                 segment: h.segment.clone(),
-                config_text: h.config.get_ref().clone(),
-                config: parse_config(&h.config, &h.name)?,
+                role,
+                config_text,
+                config,
+                listen: h.listen.clone(),
+                inject,
             });
+        }
+        for (i, h) in raw.hosts.iter().enumerate() {
+            if hosts[i].role == Role::Checker {
+                check_checker_config(&hosts, i).map_err(|m| invalid(host_line(h), m))?;
+            }
         }
         let mut events = Vec::new();
         for ev in &raw.events {
@@ -270,6 +395,15 @@ impl Scenario {
                 "heal_all" => Action::HealAll,
                 "loss" => {
                     let rate = need(e.rate, "rate", missing)?;
+                    let (a, b) = (host(0)?, host(1)?);
+                    if [a, b].iter().any(|&x| hosts[x].role != Role::Vrrp) {
+                        return Err(invalid(
+                            line,
+                            "loss is for VRRP links only: turmoil's TCP never retransmits, so a lost SYN is a \
+                             lost probe and 'answers within the timeout' would not hold; model loss between a \
+                             checker and a real server as `hold` (with `ms`) or `latency`".into(),
+                        ));
+                    }
                     if !(0.0..=1.0).contains(&rate) {
                         return Err(invalid(line, format!("loss rate {rate} must be between 0 and 1")));
                     }
@@ -287,6 +421,15 @@ impl Scenario {
                     Action::Reload(h, cfg.get_ref().clone())
                 }
                 "shutdown" => Action::Shutdown(host(0)?),
+                "hang" | "recover" => {
+                    let h = host(0)?;
+                    if hosts[h].role != Role::RealServer {
+                        return Err(invalid(line, format!("{} needs a real_server host; {} is not one", e.action, names[h])));
+                    }
+                    if e.action == "hang" { Action::Hang(h) } else { Action::Recover(h) }
+                }
+                "hold" => Action::Hold(host(0)?, host(1)?, e.ms),
+                "release" => Action::Release(host(0)?, host(1)?),
                 "clock" => Action::Clock {
                     host: host(0)?,
                     offset_ms: e.offset_ms.unwrap_or(0),
@@ -297,7 +440,7 @@ impl Scenario {
                         line,
                         format!(
                             "unknown action {other:?}; expected crash, restart, partition, partition_oneway, heal, heal_all, \
-                             loss, latency, pause, link_down, link_up, script, reload, shutdown or clock"
+                             loss, latency, pause, link_down, link_up, script, reload, shutdown, hang, recover, hold, release or clock"
                         ),
                     ))
                 }
@@ -347,10 +490,15 @@ impl Scenario {
                     vip: vip.clone(),
                     max_gap: x.max_gap.unwrap_or(0.0),
                 }
+            } else if x.max_rs_down.is_some() || x.min_rs_down.is_some() {
+                Expect::RsDowns {
+                    min: x.min_rs_down.unwrap_or(0),
+                    max: x.max_rs_down.unwrap_or(usize::MAX),
+                }
             } else {
                 return Err(invalid(
                     line,
-                    "an expectation needs `master`, `max_transitions` or `vip`".into(),
+                    "an expectation needs `master`, `max_transitions`, `vip`, `max_rs_down` or `min_rs_down`".into(),
                 ));
             };
             expects.push(e);
@@ -367,4 +515,60 @@ impl Scenario {
             expects,
         })
     }
+}
+
+/// What the simulator can run on a checker host: TCP_CHECK only, each aimed at a
+/// real_server host of the scenario on a port it listens on.
+fn check_checker_config(hosts: &[Host], i: usize) -> Result<(), String> {
+    let who = &hosts[i].name;
+    let mut any = false;
+    for vs in &hosts[i].config.virtual_servers {
+        for rs in &vs.real_servers {
+            for c in &rs.checkers {
+                any = true;
+                if c.kind != keepalived_engine::config::model::CheckerKind::TcpCheck {
+                    return Err(format!(
+                        "host {who}: {} of real_server {} is not simulated; the simulator runs TCP_CHECK only",
+                        c.kind.keyword(),
+                        rs.address
+                    ));
+                }
+                let ip = c.connection.connect_ip.unwrap_or(rs.address);
+                let port = c.connection.connect_port.or(rs.port).unwrap_or(0);
+                let target = (0..hosts.len())
+                    .find(|&h| std::net::IpAddr::V4(crate::platform::host_ipv4(h)) == ip);
+                let listed = || {
+                    hosts
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, h)| h.role == Role::RealServer)
+                        .map(|(k, h)| format!("{} = {}", h.name, crate::platform::host_ipv4(k)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                match target {
+                    Some(t) if hosts[t].role == Role::RealServer => {
+                        if !hosts[t].listen.contains(&port) {
+                            return Err(format!(
+                                "host {who}: TCP_CHECK of {ip} port {port}: {} does not listen on {port} (listen = {:?})",
+                                hosts[t].name, hosts[t].listen
+                            ));
+                        }
+                    }
+                    _ => {
+                        return Err(format!(
+                            "host {who}: TCP_CHECK of {ip} port {port} aims at no real_server host; hosts get 192.168.0.1, .2, … in order: {}",
+                            listed()
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    if !any {
+        return Err(format!(
+            "host {who}: a checker host needs virtual_server blocks with TCP_CHECK real servers"
+        ));
+    }
+    Ok(())
 }

@@ -3,12 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use keepalived_engine::config::model::Config;
+use keepalived_engine::check::{RsStatus, VsStatus};
+use keepalived_engine::config::model::{Config, Schedule};
 use keepalived_engine::vrrp::State;
 use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::platform::Control;
+use crate::scenario::{Inject, Role};
 
 /// One line of the timeline.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -63,11 +65,23 @@ pub struct HostState {
     pub clock: (i64, i64),
     /// Became master at (time, instance): GARPs needed by a deadline.
     pub garp_due: Vec<(f64, String, usize)>,
+    /// A real_server host: its listeners are bound (false before start and once crashed).
+    pub listening: bool,
+    /// A real_server host that stopped accepting (`hang`).
+    pub hung: bool,
+    pub role: Role,
+    /// A real_server host's ports.
+    pub listen: Vec<u16>,
+    pub inject: Option<Inject>,
+    /// How many times its software started.
+    pub restarts: u32,
 }
 
 #[derive(Debug, Default)]
 pub struct World {
     pub now: f64,
+    /// The run's seed (checker warmups draw from it).
+    pub seed: u64,
     pub hosts: Vec<HostState>,
     pub trace: Vec<TraceLine>,
     /// Directed cuts: (from, to) cannot deliver.
@@ -82,6 +96,56 @@ pub struct World {
     pub slack: f64,
     /// For each VIP once first held: the seconds nobody has held it since.
     vip_gaps: BTreeMap<String, f64>,
+    /// Held links (unordered pair, low index first), with when they are released if known.
+    pub holds: BTreeMap<(usize, usize), Option<f64>>,
+    /// Fixed one-way latency set on a link (unordered pair), in seconds.
+    pub latency: BTreeMap<(usize, usize), f64>,
+    /// The default link's largest one-way latency, in seconds.
+    pub base_latency: f64,
+    /// Each running checker host's engine as last observed.
+    pub checkers: BTreeMap<usize, CheckerView>,
+    /// Ground truth and deadlines per (checker host, real server index).
+    rs_tracks: BTreeMap<(usize, usize), RsTrack>,
+    /// Real servers declared down (FIFO `RS … DOWN`, a `Removing`/`Disabling` log line
+    /// or the alive flag falling): (checker host, real server label, when).
+    pub declared_down: Vec<(usize, String, f64)>,
+}
+
+/// What a checker host's engine says, refreshed after each of its steps.
+#[derive(Debug, Clone)]
+pub struct CheckerView {
+    /// Simulated seconds at which this engine started (its `Instant` zero).
+    pub start: f64,
+    pub rss: Vec<RsStatus>,
+    pub vss: Vec<VsStatus>,
+    /// For each real server (the order of `rss`): the host its checkers probe and their
+    /// schedules.
+    pub specs: Vec<RsSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RsSpec {
+    pub host: usize,
+    pub schedules: Vec<Schedule>,
+}
+
+/// A real server's reachability from its checker host, and what the bounds ask of the
+/// checker.
+#[derive(Debug, Clone)]
+struct RsTrack {
+    reachable: bool,
+    /// The last time it was seen unreachable (its checker's start if never).
+    last_unreachable: f64,
+    /// While unreachable: declared down by then.
+    down_by: f64,
+    /// While reachable: declared up by then.
+    up_by: f64,
+    alive: bool,
+    reported: bool,
+}
+
+fn secs(us: u64) -> f64 {
+    us as f64 / 1e6
 }
 
 /// One running host's instance, as the invariants compare them.
@@ -231,6 +295,7 @@ impl World {
 
     /// Checks every invariant at the current time.
     pub fn check(&mut self) {
+        self.check_checkers();
         let n = self.hosts.len();
         let slack = self.slack;
         for a in 0..n {
@@ -451,5 +516,231 @@ impl World {
 
     pub fn vip_gap(&self, vip: &str) -> Option<f64> {
         self.vip_gaps.get(vip).copied()
+    }
+}
+
+impl World {
+    fn pair(a: usize, b: usize) -> (usize, usize) {
+        (a.min(b), a.max(b))
+    }
+
+    /// One-way latency from the checker to the real server host (turmoil completes a
+    /// connect when the listener accepts the SYN: the SYN-ACK crosses no link).
+    pub fn link_latency(&self, a: usize, b: usize) -> f64 {
+        self.latency
+            .get(&Self::pair(a, b))
+            .copied()
+            .unwrap_or(self.base_latency)
+    }
+
+    /// Whether a TCP connect from `checker` to `rs` started now completes within `ct`
+    /// seconds, with `slack` to spare: the host runs and accepts, and the SYN's latency
+    /// plus any hold left before its release fit.
+    fn answers_within(&self, checker: usize, rs: usize, ct: f64) -> bool {
+        let h = &self.hosts[rs];
+        if !h.alive || !h.listening || h.hung || self.cut.contains(&(checker, rs)) {
+            return false;
+        }
+        let lat = self.link_latency(checker, rs);
+        let wait = match self.holds.get(&Self::pair(checker, rs)) {
+            None => 0.0,
+            Some(Some(release)) => (release - self.now).max(0.0),
+            Some(None) => return false,
+        };
+        wait + lat + self.slack < ct
+    }
+
+    /// Invariants of checker hosts (the bounds are spelled out in `crate::checker`):
+    /// (a) a real server answering within its connect timeout is never declared down;
+    /// (b) an unreachable one is declared down by its bound;
+    /// (c) a reachable one is declared up by its bound;
+    /// (d) a virtual server's quorum follows, by the same bounds.
+    fn check_checkers(&mut self) {
+        let now = self.now;
+        let slack = self.slack;
+        let downs = std::mem::take(&mut self.declared_down);
+        let views: Vec<(usize, CheckerView)> = self
+            .checkers
+            .iter()
+            .filter(|(c, _)| self.hosts[**c].alive)
+            .map(|(c, v)| (*c, v.clone()))
+            .collect();
+        for (c, view) in views {
+            for (ri, (st, spec)) in view.rss.iter().zip(&view.specs).enumerate() {
+                let ct_min = spec
+                    .schedules
+                    .iter()
+                    .map(|s| secs(s.connect_timeout_us))
+                    .fold(f64::INFINITY, f64::min);
+                let ct_max = spec
+                    .schedules
+                    .iter()
+                    .map(|s| secs(s.connect_timeout_us))
+                    .fold(0.0, f64::max);
+                let lat = self.link_latency(c, spec.host);
+                let reach = self.answers_within(c, spec.host, ct_min);
+                let deadlines = |t: f64| -> (f64, f64) {
+                    // Per checker: a first run not yet made fails the server at once
+                    // (retry_it = retry at start); otherwise a success may still land
+                    // `lat` after t, the next run comes a delay_loop (or a
+                    // delay_before_retry, if longer) later, and retry + 1 runs must fail,
+                    // each taking up to connect_timeout, delay_before_retry apart.
+                    let mut down = f64::INFINITY;
+                    let mut up: f64 = t;
+                    for (s, cs) in spec.schedules.iter().zip(&st.checkers) {
+                        let (dl, ct, dbr) = (
+                            secs(s.delay_loop_us),
+                            secs(s.connect_timeout_us),
+                            secs(s.delay_before_retry_us),
+                        );
+                        let first = (!cs.has_run && !cs.in_flight)
+                            .then(|| cs.next_run.map(|n| view.start + secs(n.as_micros())))
+                            .flatten();
+                        let d = match first {
+                            Some(n) => n.max(t) + ct,
+                            None => t + lat + dl.max(dbr) + f64::from(s.retry) * (dbr + ct) + ct,
+                        };
+                        // Up again: a probe out at t may fail up to connect_timeout
+                        // later; the next comes a delay_loop after and takes `lat`.
+                        let u = match first {
+                            Some(n) => n.max(t) + lat,
+                            None => t + ct + dl.max(dbr) + lat,
+                        };
+                        down = down.min(d);
+                        up = up.max(u);
+                    }
+                    (down + slack, up + slack)
+                };
+                let tr = self.rs_tracks.entry((c, ri)).or_insert_with(|| {
+                    let (d, u) = deadlines(now);
+                    RsTrack {
+                        reachable: reach,
+                        last_unreachable: if reach { view.start } else { now },
+                        down_by: d,
+                        up_by: u,
+                        alive: st.alive,
+                        reported: false,
+                    }
+                });
+                if tr.reachable != reach {
+                    let (d, u) = deadlines(now);
+                    tr.reachable = reach;
+                    tr.down_by = d;
+                    tr.up_by = u;
+                    tr.reported = false;
+                }
+                if !reach {
+                    tr.last_unreachable = now;
+                }
+                let fell = tr.alive && !st.alive;
+                tr.alive = st.alive;
+                let tr = tr.clone();
+                let name = self.hosts[c].name.clone();
+                let rs_name = self.hosts[spec.host].name.clone();
+                // (a) Every declaration of down, at the moment it is made.
+                let mut times: Vec<f64> = downs
+                    .iter()
+                    .filter(|(h, l, _)| *h == c && *l == st.label)
+                    .map(|d| d.2)
+                    .collect();
+                if fell {
+                    times.push(now);
+                }
+                let answering_since = tr.last_unreachable;
+                // The last failing probe started at most connect_timeout before the
+                // declaration; had the server answered within the timeout all along
+                // since then, that probe could not have failed.
+                if let Some(&t) = times
+                    .iter()
+                    .find(|&&t| reach && t - answering_since > ct_max + lat + slack)
+                {
+                    self.violations.push(Violation {
+                        t,
+                        invariant: "a real server answering within its connect timeout is never declared down",
+                        hosts: vec![name.clone(), rs_name.clone()],
+                        detail: format!(
+                            "{name} declared {} ({rs_name}) down at {t:.3} s; it has answered within {ct_min} s since {answering_since:.3} s",
+                            st.label
+                        ),
+                    });
+                }
+                // (b) and (c): the deadlines.
+                let late = if !reach && st.alive && now > tr.down_by {
+                    Some(("an unreachable real server is declared down within delay_loop + retry × (delay_before_retry + connect_timeout) + connect_timeout", "down", tr.down_by))
+                } else if reach && !st.alive && now > tr.up_by {
+                    Some(("a recovered real server is declared up within delay_loop + connect_timeout", "up", tr.up_by))
+                } else {
+                    None
+                };
+                if let Some((inv, word, by)) = late {
+                    if !tr.reported {
+                        if let Some(t) = self.rs_tracks.get_mut(&(c, ri)) {
+                            t.reported = true;
+                        }
+                        self.violations.push(Violation {
+                            t: now,
+                            invariant: inv,
+                            hosts: vec![name.clone(), rs_name.clone()],
+                            detail: format!(
+                                "{name} still has {} ({rs_name}) {} at {now:.3} s; it should be {word} by {by:.3} s",
+                                st.label,
+                                if word == "down" { "up" } else { "down" }
+                            ),
+                        });
+                    }
+                }
+            }
+            // (d) Quorum follows the same bounds: once every unreachable server of a
+            // virtual server is past its down deadline and the reachable weight is below
+            // quorum − hysteresis (or 0), quorum is down; once every reachable one is past
+            // its up deadline and their weight reaches quorum + hysteresis, it is up.
+            for (vi, vs) in view.vss.iter().enumerate() {
+                if vs.suspended {
+                    continue;
+                }
+                let (mut reach_w, mut down_due, mut up_due) = (0i64, true, true);
+                for (ri, st) in view.rss.iter().enumerate() {
+                    if st.virtual_server != vs.label {
+                        continue;
+                    }
+                    let Some(tr) = self.rs_tracks.get(&(c, ri)) else {
+                        continue;
+                    };
+                    if tr.reachable {
+                        reach_w += st.effective_weight.max(0);
+                        up_due &= now > tr.up_by;
+                    } else {
+                        down_due &= now > tr.down_by;
+                    }
+                }
+                let (q, h) = (i64::from(vs.quorum), i64::from(vs.hysteresis));
+                let must_down = down_due && (reach_w == 0 || reach_w < q - h);
+                let must_up = up_due && reach_w >= q + h;
+                let bad = (must_down && vs.quorum_up) || (must_up && !vs.quorum_up);
+                let label = vs.label.clone();
+                let want = if must_down { "DOWN" } else { "UP" };
+                self.persist(
+                    (6, vi as u32, c, c),
+                    bad,
+                    0.0,
+                    "a virtual server's quorum follows its real servers within their bounds",
+                    |w| {
+                        let name = w.hosts[c].name.clone();
+                        (
+                            vec![name.clone()],
+                            format!(
+                                "{name}: {label} should have quorum {want} (reachable weight {reach_w}, quorum {q}, hysteresis {h})"
+                            ),
+                        )
+                    },
+                );
+            }
+        }
+    }
+
+    /// A checker host (re)started its engine: its old tracks go.
+    pub fn checker_started(&mut self, c: usize, view: CheckerView) {
+        self.rs_tracks.retain(|(h, _), _| *h != c);
+        self.checkers.insert(c, view);
     }
 }

@@ -189,3 +189,97 @@ fn demo_runs_and_summarises_failover() {
     );
     assert!(stdout.contains("all invariants held"), "{stdout}");
 }
+
+const CHECKER_SCENARIOS: [&str; 4] = [
+    "rs_crash_recover.toml",
+    "rs_hang_recover.toml",
+    "rs_latency_hold.toml",
+    "rs_quorum.toml",
+];
+
+#[test]
+fn checker_scenarios_pass_on_a_few_seeds_and_reproduce() {
+    for name in CHECKER_SCENARIOS {
+        let sc = load(name);
+        for seed in [3, 11, 42] {
+            let o = run(&sc, seed);
+            assert!(
+                o.ok(),
+                "{name} seed {seed}: {:?} {:?}",
+                o.violations,
+                o.failed
+            );
+            // The faults were seen: every one of these scenarios takes a server down.
+            assert!(
+                o.trace
+                    .iter()
+                    .any(|l| l.what.starts_with("Removing service")),
+                "{name} seed {seed}: no real server went down"
+            );
+        }
+        assert_eq!(trace_json(&sc, 5), trace_json(&sc, 5), "{name}");
+    }
+}
+
+/// The crash scenario with a broken prober on the checker host.
+fn sabotaged(inject: &str) -> Scenario {
+    let text = std::fs::read_to_string(scenarios_dir().join("rs_crash_recover.toml")).unwrap();
+    let text = text.replacen(
+        "role = \"checker\"",
+        &format!("role = \"checker\"\ninject = \"{inject}\""),
+        1,
+    );
+    Scenario::parse("sabotaged.toml", &text).unwrap()
+}
+
+// A prober that fails probes of servers that answer: the false down is caught, with the
+// checker and the real server named.
+#[test]
+fn a_false_down_is_caught() {
+    let o = run(&sabotaged("false_down"), 1);
+    let v = o
+        .violations
+        .iter()
+        .find(|v| v.invariant.starts_with("a real server answering within"))
+        .unwrap_or_else(|| panic!("false down not caught: {:?}", o.violations));
+    assert_eq!(v.hosts[0], "lb");
+    assert!(v.t < 5.0, "caught at {}", v.t);
+}
+
+// A prober that loses its results: the engine counts a probe failed only after the
+// timeout plus its 5 s grace, so a dead server outlives delay_loop + retry ×
+// (delay_before_retry + connect_timeout) + connect_timeout and the bound catches it.
+#[test]
+fn a_late_down_is_caught() {
+    let o = run(&sabotaged("lose_results"), 1);
+    assert!(
+        o.violations.iter().any(|v| v
+            .invariant
+            .starts_with("an unreachable real server is declared down")),
+        "late down not caught: {:?}",
+        o.violations
+    );
+}
+
+#[test]
+fn checker_scenarios_refuse_what_is_not_simulated() {
+    let base = std::fs::read_to_string(scenarios_dir().join("rs_hang_recover.toml")).unwrap();
+    let err = |text: &str| Scenario::parse("bad.toml", text).unwrap_err().to_string();
+    let http = base.replacen(
+        "TCP_CHECK {\n            connect_timeout 1\n            retry 3",
+        "HTTP_GET {\n            url {\n                path /\n            }\n            connect_timeout 1\n            retry 3",
+        1,
+    );
+    assert_ne!(http, base);
+    let e = err(&http);
+    assert!(e.contains("HTTP_GET") && e.contains("not simulated"), "{e}");
+    let stranger = base.replacen("192.168.0.4 80", "192.168.0.9 80", 1);
+    let e = err(&stranger);
+    assert!(e.contains("aims at no real_server host"), "{e}");
+    let lossy = base.clone()
+        + "\n[[event]]\nat = 1.0\naction = \"loss\"\nhosts = [\"lb\", \"web1\"]\nrate = 0.1\n";
+    let e = err(&lossy);
+    assert!(e.contains("never retransmits"), "{e}");
+    let hang_lb = base + "\n[[event]]\nat = 1.0\naction = \"hang\"\nhosts = [\"lb\"]\n";
+    assert!(err(&hang_lb).contains("needs a real_server host"));
+}
