@@ -176,16 +176,7 @@ pub fn inst_views(cfg: &Config) -> BTreeMap<String, InstView> {
     cfg.instances
         .iter()
         .map(|vi| {
-            let family = if vi
-                .virtual_ipaddress
-                .first()
-                .is_some_and(|a| a.address.is_ipv6())
-                || vi.native_ipv6
-            {
-                Family::V6
-            } else {
-                Family::V4
-            };
+            let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
             let int = vi.advert_int_us as f64 / 1e6;
             (
                 vi.name.clone(),
