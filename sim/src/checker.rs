@@ -13,6 +13,8 @@
 //!   backlog and no SYN-ACK comes: a reachable host that does not answer. On `recover`
 //!   the queued SYNs of probes that gave up are skipped (their connects are gone).
 //!   turmoil panics past 64 queued SYNs, so a hang must stay shorter than 64 probes.
+//! - `refuse`: the host runs but its service is stopped: the listeners close, so every
+//!   connect is refused at once; `accept` binds them again.
 //! - TCP never retransmits: a SYN lost to `fail_rate` loss is a probe lost, not a slow
 //!   one. So loss on checker links is modelled as `hold` with `ms` (every SYN of the
 //!   burst arrives at the release, as a retransmission would) and as `latency`; the
@@ -33,8 +35,9 @@
 //!   connect_timeout) + connect_timeout + slack. A success may land up to `lat` after t,
 //!   the next run comes a delay_loop later, then retry + 1 runs must fail, each taking up
 //!   to connect_timeout (a hung or dead server never refuses), delay_before_retry apart.
-//!   (The delay_loop + retry × delay_before_retry + connect_timeout holds only
-//!   when failed retries return at once, as a refused connect does.) If the checker has
+//!   A refusing server (`refuse`) fails each probe after a round trip instead, so its
+//!   bound has 2 × lat in place of each connect_timeout: within the issue's
+//!   delay_loop + retry × delay_before_retry + connect_timeout. If the checker has
 //!   not made its first run yet (BOOTSTRAP_DELAY 1 s + random(0..warmup) after start),
 //!   the first failure takes the server down: by max(t, first run) + connect_timeout +
 //!   slack. With several checkers, the earliest of theirs.
@@ -281,19 +284,40 @@ pub async fn real_server_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil:
         h.alive = true;
         // A restarted process answers again.
         h.hung = false;
+        h.refusing = false;
         h.listen.clone()
     };
     let (hang_tx, hang_rx) = tokio::sync::watch::channel(false);
+    let (refuse_tx, refuse_rx) = tokio::sync::watch::channel(false);
     for port in ports {
-        let listener = TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port)).await?;
-        let mut hung = hang_rx.clone();
+        let bind = move || TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port));
+        let mut listener = Some(bind().await?);
+        let (mut hung, mut refuse) = (hang_rx.clone(), refuse_rx.clone());
         tokio::task::spawn_local(async move {
             loop {
+                // A stopped service has no listener: connects are refused at once.
+                let Some(l) = &listener else {
+                    if refuse.changed().await.is_err() {
+                        return;
+                    }
+                    if !*refuse.borrow_and_update() {
+                        listener = bind().await.ok();
+                    }
+                    continue;
+                };
                 let stop = *hung.borrow_and_update();
                 tokio::select! {
                     biased;
+                    r = refuse.changed() => {
+                        if r.is_err() {
+                            return;
+                        }
+                        if *refuse.borrow_and_update() {
+                            listener = None;
+                        }
+                    }
                     r = hung.changed() => if r.is_err() { return },
-                    r = listener.accept(), if !stop => drop(r),
+                    r = l.accept(), if !stop => drop(r),
                 }
             }
         });
@@ -303,6 +327,9 @@ pub async fn real_server_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil:
         match rx.recv().await {
             Some(Control::Hang(h)) => {
                 let _ = hang_tx.send(h);
+            }
+            Some(Control::Refuse(r)) => {
+                let _ = refuse_tx.send(r);
             }
             Some(_) => {}
             // The runner let go of this host (it crashed): nothing more comes; the

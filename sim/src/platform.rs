@@ -36,6 +36,9 @@ pub enum Control {
     Shutdown,
     /// A real-server host stops (true) or resumes (false) accepting connections.
     Hang(bool),
+    /// A real-server host's service stops (true: its listeners close, so connects are
+    /// refused at once) or starts again (false).
+    Refuse(bool),
 }
 
 /// The engine address of host `i`: 192.168.0.(i+1), as turmoil assigns them in order.
@@ -234,8 +237,8 @@ impl Platform for SimPlatform {
                             self.stopping = true;
                             Event::Input(Input::Shutdown)
                         }
-                        // Only real-server hosts hang.
-                        Some(Control::Hang(_)) => continue,
+                        // Only real-server hosts hang or refuse.
+                        Some(Control::Hang(_) | Control::Refuse(_)) => continue,
                         None => Event::Stop,
                     };
                 }

@@ -163,6 +163,12 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     send(&w, *h, Control::Hang(hang));
                     (*h, if hang { "HANG" } else { "RECOVER" }.to_string())
                 }
+                Action::Refuse(h) | Action::Accept(h) => {
+                    let refuse = matches!(ev.action, Action::Refuse(_));
+                    w.hosts[*h].refusing = refuse;
+                    send(&w, *h, Control::Refuse(refuse));
+                    (*h, if refuse { "REFUSE" } else { "ACCEPT" }.to_string())
+                }
                 Action::Hold(a, b, ms) => {
                     sim.hold(name(*a).as_str(), name(*b).as_str());
                     let until = ms.map(|ms| now + ms as f64 / 1000.0);

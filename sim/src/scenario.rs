@@ -119,6 +119,10 @@ pub enum Action {
     Hang(usize),
     /// A hung real server answers again.
     Recover(usize),
+    /// A real server's service stops while its host runs: connects are refused at once.
+    Refuse(usize),
+    /// A refusing real server's service starts again.
+    Accept(usize),
     /// Messages between two hosts are held (not lost) until released: after `ms` when
     /// given, else by a `release` event.
     Hold(usize, usize, Option<u64>),
@@ -427,6 +431,13 @@ impl Scenario {
                         return Err(invalid(line, format!("{} needs a real_server host; {} is not one", e.action, names[h])));
                     }
                     if e.action == "hang" { Action::Hang(h) } else { Action::Recover(h) }
+                }
+                "refuse" | "accept" => {
+                    let h = host(0)?;
+                    if hosts[h].role != Role::RealServer {
+                        return Err(invalid(line, format!("{} needs a real_server host; {} is not one", e.action, names[h])));
+                    }
+                    if e.action == "refuse" { Action::Refuse(h) } else { Action::Accept(h) }
                 }
                 "hold" => Action::Hold(host(0)?, host(1)?, e.ms),
                 "release" => Action::Release(host(0)?, host(1)?),

@@ -69,6 +69,8 @@ pub struct HostState {
     pub listening: bool,
     /// A real_server host that stopped accepting (`hang`).
     pub hung: bool,
+    /// A real_server host whose service is stopped (`refuse`): connects are refused.
+    pub refusing: bool,
     pub role: Role,
     /// A real_server host's ports.
     pub listen: Vec<u16>,
@@ -529,7 +531,7 @@ impl World {
     /// plus any hold left before its release fit.
     fn answers_within(&self, checker: usize, rs: usize, ct: f64) -> bool {
         let h = &self.hosts[rs];
-        if !h.alive || !h.listening || h.hung || self.cut.contains(&(checker, rs)) {
+        if !h.alive || !h.listening || h.hung || h.refusing || self.cut.contains(&(checker, rs)) {
             return false;
         }
         let lat = self.link_latency(checker, rs);
@@ -570,6 +572,17 @@ impl World {
                     .fold(0.0, f64::max);
                 let lat = self.link_latency(c, spec.host);
                 let reach = self.answers_within(c, spec.host, ct_min);
+                // A stopped service on a reachable host refuses: each probe fails after a
+                // round trip instead of a connect_timeout, so the bound
+                // delay_loop + retry × delay_before_retry + connect_timeout applies.
+                let refused = {
+                    let h = &self.hosts[spec.host];
+                    h.alive
+                        && h.refusing
+                        && !h.hung
+                        && !self.cut.contains(&(c, spec.host))
+                        && !self.holds.contains_key(&Self::pair(c, spec.host))
+                };
                 let deadlines = |t: f64| -> (f64, f64) {
                     // Per checker: a first run not yet made fails the server at once
                     // (retry_it = retry at start); otherwise a success may still land
@@ -587,9 +600,14 @@ impl World {
                         let first = (!cs.has_run && !cs.in_flight)
                             .then(|| cs.next_run.map(|n| view.start + secs(n.as_micros())))
                             .flatten();
+                        // How long one failing probe takes: a refusal comes back after a
+                        // round trip, silence after connect_timeout.
+                        let fail = if refused { (2.0 * lat).min(ct) } else { ct };
                         let d = match first {
-                            Some(n) => n.max(t) + ct,
-                            None => t + lat + dl.max(dbr) + f64::from(s.retry) * (dbr + ct) + ct,
+                            Some(n) => n.max(t) + fail,
+                            None => {
+                                t + lat + dl.max(dbr) + f64::from(s.retry) * (dbr + fail) + fail
+                            }
                         };
                         // Up again: a probe out at t may fail up to connect_timeout
                         // later; the next comes a delay_loop after and takes `lat`.
@@ -657,7 +675,15 @@ impl World {
                 }
                 // (b) and (c): the deadlines.
                 let late = if !reach && st.alive && now > tr.down_by {
-                    Some(("an unreachable real server is declared down within delay_loop + retry × (delay_before_retry + connect_timeout) + connect_timeout", "down", tr.down_by))
+                    Some((
+                        if refused {
+                            "a refusing real server is declared down within delay_loop + retry × delay_before_retry + connect_timeout"
+                        } else {
+                            "an unreachable real server is declared down within delay_loop + retry × (delay_before_retry + connect_timeout) + connect_timeout"
+                        },
+                        "down",
+                        tr.down_by,
+                    ))
                 } else if reach && !st.alive && now > tr.up_by {
                     Some(("a recovered real server is declared up within delay_loop + connect_timeout", "up", tr.up_by))
                 } else {

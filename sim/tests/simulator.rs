@@ -190,11 +190,12 @@ fn demo_runs_and_summarises_failover() {
     assert!(stdout.contains("all invariants held"), "{stdout}");
 }
 
-const CHECKER_SCENARIOS: [&str; 4] = [
+const CHECKER_SCENARIOS: [&str; 5] = [
     "rs_crash_recover.toml",
     "rs_hang_recover.toml",
     "rs_latency_hold.toml",
     "rs_quorum.toml",
+    "rs_refused.toml",
 ];
 
 #[test]
@@ -280,6 +281,8 @@ fn checker_scenarios_refuse_what_is_not_simulated() {
         + "\n[[event]]\nat = 1.0\naction = \"loss\"\nhosts = [\"lb\", \"web1\"]\nrate = 0.1\n";
     let e = err(&lossy);
     assert!(e.contains("never retransmits"), "{e}");
-    let hang_lb = base + "\n[[event]]\nat = 1.0\naction = \"hang\"\nhosts = [\"lb\"]\n";
+    let hang_lb = base.clone() + "\n[[event]]\nat = 1.0\naction = \"hang\"\nhosts = [\"lb\"]\n";
     assert!(err(&hang_lb).contains("needs a real_server host"));
+    let refuse_lb = base + "\n[[event]]\nat = 1.0\naction = \"refuse\"\nhosts = [\"lb\"]\n";
+    assert!(err(&refuse_lb).contains("needs a real_server host"));
 }
