@@ -802,17 +802,22 @@ async fn dns_check_against_dnsmasq() {
         query_type: "A".into(),
         name: name.into(),
     };
-    let mut d = start_dnsmasq(port);
-    // Up once dnsmasq listens.
-    let mut up = false;
-    for _ in 0..50 {
-        if run_bounded(&p, &spec(kind("kars.test"), Some(target), t)).await == ProbeOutcome::Up {
-            up = true;
-            break;
+    let answered = spec(kind("kars.test"), Some(target), t);
+    // Up within 5 s of dnsmasq starting (it needs a moment to listen).
+    let comes_up = || async {
+        for _ in 0..50 {
+            if run_bounded(&p, &answered).await == ProbeOutcome::Up {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "DNS_CHECK of a name dnsmasq answers is up");
+        false
+    };
+    let mut d = start_dnsmasq(port);
+    assert!(
+        comes_up().await,
+        "DNS_CHECK of a name dnsmasq answers is up"
+    );
     // A name it cannot resolve (no upstream): an error RCODE, so down.
     assert!(is_down(
         &run_bounded(&p, &spec(kind("nowhere.invalid"), Some(target), t)).await
@@ -820,18 +825,9 @@ async fn dns_check_against_dnsmasq() {
     // dnsmasq taken down: down; brought back: up again.
     let _ = d.kill();
     let _ = d.wait();
-    assert!(is_down(
-        &run_bounded(&p, &spec(kind("kars.test"), Some(target), t)).await
-    ));
+    assert!(is_down(&run_bounded(&p, &answered).await));
     let mut d = start_dnsmasq(port);
-    let mut back = false;
-    for _ in 0..50 {
-        if run_bounded(&p, &spec(kind("kars.test"), Some(target), t)).await == ProbeOutcome::Up {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let back = comes_up().await;
     let _ = d.kill();
     let _ = d.wait();
     assert!(back, "up again once dnsmasq is back");

@@ -404,6 +404,26 @@ impl Drop for Daemon {
     }
 }
 
+/// A fresh directory for one test's files: configs, logs, pidfiles, captures.
+pub fn tmp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("kars-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("test directory");
+    d
+}
+
+/// VRRP skew time at priority `p` with advert_int 1 s (RFC 3768 §6.1): (256 − p)/256 s.
+pub fn skew(p: u8) -> std::time::Duration {
+    std::time::Duration::from_micros((256 - u64::from(p)) * 1_000_000 / 256)
+}
+
+/// Master-down interval at priority `p` with advert_int 1 s (RFC 3768 §6.1).
+pub fn ms_down(p: u8) -> std::time::Duration {
+    std::time::Duration::from_secs(3) + skew(p)
+}
+
+/// What the takeover tests allow beyond the protocol's bound.
+pub const MARGIN: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Polls `f` every 20 ms until it holds or `limit` passes; returns how long it took.
 pub fn wait_for(
     limit: std::time::Duration,

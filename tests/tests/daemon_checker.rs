@@ -7,12 +7,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Daemon, Pair};
+use keepalived_tests::host::{can_run, keepalived_rs, tmp_dir, wait_for, Daemon, Pair};
 
 /// A real server on loopback that can be stopped and restarted on the same port. With
 /// `http`, it answers every request `200 OK` with a small body.
@@ -95,12 +95,6 @@ fn script(dir: &Path, name: &str, body: &str) -> String {
     p.display().to_string()
 }
 
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kars-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn checker_follows_real_servers_with_notifies_quorum_and_fifo_lines() {
     if !can_run(
@@ -109,7 +103,7 @@ fn checker_follows_real_servers_with_notifies_quorum_and_fifo_lines() {
     ) {
         return;
     }
-    let dir = tmp("checker");
+    let dir = tmp_dir("checker");
     let mut tcp = RealServer::start(false);
     let mut web = RealServer::start(true);
     let events = dir.join("events");
@@ -278,7 +272,7 @@ fn a_crashed_checker_is_respawned_and_vrrp_never_notices() {
     ) {
         return;
     }
-    let dir = tmp("ckcrash");
+    let dir = tmp_dir("ckcrash");
     let pair = Pair::new("kck", 81);
     let conf = dir.join("r.conf");
     std::fs::write(

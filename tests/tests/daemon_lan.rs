@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Capture, Daemon, Lan};
+use keepalived_tests::host::{
+    can_run, ms_down, skew, tmp_dir, wait_for, Capture, Daemon, Lan, MARGIN,
+};
 
 const VIP: &str = "10.71.0.100";
 const VRID: u8 = 71;
@@ -16,7 +18,6 @@ const NET: u8 = 71;
 /// Router priorities of `kl1`..`kl3`; index 3 of the LAN (`kl4`) is the client.
 const PRIO: [u8; 3] = [150, 100, 50];
 const CLIENT: usize = 3;
-const MARGIN: Duration = Duration::from_millis(200);
 
 /// An instance on `iface` for the test VRID and VIP, advert_int 1, PASS authentication.
 fn conf(dir: &Path, i: usize, iface: &str) -> PathBuf {
@@ -34,43 +35,15 @@ fn conf(dir: &Path, i: usize, iface: &str) -> PathBuf {
     p
 }
 
-/// keepalived-rs for router `i`, with the arguments `daemon_netns.rs` uses; each start
-/// logs to a file of its own.
+/// keepalived-rs for router `i` (VRRP only); each start logs to a file of its own.
 fn ours(lan: &Lan, i: usize, dir: &Path, conf: &Path, start: usize) -> Daemon {
-    let (p, r) = (dir.join(format!("p{i}")), dir.join(format!("r{i}")));
-    let args = [
-        "-n",
-        "-l",
-        "-G",
-        "-P",
-        "-f",
-        conf.to_str().unwrap(),
-        "-p",
-        p.to_str().unwrap(),
-        "-r",
-        r.to_str().unwrap(),
-    ];
-    Daemon::start(
+    Daemon::ours(
         &lan.ns[i],
-        &keepalived_rs(),
-        &args,
-        dir.join(format!("r{}-{start}.log", i + 1)),
+        conf,
+        dir,
+        &format!("r{}-{start}", i + 1),
+        &["-P"],
     )
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kars-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Master-down interval at priority `p`, advert_int 1 (RFC 3768 §6.1).
-fn ms_down(p: u8) -> Duration {
-    Duration::from_secs(3) + skew(p)
-}
-
-fn skew(p: u8) -> Duration {
-    Duration::from_micros((256 - u64::from(p)) * 1_000_000 / 256)
 }
 
 /// Seconds since the epoch, the clock tcpdump's `-tt` timestamps use.
@@ -89,7 +62,7 @@ fn three_routers_on_a_bridge_fail_over_in_order_and_garp() {
     ) {
         return;
     }
-    let dir = tmp("lan");
+    let dir = tmp_dir("lan");
     // Declared first, so dropped last: daemons and tcpdump die before their namespaces.
     let lan = Lan::new("kl", NET, 4);
     let macs: Vec<String> = (0..3).map(|i| lan.mac(i)).collect();

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, wait_for, Daemon, Pair};
+use keepalived_tests::host::{can_run, tmp_dir, wait_for, Daemon, Pair};
 
 const VIP: &str = "10.74.0.100";
 
@@ -17,8 +17,7 @@ fn polled_link_loss_faults_the_instance_and_recovery_clears_it() {
     ) {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("kars-linkbeat-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp_dir("linkbeat");
     let pair = Pair::new("klb", 74);
     let conf = dir.join("r.conf");
     std::fs::write(
@@ -59,8 +58,7 @@ fn an_address_that_arrives_after_start_becomes_the_advert_source() {
     ) {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("kars-addrev-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp_dir("addrev");
     let pair = Pair::new("kae", 77);
     // No IPv4 address on the interface at start: nothing to send adverts from.
     pair.ns[0].ip(&["addr", "flush", "dev", &pair.ifs[0]]);

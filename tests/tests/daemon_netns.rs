@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, in_netns, keepalived_rs, wait_for, Daemon, Pair};
+use keepalived_tests::host::{
+    can_run, in_netns, keepalived_rs, ms_down, skew, tmp_dir, wait_for, Daemon, Pair, MARGIN,
+};
 
 const VIP: &str = "10.60.0.100";
 
@@ -29,25 +31,7 @@ fn conf_body(dir: &Path, name: &str, iface: &str, prio: u8, body: &str) -> PathB
 }
 
 fn ours(pair: &Pair, i: usize, dir: &Path, conf: &Path) -> Daemon {
-    let (p, r) = (dir.join(format!("p{i}")), dir.join(format!("r{i}")));
-    let args = [
-        "-n",
-        "-l",
-        "-G",
-        "-P",
-        "-f",
-        conf.to_str().unwrap(),
-        "-p",
-        p.to_str().unwrap(),
-        "-r",
-        r.to_str().unwrap(),
-    ];
-    Daemon::start(
-        &pair.ns[i],
-        &keepalived_rs(),
-        &args,
-        dir.join(format!("ours{i}.log")),
-    )
+    Daemon::ours(&pair.ns[i], conf, dir, &format!("ours{i}"), &["-P"])
 }
 
 fn theirs(pair: &Pair, i: usize, dir: &Path, conf: &Path) -> Daemon {
@@ -79,29 +63,12 @@ fn theirs(pair: &Pair, i: usize, dir: &Path, conf: &Path) -> Daemon {
     )
 }
 
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kars-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Master-down interval at priority `p`, advert_int 1 (RFC 3768 §6.1).
-fn ms_down(p: u8) -> Duration {
-    Duration::from_micros(3_000_000 + (256 - u64::from(p)) * 1_000_000 / 256)
-}
-
-fn skew(p: u8) -> Duration {
-    Duration::from_micros((256 - u64::from(p)) * 1_000_000 / 256)
-}
-
-const MARGIN: Duration = Duration::from_millis(200);
-
 #[test]
 fn two_routers_elect_fail_over_and_preempt() {
     if !can_run("two_routers_elect_fail_over_and_preempt", &["ip"]) {
         return;
     }
-    let dir = tmp("daemon");
+    let dir = tmp_dir("daemon");
     let pair = Pair::new("kd", 61);
     let c1 = conf(&dir, "r1", &pair.ifs[0], 100, "");
     let c2 = conf(&dir, "r2", &pair.ifs[1], 200, "");
@@ -153,7 +120,7 @@ fn mixed_cluster(test: &str, prefix: &str, net: u8, body: fn(net: u8, me: u8) ->
     if !can_run(test, &["ip", "keepalived"]) {
         return;
     }
-    let dir = tmp(prefix);
+    let dir = tmp_dir(prefix);
     let pair = Pair::new(prefix, net);
     let conf = |dir: &Path, name: &str, iface: &str, prio: u8, _: &str| {
         let me = if iface == pair.ifs[0] { 1 } else { 2 };
@@ -253,7 +220,7 @@ fn mixed_cluster_v3_ipv6() {
         return;
     }
     const VIP6: &str = "2001:db8:68::100";
-    let dir = tmp("kmsix");
+    let dir = tmp_dir("kmsix");
     let pair = Pair::new("km6", 68);
     let only = |i: usize| pair.holds(i, VIP6) && !pair.holds(1 - i, VIP6);
     let conf6 = |name: &str, i: usize, prio: u8| {
@@ -318,7 +285,7 @@ fn sighup_never_removes_a_vip_even_briefly() {
     if !can_run("sighup_never_removes_a_vip_even_briefly", &["ip"]) {
         return;
     }
-    let dir = tmp("reload");
+    let dir = tmp_dir("reload");
     let pair = Pair::new("kh", 63);
     let c = conf(&dir, "r", &pair.ifs[0], 255, "state MASTER");
     let d = ours(&pair, 0, &dir, &c);
@@ -381,7 +348,7 @@ fn malformed_adverts_change_only_counters() {
     if !can_run("malformed_adverts_change_only_counters", &["ip"]) {
         return;
     }
-    let dir = tmp("malformed");
+    let dir = tmp_dir("malformed");
     let pair = Pair::new("kx", 64);
     let c = conf(&dir, "r", &pair.ifs[0], 200, "");
     let (p, r) = (dir.join("p"), dir.join("r"));
@@ -538,7 +505,7 @@ fn track_script_failure_moves_the_vip_and_garps_follow() {
     ) {
         return;
     }
-    let dir = tmp("track");
+    let dir = tmp_dir("track");
     let pair = Pair::new("kt", 69);
     let flag = dir.join("healthy");
     std::fs::write(&flag, "").unwrap();
@@ -613,7 +580,7 @@ fn tracked_interface_down_is_fault_with_priority_zero() {
     ) {
         return;
     }
-    let dir = tmp("fault");
+    let dir = tmp_dir("fault");
     let pair = Pair::new("kf", 70);
     pair.ns[1].ip(&[
         "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
@@ -657,7 +624,7 @@ fn virtual_routes_and_rules_follow_the_master() {
     if !can_run("virtual_routes_and_rules_follow_the_master", &["ip"]) {
         return;
     }
-    let dir = tmp("routes");
+    let dir = tmp_dir("routes");
     let pair = Pair::new("kv", 71);
     let extra = |i: usize| {
         format!(
@@ -698,7 +665,7 @@ fn nopreempt_is_honoured() {
     if !can_run("nopreempt_is_honoured", &["ip"]) {
         return;
     }
-    let dir = tmp("nopreempt");
+    let dir = tmp_dir("nopreempt");
     let pair = Pair::new("kn", 72);
     let c2 = conf(&dir, "r2", &pair.ifs[1], 100, "");
     let c1 = conf(&dir, "r1", &pair.ifs[0], 200, "state BACKUP\n  nopreempt");

@@ -6,13 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, keepalived_rs, wait_for, Daemon, Pair};
+use keepalived_tests::host::{can_run, keepalived_rs, tmp_dir, wait_for, Daemon, Pair};
 
 const VIP: &str = "10.62.0.100";
 
 fn setup(tag: &str, net: u8) -> (PathBuf, Pair, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("kars-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp_dir(tag);
     let pair = Pair::new(tag, net);
     let conf = dir.join("r.conf");
     std::fs::write(

@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, wait_for, Daemon, Pair};
+use keepalived_tests::host::{can_run, tmp_dir, wait_for, Daemon, Pair};
 
 const VIP: &str = "10.75.0.100";
 
@@ -16,8 +16,7 @@ fn scripts_run_as_script_user_unless_they_name_their_own() {
     ) {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("kars-scripts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp_dir("scripts");
     // Writable by the unprivileged script user, the scripts readable and executable.
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let script = |name: &str| {
@@ -124,8 +123,7 @@ fn smtp_alert_mails_the_new_master() {
     if !can_run("smtp_alert_mails_the_new_master", &["ip"]) {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("kars-smtp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp_dir("smtp");
     let pair = Pair::new("ksm", 78);
     let listener = keepalived_tests::host::in_netns(&pair.ns[0].name, || {
         std::net::TcpListener::bind("127.0.0.1:0").expect("bind in the namespace")
@@ -176,8 +174,7 @@ fn notify_fifo_is_made_fed_and_removed_and_its_script_reads_it() {
     ) {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("kars-fifo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp_dir("fifo");
     let (fifo, out, planted) = (
         dir.join("notify.fifo"),
         dir.join("lines.txt"),

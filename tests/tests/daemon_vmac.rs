@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, wait_for, Capture, Daemon, Pair};
+use keepalived_tests::host::{can_run, tmp_dir, wait_for, Capture, Daemon, Pair};
 
 const VIP: &str = "10.73.0.100";
 const VMAC: &str = "vrrp.73";
@@ -84,8 +84,7 @@ fn use_vmac_moves_the_vip_with_its_virtual_mac_and_cleans_up() {
     ) {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("kars-vmac-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp_dir("vmac");
     let pair = Pair::new("kvm", 73);
     // all.rp_filter on, as on many distributions: the VMAC's rp_filter 0 only counts if
     // all's is cleared, and the base must keep its effective value.
@@ -260,8 +259,7 @@ fn use_vmac_over_ipv6_sends_from_the_virtual_mac_with_the_base_link_local() {
     const VIP6: &str = "fd76::100";
     const VMAC6: &str = "vrrp.76";
     const MAC6: &str = "00:00:5e:00:02:4c";
-    let dir = std::env::temp_dir().join(format!("kars-vmac6-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp_dir("vmac6");
     let pair = Pair::new("kv6", 76);
     let cap = Capture::start(
         &pair.ns[1],
