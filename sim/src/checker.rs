@@ -60,6 +60,7 @@ use keepalived_engine::check::CheckEngine;
 use keepalived_engine::config::{parse_str, ParseOptions};
 use keepalived_engine::time::Instant;
 use keepalived_linux::check_driver::{self, CheckEvent, CheckPlatform};
+use keepalived_linux::driver::EngineClock;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use turmoil::net::{TcpListener, TcpStream};
 
@@ -73,7 +74,7 @@ struct SimChecker {
     control: UnboundedReceiver<Control>,
     results: UnboundedReceiver<(ProbeId, ProbeOutcome)>,
     result_tx: UnboundedSender<(ProbeId, ProbeOutcome)>,
-    start: tokio::time::Instant,
+    clock: EngineClock,
     inject: Option<Inject>,
     stopping: bool,
 }
@@ -126,11 +127,11 @@ async fn probe(spec: ProbeSpec, inject: Option<Inject>) -> Option<ProbeOutcome> 
 
 impl CheckPlatform for SimChecker {
     fn now(&self) -> Instant {
-        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+        self.clock.now()
     }
 
     fn until(&self, t: Instant) -> Duration {
-        Duration::from_micros(t.as_micros().saturating_sub(self.now().as_micros()))
+        self.clock.until(t)
     }
 
     async fn next_event(&mut self) -> CheckEvent {
@@ -254,7 +255,7 @@ pub async fn checker_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Res
         control: rx,
         results,
         result_tx,
-        start: tokio::time::Instant::now(),
+        clock: EngineClock::start(),
         inject,
         stopping: false,
     };

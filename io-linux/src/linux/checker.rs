@@ -22,6 +22,7 @@ use super::signals::Signals;
 use super::tuning;
 use crate::check::{Prober, TlsSetup};
 use crate::check_driver::{self, CheckEvent, CheckPlatform};
+use crate::driver::EngineClock;
 use crate::hostfs::HostFs;
 use crate::smtp::Mailer;
 use keepalived_engine::check::probe::{ProbeId, ProbeOutcome};
@@ -35,7 +36,7 @@ pub struct CheckerSetup {
 }
 
 struct LinuxChecker {
-    start: tokio::time::Instant,
+    clock: EngineClock,
     signals: Signals,
     netlink: Netlink,
     prober: Prober,
@@ -65,7 +66,7 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
                 return crate::parent::EXIT_FATAL as u8;
             }
         };
-        let seed = u64::from(std::process::id()) ^ platform.start.elapsed().as_nanos() as u64;
+        let seed = u64::from(std::process::id()) ^ platform.clock.elapsed().as_nanos() as u64;
         let now = CheckPlatform::now(&platform);
         let mut engine = CheckEngine::new(config, now, seed);
         platform.present_addresses(&mut engine).await;
@@ -101,7 +102,7 @@ impl LinuxChecker {
         }
         let (result_tx, results) = unbounded_channel();
         Ok(LinuxChecker {
-            start: tokio::time::Instant::now(),
+            clock: EngineClock::start(),
             signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
             netlink,
             prober: Prober::new(tls, script_user),
@@ -175,11 +176,11 @@ impl LinuxChecker {
 
 impl CheckPlatform for LinuxChecker {
     fn now(&self) -> Instant {
-        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+        self.clock.now()
     }
 
     fn until(&self, t: Instant) -> Duration {
-        Duration::from_micros(t.as_micros().saturating_sub(self.now().as_micros()))
+        self.clock.until(t)
     }
 
     async fn next_event(&mut self) -> CheckEvent {

@@ -23,7 +23,7 @@ use super::raw::{PacketSender, RawV4, RawV6};
 use super::scripts::{ScriptUser, Scripts};
 use super::signals::Signals;
 use super::vmac::{self, Vmacs};
-use crate::driver::{Event, Platform};
+use crate::driver::{EngineClock, Event, Platform};
 use crate::hostfs::HostFs;
 use crate::smtp::Mailer;
 
@@ -35,7 +35,7 @@ enum Sock {
 }
 
 pub struct LinuxPlatform {
-    start: tokio::time::Instant,
+    clock: EngineClock,
     pub netlink: Netlink,
     interfaces: BTreeMap<String, InterfaceInfo>,
     vmacs: Vmacs,
@@ -87,7 +87,7 @@ impl LinuxPlatform {
         let ifs = netlink.interfaces().await.map_err(|e| e.to_string())?;
         let (packet_tx, packets) = unbounded_channel();
         let mut platform = LinuxPlatform {
-            start: tokio::time::Instant::now(),
+            clock: EngineClock::start(),
             interfaces: ifs.iter().map(|i| (i.name.clone(), i.clone())).collect(),
             netlink,
             vmacs,
@@ -226,11 +226,11 @@ impl LinuxPlatform {
 
 impl Platform for LinuxPlatform {
     fn now(&self) -> Instant {
-        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+        self.clock.now()
     }
 
     fn until(&self, t: Instant) -> Duration {
-        Duration::from_micros(t.as_micros().saturating_sub(self.now().as_micros()))
+        self.clock.until(t)
     }
 
     async fn next_event(&mut self) -> Event {
