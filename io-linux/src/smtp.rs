@@ -7,8 +7,10 @@
 use std::time::Duration;
 
 use keepalived_engine::config::model::GlobalDefs;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+use crate::check::smtp::Lines;
 
 /// Where and how alerts go, from global_defs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,26 +102,25 @@ impl Mailer {
     }
 
     async fn session(&self, message: &str) -> Result<(), SmtpError> {
-        let stream = TcpStream::connect((self.server.0.as_str(), self.server.1)).await?;
-        let (r, mut w) = stream.into_split();
-        let mut r = BufReader::new(r);
-        expect(&mut r, "connect", 220).await?;
-        w.write_all(format!("HELO {}\r\n", self.helo).as_bytes())
+        let mut s = TcpStream::connect((self.server.0.as_str(), self.server.1)).await?;
+        let mut r = Lines::default();
+        expect(&mut r, &mut s, "connect", 220).await?;
+        s.write_all(format!("HELO {}\r\n", self.helo).as_bytes())
             .await?;
-        expect(&mut r, "HELO", 250).await?;
-        w.write_all(format!("MAIL FROM:{}\r\n", angle(&self.from)).as_bytes())
+        expect(&mut r, &mut s, "HELO", 250).await?;
+        s.write_all(format!("MAIL FROM:{}\r\n", angle(&self.from)).as_bytes())
             .await?;
-        expect(&mut r, "MAIL FROM", 250).await?;
+        expect(&mut r, &mut s, "MAIL FROM", 250).await?;
         for to in &self.to {
-            w.write_all(format!("RCPT TO:{}\r\n", angle(to)).as_bytes())
+            s.write_all(format!("RCPT TO:{}\r\n", angle(to)).as_bytes())
                 .await?;
-            expect(&mut r, "RCPT TO", 250).await?;
+            expect(&mut r, &mut s, "RCPT TO", 250).await?;
         }
-        w.write_all(b"DATA\r\n").await?;
-        expect(&mut r, "DATA", 354).await?;
-        w.write_all(message.as_bytes()).await?;
-        expect(&mut r, "the message", 250).await?;
-        w.write_all(b"QUIT\r\n").await?;
+        s.write_all(b"DATA\r\n").await?;
+        expect(&mut r, &mut s, "DATA", 354).await?;
+        s.write_all(message.as_bytes()).await?;
+        expect(&mut r, &mut s, "the message", 250).await?;
+        s.write_all(b"QUIT\r\n").await?;
         Ok(())
     }
 }
@@ -132,33 +133,27 @@ fn angle(addr: &str) -> String {
     }
 }
 
-/// Reads one reply (with its `NNN-` continuation lines, at most 64 of 1 KiB) and checks
-/// its code.
-async fn expect<R: tokio::io::AsyncBufRead + Unpin>(
-    r: &mut R,
+/// Reads one reply (with its `NNN-` continuation lines, by SMTP_CHECK's capped reader)
+/// and checks its code.
+async fn expect(
+    r: &mut Lines,
+    s: &mut TcpStream,
     stage: &'static str,
     code: u16,
 ) -> Result<(), SmtpError> {
-    let mut line = String::new();
-    for _ in 0..64 {
-        line.clear();
-        let n = (&mut *r).take(1024).read_line(&mut line).await?;
-        if n == 0 {
-            break;
-        }
-        if line.as_bytes().get(3) == Some(&b'-') {
-            continue;
-        }
-        if line.get(..3).and_then(|c| c.parse::<u16>().ok()) == Some(code) {
-            return Ok(());
-        }
-        break;
+    match r.reply_text(s).await {
+        Ok((got, _)) if got == code => Ok(()),
+        Ok((_, said)) => Err(SmtpError::Refused {
+            stage,
+            expected: code,
+            said,
+        }),
+        Err(said) => Err(SmtpError::Refused {
+            stage,
+            expected: code,
+            said,
+        }),
     }
-    Err(SmtpError::Refused {
-        stage,
-        expected: code,
-        said: line.trim_end().to_string(),
-    })
 }
 
 fn rfc822_now() -> String {
@@ -183,6 +178,7 @@ fn rfc822_now() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncBufReadExt, BufReader};
     use tokio::net::TcpListener;
 
     fn mailer(port: u16) -> Mailer {

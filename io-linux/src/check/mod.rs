@@ -13,7 +13,7 @@ pub mod http;
 mod misc;
 mod net;
 mod ping;
-mod smtp;
+pub(crate) mod smtp;
 pub mod tls;
 mod udp;
 

@@ -38,9 +38,10 @@ pub(crate) async fn run(ep: &Endpoint, helo_name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Buffered line reader over the socket.
+/// Buffered reader of SMTP replies over a socket, shared with the e-mail alerts
+/// (`crate::smtp`).
 #[derive(Default)]
-struct Lines {
+pub(crate) struct Lines {
     buf: Vec<u8>,
 }
 
@@ -69,6 +70,14 @@ impl Lines {
 
     /// One reply, multi-line or not: its code.
     async fn reply<S: AsyncRead + Unpin>(&mut self, s: &mut S) -> Result<u16, String> {
+        self.reply_text(s).await.map(|(code, _)| code)
+    }
+
+    /// One reply, multi-line or not: its code and its last line.
+    pub(crate) async fn reply_text<S: AsyncRead + Unpin>(
+        &mut self,
+        s: &mut S,
+    ) -> Result<(u16, String), String> {
         let mut first = None;
         for _ in 0..MAX_LINES {
             let line = self.line(s).await?;
@@ -78,7 +87,7 @@ impl Lines {
                 return Err("reply code changed inside a multi-line reply".into());
             }
             if last {
-                return Ok(code);
+                return Ok((code, String::from_utf8_lossy(&line).into_owned()));
             }
         }
         Err(format!("reply longer than {MAX_LINES} lines"))
