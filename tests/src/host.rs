@@ -69,6 +69,48 @@ impl Netns {
         run("ip", &a)
     }
 
+    /// No duplicate address detection in the namespace, so link-local sources and IPv6
+    /// VIPs are usable at once.
+    pub fn without_dad(&self) {
+        let _ = self
+            .command("sysctl")
+            .args([
+                "-qw",
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+            ])
+            .output();
+    }
+
+    /// Whether `dev` holds `addr` now (any prefix length); false if there is no `dev`.
+    pub fn holds(&self, dev: &str, addr: &str) -> bool {
+        let Ok(out) = self
+            .command("ip")
+            .args(["-br", "addr", "show", "dev", dev])
+            .output()
+        else {
+            return false;
+        };
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .any(|w| w.split('/').next() == Some(addr))
+    }
+
+    /// Removes `addr`/24 from `dev`, if it is there.
+    pub fn drop_address(&self, dev: &str, addr: &str) {
+        let _ = Command::new("ip")
+            .args([
+                "-n",
+                &self.name,
+                "addr",
+                "del",
+                &format!("{addr}/24"),
+                "dev",
+                dev,
+            ])
+            .output();
+    }
+
     /// A command inside the namespace.
     pub fn command(&self, cmd: &str) -> Command {
         let mut c = Command::new("ip");
@@ -117,14 +159,7 @@ impl Pair {
         let ifs = [format!("{prefix}a1"), format!("{prefix}a2")];
         // No duplicate address detection: link-local sources and IPv6 VIPs are usable at once.
         for n in &ns {
-            let _ = n
-                .command("sysctl")
-                .args([
-                    "-qw",
-                    "net.ipv6.conf.all.accept_dad=0",
-                    "net.ipv6.conf.default.accept_dad=0",
-                ])
-                .output();
+            n.without_dad();
         }
         run(
             "ip",
@@ -158,25 +193,12 @@ impl Pair {
 
     /// Removes `addr` from namespace `i`, as a dead host takes its addresses with it.
     pub fn drop_address(&self, i: usize, addr: &str) {
-        let _ = Command::new("ip")
-            .args([
-                "-n",
-                &self.ns[i].name,
-                "addr",
-                "del",
-                &format!("{addr}/24"),
-                "dev",
-                &self.ifs[i],
-            ])
-            .output();
+        self.ns[i].drop_address(&self.ifs[i], addr);
     }
 
     /// Whether namespace `i` holds `addr` on its interface now.
     pub fn holds(&self, i: usize, addr: &str) -> bool {
-        let out = self.ns[i].ip(&["-br", "addr", "show", "dev", &self.ifs[i]]);
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .any(|w| w.split('/').next() == Some(addr))
+        self.ns[i].holds(&self.ifs[i], addr)
     }
 }
 
@@ -215,14 +237,7 @@ impl Lan {
         for i in 1..=n {
             let host = Netns::new(&format!("{prefix}{i}"));
             // No duplicate address detection, as in `Pair::new`.
-            let _ = host
-                .command("sysctl")
-                .args([
-                    "-qw",
-                    "net.ipv6.conf.all.accept_dad=0",
-                    "net.ipv6.conf.default.accept_dad=0",
-                ])
-                .output();
+            host.without_dad();
             let (inner, port) = (format!("{prefix}a{i}"), format!("{prefix}p{i}"));
             run(
                 "ip",
@@ -259,25 +274,12 @@ impl Lan {
 
     /// Removes `addr` from namespace `i`, as a dead host takes its addresses with it.
     pub fn drop_address(&self, i: usize, addr: &str) {
-        let _ = Command::new("ip")
-            .args([
-                "-n",
-                &self.ns[i].name,
-                "addr",
-                "del",
-                &format!("{addr}/24"),
-                "dev",
-                &self.ifs[i],
-            ])
-            .output();
+        self.ns[i].drop_address(&self.ifs[i], addr);
     }
 
     /// Whether namespace `i` holds `addr` on its interface now.
     pub fn holds(&self, i: usize, addr: &str) -> bool {
-        let out = self.ns[i].ip(&["-br", "addr", "show", "dev", &self.ifs[i]]);
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .any(|w| w.split('/').next() == Some(addr))
+        self.ns[i].holds(&self.ifs[i], addr)
     }
 
     /// The indexes of the namespaces that hold `addr` now.

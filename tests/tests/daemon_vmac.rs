@@ -66,14 +66,7 @@ fn link(pair: &Pair, i: usize, name: &str) -> Option<String> {
 
 /// Whether namespace `i` holds the VIP on its VMAC.
 fn vip_on_vmac(pair: &Pair, i: usize) -> bool {
-    let out = pair.ns[i]
-        .command("ip")
-        .args(["-br", "addr", "show", "dev", VMAC])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .any(|w| w.split('/').next() == Some(VIP))
+    pair.ns[i].holds(VMAC, VIP)
 }
 
 #[test]
@@ -224,18 +217,6 @@ fn use_vmac_moves_the_vip_with_its_virtual_mac_and_cleans_up() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Whether namespace `i` holds `addr` on `dev`.
-fn holds_on(pair: &Pair, i: usize, dev: &str, addr: &str) -> bool {
-    let out = pair.ns[i]
-        .command("ip")
-        .args(["-br", "addr", "show", "dev", dev])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .any(|w| w.split('/').next() == Some(addr))
-}
-
 fn link_local(pair: &Pair, i: usize, dev: &str) -> Option<String> {
     let out = pair.ns[i]
         .command("ip")
@@ -286,7 +267,7 @@ fn use_vmac_over_ipv6_sends_from_the_virtual_mac_with_the_base_link_local() {
     let d1 = start(&pair, 0, &dir, &confs[0], 0);
     let _d2 = start(&pair, 1, &dir, &confs[1], 0);
     assert!(
-        wait_for(Duration::from_secs(8), || holds_on(&pair, 0, VMAC6, VIP6)).is_some(),
+        wait_for(Duration::from_secs(8), || pair.ns[0].holds(VMAC6, VIP6)).is_some(),
         "router 1 holds the IPv6 VIP on its VMAC: {}",
         d1.log_text()
     );
@@ -300,7 +281,7 @@ fn use_vmac_over_ipv6_sends_from_the_virtual_mac_with_the_base_link_local() {
             "router {i}: the VMAC carries the base's link-local address"
         );
     }
-    assert!(!holds_on(&pair, 1, VMAC6, VIP6));
+    assert!(!pair.ns[1].holds(VMAC6, VIP6));
     assert!(
         wait_for(Duration::from_secs(3), || cap
             .text()
@@ -322,7 +303,7 @@ fn use_vmac_over_ipv6_sends_from_the_virtual_mac_with_the_base_link_local() {
         .args(["link", "del", VMAC6])
         .output();
     assert!(
-        wait_for(Duration::from_secs(6), || holds_on(&pair, 1, VMAC6, VIP6)).is_some(),
+        wait_for(Duration::from_secs(6), || pair.ns[1].holds(VMAC6, VIP6)).is_some(),
         "router 2 takes the IPv6 VIP onto its VMAC"
     );
     let _ = std::fs::remove_dir_all(&dir);
