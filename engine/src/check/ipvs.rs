@@ -27,6 +27,30 @@ pub enum ServiceKey {
     },
 }
 
+/// keepalived's lower-case protocol names in `[ip]:proto:port`.
+pub(crate) fn proto_str(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    }
+}
+
+/// `format_vs()`'s forms: `[ip]:proto:port` and `FWM n` (with `/IPv6` for an IPv6 mark).
+impl std::fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceKey::Addr {
+                addr,
+                port,
+                protocol,
+            } => write!(f, "[{addr}]:{}:{port}", proto_str(*protocol)),
+            ServiceKey::Fwmark { mark, v6: false } => write!(f, "FWM {mark}"),
+            ServiceKey::Fwmark { mark, v6: true } => write!(f, "FWM {mark}/IPv6"),
+        }
+    }
+}
+
 impl ServiceKey {
     /// The port a non-NAT destination of this service must use: the service's
     /// (`ipvs_cmd()`: DR and TUN keep the virtual port; fwmark services use 0).

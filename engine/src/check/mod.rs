@@ -31,6 +31,7 @@ use crate::config::model::{
 use crate::time::{us, Instant};
 
 pub use io::{CheckInput, CheckNotifyKind, CheckOutput};
+use ipvs::proto_str;
 pub use ipvs::{
     diff, ApplyError, DestKey, DestParams, IpvsOp, IpvsState, Service, ServiceKey, ServiceParams,
 };
@@ -213,14 +214,6 @@ pub struct CheckEngine {
 /// `real_weight()`, `check_data.h`: effective weights are clamped to 0..=INT32_MAX.
 fn real_weight(w: i64) -> u32 {
     w.clamp(0, i64::from(i32::MAX)) as u32
-}
-
-fn proto_str(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Tcp => "tcp",
-        Protocol::Udp => "udp",
-        Protocol::Sctp => "sctp",
-    }
 }
 
 /// `format_vs()`, `check_data.c`: `[ip]:proto:port`, `[group]:0`, `FWM n`.

@@ -46,6 +46,7 @@ pub fn complete(cfg: &mut Config, diags: &mut Diagnostics) {
         cfg.instances[i] = vi;
     }
     unique_vrids(cfg, &mut cx);
+    lvs_sync_daemon(cfg, &mut cx);
     let global = cfg.global.clone();
     let groups: Vec<String> = cfg
         .virtual_server_groups
@@ -55,6 +56,49 @@ pub fn complete(cfg: &mut Config, diags: &mut Diagnostics) {
     let track_files: Vec<String> = cfg.track_files.iter().map(|t| t.name.clone()).collect();
     for vs in &mut cfg.virtual_servers {
         virtual_server(vs, &global, &groups, &track_files, &mut cx);
+    }
+}
+
+/// `lvs_sync_daemon`: an instance-level `lvs_sync_daemon_interface` (deprecated) names
+/// its instance; a named instance must exist, and its VRID is the default sync ID
+/// (`vrrp_complete_init()`); with no instance the sync ID defaults to 0.
+fn lvs_sync_daemon(cfg: &mut Config, cx: &mut Ctx<'_>) {
+    if cfg.global.lvs_sync_daemon.is_none() {
+        if let Some(vi) = cfg
+            .instances
+            .iter()
+            .find(|vi| vi.lvs_sync_daemon_interface.is_some())
+        {
+            cfg.global.lvs_sync_daemon = Some(LvsSyncDaemon {
+                interface: vi.lvs_sync_daemon_interface.clone().unwrap_or_default(),
+                instance: Some(vi.name.clone()),
+                id: None,
+                maxlen: None,
+                port: 8848,
+                ttl: None,
+                group: None,
+            });
+        }
+    }
+    let Some(d) = cfg.global.lvs_sync_daemon.as_mut() else {
+        return;
+    };
+    match &d.instance {
+        None => {
+            d.id.get_or_insert(0);
+        }
+        Some(name) => match cfg.instances.iter().find(|vi| &vi.name == name) {
+            Some(vi) => {
+                d.id.get_or_insert(vi.virtual_router_id);
+            }
+            None => {
+                cx.error(
+                    None,
+                    format!("lvs_sync_daemon: vrrp_instance '{name}' is not defined; the sync daemon is not started"),
+                );
+                cfg.global.lvs_sync_daemon = None;
+            }
+        },
     }
 }
 
