@@ -30,8 +30,9 @@ pub trait CheckPlatform {
     /// Writes the SIGUSR1 dump somewhere the operator can read it.
     fn write_data(&mut self, _text: String) {}
     /// Called after every step, once the engine's outputs are executed, with the engine
-    /// as it now stands. The daemon has nothing to do here; the simulator reads each real
-    /// server's alive flag and each virtual server's quorum for its invariants.
+    /// as it now stands. The daemon brings the kernel's IPVS table to the step's changes
+    /// here, once per step; the simulator reads each real server's alive flag and each
+    /// virtual server's quorum for its invariants.
     fn observe(&mut self, _engine: &CheckEngine) {}
 }
 

@@ -188,6 +188,7 @@ fn checker_child(opts: &cli::Options) -> ExitCode {
     let setup = keepalived_linux::linux::checker::CheckerSetup {
         config_path: opts.config_path(),
         parse: parse_options(opts),
+        dont_release_ipvs: opts.dont_release_ipvs,
     };
     ExitCode::from(keepalived_linux::linux::checker::run_checker(
         config, setup, &pidfile,

@@ -1,21 +1,22 @@
 //! The checker child: the checker engine on the shared checker driver, with the probers,
-//! notify scripts, `notify_fifo`/`lvs_notify_fifo` lines, e-mail alerts and netlink
-//! address events for `ha_suspend`. Programming the kernel's IPVS table is not part of
-//! this build: the desired changes are logged, and where the kernel has no IPVS at all
-//! that is said once.
+//! notify scripts, `notify_fifo`/`lvs_notify_fifo` lines, e-mail alerts, netlink address
+//! events for `ha_suspend`, and the kernel's IPVS table kept as the engine wants it.
+//! Where the kernel has no IPVS, that is said once and the checks still run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use keepalived_engine::check::io::{CheckInput, CheckOutput};
 use keepalived_engine::check::CheckEngine;
-use keepalived_engine::config::model::Config;
+use keepalived_engine::config::model::{Config, GlobalDefs, LvsFlushOnStop};
 use keepalived_engine::config::{load, ParseOptions};
 use keepalived_engine::time::Instant;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, error, info, warn};
 
 use super::fifo::NotifyFifo;
+use super::ipvs::wire::{Timeouts, DEFAULT_TIMEOUTS, STATE_BACKUP, STATE_MASTER};
+use super::ipvs::{IpvsError, IpvsTable, StopMode, SyncDaemons};
 use super::netlink::{HostEvent, Netlink};
 use super::scripts::{ScriptUser, Scripts};
 use super::signals::Signals;
@@ -27,12 +28,11 @@ use crate::hostfs::HostFs;
 use crate::smtp::Mailer;
 use keepalived_engine::check::probe::{ProbeId, ProbeOutcome};
 
-/// Where the kernel shows its IPVS table when it has IPVS.
-const IPVS_PROC: &str = "/proc/net/ip_vs";
-
 pub struct CheckerSetup {
     pub config_path: PathBuf,
     pub parse: ParseOptions,
+    /// `-I`: leave the IPVS table as it is on stop.
+    pub dont_release_ipvs: bool,
 }
 
 struct LinuxChecker {
@@ -46,8 +46,14 @@ struct LinuxChecker {
     fifos: Vec<NotifyFifo>,
     mailer: Option<Mailer>,
     setup: CheckerSetup,
-    /// Whether the one-time IPVS notice has been given.
-    ipvs_noticed: bool,
+    /// The kernel's table; `None` where the kernel has no IPVS (said once at start).
+    ipvs: Option<IpvsTable>,
+    /// `lvs_sync_daemon` without a VRRP instance: both threads, run by this process.
+    syncd: Option<SyncDaemons>,
+    /// Whether `lvs_timeouts` were set, so a reload that drops them restores defaults.
+    timeouts_set: bool,
+    /// The running configuration's globals, to tell what a reload changed.
+    global: GlobalDefs,
     stopping: bool,
 }
 
@@ -75,6 +81,7 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
             std::process::id()
         );
         check_driver::run(&mut engine, &mut platform).await;
+        platform.stop_sync_daemons();
         info!("Stopped");
         0
     });
@@ -101,7 +108,18 @@ impl LinuxChecker {
             }
         }
         let (result_tx, results) = unbounded_channel();
-        Ok(LinuxChecker {
+        let ipvs = match IpvsTable::open(config.global.lvs_flush) {
+            Ok(t) => Some(t),
+            Err(IpvsError::Unavailable(why)) => {
+                warn!("IPVS is unavailable in this kernel{why}: health checks, notify scripts, FIFO lines and alerts run, but nothing is programmed");
+                None
+            }
+            Err(e) => {
+                warn!("IPVS: {e}: health checks run, but nothing is programmed");
+                None
+            }
+        };
+        let mut c = LinuxChecker {
             clock: EngineClock::start(),
             signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
             netlink,
@@ -112,9 +130,86 @@ impl LinuxChecker {
             fifos,
             mailer: Mailer::from_global(&config.global),
             setup,
-            ipvs_noticed: false,
+            ipvs,
+            syncd: None,
+            timeouts_set: false,
+            global: config.global.clone(),
             stopping: false,
-        })
+        };
+        c.apply_globals(&config.global, None);
+        Ok(c)
+    }
+
+    /// `lvs_timeouts` and a checker-run `lvs_sync_daemon`, at start (`old` = None) and
+    /// on reload (`start_check()`: timeouts back to the kernel's defaults when dropped;
+    /// the sync threads restarted only if their settings changed).
+    fn apply_globals(&mut self, g: &GlobalDefs, old: Option<&GlobalDefs>) {
+        let Some(table) = self.ipvs.as_mut() else {
+            return;
+        };
+        let t = Timeouts {
+            tcp: g.lvs_timeouts.tcp_s.unwrap_or(0),
+            tcp_fin: g.lvs_timeouts.tcpfin_s.unwrap_or(0),
+            udp: g.lvs_timeouts.udp_s.unwrap_or(0),
+        };
+        let set = if t != Timeouts::default() {
+            Some(t)
+        } else if self.timeouts_set {
+            Some(DEFAULT_TIMEOUTS)
+        } else {
+            None
+        };
+        if let Some(t) = set {
+            match table.client().set_timeouts(&t) {
+                Ok(()) => info!(
+                    "IPVS: timeouts tcp {} tcpfin {} udp {}",
+                    t.tcp, t.tcp_fin, t.udp
+                ),
+                Err(e) => warn!("IPVS: cannot set lvs_timeouts: {e}"),
+            }
+        }
+        self.timeouts_set = t != Timeouts::default();
+        // With an instance named, the VRRP process runs the threads.
+        let wanted = g.lvs_sync_daemon.as_ref().filter(|d| d.instance.is_none());
+        let had = old.and_then(|o| o.lvs_sync_daemon.as_ref().filter(|d| d.instance.is_none()));
+        if old.is_some() && wanted == had {
+            return;
+        }
+        self.stop_sync_daemons();
+        if let Some(cfg) = wanted {
+            match SyncDaemons::open(cfg) {
+                Ok(mut d) => {
+                    d.clear();
+                    d.start(STATE_MASTER);
+                    d.start(STATE_BACKUP);
+                    self.syncd = Some(d);
+                }
+                Err(e) => warn!("IPVS: lvs_sync_daemon: {e}"),
+            }
+        }
+    }
+
+    fn stop_sync_daemons(&mut self) {
+        if let Some(mut d) = self.syncd.take() {
+            d.stop(STATE_MASTER);
+            d.stop(STATE_BACKUP);
+        }
+    }
+
+    /// SIGTERM: what happens to the table (`-I`, `lvs_flush_on_stop`).
+    fn shutdown(&mut self) -> CheckEvent {
+        self.stopping = true;
+        let mode = if self.setup.dont_release_ipvs {
+            StopMode::Leave
+        } else if self.global.lvs_flush_on_stop == Some(LvsFlushOnStop::All) {
+            StopMode::FlushAll
+        } else {
+            StopMode::Remove
+        };
+        if let Some(t) = self.ipvs.as_mut() {
+            t.stop(mode);
+        }
+        CheckEvent::Input(CheckInput::Shutdown)
     }
 
     /// The addresses on this host at start, for `ha_suspend`; changes follow as events.
@@ -157,20 +252,12 @@ impl LinuxChecker {
         tuning::raise_nofile(tuning::checker_fds_required(&config));
         self.mailer = Mailer::from_global(&config.global);
         self.scripts.default_user = ScriptUser::from_global(&config.global);
+        let old = std::mem::replace(&mut self.global, config.global.clone());
+        self.apply_globals(&config.global, Some(&old));
+        if let Some(t) = self.ipvs.as_mut() {
+            t.report_next("reload");
+        }
         Some(CheckEvent::Input(CheckInput::Reload(Box::new(config))))
-    }
-
-    /// Said once: what happens to the IPVS changes the engine asks for.
-    fn ipvs_notice(&mut self) {
-        if self.ipvs_noticed {
-            return;
-        }
-        self.ipvs_noticed = true;
-        if Path::new(IPVS_PROC).exists() {
-            warn!("IPVS programming is not part of this build: health checks, notify scripts, FIFO lines and alerts run, and the IPVS changes they call for are only logged");
-        } else {
-            warn!("IPVS is unavailable in this kernel ({IPVS_PROC} is missing): health checks, notify scripts, FIFO lines and alerts run, but nothing is programmed");
-        }
     }
 }
 
@@ -192,13 +279,11 @@ impl CheckPlatform for LinuxChecker {
                 biased;
                 _ = self.signals.term.recv() => {
                     info!("SIGTERM received: stopping");
-                    self.stopping = true;
-                    return CheckEvent::Input(CheckInput::Shutdown);
+                    return self.shutdown();
                 }
                 _ = self.signals.int.recv() => {
                     info!("SIGINT received: stopping");
-                    self.stopping = true;
-                    return CheckEvent::Input(CheckInput::Shutdown);
+                    return self.shutdown();
                 }
                 _ = self.signals.hup.recv() => {
                     if let Some(ev) = self.reload() {
@@ -246,10 +331,10 @@ impl CheckPlatform for LinuxChecker {
                     });
                 }
             }
-            CheckOutput::Ipvs(op) => {
-                self.ipvs_notice();
-                debug!("IPVS change not applied: {op:?}");
-            }
+            CheckOutput::Ipvs(op) => match self.ipvs.as_mut() {
+                Some(t) => t.push(&op),
+                None => debug!("IPVS change not applied (no IPVS): {op:?}"),
+            },
             CheckOutput::Log {
                 virtual_server,
                 real_server,
@@ -264,5 +349,12 @@ impl CheckPlatform for LinuxChecker {
 
     fn write_data(&mut self, text: String) {
         super::platform::dump_file("keepalived_check.data", &text);
+    }
+
+    /// After each engine step: the kernel's table follows the step's changes at once.
+    fn observe(&mut self, _engine: &CheckEngine) {
+        if let Some(t) = self.ipvs.as_mut() {
+            t.commit();
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod checker;
 pub mod fifo;
+pub mod ipvs;
 pub mod linkbeat;
 pub mod netlink;
 pub mod platform;

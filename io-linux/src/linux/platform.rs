@@ -17,6 +17,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
 
 use super::fifo::NotifyFifo;
+use super::ipvs::syncd::InstanceSyncd;
 use super::linkbeat;
 use super::netlink::{HostEvent, Netlink};
 use super::raw::{PacketSender, RawV4, RawV6};
@@ -64,6 +65,8 @@ pub struct LinuxPlatform {
     polled: BTreeMap<String, linkbeat::Method>,
     linkbeat_sock: Option<std::os::fd::OwnedFd>,
     poll_tick: tokio::time::Interval,
+    /// `lvs_sync_daemon IF INSTANCE`: the IPVS sync threads follow that instance.
+    syncd: Option<InstanceSyncd>,
 }
 
 pub struct Setup {
@@ -113,6 +116,7 @@ impl LinuxPlatform {
                 t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 t
             },
+            syncd: InstanceSyncd::start(config.global.lvs_sync_daemon.as_ref()),
         };
         platform.open_sockets(config)?;
         for f in &setup_fifos {
@@ -218,6 +222,9 @@ impl LinuxPlatform {
     /// On exit: the VMACs we created go, and the sysctls we changed are put back;
     /// with `-V` they stay, as the VIPs on them do.
     pub async fn release(&mut self) {
+        if let Some(s) = self.syncd.take() {
+            s.stop();
+        }
         if !self.dont_release {
             self.vmacs.remove_all(&mut self.netlink).await;
         }
@@ -349,6 +356,9 @@ impl Platform for LinuxPlatform {
                 };
                 let vrid = self.vrid(&instance);
                 info!(%instance, vrid, ?from, ?to, %reason, "({instance}) {word} ({reason})");
+                if let Some(s) = self.syncd.as_mut() {
+                    s.state_change(&instance, to == State::Master);
+                }
             }
             Output::GroupStateChange { group, to } => {
                 info!(%group, ?to, "VRRP_Group({group}) {to:?}")
@@ -580,6 +590,7 @@ impl LinuxPlatform {
         self.polled = linkbeat::polled(&config);
         self.mailer = Mailer::from_global(&config.global);
         self.scripts.default_user = ScriptUser::from_global(&config.global);
+        InstanceSyncd::reload(&mut self.syncd, config.global.lvs_sync_daemon.as_ref());
         // New VMACs and sockets first, and the engine told of the new interfaces before
         // the reload, so a new instance starts on a link it can see.
         self.vmacs.ensure(&mut self.netlink, &config).await;
