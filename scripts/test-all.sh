@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in keepalived tshark tcpdump iproute2 iputils-ping dnsmasq-base hyperfine time jq; do
+# qemu-system-x86, linux-image-amd64, busybox-static and ipvsadm: the IPVS tests boot
+# Debian's kernel in a VM (this machine's kernel has no IPVS).
+for pkg in keepalived tshark tcpdump iproute2 iputils-ping dnsmasq-base hyperfine time jq \
+           qemu-system-x86 linux-image-amd64 busybox-static ipvsadm python3-pip; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -15,6 +18,16 @@ if [ "${#need[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
     echo "test-all: not root; skipping install of: ${need[*]}" >&2
+  fi
+fi
+
+# virtme-ng (vng) boots that kernel with this machine's files as its root.
+if ! command -v vng >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    python3 -m pip install -q virtme-ng 2>/dev/null ||
+      python3 -m pip install -q --break-system-packages virtme-ng
+  else
+    echo "test-all: not root; skipping install of virtme-ng" >&2
   fi
 fi
 
