@@ -77,6 +77,40 @@ pub fn loopback_check_config(
     Some(s)
 }
 
+/// The IPVS apply benchmark's config: `vs` virtual servers (10.A.B.C:80, wrr, DR) of `rs`
+/// real servers each (172.x.y.z:80), without checkers, so every real server is in the
+/// table from the start and the time measured is the table's. With `changed`, the reload
+/// target: one real server in a hundred gets weight 2, and one virtual server in a
+/// hundred is replaced by a new one (port 81) with the same real servers.
+pub fn ipvs_apply_config(vs: usize, rs: usize, changed: bool) -> String {
+    let mut s = String::with_capacity(vs * rs * 40);
+    s.push_str("global_defs {\n    router_id ipvs-bench\n}\n");
+    let mut n = 0usize;
+    for v in 0..vs {
+        let port = if changed && v % 100 == 99 { 81 } else { 80 };
+        let _ = writeln!(
+            s,
+            "virtual_server 10.{}.{}.{} {port} {{\n    lvs_sched wrr\n    lvs_method DR",
+            1 + v / 65_536,
+            (v / 256) % 256,
+            v % 256
+        );
+        for r in 0..rs {
+            n += 1;
+            let weight = if changed && n.is_multiple_of(100) { 2 } else { 1 };
+            let _ = writeln!(
+                s,
+                "    real_server 172.{}.{}.{} 80 {{ weight {weight} }}",
+                16 + r,
+                (v / 256) % 256,
+                v % 256
+            );
+        }
+        s.push_str("}\n");
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
