@@ -97,7 +97,11 @@ pub fn ipvs_apply_config(vs: usize, rs: usize, changed: bool) -> String {
         );
         for r in 0..rs {
             n += 1;
-            let weight = if changed && n.is_multiple_of(100) { 2 } else { 1 };
+            let weight = if changed && n.is_multiple_of(100) {
+                2
+            } else {
+                1
+            };
             let _ = writeln!(
                 s,
                 "    real_server 172.{}.{}.{} 80 {{ weight {weight} }}",

@@ -1,12 +1,13 @@
 //! Logging as keepalived does it: syslog by default (`-S` facility) under the process's
 //! own identity, the console too with `-l`, a file with `-g`, more detail with `-D`.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -29,30 +30,121 @@ pub fn log_file_path(base: &Path, process: Process) -> PathBuf {
     base.with_file_name(name)
 }
 
-/// Writes each formatted log line to syslog.
-#[derive(Clone, Copy)]
-struct Syslog;
+/// Where syslog listens.
+const DEV_LOG: &str = "/dev/log";
+/// How long a missing or refusing syslog is left alone before the next try.
+const SYSLOG_RETRY: Duration = Duration::from_secs(1);
 
-impl Write for Syslog {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let line = String::from_utf8_lossy(buf).trim_end().replace('\0', " ");
-        if let Ok(c) = CString::new(line) {
-            // SAFETY: a constant format string and a NUL-terminated argument.
-            unsafe { libc::syslog(libc::LOG_INFO, c"%s".as_ptr(), c.as_ptr()) };
+/// Sends each formatted log line to syslog as glibc's `syslog()` would
+/// (`<PRI>Mmm dd hh:mm:ss IDENT[PID]: line` on `/dev/log`), but never waits: the socket
+/// is non-blocking, a line syslog has no room for is dropped (and the drops counted in
+/// the next line that goes through), and a missing `/dev/log` is retried once a second,
+/// not once a line. glibc blocks while syslog's queue is full and reconnects for every
+/// line when there is none; at a stop that logs a line per real server, either can hold
+/// the process past `child_wait_time`, and it is SIGKILLed with IPVS half removed.
+struct Syslog {
+    path: PathBuf,
+    sock: Option<UnixDatagram>,
+    retry_at: Option<std::time::Instant>,
+    ident: &'static str,
+    pid: u32,
+    facility: i32,
+    dropped: u64,
+}
+
+impl Syslog {
+    fn new(process: Process, facility: i32) -> Syslog {
+        Syslog {
+            path: PathBuf::from(DEV_LOG),
+            sock: None,
+            retry_at: None,
+            ident: process.ident().to_str().unwrap_or("keepalived-rs"),
+            pid: std::process::id(),
+            facility,
+            dropped: 0,
         }
-        Ok(buf.len())
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    fn connect(&mut self) {
+        let now = std::time::Instant::now();
+        if self.retry_at.is_some_and(|t| now < t) {
+            return;
+        }
+        let sock = UnixDatagram::unbound().and_then(|s| {
+            s.connect(&self.path)?;
+            s.set_nonblocking(true)?;
+            Ok(s)
+        });
+        match sock {
+            Ok(s) => {
+                self.sock = Some(s);
+                self.retry_at = None;
+            }
+            Err(_) => self.retry_at = Some(now + SYSLOG_RETRY),
+        }
     }
+
+    fn send(&mut self, line: &str) {
+        if self.sock.is_none() {
+            self.connect();
+        }
+        let Some(sock) = &self.sock else {
+            self.dropped += 1;
+            return;
+        };
+        let mut msg = format!(
+            "<{}>{} {}[{}]: {line}",
+            self.facility | libc::LOG_INFO,
+            syslog_time(),
+            self.ident,
+            self.pid
+        );
+        if self.dropped > 0 {
+            msg.push_str(&format!(
+                " ({} earlier lines dropped: syslog was full or away)",
+                self.dropped
+            ));
+        }
+        match sock.send(msg.as_bytes()) {
+            Ok(_) => self.dropped = 0,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.dropped += 1,
+            Err(_) => {
+                // syslog restarted or went away: reconnect, later.
+                self.sock = None;
+                self.retry_at = Some(std::time::Instant::now() + SYSLOG_RETRY);
+                self.dropped += 1;
+            }
+        }
+    }
+}
+
+/// Local time as RFC 3164 has it: `Nov 26 16:44:02`.
+fn syslog_time() -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // SAFETY: time(NULL) and localtime_r into a zeroed tm we own.
+    let tm = unsafe {
+        let t = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        tm
+    };
+    format!(
+        "{} {:2} {:02}:{:02}:{:02}",
+        MONTHS[tm.tm_mon.clamp(0, 11) as usize],
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
 }
 
 /// Every destination a log line goes to.
 #[derive(Clone)]
 struct Sinks {
     console: bool,
-    syslog: bool,
+    syslog: Option<Arc<Mutex<Syslog>>>,
     file: Option<Arc<Mutex<File>>>,
 }
 
@@ -63,8 +155,11 @@ impl Write for SinksWriter {
         if self.0.console {
             let _ = std::io::stderr().write_all(buf);
         }
-        if self.0.syslog {
-            let _ = Syslog.write(buf);
+        if let Some(s) = &self.0.syslog {
+            if let Ok(mut s) = s.lock() {
+                let line = String::from_utf8_lossy(buf);
+                s.send(line.trim_end());
+            }
         }
         if let Some(f) = &self.0.file {
             if let Ok(mut f) = f.lock() {
@@ -112,11 +207,7 @@ pub fn init(opts: &Options, process: Process) {
         Some("daemon") => libc::LOG_DAEMON,
         _ => facility,
     };
-    let syslog = !opts.no_syslog;
-    if syslog {
-        // SAFETY: a static identifier; openlog keeps the pointer, which lives forever.
-        unsafe { libc::openlog(process.ident().as_ptr(), libc::LOG_PID, facility) };
-    }
+    let syslog = (!opts.no_syslog).then(|| Arc::new(Mutex::new(Syslog::new(process, facility))));
     let file = opts.log_file.as_ref().and_then(|f| {
         let base = f.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LOG_FILE));
         let path = log_file_path(&base, process);
@@ -151,6 +242,40 @@ pub fn init(opts: &Options, process: Process) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syslog_lines_are_glibc_shaped_and_a_full_syslog_never_blocks() {
+        let dir = std::env::temp_dir().join(format!("kars-syslog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log");
+        let _ = std::fs::remove_file(&path);
+        let mut s = Syslog::new(Process::Checker, libc::LOG_DAEMON);
+        s.path = path.clone();
+        // Nobody listening yet: dropped, and not retried before a second has passed.
+        s.send("lost");
+        assert!(s.sock.is_none() && s.retry_at.is_some());
+        let rx = UnixDatagram::bind(&path).unwrap();
+        s.retry_at = None;
+        s.send("hello");
+        let mut buf = [0u8; 512];
+        let n = rx.recv(&mut buf).unwrap();
+        let got = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(got.starts_with("<30>"), "{got}");
+        assert!(
+            got.ends_with(&format!(
+                " Keepalived_healthcheckers[{}]: hello (1 earlier lines dropped: syslog was full or away)",
+                std::process::id()
+            )),
+            "{got}"
+        );
+        // A receiver that never reads: the queue fills and sends come back WouldBlock,
+        // counted as dropped (a blocking socket would wait here instead).
+        for i in 0..20_000 {
+            s.send(&format!("line {i}"));
+        }
+        assert!(s.dropped > 0, "the queue never filled");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn each_process_logs_to_its_own_file() {

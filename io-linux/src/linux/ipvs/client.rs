@@ -76,6 +76,23 @@ fn errno_text(c: u8, errno: i32) -> String {
     }
 }
 
+/// Runs the kernel's modprobe (`/proc/sys/kernel/modprobe`) for `ip_vs`; whether it
+/// succeeded.
+fn load_module() -> bool {
+    let modprobe = std::fs::read_to_string("/proc/sys/kernel/modprobe")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/sbin/modprobe".into());
+    std::process::Command::new(modprobe)
+        .args(["-q", "ip_vs"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 pub struct IpvsClient {
     fd: OwnedFd,
     family: u16,
@@ -84,8 +101,16 @@ pub struct IpvsClient {
 }
 
 impl IpvsClient {
-    /// Opens the socket and resolves the "IPVS" family.
+    /// Opens the socket and resolves the "IPVS" family, loading the `ip_vs` module first
+    /// if the family is missing (`modprobe_ipvs()`: nothing else loads it on demand).
     pub fn open() -> Result<IpvsClient, IpvsError> {
+        match IpvsClient::open_once() {
+            Err(IpvsError::Unavailable(_)) if load_module() => IpvsClient::open_once(),
+            r => r,
+        }
+    }
+
+    fn open_once() -> Result<IpvsClient, IpvsError> {
         // SAFETY: plain socket(2); the fd is owned at once.
         let raw = unsafe {
             libc::socket(

@@ -376,7 +376,7 @@ impl IpvsTable {
     /// SIGTERM: with `-I` or a full flush, the engine's removals are skipped.
     pub fn stop(&mut self, mode: StopMode) {
         match mode {
-            StopMode::Remove => {}
+            StopMode::Remove => self.report_next("removal on stop"),
             StopMode::Leave => {
                 info!("IPVS: leaving the table as it is (-I)");
                 self.frozen = true;
