@@ -99,8 +99,9 @@ fn debian_kernel() -> Option<PathBuf> {
 
 type Case = fn(&Netns, &Path);
 
+/// Runs every case. The first starts the daemon before anything else has touched IPVS,
+/// so it also shows that the daemon loads `ip_vs` itself.
 fn run_cases() {
-    let _ = Command::new("modprobe").arg("ip_vs").output();
     let cases: &[(&str, Case)] = &[
         ("listing_matches_config", listing_matches_config),
         ("checkers_move_real_servers", checkers_move_real_servers),
