@@ -67,6 +67,8 @@ pub struct LinuxPlatform {
     poll_tick: tokio::time::Interval,
     /// `lvs_sync_daemon IF INSTANCE`: the IPVS sync threads follow that instance.
     syncd: Option<InstanceSyncd>,
+    /// When the SIGHUP being applied arrived, for the "Reload done" line.
+    reload_started: Option<std::time::Instant>,
 }
 
 pub struct Setup {
@@ -117,6 +119,7 @@ impl LinuxPlatform {
                 t
             },
             syncd: InstanceSyncd::start(config.global.lvs_sync_daemon.as_ref()),
+            reload_started: None,
         };
         platform.open_sockets(config)?;
         for f in &setup_fifos {
@@ -249,6 +252,13 @@ impl Platform for LinuxPlatform {
         }
         if let Some(keep) = self.vmac_keep.take() {
             self.vmacs.remove_except(&mut self.netlink, &keep).await;
+        }
+        if let Some(since) = self.reload_started.take() {
+            // The new configuration is in the engine and its outputs are carried out.
+            info!(
+                "Reload done in {:.1} ms",
+                since.elapsed().as_secs_f64() * 1000.0
+            );
         }
         loop {
             tokio::select! {
@@ -573,6 +583,7 @@ impl LinuxPlatform {
 
     async fn reload(&mut self) -> Option<Event> {
         info!("SIGHUP received: reloading {}", self.config_path.display());
+        let started = std::time::Instant::now();
         let loaded = load(&HostFs, &self.config_path, &self.parse);
         for d in loaded.diagnostics.iter() {
             warn!("{d}");
@@ -608,6 +619,7 @@ impl LinuxPlatform {
         self.vmac_keep = Some(vmac::wanted(&config).into_iter().map(|w| w.name).collect());
         self.pending
             .push_back(Event::Input(Input::Reload(Box::new(config))));
+        self.reload_started = Some(started);
         self.pending.pop_front()
     }
 
