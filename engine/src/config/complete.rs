@@ -60,8 +60,9 @@ pub fn complete(cfg: &mut Config, diags: &mut Diagnostics) {
 }
 
 /// `lvs_sync_daemon`: an instance-level `lvs_sync_daemon_interface` (deprecated) names
-/// its instance; a named instance must exist, and its VRID is the default sync ID
-/// (`vrrp_complete_init()`); with no instance the sync ID defaults to 0.
+/// its instance; a named instance that does not exist clears it ("Unable to find vrrp
+/// instance", `vrrp_complete_init()`), and a found one's VRID is the default sync ID;
+/// with no instance the sync ID defaults to 0.
 fn lvs_sync_daemon(cfg: &mut Config, cx: &mut Ctx<'_>) {
     if cfg.global.lvs_sync_daemon.is_none() {
         if let Some(vi) = cfg
@@ -91,8 +92,11 @@ fn lvs_sync_daemon(cfg: &mut Config, cx: &mut Ctx<'_>) {
             Some(vi) => {
                 d.id.get_or_insert(vi.virtual_router_id);
             }
+            // With no instances at all there is no VRRP process to run it, and keepalived
+            // -t says nothing; with instances, the VRRP process would clear it.
+            None if cfg.instances.is_empty() => {}
             None => {
-                cx.error(
+                cx.warn(
                     None,
                     format!("lvs_sync_daemon: vrrp_instance '{name}' is not defined; the sync daemon is not started"),
                 );
