@@ -36,6 +36,11 @@ pub trait Platform {
     fn next_event(&mut self) -> impl Future<Output = Event>;
     /// Carries out one output.
     fn execute(&mut self, out: Output) -> impl Future<Output = ()>;
+    /// Waits `d`: tokio's timer by default (the simulator's clock); the daemon uses a
+    /// timerfd, which wakes at the deadline rather than on the next millisecond.
+    fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
+        tokio::time::sleep(d)
+    }
     /// Writes the SIGUSR2 statistics somewhere the operator can read them.
     fn write_stats(&mut self, _text: String) {}
     /// Writes the SIGUSR1 data dump.
@@ -50,11 +55,14 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
         while let Some(out) = engine.poll_output() {
             platform.execute(out).await;
         }
-        let wait = engine.poll_timeout().map(|t| platform.until(t));
+        let wait = engine
+            .poll_timeout()
+            .map(|t| platform.sleep(platform.until(t)));
+        let timed = wait.is_some();
         // `biased`: no random branch choice, so a run depends only on its inputs and seed.
         let event = tokio::select! {
             biased;
-            _ = sleep_for(wait), if wait.is_some() => None,
+            _ = sleep_for(wait), if timed => None,
             ev = platform.next_event() => Some(ev),
         };
         match event {
@@ -103,8 +111,8 @@ impl EngineClock {
     }
 }
 
-async fn sleep_for(d: Option<Duration>) {
-    if let Some(d) = d {
-        tokio::time::sleep(d).await;
+async fn sleep_for(sleep: Option<impl Future<Output = ()>>) {
+    if let Some(s) = sleep {
+        s.await;
     }
 }

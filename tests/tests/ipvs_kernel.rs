@@ -278,11 +278,16 @@ impl NetlinkMonitor {
             .spawn()
             .expect("tcpdump");
         let mon = NetlinkMonitor { child, file };
+        // The file header alone does not prove the capture is live: wait until a request
+        // of ipvsadm's own (a GET, which `changes` leaves out) is in the file.
+        const PCAP_HEADER: u64 = 24;
         assert!(
-            wait_for(LIMIT, || std::fs::metadata(&mon.file)
-                .is_ok_and(|m| m.len() > 0))
+            wait_for(LIMIT, || {
+                let _ = ipvsadm(ns, &["-Ln"]);
+                std::fs::metadata(&mon.file).is_ok_and(|m| m.len() > PCAP_HEADER)
+            })
             .is_some(),
-            "tcpdump on nlmon0 did not start"
+            "tcpdump on nlmon0 did not start capturing"
         );
         mon
     }

@@ -10,6 +10,7 @@ pub mod platform;
 pub mod raw;
 pub mod scripts;
 pub mod signals;
+pub mod timer;
 pub mod tuning;
 pub mod vmac;
 

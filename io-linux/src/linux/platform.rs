@@ -23,6 +23,7 @@ use super::netlink::{HostEvent, Netlink};
 use super::raw::{PacketSender, RawV4, RawV6};
 use super::scripts::{ScriptUser, Scripts};
 use super::signals::Signals;
+use super::timer::PreciseTimer;
 use super::vmac::{self, Vmacs};
 use crate::driver::{EngineClock, Event, Platform};
 use crate::hostfs::HostFs;
@@ -69,6 +70,8 @@ pub struct LinuxPlatform {
     syncd: Option<InstanceSyncd>,
     /// When the SIGHUP being applied arrived, for the "Reload done" line.
     reload_started: Option<std::time::Instant>,
+    /// Engine deadlines, kept to the microsecond rather than tokio's millisecond.
+    timer: Option<PreciseTimer>,
 }
 
 pub struct Setup {
@@ -120,6 +123,9 @@ impl LinuxPlatform {
             },
             syncd: InstanceSyncd::start(config.global.lvs_sync_daemon.as_ref()),
             reload_started: None,
+            timer: PreciseTimer::new()
+                .map_err(|e| warn!("timerfd: {e}; timers fall back to tokio's"))
+                .ok(),
         };
         platform.open_sockets(config)?;
         for f in &setup_fifos {
@@ -241,6 +247,16 @@ impl Platform for LinuxPlatform {
 
     fn until(&self, t: Instant) -> Duration {
         self.clock.until(t)
+    }
+
+    fn sleep(&self, d: Duration) -> impl std::future::Future<Output = ()> + 'static {
+        let timer = self.timer.clone();
+        async move {
+            match timer {
+                Some(t) => t.sleep(d).await,
+                None => tokio::time::sleep(d).await,
+            }
+        }
     }
 
     async fn next_event(&mut self) -> Event {

@@ -1,0 +1,114 @@
+//! A timerfd for the VRRP loop's deadlines. tokio's timer wheel fires on the first whole
+//! millisecond after a deadline, so a takeover that waits on it lands up to a millisecond
+//! past the protocol's bound; a timerfd becomes readable at the deadline itself (within
+//! the kernel's 50 µs timer slack), and epoll wakes the loop then.
+
+use std::future::Future;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+
+#[derive(Clone)]
+pub struct PreciseTimer {
+    fd: Rc<AsyncFd<OwnedFd>>,
+}
+
+impl PreciseTimer {
+    /// A CLOCK_MONOTONIC timerfd registered with the running tokio reactor (call it
+    /// inside the runtime).
+    pub fn new() -> io::Result<PreciseTimer> {
+        // SAFETY: timerfd_create has no pointer arguments; the fd is owned at once.
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh descriptor nobody else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: `fd` is open and owned by the AsyncFd for its whole life.
+        let fd = unsafe { AsyncFd::register(fd) }.map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(PreciseTimer { fd: Rc::new(fd) })
+    }
+
+    /// Arms the timer `d` from now; a previous arming and its unread expiries are
+    /// replaced (`timerfd_settime` resets the count).
+    fn arm(&self, d: Duration) -> io::Result<()> {
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: d.as_secs() as libc::time_t,
+                // A zero it_value disarms, so the shortest wait is 1 ns.
+                tv_nsec: libc::c_long::from(d.subsec_nanos().max(u32::from(d.as_secs() == 0))),
+            },
+        };
+        // SAFETY: settime on our own fd with a valid itimerspec and no old-value pointer.
+        let r =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Waits `d`. Cancel-safe: dropping it leaves the timer armed, and the next call
+    /// re-arms it. Falls back to tokio's sleep if the timerfd fails.
+    pub fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
+        let timer = self.clone();
+        async move {
+            if d.is_zero() {
+                return;
+            }
+            if timer.arm(d).is_err() {
+                return tokio::time::sleep(d).await;
+            }
+            loop {
+                let Ok(mut ready) = timer.fd.readable().await else {
+                    return tokio::time::sleep(d).await;
+                };
+                let mut count = [0u8; 8];
+                // SAFETY: read(2) of 8 bytes into a buffer of 8.
+                let n = unsafe {
+                    libc::read(timer.fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len())
+                };
+                if n == 8 {
+                    return;
+                }
+                // Readiness left from an earlier arming: nothing to read yet.
+                ready.clear_ready();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sleeps_at_least_as_long_as_asked_and_rearms_after_a_drop() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let t = PreciseTimer::new().unwrap();
+            // Armed, then dropped before it fires: the next sleep must not end early.
+            drop(t.sleep(Duration::from_millis(1)));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let start = std::time::Instant::now();
+            t.sleep(Duration::from_millis(20)).await;
+            assert!(start.elapsed() >= Duration::from_millis(20));
+            t.sleep(Duration::ZERO).await;
+        });
+    }
+}
