@@ -295,13 +295,48 @@ impl NetlinkMonitor {
     /// Stops the capture and returns the IPVS commands that change the table, each as
     /// `CMD service [-> dest]`, in the order they were sent.
     fn changes(mut self, ns: &Netns) -> Vec<String> {
-        // Give the last packets time to reach the file.
-        std::thread::sleep(Duration::from_millis(500));
+        // tcpdump may lag behind the kernel (it does in the emulated VM under load): send
+        // a marker request after everything we want, and wait until the file holds it,
+        // so every earlier message is in the file too.
+        let family = ipvs_family(ns);
+        let gets = |mon: &NetlinkMonitor| {
+            mon.requests(family)
+                .iter()
+                .filter(|(c, _)| *c == cmd::GET_SERVICE)
+                .count()
+        };
+        let before = gets(&self);
+        let _ = ipvsadm(ns, &["-Ln"]);
+        assert!(
+            wait_for(LIMIT, || gets(&self) > before).is_some(),
+            "the capture never caught up with the marker request"
+        );
+        // SAFETY: signalling our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
         let _ = self.child.wait();
-        let family = ipvs_family(ns);
-        let data = std::fs::read(&self.file).expect("capture file");
-        let mut reader = pcap_file::pcap::PcapReader::new(&data[..]).expect("pcap");
+        self.requests(family)
+            .into_iter()
+            .filter(|(c, _)| {
+                !matches!(
+                    *c,
+                    cmd::GET_SERVICE
+                        | cmd::GET_DEST
+                        | cmd::GET_DAEMON
+                        | cmd::GET_CONFIG
+                        | cmd::GET_INFO
+                )
+            })
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    /// The IPVS requests in the file so far, each as its command and description; a
+    /// packet tcpdump is still writing ends the list.
+    fn requests(&self, family: u16) -> Vec<(u8, String)> {
+        let data = std::fs::read(&self.file).unwrap_or_default();
+        let Ok(mut reader) = pcap_file::pcap::PcapReader::new(&data[..]) else {
+            return Vec::new();
+        };
         // LINKTYPE_NETLINK (and SLL) frames start with a 16-byte cooked header, SLL2
         // with a 20-byte one; the netlink message follows.
         let skip = match u32::from(reader.header().datalink) {
@@ -309,24 +344,13 @@ impl NetlinkMonitor {
             _ => 16,
         };
         let mut out = Vec::new();
-        while let Some(pkt) = reader.next_packet() {
-            let pkt = pkt.expect("pcap packet");
+        while let Some(Ok(pkt)) = reader.next_packet() {
             for m in messages(pkt.data.get(skip..).unwrap_or_default()).flatten() {
                 if m.msg_type() != family || m.flags() & NLM_F_REQUEST == 0 {
                     continue;
                 }
                 let Ok((c, attrs)) = m.genl() else { continue };
-                if matches!(
-                    c,
-                    cmd::GET_SERVICE
-                        | cmd::GET_DEST
-                        | cmd::GET_DAEMON
-                        | cmd::GET_CONFIG
-                        | cmd::GET_INFO
-                ) {
-                    continue;
-                }
-                out.push(describe(c, attrs));
+                out.push((c, describe(c, attrs)));
             }
         }
         out
