@@ -11,13 +11,14 @@
 //! lacks" is the same on every kernel.
 
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use keepalived_linux::linux::ipvs::nl::{messages, Attrs, NLM_F_REQUEST};
-use keepalived_linux::linux::ipvs::wire::{cmd, cmd_attr, DestId, ServiceId, Target};
+use keepalived_linux::linux::ipvs::wire::{cmd, cmd_attr, DestRepr, ServiceRepr, Target, AF_INET};
 use keepalived_tests::host::{have, in_netns, is_root, tmp_dir, wait_for, Daemon, Netns};
 
 /// Set inside the VM, so the test there runs the cases instead of booting another.
@@ -218,15 +219,6 @@ fn write_conf(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
-fn start(ns: &Netns, conf: &Path, dir: &Path, tag: &str, extra: &[&str]) -> Daemon {
-    Daemon::ours(ns, conf, dir, tag, extra)
-}
-
-/// Stops `d` and waits for it to be gone.
-fn stop(d: Daemon) {
-    d.stop();
-}
-
 /// A TCP listener inside `ns`: a real server that is up while it lives.
 fn listen(ns: &Netns, addr: &str) -> TcpListener {
     let addr = addr.to_string();
@@ -244,10 +236,8 @@ fn notify_script(dir: &Path) -> (PathBuf, PathBuf) {
         format!("#!/bin/sh\necho \"$*\" >> {}\n", events.display()),
     )
     .expect("notify script");
-    Command::new("chmod")
-        .args(["755", &script.display().to_string()])
-        .status()
-        .expect("chmod");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .expect("chmod notify script");
     (script, events)
 }
 
@@ -373,80 +363,25 @@ fn ipvs_family(ns: &Netns) -> u16 {
     u16::from_str_radix(id.trim_start_matches("0x"), 16).expect("family id")
 }
 
-/// `NEW_DEST 10.0.0.1:80 -> 10.0.1.1:80`, from a captured request.
+/// `NEW_DEST 10.0.0.1:80 -> 10.0.1.1:80`, from a captured request (read with the
+/// daemon's own parsers; `ipvsadm -Ln` is the independent view of the result).
 fn describe(c: u8, attrs: Attrs<'_>) -> String {
     let mut s = cmd::name(c).to_string();
     for (k, v) in attrs.flatten() {
         match k {
-            cmd_attr::SERVICE => {
-                let id = service_of(v);
-                s.push(' ');
-                s.push_str(&id);
-            }
-            cmd_attr::DEST => {
-                let d = dest_of(v);
-                s.push_str(&format!(" -> {}:{}", d.addr, d.port));
-            }
+            cmd_attr::SERVICE => match ServiceRepr::parse(v).map(|r| r.id.target) {
+                Ok(Target::Fwmark(m)) => s.push_str(&format!(" FWM {m}")),
+                Ok(Target::Addr { addr, port, .. }) => s.push_str(&format!(" {addr}:{port}")),
+                Err(e) => s.push_str(&format!(" <{e}>")),
+            },
+            cmd_attr::DEST => match DestRepr::parse(v, AF_INET) {
+                Ok(d) => s.push_str(&format!(" -> {}:{}", d.id.addr, d.id.port)),
+                Err(e) => s.push_str(&format!(" -> <{e}>")),
+            },
             _ => {}
         }
     }
     s
-}
-
-fn service_of(nested: &[u8]) -> String {
-    // Only the identity is needed: AF, protocol/address/port or fwmark.
-    let (mut af, mut addr, mut port, mut mark) = (2u16, Vec::new(), 0u16, 0u32);
-    for (k, v) in Attrs::new(nested).flatten() {
-        match k {
-            1 => af = u16::from_ne_bytes([v[0], v[1]]),
-            3 => addr = v.to_vec(),
-            4 => port = u16::from_be_bytes([v[0], v[1]]),
-            5 => mark = u32::from_ne_bytes([v[0], v[1], v[2], v[3]]),
-            _ => {}
-        }
-    }
-    let id = if mark != 0 {
-        ServiceId {
-            af,
-            target: Target::Fwmark(mark),
-        }
-    } else {
-        let a: std::net::IpAddr = if af == 10 {
-            <[u8; 16]>::try_from(&addr[..16]).unwrap().into()
-        } else {
-            <[u8; 4]>::try_from(&addr[..4]).unwrap().into()
-        };
-        ServiceId {
-            af,
-            target: Target::Addr {
-                protocol: 6,
-                addr: a,
-                port,
-            },
-        }
-    };
-    match id.target {
-        Target::Fwmark(m) => format!("FWM {m}"),
-        Target::Addr { addr, port, .. } => format!("{addr}:{port}"),
-    }
-}
-
-fn dest_of(nested: &[u8]) -> DestId {
-    let (mut addr, mut port, mut af) = (Vec::new(), 0u16, 2u16);
-    for (k, v) in Attrs::new(nested).flatten() {
-        match k {
-            1 => addr = v.to_vec(),
-            2 => port = u16::from_be_bytes([v[0], v[1]]),
-            11 => af = u16::from_ne_bytes([v[0], v[1]]),
-            _ => {}
-        }
-    }
-    let addr: std::net::IpAddr = if af == 10 {
-        <[u8; 16]>::try_from(&addr[..16]).unwrap().into()
-    } else {
-        <[u8; 4]>::try_from(&addr[..4]).unwrap().into()
-    };
-    DestId { addr, port }
 }
 
 // ---- cases ------------------------------------------------------------------------------
@@ -459,7 +394,7 @@ fn listing_matches_config(ns: &Netns, dir: &Path) {
     ns.ip(&["link", "add", "dummy0", "type", "dummy"]);
     ns.ip(&["link", "set", "dummy0", "up"]);
     let conf = write_conf(dir, "all.conf", ALL_CONF);
-    let d = start(ns, &conf, dir, "all", &[]);
+    let d = Daemon::ours(ns, &conf, dir, "all", &[]);
     await_listing(ns, ALL_LISTING, "the configured table");
     assert_eq!(
         table(ns, &["-Ln", "--persistent-conn"]),
@@ -488,7 +423,7 @@ fn listing_matches_config(ns: &Netns, dir: &Path) {
         ),
         "ipvsadm -l --daemon"
     );
-    stop(d);
+    d.stop();
     assert!(listing(ns).is_empty(), "SIGTERM removes what we created");
     assert_eq!(
         ipvsadm(ns, &["-l", "--daemon"]).trim(),
@@ -790,7 +725,7 @@ virtual_server 10.40.0.1 80 {{
     let l1 = listen(ns, "127.0.0.1:9001");
     let l2 = listen(ns, "127.0.0.2:9002");
     let _l3 = listen(ns, "127.0.0.3:9003");
-    let d = start(ns, &conf, dir, "check", &[]);
+    let d = Daemon::ours(ns, &conf, dir, "check", &[]);
     let all_up = "
         TCP 10.40.0.1:80 rr
         -> 127.0.0.1:9001 Masq 1 0 0
@@ -830,7 +765,7 @@ virtual_server 10.40.0.1 80 {{
         pos("down-1") < pos("up-1") && pos("down-2") < pos("up-2"),
         "{ev:?}"
     );
-    stop(d);
+    d.stop();
 }
 
 /// Quorum 2 of two weight-1 servers: one down loses it, so the sorry server goes in and
@@ -865,7 +800,7 @@ virtual_server 10.41.0.1 80 {{
     );
     let l4 = listen(ns, "127.0.0.4:9004");
     let _l5 = listen(ns, "127.0.0.5:9005");
-    let d = start(ns, &conf, dir, "quorum", &[]);
+    let d = Daemon::ours(ns, &conf, dir, "quorum", &[]);
     let pool = "
         TCP 10.41.0.1:80 wrr
         -> 127.0.0.4:9004 Masq 1 0 0
@@ -894,7 +829,7 @@ virtual_server 10.41.0.1 80 {{
         "quorum_up did not run last: {:?}",
         events(&events_file)
     );
-    stop(d);
+    d.stop();
 }
 
 /// A reload that changes one weight, adds and removes a real server, removes a virtual
@@ -942,7 +877,7 @@ virtual_server 10.50.0.4 80 {
 }
 ";
     let conf = write_conf(dir, "reload.conf", a);
-    let d = start(ns, &conf, dir, "reload", &[]);
+    let d = Daemon::ours(ns, &conf, dir, "reload", &[]);
     await_listing(
         ns,
         "TCP 10.50.0.1:80 rr
@@ -984,7 +919,7 @@ virtual_server 10.50.0.4 80 {
     ];
     want.sort();
     assert_eq!(seen, want, "IPVS commands the reload sent");
-    stop(d);
+    d.stop();
 }
 
 /// A table made by ipvsadm before the daemon starts: the service the config also wants
@@ -1046,7 +981,7 @@ virtual_server 10.60.0.1 80 {
 ",
     );
     let mon = NetlinkMonitor::start(ns, dir.join("adopt.pcap"));
-    let d = start(ns, &conf, dir, "adopt", &[]);
+    let d = Daemon::ours(ns, &conf, dir, "adopt", &[]);
     await_listing(
         ns,
         "TCP 10.60.0.1:80 wrr
@@ -1065,7 +1000,7 @@ virtual_server 10.60.0.1 80 {
     ];
     want.sort();
     assert_eq!(seen, want, "IPVS commands at start");
-    stop(d);
+    d.stop();
     await_listing(
         ns,
         "TCP 10.60.0.9:80 rr
@@ -1089,9 +1024,9 @@ virtual_server 10.80.0.1 80 {
     let foreign = "TCP 10.89.0.1:80 rr";
 
     let conf = write_conf(dir, "leave.conf", vs);
-    let d = start(ns, &conf, dir, "leave", &["-I"]);
+    let d = Daemon::ours(ns, &conf, dir, "leave", &["-I"]);
     await_listing(ns, ours, "-I: started");
-    stop(d);
+    d.stop();
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(listing(ns), lines(ours), "-I leaves the table on stop");
     ipvsadm(ns, &["-C"]);
@@ -1102,13 +1037,13 @@ virtual_server 10.80.0.1 80 {
         "flushstop.conf",
         &format!("global_defs {{\n  lvs_flush_on_stop\n}}\n{vs}"),
     );
-    let d = start(ns, &conf, dir, "flushstop", &[]);
+    let d = Daemon::ours(ns, &conf, dir, "flushstop", &[]);
     await_listing(
         ns,
         &format!("{ours}\n{foreign}"),
         "lvs_flush_on_stop: started",
     );
-    stop(d);
+    d.stop();
     assert!(
         wait_for(LIMIT, || listing(ns).is_empty()).is_some(),
         "lvs_flush_on_stop empties the table: {:?}",
@@ -1121,9 +1056,9 @@ virtual_server 10.80.0.1 80 {
         "flushstart.conf",
         &format!("global_defs {{\n  lvs_flush\n}}\n{vs}"),
     );
-    let d = start(ns, &conf, dir, "flushstart", &[]);
+    let d = Daemon::ours(ns, &conf, dir, "flushstart", &[]);
     await_listing(ns, ours, "lvs_flush: the foreign service is gone at start");
-    stop(d);
+    d.stop();
     assert!(wait_for(LIMIT, || listing(ns).is_empty()).is_some());
 }
 
@@ -1147,7 +1082,7 @@ virtual_server 10.70.0.2 80 {{
         )
     };
     let conf = write_conf(dir, "sched.conf", &conf_text("twos"));
-    let d = start(ns, &conf, dir, "sched", &[]);
+    let d = Daemon::ours(ns, &conf, dir, "sched", &[]);
     await_listing(
         ns,
         "TCP 10.70.0.2:80 rr
@@ -1172,7 +1107,7 @@ virtual_server 10.70.0.2 80 {{
         "after a reload to wlc",
     );
     assert!(said("service [10.70.0.1]:tcp:80 is now as configured"));
-    stop(d);
+    d.stop();
 }
 
 /// `lvs_sync_daemon dummy0 VI_1`: the backup thread while VI_1 is BACKUP, the master
@@ -1200,7 +1135,7 @@ vrrp_instance VI_1 {
 }
 ",
     );
-    let d = start(ns, &conf, dir, "syncd", &[]);
+    let d = Daemon::ours(ns, &conf, dir, "syncd", &[]);
     let daemons = || lines(&ipvsadm(ns, &["-l", "--daemon"]));
     let backup = lines(
         "backup sync daemon (mcast=dummy0, syncid=51, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)",
@@ -1217,7 +1152,7 @@ vrrp_instance VI_1 {
     });
     assert!(ok.is_some(), "never the master thread alone: last {seen:?}");
     assert!(saw_backup, "the backup thread did not run before MASTER");
-    stop(d);
+    d.stop();
     assert!(
         daemons().is_empty(),
         "threads left after stop: {:?}",

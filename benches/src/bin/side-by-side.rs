@@ -225,19 +225,6 @@ fn conf(dir: &Path, i: usize, iface: &str, version: u8, advert: f64) -> PathBuf 
     p
 }
 
-fn start(which: Which, lan: &Lan, i: usize, conf: &Path, dir: &Path, tag: &str) -> Daemon {
-    let file = |ext: &str| dir.join(format!("{tag}.{ext}")).display().to_string();
-    let (c, p, r, k) = (conf.display().to_string(), file("p"), file("r"), file("c"));
-    let log = dir.join(format!("{tag}.log"));
-    let args = [
-        "-n", "-l", "-G", "-P", "-f", &c, "-p", &p, "-r", &r, "-c", &k,
-    ];
-    match which {
-        Which::Ours => Daemon::start(&lan.ns[i], &ours_binary(), &args, log),
-        Which::Keepalived => Daemon::start(&lan.ns[i], Path::new("keepalived"), &args, log),
-    }
-}
-
 /// `keepalived-rs`, built beside this binary (`cargo build --release` builds both).
 fn ours_binary() -> PathBuf {
     std::env::current_exe()
@@ -294,9 +281,9 @@ fn failovers(which: Which, version: u8, advert_s: f64, stop: Stop, n: usize) -> 
         failed: 0,
     };
     let settle = Duration::from_secs_f64((4.0 * advert_s).max(1.0));
-    let _r2 = start(which, &lan, 1, &confs[1], &dir, "r2");
+    let _r2 = start(which, &lan.ns[1], &confs[1], &dir, "r2");
     for k in 0..n {
-        let r1 = start(which, &lan, 0, &confs[0], &dir, &format!("r1-{k}"));
+        let r1 = start(which, &lan.ns[0], &confs[0], &dir, &format!("r1-{k}"));
         let up = wait_for(Duration::from_secs(15), || lan.holders(VIP) == [0]);
         if up.is_none() {
             s.failed += 1;
@@ -460,7 +447,8 @@ fn scale_conf(dir: &Path, i: usize) -> PathBuf {
     p
 }
 
-fn start_in(which: Which, ns: &Netns, conf: &Path, dir: &Path, tag: &str) -> Daemon {
+/// VRRP only (`-P`), in the foreground, logging to `<tag>.log`, pidfiles `<tag>.p/.r/.c`.
+fn start(which: Which, ns: &Netns, conf: &Path, dir: &Path, tag: &str) -> Daemon {
     let file = |ext: &str| dir.join(format!("{tag}.{ext}")).display().to_string();
     let (c, p, r, k) = (conf.display().to_string(), file("p"), file("r"), file("c"));
     let args = [
@@ -529,8 +517,8 @@ fn scale(which: Which) -> Value {
     let routers = Routers::new();
     let confs = [scale_conf(&dir, 0), scale_conf(&dir, 1)];
     let t0 = std::time::Instant::now();
-    let d1 = start_in(which, &routers.ns[0], &confs[0], &dir, "s1");
-    let d2 = start_in(which, &routers.ns[1], &confs[1], &dir, "s2");
+    let d1 = start(which, &routers.ns[0], &confs[0], &dir, "s1");
+    let d2 = start(which, &routers.ns[1], &confs[1], &dir, "s2");
     let settled = wait_for(Duration::from_secs(120), || {
         routers.vips(0) == total && routers.vips(1) == 0
     })

@@ -275,6 +275,27 @@ impl IpvsClient {
         self.transact(b, c, |_, _| Ok(()))
     }
 
+    /// Sends `b` and parses every `kind` attribute of every reply message with `parse`.
+    fn collect<T>(
+        &mut self,
+        b: Builder,
+        c: u8,
+        kind: u16,
+        parse: impl Fn(&[u8]) -> Result<T, WireError>,
+    ) -> Result<Vec<T>, IpvsError> {
+        let mut out = Vec::new();
+        self.transact(b, c, |_, attrs| {
+            for a in attrs {
+                let (k, v) = a?;
+                if k == kind {
+                    out.push(parse(v)?);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// IPVS's version and connection-table size.
     pub fn info(&mut self) -> Result<(u32, u32), IpvsError> {
         let b = self.builder(cmd::GET_INFO, NLM_F_REQUEST | NLM_F_ACK);
@@ -289,36 +310,17 @@ impl IpvsClient {
     /// Every service in the kernel.
     pub fn services(&mut self) -> Result<Vec<ServiceRepr>, IpvsError> {
         let b = self.builder(cmd::GET_SERVICE, NLM_F_REQUEST | NLM_F_DUMP);
-        let mut out = Vec::new();
-        self.transact(b, cmd::GET_SERVICE, |_, attrs| {
-            for a in attrs {
-                let (k, v) = a?;
-                if k == cmd_attr::SERVICE {
-                    out.push(ServiceRepr::parse(v)?);
-                }
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        self.collect(b, cmd::GET_SERVICE, cmd_attr::SERVICE, ServiceRepr::parse)
     }
 
     /// One service, or `None` if the kernel has no such service.
     pub fn service(&mut self, id: &ServiceId) -> Result<Option<ServiceRepr>, IpvsError> {
         let mut b = self.builder(cmd::GET_SERVICE, NLM_F_REQUEST | NLM_F_ACK);
         id.emit(&mut b);
-        let mut out = None;
-        match self.transact(b, cmd::GET_SERVICE, |_, attrs| {
-            for a in attrs {
-                let (k, v) = a?;
-                if k == cmd_attr::SERVICE {
-                    out = Some(ServiceRepr::parse(v)?);
-                }
-            }
-            Ok(())
-        }) {
+        match self.collect(b, cmd::GET_SERVICE, cmd_attr::SERVICE, ServiceRepr::parse) {
             Err(IpvsError::Kernel { errno, .. }) if errno == libc::ESRCH => Ok(None),
             Err(e) => Err(e),
-            Ok(()) => Ok(out),
+            Ok(found) => Ok(found.into_iter().next()),
         }
     }
 
@@ -326,18 +328,8 @@ impl IpvsClient {
     pub fn dests(&mut self, id: &ServiceId) -> Result<Vec<DestRepr>, IpvsError> {
         let mut b = self.builder(cmd::GET_DEST, NLM_F_REQUEST | NLM_F_DUMP);
         id.emit(&mut b);
-        let mut out = Vec::new();
         let af = id.af;
-        self.transact(b, cmd::GET_DEST, |_, attrs| {
-            for a in attrs {
-                let (k, v) = a?;
-                if k == cmd_attr::DEST {
-                    out.push(DestRepr::parse(v, af)?);
-                }
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        self.collect(b, cmd::GET_DEST, cmd_attr::DEST, |v| DestRepr::parse(v, af))
     }
 
     pub fn add_service(&mut self, s: &ServiceRepr) -> Result<(), IpvsError> {
@@ -429,16 +421,6 @@ impl IpvsClient {
     /// The sync daemons running.
     pub fn daemons(&mut self) -> Result<Vec<DaemonRepr>, IpvsError> {
         let b = self.builder(cmd::GET_DAEMON, NLM_F_REQUEST | NLM_F_DUMP);
-        let mut out = Vec::new();
-        self.transact(b, cmd::GET_DAEMON, |_, attrs| {
-            for a in attrs {
-                let (k, v) = a?;
-                if k == cmd_attr::DAEMON {
-                    out.push(DaemonRepr::parse(v)?);
-                }
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        self.collect(b, cmd::GET_DAEMON, cmd_attr::DAEMON, DaemonRepr::parse)
     }
 }
