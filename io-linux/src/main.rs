@@ -128,6 +128,7 @@ fn parent(opts: &cli::Options) -> ExitCode {
             .unwrap_or_else(|| default_pidfile(&config.root, "keepalived")),
     };
     drop(config);
+    keepalived_linux::process::release_freed_memory();
     ExitCode::from(parent::run(setup))
 }
 

@@ -54,3 +54,14 @@ impl Process {
         }
     }
 }
+
+/// Hands the heap pages freed since start-up (the parsed configuration, a burst's queue)
+/// back to the kernel. glibc keeps freed memory for reuse and only trims the top of the
+/// heap, so without this a daemon's RSS stays at its start-up peak.
+pub fn release_freed_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks and madvises the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

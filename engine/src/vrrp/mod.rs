@@ -37,11 +37,18 @@ struct Group {
     state: State,
 }
 
+/// The output queue's capacity kept between bursts.
+const OUT_KEEP: usize = 64;
+
 /// The VRRP engine for one host.
 #[derive(Debug, Clone)]
 pub struct Engine {
+    /// The configuration without its instances: each instance owns its own section, so
+    /// 1,000 instances are not held twice.
     config: Config,
     instances: Vec<Instance>,
+    /// Instances by VRID, so a received advert visits only those that share its VRID.
+    by_vrid: Vec<Vec<usize>>,
     /// The state each instance last notified, so every change notifies exactly once.
     notified: Vec<State>,
     groups: Vec<Group>,
@@ -69,6 +76,7 @@ impl Engine {
         let startup_until = now + us(config.global.vrrp_startup_delay_us);
         let mut e = Engine {
             instances: Vec::new(),
+            by_vrid: Vec::new(),
             notified: Vec::new(),
             groups: Vec::new(),
             interfaces: interfaces
@@ -85,7 +93,7 @@ impl Engine {
             touched: Vec::new(),
             startup_until,
             stopped: false,
-            config: config.clone(),
+            config: Config::default(),
         };
         e.install(config, now, None);
         e.settle();
@@ -94,7 +102,7 @@ impl Engine {
 
     /// Builds instances, groups and trackers from `config`, carrying state over from
     /// `old` (a reload) where an instance of the same name and VRID survives.
-    fn install(&mut self, config: Config, now: Instant, old: Option<Engine>) {
+    fn install(&mut self, mut config: Config, now: Instant, old: Option<Engine>) {
         let mut scripts = BTreeMap::new();
         for s in &config.vrrp_scripts {
             let mut st = ScriptState::new(s.clone(), self.startup_until.max(now));
@@ -108,11 +116,14 @@ impl Engine {
             let v = f.init_file.as_ref().map_or(0, |i| i.value);
             self.files.entry(f.name.clone()).or_insert(v);
         }
-        self.instances = config
-            .instances
-            .iter()
-            .map(|vi| Instance::new(vi.clone(), &config.global))
+        self.instances = std::mem::take(&mut config.instances)
+            .into_iter()
+            .map(|vi| Instance::new(vi, &config.global))
             .collect();
+        self.by_vrid = vec![Vec::new(); 256];
+        for (i, inst) in self.instances.iter().enumerate() {
+            self.by_vrid[usize::from(inst.cfg.virtual_router_id)].push(i);
+        }
         self.notified = vec![State::Init; self.instances.len()];
         if let Some(old) = &old {
             for (i, inst) in self.instances.iter_mut().enumerate() {
@@ -259,7 +270,13 @@ impl Engine {
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        let o = self.out.pop_front();
+        // 1,000 instances changing state at once queue thousands of outputs; without
+        // this the queue would hold that peak's memory for the process's life.
+        if o.is_none() && self.out.capacity() > OUT_KEEP {
+            self.out.shrink_to(OUT_KEEP);
+        }
+        o
     }
 
     /// The earliest moment `handle_timeout` has work to do.
@@ -368,11 +385,10 @@ impl Engine {
         // No allocation per packet: one pass finds the instance, a second runs only when
         // several unicast instances share the VRID and the source must pick one.
         let candidates = || {
-            self.instances.iter().enumerate().filter(|(_, i)| {
-                i.xmit_interface() == interface
-                    && i.family == family
-                    && i.cfg.virtual_router_id == vrid
-            })
+            self.by_vrid[usize::from(vrid)]
+                .iter()
+                .map(|&n| (n, &self.instances[n]))
+                .filter(|(_, i)| i.family == family && i.xmit_interface() == interface)
         };
         let mut found = candidates();
         let Some((first, _)) = found.next() else {

@@ -40,6 +40,7 @@ pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
         let now = driver::Platform::now(&platform);
         let mut engine = Engine::new(config, now, interfaces);
         platform.remove_leftovers(&engine).await;
+        crate::process::release_freed_memory();
         info!("Starting VRRP child process, pid={}", std::process::id());
         driver::run(&mut engine, &mut platform).await;
         platform.release().await;

@@ -271,6 +271,7 @@ impl Platform for LinuxPlatform {
         }
         if let Some(since) = self.reload_started.take() {
             // The new configuration is in the engine and its outputs are carried out.
+            crate::process::release_freed_memory();
             info!(
                 "Reload done in {:.1} ms",
                 since.elapsed().as_secs_f64() * 1000.0
