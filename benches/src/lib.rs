@@ -36,8 +36,9 @@ pub fn loopback_rs_addr(v: usize, r: usize) -> std::net::Ipv4Addr {
 }
 
 /// The config of `checker-scale.sh`: `vs` virtual servers of `rs` real servers, each with
-/// a TCP_CHECK at delay_loop 2 s and connect_timeout 2 s (retry and warmup at keepalived's
-/// defaults: 1, and warmup = delay_loop, so the first checks spread over 2 s), the
+/// a TCP_CHECK at delay_loop `delay_s` and connect_timeout 2 s (retry and warmup at
+/// keepalived's defaults: 1, and warmup = delay_loop, so the first checks spread over
+/// delay_loop), the
 /// real servers on distinct loopback addresses and all on `port`, so one listener on
 /// 0.0.0.0:`port` answers every check. `fifo`, if given, is the `lvs_notify_fifo` that
 /// gets a `RS … UP|DOWN` line per real server change. `checker_log_all_failures` is on,
@@ -48,6 +49,7 @@ pub fn loopback_check_config(
     rs: usize,
     port: u16,
     fifo: Option<&str>,
+    delay_s: u32,
 ) -> Option<String> {
     if vs > 1000 || rs > 200 {
         return None;
@@ -61,7 +63,7 @@ pub fn loopback_check_config(
     for v in 0..vs {
         let _ = write!(
             s,
-            "virtual_server 10.{}.{}.1 80 {{\n    delay_loop 2\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n",
+            "virtual_server 10.{}.{}.1 80 {{\n    delay_loop {delay_s}\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n",
             v / 250,
             v % 250 + 1
         );
@@ -135,7 +137,7 @@ mod tests {
     #[test]
     fn loopback_config_parses_with_every_checker() {
         use keepalived_engine::config::model::CheckerKind;
-        let conf = loopback_check_config(3, 4, 18080, Some("/tmp/f")).unwrap();
+        let conf = loopback_check_config(3, 4, 18080, Some("/tmp/f"), 2).unwrap();
         let loaded = keepalived_engine::config::parse_str(&conf, &Default::default());
         assert!(
             !loaded.diagnostics.iter().any(|d| d.counts_as_error()),
@@ -156,6 +158,6 @@ mod tests {
         }
         assert!(c.global.checker_log_all_failures);
         assert!(c.global.lvs_notify_fifo.is_some());
-        assert!(loopback_check_config(1001, 1, 1, None).is_none());
+        assert!(loopback_check_config(1001, 1, 1, None, 2).is_none());
     }
 }

@@ -517,3 +517,24 @@ impl Drop for Capture {
         let _ = self.child.wait();
     }
 }
+
+/// Whether this kernel has IPVS (after trying to load it).
+pub fn host_has_ipvs() -> bool {
+    let _ = std::process::Command::new("modprobe").arg("ip_vs").output();
+    std::path::Path::new("/proc/net/ip_vs").exists()
+}
+
+/// The newest Debian kernel image in /boot.
+pub fn debian_kernel() -> Option<std::path::PathBuf> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir("/boot")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("vmlinuz-"))
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use keepalived_linux::linux::ipvs::nl::{messages, Attrs, NLM_F_REQUEST};
 use keepalived_linux::linux::ipvs::wire::{cmd, cmd_attr, DestRepr, ServiceRepr, Target, AF_INET};
-use keepalived_tests::host::{have, in_netns, is_root, tmp_dir, wait_for, Daemon, Netns};
+use keepalived_tests::host::{
+    debian_kernel, have, host_has_ipvs, in_netns, is_root, tmp_dir, wait_for, Daemon, Netns,
+};
 
 /// Set inside the VM, so the test there runs the cases instead of booting another.
 const IN_VM: &str = "KARS_IPVS_IN_VM";
@@ -75,27 +77,6 @@ fn ipvs_against_the_kernel() {
         text.contains(ALL_PASSED),
         "the IPVS suite in the VM did not pass (output above)"
     );
-}
-
-/// Whether this kernel has IPVS (after trying to load it).
-fn host_has_ipvs() -> bool {
-    let _ = Command::new("modprobe").arg("ip_vs").output();
-    Path::new("/proc/net/ip_vs").exists()
-}
-
-/// The newest Debian kernel image in /boot.
-fn debian_kernel() -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/boot")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinuz-"))
-        })
-        .collect();
-    found.sort();
-    found.pop()
 }
 
 type Case = fn(&Netns, &Path);

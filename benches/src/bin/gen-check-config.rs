@@ -13,7 +13,13 @@ fn main() {
         eprintln!("gen-check-config: port {port} out of range");
         std::process::exit(2);
     };
-    match keepalived_benches::loopback_check_config(vs, rs, port, args.get(3).map(String::as_str)) {
+    match keepalived_benches::loopback_check_config(
+        vs,
+        rs,
+        port,
+        args.get(3).map(String::as_str),
+        2,
+    ) {
         Some(conf) => print!("{conf}"),
         None => {
             eprintln!("gen-check-config: at most 1000 virtual servers × 200 real servers");
