@@ -45,10 +45,13 @@ pub async fn run<P: CheckPlatform>(engine: &mut CheckEngine, platform: &mut P) {
         platform.observe(engine);
         let wait = engine.poll_timeout().map(|t| platform.until(t));
         // `biased`: no random branch choice, so a run depends only on its inputs and seed.
+        // Events first: a probe's result that has arrived must be taken before its
+        // overdue timer declares it missing, or a busy host (thousands of probes due at
+        // once) turns every late wake-up into a false DOWN.
         let event = tokio::select! {
             biased;
-            _ = sleep_for(wait), if wait.is_some() => None,
             ev = platform.next_event() => Some(ev),
+            _ = sleep_for(wait), if wait.is_some() => None,
         };
         match event {
             None => engine.handle_timeout(platform.now()),

@@ -8,7 +8,9 @@ use futures::channel::mpsc::UnboundedReceiver;
 use futures::{StreamExt, TryStreamExt};
 use keepalived_engine::config::model::IpAddress;
 use keepalived_engine::vrrp::InterfaceInfo;
-use netlink_packet_core::NetlinkPayload;
+use netlink_packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST,
+};
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlag, AddressHeaderFlag, AddressMessage, AddressScope,
 };
@@ -52,6 +54,89 @@ pub struct Netlink {
         SocketAddr,
     )>,
     index: BTreeMap<String, u32>,
+    sync: SyncRoute,
+}
+
+/// A blocking NETLINK_ROUTE socket for the VIPs. The kernel makes an address change while
+/// sendmsg runs and queues its ack before returning, so asking and reading the answer
+/// takes microseconds and no trip through the runtime's connection task: a takeover's
+/// gratuitous ARP follows its address at once, as keepalived's `netlink_talk()` does.
+struct SyncRoute {
+    sock: netlink_sys::Socket,
+    seq: std::cell::Cell<u32>,
+}
+
+impl SyncRoute {
+    fn open() -> std::io::Result<SyncRoute> {
+        let mut sock = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE)?;
+        sock.bind_auto()?;
+        // A kernel that never answers must not hang the VRRP process.
+        let tv = libc::timeval {
+            tv_sec: 1,
+            tv_usec: 0,
+        };
+        // SAFETY: setsockopt on our socket with a timeval of the size we pass.
+        let r = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&sock),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                std::ptr::addr_of!(tv).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(SyncRoute {
+            sock,
+            seq: std::cell::Cell::new(0),
+        })
+    }
+
+    /// Sends `msg` with NLM_F_ACK and `flags`, and returns the kernel's answer to it.
+    fn ask(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), NetlinkError> {
+        let seq = self.seq.get().wrapping_add(1);
+        self.seq.set(seq);
+        let mut req = NetlinkMessage::from(msg);
+        req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        req.header.sequence_number = seq;
+        req.finalize();
+        let mut buf = vec![0; req.buffer_len()];
+        req.serialize(&mut buf);
+        self.sock.send_to(&buf, &SocketAddr::new(0, 0), 0)?;
+        let mut rx = vec![0u8; 8192];
+        loop {
+            // SAFETY: recv into a buffer we own, of the length we pass.
+            let n = unsafe {
+                libc::recv(
+                    std::os::fd::AsRawFd::as_raw_fd(&self.sock),
+                    rx.as_mut_ptr().cast(),
+                    rx.len(),
+                    0,
+                )
+            };
+            let n = usize::try_from(n).map_err(|_| std::io::Error::last_os_error())?;
+            let mut at = 0;
+            while at < n {
+                let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rx[at..n])
+                    .map_err(|e| std::io::Error::other(format!("reply: {e}")))?;
+                let len = m.header.length as usize;
+                if m.header.sequence_number == seq {
+                    if let NetlinkPayload::Error(e) = m.payload {
+                        return match e.code {
+                            None => Ok(()),
+                            Some(_) => Err(NetlinkError::Io(e.to_io())),
+                        };
+                    }
+                }
+                if len == 0 {
+                    break;
+                }
+                at += (len + 3) & !3;
+            }
+        }
+    }
 }
 
 fn link_info(m: &LinkMessage) -> Option<(u32, InterfaceInfo)> {
@@ -91,6 +176,7 @@ impl Netlink {
             handle,
             events,
             index: BTreeMap::new(),
+            sync: SyncRoute::open()?,
         })
     }
 
@@ -186,21 +272,16 @@ impl Netlink {
     /// restarted while holding it).
     pub async fn add_address(&self, a: &IpAddress, interface: &str) -> Result<(), NetlinkError> {
         let m = self.message(a, interface)?;
-        let mut req = self
-            .handle
-            .address()
-            .add(m.header.index, a.address, a.prefix_len)
-            .replace();
-        *req.message_mut() = m;
-        req.execute().await?;
-        Ok(())
+        self.sync.ask(
+            RouteNetlinkMessage::NewAddress(m),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
     }
 
     /// `ip addr del`: exactly the address we added.
     pub async fn del_address(&self, a: &IpAddress, interface: &str) -> Result<(), NetlinkError> {
         let m = self.message(a, interface)?;
-        self.handle.address().del(m).execute().await?;
-        Ok(())
+        self.sync.ask(RouteNetlinkMessage::DelAddress(m), 0)
     }
 
     /// Every address on this host now.
