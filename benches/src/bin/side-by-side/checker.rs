@@ -1,5 +1,5 @@
-//! Checker scale: 5,000 real servers with TCP_CHECK at delay_loop 1 s (250 virtual
-//! servers × 20), each daemon's checker alone (`-C`) against a loopback listener that
+//! Checker scale: 5,000 (and 500) real servers with TCP_CHECK at delay_loop 1 s (250
+//! virtual servers × 20), each daemon's checker alone (`-C`) against a loopback listener that
 //! accepts every connection: checks done a second, CPU and memory of the checker process.
 //!
 //! keepalived 2.2.7's checker exits at start on a kernel without IPVS, so where this
@@ -10,15 +10,17 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use keepalived_tests::host::{debian_kernel, host_has_ipvs, tmp_dir, wait_for, Daemon, Netns};
+use keepalived_tests::host::{debian_kernel, host_has_ipvs, wait_for, Daemon, Netns};
 use serde_json::{json, Value};
 
 use crate::common::{
     beside_us, cpu_ticks, pids, pss_kib, start, status_kib, ticks_per_s, usage, Which,
 };
 
-const VS: usize = 250;
-const RS: usize = 20;
+/// Virtual servers of 20 real servers each: 5,000 checks a second, the figure asked for,
+/// and 500, which an emulated VM can keep up with, so CPU per check compares fairly there.
+pub const SIZES: [usize; 2] = [250, 25];
+pub const RS: usize = 20;
 const PORT: u16 = 18080;
 const WARMUP: Duration = Duration::from_secs(15);
 const WINDOW: Duration = Duration::from_secs(20);
@@ -29,13 +31,13 @@ const IN_VM: &str = "SBS_IN_VM";
 /// its result.
 pub fn run(out: &Path) -> Value {
     if std::env::var_os(IN_VM).is_some() || host_has_ipvs() {
-        let both: Vec<(Which, Value)> = Which::BOTH.iter().map(|&w| (w, measure(w))).collect();
-        let emulated = std::env::var_os(IN_VM).is_some();
-        let doc = json!({
-            "emulated": emulated,
-            "keepalived-rs": both[0].1,
-            "keepalived": both[1].1,
-        });
+        let mut doc = json!({ "emulated": std::env::var_os(IN_VM).is_some() });
+        for vs in SIZES {
+            let size = (vs * RS).to_string();
+            for w in Which::BOTH {
+                doc[&size][w.name()] = measure(w, vs, out);
+            }
+        }
         let _ = std::fs::write(
             out.join("checker.json"),
             serde_json::to_string_pretty(&doc).unwrap_or_default(),
@@ -67,10 +69,14 @@ pub fn run(out: &Path) -> Value {
     if !status.is_ok_and(|s| s.success()) {
         eprintln!("the VM run failed (is virtme-ng installed?)");
     }
-    std::fs::read_to_string(out.join("checker.json"))
+    let mut doc: Value = std::fs::read_to_string(out.join("checker.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null)
+        .unwrap_or_else(|| json!({}));
+    // Ours can run here as well (without IPVS it checks and notifies, and says so): the
+    // figure on real hardware, with no keepalived beside it.
+    doc["host"]["keepalived-rs"] = measure(Which::Ours, SIZES[0], &out);
+    doc
 }
 
 /// The listener's count of accepted connections, from its last line
@@ -87,11 +93,14 @@ fn accepted(log: &Path) -> Option<(Instant, u64)> {
     Some((Instant::now(), n))
 }
 
-fn measure(which: Which) -> Value {
-    let dir = tmp_dir(&format!("sbs-checker-{}", which.name()));
+/// One daemon's checker; its config, logs and pidfiles stay in `out/checker-<daemon>`
+/// (outside the VM's own /tmp).
+fn measure(which: Which, vs: usize, out: &Path) -> Value {
+    let dir = out.join(format!("checker-{}-{}", vs * RS, which.name()));
+    let _ = std::fs::create_dir_all(&dir);
     let ns = Netns::new("ck");
     let conf = dir.join("check.conf");
-    let text = keepalived_benches::loopback_check_config(VS, RS, PORT, None, 1).unwrap_or_default();
+    let text = keepalived_benches::loopback_check_config(vs, RS, PORT, None, 1).unwrap_or_default();
     let _ = std::fs::write(&conf, text);
     let listener_log = dir.join("listener.log");
     let listener = Daemon::start(
@@ -126,13 +135,14 @@ fn measure(which: Which) -> Value {
     let parent_rss = status_kib(&parent, "VmRSS");
     let pss = pss_kib(&checker);
     eprintln!(
-        "{} checker: {checks_per_s:.0} checks/s, {cpu_percent:.1} % of a core, RSS {rss} KiB (parent {parent_rss} KiB)",
-        which.name()
+        "{} checker, {} real servers: {checks_per_s:.0} checks/s, {cpu_percent:.1} % of a core, RSS {rss} KiB (parent {parent_rss} KiB)",
+        which.name(),
+        vs * RS
     );
     daemon.stop();
     drop(listener);
     json!({
-        "real_servers": VS * RS,
+        "real_servers": vs * RS,
         "checks_per_s": checks_per_s,
         "cpu_percent": cpu_percent,
         "cpu_ms_per_1000_checks": used_s * 1000.0 / (checks_per_s * WINDOW.as_secs_f64()) * 1000.0,
@@ -143,7 +153,7 @@ fn measure(which: Which) -> Value {
 }
 
 pub const ROWS: &[(&str, &str, &str)] = &[
-    ("checks done a second (of 5,000)", "checks_per_s", ""),
+    ("checks done a second", "checks_per_s", ""),
     ("checker CPU (% of a core)", "cpu_percent", " %"),
     (
         "checker CPU per 1,000 checks",
