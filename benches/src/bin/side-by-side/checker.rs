@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use keepalived_tests::host::{debian_kernel, host_has_ipvs, wait_for, Daemon, Netns};
 use serde_json::{json, Value};
 
-use crate::common::{
-    beside_us, cpu_ticks, pids, pss_kib, start, status_kib, ticks_per_s, usage, Which,
-};
+use crate::common::{beside_us, cpu_ticks, pids, proc_kib, start, ticks_per_s, usage, Which};
 
 /// Virtual servers of 20 real servers each: 5,000 checks a second, the figure asked for,
 /// and 500, which an emulated VM can keep up with, so CPU per check compares fairly there.
@@ -131,9 +129,9 @@ fn measure(which: Which, vs: usize, out: &Path) -> Value {
         _ => f64::NAN,
     };
     let cpu_percent = used_s / WINDOW.as_secs_f64() * 100.0;
-    let rss = status_kib(&checker, "VmRSS");
-    let parent_rss = status_kib(&parent, "VmRSS");
-    let pss = pss_kib(&checker);
+    let rss = proc_kib(&checker, "status", "VmRSS");
+    let parent_rss = proc_kib(&parent, "status", "VmRSS");
+    let pss = proc_kib(&checker, "smaps_rollup", "Pss");
     eprintln!(
         "{} checker, {} real servers: {checks_per_s:.0} checks/s, {cpu_percent:.1} % of a core, RSS {rss} KiB (parent {parent_rss} KiB)",
         which.name(),

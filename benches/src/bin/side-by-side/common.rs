@@ -96,29 +96,15 @@ pub fn ticks_per_s() -> f64 {
     }
 }
 
-/// `key` (e.g. `VmRSS`) of `/proc/PID/status` summed over `pids`, in KiB.
-pub fn status_kib(pids: &[i32], key: &str) -> u64 {
+/// The `key:   N kB` line of `/proc/PID/<file>` summed over `pids`, in KiB: `VmRSS` of
+/// `status`, or `Pss` of `smaps_rollup` (each page shared by n processes counts 1/n, so
+/// two processes mapping one binary are not counted twice).
+pub fn proc_kib(pids: &[i32], file: &str, key: &str) -> u64 {
     pids.iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/{file}")).ok())
         .filter_map(|s| {
             s.lines()
                 .find(|l| l.strip_prefix(key).is_some_and(|r| r.starts_with(':')))?
-                .split_whitespace()
-                .nth(1)?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum()
-}
-
-/// `Pss` of `/proc/PID/smaps_rollup` summed over `pids`, in KiB: each page shared by n
-/// processes counts 1/n, so two processes mapping one binary are not counted twice.
-pub fn pss_kib(pids: &[i32]) -> u64 {
-    pids.iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
-        .filter_map(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Pss:"))?
                 .split_whitespace()
                 .nth(1)?
                 .parse::<u64>()

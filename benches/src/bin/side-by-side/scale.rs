@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use keepalived_tests::host::{tmp_dir, wait_for, Netns};
 use serde_json::{json, Value};
 
-use crate::common::{
-    cpu_percent, excess_cpu_ms, pids, pss_kib, start, status_kib, Links, Which, INSTANCES,
-};
+use crate::common::{cpu_percent, excess_cpu_ms, pids, proc_kib, start, Links, Which, INSTANCES};
 
 const PRIO: [u8; 2] = [200, 100];
 
@@ -67,8 +65,14 @@ pub fn run(which: Which) -> Value {
         let b = s.spawn(|| cpu_percent(&p2, WINDOW));
         (a.join().unwrap_or(f64::NAN), b.join().unwrap_or(f64::NAN))
     });
-    let (rss1, rss2) = (status_kib(&p1, "VmRSS"), status_kib(&p2, "VmRSS"));
-    let (pss1, pss2) = (pss_kib(&p1), pss_kib(&p2));
+    let (rss1, rss2) = (
+        proc_kib(&p1, "status", "VmRSS"),
+        proc_kib(&p2, "status", "VmRSS"),
+    );
+    let (pss1, pss2) = (
+        proc_kib(&p1, "smaps_rollup", "Pss"),
+        proc_kib(&p2, "smaps_rollup", "Pss"),
+    );
     eprintln!(
         "{}: CPU master {cpu1:.2} % backup {cpu2:.2} %, RSS master {rss1} KiB backup {rss2} KiB, PSS {pss1} / {pss2} KiB",
         which.name()
