@@ -925,3 +925,64 @@ fn smtp_alert_mails_each_state_once_and_no_email_faults_skips_fault() {
     off.run_for_secs(5.0);
     assert!(mails(&off).is_empty());
 }
+
+// vrrp_dispatcher_read_timeout() serves each socket as its own thread, so a fast master's
+// advert never waits for another interface's burst of takeovers; here the engine's
+// outputs give a master's periodic advert the same precedence over a queued burst.
+#[test]
+fn a_masters_periodic_advert_goes_out_ahead_of_a_queued_burst() {
+    let mut text = String::from(
+        "global_defs {\n vrrp_version 3\n}\nvrrp_instance FAST {\n interface eth0\n virtual_router_id 1\n priority 255\n \
+         advert_int 0.03\n virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n",
+    );
+    for k in 0..200u32 {
+        text.push_str(&format!(
+            "vrrp_instance SLOW_{k} {{\n interface eth0\n virtual_router_id {}\n priority 100\n \
+             advert_int 1\n virtual_ipaddress {{\n  10.1.{}.{}/16\n }}\n}}\n",
+            k + 2,
+            k / 200,
+            k % 200 + 1
+        ));
+    }
+    let mut e = engine(&text, 1, Instant::ZERO);
+    let drain =
+        |e: &mut keepalived_engine::vrrp::Engine| std::iter::from_fn(|| e.poll_output()).count();
+    // The owner takes over at once and advertises every 30 ms until the others' master-down
+    // timers (3 s + skew) all run out together.
+    let mut t = Instant::ZERO;
+    while t < secs(3.6) {
+        e.handle_timeout(t);
+        drain(&mut e);
+        t = e.poll_timeout().unwrap();
+    }
+    e.handle_timeout(secs(3.61));
+    // The 200 takeovers are queued, not yet carried out, when the owner's next advert
+    // falls due.
+    let next = e.poll_timeout().unwrap();
+    assert!(
+        next <= secs(3.64),
+        "the owner's next advert is due at {next:?}"
+    );
+    e.handle_timeout(next);
+    match e.poll_output() {
+        Some(Output::Transmit { instance, .. }) => assert_eq!(instance, "FAST"),
+        other => panic!("expected FAST's advert first, got {other:?}"),
+    }
+    let rest: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
+    let took_over = rest
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Output::StateChange {
+                    to: State::Master,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(
+        took_over, 200,
+        "the burst itself is still carried out, in order"
+    );
+}

@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures::FutureExt as _;
+
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::{Engine, Input, Output};
 
@@ -36,6 +38,16 @@ pub trait Platform {
     fn next_event(&mut self) -> impl Future<Output = Event>;
     /// Carries out one output.
     fn execute(&mut self, out: Output) -> impl Future<Output = ()>;
+    /// A packet that has already arrived; never ready on a platform whose packets come
+    /// only through `next_event`. Cancel-safe.
+    fn next_packet(&mut self) -> impl Future<Output = Input> {
+        std::future::pending()
+    }
+    /// Every output the engine had is carried out (a reload's, say): the moment to
+    /// finish what waits on them.
+    fn drained(&mut self) -> impl Future<Output = ()> {
+        async {}
+    }
     /// Waits `d`: tokio's timer by default (the simulator's clock); the daemon uses a
     /// timerfd, which wakes at the deadline rather than on the next millisecond.
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
@@ -49,11 +61,25 @@ pub trait Platform {
     fn write_json(&mut self, _text: String) {}
 }
 
+/// The most arrived packets heard ahead of a timer: more than a burst leaves queued, few
+/// enough (a millisecond or two of work) that a flood cannot hold a master's adverts back.
+const CATCH_UP: usize = 1024;
+
 /// Runs `engine` on `platform` until an [`Event::Stop`].
 pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
     loop {
-        while let Some(out) = engine.poll_output() {
+        // One output at a time: a burst (1,000 takeovers' address changes) can outlast a
+        // 30 ms advert interval, and what falls due meanwhile must not wait for its end.
+        if let Some(out) = engine.poll_output() {
             platform.execute(out).await;
+            if engine.poll_timeout().is_none_or(|t| t > platform.now()) {
+                continue;
+            }
+            // The runtime sees packets that came in during the burst only once the loop
+            // lets it look.
+            tokio::task::yield_now().await;
+        } else {
+            platform.drained().await;
         }
         let wait = engine
             .poll_timeout()
@@ -66,7 +92,20 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
             ev = platform.next_event() => Some(ev),
         };
         match event {
-            None => engine.handle_timeout(platform.now()),
+            None => {
+                // Adverts that arrived while the loop was busy or stalled are heard before
+                // the timer: the down timer restarts with each one (RFC 5798 §6.4.2), and a
+                // backup that looked at its timer first would take over from a live master.
+                for _ in 0..CATCH_UP {
+                    let Some(input) =
+                        tokio::task::unconstrained(platform.next_packet()).now_or_never()
+                    else {
+                        break;
+                    };
+                    engine.handle_input(platform.now(), input);
+                }
+                engine.handle_timeout(platform.now());
+            }
             Some(Event::Input(input)) => engine.handle_input(platform.now(), input),
             Some(Event::Pause(d)) => tokio::time::sleep(d).await,
             Some(Event::DumpStats) => platform.write_stats(engine.stats_text()),
@@ -114,5 +153,163 @@ impl EngineClock {
 async fn sleep_for(sleep: Option<impl Future<Output = ()>>) {
     if let Some(s) = sleep {
         s.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::collections::VecDeque;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::rc::Rc;
+
+    use keepalived_engine::config::{parse_str, ParseOptions};
+    use keepalived_engine::vrrp::{InterfaceInfo, State};
+    use keepalived_engine::wire::{
+        AdvertRepr, EmitOptions, Family, VipList, VrrpBody, VrrpRepr, MCAST_GROUP4,
+    };
+
+    use super::*;
+
+    /// A host whose clock moves only by sleeping or by carrying out outputs, each of
+    /// which takes `work_us` (a kernel slow to add addresses on a busy machine).
+    struct SlowHost {
+        clock: Rc<Cell<u64>>,
+        end_us: u64,
+        work_us: u64,
+        /// Packets by the time they arrive.
+        arrivals: VecDeque<(u64, Input)>,
+        masters: Rc<RefCell<Vec<String>>>,
+    }
+
+    impl Platform for SlowHost {
+        fn now(&self) -> Instant {
+            Instant::from_micros(self.clock.get())
+        }
+        fn until(&self, t: Instant) -> Duration {
+            Duration::from_micros(t.as_micros().saturating_sub(self.clock.get()))
+        }
+        async fn next_event(&mut self) -> Event {
+            if self.clock.get() >= self.end_us {
+                return Event::Stop;
+            }
+            std::future::pending().await
+        }
+        fn next_packet(&mut self) -> impl Future<Output = Input> {
+            let now = self.clock.get();
+            let ready = self.arrivals.front().is_some_and(|(t, _)| *t <= now);
+            let input = ready.then(|| self.arrivals.pop_front()).flatten();
+            async move {
+                match input {
+                    Some((_, input)) => input,
+                    None => std::future::pending().await,
+                }
+            }
+        }
+        async fn execute(&mut self, out: Output) {
+            self.clock.set(self.clock.get() + self.work_us);
+            if let Output::StateChange {
+                instance,
+                to: State::Master,
+                ..
+            } = out
+            {
+                self.masters.borrow_mut().push(instance);
+            }
+        }
+        fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
+            let (clock, end) = (self.clock.clone(), self.end_us);
+            async move {
+                if clock.get() >= end {
+                    return std::future::pending().await;
+                }
+                clock.set(clock.get() + d.as_micros() as u64);
+            }
+        }
+    }
+
+    fn advert_from_peer(vrid: u8, priority: u8) -> Input {
+        let a = AdvertRepr {
+            src: IpAddr::V4(Ipv4Addr::new(192, 168, 0, 2)),
+            dst: IpAddr::V4(MCAST_GROUP4),
+            ttl: 255,
+            tos: 0xc0,
+            ident: 1,
+            ah: None,
+            vrrp: VrrpRepr {
+                vrid,
+                priority,
+                body: VrrpBody::V3 {
+                    max_adver_int_cs: 3,
+                },
+                vips: VipList::V4(vec![Ipv4Addr::new(10, 0, 0, 100)]),
+            },
+        };
+        let mut bytes = vec![0; a.buffer_len()];
+        a.emit(&mut bytes, &EmitOptions::default());
+        Input::Packet {
+            interface: "eth0".into(),
+            family: Family::V4,
+            src: a.src,
+            dst: a.dst,
+            hop_limit: Some(255),
+            bytes,
+        }
+    }
+
+    // RFC 5798 §6.4.2: each advert restarts the down timer. 200 owners taking over at
+    // start make a burst far longer than the 30 ms backup's 108 ms down interval, while its
+    // master's adverts keep arriving; the loop must hear them before it looks at the timer.
+    #[test]
+    fn a_backup_hears_adverts_that_arrived_during_a_burst_before_its_down_timer() {
+        let mut text = String::from(
+            "global_defs {\n vrrp_version 3\n}\nvrrp_instance WATCHED {\n interface eth0\n \
+             virtual_router_id 50\n priority 100\n advert_int 0.03\n \
+             virtual_ipaddress {\n  10.0.0.100/24\n }\n}\n",
+        );
+        for k in 0..200u32 {
+            text.push_str(&format!(
+                "vrrp_instance OWNER_{k} {{\n state MASTER\n interface eth0\n virtual_router_id {}\n \
+                 priority 255\n advert_int 1\n virtual_ipaddress {{\n  10.1.0.{}/16\n }}\n}}\n",
+                k + 51,
+                k + 1
+            ));
+        }
+        let config = parse_str(&text, &ParseOptions::default()).config;
+        let eth0 = InterfaceInfo {
+            name: "eth0".into(),
+            up: true,
+            mac: [2, 0, 0, 0, 0, 1],
+            ipv4: Some(Ipv4Addr::new(192, 168, 0, 1)),
+            ipv6_ll: None,
+            ipv6_forwarding: false,
+        };
+        let mut engine = Engine::new(config, Instant::ZERO, vec![eth0]);
+        let masters = Rc::new(RefCell::new(Vec::new()));
+        let mut host = SlowHost {
+            clock: Rc::new(Cell::new(0)),
+            end_us: 2_000_000,
+            work_us: 500,
+            // The live master's adverts, every 30 ms for the whole run.
+            arrivals: (0..66u64)
+                .map(|k| (k * 30_000, advert_from_peer(50, 200)))
+                .collect(),
+            masters: masters.clone(),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(run(&mut engine, &mut host));
+        let masters = masters.borrow();
+        assert_eq!(masters.len(), 200, "every owner took over: {masters:?}");
+        assert!(
+            !masters.iter().any(|m| m == "WATCHED"),
+            "the backup took over from a master whose adverts were waiting to be read"
+        );
+        assert!(
+            host.clock.get() > 200_000,
+            "the burst outlasted the down interval, so the test means something"
+        );
     }
 }

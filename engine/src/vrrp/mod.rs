@@ -58,6 +58,11 @@ pub struct Engine {
     processes: BTreeMap<String, u32>,
     garp: GarpPacer,
     out: VecDeque<Output>,
+    /// Masters' periodic adverts, which go out ahead of a burst still queued in `out`: a
+    /// 30 ms instance behind 1,000 takeovers' address changes would miss its interval
+    /// and its peer would take over. keepalived gets the same by serving each
+    /// interface's socket as its own thread (`vrrp_dispatcher_read_timeout()`).
+    urgent: VecDeque<Output>,
     /// Every instance's next deadline, so a wake-up visits only the instances due.
     timers: BTreeSet<(Instant, usize)>,
     queued: Vec<Option<Instant>>,
@@ -88,6 +93,7 @@ impl Engine {
             processes: BTreeMap::new(),
             garp: GarpPacer::new(&config),
             out: VecDeque::new(),
+            urgent: VecDeque::new(),
             timers: BTreeSet::new(),
             queued: Vec::new(),
             touched: Vec::new(),
@@ -252,7 +258,7 @@ impl Engine {
             self.touch(i);
             let mut cx = Ctx {
                 now,
-                out: &mut self.out,
+                out: &mut self.urgent,
                 interfaces: &self.interfaces,
                 global: &self.config.global,
                 garp: &mut self.garp,
@@ -270,11 +276,15 @@ impl Engine {
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
-        let o = self.out.pop_front();
+        let o = self.urgent.pop_front().or_else(|| self.out.pop_front());
         // 1,000 instances changing state at once queue thousands of outputs; without
-        // this the queue would hold that peak's memory for the process's life.
-        if o.is_none() && self.out.capacity() > OUT_KEEP {
-            self.out.shrink_to(OUT_KEEP);
+        // this the queues would hold that peak's memory for the process's life.
+        if o.is_none() {
+            for q in [&mut self.urgent, &mut self.out] {
+                if q.capacity() > OUT_KEEP {
+                    q.shrink_to(OUT_KEEP);
+                }
+            }
         }
         o
     }

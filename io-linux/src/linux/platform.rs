@@ -2,10 +2,11 @@
 //! through rtnetlink, GARP through AF_PACKET, scripts as child processes, signals.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
 use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use keepalived_engine::config::model::{AuthType, Config};
@@ -13,14 +14,13 @@ use keepalived_engine::config::{load, ParseOptions};
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::{Input, InterfaceInfo, Output, Owned, State};
 use keepalived_engine::wire::Family;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::fifo::NotifyFifo;
 use super::ipvs::syncd::InstanceSyncd;
 use super::linkbeat;
 use super::netlink::{HostEvent, Netlink};
-use super::raw::{PacketSender, RawV4, RawV6};
+use super::raw::{PacketSender, RawV4, RawV6, Received6};
 use super::scripts::{ScriptUser, Scripts};
 use super::signals::Signals;
 use super::timer::PreciseTimer;
@@ -30,10 +30,9 @@ use crate::hostfs::HostFs;
 use crate::smtp::Mailer;
 
 /// One raw socket: IPv4 (IP header ours) or IPv6 (header the kernel's).
-#[derive(Clone)]
 enum Sock {
-    V4(Arc<RawV4>),
-    V6(Arc<RawV6>),
+    V4(RawV4),
+    V6(RawV6),
 }
 
 pub struct LinuxPlatform {
@@ -41,9 +40,7 @@ pub struct LinuxPlatform {
     pub netlink: Netlink,
     interfaces: BTreeMap<String, InterfaceInfo>,
     vmacs: Vmacs,
-    sockets: BTreeMap<(String, u8, Family), Sock>,
-    packets: UnboundedReceiver<Input>,
-    packet_tx: UnboundedSender<Input>,
+    sockets: Sockets,
     packet_out: PacketSender,
     scripts: Scripts,
     signals: Signals,
@@ -93,15 +90,12 @@ impl LinuxPlatform {
         let mut vmacs = Vmacs::default();
         vmacs.ensure(&mut netlink, config).await;
         let ifs = netlink.interfaces().await.map_err(|e| e.to_string())?;
-        let (packet_tx, packets) = unbounded_channel();
         let mut platform = LinuxPlatform {
             clock: EngineClock::start(),
             interfaces: ifs.iter().map(|i| (i.name.clone(), i.clone())).collect(),
             netlink,
             vmacs,
-            sockets: BTreeMap::new(),
-            packets,
-            packet_tx,
+            sockets: Sockets::default(),
             packet_out: PacketSender::open().map_err(|e| format!("AF_PACKET socket: {e}"))?,
             scripts: Scripts::new(ScriptUser::from_global(&config.global)),
             signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
@@ -164,68 +158,21 @@ impl LinuxPlatform {
             };
             let family = if v6 { Family::V6 } else { Family::V4 };
             let key = (ifname.clone(), proto, family);
-            if self.sockets.contains_key(&key) {
+            if self.sockets.by_key.contains_key(&key) {
                 continue;
             }
             let sock = if v6 {
                 let s = RawV6::open(&ifname, ifindex, group6)
                     .map_err(|e| format!("raw IPv6 socket on {ifname}: {e}"))?;
-                Sock::V6(Arc::new(s))
+                Sock::V6(s)
             } else {
                 let s = RawV4::open(&ifname, ifindex, proto, group4)
                     .map_err(|e| format!("raw socket on {ifname}: {e}"))?;
-                Sock::V4(Arc::new(s))
+                Sock::V4(s)
             };
-            self.spawn_reader(ifname, sock.clone());
-            self.sockets.insert(key, sock);
+            self.sockets.by_key.insert(key, sock);
         }
         Ok(())
-    }
-
-    fn spawn_reader(&self, interface: String, sock: Sock) {
-        let tx = self.packet_tx.clone();
-        match sock {
-            Sock::V4(reader) => {
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 65536];
-                    while let Ok(n) = reader.recv(&mut buf).await {
-                        let b = &buf[..n];
-                        if b.len() < 20 {
-                            continue;
-                        }
-                        let input = Input::Packet {
-                            interface: interface.clone(),
-                            family: Family::V4,
-                            src: IpAddr::from([b[12], b[13], b[14], b[15]]),
-                            dst: IpAddr::from([b[16], b[17], b[18], b[19]]),
-                            hop_limit: Some(b[8]),
-                            bytes: b.to_vec(),
-                        };
-                        if tx.send(input).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-            Sock::V6(reader) => {
-                tokio::spawn(async move {
-                    while let Ok(r) = reader.recv().await {
-                        let Some(dst) = r.dst else { continue };
-                        let input = Input::Packet {
-                            interface: interface.clone(),
-                            family: Family::V6,
-                            src: IpAddr::V6(r.src),
-                            dst: IpAddr::V6(dst),
-                            hop_limit: r.hop_limit,
-                            bytes: r.payload,
-                        };
-                        if tx.send(input).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        }
     }
 
     /// On exit: the VMACs we created go, and the sysctls we changed are put back;
@@ -238,6 +185,104 @@ impl LinuxPlatform {
             self.vmacs.remove_all(&mut self.netlink).await;
         }
     }
+}
+
+/// The VRRP sockets, one per interface, protocol and family.
+struct Sockets {
+    by_key: BTreeMap<(String, u8, Family), Sock>,
+    /// Where a received IPv4 datagram is read into.
+    buf: Vec<u8>,
+    /// The socket [`Sockets::poll_packet`] asks first, so that one busy interface cannot
+    /// keep the others waiting.
+    turn: usize,
+}
+
+impl Default for Sockets {
+    fn default() -> Sockets {
+        Sockets {
+            by_key: BTreeMap::new(),
+            buf: vec![0; 65536],
+            turn: 0,
+        }
+    }
+}
+
+impl Sockets {
+    /// A packet from whichever socket has one, each socket asked first in turn.
+    fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<Input> {
+        let n = self.by_key.len();
+        let mut more = false;
+        for k in 0..n {
+            let turn = (self.turn + k) % n;
+            let Some(((interface, ..), sock)) = self.by_key.iter().nth(turn) else {
+                continue;
+            };
+            // Reads past what is not a packet (a runt, a socket error), so that the
+            // socket is left either with a packet taken or with the waker registered.
+            let mut unread = true;
+            for _ in 0..UNUSABLE_READS {
+                let r = match sock {
+                    Sock::V4(s) => match s.poll_recv(cx, &mut self.buf) {
+                        Poll::Ready(r) => r.map(|len| v4_input(interface, &self.buf[..len])),
+                        Poll::Pending => {
+                            unread = false;
+                            break;
+                        }
+                    },
+                    Sock::V6(s) => match s.poll_recv(cx) {
+                        Poll::Ready(r) => r.map(|r| v6_input(interface, r)),
+                        Poll::Pending => {
+                            unread = false;
+                            break;
+                        }
+                    },
+                };
+                match r {
+                    Ok(Some(input)) => {
+                        self.turn = (turn + 1) % n;
+                        return Poll::Ready(input);
+                    }
+                    Ok(None) => {}
+                    Err(e) => debug!(%interface, "receiving: {e}"),
+                }
+            }
+            more |= unread;
+        }
+        if more {
+            // A socket still holds packets but has no waker: come back to it.
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+}
+
+/// Runts and errors one socket may give in a row before the others get their turn.
+const UNUSABLE_READS: usize = 64;
+
+/// A received IPv4 datagram (header included) as the engine's input.
+fn v4_input(interface: &str, b: &[u8]) -> Option<Input> {
+    let header = b.get(..20)?;
+    Some(Input::Packet {
+        interface: interface.to_string(),
+        family: Family::V4,
+        src: IpAddr::from([header[12], header[13], header[14], header[15]]),
+        dst: IpAddr::from([header[16], header[17], header[18], header[19]]),
+        hop_limit: Some(header[8]),
+        bytes: b.to_vec(),
+    })
+}
+
+/// A received IPv6 payload as the engine's input; without its destination (no
+/// IPV6_PKTINFO) it cannot be checked, so it is dropped.
+fn v6_input(interface: &str, r: Received6) -> Option<Input> {
+    Some(Input::Packet {
+        interface: interface.to_string(),
+        family: Family::V6,
+        src: IpAddr::V6(r.src),
+        dst: IpAddr::V6(r.dst?),
+        hop_limit: r.hop_limit,
+        bytes: r.payload,
+    })
 }
 
 impl Platform for LinuxPlatform {
@@ -266,17 +311,6 @@ impl Platform for LinuxPlatform {
         if let Some(ev) = self.pending.pop_front() {
             return ev;
         }
-        if let Some(keep) = self.vmac_keep.take() {
-            self.vmacs.remove_except(&mut self.netlink, &keep).await;
-        }
-        if let Some(since) = self.reload_started.take() {
-            // The new configuration is in the engine and its outputs are carried out.
-            crate::process::release_freed_memory();
-            info!(
-                "Reload done in {:.1} ms",
-                since.elapsed().as_secs_f64() * 1000.0
-            );
-        }
         loop {
             tokio::select! {
                 biased;
@@ -303,8 +337,26 @@ impl Platform for LinuxPlatform {
                         return ev;
                     }
                 }
-                Some(input) = self.packets.recv() => return Event::Input(input),
+                input = std::future::poll_fn(|cx| self.sockets.poll_packet(cx)) => return Event::Input(input),
             }
+        }
+    }
+
+    fn next_packet(&mut self) -> impl Future<Output = Input> {
+        std::future::poll_fn(|cx| self.sockets.poll_packet(cx))
+    }
+
+    async fn drained(&mut self) {
+        if let Some(keep) = self.vmac_keep.take() {
+            self.vmacs.remove_except(&mut self.netlink, &keep).await;
+        }
+        if let Some(since) = self.reload_started.take() {
+            // The new configuration is in the engine and its outputs are carried out.
+            crate::process::release_freed_memory();
+            info!(
+                "Reload done in {:.1} ms",
+                since.elapsed().as_secs_f64() * 1000.0
+            );
         }
     }
 
@@ -325,7 +377,10 @@ impl Platform for LinuxPlatform {
                         .unwrap_or(keepalived_engine::wire::IPPROTO_VRRP),
                     Family::V6 => keepalived_engine::wire::IPPROTO_VRRP,
                 };
-                let r = match (self.sockets.get(&(interface.clone(), proto, family)), dst) {
+                let r = match (
+                    self.sockets.by_key.get(&(interface.clone(), proto, family)),
+                    dst,
+                ) {
                     (Some(Sock::V4(s)), IpAddr::V4(d)) => s.send(&bytes, d),
                     (Some(Sock::V6(s)), IpAddr::V6(d)) => s.send(&bytes, d),
                     _ => Err(std::io::Error::other(

@@ -6,6 +6,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
+use std::task::{ready, Context, Poll};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
@@ -37,19 +38,18 @@ impl RawV4 {
         Ok(RawV4 { fd })
     }
 
-    /// One datagram, IP header included.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// One datagram, IP header included, if the runtime has seen one arrive.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         loop {
-            let mut guard = self.fd.readable().await?;
+            let mut guard = ready!(self.fd.poll_read_ready(cx))?;
             let r = guard.try_io(|fd| {
                 // SAFETY: recv only writes initialised bytes into the buffer it is given;
                 // viewing our initialised buffer as MaybeUninit is sound.
                 let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
                 fd.get_ref().recv(uninit)
             });
-            match r {
-                Ok(res) => return res,
-                Err(_would_block) => continue,
+            if let Ok(r) = r {
+                return Poll::Ready(r);
             }
         }
     }
@@ -201,6 +201,8 @@ impl RawV6 {
             return Err(io::Error::last_os_error());
         }
         buf.truncate(n as usize);
+        // The engine keeps the payload; not the 64 KiB it was read into.
+        buf.shrink_to_fit();
         let (mut dst, mut hop_limit) = (None, None);
         // SAFETY: walking the control messages recvmsg wrote, with the libc macros.
         unsafe {
@@ -229,12 +231,12 @@ impl RawV6 {
         })
     }
 
-    pub async fn recv(&self) -> io::Result<Received6> {
+    /// One datagram if the runtime has seen one arrive.
+    pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<io::Result<Received6>> {
         loop {
-            let mut guard = self.fd.readable().await?;
-            match guard.try_io(|_| self.recv_once()) {
-                Ok(r) => return r,
-                Err(_would_block) => continue,
+            let mut guard = ready!(self.fd.poll_read_ready(cx))?;
+            if let Ok(r) = guard.try_io(|_| self.recv_once()) {
+                return Poll::Ready(r);
             }
         }
     }
