@@ -40,6 +40,22 @@ struct Group {
 /// The output queue's capacity kept between bursts.
 const OUT_KEEP: usize = 64;
 
+/// What a reload carries over from the running instances and trackers.
+struct Previous {
+    instances: Vec<Instance>,
+    notified: Vec<State>,
+    scripts: BTreeMap<String, ScriptState>,
+}
+
+/// Each name's position (the first, should a name repeat).
+fn index_by_name<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, usize> {
+    let mut index = BTreeMap::new();
+    for (i, name) in names.enumerate() {
+        index.entry(name).or_insert(i);
+    }
+    index
+}
+
 /// The VRRP engine for one host.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -108,7 +124,7 @@ impl Engine {
 
     /// Builds instances, groups and trackers from `config`, carrying state over from
     /// `old` (a reload) where an instance of the same name and VRID survives.
-    fn install(&mut self, mut config: Config, now: Instant, old: Option<Engine>) {
+    fn install(&mut self, mut config: Config, now: Instant, old: Option<Previous>) {
         let mut scripts = BTreeMap::new();
         for s in &config.vrrp_scripts {
             let mut st = ScriptState::new(s.clone(), self.startup_until.max(now));
@@ -132,8 +148,9 @@ impl Engine {
         }
         self.notified = vec![State::Init; self.instances.len()];
         if let Some(old) = &old {
+            let old_index = index_by_name(old.instances.iter().map(Instance::name));
             for (i, inst) in self.instances.iter_mut().enumerate() {
-                let Some(j) = old.instances.iter().position(|o| o.name() == inst.name()) else {
+                let Some(&j) = old_index.get(inst.name()) else {
                     continue;
                 };
                 let o = &old.instances[j];
@@ -159,6 +176,7 @@ impl Engine {
                 self.notified[i] = old.notified[j];
             }
         }
+        let index = index_by_name(self.instances.iter().map(Instance::name));
         self.groups = config
             .sync_groups
             .iter()
@@ -166,7 +184,7 @@ impl Engine {
                 members: g
                     .members
                     .iter()
-                    .filter_map(|m| self.instances.iter().position(|i| i.name() == m))
+                    .filter_map(|m| index.get(m.as_str()).copied())
                     .collect(),
                 cfg: g.clone(),
                 state: State::Init,
@@ -611,17 +629,19 @@ impl Engine {
     /// SIGHUP: instances that survive keep state, timers and addresses; removed ones stop;
     /// new ones start from INIT (`reload_vrrp_thread()`, `clear_diff_vrrp()`).
     fn reload(&mut self, config: Config, now: Instant) {
-        let old = self.clone();
         let fifo = self.fifo();
+        let new_index = index_by_name(config.instances.iter().map(|n| n.name.as_str()));
         // Removed instances, and survivors that are master: address differences.
-        for (j, o) in old.instances.iter().enumerate() {
-            let survivor = config.instances.iter().find(|n| {
-                n.name == o.cfg.name
-                    && n.virtual_router_id == o.cfg.virtual_router_id
-                    && n.interface == o.cfg.interface
-            });
+        for j in 0..self.instances.len() {
             let (instances, mut cx) = self.ctx(now);
             let inst = &mut instances[j];
+            let o = &inst.cfg;
+            let survivor = new_index
+                .get(o.name.as_str())
+                .map(|&k| &config.instances[k])
+                .filter(|n| {
+                    n.virtual_router_id == o.virtual_router_id && n.interface == o.interface
+                });
             match survivor {
                 None => {
                     if inst.state == State::Master {
@@ -656,10 +676,9 @@ impl Engine {
                 }
                 Some(n) if inst.state == State::Master => {
                     let had: Vec<_> = o
-                        .cfg
                         .virtual_ipaddress
                         .iter()
-                        .chain(&o.cfg.virtual_ipaddress_excluded)
+                        .chain(&o.virtual_ipaddress_excluded)
                         .collect();
                     let has: Vec<_> = n
                         .virtual_ipaddress
@@ -680,7 +699,7 @@ impl Engine {
                         };
                     for a in &had {
                         if !has.iter().any(|b| b.address == a.address) {
-                            let excluded = o.cfg.virtual_ipaddress_excluded.contains(a);
+                            let excluded = o.virtual_ipaddress_excluded.contains(a);
                             cx.out.push_back(Output::Del {
                                 instance: n.name.clone(),
                                 what: own(a, excluded),
@@ -701,6 +720,12 @@ impl Engine {
             }
         }
         self.garp = GarpPacer::new(&config);
+        // What the new instances carry over; taken, not copied, as the old ones go.
+        let old = Previous {
+            instances: std::mem::take(&mut self.instances),
+            notified: std::mem::take(&mut self.notified),
+            scripts: std::mem::take(&mut self.scripts),
+        };
         self.install(config, now, Some(old));
     }
 
