@@ -42,14 +42,21 @@ impl Stop {
     }
 }
 
-/// Every failover series, idle and (with `load`) under load, and their Markdown table.
-pub fn all(n: usize, load: bool) -> (Vec<Value>, String) {
+/// The (VRRP version, advert interval in seconds) of each failover row.
+pub const ADVERTS: [(u8, f64); 4] = [(2, 1.0), (3, 1.0), (3, 0.1), (3, 0.03)];
+
+/// Every failover series, idle or under load, of every interval or only `advert`, and
+/// their Markdown table.
+pub fn all(n: usize, load: bool, advert: Option<f64>) -> (Vec<Value>, String) {
     let mut results = Vec::new();
     let mut md = format!(
         "| failover{} | advert | bound | keepalived-rs overshoot median / worst | keepalived overshoot median / worst | ratio of medians |\n|---|---|---|---|---|---|\n",
         if load { " under load" } else { ", idle" }
     );
-    for (version, advert) in [(2, 1.0), (3, 1.0), (3, 0.1), (3, 0.03)] {
+    let rows = ADVERTS
+        .iter()
+        .filter(|(_, a)| advert.is_none_or(|x| x == *a));
+    for &(version, advert) in rows {
         for stop in [Stop::Kill, Stop::Term] {
             let row: Vec<Series> = Which::BOTH
                 .iter()

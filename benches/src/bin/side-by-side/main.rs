@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use common::{usage, Which};
 
-pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker] [--no-load] [--out DIR] [--compare OLD.json]
+pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker] [--no-load | --no-idle] [--advert S] [--out DIR] [--compare OLD.json]
 Run as root, with tcpdump, iproute2 and keepalived installed (and, for the checker part
 on a kernel without IPVS, qemu, virtme-ng and a Debian kernel image).";
 
@@ -28,6 +28,9 @@ struct Opts {
     out: PathBuf,
     only: Option<String>,
     load: bool,
+    idle: bool,
+    /// Only the failover rows of this advert interval.
+    advert: Option<f64>,
     compare: Option<PathBuf>,
 }
 
@@ -37,6 +40,8 @@ fn opts() -> Opts {
         out: PathBuf::from("target/side-by-side"),
         only: None,
         load: true,
+        idle: true,
+        advert: None,
         compare: None,
     };
     let mut args = std::env::args().skip(1);
@@ -62,6 +67,15 @@ fn opts() -> Opts {
                 )
             }
             "--no-load" => opts.load = false,
+            "--no-idle" => opts.idle = false,
+            "--advert" => {
+                opts.advert = Some(
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .filter(|v| failover::ADVERTS.iter().any(|(_, a)| a == v))
+                        .unwrap_or_else(|| usage("--advert takes 1, 0.1 or 0.03")),
+                )
+            }
             "--compare" => {
                 opts.compare = Some(
                     args.next()
@@ -128,12 +142,13 @@ fn main() {
         doc["checker"] = r;
     }
     if run("failover") {
-        let (mut rows, table) = failover::all(opts.failovers, false);
-        md.push_str(&table);
-        if opts.load {
-            let (loaded, table) = failover::all(opts.failovers, true);
-            md.push_str(&table);
-            rows.extend(loaded);
+        let mut rows = Vec::new();
+        for load in [false, true] {
+            if (load && opts.load) || (!load && opts.idle) {
+                let (series, table) = failover::all(opts.failovers, load, opts.advert);
+                md.push_str(&table);
+                rows.extend(series);
+            }
         }
         doc["failover"] = Value::Array(rows);
     }
