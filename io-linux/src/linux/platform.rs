@@ -208,42 +208,35 @@ impl Default for Sockets {
 }
 
 impl Sockets {
+    /// The next packet from whichever socket has one. Cancel-safe.
+    fn recv(&mut self) -> impl Future<Output = Input> + '_ {
+        std::future::poll_fn(move |cx| self.poll_packet(cx))
+    }
+
     /// A packet from whichever socket has one, each socket asked first in turn.
     fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<Input> {
         let n = self.by_key.len();
+        let start = self.turn.min(n);
+        let in_turn = self.by_key.iter().enumerate().skip(start);
         let mut more = false;
-        for k in 0..n {
-            let turn = (self.turn + k) % n;
-            let Some(((interface, ..), sock)) = self.by_key.iter().nth(turn) else {
-                continue;
-            };
+        for (k, ((interface, ..), sock)) in
+            in_turn.chain(self.by_key.iter().enumerate().take(start))
+        {
             // Reads past what is not a packet (a runt, a socket error), so that the
             // socket is left either with a packet taken or with the waker registered.
             let mut unread = true;
             for _ in 0..UNUSABLE_READS {
-                let r = match sock {
-                    Sock::V4(s) => match s.poll_recv(cx, &mut self.buf) {
-                        Poll::Ready(r) => r.map(|len| v4_input(interface, &self.buf[..len])),
-                        Poll::Pending => {
-                            unread = false;
-                            break;
-                        }
-                    },
-                    Sock::V6(s) => match s.poll_recv(cx) {
-                        Poll::Ready(r) => r.map(|r| v6_input(interface, r)),
-                        Poll::Pending => {
-                            unread = false;
-                            break;
-                        }
-                    },
-                };
-                match r {
-                    Ok(Some(input)) => {
-                        self.turn = (turn + 1) % n;
+                match sock.poll_input(cx, interface, &mut self.buf) {
+                    Poll::Pending => {
+                        unread = false;
+                        break;
+                    }
+                    Poll::Ready(Ok(Some(input))) => {
+                        self.turn = (k + 1) % n;
                         return Poll::Ready(input);
                     }
-                    Ok(None) => {}
-                    Err(e) => debug!(%interface, "receiving: {e}"),
+                    Poll::Ready(Ok(None)) => {}
+                    Poll::Ready(Err(e)) => debug!(%interface, "receiving: {e}"),
                 }
             }
             more |= unread;
@@ -253,6 +246,24 @@ impl Sockets {
             cx.waker().wake_by_ref();
         }
         Poll::Pending
+    }
+}
+
+impl Sock {
+    /// One datagram as the engine's input (`None` for one that cannot be), if the runtime
+    /// has seen one arrive.
+    fn poll_input(
+        &self,
+        cx: &mut Context<'_>,
+        interface: &str,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<Option<Input>>> {
+        match self {
+            Sock::V4(s) => s
+                .poll_recv(cx, buf)
+                .map_ok(|len| v4_input(interface, &buf[..len])),
+            Sock::V6(s) => s.poll_recv(cx).map_ok(|r| v6_input(interface, r)),
+        }
     }
 }
 
@@ -337,13 +348,13 @@ impl Platform for LinuxPlatform {
                         return ev;
                     }
                 }
-                input = std::future::poll_fn(|cx| self.sockets.poll_packet(cx)) => return Event::Input(input),
+                input = self.sockets.recv() => return Event::Input(input),
             }
         }
     }
 
     fn next_packet(&mut self) -> impl Future<Output = Input> {
-        std::future::poll_fn(|cx| self.sockets.poll_packet(cx))
+        self.sockets.recv()
     }
 
     async fn drained(&mut self) {
