@@ -2,18 +2,26 @@
 //! millisecond after a deadline, so a takeover that waits on it lands up to a millisecond
 //! past the protocol's bound; a timerfd becomes readable at the deadline itself (within
 //! the kernel's 50 µs timer slack), and epoll wakes the loop then.
+//!
+//! A backup of 1,000 instances moves its earliest deadline with nearly every advert it
+//! hears, and a `timerfd_settime` for each would be a thousand syscalls a second. The
+//! timer is re-armed only when a deadline comes earlier than the one armed; a later one
+//! waits for the armed expiry and re-arms from there, once per down interval at most.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
 
 #[derive(Clone)]
 pub struct PreciseTimer {
     fd: Rc<AsyncFd<OwnedFd>>,
+    /// When the timerfd is armed to expire, until that expiry is read.
+    armed: Rc<Cell<Option<Instant>>>,
 }
 
 impl PreciseTimer {
@@ -34,12 +42,15 @@ impl PreciseTimer {
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         // SAFETY: `fd` is open and owned by the AsyncFd for its whole life.
         let fd = unsafe { AsyncFd::register(fd) }.map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(PreciseTimer { fd: Rc::new(fd) })
+        Ok(PreciseTimer {
+            fd: Rc::new(fd),
+            armed: Rc::new(Cell::new(None)),
+        })
     }
 
     /// Arms the timer `d` from now; a previous arming and its unread expiries are
     /// replaced (`timerfd_settime` resets the count).
-    fn arm(&self, d: Duration) -> io::Result<()> {
+    fn arm(&self, now: Instant, d: Duration) -> io::Result<()> {
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
                 tv_sec: 0,
@@ -55,36 +66,54 @@ impl PreciseTimer {
         let r =
             unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
         if r < 0 {
+            self.armed.set(None);
             return Err(io::Error::last_os_error());
         }
+        self.armed.set(Some(now + d));
         Ok(())
     }
 
+    /// Makes sure the timerfd expires no later than `deadline`.
+    fn arm_by(&self, deadline: Instant) -> io::Result<()> {
+        if self.armed.get().is_some_and(|t| t <= deadline) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        self.arm(now, deadline.saturating_duration_since(now))
+    }
+
     /// Waits `d`. Cancel-safe: dropping it leaves the timer armed, and the next call
-    /// re-arms it. Falls back to tokio's sleep if the timerfd fails.
+    /// re-arms it only if it must expire sooner. Falls back to tokio's sleep if the
+    /// timerfd fails.
     pub fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
         let timer = self.clone();
+        let deadline = Instant::now() + d;
         async move {
             if d.is_zero() {
                 return;
             }
-            if timer.arm(d).is_err() {
-                return tokio::time::sleep(d).await;
-            }
             loop {
+                if timer.arm_by(deadline).is_err() {
+                    return tokio::time::sleep_until(deadline.into()).await;
+                }
                 let Ok(mut ready) = timer.fd.readable().await else {
-                    return tokio::time::sleep(d).await;
+                    return tokio::time::sleep_until(deadline.into()).await;
                 };
                 let mut count = [0u8; 8];
                 // SAFETY: read(2) of 8 bytes into a buffer of 8.
                 let n = unsafe {
                     libc::read(timer.fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len())
                 };
-                if n == 8 {
+                if n != 8 {
+                    // Readiness left from an earlier arming: nothing to read yet.
+                    ready.clear_ready();
+                    continue;
+                }
+                timer.armed.set(None);
+                // An expiry armed for an earlier deadline than this one: arm again.
+                if Instant::now() >= deadline {
                     return;
                 }
-                // Readiness left from an earlier arming: nothing to read yet.
-                ready.clear_ready();
             }
         }
     }
@@ -109,6 +138,38 @@ mod tests {
             t.sleep(Duration::from_millis(20)).await;
             assert!(start.elapsed() >= Duration::from_millis(20));
             t.sleep(Duration::ZERO).await;
+        });
+    }
+
+    #[test]
+    fn a_later_deadline_keeps_the_armed_expiry_and_an_earlier_one_replaces_it() {
+        use futures::FutureExt;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let t = PreciseTimer::new().unwrap();
+            // Polled once (armed), then dropped, as the VRRP loop does when a packet wins.
+            assert!(t.sleep(Duration::from_millis(40)).now_or_never().is_none());
+            let first = t.armed.get().expect("armed");
+            assert!(t.sleep(Duration::from_millis(400)).now_or_never().is_none());
+            assert_eq!(
+                t.armed.get(),
+                Some(first),
+                "a later deadline re-armed the timerfd"
+            );
+            // The later sleep still lasts its whole length across the earlier expiry.
+            let start = std::time::Instant::now();
+            t.sleep(Duration::from_millis(80)).await;
+            assert!(start.elapsed() >= Duration::from_millis(80));
+            assert!(t.sleep(Duration::from_millis(400)).now_or_never().is_none());
+            let later = t.armed.get().expect("armed");
+            assert!(t.sleep(Duration::from_millis(10)).now_or_never().is_none());
+            assert!(
+                t.armed.get().expect("armed") < later,
+                "an earlier deadline waited"
+            );
         });
     }
 }
