@@ -764,6 +764,35 @@ fn unanswered_probe_counts_as_failed_after_timeout_and_grace() {
     assert!(!h.alive("1.2.3.4"));
 }
 
+// A probe that waited on a busy host to run is judged from when it ran: the watchdog
+// restarts at ProbeStarted, and the answer that follows within the probe's timeout counts.
+#[test]
+fn a_probe_that_started_late_is_given_its_timeout_from_its_start() {
+    let mut h = Harness::new(&conf(
+        "warmup 0",
+        &rs("1.2.3.4", "TCP_CHECK { connect_timeout 3 retry 0 }"),
+    ));
+    h.silent = true;
+    h.run_secs(1.0);
+    let spec = h.pending.remove(0);
+    // Asked for at 1 s, started at 8 s: the first watchdog (1 + 3 + 5 = 9 s) must not fire.
+    h.run_secs(8.0);
+    h.input(CheckInput::ProbeStarted { id: spec.id });
+    let grace = std::time::Duration::from_micros(PROBE_GRACE_US);
+    assert_eq!(h.e.poll_timeout(), Some(at(8.0 + 3.0) + grace));
+    h.run_secs(11.0);
+    h.input(CheckInput::ProbeDone {
+        id: spec.id,
+        outcome: ProbeOutcome::Up,
+    });
+    assert!(h.alive("1.2.3.4"));
+    assert!(fifo_at(&h, &rs_line("1.2.3.4", "DOWN")).is_empty());
+    // A start reported with no probe out changes nothing.
+    let next = h.e.poll_timeout();
+    h.input(CheckInput::ProbeStarted { id: spec.id });
+    assert_eq!(h.e.poll_timeout(), next);
+}
+
 // Results for unknown ids, and for a checker with no probe out, are ignored.
 #[test]
 fn stray_results_are_ignored() {

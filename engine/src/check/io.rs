@@ -13,6 +13,11 @@ use crate::config::model::{Command, Config};
 pub enum CheckInput {
     /// A probe started by [`CheckOutput::StartProbe`] ended.
     ProbeDone { id: ProbeId, outcome: ProbeOutcome },
+    /// The probe [`CheckOutput::StartProbe`] asked for began only now: the engine's
+    /// watchdog (timeout + [`super::PROBE_GRACE_US`]) counts from here. A host whose
+    /// probes wait to run (thousands due at once on a busy machine) says so, so the wait
+    /// is not held against the real server; a host that starts probes at once need not.
+    ProbeStarted { id: ProbeId },
     /// An address appeared on (or left) this host: a virtual server with `ha_suspend`
     /// checks only while its address is here (`update_checker_activity()`).
     AddressPresent { addr: IpAddr, present: bool },

@@ -548,6 +548,16 @@ impl CheckEngine {
                 }
                 self.probe_done(now, loc, outcome);
             }
+            CheckInput::ProbeStarted { id } => {
+                let Some(&loc) = self.index.get(&id) else {
+                    return;
+                };
+                if self.checker(loc).in_flight.is_some() {
+                    self.checker_mut(loc).started = now;
+                    let deadline = now + us(self.probe_spec(loc).timeout_us) + us(PROBE_GRACE_US);
+                    self.set_timer(loc, None, Some(deadline));
+                }
+            }
             CheckInput::AddressPresent { addr, present } => {
                 let changed = if present {
                     self.addresses.insert(addr)

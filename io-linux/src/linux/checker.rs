@@ -11,13 +11,13 @@ use keepalived_engine::check::CheckEngine;
 use keepalived_engine::config::model::{Config, GlobalDefs, LvsFlushOnStop};
 use keepalived_engine::config::{load, ParseOptions};
 use keepalived_engine::time::Instant;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, error, info, warn};
 
 use super::fifo::NotifyFifo;
 use super::ipvs::wire::{Timeouts, DEFAULT_TIMEOUTS, STATE_BACKUP, STATE_MASTER};
 use super::ipvs::{IpvsError, IpvsTable, StopMode, SyncDaemons};
 use super::netlink::{HostEvent, Netlink};
+use super::probe_tasks::ProbeTasks;
 use super::scripts::{ScriptUser, Scripts};
 use super::signals::Signals;
 use super::tuning;
@@ -26,7 +26,6 @@ use crate::check_driver::{self, CheckEvent, CheckPlatform};
 use crate::driver::EngineClock;
 use crate::hostfs::HostFs;
 use crate::smtp::Mailer;
-use keepalived_engine::check::probe::{ProbeId, ProbeOutcome};
 
 pub struct CheckerSetup {
     pub config_path: PathBuf,
@@ -39,9 +38,7 @@ struct LinuxChecker {
     clock: EngineClock,
     signals: Signals,
     netlink: Netlink,
-    prober: Prober,
-    results: UnboundedReceiver<(ProbeId, ProbeOutcome)>,
-    result_tx: UnboundedSender<(ProbeId, ProbeOutcome)>,
+    probes: ProbeTasks,
     scripts: Scripts,
     fifos: Vec<NotifyFifo>,
     mailer: Option<Mailer>,
@@ -108,7 +105,6 @@ impl LinuxChecker {
                 Err(e) => warn!("{e}"),
             }
         }
-        let (result_tx, results) = unbounded_channel();
         let ipvs = match IpvsTable::open(config.global.lvs_flush) {
             Ok(t) => Some(t),
             Err(IpvsError::Unavailable(why)) => {
@@ -124,9 +120,7 @@ impl LinuxChecker {
             clock: EngineClock::start(),
             signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
             netlink,
-            prober: Prober::new(tls, script_user),
-            results,
-            result_tx,
+            probes: ProbeTasks::new(Prober::new(tls, script_user)),
             scripts,
             fifos,
             mailer: Mailer::from_global(&config.global),
@@ -295,9 +289,7 @@ impl CheckPlatform for LinuxChecker {
                 // Statistics and JSON are VRRP's; the checker has none to give.
                 _ = self.signals.usr2.recv() => {}
                 _ = self.signals.json.recv() => {}
-                Some((id, outcome)) = self.results.recv() => {
-                    return CheckEvent::Input(CheckInput::ProbeDone { id, outcome });
-                }
+                input = self.probes.next() => return CheckEvent::Input(input),
                 Some(ev) = self.netlink.next_host_event() => {
                     if let HostEvent::Address { addr, added, .. } = ev {
                         return CheckEvent::Input(CheckInput::AddressPresent { addr, present: added });
@@ -309,13 +301,7 @@ impl CheckPlatform for LinuxChecker {
 
     async fn execute(&mut self, out: CheckOutput) {
         match out {
-            CheckOutput::StartProbe(spec) => {
-                let (prober, tx) = (self.prober.clone(), self.result_tx.clone());
-                tokio::spawn(async move {
-                    let outcome = prober.run(&spec).await;
-                    let _ = tx.send((spec.id, outcome));
-                });
-            }
+            CheckOutput::StartProbe(spec) => self.probes.start(spec),
             CheckOutput::Notify { command, .. } => self.scripts.notify(&command),
             CheckOutput::Fifo { line } => {
                 for f in &mut self.fifos {

@@ -7,6 +7,7 @@ pub mod ipvs;
 pub mod linkbeat;
 pub mod netlink;
 pub mod platform;
+pub mod probe_tasks;
 pub mod raw;
 pub mod scripts;
 pub mod signals;
