@@ -986,3 +986,102 @@ fn a_masters_periodic_advert_goes_out_ahead_of_a_queued_burst() {
         "the burst itself is still carried out, in order"
     );
 }
+
+// keepalived serves each interface's socket as its own thread
+// (vrrp_dispatcher_read_timeout()): a takeover on one interface does not wait for a burst
+// of takeovers on another. The engine's outputs take turns by interface to the same end,
+// and each instance's own outputs keep their order.
+#[test]
+fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
+    let mut text = String::from(
+        "vrrp_instance LONE {\n interface eth1\n virtual_router_id 1\n priority 99\n \
+         virtual_ipaddress {\n  10.9.0.1/24\n }\n}\n",
+    );
+    for k in 0..200u32 {
+        text.push_str(&format!(
+            "vrrp_instance SLOW_{k} {{\n interface eth0\n virtual_router_id {}\n priority 100\n \
+             virtual_ipaddress {{\n  10.1.0.{}/16\n }}\n}}\n",
+            k + 2,
+            k + 1
+        ));
+    }
+    let loaded = keepalived_engine::config::parse_str(&text, &Default::default());
+    let eth1 = keepalived_engine::vrrp::InterfaceInfo {
+        name: "eth1".into(),
+        ..iface(1, true)
+    };
+    let mut e = keepalived_engine::vrrp::Engine::new(
+        loaded.config,
+        Instant::ZERO,
+        vec![iface(1, true), eth1],
+    );
+    let mut t = Instant::ZERO;
+    while t < secs(3.6) {
+        e.handle_timeout(t);
+        while e.poll_output().is_some() {}
+        t = e.poll_timeout().unwrap();
+    }
+    // Priority 100's master-down interval (3.609 s) ends before priority 99's (3.613 s):
+    // the 200 takeovers are queued and a few carried out when LONE's falls due.
+    e.handle_timeout(secs(3.61));
+    let early: Vec<Output> = (0..5).filter_map(|_| e.poll_output()).collect();
+    assert_eq!(early.len(), 5);
+    let lone_due = e.poll_timeout().unwrap();
+    assert!(lone_due < secs(3.62), "LONE is due at {lone_due:?}");
+    e.handle_timeout(lone_due);
+    let rest: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
+    let of_lone = |o: &Output| match o {
+        Output::Transmit { instance, .. }
+        | Output::Add { instance, .. }
+        | Output::StateChange { instance, .. }
+        | Output::Notify { instance, .. } => instance == "LONE",
+        Output::SendGratuitousArp { interface, .. } => interface == "eth1",
+        _ => false,
+    };
+    let lone: Vec<usize> = (0..rest.len()).filter(|&i| of_lone(&rest[i])).collect();
+    assert!(!lone.is_empty(), "LONE did not take over");
+    // One lane of each interface in turn: LONE's outputs alternate with the burst's.
+    assert!(
+        lone[0] <= 1,
+        "LONE's first output waited behind {} of the burst's",
+        lone[0]
+    );
+    assert!(
+        *lone.last().unwrap() < rest.len() / 2,
+        "LONE's last output came at {} of {}",
+        lone.last().unwrap(),
+        rest.len()
+    );
+    let kinds: Vec<&str> = lone
+        .iter()
+        .map(|&i| match &rest[i] {
+            Output::StateChange { .. } => "state",
+            Output::Transmit { .. } => "advert",
+            Output::Add { .. } => "add",
+            Output::SendGratuitousArp { .. } => "garp",
+            _ => "other",
+        })
+        .collect();
+    let first = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
+    assert!(
+        first("advert") < first("add") && first("add") < first("garp"),
+        "LONE's own order: {kinds:?}"
+    );
+    let took_over = early
+        .iter()
+        .chain(&rest)
+        .filter(|o| {
+            matches!(
+                o,
+                Output::StateChange {
+                    to: State::Master,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(
+        took_over, 201,
+        "every instance of the burst still takes over"
+    );
+}

@@ -9,6 +9,7 @@ use crate::config::model::Config;
 use crate::time::{us, Instant};
 
 use super::io::Output;
+use super::outbox::Outbox;
 
 #[derive(Debug, Clone, Default)]
 struct Lane {
@@ -18,7 +19,7 @@ struct Lane {
 }
 
 impl Lane {
-    fn send(&mut self, now: Instant, frame: Output, out: &mut VecDeque<Output>) {
+    fn send(&mut self, now: Instant, frame: Output, out: &mut Outbox) {
         if self.pending.is_empty() && now >= self.next {
             self.next = now + self.interval;
             out.push_back(frame);
@@ -27,7 +28,7 @@ impl Lane {
         }
     }
 
-    fn flush(&mut self, now: Instant, out: &mut VecDeque<Output>) {
+    fn flush(&mut self, now: Instant, out: &mut Outbox) {
         while now >= self.next {
             let Some(f) = self.pending.pop_front() else {
                 break;
@@ -70,7 +71,7 @@ impl GarpPacer {
     }
 
     /// Sends or queues a `SendGratuitousArp` / `SendNeighborAdvert`.
-    pub fn send(&mut self, now: Instant, frame: Output, out: &mut VecDeque<Output>) {
+    pub fn send(&mut self, now: Instant, frame: Output, out: &mut Outbox) {
         let (interface, na) = match &frame {
             Output::SendGratuitousArp { interface, .. } => (interface.clone(), false),
             Output::SendNeighborAdvert { interface, .. } => (interface.clone(), true),
@@ -90,7 +91,7 @@ impl GarpPacer {
         lane.send(now, frame, out);
     }
 
-    pub fn flush(&mut self, now: Instant, out: &mut VecDeque<Output>) {
+    pub fn flush(&mut self, now: Instant, out: &mut Outbox) {
         for lane in self.lanes.values_mut() {
             lane.flush(now, out);
         }

@@ -2,7 +2,7 @@
 //! becoming and leaving master puts on the wire and on the host (keepalived `vrrp.c`).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use crate::wire::{self, AuthType, Family, GarpRepr, UnsolicitedNaRepr, VipList, 
 
 use super::garp::GarpPacer;
 use super::io::{InterfaceInfo, Output, Owned, State};
+use super::outbox::{self, Outbox};
 use super::stats::Stats;
 
 const SECOND_US: u64 = 1_000_000;
@@ -50,7 +51,7 @@ impl FaultFlags {
 /// What the rest of the engine lends an instance while it acts.
 pub(crate) struct Ctx<'a> {
     pub now: Instant,
-    pub out: &'a mut VecDeque<Output>,
+    pub out: &'a mut Outbox,
     pub interfaces: &'a BTreeMap<String, InterfaceInfo>,
     pub global: &'a GlobalDefs,
     pub garp: &'a mut GarpPacer,
@@ -95,6 +96,8 @@ pub struct Instance {
     pub sync: Option<usize>,
     pub validator: Validator,
     pub stats: Stats,
+    /// The [`Outbox`] lane of its interface, where every output of it goes.
+    pub lane: usize,
     ip_id: u16,
     ah_seq: u32,
     garp_delayed_at: Option<Instant>,
@@ -143,6 +146,7 @@ impl Instance {
             advert_vips: advert_vips(&cfg, family),
             rogue_counter: 0,
             rogue_adver_int: Duration::ZERO,
+            lane: outbox::GENERAL,
             rogue_until: None,
             owner_reduced: false,
             cfg,

@@ -14,10 +14,11 @@ pub mod garp;
 pub mod instance;
 pub mod io;
 pub mod notify;
+pub mod outbox;
 pub mod stats;
 pub mod track;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::model::{Config, SyncGroup};
 use crate::time::{us, Instant};
@@ -28,6 +29,7 @@ use garp::GarpPacer;
 use instance::{Ctx, Heard, Instance, MasterRx};
 pub use io::{Input, InterfaceInfo, NotifyKind, Output, Owned, ScriptStatus, State};
 use notify::Subject;
+use outbox::{Outbox, GENERAL, URGENT};
 use track::{effective_priority, ScriptState, World};
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -36,9 +38,6 @@ struct Group {
     members: Vec<usize>,
     state: State,
 }
-
-/// The output queue's capacity kept between bursts.
-const OUT_KEEP: usize = 64;
 
 /// What a reload carries over from the running instances and trackers.
 struct Previous {
@@ -73,12 +72,7 @@ pub struct Engine {
     files: BTreeMap<String, i64>,
     processes: BTreeMap<String, u32>,
     garp: GarpPacer,
-    out: VecDeque<Output>,
-    /// Masters' periodic adverts, which go out ahead of a burst still queued in `out`: a
-    /// 30 ms instance behind 1,000 takeovers' address changes would miss its interval
-    /// and its peer would take over. keepalived gets the same by serving each
-    /// interface's socket as its own thread (`vrrp_dispatcher_read_timeout()`).
-    urgent: VecDeque<Output>,
+    out: Outbox,
     /// Every instance's next deadline, so a wake-up visits only the instances due.
     timers: BTreeSet<(Instant, usize)>,
     queued: Vec<Option<Instant>>,
@@ -108,8 +102,7 @@ impl Engine {
             files: BTreeMap::new(),
             processes: BTreeMap::new(),
             garp: GarpPacer::new(&config),
-            out: VecDeque::new(),
-            urgent: VecDeque::new(),
+            out: Outbox::default(),
             timers: BTreeSet::new(),
             queued: Vec::new(),
             touched: Vec::new(),
@@ -142,6 +135,9 @@ impl Engine {
             .into_iter()
             .map(|vi| Instance::new(vi, &config.global))
             .collect();
+        for inst in &mut self.instances {
+            inst.lane = self.out.lane(inst.interface());
+        }
         self.by_vrid = vec![Vec::new(); 256];
         for (i, inst) in self.instances.iter().enumerate() {
             self.by_vrid[usize::from(inst.cfg.virtual_router_id)].push(i);
@@ -249,6 +245,7 @@ impl Engine {
         if self.stopped || now < self.startup_until {
             return;
         }
+        self.out.enter(GENERAL);
         for (name, s) in self.scripts.iter_mut() {
             if s.next_run <= now {
                 // vrrp_script_thread(): a run still going at its next turn is skipped.
@@ -274,9 +271,10 @@ impl Engine {
             self.timers.pop_first();
             self.queued[i] = None;
             self.touch(i);
+            self.out.enter(URGENT);
             let mut cx = Ctx {
                 now,
-                out: &mut self.urgent,
+                out: &mut self.out,
                 interfaces: &self.interfaces,
                 global: &self.config.global,
                 garp: &mut self.garp,
@@ -287,6 +285,7 @@ impl Engine {
                 want_master.push(i);
             }
         }
+        self.out.enter(GENERAL);
         for i in want_master {
             self.backup_timeout(now, i);
         }
@@ -294,17 +293,7 @@ impl Engine {
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
-        let o = self.urgent.pop_front().or_else(|| self.out.pop_front());
-        // 1,000 instances changing state at once queue thousands of outputs; without
-        // this the queues would hold that peak's memory for the process's life.
-        if o.is_none() {
-            for q in [&mut self.urgent, &mut self.out] {
-                if q.capacity() > OUT_KEEP {
-                    q.shrink_to(OUT_KEEP);
-                }
-            }
-        }
-        o
+        self.out.pop_front()
     }
 
     /// The earliest moment `handle_timeout` has work to do.
@@ -468,6 +457,7 @@ impl Engine {
         let fifo = self.fifo();
         let (instances, mut cx) = self.ctx(now);
         let inst = &mut instances[idx];
+        cx.out.enter(inst.lane);
         match inst.state {
             State::Backup => inst.backup_rx(&mut cx, heard),
             State::Master => match inst.master_rx(&mut cx, heard) {
@@ -491,6 +481,7 @@ impl Engine {
                         for m in members {
                             let other = &mut instances[m];
                             if m != idx && other.state == State::Master {
+                                cx.out.enter(other.lane);
                                 other.leave_master(&mut cx, false);
                                 other.enter_backup(&mut cx, "sync group member left MASTER");
                             }
@@ -508,7 +499,10 @@ impl Engine {
         let group = self.instances[i].sync;
         let (instances, mut cx) = self.ctx(now);
         match group {
-            None => instances[i].become_master(&mut cx, "master down timer expired"),
+            None => {
+                cx.out.enter(instances[i].lane);
+                instances[i].become_master(&mut cx, "master down timer expired");
+            }
             Some(g) => {
                 let members = self.groups[g].members.clone();
                 members.iter().for_each(|&m| self.touch(m));
@@ -519,6 +513,7 @@ impl Engine {
                 }) {
                     for m in members {
                         if instances[m].state == State::Backup {
+                            cx.out.enter(instances[m].lane);
                             instances[m].become_master(&mut cx, "sync group wants MASTER");
                         }
                     }
@@ -569,6 +564,7 @@ impl Engine {
         let hold = now.max(self.startup_until);
         let (instances, mut cx) = self.ctx(now);
         for (inst, e) in instances.iter_mut().zip(&evals) {
+            cx.out.enter(inst.lane);
             let prio = if inst.owner_reduced {
                 254
             } else {
@@ -615,6 +611,7 @@ impl Engine {
     fn shutdown(&mut self, now: Instant) {
         let (instances, mut cx) = self.ctx(now);
         for inst in instances.iter_mut() {
+            cx.out.enter(inst.lane);
             if inst.state == State::Master {
                 inst.leave_master(&mut cx, true);
             }
@@ -635,6 +632,7 @@ impl Engine {
         for j in 0..self.instances.len() {
             let (instances, mut cx) = self.ctx(now);
             let inst = &mut instances[j];
+            cx.out.enter(inst.lane);
             let o = &inst.cfg;
             let survivor = new_index
                 .get(o.name.as_str())
@@ -719,6 +717,7 @@ impl Engine {
                 Some(_) => {}
             }
         }
+        self.out.enter(GENERAL);
         self.garp = GarpPacer::new(&config);
         // What the new instances carry over; taken, not copied, as the old ones go.
         let old = Previous {
@@ -764,6 +763,8 @@ impl Engine {
             }
             if inst.state != *last {
                 *last = inst.state;
+                // After the instance's own outputs, in its lane.
+                self.out.enter(inst.lane);
                 if let Some(kind) = notify::kind_of(inst.state) {
                     notify::state_change(
                         &mut self.out,
@@ -785,6 +786,9 @@ impl Engine {
                 }
             }
         }
+        // A group's change waits for nothing of its members' lanes that is still queued;
+        // keepalived sends it after the member's own (`vrrp_sync_master()`).
+        self.out.enter(GENERAL);
         groups.sort_unstable();
         groups.dedup();
         for g in groups {

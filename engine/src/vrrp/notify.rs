@@ -1,11 +1,10 @@
 //! Notify scripts and FIFO lines for a state change (`notify_instance_exec()`,
 //! `notify_fifo()`, `keepalived/vrrp/vrrp_notify.c`).
 
-use std::collections::VecDeque;
-
 use crate::config::model::{Command, Notifies};
 
 use super::io::{NotifyKind, Output, State};
+use super::outbox::Outbox;
 
 /// Who a notify is about: keepalived's first FIFO word and generic-notify argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +24,7 @@ impl Subject<'_> {
 
 /// The e-mail for a state change when `smtp_alert` is on (`vrrp_smtp_notifier()`,
 /// `vrrp_sync_smtp_notifier()`): FAULT is not mailed with `no_email_faults`.
-pub fn smtp_alert(
-    out: &mut VecDeque<Output>,
-    who: Subject<'_>,
-    state: State,
-    no_email_faults: bool,
-) {
+pub fn smtp_alert(out: &mut Outbox, who: Subject<'_>, state: State, no_email_faults: bool) {
     if state == State::Fault && no_email_faults {
         return;
     }
@@ -71,7 +65,7 @@ pub fn smtp_alert(
 /// appended, then the FIFO line (keepalived's order). `state_word` is MASTER, BACKUP,
 /// FAULT, STOP or DELETED; groups report priority 0.
 pub fn state_change(
-    out: &mut VecDeque<Output>,
+    out: &mut Outbox,
     who: Subject<'_>,
     notifies: &Notifies,
     kind: NotifyKind,
@@ -133,7 +127,7 @@ pub fn kind_of(state: State) -> Option<NotifyKind> {
 
 /// `notify_master_rx_lower_pri`: configured argv only, plus its FIFO event.
 pub fn master_rx_lower_pri(
-    out: &mut VecDeque<Output>,
+    out: &mut Outbox,
     name: &str,
     cmd: Option<&Command>,
     priority: u8,
