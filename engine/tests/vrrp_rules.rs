@@ -1057,8 +1057,11 @@ fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
         })
         .collect();
     let first = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
+    // vrrp_state_master_tx(): the advert, then the log line, the addresses, the GARPs.
     assert!(
-        first("advert") < first("add") && first("add") < first("garp"),
+        first("advert") < first("state")
+            && first("state") < first("add")
+            && first("add") < first("garp"),
         "LONE's own order: {kinds:?}"
     );
     let took_over = early

@@ -439,12 +439,13 @@ impl Instance {
         }
     }
 
-    /// `vrrp_state_become_master()`: the advert first, then the addresses, routes and
-    /// rules, then the GARP burst; a second burst after `garp_master_delay`, and the
-    /// periodic refresh.
+    /// `vrrp_state_master_tx()`: the advert first, so the old master drops the addresses
+    /// before our GARPs, and before the log line, which is not on the failover's path; then
+    /// (`vrrp_state_become_master()`) the addresses, routes and rules, the GARP burst, a
+    /// second burst after `garp_master_delay`, and the periodic refresh.
     pub(crate) fn become_master(&mut self, cx: &mut Ctx<'_>, reason: &str) {
-        self.set_state(cx, State::Master, reason);
         self.send_advert(cx, self.effective_priority);
+        self.set_state(cx, State::Master, reason);
         for what in self.owned() {
             cx.out.push_back(Output::Add {
                 instance: self.name().to_string(),
