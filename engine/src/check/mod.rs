@@ -552,10 +552,13 @@ impl CheckEngine {
                 let Some(&loc) = self.index.get(&id) else {
                     return;
                 };
-                if self.checker(loc).in_flight.is_some() {
+                let c = self.checker(loc);
+                if let Some(deadline) = c.in_flight {
+                    // The watchdog `run` set (timeout + grace from `started`) keeps its
+                    // length and counts from the real start.
+                    let moved = deadline + now.saturating_since(c.started);
                     self.checker_mut(loc).started = now;
-                    let deadline = now + us(self.probe_spec(loc).timeout_us) + us(PROBE_GRACE_US);
-                    self.set_timer(loc, None, Some(deadline));
+                    self.set_timer(loc, None, Some(moved));
                 }
             }
             CheckInput::AddressPresent { addr, present } => {
