@@ -786,8 +786,8 @@ impl Engine {
                 }
             }
         }
-        // A group's change waits for nothing of its members' lanes that is still queued;
-        // keepalived sends it after the member's own (`vrrp_sync_master()`).
+        // A group's change goes to GENERAL, which waits for everything queued before it
+        // in every lane: keepalived sends it after its members' own (`vrrp_sync_master()`).
         self.out.enter(GENERAL);
         groups.sort_unstable();
         groups.dedup();

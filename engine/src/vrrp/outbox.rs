@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::io::Output;
 
-/// A masters' periodic adverts and GARP refreshes: ahead of everything queued, or a
+/// Masters' periodic adverts and GARP refreshes: ahead of everything queued, or a
 /// 30 ms instance behind a burst would miss its interval and its peer would take over.
 pub const URGENT: usize = 0;
 /// Outputs of no instance: track scripts, sync groups, paced GARPs. Each waits for
