@@ -48,9 +48,13 @@ impl PreciseTimer {
         })
     }
 
-    /// Arms the timer `d` from now; a previous arming and its unread expiries are
-    /// replaced (`timerfd_settime` resets the count).
-    fn arm(&self, now: Instant, d: Duration) -> io::Result<()> {
+    /// Makes sure the timerfd expires no later than `deadline`. Re-arming replaces the
+    /// previous arming and its unread expiries (`timerfd_settime` resets the count).
+    fn arm_by(&self, deadline: Instant) -> io::Result<()> {
+        if self.armed.get().is_some_and(|t| t <= deadline) {
+            return Ok(());
+        }
+        let d = deadline.saturating_duration_since(Instant::now());
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
                 tv_sec: 0,
@@ -69,17 +73,8 @@ impl PreciseTimer {
             self.armed.set(None);
             return Err(io::Error::last_os_error());
         }
-        self.armed.set(Some(now + d));
+        self.armed.set(Some(deadline));
         Ok(())
-    }
-
-    /// Makes sure the timerfd expires no later than `deadline`.
-    fn arm_by(&self, deadline: Instant) -> io::Result<()> {
-        if self.armed.get().is_some_and(|t| t <= deadline) {
-            return Ok(());
-        }
-        let now = Instant::now();
-        self.arm(now, deadline.saturating_duration_since(now))
     }
 
     /// Waits `d`. Cancel-safe: dropping it leaves the timer armed, and the next call
@@ -123,13 +118,16 @@ impl PreciseTimer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sleeps_at_least_as_long_as_asked_and_rearms_after_a_drop() {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap();
-        rt.block_on(async {
+            .unwrap()
+    }
+
+    #[test]
+    fn sleeps_at_least_as_long_as_asked_and_rearms_after_a_drop() {
+        runtime().block_on(async {
             let t = PreciseTimer::new().unwrap();
             // Armed, then dropped before it fires: the next sleep must not end early.
             drop(t.sleep(Duration::from_millis(1)));
@@ -144,11 +142,7 @@ mod tests {
     #[test]
     fn a_later_deadline_keeps_the_armed_expiry_and_an_earlier_one_replaces_it() {
         use futures::FutureExt;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        runtime().block_on(async {
             let t = PreciseTimer::new().unwrap();
             // Polled once (armed), then dropped, as the VRRP loop does when a packet wins.
             assert!(t.sleep(Duration::from_millis(40)).now_or_never().is_none());
