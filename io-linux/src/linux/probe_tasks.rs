@@ -81,11 +81,11 @@ impl ProbeTasks {
                 word: Word::Done(outcome),
             });
         });
-        let now = Running {
+        let running = Running {
             generation,
             task: task.abort_handle(),
         };
-        if let Some(old) = self.running.insert(id, now) {
+        if let Some(old) = self.running.insert(id, running) {
             old.task.abort();
         }
     }
