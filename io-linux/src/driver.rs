@@ -14,6 +14,12 @@ use keepalived_engine::vrrp::{Engine, Input, Output};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Input(Input),
+    /// A packet, and when the host received it (a kernel timestamp), which can be earlier
+    /// than now: a timer it restarts counts from its arrival (RFC 5798 §6.4.2).
+    Packet {
+        at: Instant,
+        input: Input,
+    },
     /// The process stops running for this long (a scheduling stall, SIGSTOP): nothing is
     /// received, sent or timed until it resumes, as on a stalled host.
     Pause(Duration),
@@ -38,9 +44,9 @@ pub trait Platform {
     fn next_event(&mut self) -> impl Future<Output = Event>;
     /// Carries out one output.
     fn execute(&mut self, out: Output) -> impl Future<Output = ()>;
-    /// A packet that has already arrived; never ready on a platform whose packets come
-    /// only through `next_event`. Cancel-safe.
-    fn next_packet(&mut self) -> impl Future<Output = Input> {
+    /// A packet that has already arrived, and when; never ready on a platform whose
+    /// packets come only through `next_event`. Cancel-safe.
+    fn next_packet(&mut self) -> impl Future<Output = (Instant, Input)> {
         std::future::pending()
     }
     /// Every output the engine had is carried out (a reload's, say): the moment to
@@ -67,6 +73,9 @@ const CATCH_UP: usize = 1024;
 
 /// Runs `engine` on `platform` until an [`Event::Stop`].
 pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
+    // The latest time the engine has been given: a packet that arrived before it is
+    // dated then, so the engine's clock never runs backwards.
+    let mut told = Instant::ZERO;
     loop {
         // One output at a time: a burst (1,000 takeovers' address changes) can outlast a
         // 30 ms advert interval, and what falls due meanwhile must not wait for its end.
@@ -97,16 +106,19 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
                 // the timer: the down timer restarts with each one (RFC 5798 §6.4.2), and a
                 // backup that looked at its timer first would take over from a live master.
                 for _ in 0..CATCH_UP {
-                    let Some(input) =
+                    let Some((at, input)) =
                         tokio::task::unconstrained(platform.next_packet()).now_or_never()
                     else {
                         break;
                     };
-                    engine.handle_input(platform.now(), input);
+                    engine.handle_input(advance(&mut told, at), input);
                 }
-                engine.handle_timeout(platform.now());
+                engine.handle_timeout(advance(&mut told, platform.now()));
             }
-            Some(Event::Input(input)) => engine.handle_input(platform.now(), input),
+            Some(Event::Input(input)) => {
+                engine.handle_input(advance(&mut told, platform.now()), input)
+            }
+            Some(Event::Packet { at, input }) => engine.handle_input(advance(&mut told, at), input),
             Some(Event::Pause(d)) => tokio::time::sleep(d).await,
             Some(Event::DumpStats) => platform.write_stats(engine.stats_text()),
             Some(Event::DumpData) => platform.write_data(engine.data_text()),
@@ -150,6 +162,12 @@ impl EngineClock {
     }
 }
 
+/// `t`, or the latest time already told if that is later; the new latest.
+fn advance(told: &mut Instant, t: Instant) -> Instant {
+    *told = (*told).max(t);
+    *told
+}
+
 async fn sleep_for(sleep: Option<impl Future<Output = ()>>) {
     if let Some(s) = sleep {
         s.await;
@@ -179,7 +197,8 @@ mod tests {
         work_us: u64,
         /// Packets by the time they arrive.
         arrivals: VecDeque<(u64, Input)>,
-        masters: Rc<RefCell<Vec<String>>>,
+        /// Who became master, and when.
+        masters: Rc<RefCell<Vec<(String, u64)>>>,
     }
 
     impl Platform for SlowHost {
@@ -195,27 +214,27 @@ mod tests {
             }
             std::future::pending().await
         }
-        fn next_packet(&mut self) -> impl Future<Output = Input> {
+        fn next_packet(&mut self) -> impl Future<Output = (Instant, Input)> {
             let now = self.clock.get();
             let ready = self.arrivals.front().is_some_and(|(t, _)| *t <= now);
             let input = ready.then(|| self.arrivals.pop_front()).flatten();
             async move {
                 match input {
-                    Some((_, input)) => input,
+                    Some((t, input)) => (Instant::from_micros(t), input),
                     None => std::future::pending().await,
                 }
             }
         }
         async fn execute(&mut self, out: Output) {
-            self.clock.set(self.clock.get() + self.work_us);
             if let Output::StateChange {
                 instance,
                 to: State::Master,
                 ..
             } = out
             {
-                self.masters.borrow_mut().push(instance);
+                self.masters.borrow_mut().push((instance, self.clock.get()));
             }
+            self.clock.set(self.clock.get() + self.work_us);
         }
         fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
             let (clock, end) = (self.clock.clone(), self.end_us);
@@ -226,6 +245,19 @@ mod tests {
                 clock.set(clock.get() + d.as_micros() as u64);
             }
         }
+    }
+
+    fn backup_on_eth0(text: &str) -> Engine {
+        let config = parse_str(text, &ParseOptions::default()).config;
+        let eth0 = InterfaceInfo {
+            name: "eth0".into(),
+            up: true,
+            mac: [2, 0, 0, 0, 0, 1],
+            ipv4: Some(Ipv4Addr::new(192, 168, 0, 1)),
+            ipv6_ll: None,
+            ipv6_forwarding: false,
+        };
+        Engine::new(config, Instant::ZERO, vec![eth0])
     }
 
     fn advert_from_peer(vrid: u8, priority: u8) -> Input {
@@ -275,16 +307,7 @@ mod tests {
                 k + 1
             ));
         }
-        let config = parse_str(&text, &ParseOptions::default()).config;
-        let eth0 = InterfaceInfo {
-            name: "eth0".into(),
-            up: true,
-            mac: [2, 0, 0, 0, 0, 1],
-            ipv4: Some(Ipv4Addr::new(192, 168, 0, 1)),
-            ipv6_ll: None,
-            ipv6_forwarding: false,
-        };
-        let mut engine = Engine::new(config, Instant::ZERO, vec![eth0]);
+        let mut engine = backup_on_eth0(&text);
         let masters = Rc::new(RefCell::new(Vec::new()));
         let mut host = SlowHost {
             clock: Rc::new(Cell::new(0)),
@@ -304,12 +327,48 @@ mod tests {
         let masters = masters.borrow();
         assert_eq!(masters.len(), 200, "every owner took over: {masters:?}");
         assert!(
-            !masters.iter().any(|m| m == "WATCHED"),
+            !masters.iter().any(|(m, _)| m == "WATCHED"),
             "the backup took over from a master whose adverts were waiting to be read"
         );
         assert!(
             host.clock.get() > 200_000,
             "the burst outlasted the down interval, so the test means something"
+        );
+    }
+
+    // RFC 5798 §6.4.2: the down timer restarts when an advert is received. This host
+    // reads packets only when a timer wakes it, so each advert is read up to a down
+    // interval after it came; counted from the reading, the takeover would come late.
+    #[test]
+    fn a_down_timer_counts_from_when_the_advert_arrived_not_when_it_was_read() {
+        let mut engine = backup_on_eth0(
+            "global_defs {\n vrrp_version 3\n}\nvrrp_instance WATCHED {\n interface eth0\n \
+             virtual_router_id 50\n priority 100\n advert_int 0.03\n \
+             virtual_ipaddress {\n  10.0.0.100/24\n }\n}\n",
+        );
+        let masters = Rc::new(RefCell::new(Vec::new()));
+        let last_advert = 300_000;
+        let mut host = SlowHost {
+            clock: Rc::new(Cell::new(0)),
+            end_us: 1_000_000,
+            work_us: 0,
+            // The master's adverts every 30 ms until it dies after the one at 300 ms.
+            arrivals: (0..=last_advert / 30_000)
+                .map(|k| (k * 30_000, advert_from_peer(50, 200)))
+                .collect(),
+            masters: masters.clone(),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(run(&mut engine, &mut host));
+        // 3 × 30 ms + skew (256 − 100) × 30 ms / 256 (RFC 5798 §6.1).
+        let down_interval = 90_000 + 156 * 30_000 / 256;
+        assert_eq!(
+            *masters.borrow(),
+            vec![("WATCHED".to_string(), last_advert + down_interval)],
+            "the backup took over one down interval after the last advert arrived"
         );
     }
 }

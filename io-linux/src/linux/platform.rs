@@ -40,6 +40,10 @@ enum Sock {
 /// signals, script exits and netlink again.
 const PACKET_STREAK: u32 = 64;
 
+/// A receive stamp further back than this is taken for a wall clock stepped forward, not
+/// for a wait: such a packet is dated when it is read.
+const LONGEST_WAIT: Duration = Duration::from_secs(1);
+
 /// A burst of at least this many outputs gives its freed memory back once carried out.
 const TRIM_AFTER: usize = 512;
 
@@ -102,12 +106,13 @@ impl LinuxPlatform {
         let mut vmacs = Vmacs::default();
         vmacs.ensure(&mut netlink, config).await;
         let ifs = netlink.interfaces().await.map_err(|e| e.to_string())?;
+        let clock = EngineClock::start();
         let mut platform = LinuxPlatform {
-            clock: EngineClock::start(),
+            clock,
             interfaces: ifs.iter().map(|i| (i.name.clone(), i.clone())).collect(),
             netlink,
             vmacs,
-            sockets: Sockets::default(),
+            sockets: Sockets::new(clock),
             packet_out: PacketSender::open().map_err(|e| format!("AF_PACKET socket: {e}"))?,
             scripts: Scripts::new(ScriptUser::from_global(&config.global)),
             signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
@@ -204,6 +209,8 @@ impl LinuxPlatform {
 /// The VRRP sockets, one per interface, protocol and family.
 struct Sockets {
     by_key: BTreeMap<(String, u8, Family), Sock>,
+    /// The engine's clock, to date each packet from when the kernel received it.
+    clock: EngineClock,
     /// Where a received IPv4 datagram is read into.
     buf: Vec<u8>,
     /// The socket [`Sockets::poll_packet`] asks first, so that one busy interface cannot
@@ -211,24 +218,23 @@ struct Sockets {
     turn: usize,
 }
 
-impl Default for Sockets {
-    fn default() -> Sockets {
+impl Sockets {
+    fn new(clock: EngineClock) -> Sockets {
         Sockets {
             by_key: BTreeMap::new(),
+            clock,
             buf: vec![0; 65536],
             turn: 0,
         }
     }
-}
 
-impl Sockets {
-    /// The next packet from whichever socket has one. Cancel-safe.
-    fn recv(&mut self) -> impl Future<Output = Input> + '_ {
+    /// The next packet from whichever socket has one, and when it arrived. Cancel-safe.
+    fn recv(&mut self) -> impl Future<Output = (Instant, Input)> + '_ {
         std::future::poll_fn(move |cx| self.poll_packet(cx))
     }
 
     /// A packet from whichever socket has one, each socket asked first in turn.
-    fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<Input> {
+    fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<(Instant, Input)> {
         let n = self.by_key.len();
         let start = self.turn.min(n);
         let in_turn = self.by_key.iter().enumerate().skip(start);
@@ -245,11 +251,11 @@ impl Sockets {
                         unread = false;
                         break;
                     }
-                    Poll::Ready(Ok(Some(input))) => {
+                    Poll::Ready(Ok((Some(input), waited))) => {
                         self.turn = (k + 1) % n;
-                        return Poll::Ready(input);
+                        return Poll::Ready((arrival(self.clock.now(), waited), input));
                     }
-                    Poll::Ready(Ok(None)) => {}
+                    Poll::Ready(Ok((None, _))) => {}
                     Poll::Ready(Err(e)) => debug!(%interface, "receiving: {e}"),
                 }
             }
@@ -265,19 +271,31 @@ impl Sockets {
 
 impl Sock {
     /// One datagram as the engine's input (`None` for one that cannot be), if the runtime
-    /// has seen one arrive.
+    /// has seen one arrive, and how long it waited to be read.
     fn poll_input(
         &self,
         cx: &mut Context<'_>,
         interface: &str,
         buf: &mut [u8],
-    ) -> Poll<std::io::Result<Option<Input>>> {
+    ) -> Poll<std::io::Result<(Option<Input>, Option<Duration>)>> {
         match self {
             Sock::V4(s) => s
                 .poll_recv(cx, buf)
-                .map_ok(|len| v4_input(interface, &buf[..len])),
-            Sock::V6(s) => s.poll_recv(cx).map_ok(|r| v6_input(interface, r)),
+                .map_ok(|(len, waited)| (v4_input(interface, &buf[..len]), waited)),
+            Sock::V6(s) => s.poll_recv(cx).map_ok(|r| {
+                let waited = r.waited;
+                (v6_input(interface, r), waited)
+            }),
         }
+    }
+}
+
+/// When a packet read at `now` arrived: a timer it restarts counts from its arrival
+/// (RFC 5798 §6.4.2), not from when a busy loop got to it.
+fn arrival(now: Instant, waited: Option<Duration>) -> Instant {
+    match waited.filter(|w| *w <= LONGEST_WAIT) {
+        Some(w) => Instant::from_micros(now.as_micros().saturating_sub(w.as_micros() as u64)),
+        None => now,
     }
 }
 
@@ -340,9 +358,11 @@ impl Platform for LinuxPlatform {
         // select below for each packet of a burst was a fifth of its CPU. Every
         // PACKET_STREAK-th call still looks at everything, so a flood hides no signal.
         if self.streak < PACKET_STREAK {
-            if let Some(input) = tokio::task::unconstrained(self.sockets.recv()).now_or_never() {
+            if let Some((at, input)) =
+                tokio::task::unconstrained(self.sockets.recv()).now_or_never()
+            {
                 self.streak += 1;
-                return Event::Input(input);
+                return Event::Packet { at, input };
             }
         }
         self.streak = 0;
@@ -372,12 +392,12 @@ impl Platform for LinuxPlatform {
                         return ev;
                     }
                 }
-                input = self.sockets.recv() => return Event::Input(input),
+                (at, input) = self.sockets.recv() => return Event::Packet { at, input },
             }
         }
     }
 
-    fn next_packet(&mut self) -> impl Future<Output = Input> {
+    fn next_packet(&mut self) -> impl Future<Output = (Instant, Input)> {
         self.sockets.recv()
     }
 
@@ -773,5 +793,23 @@ impl LinuxPlatform {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packet_is_dated_when_it_arrived_unless_its_stamp_is_implausible() {
+        let now = Instant::from_micros(5_000_000);
+        let ms = Duration::from_millis;
+        assert_eq!(arrival(now, Some(ms(3))), Instant::from_micros(4_997_000));
+        assert_eq!(arrival(now, None), now);
+        // Further back than any wait: a wall clock stepped forward.
+        assert_eq!(arrival(now, Some(LONGEST_WAIT + ms(1))), now);
+        // Never before the engine's epoch.
+        let early = Instant::from_micros(200);
+        assert_eq!(arrival(early, Some(ms(1))), Instant::ZERO);
     }
 }

@@ -3,10 +3,10 @@
 //! neighbour advertisements.
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::task::{ready, Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
@@ -31,6 +31,7 @@ impl RawV4 {
         s.set_multicast_all_v4(false)?;
         s.set_multicast_ttl_v4(255)?;
         s.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))?;
+        setsockopt_int(s.as_raw_fd(), libc::SOL_SOCKET, SO_TIMESTAMPNS, 1)?;
         s.set_nonblocking(true)?;
         // SAFETY: `s` owns its descriptor, which stays open and unchanged for as long as the
         // AsyncFd (which owns `s`) lives.
@@ -38,18 +39,18 @@ impl RawV4 {
         Ok(RawV4 { fd })
     }
 
-    /// One datagram, IP header included, if the runtime has seen one arrive.
-    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    /// One datagram, IP header included, if the runtime has seen one arrive, and how
+    /// long it waited for us since the kernel received it.
+    pub fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, Option<Duration>)>> {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
-            let r = guard.try_io(|fd| {
-                // SAFETY: recv only writes initialised bytes into the buffer it is given;
-                // viewing our initialised buffer as MaybeUninit is sound.
-                let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-                fd.get_ref().recv(uninit)
-            });
+            let r = guard.try_io(|fd| recv_msg(fd.get_ref(), buf, None));
             if let Ok(r) = r {
-                return Poll::Ready(r);
+                return Poll::Ready(r.map(|(n, a)| (n, a.waited)));
             }
         }
     }
@@ -133,6 +134,85 @@ pub struct Received6 {
     pub src: std::net::Ipv6Addr,
     pub dst: Option<std::net::Ipv6Addr>,
     pub hop_limit: Option<u8>,
+    /// How long it waited for us since the kernel received it.
+    pub waited: Option<Duration>,
+}
+
+/// SO_TIMESTAMPNS (asm-generic/socket.h; the libc crate leaves it out for glibc): the
+/// kernel stamps each datagram with the CLOCK_REALTIME time it was received.
+const SO_TIMESTAMPNS: i32 = 35;
+
+/// What recvmsg's control messages said about one datagram.
+#[derive(Default)]
+struct Ancillary {
+    dst6: Option<std::net::Ipv6Addr>,
+    hop_limit: Option<u8>,
+    waited: Option<Duration>,
+}
+
+/// One datagram into `buf`, its sender into `from` if given, and its control messages.
+fn recv_msg(
+    socket: &Socket,
+    buf: &mut [u8],
+    from: Option<&mut libc::sockaddr_in6>,
+) -> io::Result<(usize, Ancillary)> {
+    // u64s: control messages must be aligned for cmsghdr.
+    let mut cmsg = [0u64; 32];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: a zeroed msghdr is valid; every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(from) = from {
+        msg.msg_name = (from as *mut libc::sockaddr_in6).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as u32;
+    }
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cmsg);
+    // SAFETY: msg points at live buffers of the stated sizes.
+    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut a = Ancillary::default();
+    // SAFETY: walking the control messages recvmsg wrote, with the libc macros.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    let info: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                    a.dst6 = Some(std::net::Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                    let h: i32 = std::ptr::read_unaligned(data.cast());
+                    a.hop_limit = u8::try_from(h).ok();
+                }
+                (libc::SOL_SOCKET, SO_TIMESTAMPNS) => {
+                    let t: libc::timespec = std::ptr::read_unaligned(data.cast());
+                    a.waited = waited_since(t, SystemTime::now());
+                }
+                _ => {}
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, a))
+}
+
+/// How long ago, by `now` on the same wall clock, the kernel stamped a datagram; `None`
+/// for a stamp that cannot be one (a clock stepped back past it, a negative field).
+fn waited_since(stamp: libc::timespec, now: SystemTime) -> Option<Duration> {
+    let secs = u64::try_from(stamp.tv_sec).ok()?;
+    let nanos = u32::try_from(stamp.tv_nsec)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)?;
+    now.duration_since(UNIX_EPOCH + Duration::new(secs, nanos))
+        .ok()
 }
 
 fn setsockopt_int(fd: i32, level: i32, name: i32, value: i32) -> io::Result<()> {
@@ -166,6 +246,7 @@ impl RawV6 {
         setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, 6)?;
         setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
         setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+        setsockopt_int(fd, libc::SOL_SOCKET, SO_TIMESTAMPNS, 1)?;
         s.bind_device(Some(interface.as_bytes()))?;
         s.set_multicast_loop_v6(false)?;
         s.set_multicast_hops_v6(255)?;
@@ -180,54 +261,18 @@ impl RawV6 {
 
     fn recv_once(&self) -> io::Result<Received6> {
         let mut buf = vec![0u8; 65536];
-        // u64s: control messages must be aligned for cmsghdr.
-        let mut cmsg = [0u64; 32];
-        // SAFETY: zeroed plain-data structures, filled by recvmsg within the sizes given.
+        // SAFETY: a zeroed sockaddr_in6 is a valid (unspecified) address.
         let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
-        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as u32;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cmsg.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&cmsg);
-        // SAFETY: msg points at live buffers of the stated sizes.
-        let n = unsafe { libc::recvmsg(self.fd.get_ref().as_raw_fd(), &mut msg, 0) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        buf.truncate(n as usize);
+        let (n, a) = recv_msg(self.fd.get_ref(), &mut buf, Some(&mut from))?;
+        buf.truncate(n);
         // The engine keeps the payload; not the 64 KiB it was read into.
         buf.shrink_to_fit();
-        let (mut dst, mut hop_limit) = (None, None);
-        // SAFETY: walking the control messages recvmsg wrote, with the libc macros.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                let data = libc::CMSG_DATA(c);
-                match ((*c).cmsg_level, (*c).cmsg_type) {
-                    (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                        let info: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
-                        dst = Some(std::net::Ipv6Addr::from(info.ipi6_addr.s6_addr));
-                    }
-                    (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                        let h: i32 = std::ptr::read_unaligned(data.cast());
-                        hop_limit = u8::try_from(h).ok();
-                    }
-                    _ => {}
-                }
-                c = libc::CMSG_NXTHDR(&msg, c);
-            }
-        }
         Ok(Received6 {
             payload: buf,
             src: std::net::Ipv6Addr::from(from.sin6_addr.s6_addr),
-            dst,
-            hop_limit,
+            dst: a.dst6,
+            hop_limit: a.hop_limit,
+            waited: a.waited,
         })
     }
 
@@ -249,5 +294,35 @@ impl RawV6 {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(secs: i64, nanos: i64) -> libc::timespec {
+        libc::timespec {
+            tv_sec: secs,
+            tv_nsec: nanos,
+        }
+    }
+
+    #[test]
+    fn a_stamp_gives_how_long_the_datagram_waited_to_be_read() {
+        let now = UNIX_EPOCH + Duration::new(1_000, 500_250_000);
+        assert_eq!(
+            waited_since(stamp(1_000, 500_000_000), now),
+            Some(Duration::from_micros(250))
+        );
+    }
+
+    #[test]
+    fn a_stamp_after_now_or_out_of_range_gives_no_wait() {
+        let now = UNIX_EPOCH + Duration::new(1_000, 0);
+        // The wall clock was stepped back between the arrival and the read.
+        assert_eq!(waited_since(stamp(1_001, 0), now), None);
+        assert_eq!(waited_since(stamp(-1, 0), now), None);
+        assert_eq!(waited_since(stamp(999, 1_000_000_000), now), None);
     }
 }
