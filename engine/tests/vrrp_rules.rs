@@ -1062,11 +1062,12 @@ fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
         })
         .collect();
     let first = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
-    // vrrp_state_master_tx(): the advert, then the log line, the addresses, the GARPs.
+    // vrrp_state_master_tx(): the advert, the addresses, the GARPs; the state change
+    // (a log line) waits until they are out.
     assert!(
-        first("advert") < first("state")
-            && first("state") < first("add")
-            && first("add") < first("garp"),
+        first("advert") < first("add")
+            && first("add") < first("garp")
+            && first("garp") < first("state"),
         "LONE's own order: {kinds:?}"
     );
     assert_eq!(

@@ -147,9 +147,10 @@ impl SimPlatform {
                 if let Some(v) = w.hosts[i].inst.get_mut(instance) {
                     v.state = *to;
                     v.since = t;
+                    let before = v.garps_at_takeover.take();
                     if *to == State::Master && !v.garp_paced && v.garp_repeat > 0 {
                         let needed = v.garp_repeat as usize * v.vips;
-                        let have = w.hosts[i].garps;
+                        let have = before.unwrap_or(w.hosts[i].garps);
                         w.hosts[i]
                             .garp_due
                             .push((t + 0.001, instance.clone(), have + needed));
@@ -167,9 +168,15 @@ impl SimPlatform {
                 w.log(i, format!("{instance} priority {effective}"));
             }
             Output::Add {
+                instance,
                 what: Owned::Address { addr, .. },
-                ..
             } => {
+                let garps = w.hosts[i].garps;
+                if let Some(v) = w.hosts[i].inst.get_mut(instance) {
+                    if v.state != State::Master && v.garps_at_takeover.is_none() {
+                        v.garps_at_takeover = Some(garps);
+                    }
+                }
                 w.hosts[i].held.insert(addr.address.to_string());
                 w.vip_held(&addr.address.to_string());
                 w.log(i, format!("+ {}", addr.address));

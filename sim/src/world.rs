@@ -46,6 +46,9 @@ pub struct InstView {
     pub vips: usize,
     pub garp_repeat: u32,
     pub garp_paced: bool,
+    /// The host's GARP count when this instance's takeover began (its first address
+    /// going on): the burst goes out before the state change is reported.
+    pub garps_at_takeover: Option<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -197,6 +200,7 @@ pub fn inst_views(cfg: &Config) -> BTreeMap<String, InstView> {
                     garp_paced: cfg.global.vrrp_garp_interval_us > 0
                         || cfg.global.vrrp_gna_interval_us > 0
                         || !cfg.garp_groups.is_empty(),
+                    garps_at_takeover: None,
                 },
             )
         })

@@ -106,10 +106,7 @@ fn two_routers_elect_fail_over_and_preempt() {
     let took = wait_for(Duration::from_secs(5), || only(0)).expect("r1 takes over after SIGTERM");
     assert!(took <= skew(100) + MARGIN, "SIGTERM takeover took {took:?}");
     let log = std::fs::read_to_string(&d2.log).unwrap();
-    assert!(
-        log.contains("SIGTERM received") && log.contains("removing 10.60.0.100"),
-        "{log}"
-    );
+    assert!(log.contains("SIGTERM received"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -444,8 +444,12 @@ impl Instance {
     /// (`vrrp_state_become_master()`) the addresses, routes and rules, the GARP burst, a
     /// second burst after `garp_master_delay`, and the periodic refresh.
     pub(crate) fn become_master(&mut self, cx: &mut Ctx<'_>, reason: &str) {
+        // The advert first, so the old master drops the addresses before our GARPs
+        // (`vrrp_state_master_tx()`); the addresses and GARPs next, and the state change
+        // (a log line, the LVS sync daemon) after them, as `vrrp_state_become_master()`
+        // leaves notifies and the sync daemon to its end: nothing the network waits for
+        // waits for a log write.
         self.send_advert(cx, self.effective_priority);
-        self.set_state(cx, State::Master, reason);
         for what in self.owned() {
             cx.out.push_back(Output::Add {
                 instance: self.name().to_string(),
@@ -453,6 +457,7 @@ impl Instance {
             });
         }
         self.garp_burst(cx, self.cfg.garp_master_repeat);
+        self.set_state(cx, State::Master, reason);
         self.garp_delayed_at = (self.cfg.garp_master_delay_us > 0
             && self.cfg.garp_master_repeat > 0)
             .then(|| cx.now + us(self.cfg.garp_master_delay_us));

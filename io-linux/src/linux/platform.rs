@@ -756,6 +756,9 @@ impl LinuxPlatform {
         self.pending.pop_front()
     }
 
+    /// Adds or removes one address, route or rule. Done, it is logged only with `-D`,
+    /// as keepalived logs its GARPs (`vrrp_send_update()`): a takeover of 1,000
+    /// instances is not 1,000 more writes ahead of their GARPs.
     async fn owned(&mut self, instance: &str, what: Owned, add: bool) {
         let vrid = self.vrid(instance);
         match what {
@@ -769,7 +772,7 @@ impl LinuxPlatform {
                 };
                 match r {
                     Ok(()) => {
-                        info!(%instance, vrid, %interface, "{} {}/{}", if add { "adding" } else { "removing" }, addr.address, addr.prefix_len)
+                        debug!(%instance, vrid, %interface, "{} {}/{}", if add { "adding" } else { "removing" }, addr.address, addr.prefix_len)
                     }
                     Err(e) => {
                         warn!(%instance, vrid, %interface, "{} {}: {e}", if add { "adding" } else { "removing" }, addr.address)
@@ -778,7 +781,7 @@ impl LinuxPlatform {
             }
             Owned::Route(r) => match self.netlink.route(&r, add).await {
                 Ok(()) => {
-                    info!(%instance, vrid, "{} route {:?} via {:?}", if add { "adding" } else { "removing" }, r.to, r.via)
+                    debug!(%instance, vrid, "{} route {:?} via {:?}", if add { "adding" } else { "removing" }, r.to, r.via)
                 }
                 Err(e) => {
                     warn!(%instance, vrid, "{} route {:?}: {e}", if add { "adding" } else { "removing" }, r.to)
@@ -786,7 +789,7 @@ impl LinuxPlatform {
             },
             Owned::Rule(r) => match self.netlink.rule(&r, add).await {
                 Ok(()) => {
-                    info!(%instance, vrid, "{} rule from {:?} to {:?}", if add { "adding" } else { "removing" }, r.from, r.to)
+                    debug!(%instance, vrid, "{} rule from {:?} to {:?}", if add { "adding" } else { "removing" }, r.from, r.to)
                 }
                 Err(e) => {
                     warn!(%instance, vrid, "{} rule: {e}", if add { "adding" } else { "removing" })
