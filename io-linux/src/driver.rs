@@ -81,7 +81,8 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
         // 30 ms advert interval, and what falls due meanwhile must not wait for its end.
         if let Some(out) = engine.poll_output() {
             platform.execute(out).await;
-            if engine.poll_timeout().is_none_or(|t| t > platform.now()) {
+            if engine.output_continues() || engine.poll_timeout().is_none_or(|t| t > platform.now())
+            {
                 continue;
             }
             // The runtime sees packets that came in during the burst only once the loop
@@ -197,8 +198,18 @@ mod tests {
         work_us: u64,
         /// Packets by the time they arrive.
         arrivals: VecDeque<(u64, Input)>,
-        /// Who became master, and when.
-        masters: Rc<RefCell<Vec<(String, u64)>>>,
+        /// What the loop did, in order.
+        seen: Rc<RefCell<Vec<Seen>>>,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum Seen {
+        /// An instance became master, at this time.
+        Master(String, u64),
+        /// An instance's advert went out.
+        Advert(String),
+        /// The loop went back to its timers.
+        Timers,
     }
 
     impl Platform for SlowHost {
@@ -226,17 +237,20 @@ mod tests {
             }
         }
         async fn execute(&mut self, out: Output) {
-            if let Output::StateChange {
-                instance,
-                to: State::Master,
-                ..
-            } = out
-            {
-                self.masters.borrow_mut().push((instance, self.clock.get()));
-            }
+            let seen = match out {
+                Output::StateChange {
+                    instance,
+                    to: State::Master,
+                    ..
+                } => Some(Seen::Master(instance, self.clock.get())),
+                Output::Transmit { instance, .. } => Some(Seen::Advert(instance)),
+                _ => None,
+            };
+            self.seen.borrow_mut().extend(seen);
             self.clock.set(self.clock.get() + self.work_us);
         }
         fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
+            self.seen.borrow_mut().push(Seen::Timers);
             let (clock, end) = (self.clock.clone(), self.end_us);
             async move {
                 if clock.get() >= end {
@@ -247,17 +261,55 @@ mod tests {
         }
     }
 
-    fn backup_on_eth0(text: &str) -> Engine {
-        let config = parse_str(text, &ParseOptions::default()).config;
-        let eth0 = InterfaceInfo {
-            name: "eth0".into(),
-            up: true,
-            mac: [2, 0, 0, 0, 0, 1],
-            ipv4: Some(Ipv4Addr::new(192, 168, 0, 1)),
-            ipv6_ll: None,
-            ipv6_forwarding: false,
+    /// Runs `engine` on a [`SlowHost`] until `end_us`: what the loop did, and where the
+    /// host's clock ended.
+    fn run_slowly(
+        engine: &mut Engine,
+        end_us: u64,
+        work_us: u64,
+        arrivals: VecDeque<(u64, Input)>,
+    ) -> (Vec<Seen>, u64) {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let mut host = SlowHost {
+            clock: Rc::new(Cell::new(0)),
+            end_us,
+            work_us,
+            arrivals,
+            seen: seen.clone(),
         };
-        Engine::new(config, Instant::ZERO, vec![eth0])
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(run(engine, &mut host));
+        let ended = host.clock.get();
+        (seen.take(), ended)
+    }
+
+    /// Who became master, and when.
+    fn masters(seen: &[Seen]) -> Vec<(String, u64)> {
+        seen.iter()
+            .filter_map(|s| match s {
+                Seen::Master(i, t) => Some((i.clone(), *t)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// An engine for `text` on a host with eth0 and eth1.
+    fn engine_for(text: &str) -> Engine {
+        let config = parse_str(text, &ParseOptions::default()).config;
+        let interfaces = (0..2u8)
+            .map(|k| InterfaceInfo {
+                name: format!("eth{k}"),
+                up: true,
+                mac: [2, 0, 0, 0, k, 1],
+                ipv4: Some(Ipv4Addr::new(192, 168, k, 1)),
+                ipv6_ll: None,
+                ipv6_forwarding: false,
+            })
+            .collect();
+        Engine::new(config, Instant::ZERO, interfaces)
     }
 
     fn advert_from_peer(vrid: u8, priority: u8) -> Input {
@@ -307,31 +359,20 @@ mod tests {
                 k + 1
             ));
         }
-        let mut engine = backup_on_eth0(&text);
-        let masters = Rc::new(RefCell::new(Vec::new()));
-        let mut host = SlowHost {
-            clock: Rc::new(Cell::new(0)),
-            end_us: 2_000_000,
-            work_us: 500,
-            // The live master's adverts, every 30 ms for the whole run.
-            arrivals: (0..66u64)
-                .map(|k| (k * 30_000, advert_from_peer(50, 200)))
-                .collect(),
-            masters: masters.clone(),
-        };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(run(&mut engine, &mut host));
-        let masters = masters.borrow();
+        let mut engine = engine_for(&text);
+        // The live master's adverts, every 30 ms for the whole run.
+        let arrivals = (0..66u64)
+            .map(|k| (k * 30_000, advert_from_peer(50, 200)))
+            .collect();
+        let (seen, ended) = run_slowly(&mut engine, 2_000_000, 500, arrivals);
+        let masters = masters(&seen);
         assert_eq!(masters.len(), 200, "every owner took over: {masters:?}");
         assert!(
             !masters.iter().any(|(m, _)| m == "WATCHED"),
             "the backup took over from a master whose adverts were waiting to be read"
         );
         assert!(
-            host.clock.get() > 200_000,
+            ended > 200_000,
             "the burst outlasted the down interval, so the test means something"
         );
     }
@@ -341,34 +382,66 @@ mod tests {
     // interval after it came; counted from the reading, the takeover would come late.
     #[test]
     fn a_down_timer_counts_from_when_the_advert_arrived_not_when_it_was_read() {
-        let mut engine = backup_on_eth0(
+        let mut engine = engine_for(
             "global_defs {\n vrrp_version 3\n}\nvrrp_instance WATCHED {\n interface eth0\n \
              virtual_router_id 50\n priority 100\n advert_int 0.03\n \
              virtual_ipaddress {\n  10.0.0.100/24\n }\n}\n",
         );
-        let masters = Rc::new(RefCell::new(Vec::new()));
         let last_advert = 300_000;
-        let mut host = SlowHost {
-            clock: Rc::new(Cell::new(0)),
-            end_us: 1_000_000,
-            work_us: 0,
-            // The master's adverts every 30 ms until it dies after the one at 300 ms.
-            arrivals: (0..=last_advert / 30_000)
-                .map(|k| (k * 30_000, advert_from_peer(50, 200)))
-                .collect(),
-            masters: masters.clone(),
-        };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(run(&mut engine, &mut host));
+        // The master's adverts every 30 ms until it dies after the one at 300 ms.
+        let arrivals = (0..=last_advert / 30_000)
+            .map(|k| (k * 30_000, advert_from_peer(50, 200)))
+            .collect();
+        let (seen, _) = run_slowly(&mut engine, 1_000_000, 0, arrivals);
         // 3 × 30 ms + skew (256 − 100) × 30 ms / 256 (RFC 5798 §6.1).
         let down_interval = 90_000 + 156 * 30_000 / 256;
         assert_eq!(
-            *masters.borrow(),
+            masters(&seen),
             vec![("WATCHED".to_string(), last_advert + down_interval)],
             "the backup took over one down interval after the last advert arrived"
         );
+    }
+
+    // vrrp_state_become_master() does a whole takeover in one call. Here 100 instances on
+    // eth1 fall due 3.9 ms after WATCHED (priority 99: a longer skew), while WATCHED's
+    // takeover (8 outputs of 1 ms) is under way; working theirs out must wait for its end.
+    #[test]
+    fn a_takeover_goes_out_whole_before_the_loop_turns_to_timers_that_fell_due() {
+        let mut text = String::from(
+            "vrrp_instance WATCHED {\n interface eth0\n virtual_router_id 50\n priority 100\n \
+             advert_int 1\n virtual_ipaddress {\n  10.0.0.100/24\n }\n}\n",
+        );
+        for k in 0..100u32 {
+            text.push_str(&format!(
+                "vrrp_instance OTHER_{k} {{\n interface eth1\n virtual_router_id {}\n \
+                 priority 99\n advert_int 1\n virtual_ipaddress {{\n  10.1.0.{}/16\n }}\n}}\n",
+                k + 51,
+                k + 1
+            ));
+        }
+        let mut engine = engine_for(&text);
+        let (seen, _) = run_slowly(&mut engine, 5_000_000, 1_000, VecDeque::new());
+        let advert = seen
+            .iter()
+            .position(|s| *s == Seen::Advert("WATCHED".into()))
+            .expect("WATCHED took over");
+        let master = seen
+            .iter()
+            .position(|s| matches!(s, Seen::Master(i, _) if i == "WATCHED"))
+            .expect("WATCHED became master");
+        let Seen::Master(_, at) = &seen[master] else {
+            unreachable!()
+        };
+        let others_due = 3_000_000 + 157 * 1_000_000 / 256;
+        assert!(
+            *at > others_due,
+            "the others fell due during WATCHED's takeover, so the test means something"
+        );
+        assert!(
+            !seen[advert..master].contains(&Seen::Timers),
+            "the loop turned to its timers mid-takeover: {:?}",
+            &seen[advert..=master]
+        );
+        assert_eq!(masters(&seen).len(), 101, "every instance took over");
     }
 }

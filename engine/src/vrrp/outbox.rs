@@ -17,6 +17,11 @@
 //! to no instance (a sync group's notify, a track script) waits until everything queued
 //! before it in any lane has gone, as with one queue: a group's MASTER notify must follow
 //! its members' addresses, on whichever interfaces they are.
+//!
+//! What is pushed between two [`Outbox::enter`]s is one burst (one instance's takeover:
+//! its advert, addresses, GARPs). [`Outbox::continues`] says whether the next output is
+//! of the burst just started, so a driver carries a takeover out whole before it works
+//! out more timers, as keepalived's single `vrrp_state_become_master()` call does.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -33,11 +38,23 @@ pub const GENERAL: usize = 1;
 /// 1,000 instances changing state at once must not keep that peak's memory.
 const KEEP: usize = 64;
 
+/// An output with the number of its push, so [`GENERAL`] can wait its turn, and of its
+/// burst.
+#[derive(Debug, Clone)]
+struct Queued {
+    push: u64,
+    burst: u64,
+    output: Output,
+}
+
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    /// Each output with the number of its push, so [`GENERAL`] can wait its turn.
-    lanes: Vec<VecDeque<(u64, Output)>>,
+    lanes: Vec<VecDeque<Queued>>,
     pushed: u64,
+    /// How many [`Outbox::enter`]s: the burst a push belongs to.
+    bursts: u64,
+    /// The burst of the output last taken.
+    taken: Option<u64>,
     by_interface: BTreeMap<String, usize>,
     /// The non-empty lanes other than [`URGENT`], by how much each holds, then by number:
     /// the order they are served in.
@@ -51,6 +68,8 @@ impl Default for Outbox {
         Outbox {
             lanes: vec![VecDeque::new(), VecDeque::new()],
             pushed: 0,
+            bursts: 0,
+            taken: None,
             by_interface: BTreeMap::new(),
             ready: BTreeSet::new(),
             current: GENERAL,
@@ -70,9 +89,10 @@ impl Outbox {
         l
     }
 
-    /// Sends what is pushed from now on to `lane`.
+    /// Sends what is pushed from now on to `lane`, as a new burst.
     pub fn enter(&mut self, lane: usize) {
         self.current = lane;
+        self.bursts += 1;
     }
 
     pub fn push_back(&mut self, o: Output) {
@@ -83,38 +103,58 @@ impl Outbox {
             self.ready.insert((held + 1, l));
         }
         self.pushed += 1;
-        self.lanes[l].push_back((self.pushed, o));
+        self.lanes[l].push_back(Queued {
+            push: self.pushed,
+            burst: self.bursts,
+            output: o,
+        });
     }
 
     /// The next output: urgent first, then from the lane that holds least.
     pub fn pop_front(&mut self) -> Option<Output> {
-        if let Some((_, o)) = self.lanes[URGENT].pop_front() {
-            return Some(o);
-        }
-        let Some(&(held, l)) = self
-            .ready
-            .iter()
-            .find(|&&(_, l)| l != GENERAL || !self.older_elsewhere())
-        else {
+        let Some(l) = self.next_lane() else {
             self.shrink();
             return None;
         };
-        self.ready.remove(&(held, l));
-        if held > 1 {
-            self.ready.insert((held - 1, l));
+        if l != URGENT {
+            let held = self.lanes[l].len();
+            self.ready.remove(&(held, l));
+            if held > 1 {
+                self.ready.insert((held - 1, l));
+            }
         }
-        self.lanes[l].pop_front().map(|(_, o)| o)
+        let q = self.lanes[l].pop_front()?;
+        self.taken = Some(q.burst);
+        Some(q.output)
+    }
+
+    /// Whether the next output belongs to the burst of the one last taken.
+    pub fn continues(&self) -> bool {
+        self.next_lane()
+            .and_then(|l| self.lanes[l].front())
+            .is_some_and(|q| Some(q.burst) == self.taken)
+    }
+
+    /// The lane [`Outbox::pop_front`] takes from next.
+    fn next_lane(&self) -> Option<usize> {
+        if !self.lanes[URGENT].is_empty() {
+            return Some(URGENT);
+        }
+        self.ready
+            .iter()
+            .find(|&&(_, l)| l != GENERAL || !self.older_elsewhere())
+            .map(|&(_, l)| l)
     }
 
     /// Whether an interface lane holds an output pushed before [`GENERAL`]'s first.
     fn older_elsewhere(&self) -> bool {
-        let Some(&(first, _)) = self.lanes[GENERAL].front() else {
+        let Some(first) = self.lanes[GENERAL].front().map(|q| q.push) else {
             return false;
         };
         self.ready
             .iter()
             .filter_map(|&(_, l)| self.lanes[l].front())
-            .any(|&(n, _)| n < first)
+            .any(|q| q.push < first)
     }
 
     fn shrink(&mut self) {
@@ -187,6 +227,25 @@ mod tests {
         let got = texts(&mut o);
         assert_eq!(got[..5], ["b0", "b1", "b2", "b3", "a1"]);
         assert_eq!(got.len(), 103);
+    }
+
+    #[test]
+    fn a_burst_continues_until_its_last_output_even_with_more_in_its_lane() {
+        let mut o = Outbox::default();
+        let a = o.lane("eth0");
+        o.enter(a);
+        o.push_back(log("a", 0));
+        o.push_back(log("a", 1));
+        // The next instance on the same interface: a burst of its own.
+        o.enter(a);
+        o.push_back(log("b", 0));
+        assert!(!o.continues(), "nothing taken yet");
+        assert_eq!(o.pop_front(), Some(log("a", 0)));
+        assert!(o.continues());
+        assert_eq!(o.pop_front(), Some(log("a", 1)));
+        assert!(!o.continues(), "b0 is another instance's");
+        assert_eq!(o.pop_front(), Some(log("b", 0)));
+        assert!(!o.continues(), "empty");
     }
 
     #[test]
