@@ -1035,20 +1035,36 @@ fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
     assert!(lone_due < secs(3.62), "LONE is due at {lone_due:?}");
     e.handle_timeout(lone_due);
     let rest: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
-    let of_lone = |o: &Output| match o {
+    let of = |name: &str, interface: &str, o: &Output| match o {
         Output::Transmit { instance, .. }
         | Output::Add { instance, .. }
         | Output::StateChange { instance, .. }
-        | Output::Notify { instance, .. } => instance == "LONE",
-        Output::SendGratuitousArp { interface, .. } => interface == "eth1",
+        | Output::Notify { instance, .. } => instance == name,
+        Output::SendGratuitousArp { interface: i, .. } => i == interface,
         _ => false,
     };
-    let lone: Vec<usize> = (0..rest.len()).filter(|&i| of_lone(&rest[i])).collect();
+    let Output::Transmit {
+        instance: under_way,
+        ..
+    } = &early[0]
+    else {
+        panic!("the burst began with {:?}", early[0]);
+    };
+    let lone: Vec<usize> = (0..rest.len())
+        .filter(|&i| of("LONE", "eth1", &rest[i]))
+        .collect();
     assert!(!lone.is_empty(), "LONE did not take over");
-    // LONE's interface holds least: all of its takeover goes before the burst resumes.
+    // The takeover under way when LONE fell due ends first, as one
+    // vrrp_state_become_master() call would; then LONE's interface holds least, so all
+    // of its takeover goes before the burst resumes.
+    assert!(
+        rest[..lone[0]].iter().all(|o| of(under_way, "eth0", o)),
+        "LONE waited for more than {under_way}'s takeover: {:?}",
+        &rest[..lone[0]]
+    );
     assert_eq!(
         lone,
-        (0..lone.len()).collect::<Vec<_>>(),
+        (lone[0]..lone[0] + lone.len()).collect::<Vec<_>>(),
         "LONE's outputs waited behind the burst's"
     );
     let kinds: Vec<&str> = lone

@@ -19,9 +19,10 @@
 //! its members' addresses, on whichever interfaces they are.
 //!
 //! What is pushed between two [`Outbox::enter`]s is one burst (one instance's takeover:
-//! its advert, addresses, GARPs). [`Outbox::continues`] says whether the next output is
-//! of the burst just started, so a driver carries a takeover out whole before it works
-//! out more timers, as keepalived's single `vrrp_state_become_master()` call does.
+//! its advert, addresses, GARPs). A burst once started is served to its end before any
+//! other lane, urgent included, and [`Outbox::continues`] says whether the next output
+//! is of it, so a driver carries a takeover out whole before it works out more timers,
+//! as keepalived's single `vrrp_state_become_master()` call does.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -53,8 +54,8 @@ pub struct Outbox {
     pushed: u64,
     /// How many [`Outbox::enter`]s: the burst a push belongs to.
     bursts: u64,
-    /// The burst of the output last taken.
-    taken: Option<u64>,
+    /// The lane and burst of the output last taken.
+    taken: Option<(usize, u64)>,
     by_interface: BTreeMap<String, usize>,
     /// The non-empty lanes other than [`URGENT`], by how much each holds, then by number:
     /// the order they are served in.
@@ -124,19 +125,24 @@ impl Outbox {
             }
         }
         let q = self.lanes[l].pop_front()?;
-        self.taken = Some(q.burst);
+        self.taken = Some((l, q.burst));
+        // What is pushed after a take is of a later call into the engine: a new burst.
+        self.bursts += 1;
         Some(q.output)
     }
 
     /// Whether the next output belongs to the burst of the one last taken.
     pub fn continues(&self) -> bool {
-        self.next_lane()
-            .and_then(|l| self.lanes[l].front())
-            .is_some_and(|q| Some(q.burst) == self.taken)
+        self.taken
+            .is_some_and(|(l, burst)| self.lanes[l].front().is_some_and(|q| q.burst == burst))
     }
 
-    /// The lane [`Outbox::pop_front`] takes from next.
+    /// The lane [`Outbox::pop_front`] takes from next: the burst under way, then urgent,
+    /// then the lane that holds least.
     fn next_lane(&self) -> Option<usize> {
+        if self.continues() {
+            return self.taken.map(|(l, _)| l);
+        }
         if !self.lanes[URGENT].is_empty() {
             return Some(URGENT);
         }
@@ -215,8 +221,9 @@ mod tests {
     fn a_quiet_interface_goes_ahead_of_a_burst_already_under_way() {
         let mut o = Outbox::default();
         let (a, b) = (o.lane("eth0"), o.lane("eth1"));
-        o.enter(a);
+        // 100 instances' takeovers, an output each.
         for n in 0..100 {
+            o.enter(a);
             o.push_back(log("a", n));
         }
         assert_eq!(o.pop_front(), Some(log("a", 0)));
@@ -246,6 +253,23 @@ mod tests {
         assert!(!o.continues(), "b0 is another instance's");
         assert_eq!(o.pop_front(), Some(log("b", 0)));
         assert!(!o.continues(), "empty");
+    }
+
+    #[test]
+    fn a_burst_under_way_goes_ahead_of_a_shorter_lane_and_of_urgent() {
+        let mut o = Outbox::default();
+        let (a, b) = (o.lane("eth0"), o.lane("eth1"));
+        o.enter(a);
+        for n in 0..4 {
+            o.push_back(log("a", n));
+        }
+        assert_eq!(o.pop_front(), Some(log("a", 0)));
+        // Shorter than what is left of a's burst, and urgent: both wait for its end.
+        o.enter(b);
+        o.push_back(log("b", 0));
+        o.enter(URGENT);
+        o.push_back(log("u", 0));
+        assert_eq!(texts(&mut o), ["a1", "a2", "a3", "u0", "b0"]);
     }
 
     #[test]
