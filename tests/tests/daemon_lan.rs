@@ -190,10 +190,8 @@ fn three_routers_on_a_bridge_fail_over_in_order_and_garp() {
         "r2 did not exit after SIGTERM"
     );
     let log = d2.log_text();
-    assert!(
-        log.contains("SIGTERM received") && log.contains(&format!("removing {VIP}")),
-        "{log}"
-    );
+    // That it released the VIP is `only(2)` above; address lines are logged with -D.
+    assert!(log.contains("SIGTERM received"), "{log}");
     drop(d2);
     std::thread::sleep(Duration::from_millis(1000));
     assert!(
