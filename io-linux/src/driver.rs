@@ -75,10 +75,11 @@ const CATCH_UP: usize = 1024;
 pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
     // The latest time the engine has been given: a packet that arrived before it is
     // dated then, so the engine's clock never runs backwards.
-    let mut told = Instant::ZERO;
+    let mut told = platform.now();
     loop {
-        // One output at a time: a burst (1,000 takeovers' address changes) can outlast a
-        // 30 ms advert interval, and what falls due meanwhile must not wait for its end.
+        // One output at a time, but one instance's takeover whole (at most
+        // `outbox::BURST` outputs): a burst of 1,000 takeovers can outlast a 30 ms advert
+        // interval, and what falls due meanwhile must not wait for its end.
         if let Some(out) = engine.poll_output() {
             platform.execute(out).await;
             if engine.output_continues() || engine.poll_timeout().is_none_or(|t| t > platform.now())

@@ -445,10 +445,11 @@ impl Instance {
     /// second burst after `garp_master_delay`, and the periodic refresh.
     pub(crate) fn become_master(&mut self, cx: &mut Ctx<'_>, reason: &str) {
         // The advert first, so the old master drops the addresses before our GARPs
-        // (`vrrp_state_master_tx()`); the addresses and GARPs next, and the state change
-        // (a log line, the LVS sync daemon) after them, as `vrrp_state_become_master()`
-        // leaves notifies and the sync daemon to its end: nothing the network waits for
-        // waits for a log write.
+        // (`vrrp_state_master_tx()`), then the addresses and GARPs
+        // (`vrrp_state_become_master()`). keepalived logs "Entering MASTER STATE" between
+        // the advert and the addresses; we report the state change (the log line, the
+        // LVS sync daemon) after the GARPs, where keepalived leaves notifies and the sync
+        // daemon, so that nothing the network waits for waits for a log write.
         self.send_advert(cx, self.effective_priority);
         for what in self.owned() {
             cx.out.push_back(Output::Add {

@@ -296,11 +296,12 @@ impl Engine {
         self.out.pop_front()
     }
 
-    /// Whether the next output was queued with the one just taken (one instance's
-    /// takeover: its advert, addresses and GARPs). A driver carries it out before it
-    /// looks at timers again, as `vrrp_state_become_master()` does all of a takeover in
-    /// one call: otherwise 1,000 other instances falling due between an advert and its
-    /// address change each have their takeover worked out in that gap.
+    /// Whether the next output was queued with the one just taken by the same instance
+    /// (its takeover: advert, addresses and GARPs; at most `outbox::BURST` of them). A
+    /// driver carries it out before it looks at timers again, as
+    /// `vrrp_state_become_master()` does all of a takeover in one call: otherwise 1,000
+    /// other instances falling due between an advert and its address change each have
+    /// their takeover worked out in that gap.
     pub fn output_continues(&self) -> bool {
         self.out.continues()
     }

@@ -1,6 +1,6 @@
 //! The outputs waiting to be carried out, in lanes: one per interface, the shortest
 //! served first, one for what belongs to no instance, and a master's periodic adverts
-//! ahead of them all.
+//! ahead of them all but an instance's takeover under way.
 //!
 //! A router that takes over 1,000 instances on four interfaces queues thousands of
 //! outputs, and on a busy host each address change can wait for a scheduler slice. With
@@ -18,22 +18,30 @@
 //! before it in any lane has gone, as with one queue: a group's MASTER notify must follow
 //! its members' addresses, on whichever interfaces they are.
 //!
-//! What is pushed between two [`Outbox::enter`]s is one burst (one instance's takeover:
-//! its advert, addresses, GARPs). A burst once started is served to its end before any
-//! other lane, urgent included, and [`Outbox::continues`] says whether the next output
-//! is of it, so a driver carries a takeover out whole before it works out more timers,
-//! as keepalived's single `vrrp_state_become_master()` call does.
+//! What one instance pushes to its interface's lane between two [`Outbox::enter`]s is
+//! one burst (a takeover: its advert, addresses, GARPs). Once started, its first
+//! [`BURST`] outputs go before any other lane, urgent included, and
+//! [`Outbox::continues`] says whether the next output is of it, so a driver carries a
+//! takeover out whole before it works out more timers, as keepalived's single
+//! `vrrp_state_become_master()` call does. [`GENERAL`] and [`URGENT`] pushes (a
+//! `settle()` of every sync group, every track script due) are never held together.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::io::Output;
 
-/// Masters' periodic adverts and GARP refreshes: ahead of everything queued, or a
-/// 30 ms instance behind a burst would miss its interval and its peer would take over.
+/// Masters' periodic adverts and GARP refreshes: ahead of everything queued but a
+/// takeover under way (at most [`BURST`] outputs), or a 30 ms instance behind a burst
+/// would miss its interval and its peer would take over.
 pub const URGENT: usize = 0;
 /// Outputs of no instance: track scripts, sync groups, paced GARPs. Each waits for
 /// what was queued before it in every lane.
 pub const GENERAL: usize = 1;
+
+/// The most outputs of one burst that go out together: one instance's takeover with
+/// up to four addresses (an advert, four adds, 20 GARPs, the state change) and then
+/// some; a master's periodic advert waits no longer than that behind it.
+pub const BURST: usize = 32;
 
 /// A lane that has held more than this many outputs is shrunk once it is empty again:
 /// 1,000 instances changing state at once must not keep that peak's memory.
@@ -54,8 +62,9 @@ pub struct Outbox {
     pushed: u64,
     /// How many [`Outbox::enter`]s: the burst a push belongs to.
     bursts: u64,
-    /// The lane and burst of the output last taken.
-    taken: Option<(usize, u64)>,
+    /// The lane and burst of the output last taken, and how many of that burst have
+    /// gone.
+    taken: Option<(usize, u64, usize)>,
     by_interface: BTreeMap<String, usize>,
     /// The non-empty lanes other than [`URGENT`], by how much each holds, then by number:
     /// the order they are served in.
@@ -125,23 +134,29 @@ impl Outbox {
             }
         }
         let q = self.lanes[l].pop_front()?;
-        self.taken = Some((l, q.burst));
+        let gone = match self.taken {
+            Some((tl, tb, n)) if (tl, tb) == (l, q.burst) => n + 1,
+            _ => 1,
+        };
+        self.taken = Some((l, q.burst, gone));
         // What is pushed after a take is of a later call into the engine: a new burst.
         self.bursts += 1;
         Some(q.output)
     }
 
-    /// Whether the next output belongs to the burst of the one last taken.
+    /// Whether the next output belongs to the instance's burst of the one last taken,
+    /// and that burst has not yet had its [`BURST`] outputs.
     pub fn continues(&self) -> bool {
-        self.taken
-            .is_some_and(|(l, burst)| self.lanes[l].front().is_some_and(|q| q.burst == burst))
+        self.taken.is_some_and(|(l, burst, gone)| {
+            l > GENERAL && gone < BURST && self.lanes[l].front().is_some_and(|q| q.burst == burst)
+        })
     }
 
     /// The lane [`Outbox::pop_front`] takes from next: the burst under way, then urgent,
     /// then the lane that holds least.
     fn next_lane(&self) -> Option<usize> {
         if self.continues() {
-            return self.taken.map(|(l, _)| l);
+            return self.taken.map(|(l, ..)| l);
         }
         if !self.lanes[URGENT].is_empty() {
             return Some(URGENT);
@@ -218,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn a_quiet_interface_goes_ahead_of_a_burst_already_under_way() {
+    fn a_quiet_interface_goes_ahead_of_a_busy_one_between_its_takeovers() {
         let mut o = Outbox::default();
         let (a, b) = (o.lane("eth0"), o.lane("eth1"));
         // 100 instances' takeovers, an output each.
@@ -270,6 +285,33 @@ mod tests {
         o.enter(URGENT);
         o.push_back(log("u", 0));
         assert_eq!(texts(&mut o), ["a1", "a2", "a3", "u0", "b0"]);
+    }
+
+    #[test]
+    fn a_long_burst_lets_urgent_in_after_its_first_outputs_and_nothing_else_holds() {
+        let mut o = Outbox::default();
+        let a = o.lane("eth0");
+        o.enter(a);
+        for n in 0..BURST + 2 {
+            o.push_back(log("a", n as u32));
+        }
+        for n in 0..BURST {
+            assert_eq!(o.pop_front(), Some(log("a", n as u32)));
+        }
+        assert!(
+            !o.continues(),
+            "a burst holds the loop for BURST outputs at most"
+        );
+        o.enter(URGENT);
+        o.push_back(log("u", 0));
+        assert_eq!(o.pop_front(), Some(log("u", 0)));
+        // A sync group's changes (one GENERAL burst) are not held together.
+        let mut g = Outbox::default();
+        g.enter(GENERAL);
+        g.push_back(log("g", 0));
+        g.push_back(log("g", 1));
+        assert_eq!(g.pop_front(), Some(log("g", 0)));
+        assert!(!g.continues());
     }
 
     #[test]

@@ -138,9 +138,12 @@ pub struct Received6 {
     pub waited: Option<Duration>,
 }
 
-/// SO_TIMESTAMPNS (asm-generic/socket.h; the libc crate leaves it out for glibc): the
-/// kernel stamps each datagram with the CLOCK_REALTIME time it was received.
+/// SO_TIMESTAMPNS (asm/socket.h; the libc crate leaves it out for glibc): the kernel
+/// stamps each datagram with the CLOCK_REALTIME time it was received.
+#[cfg(not(target_arch = "sparc64"))]
 const SO_TIMESTAMPNS: i32 = 35;
+#[cfg(target_arch = "sparc64")]
+const SO_TIMESTAMPNS: i32 = 0x21;
 
 /// What recvmsg's control messages said about one datagram.
 #[derive(Default)]
