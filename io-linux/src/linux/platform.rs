@@ -44,7 +44,8 @@ const PACKET_STREAK: u32 = 64;
 /// for a wait: such a packet is dated when it is read.
 const LONGEST_WAIT: Duration = Duration::from_secs(1);
 
-/// A burst of at least this many outputs gives its freed memory back once carried out.
+/// At least this many outputs carried out between two empty queues (1,000 takeovers,
+/// say) give their freed memory back.
 const TRIM_AFTER: usize = 512;
 
 pub struct LinuxPlatform {
@@ -69,7 +70,7 @@ pub struct LinuxPlatform {
     /// Packets taken in a row without looking at signals, scripts and netlink.
     streak: u32,
     /// Outputs carried out since the engine's queue was last empty.
-    burst: usize,
+    since_drained: usize,
     /// After a reload: the VMACs the new configuration keeps; the others are deleted
     /// once the engine has taken their addresses off.
     vmac_keep: Option<Vec<String>>,
@@ -124,7 +125,7 @@ impl LinuxPlatform {
             stopping: false,
             pending: VecDeque::new(),
             streak: 0,
-            burst: 0,
+            since_drained: 0,
             vmac_keep: None,
             mailer: Mailer::from_global(&config.global),
             polled: linkbeat::polled(config),
@@ -405,7 +406,7 @@ impl Platform for LinuxPlatform {
         if let Some(keep) = self.vmac_keep.take() {
             self.vmacs.remove_except(&mut self.netlink, &keep).await;
         }
-        let burst = std::mem::take(&mut self.burst);
+        let carried_out = std::mem::take(&mut self.since_drained);
         if let Some(since) = self.reload_started.take() {
             // The new configuration is in the engine and its outputs are carried out.
             crate::process::release_freed_memory();
@@ -413,7 +414,7 @@ impl Platform for LinuxPlatform {
                 "Reload done in {:.1} ms",
                 since.elapsed().as_secs_f64() * 1000.0
             );
-        } else if burst >= TRIM_AFTER {
+        } else if carried_out >= TRIM_AFTER {
             // 1,000 takeovers' queue, freed out of the order it was built in, leaves the
             // heap's top pinned: 2-3 MiB that glibc would keep for the process's life.
             crate::process::release_freed_memory();
@@ -421,7 +422,7 @@ impl Platform for LinuxPlatform {
     }
 
     async fn execute(&mut self, out: Output) {
-        self.burst += 1;
+        self.since_drained += 1;
         match out {
             Output::Transmit {
                 instance,
