@@ -75,6 +75,8 @@ pub fn run(setup: ParentSetup) -> u8 {
                 return code;
             }
         }
+        // From here the parent only waits for signals and its children.
+        crate::process::unmap_startup_pages();
         parent.supervise(&mut signals).await
     });
     let _ = std::fs::remove_file(&pidfile);

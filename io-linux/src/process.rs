@@ -65,3 +65,225 @@ pub fn release_freed_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Unmaps the pages of the binary and its libraries that nothing is writing to: start-up
+/// code (configuration parsing, socket and netlink set-up) that the running daemon does
+/// not come back to. Each process is `exec`ed and touches all of that code once, and the
+/// kernel maps the pages around each one touched; without this a child's RSS carries
+/// MiBs of code it ran once. What the daemon runs afterwards is faulted back from the
+/// page cache, where these pages stay. Returns the KiB unmapped.
+///
+/// Only mappings that are read-only, file-backed and hold no private copy of a page
+/// (`Anonymous: 0` in smaps) are touched, so nothing is lost: what comes back is the
+/// file's content, which is what was there. A process that locked its memory
+/// (`vrrp_no_swap`) keeps all of it.
+pub fn unmap_startup_pages() -> u64 {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return 0;
+    };
+    clean_file_mappings(&smaps)
+        .into_iter()
+        .filter(|m| {
+            // SAFETY: the range is one of this process's own mappings, read-only, with no
+            // private page: MADV_DONTNEED only drops page-table entries, and the next
+            // access reads the same bytes back from the file.
+            unsafe { libc::madvise(m.start as *mut libc::c_void, m.len, libc::MADV_DONTNEED) == 0 }
+        })
+        .map(|m| m.rss_kib)
+        .sum()
+}
+
+/// A mapping [`unmap_startup_pages`] may drop.
+#[derive(Debug, PartialEq, Eq)]
+struct CleanMapping {
+    start: usize,
+    len: usize,
+    rss_kib: u64,
+}
+
+/// The mappings in `/proc/self/smaps` text that are read-only, backed by a regular file
+/// (not a device, not `[vdso]`), resident in part, unlocked, and without an anonymous
+/// page.
+fn clean_file_mappings(smaps: &str) -> Vec<CleanMapping> {
+    struct Header {
+        start: usize,
+        len: usize,
+        eligible: bool,
+        rss_kib: u64,
+        anon_kib: Option<u64>,
+        locked: bool,
+    }
+    let mut found = Vec::new();
+    let mut cur: Option<Header> = None;
+    let finish = |h: Option<Header>, found: &mut Vec<CleanMapping>| {
+        if let Some(h) = h {
+            if h.eligible && h.rss_kib > 0 && h.anon_kib == Some(0) && !h.locked {
+                found.push(CleanMapping {
+                    start: h.start,
+                    len: h.len,
+                    rss_kib: h.rss_kib,
+                });
+            }
+        }
+    };
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if let Some((a, b)) = first.split_once('-') {
+            // A mapping's header: "start-end perms offset dev inode [path]".
+            if let (Ok(start), Ok(end)) =
+                (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                finish(cur.take(), &mut found);
+                let perms = fields.next().unwrap_or_default();
+                let path = fields.nth(3).unwrap_or_default();
+                cur = Some(Header {
+                    start,
+                    len: end.saturating_sub(start),
+                    eligible: perms.starts_with('r')
+                        && !perms.contains('w')
+                        && path.starts_with('/')
+                        && !path.starts_with("/dev/"),
+                    rss_kib: 0,
+                    anon_kib: None,
+                    locked: false,
+                });
+                continue;
+            }
+        }
+        let Some(h) = cur.as_mut() else { continue };
+        let kib = || fields.clone().next().and_then(|v| v.parse::<u64>().ok());
+        match first {
+            "Rss:" => h.rss_kib = kib().unwrap_or(0),
+            "Anonymous:" => h.anon_kib = kib(),
+            // mlockall (vrrp_no_swap, checker_no_swap) pins pages; leave them.
+            "Locked:" => h.locked = kib().is_some_and(|v| v > 0),
+            "VmFlags:" => h.locked |= fields.clone().any(|f| f == "lo"),
+            _ => {}
+        }
+    }
+    finish(cur.take(), &mut found);
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMAPS: &str = "\
+55d0c0000000-55d0c0100000 r--p 00000000 08:01 1234 /usr/sbin/keepalived-rs
+Rss:                 400 kB
+Anonymous:             0 kB
+Locked:                0 kB
+VmFlags: rd mr mw me
+55d0c0100000-55d0c0200000 r--p 00100000 08:01 1234 /usr/sbin/keepalived-rs
+Rss:                 396 kB
+Anonymous:           396 kB
+Locked:                0 kB
+VmFlags: rd mr mw me ac
+55d0c0200000-55d0c0300000 r-xp 00200000 08:01 1234 /usr/sbin/keepalived-rs
+Rss:                1800 kB
+Anonymous:             0 kB
+Locked:                0 kB
+VmFlags: rd ex mr mw me
+55d0c0300000-55d0c0301000 rw-p 00300000 08:01 1234 /usr/sbin/keepalived-rs
+Rss:                   4 kB
+Anonymous:             0 kB
+VmFlags: rd wr mr mw me ac
+7f0000000000-7f0000001000 r--p 00000000 00:05 9 /dev/zero
+Rss:                   4 kB
+Anonymous:             0 kB
+VmFlags: rd mr mw me
+7f0000010000-7f0000020000 r-xp 00000000 08:01 77 /usr/lib/libc.so.6
+Rss:                   0 kB
+Anonymous:             0 kB
+VmFlags: rd ex mr mw me
+7f0000020000-7f0000030000 r-xp 00000000 08:01 78 /usr/lib/libm.so.6
+Rss:                  64 kB
+Anonymous:             0 kB
+Locked:               64 kB
+VmFlags: rd ex mr mw me lo
+7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0 [vdso]
+Rss:                   8 kB
+Anonymous:             0 kB
+VmFlags: rd ex mr mw me
+";
+
+    #[test]
+    fn only_read_only_file_mappings_without_a_private_page_are_dropped() {
+        // Kept: the RELRO copy (Anonymous), the writable .data, a device, a mapping with
+        // nothing resident, an mlocked one, the vdso.
+        assert_eq!(
+            clean_file_mappings(SMAPS),
+            [
+                CleanMapping {
+                    start: 0x55d0_c000_0000,
+                    len: 0x10_0000,
+                    rss_kib: 400
+                },
+                CleanMapping {
+                    start: 0x55d0_c020_0000,
+                    len: 0x10_0000,
+                    rss_kib: 1800
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_mapping_whose_smaps_lacks_the_anonymous_line_is_left_alone() {
+        let text = "7f0000000000-7f0000010000 r--p 00000000 08:01 5 /lib/x.so\nRss: 64 kB\n";
+        assert_eq!(clean_file_mappings(text), []);
+    }
+
+    /// The Rss smaps gives for the mapping that starts at `start`.
+    fn rss_of(start: usize) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let header = format!("{start:x}-");
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&header));
+        lines
+            .find_map(|l| l.strip_prefix("Rss:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap()
+    }
+
+    #[test]
+    fn unmapped_pages_read_back_the_file_and_leave_rss() {
+        use std::os::fd::AsRawFd;
+        let path = std::env::temp_dir().join(format!("unmap-test-{}", std::process::id()));
+        let content: Vec<u8> = (0..256 * 1024).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: a fresh read-only private mapping of a file only this test writes.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                content.len(),
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(map, libc::MAP_FAILED);
+        // SAFETY: the mapping is content.len() bytes long and stays mapped until munmap.
+        let view = unsafe { std::slice::from_raw_parts(map as *const u8, content.len()) };
+        let sum = |v: &[u8]| v.iter().step_by(4096).map(|&b| u64::from(b)).sum::<u64>();
+        assert_eq!(sum(view), sum(&content));
+        assert_eq!(rss_of(map as usize), 256);
+
+        let dropped = unmap_startup_pages();
+        assert!(dropped >= 256, "only {dropped} KiB unmapped");
+        assert_eq!(rss_of(map as usize), 0);
+        assert_eq!(
+            view,
+            &content[..],
+            "the pages read back differ from the file"
+        );
+        assert_eq!(rss_of(map as usize), 256);
+
+        // SAFETY: unmapping the mapping made above, no longer borrowed.
+        unsafe { libc::munmap(map, content.len()) };
+        let _ = std::fs::remove_file(path);
+    }
+}

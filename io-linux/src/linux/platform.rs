@@ -84,6 +84,9 @@ pub struct LinuxPlatform {
     syncd: Option<InstanceSyncd>,
     /// When the SIGHUP being applied arrived, for the "Reload done" line.
     reload_started: Option<std::time::Instant>,
+    /// Start-up or a reload ran the parser and set-up code: unmap it once the engine's
+    /// outputs from it are carried out.
+    unmap_when_drained: bool,
     /// Engine deadlines, kept to the microsecond rather than tokio's millisecond.
     timer: Option<PreciseTimer>,
 }
@@ -137,6 +140,7 @@ impl LinuxPlatform {
             },
             syncd: InstanceSyncd::start(config.global.lvs_sync_daemon.as_ref()),
             reload_started: None,
+            unmap_when_drained: true,
             timer: PreciseTimer::new()
                 .map_err(|e| warn!("timerfd: {e}; timers fall back to tokio's"))
                 .ok(),
@@ -418,6 +422,9 @@ impl Platform for LinuxPlatform {
             // 1,000 takeovers' queue, freed out of the order it was built in, leaves the
             // heap's top pinned: 2-3 MiB that glibc would keep for the process's life.
             crate::process::release_freed_memory();
+        }
+        if std::mem::take(&mut self.unmap_when_drained) {
+            crate::process::unmap_startup_pages();
         }
     }
 
@@ -754,6 +761,7 @@ impl LinuxPlatform {
         self.pending
             .push_back(Event::Input(Input::Reload(Box::new(config))));
         self.reload_started = Some(started);
+        self.unmap_when_drained = true;
         self.pending.pop_front()
     }
 
