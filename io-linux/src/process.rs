@@ -73,10 +73,12 @@ pub fn release_freed_memory() {
 /// MiBs of code it ran once. What the daemon runs afterwards is faulted back from the
 /// page cache, where these pages stay. Returns the KiB unmapped.
 ///
-/// Only mappings that are read-only, file-backed and hold no private copy of a page
-/// (`Anonymous: 0` in smaps) are touched, so nothing is lost: what comes back is the
-/// file's content, which is what was there. A process that locked its memory
-/// (`vrrp_no_swap`) keeps all of it.
+/// Only mappings that are read-only, file-backed and provably hold no private copy of a
+/// page are touched, so nothing is lost: what comes back is the file's content, which is
+/// what was there. The cost: code unmapped and not run since (a backup's takeover) is
+/// faulted back when it next runs, from the page cache, or from disk if memory pressure
+/// has dropped it there meanwhile. A process that locked its memory (`vrrp_no_swap`)
+/// keeps all of it, and the VRRP child given `vrrp_rt_priority` does not call this.
 pub fn unmap_startup_pages() -> u64 {
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return 0;
@@ -102,8 +104,9 @@ struct CleanMapping {
 }
 
 /// The mappings in `/proc/self/smaps` text that are read-only, backed by a regular file
-/// (not a device, not `[vdso]`), resident in part, unlocked, and without an anonymous
-/// page.
+/// (not a device, not `[vdso]`), resident in part, and provably without a private page:
+/// none in memory (`Anonymous`), none swapped out (`Swap`), never writable (no `ac` in
+/// `VmFlags`, which RELRO keeps after its `mprotect`), and not locked.
 fn clean_file_mappings(smaps: &str) -> Vec<CleanMapping> {
     struct Header {
         start: usize,
@@ -111,19 +114,30 @@ fn clean_file_mappings(smaps: &str) -> Vec<CleanMapping> {
         eligible: bool,
         rss_kib: u64,
         anon_kib: Option<u64>,
+        swap_kib: Option<u64>,
+        /// `VmFlags` seen and none of them says the mapping was writable or is locked.
+        flags_clean: bool,
         locked: bool,
+    }
+    impl Header {
+        fn droppable(&self) -> bool {
+            self.eligible
+                && self.rss_kib > 0
+                && self.anon_kib == Some(0)
+                && self.swap_kib == Some(0)
+                && self.flags_clean
+                && !self.locked
+        }
     }
     let mut found = Vec::new();
     let mut cur: Option<Header> = None;
     let finish = |h: Option<Header>, found: &mut Vec<CleanMapping>| {
-        if let Some(h) = h {
-            if h.eligible && h.rss_kib > 0 && h.anon_kib == Some(0) && !h.locked {
-                found.push(CleanMapping {
-                    start: h.start,
-                    len: h.len,
-                    rss_kib: h.rss_kib,
-                });
-            }
+        if let Some(h) = h.filter(Header::droppable) {
+            found.push(CleanMapping {
+                start: h.start,
+                len: h.len,
+                rss_kib: h.rss_kib,
+            });
         }
     };
     for line in smaps.lines() {
@@ -146,6 +160,8 @@ fn clean_file_mappings(smaps: &str) -> Vec<CleanMapping> {
                         && !path.starts_with("/dev/"),
                     rss_kib: 0,
                     anon_kib: None,
+                    swap_kib: None,
+                    flags_clean: false,
                     locked: false,
                 });
                 continue;
@@ -156,9 +172,11 @@ fn clean_file_mappings(smaps: &str) -> Vec<CleanMapping> {
         match first {
             "Rss:" => h.rss_kib = kib().unwrap_or(0),
             "Anonymous:" => h.anon_kib = kib(),
+            // A private copy in swap is not in `Anonymous`, and MADV_DONTNEED frees it.
+            "Swap:" => h.swap_kib = kib(),
             // mlockall (vrrp_no_swap, checker_no_swap) pins pages; leave them.
             "Locked:" => h.locked = kib().is_some_and(|v| v > 0),
-            "VmFlags:" => h.locked |= fields.clone().any(|f| f == "lo"),
+            "VmFlags:" => h.flags_clean = !fields.any(|f| f == "lo" || f == "ac"),
             _ => {}
         }
     }
@@ -170,62 +188,83 @@ fn clean_file_mappings(smaps: &str) -> Vec<CleanMapping> {
 mod tests {
     use super::*;
 
-    const SMAPS: &str = "\
-55d0c0000000-55d0c0100000 r--p 00000000 08:01 1234 /usr/sbin/keepalived-rs
-Rss:                 400 kB
-Anonymous:             0 kB
-Locked:                0 kB
-VmFlags: rd mr mw me
-55d0c0100000-55d0c0200000 r--p 00100000 08:01 1234 /usr/sbin/keepalived-rs
-Rss:                 396 kB
-Anonymous:           396 kB
-Locked:                0 kB
-VmFlags: rd mr mw me ac
-55d0c0200000-55d0c0300000 r-xp 00200000 08:01 1234 /usr/sbin/keepalived-rs
-Rss:                1800 kB
-Anonymous:             0 kB
-Locked:                0 kB
-VmFlags: rd ex mr mw me
-55d0c0300000-55d0c0301000 rw-p 00300000 08:01 1234 /usr/sbin/keepalived-rs
-Rss:                   4 kB
-Anonymous:             0 kB
-VmFlags: rd wr mr mw me ac
-7f0000000000-7f0000001000 r--p 00000000 00:05 9 /dev/zero
-Rss:                   4 kB
-Anonymous:             0 kB
-VmFlags: rd mr mw me
-7f0000010000-7f0000020000 r-xp 00000000 08:01 77 /usr/lib/libc.so.6
-Rss:                   0 kB
-Anonymous:             0 kB
-VmFlags: rd ex mr mw me
-7f0000020000-7f0000030000 r-xp 00000000 08:01 78 /usr/lib/libm.so.6
-Rss:                  64 kB
-Anonymous:             0 kB
-Locked:               64 kB
-VmFlags: rd ex mr mw me lo
-7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0 [vdso]
-Rss:                   8 kB
-Anonymous:             0 kB
-VmFlags: rd ex mr mw me
-";
+    /// One smaps entry: a header, then the lines that decide whether it may be dropped.
+    fn entry(start: u64, perms: &str, path: &str, kib: [u64; 4], flags: &str) -> String {
+        let [rss, anon, swap, locked] = kib;
+        format!(
+            "{start:x}-{:x} {perms} 00000000 08:01 1234 {path}\n\
+             Rss: {rss:>8} kB\nAnonymous: {anon:>8} kB\nSwap: {swap:>8} kB\n\
+             Locked: {locked:>8} kB\nVmFlags: {flags}\n",
+            start + 0x10_0000
+        )
+    }
 
     #[test]
     fn only_read_only_file_mappings_without_a_private_page_are_dropped() {
-        // Kept: the RELRO copy (Anonymous), the writable .data, a device, a mapping with
-        // nothing resident, an mlocked one, the vdso.
+        let bin = "/usr/sbin/keepalived-rs";
+        let smaps = [
+            entry(0x1000_0000, "r--p", bin, [400, 0, 0, 0], "rd mr mw me"),
+            // RELRO: relocated pages in memory, in swap, or none resident at the moment.
+            entry(0x1010_0000, "r--p", bin, [396, 396, 0, 0], "rd mr mw me ac"),
+            entry(0x1020_0000, "r--p", bin, [4, 0, 392, 0], "rd mr mw me"),
+            entry(0x1030_0000, "r--p", bin, [4, 0, 0, 0], "rd mr mw me ac"),
+            entry(0x1040_0000, "r-xp", bin, [1800, 0, 0, 0], "rd ex mr mw me"),
+            entry(0x1050_0000, "rw-p", bin, [4, 0, 0, 0], "rd wr mr mw me ac"),
+            entry(
+                0x1060_0000,
+                "r--p",
+                "/dev/zero",
+                [4, 0, 0, 0],
+                "rd mr mw me",
+            ),
+            entry(
+                0x1070_0000,
+                "r-xp",
+                "/usr/lib/libc.so.6",
+                [0, 0, 0, 0],
+                "rd ex mr mw me",
+            ),
+            // Locked, as counted and as flagged.
+            entry(
+                0x1080_0000,
+                "r-xp",
+                "/usr/lib/libm.so.6",
+                [64, 0, 0, 64],
+                "rd ex mr mw me",
+            ),
+            entry(
+                0x1090_0000,
+                "r-xp",
+                "/usr/lib/libm.so.6",
+                [64, 0, 0, 0],
+                "rd ex mr mw me lo",
+            ),
+            entry(
+                0x10a0_0000,
+                "r-xp",
+                "[vdso]",
+                [8, 0, 0, 0],
+                "rd ex mr mw me",
+            ),
+            entry(
+                0x10b0_0000,
+                "r--s",
+                "/memfd:x (deleted)",
+                [8, 0, 0, 0],
+                "rd sh mr mw me",
+            ),
+        ]
+        .concat();
+        let dropped: Vec<_> = clean_file_mappings(&smaps)
+            .into_iter()
+            .map(|m| (m.start, m.len, m.rss_kib))
+            .collect();
         assert_eq!(
-            clean_file_mappings(SMAPS),
+            dropped,
             [
-                CleanMapping {
-                    start: 0x55d0_c000_0000,
-                    len: 0x10_0000,
-                    rss_kib: 400
-                },
-                CleanMapping {
-                    start: 0x55d0_c020_0000,
-                    len: 0x10_0000,
-                    rss_kib: 1800
-                },
+                (0x1000_0000, 0x10_0000, 400),
+                (0x1040_0000, 0x10_0000, 1800),
+                (0x10b0_0000, 0x10_0000, 8),
             ]
         );
     }
@@ -250,10 +289,16 @@ VmFlags: rd ex mr mw me
     #[test]
     fn unmapped_pages_read_back_the_file_and_leave_rss() {
         use std::os::fd::AsRawFd;
-        let path = std::env::temp_dir().join(format!("unmap-test-{}", std::process::id()));
+        struct Removed(std::path::PathBuf);
+        impl Drop for Removed {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_file(&self.0);
+            }
+        }
+        let path = Removed(std::env::temp_dir().join(format!("unmap-test-{}", std::process::id())));
         let content: Vec<u8> = (0..256 * 1024).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&path, &content).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
+        std::fs::write(&path.0, &content).unwrap();
+        let file = std::fs::File::open(&path.0).unwrap();
         // SAFETY: a fresh read-only private mapping of a file only this test writes.
         let map = unsafe {
             libc::mmap(
@@ -284,6 +329,5 @@ VmFlags: rd ex mr mw me
 
         // SAFETY: unmapping the mapping made above, no longer borrowed.
         unsafe { libc::munmap(map, content.len()) };
-        let _ = std::fs::remove_file(path);
     }
 }

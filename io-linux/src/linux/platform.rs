@@ -85,7 +85,8 @@ pub struct LinuxPlatform {
     /// When the SIGHUP being applied arrived, for the "Reload done" line.
     reload_started: Option<std::time::Instant>,
     /// Start-up or a reload ran the parser and set-up code: unmap it once the engine's
-    /// outputs from it are carried out.
+    /// outputs from it are carried out. Not with `vrrp_rt_priority`: a daemon given a
+    /// realtime priority is one whose takeover must not wait for a page to come back.
     unmap_when_drained: bool,
     /// Engine deadlines, kept to the microsecond rather than tokio's millisecond.
     timer: Option<PreciseTimer>,
@@ -140,7 +141,7 @@ impl LinuxPlatform {
             },
             syncd: InstanceSyncd::start(config.global.lvs_sync_daemon.as_ref()),
             reload_started: None,
-            unmap_when_drained: true,
+            unmap_when_drained: config.global.vrrp_rt_priority.is_none(),
             timer: PreciseTimer::new()
                 .map_err(|e| warn!("timerfd: {e}; timers fall back to tokio's"))
                 .ok(),
@@ -758,10 +759,10 @@ impl LinuxPlatform {
             }
         }
         self.vmac_keep = Some(vmac::wanted(&config).into_iter().map(|w| w.name).collect());
+        self.unmap_when_drained = config.global.vrrp_rt_priority.is_none();
         self.pending
             .push_back(Event::Input(Input::Reload(Box::new(config))));
         self.reload_started = Some(started);
-        self.unmap_when_drained = true;
         self.pending.pop_front()
     }
 
