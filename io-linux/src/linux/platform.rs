@@ -48,6 +48,13 @@ const LONGEST_WAIT: Duration = Duration::from_secs(1);
 /// say) give their freed memory back.
 const TRIM_AFTER: usize = 512;
 
+/// Whether the VRRP child running `config` unmaps its start-up code
+/// ([`crate::process::unmap_startup_pages`]). Not with `vrrp_rt_priority`: a daemon given
+/// a realtime priority is one whose takeover must not wait for a page to come back.
+fn unmaps_startup_pages(config: &Config) -> bool {
+    config.global.vrrp_rt_priority.is_none()
+}
+
 pub struct LinuxPlatform {
     clock: EngineClock,
     pub netlink: Netlink,
@@ -85,8 +92,7 @@ pub struct LinuxPlatform {
     /// When the SIGHUP being applied arrived, for the "Reload done" line.
     reload_started: Option<std::time::Instant>,
     /// Start-up or a reload ran the parser and set-up code: unmap it once the engine's
-    /// outputs from it are carried out. Not with `vrrp_rt_priority`: a daemon given a
-    /// realtime priority is one whose takeover must not wait for a page to come back.
+    /// outputs from it are carried out ([`unmaps_startup_pages`]).
     unmap_when_drained: bool,
     /// Engine deadlines, kept to the microsecond rather than tokio's millisecond.
     timer: Option<PreciseTimer>,
@@ -141,7 +147,7 @@ impl LinuxPlatform {
             },
             syncd: InstanceSyncd::start(config.global.lvs_sync_daemon.as_ref()),
             reload_started: None,
-            unmap_when_drained: config.global.vrrp_rt_priority.is_none(),
+            unmap_when_drained: unmaps_startup_pages(config),
             timer: PreciseTimer::new()
                 .map_err(|e| warn!("timerfd: {e}; timers fall back to tokio's"))
                 .ok(),
@@ -759,7 +765,7 @@ impl LinuxPlatform {
             }
         }
         self.vmac_keep = Some(vmac::wanted(&config).into_iter().map(|w| w.name).collect());
-        self.unmap_when_drained = config.global.vrrp_rt_priority.is_none();
+        self.unmap_when_drained = unmaps_startup_pages(&config);
         self.pending
             .push_back(Event::Input(Input::Reload(Box::new(config))));
         self.reload_started = Some(started);
