@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -181,14 +180,12 @@ impl<'a> MakeWriter<'a> for Sinks {
     }
 }
 
-/// A log file opened for appending, never through a symlink, not readable by others.
+/// A log file opened for appending, never through a symlink, not readable by others,
+/// and only if it is a regular file of ours with one link: `-g` defaults to a file in
+/// /tmp, where any user could have planted a link or a file of their own at that name
+/// ([`crate::security::open_own_file`]).
 fn open_log_file(path: &Path) -> std::io::Result<File> {
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o640)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+    crate::security::open_own_file(path, false)
 }
 
 pub fn init(opts: &Options, process: Process) {

@@ -238,3 +238,114 @@ fn notify_fifo_is_made_fed_and_removed_and_its_script_reads_it() {
     assert!(planted.exists(), "a file we did not make is left alone");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The attack script security exists for: root's notify script is reached through a
+/// link into a directory an unprivileged user owns, and that user (`nobody`, through
+/// `setpriv`) swaps the directory for one holding their own script while the daemon
+/// runs. With `enable_script_security` the script is refused when the configuration is
+/// loaded, naming the directory at fault, so the user's script never runs as root; a
+/// script on a safe path runs as before.
+#[test]
+fn a_user_swapping_a_directory_behind_a_link_cannot_run_code_as_root() {
+    if !can_run(
+        "a_user_swapping_a_directory_behind_a_link_cannot_run_code_as_root",
+        &["ip", "setpriv"],
+    ) {
+        return;
+    }
+    use std::os::unix::fs::{chown, symlink};
+    let dir = tmp_dir("swap");
+    let mode = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    mode(&dir, 0o755);
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let write_script = |p: &std::path::Path, marker: &str| {
+        std::fs::write(
+            p,
+            format!("#!/bin/sh\nid -u > {}/{marker}\n", out.display()),
+        )
+        .unwrap();
+        mode(p, 0o755);
+    };
+    // The user's directory, holding (for now) a root-owned, read-only script.
+    let user = dir.join("user");
+    std::fs::create_dir_all(user.join("scripts")).unwrap();
+    mode(&user, 0o755);
+    chown(&user, Some(65534), Some(65534)).unwrap();
+    write_script(&user.join("scripts/notify.sh"), "master");
+    // Root's configuration names a root-owned link to it from a root-owned directory.
+    let etc = dir.join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    mode(&etc, 0o755);
+    symlink(user.join("scripts/notify.sh"), etc.join("master.sh")).unwrap();
+    write_script(&etc.join("backup.sh"), "backup");
+
+    let pair = Pair::new("ksw", 76);
+    let conf = dir.join("r.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
+             vrrp_instance VI_1 {{\n  interface {}\n  virtual_router_id 76\n  priority 100\n  \
+             advert_int 1\n  notify_backup {}\n  notify_master {}\n  \
+             virtual_ipaddress {{\n    10.76.0.100/24\n  }}\n}}\n",
+            pair.ifs[0],
+            etc.join("backup.sh").display(),
+            etc.join("master.sh").display()
+        ),
+    )
+    .unwrap();
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "daemon", &[]);
+    assert!(
+        wait_for(Duration::from_secs(5), || out.join("backup").exists()).is_some(),
+        "the safe script runs: {}",
+        d.log_text()
+    );
+    // As the unprivileged user, while the daemon waits to become master.
+    let swap = format!(
+        "mv {u}/scripts {u}/old && mkdir {u}/scripts && \
+         printf '#!/bin/sh\\nid -u > {o}/pwned\\n' > {u}/scripts/notify.sh && \
+         chmod 755 {u}/scripts/notify.sh",
+        u = user.display(),
+        o = out.display()
+    );
+    let st = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sh",
+            "-c",
+            &swap,
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success(), "the user could swap their directory");
+    assert!(
+        wait_for(Duration::from_secs(8), || pair.holds(0, "10.76.0.100")).is_some(),
+        "becomes master: {}",
+        d.log_text()
+    );
+    // The notify scripts of the takeover have had time to run.
+    std::thread::sleep(Duration::from_secs(1));
+    let log = d.log_text();
+    assert!(
+        !out.join("pwned").exists(),
+        "the user's script ran as root: {log}"
+    );
+    assert!(
+        !out.join("master").exists(),
+        "the unsafe script is disabled: {log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "{} is owned by uid 65534, not root",
+            user.display()
+        )),
+        "the log names the directory at fault: {log}"
+    );
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -20,12 +20,9 @@ pub(crate) async fn run(
     timeout: Duration,
 ) -> ProbeOutcome {
     let down = |reason: String| ProbeOutcome::Down { reason };
-    let Some(mut p) = process(cmd, default_user) else {
-        return down(if cmd.argv.is_empty() {
-            "empty misc_path".into()
-        } else {
-            "unknown script user".into()
-        });
+    let mut p = match process(cmd, default_user) {
+        Ok(p) => p,
+        Err(why) => return down(format!("not run: {why}")),
     };
     let child = match p.spawn() {
         Ok(c) => c,

@@ -142,11 +142,7 @@ mod tests {
     }
 
     fn tasks() -> ProbeTasks {
-        let user = ScriptUser {
-            user: None,
-            group: None,
-        };
-        ProbeTasks::new(Prober::new(TlsSetup::default(), user))
+        ProbeTasks::new(Prober::new(TlsSetup::default(), ScriptUser::default()))
     }
 
     fn runtime() -> tokio::runtime::Runtime {

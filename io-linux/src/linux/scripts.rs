@@ -20,74 +20,138 @@ pub struct Scripts {
 }
 
 /// Who scripts run as when they name nobody (`set_default_script_user()`): global
-/// `script_user [group]`, else `keepalived_script` if that user exists, else root.
+/// `script_user [group]`, else `keepalived_script` if that user exists, else root; and
+/// whether `enable_script_security` has each run check its path again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScriptUser {
     pub user: Option<String>,
     pub group: Option<String>,
+    pub secure: bool,
 }
 
 impl ScriptUser {
     pub fn from_global(g: &GlobalDefs) -> ScriptUser {
         let user = g.script_user.clone().or_else(|| {
-            identity("keepalived_script", None)
+            Identity::of("keepalived_script", None)
                 .is_some()
                 .then(|| "keepalived_script".to_string())
         });
         ScriptUser {
             user,
             group: g.script_group.clone(),
+            secure: g.enable_script_security,
+        }
+    }
+
+    /// The user and group `cmd` runs as: its own, else this default (`None`: the
+    /// daemon's own).
+    pub fn for_command<'a>(&'a self, cmd: &'a Command) -> (Option<&'a str>, Option<&'a str>) {
+        match &cmd.user {
+            Some(u) => (Some(u.as_str()), cmd.group.as_deref()),
+            None => (self.user.as_deref(), self.group.as_deref()),
         }
     }
 }
 
 /// A resolved user: uid, primary gid and supplementary groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Identity {
-    uid: libc::uid_t,
-    gid: libc::gid_t,
-    groups: Vec<libc::gid_t>,
+pub struct Identity {
+    pub uid: libc::uid_t,
+    pub gid: libc::gid_t,
+    pub groups: Vec<libc::gid_t>,
 }
 
-/// `user` and optionally `group` from the password and group databases; `None` if
-/// either is unknown.
-fn identity(user: &str, group: Option<&str>) -> Option<Identity> {
-    let c = CString::new(user).ok()?;
-    // SAFETY: getpwnam returns a pointer into static storage or null; we copy out at once.
-    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
-    if pw.is_null() {
-        return None;
+impl Identity {
+    pub fn root() -> Identity {
+        Identity {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+        }
     }
-    // SAFETY: non-null result of getpwnam.
-    let (uid, mut gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    if let Some(g) = group {
-        let cg = CString::new(g).ok()?;
-        // SAFETY: as getpwnam above.
-        let gr = unsafe { libc::getgrnam(cg.as_ptr()) };
-        if gr.is_null() {
+
+    /// The daemon's own effective identity.
+    pub fn current() -> Identity {
+        // SAFETY: geteuid/getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        Identity {
+            uid,
+            gid,
+            groups: Vec::new(),
+        }
+    }
+
+    /// `user` and optionally `group` from the password and group databases; `None` if
+    /// either is unknown.
+    pub fn of(user: &str, group: Option<&str>) -> Option<Identity> {
+        let c = CString::new(user).ok()?;
+        // SAFETY: getpwnam returns a pointer into static storage or null; we copy out at
+        // once.
+        let pw = unsafe { libc::getpwnam(c.as_ptr()) };
+        if pw.is_null() {
             return None;
         }
-        // SAFETY: non-null result of getgrnam.
-        gid = unsafe { (*gr).gr_gid };
+        // SAFETY: non-null result of getpwnam.
+        let (uid, mut gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+        if let Some(g) = group {
+            let cg = CString::new(g).ok()?;
+            // SAFETY: as getpwnam above.
+            let gr = unsafe { libc::getgrnam(cg.as_ptr()) };
+            if gr.is_null() {
+                return None;
+            }
+            // SAFETY: non-null result of getgrnam.
+            gid = unsafe { (*gr).gr_gid };
+        }
+        let mut groups = vec![0 as libc::gid_t; 64];
+        let mut n = groups.len() as libc::c_int;
+        // SAFETY: the buffer holds n entries; n is updated to the count found.
+        if unsafe { libc::getgrouplist(c.as_ptr(), gid, groups.as_mut_ptr(), &mut n) } < 0 {
+            groups.resize(n.max(0) as usize, 0);
+            // SAFETY: as above, with a buffer of the size the first call asked for.
+            unsafe { libc::getgrouplist(c.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+        }
+        groups.truncate(n.max(0) as usize);
+        Some(Identity { uid, gid, groups })
     }
-    let mut groups = vec![0 as libc::gid_t; 64];
-    let mut n = groups.len() as libc::c_int;
-    // SAFETY: the buffer holds n entries; n is updated to the count found.
-    if unsafe { libc::getgrouplist(c.as_ptr(), gid, groups.as_mut_ptr(), &mut n) } < 0 {
-        groups.resize(n.max(0) as usize, 0);
-        // SAFETY: as above, with a buffer of the size the first call asked for.
-        unsafe { libc::getgrouplist(c.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+
+    /// Whether it has root's powers.
+    pub fn privileged(&self) -> bool {
+        self.uid == 0 || self.gid == 0
     }
-    groups.truncate(n.max(0) as usize);
-    Some(Identity { uid, gid, groups })
 }
 
 /// The process for `cmd`: executed directly when the path is an executable file, as
 /// keepalived does, else through `/bin/sh -c` (keepalived's `system()` fallback); as its
-/// own `user`/`group`, else the default script user. `None` if the user is unknown: the
-/// script is not run as anyone else.
-pub(crate) fn process(cmd: &Command, default: &ScriptUser) -> Option<tokio::process::Command> {
-    let first = cmd.argv.first()?;
+/// own `user`/`group`, else the default script user. Refused, with why, if the user is
+/// unknown (the script is not run as anyone else), or if `enable_script_security` is
+/// on, the script runs privileged and its path is no longer one only root can change:
+/// the check made when the configuration was loaded ([`crate::security`]) is made again
+/// here, so a directory made writable since then does not let a user in.
+pub(crate) fn process(
+    cmd: &Command,
+    default: &ScriptUser,
+) -> Result<tokio::process::Command, String> {
+    let first = cmd.argv.first().ok_or("empty command")?;
+    let (user, group) = default.for_command(cmd);
+    let id = match user {
+        Some(user) => Some(Identity::of(user, group).ok_or_else(|| {
+            format!(
+                "unknown script user {user}{}",
+                group.map(|g| format!(" or group {g}")).unwrap_or_default()
+            )
+        })?),
+        None => None,
+    };
+    let privileged = id
+        .as_ref()
+        .map_or_else(|| Identity::current().privileged(), Identity::privileged);
+    if default.secure && privileged && !crate::security::is_file_test(first) {
+        let r = crate::security::resolve(std::path::Path::new(first)).map_err(|e| e.to_string())?;
+        if let Some(w) = r.weakness {
+            return Err(format!("unsafe: {w}"));
+        }
+    }
     let direct = std::fs::metadata(first)
         .is_ok_and(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0);
     let mut p = if direct {
@@ -122,15 +186,7 @@ pub(crate) fn process(cmd: &Command, default: &ScriptUser) -> Option<tokio::proc
             });
         }
     }
-    let (user, group) = match &cmd.user {
-        Some(u) => (Some(u.as_str()), cmd.group.as_deref()),
-        None => (default.user.as_deref(), default.group.as_deref()),
-    };
-    if let Some(user) = user {
-        let Some(id) = identity(user, group) else {
-            warn!(script = %first, "unknown script user {user}{}: not running it", group.map(|g| format!(" or group {g}")).unwrap_or_default());
-            return None;
-        };
+    if let Some(id) = id {
         // SAFETY: setgroups/setgid/setuid are async-signal-safe; the group list was
         // resolved before the fork. Groups and gid go first, while we are still root.
         unsafe {
@@ -145,7 +201,7 @@ pub(crate) fn process(cmd: &Command, default: &ScriptUser) -> Option<tokio::proc
             });
         }
     }
-    Some(p)
+    Ok(p)
 }
 
 impl Scripts {
@@ -163,9 +219,13 @@ impl Scripts {
     /// Runs a track script; its result arrives on `exits`.
     pub fn run_track(&self, name: String, cmd: &Command, timeout: Duration) {
         let tx = self.tx.clone();
-        let Some(mut p) = process(cmd, &self.default_user) else {
-            let _ = tx.send((name, ScriptStatus::Exited(127)));
-            return;
+        let mut p = match process(cmd, &self.default_user) {
+            Ok(p) => p,
+            Err(why) => {
+                warn!(script = %name, "not running track script: {why}");
+                let _ = tx.send((name, ScriptStatus::Exited(127)));
+                return;
+            }
         };
         tokio::spawn(async move {
             let status = match p.spawn() {
@@ -178,12 +238,16 @@ impl Scripts {
 
     /// Starts a notify script and reaps it in the background.
     pub fn notify(&self, cmd: &Command) {
-        if let Some(mut p) = process(cmd, &self.default_user) {
-            if let Ok(mut child) = p.spawn() {
+        let shown = cmd.argv.join(" ");
+        match process(cmd, &self.default_user)
+            .and_then(|mut p| p.spawn().map_err(|e| e.to_string()))
+        {
+            Ok(mut child) => {
                 tokio::spawn(async move {
                     let _ = child.wait().await;
                 });
             }
+            Err(why) => warn!(script = %shown, "not running notify script: {why}"),
         }
     }
 }
@@ -237,4 +301,52 @@ pub(crate) async fn wait_with_timeout(
     // does.)
     guard.0 = None;
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// With `enable_script_security`, each run checks the path again: a directory made
+    /// writable after the configuration was loaded stops the script from running.
+    #[test]
+    fn each_run_checks_the_path_again() {
+        if !crate::security::running_as_root() {
+            eprintln!("skipping: a safe script path needs root-owned files (not root)");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("kars-rerun-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = dir.join("notify.sh");
+        std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cmd = Command {
+            argv: vec![script.display().to_string()],
+            user: None,
+            group: None,
+        };
+        let secure = ScriptUser {
+            secure: true,
+            ..ScriptUser::default()
+        };
+        assert!(process(&cmd, &secure).is_ok());
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = process(&cmd, &secure).err().expect("refused");
+        assert_eq!(
+            refused,
+            format!("unsafe: {} is writable by everyone", dir.display())
+        );
+        // Without enable_script_security it runs, as keepalived runs it.
+        assert!(process(&cmd, &ScriptUser::default()).is_ok());
+        // A script run as another user is not root's concern.
+        let as_nobody = Command {
+            user: Some("nobody".into()),
+            ..cmd
+        };
+        assert!(process(&as_nobody, &secure).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
