@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::FutureExt as _;
 
+use keepalived_engine::config::model::Config;
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::{Engine, Input, Output};
 
@@ -23,6 +24,10 @@ pub enum Event {
     /// The process stops running for this long (a scheduling stall, SIGSTOP): nothing is
     /// received, sent or timed until it resumes, as on a stalled host.
     Pause(Duration),
+    /// A new configuration, complete. The loop applies it outside its select, so nothing
+    /// about it can be cancelled by a timer: [`Platform::prepare_reload`], then the
+    /// engine's [`Input::Reload`].
+    Reload(Box<Config>),
     /// SIGUSR2: hand the engine's statistics to the platform.
     DumpStats,
     /// SIGUSR1: the data dump.
@@ -48,6 +53,12 @@ pub trait Platform {
     /// packets come only through `next_event`. Cancel-safe.
     fn next_packet(&mut self) -> impl Future<Output = (Instant, Input)> {
         std::future::pending()
+    }
+    /// Makes ready what the engine's reload to `config` needs from the host (VMACs,
+    /// sockets) and returns inputs the engine must have before it (interfaces that
+    /// changed). Awaited to its end: the loop never cancels it.
+    fn prepare_reload(&mut self, _config: &Config) -> impl Future<Output = Vec<Input>> {
+        async { Vec::new() }
     }
     /// Every output the engine had is carried out (a reload's, say): the moment to
     /// finish what waits on them.
@@ -121,6 +132,12 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
                 engine.handle_input(advance(&mut told, platform.now()), input)
             }
             Some(Event::Packet { at, input }) => engine.handle_input(advance(&mut told, at), input),
+            Some(Event::Reload(config)) => {
+                for input in platform.prepare_reload(&config).await {
+                    engine.handle_input(advance(&mut told, platform.now()), input);
+                }
+                engine.handle_input(advance(&mut told, platform.now()), Input::Reload(config));
+            }
             Some(Event::Pause(d)) => tokio::time::sleep(d).await,
             Some(Event::DumpStats) => platform.write_stats(engine.stats_text()),
             Some(Event::DumpData) => platform.write_data(engine.data_text()),
@@ -340,6 +357,75 @@ mod tests {
             hop_limit: Some(255),
             bytes,
         }
+    }
+
+    /// A host that hands the loop one new configuration at once, whose preparation
+    /// takes `prepare`, then stops at `stop_at`.
+    struct Reloading {
+        clock: EngineClock,
+        reload: Option<Box<Config>>,
+        prepare: Duration,
+        prepared: usize,
+        stop_at: tokio::time::Instant,
+    }
+
+    impl Platform for Reloading {
+        fn now(&self) -> Instant {
+            self.clock.now()
+        }
+        fn until(&self, t: Instant) -> Duration {
+            self.clock.until(t)
+        }
+        async fn next_event(&mut self) -> Event {
+            if let Some(config) = self.reload.take() {
+                return Event::Reload(config);
+            }
+            tokio::time::sleep_until(self.stop_at).await;
+            Event::Stop
+        }
+        async fn execute(&mut self, _out: Output) {}
+        async fn prepare_reload(&mut self, _config: &Config) -> Vec<Input> {
+            tokio::time::sleep(self.prepare).await;
+            self.prepared += 1;
+            Vec::new()
+        }
+    }
+
+    // A reload used to run inside the event future the loop's select drops when a timer
+    // fires first, and a slow one was lost half done. Its preparation here outlasts
+    // several advert intervals, and still runs to its end and the engine gets the
+    // configuration.
+    #[test]
+    fn a_reload_whose_preparation_outlasts_the_timers_is_applied_whole() {
+        let text = |prio: u8| {
+            format!(
+                "vrrp_instance VI_1 {{\n state MASTER\n interface eth0\n virtual_router_id 50\n \
+                 priority {prio}\n advert_int 0.05\n virtual_ipaddress {{\n  10.0.0.100/24\n }}\n}}\n"
+            )
+        };
+        let mut engine = engine_for(&text(100));
+        let new = parse_str(&text(150), &ParseOptions::default()).config;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let host = rt.block_on(async {
+            let mut host = Reloading {
+                clock: EngineClock::start(),
+                reload: Some(Box::new(new)),
+                prepare: Duration::from_millis(200),
+                prepared: 0,
+                stop_at: tokio::time::Instant::now() + Duration::from_millis(400),
+            };
+            run(&mut engine, &mut host).await;
+            host
+        });
+        assert_eq!(host.prepared, 1);
+        assert_eq!(
+            engine.instances()[0].cfg.priority,
+            150,
+            "the reload applied"
+        );
     }
 
     // RFC 5798 §6.4.2: each advert restarts the down timer. 200 owners taking over at
