@@ -5,6 +5,8 @@
 pub mod check;
 pub mod check_driver;
 pub mod cli;
+pub mod config_channel;
+pub mod config_loader;
 pub mod driver;
 pub mod dump;
 pub mod hostfs;

@@ -3,11 +3,14 @@
 use keepalived_engine::config::model::{Config, RootOptions};
 use keepalived_engine::config::{load, ParseOptions};
 use keepalived_linux::process::Process;
-use keepalived_linux::{cli, dump, hostfs, logging, parent, pcap_decode, security};
+use keepalived_linux::{
+    cli, config_channel, config_loader, dump, hostfs, logging, parent, pcap_decode, security,
+};
 use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -67,33 +70,27 @@ fn daemon(opts: &cli::Options) -> ExitCode {
     }
 }
 
-/// Loads the configuration and logs what is wrong with it; `None` when it cannot be used.
-fn load_config(opts: &cli::Options, log_warnings: bool) -> Option<Config> {
-    let path = opts.config_path();
-    let loaded = load(&hostfs::HostFs, &path, &parse_options(opts));
-    for d in loaded.diagnostics.iter() {
-        if log_warnings || d.counts_as_error() {
-            tracing::warn!("{d}");
-        }
-    }
-    if loaded.diagnostics.exit_code() == 4 {
-        tracing::error!("cannot load {}: not starting", path.display());
-        return None;
-    }
-    let mut config = loaded.config;
-    for m in security::disable_insecure(&mut config, security::running_as_root()) {
-        if log_warnings {
-            tracing::error!("{m}");
-        }
-    }
-    Some(config)
-}
-
-/// The parent: checks the configuration, detaches unless `-n`, and supervises the VRRP
-/// child (`-P` or not). The health-checker side is not part of this build yet.
+/// The parent: loads the configuration, detaches unless `-n`, and supervises the VRRP
+/// and checker children, which get the configuration from it.
 fn parent(opts: &cli::Options) -> ExitCode {
-    let Some(config) = load_config(opts, true) else {
-        return ExitCode::from(parent::EXIT_CONFIG as u8);
+    let path = opts.config_path();
+    let parse = parse_options(opts);
+    // The first load, with the same stack and panic guard as a reload's; only a failure
+    // that leaves nothing usable stops the start.
+    let first = {
+        let (path, parse) = (path.clone(), parse.clone());
+        config_loader::on_thread(move || {
+            let config = config_loader::load_config(&path, &parse, false)?;
+            let good = config_loader::Good::new(&config)?;
+            Ok((config, good))
+        })
+    };
+    let (config, good) = match first {
+        Ok(c) => c,
+        Err(why) => {
+            tracing::error!("not starting: {why}");
+            return ExitCode::from(parent::EXIT_CONFIG as u8);
+        }
     };
     if opts.snmp {
         tracing::warn!("SNMP is not part of keepalived-rs: -x is ignored");
@@ -111,16 +108,27 @@ fn parent(opts: &cli::Options) -> ExitCode {
         let _ = std::io::stdout().write_all(dump::text(&config).as_bytes());
     }
     if !opts.dont_fork {
-        // SAFETY: called before any thread or runtime exists.
+        // SAFETY: called before any runtime exists; the load's thread has ended.
         if unsafe { libc::daemon(0, 0) } != 0 {
             tracing::error!("cannot detach: {}", std::io::Error::last_os_error());
             return ExitCode::from(parent::EXIT_FATAL as u8);
         }
     }
+    let load: std::sync::Arc<config_loader::LoadFn<config_loader::Good>> = {
+        let path = path.clone();
+        std::sync::Arc::new(move || {
+            let config = config_loader::load_config(&path, &parse, true)?;
+            config_loader::Good::new(&config)
+        })
+    };
     let setup = parent::ParentSetup {
         args: std::env::args_os().skip(1).collect(),
         children: children(opts, &config),
         dont_respawn: opts.dont_respawn,
+        dont_release_vrrp: opts.dont_release_vrrp,
+        config_path: path,
+        good,
+        load,
         child_wait: std::time::Duration::from_secs(u64::from(config.root.child_wait_time_s)),
         pidfile: opts
             .pid_file
@@ -177,9 +185,33 @@ fn children(opts: &cli::Options, config: &Config) -> Vec<Process> {
     c
 }
 
+/// A child's first configuration, from the parent ([`config_channel`]), and the receiver
+/// of the later ones. Started before the child takes any realtime priority, so the
+/// thread that reads them never runs at it.
+fn child_config(role: Process) -> Option<(Config, UnboundedReceiver<Box<Config>>)> {
+    let first = config_channel::ConfigReader::inherited().and_then(|mut r| {
+        let config = r.first()?;
+        Ok((config, r))
+    });
+    let (config, reader) = match first {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("no configuration: {e}");
+            return None;
+        }
+    };
+    match reader.spawn(role) {
+        Ok(reloads) => Some((config, reloads)),
+        Err(e) => {
+            tracing::error!("cannot start the configuration reader: {e}");
+            None
+        }
+    }
+}
+
 /// The checker child: health checks until SIGTERM.
 fn checker_child(opts: &cli::Options) -> ExitCode {
-    let Some(config) = load_config(opts, false) else {
+    let Some((config, reloads)) = child_config(Process::Checker) else {
         return ExitCode::from(parent::EXIT_CONFIG as u8);
     };
     let pidfile = opts
@@ -187,9 +219,8 @@ fn checker_child(opts: &cli::Options) -> ExitCode {
         .clone()
         .unwrap_or_else(|| default_pidfile(&config.root, "checkers"));
     let setup = keepalived_linux::linux::checker::CheckerSetup {
-        config_path: opts.config_path(),
-        parse: parse_options(opts),
         dont_release_ipvs: opts.dont_release_ipvs,
+        reloads,
     };
     ExitCode::from(keepalived_linux::linux::checker::run_checker(
         config, setup, &pidfile,
@@ -198,7 +229,7 @@ fn checker_child(opts: &cli::Options) -> ExitCode {
 
 /// The VRRP child: the engine on raw sockets and netlink until SIGTERM.
 fn vrrp_child(opts: &cli::Options) -> ExitCode {
-    let Some(config) = load_config(opts, false) else {
+    let Some((config, reloads)) = child_config(Process::Vrrp) else {
         return ExitCode::from(parent::EXIT_CONFIG as u8);
     };
     let g = &config.global;
@@ -208,10 +239,9 @@ fn vrrp_child(opts: &cli::Options) -> ExitCode {
         .cloned()
         .collect();
     let setup = keepalived_linux::linux::platform::Setup {
-        config_path: opts.config_path(),
-        parse: parse_options(opts),
         dont_release: opts.dont_release_vrrp,
         fifos,
+        reloads,
     };
     let pidfile = opts
         .vrrp_pid_file
@@ -298,7 +328,9 @@ fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
     ));
     match log {
         Some(file) => {
-            if let Err(e) = std::fs::write(file, &report) {
+            let written = security::open_own_file(file, true)
+                .and_then(|mut f| f.write_all(report.as_bytes()));
+            if let Err(e) = written {
                 eprintln!("keepalived-rs: cannot write {}: {e}", file.display());
             }
         }

@@ -1,17 +1,29 @@
-//! The parent process (keepalived's `start_keepalived()` and `*_respawn_thread()`): it
-//! starts each child by re-executing this binary with `--child=ROLE`, restarts a child
-//! that dies unless `-R`, forwards signals, and on SIGTERM stops the children, waiting
-//! `child_wait_time` before SIGKILL.
+//! The parent process (keepalived's `start_keepalived()`, `reload_config()` and
+//! `*_respawn_thread()`): it alone reads the configuration, keeps the last one that
+//! loaded, and hands it to each child it starts by re-executing this binary with
+//! `--child=ROLE` ([`crate::config_channel`]). On SIGHUP it loads the file again off its
+//! loop ([`crate::config_loader`]) and sends the result to the children, or refuses it
+//! and keeps the running one. It restarts a child that dies unless `-R`, with a growing
+//! delay while the child keeps dying young, and takes the VIPs of a dead VRRP child off
+//! the host meanwhile. On SIGTERM it stops the children, waiting `child_wait_time` before
+//! SIGKILL.
 
 use std::ffi::OsString;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::Duration;
 
+use keepalived_engine::vrrp::Owned;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use crate::config_channel::{self, ChildLink};
+use crate::config_loader::{Good, Held, LoadFn, Loader, Request};
+use crate::linux::netlink::Netlink;
 use crate::linux::signals::{self, Signals};
 use crate::process::Process;
 
@@ -21,28 +33,61 @@ use crate::process::Process;
 pub const EXIT_FATAL: i32 = 1;
 pub const EXIT_CONFIG: i32 = 4;
 
-/// A child is restarted at once unless it lived less than this; then the restart waits,
-/// so a child that fails at start-up does not spin.
-const MIN_LIFETIME: Duration = Duration::from_secs(1);
+/// A child that ran at least this long before it died is restarted at once: it had read
+/// its configuration, opened its sockets and run its protocol, so its death says nothing
+/// about the next one. Start-up takes well under a second even for 1,000 instances.
+const STABLE_LIFETIME: Duration = Duration::from_secs(10);
+
+/// The wait before restarting a child that died young, doubled at each young death in a
+/// row up to [`MAX_BACKOFF`]. One second is longer than a start-up, so a child that dies
+/// as it starts is not restarted in a tight loop (keepalived waits one second too).
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The longest wait between restarts: a child that cannot stay up is still tried once a
+/// minute, so that a host fixed meanwhile (an interface back) gets its VRRP back without
+/// an operator.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// How often the parent says that a configuration load has not finished. A load cannot
+/// be cancelled, and SIGHUPs wait for it; 30 s is far beyond any file that answers.
+const SLOW_LOAD_NOTICE: Duration = Duration::from_secs(30);
 
 pub struct ParentSetup {
     /// The command line the parent was given, without argv[0]; each child gets it again.
     pub args: Vec<OsString>,
     pub children: Vec<Process>,
     pub dont_respawn: bool,
+    /// `-V`: the VIPs of a VRRP child that dies stay on the host, as on its stop.
+    pub dont_release_vrrp: bool,
     pub child_wait: Duration,
     pub pidfile: PathBuf,
+    /// The configuration file, for log lines.
+    pub config_path: PathBuf,
+    /// The configuration loaded at start.
+    pub good: Good,
+    /// How a SIGHUP loads the configuration again.
+    pub load: Arc<LoadFn<Good>>,
 }
 
 struct Running {
     role: Process,
     pid: i32,
-    started: tokio::time::Instant,
+    started: Instant,
+    link: ChildLink,
+}
+
+/// A child waiting to be restarted.
+struct Respawn {
+    role: Process,
+    at: Instant,
 }
 
 struct Parent {
     setup: ParentSetup,
     running: Vec<Running>,
+    respawns: Vec<Respawn>,
+    /// Each role's last wait before a restart ([`next_backoff`]).
+    backoff: Vec<(Process, Duration)>,
     exits: UnboundedReceiver<(i32, ExitStatus)>,
     exit_tx: UnboundedSender<(i32, ExitStatus)>,
 }
@@ -63,9 +108,12 @@ pub fn run(setup: ParentSetup) -> u8 {
             }
         };
         let (exit_tx, exits) = unbounded_channel();
+        let mut loader = Loader::new(setup.load.clone());
         let mut parent = Parent {
             setup,
             running: Vec::new(),
+            respawns: Vec::new(),
+            backoff: Vec::new(),
             exits,
             exit_tx,
         };
@@ -75,19 +123,43 @@ pub fn run(setup: ParentSetup) -> u8 {
                 return code;
             }
         }
-        // From here the parent only waits for signals and its children.
+        // From here the parent only waits for signals, loads and its children.
         crate::process::unmap_startup_pages();
-        parent.supervise(&mut signals).await
+        parent.supervise(&mut signals, &mut loader).await
     });
     let _ = std::fs::remove_file(&pidfile);
     code as u8
 }
 
+/// The wait before restarting a child that lived `lived`, after a wait of `last` (zero
+/// if none) before its own start.
+fn next_backoff(last: Duration, lived: Duration) -> Duration {
+    if lived >= STABLE_LIFETIME {
+        Duration::ZERO
+    } else if last.is_zero() {
+        FIRST_BACKOFF
+    } else {
+        (last * 2).min(MAX_BACKOFF)
+    }
+}
+
 impl Parent {
-    /// Re-executes this binary as `role`. The child dies with SIGTERM if the parent
-    /// dies (PR_SET_PDEATHSIG, as keepalived's children do), and starts with the
-    /// forwarded signals blocked until its handlers are in place.
+    /// Re-executes this binary as `role`, with its end of a configuration channel as
+    /// descriptor [`config_channel::CHILD_FD`], and sends it the last good configuration.
+    /// The child dies with SIGTERM if the parent dies (PR_SET_PDEATHSIG, as keepalived's
+    /// children do), and starts with the signals it handles blocked until its handlers
+    /// are in place.
     fn start(&mut self, role: Process) -> Result<(), i32> {
+        let (ours, theirs) = match config_channel::pair() {
+            Ok(p) => p,
+            Err(e) => {
+                error!(
+                    "cannot start the {} child process: socketpair: {e}",
+                    role.title()
+                );
+                return Err(EXIT_FATAL);
+            }
+        };
         let parent = std::process::id() as libc::pid_t;
         let mut cmd = tokio::process::Command::new("/proc/self/exe");
         cmd.arg0(
@@ -97,6 +169,7 @@ impl Parent {
         )
         .args(&self.setup.args)
         .arg(format!("--child={}", role.arg()));
+        let channel = theirs.as_raw_fd();
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
@@ -107,10 +180,13 @@ impl Parent {
                 if libc::getppid() != parent {
                     return Err(std::io::Error::other("parent exited"));
                 }
+                config_channel::install_in_child(channel)?;
                 signals::set_mask(libc::SIG_BLOCK)
             });
         }
-        let mut child = match cmd.spawn() {
+        let spawned = cmd.spawn();
+        drop(theirs);
+        let mut child = match spawned {
             Ok(c) => c,
             Err(e) => {
                 error!("cannot start the {} child process: {e}", role.title());
@@ -121,7 +197,17 @@ impl Parent {
             return Err(EXIT_FATAL);
         };
         let pid = pid as i32;
-        debug!("started the {} child process, pid={pid}", role.title());
+        let link = match ChildLink::start(ours, role) {
+            Ok(l) => l,
+            Err(e) => {
+                error!("the {} child's configuration channel: {e}", role.title());
+                // SAFETY: killing the child we just started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                return Err(EXIT_FATAL);
+            }
+        };
+        link.send(self.setup.good.frame.clone());
+        info!("Starting the {} child process, pid={pid}", role.title());
         let tx = self.exit_tx.clone();
         tokio::spawn(async move {
             if let Ok(status) = child.wait().await {
@@ -131,7 +217,8 @@ impl Parent {
         self.running.push(Running {
             role,
             pid,
-            started: tokio::time::Instant::now(),
+            started: Instant::now(),
+            link,
         });
         Ok(())
     }
@@ -143,8 +230,16 @@ impl Parent {
         }
     }
 
-    async fn supervise(&mut self, signals: &mut Signals) -> i32 {
+    async fn supervise(&mut self, signals: &mut Signals, loader: &mut Loader<Good>) -> i32 {
+        // The running load's start, and when to say next that it has not finished.
+        let mut slow: Option<(Instant, Instant)> = None;
         loop {
+            let respawn_at = self.respawns.iter().map(|r| r.at).min();
+            let load_started = loader.running_since().map(Instant::from_std);
+            if slow.map(|(t, _)| t) != load_started {
+                slow = load_started.map(|t| (t, t + SLOW_LOAD_NOTICE));
+            }
+            let slow_notice = slow.map(|(_, at)| at);
             tokio::select! {
                 _ = signals.term.recv() => {
                     info!("SIGTERM received: stopping the child processes");
@@ -156,12 +251,21 @@ impl Parent {
                     self.stop_all().await;
                     return 0;
                 }
-                // Each child reloads its own side through its own diff
-                // (`propagate_signal()`).
+                // The children never read the file: a reload is the parent's load, and
+                // its result sent to them (`reload_config()`).
                 _ = signals.hup.recv() => {
-                    info!("Reloading: SIGHUP to the child processes");
-                    self.forward(libc::SIGHUP, |_| true);
+                    let path = self.setup.config_path.display();
+                    match loader.request() {
+                        Request::Started => info!("SIGHUP received: reloading {path}"),
+                        Request::Queued => info!(
+                            "SIGHUP received: reloading {path} once the load under way has finished"
+                        ),
+                        Request::AlreadyQueued => info!(
+                            "SIGHUP received: a reload of {path} is already to follow the one under way"
+                        ),
+                    }
                 }
+                done = loader.finished() => self.reloaded(done.result, done.took),
                 _ = signals.usr1.recv() => self.forward(libc::SIGUSR1, |_| true),
                 _ = signals.usr2.recv() => self.forward(libc::SIGUSR2, |_| true),
                 _ = signals.json.recv() => {
@@ -172,48 +276,181 @@ impl Parent {
                         return code;
                     }
                 }
+                _ = sleep_until(slow_notice), if slow_notice.is_some() => {
+                    let since = load_started.map_or(Duration::ZERO, |t| t.elapsed());
+                    warn!(
+                        "The configuration load started {} s ago has not finished: {} is slow to read; a reload waits for it",
+                        since.as_secs(),
+                        self.setup.config_path.display()
+                    );
+                    slow = slow.map(|(t, at)| (t, at + SLOW_LOAD_NOTICE));
+                }
+                _ = sleep_until(respawn_at), if respawn_at.is_some() => {
+                    if let Some(code) = self.respawn_due() {
+                        self.stop_all().await;
+                        return code;
+                    }
+                }
             }
         }
     }
 
-    /// A child ended on its own: restart it, or stop everything (`-R`, or an error a
+    /// A load finished: the new configuration replaces the last good one and goes to each
+    /// running child (a child waiting for a restart gets it when it starts), or it is
+    /// refused and the running one stays. Either way one line says so.
+    fn reloaded(&mut self, result: Result<Good, String>, took: Duration) {
+        let good = match result {
+            Ok(g) => g,
+            Err(why) => {
+                error!("Reload refused: {why}; the running configuration stays");
+                return;
+            }
+        };
+        // `reload_config()`: what the processes were started in cannot change under them.
+        let old = &self.setup.good.root;
+        let fixed = [
+            (
+                "net_namespace",
+                &old.net_namespace,
+                &good.root.net_namespace,
+            ),
+            ("instance", &old.instance, &good.root.instance),
+        ];
+        if let Some((name, _, _)) = fixed.iter().find(|(_, a, b)| a != b) {
+            error!(
+                "Reload refused: {name} cannot change at a reload (restart keepalived-rs for that); the running configuration stays"
+            );
+            return;
+        }
+        self.setup.good = good;
+        let mut sent = Vec::new();
+        for c in &self.running {
+            if c.link.send(self.setup.good.frame.clone()) {
+                sent.push(c.role.title());
+            }
+        }
+        info!(
+            "Reload: configuration loaded in {:.1} ms, sent to the child processes: {}",
+            took.as_secs_f64() * 1000.0,
+            if sent.is_empty() {
+                "none running".to_string()
+            } else {
+                sent.join(", ")
+            }
+        );
+    }
+
+    /// A child ended on its own: what a dead VRRP child held comes off the host, and the
+    /// child is restarted after its backoff, or everything stops (`-R`, or an error a
     /// restart cannot mend). Returns the parent's exit code when it is to stop.
     async fn child_exited(&mut self, pid: i32, status: ExitStatus) -> Option<i32> {
         let i = self.running.iter().position(|c| c.pid == pid)?;
         let Running { role, started, .. } = self.running.remove(i);
         let how = describe(status);
-        if matches!(status.code(), Some(EXIT_FATAL | EXIT_CONFIG)) {
-            error!(
-                "{} child process({pid}) exited with permanent error ({how}): terminating",
-                role.title()
+        let title = role.title();
+        let stop = if matches!(status.code(), Some(EXIT_FATAL | EXIT_CONFIG)) {
+            error!("{title} child process({pid}) exited with permanent error ({how}): terminating");
+            status.code()
+        } else if self.setup.dont_respawn {
+            warn!("{title} child process({pid}) {how}: exiting (-R)");
+            Some(0)
+        } else {
+            None
+        };
+        let wait = stop.is_none().then(|| {
+            let last = self
+                .backoff
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map_or(Duration::ZERO, |(_, d)| *d);
+            let lived = started.elapsed();
+            let wait = next_backoff(last, lived);
+            warn!(
+                "{title} child process({pid}) {how}: respawning in {} s (it ran for {:.1} s)",
+                wait.as_secs(),
+                lived.as_secs_f64()
             );
+            wait
+        });
+        if role == Process::Vrrp {
+            self.release_vrrp().await;
+        }
+        let Some(wait) = wait else {
             self.stop_all().await;
-            return status.code();
-        }
-        if self.setup.dont_respawn {
-            warn!("{} child process({pid}) {how}: exiting (-R)", role.title());
-            self.stop_all().await;
-            return Some(0);
-        }
-        warn!("{} child process({pid}) {how}: respawning", role.title());
-        let lived = started.elapsed();
-        if lived < MIN_LIFETIME {
-            tokio::time::sleep(MIN_LIFETIME - lived).await;
-        }
-        match self.start(role) {
-            Ok(()) => None,
-            Err(code) => {
-                self.stop_all().await;
-                Some(code)
+            return stop;
+        };
+        self.backoff.retain(|(r, _)| *r != role);
+        self.backoff.push((role, wait));
+        self.respawns.push(Respawn {
+            role,
+            at: Instant::now() + wait,
+        });
+        None
+    }
+
+    /// Starts the children whose wait is over. Returns an exit code if one cannot start.
+    fn respawn_due(&mut self) -> Option<i32> {
+        let now = Instant::now();
+        let (due, later) = std::mem::take(&mut self.respawns)
+            .into_iter()
+            .partition(|r| r.at <= now);
+        self.respawns = later;
+        for r in due {
+            if let Err(code) = self.start(r.role) {
+                return Some(code);
             }
+        }
+        None
+    }
+
+    /// Takes what the last good configuration's VRRP instances hold off the host: a VRRP
+    /// child that died sends no adverts, so a VIP left behind would be held with nobody
+    /// telling the backups, who could never take over cleanly. With `-V` it stays, as it
+    /// does when the child stops.
+    async fn release_vrrp(&self) {
+        let held = &self.setup.good.held;
+        if held.is_empty() {
+            return;
+        }
+        if self.setup.dont_release_vrrp {
+            info!("VRRP child process gone: its addresses, routes and rules stay on the host (-V)");
+            return;
+        }
+        info!(
+            "VRRP child process gone: removing the addresses, routes and rules its instances hold"
+        );
+        let mut netlink = match Netlink::connect() {
+            Ok(n) => n,
+            Err(e) => {
+                error!("cannot remove the VRRP addresses: {e}");
+                return;
+            }
+        };
+        if let Err(e) = netlink.interfaces().await {
+            error!("cannot remove the VRRP addresses: {e}");
+            return;
+        }
+        // One dump of the host's addresses, so that 1,000 instances of a backup, holding
+        // nothing, cost one request rather than 1,000.
+        let present: std::collections::BTreeSet<std::net::IpAddr> = match netlink.addresses().await
+        {
+            Ok(a) => a.into_iter().collect(),
+            Err(e) => {
+                error!("cannot remove the VRRP addresses: {e}");
+                return;
+            }
+        };
+        for Held { instance, what } in held {
+            release(&netlink, &present, instance, what).await;
         }
     }
 
     /// SIGTERM to every child, SIGKILL to those still running after `child_wait_time`
     /// (`sigend()`).
     async fn stop_all(&mut self) {
+        self.respawns.clear();
         self.forward(libc::SIGTERM, |_| true);
-        let deadline = tokio::time::Instant::now() + self.setup.child_wait;
+        let deadline = Instant::now() + self.setup.child_wait;
         while !self.running.is_empty() {
             match tokio::time::timeout_at(deadline, self.exits.recv()).await {
                 Ok(Some((pid, status))) => {
@@ -237,15 +474,79 @@ impl Parent {
                         );
                     }
                     self.forward(libc::SIGKILL, |_| true);
+                    let vrrp = self.running.iter().any(|c| c.role == Process::Vrrp);
                     for _ in 0..self.running.len() {
                         if self.exits.recv().await.is_none() {
                             break;
                         }
                     }
                     self.running.clear();
+                    // Killed, it released nothing.
+                    if vrrp {
+                        self.release_vrrp().await;
+                    }
                 }
             }
         }
+    }
+}
+
+/// Removes one thing a dead VRRP child held, if the host has it: an address only when it
+/// is on its interface (`present` lists the host's addresses), so each line logged is one
+/// removal; a route or rule regardless (absent, the kernel refuses, and that is logged
+/// with `-D` only).
+async fn release(
+    netlink: &Netlink,
+    present: &std::collections::BTreeSet<std::net::IpAddr>,
+    instance: &str,
+    what: &Owned,
+) {
+    match what {
+        Owned::Address {
+            addr, interface, ..
+        } => {
+            if !present.contains(&addr.address)
+                || !matches!(netlink.has_address(addr.address, interface).await, Ok(true))
+            {
+                return;
+            }
+            match netlink.del_address(addr, interface).await {
+                Ok(()) => info!(
+                    %instance, %interface,
+                    "({instance}) removed {}/{} from {interface}",
+                    addr.address, addr.prefix_len
+                ),
+                Err(e) => {
+                    warn!(%instance, %interface, "({instance}) removing {}: {e}", addr.address)
+                }
+            }
+        }
+        Owned::Route(r) => {
+            let to = prefix(r.to.as_ref());
+            match netlink.route(r, false).await {
+                Ok(()) => info!(%instance, "({instance}) removed route to {to}"),
+                Err(e) => debug!(%instance, "({instance}) removing route to {to}: {e}"),
+            }
+        }
+        Owned::Rule(r) => {
+            let (from, to) = (prefix(r.from.as_ref()), prefix(r.to.as_ref()));
+            match netlink.rule(r, false).await {
+                Ok(()) => info!(%instance, "({instance}) removed rule from {from} to {to}"),
+                Err(e) => debug!(%instance, "({instance}) removing rule from {from} to {to}: {e}"),
+            }
+        }
+    }
+}
+
+/// A route's or rule's prefix as `ip` writes it; `all` when there is none.
+fn prefix(p: Option<&keepalived_engine::config::model::IpPrefix>) -> String {
+    p.map_or_else(|| "all".to_string(), |p| format!("{}/{}", p.address, p.len))
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -254,5 +555,34 @@ fn describe(status: ExitStatus) -> String {
         (Some(c), _) => format!("exited with status {c}"),
         (None, Some(s)) => format!("killed by signal {s}"),
         _ => "ended".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_that_keeps_dying_young_waits_longer_each_time_up_to_the_cap() {
+        let young = Duration::from_millis(300);
+        let mut waits = Vec::new();
+        let mut last = Duration::ZERO;
+        for _ in 0..9 {
+            last = next_backoff(last, young);
+            waits.push(last.as_secs());
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+
+    #[test]
+    fn a_child_that_lived_long_is_restarted_at_once_and_its_backoff_starts_over() {
+        assert_eq!(
+            next_backoff(Duration::from_secs(32), STABLE_LIFETIME),
+            Duration::ZERO
+        );
+        assert_eq!(
+            next_backoff(Duration::ZERO, Duration::from_secs(1)),
+            FIRST_BACKOFF
+        );
     }
 }

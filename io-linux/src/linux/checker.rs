@@ -3,14 +3,14 @@
 //! events for `ha_suspend`, and the kernel's IPVS table kept as the engine wants it.
 //! Where the kernel has no IPVS, that is said once and the checks still run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use keepalived_engine::check::io::{CheckInput, CheckOutput};
 use keepalived_engine::check::CheckEngine;
 use keepalived_engine::config::model::{Config, GlobalDefs, LvsFlushOnStop};
-use keepalived_engine::config::{load, ParseOptions};
 use keepalived_engine::time::Instant;
+use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{debug, error, info, warn};
 
 use super::fifo::NotifyFifo;
@@ -24,14 +24,13 @@ use super::tuning;
 use crate::check::{Prober, TlsSetup};
 use crate::check_driver::{self, CheckEvent, CheckPlatform};
 use crate::driver::EngineClock;
-use crate::hostfs::HostFs;
 use crate::smtp::Mailer;
 
 pub struct CheckerSetup {
-    pub config_path: PathBuf,
-    pub parse: ParseOptions,
     /// `-I`: leave the IPVS table as it is on stop.
     pub dont_release_ipvs: bool,
+    /// Configurations from the parent, complete ([`crate::config_channel`]).
+    pub reloads: UnboundedReceiver<Box<Config>>,
 }
 
 struct LinuxChecker {
@@ -51,6 +50,8 @@ struct LinuxChecker {
     timeouts_set: bool,
     /// The running configuration's globals, to tell what a reload changed.
     global: GlobalDefs,
+    /// When the configuration being applied was taken, for the "Reload applied" line.
+    reload_started: Option<std::time::Instant>,
     stopping: bool,
 }
 
@@ -130,6 +131,7 @@ impl LinuxChecker {
             syncd: None,
             timeouts_set: false,
             global: config.global.clone(),
+            reload_started: None,
             stopping: false,
         };
         c.apply_globals(&config.global, None);
@@ -227,24 +229,10 @@ impl LinuxChecker {
         }
     }
 
-    fn reload(&mut self) -> Option<CheckEvent> {
-        info!(
-            "SIGHUP received: reloading {}",
-            self.setup.config_path.display()
-        );
-        let loaded = load(&HostFs, &self.setup.config_path, &self.setup.parse);
-        if loaded.diagnostics.iter().any(|d| d.counts_as_error()) {
-            for d in loaded.diagnostics.iter().filter(|d| d.counts_as_error()) {
-                warn!("{d}");
-            }
-            error!("configuration has errors: keeping the running configuration");
-            return None;
-        }
-        let mut config = loaded.config;
-        for m in crate::security::disable_insecure(&mut config, crate::security::running_as_root())
-        {
-            error!("{m}");
-        }
+    /// A configuration from the parent, complete: the process-wide settings follow it,
+    /// and the engine gets it next, in the same step (nothing here awaits).
+    fn reload(&mut self, config: Box<Config>) -> CheckEvent {
+        self.reload_started = Some(std::time::Instant::now());
         tuning::raise_nofile(tuning::checker_fds_required(&config));
         self.mailer = Mailer::from_global(&config.global);
         self.scripts.default_user = ScriptUser::from_global(&config.global);
@@ -253,7 +241,7 @@ impl LinuxChecker {
         if let Some(t) = self.ipvs.as_mut() {
             t.report_next("reload");
         }
-        Some(CheckEvent::Input(CheckInput::Reload(Box::new(config))))
+        CheckEvent::Input(CheckInput::Reload(config))
     }
 }
 
@@ -282,10 +270,9 @@ impl CheckPlatform for LinuxChecker {
                     return self.shutdown();
                 }
                 _ = self.signals.hup.recv() => {
-                    if let Some(ev) = self.reload() {
-                        return ev;
-                    }
+                    crate::config_channel::pass_reload_to_parent(crate::process::Process::Checker)
                 }
+                Some(config) = self.setup.reloads.recv() => return self.reload(config),
                 _ = self.signals.usr1.recv() => return CheckEvent::DumpData,
                 // Statistics and JSON are VRRP's; the checker has none to give.
                 _ = self.signals.usr2.recv() => {}
@@ -343,6 +330,12 @@ impl CheckPlatform for LinuxChecker {
     fn observe(&mut self, _engine: &CheckEngine) {
         if let Some(t) = self.ipvs.as_mut() {
             t.commit();
+        }
+        if let Some(since) = self.reload_started.take() {
+            info!(
+                "Reload applied in {:.1} ms",
+                since.elapsed().as_secs_f64() * 1000.0
+            );
         }
     }
 }

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use keepalived_engine::config::model::{AuthType, Config};
-use keepalived_engine::config::{load, ParseOptions};
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::{Input, InterfaceInfo, Output, Owned, State};
 use keepalived_engine::wire::Family;
+use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{debug, error, info, warn};
 
 use super::fifo::NotifyFifo;
@@ -27,7 +27,6 @@ use super::signals::Signals;
 use super::timer::PreciseTimer;
 use super::vmac::{self, Vmacs};
 use crate::driver::{EngineClock, Event, Platform};
-use crate::hostfs::HostFs;
 use crate::smtp::Mailer;
 
 /// One raw socket: IPv4 (IP header ours) or IPv6 (header the kernel's).
@@ -67,12 +66,12 @@ pub struct LinuxPlatform {
     fifos: Vec<NotifyFifo>,
     /// Each instance's VRID, for the `vrid` field of log lines.
     vrids: BTreeMap<String, u8>,
-    config_path: PathBuf,
-    parse: ParseOptions,
+    /// Configurations from the parent, complete ([`crate::config_channel`]).
+    reloads: UnboundedReceiver<Box<Config>>,
     /// `-V`: leave VIPs in place when stopping.
     dont_release: bool,
     stopping: bool,
-    /// Events to hand the loop before any new one (interface news ahead of a reload).
+    /// Events to hand the loop before any new one (polled link changes).
     pending: VecDeque<Event>,
     /// Packets taken in a row without looking at signals, scripts and netlink.
     streak: u32,
@@ -89,7 +88,7 @@ pub struct LinuxPlatform {
     poll_tick: tokio::time::Interval,
     /// `lvs_sync_daemon IF INSTANCE`: the IPVS sync threads follow that instance.
     syncd: Option<InstanceSyncd>,
-    /// When the SIGHUP being applied arrived, for the "Reload done" line.
+    /// When the loop took the configuration being applied, for the "Reload applied" line.
     reload_started: Option<std::time::Instant>,
     /// Start-up or a reload ran the parser and set-up code: unmap it once the engine's
     /// outputs from it are carried out ([`unmaps_startup_pages`]).
@@ -99,10 +98,10 @@ pub struct LinuxPlatform {
 }
 
 pub struct Setup {
-    pub config_path: PathBuf,
-    pub parse: ParseOptions,
     pub dont_release: bool,
     pub fifos: Vec<keepalived_engine::config::model::Fifo>,
+    /// Where the parent's later configurations arrive.
+    pub reloads: UnboundedReceiver<Box<Config>>,
 }
 
 impl LinuxPlatform {
@@ -129,8 +128,7 @@ impl LinuxPlatform {
             signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
             fifos: Vec::new(),
             vrids: vrids(config),
-            config_path: setup.config_path,
-            parse: setup.parse,
+            reloads: setup.reloads,
             dont_release: setup.dont_release,
             stopping: false,
             pending: VecDeque::new(),
@@ -384,13 +382,13 @@ impl Platform for LinuxPlatform {
                 _ = self.signals.term.recv() => return self.shutdown("SIGTERM"),
                 _ = self.signals.int.recv() => return self.shutdown("SIGINT"),
                 _ = self.signals.hup.recv() => {
-                    if let Some(ev) = self.reload().await {
-                        return ev;
-                    }
+                    crate::config_channel::pass_reload_to_parent(crate::process::Process::Vrrp)
                 }
                 _ = self.signals.usr1.recv() => return Event::DumpData,
                 _ = self.signals.usr2.recv() => return Event::DumpStats,
                 _ = self.signals.json.recv() => return Event::DumpJson,
+                // Complete: applying it awaits nothing the loop's timer can cancel.
+                Some(config) = self.reloads.recv() => return Event::Reload(config),
                 Some((script, status)) = self.scripts.exits.recv() => {
                     return Event::Input(Input::ScriptExited { script, status });
                 }
@@ -413,6 +411,34 @@ impl Platform for LinuxPlatform {
         self.sockets.recv()
     }
 
+    /// What a reload needs before the engine sees it: the new configuration's VMACs and
+    /// sockets, and the interfaces as they now are, so a new instance starts on a link it
+    /// can see. Returns those interface changes, for the engine ahead of the reload.
+    async fn prepare_reload(&mut self, config: &Config) -> Vec<Input> {
+        self.reload_started = Some(std::time::Instant::now());
+        self.vrids = vrids(config);
+        self.polled = linkbeat::polled(config);
+        self.mailer = Mailer::from_global(&config.global);
+        self.scripts.default_user = ScriptUser::from_global(&config.global);
+        InstanceSyncd::reload(&mut self.syncd, config.global.lvs_sync_daemon.as_ref());
+        self.vmacs.ensure(&mut self.netlink, config).await;
+        if let Err(e) = self.open_sockets(config) {
+            error!("{e}");
+        }
+        let mut news = Vec::new();
+        if let Ok(ifs) = self.netlink.interfaces().await {
+            for info in ifs {
+                if self.interfaces.get(&info.name) != Some(&info) {
+                    self.interfaces.insert(info.name.clone(), info.clone());
+                    news.push(Input::Interface(info));
+                }
+            }
+        }
+        self.vmac_keep = Some(vmac::wanted(config).into_iter().map(|w| w.name).collect());
+        self.unmap_when_drained = unmaps_startup_pages(config);
+        news
+    }
+
     async fn drained(&mut self) {
         if let Some(keep) = self.vmac_keep.take() {
             self.vmacs.remove_except(&mut self.netlink, &keep).await;
@@ -422,7 +448,7 @@ impl Platform for LinuxPlatform {
             // The new configuration is in the engine and its outputs are carried out.
             crate::process::release_freed_memory();
             info!(
-                "Reload done in {:.1} ms",
+                "Reload applied in {:.1} ms",
                 since.elapsed().as_secs_f64() * 1000.0
             );
         } else if carried_out >= TRIM_AFTER {
@@ -727,49 +753,6 @@ impl LinuxPlatform {
                 }
             }
         }
-    }
-
-    async fn reload(&mut self) -> Option<Event> {
-        info!("SIGHUP received: reloading {}", self.config_path.display());
-        let started = std::time::Instant::now();
-        let loaded = load(&HostFs, &self.config_path, &self.parse);
-        for d in loaded.diagnostics.iter() {
-            warn!("{d}");
-        }
-        if loaded.diagnostics.iter().any(|d| d.counts_as_error()) {
-            error!("configuration has errors: keeping the running configuration");
-            return None;
-        }
-        let mut config = loaded.config;
-        for m in crate::security::disable_insecure(&mut config, crate::security::running_as_root())
-        {
-            error!("{m}");
-        }
-        self.vrids = vrids(&config);
-        self.polled = linkbeat::polled(&config);
-        self.mailer = Mailer::from_global(&config.global);
-        self.scripts.default_user = ScriptUser::from_global(&config.global);
-        InstanceSyncd::reload(&mut self.syncd, config.global.lvs_sync_daemon.as_ref());
-        // New VMACs and sockets first, and the engine told of the new interfaces before
-        // the reload, so a new instance starts on a link it can see.
-        self.vmacs.ensure(&mut self.netlink, &config).await;
-        if let Err(e) = self.open_sockets(&config) {
-            error!("{e}");
-        }
-        if let Ok(ifs) = self.netlink.interfaces().await {
-            for info in ifs {
-                if self.interfaces.get(&info.name) != Some(&info) {
-                    self.interfaces.insert(info.name.clone(), info.clone());
-                    self.pending.push_back(Event::Input(Input::Interface(info)));
-                }
-            }
-        }
-        self.vmac_keep = Some(vmac::wanted(&config).into_iter().map(|w| w.name).collect());
-        self.unmap_when_drained = unmaps_startup_pages(&config);
-        self.pending
-            .push_back(Event::Input(Input::Reload(Box::new(config))));
-        self.reload_started = Some(started);
-        self.pending.pop_front()
     }
 
     /// Adds or removes one address, route or rule. Done, it is logged only with `-D`,

@@ -25,15 +25,15 @@ fn conf(dir: &Path, links: &Links, i: usize) -> PathBuf {
     p
 }
 
-/// The "Reload done in X ms" our VRRP child logs, in `log` after byte `from`.
+/// The "Reload applied in X ms" our VRRP child logs, in `log` after byte `from`.
 fn logged_reload_ms(log: &Path, from: usize) -> Option<f64> {
     let text = std::fs::read_to_string(log).ok()?;
     let line = text
         .get(from..)?
         .lines()
-        .find(|l| l.contains("Reload done in"))?
+        .find(|l| l.contains("Reload applied in"))?
         .to_string();
-    line.split("Reload done in ")
+    line.split("Reload applied in ")
         .nth(1)?
         .split(' ')
         .next()?

@@ -1,0 +1,385 @@
+//! The parent's loads of the configuration file, at start and on each SIGHUP (keepalived's
+//! `reload_config()`). Each runs on a thread of its own inside `catch_unwind`: a file
+//! that is slow to read, or one that makes the parser panic, costs that thread and
+//! nothing else. The result is either a configuration ready for the children
+//! ([`Good`]) or the reason it is refused; a SIGHUP that arrives while a load runs is
+//! folded into one more load after it ([`Loader`]).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keepalived_engine::config::model::{Config, RootOptions};
+use keepalived_engine::config::{load, ParseOptions};
+use keepalived_engine::vrrp::{Engine, Owned};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tracing::warn;
+
+use crate::hostfs::HostFs;
+
+/// The stack of a load's thread: the main thread's 8 MiB, which the parser had when it ran
+/// there, and as much again.
+const LOAD_STACK: usize = 16 << 20;
+
+/// A configuration that loaded, as the parent keeps it: what it sends each child, and
+/// what the VRRP child holds while master, so that the parent can take it off the host
+/// if that child dies.
+#[derive(Debug, Clone)]
+pub struct Good {
+    /// The configuration as one frame of [`crate::config_channel`].
+    pub frame: Arc<Vec<u8>>,
+    /// Every instance's addresses (excluded ones too), virtual routes and virtual rules.
+    pub held: Vec<Held>,
+    /// The root options, which a reload cannot change.
+    pub root: RootOptions,
+}
+
+/// One thing a VRRP instance puts on the host while it is master.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub instance: String,
+    pub what: Owned,
+}
+
+impl Good {
+    /// `config` made ready to keep and send. What an instance holds is the engine's own
+    /// list ([`keepalived_engine::vrrp::Instance::owned`]), so the parent removes exactly
+    /// what the child would have added.
+    pub fn new(config: &Config) -> Result<Good, String> {
+        let frame = crate::config_channel::encode(config)
+            .map_err(|e| format!("the configuration cannot be encoded for the children: {e}"))?;
+        let engine = Engine::new(
+            config.clone(),
+            keepalived_engine::time::Instant::ZERO,
+            Vec::new(),
+        );
+        let held = engine
+            .instances()
+            .iter()
+            .flat_map(|i| {
+                i.owned().into_iter().map(|what| Held {
+                    instance: i.name().to_string(),
+                    what,
+                })
+            })
+            .collect();
+        Ok(Good {
+            frame,
+            held,
+            root: config.root.clone(),
+        })
+    }
+}
+
+/// Reads and checks the configuration at `path`, logging what the parser says about it.
+/// At start (`strict` false) only a failure that leaves nothing usable refuses it, as
+/// keepalived starts despite errors it can step over; a reload (`strict`) is refused on any
+/// error, so a mistake never replaces a configuration that works.
+pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Config, String> {
+    let loaded = load(&HostFs, path, opts);
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.counts_as_error())
+        .collect();
+    for d in loaded.diagnostics.iter() {
+        warn!("{d}");
+    }
+    let refused = loaded.diagnostics.exit_code() == 4 || (strict && !errors.is_empty());
+    if !refused {
+        return Ok(loaded.config);
+    }
+    // A diagnostic names its file and line; one without a place is about the file.
+    let first = match errors.first() {
+        Some(d) => d.to_string().lines().next().unwrap_or_default().to_string(),
+        None => match loaded.diagnostics.iter().next() {
+            Some(d) => d.to_string().lines().next().unwrap_or_default().to_string(),
+            None => "it cannot be read".to_string(),
+        },
+    };
+    let first = if first.starts_with(&*path.to_string_lossy()) {
+        first
+    } else {
+        format!("{}: {first}", path.display())
+    };
+    Err(match errors.len() {
+        0 | 1 => first,
+        n => format!("{first} (and {} more errors)", n - 1),
+    })
+}
+
+/// `f`, with a panic turned into the reason for a refusal.
+pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            Err(format!("loading the configuration panicked: {what}"))
+        }
+    }
+}
+
+/// Runs `f` [`guarded`] on a load thread and waits for it: the load at start, which gets
+/// the same stack and the same protection as a reload's.
+pub fn on_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    let handle = std::thread::Builder::new()
+        .name("config-load".into())
+        .stack_size(LOAD_STACK)
+        .spawn(move || guarded(f))
+        .map_err(|e| format!("cannot start a thread to load the configuration: {e}"))?;
+    handle
+        .join()
+        .unwrap_or_else(|_| Err("the configuration load thread failed".to_string()))
+}
+
+/// A load to run: the same one for every SIGHUP.
+pub type LoadFn<T> = dyn Fn() -> Result<T, String> + Send + Sync;
+
+/// What [`Loader::request`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// A load started now.
+    Started,
+    /// A load is running: one more follows it.
+    Queued,
+    /// A load is running and one more is already to follow: this request joins it.
+    AlreadyQueued,
+}
+
+/// A finished load: its result and how long it took.
+#[derive(Debug)]
+pub struct Finished<T> {
+    pub result: Result<T, String>,
+    pub took: Duration,
+}
+
+/// Runs loads one at a time, each on a thread of its own; requests made while one runs
+/// become a single load after it, which reads the file as it is by then.
+pub struct Loader<T> {
+    load: Arc<LoadFn<T>>,
+    /// When the running load started, if one runs.
+    busy: Option<Instant>,
+    again: bool,
+    done_tx: UnboundedSender<Finished<T>>,
+    done: UnboundedReceiver<Finished<T>>,
+}
+
+impl<T: Send + 'static> Loader<T> {
+    pub fn new(load: Arc<LoadFn<T>>) -> Loader<T> {
+        let (done_tx, done) = unbounded_channel();
+        Loader {
+            load,
+            busy: None,
+            again: false,
+            done_tx,
+            done,
+        }
+    }
+
+    pub fn request(&mut self) -> Request {
+        if self.busy.is_none() {
+            self.start();
+            Request::Started
+        } else if !self.again {
+            self.again = true;
+            Request::Queued
+        } else {
+            Request::AlreadyQueued
+        }
+    }
+
+    /// Whether a load is running.
+    pub fn busy(&self) -> bool {
+        self.busy.is_some()
+    }
+
+    /// When the running load started, if one runs: a thread cannot be stopped, so one
+    /// that never ends (a file that never answers) holds every later reload back, and the
+    /// parent says so rather than waiting in silence.
+    pub fn running_since(&self) -> Option<Instant> {
+        self.busy
+    }
+
+    /// The next load to finish; the queued one, if any, starts as it is returned.
+    /// Cancel-safe: nothing happens before the receive completes, and nothing awaits after.
+    pub async fn finished(&mut self) -> Finished<T> {
+        let Some(done) = self.done.recv().await else {
+            // `self` holds a sender, so the channel never closes.
+            return std::future::pending().await;
+        };
+        self.busy = None;
+        if std::mem::take(&mut self.again) {
+            self.start();
+        }
+        done
+    }
+
+    fn start(&mut self) {
+        self.busy = Some(Instant::now());
+        let load = self.load.clone();
+        let tx = self.done_tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("config-load".into())
+            .stack_size(LOAD_STACK)
+            .spawn(move || {
+                let started = Instant::now();
+                let result = guarded(|| load());
+                let _ = tx.send(Finished {
+                    result,
+                    took: started.elapsed(),
+                });
+            });
+        if let Err(e) = spawned {
+            let _ = self.done_tx.send(Finished {
+                result: Err(format!(
+                    "cannot start a thread to load the configuration: {e}"
+                )),
+                took: Duration::ZERO,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_load_that_panics_is_a_refusal_that_says_why() {
+        let mut loader: Loader<()> = Loader::new(Arc::new(|| panic!("SEQ step overflow")));
+        assert_eq!(loader.request(), Request::Started);
+        let done = runtime().block_on(loader.finished());
+        let why = done.result.unwrap_err();
+        assert!(
+            why.contains("panicked") && why.contains("SEQ step overflow"),
+            "{why}"
+        );
+        assert!(!loader.busy());
+    }
+
+    #[test]
+    fn a_load_at_start_that_panics_is_a_refusal_too() {
+        let r: Result<(), String> = on_thread(|| panic!("{}", String::from("at start")));
+        assert_eq!(
+            r.unwrap_err(),
+            "loading the configuration panicked: at start"
+        );
+    }
+
+    // Three SIGHUPs during one load make one more load, not three; and that load starts
+    // only once the first has finished.
+    #[test]
+    fn requests_during_a_load_become_one_load_after_it() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate_rx));
+        let load = {
+            let calls = calls.clone();
+            Arc::new(move || {
+                let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+                gate.lock().unwrap().recv().unwrap();
+                Ok(n)
+            })
+        };
+        let mut loader = Loader::new(load);
+        let rt = runtime();
+        assert_eq!(loader.request(), Request::Started);
+        assert_eq!(loader.request(), Request::Queued);
+        assert_eq!(loader.request(), Request::AlreadyQueued);
+        gate_tx.send(()).unwrap();
+        assert_eq!(rt.block_on(loader.finished()).result, Ok(1));
+        assert!(loader.busy(), "the queued load started");
+        assert_eq!(loader.request(), Request::Queued);
+        gate_tx.send(()).unwrap();
+        assert_eq!(rt.block_on(loader.finished()).result, Ok(2));
+        gate_tx.send(()).unwrap();
+        assert_eq!(rt.block_on(loader.finished()).result, Ok(3));
+        assert!(!loader.busy());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    fn file(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("kars-loader-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_reload_is_refused_on_any_error_but_a_start_only_on_a_fatal_one() {
+        let p = file(
+            "errors.conf",
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n \
+             no_such_keyword 1\n virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n",
+        );
+        let opts = ParseOptions::default();
+        let why = load_config(&p, &opts, true).unwrap_err();
+        assert!(why.contains("no_such_keyword"), "{why}");
+        assert!(load_config(&p, &opts, false).is_ok());
+        let missing = p.with_file_name("missing.conf");
+        assert!(load_config(&missing, &opts, false).is_err());
+        let good = file(
+            "good.conf",
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n \
+             virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n",
+        );
+        assert!(load_config(&good, &opts, true).is_ok());
+    }
+
+    #[test]
+    fn a_good_configuration_lists_what_its_instances_hold() {
+        let config = keepalived_engine::config::parse_str(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n \
+             virtual_ipaddress {\n  10.0.0.1/24\n  10.0.0.2/24 dev eth1\n }\n \
+             virtual_ipaddress_excluded {\n  10.0.1.1/24\n }\n \
+             virtual_routes {\n  10.9.0.0/16 via 10.0.0.254\n }\n}\n",
+            &ParseOptions::default(),
+        )
+        .config;
+        let good = Good::new(&config).unwrap();
+        let addrs: Vec<(String, String, bool)> = good
+            .held
+            .iter()
+            .filter_map(|h| match &h.what {
+                Owned::Address {
+                    addr,
+                    interface,
+                    excluded,
+                    ..
+                } => Some((addr.address.to_string(), interface.clone(), *excluded)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            addrs,
+            [
+                ("10.0.0.1".to_string(), "eth0".to_string(), false),
+                ("10.0.0.2".to_string(), "eth1".to_string(), false),
+                ("10.0.1.1".to_string(), "eth0".to_string(), true),
+            ]
+        );
+        assert_eq!(
+            good.held
+                .iter()
+                .filter(|h| matches!(h.what, Owned::Route(_)))
+                .count(),
+            1
+        );
+        assert!(good.held.iter().all(|h| h.instance == "VI_1"));
+    }
+}
