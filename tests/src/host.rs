@@ -538,3 +538,98 @@ pub fn debian_kernel() -> Option<std::path::PathBuf> {
     found.sort();
     found.pop()
 }
+
+/// VRRP adverts for `vrid` in a [`Capture`]'s text, as (time, priority). tcpdump prints
+/// one as `TIME SRC > DST, ethertype IPv4 (0x0800), length N: A > B: VRRPv2,
+/// Advertisement, vrid V, prio P, …`.
+pub fn adverts(text: &str, vrid: u8) -> Vec<(f64, u8)> {
+    text.lines()
+        .filter(|l| l.contains(&format!("vrid {vrid},")))
+        .filter_map(|l| {
+            let t: f64 = l.split_whitespace().next()?.parse().ok()?;
+            let prio = l
+                .split("prio ")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .trim()
+                .parse()
+                .ok()?;
+            Some((t, prio))
+        })
+        .collect()
+}
+
+/// The longest time between two consecutive adverts of `ads` from `since` on (epoch
+/// seconds), and when it began.
+pub fn longest_gap(ads: &[(f64, u8)], since: f64) -> (f64, f64) {
+    let times: Vec<f64> = ads
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| *t >= since)
+        .collect();
+    times
+        .windows(2)
+        .map(|w| (w[1] - w[0], w[0]))
+        .fold((0.0, since), |a, b| if b.0 > a.0 { b } else { a })
+}
+
+/// A write lease on a file: a process that opens it blocks until the lease is released
+/// (or `/proc/sys/fs/lease-break-time`, 45 s by default, passes), as on a file system that
+/// is slow to answer. Released when dropped.
+pub struct SlowOpen {
+    file: std::fs::File,
+}
+
+impl SlowOpen {
+    /// Takes the lease on `path`, which no process may hold open meanwhile.
+    pub fn hold(path: &std::path::Path) -> SlowOpen {
+        // The kernel tells the holder that someone waits with SIGIO, whose default action
+        // would end the test.
+        // SAFETY: ignoring a signal nothing in the tests handles.
+        unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
+        let file = std::fs::File::open(path).expect("file to lease");
+        // SAFETY: fcntl on a descriptor we own.
+        let r = unsafe {
+            libc::fcntl(
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                libc::F_SETLEASE,
+                libc::F_WRLCK,
+            )
+        };
+        assert_eq!(
+            r,
+            0,
+            "lease on {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
+        SlowOpen { file }
+    }
+
+    /// Whether another process is waiting to open the file now.
+    pub fn waited_on(&self) -> bool {
+        // SAFETY: fcntl on a descriptor we own. While an open waits, the lease reads as
+        // what it is being broken to.
+        let lease = unsafe {
+            libc::fcntl(
+                std::os::fd::AsRawFd::as_raw_fd(&self.file),
+                libc::F_GETLEASE,
+            )
+        };
+        lease != libc::F_WRLCK
+    }
+}
+
+impl Drop for SlowOpen {
+    fn drop(&mut self) {
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            libc::fcntl(
+                std::os::fd::AsRawFd::as_raw_fd(&self.file),
+                libc::F_SETLEASE,
+                libc::F_UNLCK,
+            )
+        };
+    }
+}
