@@ -4,8 +4,8 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use keepalived_engine::vrrp::receive::{Expect, ExpectAuth, RxContext, Validator};
 use keepalived_engine::wire::advert::{AdvertRepr, EmitOptions, RxAdvert, V3Checksum};
-use keepalived_engine::wire::validate::{Expect, ExpectAuth, RxContext, Validator};
 use keepalived_engine::wire::vrrp::pass_auth_data;
 use keepalived_engine::wire::{AuthType, Family, VipList, VrrpBody, VrrpRepr, MCAST_GROUP4};
 

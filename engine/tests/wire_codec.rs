@@ -3,11 +3,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use keepalived_engine::wire::advert::{AdvertRepr, EmitOptions, RxAdvert, V3Checksum};
-use keepalived_engine::wire::ah::AhRepr;
-use keepalived_engine::wire::validate::{
+use keepalived_engine::vrrp::receive::{
     Action, Check, Expect, ExpectAuth, Outcome, Peer, Reason, RxContext, Trace, Validator, Verdict,
 };
+use keepalived_engine::wire::advert::{AdvertRepr, EmitOptions, RxAdvert, V3Checksum};
+use keepalived_engine::wire::ah::AhRepr;
 use keepalived_engine::wire::vrrp::pass_auth_data;
 use keepalived_engine::wire::{
     Family, GarpRepr, UnsolicitedNaRepr, VipList, VrrpBody, VrrpRepr, MCAST_GROUP4, MCAST_GROUP6,
@@ -292,7 +292,7 @@ fn rejected(v: &Verdict) -> (Check, Action, Reason) {
 
 #[test]
 fn each_check_fails_with_its_reason_and_counter() {
-    use keepalived_engine::wire::Counter;
+    use keepalived_engine::vrrp::receive::Counter;
     let (repr, opts, expect) = advert(Variant::V2Pass, 7, 100, 1);
     let good = emit(&repr, &opts);
 

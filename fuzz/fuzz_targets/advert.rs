@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    keepalived_engine::wire::fuzz::fuzz_advert_input(data);
+    keepalived_engine::vrrp::fuzz::fuzz_advert_input(data);
 });

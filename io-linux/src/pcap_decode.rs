@@ -11,10 +11,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use keepalived_engine::config::model::Config;
-use keepalived_engine::wire::checksum::Pseudo;
-use keepalived_engine::wire::validate::{
+use keepalived_engine::vrrp::receive::{
     Action, Expect, Outcome, RxContext, Trace, Validator, Verdict,
 };
+use keepalived_engine::wire::checksum::Pseudo;
 use keepalived_engine::wire::{
     AdvertRepr, AuthType, Family, GarpRepr, RxAdvert, UnsolicitedNaRepr, VrrpBody, VrrpPacket,
     IPPROTO_AH, IPPROTO_VRRP,

@@ -31,7 +31,7 @@ fn advert_fuzz_corpus_replays_without_panic() {
     replay(
         "advert",
         10,
-        keepalived_engine::wire::fuzz::fuzz_advert_input,
+        keepalived_engine::vrrp::fuzz::fuzz_advert_input,
     );
 }
 

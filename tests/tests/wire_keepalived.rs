@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use keepalived_engine::config::{parse_str, ParseOptions};
-use keepalived_engine::wire::validate::{Check, Reason, Verdict};
+use keepalived_engine::vrrp::receive::{Check, Reason, Verdict};
 use keepalived_linux::pcap_decode::{decode, read_frames, Decoded, Report};
 use keepalived_tests::host::{can_run, Netns};
 

@@ -10,13 +10,13 @@ use crate::config::model::{GlobalDefs, IpAddress, VrrpInstance};
 use crate::time::{us, Instant};
 use crate::wire::advert::{AdvertRepr, EmitOptions};
 use crate::wire::ah::AhRepr;
-use crate::wire::validate::{Expect, ExpectAuth, Validator};
 use crate::wire::vrrp::VrrpBody;
 use crate::wire::{self, AuthType, Family, GarpRepr, UnsolicitedNaRepr, VipList, VrrpRepr};
 
 use super::garp::GarpPacer;
 use super::io::{InterfaceInfo, Output, Owned, State};
 use super::outbox::{self, Outbox};
+use super::receive::{Expect, ExpectAuth, Validator};
 use super::stats::Stats;
 
 const SECOND_US: u64 = 1_000_000;

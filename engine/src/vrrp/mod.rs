@@ -10,11 +10,13 @@
 //!
 //! Behaviour follows keepalived 2.x (KEEPALIVED.md §3) and RFC 5798 / RFC 9568.
 
+pub mod fuzz;
 pub mod garp;
 pub mod instance;
 pub mod io;
 pub mod notify;
 pub mod outbox;
+pub mod receive;
 pub mod stats;
 pub mod track;
 
@@ -22,14 +24,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::model::{Config, SyncGroup};
 use crate::time::{us, Instant};
-use crate::wire::validate::{RxContext, Verdict};
-use crate::wire::{Counter, Family, RxAdvert, VrrpPacket};
+use crate::wire::{Family, RxAdvert, VrrpPacket};
 
 use garp::GarpPacer;
 use instance::{Ctx, Heard, Instance, MasterRx};
 pub use io::{Input, InterfaceInfo, NotifyKind, Output, Owned, ScriptStatus, State};
 use notify::Subject;
 use outbox::{Outbox, GENERAL, URGENT};
+pub use receive::{Check, Counter, Expect, Outcome, Reason, RxContext, Validator, Verdict};
 use track::{effective_priority, ScriptState, World};
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

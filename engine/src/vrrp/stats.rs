@@ -1,6 +1,6 @@
 //! The per-instance statistics keepalived prints on SIGUSR2 (`vrrp_print_stats()`).
 
-use crate::wire::Counter;
+use super::receive::Counter;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {

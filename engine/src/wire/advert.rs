@@ -123,7 +123,7 @@ impl AdvertRepr {
     }
 
     /// Parses a received advert; what it does not check (checksums, ICV, lengths against
-    /// the IP header) is the business of [`super::validate`].
+    /// the IP header) is the business of the receive checks (`vrrp::receive`).
     pub fn parse(rx: &RxAdvert<'_>) -> Result<AdvertRepr, WireError> {
         let at = rx.locate()?;
         let vrrp = VrrpRepr::parse(&VrrpPacket::new_checked(at.vrrp(rx.bytes()), rx.family())?)?;

@@ -1,6 +1,7 @@
 //! What VRRP puts on the wire: adverts (v2/v3, IPv4/IPv6, PASS and AH), the IPv4 header
-//! keepalived builds around them, gratuitous ARP and unsolicited neighbour advertisements,
-//! and the receive checks an advert must pass before it reaches the state machine.
+//! keepalived builds around them, gratuitous ARP and unsolicited neighbour advertisements.
+//! Codecs only: what an instance makes of an advert it receives (keepalived's receive
+//! checks, in its order) is decided in `vrrp::receive`.
 //!
 //! Each format has a checked zero-copy view (`…Packet<T: AsRef<[u8]>>`) and a parsed
 //! representation (`…Repr`) with `parse`, `emit` and `buffer_len`, as in smoltcp. Nothing
@@ -13,7 +14,6 @@ pub mod checksum;
 pub mod fuzz;
 pub mod ipv4;
 pub mod ndisc;
-pub mod validate;
 pub mod vrrp;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -23,7 +23,6 @@ pub use ah::{AhPacket, AhRepr, AH_LEN};
 pub use arp::GarpRepr;
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use ndisc::UnsolicitedNaRepr;
-pub use validate::{Check, Counter, Expect, Outcome, Reason, RxContext, Validator, Verdict};
 pub use vrrp::{AuthType, VipList, VrrpBody, VrrpPacket, VrrpRepr};
 
 /// IP protocol number of VRRP (RFC 5798 §5.1.1.4).

@@ -9,13 +9,13 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::advert::{RxAdvert, V3Checksum};
-use super::ah::{self, AhKey, AhPacket, AH_LEN};
-use super::checksum::Pseudo;
-use super::ipv4::Ipv4Packet;
-use super::vrrp::{VrrpPacket, AUTH_LEN, TYPE_ADVERTISEMENT};
-use super::{Family, IPPROTO_AH, IPPROTO_VRRP, VRRP_TTL};
 use crate::config::model::{AuthType as CfgAuthType, GlobalDefs, VrrpInstance};
+use crate::wire::advert::{RxAdvert, V3Checksum};
+use crate::wire::ah::{self, AhKey, AhPacket, AH_LEN};
+use crate::wire::checksum::{self, Pseudo};
+use crate::wire::ipv4::Ipv4Packet;
+use crate::wire::vrrp::{pass_auth_data, VrrpPacket, AUTH_LEN, TYPE_ADVERTISEMENT};
+use crate::wire::{Family, IPPROTO_AH, IPPROTO_VRRP, MCAST_GROUP4, VRRP_TTL};
 
 /// Ethernet pads frames to 60 bytes; a receiver sees up to 46 − len bytes of padding,
 /// less 4 per VLAN tag it stripped (ETH_ZLEN − ETH_HLEN, VLAN_TAG_SIZE).
@@ -343,7 +343,7 @@ impl Expect {
         let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
         let auth = match &vi.authentication {
             Some(a) => {
-                let data = super::vrrp::pass_auth_data(&a.auth_pass);
+                let data = pass_auth_data(&a.auth_pass);
                 match a.auth_type {
                     CfgAuthType::Pass => ExpectAuth::Pass(data),
                     CfgAuthType::Ah => ExpectAuth::Ah(data),
@@ -379,7 +379,7 @@ impl Expect {
             never_old_checksum: vi.old_unicast_checksum == Some(false),
             mcast_group4: match global.vrrp_mcast_group4 {
                 IpAddr::V4(a) => a,
-                IpAddr::V6(_) => super::MCAST_GROUP4,
+                IpAddr::V6(_) => MCAST_GROUP4,
             },
             owner_ignore_adverts: vi.owner_ignore_adverts,
         }
@@ -707,7 +707,7 @@ impl Validator {
             (RxAdvert::V6 { src, dst, .. }, None) => Pseudo::V6 { src, dst },
             _ => Pseudo::None,
         };
-        let want = super::checksum::vrrp_checksum(vrrp.packet_bytes(), pseudo);
+        let want = checksum::vrrp_checksum(vrrp.packet_bytes(), pseudo);
         if got != want {
             // A unicast peer on keepalived < 1.3.6 puts the group in the pseudo-header.
             let old = match (pseudo, &ip) {
@@ -717,7 +717,7 @@ impl Validator {
                         && !self.old_checksum
                         && dst != e.mcast_group4 =>
                 {
-                    super::checksum::vrrp_checksum(
+                    checksum::vrrp_checksum(
                         vrrp.packet_bytes(),
                         Pseudo::V4 {
                             src,
