@@ -102,8 +102,8 @@ fn parent_respawns_a_killed_vrrp_child_and_cleans_its_vip() {
     unsafe { libc::kill(child, libc::SIGKILL) };
     let respawned = child_pid(&dir, Some(child));
     assert_eq!(ppid(respawned), Some(parent));
-    // The new child starts as backup: the VIP its predecessor left is removed at once,
-    // and comes back when it is master again.
+    // The parent takes the VIP the killed child left off at once; it comes back when the
+    // new child is master again.
     assert!(
         wait_for(Duration::from_secs(2), || !pair.holds(0, VIP)).is_some(),
         "VIP left by the killed child removed"
@@ -114,7 +114,7 @@ fn parent_respawns_a_killed_vrrp_child_and_cleans_its_vip() {
     );
     let log = d.log_text();
     assert!(log.contains("killed by signal 9: respawning"), "{log}");
-    assert!(log.contains("left from a previous run"), "{log}");
+    assert!(log.contains(&format!("removed {VIP}/")), "{log}");
 
     d.stop();
     assert!(!alive(respawned), "SIGTERM to the parent stops the child");
