@@ -702,18 +702,45 @@ pub struct UnicastPeer {
     pub max_ttl: Option<u8>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum AuthType {
-    Pass,
-    Ah,
-}
+/// The advert's own authentication type: the codec owns the value on the wire, and a
+/// configuration names it with the same type.
+pub use crate::wire::AuthType;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authentication {
+    /// `PASS` or `AH`: the only two `auth_type` accepts.
+    #[serde(with = "auth_type_keyword")]
     pub auth_type: AuthType,
     /// The first 8 bytes of `auth_pass`, as keepalived uses them.
     pub auth_pass: String,
+}
+
+/// `auth_type` spelt as the keyword takes it (`PASS`, `AH`) in a serialized configuration;
+/// any other type has no keyword and is refused both ways.
+mod auth_type_keyword {
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::AuthType;
+
+    pub fn serialize<S: Serializer>(t: &AuthType, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            AuthType::Pass => s.serialize_str("PASS"),
+            AuthType::Ah => s.serialize_str("AH"),
+            other => Err(S::Error::custom(format!(
+                "auth_type {other:?} has no keyword: expected PASS or AH"
+            ))),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AuthType, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "PASS" => Ok(AuthType::Pass),
+            "AH" => Ok(AuthType::Ah),
+            other => Err(D::Error::unknown_variant(other, &["PASS", "AH"])),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

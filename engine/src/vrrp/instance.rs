@@ -11,7 +11,7 @@ use crate::time::{us, Instant};
 use crate::wire::advert::{AdvertRepr, EmitOptions};
 use crate::wire::ah::AhRepr;
 use crate::wire::vrrp::VrrpBody;
-use crate::wire::{self, AuthType, Family, GarpRepr, UnsolicitedNaRepr, VipList, VrrpRepr};
+use crate::wire::{self, Family, GarpRepr, UnsolicitedNaRepr, VipList, VrrpRepr};
 
 use super::garp::GarpPacer;
 use super::io::{InterfaceInfo, Output, Owned, State};
@@ -267,14 +267,14 @@ impl Instance {
         let vips = self.advert_vips.clone();
         let auth = self.validator.expect.auth;
         let body = if self.cfg.version == 2 {
-            let (auth_type, auth_data) = match auth {
-                ExpectAuth::None => (AuthType::None, [0; 8]),
-                ExpectAuth::Pass(p) => (AuthType::Pass, p),
-                ExpectAuth::Ah(_) => (AuthType::Ah, [0; 8]),
+            // PASS carries the password; AH's data is in its own header.
+            let auth_data = match auth {
+                ExpectAuth::Pass(p) => p,
+                ExpectAuth::None | ExpectAuth::Ah(_) => [0; 8],
             };
             let secs = (self.cfg.advert_int_us / SECOND_US).clamp(1, 255) as u8;
             VrrpBody::V2 {
-                auth_type,
+                auth_type: auth.auth_type(),
                 adver_int_secs: secs,
                 auth_data,
             }

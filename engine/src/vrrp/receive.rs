@@ -9,12 +9,12 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::config::model::{AuthType as CfgAuthType, GlobalDefs, VrrpInstance};
+use crate::config::model::{GlobalDefs, VrrpInstance};
 use crate::wire::advert::{RxAdvert, V3Checksum};
 use crate::wire::ah::{self, AhKey, AhPacket, AH_LEN};
 use crate::wire::checksum::{self, Pseudo};
 use crate::wire::ipv4::Ipv4Packet;
-use crate::wire::vrrp::{pass_auth_data, VrrpPacket, AUTH_LEN, TYPE_ADVERTISEMENT};
+use crate::wire::vrrp::{pass_auth_data, AuthType, VrrpPacket, AUTH_LEN, TYPE_ADVERTISEMENT};
 use crate::wire::{Family, IPPROTO_AH, IPPROTO_VRRP, MCAST_GROUP4, VRRP_TTL};
 
 /// Ethernet pads frames to 60 bytes; a receiver sees up to 46 − len bytes of padding,
@@ -300,12 +300,17 @@ pub enum ExpectAuth {
 }
 
 impl ExpectAuth {
-    fn wire_type(&self) -> u8 {
+    /// The authentication type its adverts carry.
+    pub fn auth_type(&self) -> AuthType {
         match self {
-            ExpectAuth::None => 0,
-            ExpectAuth::Pass(_) => 1,
-            ExpectAuth::Ah(_) => 2,
+            ExpectAuth::None => AuthType::None,
+            ExpectAuth::Pass(_) => AuthType::Pass,
+            ExpectAuth::Ah(_) => AuthType::Ah,
         }
+    }
+
+    fn wire_type(&self) -> u8 {
+        self.auth_type().to_wire()
     }
 }
 
@@ -345,8 +350,11 @@ impl Expect {
             Some(a) => {
                 let data = pass_auth_data(&a.auth_pass);
                 match a.auth_type {
-                    CfgAuthType::Pass => ExpectAuth::Pass(data),
-                    CfgAuthType::Ah => ExpectAuth::Ah(data),
+                    AuthType::Pass => ExpectAuth::Pass(data),
+                    AuthType::Ah => ExpectAuth::Ah(data),
+                    // A configuration names PASS or AH only (the parser and the
+                    // serialized form both refuse anything else).
+                    AuthType::None | AuthType::Other(_) => ExpectAuth::None,
                 }
             }
             None => ExpectAuth::None,

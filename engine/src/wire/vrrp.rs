@@ -38,6 +38,7 @@ mod field {
 }
 
 /// Authentication type of a VRRPv2 advert (RFC 2338 §5.3.6; keepalived keeps PASS and AH).
+/// The one such type in keepalived-rs: the `auth_type` keyword names PASS or AH with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AuthType {
     None,
