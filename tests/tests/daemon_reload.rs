@@ -320,3 +320,47 @@ fn a_vrrp_child_killed_again_and_again_leaves_no_vip_and_restarts_ever_later() {
     backup.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// `-V`: the VIPs stay when the VRRP child stops, and so they do when it dies; the parent
+// says so instead of removing them.
+#[test]
+fn with_dont_release_vrrp_the_parent_leaves_a_dead_childs_vip_and_says_so() {
+    if !can_run(
+        "with_dont_release_vrrp_the_parent_leaves_a_dead_childs_vip_and_says_so",
+        &["ip"],
+    ) {
+        return;
+    }
+    const VRID: u8 = 84;
+    let dir = tmp_dir("reload-keep");
+    let pair = Pair::new("krd", VRID);
+    let conf = dir.join("r.conf");
+    std::fs::write(
+        &conf,
+        conf_text(&pair.ifs[0], VRID, 200, "  state MASTER\n", ""),
+    )
+    .unwrap();
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "m", &["-P", "-V"]);
+    assert!(
+        wait_for(Duration::from_secs(8), || pair.holds(0, &vip(VRID))).is_some(),
+        "the master takes its VIP: {}",
+        d.log_text()
+    );
+    let child = Daemon::pid_of(&dir, "m", "r").expect("VRRP child pidfile");
+    // SAFETY: signalling the daemon's VRRP child.
+    unsafe { libc::kill(child, libc::SIGKILL) };
+    let said = || d.log_text().contains("stay on the host (-V)");
+    assert!(
+        wait_for(Duration::from_secs(2), said).is_some(),
+        "{}",
+        d.log_text()
+    );
+    let log = d.log_text();
+    assert_eq!(
+        count(&log, &format!("removed {}/24", vip(VRID))),
+        0,
+        "{log}"
+    );
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
