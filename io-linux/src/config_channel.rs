@@ -32,6 +32,11 @@ pub const MAX_FRAME: u64 = 256 << 20;
 /// What a frame is read into at most at a time while it is skipped.
 const SKIP_CHUNK: usize = 64 << 10;
 
+/// The reader thread's stack. Decoding recurses only as deep as the model nests (a few
+/// levels; serde_json stops at 128), and the stack is resident for good in a child that
+/// locks its memory (`vrrp_no_swap`), so it is not the default 2 MiB.
+const READER_STACK: usize = 512 << 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
     #[error("descriptor {CHILD_FD} is not a configuration channel from the parent (this process is started by the keepalived-rs parent only)")]
@@ -136,10 +141,11 @@ pub fn read_frame(r: &mut impl Read) -> Result<Config, ChannelError> {
     Ok(serde_json::from_slice(&body)?)
 }
 
-/// What this process does to every configuration it is given before using it: scripts
-/// that are not safe to run are disabled (`check_script_secure()`), and said so.
-fn prepared(mut config: Config) -> Config {
-    for m in crate::security::disable_insecure(&mut config, crate::security::running_as_root()) {
+/// What a child does to every configuration it is given before using it: scripts that
+/// are not safe to run are disabled (`check_script_secure()`), and said so.
+fn prepared(mut config: Config, _role: Process) -> Config {
+    let root = crate::security::running_as_root();
+    for m in crate::security::disable_insecure(&mut config, root) {
         error!("{m}");
     }
     config
@@ -148,11 +154,12 @@ fn prepared(mut config: Config) -> Config {
 /// A child's end of the channel.
 pub struct ConfigReader {
     stream: UnixStream,
+    role: Process,
 }
 
 impl ConfigReader {
-    /// The channel this child inherited as [`CHILD_FD`].
-    pub fn inherited() -> Result<ConfigReader, ChannelError> {
+    /// The channel the child `role` inherited as [`CHILD_FD`].
+    pub fn inherited(role: Process) -> Result<ConfigReader, ChannelError> {
         // SAFETY: fstat on a descriptor number into a zeroed stat buffer.
         let is_socket = unsafe {
             let mut st: libc::stat = std::mem::zeroed();
@@ -167,27 +174,28 @@ impl ConfigReader {
         // Close-on-exec again, so scripts this child runs do not inherit it.
         // SAFETY: fcntl on a descriptor we own.
         unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
-        Ok(ConfigReader { stream })
+        Ok(ConfigReader { stream, role })
     }
 
     /// The first configuration, blocking until the parent has sent it; ready to use.
     pub fn first(&mut self) -> Result<Config, ChannelError> {
-        read_frame(&mut self.stream).map(prepared)
+        read_frame(&mut self.stream).map(|c| prepared(c, self.role))
     }
 
     /// Reads every later configuration on a thread of its own and hands each, ready to
     /// use, to the receiver. A frame that cannot be used is refused there, with a log line
     /// that ends that reload. Spawn it before the process takes a realtime priority, so
     /// decoding a large configuration never runs at it.
-    pub fn spawn(self, role: Process) -> std::io::Result<UnboundedReceiver<Box<Config>>> {
+    pub fn spawn(self) -> std::io::Result<UnboundedReceiver<Box<Config>>> {
         let (tx, rx) = unbounded_channel();
-        let mut stream = self.stream;
+        let (mut stream, role) = (self.stream, self.role);
         std::thread::Builder::new()
             .name("config-reader".into())
+            .stack_size(READER_STACK)
             .spawn(move || loop {
                 match read_frame(&mut stream) {
                     Ok(config) => {
-                        if tx.send(Box::new(prepared(config))).is_err() {
+                        if tx.send(Box::new(prepared(config, role))).is_err() {
                             return;
                         }
                     }

@@ -189,7 +189,7 @@ fn children(opts: &cli::Options, config: &Config) -> Vec<Process> {
 /// of the later ones. Started before the child takes any realtime priority, so the
 /// thread that reads them never runs at it.
 fn child_config(role: Process) -> Option<(Config, UnboundedReceiver<Box<Config>>)> {
-    let first = config_channel::ConfigReader::inherited().and_then(|mut r| {
+    let first = config_channel::ConfigReader::inherited(role).and_then(|mut r| {
         let config = r.first()?;
         Ok((config, r))
     });
@@ -200,7 +200,7 @@ fn child_config(role: Process) -> Option<(Config, UnboundedReceiver<Box<Config>>
             return None;
         }
     };
-    match reader.spawn(role) {
+    match reader.spawn() {
         Ok(reloads) => Some((config, reloads)),
         Err(e) => {
             tracing::error!("cannot start the configuration reader: {e}");
