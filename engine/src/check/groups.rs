@@ -5,11 +5,8 @@
 use std::net::IpAddr;
 
 use super::ipvs::ServiceKey;
+use super::MAX_RANGE_EXPANSION;
 use crate::config::model::{VirtualServer, VirtualServerGroup, VsAddress, VsgEntry};
-
-/// Most services one `virtual_server_group` range expands to; keepalived has no limit,
-/// but an IPv6 range of 65 536 addresses per entry is already absurd.
-pub const MAX_RANGE_EXPANSION: u128 = 65_536;
 
 /// Walks `first..=last` of one family, at most [`MAX_RANGE_EXPANSION`] addresses.
 fn expand_range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {

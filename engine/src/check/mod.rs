@@ -17,11 +17,11 @@
 //! the minimal [`ipvs::diff`], so the table can never disagree with the state.
 //!
 //! The engine's state and its public API are here; the rest is split by concern:
-//! `runtime` (the state records), `groups` (a virtual server's IPVS services),
-//! `schedule` (first runs, timers, `ha_suspend`), `probe_spec` (what a probe is asked to
-//! do), `outcome` (a probe's result for its checker and real server), `pool` (real
-//! servers in and out, and the IPVS table that follows), `quorum`, `notify` (scripts,
-//! FIFO, SMTP, log) and `reload`.
+//! `runtime` (the state records), `setup` (those records from a configuration), `groups`
+//! (a virtual server's IPVS services), `schedule` (first runs, timers, `ha_suspend`),
+//! `probe_spec` (what a probe is asked to do), `outcome` (a probe's result for its
+//! checker and real server), `pool` (real servers in and out, and the IPVS table that
+//! follows), `quorum`, `notify` (scripts, FIFO, SMTP, log) and `reload`.
 
 mod groups;
 pub mod io;
@@ -36,23 +36,35 @@ mod reload;
 mod rng;
 mod runtime;
 mod schedule;
+mod setup;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 
-use crate::config::model::{Config, GlobalDefs};
+use crate::config::model::{Config, GlobalDefs, SECOND};
 use crate::time::Instant;
 
-pub use groups::MAX_RANGE_EXPANSION;
 pub use io::{CheckInput, CheckNotifyKind, CheckOutput};
 pub use ipvs::{
     diff, ApplyError, DestKey, DestParams, IpvsOp, IpvsState, Service, ServiceKey, ServiceParams,
 };
 use probe::{ProbeId, ProbeOutcome};
-pub use probe_spec::SMTP_DEFAULT_HELO;
 pub use rng::SplitMix64;
-use runtime::{Loc, VsRt};
-pub use schedule::{BOOTSTRAP_DELAY_US, PROBE_GRACE_US};
+use runtime::{CheckerRt, Loc, VsRt};
+
+/// First run of every checker after start: 1 s plus its warmup share (`BOOTSTRAP_DELAY`,
+/// `check_api.h`).
+pub const BOOTSTRAP_DELAY_US: u64 = SECOND;
+/// SMTP_CHECK's HELO name when `helo_name` is not given (`SMTP_DEFAULT_HELO`,
+/// `check_smtp.h`).
+pub const SMTP_DEFAULT_HELO: &str = "smtpchecker.keepalived.org";
+/// How long past its own timeout a probe may stay unreported before the engine counts it
+/// failed: a prober that loses a probe must not freeze its checker. Covers MISC_CHECK's
+/// SIGTERM→SIGKILL 2 s.
+pub const PROBE_GRACE_US: u64 = 5 * SECOND;
+/// Most services one `virtual_server_group` range expands to; keepalived has no limit,
+/// but an IPv6 range of 65 536 addresses per entry is already absurd.
+pub const MAX_RANGE_EXPANSION: u128 = 65_536;
 
 /// A virtual server as the engine sees it now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -303,6 +315,15 @@ impl CheckEngine {
             }
         }
         all
+    }
+
+    /// The checker at `loc`.
+    fn checker(&self, (vi, ri, ci): Loc) -> &CheckerRt {
+        &self.vss[vi].rss[ri].checkers[ci]
+    }
+
+    fn checker_mut(&mut self, (vi, ri, ci): Loc) -> &mut CheckerRt {
+        &mut self.vss[vi].rss[ri].checkers[ci]
     }
 
     /// `clear_services()`: every server leaves; with `omega` the down notifiers run

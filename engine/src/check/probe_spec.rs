@@ -7,12 +7,8 @@ use std::net::SocketAddr;
 
 use super::probe::{Endpoint, ProbeKind, ProbeSpec};
 use super::runtime::Loc;
-use super::CheckEngine;
+use super::{CheckEngine, SMTP_DEFAULT_HELO};
 use crate::config::model::{CheckerKind, Command, Connection, RealServer};
-
-/// SMTP_CHECK's HELO name when `helo_name` is not given (`SMTP_DEFAULT_HELO`,
-/// `check_smtp.h`).
-pub const SMTP_DEFAULT_HELO: &str = "smtpchecker.keepalived.org";
 
 fn endpoint(conn: &Connection, rs: &RealServer, default_port: u16) -> Endpoint {
     Endpoint {

@@ -7,17 +7,9 @@ use std::net::IpAddr;
 use super::io::CheckOutput;
 use super::probe::ProbeId;
 use super::runtime::Loc;
-use super::CheckEngine;
-use crate::config::model::{VsAddress, SECOND};
+use super::{CheckEngine, BOOTSTRAP_DELAY_US, PROBE_GRACE_US};
+use crate::config::model::VsAddress;
 use crate::time::{us, Instant};
-
-/// First run of every checker after start: 1 s plus its warmup share (`BOOTSTRAP_DELAY`,
-/// `check_api.h`).
-pub const BOOTSTRAP_DELAY_US: u64 = SECOND;
-/// How long past its own timeout a probe may stay unreported before the engine counts it
-/// failed: a prober that loses a probe must not freeze its checker. Covers MISC_CHECK's
-/// SIGTERM→SIGKILL 2 s.
-pub const PROBE_GRACE_US: u64 = 5 * SECOND;
 
 impl CheckEngine {
     /// Gives every checker still without an id (new at startup or in a reload) its id
