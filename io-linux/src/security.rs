@@ -31,6 +31,7 @@ use keepalived_engine::config::model::{CheckerKind, Command, Config, VsAddress};
 use keepalived_engine::config::{DiagClass, Diagnostic, Diagnostics, Severity};
 
 use crate::linux::scripts::{Identity, ScriptUser};
+use crate::process::Process;
 
 /// Links followed in one walk before it gives up, as the kernel's own limit (ELOOP).
 const MAX_LINKS: usize = 40;
@@ -387,52 +388,80 @@ enum Kind<'a> {
     Notify,
 }
 
-/// Calls `f(owner, kind, command)` for every script `cfg` can run, one place for every
-/// script kind (see the module docs), so `-t` and the loader cannot disagree on which
-/// exist. A MISC_CHECK's `user`/`group` are written into its command first (they are
-/// who it runs as), and a MISC_CHECK whose command `f` cleared is removed.
-fn each_script(cfg: &mut Config, mut f: impl FnMut(&str, Kind<'_>, &mut Option<Command>)) {
+/// The processes that run a script kind: the parent its start-up and shutdown scripts,
+/// each child its own, and both children the `notify_fifo` script.
+const PARENT: &[Process] = &[Process::Parent];
+const VRRP: &[Process] = &[Process::Vrrp];
+const CHECKER: &[Process] = &[Process::Checker];
+const CHILDREN: &[Process] = &[Process::Vrrp, Process::Checker];
+
+/// Calls `f(owner, kind, runs_in, command)` for every script `cfg` can run, with the
+/// processes that run it: one place for every script kind (see the module docs), so `-t`
+/// and the loader cannot disagree on which exist. A MISC_CHECK's `user`/`group` are
+/// written into its command first (they are who it runs as), and a MISC_CHECK whose
+/// command `f` cleared is removed.
+fn each_script(
+    cfg: &mut Config,
+    mut f: impl FnMut(&str, Kind<'_>, &[Process], &mut Option<Command>),
+) {
     let g = &mut cfg.global;
     f(
         "global_defs startup_script",
         Kind::Notify,
+        PARENT,
         &mut g.startup_script,
     );
     f(
         "global_defs shutdown_script",
         Kind::Notify,
+        PARENT,
         &mut g.shutdown_script,
     );
-    for (owner, fifo) in [
-        ("global_defs notify_fifo_script", &mut g.notify_fifo),
+    let fifos = [
+        (
+            "global_defs notify_fifo_script",
+            CHILDREN,
+            &mut g.notify_fifo,
+        ),
         (
             "global_defs vrrp_notify_fifo_script",
+            VRRP,
             &mut g.vrrp_notify_fifo,
         ),
-        ("global_defs lvs_notify_fifo_script", &mut g.lvs_notify_fifo),
-    ] {
+        (
+            "global_defs lvs_notify_fifo_script",
+            CHECKER,
+            &mut g.lvs_notify_fifo,
+        ),
+    ];
+    for (owner, runs_in, fifo) in fifos {
         if let Some(fifo) = fifo {
-            f(owner, Kind::Notify, &mut fifo.script);
+            f(owner, Kind::Notify, runs_in, &mut fifo.script);
         }
     }
     for s in &mut cfg.vrrp_scripts {
         let owner = format!("vrrp_script {}", s.name);
-        f(&owner, Kind::Track(&s.name), &mut s.script);
+        f(&owner, Kind::Track(&s.name), VRRP, &mut s.script);
     }
     for i in &mut cfg.instances {
         let owner = format!("vrrp_instance {}", i.name);
         for slot in i.notifies.slots_mut() {
-            f(&owner, Kind::Notify, slot);
+            f(&owner, Kind::Notify, VRRP, slot);
         }
-        f(&owner, Kind::Notify, &mut i.notify_master_rx_lower_pri);
+        f(
+            &owner,
+            Kind::Notify,
+            VRRP,
+            &mut i.notify_master_rx_lower_pri,
+        );
         if let Some(slot) = &mut i.notify_deleted {
-            f(&owner, Kind::Notify, slot);
+            f(&owner, Kind::Notify, VRRP, slot);
         }
     }
     for g in &mut cfg.sync_groups {
         let owner = format!("vrrp_sync_group {}", g.name);
         for slot in g.notifies.slots_mut() {
-            f(&owner, Kind::Notify, slot);
+            f(&owner, Kind::Notify, VRRP, slot);
         }
     }
     for vs in &mut cfg.virtual_servers {
@@ -441,13 +470,13 @@ fn each_script(cfg: &mut Config, mut f: impl FnMut(&str, Kind<'_>, &mut Option<C
             VsAddress::Fwmark { mark } => format!("virtual_server fwmark {mark}"),
             VsAddress::Group { name } => format!("virtual_server group {name}"),
         };
-        f(&owner, Kind::Notify, &mut vs.quorum_up);
-        f(&owner, Kind::Notify, &mut vs.quorum_down);
+        f(&owner, Kind::Notify, CHECKER, &mut vs.quorum_up);
+        f(&owner, Kind::Notify, CHECKER, &mut vs.quorum_down);
         for rs in &mut vs.real_servers {
             let owner = format!("{owner} real_server {}", rs.address);
             for slot in [&mut rs.notify_up, &mut rs.notify_down] {
                 let mut cmd = slot.take().map(|b| *b);
-                f(&owner, Kind::Notify, &mut cmd);
+                f(&owner, Kind::Notify, CHECKER, &mut cmd);
                 *slot = cmd.map(Box::new);
             }
             let owner = format!("{owner} MISC_CHECK");
@@ -462,7 +491,7 @@ fn each_script(cfg: &mut Config, mut f: impl FnMut(&str, Kind<'_>, &mut Option<C
                 if m.misc_path.is_none() {
                     return true;
                 }
-                f(&owner, Kind::Misc, &mut m.misc_path);
+                f(&owner, Kind::Misc, CHECKER, &mut m.misc_path);
                 m.misc_path.is_some()
             });
         }
@@ -491,20 +520,25 @@ fn verdict(policy: &Policy, cmd: &Command) -> Verdict {
     }
 }
 
-/// What the daemon does with its scripts before it runs them, at start and on each
-/// reload (`check_vrrp_script_security()`, `check_check_script_security()`,
-/// `check_start_stop_script_secure()`): a script that cannot be run, or that is unsafe
-/// under `enable_script_security`, is disabled (a track script with its tracking, a
+/// What `process` does with the scripts it runs before it runs them, at start and on
+/// each reload (`check_start_stop_script_secure()` in the parent,
+/// `check_vrrp_script_security()` in the VRRP child, `check_check_script_security()` in
+/// the checker): a script that cannot be run, or that is unsafe under
+/// `enable_script_security`, is disabled (a track script with its tracking, a
 /// MISC_CHECK with its checker); every other one is set to run by its vetted path.
-/// Returns one message per script disabled or run although unsafe, and keepalived's
-/// "SECURITY VIOLATION" line when scripts run without `enable_script_security`.
-pub fn disable_insecure(cfg: &mut Config, running_as_root: bool) -> Vec<String> {
+/// Scripts other processes run are left as they are. Returns one message per script
+/// disabled or run although unsafe, and keepalived's "SECURITY VIOLATION" line when
+/// scripts run without `enable_script_security`.
+pub fn disable_insecure(cfg: &mut Config, running_as_root: bool, process: Process) -> Vec<String> {
     let policy = Policy::from_config(cfg, running_as_root);
     let mut msgs = Vec::new();
     let mut dropped_tracks = Vec::new();
     let mut ran = false;
     let mut unsafe_ran = false;
-    each_script(cfg, |owner, kind, slot| {
+    each_script(cfg, |owner, kind, runs_in, slot| {
+        if !runs_in.contains(&process) {
+            return;
+        }
         let Some(cmd) = slot.as_mut() else { return };
         let shown = cmd.argv.join(" ");
         match verdict(&policy, cmd) {
@@ -576,7 +610,7 @@ pub fn check_scripts(cfg: &Config, running_as_root: bool, d: &mut Diagnostics) {
     let policy = Policy::from_config(&cfg, running_as_root);
     let mut ran = false;
     let mut unsafe_ran = false;
-    each_script(&mut cfg, |owner, _, slot| {
+    each_script(&mut cfg, |owner, _, _, slot| {
         let Some(cmd) = slot.as_ref() else { return };
         let shown = cmd.argv.join(" ");
         match policy.vet(cmd) {
@@ -948,10 +982,38 @@ mod tests {
         loaded.config
     }
 
+    /// What the parent and both children say when each loads `cfg`, in turn.
+    fn in_every_process(cfg: &mut Config) -> Vec<String> {
+        [Process::Parent, Process::Vrrp, Process::Checker]
+            .into_iter()
+            .flat_map(|p| disable_insecure(cfg, true, p))
+            .collect()
+    }
+
+    #[test]
+    fn each_process_vets_only_the_scripts_it_runs() {
+        let Some(t) = Tree::new("roles") else { return };
+        t.dir("user", 0o755, nobody());
+        let s = t.script("user/a.sh", 0o755, 0);
+        let mut cfg = every_kind(&s, true);
+        let msgs = disable_insecure(&mut cfg, true, Process::Parent);
+        assert_eq!(msgs.len(), 2, "start-up and shutdown: {msgs:#?}");
+        let msgs = disable_insecure(&mut cfg, true, Process::Checker);
+        assert_eq!(msgs.len(), 7, "{msgs:#?}");
+        assert_eq!(scripts_left(&cfg), 11, "the VRRP child's are left");
+        assert!(cfg
+            .global
+            .vrrp_notify_fifo
+            .as_ref()
+            .unwrap()
+            .script
+            .is_some());
+    }
+
     /// How many scripts `cfg` still runs, by [`each_script`].
     fn scripts_left(cfg: &Config) -> usize {
         let mut n = 0;
-        each_script(&mut cfg.clone(), |_, _, c| n += usize::from(c.is_some()));
+        each_script(&mut cfg.clone(), |_, _, _, c| n += usize::from(c.is_some()));
         n
     }
 
@@ -962,7 +1024,7 @@ mod tests {
         let s = t.script("user/a.sh", 0o755, 0);
         let mut cfg = every_kind(&s, true);
         assert_eq!(scripts_left(&cfg), 20, "every kind is counted");
-        let msgs = disable_insecure(&mut cfg, true);
+        let msgs = in_every_process(&mut cfg);
         assert_eq!(scripts_left(&cfg), 0, "{msgs:#?}");
         assert_eq!(msgs.len(), 20, "one line per script: {msgs:#?}");
         assert!(msgs[0].contains(&format!("{} is owned by uid", t.0.join("user").display())));
@@ -993,13 +1055,13 @@ mod tests {
         let unsafe_script = t.script("user/a.sh", 0o755, 0);
         let safe = t.script("b.sh", 0o755, 0);
         let mut cfg = every_kind(&unsafe_script, false);
-        let msgs = disable_insecure(&mut cfg, true);
+        let msgs = in_every_process(&mut cfg);
         assert_eq!(scripts_left(&cfg), 20, "nothing disabled: {msgs:#?}");
-        assert_eq!(
-            msgs.last().unwrap(),
-            "SECURITY VIOLATION - scripts are being executed but script_security not enabled. \
-             There are insecure scripts."
-        );
+        let violations = msgs.iter().filter(|m| {
+            *m == "SECURITY VIOLATION - scripts are being executed but script_security not \
+                   enabled. There are insecure scripts."
+        });
+        assert_eq!(violations.count(), 3, "one from each process: {msgs:#?}");
         for (script, code) in [(&unsafe_script, 6), (&safe, 6)] {
             let mut d = Diagnostics::default();
             check_scripts(&every_kind(script, false), true, &mut d);

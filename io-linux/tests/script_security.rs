@@ -5,6 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use keepalived_engine::config::{parse_str, ParseOptions};
+use keepalived_linux::process::Process;
 use keepalived_linux::security::disable_insecure;
 
 #[test]
@@ -28,7 +29,7 @@ fn unsafe_and_missing_scripts_are_disabled() {
         d = dir.display()
     );
     let mut cfg = parse_str(&text, &ParseOptions::default()).config;
-    let msgs = disable_insecure(&mut cfg, true);
+    let msgs = disable_insecure(&mut cfg, true, Process::Vrrp);
     assert!(
         msgs.iter()
             .any(|m| m.starts_with("vrrp_script bad: disabling script") && m.contains("unsafe")),
@@ -67,7 +68,7 @@ fn unsafe_and_missing_scripts_are_disabled() {
         &ParseOptions::default(),
     )
     .config;
-    let msgs = disable_insecure(&mut cfg, true);
+    let msgs = disable_insecure(&mut cfg, true, Process::Vrrp);
     let disabled: Vec<&String> = msgs.iter().filter(|m| m.contains("disabling")).collect();
     assert_eq!(disabled.len(), 1, "{msgs:?}");
     assert!(disabled[0].starts_with("vrrp_script gone:"), "{msgs:?}");

@@ -320,3 +320,121 @@ fn a_crashed_checker_is_respawned_and_vrrp_never_notices() {
     d.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The checker's scripts under `enable_script_security`, against the attack it exists
+/// for: a MISC_CHECK and a `notify_down` reached through root's links into a directory an
+/// unprivileged user owns, which that user (`nobody`, through `setpriv`) swaps for one
+/// holding their own scripts while the checker runs. Both are refused when the
+/// configuration is loaded, naming the directory at fault, so the user's scripts never
+/// run as root; the MISC_CHECK goes with its script, and a `quorum_down` on a safe path
+/// still runs when the TCP_CHECK takes the real server down.
+#[test]
+fn checker_scripts_behind_a_user_directory_never_run_as_root() {
+    if !can_run(
+        "checker_scripts_behind_a_user_directory_never_run_as_root",
+        &["setpriv"],
+    ) {
+        return;
+    }
+    use std::os::unix::fs::{chown, symlink};
+    let dir = tmp_dir("checker-swap");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let user = dir.join("user");
+    std::fs::create_dir_all(user.join("scripts")).unwrap();
+    chown(&user, Some(65534), Some(65534)).unwrap();
+    let marker = |name: &str| format!("id -u >> {}/{name}", out.display());
+    script(&user.join("scripts"), "misc.sh", &marker("misc"));
+    script(&user.join("scripts"), "down.sh", &marker("down"));
+    let etc = dir.join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    for name in ["misc.sh", "down.sh"] {
+        symlink(user.join("scripts").join(name), etc.join(name)).unwrap();
+    }
+    let qdown = script(&etc, "qdown.sh", &marker("qdown"));
+    let mut tcp = RealServer::start(false);
+    let conf = dir.join("ck.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
+             virtual_server 10.81.0.1 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  \
+             protocol TCP\n  quorum_down {qdown}\n\
+             real_server 127.0.0.1 {port} {{\n    notify_down {down}\n    \
+             TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n    \
+             MISC_CHECK {{\n      misc_path {misc}\n    }}\n  }}\n}}\n",
+            port = tcp.addr.port(),
+            down = etc.join("down.sh").display(),
+            misc = etc.join("misc.sh").display(),
+        ),
+    )
+    .unwrap();
+    let d = {
+        let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+        let err = log.try_clone().unwrap();
+        let child = std::process::Command::new(keepalived_rs())
+            .args(["-n", "-l", "-G", "-C", "-f"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.join("p"))
+            .arg("-c")
+            .arg(dir.join("c"))
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        Daemon {
+            child,
+            log: dir.join("daemon.log"),
+        }
+    };
+    let disabled = |name: &str| {
+        d.log_text().lines().any(|l| {
+            l.contains(&format!("disabling script '{}'", etc.join(name).display()))
+                && l.contains(&format!("{} is owned by uid 65534", user.display()))
+        })
+    };
+    assert!(
+        wait_for(Duration::from_secs(5), || disabled("misc.sh")
+            && disabled("down.sh"))
+        .is_some(),
+        "both are refused, naming the user's directory: {}",
+        d.log_text()
+    );
+    // The user swaps their directory while the checker runs.
+    let swap = format!(
+        "mv {u}/scripts {u}/old && mkdir {u}/scripts && \
+         printf '#!/bin/sh\\nid -u >> {o}/pwned\\n' > {u}/scripts/misc.sh && \
+         cp {u}/scripts/misc.sh {u}/scripts/down.sh && chmod 755 {u}/scripts/*.sh",
+        u = user.display(),
+        o = out.display()
+    );
+    let st = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sh",
+            "-c",
+            &swap,
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success(), "the user could swap their directory");
+    // Real server down: the safe quorum_down runs; the refused notify_down does not.
+    tcp.down();
+    assert!(
+        wait_for(Duration::from_secs(8), || out.join("qdown").exists()).is_some(),
+        "the safe checker script runs: {}",
+        d.log_text()
+    );
+    // Two more delay_loops in which a MISC_CHECK would have run.
+    std::thread::sleep(Duration::from_secs(2));
+    let log = d.log_text();
+    for name in ["pwned", "misc", "down"] {
+        assert!(!out.join(name).exists(), "{name} ran: {log}");
+    }
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -252,6 +252,32 @@ impl Scripts {
     }
 }
 
+/// Runs `cmd` to its end, or until `timeout` (then its process group is stopped as a
+/// track script's is), and logs how it ended: `startup_script` before the children
+/// start and `shutdown_script` after they stop (`run_startup_script()`,
+/// `startup_shutdown_script_completed()` in keepalived's `main.c`).
+pub async fn run_to_end(what: &str, cmd: &Command, default: &ScriptUser, timeout: Duration) {
+    let shown = cmd.argv.join(" ");
+    let child = match process(cmd, default) {
+        Ok(mut p) => p.spawn().map_err(|e| e.to_string()),
+        Err(why) => Err(why),
+    };
+    let child = match child {
+        Ok(c) => c,
+        Err(why) => {
+            warn!("Call of {what} {shown} failed: {why}");
+            return;
+        }
+    };
+    tracing::debug!("Running {what} {shown}");
+    match wait_with_timeout(child, timeout).await {
+        ScriptStatus::Exited(0) => tracing::debug!("{what} succeeded"),
+        ScriptStatus::Exited(c) => warn!("{what} failed, status {c}"),
+        ScriptStatus::Signaled(sig) => warn!("{what} killed by signal {sig}"),
+        ScriptStatus::TimedOut => warn!("{what} timed out after {timeout:?}"),
+    }
+}
+
 /// Waits for a child started from [`process`] (so the leader of its own process group);
 /// after `timeout`, SIGTERM to the group, then SIGKILL 2 s later, as keepalived does for
 /// track scripts and MISC_CHECK (`misc_check_child_timeout_thread()`). The group is
