@@ -82,26 +82,47 @@ impl Identity {
     }
 
     /// `user` and optionally `group` from the password and group databases; `None` if
-    /// either is unknown.
+    /// either is unknown. The reentrant lookups: the configuration is vetted on a
+    /// loader thread while the event loop may be starting a script.
     pub fn of(user: &str, group: Option<&str>) -> Option<Identity> {
         let c = CString::new(user).ok()?;
-        // SAFETY: getpwnam returns a pointer into static storage or null; we copy out at
-        // once.
-        let pw = unsafe { libc::getpwnam(c.as_ptr()) };
-        if pw.is_null() {
+        let mut buf = vec![0 as libc::c_char; 16 * 1024];
+        // SAFETY: zeroed passwd is a valid out-parameter for getpwnam_r.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; the buffer's length is passed.
+        let rc = unsafe {
+            libc::getpwnam_r(
+                c.as_ptr(),
+                &mut pwd,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut found,
+            )
+        };
+        if rc != 0 || found.is_null() {
             return None;
         }
-        // SAFETY: non-null result of getpwnam.
-        let (uid, mut gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+        let (uid, mut gid) = (pwd.pw_uid, pwd.pw_gid);
         if let Some(g) = group {
             let cg = CString::new(g).ok()?;
-            // SAFETY: as getpwnam above.
-            let gr = unsafe { libc::getgrnam(cg.as_ptr()) };
-            if gr.is_null() {
+            // SAFETY: as for getpwnam_r.
+            let mut grp: libc::group = unsafe { std::mem::zeroed() };
+            let mut found: *mut libc::group = std::ptr::null_mut();
+            // SAFETY: as for getpwnam_r.
+            let rc = unsafe {
+                libc::getgrnam_r(
+                    cg.as_ptr(),
+                    &mut grp,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut found,
+                )
+            };
+            if rc != 0 || found.is_null() {
                 return None;
             }
-            // SAFETY: non-null result of getgrnam.
-            gid = unsafe { (*gr).gr_gid };
+            gid = grp.gr_gid;
         }
         let mut groups = vec![0 as libc::gid_t; 64];
         let mut n = groups.len() as libc::c_int;
