@@ -141,11 +141,12 @@ pub fn read_frame(r: &mut impl Read) -> Result<Config, ChannelError> {
     Ok(serde_json::from_slice(&body)?)
 }
 
-/// What a child does to every configuration it is given before using it: scripts that
-/// are not safe to run are disabled (`check_script_secure()`), and said so.
-fn prepared(mut config: Config, _role: Process) -> Config {
+/// What the child `role` does to every configuration it is given before using it: the
+/// scripts it runs that are not safe to run are disabled (`check_script_secure()`), and
+/// said so.
+fn prepared(mut config: Config, role: Process) -> Config {
     let root = crate::security::running_as_root();
-    for m in crate::security::disable_insecure(&mut config, root) {
+    for m in crate::security::disable_insecure(&mut config, root, role) {
         error!("{m}");
     }
     config
