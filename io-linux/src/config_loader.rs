@@ -21,6 +21,32 @@ use crate::hostfs::HostFs;
 /// there, and as much again.
 const LOAD_STACK: usize = 16 << 20;
 
+/// Why a configuration is not used.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The parser's first error (`file:line:col: …`), and how many more it found.
+    #[error("{first}{}", more_errors(*.more))]
+    Invalid { first: String, more: usize },
+    #[error("loading the configuration panicked: {0}")]
+    Panicked(String),
+    #[error("the configuration cannot be encoded for the children: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("cannot start a thread to load the configuration: {0}")]
+    Thread(std::io::Error),
+    /// A root option the processes were started with (`reload_config()`).
+    #[error("{0} cannot change at a reload (restart keepalived-rs for that)")]
+    Fixed(&'static str),
+}
+
+/// " (and N more errors)", when there are more.
+fn more_errors(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (and 1 more error)".to_string(),
+        n => format!(" (and {n} more errors)"),
+    }
+}
+
 /// A configuration that loaded, as the parent keeps it: what it sends each child, and
 /// what the VRRP child holds while master, so that the parent can take it off the host
 /// if that child dies.
@@ -30,7 +56,7 @@ pub struct Good {
     pub frame: Arc<Vec<u8>>,
     /// Every instance's addresses (excluded ones too), virtual routes and virtual rules.
     pub held: Vec<Held>,
-    /// The root options, which a reload cannot change.
+    /// The root options: a reload may not change the namespace or the instance name.
     pub root: RootOptions,
 }
 
@@ -45,9 +71,8 @@ impl Good {
     /// `config` made ready to keep and send. What an instance holds is the engine's own
     /// list ([`keepalived_engine::vrrp::Instance::owned`]), so the parent removes exactly
     /// what the child would have added.
-    pub fn new(config: &Config) -> Result<Good, String> {
-        let frame = crate::config_channel::encode(config)
-            .map_err(|e| format!("the configuration cannot be encoded for the children: {e}"))?;
+    pub fn new(config: &Config) -> Result<Good, Refusal> {
+        let frame = crate::config_channel::encode(config)?;
         let engine = Engine::new(
             config.clone(),
             keepalived_engine::time::Instant::ZERO,
@@ -75,7 +100,7 @@ impl Good {
 /// At start (`strict` false) only a failure that leaves nothing usable refuses it, as
 /// keepalived starts despite errors it can step over; a reload (`strict`) is refused on any
 /// error, so a mistake never replaces a configuration that works.
-pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Config, String> {
+pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Config, Refusal> {
     let loaded = load(&HostFs, path, opts);
     let errors: Vec<_> = loaded
         .diagnostics
@@ -102,14 +127,14 @@ pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Con
     } else {
         format!("{}: {first}", path.display())
     };
-    Err(match errors.len() {
-        0 | 1 => first,
-        n => format!("{first} (and {} more errors)", n - 1),
+    Err(Refusal::Invalid {
+        first,
+        more: errors.len().saturating_sub(1),
     })
 }
 
 /// `f`, with a panic turned into the reason for a refusal.
-pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+pub fn guarded<T>(f: impl FnOnce() -> Result<T, Refusal>) -> Result<T, Refusal> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(payload) => {
@@ -118,7 +143,7 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "no message".to_string());
-            Err(format!("loading the configuration panicked: {what}"))
+            Err(Refusal::Panicked(what))
         }
     }
 }
@@ -126,20 +151,21 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
 /// Runs `f` [`guarded`] on a load thread and waits for it: the load at start, which gets
 /// the same stack and the same protection as a reload's.
 pub fn on_thread<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> Result<T, String> {
+    f: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, Refusal> {
     let handle = std::thread::Builder::new()
         .name("config-load".into())
         .stack_size(LOAD_STACK)
         .spawn(move || guarded(f))
-        .map_err(|e| format!("cannot start a thread to load the configuration: {e}"))?;
+        .map_err(Refusal::Thread)?;
+    // `guarded` catches every panic, so the thread always returns.
     handle
         .join()
-        .unwrap_or_else(|_| Err("the configuration load thread failed".to_string()))
+        .unwrap_or_else(|_| Err(Refusal::Panicked("the load thread".to_string())))
 }
 
 /// A load to run: the same one for every SIGHUP.
-pub type LoadFn<T> = dyn Fn() -> Result<T, String> + Send + Sync;
+pub type LoadFn<T> = dyn Fn() -> Result<T, Refusal> + Send + Sync;
 
 /// What [`Loader::request`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +181,7 @@ pub enum Request {
 /// A finished load: its result and how long it took.
 #[derive(Debug)]
 pub struct Finished<T> {
-    pub result: Result<T, String>,
+    pub result: Result<T, Refusal>,
     pub took: Duration,
 }
 
@@ -237,9 +263,7 @@ impl<T: Send + 'static> Loader<T> {
             });
         if let Err(e) = spawned {
             let _ = self.done_tx.send(Finished {
-                result: Err(format!(
-                    "cannot start a thread to load the configuration: {e}"
-                )),
+                result: Err(Refusal::Thread(e)),
                 took: Duration::ZERO,
             });
         }
@@ -265,19 +289,20 @@ mod tests {
         let done = runtime().block_on(loader.finished());
         let why = done.result.unwrap_err();
         assert!(
-            why.contains("panicked") && why.contains("SEQ step overflow"),
+            matches!(&why, Refusal::Panicked(m) if m == "SEQ step overflow"),
             "{why}"
+        );
+        assert_eq!(
+            why.to_string(),
+            "loading the configuration panicked: SEQ step overflow"
         );
         assert!(!loader.busy());
     }
 
     #[test]
     fn a_load_at_start_that_panics_is_a_refusal_too() {
-        let r: Result<(), String> = on_thread(|| panic!("{}", String::from("at start")));
-        assert_eq!(
-            r.unwrap_err(),
-            "loading the configuration panicked: at start"
-        );
+        let r: Result<(), Refusal> = on_thread(|| panic!("{}", String::from("at start")));
+        assert!(matches!(r, Err(Refusal::Panicked(m)) if m == "at start"));
     }
 
     // Three SIGHUPs during one load make one more load, not three; and that load starts
@@ -301,13 +326,13 @@ mod tests {
         assert_eq!(loader.request(), Request::Queued);
         assert_eq!(loader.request(), Request::AlreadyQueued);
         gate_tx.send(()).unwrap();
-        assert_eq!(rt.block_on(loader.finished()).result, Ok(1));
+        assert_eq!(rt.block_on(loader.finished()).result.unwrap(), 1);
         assert!(loader.busy(), "the queued load started");
         assert_eq!(loader.request(), Request::Queued);
         gate_tx.send(()).unwrap();
-        assert_eq!(rt.block_on(loader.finished()).result, Ok(2));
+        assert_eq!(rt.block_on(loader.finished()).result.unwrap(), 2);
         gate_tx.send(()).unwrap();
-        assert_eq!(rt.block_on(loader.finished()).result, Ok(3));
+        assert_eq!(rt.block_on(loader.finished()).result.unwrap(), 3);
         assert!(!loader.busy());
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
@@ -328,8 +353,11 @@ mod tests {
              no_such_keyword 1\n virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n",
         );
         let opts = ParseOptions::default();
-        let why = load_config(&p, &opts, true).unwrap_err();
-        assert!(why.contains("no_such_keyword"), "{why}");
+        let why = load_config(&p, &opts, true).unwrap_err().to_string();
+        assert!(
+            why.starts_with(&format!("{}:5:2:", p.display())) && why.contains("no_such_keyword"),
+            "{why}"
+        );
         assert!(load_config(&p, &opts, false).is_ok());
         let missing = p.with_file_name("missing.conf");
         assert!(load_config(&missing, &opts, false).is_err());

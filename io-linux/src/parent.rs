@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::config_channel::{self, ChildLink};
-use crate::config_loader::{Good, Held, LoadFn, Loader, Request};
+use crate::config_loader::{Good, Held, LoadFn, Loader, Refusal, Request};
 use crate::linux::netlink::Netlink;
 use crate::linux::signals::{self, Signals};
 use crate::process::Process;
@@ -298,7 +298,7 @@ impl Parent {
     /// A load finished: the new configuration replaces the last good one and goes to each
     /// running child (a child waiting for a restart gets it when it starts), or it is
     /// refused and the running one stays. Either way one line says so.
-    fn reloaded(&mut self, result: Result<Good, String>, took: Duration) {
+    fn reloaded(&mut self, result: Result<Good, Refusal>, took: Duration) {
         let good = match result {
             Ok(g) => g,
             Err(why) => {
@@ -317,9 +317,8 @@ impl Parent {
             ("instance", &old.instance, &good.root.instance),
         ];
         if let Some((name, _, _)) = fixed.iter().find(|(_, a, b)| a != b) {
-            error!(
-                "Reload refused: {name} cannot change at a reload (restart keepalived-rs for that); the running configuration stays"
-            );
+            let why = Refusal::Fixed(name);
+            error!("Reload refused: {why}; the running configuration stays");
             return;
         }
         self.setup.good = good;
