@@ -13,6 +13,7 @@
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use keepalived_engine::config::model::Config;
@@ -36,6 +37,11 @@ const SKIP_CHUNK: usize = 64 << 10;
 /// levels; serde_json stops at 128), and the stack is resident for good in a child that
 /// locks its memory (`vrrp_no_swap`), so it is not the default 2 MiB.
 const READER_STACK: usize = 512 << 10;
+
+/// The parent this child was started by, as it was when the channel was taken: once the
+/// parent is gone, `getppid()` names whatever process adopted the child, which must never
+/// get a SIGHUP from it.
+static PARENT: AtomicI32 = AtomicI32::new(0);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
@@ -169,6 +175,8 @@ impl ConfigReader {
         if !is_socket {
             return Err(ChannelError::NotAChannel);
         }
+        // SAFETY: getppid cannot fail.
+        PARENT.store(unsafe { libc::getppid() }, Ordering::Relaxed);
         // SAFETY: CHILD_FD is open, a socket, and nothing else in this process owns it.
         let fd = unsafe { OwnedFd::from_raw_fd(CHILD_FD) };
         let stream = UnixStream::from(fd);
@@ -225,11 +233,11 @@ impl ConfigReader {
 /// for a SIGHUP to the parent. keepalived's children reload on a SIGHUP of their own
 /// (`sigreload_vrrp()`); an operator who signals a child expects a reload, not silence.
 pub fn pass_reload_to_parent(role: Process) {
+    let parent = PARENT.load(Ordering::Relaxed);
     // SAFETY: getppid cannot fail.
-    let parent = unsafe { libc::getppid() };
-    if parent <= 1 {
+    if parent <= 1 || unsafe { libc::getppid() } != parent {
         warn!(
-            "SIGHUP received by the {} child: no parent to read the configuration; ignored",
+            "SIGHUP received by the {} child: its parent is gone, and only the parent reads the configuration; ignored",
             role.title()
         );
         return;
