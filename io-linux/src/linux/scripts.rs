@@ -381,7 +381,7 @@ mod tests {
         };
         assert!(process(&cmd, &secure).is_ok());
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let refused = process(&cmd, &secure).err().expect("refused");
+        let refused = process(&cmd, &secure).expect_err("refused");
         assert_eq!(
             refused,
             format!("unsafe: {} is writable by everyone", dir.display())
