@@ -2,41 +2,64 @@
 //! `glob()` with `GLOB_BRACE` (`lib/parser.c`, `read_conf_file()`). Matches come back
 //! sorted per pattern, as glob(3) sorts them.
 
+use super::budget::{Budget, Limit};
 use super::source::ConfigFs;
 use std::path::{Path, PathBuf};
 
 /// Expands `{a,b}` lists (nested, several per pattern) into every alternative, in order.
-pub fn expand_braces(pattern: &str) -> Vec<String> {
-    let bytes = pattern.as_bytes();
-    // Find the first top-level `{` with a matching `}` that contains a `,` at its level.
+/// Each alternative is a file name spent from `budget` ([`Limit::IncludeFiles`]) and every
+/// string built on the way is spent as bytes ([`Limit::Bytes`]), so `{a,b}` thirty times
+/// over stops at the limit instead of building 2^30 names.
+pub fn expand_braces(pattern: &str, budget: &mut Budget) -> Result<Vec<String>, Limit> {
+    let mut out = Vec::new();
+    // Depth first, last alternative at the bottom: the results come out in order.
+    let mut todo = vec![pattern.to_string()];
+    while let Some(p) = todo.pop() {
+        match first_group(&p) {
+            None => {
+                budget.spend(Limit::IncludeFiles, 1)?;
+                out.push(p);
+            }
+            Some((open, close)) => {
+                let alternatives = split_top_level(&p[open + 1..close]);
+                let (prefix, suffix) = (&p[..open], &p[close + 1..]);
+                for alt in alternatives.into_iter().rev() {
+                    let len = prefix.len() + alt.len() + suffix.len();
+                    budget.spend(Limit::Bytes, len as u64 + 1)?;
+                    let mut s = String::with_capacity(len);
+                    s.push_str(prefix);
+                    s.push_str(alt);
+                    s.push_str(suffix);
+                    todo.push(s);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The byte offsets of the first top-level `{` and its matching `}`, if it is closed.
+fn first_group(pattern: &str) -> Option<(usize, usize)> {
     let mut depth = 0usize;
-    let mut open = None;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut open = 0;
+    for (i, b) in pattern.bytes().enumerate() {
         match b {
-            b'\\' => continue,
             b'{' => {
                 if depth == 0 {
-                    open = Some(i);
+                    open = i;
                 }
                 depth += 1;
             }
             b'}' if depth > 0 => {
                 depth -= 1;
                 if depth == 0 {
-                    let start = open.expect("set when depth became 1");
-                    let alternatives = split_top_level(&pattern[start + 1..i]);
-                    let (prefix, suffix) = (&pattern[..start], &pattern[i + 1..]);
-                    let mut out = Vec::new();
-                    for alt in alternatives {
-                        out.extend(expand_braces(&format!("{prefix}{alt}{suffix}")));
-                    }
-                    return out;
+                    return Some((open, i));
                 }
             }
             _ => {}
         }
     }
-    vec![pattern.to_string()]
+    None
 }
 
 fn split_top_level(inner: &str) -> Vec<&str> {
@@ -161,11 +184,13 @@ fn match_class(p: &[u8], c: u8) -> Option<(bool, usize)> {
 }
 
 /// All paths matching one brace-free pattern, sorted. A pattern without wildcards is
-/// returned as it is (the caller finds out whether it exists when reading it).
-pub fn glob(fs: &dyn ConfigFs, pattern: &Path) -> Vec<PathBuf> {
+/// returned as it is (the caller finds out whether it exists when reading it). Every path
+/// considered on the way, directories included, is spent from `budget`
+/// ([`Limit::IncludeFiles`]): `/*/*/*` must not walk a whole filesystem.
+pub fn glob(fs: &dyn ConfigFs, pattern: &Path, budget: &mut Budget) -> Result<Vec<PathBuf>, Limit> {
     let text = pattern.to_string_lossy();
     if !has_wildcard(&text) {
-        return vec![pattern.to_path_buf()];
+        return Ok(vec![pattern.to_path_buf()]);
     }
     let mut current = vec![PathBuf::new()];
     for component in pattern.components() {
@@ -182,6 +207,7 @@ pub fn glob(fs: &dyn ConfigFs, pattern: &Path) -> Vec<PathBuf> {
                     names.sort();
                     for name in names {
                         if wildcard_match(&comp, &name) {
+                            budget.spend(Limit::IncludeFiles, 1)?;
                             next.push(base.join(&name));
                         }
                     }
@@ -196,22 +222,38 @@ pub fn glob(fs: &dyn ConfigFs, pattern: &Path) -> Vec<PathBuf> {
         }
     }
     current.sort();
-    current
+    Ok(current)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn braces(p: &str) -> Vec<String> {
+        expand_braces(p, &mut Budget::default()).unwrap()
+    }
+
     #[test]
     fn braces_expand_in_order_and_nest() {
-        assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
-        assert_eq!(
-            expand_braces("{x,y{1,2}}.conf"),
-            ["x.conf", "y1.conf", "y2.conf"]
-        );
-        assert_eq!(expand_braces("{a,b}{1,2}"), ["a1", "a2", "b1", "b2"]);
-        assert_eq!(expand_braces("plain"), ["plain"]);
+        assert_eq!(braces("a{b,c}d"), ["abd", "acd"]);
+        assert_eq!(braces("{x,y{1,2}}.conf"), ["x.conf", "y1.conf", "y2.conf"]);
+        assert_eq!(braces("{a,b}{1,2}"), ["a1", "a2", "b1", "b2"]);
+        assert_eq!(braces("{a}{b}c{"), ["abc{"]);
+        assert_eq!(braces("plain"), ["plain"]);
+    }
+
+    #[test]
+    fn brace_bombs_stop_at_the_budget() {
+        let mut budget = Budget::default();
+        let bomb = "/x{a,b}".repeat(30);
+        assert_eq!(expand_braces(&bomb, &mut budget), Err(Limit::IncludeFiles));
+        let mut budget = Budget::default();
+        let bomb = "{,}".repeat(40);
+        assert_eq!(expand_braces(&bomb, &mut budget), Err(Limit::IncludeFiles));
+        // Single alternatives cost the bytes of every string built: quadratic no more.
+        let mut budget = Budget::default();
+        let bomb = format!("{}{}", "x".repeat(1 << 20), "{a}".repeat(100_000));
+        assert_eq!(expand_braces(&bomb, &mut budget), Err(Limit::Bytes));
     }
 
     #[test]
@@ -232,7 +274,7 @@ mod tests {
             .with("/etc/k/conf.d/a.conf", "")
             .with("/etc/k/conf.d/c.txt", "")
             .with("/etc/k/other/x.conf", "");
-        let got = glob(&fs, Path::new("/etc/k/*/*.conf"));
+        let got = glob(&fs, Path::new("/etc/k/*/*.conf"), &mut Budget::default()).unwrap();
         assert_eq!(
             got,
             [

@@ -3,7 +3,8 @@
 //! `read_line()` pipeline (`lib/parser.c`); it yields one [`Line`] of tokens at a time so a
 //! 250,000-line config never exists as a token tree in memory.
 
-use super::diag::{DiagClass, Diagnostic, Diagnostics, Location, Severity};
+use super::budget::{Budget, Limit, Limits, REFERENCE_COST};
+use super::diag::{quoted_part, DiagClass, Diagnostic, Diagnostics, Location, Severity};
 use super::glob;
 use super::source::{ConfigFs, ParseOptions};
 use std::borrow::Cow;
@@ -24,8 +25,6 @@ const CHUNK: usize = 64 * 1024;
 const MAX_EXPANSION_DEPTH: usize = 32;
 /// Definitions that double at every level would otherwise grow a line without bound.
 const MAX_EXPANDED_LINE: usize = 64 * 1024;
-/// A `~SEQ` that would produce more lines than this is refused rather than run away.
-const MAX_SEQ_LINES: i64 = 1_000_000;
 
 /// A slice of shared text. A line is usually a slice of its file and a token a slice of
 /// its line, so reading a line copies and allocates nothing. Not shared across threads:
@@ -136,9 +135,28 @@ impl Line {
     }
 }
 
-/// An include match waiting its turn: path, and where the `include` line was (file,
-/// line, column, text) for messages.
-type QueuedInclude = (PathBuf, Arc<str>, u32, u32, Arc<str>);
+/// Where an `include` line was (file, line, column of its pattern, text), for messages.
+struct IncludeSite {
+    file: Arc<str>,
+    line: u32,
+    col: u32,
+    text: Arc<str>,
+}
+
+impl IncludeSite {
+    /// The pattern as written, for messages.
+    fn pattern(&self) -> &str {
+        let start = self
+            .text
+            .char_indices()
+            .nth((self.col as usize).saturating_sub(1))
+            .map_or(self.text.len(), |(i, _)| i);
+        self.text[start..].trim_end()
+    }
+}
+
+/// An include match waiting its turn, and the `include` line that named it.
+type QueuedInclude = (PathBuf, Rc<IncludeSite>);
 
 /// A raw physical line: where it is, the chunk of its file it was cut from and its byte
 /// range there, and which of the bytes in [`MARKS`] it holds.
@@ -170,6 +188,8 @@ static MARKS: [u8; 256] = {
 
 struct Frame<'a> {
     name: Arc<str>,
+    /// The `include` line that opened this file; None for the main file.
+    site: Option<Rc<IncludeSite>>,
     dir: PathBuf,
     canonical: PathBuf,
     reader: Box<dyn Read + 'a>,
@@ -224,16 +244,110 @@ impl Frame<'_> {
     }
 }
 
-/// A line queued by `~SEQ`/`~LST` expansion, with the definitions it expands under.
-struct Pending {
-    file: Arc<str>,
-    line: u32,
-    text: String,
-    /// Set once the line has gone through `$` substitution.
-    substituted: bool,
-    /// `~SEQ`/`~LST` variables to define before the line is processed; like keepalived's
-    /// `set_definition()` they stay defined afterwards.
-    bind: Vec<(String, String)>,
+/// Lines waiting to be processed before the next line of the file.
+enum Pending {
+    /// One line of a multi-line definition, already substituted.
+    Line {
+        file: Arc<str>,
+        line: u32,
+        text: String,
+    },
+    /// The rest of a `~SEQ`/`~LST` line, produced once per value as it is reached, so a
+    /// long or nested sequence holds one entry per level, never one per value.
+    Repeat {
+        file: Arc<str>,
+        line: u32,
+        /// The line the construct is on, and its column, for messages.
+        origin: Text,
+        col: u32,
+        text: Rc<String>,
+        values: Values,
+    },
+}
+
+/// The values of a `~SEQ`/`~LST`, yielded one at a time as the definitions to make before
+/// the repeated line is processed; like keepalived's `set_definition()` they stay defined
+/// afterwards.
+enum Values {
+    Seq {
+        var: String,
+        /// The next value; None once the sequence is done (or would overflow).
+        next: Option<i64>,
+        step: i64,
+        /// Values still to come, `next` included.
+        left: u64,
+        hex: bool,
+    },
+    List {
+        vars: Vec<String>,
+        rows: VecDeque<Vec<String>>,
+    },
+}
+
+impl Values {
+    /// How many repetitions are still to come.
+    fn len(&self) -> u64 {
+        match self {
+            Values::Seq { left, .. } => *left,
+            Values::List { rows, .. } => rows.len() as u64,
+        }
+    }
+
+    fn construct(&self) -> &'static str {
+        match self {
+            Values::Seq { hex: true, .. } => "~SEQx",
+            Values::Seq { .. } => "~SEQ",
+            Values::List { .. } => "~LST",
+        }
+    }
+
+    fn next_binding(&mut self) -> Option<Vec<(String, String)>> {
+        match self {
+            Values::Seq {
+                var,
+                next,
+                step,
+                left,
+                hex,
+            } => {
+                if *left == 0 {
+                    return None;
+                }
+                let v = (*next)?;
+                *left -= 1;
+                *next = v.checked_add(*step);
+                let text = if *hex {
+                    format!("{v:x}")
+                } else {
+                    v.to_string()
+                };
+                Some(vec![(var.clone(), text)])
+            }
+            Values::List { vars, rows } => {
+                let row = rows.pop_front()?;
+                Some(vars.iter().cloned().zip(row).collect())
+            }
+        }
+    }
+}
+
+/// What stopped a substitution.
+enum SubstError {
+    /// A mistake on this line: reported, the line dropped, reading goes on.
+    Line(String),
+    /// The whole configuration's budget ran out at the reference `$name` starting at byte
+    /// `at` of the line.
+    Budget {
+        limit: Limit,
+        name: String,
+        at: usize,
+    },
+}
+
+impl From<String> for SubstError {
+    fn from(s: String) -> Self {
+        SubstError::Line(s)
+    }
 }
 
 pub struct Lexer<'a> {
@@ -243,6 +357,8 @@ pub struct Lexer<'a> {
     pending: VecDeque<Pending>,
     defs: BTreeMap<String, String>,
     rng: u64,
+    /// What expansion has spent, shared by every file of the load.
+    budget: Budget,
     pub diags: Diagnostics,
     /// Every file read, in order: the dump and the reload diff name them.
     pub files: Vec<PathBuf>,
@@ -252,6 +368,16 @@ impl<'a> Lexer<'a> {
     /// Opens the main config file; a missing one is fatal (exit 4), as it should have
     /// been in keepalived 2.2.7, which exits 0 for it.
     pub fn new(fs: &'a dyn ConfigFs, opts: &'a ParseOptions, path: &Path) -> Self {
+        Self::with_limits(fs, opts, path, Limits::FIELD)
+    }
+
+    /// [`Lexer::new`] with other expansion limits than the field's (the fuzzer's).
+    pub fn with_limits(
+        fs: &'a dyn ConfigFs,
+        opts: &'a ParseOptions,
+        path: &Path,
+        limits: Limits,
+    ) -> Self {
         let mut lx = Lexer {
             fs,
             opts,
@@ -259,10 +385,11 @@ impl<'a> Lexer<'a> {
             pending: VecDeque::new(),
             defs: BTreeMap::new(),
             rng: opts.random_seed ^ 0x9e37_79b9_7f4a_7c15,
+            budget: Budget::new(limits),
             diags: Diagnostics::default(),
             files: Vec::new(),
         };
-        if let Err(msg) = lx.push_file(path) {
+        if let Err(msg) = lx.push_file(path, None) {
             lx.diags.push(Diagnostic {
                 severity: Severity::Error,
                 class: DiagClass::Fatal,
@@ -274,7 +401,7 @@ impl<'a> Lexer<'a> {
         lx
     }
 
-    fn push_file(&mut self, path: &Path) -> Result<(), String> {
+    fn push_file(&mut self, path: &Path, site: Option<Rc<IncludeSite>>) -> Result<(), String> {
         let canonical = self.fs.canonicalize(path).map_err(|e| e.to_string())?;
         if self.stack.iter().any(|f| f.canonical == canonical) {
             let chain: Vec<String> = self
@@ -293,6 +420,7 @@ impl<'a> Lexer<'a> {
         self.files.push(path.to_path_buf());
         self.stack.push(Frame {
             name: Arc::from(path.display().to_string()),
+            site,
             dir,
             canonical,
             reader,
@@ -326,21 +454,63 @@ impl<'a> Lexer<'a> {
                 column: col,
             }),
             message,
-            source_line: Some(Arc::from(text)),
+            source_line: Some(Arc::from(quoted_part(text, col))),
         });
+    }
+
+    /// The budget ran out at `construct` (at `col` of `text`): says so, and ends the
+    /// configuration there. Going on would only pile up errors about what is missing,
+    /// and a configuration this far past any real one is not going to be used.
+    fn stop(
+        &mut self,
+        file: &Arc<str>,
+        line: u32,
+        col: u32,
+        text: &str,
+        construct: &str,
+        limit: Limit,
+    ) {
+        self.diags.push_last(Diagnostic {
+            severity: Severity::Error,
+            class: DiagClass::Structure,
+            location: Some(Location {
+                file: file.clone(),
+                line,
+                column: col,
+            }),
+            message: format!(
+                "{construct} takes the configuration past {} (one budget for the whole \
+                 configuration and its includes) - reading stops here",
+                self.budget.limits().describe(limit)
+            ),
+            source_line: Some(Arc::from(quoted_part(text, col))),
+        });
+        self.pending.clear();
+        self.stack.clear();
     }
 
     /// Next raw physical line from the include stack, with its file and number.
     fn next_raw(&mut self) -> Option<RawLine> {
         loop {
             let frame = self.stack.last_mut()?;
-            if let Some((path, file, line, col, text)) = frame.queued.pop_front() {
-                self.open_include(&path, &file, line, col, &text);
+            if let Some((path, site)) = frame.queued.pop_front() {
+                self.open_include(&path, site);
                 continue;
             }
             if frame.pos >= frame.content.len() {
                 match frame.refill() {
-                    Ok(true) => {}
+                    Ok(true) => {
+                        if let Some(site) = frame.site.clone() {
+                            let read = frame.content.len() as u64;
+                            if let Err(limit) = self.budget.spend(Limit::IncludedBytes, read) {
+                                let construct = format!("'include {}'", site.pattern());
+                                self.stop(
+                                    &site.file, site.line, site.col, &site.text, &construct, limit,
+                                );
+                                return None;
+                            }
+                        }
+                    }
                     Ok(false) => {
                         self.stack.pop();
                         continue;
@@ -373,7 +543,7 @@ impl<'a> Lexer<'a> {
                 end += 1;
             }
             frame.pos = end + 1;
-            frame.line += 1;
+            frame.line = frame.line.saturating_add(1);
             if end > start && bytes[end - 1] == b'\r' {
                 end -= 1;
             }
@@ -393,14 +563,46 @@ impl<'a> Lexer<'a> {
     /// rather than have one allocated per line.
     pub fn next_line(&mut self, mut tokens: Vec<Token>) -> Option<Line> {
         loop {
-            if let Some(p) = self.pending.pop_front() {
-                for (k, v) in p.bind {
-                    self.defs.insert(k, v);
-                }
-                let text = Text::from(p.text);
+            if let Some(p) = self.pending.front_mut() {
+                let (file, lineno, text, substituted) = match p {
+                    Pending::Line { .. } => match self.pending.pop_front() {
+                        Some(Pending::Line { file, line, text }) => {
+                            (file, line, Text::from(text), true)
+                        }
+                        _ => continue,
+                    },
+                    Pending::Repeat {
+                        file,
+                        line,
+                        origin,
+                        col,
+                        text,
+                        values,
+                    } => {
+                        let Some(bind) = values.next_binding() else {
+                            self.pending.pop_front();
+                            continue;
+                        };
+                        let (file, lineno, text) = (file.clone(), *line, text.clone());
+                        if let Err(limit) = self.budget.line(text.len()) {
+                            let (origin, col) = (origin.clone(), *col);
+                            let construct = format!("'{}'", values.construct());
+                            self.stop(&file, lineno, col, &origin, &construct, limit);
+                            return None;
+                        }
+                        if values.len() == 0 {
+                            self.pending.pop_front();
+                        }
+                        for (k, v) in bind {
+                            self.defs.insert(k, v);
+                        }
+                        let len = text.len();
+                        (file, lineno, Text::new(text, 0, len), false)
+                    }
+                };
                 let indent = text.len() - trim_start(&text).len();
                 if let Some(line) =
-                    self.process(p.file, p.line, text, indent, p.substituted, &mut tokens)
+                    self.process(file, lineno, text, indent, substituted, &mut tokens)
                 {
                     return Some(line);
                 }
@@ -527,48 +729,7 @@ impl<'a> Lexer<'a> {
         // `~SEQ`/`~LST` at the start of a line repeat the rest of it, once per value, with
         // the variable defined (`read_line()`; the left-most loop is the outermost).
         if is_seq(trimmed) {
-            let head_end = trimmed.find(')').map_or(trimmed.len(), |i| i + 1);
-            // Definitions inside the parentheses are expanded first.
-            let head = match self.substitute(&trimmed[..head_end], 0) {
-                Ok(h) => h.into_owned(),
-                Err(msg) => {
-                    self.diag(
-                        Severity::Error,
-                        DiagClass::Value,
-                        &file,
-                        lineno,
-                        indent as u32 + 1,
-                        &body,
-                        msg,
-                    );
-                    return None;
-                }
-            };
-            match parse_seq(&head) {
-                Ok((bindings, _)) => {
-                    let rest = trimmed[head_end..].trim_start();
-                    for bind in bindings.into_iter().rev() {
-                        self.pending.push_front(Pending {
-                            file: file.clone(),
-                            line: lineno,
-                            text: rest.to_string(),
-                            substituted: false,
-                            bind,
-                        });
-                    }
-                }
-                Err(msg) => {
-                    self.diag(
-                        Severity::Error,
-                        DiagClass::Value,
-                        &file,
-                        lineno,
-                        indent as u32 + 1,
-                        &body,
-                        msg,
-                    );
-                }
-            }
+            self.sequence(&file, lineno, &body, indent);
             return None;
         }
         let text = if substituted || !body.contains('$') {
@@ -580,25 +741,33 @@ impl<'a> Lexer<'a> {
             });
             match expanded {
                 Ok(None) => body,
-                // A multi-line definition: each of its lines is a line of its own. Only
-                // substitution brings a newline into a line.
-                Ok(Some(o)) if o.contains('\n') => {
-                    for l in o.split('\n').rev() {
-                        self.pending.push_front(Pending {
-                            file: file.clone(),
-                            line: lineno,
-                            text: l.to_string(),
-                            substituted: true,
-                            bind: Vec::new(),
-                        });
-                    }
-                    return None;
-                }
                 Ok(Some(o)) => {
+                    // A multi-line definition: each of its lines is a line of its own.
+                    // Only substitution brings a newline into a line.
+                    let pieces = o.bytes().filter(|&b| b == b'\n').count() as u64;
+                    let spent = self
+                        .budget
+                        .spend(Limit::Bytes, o.len() as u64)
+                        .and_then(|()| self.budget.spend(Limit::Lines, pieces));
+                    if let Err(limit) = spent {
+                        let (col, construct) = first_reference(&body);
+                        self.stop(&file, lineno, col, &body, &construct, limit);
+                        return None;
+                    }
+                    if pieces > 0 {
+                        for l in o.split('\n').rev() {
+                            self.pending.push_front(Pending::Line {
+                                file: file.clone(),
+                                line: lineno,
+                                text: l.to_string(),
+                            });
+                        }
+                        return None;
+                    }
                     indent = o.len() - trim_start(&o).len();
                     Text::from(o)
                 }
-                Err(msg) => {
+                Err(SubstError::Line(msg)) => {
                     self.diag(
                         Severity::Error,
                         DiagClass::Value,
@@ -608,6 +777,11 @@ impl<'a> Lexer<'a> {
                         &body,
                         msg,
                     );
+                    return None;
+                }
+                Err(SubstError::Budget { limit, name, at }) => {
+                    let construct = format!("'${name}'");
+                    self.stop(&file, lineno, column(&body, at), &body, &construct, limit);
                     return None;
                 }
             }
@@ -629,6 +803,66 @@ impl<'a> Lexer<'a> {
         })
     }
 
+    /// A `~SEQ`/`~LST` line (its construct at byte `indent` of `body`): queues the rest of
+    /// the line to be produced once per value.
+    fn sequence(&mut self, file: &Arc<str>, lineno: u32, body: &Text, indent: usize) {
+        let trimmed = &body[indent..];
+        let col = column(body, indent);
+        let head_end = trimmed.find(')').map_or(trimmed.len(), |i| i + 1);
+        // Definitions inside the parentheses are expanded first.
+        let head = match self.substitute(&trimmed[..head_end], 0) {
+            Ok(h) => h.into_owned(),
+            Err(SubstError::Line(msg)) => {
+                self.diag(
+                    Severity::Error,
+                    DiagClass::Value,
+                    file,
+                    lineno,
+                    col,
+                    body,
+                    msg,
+                );
+                return;
+            }
+            Err(SubstError::Budget { limit, name, at }) => {
+                let construct = format!("'${name}'");
+                let at = column(body, indent.saturating_add(at));
+                self.stop(file, lineno, at, body, &construct, limit);
+                return;
+            }
+        };
+        let values = match parse_seq(&head) {
+            Ok((values, _)) => values,
+            Err(msg) => {
+                self.diag(
+                    Severity::Error,
+                    DiagClass::Value,
+                    file,
+                    lineno,
+                    col,
+                    body,
+                    msg,
+                );
+                return;
+            }
+        };
+        // A sequence longer than all the lines left to produce is refused before it starts.
+        if values.len() > self.budget.remaining(Limit::Lines) {
+            let construct = format!("'{}' of {} values", values.construct(), values.len());
+            self.stop(file, lineno, col, body, &construct, Limit::Lines);
+            return;
+        }
+        let rest = trimmed[head_end..].trim_start();
+        self.pending.push_front(Pending::Repeat {
+            file: file.clone(),
+            line: lineno,
+            origin: body.clone(),
+            col,
+            text: Rc::new(rest.to_string()),
+            values,
+        });
+    }
+
     fn include(&mut self, file: &Arc<str>, lineno: u32, text: &str, col: u32, pattern: &str) {
         if pattern.is_empty() {
             self.diag(
@@ -644,19 +878,33 @@ impl<'a> Lexer<'a> {
         }
         let base = self.stack.last().map(|f| f.dir.clone()).unwrap_or_default();
         let mut matches: Vec<PathBuf> = Vec::new();
-        for alt in glob::expand_braces(pattern) {
-            let p = Path::new(&alt);
-            let full = if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                base.join(p)
-            };
-            matches.extend(glob::glob(self.fs, &full));
+        let expanded = glob::expand_braces(pattern, &mut self.budget).and_then(|alternatives| {
+            for alt in alternatives {
+                let p = Path::new(&alt);
+                let full = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    base.join(p)
+                };
+                matches.extend(glob::glob(self.fs, &full, &mut self.budget)?);
+            }
+            Ok(())
+        });
+        if let Err(limit) = expanded {
+            let construct = format!("'include {pattern}'");
+            self.stop(file, lineno, col, text, &construct, limit);
+            return;
         }
+        let site = Rc::new(IncludeSite {
+            file: file.clone(),
+            line: lineno,
+            col,
+            text: Arc::from(quoted_part(text, col)),
+        });
         let mut readable = VecDeque::new();
         for m in matches {
             if self.fs.open(&m).is_ok() {
-                readable.push_back((m, file.clone(), lineno, col, Arc::<str>::from(text)));
+                readable.push_back((m, site.clone()));
             } else if !glob::has_wildcard(pattern) {
                 self.diag(
                     Severity::Warning,
@@ -677,41 +925,78 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn open_include(&mut self, path: &Path, file: &Arc<str>, lineno: u32, col: u32, text: &str) {
-        if let Err(msg) = self.push_file(path) {
+    fn open_include(&mut self, path: &Path, site: Rc<IncludeSite>) {
+        if let Err(msg) = self.push_file(path, Some(site.clone())) {
             let class = if msg.starts_with("include cycle") {
                 DiagClass::Fatal
             } else {
                 DiagClass::Structure
             };
-            self.diag(Severity::Error, class, file, lineno, col, text, msg);
+            self.diag(
+                Severity::Error,
+                class,
+                &site.file,
+                site.line,
+                site.col,
+                &site.text,
+                msg,
+            );
         }
     }
 
     /// `$NAME`, `${NAME}` and the predefined `${_...}` names (`set_std_definitions()`).
-    fn substitute<'t>(&mut self, text: &'t str, depth: usize) -> Result<Cow<'t, str>, String> {
+    /// Every byte scanned and every reference resolved is spent from the budget, so that
+    /// definitions which multiply one another stop however little text they produce.
+    fn substitute<'t>(&mut self, text: &'t str, depth: usize) -> Result<Cow<'t, str>, SubstError> {
         if !text.contains('$') {
             return Ok(Cow::Borrowed(text));
         }
         if depth > MAX_EXPANSION_DEPTH {
-            return Err(format!("definitions nest more than {MAX_EXPANSION_DEPTH} deep - is one defined in terms of itself?"));
+            return Err(format!("definitions nest more than {MAX_EXPANSION_DEPTH} deep - is one defined in terms of itself?").into());
         }
-        let mut out = String::with_capacity(text.len() + 16);
+        let spend = |lx: &mut Self, n: u64| {
+            lx.budget
+                .spend(Limit::SubstitutionWork, n)
+                .map_err(|limit| SubstError::Budget {
+                    limit,
+                    name: String::new(),
+                    at: 0,
+                })
+        };
+        spend(self, text.len() as u64)?;
+        // The reference being resolved names the construct when the budget runs out.
+        let located = |e: SubstError, name: &str, at: usize| match e {
+            SubstError::Budget { limit, name: n, .. } if n.is_empty() && depth == 0 => {
+                SubstError::Budget {
+                    limit,
+                    name: name.to_string(),
+                    at,
+                }
+            }
+            e => e,
+        };
+        let mut out = String::with_capacity(text.len().saturating_add(16));
         let mut rest = text;
         let mut changed = false;
         while let Some(i) = rest.find('$') {
+            let at = text.len() - rest.len() + i;
             out.push_str(&rest[..i]);
             let after = &rest[i + 1..];
             if let Some(inner_start) = after.strip_prefix('{') {
                 if let Some(close) = inner_start.find('}') {
                     let inner = &inner_start[..close];
+                    spend(self, REFERENCE_COST).map_err(|e| located(e, inner, at))?;
                     if let Some(value) = self.lookup(inner)? {
-                        let value = self.substitute(&value, depth + 1)?.into_owned();
+                        let value = self
+                            .substitute(&value, depth + 1)
+                            .map_err(|e| located(e, &format!("{{{inner}}}"), at))?
+                            .into_owned();
                         out.push_str(&value);
                         if out.len() > MAX_EXPANDED_LINE {
                             return Err(format!(
                                 "definitions expand this line past {MAX_EXPANDED_LINE} bytes"
-                            ));
+                            )
+                            .into());
                         }
                         rest = &inner_start[close + 1..];
                         changed = true;
@@ -734,12 +1019,17 @@ impl<'a> Lexer<'a> {
                 .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
             if starts_ok && next.is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | ',' | ')')) {
                 if let Some(value) = self.defs.get(name).cloned() {
-                    let value = self.substitute(&value, depth + 1)?.into_owned();
+                    spend(self, REFERENCE_COST).map_err(|e| located(e, name, at))?;
+                    let value = self
+                        .substitute(&value, depth + 1)
+                        .map_err(|e| located(e, name, at))?
+                        .into_owned();
                     out.push_str(&value);
                     if out.len() > MAX_EXPANDED_LINE {
                         return Err(format!(
                             "definitions expand this line past {MAX_EXPANDED_LINE} bytes"
-                        ));
+                        )
+                        .into());
                     }
                     rest = &after[name_len..];
                     changed = true;
@@ -795,8 +1085,10 @@ impl<'a> Lexer<'a> {
                 if hi < lo {
                     return Err(format!("${{_RANDOM {lo} {hi}}}: maximum below minimum"));
                 }
-                let span = (hi - lo) as u64 + 1;
-                Some((lo + (self.next_random() % span) as i64).to_string())
+                // In i128: the span of the whole i64 range does not fit in 64 bits.
+                let span = i128::from(hi) - i128::from(lo) + 1;
+                let offset = i128::from(self.next_random()) % span;
+                Some((i128::from(lo) + offset).to_string())
             }
             _ => {
                 if words.next().is_some() {
@@ -818,6 +1110,33 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// The column and name of the first `$` reference of a line, which names the
+/// substitution in messages.
+fn first_reference(line: &str) -> (u32, String) {
+    let Some(at) = line.find('$') else {
+        return (1, "'$' substitution".to_string());
+    };
+    let after = &line[at + 1..];
+    let len = match after.strip_prefix('{') {
+        Some(inner) => inner.find('}').map_or(0, |c| c + 2),
+        None => after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len()),
+    };
+    (column(line, at), format!("'${}'", &after[..len]))
+}
+
+/// The 1-based character column of byte `at` of `line`.
+fn column(line: &str, at: usize) -> u32 {
+    let before = line.get(..at).unwrap_or(line);
+    let chars = if before.is_ascii() {
+        before.len()
+    } else {
+        before.chars().count()
+    };
+    u32::try_from(chars).map_or(u32::MAX, |c| c.saturating_add(1))
+}
+
 /// `include FILE` (and the checking variants): the file pattern is the rest of the line,
 /// untokenised, as in keepalived.
 fn include_pattern(text: &str, indent: usize) -> Option<(u32, &str)> {
@@ -834,8 +1153,7 @@ fn include_pattern(text: &str, indent: usize) -> Option<(u32, &str)> {
         return None;
     }
     let rest = trimmed[word_end..].trim_start();
-    let col = text[..text.len() - rest.len()].chars().count() as u32 + 1;
-    Some((col, rest.trim_end()))
+    Some((column(text, text.len() - rest.len()), rest.trim_end()))
 }
 
 /// Cuts the line at the first `#` or `!` outside double quotes; `\#` and `\!` stand for
@@ -902,12 +1220,10 @@ fn is_seq(text: &str) -> bool {
     })
 }
 
-type Bindings = Vec<Vec<(String, String)>>;
-
 /// Parses `~SEQ(var,[start,[step,]]end)`, `~SEQx(...)` or `~LST(var,v1,...)` /
-/// `~LST({a,b},{1,2},...)` at the start of `s`; returns one binding per repetition and
-/// the byte offset of the text after the closing parenthesis.
-fn parse_seq(s: &str) -> Result<(Bindings, usize), String> {
+/// `~LST({a,b},{1,2},...)` at the start of `s`; returns its values, produced as they are
+/// needed, and the byte offset of the text after the closing parenthesis.
+fn parse_seq(s: &str) -> Result<(Values, usize), String> {
     let kind = if s.starts_with("~SEQx") {
         "SEQx"
     } else if s.starts_with("~SEQ") {
@@ -920,7 +1236,7 @@ fn parse_seq(s: &str) -> Result<(Bindings, usize), String> {
     let mut close = None;
     for (i, c) in s[open..].char_indices() {
         match c {
-            '(' | '{' => depth += 1,
+            '(' | '{' => depth = depth.saturating_add(1),
             ')' | '}' => {
                 depth -= 1;
                 if depth == 0 {
@@ -934,7 +1250,6 @@ fn parse_seq(s: &str) -> Result<(Bindings, usize), String> {
     let close = close.ok_or_else(|| format!("~{kind}( has no closing ')'"))?;
     let inner = &s[open..close];
     let args = split_args(inner);
-    let mut bindings = Vec::new();
     if kind == "LST" {
         if args.len() < 2 {
             return Err(
@@ -942,87 +1257,82 @@ fn parse_seq(s: &str) -> Result<(Bindings, usize), String> {
             );
         }
         let var_spec = args[0].trim();
-        if let Some(list) = var_spec.strip_prefix('{').and_then(|v| v.strip_suffix('}')) {
-            let vars: Vec<&str> = list.split(',').map(str::trim).collect();
-            for value in &args[1..] {
-                let value = value.trim();
-                let values: Vec<&str> = value
-                    .strip_prefix('{')
-                    .and_then(|v| v.strip_suffix('}'))
-                    .map(|v| v.split(',').map(str::trim).collect())
-                    .unwrap_or_else(|| vec![value]);
-                if values.len() != vars.len() {
-                    return Err(format!(
-                        "~LST value '{value}' has {} items for {} variables",
-                        values.len(),
-                        vars.len()
-                    ));
-                }
-                bindings.push(
-                    vars.iter()
-                        .zip(values)
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect(),
-                );
-            }
-        } else {
-            check_var(var_spec)?;
-            for value in &args[1..] {
-                bindings.push(vec![(var_spec.to_string(), value.trim().to_string())]);
-            }
-        }
-    } else {
-        let var = args[0].trim();
-        check_var(var)?;
-        let nums: Result<Vec<i64>, String> = args[1..]
-            .iter()
-            .map(|a| {
-                let a = a.trim();
-                parse_c_long(a).ok_or_else(|| format!("~{kind}: '{a}' is not an integer"))
-            })
-            .collect();
-        let nums = nums?;
-        let (start, step, end) = match nums.as_slice() {
-            // keepalived: `~SEQ(v, N)` counts from 1 (or -1) towards N.
-            [end] => (
-                if *end < 0 { -1 } else { 1 },
-                if *end < 1 { -1 } else { 1 },
-                *end,
-            ),
-            [start, end] => (*start, if end >= start { 1 } else { -1 }, *end),
-            [start, step, end] => (*start, *step, *end),
-            _ => {
-                return Err(format!(
-                    "~{kind} takes (var, end), (var, start, end) or (var, start, step, end)"
-                ))
+        let braced = var_spec.strip_prefix('{').and_then(|v| v.strip_suffix('}'));
+        let vars: Vec<String> = match braced {
+            Some(list) => list.split(',').map(|v| v.trim().to_string()).collect(),
+            None => {
+                check_var(var_spec)?;
+                vec![var_spec.to_string()]
             }
         };
-        if step == 0 || (step > 0 && end < start) || (step < 0 && end > start) {
-            return Err(format!(
-                "~{kind}: step {step} never gets from {start} to {end}"
-            ));
-        }
-        if kind == "SEQx" && (start < 0 || end < 0) {
-            return Err("~SEQx: values must not be negative".into());
-        }
-        let count = (end - start) / step + 1;
-        if count > MAX_SEQ_LINES {
-            return Err(format!(
-                "~{kind} would produce {count} lines (limit {MAX_SEQ_LINES})"
-            ));
-        }
-        let mut v = start;
-        for _ in 0..count {
-            let text = if kind == "SEQx" {
-                format!("{v:x}")
-            } else {
-                v.to_string()
+        let mut rows = VecDeque::with_capacity(args.len() - 1);
+        for value in &args[1..] {
+            let value = value.trim();
+            let values: Vec<String> = match braced {
+                Some(_) => value
+                    .strip_prefix('{')
+                    .and_then(|v| v.strip_suffix('}'))
+                    .map(|v| v.split(',').map(|x| x.trim().to_string()).collect())
+                    .unwrap_or_else(|| vec![value.to_string()]),
+                None => vec![value.to_string()],
             };
-            bindings.push(vec![(var.to_string(), text)]);
-            v += step;
+            if values.len() != vars.len() {
+                return Err(format!(
+                    "~LST value '{value}' has {} items for {} variables",
+                    values.len(),
+                    vars.len()
+                ));
+            }
+            rows.push_back(values);
         }
+        return Ok((Values::List { vars, rows }, close + 1));
     }
-    Ok((bindings, close + 1))
+    let var = args[0].trim();
+    check_var(var)?;
+    let nums: Result<Vec<i64>, String> = args[1..]
+        .iter()
+        .map(|a| {
+            let a = a.trim();
+            parse_c_long(a).ok_or_else(|| format!("~{kind}: '{a}' is not an integer"))
+        })
+        .collect();
+    let nums = nums?;
+    let (start, step, end) = match nums.as_slice() {
+        // keepalived: `~SEQ(v, N)` counts from 1 (or -1) towards N.
+        [end] => (
+            if *end < 0 { -1 } else { 1 },
+            if *end < 1 { -1 } else { 1 },
+            *end,
+        ),
+        [start, end] => (*start, if end >= start { 1 } else { -1 }, *end),
+        [start, step, end] => (*start, *step, *end),
+        _ => {
+            return Err(format!(
+                "~{kind} takes (var, end), (var, start, end) or (var, start, step, end)"
+            ))
+        }
+    };
+    if step == 0 || (step > 0 && end < start) || (step < 0 && end > start) {
+        return Err(format!(
+            "~{kind}: step {step} never gets from {start} to {end}"
+        ));
+    }
+    if kind == "SEQx" && (start < 0 || end < 0) {
+        return Err("~SEQx: values must not be negative".into());
+    }
+    // In i128: `end - start` spans up to 2^64, which no i64 holds. The quotient is at
+    // most 2^64 - 1 (step is at least 1 in size), and with one added fits a u64 but for
+    // the full range with step 1, which saturates.
+    let count = (i128::from(end) - i128::from(start)) / i128::from(step) + 1;
+    let left = u64::try_from(count).unwrap_or(u64::MAX);
+    let values = Values::Seq {
+        var: var.to_string(),
+        next: Some(start),
+        step,
+        left,
+        hex: kind == "SEQx",
+    };
+    Ok((values, close + 1))
 }
 
 fn check_var(var: &str) -> Result<(), String> {
@@ -1052,25 +1362,28 @@ fn split_args(s: &str) -> Vec<&str> {
     out
 }
 
-/// `strtol(s, NULL, 0)`: decimal, `0x` hex, leading-`0` octal; empty is 0.
+/// `strtol(s, NULL, 0)`: decimal, `0x` hex, leading-`0` octal; empty is 0. Values out of
+/// the range of a C long are refused (strtol would clamp them).
 fn parse_c_long(s: &str) -> Option<i64> {
     let (neg, digits) = match s.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let v = if digits.is_empty() {
+    let magnitude = if digits.is_empty() {
         0
     } else if let Some(h) = digits
         .strip_prefix("0x")
         .or_else(|| digits.strip_prefix("0X"))
     {
-        i64::from_str_radix(h, 16).ok()?
+        u64::from_str_radix(h, 16).ok()?
     } else if digits.len() > 1 && digits.starts_with('0') {
-        i64::from_str_radix(&digits[1..], 8).ok()?
+        u64::from_str_radix(&digits[1..], 8).ok()?
     } else {
-        digits.parse().ok()?
+        digits.parse::<u64>().ok()?
     };
-    Some(if neg { -v } else { v })
+    // In i128, where both -2^63 and 2^64 - 1 are numbers.
+    let v = i128::from(magnitude);
+    i64::try_from(if neg { -v } else { v }).ok()
 }
 
 /// Splits a decommented line into tokens as keepalived's `alloc_strvec_r()` does:
@@ -1084,26 +1397,23 @@ pub fn tokenize(line: &Text, from: usize, tokens: &mut Vec<Token>) {
     let class = |i: usize| CLASS[usize::from(bytes[i])];
     let mut i = from;
     // Characters before byte `i`: columns count characters, not bytes.
-    let indent = &s[..from];
-    let mut col = if indent.is_ascii() {
-        from
-    } else {
-        indent.chars().count()
-    } as u32;
+    // Columns saturate: a line of four billion characters is not worth a wrong number
+    // more than a right one.
+    let mut col = column(s, from) - 1;
     while i < bytes.len() {
         match class(i) {
             BLANK => {
                 i += 1;
-                col += 1;
+                col = col.saturating_add(1);
             }
             BRACE => {
                 tokens.push(Token {
                     text: line.slice(i, i + 1),
-                    col: col + 1,
+                    col: col.saturating_add(1),
                     quoted: false,
                 });
                 i += 1;
-                col += 1;
+                col = col.saturating_add(1);
             }
             QUOTE => {
                 let open = i + 1;
@@ -1111,30 +1421,34 @@ pub fn tokenize(line: &Text, from: usize, tokens: &mut Vec<Token>) {
                 let end = close.unwrap_or(bytes.len());
                 tokens.push(Token {
                     text: line.slice(open, end),
-                    col: col + 1,
+                    col: col.saturating_add(1),
                     quoted: true,
                 });
-                col += 1 + s[open..end].chars().count() as u32 + u32::from(close.is_some());
+                let quoted = column(&s[open..end], end - open) - 1;
+                col = col
+                    .saturating_add(1)
+                    .saturating_add(quoted)
+                    .saturating_add(u32::from(close.is_some()));
                 i = close.map_or(end, |c| c + 1);
             }
             first => {
                 if first == OTHER && starts_blank(s, i) {
                     i += s[i..].chars().next().map_or(1, char::len_utf8);
-                    col += 1;
+                    col = col.saturating_add(1);
                     continue;
                 }
                 // A word runs to a blank, a quote or a brace: `ab"c d"` is two tokens.
                 let start = i;
-                let first_col = col + 1;
+                let first_col = col.saturating_add(1);
                 loop {
                     let run = i;
                     while i < bytes.len() && class(i) == WORD {
                         i += 1;
                     }
-                    col += (i - run) as u32;
+                    col = col.saturating_add(u32::try_from(i - run).unwrap_or(u32::MAX));
                     if i < bytes.len() && class(i) == OTHER && !starts_blank(s, i) {
                         i += s[i..].chars().next().map_or(1, char::len_utf8);
-                        col += 1;
+                        col = col.saturating_add(1);
                     } else {
                         break;
                     }

@@ -9,6 +9,7 @@
 //! ```
 
 mod blocks;
+pub mod budget;
 mod complete;
 mod diag;
 mod glob;
@@ -17,7 +18,7 @@ pub mod model;
 mod parser;
 mod source;
 
-pub use diag::{DiagClass, Diagnostic, Diagnostics, Location, Severity};
+pub use diag::{DiagClass, Diagnostic, Diagnostics, Location, Severity, MAX_DIAGNOSTICS};
 pub use model::Config;
 pub use source::{default_config_id, normalize, ConfigFs, MemFs, ParseOptions};
 
@@ -35,7 +36,17 @@ pub struct Loaded {
 /// Reads `path` (and what it includes) through `fs`, parses and validates it. Never
 /// fails: problems are in `diagnostics`, and whatever could be read is in `config`.
 pub fn load(fs: &dyn ConfigFs, path: &Path, opts: &ParseOptions) -> Loaded {
-    let lexer = lexer::Lexer::new(fs, opts, path);
+    load_with_limits(fs, path, opts, budget::Limits::FIELD)
+}
+
+/// [`load`] with other expansion limits than the field's.
+pub fn load_with_limits(
+    fs: &dyn ConfigFs,
+    path: &Path,
+    opts: &ParseOptions,
+    limits: budget::Limits,
+) -> Loaded {
+    let lexer = lexer::Lexer::with_limits(fs, opts, path, limits);
     let mut p = parser::Parser::new(lexer);
     let mut config = Config::default();
     blocks::root(&mut p, &mut config);
@@ -66,20 +77,39 @@ fn parser_fmt_secs(us: u64) -> String {
     parser::fmt_secs(us)
 }
 
-/// The fuzzers' entry: bytes split at the first NUL into a main file and a file it may
-/// include (`/k/inc.conf`), parsed and validated. Shared with the corpus replay test.
+/// The files of a fuzz input after the main one, in order: names an `include` can reach
+/// by a plain name, a brace list or a wildcard.
+const FUZZ_FILES: [&str; 4] = [
+    "/k/inc.conf",
+    "/k/conf.d/a.conf",
+    "/k/conf.d/b.conf",
+    "/k/conf.d/sub/c.inc",
+];
+
+/// The fuzzers' entry: bytes split at NULs into a main file (`/k/main.conf`) and the
+/// files it may include ([`FUZZ_FILES`]), parsed and validated with config id `r1` and
+/// expansion limits a hundredth of the field's, so that the fuzzer reaches them often
+/// and each run stays fast. Shared with the corpus replay test.
 pub fn fuzz_config_input(data: &[u8]) {
-    let (main, inc) = match data.iter().position(|&b| b == 0) {
-        Some(i) => (&data[..i], &data[i + 1..]),
-        None => (data, &[][..]),
+    let mut parts = data.splitn(FUZZ_FILES.len() + 1, |&b| b == 0);
+    let main = parts.next().unwrap_or_default();
+    let mut fs = MemFs::new().with("/k/main.conf", String::from_utf8_lossy(main));
+    for (name, text) in FUZZ_FILES.iter().zip(parts) {
+        fs.insert(name, String::from_utf8_lossy(text));
+    }
+    let field = budget::Limits::FIELD;
+    let limits = budget::Limits {
+        lines: field.lines / 100,
+        bytes: field.bytes / 100,
+        substitution_work: field.substitution_work / 100,
+        include_files: field.include_files / 100,
+        included_bytes: field.included_bytes / 100,
     };
-    let fs = MemFs::new()
-        .with("/k/main.conf", String::from_utf8_lossy(main))
-        .with("/k/inc.conf", String::from_utf8_lossy(inc));
-    let loaded = load(
+    let loaded = load_with_limits(
         &fs,
         Path::new("/k/main.conf"),
         &ParseOptions::default().with_config_id("r1"),
+        limits,
     );
     for d in loaded.diagnostics.iter() {
         let _ = d.to_string();
