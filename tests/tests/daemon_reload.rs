@@ -1,6 +1,6 @@
 //! Reloads never silence the adverts, and a VRRP child that dies never leaves its VIPs
 //! behind: a configuration that takes 5 s to read is applied without a gap in the
-//! master's adverts; configurations with errors, or that make the parser panic, are
+//! master's adverts; configurations with errors, or that made the parser panic, are
 //! refused while the adverts go on; a VRRP child killed again and again has its VIPs
 //! taken off by the parent each time and is restarted after a growing wait.
 //!
@@ -143,8 +143,9 @@ fn a_reload_whose_file_takes_5_s_to_read_leaves_no_gap_in_the_adverts() {
 }
 
 // Two configurations that must not be applied: one with an unknown keyword (an error),
-// one whose `~SEQ` step made the parser panic, the second by a SIGHUP sent to the VRRP
-// child rather than the parent. Each is refused with a line that says why; the running
+// and the issue's `~SEQ` line, which made the parser panic (the lexer now refuses it; a
+// load that panics is refused the same way, as `config_loader`'s unit tests show), the
+// second by a SIGHUP sent to the VRRP child rather than the parent. Each is refused with a line that says why; the running
 // configuration stays (priority 200 in every advert), the VRRP child is never
 // restarted, and the adverts never pause.
 #[test]
