@@ -9,13 +9,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keepalived_engine::config::model::{Config, RootOptions};
+use keepalived_engine::config::model::{Command, Config, RootOptions};
 use keepalived_engine::config::{load, ParseOptions};
 use keepalived_engine::vrrp::{Engine, Owned};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tracing::warn;
+use tracing::{error, warn};
 
 use crate::hostfs::HostFs;
+use crate::linux::scripts::ScriptUser;
+use crate::process::Process;
 
 /// The stack of a load's thread: the main thread's 8 MiB, which the parser had when it ran
 /// there, and as much again.
@@ -58,6 +60,43 @@ pub struct Good {
     pub held: Vec<Held>,
     /// The root options: a reload may not change the namespace or the instance name.
     pub root: RootOptions,
+    /// The scripts the parent itself runs, vetted.
+    pub start_stop: StartStop,
+}
+
+/// `startup_script` and `shutdown_script`, which the parent runs before its children start
+/// and after they stop, vetted as the parent's scripts
+/// ([`crate::security::disable_insecure`]), with their timeouts and who they run as.
+#[derive(Debug, Clone, Default)]
+pub struct StartStop {
+    pub startup: Option<(Command, Duration)>,
+    pub shutdown: Option<(Command, Duration)>,
+    pub user: ScriptUser,
+}
+
+impl StartStop {
+    fn vetted(config: &Config) -> StartStop {
+        let g = &config.global;
+        if g.startup_script.is_none() && g.shutdown_script.is_none() {
+            return StartStop::default();
+        }
+        let mut own = Config {
+            root: config.root.clone(),
+            global: g.clone(),
+            ..Config::default()
+        };
+        let root = crate::security::running_as_root();
+        for m in crate::security::disable_insecure(&mut own, root, Process::Parent) {
+            error!("{m}");
+        }
+        let g = own.global;
+        let secs = |s: u32| Duration::from_secs(u64::from(s));
+        StartStop {
+            user: ScriptUser::from_global(&g),
+            startup: g.startup_script.map(|c| (c, secs(g.startup_script_timeout_s))),
+            shutdown: g.shutdown_script.map(|c| (c, secs(g.shutdown_script_timeout_s))),
+        }
+    }
 }
 
 /// One thing a VRRP instance puts on the host while it is master.
@@ -92,6 +131,7 @@ impl Good {
             frame,
             held,
             root: config.root.clone(),
+            start_stop: StartStop::vetted(config),
         })
     }
 }

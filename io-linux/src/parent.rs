@@ -24,6 +24,7 @@ use tracing::{debug, error, info, warn};
 use crate::config_channel::{self, ChildLink};
 use crate::config_loader::{Good, Held, LoadFn, Loader, Refusal, Request};
 use crate::linux::netlink::Netlink;
+use crate::linux::scripts::run_to_end;
 use crate::linux::signals::{self, Signals};
 use crate::process::Process;
 
@@ -117,15 +118,33 @@ pub fn run(setup: ParentSetup) -> u8 {
             exits,
             exit_tx,
         };
+        // `run_startup_script()`: the children start once it has ended.
+        let scripts = parent.setup.good.start_stop.clone();
+        if let Some((cmd, timeout)) = &scripts.startup {
+            run_to_end("startup script", cmd, &scripts.user, *timeout).await;
+        }
+        let mut code = None;
         for role in parent.setup.children.clone() {
-            if let Err(code) = parent.start(role) {
+            if let Err(c) = parent.start(role) {
                 parent.stop_all().await;
-                return code;
+                code = Some(c);
+                break;
             }
         }
-        // From here the parent only waits for signals, loads and its children.
-        crate::process::unmap_startup_pages();
-        parent.supervise(&mut signals, &mut loader).await
+        let code = match code {
+            Some(c) => c,
+            None => {
+                // From here the parent only waits for signals, loads and its children.
+                crate::process::unmap_startup_pages();
+                parent.supervise(&mut signals, &mut loader).await
+            }
+        };
+        // Once the children are gone (`sigend()`), with the last good configuration's.
+        let scripts = &parent.setup.good.start_stop;
+        if let Some((cmd, timeout)) = &scripts.shutdown {
+            run_to_end("shutdown script", cmd, &scripts.user, *timeout).await;
+        }
+        code
     });
     let _ = std::fs::remove_file(&pidfile);
     code as u8

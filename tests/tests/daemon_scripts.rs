@@ -349,3 +349,89 @@ fn a_user_swapping_a_directory_behind_a_link_cannot_run_code_as_root() {
     d.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `startup_script` runs before the children start and `shutdown_script` after they have
+/// stopped, each as a parent's script: with `enable_script_security` an unsafe one is
+/// refused by name and never runs.
+#[test]
+fn startup_and_shutdown_scripts_bracket_the_children() {
+    if !can_run("startup_and_shutdown_scripts_bracket_the_children", &["ip"]) {
+        return;
+    }
+    let dir = tmp_dir("startstop");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pidfile = dir.join("daemon.r");
+    // Each says whether the VRRP child's pidfile existed when it ran.
+    let script = |name: &str| {
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\nif [ -e {pid} ]; then echo child >> {out}; else echo none >> {out}; fi\n",
+                pid = pidfile.display(),
+                out = dir.join(format!("{name}.out")).display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p.display().to_string()
+    };
+    let (start, stop) = (script("start"), script("stop"));
+    let pair = Pair::new("kss", 83);
+    let conf = dir.join("r.conf");
+    let write_conf = |startup: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "global_defs {{\n  enable_script_security\n  script_user root\n  \
+                 startup_script {startup}\n  shutdown_script {stop}\n}}\n\
+                 vrrp_instance VI_1 {{\n  interface {}\n  virtual_router_id 83\n  priority 100\n  \
+                 advert_int 1\n  virtual_ipaddress {{\n    10.83.0.100/24\n  }}\n}}\n",
+                pair.ifs[0]
+            ),
+        )
+        .unwrap();
+    };
+    write_conf(&start);
+    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.out"))).ok();
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "daemon", &[]);
+    assert!(
+        wait_for(Duration::from_secs(5), || pidfile.exists()).is_some(),
+        "the VRRP child starts: {}",
+        d.log_text()
+    );
+    assert_eq!(read("start").as_deref(), Some("none\n"), "{}", d.log_text());
+    assert_eq!(read("stop"), None);
+    let log = d.log.clone();
+    d.stop();
+    assert!(
+        wait_for(Duration::from_secs(5), || read("stop").is_some()).is_some(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert_eq!(
+        read("stop").as_deref(),
+        Some("none\n"),
+        "after the children"
+    );
+
+    // An unsafe start-up script: a file anyone can write.
+    std::fs::set_permissions(&start, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let _ = std::fs::remove_file(dir.join("start.out"));
+    let d = Daemon::ours(&pair.ns[0], &conf, &dir, "daemon", &[]);
+    assert!(
+        wait_for(Duration::from_secs(5), || pidfile.exists()).is_some(),
+        "{}",
+        d.log_text()
+    );
+    let log = d.log_text();
+    assert_eq!(read("start"), None, "the unsafe script ran: {log}");
+    assert!(
+        log.contains(&format!(
+            "global_defs startup_script: disabling script '{start}': unsafe: {start} is writable by everyone"
+        )),
+        "{log}"
+    );
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
