@@ -16,6 +16,7 @@ mod glob;
 pub mod lexer;
 pub mod model;
 mod parser;
+pub mod registry;
 mod source;
 
 pub use diag::{DiagClass, Diagnostic, Diagnostics, Location, Severity, MAX_DIAGNOSTICS};

@@ -1,0 +1,103 @@
+//! The checkers inside a real_server (`keepalived/check/check_*.c`; `blocks/lvs.rs`).
+
+pub mod schedule {
+    keywords! { Schedule;
+        DELAY_LOOP = "delay_loop", Seconds, "60", Carried;
+        CONNECT_TIMEOUT = "connect_timeout", Seconds, "5", Carried;
+        RETRY = "retry" | NB_GET_RETRY = "nb_get_retry", Int, "1 (DNS_CHECK 3, MISC_CHECK 0)", Carried, deprecated "nb_get_retry is HTTP_GET's old name for retry";
+        DELAY_BEFORE_RETRY = "delay_before_retry", Seconds, "1 (HTTP_GET, SSL_GET 3)", Carried;
+        WARMUP = "warmup", Seconds, "delay_loop", Carried;
+        ALPHA = "alpha", Flag, "", Carried;
+    }
+}
+
+pub mod common {
+    keywords! { Checker;
+        LOG_ALL_FAILURES = "log_all_failures", Flag, "checker_log_all_failures", Carried;
+    }
+}
+
+pub mod connection {
+    keywords! { Connection;
+        CONNECT_IP = "connect_ip", Ip, "the real server's address", Carried;
+        CONNECT_PORT = "connect_port", Int, "the real server's port", Carried;
+        BINDTO = "bindto", Ip, "", Carried;
+        BIND_PORT = "bind_port", Int, "", Carried;
+        BIND_IF = "bind_if", Word, "", Carried;
+        FWMARK = "fwmark", Int, "", Carried;
+    }
+}
+
+pub mod http {
+    keywords! { HttpGet;
+        HTTP_PROTOCOL = "http_protocol", Choice, "1.0", Carried;
+        VIRTUALHOST = "virtualhost", Word, "", Carried;
+        FAST_RECOVERY = "fast_recovery", Flag, "", Carried;
+        ENABLE_SNI = "enable_sni", Flag, "", Carried;
+        SNI_NAME = "sni_name", Word, "", Carried;
+        TLS_COMPLIANT = "tls_compliant", Flag, "", Carried;
+        URL = "url", Block, "", Carried;
+    }
+}
+
+pub mod url {
+    keywords! { Url;
+        PATH = "path", Word, "", Carried;
+        DIGEST = "digest", Word, "", Carried;
+        STATUS_CODE = "status_code", Words, "200-299", Carried;
+        VIRTUALHOST = "virtualhost", Word, "", Carried;
+        REGEX = "regex", Word, "", Partial("patterns use the regex crate's syntax (no backreferences or lookaround) and see the body only");
+        REGEX_NO_MATCH = "regex_no_match", Flag, "", Carried;
+        REGEX_OPTIONS = "regex_options", Words, "", Partial("only caseless, multiline, dotall, extended, ungreedy and dollar_endonly have an effect");
+        REGEX_STACK = "regex_stack", Int, "", Ignored("a PCRE2 JIT setting: the regex engine has no such stack");
+        REGEX_MIN_OFFSET = "regex_min_offset", Int, "", Carried;
+        REGEX_MAX_OFFSET = "regex_max_offset", Int, "", Carried;
+        TLS_COMPLIANT = "tls_compliant", Flag, "", Carried;
+    }
+}
+
+pub mod smtp {
+    keywords! { SmtpCheck;
+        HELO_NAME = "helo_name", Word, "", Carried;
+        HOST = "host", Block, "", Carried;
+    }
+}
+
+pub mod dns {
+    keywords! { DnsCheck;
+        TYPE = "type", Choice, "SOA", Carried;
+        NAME = "name", Word, ".", Carried;
+    }
+}
+
+pub mod misc {
+    keywords! { MiscCheck;
+        MISC_PATH = "misc_path", Command, "", Carried;
+        MISC_TIMEOUT = "misc_timeout", Seconds, "delay_loop", Carried;
+        MISC_DYNAMIC = "misc_dynamic", Flag, "", Carried;
+        USER = "user", Words, "script_user", Carried;
+    }
+}
+
+pub mod udp {
+    keywords! { UdpCheck;
+        PAYLOAD = "payload", Word, "", Carried;
+        REQUIRE_REPLY = "require_reply", Word, "", Carried;
+        MIN_REPLY_LENGTH = "min_reply_length", Int, "0", Carried;
+        MAX_REPLY_LENGTH = "max_reply_length", Int, "255", Carried;
+    }
+}
+
+pub mod file {
+    keywords! { FileCheck;
+        TRACK_FILE = "track_file", Word, "", Ignored("FILE_CHECK is not run: the real server counts as up");
+        WEIGHT = "weight", Words, "0", Ignored("FILE_CHECK is not run: the real server counts as up");
+        DYNAMIC = "dynamic", Flag, "", Ignored("FILE_CHECK is not run: the real server counts as up");
+    }
+}
+
+pub mod bfd {
+    keywords! { BfdCheck;
+        NAME = "name", Word, "", Ignored("BFD is not implemented");
+    }
+}

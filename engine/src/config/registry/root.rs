@@ -1,0 +1,28 @@
+//! The top level (`init_keywords()` across keepalived's parsers; `blocks/mod.rs`).
+
+keywords! { Root;
+    GLOBAL_DEFS = "global_defs", Block, "", Carried;
+    NET_NAMESPACE = "net_namespace", Word, "", Carried;
+    NET_NAMESPACE_IPVS = "net_namespace_ipvs", Word, "", Ignored("IPVS is always driven in the daemon's own network namespace");
+    NAMESPACE_WITH_IPSETS = "namespace_with_ipsets", Flag, "", Ignored("ipsets are not used");
+    USE_PID_DIR = "use_pid_dir", Flag, "", Carried;
+    INSTANCE = "instance", Word, "", Carried;
+    CHILD_WAIT_TIME = "child_wait_time", Int, "5", Carried;
+    LINKBEAT_USE_POLLING = "linkbeat_use_polling", Flag, "", Carried;
+    LINKBEAT_INTERFACES = "linkbeat_interfaces", Block, "", Carried;
+    INTERFACE_UP_DOWN_DELAYS = "interface_up_down_delays", Block, "", Ignored("interface state changes are acted on at once, without the delays");
+    TRACK_GROUP = "track_group", Block, "", Ignored("addresses and routes naming a track_group are not tied to its instances");
+    STATIC_IPADDRESS = "static_ipaddress", Block, "", Ignored("static addresses are not installed");
+    STATIC_ROUTES = "static_routes", Block, "", Ignored("static routes are not installed");
+    STATIC_RULES = "static_rules", Block, "", Ignored("static rules are not installed");
+    VRRP_SCRIPT = "vrrp_script", Block, "", Carried;
+    VRRP_TRACK_FILE = "vrrp_track_file" | TRACK_FILE = "track_file", Block, "", Partial("the file is read once for init_file; it is not watched, so later changes have no effect");
+    VRRP_TRACK_PROCESS = "vrrp_track_process", Block, "", Ignored("processes are not watched: a tracked process never counts as running");
+    GARP_GROUP = "garp_group", Block, "", Carried;
+    VRRP_SYNC_GROUP = "vrrp_sync_group", Block, "", Carried;
+    VRRP_INSTANCE = "vrrp_instance", Block, "", Carried;
+    BFD_INSTANCE = "bfd_instance", Block, "", Ignored("BFD is not implemented");
+    SSL = "SSL", Block, "", Carried;
+    VIRTUAL_SERVER_GROUP = "virtual_server_group", Block, "", Carried;
+    VIRTUAL_SERVER = "virtual_server", Block, "", Carried;
+}

@@ -1,0 +1,71 @@
+//! Tracking and helper blocks (`keepalived/vrrp/vrrp_parser.c`, `keepalived/bfd/bfd_parser.c`;
+//! `blocks/track.rs`).
+
+pub mod script {
+    keywords! { VrrpScript;
+        SCRIPT = "script", Command, "", Carried;
+        INTERVAL = "interval", Seconds, "1", Carried;
+        TIMEOUT = "timeout", Seconds, "interval", Carried;
+        WEIGHT = "weight", Words, "0", Carried;
+        RISE = "rise", Int, "1", Carried;
+        FALL = "fall", Int, "1", Carried;
+        USER = "user", Words, "script_user", Carried;
+        INIT_FAIL = "init_fail", Flag, "", Carried;
+    }
+}
+
+pub mod file {
+    keywords! { TrackFile;
+        FILE = "file", Word, "", Partial("the file is not watched: its value is init_file's, never what is written to it later");
+        WEIGHT = "weight", Words, "1", Carried;
+        INIT_FILE = "init_file", Words, "", Partial("'overwrite' does not write the file");
+    }
+}
+
+pub mod process {
+    keywords! { TrackProcess;
+        PROCESS = "process", Words, "", Ignored("processes are not watched: a tracked process never counts as running");
+        PARAM_MATCH = "param_match", Choice, "initial", Ignored("processes are not watched");
+        WEIGHT = "weight", Words, "0", Ignored("processes are not watched");
+        QUORUM = "quorum", Int, "1", Ignored("processes are not watched");
+        QUORUM_MAX = "quorum_max", Int, "", Ignored("processes are not watched");
+        FORK_DELAY = "fork_delay", Seconds, "", Ignored("processes are not watched");
+        TERMINATE_DELAY = "terminate_delay", Seconds, "", Ignored("processes are not watched");
+        DELAY = "delay", Seconds, "", Ignored("processes are not watched");
+        FULL_COMMAND = "full_command", Flag, "", Ignored("processes are not watched");
+    }
+}
+
+pub mod garp_group {
+    keywords! { GarpGroup;
+        GARP_INTERVAL = "garp_interval", Seconds, "", Carried;
+        GNA_INTERVAL = "gna_interval", Seconds, "", Carried;
+        INTERFACE = "interface", Word, "", Carried;
+        INTERFACES = "interfaces", Block, "", Carried;
+    }
+}
+
+pub mod bfd {
+    keywords! { BfdInstance;
+        NEIGHBOR_IP = "neighbor_ip" | NEIGHBOUR_IP = "neighbour_ip", Ip, "", Ignored("BFD is not implemented");
+        SOURCE_IP = "source_ip", Ip, "", Ignored("BFD is not implemented");
+        MIN_RX = "min_rx", Millis, "10", Ignored("BFD is not implemented");
+        MIN_TX = "min_tx", Millis, "10", Ignored("BFD is not implemented");
+        IDLE_TX = "idle_tx", Millis, "1000", Ignored("BFD is not implemented");
+        MULTIPLIER = "multiplier", Int, "5", Ignored("BFD is not implemented");
+        PASSIVE = "passive", Flag, "", Ignored("BFD is not implemented");
+        TTL = "ttl", Int, "255", Ignored("BFD is not implemented");
+        HOPLIMIT = "hoplimit", Int, "64", Ignored("BFD is not implemented");
+        MAX_HOPS = "max_hops", Int, "0", Ignored("BFD is not implemented");
+        MULTIHOP = "multihop", Flag, "", Ignored("BFD is not implemented");
+        WEIGHT = "weight", Words, "0", Ignored("BFD is not implemented");
+        VRRP = "vrrp", Flag, "", Ignored("BFD is not implemented");
+        CHECKER = "checker", Flag, "", Ignored("BFD is not implemented");
+    }
+}
+
+pub mod group {
+    keywords! { TrackGroup;
+        GROUP = "group", Block, "", Ignored("addresses and routes naming a track_group are not tied to its instances");
+    }
+}

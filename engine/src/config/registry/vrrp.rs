@@ -1,0 +1,95 @@
+//! `vrrp_instance {}` and `vrrp_sync_group {}` (`keepalived/vrrp/vrrp_parser.c`;
+//! `blocks/vrrp.rs`).
+
+pub mod instance {
+    keywords! { VrrpInstance;
+        STATE = "state", Choice, "BACKUP", Carried;
+        INTERFACE = "interface", Word, "default_interface", Carried;
+        VIRTUAL_ROUTER_ID = "virtual_router_id", Int, "", Carried;
+        PRIORITY = "priority", Int, "100", Carried;
+        ADVERT_INT = "advert_int", Seconds, "1", Carried;
+        VERSION = "version", Int, "vrrp_version", Carried;
+        VIRTUAL_IPADDRESS = "virtual_ipaddress", Block, "", Carried;
+        VIRTUAL_IPADDRESS_EXCLUDED = "virtual_ipaddress_excluded", Block, "", Carried;
+        NO_VIRTUAL_IPADDRESS = "no_virtual_ipaddress", Flag, "", Carried;
+        VIRTUAL_ROUTES = "virtual_routes", Block, "", Carried;
+        VIRTUAL_RULES = "virtual_rules", Block, "", Carried;
+        UNICAST_SRC_IP = "unicast_src_ip" | MCAST_SRC_IP = "mcast_src_ip", Ip, "", Carried;
+        UNICAST_PEER = "unicast_peer", Block, "", Carried;
+        UNICAST_TTL = "unicast_ttl", Int, "", Carried;
+        UNICAST_FAULT_NO_PEER = "unicast_fault_no_peer", Flag, "", Ignored("an empty unicast_peer does not put the instance in FAULT");
+        CHECK_UNICAST_SRC = "check_unicast_src", Flag, "vrrp_check_unicast_src", Carried;
+        OLD_UNICAST_CHECKSUM = "old_unicast_checksum", Word, "", Carried;
+        MCAST_DST_IP = "mcast_dst_ip", Ip, "vrrp_mcast_group4/6", Carried;
+        TRACK_SRC_IP = "track_src_ip", Flag, "", Ignored("the source address is not followed when the interface's address changes");
+        VRF = "vrf", Word, "", Ignored("instances are not bound to a VRF");
+        V3_CHECKSUM_AS_V2 = "v3_checksum_as_v2", Flag, "", Carried;
+        AUTHENTICATION = "authentication", Block, "", Carried;
+        AUTH_HMAC = "auth_hmac", Block, "", Ignored("HMAC authentication is checked in the configuration but not applied to adverts");
+        TRACK_INTERFACE = "track_interface", Block, "", Carried;
+        TRACK_SCRIPT = "track_script", Block, "", Carried;
+        TRACK_FILE = "track_file", Block, "", Partial("the file is read once for init_file; it is not watched, so later changes have no effect");
+        TRACK_PROCESS = "track_process", Block, "", Ignored("processes are not watched: a tracked process never counts as running");
+        TRACK_BFD = "track_bfd", Block, "", Ignored("BFD is not implemented");
+        DONT_TRACK_PRIMARY = "dont_track_primary", Flag, "", Carried;
+        NOPREEMPT = "nopreempt", Flag, "", Carried;
+        PREEMPT = "preempt", Flag, "", Carried;
+        PREEMPT_DELAY = "preempt_delay", Seconds, "0", Carried;
+        ACCEPT = "accept", Flag, "on", Carried;
+        NO_ACCEPT = "no_accept", Flag, "", Carried;
+        STRICT_MODE = "strict_mode", Flag, "vrrp_strict", Partial("its rules and implied values apply, but no iptables/nftables rules are installed");
+        SKIP_CHECK_ADV_ADDR = "skip_check_adv_addr", Flag, "vrrp_skip_check_adv_addr", Carried;
+        USE_VMAC = "use_vmac", Words, "", Partial("the 'group' and 'netlink_notify_msg' options and a named base interface are not applied");
+        USE_VMAC_ADDR = "use_vmac_addr", Flag, "", Ignored("the VMAC's addresses are not moved to it");
+        VMAC_XMIT_BASE = "vmac_xmit_base", Flag, "", Carried;
+        USE_IPVLAN = "use_ipvlan", Words, "", Ignored("ipvlan interfaces are not created");
+        NATIVE_IPV6 = "native_ipv6", Flag, "", Ignored("an instance is IPv6 when its first virtual address is"), deprecated "an instance's family comes from its first virtual address";
+        GARP_MASTER_DELAY = "garp_master_delay", Seconds, "vrrp_garp_master_delay", Carried;
+        GARP_MASTER_REPEAT = "garp_master_repeat", Int, "vrrp_garp_master_repeat", Carried;
+        GARP_MASTER_REFRESH = "garp_master_refresh", Seconds, "vrrp_garp_master_refresh", Carried;
+        GARP_MASTER_REFRESH_REPEAT = "garp_master_refresh_repeat", Int, "vrrp_garp_master_refresh_repeat", Carried;
+        GARP_LOWER_PRIO_DELAY = "garp_lower_prio_delay", Seconds, "garp_master_delay", Carried;
+        GARP_LOWER_PRIO_REPEAT = "garp_lower_prio_repeat", Int, "garp_master_repeat", Carried;
+        GARP_EXTRA_IF = "garp_extra_if" | VMAC_GARP_INTVL = "vmac_garp_intvl", Words, "vrrp_garp_extra_if", Ignored("no extra gratuitous ARPs are sent on the base interface");
+        LOWER_PRIO_NO_ADVERT = "lower_prio_no_advert", Flag, "vrrp_lower_prio_no_advert", Carried;
+        HIGHER_PRIO_SEND_ADVERT = "higher_prio_send_advert", Flag, "vrrp_higher_prio_send_advert", Carried;
+        OWNER_IGNORE_ADVERTS = "owner_ignore_adverts", Flag, "vrrp_owner_ignore_adverts", Carried;
+        DOWN_TIMER_ADVERTS = "down_timer_adverts", Int, "vrrp_down_timer_adverts", Carried;
+        TIMER_EXPIRED_BACKUP = "timer_expired_backup", Int, "", Ignored("a backup whose master timer expires is not given the stated priority");
+        THREAD_TIMER_EXPIRED = "thread_timer_expired", Int, "", Refused("renamed timer_expired_backup");
+        NOTIFY_MASTER = "notify_master", Command, "", Carried;
+        NOTIFY_BACKUP = "notify_backup", Command, "", Carried;
+        NOTIFY_FAULT = "notify_fault", Command, "", Carried;
+        NOTIFY_STOP = "notify_stop", Command, "", Carried;
+        NOTIFY = "notify", Command, "", Carried;
+        NOTIFY_DELETED = "notify_deleted", Command, "", Carried;
+        NOTIFY_MASTER_RX_LOWER_PRI = "notify_master_rx_lower_pri", Command, "", Carried;
+        NOTIFY_PRIORITY_CHANGES = "notify_priority_changes", Flag, "vrrp_notify_priority_changes", Ignored("priority changes are not notified");
+        SMTP_ALERT = "smtp_alert", Flag, "smtp_alert_vrrp", Carried;
+        PROMOTE_SECONDARIES = "promote_secondaries", Flag, "", Ignored("the interface's promote_secondaries setting is left as it is");
+        KERNEL_RX_BUF_SIZE = "kernel_rx_buf_size", Int, "", Ignored("VRRP sockets keep the kernel's receive buffer size");
+        DEBUG = "debug", Int, "", Ignored("log detail is set with the command line, not per instance");
+        LINKBEAT_USE_POLLING = "linkbeat_use_polling", Flag, "", Carried;
+        LVS_SYNC_DAEMON_INTERFACE = "lvs_sync_daemon_interface", Word, "", Carried, deprecated "use lvs_sync_daemon in global_defs";
+    }
+}
+
+pub mod sync_group {
+    keywords! { VrrpSyncGroup;
+        GROUP = "group", Block, "", Carried;
+        TRACK_INTERFACE = "track_interface", Block, "", Carried;
+        TRACK_SCRIPT = "track_script", Block, "", Carried;
+        TRACK_FILE = "track_file", Block, "", Partial("the file is read once for init_file; it is not watched, so later changes have no effect");
+        TRACK_PROCESS = "track_process", Block, "", Ignored("processes are not watched: a tracked process never counts as running");
+        TRACK_BFD = "track_bfd", Block, "", Ignored("BFD is not implemented");
+        NOTIFY_MASTER = "notify_master", Command, "", Carried;
+        NOTIFY_BACKUP = "notify_backup", Command, "", Carried;
+        NOTIFY_FAULT = "notify_fault", Command, "", Carried;
+        NOTIFY_STOP = "notify_stop", Command, "", Carried;
+        NOTIFY = "notify", Command, "", Carried;
+        SMTP_ALERT = "smtp_alert", Flag, "", Carried;
+        GLOBAL_TRACKING = "global_tracking", Flag, "", Ignored("it is not taken as sync_group_tracking_weight"), deprecated "use sync_group_tracking_weight";
+        SYNC_GROUP_TRACKING_WEIGHT = "sync_group_tracking_weight", Flag, "", Carried;
+        NOTIFY_PRIORITY_CHANGES = "notify_priority_changes", Flag, "", Ignored("priority changes are not notified");
+    }
+}
