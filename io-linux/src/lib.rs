@@ -3,11 +3,9 @@
 //! `-t` makes against this host (interfaces, script security).
 
 pub mod check;
-pub mod check_driver;
 pub mod cli;
 pub mod config_channel;
 pub mod config_loader;
-pub mod driver;
 pub mod dump;
 pub mod hostfs;
 pub mod linux;

@@ -1,5 +1,5 @@
 //! Health checking in the simulation: a checker host runs the checker engine on the
-//! daemon's own checker driver (`keepalived_linux::check_driver`), probing real-server
+//! daemon's own checker driver (`keepalived_driver::check`), probing real-server
 //! hosts over turmoil TCP; a real-server host accepts connections and drops them.
 //!
 //! How turmoil 0.7's TCP shapes the faults (read from its source):
@@ -21,8 +21,8 @@
 //!   scenario loader refuses `loss` there.
 //!
 //! Invariants, checked after every step (`World::check_checkers`). "Declared down" is
-//! the engine's alive flag (`real_servers()`, read through `CheckPlatform::observe`)
-//! falling, a `Removing`/`Disabling service` log line or an `RS … DOWN` FIFO line.
+//! the engine's alive flag (`real_servers()`, read through the driver's
+//! `check::Platform::observe`) falling, a `Removing`/`Disabling service` log line or an `RS … DOWN` FIFO line.
 //! "Answers within the timeout" at time x means: the host runs, listens and accepts, no
 //! partition cuts the link, and the SYN's one-way latency plus what is left of a hold
 //! (an open-ended hold never answers), plus the run's slack (50 ms + 3 × the base
@@ -54,13 +54,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use keepalived_driver::check::{self as driver, Event, Platform};
+use keepalived_driver::EngineClock;
 use keepalived_engine::check::io::{CheckInput, CheckOutput};
 use keepalived_engine::check::probe::{ProbeId, ProbeKind, ProbeOutcome, ProbeSpec};
 use keepalived_engine::check::CheckEngine;
 use keepalived_engine::config::{parse_str, ParseOptions};
 use keepalived_engine::time::Instant;
-use keepalived_linux::check_driver::{self, CheckEvent, CheckPlatform};
-use keepalived_linux::driver::EngineClock;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use turmoil::net::{TcpListener, TcpStream};
 
@@ -125,7 +125,7 @@ async fn probe(spec: ProbeSpec, inject: Option<Inject>) -> Option<ProbeOutcome> 
     }
 }
 
-impl CheckPlatform for SimChecker {
+impl Platform for SimChecker {
     fn now(&self) -> Instant {
         self.clock.now()
     }
@@ -134,9 +134,9 @@ impl CheckPlatform for SimChecker {
         self.clock.until(t)
     }
 
-    async fn next_event(&mut self) -> CheckEvent {
+    async fn next_event(&mut self) -> Event {
         if self.stopping {
-            return CheckEvent::Stop;
+            return Event::Stop;
         }
         loop {
             tokio::select! {
@@ -144,18 +144,18 @@ impl CheckPlatform for SimChecker {
                 c = self.control.recv() => match c {
                     Some(Control::Shutdown) | None => {
                         self.stopping = true;
-                        return CheckEvent::Input(CheckInput::Shutdown);
+                        return Event::Input(CheckInput::Shutdown);
                     }
                     Some(Control::Reload(text)) => {
                         let name = self.world.borrow().hosts[self.idx].name.clone();
                         let cfg = parse_str(&text, &ParseOptions::default().with_config_id(name)).config;
-                        return CheckEvent::Input(CheckInput::Reload(Box::new(cfg)));
+                        return Event::Input(CheckInput::Reload(Box::new(cfg)));
                     }
                     // Pauses, links and hangs are for VRRP and real-server hosts.
                     Some(_) => {}
                 },
                 Some((id, outcome)) = self.results.recv() => {
-                    return CheckEvent::Input(CheckInput::ProbeDone { id, outcome });
+                    return Event::Input(CheckInput::ProbeDone { id, outcome });
                 }
             }
         }
@@ -269,7 +269,7 @@ pub async fn checker_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Res
             specs,
         },
     );
-    check_driver::run(&mut engine, &mut p).await;
+    driver::run(&mut engine, &mut p).await;
     world.borrow_mut().hosts[idx].alive = false;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The simulated world a host runs in: VRRP packets travel as UDP datagrams (turmoil
 //! carries UDP, not raw IP) to the VRRP group or a peer, addresses are recorded, scripts
 //! exit as the scenario says, and the runner's faults arrive on a control channel. The
-//! event loop is the daemon's own (`keepalived_linux::driver`).
+//! event loop is the daemon's own (`keepalived_driver::vrrp`).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -9,11 +9,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 
+use keepalived_driver::vrrp::{self as driver, Event, Platform};
 use keepalived_engine::config::{parse_str, ParseOptions};
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Output, Owned, ScriptStatus, State};
 use keepalived_engine::wire::Family;
-use keepalived_linux::driver::{self, Event, Platform};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use turmoil::net::UdpSocket;
 

@@ -21,8 +21,10 @@
 //! (a virtual server's IPVS services), `schedule` (first runs, timers, `ha_suspend`),
 //! `probe_spec` (what a probe is asked to do), `outcome` (a probe's result for its
 //! checker and real server), `pool` (real servers in and out, and the IPVS table that
-//! follows), `quorum`, `notify` (scripts, FIFO, SMTP, log) and `reload`.
+//! follows), `quorum`, `notify` (scripts, FIFO, SMTP, log), `reload` and `dump` (the
+//! SIGUSR1 text).
 
+mod dump;
 mod groups;
 pub mod io;
 pub mod ipvs;

@@ -22,9 +22,9 @@ use super::scripts::{ScriptUser, Scripts};
 use super::signals::Signals;
 use super::tuning;
 use crate::check::{Prober, TlsSetup};
-use crate::check_driver::{self, CheckEvent, CheckPlatform};
-use crate::driver::EngineClock;
 use crate::smtp::Mailer;
+use keepalived_driver::check::{self as driver, Event, Platform};
+use keepalived_driver::EngineClock;
 
 pub struct CheckerSetup {
     /// `-I`: leave the IPVS table as it is on stop.
@@ -71,7 +71,7 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
             }
         };
         let seed = u64::from(std::process::id()) ^ platform.clock.elapsed().as_nanos() as u64;
-        let now = CheckPlatform::now(&platform);
+        let now = Platform::now(&platform);
         let mut engine = CheckEngine::new(config, now, seed);
         platform.present_addresses(&mut engine).await;
         crate::process::release_freed_memory();
@@ -80,7 +80,7 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
             "Starting Healthcheck child process, pid={}",
             std::process::id()
         );
-        check_driver::run(&mut engine, &mut platform).await;
+        driver::run(&mut engine, &mut platform).await;
         platform.stop_sync_daemons();
         info!("Stopped");
         0
@@ -195,7 +195,7 @@ impl LinuxChecker {
     }
 
     /// SIGTERM: what happens to the table (`-I`, `lvs_flush_on_stop`).
-    fn shutdown(&mut self) -> CheckEvent {
+    fn shutdown(&mut self) -> Event {
         self.stopping = true;
         let mode = if self.setup.dont_release_ipvs {
             StopMode::Leave
@@ -207,14 +207,14 @@ impl LinuxChecker {
         if let Some(t) = self.ipvs.as_mut() {
             t.stop(mode);
         }
-        CheckEvent::Input(CheckInput::Shutdown)
+        Event::Input(CheckInput::Shutdown)
     }
 
     /// The addresses on this host at start, for `ha_suspend`; changes follow as events.
     async fn present_addresses(&mut self, engine: &mut CheckEngine) {
         match self.netlink.addresses().await {
             Ok(addrs) => {
-                let now = CheckPlatform::now(self);
+                let now = Platform::now(self);
                 for addr in addrs {
                     engine.handle_input(
                         now,
@@ -231,7 +231,7 @@ impl LinuxChecker {
 
     /// A configuration from the parent, complete: the process-wide settings follow it,
     /// and the engine gets it next, in the same step (nothing here awaits).
-    fn reload(&mut self, config: Box<Config>) -> CheckEvent {
+    fn reload(&mut self, config: Box<Config>) -> Event {
         self.reload_started = Some(std::time::Instant::now());
         tuning::raise_nofile(tuning::checker_fds_required(&config));
         self.mailer = Mailer::from_global(&config.global);
@@ -241,11 +241,11 @@ impl LinuxChecker {
         if let Some(t) = self.ipvs.as_mut() {
             t.report_next("reload");
         }
-        CheckEvent::Input(CheckInput::Reload(config))
+        Event::Input(CheckInput::Reload(config))
     }
 }
 
-impl CheckPlatform for LinuxChecker {
+impl Platform for LinuxChecker {
     fn now(&self) -> Instant {
         self.clock.now()
     }
@@ -254,9 +254,9 @@ impl CheckPlatform for LinuxChecker {
         self.clock.until(t)
     }
 
-    async fn next_event(&mut self) -> CheckEvent {
+    async fn next_event(&mut self) -> Event {
         if self.stopping {
-            return CheckEvent::Stop;
+            return Event::Stop;
         }
         loop {
             tokio::select! {
@@ -273,14 +273,14 @@ impl CheckPlatform for LinuxChecker {
                     crate::config_channel::pass_reload_to_parent(crate::process::Process::Checker)
                 }
                 Some(config) = self.setup.reloads.recv() => return self.reload(config),
-                _ = self.signals.usr1.recv() => return CheckEvent::DumpData,
+                _ = self.signals.usr1.recv() => return Event::DumpData,
                 // Statistics and JSON are VRRP's; the checker has none to give.
                 _ = self.signals.usr2.recv() => {}
                 _ = self.signals.json.recv() => {}
-                input = self.probes.next() => return CheckEvent::Input(input),
+                input = self.probes.next() => return Event::Input(input),
                 Some(ev) = self.netlink.next_host_event() => {
                     if let HostEvent::Address { addr, added, .. } = ev {
-                        return CheckEvent::Input(CheckInput::AddressPresent { addr, present: added });
+                        return Event::Input(CheckInput::AddressPresent { addr, present: added });
                     }
                 }
             }

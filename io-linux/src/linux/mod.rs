@@ -21,7 +21,7 @@ use keepalived_engine::config::model::Config;
 use keepalived_engine::vrrp::Engine;
 use tracing::{error, info};
 
-use crate::driver;
+use keepalived_driver::vrrp as driver;
 use platform::{LinuxPlatform, Setup};
 
 /// Runs the VRRP side until SIGTERM/SIGINT. Returns the process exit code.

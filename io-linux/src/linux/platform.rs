@@ -26,8 +26,9 @@ use super::scripts::{ScriptUser, Scripts};
 use super::signals::Signals;
 use super::timer::PreciseTimer;
 use super::vmac::{self, Vmacs};
-use crate::driver::{EngineClock, Event, Platform};
 use crate::smtp::Mailer;
+use keepalived_driver::vrrp::{Event, Platform};
+use keepalived_driver::EngineClock;
 
 /// One raw socket: IPv4 (IP header ours) or IPv6 (header the kernel's).
 enum Sock {

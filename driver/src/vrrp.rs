@@ -1,6 +1,7 @@
-//! The event loop that feeds the engine, written once for every platform: the Linux
-//! daemon (raw sockets, netlink) and the simulator (turmoil) both implement [`Platform`]
-//! and call [`run`]. Nothing here is Linux-specific or simulator-specific.
+//! The VRRP loop: feeds the VRRP engine what the platform hears (packets, link changes,
+//! script exits, signals), wakes it at its deadlines and has the platform carry out its
+//! outputs. The daemon's VRRP child (raw sockets, netlink) and the simulator (turmoil)
+//! both implement [`Platform`] and call [`run`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -10,6 +11,8 @@ use futures::FutureExt as _;
 use keepalived_engine::config::model::Config;
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::{Engine, Input, Output};
+
+use crate::{drain, sleep_for, Executes, Outputs};
 
 /// What the world hands the loop.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,41 +146,23 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
             Some(Event::DumpData) => platform.write_data(engine.data_text()),
             Some(Event::DumpJson) => platform.write_json(engine.json_state().to_string()),
             Some(Event::Stop) => {
-                while let Some(out) = engine.poll_output() {
-                    platform.execute(out).await;
-                }
+                drain(engine, platform).await;
                 return;
             }
         }
     }
 }
 
-/// The engine's clock on tokio time, for every platform: microseconds since the
-/// platform started, and how long until an engine instant.
-#[derive(Debug, Clone, Copy)]
-pub struct EngineClock {
-    start: tokio::time::Instant,
+impl Outputs for Engine {
+    type Output = Output;
+    fn poll_output(&mut self) -> Option<Output> {
+        Engine::poll_output(self)
+    }
 }
 
-impl EngineClock {
-    /// A clock whose zero is now.
-    pub fn start() -> EngineClock {
-        EngineClock {
-            start: tokio::time::Instant::now(),
-        }
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    pub fn now(&self) -> Instant {
-        Instant::from_micros(self.elapsed().as_micros() as u64)
-    }
-
-    /// How long from now until the engine time `t` (zero if it has passed).
-    pub fn until(&self, t: Instant) -> Duration {
-        Duration::from_micros(t.as_micros().saturating_sub(self.now().as_micros()))
+impl<P: Platform> Executes<Output> for P {
+    fn execute(&mut self, out: Output) -> impl Future<Output = ()> {
+        Platform::execute(self, out)
     }
 }
 
@@ -185,12 +170,6 @@ impl EngineClock {
 fn advance(told: &mut Instant, t: Instant) -> Instant {
     *told = (*told).max(t);
     *told
-}
-
-async fn sleep_for(sleep: Option<impl Future<Output = ()>>) {
-    if let Some(s) = sleep {
-        s.await;
-    }
 }
 
 #[cfg(test)]
@@ -207,6 +186,7 @@ mod tests {
     };
 
     use super::*;
+    use crate::EngineClock;
 
     /// A host whose clock moves only by sleeping or by carrying out outputs, each of
     /// which takes `work_us` (a kernel slow to add addresses on a busy machine).

@@ -1,0 +1,45 @@
+//! keepalived-driver: the event loops that run the engines against a platform, written
+//! once for every host. The daemon (raw sockets, netlink, probers) and the simulator
+//! (turmoil) both implement the loops' `Platform` traits and call their `run`:
+//!
+//! - [`vrrp`]: the VRRP engine ([`keepalived_engine::vrrp::Engine`]);
+//! - [`check`]: the checker engine ([`keepalived_engine::check::CheckEngine`]).
+//!
+//! Both tell time with one [`EngineClock`] and wait on one sleep base, and both carry out
+//! every output the engine still has when told to stop. Nothing here is Linux-specific or
+//! simulator-specific.
+
+pub mod check;
+mod clock;
+pub mod vrrp;
+
+use std::future::Future;
+
+pub use clock::EngineClock;
+
+/// An engine whose outputs a loop carries out, one at a time.
+trait Outputs {
+    type Output;
+    fn poll_output(&mut self) -> Option<Self::Output>;
+}
+
+/// A platform that carries out outputs of type `O`.
+trait Executes<O> {
+    fn execute(&mut self, out: O) -> impl Future<Output = ()>;
+}
+
+/// Carries out every output `engine` has, in order: what a step produced, and on stop
+/// what the engine's `Shutdown` left (addresses to remove, notifies to send).
+async fn drain<E: Outputs, P: Executes<E::Output>>(engine: &mut E, platform: &mut P) {
+    while let Some(out) = engine.poll_output() {
+        platform.execute(out).await;
+    }
+}
+
+/// Waits for `sleep` if there is one; never returns otherwise (the loop's select then
+/// waits on events alone).
+async fn sleep_for(sleep: Option<impl Future<Output = ()>>) {
+    if let Some(s) = sleep {
+        s.await;
+    }
+}
