@@ -133,11 +133,7 @@ pub fn run(setup: ParentSetup) -> u8 {
         }
         let code = match code {
             Some(c) => c,
-            None => {
-                // From here the parent only waits for signals, loads and its children.
-                crate::process::unmap_startup_pages();
-                parent.supervise(&mut signals, &mut loader).await
-            }
+            None => parent.supervise(&mut signals, &mut loader).await,
         };
         // Once the children are gone (`sigend()`), with the last good configuration's.
         let scripts = &parent.setup.good.start_stop;

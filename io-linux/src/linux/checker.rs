@@ -75,7 +75,6 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
         let mut engine = CheckEngine::new(config, now, seed);
         platform.present_addresses(&mut engine).await;
         crate::process::release_freed_memory();
-        crate::process::unmap_startup_pages();
         info!(
             "Starting Healthcheck child process, pid={}",
             std::process::id()

@@ -48,13 +48,6 @@ const LONGEST_WAIT: Duration = Duration::from_secs(1);
 /// say) give their freed memory back.
 const TRIM_AFTER: usize = 512;
 
-/// Whether the VRRP child running `config` unmaps its start-up code
-/// ([`crate::process::unmap_startup_pages`]). Not with `vrrp_rt_priority`: a daemon given
-/// a realtime priority is one whose takeover must not wait for a page to come back.
-fn unmaps_startup_pages(config: &Config) -> bool {
-    config.global.vrrp_rt_priority.is_none()
-}
-
 pub struct LinuxPlatform {
     clock: EngineClock,
     pub netlink: Netlink,
@@ -91,9 +84,6 @@ pub struct LinuxPlatform {
     syncd: Option<InstanceSyncd>,
     /// When the loop took the configuration being applied, for the "Reload applied" line.
     reload_started: Option<std::time::Instant>,
-    /// Start-up or a reload ran the parser and set-up code: unmap it once the engine's
-    /// outputs from it are carried out ([`unmaps_startup_pages`]).
-    unmap_when_drained: bool,
     /// Engine deadlines, kept to the microsecond rather than tokio's millisecond.
     timer: Option<PreciseTimer>,
 }
@@ -146,7 +136,6 @@ impl LinuxPlatform {
             },
             syncd: InstanceSyncd::start(config.global.lvs_sync_daemon.as_ref()),
             reload_started: None,
-            unmap_when_drained: unmaps_startup_pages(config),
             timer: PreciseTimer::new()
                 .map_err(|e| warn!("timerfd: {e}; timers fall back to tokio's"))
                 .ok(),
@@ -436,7 +425,6 @@ impl Platform for LinuxPlatform {
             }
         }
         self.vmac_keep = Some(vmac::wanted(config).into_iter().map(|w| w.name).collect());
-        self.unmap_when_drained = unmaps_startup_pages(config);
         news
     }
 
@@ -456,9 +444,6 @@ impl Platform for LinuxPlatform {
             // 1,000 takeovers' queue, freed out of the order it was built in, leaves the
             // heap's top pinned: 2-3 MiB that glibc would keep for the process's life.
             crate::process::release_freed_memory();
-        }
-        if std::mem::take(&mut self.unmap_when_drained) {
-            crate::process::unmap_startup_pages();
         }
     }
 
