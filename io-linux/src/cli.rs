@@ -34,7 +34,7 @@ pub struct Options {
     pub help: bool,
     /// Internal: this process is a child the parent re-executed (`--child=vrrp`), as
     /// keepalived's children are started with their role.
-    pub child: Option<crate::process::Process>,
+    pub child: Option<crate::host::process::Process>,
 }
 
 impl Options {
@@ -152,7 +152,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Options, String
             Long("child") => {
                 let v = text(p.value().map_err(|e| e.to_string())?)?;
                 o.child = Some(
-                    crate::process::Process::from_arg(&v)
+                    crate::host::process::Process::from_arg(&v)
                         .ok_or_else(|| format!("unknown child process '{v}'"))?,
                 )
             }

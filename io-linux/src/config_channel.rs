@@ -21,7 +21,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, error, info, warn};
 
-use crate::process::Process;
+use crate::host::process::Process;
 
 /// The descriptor a child finds its end of the channel on (the first after stdio).
 pub const CHILD_FD: RawFd = 3;
@@ -151,8 +151,8 @@ pub fn read_frame(r: &mut impl Read) -> Result<Config, ChannelError> {
 /// scripts it runs that are not safe to run are disabled (`check_script_secure()`), and
 /// said so.
 fn prepared(mut config: Config, role: Process) -> Config {
-    let root = crate::security::running_as_root();
-    for m in crate::security::disable_insecure(&mut config, root, role) {
+    let root = crate::host::security::running_as_root();
+    for m in crate::host::security::disable_insecure(&mut config, root, role) {
         error!("{m}");
     }
     config

@@ -1,17 +1,17 @@
-//! keepalived-linux: the `keepalived-rs` daemon around the pure engine. For now it holds
-//! the command line, the real-filesystem config source, the config dump and the checks
-//! `-t` makes against this host (interfaces, script security).
+//! keepalived-linux: the `keepalived-rs` daemon around the pure engine, laid out by
+//! process as keepalived is (`keepalived/core/main.c`): the [`parent`] loads and vets the
+//! configuration and supervises the [`vrrp`] child and the [`checker`] child, each of
+//! which runs its engine on the shared driver (`keepalived-driver`). What more than one
+//! process uses is in [`host`] (netlink, scripts, signals, files), the kernel's IPVS table
+//! in [`ipvs`], and the one-shot commands (`-d`, `--decode-pcap`, `--genhash`) in
+//! [`tools`].
 
-pub mod check;
+pub mod checker;
 pub mod cli;
 pub mod config_channel;
-pub mod config_loader;
-pub mod dump;
-pub mod hostfs;
-pub mod linux;
+pub mod host;
+pub mod ipvs;
 pub mod logging;
 pub mod parent;
-pub mod pcap_decode;
-pub mod process;
-pub mod security;
-pub mod smtp;
+pub mod tools;
+pub mod vrrp;

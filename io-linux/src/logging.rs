@@ -11,7 +11,7 @@ use std::time::Duration;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::cli::Options;
-use crate::process::Process;
+use crate::host::process::Process;
 
 /// keepalived's default for `-g` without a file name.
 pub const DEFAULT_LOG_FILE: &str = "/tmp/keepalived.log";
@@ -183,9 +183,9 @@ impl<'a> MakeWriter<'a> for Sinks {
 /// A log file opened for appending, never through a symlink, not readable by others,
 /// and only if it is a regular file of ours with one link: `-g` defaults to a file in
 /// /tmp, where any user could have planted a link or a file of their own at that name
-/// ([`crate::security::open_own_file`]).
+/// ([`crate::host::security::open_own_file`]).
 fn open_log_file(path: &Path) -> std::io::Result<File> {
-    crate::security::open_own_file(path, false)
+    crate::host::security::open_own_file(path, false)
 }
 
 pub fn init(opts: &Options, process: Process) {

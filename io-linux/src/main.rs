@@ -2,10 +2,11 @@
 
 use keepalived_engine::config::model::{Config, RootOptions};
 use keepalived_engine::config::{load, ParseOptions};
-use keepalived_linux::process::Process;
-use keepalived_linux::{
-    cli, config_channel, config_loader, dump, hostfs, logging, parent, pcap_decode, security,
-};
+use keepalived_linux::host::process::{self, Process, EXIT_CONFIG, EXIT_FATAL};
+use keepalived_linux::host::{hostfs, security};
+use keepalived_linux::parent::{self, config_loader};
+use keepalived_linux::tools::{dump, pcap_decode};
+use keepalived_linux::{cli, config_channel, logging};
 use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(rest) = cli::genhash_args(&args) {
-        return keepalived_linux::check::genhash::main(rest);
+        return keepalived_linux::tools::genhash::main(rest);
     }
     let opts = match cli::parse(args) {
         Ok(o) => o,
@@ -65,7 +66,7 @@ fn daemon(opts: &cli::Options) -> ExitCode {
         Some(Process::Checker) => checker_child(opts),
         Some(Process::Parent) => {
             tracing::error!("--child=parent is not a child process");
-            ExitCode::from(parent::EXIT_FATAL as u8)
+            ExitCode::from(EXIT_FATAL as u8)
         }
     }
 }
@@ -89,7 +90,7 @@ fn parent(opts: &cli::Options) -> ExitCode {
         Ok(c) => c,
         Err(why) => {
             tracing::error!("not starting: {why}");
-            return ExitCode::from(parent::EXIT_CONFIG as u8);
+            return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
     if opts.snmp {
@@ -100,7 +101,7 @@ fn parent(opts: &cli::Options) -> ExitCode {
     if let Some(ns) = &config.root.net_namespace {
         if let Err(e) = enter_net_namespace(ns) {
             tracing::error!("cannot enter network namespace {ns}: {e}");
-            return ExitCode::from(parent::EXIT_FATAL as u8);
+            return ExitCode::from(EXIT_FATAL as u8);
         }
         tracing::info!("running in network namespace {ns}");
     }
@@ -111,7 +112,7 @@ fn parent(opts: &cli::Options) -> ExitCode {
         // SAFETY: called before any runtime exists; the load's thread has ended.
         if unsafe { libc::daemon(0, 0) } != 0 {
             tracing::error!("cannot detach: {}", std::io::Error::last_os_error());
-            return ExitCode::from(parent::EXIT_FATAL as u8);
+            return ExitCode::from(EXIT_FATAL as u8);
         }
     }
     let load: std::sync::Arc<config_loader::LoadFn<config_loader::Good>> = {
@@ -136,7 +137,7 @@ fn parent(opts: &cli::Options) -> ExitCode {
             .unwrap_or_else(|| default_pidfile(&config.root, "keepalived")),
     };
     drop(config);
-    keepalived_linux::process::release_freed_memory();
+    process::release_freed_memory();
     ExitCode::from(parent::run(setup))
 }
 
@@ -212,17 +213,17 @@ fn child_config(role: Process) -> Option<(Config, UnboundedReceiver<Box<Config>>
 /// The checker child: health checks until SIGTERM.
 fn checker_child(opts: &cli::Options) -> ExitCode {
     let Some((config, reloads)) = child_config(Process::Checker) else {
-        return ExitCode::from(parent::EXIT_CONFIG as u8);
+        return ExitCode::from(EXIT_CONFIG as u8);
     };
     let pidfile = opts
         .checkers_pid_file
         .clone()
         .unwrap_or_else(|| default_pidfile(&config.root, "checkers"));
-    let setup = keepalived_linux::linux::checker::CheckerSetup {
+    let setup = keepalived_linux::checker::CheckerSetup {
         dont_release_ipvs: opts.dont_release_ipvs,
         reloads,
     };
-    ExitCode::from(keepalived_linux::linux::checker::run_checker(
+    ExitCode::from(keepalived_linux::checker::run_checker(
         config, setup, &pidfile,
     ))
 }
@@ -230,7 +231,7 @@ fn checker_child(opts: &cli::Options) -> ExitCode {
 /// The VRRP child: the engine on raw sockets and netlink until SIGTERM.
 fn vrrp_child(opts: &cli::Options) -> ExitCode {
     let Some((config, reloads)) = child_config(Process::Vrrp) else {
-        return ExitCode::from(parent::EXIT_CONFIG as u8);
+        return ExitCode::from(EXIT_CONFIG as u8);
     };
     let g = &config.global;
     let fifos = [&g.notify_fifo, &g.vrrp_notify_fifo]
@@ -238,7 +239,7 @@ fn vrrp_child(opts: &cli::Options) -> ExitCode {
         .flatten()
         .cloned()
         .collect();
-    let setup = keepalived_linux::linux::platform::Setup {
+    let setup = keepalived_linux::vrrp::platform::Setup {
         dont_release: opts.dont_release_vrrp,
         fifos,
         reloads,
@@ -247,7 +248,7 @@ fn vrrp_child(opts: &cli::Options) -> ExitCode {
         .vrrp_pid_file
         .clone()
         .unwrap_or_else(|| default_pidfile(&config.root, "vrrp"));
-    ExitCode::from(keepalived_linux::linux::run_vrrp(config, setup, &pidfile))
+    ExitCode::from(keepalived_linux::vrrp::run_vrrp(config, setup, &pidfile))
 }
 
 /// `--decode-pcap FILE [-f CONF]`: the adverts of a capture and what each instance makes

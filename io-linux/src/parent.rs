@@ -2,11 +2,13 @@
 //! `*_respawn_thread()`): it alone reads the configuration, keeps the last one that
 //! loaded, and hands it to each child it starts by re-executing this binary with
 //! `--child=ROLE` ([`crate::config_channel`]). On SIGHUP it loads the file again off its
-//! loop ([`crate::config_loader`]) and sends the result to the children, or refuses it
+//! loop ([`config_loader`]) and sends the result to the children, or refuses it
 //! and keeps the running one. It restarts a child that dies unless `-R`, with a growing
 //! delay while the child keeps dying young, and takes the VIPs of a dead VRRP child off
 //! the host meanwhile. On SIGTERM it stops the children, waiting `child_wait_time` before
 //! SIGKILL.
+
+pub mod config_loader;
 
 use std::ffi::OsString;
 use std::os::fd::AsRawFd;
@@ -22,17 +24,11 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::config_channel::{self, ChildLink};
-use crate::config_loader::{Good, Held, LoadFn, Loader, Refusal, Request};
-use crate::linux::netlink::Netlink;
-use crate::linux::scripts::run_to_end;
-use crate::linux::signals::{self, Signals};
-use crate::process::Process;
-
-/// Exit codes that mean a child cannot work with this configuration or host: respawning
-/// would fail the same way (keepalived's KEEPALIVED_EXIT_FATAL / _CONFIG, "exited with
-/// permanent error").
-pub const EXIT_FATAL: i32 = 1;
-pub const EXIT_CONFIG: i32 = 4;
+use crate::host::netlink::Netlink;
+use crate::host::process::{Process, EXIT_CONFIG, EXIT_FATAL};
+use crate::host::scripts::run_to_end;
+use crate::host::signals::{self, Signals};
+use config_loader::{Good, Held, LoadFn, Loader, Refusal, Request};
 
 /// A child that ran at least this long before it died is restarted at once: it had read
 /// its configuration, opened its sockets and run its protocol, so its death says nothing
@@ -96,7 +92,7 @@ struct Parent {
 /// Runs the parent until SIGTERM/SIGINT or a child's permanent failure. Returns the exit
 /// code.
 pub fn run(setup: ParentSetup) -> u8 {
-    let Some(rt) = crate::linux::start_process(&setup.pidfile) else {
+    let Some(rt) = crate::host::process::start_process(&setup.pidfile) else {
         return EXIT_FATAL as u8;
     };
     let pidfile = setup.pidfile.clone();

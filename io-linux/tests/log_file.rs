@@ -47,7 +47,9 @@ fn a_planted_log_file_is_refused() {
     let ours = dir.join("ours.log");
     start_with_log(&ours);
     assert!(
-        std::fs::read_to_string(&ours).unwrap().contains("nonexistent"),
+        std::fs::read_to_string(&ours)
+            .unwrap()
+            .contains("nonexistent"),
         "the log has the daemon's lines"
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -5,8 +5,8 @@
 use std::os::unix::fs::PermissionsExt;
 
 use keepalived_engine::config::{parse_str, ParseOptions};
-use keepalived_linux::process::Process;
-use keepalived_linux::security::disable_insecure;
+use keepalived_linux::host::process::Process;
+use keepalived_linux::host::security::disable_insecure;
 
 #[test]
 fn unsafe_and_missing_scripts_are_disabled() {

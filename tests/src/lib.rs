@@ -4,7 +4,7 @@ pub mod host;
 pub mod wire;
 
 use keepalived_engine::config::{load, Loaded, ParseOptions};
-use keepalived_linux::hostfs::HostFs;
+use keepalived_linux::host::hostfs::HostFs;
 use std::path::{Path, PathBuf};
 
 /// The directory of this crate: tests run with it as the working directory, so config

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use keepalived_linux::linux::ipvs::nl::{messages, Attrs, NLM_F_REQUEST};
-use keepalived_linux::linux::ipvs::wire::{cmd, cmd_attr, DestRepr, ServiceRepr, Target, AF_INET};
+use keepalived_linux::ipvs::nl::{messages, Attrs, NLM_F_REQUEST};
+use keepalived_linux::ipvs::wire::{cmd, cmd_attr, DestRepr, ServiceRepr, Target, AF_INET};
 use keepalived_tests::host::{
     debian_kernel, have, host_has_ipvs, in_netns, is_root, tmp_dir, wait_for, Daemon, Netns,
 };

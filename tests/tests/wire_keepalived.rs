@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use keepalived_engine::config::{parse_str, ParseOptions};
 use keepalived_engine::vrrp::receive::{Check, Reason, Verdict};
-use keepalived_linux::pcap_decode::{decode, read_frames, Decoded, Report};
+use keepalived_linux::tools::pcap_decode::{decode, read_frames, Decoded, Report};
 use keepalived_tests::host::{can_run, Netns};
 
 const ADVERTS: usize = 3;

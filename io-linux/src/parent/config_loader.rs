@@ -15,9 +15,9 @@ use keepalived_engine::vrrp::{Engine, Owned};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{error, warn};
 
-use crate::hostfs::HostFs;
-use crate::linux::scripts::ScriptUser;
-use crate::process::Process;
+use crate::host::hostfs::HostFs;
+use crate::host::process::Process;
+use crate::host::scripts::ScriptUser;
 
 /// The stack of a load's thread: the main thread's 8 MiB, which the parser had when it ran
 /// there, and as much again.
@@ -66,7 +66,7 @@ pub struct Good {
 
 /// `startup_script` and `shutdown_script`, which the parent runs before its children start
 /// and after they stop, vetted as the parent's scripts
-/// ([`crate::security::disable_insecure`]), with their timeouts and who they run as.
+/// ([`crate::host::security::disable_insecure`]), with their timeouts and who they run as.
 #[derive(Debug, Clone, Default)]
 pub struct StartStop {
     pub startup: Option<(Command, Duration)>,
@@ -85,16 +85,20 @@ impl StartStop {
             global: g.clone(),
             ..Config::default()
         };
-        let root = crate::security::running_as_root();
-        for m in crate::security::disable_insecure(&mut own, root, Process::Parent) {
+        let root = crate::host::security::running_as_root();
+        for m in crate::host::security::disable_insecure(&mut own, root, Process::Parent) {
             error!("{m}");
         }
         let g = own.global;
         let secs = |s: u32| Duration::from_secs(u64::from(s));
         StartStop {
             user: ScriptUser::from_global(&g),
-            startup: g.startup_script.map(|c| (c, secs(g.startup_script_timeout_s))),
-            shutdown: g.shutdown_script.map(|c| (c, secs(g.shutdown_script_timeout_s))),
+            startup: g
+                .startup_script
+                .map(|c| (c, secs(g.startup_script_timeout_s))),
+            shutdown: g
+                .shutdown_script
+                .map(|c| (c, secs(g.shutdown_script_timeout_s))),
         }
     }
 }

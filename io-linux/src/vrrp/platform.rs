@@ -4,8 +4,6 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,18 +15,20 @@ use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{debug, error, info, warn};
 
-use super::fifo::NotifyFifo;
-use super::ipvs::syncd::InstanceSyncd;
-use super::linkbeat;
-use super::netlink::{HostEvent, Netlink};
-use super::raw::{PacketSender, RawV4, RawV6, Received6};
-use super::scripts::{ScriptUser, Scripts};
-use super::signals::Signals;
-use super::timer::PreciseTimer;
-use super::vmac::{self, Vmacs};
-use crate::smtp::Mailer;
 use keepalived_driver::vrrp::{Event, Platform};
 use keepalived_driver::EngineClock;
+
+use super::linkbeat;
+use super::raw::{PacketSender, RawV4, RawV6, Received6};
+use super::timer::PreciseTimer;
+use super::vmac::{self, Vmacs};
+use crate::host::fifo::NotifyFifo;
+use crate::host::files::dump_file;
+use crate::host::netlink::{HostEvent, Netlink};
+use crate::host::scripts::{ScriptUser, Scripts};
+use crate::host::signals::Signals;
+use crate::host::smtp::Mailer;
+use crate::ipvs::syncd::InstanceSyncd;
 
 /// One raw socket: IPv4 (IP header ours) or IPv6 (header the kernel's).
 enum Sock {
@@ -372,7 +372,7 @@ impl Platform for LinuxPlatform {
                 _ = self.signals.term.recv() => return self.shutdown("SIGTERM"),
                 _ = self.signals.int.recv() => return self.shutdown("SIGINT"),
                 _ = self.signals.hup.recv() => {
-                    crate::config_channel::pass_reload_to_parent(crate::process::Process::Vrrp)
+                    crate::config_channel::pass_reload_to_parent(crate::host::process::Process::Vrrp)
                 }
                 _ = self.signals.usr1.recv() => return Event::DumpData,
                 _ = self.signals.usr2.recv() => return Event::DumpStats,
@@ -435,7 +435,7 @@ impl Platform for LinuxPlatform {
         let carried_out = std::mem::take(&mut self.since_drained);
         if let Some(since) = self.reload_started.take() {
             // The new configuration is in the engine and its outputs are carried out.
-            crate::process::release_freed_memory();
+            crate::host::process::release_freed_memory();
             info!(
                 "Reload applied in {:.1} ms",
                 since.elapsed().as_secs_f64() * 1000.0
@@ -443,7 +443,7 @@ impl Platform for LinuxPlatform {
         } else if carried_out >= TRIM_AFTER {
             // 1,000 takeovers' queue, freed out of the order it was built in, leaves the
             // heap's top pinned: 2-3 MiB that glibc would keep for the process's life.
-            crate::process::release_freed_memory();
+            crate::host::process::release_freed_memory();
         }
     }
 
@@ -590,35 +590,6 @@ fn vrids(config: &keepalived_engine::config::model::Config) -> BTreeMap<String, 
         .iter()
         .map(|i| (i.name.clone(), i.virtual_router_id))
         .collect()
-}
-
-/// A dump in $TMPDIR (or /tmp) under keepalived's file name.
-pub(crate) fn dump_file(name: &str, text: &str) {
-    let path = std::env::var_os("TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp"))
-        .join(name);
-    if let Err(e) = write_private(&path, text) {
-        error!(file = %path.display(), "writing {name}: {e}");
-    }
-}
-
-/// A dump file created fresh, never through a symlink, readable by root only (the fixes
-/// for CVE-2018-19044/19045/19046).
-pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    f.write_all(text.as_bytes())
 }
 
 impl LinuxPlatform {

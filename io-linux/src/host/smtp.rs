@@ -10,7 +10,7 @@ use keepalived_engine::config::model::GlobalDefs;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::check::smtp::Lines;
+use super::smtp_reply::Lines;
 
 /// Where and how alerts go, from global_defs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@
 //! (keepalived replaces `argv[0]` the same way, `replace_cmd_name()`), so a link swapped
 //! after the check changes nothing; `use_symlink_paths` keeps the path as written, whose
 //! links the walk has shown only root can change. With `enable_script_security` each
-//! run checks the path again ([`crate::linux::scripts`]), so a directory root makes
+//! run checks the path again ([`crate::host::scripts`]), so a directory root makes
 //! writable while the daemon runs does not let a user in either.
 //!
 //! Every script kind goes through [`disable_insecure`] when a configuration is loaded,
@@ -30,8 +30,8 @@ use std::path::{Component, Path, PathBuf};
 use keepalived_engine::config::model::{CheckerKind, Command, Config, VsAddress};
 use keepalived_engine::config::{DiagClass, Diagnostic, Diagnostics, Severity};
 
-use crate::linux::scripts::{Identity, ScriptUser};
-use crate::process::Process;
+use crate::host::process::Process;
+use crate::host::scripts::{Identity, ScriptUser};
 
 /// Links followed in one walk before it gives up, as the kernel's own limit (ELOOP).
 const MAX_LINKS: usize = 40;

@@ -1,4 +1,9 @@
-//! keepalived's processes: the parent and the children it starts (`keepalived/core/main.c`).
+//! keepalived's processes: the parent and the children it starts (`keepalived/core/main.c`),
+//! what each does first, and the exit codes they share.
+
+use std::path::Path;
+
+use tracing::error;
 
 /// Which of keepalived's processes this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,4 +69,29 @@ pub fn release_freed_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// Exit codes that mean a child cannot work with this configuration or host: respawning
+/// would fail the same way (keepalived's KEEPALIVED_EXIT_FATAL / _CONFIG, "exited with
+/// permanent error").
+pub const EXIT_FATAL: i32 = 1;
+pub const EXIT_CONFIG: i32 = 4;
+
+/// What every process does first: its runtime (single-threaded, so a run depends only on
+/// its inputs) and its pidfile. `None` if the runtime cannot be made.
+pub fn start_process(pidfile: &Path) -> Option<tokio::runtime::Runtime> {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return None;
+        }
+    };
+    if let Err(e) = super::files::write_pidfile(pidfile) {
+        error!(file = %pidfile.display(), "pidfile: {e}");
+    }
+    Some(rt)
 }

@@ -3,6 +3,9 @@
 //! events for `ha_suspend`, and the kernel's IPVS table kept as the engine wants it.
 //! Where the kernel has no IPVS, that is said once and the checks still run.
 
+pub mod probe;
+pub mod probe_tasks;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -13,18 +16,21 @@ use keepalived_engine::time::Instant;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{debug, error, info, warn};
 
-use super::fifo::NotifyFifo;
-use super::ipvs::wire::{Timeouts, DEFAULT_TIMEOUTS, STATE_BACKUP, STATE_MASTER};
-use super::ipvs::{IpvsError, IpvsTable, StopMode, SyncDaemons};
-use super::netlink::{HostEvent, Netlink};
-use super::probe_tasks::ProbeTasks;
-use super::scripts::{ScriptUser, Scripts};
-use super::signals::Signals;
-use super::tuning;
-use crate::check::{Prober, TlsSetup};
-use crate::smtp::Mailer;
 use keepalived_driver::check::{self as driver, Event, Platform};
 use keepalived_driver::EngineClock;
+
+use crate::host::fifo::NotifyFifo;
+use crate::host::files::dump_file;
+use crate::host::netlink::{HostEvent, Netlink};
+use crate::host::process::{start_process, EXIT_FATAL};
+use crate::host::scripts::{ScriptUser, Scripts};
+use crate::host::signals::Signals;
+use crate::host::smtp::Mailer;
+use crate::host::tuning;
+use crate::ipvs::wire::{Timeouts, DEFAULT_TIMEOUTS, STATE_BACKUP, STATE_MASTER};
+use crate::ipvs::{IpvsError, IpvsTable, StopMode, SyncDaemons};
+use probe::{Prober, TlsSetup};
+use probe_tasks::ProbeTasks;
 
 pub struct CheckerSetup {
     /// `-I`: leave the IPVS table as it is on stop.
@@ -59,22 +65,22 @@ struct LinuxChecker {
 pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
     tuning::apply(&tuning::ProcessTuning::checker(&config.global));
     tuning::raise_nofile(tuning::checker_fds_required(&config));
-    let Some(rt) = super::start_process(pidfile) else {
-        return crate::parent::EXIT_FATAL as u8;
+    let Some(rt) = start_process(pidfile) else {
+        return EXIT_FATAL as u8;
     };
     let code = rt.block_on(async move {
         let mut platform = match LinuxChecker::new(setup, &config).await {
             Ok(p) => p,
             Err(e) => {
                 error!("{e}");
-                return crate::parent::EXIT_FATAL as u8;
+                return EXIT_FATAL as u8;
             }
         };
         let seed = u64::from(std::process::id()) ^ platform.clock.elapsed().as_nanos() as u64;
         let now = Platform::now(&platform);
         let mut engine = CheckEngine::new(config, now, seed);
         platform.present_addresses(&mut engine).await;
-        crate::process::release_freed_memory();
+        crate::host::process::release_freed_memory();
         info!(
             "Starting Healthcheck child process, pid={}",
             std::process::id()
@@ -269,7 +275,7 @@ impl Platform for LinuxChecker {
                     return self.shutdown();
                 }
                 _ = self.signals.hup.recv() => {
-                    crate::config_channel::pass_reload_to_parent(crate::process::Process::Checker)
+                    crate::config_channel::pass_reload_to_parent(crate::host::process::Process::Checker)
                 }
                 Some(config) = self.setup.reloads.recv() => return self.reload(config),
                 _ = self.signals.usr1.recv() => return Event::DumpData,
@@ -322,7 +328,7 @@ impl Platform for LinuxChecker {
     }
 
     fn write_data(&mut self, text: String) {
-        super::platform::dump_file("keepalived_check.data", &text);
+        dump_file("keepalived_check.data", &text);
     }
 
     /// After each engine step: the kernel's table follows the step's changes at once.

@@ -2,12 +2,13 @@
 //! (`install_checker_common_keywords()`): `bindto`/`bind_port` as the local address,
 //! `bind_if` as SO_BINDTODEVICE, `fwmark` as SO_MARK.
 
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use keepalived_engine::check::probe::Endpoint;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
+
+pub(crate) use crate::host::io_error::describe;
 
 /// A non-blocking, close-on-exec socket of `ty` towards `ep.target`, with the endpoint's
 /// device, mark and local address applied. `with_port` is false for ICMP, where the local
@@ -66,22 +67,4 @@ pub(crate) async fn connect_udp(ep: &Endpoint) -> Result<UdpSocket, String> {
         .await
         .map_err(|e| format!("connect: {}", describe(&e)))?;
     Ok(sock)
-}
-
-/// An error in the words of a log line ("connection refused"), without Rust's
-/// "(os error N)" suffix.
-pub(crate) fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        io::ErrorKind::ConnectionReset => "connection reset".into(),
-        io::ErrorKind::TimedOut => "timed out".into(),
-        io::ErrorKind::UnexpectedEof => "connection closed".into(),
-        _ => {
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_lowercase(),
-                None => s,
-            }
-        }
-    }
 }

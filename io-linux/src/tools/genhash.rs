@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use keepalived_engine::check::probe::Endpoint;
 
-use super::http::{self, Protocol, Request, Response, TlsParams};
-use super::tls::TlsSetup;
+use crate::checker::probe::http::{self, Protocol, Request, Response, TlsParams};
+use crate::checker::probe::tls::TlsSetup;
 
 pub const USAGE: &str = "Usage: keepalived-rs --genhash COMMAND [OPTIONS]
 Commands:

@@ -1,45 +1,16 @@
-//! SMTP_CHECK (`keepalived/check/check_smtp.c`): a `220` greeting, `HELO <helo_name>`, a
-//! `250`, then `QUIT`.
-//!
-//! Replies are read line by line with a cap on each line ([`MAX_LINE`]) and on the lines
-//! of one reply ([`MAX_LINES`]); the caller bounds the exchange in time. Differences from
-//! keepalived: a multi-line reply (`220-…` continuation lines, RFC 5321 §4.2.1) is read to
-//! its last line, where keepalived judges the first line alone and so fails a server with
-//! a multi-line banner; and the answer to QUIT is read but not required (a server may
-//! close at once), where keepalived needs one more line.
+//! SMTP replies read off a socket (RFC 5321 §4.2), for the e-mail alerts
+//! ([`super::smtp`]) and SMTP_CHECK: line by line with a cap on each line ([`MAX_LINE`])
+//! and on the lines of one reply ([`MAX_LINES`]); the caller bounds the exchange in time.
 
-use keepalived_engine::check::probe::Endpoint;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::net::{connect_tcp, describe};
+use super::io_error::describe;
 
 /// RFC 5321's reply line limit is 512 octets; be generous, but finite.
 const MAX_LINE: usize = 2048;
 const MAX_LINES: usize = 64;
 
-pub(crate) async fn run(ep: &Endpoint, helo_name: &str) -> Result<(), String> {
-    let mut s = connect_tcp(ep).await?;
-    let mut r = Lines::default();
-    let code = r.reply(&mut s).await?;
-    if code != 220 {
-        return Err(format!("bad greeting banner (code {code})"));
-    }
-    s.write_all(format!("HELO {helo_name}\r\n").as_bytes())
-        .await
-        .map_err(|e| format!("send HELO: {}", describe(&e)))?;
-    let code = r.reply(&mut s).await?;
-    if code != 250 {
-        return Err(format!("bad HELO response (code {code})"));
-    }
-    s.write_all(b"QUIT\r\n")
-        .await
-        .map_err(|e| format!("send QUIT: {}", describe(&e)))?;
-    let _ = r.reply(&mut s).await;
-    Ok(())
-}
-
-/// Buffered reader of SMTP replies over a socket, shared with the e-mail alerts
-/// (`crate::smtp`).
+/// Buffered reader of SMTP replies over a socket.
 #[derive(Default)]
 pub(crate) struct Lines {
     buf: Vec<u8>,
@@ -69,7 +40,7 @@ impl Lines {
     }
 
     /// One reply, multi-line or not: its code.
-    async fn reply<S: AsyncRead + Unpin>(&mut self, s: &mut S) -> Result<u16, String> {
+    pub(crate) async fn reply<S: AsyncRead + Unpin>(&mut self, s: &mut S) -> Result<u16, String> {
         self.reply_text(s).await.map(|(code, _)| code)
     }
 

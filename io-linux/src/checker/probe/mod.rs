@@ -8,7 +8,6 @@
 //! from keepalived.
 
 mod dns;
-pub mod genhash;
 pub mod http;
 mod misc;
 mod net;
@@ -22,7 +21,7 @@ use std::time::Duration;
 use keepalived_engine::check::probe::{Endpoint, ProbeKind, ProbeOutcome, ProbeSpec};
 use tokio::time::Instant;
 
-use crate::linux::scripts::ScriptUser;
+use crate::host::scripts::ScriptUser;
 pub use tls::{TlsError, TlsSetup};
 
 /// The floor of a probe's time budget, so `timeout_us: 0` still lets a local check finish.

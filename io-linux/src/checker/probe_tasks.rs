@@ -17,7 +17,7 @@ use keepalived_engine::check::probe::{ProbeId, ProbeOutcome, ProbeSpec};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::AbortHandle;
 
-use crate::check::Prober;
+use crate::checker::probe::Prober;
 
 /// A probe that begins this long after the engine asked for it reports its start; one
 /// that begins sooner does not, as the difference to the watchdog is too small to matter.
@@ -122,8 +122,8 @@ impl ProbeTasks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::TlsSetup;
-    use crate::linux::scripts::ScriptUser;
+    use crate::checker::probe::TlsSetup;
+    use crate::host::scripts::ScriptUser;
     use keepalived_engine::check::probe::{Endpoint, ProbeKind};
 
     fn tcp(id: u64, port: u16) -> ProbeSpec {

@@ -147,7 +147,7 @@ impl Identity {
 /// own `user`/`group`, else the default script user. Refused, with why, if the user is
 /// unknown (the script is not run as anyone else), or if `enable_script_security` is
 /// on, the script runs privileged and its path is no longer one only root can change:
-/// the check made when the configuration was loaded ([`crate::security`]) is made again
+/// the check made when the configuration was loaded ([`crate::host::security`]) is made again
 /// here, so a directory made writable since then does not let a user in.
 pub(crate) fn process(
     cmd: &Command,
@@ -167,8 +167,9 @@ pub(crate) fn process(
     let privileged = id
         .as_ref()
         .map_or_else(|| Identity::current().privileged(), Identity::privileged);
-    if default.secure && privileged && !crate::security::is_file_test(first) {
-        let r = crate::security::resolve(std::path::Path::new(first)).map_err(|e| e.to_string())?;
+    if default.secure && privileged && !crate::host::security::is_file_test(first) {
+        let r = crate::host::security::resolve(std::path::Path::new(first))
+            .map_err(|e| e.to_string())?;
         if let Some(w) = r.weakness {
             return Err(format!("unsafe: {w}"));
         }
@@ -360,7 +361,7 @@ mod tests {
     /// writable after the configuration was loaded stops the script from running.
     #[test]
     fn each_run_checks_the_path_again() {
-        if !crate::security::running_as_root() {
+        if !crate::host::security::running_as_root() {
             eprintln!("skipping: a safe script path needs root-owned files (not root)");
             return;
         }

@@ -9,7 +9,7 @@ use keepalived_engine::config::model::{Config, IpAddress};
 use keepalived_engine::wire::{virtual_mac, Family};
 use tracing::{info, warn};
 
-use super::netlink::Netlink;
+use crate::host::netlink::Netlink;
 
 /// One VMAC the configuration asks for.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,5 @@
 //! MISC_CHECK (`keepalived/check/check_misc.c`): the command runs as scripts do (see
-//! [`crate::linux::scripts`]: executed directly when executable, else `/bin/sh -c`; own
+//! [`crate::host::scripts`]: executed directly when executable, else `/bin/sh -c`; own
 //! process group; LD_PRELOAD, LD_LIBRARY_PATH and IFS removed; as the check's `user`/
 //! `group`, else the default script user). Its exit status is the outcome; the engine
 //! applies `misc_dynamic`. At the timeout its process group gets SIGTERM, then SIGKILL
@@ -12,7 +12,7 @@ use keepalived_engine::check::probe::ProbeOutcome;
 use keepalived_engine::config::model::Command;
 use keepalived_engine::vrrp::ScriptStatus;
 
-use crate::linux::scripts::{process, wait_with_timeout, ScriptUser};
+use crate::host::scripts::{process, wait_with_timeout, ScriptUser};
 
 pub(crate) async fn run(
     cmd: &Command,

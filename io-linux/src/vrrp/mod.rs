@@ -1,0 +1,48 @@
+//! The VRRP child (keepalived's `start_vrrp_child()`): the VRRP engine on the shared
+//! driver with raw sockets, rtnetlink, AF_PACKET, VMACs, scripts and signals.
+
+pub mod linkbeat;
+pub mod platform;
+pub mod raw;
+pub mod timer;
+pub mod vmac;
+
+use std::path::Path;
+
+use keepalived_engine::config::model::Config;
+use keepalived_engine::vrrp::Engine;
+use tracing::{error, info};
+
+use keepalived_driver::vrrp as driver;
+use platform::{LinuxPlatform, Setup};
+
+use crate::host::process::{start_process, EXIT_FATAL};
+use crate::host::tuning;
+
+/// Runs the VRRP side until SIGTERM/SIGINT. Returns the process exit code.
+pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
+    tuning::apply(&tuning::ProcessTuning::vrrp(&config.global));
+    let Some(rt) = start_process(pidfile) else {
+        return EXIT_FATAL as u8;
+    };
+    let code = rt.block_on(async move {
+        let (mut platform, interfaces) = match LinuxPlatform::new(setup, &config).await {
+            Ok(p) => p,
+            Err(e) => {
+                error!("{e}");
+                return EXIT_FATAL as u8;
+            }
+        };
+        let now = driver::Platform::now(&platform);
+        let mut engine = Engine::new(config, now, interfaces);
+        platform.remove_leftovers(&engine).await;
+        crate::host::process::release_freed_memory();
+        info!("Starting VRRP child process, pid={}", std::process::id());
+        driver::run(&mut engine, &mut platform).await;
+        platform.release().await;
+        info!("Stopped");
+        0
+    });
+    let _ = std::fs::remove_file(pidfile);
+    code
+}
