@@ -3,8 +3,8 @@
 //! where the registry says, one that is not carried out gets its `-t` warning, and
 //! `docs/keywords.md` is the registry's current rendering.
 
-use keepalived_engine::config::registry::{self, Block, Runtime};
-use keepalived_engine::config::{parse_str, DiagClass, Loaded, ParseOptions};
+use keepalived_engine::config::registry::{self, Block, Keyword, Runtime};
+use keepalived_engine::config::{parse_str, DiagClass, Loaded, ParseOptions, Severity};
 use std::collections::BTreeSet;
 
 /// keepalived's keyword lists: every name its parsers pass to `install_keyword*()`
@@ -182,8 +182,15 @@ fn messages(l: &Loaded) -> String {
         .join("\n")
 }
 
+/// Whether the block opening `k`'s block is itself without effect (and warned about).
+fn opener_ignored(k: &Keyword) -> bool {
+    k.block
+        .opener()
+        .is_some_and(|o| matches!(o.runtime, Runtime::Ignored(_)))
+}
+
 #[test]
-fn every_registry_entry_is_parsed_in_its_block() {
+fn every_registry_entry_is_parsed_in_its_block_with_its_warning() {
     let mut checked = 0;
     for k in registry::all() {
         for context in contexts(k.block) {
@@ -198,11 +205,66 @@ fn every_registry_entry_is_parsed_in_its_block() {
                     "{name} is unknown in {}:\n{all}",
                     k.block.title()
                 );
+                let warning = k.runtime_warning(name);
+                let warned = |w: &str| l.diagnostics.iter().any(|d| d.message == w);
+                match (k.runtime, warning) {
+                    (Runtime::Carried, _) => assert!(
+                        !all.contains(&format!("{quoted} has no effect"))
+                            && !all.contains(&format!("{quoted} is only partly")),
+                        "{name} is carried out but warned about:\n{all}"
+                    ),
+                    (Runtime::Refused(_), _) => assert!(
+                        l.diagnostics
+                            .iter()
+                            .any(|d| d.severity == Severity::Error && d.message.contains(&quoted)),
+                        "{name} in {} is not refused:\n{all}",
+                        k.block.title()
+                    ),
+                    (_, Some(w)) if !opener_ignored(k) => {
+                        assert!(warned(&w), "no warning '{w}':\n{all}")
+                    }
+                    (_, _) => {
+                        let opener = k.block.opener().expect("an opener");
+                        let w = opener.runtime_warning(opener.name).expect("a warning");
+                        assert!(warned(&w), "{name}: no warning '{w}':\n{all}");
+                        assert_eq!(
+                            l.diagnostics
+                                .iter()
+                                .filter(|d| d.message.contains("has no effect"))
+                                .count(),
+                            1,
+                            "{name}: one warning, for the block:\n{all}"
+                        );
+                    }
+                }
                 checked += 1;
             }
         }
     }
     assert!(checked > 400, "{checked}");
+}
+
+#[test]
+fn a_keyword_without_effect_is_warned_about_once_per_load() {
+    let text = "global_defs {\n enable_dbus\n enable_dbus\n}\nglobal_defs {\n enable_dbus\n}\n";
+    let l = parse_str(text, &ParseOptions::default());
+    let warnings: Vec<_> = l
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("'enable_dbus' has no effect"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:#?}", l.diagnostics);
+    let w = warnings[0];
+    assert_eq!(w.severity, Severity::Warning);
+    assert_eq!(
+        w.location.as_ref().map(|l| (l.line, l.column)),
+        Some((2, 2))
+    );
+    assert_eq!(
+        w.message,
+        "'enable_dbus' has no effect in keepalived-rs: DBus is not implemented"
+    );
+    assert_eq!(l.diagnostics.exit_code(), 0, "a warning, not an error");
 }
 
 #[test]

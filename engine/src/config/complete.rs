@@ -140,7 +140,7 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
     let name = vi.name.clone();
     let ex = vi.explicit;
 
-    if !ex.has("virtual_router_id") {
+    if !ex.has(Given::VirtualRouterId) {
         cx.error(
             at,
             format!("vrrp_instance {name} has no virtual_router_id (1-255): it is required"),
@@ -162,7 +162,7 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
         }
     }
     // smtp_alert: the instance's own, else smtp_alert_vrrp, else smtp_alert.
-    if !ex.has("smtp_alert") {
+    if !ex.has(Given::SmtpAlert) {
         vi.smtp_alert = g.smtp_alert_vrrp.or(g.smtp_alert).unwrap_or(false);
     }
     if let Some(v) = vi.use_vmac.as_mut() {
@@ -186,111 +186,115 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
         }
     }
     // `state MASTER` without `priority` makes the address owner (`vrrp_complete_instance()`).
-    if vi.state == InitialState::Master && !ex.has("priority") {
+    if vi.state == InitialState::Master && !ex.has(Given::Priority) {
         vi.priority = 255;
     }
 
     // Inherited from global_defs unless the instance says otherwise.
     macro_rules! inherit {
-        ($kw:literal, $field:ident, $value:expr) => {
+        ($kw:expr, $field:ident, $value:expr) => {
             if !ex.has($kw) {
                 vi.$field = $value;
             }
         };
     }
     inherit!(
-        "lower_prio_no_advert",
+        Given::LowerPrioNoAdvert,
         lower_prio_no_advert,
         g.vrrp_lower_prio_no_advert
     );
     inherit!(
-        "higher_prio_send_advert",
+        Given::HigherPrioSendAdvert,
         higher_prio_send_advert,
         g.vrrp_higher_prio_send_advert
     );
     inherit!(
-        "down_timer_adverts",
+        Given::DownTimerAdverts,
         down_timer_adverts,
         g.vrrp_down_timer_adverts
     );
     inherit!(
-        "skip_check_adv_addr",
+        Given::SkipCheckAdvAddr,
         skip_check_adv_addr,
         g.vrrp_skip_check_adv_addr
     );
     inherit!(
-        "check_unicast_src",
+        Given::CheckUnicastSrc,
         check_unicast_src,
         g.vrrp_check_unicast_src
     );
-    inherit!("v3_checksum_as_v2", v3_checksum_as_v2, g.v3_checksum_as_v2);
     inherit!(
-        "owner_ignore_adverts",
+        Given::V3ChecksumAsV2,
+        v3_checksum_as_v2,
+        g.v3_checksum_as_v2
+    );
+    inherit!(
+        Given::OwnerIgnoreAdverts,
         owner_ignore_adverts,
         g.vrrp_owner_ignore_adverts
     );
     inherit!(
-        "notify_priority_changes",
+        Given::NotifyPriorityChanges,
         notify_priority_changes,
         g.vrrp_notify_priority_changes
     );
     inherit!(
-        "smtp_alert",
+        Given::SmtpAlert,
         smtp_alert,
         g.smtp_alert_vrrp.or(g.smtp_alert).unwrap_or(false)
     );
     inherit!(
-        "garp_master_delay",
+        Given::GarpMasterDelay,
         garp_master_delay_us,
         g.vrrp_garp_master_delay_us
     );
     inherit!(
-        "garp_master_repeat",
+        Given::GarpMasterRepeat,
         garp_master_repeat,
         g.vrrp_garp_master_repeat
     );
     inherit!(
-        "garp_master_refresh",
+        Given::GarpMasterRefresh,
         garp_master_refresh_us,
         g.vrrp_garp_master_refresh_us
     );
     inherit!(
-        "garp_master_refresh_repeat",
+        Given::GarpMasterRefreshRepeat,
         garp_master_refresh_repeat,
         g.vrrp_garp_master_refresh_repeat
     );
     // `vrrp_min_garp` only changes values still at their defaults (`vrrp_min_garp_handler()`).
     if g.vrrp_min_garp {
         let defaults = GlobalDefs::default();
-        if !ex.has("garp_master_repeat")
+        if !ex.has(Given::GarpMasterRepeat)
             && g.vrrp_garp_master_repeat == defaults.vrrp_garp_master_repeat
         {
             vi.garp_master_repeat = 1;
         }
-        if !ex.has("garp_master_delay")
+        if !ex.has(Given::GarpMasterDelay)
             && g.vrrp_garp_master_delay_us == defaults.vrrp_garp_master_delay_us
         {
             vi.garp_master_delay_us = 0;
         }
-        if !ex.has("garp_master_refresh")
+        if !ex.has(Given::GarpMasterRefresh)
             && g.vrrp_garp_master_refresh_us == defaults.vrrp_garp_master_refresh_us
         {
             vi.garp_master_refresh_us = 0;
         }
-        if !ex.has("garp_master_refresh_repeat")
+        if !ex.has(Given::GarpMasterRefreshRepeat)
             && g.vrrp_garp_master_refresh_repeat == defaults.vrrp_garp_master_refresh_repeat
         {
             vi.garp_master_refresh_repeat = 0;
         }
     }
     inherit!(
-        "garp_lower_prio_delay",
+        Given::GarpLowerPrioDelay,
         garp_lower_prio_delay_us,
         g.vrrp_garp_lower_prio_delay_us
             .unwrap_or(vi.garp_master_delay_us)
     );
     inherit!(
-        "garp_lower_prio_repeat",
+        Given::GarpLowerPrioRepeat,
         garp_lower_prio_repeat,
         g.vrrp_garp_lower_prio_repeat
             .unwrap_or(vi.garp_master_repeat)
@@ -309,14 +313,14 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
 
     // Address family and version: IPv6 forces VRRPv3.
     let v6 = vi.is_ipv6();
-    if !ex.has("version") {
+    if !ex.has(Given::Version) {
         vi.version = g.vrrp_version;
     }
     let strict = g.vrrp_strict || vi.strict_mode;
     if v6 && vi.version == 2 {
         if strict {
             cx.error(at, format!("vrrp_instance {name}: vrrp_strict forbids IPv6 with VRRP version 2 (RFC 3768 is IPv4 only)"));
-        } else if ex.has("version") {
+        } else if ex.has(Given::Version) {
             cx.warn(
                 at,
                 format!("vrrp_instance {name}: IPv6 needs VRRP version 3; using version 3"),
@@ -381,7 +385,7 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
     // Strict rules look at what was written, before anything below clears it.
     if strict {
         strict_rules(vi, cx);
-    } else if !ex.has("accept") {
+    } else if !ex.has(Given::Accept) {
         vi.accept = true;
     }
 
@@ -575,7 +579,7 @@ fn strict_rules(vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
         "'auth_hmac' modes other than enforce",
     );
     forbid(
-        ex.has("preempt_delay") && vi.preempt_delay_us > 0,
+        ex.has(Given::PreemptDelay) && vi.preempt_delay_us > 0,
         "'preempt_delay'",
     );
     forbid(
@@ -583,15 +587,15 @@ fn strict_rules(vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
         "'state MASTER' below priority 255 (only the address owner starts as master)",
     );
     forbid(
-        vi.priority == 255 && ex.has("state") && vi.state == InitialState::Backup,
+        vi.priority == 255 && ex.has(Given::State) && vi.state == InitialState::Backup,
         "'priority 255' with 'state BACKUP' (the address owner is master)",
     );
     forbid(
-        vi.version == 2 && ex.has("accept") && vi.accept,
+        vi.version == 2 && ex.has(Given::Accept) && vi.accept,
         "'accept' with VRRP version 2",
     );
     forbid(
-        ex.has("garp_lower_prio_repeat") && vi.garp_lower_prio_repeat > 0,
+        ex.has(Given::GarpLowerPrioRepeat) && vi.garp_lower_prio_repeat > 0,
         "'garp_lower_prio_repeat'",
     );
     forbid(vi.vmac_xmit_base, "'vmac_xmit_base'");
@@ -600,19 +604,19 @@ fn strict_rules(vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
         "a MAC address on 'use_vmac'",
     );
     forbid(
-        ex.has("down_timer_adverts") && vi.down_timer_adverts != 3,
+        ex.has(Given::DownTimerAdverts) && vi.down_timer_adverts != 3,
         "'down_timer_adverts' other than 3",
     );
     forbid(
-        ex.has("lower_prio_no_advert") && !vi.lower_prio_no_advert,
+        ex.has(Given::LowerPrioNoAdvert) && !vi.lower_prio_no_advert,
         "'lower_prio_no_advert false'",
     );
     forbid(
-        ex.has("higher_prio_send_advert") && vi.higher_prio_send_advert,
+        ex.has(Given::HigherPrioSendAdvert) && vi.higher_prio_send_advert,
         "'higher_prio_send_advert'",
     );
     forbid(vi.no_virtual_ipaddress, "'no_virtual_ipaddress'");
-    if !ex.has("accept") {
+    if !ex.has(Given::Accept) {
         vi.accept = vi.priority == 255;
     }
     vi.garp_lower_prio_repeat = 0;
@@ -681,13 +685,13 @@ fn virtual_server(
             );
         }
     }
-    if !vs.explicit.has("lvs_method") {
+    if !vs.explicit.has(Given::LvsMethod) {
         cx.warn(
             at,
             format!("{label}: no lvs_method (lb_kind) given; using NAT"),
         );
     }
-    if !vs.explicit.has("warmup") {
+    if !vs.explicit.has(Given::Warmup) {
         vs.schedule.warmup_us = vs.schedule.delay_loop_us;
     }
     if vs.smtp_alert.is_none() {
@@ -700,10 +704,10 @@ fn virtual_server(
     let vs_sched = vs.schedule.clone();
     let vs_ex = vs.explicit;
     for rs in &mut vs.real_servers {
-        if !rs.explicit.has("weight") {
+        if !rs.explicit.has(Given::Weight) {
             rs.weight = vs.weight;
         }
-        if !rs.explicit.has("inhibit_on_failure") {
+        if !rs.explicit.has(Given::InhibitOnFailure) {
             rs.inhibit_on_failure = vs.inhibit_on_failure;
         }
         if rs.port.is_none() && matches!(vs.address, VsAddress::Ip { .. }) {
@@ -762,7 +766,7 @@ fn inherit_schedule(
     outer_ex: &Explicit,
     checker: Option<&str>,
 ) -> Schedule {
-    let pick_u64 = |kw: &str, mine: u64, theirs: u64, default: u64| {
+    let pick_u64 = |kw: Given, mine: u64, theirs: u64, default: u64| {
         if own_ex.has(kw) {
             mine
         } else if outer_ex.has(kw) {
@@ -772,7 +776,7 @@ fn inherit_schedule(
         }
     };
     let delay_loop = pick_u64(
-        "delay_loop",
+        Given::DelayLoop,
         own.delay_loop_us,
         outer.delay_loop_us,
         outer.delay_loop_us,
@@ -786,20 +790,25 @@ fn inherit_schedule(
     Schedule {
         delay_loop_us: delay_loop,
         connect_timeout_us: pick_u64(
-            "connect_timeout",
+            Given::ConnectTimeout,
             own.connect_timeout_us,
             outer.connect_timeout_us,
             outer.connect_timeout_us,
         ),
-        retry: pick_u64("retry", own.retry.into(), outer.retry.into(), retry_default) as u32,
+        retry: pick_u64(
+            Given::Retry,
+            own.retry.into(),
+            outer.retry.into(),
+            retry_default,
+        ) as u32,
         delay_before_retry_us: pick_u64(
-            "delay_before_retry",
+            Given::DelayBeforeRetry,
             own.delay_before_retry_us,
             outer.delay_before_retry_us,
             dbr_default,
         ),
-        warmup_us: pick_u64("warmup", own.warmup_us, outer.warmup_us, delay_loop),
-        alpha: if own_ex.has("alpha") {
+        warmup_us: pick_u64(Given::Warmup, own.warmup_us, outer.warmup_us, delay_loop),
+        alpha: if own_ex.has(Given::Alpha) {
             own.alpha
         } else {
             outer.alpha

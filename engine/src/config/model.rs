@@ -11,61 +11,63 @@ use std::net::IpAddr;
 pub const SECOND: u64 = 1_000_000;
 
 /// Keywords given explicitly in a block, so [`super::complete`] can tell a value the user
-/// wrote from a default it may replace with an inherited one. One bit per keyword: every
+/// wrote from a default it may replace with an inherited one. One bit per [`Given`]: every
 /// real server and checker carries a set, and 40,000 of them must not each cost an
 /// allocation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Explicit(u64);
 
+/// The keywords an [`Explicit`] set records, named after the keyword (for a pair such as
+/// `nopreempt`/`preempt`, the one the field is named after).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Given {
+    Accept,
+    AdvertInt,
+    Alpha,
+    CheckUnicastSrc,
+    ConnectTimeout,
+    DelayBeforeRetry,
+    DelayLoop,
+    DownTimerAdverts,
+    GarpLowerPrioDelay,
+    GarpLowerPrioRepeat,
+    GarpMasterDelay,
+    GarpMasterRefresh,
+    GarpMasterRefreshRepeat,
+    GarpMasterRepeat,
+    HigherPrioSendAdvert,
+    InhibitOnFailure,
+    LowerPrioNoAdvert,
+    LvsMethod,
+    Nopreempt,
+    NotifyPriorityChanges,
+    OwnerIgnoreAdverts,
+    PreemptDelay,
+    Priority,
+    Retry,
+    SkipCheckAdvAddr,
+    SmtpAlert,
+    State,
+    StrictMode,
+    Timeout,
+    V3ChecksumAsV2,
+    Version,
+    VirtualRouterId,
+    Warmup,
+    Weight,
+}
+
+// Every variant has a bit of the u64.
+const _: () = assert!((Given::Weight as u32) < u64::BITS);
+
 impl Explicit {
-    /// The keyword's bit. Callers pass literals, so once inlined this folds to a constant.
     #[inline]
-    fn bit(kw: &str) -> u64 {
-        1 << match kw {
-            "accept" => 0,
-            "advert_int" => 1,
-            "alpha" => 2,
-            "check_unicast_src" => 3,
-            "connect_timeout" => 4,
-            "delay_before_retry" => 5,
-            "delay_loop" => 6,
-            "down_timer_adverts" => 7,
-            "garp_lower_prio_delay" => 8,
-            "garp_lower_prio_repeat" => 9,
-            "garp_master_delay" => 10,
-            "garp_master_refresh" => 11,
-            "garp_master_refresh_repeat" => 12,
-            "garp_master_repeat" => 13,
-            "higher_prio_send_advert" => 14,
-            "inhibit_on_failure" => 15,
-            "lower_prio_no_advert" => 16,
-            "lvs_method" => 17,
-            "nopreempt" => 18,
-            "notify_priority_changes" => 19,
-            "owner_ignore_adverts" => 20,
-            "preempt_delay" => 21,
-            "priority" => 22,
-            "retry" => 23,
-            "skip_check_adv_addr" => 24,
-            "smtp_alert" => 25,
-            "state" => 26,
-            "strict_mode" => 27,
-            "timeout" => 28,
-            "v3_checksum_as_v2" => 29,
-            "version" => 30,
-            "virtual_router_id" => 31,
-            "warmup" => 32,
-            "weight" => 33,
-            _ => panic!("'{kw}' has no bit in Explicit"),
-        }
+    pub fn set(&mut self, kw: Given) {
+        self.0 |= 1 << kw as u32;
     }
     #[inline]
-    pub fn set(&mut self, kw: &'static str) {
-        self.0 |= Self::bit(kw);
-    }
-    #[inline]
-    pub fn has(&self, kw: &str) -> bool {
-        self.0 & Self::bit(kw) != 0
+    pub fn has(&self, kw: Given) -> bool {
+        self.0 & (1 << kw as u32) != 0
     }
     /// The keywords either set holds.
     pub fn union(self, other: Explicit) -> Explicit {

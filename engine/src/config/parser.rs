@@ -4,6 +4,7 @@
 use super::diag::{DiagClass, Diagnostic, Location, Severity};
 use super::lexer::{split_command, Lexer, Text, Token};
 use super::model::{Command, IpPrefix, SECOND};
+use super::registry::{Block, Keyword, Runtime};
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -114,58 +115,10 @@ struct SuspectClose {
     opener_line: u32,
 }
 
-/// Keywords that open a block somewhere in the language: with `{` they are parsed as
-/// blocks; any other keyword followed by `{` is an error.
+/// Keywords that open a block somewhere in the language (the registry's `Block` values):
+/// with `{` they are parsed as blocks; any other keyword followed by `{` is an error.
 fn is_block_keyword(kw: &str) -> bool {
-    matches!(
-        kw,
-        "global_defs"
-            | "notification_email"
-            | "vrrp_script"
-            | "vrrp_sync_group"
-            | "group"
-            | "vrrp_instance"
-            | "virtual_ipaddress"
-            | "virtual_ipaddress_excluded"
-            | "virtual_routes"
-            | "virtual_rules"
-            | "track_interface"
-            | "track_script"
-            | "track_file"
-            | "vrrp_track_file"
-            | "track_process"
-            | "vrrp_track_process"
-            | "track_bfd"
-            | "unicast_peer"
-            | "authentication"
-            | "auth_hmac"
-            | "static_ipaddress"
-            | "static_routes"
-            | "static_rules"
-            | "linkbeat_interfaces"
-            | "interface_up_down_delays"
-            | "track_group"
-            | "garp_group"
-            | "interfaces"
-            | "bfd_instance"
-            | "SSL"
-            | "virtual_server_group"
-            | "virtual_server"
-            | "real_server"
-            | "HTTP_GET"
-            | "SSL_GET"
-            | "TCP_CHECK"
-            | "SMTP_CHECK"
-            | "DNS_CHECK"
-            | "MISC_CHECK"
-            | "UDP_CHECK"
-            | "PING_CHECK"
-            | "FILE_CHECK"
-            | "BFD_CHECK"
-            | "url"
-            | "host"
-            | "sorry_server"
-    )
+    super::registry::opens_block(kw)
 }
 
 /// Where a keyword belongs, for the hint when it turns up somewhere else.
@@ -209,6 +162,9 @@ pub struct Parser<'a> {
     peeked: Option<Item>,
     suspects: Vec<SuspectClose>,
     suspects_reported: bool,
+    /// Keywords already warned about as not carried out, so a pool of 40,000 real
+    /// servers gives one warning per keyword, not one per server.
+    noted: Vec<&'static Keyword>,
 }
 
 impl<'a> Parser<'a> {
@@ -219,6 +175,7 @@ impl<'a> Parser<'a> {
             peeked: None,
             suspects: Vec::new(),
             suspects_reported: false,
+            noted: Vec::new(),
         }
     }
 
@@ -354,6 +311,15 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+    }
+
+    /// [`Self::block`] for a block of the registry: each keyword that is accepted but not
+    /// carried out is noted ([`Self::runtime_note`]) before `f` reads it.
+    pub fn block_in(&mut self, block: Block, st: &Stmt, mut f: impl FnMut(&mut Self, Stmt)) {
+        self.block(st, |p, s| {
+            p.runtime_note(block, &s);
+            f(p, s)
+        })
     }
 
     /// A value keyword followed by `{`: reported, and its block skipped. True when so.
@@ -554,6 +520,27 @@ impl<'a> Parser<'a> {
             source_line: Some(st.text.to_arc()),
         });
         self.skip_block(st);
+    }
+
+    /// A keyword of `block` that keepalived-rs accepts but does not (wholly) carry out:
+    /// a warning naming it with the registry's reason, at its first use in the load. Not
+    /// when the block itself is without effect: its opener was warned about already.
+    pub fn runtime_note(&mut self, block: Block, st: &Stmt) {
+        let Some(k) = block.lookup(st.kw()) else {
+            return;
+        };
+        if matches!(k.runtime, Runtime::Carried | Runtime::Refused(_))
+            || block
+                .opener()
+                .is_some_and(|o| matches!(o.runtime, Runtime::Ignored(_)))
+            || self.noted.iter().any(|n| std::ptr::eq(*n, k))
+        {
+            return;
+        }
+        self.noted.push(k);
+        if let Some(message) = k.runtime_warning(st.kw()) {
+            self.warn(st, st.kw.col, message);
+        }
     }
 
     /// Words after the last argument a keyword takes: keepalived ignores them; we say so.

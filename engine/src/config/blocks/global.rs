@@ -3,16 +3,18 @@
 use crate::config::diag::DiagClass;
 use crate::config::model::*;
 use crate::config::parser::{Parser, Stmt};
+use crate::config::registry::Block;
 
 const MAX_TIMER: u64 = u32::MAX as u64 * SECOND;
 
 pub fn global_defs(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     p.extra(st, 0);
     let g = &mut cfg.global;
-    p.block(st, |p, s| keyword(p, &s, g));
+    p.block_in(Block::GlobalDefs, st, |p, s| keyword(p, &s, g));
 }
 
 fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
+    use crate::config::registry::global as kw;
     macro_rules! set {
         ($field:expr, $v:expr) => {
             if let Some(v) = $v {
@@ -21,10 +23,10 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
         };
     }
     match s.kw() {
-        "router_id" => g.router_id = p.value(s, "a router id"),
-        "notification_email" => g.notification_email.extend(p.words(s).into_iter().map(|t| t.text.to_string())),
-        "notification_email_from" => g.notification_email_from = p.value(s, "an email address"),
-        "smtp_server" => {
+        kw::ROUTER_ID => g.router_id = p.value(s, "a router id"),
+        kw::NOTIFICATION_EMAIL => g.notification_email.extend(p.words(s).into_iter().map(|t| t.text.to_string())),
+        kw::NOTIFICATION_EMAIL_FROM => g.notification_email_from = p.value(s, "an email address"),
+        kw::SMTP_SERVER => {
             if let Some(host) = p.str_arg(s, 0, "a server address or name") {
                 let port = if s.args.len() > 1 { p.int(s, 1, 1, 65535) } else { Some(25) };
                 p.extra(s, 2);
@@ -33,14 +35,14 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
                 }
             }
         }
-        "smtp_helo_name" => g.smtp_helo_name = p.value(s, "a host name"),
-        "smtp_connect_timeout" => set!(g.smtp_connect_timeout_us, p.timer_value(s, SECOND, MAX_TIMER)),
-        "smtp_alert" => g.smtp_alert = Some(p.flag(s)),
-        "smtp_alert_vrrp" => g.smtp_alert_vrrp = Some(p.flag(s)),
-        "smtp_alert_checker" => g.smtp_alert_checker = Some(p.flag(s)),
-        "no_email_faults" => g.no_email_faults = p.flag(s),
-        "no_checker_emails" => g.no_checker_emails = p.flag(s),
-        "script_user" => {
+        kw::SMTP_HELO_NAME => g.smtp_helo_name = p.value(s, "a host name"),
+        kw::SMTP_CONNECT_TIMEOUT => set!(g.smtp_connect_timeout_us, p.timer_value(s, SECOND, MAX_TIMER)),
+        kw::SMTP_ALERT => g.smtp_alert = Some(p.flag(s)),
+        kw::SMTP_ALERT_VRRP => g.smtp_alert_vrrp = Some(p.flag(s)),
+        kw::SMTP_ALERT_CHECKER => g.smtp_alert_checker = Some(p.flag(s)),
+        kw::NO_EMAIL_FAULTS => g.no_email_faults = p.flag(s),
+        kw::NO_CHECKER_EMAILS => g.no_checker_emails = p.flag(s),
+        kw::SCRIPT_USER => {
             // `script_user USER [GROUP]` or `USER:GROUP`.
             if let Some(u) = p.str_arg(s, 0, "a user name") {
                 match u.split_once(':') {
@@ -56,23 +58,23 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
                 p.extra(s, 2);
             }
         }
-        "enable_script_security" => g.enable_script_security = p.flag(s),
-        "use_symlink_paths" => g.use_symlink_paths = p.flag(s),
-        "set_supplementary_groups" => g.set_supplementary_groups = p.flag(s),
-        "startup_script" => g.startup_script = p.command(s),
-        "startup_script_timeout" => set!(g.startup_script_timeout_s, p.int_value(s, 1, 1000)),
-        "shutdown_script" => g.shutdown_script = p.command(s),
-        "shutdown_script_timeout" => set!(g.shutdown_script_timeout_s, p.int_value(s, 1, 1000)),
-        "notify_fifo" => fifo(p, s, &mut g.notify_fifo),
-        "vrrp_notify_fifo" => fifo(p, s, &mut g.vrrp_notify_fifo),
-        "lvs_notify_fifo" => fifo(p, s, &mut g.lvs_notify_fifo),
-        "notify_fifo_script" => fifo_script(p, s, &mut g.notify_fifo),
-        "vrrp_notify_fifo_script" => fifo_script(p, s, &mut g.vrrp_notify_fifo),
-        "lvs_notify_fifo_script" => fifo_script(p, s, &mut g.lvs_notify_fifo),
-        "fifo_write_vrrp_states_on_reload" => g.fifo_write_vrrp_states_on_reload = p.flag(s),
-        "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = p.flag(s),
-        "vrrp_version" => set!(g.vrrp_version, p.int_value(s, 2, 3)),
-        "vrrp_mcast_group4" => {
+        kw::ENABLE_SCRIPT_SECURITY => g.enable_script_security = p.flag(s),
+        kw::USE_SYMLINK_PATHS => g.use_symlink_paths = p.flag(s),
+        kw::SET_SUPPLEMENTARY_GROUPS => g.set_supplementary_groups = p.flag(s),
+        kw::STARTUP_SCRIPT => g.startup_script = p.command(s),
+        kw::STARTUP_SCRIPT_TIMEOUT => set!(g.startup_script_timeout_s, p.int_value(s, 1, 1000)),
+        kw::SHUTDOWN_SCRIPT => g.shutdown_script = p.command(s),
+        kw::SHUTDOWN_SCRIPT_TIMEOUT => set!(g.shutdown_script_timeout_s, p.int_value(s, 1, 1000)),
+        kw::NOTIFY_FIFO => fifo(p, s, &mut g.notify_fifo),
+        kw::VRRP_NOTIFY_FIFO => fifo(p, s, &mut g.vrrp_notify_fifo),
+        kw::LVS_NOTIFY_FIFO => fifo(p, s, &mut g.lvs_notify_fifo),
+        kw::NOTIFY_FIFO_SCRIPT => fifo_script(p, s, &mut g.notify_fifo),
+        kw::VRRP_NOTIFY_FIFO_SCRIPT => fifo_script(p, s, &mut g.vrrp_notify_fifo),
+        kw::LVS_NOTIFY_FIFO_SCRIPT => fifo_script(p, s, &mut g.lvs_notify_fifo),
+        kw::FIFO_WRITE_VRRP_STATES_ON_RELOAD => g.fifo_write_vrrp_states_on_reload = p.flag(s),
+        kw::VRRP_NOTIFY_PRIORITY_CHANGES => g.vrrp_notify_priority_changes = p.flag(s),
+        kw::VRRP_VERSION => set!(g.vrrp_version, p.int_value(s, 2, 3)),
+        kw::VRRP_MCAST_GROUP4 => {
             if let Some(a) = p.ip_value(s) {
                 if a.is_ipv4() && a.is_multicast() {
                     g.vrrp_mcast_group4 = a;
@@ -81,7 +83,7 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
                 }
             }
         }
-        "vrrp_mcast_group6" => {
+        kw::VRRP_MCAST_GROUP6 => {
             if let Some(a) = p.ip_value(s) {
                 if a.is_ipv6() && a.is_multicast() {
                     g.vrrp_mcast_group6 = a;
@@ -90,19 +92,19 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
                 }
             }
         }
-        "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = p.flag(s),
-        "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = p.flag(s),
-        "vrrp_strict" => g.vrrp_strict = p.flag(s),
-        "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = p.flag(s),
-        "vrrp_higher_prio_send_advert" => g.vrrp_higher_prio_send_advert = p.flag(s),
-        "vrrp_down_timer_adverts" => set!(g.vrrp_down_timer_adverts, p.int_value(s, 1, 100)),
-        "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = p.flag(s),
-        "v3_checksum_as_v2" => g.v3_checksum_as_v2 = p.flag(s),
-        "default_interface" => g.default_interface = p.value(s, "an interface name"),
-        "log_unknown_vrids" => g.log_unknown_vrids = p.flag(s),
-        "vrrp_startup_delay" => set!(g.vrrp_startup_delay_us, p.timer_value(s, 0, 1000 * SECOND)),
-        "vrrp_delay_after_boot" => set!(g.vrrp_delay_after_boot_us, p.timer_value(s, 0, 1000 * SECOND)),
-        "dynamic_interfaces" => {
+        kw::VRRP_CHECK_UNICAST_SRC => g.vrrp_check_unicast_src = p.flag(s),
+        kw::VRRP_SKIP_CHECK_ADV_ADDR => g.vrrp_skip_check_adv_addr = p.flag(s),
+        kw::VRRP_STRICT => g.vrrp_strict = p.flag(s),
+        kw::VRRP_LOWER_PRIO_NO_ADVERT => g.vrrp_lower_prio_no_advert = p.flag(s),
+        kw::VRRP_HIGHER_PRIO_SEND_ADVERT => g.vrrp_higher_prio_send_advert = p.flag(s),
+        kw::VRRP_DOWN_TIMER_ADVERTS => set!(g.vrrp_down_timer_adverts, p.int_value(s, 1, 100)),
+        kw::VRRP_OWNER_IGNORE_ADVERTS => g.vrrp_owner_ignore_adverts = p.flag(s),
+        kw::V3_CHECKSUM_AS_V2 => g.v3_checksum_as_v2 = p.flag(s),
+        kw::DEFAULT_INTERFACE => g.default_interface = p.value(s, "an interface name"),
+        kw::LOG_UNKNOWN_VRIDS => g.log_unknown_vrids = p.flag(s),
+        kw::VRRP_STARTUP_DELAY => set!(g.vrrp_startup_delay_us, p.timer_value(s, 0, 1000 * SECOND)),
+        kw::VRRP_DELAY_AFTER_BOOT => set!(g.vrrp_delay_after_boot_us, p.timer_value(s, 0, 1000 * SECOND)),
+        kw::DYNAMIC_INTERFACES => {
             g.dynamic_interfaces = true;
             match s.arg(0) {
                 Some("allow_if_changes") => g.dynamic_interfaces_allow_if_changes = true,
@@ -111,56 +113,56 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
             }
             p.extra(s, 1);
         }
-        "vrrp_garp_master_delay" => set!(g.vrrp_garp_master_delay_us, p.timer_value(s, 0, 255 * SECOND)),
-        "vrrp_garp_master_repeat" => set!(g.vrrp_garp_master_repeat, p.int_value(s, 0, 255)),
-        "vrrp_garp_master_refresh" => set!(g.vrrp_garp_master_refresh_us, p.timer_value(s, 0, MAX_TIMER)),
-        "vrrp_garp_master_refresh_repeat" => set!(g.vrrp_garp_master_refresh_repeat, p.int_value(s, 0, 255)),
-        "vrrp_garp_lower_prio_delay" => g.vrrp_garp_lower_prio_delay_us = p.timer_value(s, 0, 255 * SECOND),
-        "vrrp_garp_lower_prio_repeat" => g.vrrp_garp_lower_prio_repeat = p.int_value(s, 0, 255),
+        kw::VRRP_GARP_MASTER_DELAY => set!(g.vrrp_garp_master_delay_us, p.timer_value(s, 0, 255 * SECOND)),
+        kw::VRRP_GARP_MASTER_REPEAT => set!(g.vrrp_garp_master_repeat, p.int_value(s, 0, 255)),
+        kw::VRRP_GARP_MASTER_REFRESH => set!(g.vrrp_garp_master_refresh_us, p.timer_value(s, 0, MAX_TIMER)),
+        kw::VRRP_GARP_MASTER_REFRESH_REPEAT => set!(g.vrrp_garp_master_refresh_repeat, p.int_value(s, 0, 255)),
+        kw::VRRP_GARP_LOWER_PRIO_DELAY => g.vrrp_garp_lower_prio_delay_us = p.timer_value(s, 0, 255 * SECOND),
+        kw::VRRP_GARP_LOWER_PRIO_REPEAT => g.vrrp_garp_lower_prio_repeat = p.int_value(s, 0, 255),
         // keepalived's range starts at 1 µs and logs `0` as out of range, although 0 is the
         // documented default and the guide writes it; 0 is accepted here (no rate limit).
-        "vrrp_garp_interval" => set!(g.vrrp_garp_interval_us, p.timer_value(s, 0, 1000 * SECOND)),
-        "vrrp_gna_interval" => set!(g.vrrp_gna_interval_us, p.timer_value(s, 0, 1000 * SECOND)),
-        "vrrp_min_garp" => g.vrrp_min_garp = p.flag(s),
-        "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => g.vrrp_garp_extra_if = garp_extra_if(p, s),
-        "vrrp_iptables" => g.vrrp_iptables = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
-        "vrrp_ipsets" => g.vrrp_ipsets = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
-        "nftables" => {
+        kw::VRRP_GARP_INTERVAL => set!(g.vrrp_garp_interval_us, p.timer_value(s, 0, 1000 * SECOND)),
+        kw::VRRP_GNA_INTERVAL => set!(g.vrrp_gna_interval_us, p.timer_value(s, 0, 1000 * SECOND)),
+        kw::VRRP_MIN_GARP => g.vrrp_min_garp = p.flag(s),
+        kw::VRRP_GARP_EXTRA_IF | kw::VRRP_VMAC_GARP_INTVL => g.vrrp_garp_extra_if = garp_extra_if(p, s),
+        kw::VRRP_IPTABLES => g.vrrp_iptables = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
+        kw::VRRP_IPSETS => g.vrrp_ipsets = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
+        kw::NFTABLES => {
             g.nftables = Some(s.arg(0).unwrap_or("keepalived").to_string());
             p.extra(s, 1);
         }
-        "nftables_priority" => g.nftables_priority = p.int_value(s, -32768, 32767),
-        "nftables_counters" => g.nftables_counters = p.flag(s),
-        "nftables_ifindex" => g.nftables_ifindex = p.flag(s),
-        "nftables_ipvs" => g.nftables_ipvs = p.flag(s),
-        "nftables_ipvs_priority" => g.nftables_ipvs_priority = p.int_value(s, -32768, 32767),
-        "nftables_ipvs_start_fwmark" => set!(g.nftables_ipvs_start_fwmark, p.int_value(s, 1, u32::MAX as i64)),
-        "disable_local_igmp" => g.disable_local_igmp = p.flag(s),
-        "vmac_prefix" => set!(g.vmac_prefix, p.value(s, "an interface name prefix")),
-        "vmac_addr_prefix" => g.vmac_addr_prefix = p.value(s, "a MAC address prefix"),
-        "vrrp_priority" => g.vrrp_priority = p.int_value(s, -20, 19),
-        "checker_priority" | "lvs_priority" => g.checker_priority = p.int_value(s, -20, 19),
-        "bfd_priority" => g.bfd_priority = p.int_value(s, -20, 19),
-        "vrrp_no_swap" => g.vrrp_no_swap = p.flag(s),
-        "checker_no_swap" | "lvs_no_swap" => g.checker_no_swap = p.flag(s),
-        "bfd_no_swap" => g.bfd_no_swap = p.flag(s),
-        "vrrp_rt_priority" => g.vrrp_rt_priority = p.int_value(s, 1, 99),
-        "checker_rt_priority" => g.checker_rt_priority = p.int_value(s, 1, 99),
-        "bfd_rt_priority" => g.bfd_rt_priority = p.int_value(s, 1, 99),
-        "vrrp_rlimit_rttime" | "vrrp_rlimit_rtime" => set!(g.vrrp_rlimit_rttime_us, p.int_value(s, 1, u32::MAX as i64)),
-        "checker_rlimit_rttime" | "checker_rlimit_rtime" => set!(g.checker_rlimit_rttime_us, p.int_value(s, 1, u32::MAX as i64)),
-        "bfd_rlimit_rttime" | "bfd_rlimit_rtime" => set!(g.bfd_rlimit_rttime_us, p.int_value(s, 1, u32::MAX as i64)),
-        "vrrp_cpu_affinity" => g.vrrp_cpu_affinity = cpus(p, s),
-        "checker_cpu_affinity" => g.checker_cpu_affinity = cpus(p, s),
-        "bfd_cpu_affinity" => g.bfd_cpu_affinity = cpus(p, s),
-        "max_auto_priority" => g.max_auto_priority = if s.args.is_empty() { Some(99) } else { p.int_value(s, -1, 99) },
-        "min_auto_priority_delay" => g.min_auto_priority_delay_us = p.timer_value(s, 1, MAX_TIMER),
-        "process_names" => g.process_names = p.flag(s),
-        "process_name" => g.process_name = p.value(s, "a process name"),
-        "vrrp_process_name" => g.vrrp_process_name = p.value(s, "a process name"),
-        "checker_process_name" | "lvs_process_name" => g.checker_process_name = p.value(s, "a process name"),
-        "bfd_process_name" => g.bfd_process_name = p.value(s, "a process name"),
-        "umask" => {
+        kw::NFTABLES_PRIORITY => g.nftables_priority = p.int_value(s, -32768, 32767),
+        kw::NFTABLES_COUNTERS => g.nftables_counters = p.flag(s),
+        kw::NFTABLES_IFINDEX => g.nftables_ifindex = p.flag(s),
+        kw::NFTABLES_IPVS => g.nftables_ipvs = p.flag(s),
+        kw::NFTABLES_IPVS_PRIORITY => g.nftables_ipvs_priority = p.int_value(s, -32768, 32767),
+        kw::NFTABLES_IPVS_START_FWMARK => set!(g.nftables_ipvs_start_fwmark, p.int_value(s, 1, u32::MAX as i64)),
+        kw::DISABLE_LOCAL_IGMP => g.disable_local_igmp = p.flag(s),
+        kw::VMAC_PREFIX => set!(g.vmac_prefix, p.value(s, "an interface name prefix")),
+        kw::VMAC_ADDR_PREFIX => g.vmac_addr_prefix = p.value(s, "a MAC address prefix"),
+        kw::VRRP_PRIORITY => g.vrrp_priority = p.int_value(s, -20, 19),
+        kw::CHECKER_PRIORITY | kw::LVS_PRIORITY => g.checker_priority = p.int_value(s, -20, 19),
+        kw::BFD_PRIORITY => g.bfd_priority = p.int_value(s, -20, 19),
+        kw::VRRP_NO_SWAP => g.vrrp_no_swap = p.flag(s),
+        kw::CHECKER_NO_SWAP | kw::LVS_NO_SWAP => g.checker_no_swap = p.flag(s),
+        kw::BFD_NO_SWAP => g.bfd_no_swap = p.flag(s),
+        kw::VRRP_RT_PRIORITY => g.vrrp_rt_priority = p.int_value(s, 1, 99),
+        kw::CHECKER_RT_PRIORITY => g.checker_rt_priority = p.int_value(s, 1, 99),
+        kw::BFD_RT_PRIORITY => g.bfd_rt_priority = p.int_value(s, 1, 99),
+        kw::VRRP_RLIMIT_RTTIME | kw::VRRP_RLIMIT_RTIME => set!(g.vrrp_rlimit_rttime_us, p.int_value(s, 1, u32::MAX as i64)),
+        kw::CHECKER_RLIMIT_RTTIME | kw::CHECKER_RLIMIT_RTIME => set!(g.checker_rlimit_rttime_us, p.int_value(s, 1, u32::MAX as i64)),
+        kw::BFD_RLIMIT_RTTIME | kw::BFD_RLIMIT_RTIME => set!(g.bfd_rlimit_rttime_us, p.int_value(s, 1, u32::MAX as i64)),
+        kw::VRRP_CPU_AFFINITY => g.vrrp_cpu_affinity = cpus(p, s),
+        kw::CHECKER_CPU_AFFINITY => g.checker_cpu_affinity = cpus(p, s),
+        kw::BFD_CPU_AFFINITY => g.bfd_cpu_affinity = cpus(p, s),
+        kw::MAX_AUTO_PRIORITY => g.max_auto_priority = if s.args.is_empty() { Some(99) } else { p.int_value(s, -1, 99) },
+        kw::MIN_AUTO_PRIORITY_DELAY => g.min_auto_priority_delay_us = p.timer_value(s, 1, MAX_TIMER),
+        kw::PROCESS_NAMES => g.process_names = p.flag(s),
+        kw::PROCESS_NAME => g.process_name = p.value(s, "a process name"),
+        kw::VRRP_PROCESS_NAME => g.vrrp_process_name = p.value(s, "a process name"),
+        kw::CHECKER_PROCESS_NAME | kw::LVS_PROCESS_NAME => g.checker_process_name = p.value(s, "a process name"),
+        kw::BFD_PROCESS_NAME => g.bfd_process_name = p.value(s, "a process name"),
+        kw::UMASK => {
             if let Some(text) = p.value(s, "an octal mask") {
                 match u32::from_str_radix(text.trim_start_matches('0'), 8).or_else(|e| if text.chars().all(|c| c == '0') { Ok(0) } else { Err(e) }) {
                     Ok(v) if v <= 0o777 => g.umask = Some(v),
@@ -168,16 +170,16 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
                 }
             }
         }
-        kw @ ("vrrp_netlink_cmd_rcv_bufs"
-        | "vrrp_netlink_cmd_rcv_bufs_force"
-        | "vrrp_netlink_monitor_rcv_bufs"
-        | "vrrp_netlink_monitor_rcv_bufs_force"
-        | "lvs_netlink_cmd_rcv_bufs"
-        | "lvs_netlink_cmd_rcv_bufs_force"
-        | "lvs_netlink_monitor_rcv_bufs"
-        | "lvs_netlink_monitor_rcv_bufs_force"
-        | "process_monitor_rcv_bufs"
-        | "process_monitor_rcv_bufs_force") => {
+        kw @ (kw::VRRP_NETLINK_CMD_RCV_BUFS
+        | kw::VRRP_NETLINK_CMD_RCV_BUFS_FORCE
+        | kw::VRRP_NETLINK_MONITOR_RCV_BUFS
+        | kw::VRRP_NETLINK_MONITOR_RCV_BUFS_FORCE
+        | kw::LVS_NETLINK_CMD_RCV_BUFS
+        | kw::LVS_NETLINK_CMD_RCV_BUFS_FORCE
+        | kw::LVS_NETLINK_MONITOR_RCV_BUFS
+        | kw::LVS_NETLINK_MONITOR_RCV_BUFS_FORCE
+        | kw::PROCESS_MONITOR_RCV_BUFS
+        | kw::PROCESS_MONITOR_RCV_BUFS_FORCE) => {
             let force = kw.ends_with("_force");
             let base = kw.trim_end_matches("_force").to_string();
             if force && (s.args.is_empty() || s.arg(0).and_then(crate::config::parser::parse_bool).is_some()) {
@@ -196,12 +198,12 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
                 }
             }
         }
-        "vrrp_rx_bufs_policy" => g.vrrp_rx_bufs_policy = p.value(s, "MTU, ADVERT or a size"),
-        "vrrp_rx_bufs_multiplier" => set!(g.vrrp_rx_bufs_multiplier, p.int_value(s, 1, 1000)),
-        "lvs_sync_daemon" => g.lvs_sync_daemon = lvs_sync_daemon(p, s),
-        "lvs_timeouts" => lvs_timeouts(p, s, &mut g.lvs_timeouts),
-        "lvs_flush" => g.lvs_flush = p.flag(s),
-        "lvs_flush_on_stop" | "lvs_flush_onstop" => {
+        kw::VRRP_RX_BUFS_POLICY => g.vrrp_rx_bufs_policy = p.value(s, "MTU, ADVERT or a size"),
+        kw::VRRP_RX_BUFS_MULTIPLIER => set!(g.vrrp_rx_bufs_multiplier, p.int_value(s, 1, 1000)),
+        kw::LVS_SYNC_DAEMON => g.lvs_sync_daemon = lvs_sync_daemon(p, s),
+        kw::LVS_TIMEOUTS => lvs_timeouts(p, s, &mut g.lvs_timeouts),
+        kw::LVS_FLUSH => g.lvs_flush = p.flag(s),
+        kw::LVS_FLUSH_ON_STOP | kw::LVS_FLUSH_ONSTOP => {
             g.lvs_flush_on_stop = match s.arg(0) {
                 None => Some(LvsFlushOnStop::All),
                 Some("VS") => Some(LvsFlushOnStop::Vs),
@@ -216,54 +218,54 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
             };
             p.extra(s, 1);
         }
-        "rs_init_notifies" => g.rs_init_notifies = p.flag(s),
-        "checker_log_all_failures" => g.checker_log_all_failures = p.flag(s),
-        "snmp_socket" => g.snmp_socket = p.value(s, "a socket address"),
-        "enable_snmp_vrrp" | "enable_snmp_keepalived" => g.enable_snmp_vrrp = p.flag(s),
-        "enable_snmp_checker" => g.enable_snmp_checker = p.flag(s),
-        "enable_snmp_rfc" => g.enable_snmp_rfc = p.flag(s),
-        "enable_snmp_rfcv2" => g.enable_snmp_rfcv2 = p.flag(s),
-        "enable_snmp_rfcv3" => g.enable_snmp_rfcv3 = p.flag(s),
-        "enable_traps" => g.enable_traps = p.flag(s),
-        "snmp_vs_stats_update_interval" => g.snmp_vs_stats_update_interval_us = p.timer_value(s, 0, MAX_TIMER),
-        "snmp_rs_stats_update_interval" => g.snmp_rs_stats_update_interval_us = p.timer_value(s, 0, MAX_TIMER),
-        "enable_dbus" => g.enable_dbus = p.flag(s),
-        "dbus_service_name" => g.dbus_service_name = p.value(s, "a D-Bus service name"),
-        "dbus_no_interface_name" => g.dbus_no_interface_name = p.flag(s),
-        "reload_check_config" => {
+        kw::RS_INIT_NOTIFIES => g.rs_init_notifies = p.flag(s),
+        kw::CHECKER_LOG_ALL_FAILURES => g.checker_log_all_failures = p.flag(s),
+        kw::SNMP_SOCKET => g.snmp_socket = p.value(s, "a socket address"),
+        kw::ENABLE_SNMP_VRRP | kw::ENABLE_SNMP_KEEPALIVED => g.enable_snmp_vrrp = p.flag(s),
+        kw::ENABLE_SNMP_CHECKER => g.enable_snmp_checker = p.flag(s),
+        kw::ENABLE_SNMP_RFC => g.enable_snmp_rfc = p.flag(s),
+        kw::ENABLE_SNMP_RFCV2 => g.enable_snmp_rfcv2 = p.flag(s),
+        kw::ENABLE_SNMP_RFCV3 => g.enable_snmp_rfcv3 = p.flag(s),
+        kw::ENABLE_TRAPS => g.enable_traps = p.flag(s),
+        kw::SNMP_VS_STATS_UPDATE_INTERVAL => g.snmp_vs_stats_update_interval_us = p.timer_value(s, 0, MAX_TIMER),
+        kw::SNMP_RS_STATS_UPDATE_INTERVAL => g.snmp_rs_stats_update_interval_us = p.timer_value(s, 0, MAX_TIMER),
+        kw::ENABLE_DBUS => g.enable_dbus = p.flag(s),
+        kw::DBUS_SERVICE_NAME => g.dbus_service_name = p.value(s, "a D-Bus service name"),
+        kw::DBUS_NO_INTERFACE_NAME => g.dbus_no_interface_name = p.flag(s),
+        kw::RELOAD_CHECK_CONFIG => {
             g.reload_check_config = Some(s.arg(0).map(str::to_string));
             p.extra(s, 1);
         }
-        "reload_time_file" => g.reload_time_file = p.value(s, "a file name"),
-        "reload_repeat" => g.reload_repeat = p.flag(s),
-        "reload_file" => {
+        kw::RELOAD_TIME_FILE => g.reload_time_file = p.value(s, "a file name"),
+        kw::RELOAD_REPEAT => g.reload_repeat = p.flag(s),
+        kw::RELOAD_FILE => {
             g.reload_file = Some(s.arg(0).unwrap_or("/run/keepalived.reload").to_string());
             p.extra(s, 1);
         }
-        "include_check" => {
+        kw::INCLUDE_CHECK => {
             g.include_check = Some(s.args.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" "));
         }
-        "config_save_dir" => g.config_save_dir = p.value(s, "a directory"),
-        "tmp_config_directory" => g.tmp_config_directory = p.value(s, "a directory"),
-        "random_seed" => g.random_seed = p.int_value(s, 0, u32::MAX as i64),
-        "data_use_instance" => g.data_use_instance = p.flag(s),
-        "state_dump_file" | "state_file_location" => g.state_dump_file = p.value(s, "a file name"),
-        "stats_dump_file" | "stats_file_location" => g.stats_dump_file = p.value(s, "a file name"),
-        "json_dump_file" | "json_file_location" => g.json_dump_file = p.value(s, "a file name"),
-        "json_version" => set!(g.json_version, p.int_value(s, 1, 2)),
-        "iproute_usr_dir" => g.iproute_usr_dir = p.value(s, "a directory"),
-        "iproute_etc_dir" => g.iproute_etc_dir = p.value(s, "a directory"),
+        kw::CONFIG_SAVE_DIR => g.config_save_dir = p.value(s, "a directory"),
+        kw::TMP_CONFIG_DIRECTORY => g.tmp_config_directory = p.value(s, "a directory"),
+        kw::RANDOM_SEED => g.random_seed = p.int_value(s, 0, u32::MAX as i64),
+        kw::DATA_USE_INSTANCE => g.data_use_instance = p.flag(s),
+        kw::STATE_DUMP_FILE | kw::STATE_FILE_LOCATION => g.state_dump_file = p.value(s, "a file name"),
+        kw::STATS_DUMP_FILE | kw::STATS_FILE_LOCATION => g.stats_dump_file = p.value(s, "a file name"),
+        kw::JSON_DUMP_FILE | kw::JSON_FILE_LOCATION => g.json_dump_file = p.value(s, "a file name"),
+        kw::JSON_VERSION => set!(g.json_version, p.int_value(s, 1, 2)),
+        kw::IPROUTE_USR_DIR => g.iproute_usr_dir = p.value(s, "a directory"),
+        kw::IPROUTE_ETC_DIR => g.iproute_etc_dir = p.value(s, "a directory"),
         // An instance-level keyword people put in global_defs (the guide lists it there);
         // keepalived rejects it, so do we, with the reason.
-        "nopreempt" => p.error(
+        kw::NOPREEMPT => p.error(
             s,
             s.kw.col,
             DiagClass::Semantic,
             "'nopreempt' is a vrrp_instance keyword; it has no effect in global_defs - move it into the vrrp_instance".into(),
         ),
-        "linkbeat_use_polling" => {
-            p.warn(s, s.kw.col, "'linkbeat_use_polling' is a top-level keyword, not a global_defs one; applying it".into());
-        }
+        // A top-level keyword (keepalived does not know it here): the registry's warning
+        // says so, and it is not applied.
+        kw::LINKBEAT_USE_POLLING => {}
         _ => p.unknown(s, "global_defs"),
     }
 }

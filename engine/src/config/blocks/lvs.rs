@@ -5,6 +5,7 @@ use super::track::weight;
 use crate::config::diag::DiagClass;
 use crate::config::model::*;
 use crate::config::parser::{parse_ip, Parser, Stmt};
+use crate::config::registry::Block;
 use std::net::IpAddr;
 
 const SCHEDULERS: &[&str] = &[
@@ -13,13 +14,14 @@ const SCHEDULERS: &[&str] = &[
 const MAX_TIMER: u64 = 86400 * 365 * SECOND;
 
 pub fn ssl(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    use crate::config::registry::lvs::ssl as kw;
     p.extra(st, 0);
     let mut s_cfg = SslConfig::default();
-    p.block(st, |p, s| match s.kw() {
-        "password" => s_cfg.password = p.value(&s, "a password"),
-        "ca" => s_cfg.ca = p.value(&s, "a CA file"),
-        "certificate" => s_cfg.certificate = p.value(&s, "a certificate file"),
-        "key" => s_cfg.key = p.value(&s, "a key file"),
+    p.block_in(Block::Ssl, st, |p, s| match s.kw() {
+        kw::PASSWORD => s_cfg.password = p.value(&s, "a password"),
+        kw::CA => s_cfg.ca = p.value(&s, "a CA file"),
+        kw::CERTIFICATE => s_cfg.certificate = p.value(&s, "a certificate file"),
+        kw::KEY => s_cfg.key = p.value(&s, "a key file"),
         _ => p.unknown(&s, "SSL"),
     });
     cfg.ssl = Some(s_cfg);
@@ -30,9 +32,10 @@ pub fn virtual_server_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         p.skip_block(st);
         return;
     };
+    use crate::config::registry::lvs::group as kw;
     let mut entries = Vec::new();
     for s in p.lines(st) {
-        if s.kw() == "fwmark" {
+        if s.kw() == kw::FWMARK {
             if let Some(mark) = p.int(&s, 0, 1, u32::MAX as i64) {
                 let family_v6 = match s.arg(1) {
                     Some("inet") => Some(false),
@@ -131,8 +134,9 @@ fn default_schedule() -> Schedule {
 
 /// The schedule keywords every level shares; true when `s` was one of them.
 fn schedule_kw(p: &mut Parser<'_>, s: &Stmt, sch: &mut Schedule, ex: &mut Explicit) -> bool {
+    use crate::config::registry::checker::schedule as kw;
     macro_rules! set {
-        ($kw:literal, $field:expr, $v:expr) => {{
+        ($kw:expr, $field:expr, $v:expr) => {{
             if let Some(v) = $v {
                 $field = v;
                 ex.set($kw);
@@ -140,7 +144,8 @@ fn schedule_kw(p: &mut Parser<'_>, s: &Stmt, sch: &mut Schedule, ex: &mut Explic
             true
         }};
     }
-    if s.kw() == "nb_get_retry" {
+    p.runtime_note(Block::Schedule, s);
+    if s.kw() == kw::NB_GET_RETRY {
         p.warn(
             s,
             s.kw.col,
@@ -148,25 +153,27 @@ fn schedule_kw(p: &mut Parser<'_>, s: &Stmt, sch: &mut Schedule, ex: &mut Explic
         );
     }
     match s.kw() {
-        "delay_loop" => set!(
-            "delay_loop",
+        kw::DELAY_LOOP => set!(
+            Given::DelayLoop,
             sch.delay_loop_us,
             p.timer_value(s, SECOND / 1000, MAX_TIMER)
         ),
-        "connect_timeout" => set!(
-            "connect_timeout",
+        kw::CONNECT_TIMEOUT => set!(
+            Given::ConnectTimeout,
             sch.connect_timeout_us,
             p.timer_value(s, SECOND / 1000, MAX_TIMER)
         ),
         // `nb_get_retry` is HTTP's old name for `retry`; the guide uses it in TCP_CHECK too.
-        "retry" | "nb_get_retry" => set!("retry", sch.retry, p.int_value(s, 0, u32::MAX as i64)),
-        "delay_before_retry" => set!(
-            "delay_before_retry",
+        kw::RETRY | kw::NB_GET_RETRY => {
+            set!(Given::Retry, sch.retry, p.int_value(s, 0, u32::MAX as i64))
+        }
+        kw::DELAY_BEFORE_RETRY => set!(
+            Given::DelayBeforeRetry,
             sch.delay_before_retry_us,
             p.timer_value(s, 0, MAX_TIMER)
         ),
-        "warmup" => set!("warmup", sch.warmup_us, p.timer_value(s, 0, MAX_TIMER)),
-        "alpha" => set!("alpha", sch.alpha, Some(p.flag(s))),
+        kw::WARMUP => set!(Given::Warmup, sch.warmup_us, p.timer_value(s, 0, MAX_TIMER)),
+        kw::ALPHA => set!(Given::Alpha, sch.alpha, Some(p.flag(s))),
         _ => false,
     }
 }
@@ -230,6 +237,7 @@ fn lvs_method(p: &mut Parser<'_>, s: &Stmt) -> Option<LvsMethod> {
 }
 
 pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    use crate::config::registry::lvs::virtual_server as kw;
     let address = match st.arg(0) {
         Some("fwmark") => p
             .int(st, 1, 1, u32::MAX as i64)
@@ -291,24 +299,24 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         explicit: Explicit::default(),
         defined_at: Some(st.loc()),
     };
-    p.block(st, |p, s| {
+    p.block_in(Block::VirtualServer, st, |p, s| {
         if schedule_kw(p, &s, &mut vs.schedule, &mut vs.explicit) {
             return;
         }
         match s.kw() {
-            "lb_algo" | "lvs_sched" => {
+            kw::LB_ALGO | kw::LVS_SCHED => {
                 if let Some(a) = p.choice(&s, 0, SCHEDULERS) {
                     vs.lvs_sched = a;
                 }
                 p.extra(&s, 1);
             }
-            "lb_kind" | "lvs_method" => {
+            kw::LB_KIND | kw::LVS_METHOD => {
                 if let Some(m) = lvs_method(p, &s) {
                     vs.lvs_method = m;
-                    vs.explicit.set("lvs_method");
+                    vs.explicit.set(Given::LvsMethod);
                 }
             }
-            "protocol" => {
+            kw::PROTOCOL => {
                 match p.str_arg(&s, 0, "TCP, UDP or SCTP").as_deref() {
                     Some("TCP") => vs.protocol = Protocol::Tcp,
                     Some("UDP") => vs.protocol = Protocol::Udp,
@@ -323,38 +331,43 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
                 p.extra(&s, 1);
             }
             // Without a value keepalived uses 360 s (`persistence_handler()`).
-            "persistence_timeout" => {
+            kw::PERSISTENCE_TIMEOUT => {
                 vs.persistence_timeout_s = if s.args.is_empty() {
                     Some(360)
                 } else {
                     p.int_value(&s, 1, u32::MAX as i64)
                 };
             }
-            "persistence_granularity" => {
+            kw::PERSISTENCE_GRANULARITY => {
                 vs.persistence_granularity = p.value(&s, "a netmask or prefix length")
             }
-            "persistence_engine" => {
+            kw::PERSISTENCE_ENGINE => {
                 vs.persistence_engine = p.value(&s, "a persistence engine name")
             }
-            "ops" => vs.ops = p.flag(&s),
-            f @ ("flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
-            | "mh-fallback") => {
+            kw::OPS => vs.ops = p.flag(&s),
+            f @ (kw::FLAG_1
+            | kw::FLAG_2
+            | kw::FLAG_3
+            | kw::SH_PORT
+            | kw::SH_FALLBACK
+            | kw::MH_PORT
+            | kw::MH_FALLBACK) => {
                 vs.sched_flags.push(f.to_string());
                 p.extra(&s, 0);
             }
-            "hashed" => vs.hashed = p.flag(&s),
-            "ha_suspend" => vs.ha_suspend = p.flag(&s),
-            "virtualhost" => vs.virtualhost = p.value(&s, "a host name"),
-            "snmp_name" => vs.snmp_name = p.value(&s, "a name"),
-            "omega" => vs.omega = p.flag(&s),
-            "quorum" => vs.quorum = p.int_value(&s, 1, u32::MAX as i64).unwrap_or(vs.quorum),
-            "hysteresis" => {
+            kw::HASHED => vs.hashed = p.flag(&s),
+            kw::HA_SUSPEND => vs.ha_suspend = p.flag(&s),
+            kw::VIRTUALHOST => vs.virtualhost = p.value(&s, "a host name"),
+            kw::SNMP_NAME => vs.snmp_name = p.value(&s, "a name"),
+            kw::OMEGA => vs.omega = p.flag(&s),
+            kw::QUORUM => vs.quorum = p.int_value(&s, 1, u32::MAX as i64).unwrap_or(vs.quorum),
+            kw::HYSTERESIS => {
                 vs.hysteresis = p.int_value(&s, 0, u32::MAX as i64).unwrap_or(vs.hysteresis)
             }
-            "quorum_up" => vs.quorum_up = p.command(&s),
-            "quorum_down" => vs.quorum_down = p.command(&s),
-            "weight" => vs.weight = p.int_value(&s, 0, i32::MAX as i64).unwrap_or(vs.weight),
-            "sorry_server" => {
+            kw::QUORUM_UP => vs.quorum_up = p.command(&s),
+            kw::QUORUM_DOWN => vs.quorum_down = p.command(&s),
+            kw::WEIGHT => vs.weight = p.int_value(&s, 0, i32::MAX as i64).unwrap_or(vs.weight),
+            kw::SORRY_SERVER => {
                 if let Some(address) = p.ip(&s, 0) {
                     let port = if s.args.len() > 1 {
                         p.int(&s, 1, 0, 65535)
@@ -369,8 +382,8 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
                     });
                 }
             }
-            "sorry_server_inhibit" => vs.sorry_server_inhibit = p.flag(&s),
-            "sorry_server_lvs_method" => {
+            kw::SORRY_SERVER_INHIBIT => vs.sorry_server_inhibit = p.flag(&s),
+            kw::SORRY_SERVER_LVS_METHOD => {
                 let m = lvs_method(p, &s);
                 match vs.sorry_server.as_mut() {
                     Some(ss) => ss.lvs_method = m,
@@ -382,17 +395,17 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
                     ),
                 }
             }
-            "inhibit_on_failure" => {
+            kw::INHIBIT_ON_FAILURE => {
                 vs.inhibit_on_failure = p.flag(&s);
-                vs.explicit.set("inhibit_on_failure");
+                vs.explicit.set(Given::InhibitOnFailure);
             }
-            "ip_family" => {
+            kw::IP_FAMILY => {
                 if let Some(f) = p.choice(&s, 0, &["inet", "inet6"]).as_deref() {
                     vs.ip_family_v6 = Some(f == "inet6")
                 }
             }
-            "smtp_alert" => vs.smtp_alert = Some(p.flag(&s)),
-            "real_server" => {
+            kw::SMTP_ALERT => vs.smtp_alert = Some(p.flag(&s)),
+            kw::REAL_SERVER => {
                 if let Some(rs) = real_server(p, &s) {
                     vs.real_servers.push(rs);
                 }
@@ -407,6 +420,7 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
 }
 
 fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
+    use crate::config::registry::lvs::real_server as kw;
     let address = p.ip(st, 0);
     let port = if st.args.len() > 1 {
         p.int(st, 1, 0, 65535)
@@ -435,31 +449,39 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
         checkers: Vec::new(),
         explicit: Explicit::default(),
     };
-    p.block(st, |p, s| {
+    p.block_in(Block::RealServer, st, |p, s| {
         if schedule_kw(p, &s, &mut rs.schedule, &mut rs.explicit) {
             return;
         }
         match s.kw() {
-            "weight" => {
+            kw::WEIGHT => {
                 if let Some(w) = p.int_value(&s, 0, i32::MAX as i64) {
                     rs.weight = w;
-                    rs.explicit.set("weight");
+                    rs.explicit.set(Given::Weight);
                 }
             }
-            "lvs_method" | "lb_kind" => rs.lvs_method = lvs_method(p, &s).map(Box::new),
-            "uthreshold" => rs.uthreshold = p.int_value(&s, 0, u32::MAX as i64),
-            "lthreshold" => rs.lthreshold = p.int_value(&s, 0, u32::MAX as i64),
-            "inhibit_on_failure" => {
+            kw::LVS_METHOD | kw::LB_KIND => rs.lvs_method = lvs_method(p, &s).map(Box::new),
+            kw::UTHRESHOLD => rs.uthreshold = p.int_value(&s, 0, u32::MAX as i64),
+            kw::LTHRESHOLD => rs.lthreshold = p.int_value(&s, 0, u32::MAX as i64),
+            kw::INHIBIT_ON_FAILURE => {
                 rs.inhibit_on_failure = p.flag(&s);
-                rs.explicit.set("inhibit_on_failure");
+                rs.explicit.set(Given::InhibitOnFailure);
             }
-            "notify_up" => rs.notify_up = p.command(&s).map(Box::new),
-            "notify_down" => rs.notify_down = p.command(&s).map(Box::new),
-            "smtp_alert" => rs.smtp_alert = p.flag(&s),
-            "virtualhost" => rs.virtualhost = p.value(&s, "a host name"),
-            "snmp_name" => rs.snmp_name = p.value(&s, "a name"),
-            kw @ ("TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "DNS_CHECK"
-            | "MISC_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
+            kw::NOTIFY_UP => rs.notify_up = p.command(&s).map(Box::new),
+            kw::NOTIFY_DOWN => rs.notify_down = p.command(&s).map(Box::new),
+            kw::SMTP_ALERT => rs.smtp_alert = p.flag(&s),
+            kw::VIRTUALHOST => rs.virtualhost = p.value(&s, "a host name"),
+            kw::SNMP_NAME => rs.snmp_name = p.value(&s, "a name"),
+            kw @ (kw::TCP_CHECK
+            | kw::HTTP_GET
+            | kw::SSL_GET
+            | kw::SMTP_CHECK
+            | kw::DNS_CHECK
+            | kw::MISC_CHECK
+            | kw::UDP_CHECK
+            | kw::PING_CHECK
+            | kw::FILE_CHECK
+            | kw::BFD_CHECK) => {
                 if let Some(c) = checker(p, &s, kw) {
                     // Real servers are many and their checkers few, nearly always one:
                     // the list grows exactly, not to room for four.
@@ -484,23 +506,27 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
 }
 
 fn connection_kw(p: &mut Parser<'_>, s: &Stmt, c: &mut Connection) -> bool {
+    use crate::config::registry::checker::connection as kw;
+    p.runtime_note(Block::Connection, s);
     match s.kw() {
-        "connect_ip" => c.connect_ip = p.ip_value(s),
-        "connect_port" => c.connect_port = p.int_value(s, 1, 65535),
-        "bindto" => c.bindto = p.ip_value(s),
-        "bind_port" => c.bind_port = p.int_value(s, 1, 65535),
-        "bind_if" => c.bind_if = p.value(s, "an interface"),
-        "fwmark" => c.fwmark = p.int_value(s, 0, u32::MAX as i64),
+        kw::CONNECT_IP => c.connect_ip = p.ip_value(s),
+        kw::CONNECT_PORT => c.connect_port = p.int_value(s, 1, 65535),
+        kw::BINDTO => c.bindto = p.ip_value(s),
+        kw::BIND_PORT => c.bind_port = p.int_value(s, 1, 65535),
+        kw::BIND_IF => c.bind_if = p.value(s, "an interface"),
+        kw::FWMARK => c.fwmark = p.int_value(s, 0, u32::MAX as i64),
         _ => return false,
     }
     true
 }
 
 fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
+    use crate::config::registry::checker::{bfd, common, dns, file, http, misc, smtp, udp};
+    use crate::config::registry::lvs::real_server as rs;
     p.extra(st, 0);
     let mut kind = match kw {
-        "TCP_CHECK" => CheckerKind::TcpCheck,
-        "HTTP_GET" | "SSL_GET" => {
+        rs::TCP_CHECK => CheckerKind::TcpCheck,
+        rs::HTTP_GET | rs::SSL_GET => {
             let h = Box::new(HttpCheck {
                 http_protocol: "1.0".into(),
                 virtualhost: None,
@@ -516,29 +542,29 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                 CheckerKind::SslGet(h)
             }
         }
-        "SMTP_CHECK" => CheckerKind::SmtpCheck {
+        rs::SMTP_CHECK => CheckerKind::SmtpCheck {
             helo_name: None,
             hosts: Vec::new(),
         },
-        "DNS_CHECK" => CheckerKind::DnsCheck {
+        rs::DNS_CHECK => CheckerKind::DnsCheck {
             query_type: "SOA".into(),
             name: ".".into(),
         },
-        "MISC_CHECK" => CheckerKind::MiscCheck(Box::new(MiscCheck {
+        rs::MISC_CHECK => CheckerKind::MiscCheck(Box::new(MiscCheck {
             misc_path: None,
             misc_timeout_us: None,
             misc_dynamic: false,
             user: None,
             group: None,
         })),
-        "UDP_CHECK" => CheckerKind::UdpCheck(Box::new(UdpCheck {
+        rs::UDP_CHECK => CheckerKind::UdpCheck(Box::new(UdpCheck {
             payload: Vec::new(),
             require_reply: None,
             min_reply_length: 0,
             max_reply_length: 255,
         })),
-        "PING_CHECK" => CheckerKind::PingCheck,
-        "FILE_CHECK" => CheckerKind::FileCheck {
+        rs::PING_CHECK => CheckerKind::PingCheck,
+        rs::FILE_CHECK => CheckerKind::FileCheck {
             track_file: None,
             weight: 0,
             weight_reverse: false,
@@ -552,11 +578,21 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
         log_all_failures: false,
         explicit: Explicit::default(),
     };
-    p.block(st, |p, s| {
+    let block = match kw {
+        rs::HTTP_GET | rs::SSL_GET => Block::HttpGet,
+        rs::SMTP_CHECK => Block::SmtpCheck,
+        rs::DNS_CHECK => Block::DnsCheck,
+        rs::MISC_CHECK => Block::MiscCheck,
+        rs::UDP_CHECK => Block::UdpCheck,
+        rs::FILE_CHECK => Block::FileCheck,
+        rs::BFD_CHECK => Block::BfdCheck,
+        _ => Block::Checker,
+    };
+    p.block_in(block, st, |p, s| {
         if schedule_kw(p, &s, &mut c.schedule, &mut c.explicit) {
             return;
         }
-        if s.kw() == "log_all_failures" {
+        if s.kw() == common::LOG_ALL_FAILURES {
             c.log_all_failures = p.flag(&s);
             return;
         }
@@ -566,18 +602,18 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
         }
         match (&mut kind, s.kw()) {
             (CheckerKind::HttpGet(h) | CheckerKind::SslGet(h), k) => match k {
-                "http_protocol" => {
+                http::HTTP_PROTOCOL => {
                     if let Some(v) = p.choice(&s, 0, &["1.0", "1.0C", "1.1", "1.0c"]) {
                         h.http_protocol = v.to_uppercase();
                     }
                     p.extra(&s, 1);
                 }
-                "virtualhost" => h.virtualhost = p.value(&s, "a host name"),
-                "fast_recovery" => h.fast_recovery = p.flag(&s),
-                "enable_sni" => h.enable_sni = p.flag(&s),
-                "sni_name" => h.sni_name = p.value(&s, "a server name"),
-                "tls_compliant" => h.tls_compliant = p.flag(&s),
-                "url" => {
+                http::VIRTUALHOST => h.virtualhost = p.value(&s, "a host name"),
+                http::FAST_RECOVERY => h.fast_recovery = p.flag(&s),
+                http::ENABLE_SNI => h.enable_sni = p.flag(&s),
+                http::SNI_NAME => h.sni_name = p.value(&s, "a server name"),
+                http::TLS_COMPLIANT => h.tls_compliant = p.flag(&s),
+                http::URL => {
                     if let Some(u) = url(p, &s) {
                         h.urls.push(u);
                     }
@@ -585,8 +621,8 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                 _ => p.unknown(&s, kw),
             },
             (CheckerKind::SmtpCheck { helo_name, hosts }, k) => match k {
-                "helo_name" => *helo_name = p.value(&s, "a host name"),
-                "host" => {
+                smtp::HELO_NAME => *helo_name = p.value(&s, "a host name"),
+                smtp::HOST => {
                     let mut conn = Connection::default();
                     p.block(&s, |p, h| {
                         if !connection_kw(p, &h, &mut conn) {
@@ -598,13 +634,13 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                 _ => p.unknown(&s, kw),
             },
             (CheckerKind::DnsCheck { query_type, name }, k) => match k {
-                "type" => {
+                dns::TYPE => {
                     if let Some(t) = p.choice(&s, 0, &["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"]) {
                         *query_type = t;
                     }
                     p.extra(&s, 1);
                 }
-                "name" => {
+                dns::NAME => {
                     if let Some(n) = p.value(&s, "a domain name") {
                         *name = n;
                     }
@@ -612,10 +648,10 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                 _ => p.unknown(&s, kw),
             },
             (CheckerKind::MiscCheck(m), k) => match k {
-                "misc_path" => m.misc_path = p.command(&s),
-                "misc_timeout" => m.misc_timeout_us = p.timer_value(&s, SECOND / 1000, MAX_TIMER),
-                "misc_dynamic" => m.misc_dynamic = p.flag(&s),
-                "user" => {
+                misc::MISC_PATH => m.misc_path = p.command(&s),
+                misc::MISC_TIMEOUT => m.misc_timeout_us = p.timer_value(&s, SECOND / 1000, MAX_TIMER),
+                misc::MISC_DYNAMIC => m.misc_dynamic = p.flag(&s),
+                misc::USER => {
                     m.user = p.str_arg(&s, 0, "a user name");
                     m.group = s.arg(1).map(str::to_string);
                     p.extra(&s, 2);
@@ -623,7 +659,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                 _ => p.unknown(&s, kw),
             },
             (CheckerKind::UdpCheck(u), k) => match k {
-                "payload" => {
+                udp::PAYLOAD => {
                     if let Some(h) = p.value(&s, "hex bytes") {
                         match hex_bytes(&h) {
                             Some(b) => u.payload = b.into_iter().map(|x| x.unwrap_or(0)).collect(),
@@ -631,7 +667,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                         }
                     }
                 }
-                "require_reply" => {
+                udp::REQUIRE_REPLY => {
                     u.require_reply = Some(Vec::new());
                     if let Some(h) = s.arg(0) {
                         match hex_bytes(h) {
@@ -641,24 +677,24 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                     }
                     p.extra(&s, 1);
                 }
-                "min_reply_length" => u.min_reply_length = p.int_value(&s, 0, 65535).unwrap_or(u.min_reply_length),
-                "max_reply_length" => u.max_reply_length = p.int_value(&s, 0, 65535).unwrap_or(u.max_reply_length),
+                udp::MIN_REPLY_LENGTH => u.min_reply_length = p.int_value(&s, 0, 65535).unwrap_or(u.min_reply_length),
+                udp::MAX_REPLY_LENGTH => u.max_reply_length = p.int_value(&s, 0, 65535).unwrap_or(u.max_reply_length),
                 _ => p.unknown(&s, kw),
             },
             (CheckerKind::FileCheck { track_file, weight: w, weight_reverse }, k) => match k {
-                "track_file" => *track_file = p.value(&s, "a track_file name"),
-                "weight" => {
+                file::TRACK_FILE => *track_file = p.value(&s, "a track_file name"),
+                file::WEIGHT => {
                     if let Some((v, r)) = weight(p, &s, 0, i32::MIN as i64 + 1, i32::MAX as i64) {
                         *w = v;
                         *weight_reverse = r;
                     }
                 }
-                "dynamic" => {
+                file::DYNAMIC => {
                     p.flag(&s);
                 }
                 _ => p.unknown(&s, kw),
             },
-            (CheckerKind::BfdCheck { name }, "name") => *name = p.value(&s, "a bfd_instance name"),
+            (CheckerKind::BfdCheck { name }, bfd::NAME) => *name = p.value(&s, "a bfd_instance name"),
             _ => p.unknown(&s, kw),
         }
     });
@@ -699,6 +735,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
 }
 
 fn url(p: &mut Parser<'_>, st: &Stmt) -> Option<Url> {
+    use crate::config::registry::checker::url as kw;
     let mut u = Url {
         path: String::new(),
         digest: None,
@@ -713,14 +750,14 @@ fn url(p: &mut Parser<'_>, st: &Stmt) -> Option<Url> {
         tls_compliant: false,
     };
     let mut have_path = false;
-    p.block(st, |p, s| match s.kw() {
-        "path" => {
+    p.block_in(Block::Url, st, |p, s| match s.kw() {
+        kw::PATH => {
             if let Some(v) = p.value(&s, "a URL path") {
                 u.path = v;
                 have_path = true;
             }
         }
-        "digest" => {
+        kw::DIGEST => {
             if let Some(d) = p.value(&s, "an MD5 digest (32 hex digits)") {
                 if d.len() == 32 && d.chars().all(|c| c.is_ascii_hexdigit()) {
                     u.digest = Some(d.to_ascii_lowercase());
@@ -733,7 +770,7 @@ fn url(p: &mut Parser<'_>, st: &Stmt) -> Option<Url> {
                 }
             }
         }
-        "status_code" => {
+        kw::STATUS_CODE => {
             for (i, t) in s.args.iter().enumerate() {
                 let (lo, hi) = match t.text.split_once('-') {
                     Some((a, b)) => (a.parse::<u16>().ok(), b.parse::<u16>().ok()),
@@ -759,14 +796,14 @@ fn url(p: &mut Parser<'_>, st: &Stmt) -> Option<Url> {
                 p.bad_arg(&s, 0, "'status_code' needs at least one code".into());
             }
         }
-        "virtualhost" => u.virtualhost = p.value(&s, "a host name"),
-        "regex" => u.regex = p.value(&s, "a regular expression"),
-        "regex_no_match" => u.regex_no_match = p.flag(&s),
-        "regex_options" => u.regex_options = s.args.iter().map(|t| t.text.to_string()).collect(),
-        "regex_stack" => u.regex_stack = p.int_value(&s, 1, u32::MAX as i64),
-        "regex_min_offset" => u.regex_min_offset = p.int_value(&s, 0, u32::MAX as i64),
-        "regex_max_offset" => u.regex_max_offset = p.int_value(&s, 0, u32::MAX as i64),
-        "tls_compliant" => u.tls_compliant = p.flag(&s),
+        kw::VIRTUALHOST => u.virtualhost = p.value(&s, "a host name"),
+        kw::REGEX => u.regex = p.value(&s, "a regular expression"),
+        kw::REGEX_NO_MATCH => u.regex_no_match = p.flag(&s),
+        kw::REGEX_OPTIONS => u.regex_options = s.args.iter().map(|t| t.text.to_string()).collect(),
+        kw::REGEX_STACK => u.regex_stack = p.int_value(&s, 1, u32::MAX as i64),
+        kw::REGEX_MIN_OFFSET => u.regex_min_offset = p.int_value(&s, 0, u32::MAX as i64),
+        kw::REGEX_MAX_OFFSET => u.regex_max_offset = p.int_value(&s, 0, u32::MAX as i64),
+        kw::TLS_COMPLIANT => u.tls_compliant = p.flag(&s),
         _ => p.unknown(&s, "url"),
     });
     if !have_path {

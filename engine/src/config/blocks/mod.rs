@@ -1,6 +1,7 @@
-//! The keyword tables: one function per block, named after it. Each arm reads the
-//! keyword's values with the `Parser` helpers; the keyword sets and defaults follow the
-//! keepalived function named beside each block.
+//! The keyword tables: one function per block, named after it. Each arm matches a
+//! keyword by its constant in the registry (`super::registry`), so a misspelt name does
+//! not compile, and reads the keyword's values with the `Parser` helpers; the keyword sets
+//! and defaults follow the keepalived function named beside each block.
 
 mod addr;
 mod global;
@@ -13,6 +14,7 @@ pub use vrrp::new_instance;
 
 use super::model::Config;
 use super::parser::{Parser, Stmt};
+use super::registry::Block;
 
 /// The root level (`init_keywords()` across the parsers).
 pub fn root(p: &mut Parser<'_>, cfg: &mut Config) {
@@ -20,54 +22,56 @@ pub fn root(p: &mut Parser<'_>, cfg: &mut Config) {
 }
 
 fn statement(p: &mut Parser<'_>, cfg: &mut Config, st: Stmt) {
+    use crate::config::registry::root as kw;
+    p.runtime_note(Block::Root, &st);
     match st.kw() {
-        "global_defs" => global::global_defs(p, &st, cfg),
+        kw::GLOBAL_DEFS => global::global_defs(p, &st, cfg),
         // Root-level process options (`init_global_keywords()`), not inside global_defs.
-        "net_namespace" => cfg.root.net_namespace = p.value(&st, "a namespace name"),
-        "net_namespace_ipvs" => cfg.root.net_namespace_ipvs = p.value(&st, "a namespace name"),
-        "namespace_with_ipsets" => cfg.root.namespace_with_ipsets = p.flag(&st),
-        "use_pid_dir" => cfg.root.use_pid_dir = p.flag(&st),
-        "instance" => cfg.root.instance = p.value(&st, "an instance name"),
-        "child_wait_time" => {
+        kw::NET_NAMESPACE => cfg.root.net_namespace = p.value(&st, "a namespace name"),
+        kw::NET_NAMESPACE_IPVS => cfg.root.net_namespace_ipvs = p.value(&st, "a namespace name"),
+        kw::NAMESPACE_WITH_IPSETS => cfg.root.namespace_with_ipsets = p.flag(&st),
+        kw::USE_PID_DIR => cfg.root.use_pid_dir = p.flag(&st),
+        kw::INSTANCE => cfg.root.instance = p.value(&st, "an instance name"),
+        kw::CHILD_WAIT_TIME => {
             if let Some(v) = p.int_value(&st, 0, 1000) {
                 cfg.root.child_wait_time_s = v;
             }
         }
-        "linkbeat_use_polling" => cfg.root.linkbeat_use_polling = p.flag(&st),
-        "linkbeat_interfaces" => track::linkbeat_interfaces(p, &st, cfg),
-        "interface_up_down_delays" => track::interface_up_down_delays(p, &st, cfg),
-        "track_group" => track::track_group(p, &st, cfg),
-        "static_ipaddress" => {
+        kw::LINKBEAT_USE_POLLING => cfg.root.linkbeat_use_polling = p.flag(&st),
+        kw::LINKBEAT_INTERFACES => track::linkbeat_interfaces(p, &st, cfg),
+        kw::INTERFACE_UP_DOWN_DELAYS => track::interface_up_down_delays(p, &st, cfg),
+        kw::TRACK_GROUP => track::track_group(p, &st, cfg),
+        kw::STATIC_IPADDRESS => {
             for line in p.lines(&st) {
                 if let Some(a) = parse_ip_address(p, &line, true) {
                     cfg.static_ipaddress.push(a);
                 }
             }
         }
-        "static_routes" => {
+        kw::STATIC_ROUTES => {
             for line in p.lines(&st) {
                 if let Some(r) = parse_route(p, &line) {
                     cfg.static_routes.push(r);
                 }
             }
         }
-        "static_rules" => {
+        kw::STATIC_RULES => {
             for line in p.lines(&st) {
                 if let Some(r) = parse_rule(p, &line) {
                     cfg.static_rules.push(r);
                 }
             }
         }
-        "vrrp_script" => track::vrrp_script(p, &st, cfg),
-        "track_file" | "vrrp_track_file" => track::track_file(p, &st, cfg),
-        "vrrp_track_process" => track::track_process(p, &st, cfg),
-        "garp_group" => track::garp_group(p, &st, cfg),
-        "vrrp_sync_group" => vrrp::sync_group(p, &st, cfg),
-        "vrrp_instance" => vrrp::instance(p, &st, cfg),
-        "bfd_instance" => track::bfd_instance(p, &st, cfg),
-        "SSL" => lvs::ssl(p, &st, cfg),
-        "virtual_server_group" => lvs::virtual_server_group(p, &st, cfg),
-        "virtual_server" => lvs::virtual_server(p, &st, cfg),
+        kw::VRRP_SCRIPT => track::vrrp_script(p, &st, cfg),
+        kw::TRACK_FILE | kw::VRRP_TRACK_FILE => track::track_file(p, &st, cfg),
+        kw::VRRP_TRACK_PROCESS => track::track_process(p, &st, cfg),
+        kw::GARP_GROUP => track::garp_group(p, &st, cfg),
+        kw::VRRP_SYNC_GROUP => vrrp::sync_group(p, &st, cfg),
+        kw::VRRP_INSTANCE => vrrp::instance(p, &st, cfg),
+        kw::BFD_INSTANCE => track::bfd_instance(p, &st, cfg),
+        kw::SSL => lvs::ssl(p, &st, cfg),
+        kw::VIRTUAL_SERVER_GROUP => lvs::virtual_server_group(p, &st, cfg),
+        kw::VIRTUAL_SERVER => lvs::virtual_server(p, &st, cfg),
         _ => p.unknown(&st, "the top level"),
     }
 }

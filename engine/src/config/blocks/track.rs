@@ -5,6 +5,7 @@
 use super::block_name;
 use crate::config::model::*;
 use crate::config::parser::{Parser, Stmt};
+use crate::config::registry::Block;
 
 /// `weight N [reverse]` as trackers write it; returns (weight, reverse).
 pub fn weight(p: &mut Parser<'_>, s: &Stmt, i: usize, lo: i64, hi: i64) -> Option<(i32, bool)> {
@@ -23,6 +24,7 @@ pub fn weight(p: &mut Parser<'_>, s: &Stmt, i: usize, lo: i64, hi: i64) -> Optio
 }
 
 pub fn vrrp_script(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    use crate::config::registry::track::script as kw;
     let Some(name) = block_name(p, st) else {
         p.skip_block(st);
         return;
@@ -39,36 +41,36 @@ pub fn vrrp_script(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         init_fail: false,
         explicit: Explicit::default(),
     };
-    p.block(st, |p, s| match s.kw() {
-        "script" => v.script = p.command(&s),
-        "interval" => {
+    p.block_in(Block::VrrpScript, st, |p, s| match s.kw() {
+        kw::SCRIPT => v.script = p.command(&s),
+        kw::INTERVAL => {
             if let Some(t) = p.timer_value(&s, SECOND / 1000, 86400 * SECOND) {
                 v.interval_us = t;
             }
         }
-        "timeout" => {
+        kw::TIMEOUT => {
             if let Some(t) = p.timer_value(&s, SECOND / 1000, 86400 * SECOND) {
                 v.timeout_us = t;
-                v.explicit.set("timeout");
+                v.explicit.set(Given::Timeout);
             }
         }
-        "weight" => {
+        kw::WEIGHT => {
             if let Some((w, r)) = weight(p, &s, 0, -253, 253) {
                 v.weight = w;
                 v.weight_reverse = r;
             }
         }
-        "rise" => {
+        kw::RISE => {
             if let Some(n) = p.int_value(&s, 1, 1_000_000) {
                 v.rise = n;
             }
         }
-        "fall" => {
+        kw::FALL => {
             if let Some(n) = p.int_value(&s, 1, 1_000_000) {
                 v.fall = n;
             }
         }
-        "user" => {
+        kw::USER => {
             if let Some(c) = v.script.as_mut() {
                 c.user = s.arg(0).map(str::to_string);
                 c.group = s.arg(1).map(str::to_string);
@@ -82,10 +84,10 @@ pub fn vrrp_script(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
                 );
             }
         }
-        "init_fail" => v.init_fail = p.flag(&s),
+        kw::INIT_FAIL => v.init_fail = p.flag(&s),
         _ => p.unknown(&s, "vrrp_script"),
     });
-    if !v.explicit.has("timeout") {
+    if !v.explicit.has(Given::Timeout) {
         v.timeout_us = v.interval_us;
     }
     if v.script.is_none() {
@@ -101,6 +103,7 @@ pub fn vrrp_script(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
 }
 
 pub fn track_file(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    use crate::config::registry::track::file as kw;
     let Some(name) = block_name(p, st) else {
         p.skip_block(st);
         return;
@@ -112,15 +115,15 @@ pub fn track_file(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         weight_reverse: false,
         init_file: None,
     };
-    p.block(st, |p, s| match s.kw() {
-        "file" => t.file = p.value(&s, "a file path"),
-        "weight" => {
+    p.block_in(Block::TrackFile, st, |p, s| match s.kw() {
+        kw::FILE => t.file = p.value(&s, "a file path"),
+        kw::WEIGHT => {
             if let Some((w, r)) = weight(p, &s, 0, -254, 254) {
                 t.weight = w;
                 t.weight_reverse = r;
             }
         }
-        "init_file" => {
+        kw::INIT_FILE => {
             let mut init = InitFile {
                 value: 0,
                 overwrite: false,
@@ -152,6 +155,7 @@ pub fn track_file(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
 }
 
 pub fn track_process(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    use crate::config::registry::track::process as kw;
     let Some(name) = block_name(p, st) else {
         p.skip_block(st);
         return;
@@ -170,33 +174,33 @@ pub fn track_process(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         delay_us: None,
         full_command: false,
     };
-    p.block(st, |p, s| match s.kw() {
-        "process" => {
+    p.block_in(Block::TrackProcess, st, |p, s| match s.kw() {
+        kw::PROCESS => {
             t.process = p.str_arg(&s, 0, "a process name");
             t.parameters = s.args.iter().skip(1).map(|a| a.text.to_string()).collect();
         }
-        "param_match" => {
+        kw::PARAM_MATCH => {
             if let Some(m) = p.choice(&s, 0, &["initial", "partial"]) {
                 t.param_match = m;
             }
             p.extra(&s, 1);
         }
-        "weight" => {
+        kw::WEIGHT => {
             if let Some((w, r)) = weight(p, &s, 0, -254, 254) {
                 t.weight = w;
                 t.weight_reverse = r;
             }
         }
-        "quorum" => {
+        kw::QUORUM => {
             if let Some(q) = p.int_value(&s, 1, 65535) {
                 t.quorum = q;
             }
         }
-        "quorum_max" => t.quorum_max = p.int_value(&s, 0, 65535),
-        "fork_delay" => t.fork_delay_us = p.timer_value(&s, 0, 3600 * SECOND),
-        "terminate_delay" => t.terminate_delay_us = p.timer_value(&s, 0, 3600 * SECOND),
-        "delay" => t.delay_us = p.timer_value(&s, 0, 3600 * SECOND),
-        "full_command" => t.full_command = p.flag(&s),
+        kw::QUORUM_MAX => t.quorum_max = p.int_value(&s, 0, 65535),
+        kw::FORK_DELAY => t.fork_delay_us = p.timer_value(&s, 0, 3600 * SECOND),
+        kw::TERMINATE_DELAY => t.terminate_delay_us = p.timer_value(&s, 0, 3600 * SECOND),
+        kw::DELAY => t.delay_us = p.timer_value(&s, 0, 3600 * SECOND),
+        kw::FULL_COMMAND => t.full_command = p.flag(&s),
         _ => p.unknown(&s, "vrrp_track_process"),
     });
     if t.process.is_none() {
@@ -220,21 +224,22 @@ pub fn track_process(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
 }
 
 pub fn garp_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    use crate::config::registry::track::garp_group as kw;
     p.extra(st, 0);
     let mut g = GarpGroup {
         garp_interval_us: None,
         gna_interval_us: None,
         interfaces: Vec::new(),
     };
-    p.block(st, |p, s| match s.kw() {
-        "garp_interval" => g.garp_interval_us = p.timer_value(&s, 0, 1000 * SECOND),
-        "gna_interval" => g.gna_interval_us = p.timer_value(&s, 0, 1000 * SECOND),
-        "interface" => {
+    p.block_in(Block::GarpGroup, st, |p, s| match s.kw() {
+        kw::GARP_INTERVAL => g.garp_interval_us = p.timer_value(&s, 0, 1000 * SECOND),
+        kw::GNA_INTERVAL => g.gna_interval_us = p.timer_value(&s, 0, 1000 * SECOND),
+        kw::INTERFACE => {
             if let Some(i) = p.value(&s, "an interface") {
                 g.interfaces.push(i);
             }
         }
-        "interfaces" => g
+        kw::INTERFACES => g
             .interfaces
             .extend(p.words(&s).into_iter().map(|t| t.text.to_string())),
         _ => p.unknown(&s, "garp_group"),
@@ -252,6 +257,7 @@ pub fn garp_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
 }
 
 pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    use crate::config::registry::track::bfd as kw;
     let Some(name) = block_name(p, st) else {
         p.skip_block(st);
         return;
@@ -275,31 +281,31 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         vrrp: false,
         checker: false,
     };
-    p.block(st, |p, s| {
+    p.block_in(Block::BfdInstance, st, |p, s| {
         // bfd timers are written in milliseconds (`bfd_parser.c`).
         let millis = |p: &mut Parser<'_>, s: &Stmt, lo: i64, hi: i64| {
             p.int_value::<u64>(s, lo, hi).map(|v| v * ms)
         };
         match s.kw() {
-            "neighbor_ip" | "neighbour_ip" => b.neighbor_ip = p.ip_value(&s),
-            "source_ip" => b.source_ip = p.ip_value(&s),
-            "min_rx" => b.min_rx_us = millis(p, &s, 1, 1000).unwrap_or(b.min_rx_us),
-            "min_tx" => b.min_tx_us = millis(p, &s, 1, 1000).unwrap_or(b.min_tx_us),
-            "idle_tx" => b.idle_tx_us = millis(p, &s, 1, 1000).unwrap_or(b.idle_tx_us),
-            "multiplier" => b.multiplier = p.int_value(&s, 1, 255).unwrap_or(b.multiplier),
-            "passive" => b.passive = p.flag(&s),
-            "ttl" => b.ttl = p.int_value(&s, 1, 255).unwrap_or(b.ttl),
-            "hoplimit" => b.hoplimit = p.int_value(&s, 1, 255).unwrap_or(b.hoplimit),
-            "max_hops" => b.max_hops = p.int_value(&s, 0, 255).unwrap_or(b.max_hops),
-            "multihop" => b.multihop = p.flag(&s),
-            "weight" => {
+            kw::NEIGHBOR_IP | kw::NEIGHBOUR_IP => b.neighbor_ip = p.ip_value(&s),
+            kw::SOURCE_IP => b.source_ip = p.ip_value(&s),
+            kw::MIN_RX => b.min_rx_us = millis(p, &s, 1, 1000).unwrap_or(b.min_rx_us),
+            kw::MIN_TX => b.min_tx_us = millis(p, &s, 1, 1000).unwrap_or(b.min_tx_us),
+            kw::IDLE_TX => b.idle_tx_us = millis(p, &s, 1, 1000).unwrap_or(b.idle_tx_us),
+            kw::MULTIPLIER => b.multiplier = p.int_value(&s, 1, 255).unwrap_or(b.multiplier),
+            kw::PASSIVE => b.passive = p.flag(&s),
+            kw::TTL => b.ttl = p.int_value(&s, 1, 255).unwrap_or(b.ttl),
+            kw::HOPLIMIT => b.hoplimit = p.int_value(&s, 1, 255).unwrap_or(b.hoplimit),
+            kw::MAX_HOPS => b.max_hops = p.int_value(&s, 0, 255).unwrap_or(b.max_hops),
+            kw::MULTIHOP => b.multihop = p.flag(&s),
+            kw::WEIGHT => {
                 if let Some((w, r)) = weight(p, &s, 0, -253, 253) {
                     b.weight = w;
                     b.weight_reverse = r;
                 }
             }
-            "vrrp" => b.vrrp = p.flag(&s),
-            "checker" => b.checker = p.flag(&s),
+            kw::VRRP => b.vrrp = p.flag(&s),
+            kw::CHECKER => b.checker = p.flag(&s),
             _ => p.unknown(&s, "bfd_instance"),
         }
     });
@@ -353,13 +359,14 @@ pub fn interface_up_down_delays(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config)
 }
 
 pub fn track_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    use crate::config::registry::track::group as kw;
     let Some(name) = block_name(p, st) else {
         p.skip_block(st);
         return;
     };
     let mut instances = Vec::new();
-    p.block(st, |p, s| match s.kw() {
-        "group" => instances.extend(p.words(&s).into_iter().map(|t| t.text.to_string())),
+    p.block_in(Block::TrackGroup, st, |p, s| match s.kw() {
+        kw::GROUP => instances.extend(p.words(&s).into_iter().map(|t| t.text.to_string())),
         _ => p.unknown(&s, "track_group"),
     });
     cfg.track_groups.push(TrackGroup { name, instances });

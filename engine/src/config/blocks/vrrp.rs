@@ -8,6 +8,7 @@ use super::track::track_refs;
 use crate::config::diag::DiagClass;
 use crate::config::model::*;
 use crate::config::parser::{parse_bool, parse_ip, Parser, Stmt};
+use crate::config::registry::Block;
 
 pub fn new_instance(name: String) -> VrrpInstance {
     VrrpInstance {
@@ -82,13 +83,14 @@ pub fn instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     };
     let mut vi = new_instance(name);
     vi.defined_at = Some(st.loc());
-    p.block(st, |p, s| keyword(p, &s, &mut vi));
+    p.block_in(Block::VrrpInstance, st, |p, s| keyword(p, &s, &mut vi));
     cfg.instances.push(vi);
 }
 
 fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
+    use crate::config::registry::vrrp::instance as kw;
     macro_rules! set {
-        ($kw:literal, $field:expr, $v:expr) => {
+        ($kw:expr, $field:expr, $v:expr) => {
             if let Some(v) = $v {
                 $field = v;
                 vi.explicit.set($kw);
@@ -96,10 +98,10 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
         };
     }
     match s.kw() {
-        "state" => {
+        kw::STATE => {
             match p.str_arg(s, 0, "MASTER or BACKUP").as_deref() {
-                Some("MASTER") => set!("state", vi.state, Some(InitialState::Master)),
-                Some("BACKUP") => set!("state", vi.state, Some(InitialState::Backup)),
+                Some("MASTER") => set!(Given::State, vi.state, Some(InitialState::Master)),
+                Some("BACKUP") => set!(Given::State, vi.state, Some(InitialState::Backup)),
                 Some(other) => p.bad_arg(
                     s,
                     0,
@@ -109,7 +111,7 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
             }
             p.extra(s, 1);
         }
-        "interface" => {
+        kw::INTERFACE => {
             if let Some(i) = p.value(s, "an interface name") {
                 if i == "lo" {
                     p.bad_arg(
@@ -122,49 +124,49 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
                 }
             }
         }
-        "virtual_router_id" => set!(
-            "virtual_router_id",
+        kw::VIRTUAL_ROUTER_ID => set!(
+            Given::VirtualRouterId,
             vi.virtual_router_id,
             p.int_value(s, 1, 255)
         ),
-        "priority" => set!("priority", vi.priority, p.int_value(s, 1, 255)),
-        "advert_int" => set!(
-            "advert_int",
+        kw::PRIORITY => set!(Given::Priority, vi.priority, p.int_value(s, 1, 255)),
+        kw::ADVERT_INT => set!(
+            Given::AdvertInt,
             vi.advert_int_us,
             p.timer_value(s, SECOND / 100, 255 * SECOND)
         ),
-        "version" => set!("version", vi.version, p.int_value(s, 2, 3)),
-        "virtual_ipaddress" => {
+        kw::VERSION => set!(Given::Version, vi.version, p.int_value(s, 2, 3)),
+        kw::VIRTUAL_IPADDRESS => {
             for line in p.lines(s) {
                 if let Some(a) = parse_ip_address(p, &line, true) {
                     vi.virtual_ipaddress.push(a);
                 }
             }
         }
-        "virtual_ipaddress_excluded" => {
+        kw::VIRTUAL_IPADDRESS_EXCLUDED => {
             for line in p.lines(s) {
                 if let Some(a) = parse_ip_address(p, &line, false) {
                     vi.virtual_ipaddress_excluded.push(a);
                 }
             }
         }
-        "no_virtual_ipaddress" => vi.no_virtual_ipaddress = p.flag(s),
-        "virtual_routes" => {
+        kw::NO_VIRTUAL_IPADDRESS => vi.no_virtual_ipaddress = p.flag(s),
+        kw::VIRTUAL_ROUTES => {
             for line in p.lines(s) {
                 if let Some(r) = parse_route(p, &line) {
                     vi.virtual_routes.push(r);
                 }
             }
         }
-        "virtual_rules" => {
+        kw::VIRTUAL_RULES => {
             for line in p.lines(s) {
                 if let Some(r) = parse_rule(p, &line) {
                     vi.virtual_rules.push(r);
                 }
             }
         }
-        "unicast_src_ip" | "mcast_src_ip" => vi.src_ip = p.ip_value(s),
-        "unicast_peer" => {
+        kw::UNICAST_SRC_IP | kw::MCAST_SRC_IP => vi.src_ip = p.ip_value(s),
+        kw::UNICAST_PEER => {
             for line in p.lines(s) {
                 let Some(address) = parse_ip(line.kw()) else {
                     p.error(
@@ -207,41 +209,45 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
                 vi.unicast_peers.push(peer);
             }
         }
-        "unicast_ttl" => vi.unicast_ttl = p.int_value(s, 0, 255),
-        "unicast_fault_no_peer" => vi.unicast_fault_no_peer = p.flag(s),
-        "check_unicast_src" => set!("check_unicast_src", vi.check_unicast_src, Some(p.flag(s))),
-        "old_unicast_checksum" => {
+        kw::UNICAST_TTL => vi.unicast_ttl = p.int_value(s, 0, 255),
+        kw::UNICAST_FAULT_NO_PEER => vi.unicast_fault_no_peer = p.flag(s),
+        kw::CHECK_UNICAST_SRC => set!(
+            Given::CheckUnicastSrc,
+            vi.check_unicast_src,
+            Some(p.flag(s))
+        ),
+        kw::OLD_UNICAST_CHECKSUM => {
             vi.old_unicast_checksum = Some(s.arg(0) != Some("never"));
             p.extra(s, 1);
         }
-        "mcast_dst_ip" => vi.mcast_dst_ip = p.ip_value(s),
-        "track_src_ip" => vi.track_src_ip = p.flag(s),
-        "vrf" => vi.vrf = p.value(s, "a VRF name"),
-        "v3_checksum_as_v2" => set!("v3_checksum_as_v2", vi.v3_checksum_as_v2, Some(p.flag(s))),
-        "authentication" => authentication(p, s, vi),
-        "auth_hmac" => auth_hmac(p, s, vi),
-        "track_interface" => vi.trackers.interfaces.extend(track_refs(p, s, -253, 253)),
-        "track_script" => vi.trackers.scripts.extend(track_refs(p, s, -253, 253)),
-        "track_file" => vi.trackers.files.extend(track_refs(p, s, -254, 254)),
-        "track_process" => vi.trackers.processes.extend(track_refs(p, s, -254, 254)),
-        "track_bfd" => vi.trackers.bfds.extend(track_refs(p, s, -253, 253)),
-        "dont_track_primary" => vi.dont_track_primary = p.flag(s),
-        "nopreempt" => set!("nopreempt", vi.nopreempt, Some(p.flag(s))),
-        "preempt" => set!("nopreempt", vi.nopreempt, Some(!p.flag(s))),
-        "preempt_delay" => set!(
-            "preempt_delay",
+        kw::MCAST_DST_IP => vi.mcast_dst_ip = p.ip_value(s),
+        kw::TRACK_SRC_IP => vi.track_src_ip = p.flag(s),
+        kw::VRF => vi.vrf = p.value(s, "a VRF name"),
+        kw::V3_CHECKSUM_AS_V2 => set!(Given::V3ChecksumAsV2, vi.v3_checksum_as_v2, Some(p.flag(s))),
+        kw::AUTHENTICATION => authentication(p, s, vi),
+        kw::AUTH_HMAC => auth_hmac(p, s, vi),
+        kw::TRACK_INTERFACE => vi.trackers.interfaces.extend(track_refs(p, s, -253, 253)),
+        kw::TRACK_SCRIPT => vi.trackers.scripts.extend(track_refs(p, s, -253, 253)),
+        kw::TRACK_FILE => vi.trackers.files.extend(track_refs(p, s, -254, 254)),
+        kw::TRACK_PROCESS => vi.trackers.processes.extend(track_refs(p, s, -254, 254)),
+        kw::TRACK_BFD => vi.trackers.bfds.extend(track_refs(p, s, -253, 253)),
+        kw::DONT_TRACK_PRIMARY => vi.dont_track_primary = p.flag(s),
+        kw::NOPREEMPT => set!(Given::Nopreempt, vi.nopreempt, Some(p.flag(s))),
+        kw::PREEMPT => set!(Given::Nopreempt, vi.nopreempt, Some(!p.flag(s))),
+        kw::PREEMPT_DELAY => set!(
+            Given::PreemptDelay,
             vi.preempt_delay_us,
             p.timer_value(s, 0, 1000 * SECOND)
         ),
-        "accept" => set!("accept", vi.accept, Some(p.flag(s))),
-        "no_accept" => set!("accept", vi.accept, Some(!p.flag(s))),
-        "strict_mode" => set!("strict_mode", vi.strict_mode, Some(p.flag(s))),
-        "skip_check_adv_addr" => set!(
-            "skip_check_adv_addr",
+        kw::ACCEPT => set!(Given::Accept, vi.accept, Some(p.flag(s))),
+        kw::NO_ACCEPT => set!(Given::Accept, vi.accept, Some(!p.flag(s))),
+        kw::STRICT_MODE => set!(Given::StrictMode, vi.strict_mode, Some(p.flag(s))),
+        kw::SKIP_CHECK_ADV_ADDR => set!(
+            Given::SkipCheckAdvAddr,
             vi.skip_check_adv_addr,
             Some(p.flag(s))
         ),
-        "use_vmac" => {
+        kw::USE_VMAC => {
             let mut v = Vmac::default();
             for (i, t) in s.args.iter().enumerate() {
                 let w = t.text.as_str();
@@ -262,10 +268,10 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
             }
             vi.use_vmac = Some(v);
         }
-        "use_vmac_addr" => vi.use_vmac_addr = p.flag(s),
-        "vmac_xmit_base" => vi.vmac_xmit_base = p.flag(s),
-        "use_ipvlan" => vi.use_ipvlan = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
-        "native_ipv6" => {
+        kw::USE_VMAC_ADDR => vi.use_vmac_addr = p.flag(s),
+        kw::VMAC_XMIT_BASE => vi.vmac_xmit_base = p.flag(s),
+        kw::USE_IPVLAN => vi.use_ipvlan = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
+        kw::NATIVE_IPV6 => {
             p.warn(
                 s,
                 s.kw.col,
@@ -273,101 +279,101 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
             );
             vi.native_ipv6 = p.flag(s)
         }
-        "garp_master_delay" => set!(
-            "garp_master_delay",
+        kw::GARP_MASTER_DELAY => set!(
+            Given::GarpMasterDelay,
             vi.garp_master_delay_us,
             p.timer_value(s, 0, 255 * SECOND)
         ),
-        "garp_master_repeat" => set!(
-            "garp_master_repeat",
+        kw::GARP_MASTER_REPEAT => set!(
+            Given::GarpMasterRepeat,
             vi.garp_master_repeat,
             p.int_value(s, 0, 255)
         ),
-        "garp_master_refresh" => set!(
-            "garp_master_refresh",
+        kw::GARP_MASTER_REFRESH => set!(
+            Given::GarpMasterRefresh,
             vi.garp_master_refresh_us,
             p.timer_value(s, 0, 86400 * SECOND)
         ),
-        "garp_master_refresh_repeat" => set!(
-            "garp_master_refresh_repeat",
+        kw::GARP_MASTER_REFRESH_REPEAT => set!(
+            Given::GarpMasterRefreshRepeat,
             vi.garp_master_refresh_repeat,
             p.int_value(s, 0, 255)
         ),
-        "garp_lower_prio_delay" => set!(
-            "garp_lower_prio_delay",
+        kw::GARP_LOWER_PRIO_DELAY => set!(
+            Given::GarpLowerPrioDelay,
             vi.garp_lower_prio_delay_us,
             p.timer_value(s, 0, 255 * SECOND)
         ),
-        "garp_lower_prio_repeat" => set!(
-            "garp_lower_prio_repeat",
+        kw::GARP_LOWER_PRIO_REPEAT => set!(
+            Given::GarpLowerPrioRepeat,
             vi.garp_lower_prio_repeat,
             p.int_value(s, 0, 255)
         ),
-        "garp_extra_if" | "vmac_garp_intvl" => vi.garp_extra_if = garp_extra_if(p, s),
-        "lower_prio_no_advert" => set!(
-            "lower_prio_no_advert",
+        kw::GARP_EXTRA_IF | kw::VMAC_GARP_INTVL => vi.garp_extra_if = garp_extra_if(p, s),
+        kw::LOWER_PRIO_NO_ADVERT => set!(
+            Given::LowerPrioNoAdvert,
             vi.lower_prio_no_advert,
             Some(p.flag(s))
         ),
-        "higher_prio_send_advert" => set!(
-            "higher_prio_send_advert",
+        kw::HIGHER_PRIO_SEND_ADVERT => set!(
+            Given::HigherPrioSendAdvert,
             vi.higher_prio_send_advert,
             Some(p.flag(s))
         ),
-        "owner_ignore_adverts" => set!(
-            "owner_ignore_adverts",
+        kw::OWNER_IGNORE_ADVERTS => set!(
+            Given::OwnerIgnoreAdverts,
             vi.owner_ignore_adverts,
             Some(p.flag(s))
         ),
-        "down_timer_adverts" => set!(
-            "down_timer_adverts",
+        kw::DOWN_TIMER_ADVERTS => set!(
+            Given::DownTimerAdverts,
             vi.down_timer_adverts,
             p.int_value(s, 1, 100)
         ),
-        "timer_expired_backup" => {
+        kw::TIMER_EXPIRED_BACKUP => {
             vi.timer_expired_backup = Some(if s.args.is_empty() {
                 254
             } else {
                 p.int_value(s, 1, 254).unwrap_or(254)
             });
         }
-        "thread_timer_expired" => p.error(
+        kw::THREAD_TIMER_EXPIRED => p.error(
             s,
             s.kw.col,
             DiagClass::Semantic,
             "'thread_timer_expired' was renamed: please replace it with 'timer_expired_backup'"
                 .into(),
         ),
-        "notify_master" => vi.notifies.notify_master = p.command(s),
-        "notify_backup" => vi.notifies.notify_backup = p.command(s),
-        "notify_fault" => vi.notifies.notify_fault = p.command(s),
-        "notify_stop" => vi.notifies.notify_stop = p.command(s),
-        "notify" => vi.notifies.notify = p.command(s),
-        "notify_deleted" => {
+        kw::NOTIFY_MASTER => vi.notifies.notify_master = p.command(s),
+        kw::NOTIFY_BACKUP => vi.notifies.notify_backup = p.command(s),
+        kw::NOTIFY_FAULT => vi.notifies.notify_fault = p.command(s),
+        kw::NOTIFY_STOP => vi.notifies.notify_stop = p.command(s),
+        kw::NOTIFY => vi.notifies.notify = p.command(s),
+        kw::NOTIFY_DELETED => {
             vi.notify_deleted = Some(if s.args.is_empty() {
                 None
             } else {
                 p.command(s)
             })
         }
-        "notify_master_rx_lower_pri" => vi.notify_master_rx_lower_pri = p.command(s),
-        "notify_priority_changes" => set!(
-            "notify_priority_changes",
+        kw::NOTIFY_MASTER_RX_LOWER_PRI => vi.notify_master_rx_lower_pri = p.command(s),
+        kw::NOTIFY_PRIORITY_CHANGES => set!(
+            Given::NotifyPriorityChanges,
             vi.notify_priority_changes,
             Some(p.flag(s))
         ),
-        "smtp_alert" => set!("smtp_alert", vi.smtp_alert, Some(p.flag(s))),
-        "promote_secondaries" => vi.promote_secondaries = p.flag(s),
-        "kernel_rx_buf_size" => vi.kernel_rx_buf_size = p.int_value(s, 1, u32::MAX as i64),
-        "debug" => {
+        kw::SMTP_ALERT => set!(Given::SmtpAlert, vi.smtp_alert, Some(p.flag(s))),
+        kw::PROMOTE_SECONDARIES => vi.promote_secondaries = p.flag(s),
+        kw::KERNEL_RX_BUF_SIZE => vi.kernel_rx_buf_size = p.int_value(s, 1, u32::MAX as i64),
+        kw::DEBUG => {
             vi.debug = if s.args.is_empty() {
                 1
             } else {
                 p.int_value(s, 0, 4).unwrap_or(0)
             };
         }
-        "linkbeat_use_polling" => vi.linkbeat_use_polling = p.flag(s),
-        "lvs_sync_daemon_interface" => {
+        kw::LINKBEAT_USE_POLLING => vi.linkbeat_use_polling = p.flag(s),
+        kw::LVS_SYNC_DAEMON_INTERFACE => {
             p.warn(
                 s,
                 s.kw.col,
@@ -389,10 +395,11 @@ fn is_mac(w: &str) -> bool {
 }
 
 fn authentication(p: &mut Parser<'_>, st: &Stmt, vi: &mut VrrpInstance) {
+    use crate::config::registry::auth::authentication as kw;
     let mut kind = None;
     let mut pass = None;
-    p.block(st, |p, s| match s.kw() {
-        "auth_type" => {
+    p.block_in(Block::Authentication, st, |p, s| match s.kw() {
+        kw::AUTH_TYPE => {
             match p.str_arg(&s, 0, "PASS or AH").as_deref() {
                 Some("PASS") => kind = Some(AuthType::Pass),
                 Some("AH") => kind = Some(AuthType::Ah),
@@ -405,7 +412,7 @@ fn authentication(p: &mut Parser<'_>, st: &Stmt, vi: &mut VrrpInstance) {
             }
             p.extra(&s, 1);
         }
-        "auth_pass" => {
+        kw::AUTH_PASS => {
             if let Some(pw) = p.value(&s, "a password") {
                 if pw.len() > 8 {
                     p.warn(
@@ -441,6 +448,7 @@ fn authentication(p: &mut Parser<'_>, st: &Stmt, vi: &mut VrrpInstance) {
 }
 
 fn auth_hmac(p: &mut Parser<'_>, st: &Stmt, vi: &mut VrrpInstance) {
+    use crate::config::registry::auth::hmac as kw;
     let mut h = AuthHmac {
         keys: Vec::new(),
         active_key: None,
@@ -448,8 +456,8 @@ fn auth_hmac(p: &mut Parser<'_>, st: &Stmt, vi: &mut VrrpInstance) {
         time_window_s: 0,
         mode: "enforce".into(),
     };
-    p.block(st, |p, s| match s.kw() {
-        "key" => {
+    p.block_in(Block::AuthHmac, st, |p, s| match s.kw() {
+        kw::KEY => {
             if let (Some(id), Some(src)) = (
                 p.int(&s, 0, 0, 255),
                 p.str_arg(&s, 1, "hex:…, file:… or an ASCII key"),
@@ -458,15 +466,15 @@ fn auth_hmac(p: &mut Parser<'_>, st: &Stmt, vi: &mut VrrpInstance) {
             }
             p.extra(&s, 2);
         }
-        "active_key" => h.active_key = p.int_value(&s, 0, 255),
-        "anti_replay" => {
+        kw::ACTIVE_KEY => h.active_key = p.int_value(&s, 0, 255),
+        kw::ANTI_REPLAY => {
             if let Some(m) = p.choice(&s, 0, &["time", "monotonic"]) {
                 h.anti_replay = m;
             }
             p.extra(&s, 1);
         }
-        "time_window" => h.time_window_s = p.int_value(&s, 1, 300).unwrap_or(0),
-        "mode" => {
+        kw::TIME_WINDOW => h.time_window_s = p.int_value(&s, 1, 300).unwrap_or(0),
+        kw::MODE => {
             if let Some(m) = p.choice(&s, 0, &["enforce", "permissive", "receive-only"]) {
                 h.mode = m;
             }
@@ -486,6 +494,7 @@ fn auth_hmac(p: &mut Parser<'_>, st: &Stmt, vi: &mut VrrpInstance) {
 }
 
 pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
+    use crate::config::registry::vrrp::sync_group as kw;
     let Some(name) = block_name(p, st) else {
         p.skip_block(st);
         return;
@@ -501,22 +510,22 @@ pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         notify_priority_changes: None,
         defined_at: Some(st.loc()),
     };
-    p.block(st, |p, s| match s.kw() {
-        "group" => g
+    p.block_in(Block::VrrpSyncGroup, st, |p, s| match s.kw() {
+        kw::GROUP => g
             .members
             .extend(p.words(&s).into_iter().map(|t| t.text.to_string())),
-        "track_interface" => g.trackers.interfaces.extend(track_refs(p, &s, -253, 253)),
-        "track_script" => g.trackers.scripts.extend(track_refs(p, &s, -253, 253)),
-        "track_file" => g.trackers.files.extend(track_refs(p, &s, -254, 254)),
-        "track_process" => g.trackers.processes.extend(track_refs(p, &s, -254, 254)),
-        "track_bfd" => g.trackers.bfds.extend(track_refs(p, &s, -253, 253)),
-        "notify_master" => g.notifies.notify_master = p.command(&s),
-        "notify_backup" => g.notifies.notify_backup = p.command(&s),
-        "notify_fault" => g.notifies.notify_fault = p.command(&s),
-        "notify_stop" => g.notifies.notify_stop = p.command(&s),
-        "notify" => g.notifies.notify = p.command(&s),
-        "smtp_alert" => g.smtp_alert = Some(p.flag(&s)),
-        "global_tracking" => {
+        kw::TRACK_INTERFACE => g.trackers.interfaces.extend(track_refs(p, &s, -253, 253)),
+        kw::TRACK_SCRIPT => g.trackers.scripts.extend(track_refs(p, &s, -253, 253)),
+        kw::TRACK_FILE => g.trackers.files.extend(track_refs(p, &s, -254, 254)),
+        kw::TRACK_PROCESS => g.trackers.processes.extend(track_refs(p, &s, -254, 254)),
+        kw::TRACK_BFD => g.trackers.bfds.extend(track_refs(p, &s, -253, 253)),
+        kw::NOTIFY_MASTER => g.notifies.notify_master = p.command(&s),
+        kw::NOTIFY_BACKUP => g.notifies.notify_backup = p.command(&s),
+        kw::NOTIFY_FAULT => g.notifies.notify_fault = p.command(&s),
+        kw::NOTIFY_STOP => g.notifies.notify_stop = p.command(&s),
+        kw::NOTIFY => g.notifies.notify = p.command(&s),
+        kw::SMTP_ALERT => g.smtp_alert = Some(p.flag(&s)),
+        kw::GLOBAL_TRACKING => {
             p.warn(
                 &s,
                 s.kw.col,
@@ -524,8 +533,8 @@ pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             );
             g.global_tracking = p.flag(&s);
         }
-        "sync_group_tracking_weight" => g.sync_group_tracking_weight = p.flag(&s),
-        "notify_priority_changes" => {
+        kw::SYNC_GROUP_TRACKING_WEIGHT => g.sync_group_tracking_weight = p.flag(&s),
+        kw::NOTIFY_PRIORITY_CHANGES => {
             g.notify_priority_changes = s.arg(0).map_or(Some(true), parse_bool)
         }
         _ => p.unknown(&s, "vrrp_sync_group"),

@@ -5,7 +5,7 @@
 //! Each block has a module here, named like its parser in `blocks/`. The module's
 //! constants are the keyword names the parser matches on, so a misspelt keyword in a
 //! match arm does not compile; its `KEYWORDS` table feeds the `-t` warnings for keywords
-//! that are accepted but not carried out ([`super::parser::Parser::runtime_note`]) and the
+//! that are accepted but not carried out (`Parser::runtime_note`) and the
 //! generated reference `docs/keywords.md` ([`markdown`]).
 
 /// Declares one block's keywords: for each line, a constant per name (the keyword and
@@ -359,6 +359,20 @@ pub fn all() -> impl Iterator<Item = &'static Keyword> {
     Block::ALL
         .into_iter()
         .flat_map(|b| b.keywords().iter().copied())
+}
+
+/// Whether `name` opens a block in some block of the language.
+pub fn opens_block(name: &str) -> bool {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            all()
+                .filter(|k| k.value == Value::Block)
+                .flat_map(|k| k.names())
+                .collect()
+        })
+        .contains(name)
 }
 
 /// The reference `docs/keywords.md`: every keyword, block by block.

@@ -16,7 +16,7 @@ keywords! { Root;
     STATIC_ROUTES = "static_routes", Block, "", Ignored("static routes are not installed");
     STATIC_RULES = "static_rules", Block, "", Ignored("static rules are not installed");
     VRRP_SCRIPT = "vrrp_script", Block, "", Carried;
-    VRRP_TRACK_FILE = "vrrp_track_file" | TRACK_FILE = "track_file", Block, "", Partial("the file is read once for init_file; it is not watched, so later changes have no effect");
+    VRRP_TRACK_FILE = "vrrp_track_file" | TRACK_FILE = "track_file", Block, "", Partial("the file is neither read nor watched: the tracked value is init_file's value, or 0");
     VRRP_TRACK_PROCESS = "vrrp_track_process", Block, "", Ignored("processes are not watched: a tracked process never counts as running");
     GARP_GROUP = "garp_group", Block, "", Carried;
     VRRP_SYNC_GROUP = "vrrp_sync_group", Block, "", Carried;

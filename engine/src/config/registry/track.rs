@@ -16,9 +16,9 @@ pub mod script {
 
 pub mod file {
     keywords! { TrackFile;
-        FILE = "file", Word, "", Partial("the file is not watched: its value is init_file's, never what is written to it later");
+        FILE = "file", Word, "", Ignored("the file is neither read nor watched");
         WEIGHT = "weight", Words, "1", Carried;
-        INIT_FILE = "init_file", Words, "", Partial("'overwrite' does not write the file");
+        INIT_FILE = "init_file", Words, "", Partial("its value is the tracked value, but the file is neither created nor written");
     }
 }
 

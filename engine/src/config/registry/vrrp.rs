@@ -28,7 +28,7 @@ pub mod instance {
         AUTH_HMAC = "auth_hmac", Block, "", Ignored("HMAC authentication is checked in the configuration but not applied to adverts");
         TRACK_INTERFACE = "track_interface", Block, "", Carried;
         TRACK_SCRIPT = "track_script", Block, "", Carried;
-        TRACK_FILE = "track_file", Block, "", Partial("the file is read once for init_file; it is not watched, so later changes have no effect");
+        TRACK_FILE = "track_file", Block, "", Partial("the file is neither read nor watched: the tracked value is init_file's value, or 0");
         TRACK_PROCESS = "track_process", Block, "", Ignored("processes are not watched: a tracked process never counts as running");
         TRACK_BFD = "track_bfd", Block, "", Ignored("BFD is not implemented");
         DONT_TRACK_PRIMARY = "dont_track_primary", Flag, "", Carried;
@@ -79,7 +79,7 @@ pub mod sync_group {
         GROUP = "group", Block, "", Carried;
         TRACK_INTERFACE = "track_interface", Block, "", Carried;
         TRACK_SCRIPT = "track_script", Block, "", Carried;
-        TRACK_FILE = "track_file", Block, "", Partial("the file is read once for init_file; it is not watched, so later changes have no effect");
+        TRACK_FILE = "track_file", Block, "", Partial("the file is neither read nor watched: the tracked value is init_file's value, or 0");
         TRACK_PROCESS = "track_process", Block, "", Ignored("processes are not watched: a tracked process never counts as running");
         TRACK_BFD = "track_bfd", Block, "", Ignored("BFD is not implemented");
         NOTIFY_MASTER = "notify_master", Command, "", Carried;
