@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use keepalived_engine::check::probe::{Endpoint, ProbeId, ProbeKind, ProbeOutcome, ProbeSpec};
 use keepalived_engine::config::model::{Command, SslConfig, Url};
 use keepalived_linux::checker::probe::{Prober, TlsSetup};
-use keepalived_linux::host::scripts::ScriptUser;
+use keepalived_linux::host::script_user::ScriptUser;
 use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};

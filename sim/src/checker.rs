@@ -64,7 +64,7 @@ use keepalived_engine::time::Instant;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use turmoil::net::{TcpListener, TcpStream};
 
-use crate::platform::{host_ipv4, Control};
+use crate::host::{host_ipv4, Control};
 use crate::scenario::Inject;
 use crate::world::{CheckerView, RsSpec, World};
 

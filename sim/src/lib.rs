@@ -2,6 +2,7 @@
 //! checked at every step, and runs reproducible from (scenario, seed).
 
 pub mod checker;
+pub mod host;
 pub mod platform;
 pub mod report;
 pub mod run;

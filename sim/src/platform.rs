@@ -12,54 +12,20 @@ use std::time::Duration;
 use keepalived_driver::vrrp::{self as driver, Event, Platform};
 use keepalived_engine::config::{parse_str, ParseOptions};
 use keepalived_engine::time::Instant;
-use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Output, Owned, ScriptStatus, State};
+use keepalived_engine::vrrp::{Engine, Input, Output, Owned, ScriptStatus, State};
 use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use turmoil::net::UdpSocket;
 
+use crate::host::{host_ipv4, host_ipv6, interface, Control, IFACE};
 use crate::world::World;
 
 /// The UDP port VRRP rides on in the simulation.
 pub const PORT: u16 = 112;
 /// Every multicast advert goes to this group, whatever the engine's group address.
 pub const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-pub const IFACE: &str = "eth0";
 /// How long a simulated track script runs.
 const SCRIPT_RUN: Duration = Duration::from_millis(10);
-
-/// What the runner tells a host.
-#[derive(Debug, Clone)]
-pub enum Control {
-    Pause(u64),
-    Link(bool),
-    Reload(String),
-    Shutdown,
-    /// A real-server host stops (true) or resumes (false) accepting connections.
-    Hang(bool),
-    /// A real-server host's service stops (true: its listeners close, so connects are
-    /// refused at once) or starts again (false).
-    Refuse(bool),
-}
-
-/// The engine address of host `i`: 192.168.0.(i+1), as turmoil assigns them in order.
-pub fn host_ipv4(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(192, 168, (i / 250) as u8, (i % 250 + 1) as u8)
-}
-
-pub fn host_ipv6(i: usize) -> Ipv6Addr {
-    Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, (i + 1) as u16)
-}
-
-pub fn interface(i: usize, up: bool) -> InterfaceInfo {
-    InterfaceInfo {
-        name: IFACE.into(),
-        up,
-        mac: [0x02, 0, 0, 0, (i >> 8) as u8, (i & 0xff) as u8],
-        ipv4: Some(host_ipv4(i)),
-        ipv6_ll: Some(host_ipv6(i)),
-        ipv6_forwarding: false,
-    }
-}
 
 /// The datagram on the simulated wire: family, source, destination and TTL (which a raw
 /// socket reads from the IP header or ancillary data), then the engine's bytes.

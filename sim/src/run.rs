@@ -8,7 +8,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use keepalived_engine::vrrp::State;
 
 use crate::checker::{checker_main, real_server_main};
-use crate::platform::{host_main, Control};
+use crate::host::Control;
+use crate::platform::host_main;
 use crate::scenario::{Action, Expect, Role, Scenario};
 use crate::world::{HostState, TraceLine, Violation, World};
 
@@ -54,7 +55,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
         world.borrow_mut().hosts.push(HostState {
             name: h.name.clone(),
             segment: h.segment.clone(),
-            addr: u32::from(crate::platform::host_ipv4(i)),
+            addr: u32::from(crate::host::host_ipv4(i)),
             alive: true,
             link_up: true,
             config_text: h.config_text.clone(),

@@ -547,13 +547,13 @@ fn check_checker_config(hosts: &[Host], i: usize) -> Result<(), String> {
                 let ip = c.connection.connect_ip.unwrap_or(rs.address);
                 let port = c.connection.connect_port.or(rs.port).unwrap_or(0);
                 let target = (0..hosts.len())
-                    .find(|&h| std::net::IpAddr::V4(crate::platform::host_ipv4(h)) == ip);
+                    .find(|&h| std::net::IpAddr::V4(crate::host::host_ipv4(h)) == ip);
                 let listed = || {
                     hosts
                         .iter()
                         .enumerate()
                         .filter(|(_, h)| h.role == Role::RealServer)
-                        .map(|(k, h)| format!("{} = {}", h.name, crate::platform::host_ipv4(k)))
+                        .map(|(k, h)| format!("{} = {}", h.name, crate::host::host_ipv4(k)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 };

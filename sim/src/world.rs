@@ -9,7 +9,7 @@ use keepalived_engine::vrrp::State;
 use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::platform::Control;
+use crate::host::Control;
 use crate::scenario::{Inject, Role};
 
 /// One line of the timeline.

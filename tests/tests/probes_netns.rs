@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use keepalived_engine::check::probe::{Endpoint, ProbeId, ProbeKind, ProbeOutcome, ProbeSpec};
 use keepalived_linux::checker::probe::{Prober, TlsSetup};
-use keepalived_linux::host::scripts::ScriptUser;
+use keepalived_linux::host::script_user::ScriptUser;
 use keepalived_tests::host::{can_run, in_netns, Netns};
 
 fn tcp(target: SocketAddr, bind_if: Option<&str>, fwmark: Option<u32>) -> ProbeSpec {

@@ -123,7 +123,7 @@ impl ProbeTasks {
 mod tests {
     use super::*;
     use crate::checker::probe::TlsSetup;
-    use crate::host::scripts::ScriptUser;
+    use crate::host::script_user::ScriptUser;
     use keepalived_engine::check::probe::{Endpoint, ProbeKind};
 
     fn tcp(id: u64, port: u16) -> ProbeSpec {

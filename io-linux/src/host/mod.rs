@@ -8,6 +8,7 @@ pub mod hostfs;
 pub mod io_error;
 pub mod netlink;
 pub mod process;
+pub mod script_user;
 pub mod scripts;
 pub mod security;
 pub mod signals;

@@ -31,7 +31,7 @@ use keepalived_engine::config::model::{CheckerKind, Command, Config, VsAddress};
 use keepalived_engine::config::{DiagClass, Diagnostic, Diagnostics, Severity};
 
 use crate::host::process::Process;
-use crate::host::scripts::{Identity, ScriptUser};
+use crate::host::script_user::{Identity, ScriptUser};
 
 /// Links followed in one walk before it gives up, as the kernel's own limit (ELOOP).
 const MAX_LINKS: usize = 40;

@@ -17,7 +17,7 @@ use tracing::{error, warn};
 
 use crate::host::hostfs::HostFs;
 use crate::host::process::Process;
-use crate::host::scripts::ScriptUser;
+use crate::host::script_user::ScriptUser;
 
 /// The stack of a load's thread: the main thread's 8 MiB, which the parser had when it ran
 /// there, and as much again.

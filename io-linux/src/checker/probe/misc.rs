@@ -12,7 +12,8 @@ use keepalived_engine::check::probe::ProbeOutcome;
 use keepalived_engine::config::model::Command;
 use keepalived_engine::vrrp::ScriptStatus;
 
-use crate::host::scripts::{process, wait_with_timeout, ScriptUser};
+use crate::host::script_user::ScriptUser;
+use crate::host::scripts::{process, wait_with_timeout};
 
 pub(crate) async fn run(
     cmd: &Command,

@@ -21,7 +21,7 @@ use std::time::Duration;
 use keepalived_engine::check::probe::{Endpoint, ProbeKind, ProbeOutcome, ProbeSpec};
 use tokio::time::Instant;
 
-use crate::host::scripts::ScriptUser;
+use crate::host::script_user::ScriptUser;
 pub use tls::{TlsError, TlsSetup};
 
 /// The floor of a probe's time budget, so `timeout_us: 0` still lets a local check finish.
