@@ -46,6 +46,12 @@ pub enum Weakness {
     GroupWritable(u32),
     /// Writable by everyone (a directory without the sticky bit, or a file).
     WorldWritable,
+    /// Writable by this non-root user through a POSIX ACL entry.
+    AclUser(u32),
+    /// Writable by this non-root group through a POSIX ACL entry.
+    AclGroup(u32),
+    /// Carries an access ACL that cannot be read, so who may write it is unknown.
+    AclUnreadable,
 }
 
 impl std::fmt::Display for Weakness {
@@ -54,6 +60,9 @@ impl std::fmt::Display for Weakness {
             Weakness::Owner(uid) => write!(f, "is owned by uid {uid}, not root"),
             Weakness::GroupWritable(gid) => write!(f, "is writable by group {gid}"),
             Weakness::WorldWritable => write!(f, "is writable by everyone"),
+            Weakness::AclUser(uid) => write!(f, "is writable by uid {uid} through its ACL"),
+            Weakness::AclGroup(gid) => write!(f, "is writable by group {gid} through its ACL"),
+            Weakness::AclUnreadable => write!(f, "has an ACL that cannot be read"),
         }
     }
 }
@@ -106,7 +115,10 @@ pub struct Resolved {
 /// keepalived's per-component test (`check_security()`): any component not owned by
 /// root, and a directory without the sticky bit or a regular file that a non-root
 /// group or everyone can write. A link's own mode means nothing; its owner does.
-fn weakness(meta: &Metadata) -> Option<Weakness> {
+/// keepalived reads only the mode; with a POSIX ACL the mode's group bits are the
+/// ACL's mask, and a named entry can give a user write access that the mode does not
+/// show, so the ACL is read too ([`acl_weakness`]).
+fn weakness(path: &Path, meta: &Metadata) -> Option<Weakness> {
     if meta.uid() != 0 {
         return Some(Weakness::Owner(meta.uid()));
     }
@@ -118,7 +130,72 @@ fn weakness(meta: &Metadata) -> Option<Weakness> {
     if meta.gid() != 0 && meta.mode() & 0o020 != 0 {
         return Some(Weakness::GroupWritable(meta.gid()));
     }
-    (meta.mode() & 0o002 != 0).then_some(Weakness::WorldWritable)
+    if meta.mode() & 0o002 != 0 {
+        return Some(Weakness::WorldWritable);
+    }
+    acl_weakness(path)
+}
+
+/// The POSIX access ACL's xattr (`acl_ea_header` and `acl_ea_entry` in the kernel's
+/// `posix_acl_xattr.h`): a 4-byte version, then 8-byte entries of tag, permissions
+/// and id, little-endian.
+const ACL_XATTR: &std::ffi::CStr = c"system.posix_acl_access";
+const ACL_USER: u16 = 0x02;
+const ACL_GROUP: u16 = 0x08;
+const ACL_MASK: u16 = 0x10;
+const ACL_WRITE: u16 = 0x02;
+
+/// A named user or group other than root that `path`'s access ACL lets write (through
+/// the mask); an ACL that exists but cannot be read counts as unsafe.
+fn acl_weakness(path: &Path) -> Option<Weakness> {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    let mut buf = [0u8; 4096];
+    // SAFETY: a NUL-terminated path, a NUL-terminated name and a buffer of that length.
+    let n = unsafe {
+        libc::lgetxattr(
+            c.as_ptr(),
+            ACL_XATTR.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        let e = std::io::Error::last_os_error().raw_os_error();
+        // No ACL, or a file system without ACLs: the mode says it all.
+        return match e {
+            Some(libc::ENODATA) | Some(libc::EOPNOTSUPP) => None,
+            _ => Some(Weakness::AclUnreadable),
+        };
+    }
+    let body = buf.get(4..n as usize)?;
+    if body.len() % 8 != 0 {
+        return Some(Weakness::AclUnreadable);
+    }
+    let entries: Vec<(u16, u16, u32)> = body
+        .chunks_exact(8)
+        .map(|e| {
+            (
+                u16::from_le_bytes([e[0], e[1]]),
+                u16::from_le_bytes([e[2], e[3]]),
+                u32::from_le_bytes([e[4], e[5], e[6], e[7]]),
+            )
+        })
+        .collect();
+    let mask = entries
+        .iter()
+        .find(|(tag, ..)| *tag == ACL_MASK)
+        .map_or(0o7, |(_, perm, _)| *perm);
+    if mask & ACL_WRITE == 0 {
+        return None;
+    }
+    entries.iter().find_map(|&(tag, perm, id)| {
+        let writes = perm & ACL_WRITE != 0 && id != 0;
+        match tag {
+            ACL_USER if writes => Some(Weakness::AclUser(id)),
+            ACL_GROUP if writes => Some(Weakness::AclGroup(id)),
+            _ => None,
+        }
+    })
 }
 
 /// Walks `path` (absolute) from `/`, one component at a time with `lstat`, following
@@ -134,7 +211,7 @@ pub fn resolve(path: &Path) -> Result<Resolved, ScriptFault> {
     let mut first_weak: Option<UnsafeComponent> = None;
     let mut note = |p: &Path, meta: &Metadata| {
         if first_weak.is_none() {
-            first_weak = weakness(meta).map(|weakness| UnsafeComponent {
+            first_weak = weakness(p, meta).map(|weakness| UnsafeComponent {
                 path: p.to_path_buf(),
                 weakness,
             });
@@ -883,6 +960,62 @@ mod tests {
                 .path,
             s
         );
+    }
+
+    /// Sets an access ACL on `p` that gives uid `user` read, write and execute.
+    fn grant_write_by_acl(p: &Path, user: u32) {
+        let mut acl = 2u32.to_le_bytes().to_vec();
+        for (tag, perm, id) in [
+            (0x01u16, 7u16, u32::MAX),
+            (ACL_USER, 7, user),
+            (0x04, 5, u32::MAX),
+            (ACL_MASK, 7, u32::MAX),
+            (0x20, 5, u32::MAX),
+        ] {
+            acl.extend(tag.to_le_bytes());
+            acl.extend(perm.to_le_bytes());
+            acl.extend(id.to_le_bytes());
+        }
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: NUL-terminated path and name, a buffer of the length given.
+        let r = unsafe {
+            libc::setxattr(
+                c.as_ptr(),
+                ACL_XATTR.as_ptr(),
+                acl.as_ptr().cast(),
+                acl.len(),
+                0,
+            )
+        };
+        assert_eq!(r, 0, "setxattr: {}", std::io::Error::last_os_error());
+    }
+
+    /// An ACL entry can give a user write access that the mode does not show: the mode
+    /// of this file reads `rwxrwxr-x`, root's group, which keepalived takes as safe.
+    #[test]
+    fn write_access_through_an_acl_is_unsafe() {
+        let Some(t) = Tree::new("acl") else { return };
+        let file = t.script("a.sh", 0o755, 0);
+        grant_write_by_acl(&file, nobody());
+        let meta = std::fs::metadata(&file).unwrap();
+        assert_eq!(
+            meta.mode() & 0o777,
+            0o775,
+            "the mask shows as the group bits"
+        );
+        let v = policy(true, false).vet(&cmd(&file)).unwrap();
+        assert_eq!(
+            v.weakness,
+            Some(UnsafeComponent {
+                path: file.clone(),
+                weakness: Weakness::AclUser(nobody())
+            })
+        );
+        let dir = t.dir("d", 0o755, 0);
+        grant_write_by_acl(&dir, nobody());
+        let s = t.script("d/b.sh", 0o755, 0);
+        let w = policy(true, false).vet(&cmd(&s)).unwrap().weakness.unwrap();
+        assert_eq!((w.path, w.weakness), (dir, Weakness::AclUser(nobody())));
     }
 
     #[test]
