@@ -31,11 +31,6 @@ impl NotifyFifo {
                 return Err(format!("cannot create notify FIFO {}: {e}", f.path));
             }
         }
-        if let Some(script) = &f.script {
-            let mut cmd = script.clone();
-            cmd.argv.push(f.path.clone());
-            scripts.notify(&cmd);
-        }
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -43,16 +38,18 @@ impl NotifyFifo {
             .open(&f.path)
             .map_err(|e| format!("cannot open notify FIFO {}: {e}", f.path))?;
         let meta = file.metadata().map_err(|e| e.to_string())?;
-        // SAFETY: geteuid has no preconditions.
-        let ours = meta.uid() == unsafe { libc::geteuid() };
-        if !meta.file_type().is_fifo() || !ours {
+        if let Err(why) = safe_fifo(&f.path, &meta) {
             if created {
                 let _ = std::fs::remove_file(&f.path);
             }
-            return Err(format!(
-                "notify FIFO {} is not a FIFO we own: not using it",
-                f.path
-            ));
+            return Err(format!("notify FIFO {} {why}: not using it", f.path));
+        }
+        // The script is given the path only once it is known to lead to our FIFO, so
+        // a root script never reads lines someone else writes.
+        if let Some(script) = &f.script {
+            let mut cmd = script.clone();
+            cmd.argv.push(f.path.clone());
+            scripts.notify(&cmd);
         }
         info!(fifo = %f.path, "notify FIFO open");
         Ok(NotifyFifo {
@@ -70,6 +67,34 @@ impl NotifyFifo {
     }
 }
 
+/// Whether the FIFO at `path`, opened as `meta`, carries only our lines to the script
+/// that reads it: a FIFO we own that nobody else can write, in a directory where nobody
+/// else can put another file at its name (owned by root or us, and not writable by
+/// others unless sticky).
+fn safe_fifo(path: &str, meta: &std::fs::Metadata) -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if !meta.file_type().is_fifo() || meta.uid() != me {
+        return Err("is not a FIFO we own".into());
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err("is writable by others".into());
+    }
+    let dir = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let d = std::fs::metadata(dir).map_err(|e| format!("has no directory we can read: {e}"))?;
+    let sticky = d.mode() & libc::S_ISVTX != 0;
+    if (d.uid() != 0 && d.uid() != me) || (d.mode() & 0o022 != 0 && !sticky) {
+        return Err(format!(
+            "is in {}, where others can replace it",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
 impl Drop for NotifyFifo {
     /// Unlinked first, so a reader that loops reopening it cannot reopen this one
     /// (`fifo_close()`).
@@ -77,5 +102,51 @@ impl Drop for NotifyFifo {
         if self.created {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn fifo(path: &std::path::Path, mode: u32) -> std::fs::Metadata {
+        let c = CString::new(path.display().to_string()).unwrap();
+        // SAFETY: mkfifo with a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        std::fs::metadata(path).unwrap()
+    }
+
+    /// A FIFO is used only where nobody else can write it or put another at its name.
+    #[test]
+    fn only_a_fifo_nobody_else_can_write_or_replace() {
+        let dir = std::env::temp_dir().join(format!("kars-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let ok = dir.join("ok");
+        assert_eq!(
+            safe_fifo(&ok.display().to_string(), &fifo(&ok, 0o644)),
+            Ok(())
+        );
+        let open = dir.join("open");
+        let m = fifo(&open, 0o666);
+        assert_eq!(
+            safe_fifo(&open.display().to_string(), &m),
+            Err("is writable by others".to_string())
+        );
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let m = std::fs::metadata(&ok).unwrap();
+        assert!(safe_fifo(&ok.display().to_string(), &m)
+            .unwrap_err()
+            .contains("where others can replace it"));
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert_eq!(safe_fifo(&ok.display().to_string(), &m), Ok(()));
+        let file = dir.join("file");
+        std::fs::write(&file, "").unwrap();
+        let m = std::fs::metadata(&file).unwrap();
+        assert!(safe_fifo(&file.display().to_string(), &m).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
