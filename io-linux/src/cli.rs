@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+pub(crate) const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Options {

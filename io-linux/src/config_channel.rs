@@ -24,11 +24,11 @@ use tracing::{debug, error, info, warn};
 use crate::host::process::Process;
 
 /// The descriptor a child finds its end of the channel on (the first after stdio).
-pub const CHILD_FD: RawFd = 3;
+pub(crate) const CHILD_FD: RawFd = 3;
 
 /// The largest frame a child accepts. The parent is trusted, but a bound costs nothing: a
 /// configuration of 10,000 instances is some tens of MiB of JSON.
-pub const MAX_FRAME: u64 = 256 << 20;
+pub(crate) const MAX_FRAME: u64 = 256 << 20;
 
 /// What a frame is read into at most at a time while it is skipped.
 const SKIP_CHUNK: usize = 64 << 10;
@@ -58,7 +58,7 @@ pub enum ChannelError {
 }
 
 /// `config` as one frame.
-pub fn encode(config: &Config) -> Result<Arc<Vec<u8>>, serde_json::Error> {
+pub(crate) fn encode(config: &Config) -> Result<Arc<Vec<u8>>, serde_json::Error> {
     let mut frame = vec![0u8; 8];
     serde_json::to_writer(&mut frame, config)?;
     let len = (frame.len() - 8) as u64;
@@ -93,7 +93,7 @@ pub unsafe fn install_in_child(fd: RawFd) -> std::io::Result<()> {
 /// The parent's end of one child's channel: frames queued here are written in order by a
 /// task of their own, so a large frame never holds up the parent's loop. Dropping it ends
 /// the task.
-pub struct ChildLink {
+pub(crate) struct ChildLink {
     frames: UnboundedSender<Arc<Vec<u8>>>,
 }
 
@@ -123,7 +123,7 @@ impl ChildLink {
 
 /// One frame's configuration from `r`, blocking. A frame over [`MAX_FRAME`] is read past
 /// (so the next one can be read) and refused.
-pub fn read_frame(r: &mut impl Read) -> Result<Config, ChannelError> {
+pub(crate) fn read_frame(r: &mut impl Read) -> Result<Config, ChannelError> {
     let mut header = [0u8; 8];
     if let Err(e) = r.read_exact(&mut header) {
         return Err(match e.kind() {
@@ -232,7 +232,7 @@ impl ConfigReader {
 /// passes the reload on to it, and the new configuration comes back down the channel as
 /// for a SIGHUP to the parent. keepalived's children reload on a SIGHUP of their own
 /// (`sigreload_vrrp()`); an operator who signals a child expects a reload, not silence.
-pub fn pass_reload_to_parent(role: Process) {
+pub(crate) fn pass_reload_to_parent(role: Process) {
     let parent = PARENT.load(Ordering::Relaxed);
     // SAFETY: getppid cannot fail.
     if parent <= 1 || unsafe { libc::getppid() } != parent {

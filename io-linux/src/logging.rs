@@ -14,10 +14,10 @@ use crate::cli::Options;
 use crate::host::process::Process;
 
 /// keepalived's default for `-g` without a file name.
-pub const DEFAULT_LOG_FILE: &str = "/tmp/keepalived.log";
+pub(crate) const DEFAULT_LOG_FILE: &str = "/tmp/keepalived.log";
 
 /// The `-g` file of `process`: `keepalived.log` → `keepalived_vrrp.log` for the VRRP child.
-pub fn log_file_path(base: &Path, process: Process) -> PathBuf {
+pub(crate) fn log_file_path(base: &Path, process: Process) -> PathBuf {
     let stem = base
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -85,6 +85,10 @@ struct Parent {
     respawns: Vec<Respawn>,
     /// Each role's last wait before a restart ([`next_backoff`]).
     backoff: Vec<(Process, Duration)>,
+    /// What the running VRRP child may hold: what the configuration it started with holds,
+    /// and what each one sent to it since holds, as the parent cannot know which it has
+    /// applied when it dies.
+    vrrp_may_hold: Vec<Held>,
     exits: UnboundedReceiver<(i32, ExitStatus)>,
     exit_tx: UnboundedSender<(i32, ExitStatus)>,
 }
@@ -111,6 +115,7 @@ pub fn run(setup: ParentSetup) -> u8 {
             running: Vec::new(),
             respawns: Vec::new(),
             backoff: Vec::new(),
+            vrrp_may_hold: Vec::new(),
             exits,
             exit_tx,
         };
@@ -218,6 +223,9 @@ impl Parent {
             }
         };
         link.send(self.setup.good.frame.clone());
+        if role == Process::Vrrp {
+            self.vrrp_may_hold = self.setup.good.held.clone();
+        }
         info!("Starting the {} child process, pid={pid}", role.title());
         let tx = self.exit_tx.clone();
         tokio::spawn(async move {
@@ -337,6 +345,13 @@ impl Parent {
         for c in &self.running {
             if c.link.send(self.setup.good.frame.clone()) {
                 sent.push(c.role.title());
+                if c.role == Process::Vrrp {
+                    for h in &self.setup.good.held {
+                        if !self.vrrp_may_hold.contains(h) {
+                            self.vrrp_may_hold.push(h.clone());
+                        }
+                    }
+                }
             }
         }
         info!(
@@ -413,12 +428,12 @@ impl Parent {
         None
     }
 
-    /// Takes what the last good configuration's VRRP instances hold off the host: a VRRP
+    /// Takes what the dead VRRP child may have held off the host (`vrrp_may_hold`): a VRRP
     /// child that died sends no adverts, so a VIP left behind would be held with nobody
     /// telling the backups, who could never take over cleanly. With `-V` it stays, as it
     /// does when the child stops.
     async fn release_vrrp(&self) {
-        let held = &self.setup.good.held;
+        let held = &self.vrrp_may_hold;
         if held.is_empty() {
             return;
         }

@@ -4,7 +4,7 @@
 //! Where the kernel has no IPVS, that is said once and the checks still run.
 
 pub mod probe;
-pub mod probe_tasks;
+pub(crate) mod probe_tasks;
 
 use std::path::Path;
 use std::time::Duration;

@@ -114,7 +114,8 @@ impl ProbeTasks {
         }
     }
 
-    pub fn in_flight(&self) -> usize {
+    #[cfg(test)]
+    fn in_flight(&self) -> usize {
         self.running.len()
     }
 }

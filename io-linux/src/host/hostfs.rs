@@ -15,15 +15,26 @@ impl ConfigFs for HostFs {
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
+    /// Only a regular file is read: opening a FIFO would wait for a writer, and a device
+    /// could be read without end. The path is opened once as a handle (`O_PATH`, which
+    /// opens nothing and never waits), the handle checked, and the file it holds then
+    /// opened for reading through `/proc/self/fd`: a FIFO swapped in at the path after
+    /// the check is never the file read.
     fn open(&self, path: &Path) -> io::Result<Box<dyn io::Read + '_>> {
-        // Checked before opening: opening a FIFO would wait for a writer.
-        if !std::fs::metadata(path)?.is_file() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        let handle = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(path)?;
+        if !handle.metadata()?.is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "not a regular file",
             ));
         }
-        Ok(Box::new(std::fs::File::open(path)?))
+        let held = format!("/proc/self/fd/{}", handle.as_raw_fd());
+        Ok(Box::new(std::fs::File::open(held)?))
     }
 
     fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
@@ -34,6 +45,32 @@ impl ConfigFs for HostFs {
 
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         std::fs::canonicalize(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_are_read_and_a_fifo_never_waits() {
+        let dir = std::env::temp_dir().join(format!("kars-hostfs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.conf");
+        std::fs::write(&file, "vrrp_instance x {\n}\n").unwrap();
+        assert_eq!(
+            HostFs.read_to_string(&file).unwrap(),
+            "vrrp_instance x {\n}\n"
+        );
+        let fifo = dir.join("fifo.conf");
+        let c = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+        // SAFETY: mkfifo with a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // No writer: opening it for reading would block this test for ever.
+        let e = HostFs.open(&fifo).err().expect("refused");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(HostFs.open(Path::new("/dev/zero")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 

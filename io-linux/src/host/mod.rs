@@ -2,16 +2,16 @@
 //! security, the notify FIFO, signals, process tuning, the files it writes (pidfiles,
 //! dumps), SMTP alerts, and the configuration files read from the real filesystem.
 
-pub mod fifo;
-pub mod files;
+pub(crate) mod fifo;
+pub(crate) mod files;
 pub mod hostfs;
-pub mod io_error;
-pub mod netlink;
+pub(crate) mod io_error;
+pub(crate) mod netlink;
 pub mod process;
 pub mod script_user;
-pub mod scripts;
+pub(crate) mod scripts;
 pub mod security;
-pub mod signals;
-pub mod smtp;
-pub mod smtp_reply;
-pub mod tuning;
+pub(crate) mod signals;
+pub(crate) mod smtp;
+pub(crate) mod smtp_reply;
+pub(crate) mod tuning;

@@ -24,7 +24,7 @@ impl Process {
     }
 
     /// What `-g` appends to the log file's stem (`open_log_file()`).
-    pub fn file_suffix(self) -> &'static str {
+    pub(crate) fn file_suffix(self) -> &'static str {
         match self {
             Process::Parent => "",
             Process::Vrrp => "_vrrp",
@@ -51,7 +51,7 @@ impl Process {
         }
     }
 
-    pub fn from_arg(s: &str) -> Option<Process> {
+    pub(crate) fn from_arg(s: &str) -> Option<Process> {
         match s {
             "vrrp" => Some(Process::Vrrp),
             "checker" => Some(Process::Checker),
@@ -79,7 +79,7 @@ pub const EXIT_CONFIG: i32 = 4;
 
 /// What every process does first: its runtime (single-threaded, so a run depends only on
 /// its inputs) and its pidfile. `None` if the runtime cannot be made.
-pub fn start_process(pidfile: &Path) -> Option<tokio::runtime::Runtime> {
+pub(crate) fn start_process(pidfile: &Path) -> Option<tokio::runtime::Runtime> {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -16,7 +16,7 @@ pub struct ScriptUser {
 }
 
 impl ScriptUser {
-    pub fn from_global(g: &GlobalDefs) -> ScriptUser {
+    pub(crate) fn from_global(g: &GlobalDefs) -> ScriptUser {
         let user = g.script_user.clone().or_else(|| {
             Identity::of("keepalived_script", None)
                 .is_some()
@@ -31,7 +31,7 @@ impl ScriptUser {
 
     /// The user and group `cmd` runs as: its own, else this default (`None`: the
     /// daemon's own).
-    pub fn for_command<'a>(&'a self, cmd: &'a Command) -> (Option<&'a str>, Option<&'a str>) {
+    pub(crate) fn for_command<'a>(&'a self, cmd: &'a Command) -> (Option<&'a str>, Option<&'a str>) {
         match &cmd.user {
             Some(u) => (Some(u.as_str()), cmd.group.as_deref()),
             None => (self.user.as_deref(), self.group.as_deref()),
@@ -41,7 +41,7 @@ impl ScriptUser {
 
 /// A resolved user: uid, primary gid and supplementary groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub uid: libc::uid_t,
     pub gid: libc::gid_t,
     pub groups: Vec<libc::gid_t>,
@@ -123,7 +123,7 @@ impl Identity {
     }
 
     /// Whether it has root's powers.
-    pub fn privileged(&self) -> bool {
+    pub(crate) fn privileged(&self) -> bool {
         self.uid == 0 || self.gid == 0
     }
 }

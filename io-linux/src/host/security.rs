@@ -296,7 +296,7 @@ fn push_components(pending: &mut Vec<OsString>, p: &Path) {
 /// A "script" that only tests whether a file opens (`<` then a path, for the shell to
 /// redirect from): nothing is executed, so there is no path to vet (keepalived's
 /// SC_SYSTEM in `check_script_secure()`).
-pub fn is_file_test(argv0: &str) -> bool {
+pub(crate) fn is_file_test(argv0: &str) -> bool {
     argv0
         .strip_prefix('<')
         .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with('/'))
@@ -353,7 +353,7 @@ pub struct Vetted {
 
 /// How scripts are vetted: from global_defs and who the daemon is.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// `enable_script_security`: an unsafe privileged script is not run.
     pub enforce: bool,
     /// `use_symlink_paths`: run scripts by the path as written.
@@ -364,7 +364,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn from_config(cfg: &Config, running_as_root: bool) -> Policy {
+    pub(crate) fn from_config(cfg: &Config, running_as_root: bool) -> Policy {
         Policy {
             enforce: cfg.global.enable_script_security,
             keep_symlinks: cfg.global.use_symlink_paths,
@@ -388,7 +388,7 @@ impl Policy {
     }
 
     /// `check_script_secure()` for one command.
-    pub fn vet(&self, cmd: &Command) -> Result<Vetted, ScriptFault> {
+    pub(crate) fn vet(&self, cmd: &Command) -> Result<Vetted, ScriptFault> {
         let first = cmd.argv.first().ok_or(ScriptFault::Empty)?;
         if first.is_empty() {
             return Err(ScriptFault::Empty);
@@ -762,7 +762,7 @@ pub fn check_interfaces(cfg: &Config, d: &mut Diagnostics) {
 /// link) is safe to write: a regular file with one link, owned by us. In a directory
 /// others can write, anything else may have been planted: a link to a file of root's,
 /// a FIFO, or a file of the user's own that they read.
-pub fn own_regular_file(meta: &Metadata) -> Result<(), String> {
+pub(crate) fn own_regular_file(meta: &Metadata) -> Result<(), String> {
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
     let ft = meta.file_type();

@@ -396,16 +396,6 @@ impl IpvsClient {
         self.command(b, cmd::SET_CONFIG)
     }
 
-    pub fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
-        let b = self.builder(cmd::GET_CONFIG, NLM_F_REQUEST | NLM_F_ACK);
-        let mut out = None;
-        self.transact(b, cmd::GET_CONFIG, |_, attrs| {
-            out = Some(Timeouts::parse(attrs)?);
-            Ok(())
-        })?;
-        Ok(out.unwrap_or_default())
-    }
-
     pub fn start_daemon(&mut self, d: &DaemonRepr) -> Result<(), IpvsError> {
         let mut b = self.builder(cmd::NEW_DAEMON, NLM_F_REQUEST | NLM_F_ACK);
         d.emit(&mut b, true);
@@ -416,11 +406,5 @@ impl IpvsClient {
         let mut b = self.builder(cmd::DEL_DAEMON, NLM_F_REQUEST | NLM_F_ACK);
         d.emit(&mut b, false);
         self.command(b, cmd::DEL_DAEMON)
-    }
-
-    /// The sync daemons running.
-    pub fn daemons(&mut self) -> Result<Vec<DaemonRepr>, IpvsError> {
-        let b = self.builder(cmd::GET_DAEMON, NLM_F_REQUEST | NLM_F_DUMP);
-        self.collect(b, cmd::GET_DAEMON, cmd_attr::DAEMON, DaemonRepr::parse)
     }
 }

@@ -2,15 +2,15 @@
 //! ([`wire`]), the socket ([`client`]), the reconciler that makes the kernel hold what the
 //! checker engine wants ([`table`]), and the connection-sync daemons ([`syncd`]).
 
-pub mod client;
+pub(crate) mod client;
 pub mod nl;
-pub mod syncd;
-pub mod table;
+pub(crate) mod syncd;
+pub(crate) mod table;
 pub mod wire;
 
-pub use client::{IpvsClient, IpvsError};
-pub use syncd::SyncDaemons;
-pub use table::{IpvsTable, StopMode};
+pub(crate) use client::IpvsError;
+pub(crate) use syncd::SyncDaemons;
+pub(crate) use table::{IpvsTable, StopMode};
 
 #[cfg(test)]
 mod tests {

@@ -6,23 +6,23 @@
 use std::net::IpAddr;
 
 /// `struct nlmsghdr`.
-pub const NLMSG_HDRLEN: usize = 16;
+pub(crate) const NLMSG_HDRLEN: usize = 16;
 /// `struct genlmsghdr`.
-pub const GENL_HDRLEN: usize = 4;
+pub(crate) const GENL_HDRLEN: usize = 4;
 /// `struct nlattr`.
-pub const NLA_HDRLEN: usize = 4;
+pub(crate) const NLA_HDRLEN: usize = 4;
 
-pub const NLMSG_ERROR: u16 = 2;
-pub const NLMSG_DONE: u16 = 3;
+pub(crate) const NLMSG_ERROR: u16 = 2;
+pub(crate) const NLMSG_DONE: u16 = 3;
 
 pub const NLM_F_REQUEST: u16 = 0x1;
 pub const NLM_F_MULTI: u16 = 0x2;
-pub const NLM_F_ACK: u16 = 0x4;
-pub const NLM_F_DUMP: u16 = 0x300;
+pub(crate) const NLM_F_ACK: u16 = 0x4;
+pub(crate) const NLM_F_DUMP: u16 = 0x300;
 /// On an error message: extended-ack attributes follow the echoed header.
-pub const NLM_F_ACK_TLVS: u16 = 0x200;
+pub(crate) const NLM_F_ACK_TLVS: u16 = 0x200;
 /// On an error message: the request's payload is not echoed (`NETLINK_CAP_ACK`).
-pub const NLM_F_CAPPED: u16 = 0x100;
+pub(crate) const NLM_F_CAPPED: u16 = 0x100;
 
 /// `NLMSGERR_ATTR_MSG`: the kernel's text for an extended ack.
 const NLMSGERR_ATTR_MSG: u16 = 1;
@@ -31,10 +31,10 @@ const NLA_TYPE_MASK: u16 = 0x3fff;
 const NLA_F_NESTED: u16 = 0x8000;
 
 /// The generic-netlink controller (`GENL_ID_CTRL`) and what we ask of it.
-pub const GENL_ID_CTRL: u16 = 0x10;
-pub const CTRL_CMD_GETFAMILY: u8 = 3;
-pub const CTRL_ATTR_FAMILY_ID: u16 = 1;
-pub const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+pub(crate) const GENL_ID_CTRL: u16 = 0x10;
+pub(crate) const CTRL_CMD_GETFAMILY: u8 = 3;
+pub(crate) const CTRL_ATTR_FAMILY_ID: u16 = 1;
+pub(crate) const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 
 pub const fn align4(n: usize) -> usize {
     (n + 3) & !3
@@ -65,7 +65,7 @@ pub struct Message<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Message<T> {
     /// The header fits and `nlmsg_len` stays inside `buffer`.
-    pub fn new_checked(buffer: T) -> Result<Self, WireError> {
+    pub(crate) fn new_checked(buffer: T) -> Result<Self, WireError> {
         let b = buffer.as_ref();
         if b.len() < NLMSG_HDRLEN {
             return Err(WireError::Truncated("nlmsghdr"));
@@ -201,27 +201,27 @@ fn fixed<const N: usize>(
         })
 }
 
-pub fn attr_u8(v: &[u8], kind: u16) -> Result<u8, WireError> {
+pub(crate) fn attr_u8(v: &[u8], kind: u16) -> Result<u8, WireError> {
     Ok(fixed::<1>(v, kind, "1 (u8)")?[0])
 }
-pub fn attr_u16(v: &[u8], kind: u16) -> Result<u16, WireError> {
+pub(crate) fn attr_u16(v: &[u8], kind: u16) -> Result<u16, WireError> {
     Ok(u16::from_ne_bytes(fixed(v, kind, "2 (u16)")?))
 }
-pub fn attr_be16(v: &[u8], kind: u16) -> Result<u16, WireError> {
+pub(crate) fn attr_be16(v: &[u8], kind: u16) -> Result<u16, WireError> {
     Ok(u16::from_be_bytes(fixed(v, kind, "2 (be16)")?))
 }
-pub fn attr_u32(v: &[u8], kind: u16) -> Result<u32, WireError> {
+pub(crate) fn attr_u32(v: &[u8], kind: u16) -> Result<u32, WireError> {
     Ok(u32::from_ne_bytes(fixed(v, kind, "4 (u32)")?))
 }
 /// A NUL-terminated (or unterminated) string.
-pub fn attr_str(v: &[u8], what: &'static str) -> Result<String, WireError> {
+pub(crate) fn attr_str(v: &[u8], what: &'static str) -> Result<String, WireError> {
     let end = v.iter().position(|&c| c == 0).unwrap_or(v.len());
     std::str::from_utf8(&v[..end])
         .map(str::to_owned)
         .map_err(|_| WireError::Text(what))
 }
 /// `union nf_inet_addr` (16 bytes; an IPv4 address in the first 4) read for `v6`.
-pub fn attr_inet(v: &[u8], kind: u16, v6: bool) -> Result<IpAddr, WireError> {
+pub(crate) fn attr_inet(v: &[u8], kind: u16, v6: bool) -> Result<IpAddr, WireError> {
     if v6 {
         Ok(IpAddr::from(fixed::<16>(v, kind, "16 (in6_addr)")?))
     } else {
@@ -267,7 +267,7 @@ impl Builder {
     pub fn u16(&mut self, kind: u16, v: u16) -> &mut Self {
         self.put(kind, &v.to_ne_bytes())
     }
-    pub fn be16(&mut self, kind: u16, v: u16) -> &mut Self {
+    pub(crate) fn be16(&mut self, kind: u16, v: u16) -> &mut Self {
         self.put(kind, &v.to_be_bytes())
     }
     pub fn u32(&mut self, kind: u16, v: u32) -> &mut Self {
@@ -281,7 +281,7 @@ impl Builder {
         self.put(kind, &b)
     }
     /// `union nf_inet_addr`: always 16 bytes, an IPv4 address in the first 4.
-    pub fn inet(&mut self, kind: u16, addr: IpAddr) -> &mut Self {
+    pub(crate) fn inet(&mut self, kind: u16, addr: IpAddr) -> &mut Self {
         let mut b = [0u8; 16];
         match addr {
             IpAddr::V4(a) => b[..4].copy_from_slice(&a.octets()),
@@ -289,14 +289,14 @@ impl Builder {
         }
         self.put(kind, &b)
     }
-    pub fn begin_nested(&mut self, kind: u16) -> &mut Self {
+    pub(crate) fn begin_nested(&mut self, kind: u16) -> &mut Self {
         self.nests.push(self.buf.len());
         self.buf.extend_from_slice(&0u16.to_ne_bytes());
         self.buf
             .extend_from_slice(&(kind | NLA_F_NESTED).to_ne_bytes());
         self
     }
-    pub fn end_nested(&mut self) -> &mut Self {
+    pub(crate) fn end_nested(&mut self) -> &mut Self {
         if let Some(start) = self.nests.pop() {
             let len = u16::try_from(self.buf.len() - start).unwrap_or(u16::MAX);
             self.buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());

@@ -91,10 +91,6 @@ impl SyncDaemons {
         self.stop(from);
         self.start(to);
     }
-
-    pub fn daemons(&mut self) -> Result<Vec<DaemonRepr>, IpvsError> {
-        self.client.daemons()
-    }
 }
 
 /// The VRRP process's side: the threads follow one instance's state.

@@ -8,8 +8,8 @@ use super::nl::{
     attr_be16, attr_inet, attr_str, attr_u16, attr_u32, attr_u8, Attrs, Builder, WireError,
 };
 
-pub const IPVS_GENL_NAME: &str = "IPVS";
-pub const IPVS_GENL_VERSION: u8 = 1;
+pub(crate) const IPVS_GENL_NAME: &str = "IPVS";
+pub(crate) const IPVS_GENL_VERSION: u8 = 1;
 
 /// `IPVS_CMD_*`.
 pub mod cmd {
@@ -21,13 +21,13 @@ pub mod cmd {
     pub const SET_DEST: u8 = 6;
     pub const DEL_DEST: u8 = 7;
     pub const GET_DEST: u8 = 8;
-    pub const NEW_DAEMON: u8 = 9;
-    pub const DEL_DAEMON: u8 = 10;
+    pub(crate) const NEW_DAEMON: u8 = 9;
+    pub(crate) const DEL_DAEMON: u8 = 10;
     pub const GET_DAEMON: u8 = 11;
-    pub const SET_CONFIG: u8 = 12;
+    pub(crate) const SET_CONFIG: u8 = 12;
     pub const GET_CONFIG: u8 = 13;
     pub const GET_INFO: u8 = 15;
-    pub const FLUSH: u8 = 17;
+    pub(crate) const FLUSH: u8 = 17;
 
     /// A command's name for logs and errors.
     pub fn name(c: u8) -> &'static str {
@@ -56,87 +56,87 @@ pub mod cmd {
 pub mod cmd_attr {
     pub const SERVICE: u16 = 1;
     pub const DEST: u16 = 2;
-    pub const DAEMON: u16 = 3;
-    pub const TIMEOUT_TCP: u16 = 4;
-    pub const TIMEOUT_TCP_FIN: u16 = 5;
-    pub const TIMEOUT_UDP: u16 = 6;
+    pub(crate) const DAEMON: u16 = 3;
+    pub(crate) const TIMEOUT_TCP: u16 = 4;
+    pub(crate) const TIMEOUT_TCP_FIN: u16 = 5;
+    pub(crate) const TIMEOUT_UDP: u16 = 6;
 }
 
 /// `IPVS_SVC_ATTR_*`.
 mod svc {
-    pub const AF: u16 = 1;
-    pub const PROTOCOL: u16 = 2;
-    pub const ADDR: u16 = 3;
+    pub(crate) const AF: u16 = 1;
+    pub(crate) const PROTOCOL: u16 = 2;
+    pub(crate) const ADDR: u16 = 3;
     pub const PORT: u16 = 4;
-    pub const FWMARK: u16 = 5;
-    pub const SCHED_NAME: u16 = 6;
+    pub(crate) const FWMARK: u16 = 5;
+    pub(crate) const SCHED_NAME: u16 = 6;
     pub const FLAGS: u16 = 7;
-    pub const TIMEOUT: u16 = 8;
-    pub const NETMASK: u16 = 9;
-    pub const PE_NAME: u16 = 11;
+    pub(crate) const TIMEOUT: u16 = 8;
+    pub(crate) const NETMASK: u16 = 9;
+    pub(crate) const PE_NAME: u16 = 11;
 }
 
 /// `IPVS_DEST_ATTR_*`.
 mod dest {
-    pub const ADDR: u16 = 1;
+    pub(crate) const ADDR: u16 = 1;
     pub const PORT: u16 = 2;
-    pub const FWD_METHOD: u16 = 3;
-    pub const WEIGHT: u16 = 4;
-    pub const U_THRESH: u16 = 5;
-    pub const L_THRESH: u16 = 6;
-    pub const ACTIVE_CONNS: u16 = 7;
-    pub const INACT_CONNS: u16 = 8;
-    pub const PERSIST_CONNS: u16 = 9;
-    pub const ADDR_FAMILY: u16 = 11;
-    pub const TUN_TYPE: u16 = 13;
-    pub const TUN_PORT: u16 = 14;
-    pub const TUN_FLAGS: u16 = 15;
+    pub(crate) const FWD_METHOD: u16 = 3;
+    pub(crate) const WEIGHT: u16 = 4;
+    pub(crate) const U_THRESH: u16 = 5;
+    pub(crate) const L_THRESH: u16 = 6;
+    pub(crate) const ACTIVE_CONNS: u16 = 7;
+    pub(crate) const INACT_CONNS: u16 = 8;
+    pub(crate) const PERSIST_CONNS: u16 = 9;
+    pub(crate) const ADDR_FAMILY: u16 = 11;
+    pub(crate) const TUN_TYPE: u16 = 13;
+    pub(crate) const TUN_PORT: u16 = 14;
+    pub(crate) const TUN_FLAGS: u16 = 15;
 }
 
 /// `IPVS_DAEMON_ATTR_*`.
 mod daemon {
     pub const STATE: u16 = 1;
-    pub const MCAST_IFN: u16 = 2;
-    pub const SYNC_ID: u16 = 3;
-    pub const SYNC_MAXLEN: u16 = 4;
-    pub const MCAST_GROUP: u16 = 5;
+    pub(crate) const MCAST_IFN: u16 = 2;
+    pub(crate) const SYNC_ID: u16 = 3;
+    pub(crate) const SYNC_MAXLEN: u16 = 4;
+    pub(crate) const MCAST_GROUP: u16 = 5;
     pub const MCAST_GROUP6: u16 = 6;
-    pub const MCAST_PORT: u16 = 7;
-    pub const MCAST_TTL: u16 = 8;
+    pub(crate) const MCAST_PORT: u16 = 7;
+    pub(crate) const MCAST_TTL: u16 = 8;
 }
 
 /// `IPVS_INFO_ATTR_*`.
 mod info {
-    pub const VERSION: u16 = 1;
-    pub const CONN_TAB_SIZE: u16 = 2;
+    pub(crate) const VERSION: u16 = 1;
+    pub(crate) const CONN_TAB_SIZE: u16 = 2;
 }
 
 pub const AF_INET: u16 = libc::AF_INET as u16;
-pub const AF_INET6: u16 = libc::AF_INET6 as u16;
+pub(crate) const AF_INET6: u16 = libc::AF_INET6 as u16;
 
 /// `IP_VS_SVC_F_*`.
-pub mod svc_flags {
-    pub const PERSISTENT: u32 = 0x0001;
+pub(crate) mod svc_flags {
+    pub(crate) const PERSISTENT: u32 = 0x0001;
     /// Set by the kernel on every service it holds; never ours to compare.
-    pub const HASHED: u32 = 0x0002;
-    pub const ONEPACKET: u32 = 0x0004;
-    pub const SCHED1: u32 = 0x0008;
-    pub const SCHED2: u32 = 0x0010;
-    pub const SCHED3: u32 = 0x0020;
+    pub(crate) const HASHED: u32 = 0x0002;
+    pub(crate) const ONEPACKET: u32 = 0x0004;
+    pub(crate) const SCHED1: u32 = 0x0008;
+    pub(crate) const SCHED2: u32 = 0x0010;
+    pub(crate) const SCHED3: u32 = 0x0020;
 }
 
 /// `IP_VS_CONN_F_*` forwarding methods (`IP_VS_CONN_F_FWD_MASK` = 7).
 pub mod fwd {
-    pub const MASQ: u32 = 0;
+    pub(crate) const MASQ: u32 = 0;
     pub const LOCALNODE: u32 = 1;
-    pub const TUNNEL: u32 = 2;
-    pub const DROUTE: u32 = 3;
-    pub const MASK: u32 = 7;
+    pub(crate) const TUNNEL: u32 = 2;
+    pub(crate) const DROUTE: u32 = 3;
+    pub(crate) const MASK: u32 = 7;
 }
 
 /// `IP_VS_STATE_MASTER` / `IP_VS_STATE_BACKUP`.
-pub const STATE_MASTER: u32 = 1;
-pub const STATE_BACKUP: u32 = 2;
+pub(crate) const STATE_MASTER: u32 = 1;
+pub(crate) const STATE_BACKUP: u32 = 2;
 
 /// What a service is known by: `AF` plus protocol/address/port, or plus a firewall mark.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -484,7 +484,7 @@ pub struct Timeouts {
 
 /// The kernel's defaults (`tcp_timeouts[]`, `udp_timeouts[]`): what a reload that drops
 /// `lvs_timeouts` goes back to (`ipvs_set_timeouts(NULL)`).
-pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts {
+pub(crate) const DEFAULT_TIMEOUTS: Timeouts = Timeouts {
     tcp: 900,
     tcp_fin: 120,
     udp: 300,
@@ -520,7 +520,7 @@ impl Timeouts {
 
 /// `GET_INFO`: the IPVS version (as `(major << 16) | (minor << 8) | patch`) and the
 /// connection table size.
-pub fn parse_info(attrs: Attrs<'_>) -> Result<(u32, u32), WireError> {
+pub(crate) fn parse_info(attrs: Attrs<'_>) -> Result<(u32, u32), WireError> {
     let (mut version, mut size) = (None, 0);
     for a in attrs {
         let (k, v) = a?;

@@ -33,6 +33,11 @@ pub enum Refusal {
     Panicked(String),
     #[error("the configuration cannot be encoded for the children: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error(
+        "the configuration takes {0} bytes to send to the children, more than the {max} they accept",
+        max = crate::config_channel::MAX_FRAME
+    )]
+    TooLarge(u64),
     #[error("cannot start a thread to load the configuration: {0}")]
     Thread(std::io::Error),
     /// A root option the processes were started with (`reload_config()`).
@@ -116,6 +121,10 @@ impl Good {
     /// what the child would have added.
     pub fn new(config: &Config) -> Result<Good, Refusal> {
         let frame = crate::config_channel::encode(config)?;
+        // Refused here, so that no child is ever sent one it would refuse.
+        if frame.len() as u64 > crate::config_channel::MAX_FRAME {
+            return Err(Refusal::TooLarge(frame.len() as u64));
+        }
         let engine = Engine::new(
             config.clone(),
             keepalived_engine::time::Instant::ZERO,
@@ -178,7 +187,7 @@ pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Con
 }
 
 /// `f`, with a panic turned into the reason for a refusal.
-pub fn guarded<T>(f: impl FnOnce() -> Result<T, Refusal>) -> Result<T, Refusal> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, Refusal>) -> Result<T, Refusal> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(payload) => {
@@ -224,7 +233,7 @@ pub enum Request {
 
 /// A finished load: its result and how long it took.
 #[derive(Debug)]
-pub struct Finished<T> {
+pub(crate) struct Finished<T> {
     pub result: Result<T, Refusal>,
     pub took: Duration,
 }
@@ -272,13 +281,13 @@ impl<T: Send + 'static> Loader<T> {
     /// When the running load started, if one runs: a thread cannot be stopped, so one
     /// that never ends (a file that never answers) holds every later reload back, and the
     /// parent says so rather than waiting in silence.
-    pub fn running_since(&self) -> Option<Instant> {
+    pub(crate) fn running_since(&self) -> Option<Instant> {
         self.busy
     }
 
     /// The next load to finish; the queued one, if any, starts as it is returned.
     /// Cancel-safe: nothing happens before the receive completes, and nothing awaits after.
-    pub async fn finished(&mut self) -> Finished<T> {
+    pub(crate) async fn finished(&mut self) -> Finished<T> {
         let Some(done) = self.done.recv().await else {
             // `self` holds a sender, so the channel never closes.
             return std::future::pending().await;

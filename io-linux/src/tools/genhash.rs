@@ -146,7 +146,7 @@ fn value(p: &mut lexopt::Parser) -> Result<String, String> {
 }
 
 /// Fetches the URL as the checker would; the response, or why there is none.
-pub async fn fetch(o: &Options) -> Result<Response, String> {
+pub(crate) async fn fetch(o: &Options) -> Result<Response, String> {
     let target = SocketAddr::new(o.server, o.port);
     let ep = Endpoint {
         target,

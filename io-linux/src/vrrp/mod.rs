@@ -1,11 +1,11 @@
 //! The VRRP child (keepalived's `start_vrrp_child()`): the VRRP engine on the shared
 //! driver with raw sockets, rtnetlink, AF_PACKET, VMACs, scripts and signals.
 
-pub mod linkbeat;
+pub(crate) mod linkbeat;
 pub mod platform;
-pub mod raw;
-pub mod timer;
-pub mod vmac;
+pub(crate) mod raw;
+pub(crate) mod timer;
+pub(crate) mod vmac;
 
 use std::path::Path;
 

@@ -49,7 +49,7 @@ const LONGEST_WAIT: Duration = Duration::from_secs(1);
 /// say) give their freed memory back.
 const TRIM_AFTER: usize = 512;
 
-pub struct LinuxPlatform {
+pub(crate) struct LinuxPlatform {
     clock: EngineClock,
     pub netlink: Netlink,
     interfaces: BTreeMap<String, InterfaceInfo>,
@@ -688,7 +688,7 @@ impl LinuxPlatform {
     /// from a previous run that did not stop cleanly (a crashed and respawned VRRP
     /// child): a backup holding the VIP would answer for it beside the master
     /// (`vrrp_init_state()` → `vrrp_restore_interface(…, force)`).
-    pub async fn remove_leftovers(&mut self, engine: &keepalived_engine::vrrp::Engine) {
+    pub(crate) async fn remove_leftovers(&mut self, engine: &keepalived_engine::vrrp::Engine) {
         for inst in engine.instances() {
             if inst.owner() || inst.state == State::Master {
                 continue;
