@@ -371,10 +371,10 @@ mod tests {
         }
     }
 
-    // A reload used to run inside the event future the loop's select drops when a timer
-    // fires first, and a slow one was lost half done. Its preparation here outlasts
-    // several advert intervals, and still runs to its end and the engine gets the
-    // configuration.
+    // A reload is applied outside the loop's select, which drops the event future when a
+    // timer fires first: run inside it, a slow one would be lost half done. Its
+    // preparation here outlasts several advert intervals, and still runs to its end and
+    // the engine gets the configuration.
     #[test]
     fn a_reload_whose_preparation_outlasts_the_timers_is_applied_whole() {
         let text = |prio: u8| {

@@ -1,13 +1,13 @@
 //! keepalived-sim: whole keepalived-rs clusters inside turmoil, with faults, invariants
 //! checked at every step, and runs reproducible from (scenario, seed).
 
-pub mod checker;
-pub mod host;
-pub mod platform;
+pub(crate) mod checker;
+pub(crate) mod host;
+pub(crate) mod platform;
 pub mod report;
 pub mod run;
 pub mod scenario;
-pub mod world;
+pub(crate) mod world;
 
 /// The built-in demo: three routers elect, the master crashes, the next takes over, the
 /// first comes back and preempts.

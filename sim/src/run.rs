@@ -59,7 +59,6 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
             alive: true,
             link_up: true,
             config_text: h.config_text.clone(),
-            role: h.role,
             listen: h.listen.clone(),
             inject: h.inject,
             ..HostState::default()

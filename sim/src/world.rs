@@ -10,7 +10,7 @@ use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::host::Control;
-use crate::scenario::{Inject, Role};
+use crate::scenario::Inject;
 
 /// One line of the timeline.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -74,7 +74,6 @@ pub struct HostState {
     pub hung: bool,
     /// A real_server host whose service is stopped (`refuse`): connects are refused.
     pub refusing: bool,
-    pub role: Role,
     /// A real_server host's ports.
     pub listen: Vec<u16>,
     pub inject: Option<Inject>,

@@ -10,6 +10,9 @@
 //!
 //! Behaviour follows keepalived 2.x (KEEPALIVED.md §3) and RFC 5798 / RFC 9568.
 
+/// The cargo-fuzz entry point, for `fuzz/` and the corpus-replay test only: not part of
+/// the engine's API.
+#[doc(hidden)]
 pub mod fuzz;
 pub mod garp;
 pub mod instance;

@@ -11,6 +11,9 @@ pub mod advert;
 pub mod ah;
 pub mod arp;
 pub mod checksum;
+/// The cargo-fuzz entry point, for `fuzz/` and the corpus-replay test only: not part of
+/// the engine's API.
+#[doc(hidden)]
 pub mod fuzz;
 pub mod ipv4;
 pub mod ndisc;
