@@ -48,6 +48,12 @@ impl ConfigFs for HostFs {
     }
 }
 
+/// keepalived's default `-i`: the node name up to the first dot.
+pub fn host_config_id() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    keepalived_engine::config::default_config_id(name.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,10 +78,4 @@ mod tests {
         assert!(HostFs.open(Path::new("/dev/zero")).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
-}
-
-/// keepalived's default `-i`: the node name up to the first dot.
-pub fn host_config_id() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    keepalived_engine::config::default_config_id(name.trim())
 }

@@ -24,7 +24,8 @@ pub struct Scripts {
 /// keepalived does, else through `/bin/sh -c` (keepalived's `system()` fallback); as its
 /// own `user`/`group`, else the default script user. Refused, with why, if the user is
 /// unknown (the script is not run as anyone else), or if `enable_script_security` is
-/// on, the script runs privileged and its path is no longer one only root can change:
+/// on, the script runs privileged (as root, or a set-uid or set-gid root file) and its
+/// path is no longer one only root can change:
 /// the check made when the configuration was loaded ([`crate::host::security`]) is made again
 /// here, so a directory made writable since then does not let a user in.
 pub(crate) fn process(
@@ -42,14 +43,14 @@ pub(crate) fn process(
         })?),
         None => None,
     };
-    let privileged = id
-        .as_ref()
-        .map_or_else(|| Identity::current().privileged(), Identity::privileged);
-    if default.secure && privileged && !crate::host::security::is_file_test(first) {
+    if default.secure && !crate::host::security::is_file_test(first) {
         let r = crate::host::security::resolve(std::path::Path::new(first))
             .map_err(|e| e.to_string())?;
-        if let Some(w) = r.weakness {
-            return Err(format!("unsafe: {w}"));
+        let as_whom = id.clone().unwrap_or_else(Identity::current);
+        if crate::host::security::runs_privileged(&r.meta, &as_whom) {
+            if let Some(w) = r.weakness {
+                return Err(format!("unsafe: {w}"));
+            }
         }
     }
     let direct = std::fs::metadata(first)
@@ -273,6 +274,9 @@ mod tests {
             ..cmd
         };
         assert!(process(&as_nobody, &secure).is_ok());
+        // Unless the file is set-uid root: then it runs with root's powers all the same.
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        assert!(process(&as_nobody, &secure).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -331,10 +331,9 @@ fn executable_by(meta: &Metadata, id: &Identity) -> bool {
 
 /// Whether running this file can give root's powers: run as uid or gid 0, or a set-uid
 /// or set-gid root file (`need_script_protection` in `check_script_secure()`).
-fn runs_privileged(meta: &Metadata, id: &Identity) -> bool {
+pub(crate) fn runs_privileged(meta: &Metadata, id: &Identity) -> bool {
     let mode = meta.mode();
-    id.uid == 0
-        || id.gid == 0
+    id.privileged()
         || (meta.uid() == 0 && mode & 0o4100 == 0o4100)
         || (meta.gid() == 0 && mode & 0o2010 == 0o2010)
 }
@@ -402,17 +401,11 @@ impl Policy {
         }
         let written = if first.contains('/') {
             let p = PathBuf::from(first);
-            if p.is_absolute() {
-                p
-            } else {
-                // keepalived's realpath() resolves it against the working directory.
-                std::env::current_dir()
-                    .map_err(|source| ScriptFault::NotFound {
-                        path: p.clone(),
-                        source,
-                    })?
-                    .join(p)
-            }
+            // keepalived's realpath() resolves a relative path against the working
+            // directory, which is `/` for the daemon once detached: `/` here for every
+            // process, so that `-t` run from anywhere, and the daemon with `-n`, judge
+            // the same file.
+            Path::new("/").join(p)
         } else {
             search_path(first).ok_or(ScriptFault::NotInPath)?
         };
