@@ -1320,9 +1320,8 @@ fn parse_seq(s: &str) -> Result<(Values, usize), String> {
     if kind == "SEQx" && (start < 0 || end < 0) {
         return Err("~SEQx: values must not be negative".into());
     }
-    // In i128: `end - start` spans up to 2^64, which no i64 holds. The quotient is at
-    // most 2^64 - 1 (step is at least 1 in size), and with one added fits a u64 but for
-    // the full range with step 1, which saturates.
+    // In i128: `end - start` reaches 2^64 - 1, which no i64 holds. The count, at most
+    // 2^64, saturates to u64::MAX: far past any budget, so refused all the same.
     let count = (i128::from(end) - i128::from(start)) / i128::from(step) + 1;
     let left = u64::try_from(count).unwrap_or(u64::MAX);
     let values = Values::Seq {
