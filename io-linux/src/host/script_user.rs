@@ -31,7 +31,10 @@ impl ScriptUser {
 
     /// The user and group `cmd` runs as: its own, else this default (`None`: the
     /// daemon's own).
-    pub(crate) fn for_command<'a>(&'a self, cmd: &'a Command) -> (Option<&'a str>, Option<&'a str>) {
+    pub(crate) fn for_command<'a>(
+        &'a self,
+        cmd: &'a Command,
+    ) -> (Option<&'a str>, Option<&'a str>) {
         match &cmd.user {
             Some(u) => (Some(u.as_str()), cmd.group.as_deref()),
             None => (self.user.as_deref(), self.group.as_deref()),
