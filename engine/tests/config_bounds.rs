@@ -279,7 +279,7 @@ fn a_large_file_included_over_and_over_stops_at_the_byte_limit() {
 
 #[test]
 fn long_lines_are_quoted_as_an_excerpt() {
-    let word = "w".repeat(10 << 20);
+    let word = "w".repeat(900 << 10);
     let loaded = parse_str(
         &format!("global_defs {{\n  router_id a {word} b\n}}\n{word}\n"),
         &ParseOptions::default(),
@@ -372,4 +372,64 @@ fn the_largest_field_configuration_generated_by_expansion_is_within_budget() {
         v.defined_at = None;
     }
     assert!(got == want);
+}
+
+/// A line longer than 1 MiB (a file with no newline at all, say) stops the reading of its
+/// file there, with an error, rather than being read whole into memory.
+#[test]
+fn a_line_past_one_mebibyte_stops_its_file() {
+    let word = "w".repeat(3 << 20);
+    let loaded = parse_str(
+        &format!("global_defs {{\n  router_id a\n}}\n{word}\nvrrp_instance late {{\n}}\n"),
+        &ParseOptions::default(),
+    );
+    assert_eq!(loaded.diagnostics.exit_code(), 5);
+    let first = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.counts_as_error())
+        .unwrap();
+    assert!(
+        first
+            .to_string()
+            .contains(":4:1: error: this line is longer than 1 MiB"),
+        "{first}"
+    );
+    assert!(
+        loaded.config.instances.is_empty(),
+        "nothing after it is read"
+    );
+    assert_eq!(loaded.config.global.router_id.as_deref(), Some("a"));
+}
+
+/// `\` continuation lines of a definition are lines like any other: each is charged to the
+/// budget (so a million of them stop at its line limit, naming the definition), and the
+/// value grows in place, so their cost is linear.
+#[test]
+fn continuation_lines_of_a_definition_spend_the_budget() {
+    let text = format!("$X=a \\\n{}a\n", "a \\\n".repeat(1_100_000));
+    let loaded = parse_str(&text, &ParseOptions::default());
+    let stop = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.counts_as_error())
+        .expect("the line limit");
+    assert!(
+        stop.to_string().contains(
+            "the definition of '$X' takes the configuration past the limit of 1000000 lines"
+        ),
+        "{stop}"
+    );
+    // Below the limit, each continuation line is a line of the definition's expansion.
+    let fine = "$X=router_id r1 \\\n  smtp_helo_name h1\nglobal_defs {\n  $X\n}\n";
+    let loaded = parse_str(fine, &ParseOptions::default());
+    assert_eq!(
+        loaded.diagnostics.exit_code(),
+        0,
+        "{:?}",
+        loaded.diagnostics
+    );
+    let g = &loaded.config.global;
+    assert_eq!(g.router_id.as_deref(), Some("r1"));
+    assert_eq!(g.smtp_helo_name.as_deref(), Some("h1"));
 }

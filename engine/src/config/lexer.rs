@@ -21,6 +21,10 @@ const KEEPALIVED_MAXBUF: usize = 1024;
 const MAX_INCLUDE_DEPTH: usize = 64;
 /// How much of a file is read at a time: a large config is never held whole.
 const CHUNK: usize = 64 * 1024;
+/// The longest physical line read: keepalived reads lines into a buffer of a few KiB
+/// (`MAXBUF`), so this is far beyond any configuration, and it bounds what one line
+/// without a newline (a sparse file of gigabytes) can make the reader hold.
+const MAX_PHYSICAL_LINE: usize = 1 << 20;
 /// Definitions expanding through more levels than this are taken as recursive.
 const MAX_EXPANSION_DEPTH: usize = 32;
 /// Definitions that double at every level would otherwise grow a line without bound.
@@ -196,6 +200,8 @@ struct Frame<'a> {
     /// Bytes read past the last whole line of `content`: the start of the next chunk.
     partial: Vec<u8>,
     eof: bool,
+    /// A line longer than [`MAX_PHYSICAL_LINE`] stopped the reading of this file.
+    too_long: bool,
     /// The whole lines read last; the lines and tokens cut from them share it.
     content: Rc<String>,
     pos: usize,
@@ -221,6 +227,13 @@ impl Frame<'_> {
                     buf.truncate(len + n);
                     if buf[len..].contains(&b'\n') {
                         break;
+                    }
+                    let line_start = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                    if buf.len() - line_start > MAX_PHYSICAL_LINE {
+                        // The whole lines before it are read; the file ends here.
+                        buf.truncate(line_start);
+                        self.eof = true;
+                        self.too_long = true;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
@@ -426,6 +439,7 @@ impl<'a> Lexer<'a> {
             reader,
             partial: Vec::new(),
             eof: false,
+            too_long: false,
             content: Rc::default(),
             pos: 0,
             line: 0,
@@ -512,6 +526,23 @@ impl<'a> Lexer<'a> {
                         }
                     }
                     Ok(false) => {
+                        if frame.too_long {
+                            let (file, line) = (frame.name.clone(), frame.line.saturating_add(1));
+                            self.diags.push(Diagnostic {
+                                severity: Severity::Error,
+                                class: DiagClass::Structure,
+                                location: Some(Location {
+                                    file,
+                                    line,
+                                    column: 1,
+                                }),
+                                message: format!(
+                                    "this line is longer than {} MiB - the rest of the file is not read",
+                                    MAX_PHYSICAL_LINE >> 20
+                                ),
+                                source_line: None,
+                            });
+                        }
                         self.stack.pop();
                         continue;
                     }
@@ -689,12 +720,27 @@ impl<'a> Lexer<'a> {
                 // lines, so the definition expands to several (`read_line()`).
                 let name = name.to_string();
                 let mut value = value.to_string();
-                while let Some(stripped) = value.strip_suffix('\\') {
-                    value = stripped.trim_end().to_string();
+                // Each continuation line is charged as a line and its bytes, and the value
+                // is cut in place: copying the whole value at each line made a file of
+                // continuation lines cost quadratic time.
+                while value.ends_with('\\') {
+                    value.pop();
+                    value.truncate(value.trim_end().len());
                     value.push('\n');
                     match self.next_raw() {
                         Some(r) if !r.content[r.start..r.end].trim().is_empty() => {
-                            value.push_str(decomment(&r.content[r.start..r.end]).trim());
+                            let more = decomment(&r.content[r.start..r.end]);
+                            let more = more.trim();
+                            let spent = self
+                                .budget
+                                .spend(Limit::Lines, 1)
+                                .and_then(|()| self.budget.spend(Limit::Bytes, more.len() as u64));
+                            if let Err(limit) = spent {
+                                let construct = format!("the definition of '${name}'");
+                                self.stop(&file, lineno, 1, &body, &construct, limit);
+                                return None;
+                            }
+                            value.push_str(more);
                         }
                         _ => break,
                     }
