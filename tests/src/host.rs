@@ -406,6 +406,22 @@ impl Drop for Daemon {
     }
 }
 
+/// Runs `sh -c script` as the unprivileged user `nobody` (uid and gid 65534, no
+/// supplementary groups), through `setpriv`; whether it succeeded.
+pub fn as_nobody(script: &str) -> bool {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sh",
+            "-c",
+            script,
+        ])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// A fresh directory for one test's files: configs, logs, pidfiles, captures.
 pub fn tmp_dir(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("kars-{tag}-{}", std::process::id()));

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, keepalived_rs, tmp_dir, wait_for, Daemon, Pair};
+use keepalived_tests::host::{as_nobody, can_run, keepalived_rs, tmp_dir, wait_for, Daemon, Pair};
 
 /// A real server on loopback that can be stopped and restarted on the same port. With
 /// `http`, it answers every request `200 OK` with a small body.
@@ -88,6 +88,29 @@ fn answer(c: TcpStream) {
     let _ = c.read_to_end(&mut rest);
 }
 
+/// The daemon as the checker alone (`-C`), with `conf`, in the foreground, its pidfiles,
+/// dumps (TMPDIR) and log (`daemon.log`) in `dir`.
+fn checker_only(conf: &Path, dir: &Path) -> Daemon {
+    let out = std::fs::File::create(dir.join("daemon.log")).unwrap();
+    let err = out.try_clone().unwrap();
+    let child = std::process::Command::new(keepalived_rs())
+        .args(["-n", "-l", "-G", "-C", "-f"])
+        .arg(conf)
+        .arg("-p")
+        .arg(dir.join("p"))
+        .arg("-c")
+        .arg(dir.join("c"))
+        .env("TMPDIR", dir)
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    Daemon {
+        child,
+        log: dir.join("daemon.log"),
+    }
+}
+
 fn script(dir: &Path, name: &str, body: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -146,26 +169,7 @@ fn checker_follows_real_servers_with_notifies_quorum_and_fifo_lines() {
     )
     .unwrap();
     // Checker only (-C): it needs no network namespace, the servers are on loopback.
-    let d = {
-        let out = std::fs::File::create(dir.join("daemon.log")).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = std::process::Command::new(keepalived_rs())
-            .args(["-n", "-l", "-G", "-C", "-f"])
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("p"))
-            .arg("-c")
-            .arg(dir.join("c"))
-            .env("TMPDIR", &dir)
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        Daemon {
-            child,
-            log: dir.join("daemon.log"),
-        }
-    };
+    let d = checker_only(&conf, &dir);
     let events_text = || std::fs::read_to_string(&events).unwrap_or_default();
     let fifo_text = || std::fs::read_to_string(&fifo_out).unwrap_or_default();
     let tcp_rs = format!("RS [127.0.0.1]:tcp:{} [10.80.0.1]:tcp:80", tcp.addr.port());
@@ -370,25 +374,7 @@ fn checker_scripts_behind_a_user_directory_never_run_as_root() {
         ),
     )
     .unwrap();
-    let d = {
-        let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
-        let err = log.try_clone().unwrap();
-        let child = std::process::Command::new(keepalived_rs())
-            .args(["-n", "-l", "-G", "-C", "-f"])
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("p"))
-            .arg("-c")
-            .arg(dir.join("c"))
-            .stdout(log)
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        Daemon {
-            child,
-            log: dir.join("daemon.log"),
-        }
-    };
+    let d = checker_only(&conf, &dir);
     let disabled = |name: &str| {
         d.log_text().lines().any(|l| {
             l.contains(&format!("disabling script '{}'", etc.join(name).display()))
@@ -410,18 +396,7 @@ fn checker_scripts_behind_a_user_directory_never_run_as_root() {
         u = user.display(),
         o = out.display()
     );
-    let st = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "sh",
-            "-c",
-            &swap,
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success(), "the user could swap their directory");
+    assert!(as_nobody(&swap), "the user could swap their directory");
     // Real server down: the safe quorum_down runs; the refused notify_down does not.
     tcp.down();
     assert!(

@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use keepalived_tests::host::{can_run, tmp_dir, wait_for, Daemon, Pair};
+use keepalived_tests::host::{as_nobody, can_run, tmp_dir, wait_for, Daemon, Pair};
 
 const VIP: &str = "10.75.0.100";
 
@@ -311,18 +311,7 @@ fn a_user_swapping_a_directory_behind_a_link_cannot_run_code_as_root() {
         u = user.display(),
         o = out.display()
     );
-    let st = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "sh",
-            "-c",
-            &swap,
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success(), "the user could swap their directory");
+    assert!(as_nobody(&swap), "the user could swap their directory");
     assert!(
         wait_for(Duration::from_secs(8), || pair.holds(0, "10.76.0.100")).is_some(),
         "becomes master: {}",

@@ -90,7 +90,8 @@ const FUZZ_FILES: [&str; 4] = [
 /// The fuzzers' entry: bytes split at NULs into a main file (`/k/main.conf`) and the
 /// files it may include ([`FUZZ_FILES`]), parsed and validated with config id `r1` and
 /// expansion limits a hundredth of the field's, so that the fuzzer reaches them often
-/// and each run stays fast. Shared with the corpus replay test.
+/// and each run stays fast. Shared with the corpus replay test; not part of the API.
+#[doc(hidden)]
 pub fn fuzz_config_input(data: &[u8]) {
     let mut parts = data.splitn(FUZZ_FILES.len() + 1, |&b| b == 0);
     let main = parts.next().unwrap_or_default();
