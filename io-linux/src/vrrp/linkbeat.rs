@@ -2,11 +2,17 @@
 //! never reach netlink (`linkbeat_use_polling`, `linkbeat_interfaces`; keepalived's
 //! `if_linkbeat_refresh_thread()` in `vrrp_if.c`, once a second).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use keepalived_engine::config::model::Config;
+use keepalived_engine::vrrp::Input;
+use tracing::info;
+
+use keepalived_driver::vrrp::Event;
+
+use super::network::Network;
 
 /// keepalived's `POLLING_DELAY`.
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -42,6 +48,71 @@ pub fn polled(config: &Config) -> BTreeMap<String, Method> {
         out.insert(l.interface.clone(), m);
     }
     out
+}
+
+/// The interfaces whose link is polled rather than taken from netlink events, and the
+/// changes polling found that the loop has not handed out yet.
+pub(crate) struct PolledLinks {
+    methods: BTreeMap<String, Method>,
+    sock: Option<OwnedFd>,
+    tick: tokio::time::Interval,
+    /// Events to hand the loop before any new one.
+    pending: VecDeque<Event>,
+}
+
+impl PolledLinks {
+    /// The interfaces `config` polls; call inside the runtime (the tick is tokio's).
+    pub(crate) fn new(config: &Config) -> PolledLinks {
+        PolledLinks {
+            methods: polled(config),
+            sock: socket().ok(),
+            tick: {
+                let mut t = tokio::time::interval(INTERVAL);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            },
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// A reload: the interfaces the new configuration polls.
+    pub(crate) fn reload(&mut self, config: &Config) {
+        self.methods = polled(config);
+    }
+
+    /// Whether `name`'s link comes from polling alone.
+    pub(crate) fn polls(&self, name: &str) -> bool {
+        self.methods.contains_key(name)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.methods.is_empty()
+    }
+
+    /// The next poll is due. Cancel-safe.
+    pub(crate) async fn tick(&mut self) {
+        self.tick.tick().await;
+    }
+
+    /// A change found by an earlier poll and not yet handed out.
+    pub(crate) fn pending(&mut self) -> Option<Event> {
+        self.pending.pop_front()
+    }
+
+    /// Reads each polled interface's link; the changes become interface events.
+    pub(crate) fn poll(&mut self, network: &mut Network) -> Option<Event> {
+        let sock = self.sock.as_ref()?;
+        for (name, method) in &self.methods {
+            let Some(up) = link_up(sock, name, *method) else {
+                continue;
+            };
+            if let Some(info) = network.link_polled(name, up) {
+                info!(interface = %name, "link {} (polled)", if up { "up" } else { "down" });
+                self.pending.push_back(Event::Input(Input::Interface(info)));
+            }
+        }
+        self.pending.pop_front()
+    }
 }
 
 /// A datagram socket for the interface ioctls.

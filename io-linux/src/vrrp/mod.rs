@@ -2,9 +2,14 @@
 //! driver with raw sockets, rtnetlink, AF_PACKET, VMACs, scripts and signals.
 
 pub(crate) mod linkbeat;
+mod network;
 pub mod platform;
 pub(crate) mod raw;
+mod reload;
+mod reports;
+mod sockets;
 pub(crate) mod timer;
+mod trim;
 pub(crate) mod vmac;
 
 use std::path::Path;

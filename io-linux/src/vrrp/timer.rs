@@ -1,7 +1,8 @@
-//! A timerfd for the VRRP loop's deadlines. tokio's timer wheel fires on the first whole
-//! millisecond after a deadline, so a takeover that waits on it lands up to a millisecond
-//! past the protocol's bound; a timerfd becomes readable at the deadline itself (within
-//! the kernel's 50 µs timer slack), and epoll wakes the loop then.
+//! The VRRP loop's time: the engine's clock, and a timerfd for its deadlines. tokio's
+//! timer wheel fires on the first whole millisecond after a deadline, so a takeover that
+//! waits on it lands up to a millisecond past the protocol's bound; a timerfd becomes
+//! readable at the deadline itself (within the kernel's 50 µs timer slack), and epoll
+//! wakes the loop then.
 //!
 //! A backup of 1,000 instances moves its earliest deadline with nearly every advert it
 //! hears, and a `timerfd_settime` for each would be a thousand syscalls a second. The
@@ -16,6 +17,48 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
+use tracing::warn;
+
+use keepalived_driver::EngineClock;
+
+/// The engine's clock, and the timer its deadlines are waited on with: the timerfd, or
+/// tokio's timer where the timerfd cannot be had.
+pub(crate) struct Clock {
+    engine: EngineClock,
+    timer: Option<PreciseTimer>,
+}
+
+impl Clock {
+    /// The timerfd is made here, so call it inside the runtime.
+    pub(crate) fn new(engine: EngineClock) -> Clock {
+        Clock {
+            engine,
+            timer: PreciseTimer::new()
+                .map_err(|e| warn!("timerfd: {e}; timers fall back to tokio's"))
+                .ok(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> keepalived_engine::time::Instant {
+        self.engine.now()
+    }
+
+    /// How long from now until the engine time `t` (zero if it has passed).
+    pub(crate) fn until(&self, t: keepalived_engine::time::Instant) -> Duration {
+        self.engine.until(t)
+    }
+
+    /// Waits `d`. Cancel-safe.
+    pub(crate) fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
+        let timer = self.timer.clone();
+        async move {
+            match timer {
+                Some(t) => t.sleep(d).await,
+                None => tokio::time::sleep(d).await,
+            }
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct PreciseTimer {
