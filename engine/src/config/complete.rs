@@ -146,19 +146,15 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
             format!("vrrp_instance {name} has no virtual_router_id (1-255): it is required"),
         );
     }
-    if vi.interface.is_none() {
-        match &g.default_interface {
-            Some(i) => vi.interface = Some(i.clone()),
-            None if vi.unicast_peers.is_empty() => {
-                cx.warn(
-                    at,
-                    format!(
-                        "vrrp_instance {name} names no interface; using default_interface eth0"
-                    ),
-                );
-                vi.interface = Some("eth0".into());
-            }
-            None => {}
+    // A unicast instance may run without an interface (`vrrp_complete_instance()`); a
+    // multicast one is given the default interface, with a warning.
+    if vi.interface.is_none() && vi.unicast_peers.is_empty() {
+        if let Some(i) = &g.default_interface {
+            cx.warn(
+                at,
+                format!("vrrp_instance {name} names no interface; using default_interface {i}"),
+            );
+            vi.interface = Some(i.clone());
         }
     }
     // smtp_alert: the instance's own, else smtp_alert_vrrp, else smtp_alert.

@@ -310,7 +310,8 @@ impl Default for GlobalDefs {
             vrrp_down_timer_adverts: 3,
             vrrp_owner_ignore_adverts: false,
             v3_checksum_as_v2: false,
-            default_interface: None,
+            // `get_default_if()` uses eth0 when none is configured.
+            default_interface: Some("eth0".into()),
             log_unknown_vrids: false,
             vrrp_startup_delay_us: 0,
             vrrp_delay_after_boot_us: 0,

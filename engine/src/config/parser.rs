@@ -4,7 +4,7 @@
 use super::diag::{DiagClass, Diagnostic, Location, Severity};
 use super::lexer::{split_command, Lexer, Text, Token};
 use super::model::{Command, IpPrefix, SECOND};
-use super::registry::{Block, Keyword, Runtime};
+use super::registry::{self, Block, Keyword, Runtime};
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -118,43 +118,28 @@ struct SuspectClose {
 /// Keywords that open a block somewhere in the language (the registry's `Block` values):
 /// with `{` they are parsed as blocks; any other keyword followed by `{` is an error.
 fn is_block_keyword(kw: &str) -> bool {
-    super::registry::opens_block(kw)
+    registry::opens_block(kw)
 }
 
-/// Where a keyword belongs, for the hint when it turns up somewhere else.
-const HOMES: &[(&str, &str)] = &[
-    ("real_server", "a virtual_server block"),
-    ("TCP_CHECK", "a real_server block"),
-    ("HTTP_GET", "a real_server block"),
-    ("SSL_GET", "a real_server block"),
-    ("MISC_CHECK", "a real_server block"),
-    ("SMTP_CHECK", "a real_server block"),
-    ("DNS_CHECK", "a real_server block"),
-    ("url", "an HTTP_GET or SSL_GET block"),
-    ("virtual_ipaddress", "a vrrp_instance block"),
-    ("virtual_router_id", "a vrrp_instance block"),
-    ("priority", "a vrrp_instance block"),
-    ("state", "a vrrp_instance block"),
-    ("interface", "a vrrp_instance block"),
-    ("advert_int", "a vrrp_instance block"),
-    ("unicast_peer", "a vrrp_instance block"),
-    (
-        "delay_loop",
-        "a virtual_server, real_server or checker block",
-    ),
-    ("lb_algo", "a virtual_server block"),
-    ("lvs_sched", "a virtual_server block"),
-    ("lb_kind", "a virtual_server block"),
-    ("lvs_method", "a virtual_server block"),
-    ("weight", "a real_server, vrrp_script or tracking block"),
-    (
-        "connect_timeout",
-        "a checker, real_server or virtual_server block",
-    ),
-    ("router_id", "the global_defs block"),
-    ("vrrp_strict", "the global_defs block"),
-    ("script", "a vrrp_script block"),
-];
+/// Where a keyword found in the wrong block belongs: "; 'KW' belongs in a virtual_server
+/// block", naming every block the registry has it in ([`registry::homes`]); empty for a
+/// keyword no block knows.
+fn home_hint(kw: &str) -> String {
+    let homes = registry::homes(kw);
+    let Some((first, rest)) = homes.split_first() else {
+        return String::new();
+    };
+    let mut hint = format!("; '{kw}' belongs in {}", first.phrase());
+    for (i, b) in rest.iter().enumerate() {
+        hint.push_str(if i + 1 == rest.len() {
+            " or in "
+        } else {
+            ", in "
+        });
+        hint.push_str(b.phrase());
+    }
+    hint
+}
 
 pub struct Parser<'a> {
     lx: Lexer<'a>,
@@ -501,11 +486,9 @@ impl<'a> Parser<'a> {
 
     /// An unknown keyword: a warning (parsing goes on) that still fails `-t`, as in keepalived.
     pub fn unknown(&mut self, st: &Stmt, context: &str) {
-        let hint = HOMES
-            .iter()
-            .find(|(k, _)| *k == st.kw())
-            .map(|(_, home)| format!("; '{}' belongs in {home}", st.kw()))
-            .unwrap_or_default();
+        let hint = home_hint(st.kw());
+        // A keyword of some block found at the top level is the usual sign of a block
+        // closed early by one '}' too many: say which '}' that may be.
         if !hint.is_empty() && context == "the top level" {
             self.report_suspects();
         }
@@ -834,6 +817,113 @@ mod tests {
         assert_eq!(parse_timer("1e3"), None);
         assert_eq!(parse_timer("-1"), None);
         assert_eq!(parse_timer("."), None);
+    }
+
+    /// The unknown-keyword warning for `kw`, parsed in `text` (where `{KW}` stands).
+    fn unknown_warning(text: &str, kw: &str) -> String {
+        let loaded = crate::config::parse_str(&text.replace("{KW}", kw), &Default::default());
+        let quoted = format!("unknown keyword '{kw}'");
+        let found = loaded
+            .diagnostics
+            .iter()
+            .find(|d| d.class == DiagClass::UnknownKeyword && d.message.contains(&quoted))
+            .map(|d| d.message.clone());
+        found.unwrap_or_else(|| panic!("no warning for {kw}: {:#?}", loaded.diagnostics))
+    }
+
+    #[test]
+    fn a_keyword_in_the_wrong_block_is_told_where_it_belongs() {
+        let top = "{KW} 1\n";
+        let instance = "vrrp_instance VI {\n interface eth0\n {KW} 1\n}\n";
+        let tcp = concat!(
+            "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n",
+            "  TCP_CHECK {\n   {KW} 1\n  }\n }\n}\n"
+        );
+        for (text, kw, hint) in [
+            (
+                top,
+                "router_id",
+                "'router_id' belongs in the global_defs block",
+            ),
+            (
+                top,
+                "advert_int",
+                "'advert_int' belongs in a vrrp_instance block",
+            ),
+            (
+                instance,
+                "lb_algo",
+                "'lb_algo' belongs in a virtual_server block",
+            ),
+            (
+                instance,
+                "auth_pass",
+                "'auth_pass' belongs in a vrrp_instance's authentication block",
+            ),
+            (
+                tcp,
+                "path",
+                "'path' belongs in an HTTP_GET or SSL_GET url block",
+            ),
+            // A sibling's keyword: MISC_CHECK's in a TCP_CHECK, a sync group's in an
+            // instance, and one that several blocks take.
+            (
+                tcp,
+                "misc_path",
+                "'misc_path' belongs in a MISC_CHECK block",
+            ),
+            (
+                instance,
+                "group",
+                "'group' belongs in a vrrp_sync_group block or in a track_group block",
+            ),
+            (
+                instance,
+                "quorum",
+                "'quorum' belongs in a vrrp_track_process block or in a virtual_server block",
+            ),
+            // Known to global_defs only to be refused there: its home is the instance.
+            (
+                top,
+                "nopreempt",
+                "'nopreempt' belongs in a vrrp_instance block - ",
+            ),
+        ] {
+            let message = unknown_warning(text, kw);
+            assert!(message.contains(hint), "{kw}: {message}");
+        }
+        let message = unknown_warning(instance, "no_such_keyword");
+        assert!(!message.contains("belongs"), "{message}");
+    }
+
+    #[test]
+    fn a_block_keyword_at_the_top_level_points_at_the_close_that_may_be_extra() {
+        let text = concat!(
+            "virtual_server 10.0.0.1 80 {\n",
+            "    delay_loop 6\n",
+            "    }\n",
+            "    real_server 10.0.0.2 80 {\n",
+            "    }\n",
+            "}\n"
+        );
+        let loaded = crate::config::parse_str(text, &Default::default());
+        let messages: Vec<&str> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("'real_server' belongs in a virtual_server block")),
+            "{messages:#?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("is it one '}' too many?")),
+            "{messages:#?}"
+        );
     }
 
     #[test]

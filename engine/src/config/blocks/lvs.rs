@@ -815,6 +815,10 @@ fn url(p: &mut Parser<'_>, st: &Stmt) -> Option<Url> {
         );
         return None;
     }
+    // No status_code means 200-299 (`url_check()`).
+    if u.status_codes.is_empty() {
+        u.status_codes.push((200, 299));
+    }
     Some(u)
 }
 

@@ -4,23 +4,23 @@ pub mod schedule {
     keywords! { Schedule;
         DELAY_LOOP = "delay_loop", Seconds, "60", Carried;
         CONNECT_TIMEOUT = "connect_timeout", Seconds, "5", Carried;
-        RETRY = "retry" | NB_GET_RETRY = "nb_get_retry", Int, "1 (DNS_CHECK 3, MISC_CHECK 0)", Carried, deprecated "nb_get_retry is HTTP_GET's old name for retry";
-        DELAY_BEFORE_RETRY = "delay_before_retry", Seconds, "1 (HTTP_GET, SSL_GET 3)", Carried;
-        WARMUP = "warmup", Seconds, "delay_loop", Carried;
+        RETRY = "retry" | NB_GET_RETRY = "nb_get_retry", Int, (derived "`1`; DNS_CHECK `3`, MISC_CHECK `0`"), Carried, deprecated "nb_get_retry is HTTP_GET's old name for retry";
+        DELAY_BEFORE_RETRY = "delay_before_retry", Seconds, (derived "`1`; HTTP_GET, SSL_GET `3`; DNS_CHECK `delay_loop`"), Carried;
+        WARMUP = "warmup", Seconds, (derived "`delay_loop`"), Carried;
         ALPHA = "alpha", Flag, "", Carried;
     }
 }
 
 pub mod common {
     keywords! { Checker;
-        LOG_ALL_FAILURES = "log_all_failures", Flag, "checker_log_all_failures", Carried;
+        LOG_ALL_FAILURES = "log_all_failures", Flag, (derived "`checker_log_all_failures`"), Carried;
     }
 }
 
 pub mod connection {
     keywords! { Connection;
-        CONNECT_IP = "connect_ip", Ip, "the real server's address", Carried;
-        CONNECT_PORT = "connect_port", Int, "the real server's port", Carried;
+        CONNECT_IP = "connect_ip", Ip, (derived "the real server's address"), Carried;
+        CONNECT_PORT = "connect_port", Int, (derived "the real server's port"), Carried;
         BINDTO = "bindto", Ip, "", Carried;
         BIND_PORT = "bind_port", Int, "", Carried;
         BIND_IF = "bind_if", Word, "", Carried;
@@ -73,9 +73,9 @@ pub mod dns {
 pub mod misc {
     keywords! { MiscCheck;
         MISC_PATH = "misc_path", Command, "", Carried;
-        MISC_TIMEOUT = "misc_timeout", Seconds, "delay_loop", Carried;
+        MISC_TIMEOUT = "misc_timeout", Seconds, (derived "`delay_loop`"), Carried;
         MISC_DYNAMIC = "misc_dynamic", Flag, "", Carried;
-        USER = "user", Words, "script_user", Carried;
+        USER = "user", Words, (derived "`script_user`"), Carried;
     }
 }
 

@@ -1,11 +1,11 @@
 //! `global_defs {}` (`keepalived/core/global_parser.c`; `blocks/global.rs`).
 
 keywords! { GlobalDefs;
-    ROUTER_ID = "router_id", Word, "the host name", Carried;
+    ROUTER_ID = "router_id", Word, (derived "the host name"), Carried;
     NOTIFICATION_EMAIL = "notification_email", Block, "", Carried;
     NOTIFICATION_EMAIL_FROM = "notification_email_from", Word, "", Carried;
     SMTP_SERVER = "smtp_server", Words, "", Carried;
-    SMTP_HELO_NAME = "smtp_helo_name", Word, "the host name", Carried;
+    SMTP_HELO_NAME = "smtp_helo_name", Word, (derived "the host name"), Carried;
     SMTP_CONNECT_TIMEOUT = "smtp_connect_timeout", Seconds, "30", Carried;
     SMTP_ALERT = "smtp_alert", Flag, "", Carried;
     SMTP_ALERT_VRRP = "smtp_alert_vrrp", Flag, "", Carried;

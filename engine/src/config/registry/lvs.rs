@@ -47,18 +47,18 @@ pub mod virtual_server {
         SORRY_SERVER_LVS_METHOD = "sorry_server_lvs_method", Words, "", Carried;
         INHIBIT_ON_FAILURE = "inhibit_on_failure", Flag, "", Carried;
         IP_FAMILY = "ip_family", Choice, "", Carried;
-        SMTP_ALERT = "smtp_alert", Flag, "smtp_alert_checker", Carried;
+        SMTP_ALERT = "smtp_alert", Flag, (derived "`smtp_alert_checker`, else `smtp_alert`"), Carried;
         REAL_SERVER = "real_server", Block, "", Carried;
     }
 }
 
 pub mod real_server {
     keywords! { RealServer;
-        WEIGHT = "weight", Int, "the virtual_server's weight", Carried;
-        LVS_METHOD = "lvs_method" | LB_KIND = "lb_kind", Words, "the virtual_server's", Carried;
+        WEIGHT = "weight", Int, (derived "the virtual_server's `weight`"), Carried;
+        LVS_METHOD = "lvs_method" | LB_KIND = "lb_kind", Words, (derived "the virtual_server's `lvs_method`"), Carried;
         UTHRESHOLD = "uthreshold", Int, "", Carried;
         LTHRESHOLD = "lthreshold", Int, "", Carried;
-        INHIBIT_ON_FAILURE = "inhibit_on_failure", Flag, "the virtual_server's", Carried;
+        INHIBIT_ON_FAILURE = "inhibit_on_failure", Flag, (derived "the virtual_server's `inhibit_on_failure`"), Carried;
         NOTIFY_UP = "notify_up", Command, "", Carried;
         NOTIFY_DOWN = "notify_down", Command, "", Carried;
         SMTP_ALERT = "smtp_alert", Flag, "on", Carried;

@@ -11,12 +11,16 @@
 /// Declares one block's keywords: for each line, a constant per name (the keyword and
 /// each synonym), a [`Keyword`] in `KEYWORDS`, and an arm in `lookup`. A name declared
 /// twice in one block is an unreachable match arm, which the crate's lints refuse.
+///
+/// The default is `""` when there is none, a string such as `"30"` when it is one value
+/// a config could write ([`DefaultValue::Literal`]), and `(derived "…")` when it is not
+/// one fixed value but comes from somewhere else ([`DefaultValue::Derived`]).
 macro_rules! keywords {
     (
         $block:ident;
         $(
             $c:ident = $name:literal $(| $sc:ident = $sname:literal)*,
-            $value:ident, $default:literal, $rt:ident $(($why:literal))?
+            $value:ident, $default:tt, $rt:ident $(($why:literal))?
             $(, deprecated $dep:literal)?;
         )*
     ) => {
@@ -27,13 +31,13 @@ macro_rules! keywords {
 
         #[allow(non_upper_case_globals)]
         mod entry {
-            use $crate::config::registry::{Block, Keyword, Runtime, Value};
+            use $crate::config::registry::{Block, DefaultValue, Keyword, Runtime, Value};
             $(
                 pub static $c: Keyword = Keyword {
                     name: $name,
                     block: Block::$block,
                     value: Value::$value,
-                    default: $default,
+                    default: keywords!(@default $default),
                     synonyms: &[$($sname),*],
                     deprecated: keywords!(@opt $($dep)?),
                     runtime: Runtime::$rt $(($why))?,
@@ -52,6 +56,9 @@ macro_rules! keywords {
             }
         }
     };
+    (@default "") => { DefaultValue::Unset };
+    (@default (derived $how:literal)) => { DefaultValue::Derived($how) };
+    (@default $value:literal) => { DefaultValue::Literal($value) };
     (@opt) => { None };
     (@opt $dep:literal) => { Some($dep) };
 }
@@ -161,6 +168,39 @@ impl Block {
             Block::UdpCheck => "UDP_CHECK",
             Block::FileCheck => "FILE_CHECK",
             Block::BfdCheck => "BFD_CHECK",
+        }
+    }
+
+    /// The block as a sentence names it: "a vrrp_instance block", "the global_defs block".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Block::Root => "the top level",
+            Block::GlobalDefs => "the global_defs block",
+            Block::VrrpInstance => "a vrrp_instance block",
+            Block::Authentication => "a vrrp_instance's authentication block",
+            Block::AuthHmac => "a vrrp_instance's auth_hmac block",
+            Block::VrrpSyncGroup => "a vrrp_sync_group block",
+            Block::VrrpScript => "a vrrp_script block",
+            Block::TrackFile => "a vrrp_track_file block",
+            Block::TrackProcess => "a vrrp_track_process block",
+            Block::GarpGroup => "a garp_group block",
+            Block::BfdInstance => "a bfd_instance block",
+            Block::TrackGroup => "a track_group block",
+            Block::Ssl => "the SSL block",
+            Block::VirtualServerGroup => "a virtual_server_group block",
+            Block::VirtualServer => "a virtual_server block",
+            Block::RealServer => "a real_server block",
+            Block::Schedule => "a virtual_server, real_server or checker block",
+            Block::Checker => "a checker block",
+            Block::Connection => "a TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK (or its host), DNS_CHECK, UDP_CHECK or PING_CHECK block",
+            Block::HttpGet => "an HTTP_GET or SSL_GET block",
+            Block::Url => "an HTTP_GET or SSL_GET url block",
+            Block::SmtpCheck => "an SMTP_CHECK block",
+            Block::DnsCheck => "a DNS_CHECK block",
+            Block::MiscCheck => "a MISC_CHECK block",
+            Block::UdpCheck => "a UDP_CHECK block",
+            Block::FileCheck => "a FILE_CHECK block",
+            Block::BfdCheck => "a BFD_CHECK block",
         }
     }
 
@@ -305,6 +345,19 @@ impl Value {
     }
 }
 
+/// The value in force when a keyword is absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    /// None to speak of: a block, a list, something off or unset unless written.
+    Unset,
+    /// One value, as a config would write it: writing `keyword VALUE` changes nothing
+    /// (`engine/tests/keyword_defaults.rs` holds the parser's defaults to it).
+    Literal(&'static str),
+    /// Not one fixed value: where it comes from (another keyword, the host, the kind of
+    /// checker), in words; Markdown, as the reference shows it.
+    Derived(&'static str),
+}
+
 /// Whether keepalived-rs does at run time what keepalived does with the keyword.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runtime {
@@ -324,9 +377,8 @@ pub struct Keyword {
     pub name: &'static str,
     pub block: Block,
     pub value: Value,
-    /// The value in force when the keyword is absent, as a config would write it; empty
-    /// when the keyword has none (a block, a list, something off unless set).
-    pub default: &'static str,
+    /// The value in force when the keyword is absent.
+    pub default: DefaultValue,
     /// Other names keepalived accepts for the same keyword.
     pub synonyms: &'static [&'static str],
     /// Why the keyword, or one of its names, is deprecated.
@@ -359,6 +411,26 @@ pub fn all() -> impl Iterator<Item = &'static Keyword> {
     Block::ALL
         .into_iter()
         .flat_map(|b| b.keywords().iter().copied())
+}
+
+/// The blocks `name` (or a synonym) belongs in, in reference order: those that accept
+/// it, or, when none does, those that know it only to refuse it. For the hint on a
+/// keyword written in a block that does not know it.
+pub fn homes(name: &str) -> Vec<Block> {
+    let knowing: Vec<(Block, &Keyword)> = Block::ALL
+        .into_iter()
+        .filter_map(|b| b.lookup(name).map(|k| (b, k)))
+        .collect();
+    let accepting: Vec<Block> = knowing
+        .iter()
+        .filter(|(_, k)| !matches!(k.runtime, Runtime::Refused(_)))
+        .map(|(b, _)| *b)
+        .collect();
+    if accepting.is_empty() {
+        knowing.into_iter().map(|(b, _)| b).collect()
+    } else {
+        accepting
+    }
 }
 
 /// Whether `name` opens a block in some block of the language.
@@ -424,17 +496,17 @@ pub fn markdown() -> String {
             if let Some(d) = k.deprecated {
                 let _ = write!(runtime, " (deprecated: {d})");
             }
-            let default = if k.default.is_empty() {
-                String::new()
-            } else {
-                format!("`{}`", k.default)
+            let default = match k.default {
+                DefaultValue::Unset => String::new(),
+                DefaultValue::Literal(v) => format!("`{v}`"),
+                DefaultValue::Derived(how) => how.to_string(),
             };
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {} |",
                 k.name,
                 k.value.text(),
-                default,
+                default.replace('|', "\\|"),
                 synonyms,
                 runtime.replace('|', "\\|")
             );

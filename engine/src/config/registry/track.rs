@@ -5,11 +5,11 @@ pub mod script {
     keywords! { VrrpScript;
         SCRIPT = "script", Command, "", Carried;
         INTERVAL = "interval", Seconds, "1", Carried;
-        TIMEOUT = "timeout", Seconds, "interval", Carried;
+        TIMEOUT = "timeout", Seconds, (derived "`interval`"), Carried;
         WEIGHT = "weight", Words, "0", Carried;
         RISE = "rise", Int, "1", Carried;
         FALL = "fall", Int, "1", Carried;
-        USER = "user", Words, "script_user", Carried;
+        USER = "user", Words, (derived "`script_user`"), Carried;
         INIT_FAIL = "init_fail", Flag, "", Carried;
     }
 }
