@@ -11,7 +11,6 @@ use tracing::{debug, info, warn};
 
 use keepalived_driver::vrrp::Event;
 
-use super::linkbeat::PolledLinks;
 use super::vmac::Vmacs;
 use crate::host::netlink::{HostEvent, Netlink};
 
@@ -50,15 +49,16 @@ impl Network {
     /// A link or address change as the engine sees interfaces: state and MAC from link
     /// messages, the primary IPv4 and the link-local IPv6 address (the advert sources)
     /// from address messages. Our own VIPs come and go without changing either.
+    /// `polled`: whether an interface's link is polled rather than taken from netlink.
     pub(crate) async fn host_event(
         &mut self,
         ev: HostEvent,
-        polled: &PolledLinks,
+        polled: impl Fn(&str) -> bool,
     ) -> Option<Event> {
         let merged = match ev {
             HostEvent::Link(info) => {
                 // A polled interface's link state comes from polling alone.
-                if polled.polls(&info.name) {
+                if polled(&info.name) {
                     return None;
                 }
                 match self.interfaces.get(&info.name) {

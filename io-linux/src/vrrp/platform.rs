@@ -176,7 +176,7 @@ impl Platform for LinuxPlatform {
                     }
                 }
                 Some(ev) = self.network.next_host_event() => {
-                    if let Some(ev) = self.network.host_event(ev, &self.polled).await {
+                    if let Some(ev) = self.network.host_event(ev, |name| self.polled.polls(name)).await {
                         return ev;
                     }
                 }
