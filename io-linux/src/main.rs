@@ -2,15 +2,18 @@
 
 use keepalived_engine::config::model::{Config, RootOptions};
 use keepalived_engine::config::{load, ParseOptions};
+use keepalived_linux::host::core_dump::{self, CorePattern};
 use keepalived_linux::host::process::{self, Process, EXIT_CONFIG, EXIT_FATAL};
-use keepalived_linux::host::{hostfs, security};
+use keepalived_linux::host::{address_monitor, hostfs, security};
 use keepalived_linux::parent::{self, config_loader};
 use keepalived_linux::tools::{dump, pcap_decode};
 use keepalived_linux::{cli, config_channel, logging};
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 fn main() -> ExitCode {
@@ -21,8 +24,11 @@ fn main() -> ExitCode {
     let opts = match cli::parse(args) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("keepalived-rs: {e}\n\n{}", cli::USAGE);
-            return ExitCode::from(2);
+            for line in e.to_string().lines() {
+                eprintln!("keepalived-rs: {line}");
+            }
+            eprintln!("keepalived-rs --help lists the options");
+            return ExitCode::from(e.exit_code());
         }
     };
     if opts.help {
@@ -51,6 +57,11 @@ fn main() -> ExitCode {
     if let Some(capture) = &opts.decode_pcap {
         return decode_pcap(&opts, capture);
     }
+    // `-u`: before anything is created (`set_umask()` acts while the line is parsed).
+    if let Some(mask) = opts.umask {
+        // SAFETY: umask has no preconditions; the parser kept the mask within 0777.
+        unsafe { libc::umask(mask as libc::mode_t) };
+    }
     match &opts.config_test {
         Some(log) => config_test(&opts, log.as_deref()),
         None => daemon(&opts),
@@ -60,6 +71,11 @@ fn main() -> ExitCode {
 /// Runs the daemon: the parent, or the child process it re-executed (`--child=`).
 fn daemon(opts: &cli::Options) -> ExitCode {
     logging::init(opts, opts.child.unwrap_or(Process::Parent));
+    // A child has the parent's command line: its core file size, not the core pattern,
+    // which is the parent's to set and put back.
+    if opts.child.is_some() {
+        core_dumps(opts, false);
+    }
     match opts.child {
         None => parent(opts),
         Some(Process::Vrrp) => vrrp_child(opts),
@@ -74,14 +90,18 @@ fn daemon(opts: &cli::Options) -> ExitCode {
 /// The parent: loads the configuration, detaches unless `-n`, and supervises the VRRP
 /// and checker children, which get the configuration from it.
 fn parent(opts: &cli::Options) -> ExitCode {
+    warn_about_options(opts);
+    // Put back when this function returns: at a stop, or when the start fails.
+    let _core_pattern = core_dumps(opts, true);
     let path = opts.config_path();
     let parse = parse_options(opts);
     // The first load, with the same stack and panic guard as a reload's; only a failure
     // that leaves nothing usable stops the start.
     let first = {
-        let (path, parse) = (path.clone(), parse.clone());
+        let (path, parse, ns) = (path.clone(), parse.clone(), opts.namespace.clone());
         config_loader::on_thread(move || {
-            let config = config_loader::load_config(&path, &parse, false)?;
+            let mut config = config_loader::load_config(&path, &parse, false)?;
+            override_namespace(ns.as_deref(), &mut config, true);
             let good = config_loader::Good::new(&config)?;
             Ok((config, good))
         })
@@ -93,9 +113,6 @@ fn parent(opts: &cli::Options) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
-    if opts.snmp {
-        tracing::warn!("SNMP is not part of keepalived-rs: -x is ignored");
-    }
     // `net_namespace NAME`: the whole daemon runs in that namespace; the children
     // inherit it.
     if let Some(ns) = &config.root.net_namespace {
@@ -115,10 +132,17 @@ fn parent(opts: &cli::Options) -> ExitCode {
             return ExitCode::from(EXIT_FATAL as u8);
         }
     }
-    let load: std::sync::Arc<config_loader::LoadFn<config_loader::Good>> = {
-        let path = path.clone();
-        std::sync::Arc::new(move || {
-            let config = config_loader::load_config(&path, &parse, true)?;
+    // After the fork, which takes only the calling thread with it.
+    if opts.address_monitoring {
+        if let Err(e) = address_monitor::spawn() {
+            tracing::warn!("-a: cannot listen for address changes: {e}");
+        }
+    }
+    let load: Arc<config_loader::LoadFn<config_loader::Good>> = {
+        let (path, ns) = (path.clone(), opts.namespace.clone());
+        Arc::new(move || {
+            let mut config = config_loader::load_config(&path, &parse, true)?;
+            override_namespace(ns.as_deref(), &mut config, false);
             config_loader::Good::new(&config)
         })
     };
@@ -161,6 +185,61 @@ fn default_pidfile(root: &RootOptions, name: &str) -> PathBuf {
     }
 }
 
+/// `-s NAME`: the command line's namespace wins over the configuration's
+/// `net_namespace`, at the first load and at every reload (`reload_config()`), so a
+/// reload never reads as a change of namespace.
+fn override_namespace(ns: Option<&str>, config: &mut Config, announce: bool) {
+    let Some(ns) = ns else { return };
+    if announce {
+        if let Some(old) = config
+            .root
+            .net_namespace
+            .as_deref()
+            .filter(|old| *old != ns)
+        {
+            tracing::info!(
+                "Overriding config net_namespace '{old}' with command line namespace '{ns}'"
+            );
+        }
+    }
+    config.root.net_namespace = Some(ns.to_string());
+}
+
+/// The options accepted that do nothing here, said once: by the parent or by `-t`.
+fn warn_about_options(opts: &cli::Options) {
+    for w in &opts.warnings {
+        tracing::warn!("{w}");
+    }
+}
+
+/// `-m`/`-M` (`core_dump_init()`): core files of any size; with `set_pattern` (the
+/// parent and `-t`), also `-M`'s core pattern, put back when the returned guard drops.
+fn core_dumps(opts: &cli::Options, set_pattern: bool) -> Option<CorePattern> {
+    if !opts.core_dump {
+        return None;
+    }
+    match core_dump::allow_core_dumps() {
+        Ok(()) => tracing::info!("core dumps enabled: RLIMIT_CORE unlimited"),
+        Err(e) => tracing::warn!("-m: {e}"),
+    }
+    let pattern = opts.core_pattern.as_ref().filter(|_| set_pattern)?;
+    match CorePattern::set(pattern.as_bytes()) {
+        Ok(set) => {
+            tracing::info!(
+                "{} set to '{}' (it was '{}', and is put back on exit)",
+                core_dump::CORE_PATTERN,
+                pattern.to_string_lossy(),
+                set.original()
+            );
+            Some(set)
+        }
+        Err(e) => {
+            tracing::warn!("-M: {e}");
+            None
+        }
+    }
+}
+
 fn enter_net_namespace(name: &str) -> std::io::Result<()> {
     if name.contains('/') {
         return Err(std::io::Error::other("a namespace name cannot contain '/'"));
@@ -174,13 +253,13 @@ fn enter_net_namespace(name: &str) -> std::io::Result<()> {
 }
 
 /// Which children the parent runs (`start_keepalived()`): VRRP unless `-C`; the checker
-/// unless `-P`, and only when there are virtual servers to check.
+/// unless `-P`, and only when there are virtual servers to check or `--all` asks for it.
 fn children(opts: &cli::Options, config: &Config) -> Vec<Process> {
     let mut c = Vec::new();
-    if !opts.check_only {
+    if opts.runs_vrrp() {
         c.push(Process::Vrrp);
     }
-    if !opts.vrrp_only && (opts.check_only || !config.virtual_servers.is_empty()) {
+    if opts.runs_checker(!config.virtual_servers.is_empty()) {
         c.push(Process::Checker);
     }
     c
@@ -295,10 +374,57 @@ fn parse_options(opts: &cli::Options) -> ParseOptions {
     }
 }
 
+/// What `-t` logs (the options' warnings, `-m`/`-M`), kept for its report.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+impl Captured {
+    /// The lines so far, each as `LEVEL message`.
+    fn lines(&self) -> String {
+        let bytes = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect()
+    }
+}
+
 /// `-t`: load, validate, check against this host, report, and exit as keepalived does.
 fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
+    // keepalived's -t logs nothing; what the options say goes into the report instead.
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .with_target(false)
+        .without_time()
+        .finish();
+    let logging = tracing::subscriber::set_default(subscriber);
+    warn_about_options(opts);
+    let core_pattern = core_dumps(opts, true);
     let path = opts.config_path();
     let mut loaded = load(&hostfs::HostFs, &path, &parse_options(opts));
+    override_namespace(opts.namespace.as_deref(), &mut loaded.config, true);
     security::check_interfaces(&loaded.config, &mut loaded.diagnostics);
     security::check_scripts(
         &loaded.config,
@@ -306,7 +432,11 @@ fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
         &mut loaded.diagnostics,
     );
 
-    let mut report = String::new();
+    // keepalived 2.2.7's -t -M leaves the host's core pattern changed; put it back, and
+    // say so in the report.
+    drop(core_pattern);
+    drop(logging);
+    let mut report = captured.lines();
     for d in loaded.diagnostics.iter() {
         report.push_str(&d.to_string());
         report.push('\n');

@@ -2,6 +2,8 @@
 //! security, the notify FIFO, signals, process tuning, the files it writes (pidfiles,
 //! dumps), SMTP alerts, and the configuration files read from the real filesystem.
 
+pub mod address_monitor;
+pub mod core_dump;
 pub(crate) mod fifo;
 pub(crate) mod files;
 pub mod hostfs;
