@@ -1,14 +1,26 @@
 //! The parent process (keepalived's `start_keepalived()`, `reload_config()` and
 //! `*_respawn_thread()`): it alone reads the configuration, keeps the last one that
 //! loaded, and hands it to each child it starts by re-executing this binary with
-//! `--child=ROLE` ([`crate::config_channel`]). On SIGHUP it loads the file again off its
-//! loop ([`config_loader`]) and sends the result to the children, or refuses it
-//! and keeps the running one. It restarts a child that dies unless `-R`, with a growing
-//! delay while the child keeps dying young, and takes the VIPs of a dead VRRP child off
-//! the host meanwhile. On SIGTERM it stops the children, waiting `child_wait_time` before
-//! SIGKILL.
+//! `--child=ROLE` ([`crate::config_channel`]). Which children run is the command line's
+//! and the configuration's to say ([`children`]), at start and at each reload: a reload
+//! that gives a child its first work starts it, and one that takes its last away stops
+//! it as SIGTERM does. On SIGHUP, or at the time a `reload_time_file` names
+//! ([`reload_monitor`]), it loads the file again off its loop ([`config_loader`]), after
+//! a check in a process of its own if `reload_check_config` asks for one
+//! ([`config_check`]), with the `reload_file` in place meanwhile ([`reload_file`]), and
+//! saved in `config_save_dir` if set ([`config_save`]); then it sends the result to the
+//! children, or refuses it and keeps the running one. It
+//! restarts a child that dies unless `-R`, with a growing delay while the child keeps
+//! dying young, and takes the VIPs of a dead VRRP child off the host meanwhile. On
+//! SIGTERM it stops the children, waiting `child_wait_time` before SIGKILL.
 
+pub mod children;
+pub mod config_check;
 pub mod config_loader;
+pub mod config_save;
+pub mod reload_file;
+pub mod reload_monitor;
+pub mod reload_time;
 
 use std::ffi::OsString;
 use std::os::fd::AsRawFd;
@@ -28,7 +40,10 @@ use crate::host::netlink::Netlink;
 use crate::host::process::{Process, EXIT_CONFIG, EXIT_FATAL};
 use crate::host::scripts::run_to_end;
 use crate::host::signals::{self, Signals};
-use config_loader::{Good, Held, LoadFn, Loader, Refusal, Request};
+use children::Roles;
+use config_check::{ConfigCheck, Outcome};
+use config_loader::{Good, Held, LoadFn, Loader, Refusal};
+use reload_monitor::{Fired, ReloadMonitor};
 
 /// A child that ran at least this long before it died is restarted at once: it had read
 /// its configuration, opened its sockets and run its protocol, so its death says nothing
@@ -50,8 +65,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const SLOW_LOAD_NOTICE: Duration = Duration::from_secs(30);
 
 pub struct ParentSetup {
-    /// The command line the parent was given, without argv[0]; each child gets it again.
+    /// The command line the parent was given, without argv[0]; each child gets it again,
+    /// and the parent reads `-P`, `-C` and `--all` from it ([`Roles::from_args`]).
     pub args: Vec<OsString>,
+    /// Not read: which children run is decided at start and at each reload from the
+    /// command line in `args` and the configuration ([`Roles`]).
     pub children: Vec<Process>,
     pub dont_respawn: bool,
     /// `-V`: the VIPs of a VRRP child that dies stay on the host, as on its stop.
@@ -71,6 +89,10 @@ struct Running {
     pid: i32,
     started: Instant,
     link: ChildLink,
+    /// Stopped because the configuration no longer gives it work: SIGTERM sent, and
+    /// SIGKILL due at this time if it is still there (`None` once sent). Its exit is not
+    /// a death: it is not restarted.
+    retiring: Option<Option<Instant>>,
 }
 
 /// A child waiting to be restarted.
@@ -79,8 +101,18 @@ struct Respawn {
     at: Instant,
 }
 
+/// Where a reload is, from its request to the end of its load.
+enum Stage {
+    Idle,
+    /// `reload_check_config`'s check runs.
+    Checking(Box<ConfigCheck>),
+    /// The loader reads the file.
+    Loading,
+}
+
 struct Parent {
     setup: ParentSetup,
+    roles: Roles,
     running: Vec<Running>,
     respawns: Vec<Respawn>,
     /// Each role's last wait before a restart ([`next_backoff`]).
@@ -91,6 +123,15 @@ struct Parent {
     vrrp_may_hold: Vec<Held>,
     exits: UnboundedReceiver<(i32, ExitStatus)>,
     exit_tx: UnboundedSender<(i32, ExitStatus)>,
+    stage: Stage,
+    /// A reload was asked for while one was under way: one more follows it.
+    again: bool,
+    /// The `reload_file` created for the reload under way.
+    reload_file: Option<PathBuf>,
+    /// The running configuration's `reload_time_file`, watched.
+    monitor: Option<ReloadMonitor>,
+    /// The time of the last timed reload (seconds since the epoch).
+    last_timed: Option<i64>,
 }
 
 /// Runs the parent until SIGTERM/SIGINT or a child's permanent failure. Returns the exit
@@ -110,22 +151,37 @@ pub fn run(setup: ParentSetup) -> u8 {
         };
         let (exit_tx, exits) = unbounded_channel();
         let mut loader = Loader::new(setup.load.clone());
+        let roles = Roles::from_args(&setup.args);
         let mut parent = Parent {
             setup,
+            roles,
             running: Vec::new(),
             respawns: Vec::new(),
             backoff: Vec::new(),
             vrrp_may_hold: Vec::new(),
             exits,
             exit_tx,
+            stage: Stage::Idle,
+            again: false,
+            reload_file: None,
+            monitor: None,
+            last_timed: None,
         };
+        // A reload file left by a previous run says nothing about this one.
+        if let Some(f) = &parent.setup.good.reload.reload_file {
+            reload_file::remove(f);
+        }
         // `run_startup_script()`: the children start once it has ended.
         let scripts = parent.setup.good.start_stop.clone();
         if let Some((cmd, timeout)) = &scripts.startup {
             run_to_end("startup script", cmd, &scripts.user, *timeout).await;
         }
         let mut code = None;
-        for role in parent.setup.children.clone() {
+        let first = parent.roles.children(parent.setup.good.work);
+        if first.is_empty() {
+            info!("Warning - keepalived-rs has no configuration to run: no child process started");
+        }
+        for role in first {
             if let Err(c) = parent.start(role) {
                 parent.stop_all().await;
                 code = Some(c);
@@ -134,7 +190,10 @@ pub fn run(setup: ParentSetup) -> u8 {
         }
         let code = match code {
             Some(c) => c,
-            None => parent.supervise(&mut signals, &mut loader).await,
+            None => {
+                parent.watch_reload_time();
+                parent.supervise(&mut signals, &mut loader).await
+            }
         };
         // Once the children are gone (`sigend()`), with the last good configuration's.
         let scripts = &parent.setup.good.start_stop;
@@ -238,6 +297,7 @@ impl Parent {
             pid,
             started: Instant::now(),
             link,
+            retiring: None,
         });
         Ok(())
     }
@@ -254,11 +314,20 @@ impl Parent {
         let mut slow: Option<(Instant, Instant)> = None;
         loop {
             let respawn_at = self.respawns.iter().map(|r| r.at).min();
+            let kill_at = self
+                .running
+                .iter()
+                .filter_map(|c| c.retiring.flatten())
+                .min();
             let load_started = loader.running_since().map(Instant::from_std);
             if slow.map(|(t, _)| t) != load_started {
                 slow = load_started.map(|t| (t, t + SLOW_LOAD_NOTICE));
             }
             let slow_notice = slow.map(|(_, at)| at);
+            let mut check = match &mut self.stage {
+                Stage::Checking(c) => Some(&mut **c),
+                _ => None,
+            };
             tokio::select! {
                 _ = signals.term.recv() => {
                     info!("SIGTERM received: stopping the child processes");
@@ -272,19 +341,23 @@ impl Parent {
                 }
                 // The children never read the file: a reload is the parent's load, and
                 // its result sent to them (`reload_config()`).
-                _ = signals.hup.recv() => {
-                    let path = self.setup.config_path.display();
-                    match loader.request() {
-                        Request::Started => info!("SIGHUP received: reloading {path}"),
-                        Request::Queued => info!(
-                            "SIGHUP received: reloading {path} once the load under way has finished"
-                        ),
-                        Request::AlreadyQueued => info!(
-                            "SIGHUP received: a reload of {path} is already to follow the one under way"
-                        ),
+                _ = signals.hup.recv() => self.request_reload(loader, "SIGHUP received"),
+                fired = reload_monitor::next(&mut self.monitor) => {
+                    self.monitor = None;
+                    if let Fired::Reload { at } = fired {
+                        self.last_timed = Some(at);
+                        self.request_reload(loader, "Reload time reached (reload_time_file)");
                     }
                 }
-                done = loader.finished() => self.reloaded(done.result, done.took),
+                outcome = check_finished(&mut check) => self.checked(outcome, loader),
+                done = loader.finished() => {
+                    self.stage = Stage::Idle;
+                    if let Some(f) = self.reload_file.take() {
+                        reload_file::remove(&f);
+                    }
+                    self.reloaded(done.result, done.took);
+                    self.reload_ended(loader);
+                }
                 _ = signals.usr1.recv() => self.forward(libc::SIGUSR1, |_| true),
                 _ = signals.usr2.recv() => self.forward(libc::SIGUSR2, |_| true),
                 _ = signals.json.recv() => {
@@ -304,6 +377,7 @@ impl Parent {
                     );
                     slow = slow.map(|(t, at)| (t, at + SLOW_LOAD_NOTICE));
                 }
+                _ = sleep_until(kill_at), if kill_at.is_some() => self.kill_retiring(),
                 _ = sleep_until(respawn_at), if respawn_at.is_some() => {
                     if let Some(code) = self.respawn_due() {
                         self.stop_all().await;
@@ -314,9 +388,109 @@ impl Parent {
         }
     }
 
+    /// A reload is asked for (`process_reload_signal()`): with `reload_check_config`, the
+    /// check runs first, else the load starts; one under way takes the request as one
+    /// more reload after it. The running configuration's `reload_file` is in place until
+    /// the reload ends.
+    fn request_reload(&mut self, loader: &mut Loader<Good>, why: &str) {
+        let path = self.setup.config_path.display().to_string();
+        if !matches!(self.stage, Stage::Idle) {
+            if std::mem::replace(&mut self.again, true) {
+                info!("{why}: a reload of {path} is already to follow the one under way");
+            } else {
+                info!("{why}: reloading {path} once the reload under way has finished");
+            }
+            return;
+        }
+        let settings = self.setup.good.reload.clone();
+        if let Some(f) = &settings.reload_file {
+            reload_file::create(f);
+            self.reload_file = Some(f.clone());
+        }
+        let Some(log) = &settings.check else {
+            info!("{why}: reloading {path}");
+            loader.request();
+            self.stage = Stage::Loading;
+            return;
+        };
+        match ConfigCheck::start(&self.setup.args, log.as_deref()) {
+            Ok(c) => {
+                info!("{why}: checking the new configuration of {path} before reloading (reload_check_config)");
+                self.stage = Stage::Checking(Box::new(c));
+            }
+            Err(e) => {
+                error!("Reload refused: cannot run the configuration check: {e}; the running configuration stays");
+                self.reload_ended_early();
+                self.reload_ended(loader);
+            }
+        }
+    }
+
+    /// `reload_check_child_thread()`: a check that passed starts the load; one that did not
+    /// ends the reload, the running configuration staying.
+    fn checked(&mut self, outcome: Outcome, loader: &mut Loader<Good>) {
+        let Stage::Checking(check) = std::mem::replace(&mut self.stage, Stage::Idle) else {
+            return;
+        };
+        match outcome {
+            Outcome::Passed => {
+                info!("The new configuration passed its check: reloading");
+                loader.request();
+                self.stage = Stage::Loading;
+            }
+            Outcome::Failed(why) => {
+                let see = match check.log() {
+                    Some(l) => format!("see {} for details", l.display()),
+                    None => "reload_check_config names no log file for the details".to_string(),
+                };
+                error!("Reload refused: the new configuration failed validation ({why}), {see}; the running configuration stays");
+                self.reload_ended_early();
+                self.reload_ended(loader);
+            }
+        }
+    }
+
+    /// A reload that ends before its load: its `reload_file` goes.
+    fn reload_ended_early(&mut self) {
+        self.stage = Stage::Idle;
+        if let Some(f) = self.reload_file.take() {
+            reload_file::remove(&f);
+        }
+    }
+
+    /// After each reload, applied or not: the `reload_time_file` is watched again if the
+    /// watch is spent or the configuration names another (`reload_config()` restarts the
+    /// monitor), and a reload asked for meanwhile starts.
+    fn reload_ended(&mut self, loader: &mut Loader<Good>) {
+        let s = &self.setup.good.reload;
+        let watched = self
+            .monitor
+            .as_ref()
+            .map(|m| (m.path().to_path_buf(), m.repeat()));
+        let wanted = s.time_file.clone().map(|f| (f, s.repeat));
+        if self.monitor.is_none() || watched != wanted {
+            self.watch_reload_time();
+        }
+        if std::mem::take(&mut self.again) {
+            self.request_reload(loader, "Reload asked for during the last one");
+        }
+    }
+
+    /// Watches the running configuration's `reload_time_file`, if it names one.
+    fn watch_reload_time(&mut self) {
+        let s = &self.setup.good.reload;
+        self.monitor = s
+            .time_file
+            .as_ref()
+            .and_then(|f| ReloadMonitor::start(f, s.repeat, self.last_timed));
+    }
+
     /// A load finished: the new configuration replaces the last good one and goes to each
     /// running child (a child waiting for a restart gets it when it starts), or it is
-    /// refused and the running one stays. Either way one line says so.
+    /// refused and the running one stays. The children then follow the new configuration:
+    /// one it gives work to for the first time starts, and one it leaves without work
+    /// stops (`propagate_signal()` starts a child `running_vrrp()` or
+    /// `running_checker()` now asks for). Either way one line says so.
     fn reloaded(&mut self, result: Result<Good, Refusal>, took: Duration) {
         let good = match result {
             Ok(g) => g,
@@ -341,8 +515,14 @@ impl Parent {
             return;
         }
         self.setup.good = good;
+        let work = self.setup.good.work;
         let mut sent = Vec::new();
-        for c in &self.running {
+        let mut retire = Vec::new();
+        for c in self.running.iter().filter(|c| c.retiring.is_none()) {
+            if !self.roles.runs(c.role, work) {
+                retire.push(c.pid);
+                continue;
+            }
             if c.link.send(self.setup.good.frame.clone()) {
                 sent.push(c.role.title());
                 if c.role == Process::Vrrp {
@@ -363,16 +543,116 @@ impl Parent {
                 sent.join(", ")
             }
         );
+        for pid in retire {
+            self.retire(pid);
+        }
+        let roles = self.roles;
+        self.respawns.retain(|r| roles.runs(r.role, work));
+        for role in roles.children(work) {
+            if self.running.iter().any(|c| c.role == role) {
+                // Running, or retiring and started again once it has gone.
+                continue;
+            }
+            // A child waiting for its restart starts now, with this configuration.
+            self.respawns.retain(|r| r.role != role);
+            info!(
+                "Reload: the configuration gives the {} child process work: starting it",
+                role.title()
+            );
+            if self.start(role).is_err() {
+                self.respawn_later(role);
+            }
+        }
+    }
+
+    /// Stops the child `pid`, which the configuration no longer gives work, as SIGTERM
+    /// stops it: it releases what it holds and exits. SIGKILL follows after
+    /// `child_wait_time` if it has not.
+    fn retire(&mut self, pid: i32) {
+        let wait = self.setup.child_wait;
+        let Some(c) = self.running.iter_mut().find(|c| c.pid == pid) else {
+            return;
+        };
+        info!(
+            "Reload: the configuration has no {} left: stopping the {} child process({pid})",
+            match c.role {
+                Process::Vrrp => "vrrp_instance or static address, route or rule",
+                _ => "virtual_server",
+            },
+            c.role.title()
+        );
+        c.retiring = Some(Some(Instant::now() + wait));
+        // SAFETY: signalling a child we started and have not yet reaped.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+
+    /// SIGKILL to each retiring child past its `child_wait_time`.
+    fn kill_retiring(&mut self) {
+        let now = Instant::now();
+        for c in &mut self.running {
+            if c.retiring.flatten().is_some_and(|at| at <= now) {
+                warn!(
+                    "{} child process({}) still running after {:?}: SIGKILL",
+                    c.role.title(),
+                    c.pid,
+                    self.setup.child_wait
+                );
+                c.retiring = Some(None);
+                // SAFETY: signalling a child we started and have not yet reaped.
+                unsafe { libc::kill(c.pid, libc::SIGKILL) };
+            }
+        }
+    }
+
+    /// A child that could not start is tried again after its backoff.
+    fn respawn_later(&mut self, role: Process) {
+        let last = self
+            .backoff
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map_or(Duration::ZERO, |(_, d)| *d);
+        let wait = next_backoff(last, Duration::ZERO);
+        self.backoff.retain(|(r, _)| *r != role);
+        self.backoff.push((role, wait));
+        self.respawns.push(Respawn {
+            role,
+            at: Instant::now() + wait,
+        });
     }
 
     /// A child ended on its own: what a dead VRRP child held comes off the host, and the
     /// child is restarted after its backoff, or everything stops (`-R`, or an error a
-    /// restart cannot mend). Returns the parent's exit code when it is to stop.
+    /// restart cannot mend). A child stopped because the configuration left it without
+    /// work is not restarted, and what a VRRP one held comes off the host even with `-V`,
+    /// as a reload that deletes an instance removes its VIPs (`clear_diff_vrrp()`).
+    /// Returns the parent's exit code when it is to stop.
     async fn child_exited(&mut self, pid: i32, status: ExitStatus) -> Option<i32> {
         let i = self.running.iter().position(|c| c.pid == pid)?;
-        let Running { role, started, .. } = self.running.remove(i);
+        let Running {
+            role,
+            started,
+            retiring,
+            ..
+        } = self.running.remove(i);
         let how = describe(status);
         let title = role.title();
+        if retiring.is_some() {
+            info!(
+                "{title} child process({pid}) {how}: stopped, the configuration gives it no work"
+            );
+            if role == Process::Vrrp {
+                self.release_vrrp(true).await;
+                self.vrrp_may_hold.clear();
+            }
+            // A reload gave it work again while it stopped.
+            if self.roles.runs(role, self.setup.good.work)
+                && !self.running.iter().any(|c| c.role == role)
+                && self.start(role).is_err()
+            {
+                self.respawn_later(role);
+            }
+            return None;
+        }
         let stop = if matches!(status.code(), Some(EXIT_FATAL | EXIT_CONFIG)) {
             error!("{title} child process({pid}) exited with permanent error ({how}): terminating");
             status.code()
@@ -398,7 +678,7 @@ impl Parent {
             wait
         });
         if role == Process::Vrrp {
-            self.release_vrrp().await;
+            self.release_vrrp(false).await;
         }
         let Some(wait) = wait else {
             self.stop_all().await;
@@ -431,13 +711,14 @@ impl Parent {
     /// Takes what the dead VRRP child may have held off the host (`vrrp_may_hold`): a VRRP
     /// child that died sends no adverts, so a VIP left behind would be held with nobody
     /// telling the backups, who could never take over cleanly. With `-V` it stays, as it
-    /// does when the child stops.
-    async fn release_vrrp(&self) {
+    /// does when the child stops, unless `forced` (the instances are gone from the
+    /// configuration).
+    async fn release_vrrp(&self, forced: bool) {
         let held = &self.vrrp_may_hold;
         if held.is_empty() {
             return;
         }
-        if self.setup.dont_release_vrrp {
+        if self.setup.dont_release_vrrp && !forced {
             info!("VRRP child process gone: its addresses, routes and rules stay on the host (-V)");
             return;
         }
@@ -508,7 +789,7 @@ impl Parent {
                     self.running.clear();
                     // Killed, it released nothing.
                     if vrrp {
-                        self.release_vrrp().await;
+                        self.release_vrrp(false).await;
                     }
                 }
             }
@@ -571,6 +852,14 @@ fn prefix(p: Option<&keepalived_engine::config::model::IpPrefix>) -> String {
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The end of the configuration check under way, or never when there is none.
+async fn check_finished(check: &mut Option<&mut ConfigCheck>) -> Outcome {
+    match check {
+        Some(c) => c.finished().await,
         None => std::future::pending().await,
     }
 }

@@ -5,7 +5,7 @@
 //! ([`Good`]) or the reason it is refused; a SIGHUP that arrives while a load runs is
 //! folded into one more load after it ([`Loader`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,9 @@ use tracing::{error, warn};
 use crate::host::hostfs::HostFs;
 use crate::host::process::Process;
 use crate::host::script_user::ScriptUser;
+
+use super::children::Work;
+use super::reload_file;
 
 /// The stack of a load's thread: the main thread's 8 MiB, which the parser had when it ran
 /// there, and as much again.
@@ -67,6 +70,44 @@ pub struct Good {
     pub root: RootOptions,
     /// The scripts the parent itself runs, vetted.
     pub start_stop: StartStop,
+    /// What it gives each child to do, which says which children run.
+    pub work: Work,
+    /// How the parent reloads while it runs.
+    pub reload: ReloadSettings,
+}
+
+/// The `global_defs` keywords that shape the parent's reloads, as the running
+/// configuration gives them: the next reload follows them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReloadSettings {
+    /// `reload_check_config [LOG_FILE]`: a check runs before each reload
+    /// ([`super::config_check`]), its report to the file if one is named.
+    pub check: Option<Option<PathBuf>>,
+    /// `reload_time_file FILE`: a reload at the time the file holds
+    /// ([`super::reload_monitor`]).
+    pub time_file: Option<PathBuf>,
+    /// `reload_repeat`: a time-of-day file stays, for a reload every day at that time.
+    pub repeat: bool,
+    /// `reload_file [FILE]`, resolved ([`reload_file::resolve`]).
+    pub reload_file: Option<PathBuf>,
+}
+
+impl ReloadSettings {
+    fn of(config: &Config) -> ReloadSettings {
+        let g = &config.global;
+        ReloadSettings {
+            check: g
+                .reload_check_config
+                .as_ref()
+                .map(|log| log.as_ref().map(PathBuf::from)),
+            time_file: g.reload_time_file.as_ref().map(PathBuf::from),
+            repeat: g.reload_repeat,
+            reload_file: g
+                .reload_file
+                .as_ref()
+                .map(|f| reload_file::resolve(f, &config.root)),
+        }
+    }
 }
 
 /// `startup_script` and `shutdown_script`, which the parent runs before its children start
@@ -145,6 +186,8 @@ impl Good {
             held,
             root: config.root.clone(),
             start_stop: StartStop::vetted(config),
+            work: Work::of(config),
+            reload: ReloadSettings::of(config),
         })
     }
 }
@@ -152,9 +195,11 @@ impl Good {
 /// Reads and checks the configuration at `path`, logging what the parser says about it.
 /// At start (`strict` false) only a failure that leaves nothing usable refuses it, as
 /// keepalived starts despite errors it can step over; a reload (`strict`) is refused on any
-/// error, so a mistake never replaces a configuration that works.
+/// error, so a mistake never replaces a configuration that works. Either way it is saved
+/// first if `config_save_dir` says where ([`super::config_save`]).
 pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Config, Refusal> {
     let loaded = load(&HostFs, path, opts);
+    super::config_save::save(&loaded.config);
     let errors: Vec<_> = loaded
         .diagnostics
         .iter()
