@@ -53,7 +53,7 @@ pub struct Diagnostic {
     pub location: Option<Location>,
     pub message: String,
     /// The config line as read (after includes, definitions and expansions). Once kept
-    /// in [`Diagnostics`], only up to what can be shown: [`EXCERPT_CHARS`] past the column.
+    /// in [`Diagnostics`], only up to what can be shown: `EXCERPT_CHARS` past the column.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_line: Option<Arc<str>>,
 }

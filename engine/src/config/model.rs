@@ -3,14 +3,14 @@
 //! as JSON (`-t --json`) and handed to the engine as `Input::Reload`.
 //!
 //! Values that an instance or checker inherits from an outer block are resolved by
-//! [`super::complete`]: after parsing, every field holds the value in force.
+//! `config::complete`: after parsing, every field holds the value in force.
 
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 pub const SECOND: u64 = 1_000_000;
 
-/// Keywords given explicitly in a block, so [`super::complete`] can tell a value the user
+/// Keywords given explicitly in a block, so `config::complete` can tell a value the user
 /// wrote from a default it may replace with an inherited one. One bit per [`Given`]: every
 /// real server and checker carries a set, and 40,000 of them must not each cost an
 /// allocation.
@@ -44,12 +44,16 @@ pub enum Given {
     OwnerIgnoreAdverts,
     PreemptDelay,
     Priority,
+    Protocol,
     Retry,
     SkipCheckAdvAddr,
     SmtpAlert,
     State,
     StrictMode,
     Timeout,
+    /// Any of the keywords that ask for unicast (`unicast_peer`, `unicast_src_ip`,
+    /// `check_unicast_src`, `old_unicast_checksum`, `unicast_fault_no_peer`).
+    UnicastConfigured,
     V3ChecksumAsV2,
     Version,
     VirtualRouterId,

@@ -161,7 +161,7 @@ pub fn verify_icv(ip_header: &[u8], ah_onwards: &[u8], key: &AhKey, unicast: boo
         == 0
 }
 
-/// Fills the ICV of a datagram laid out as [IPv4 header][AH][VRRP].
+/// Fills the ICV of a datagram laid out as `[IPv4 header][AH][VRRP]`.
 pub fn sign(datagram: &mut [u8], ip_header_len: usize, key: &AhKey, unicast: bool) {
     let (ip, rest) = datagram.split_at_mut(ip_header_len);
     if let Some(icv) = compute_icv(ip, rest, key, unicast) {
