@@ -63,7 +63,7 @@ pub struct Netlink {
 /// gratuitous ARP follows its address at once, as keepalived's `netlink_talk()` does.
 struct SyncRoute {
     sock: netlink_sys::Socket,
-    seq: std::cell::Cell<u32>,
+    seq: std::sync::atomic::AtomicU32,
 }
 
 impl SyncRoute {
@@ -90,14 +90,16 @@ impl SyncRoute {
         }
         Ok(SyncRoute {
             sock,
-            seq: std::cell::Cell::new(0),
+            seq: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
     /// Sends `msg` with NLM_F_ACK and `flags`, and returns the kernel's answer to it.
     fn ask(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), NetlinkError> {
-        let seq = self.seq.get().wrapping_add(1);
-        self.seq.set(seq);
+        let seq = self
+            .seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_add(1);
         let mut req = NetlinkMessage::from(msg);
         req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
         req.header.sequence_number = seq;
@@ -264,6 +266,12 @@ impl Netlink {
         }
         if let Some(l) = &a.label {
             m.attributes.push(AddressAttribute::Label(l.clone()));
+        }
+        if let Some(preferred) = ipv6_preferred_lft(a) {
+            let mut info = netlink_packet_route::address::CacheInfo::default();
+            info.ifa_preferred = preferred;
+            info.ifa_valid = INFINITY_LIFE_TIME;
+            m.attributes.push(AddressAttribute::CacheInfo(info));
         }
         Ok(m)
     }
@@ -437,6 +445,73 @@ impl Netlink {
     }
 }
 
+/// "forever" in IFA_CACHEINFO.
+const INFINITY_LIFE_TIME: u32 = u32::MAX;
+
+/// The preferred lifetime an IPv6 address is added with, when not forever
+/// (`netlink_ipaddress()`): `preferred_lft` as configured, else 0 for a /128 and forever
+/// otherwise (`alloc_ipaddress()`), 0 marking the address deprecated so it is not picked
+/// as a source address (RFC 3484).
+fn ipv6_preferred_lft(a: &IpAddress) -> Option<u32> {
+    use keepalived_engine::config::model::Lifetime;
+    if !a.address.is_ipv6() {
+        return None;
+    }
+    match a.preferred_lft {
+        Some(Lifetime::Forever) => None,
+        Some(Lifetime::Seconds(s)) => Some(s),
+        None => (a.prefix_len == 128).then_some(0),
+    }
+}
+
+/// A routing protocol by number or by its name in iproute2's rt_protos.
+fn protocol_id(p: &str) -> Option<u8> {
+    Some(match p {
+        "redirect" => 1,
+        "kernel" => 2,
+        "boot" => 3,
+        "static" => 4,
+        "gated" => 8,
+        "ra" => 9,
+        "mrt" => 10,
+        "zebra" => 11,
+        "bird" => 12,
+        "dnrouted" => 13,
+        "xorp" => 14,
+        "ntk" => 15,
+        "dhcp" => 16,
+        "keepalived" => RTPROT_KEEPALIVED,
+        "babel" => 42,
+        "bgp" => 186,
+        "isis" => 187,
+        "ospf" => 188,
+        "rip" => 189,
+        "eigrp" => 192,
+        n => return n.parse().ok(),
+    })
+}
+
+/// A route type other than unicast, by its `ip route` name.
+fn route_kind(t: &str) -> Option<netlink_packet_route::route::RouteType> {
+    use netlink_packet_route::route::RouteType;
+    Some(match t {
+        "local" => RouteType::Local,
+        "broadcast" => RouteType::Broadcast,
+        "anycast" => RouteType::Anycast,
+        "multicast" => RouteType::Multicast,
+        "blackhole" => RouteType::BlackHole,
+        "unreachable" => RouteType::Unreachable,
+        "prohibit" => RouteType::Prohibit,
+        "throw" => RouteType::Throw,
+        "nat" => RouteType::Nat,
+        _ => return None,
+    })
+}
+
+/// RTPROT_KEEPALIVED: the protocol keepalived marks its routes and rules with, which
+/// its route and rule monitoring recognises them by.
+const RTPROT_KEEPALIVED: u8 = 18;
+
 /// A routing table by number or by the names iproute2 knows.
 fn table_id(t: &str) -> Option<u32> {
     match t {
@@ -468,6 +543,16 @@ impl Netlink {
         }
         if let Some(m) = r.metric {
             req = req.priority(m);
+        }
+        // netlink_route(): RTPROT_KEEPALIVED unless another protocol is configured, which
+        // alloc_route() allows only on a `no_track` route.
+        let protocol = match (&r.protocol, r.no_track) {
+            (Some(p), true) => protocol_id(p).unwrap_or(RTPROT_KEEPALIVED),
+            _ => RTPROT_KEEPALIVED,
+        };
+        req = req.protocol(netlink_packet_route::route::RouteProtocol::from(protocol));
+        if let Some(kind) = r.route_type.as_deref().and_then(route_kind) {
+            req = req.kind(kind);
         }
         match r.scope.as_deref() {
             Some("link") => req = req.scope(RouteScope::Link),
@@ -518,9 +603,42 @@ impl Netlink {
         r: &keepalived_engine::config::model::Rule,
         add: bool,
     ) -> Result<(), NetlinkError> {
+        use netlink_packet_route::rule::{RuleAction, RuleAttribute};
         let mut req = self.handle.rule().add();
         if let Some(t) = r.table.as_deref().and_then(table_id) {
-            req = req.table_id(t);
+            req = req.table_id(t).action(RuleAction::ToTable);
+        }
+        // alloc_rule(): one action, a table or one of these.
+        match (r.action.as_deref(), r.goto) {
+            (_, Some(target)) => {
+                req = req.action(RuleAction::Goto);
+                req.message_mut()
+                    .attributes
+                    .push(RuleAttribute::Goto(target));
+            }
+            (Some("nop"), _) => req = req.action(RuleAction::Nop),
+            (Some("blackhole"), _) => req = req.action(RuleAction::Blackhole),
+            (Some("unreachable"), _) => req = req.action(RuleAction::Unreachable),
+            (Some("prohibit"), _) => req = req.action(RuleAction::Prohibit),
+            _ => {}
+        }
+        if let Some(m) = r.fwmask {
+            req.message_mut().attributes.push(RuleAttribute::FwMask(m));
+        }
+        // alloc_rule(): a tracked rule carries FRA_PROTOCOL RTPROT_KEEPALIVED; a
+        // `no_track` one the protocol configured, if any.
+        let protocol = if r.no_track {
+            r.attributes
+                .iter()
+                .find(|(k, _)| k == "protocol")
+                .and_then(|(_, v)| protocol_id(v))
+        } else {
+            Some(RTPROT_KEEPALIVED)
+        };
+        if let Some(p) = protocol {
+            req.message_mut()
+                .attributes
+                .push(RuleAttribute::Protocol(p.into()));
         }
         if let Some(p) = r.priority {
             req = req.priority(p);
