@@ -18,6 +18,7 @@ pub mod model;
 mod parser;
 pub mod registry;
 mod source;
+mod static_track;
 
 pub use diag::{DiagClass, Diagnostic, Diagnostics, Location, Severity, MAX_DIAGNOSTICS};
 pub use model::Config;
@@ -56,6 +57,7 @@ pub fn load_with_limits(
     let files = lx.files;
     if diagnostics.iter().all(|d| d.class != DiagClass::Fatal) {
         complete::complete(&mut config, &mut diagnostics);
+        static_track::apply(&mut config, &mut diagnostics);
     }
     Loaded {
         config,
