@@ -8,6 +8,7 @@ pub(crate) mod raw;
 mod reload;
 mod reports;
 mod sockets;
+mod statics;
 pub(crate) mod timer;
 mod trim;
 pub(crate) mod vmac;

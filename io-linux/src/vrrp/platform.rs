@@ -21,6 +21,7 @@ use super::network::Network;
 use super::reload::Reload;
 use super::reports::Reports;
 use super::sockets::Sockets;
+use super::statics::Statics;
 use super::timer::Clock;
 use super::trim::MemoryTrim;
 use crate::host::files::dump_file;
@@ -45,6 +46,8 @@ pub(crate) struct LinuxPlatform {
     reports: Reports,
     /// The reload whose outputs are being carried out.
     reload: Option<Reload>,
+    /// The static addresses, routes and rules, kept by a task of their own.
+    statics: Statics,
     /// When freed memory goes back to the kernel.
     trim: MemoryTrim,
 }
@@ -102,6 +105,7 @@ impl LinuxPlatform {
             polled: PolledLinks::new(config),
             reports: Reports::new(config),
             reload: None,
+            statics: Statics::start(config, setup.dont_release),
             trim: MemoryTrim::default(),
             clock: Clock::new(engine_clock),
         };
@@ -122,6 +126,8 @@ impl LinuxPlatform {
     /// with `-V` they stay, as the VIPs on them do.
     pub async fn release(&mut self) {
         self.reports.stop_syncd();
+        // Static items go whether or not -V keeps the VIPs (`vrrp_terminate_phase1()`).
+        self.statics.release().await;
         if !self.control.dont_release {
             self.network.remove_vmacs().await;
         }
@@ -197,6 +203,7 @@ impl Platform for LinuxPlatform {
         self.polled.reload(config);
         self.scripts.default_user = ScriptUser::from_global(&config.global);
         self.reports.reload(config);
+        self.statics.reload(config);
         self.network.ensure_vmacs(config).await;
         if let Err(e) = self.sockets.open(config, |name| self.network.ifindex(name)) {
             error!("{e}");
