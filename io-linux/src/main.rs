@@ -4,7 +4,7 @@ use keepalived_engine::config::model::{Config, RootOptions};
 use keepalived_engine::config::{load, ParseOptions};
 use keepalived_linux::host::core_dump::{self, CorePattern};
 use keepalived_linux::host::process::{self, Process, EXIT_CONFIG, EXIT_FATAL};
-use keepalived_linux::host::{address_monitor, hostfs, security};
+use keepalived_linux::host::{address_monitor, config_host_check, hostfs, security};
 use keepalived_linux::parent::{self, config_loader};
 use keepalived_linux::tools::{dump, pcap_decode};
 use keepalived_linux::{cli, config_channel, logging};
@@ -425,7 +425,7 @@ fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
     let path = opts.config_path();
     let mut loaded = load(&hostfs::HostFs, &path, &parse_options(opts));
     override_namespace(opts.namespace.as_deref(), &mut loaded.config, true);
-    security::check_interfaces(&loaded.config, &mut loaded.diagnostics);
+    config_host_check::check_interfaces(&loaded.config, &mut loaded.diagnostics);
     security::check_scripts(
         &loaded.config,
         security::running_as_root(),

@@ -48,15 +48,12 @@ pub fn complete(cfg: &mut Config, diags: &mut Diagnostics) {
     unique_vrids(cfg, &mut cx);
     lvs_sync_daemon(cfg, &mut cx);
     let global = cfg.global.clone();
-    let groups: Vec<String> = cfg
-        .virtual_server_groups
-        .iter()
-        .map(|g| g.name.clone())
-        .collect();
+    let groups = std::mem::take(&mut cfg.virtual_server_groups);
     let track_files: Vec<String> = cfg.track_files.iter().map(|t| t.name.clone()).collect();
     for vs in &mut cfg.virtual_servers {
         virtual_server(vs, &global, &groups, &track_files, &mut cx);
     }
+    cfg.virtual_server_groups = groups;
 }
 
 /// `lvs_sync_daemon`: an instance-level `lvs_sync_daemon_interface` (deprecated) names
@@ -402,8 +399,24 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
             && vi.state == InitialState::Master
             && vi.priority != 255
         {
-            cx.warn(at, format!("vrrp_instance {name}: AH with state MASTER below priority 255 can clash with another master's sequence numbers"));
+            // A backup learns the AH sequence number from the master's adverts; one
+            // that starts as master has none to continue from, so keepalived starts it
+            // as a backup and counts the configuration as wrong (`vrrp_complete_instance()`).
+            cx.error(at, format!("vrrp_instance {name}: state MASTER with AH authentication needs priority 255 (an instance starting as master has no AH sequence number to continue); starting as BACKUP"));
+            vi.state = InitialState::Backup;
         }
+    }
+
+    // Unicast asked for with no peer to send to: keepalived falls back to multicast
+    // and reports the configuration as deprecated; with unicast_fault_no_peer the
+    // instance stays in FAULT instead, which is not a configuration fault
+    // (`vrrp_complete_instance()`).
+    if ex.has(Given::UnicastConfigured) && vi.unicast_peers.is_empty() && !vi.unicast_fault_no_peer
+    {
+        cx.error(
+            at,
+            format!("vrrp_instance {name}: unicast is configured but unicast_peer names no peer; adverts go to multicast (give peers, or unicast_fault_no_peer to stay in FAULT)"),
+        );
     }
 
     if vi.virtual_ipaddress.is_empty() && !vi.no_virtual_ipaddress {
@@ -662,7 +675,7 @@ fn unique_vrids(cfg: &Config, cx: &mut Ctx<'_>) {
 fn virtual_server(
     vs: &mut VirtualServer,
     g: &GlobalDefs,
-    groups: &[String],
+    groups: &[VirtualServerGroup],
     track_files: &[String],
     cx: &mut Ctx<'_>,
 ) {
@@ -673,13 +686,37 @@ fn virtual_server(
         VsAddress::Fwmark { mark } => format!("virtual_server fwmark {mark}"),
         VsAddress::Group { name } => format!("virtual_server group {name}"),
     };
-    if let VsAddress::Group { name } = &vs.address {
-        if !groups.contains(name) {
-            cx.error(
-                at,
-                format!("{label}: virtual_server_group '{name}' is not defined"),
-            );
+    let group = match &vs.address {
+        VsAddress::Group { name } => {
+            let group = groups.iter().find(|g| &g.name == name);
+            if group.is_none() {
+                cx.error(
+                    at,
+                    format!("{label}: virtual_server_group '{name}' is not defined"),
+                );
+            }
+            group
         }
+        _ => None,
+    };
+    // A firewall mark service has no protocol: IPVS matches the mark alone, so a
+    // `protocol` there is a mistake that keepalived reports and drops
+    // (`validate_check_config()`); a group counts when it holds marks and no addresses.
+    let fwmark_only = match (&vs.address, group) {
+        (VsAddress::Fwmark { .. }, _) => true,
+        (VsAddress::Group { .. }, Some(g)) => {
+            !g.entries.is_empty()
+                && g.entries
+                    .iter()
+                    .all(|e| matches!(e, VsgEntry::Fwmark { .. }))
+        }
+        _ => false,
+    };
+    if fwmark_only && vs.explicit.has(Given::Protocol) {
+        cx.error(
+            at,
+            format!("{label}: 'protocol' does not apply to a firewall mark service and is ignored"),
+        );
     }
     if !vs.explicit.has(Given::LvsMethod) {
         cx.warn(
@@ -809,5 +846,78 @@ fn inherit_schedule(
         } else {
             outer.alpha
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_str, ParseOptions};
+    use super::*;
+
+    fn errors(text: &str) -> (Config, Vec<String>) {
+        let l = parse_str(text, &ParseOptions::default());
+        let e = l
+            .diagnostics
+            .iter()
+            .filter(|d| d.counts_as_error())
+            .map(|d| d.message.clone())
+            .collect();
+        (l.config, e)
+    }
+
+    const VIPS: &str = " virtual_ipaddress {\n  10.0.0.1\n }\n";
+
+    #[test]
+    fn ah_below_priority_255_starts_as_backup_and_fails_t() {
+        let ah = " authentication {\n  auth_type AH\n  auth_pass secret\n }\n";
+        let (c, e) = errors(&format!(
+            "vrrp_instance A {{\n interface eth0\n virtual_router_id 5\n state MASTER\n priority 100\n{ah}{VIPS}}}\n"
+        ));
+        assert_eq!(c.instances[0].state, InitialState::Backup);
+        assert!(e.iter().any(|m| m.contains("AH authentication")), "{e:?}");
+        // The address owner keeps MASTER.
+        let (c, e) = errors(&format!(
+            "vrrp_instance A {{\n interface eth0\n virtual_router_id 5\n state MASTER\n priority 255\n{ah}{VIPS}}}\n"
+        ));
+        assert_eq!(c.instances[0].state, InitialState::Master);
+        assert!(e.is_empty(), "{e:?}");
+    }
+
+    #[test]
+    fn protocol_on_a_firewall_mark_service_fails_t() {
+        let rs = " real_server 10.0.0.2 53 {\n  TCP_CHECK {\n  }\n }\n";
+        let (_, e) = errors(&format!(
+            "virtual_server fwmark 3 {{\n lvs_method NAT\n protocol UDP\n{rs}}}\n"
+        ));
+        assert!(e.iter().any(|m| m.contains("'protocol'")), "{e:?}");
+        let (_, e) = errors(&format!(
+            "virtual_server_group g {{\n fwmark 3\n}}\nvirtual_server group g {{\n lvs_method NAT\n protocol UDP\n{rs}}}\n"
+        ));
+        assert!(e.iter().any(|m| m.contains("'protocol'")), "{e:?}");
+        let (_, e) = errors(&format!(
+            "virtual_server fwmark 3 {{\n lvs_method NAT\n{rs}}}\n"
+        ));
+        assert!(e.is_empty(), "{e:?}");
+    }
+
+    #[test]
+    fn unicast_without_peers_fails_t_unless_it_means_fault() {
+        let base = " interface eth0\n virtual_router_id 5\n";
+        let (_, e) = errors(&format!(
+            "vrrp_instance A {{\n{base} unicast_peer {{\n }}\n{VIPS}}}\n"
+        ));
+        assert!(e.iter().any(|m| m.contains("unicast_peer")), "{e:?}");
+        let (_, e) = errors(&format!(
+            "vrrp_instance A {{\n{base} unicast_src_ip 10.0.0.9\n{VIPS}}}\n"
+        ));
+        assert!(e.iter().any(|m| m.contains("unicast_peer")), "{e:?}");
+        let (_, e) = errors(&format!(
+            "vrrp_instance A {{\n{base} unicast_fault_no_peer\n unicast_peer {{\n }}\n{VIPS}}}\n"
+        ));
+        assert!(e.is_empty(), "{e:?}");
+        let (_, e) = errors(&format!(
+            "vrrp_instance A {{\n{base} mcast_src_ip 10.0.0.9\n{VIPS}}}\n"
+        ));
+        assert!(e.is_empty(), "{e:?}");
     }
 }

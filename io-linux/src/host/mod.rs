@@ -3,6 +3,7 @@
 //! dumps), SMTP alerts, and the configuration files read from the real filesystem.
 
 pub mod address_monitor;
+pub mod config_host_check;
 pub mod core_dump;
 pub(crate) mod fifo;
 pub(crate) mod files;

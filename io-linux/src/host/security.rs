@@ -731,26 +731,6 @@ pub fn running_as_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Warns about interfaces the config names that this host does not have (keepalived
-/// 2.2.7 logs the same and carries on: interfaces can appear later).
-pub fn check_interfaces(cfg: &Config, d: &mut Diagnostics) {
-    for vi in &cfg.instances {
-        if let Some(i) = &vi.interface {
-            if !Path::new("/sys/class/net").join(i).exists() {
-                push(
-                    d,
-                    Severity::Warning,
-                    DiagClass::Note,
-                    format!(
-                        "interface {i} for vrrp_instance {} doesn't exist on this host",
-                        vi.name
-                    ),
-                );
-            }
-        }
-    }
-}
-
 /// Whether a file the daemon writes as root at `meta` (opened without following a
 /// link) is safe to write: a regular file with one link, owned by us. In a directory
 /// others can write, anything else may have been planted: a link to a file of root's,

@@ -317,6 +317,7 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
                 }
             }
             kw::PROTOCOL => {
+                vs.explicit.set(Given::Protocol);
                 match p.str_arg(&s, 0, "TCP, UDP or SCTP").as_deref() {
                     Some("TCP") => vs.protocol = Protocol::Tcp,
                     Some("UDP") => vs.protocol = Protocol::Udp,

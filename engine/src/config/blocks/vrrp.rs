@@ -97,6 +97,17 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
             }
         };
     }
+    // Any of these asks for unicast, peers or not (`VRRP_FLAG_UNICAST_CONFIGURED`).
+    if matches!(
+        s.kw(),
+        kw::UNICAST_PEER
+            | kw::UNICAST_SRC_IP
+            | kw::CHECK_UNICAST_SRC
+            | kw::OLD_UNICAST_CHECKSUM
+            | kw::UNICAST_FAULT_NO_PEER
+    ) {
+        vi.explicit.set(Given::UnicastConfigured);
+    }
     match s.kw() {
         kw::STATE => {
             match p.str_arg(s, 0, "MASTER or BACKUP").as_deref() {
