@@ -22,7 +22,8 @@ use tracing::{error, info};
 use keepalived_driver::vrrp as driver;
 use platform::{LinuxPlatform, Setup};
 
-use crate::host::process::{start_process, EXIT_FATAL};
+use crate::host::config_host_check;
+use crate::host::process::{start_process, EXIT_CONFIG, EXIT_FATAL};
 use crate::host::tuning;
 
 /// Runs the VRRP side until SIGTERM/SIGINT. Returns the process exit code.
@@ -31,6 +32,21 @@ pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
     let Some(rt) = start_process(pidfile) else {
         return EXIT_FATAL as u8;
     };
+    // Without dynamic_interfaces an interface the configuration names must exist at
+    // start: keepalived's VRRP process refuses to run otherwise, a permanent error that
+    // stops the parent too (`start_vrrp()`, `vrrp_daemon.c`).
+    if !config.global.dynamic_interfaces {
+        let missing =
+            config_host_check::missing_interfaces(&config, config_host_check::interface_exists);
+        if !missing.is_empty() {
+            for m in &missing {
+                error!("{m}");
+            }
+            error!("Non-existent interface specified in configuration ('dynamic_interfaces' in global_defs waits for it)");
+            let _ = std::fs::remove_file(pidfile);
+            return EXIT_CONFIG as u8;
+        }
+    }
     let code = rt.block_on(async move {
         let (mut platform, interfaces) = match LinuxPlatform::new(setup, &config).await {
             Ok(p) => p,

@@ -61,14 +61,30 @@ impl Network {
                 if polled(&info.name) {
                     return None;
                 }
-                match self.interfaces.get(&info.name) {
-                    Some(old) => InterfaceInfo {
-                        ipv4: old.ipv4,
-                        ipv6_ll: old.ipv6_ll,
-                        ipv6_forwarding: old.ipv6_forwarding,
+                // A deleted link leaves the netlink index: to the engine it is down and
+                // has no addresses, so its instances go to FAULT until it is created
+                // again (`cleanup_lost_interface()`, `vrrp_if.c`).
+                if self.netlink.ifindex(&info.name).is_none() {
+                    info!(interface = %info.name, "interface deleted");
+                    InterfaceInfo {
+                        up: false,
+                        ipv4: None,
+                        ipv6_ll: None,
                         ..info
-                    },
-                    None => info,
+                    }
+                } else {
+                    match self.interfaces.get(&info.name) {
+                        Some(old) => InterfaceInfo {
+                            ipv4: old.ipv4,
+                            ipv6_ll: old.ipv6_ll,
+                            ipv6_forwarding: old.ipv6_forwarding,
+                            ..info
+                        },
+                        None => {
+                            debug!(interface = %info.name, "interface created");
+                            info
+                        }
+                    }
                 }
             }
             HostEvent::Address {

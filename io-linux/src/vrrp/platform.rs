@@ -183,6 +183,11 @@ impl Platform for LinuxPlatform {
                 }
                 Some(ev) = self.network.next_host_event() => {
                     if let Some(ev) = self.network.host_event(ev, |name| self.polled.polls(name)).await {
+                        // An interface created, deleted or recreated: its sockets follow
+                        // before the engine hears of it.
+                        if let Err(e) = self.sockets.follow(|name| self.network.ifindex(name)) {
+                            error!("{e}");
+                        }
                         return ev;
                     }
                 }

@@ -1,10 +1,11 @@
 //! The VRRP child's packets in and out: a raw socket per (interface, protocol, family)
-//! the configuration needs, read in turn and dated from when the kernel received each
-//! packet, and the AF_PACKET socket gratuitous ARPs and neighbour advertisements go out on.
+//! the configuration needs, open while its interface exists, read in turn and dated from
+//! when the kernel received each packet, and the AF_PACKET socket gratuitous ARPs and
+//! neighbour advertisements go out on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -36,9 +37,22 @@ const LONGEST_WAIT: Duration = Duration::from_secs(1);
 /// Runts and errors one socket may give in a row before the others get their turn.
 const UNUSABLE_READS: usize = 64;
 
+/// A socket, and the index of the interface it was opened on.
+struct Open {
+    ifindex: u32,
+    sock: Sock,
+}
+
+/// The interface, protocol and family a socket is for.
+type Key = (String, u8, Family);
+
 /// The VRRP sockets, one per interface, protocol and family, and the AF_PACKET sender.
 pub(crate) struct Sockets {
-    by_key: BTreeMap<(String, u8, Family), Sock>,
+    by_key: BTreeMap<Key, Open>,
+    /// The sockets the configuration needs, open or waiting for their interface.
+    wanted: BTreeSet<Key>,
+    group4: Ipv4Addr,
+    group6: Ipv6Addr,
     /// The engine's clock, to date each packet from when the kernel received it.
     clock: EngineClock,
     /// Where a received IPv4 datagram is read into.
@@ -57,6 +71,9 @@ impl Sockets {
     pub(crate) fn new(clock: EngineClock) -> Result<Sockets, String> {
         Ok(Sockets {
             by_key: BTreeMap::new(),
+            wanted: BTreeSet::new(),
+            group4: keepalived_engine::wire::MCAST_GROUP4,
+            group6: keepalived_engine::wire::MCAST_GROUP6,
             clock,
             buf: vec![0; 65536],
             turn: 0,
@@ -65,52 +82,89 @@ impl Sockets {
         })
     }
 
-    /// A socket for every (interface, protocol, family) of `config` that has none yet,
-    /// each read by [`Sockets::recv`]; `ifindex` names the interfaces the host has.
+    /// The sockets `config` needs: one per (interface, protocol, family) its instances
+    /// send and receive on. Those whose interface exists open now; the others open when
+    /// it appears ([`Sockets::follow`]). `ifindex` names the interfaces the host has.
     pub(crate) fn open(
         &mut self,
         config: &Config,
         ifindex: impl Fn(&str) -> Option<u32>,
     ) -> Result<(), String> {
-        let group4 = match config.global.vrrp_mcast_group4 {
+        self.group4 = match config.global.vrrp_mcast_group4 {
             IpAddr::V4(g) => g,
             IpAddr::V6(_) => keepalived_engine::wire::MCAST_GROUP4,
         };
-        let group6 = match config.global.vrrp_mcast_group6 {
+        self.group6 = match config.global.vrrp_mcast_group6 {
             IpAddr::V6(g) => g,
             IpAddr::V4(_) => keepalived_engine::wire::MCAST_GROUP6,
         };
-        for vi in &config.instances {
-            let Some(ifname) = vi.xmit_interface().map(str::to_string) else {
-                continue;
-            };
-            let v6 = vi.is_ipv6();
-            let Some(ifindex) = ifindex(&ifname) else {
-                return Err(format!("{}: interface {ifname} does not exist", vi.name));
-            };
-            let ah = matches!(&vi.authentication, Some(a) if a.auth_type == AuthType::Ah);
-            let proto = if ah {
-                keepalived_engine::wire::IPPROTO_AH
-            } else {
-                keepalived_engine::wire::IPPROTO_VRRP
-            };
-            let family = if v6 { Family::V6 } else { Family::V4 };
-            let key = (ifname.clone(), proto, family);
-            if self.by_key.contains_key(&key) {
+        self.wanted = config
+            .instances
+            .iter()
+            .filter_map(|vi| {
+                let ifname = vi.xmit_interface()?.to_string();
+                let ah = matches!(&vi.authentication, Some(a) if a.auth_type == AuthType::Ah);
+                let proto = if ah {
+                    keepalived_engine::wire::IPPROTO_AH
+                } else {
+                    keepalived_engine::wire::IPPROTO_VRRP
+                };
+                let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
+                Some((ifname, proto, family))
+            })
+            .collect();
+        self.follow(ifindex)
+    }
+
+    /// Brings the sockets in line with the host's interfaces: a socket the configuration
+    /// needs opens once its interface exists, a socket whose interface is gone closes,
+    /// and one whose interface was deleted and created again (a new ifindex) is opened
+    /// afresh, as its device binding and group membership went with the old interface
+    /// (keepalived closes and reopens them the same way, `cleanup_lost_interface()`,
+    /// `vrrp_if.c`). Sockets a reload no longer needs stay as they are.
+    pub(crate) fn follow(&mut self, ifindex: impl Fn(&str) -> Option<u32>) -> Result<(), String> {
+        self.by_key.retain(|(ifname, ..), open| {
+            let keep = ifindex(ifname) == Some(open.ifindex);
+            if !keep {
+                debug!(interface = %ifname, "closing the VRRP socket of an interface that is gone");
+            }
+            keep
+        });
+        let mut failed = Vec::new();
+        for key in &self.wanted {
+            if self.by_key.contains_key(key) {
                 continue;
             }
-            let sock = if v6 {
-                let s = RawV6::open(&ifname, ifindex, group6)
-                    .map_err(|e| format!("raw IPv6 socket on {ifname}: {e}"))?;
-                Sock::V6(s)
-            } else {
-                let s = RawV4::open(&ifname, ifindex, proto, group4)
-                    .map_err(|e| format!("raw socket on {ifname}: {e}"))?;
-                Sock::V4(s)
+            let (ifname, proto, family) = key;
+            let Some(index) = ifindex(ifname) else {
+                continue;
             };
-            self.by_key.insert(key, sock);
+            let sock = match family {
+                Family::V6 => RawV6::open(ifname, index, self.group6)
+                    .map(Sock::V6)
+                    .map_err(|e| format!("raw IPv6 socket on {ifname}: {e}")),
+                Family::V4 => RawV4::open(ifname, index, *proto, self.group4)
+                    .map(Sock::V4)
+                    .map_err(|e| format!("raw socket on {ifname}: {e}")),
+            };
+            match sock {
+                Ok(sock) => {
+                    self.by_key.insert(
+                        key.clone(),
+                        Open {
+                            ifindex: index,
+                            sock,
+                        },
+                    );
+                }
+                Err(e) => failed.push(e),
+            }
         }
-        Ok(())
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed.join("; "))
+        }
     }
 
     /// A packet that has already arrived, unless [`PACKET_STREAK`] were taken in a row:
@@ -137,7 +191,7 @@ impl Sockets {
         let start = self.turn.min(n);
         let in_turn = self.by_key.iter().enumerate().skip(start);
         let mut more = false;
-        for (k, ((interface, ..), sock)) in
+        for (k, ((interface, ..), Open { sock, .. })) in
             in_turn.chain(self.by_key.iter().enumerate().take(start))
         {
             // Reads past what is not a packet (a runt, a socket error), so that the
@@ -182,10 +236,8 @@ impl Sockets {
                 .unwrap_or(keepalived_engine::wire::IPPROTO_VRRP),
             Family::V6 => keepalived_engine::wire::IPPROTO_VRRP,
         };
-        match (
-            self.by_key.get(&(interface.to_string(), proto, family)),
-            dst,
-        ) {
+        let open = self.by_key.get(&(interface.to_string(), proto, family));
+        match (open.map(|o| &o.sock), dst) {
             (Some(Sock::V4(s)), IpAddr::V4(d)) => s.send(bytes, d),
             (Some(Sock::V6(s)), IpAddr::V6(d)) => s.send(bytes, d),
             _ => Err(std::io::Error::other(
