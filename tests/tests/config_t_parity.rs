@@ -144,6 +144,11 @@ const CASES: &[(&str, &str)] = &[
         "empty-unicast-peer.conf",
         "vrrp_instance A {\n interface eth0\n virtual_router_id 5\n unicast_peer {\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
     ),
+    // 5: "Cannot use unicast_ttl without unicast peers - resetting".
+    (
+        "unicast-ttl-without-peers.conf",
+        "vrrp_instance A {\n interface eth0\n virtual_router_id 5\n unicast_ttl 5\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
+    ),
     // 0: with unicast_fault_no_peer, no peers means FAULT at run time, not a bad config.
     (
         "empty-unicast-peer-fault.conf",

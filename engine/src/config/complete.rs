@@ -419,6 +419,16 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
         );
     }
 
+    // A TTL for unicast adverts means nothing without peers to send them to
+    // (`vrrp_end_handler()`): reported and dropped.
+    if vi.unicast_ttl.is_some() && vi.unicast_peers.is_empty() {
+        cx.error(
+            at,
+            format!("vrrp_instance {name}: unicast_ttl needs unicast peers; ignoring it"),
+        );
+        vi.unicast_ttl = None;
+    }
+
     if vi.virtual_ipaddress.is_empty() && !vi.no_virtual_ipaddress {
         if vi.version == 3 || strict {
             cx.error(
@@ -919,5 +929,10 @@ mod tests {
             "vrrp_instance A {{\n{base} mcast_src_ip 10.0.0.9\n{VIPS}}}\n"
         ));
         assert!(e.is_empty(), "{e:?}");
+        let (c, e) = errors(&format!(
+            "vrrp_instance A {{\n{base} unicast_ttl 5\n{VIPS}}}\n"
+        ));
+        assert!(e.iter().any(|m| m.contains("unicast_ttl")), "{e:?}");
+        assert_eq!(c.instances[0].unicast_ttl, None);
     }
 }
