@@ -119,6 +119,16 @@ const CASES: &[(&str, &str)] = &[
     ),
     // 4: an unknown linkbeat interface is fatal.
     ("missing-linkbeat.conf", "linkbeat_interfaces {\n kdi9none\n}\n"),
+    // 5: keepalived's status is its least serious report's, here the instance's.
+    (
+        "missing-linkbeat-and-instance.conf",
+        "linkbeat_interfaces {\n kdi9none\n}\nvrrp_instance A {\n interface kdi9none2\n virtual_router_id 5\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
+    ),
+    // 0: dynamic_interfaces lets linkbeat and delays name interfaces yet to come.
+    (
+        "dynamic-linkbeat.conf",
+        "global_defs {\n dynamic_interfaces\n}\nlinkbeat_interfaces {\n kdi9none\n}\ninterface_up_down_delays {\n kdi9none 1 1\n}\n",
+    ),
     // 4: a static address needs its default interface.
     (
         "static-default-interface.conf",
