@@ -333,7 +333,9 @@ fn static_items_go_at_stop_even_with_dont_release() {
 }
 
 /// A static address with `track_group` on `kst9b` makes VI_1 (on `kst9a`) track `kst9b`:
-/// `kst9b` down sends it to FAULT (its VIP goes), back up returns it to MASTER.
+/// `kst9b` down sends it to FAULT (its VIP goes), back up returns it to MASTER. A static
+/// route and rule with a `track_group` make both daemons watch route and rule deletions:
+/// deleted by hand, they are put back.
 #[test]
 fn track_group_faults_the_instance_with_the_static_address_interface() {
     if !runnable("track_group_faults_the_instance_with_the_static_address_interface") {
@@ -346,6 +348,8 @@ fn track_group_faults_the_instance_with_the_static_address_interface() {
         &conf,
         "track_group TG {\n  group {\n    VI_1\n  }\n}\n\
          static_ipaddress {\n  10.90.3.1/24 dev kst9b track_group TG\n}\n\
+         static_routes {\n  10.91.0.0/24 via 192.168.90.254 dev kst9a track_group TG\n}\n\
+         static_rules {\n  from 10.92.0.0/24 iif kst9a table 100 priority 100 track_group TG\n}\n\
          vrrp_instance VI_1 {\n  interface kst9a\n  state MASTER\n  virtual_router_id 92\n  \
          priority 200\n  advert_int 1\n  virtual_ipaddress {\n    10.90.9.9/32\n  }\n}\n",
     )
@@ -358,6 +362,16 @@ fn track_group_faults_the_instance_with_the_static_address_interface() {
                 && ns.holds("kst9b", "10.90.3.1"))
             .is_some(),
             "{which:?}: master with its VIP and the static address: {}",
+            d.log_text()
+        );
+        let route = || has(&snapshot(&ns), "\"dst\":\"10.91.0.0/24\"");
+        let rule = || has(&snapshot(&ns), "\"priority\":100");
+        assert!(route() && rule(), "{which:?} installs the route and rule");
+        ns.ip(&["route", "del", "10.91.0.0/24"]);
+        ns.ip(&["rule", "del", "priority", "100"]);
+        assert!(
+            wait_for(Duration::from_secs(3), || route() && rule()).is_some(),
+            "{which:?} puts back the deleted static route and rule: {}",
             d.log_text()
         );
         ns.ip(&["link", "set", "kst9b", "down"]);

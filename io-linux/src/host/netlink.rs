@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{StreamExt, TryStreamExt};
-use keepalived_engine::config::model::IpAddress;
+use keepalived_engine::config::model::{IpAddress, IpPrefix, Route, Rule};
 use keepalived_engine::vrrp::InterfaceInfo;
 use netlink_packet_core::{
     NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST,
@@ -22,6 +22,11 @@ use rtnetlink::Handle;
 const RTMGRP_LINK: u32 = 1;
 const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+const RTMGRP_IPV4_ROUTE: u32 = 0x40;
+const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+/// RTNLGRP_IPV4_RULE (8) and RTNLGRP_IPV6_RULE (19) as legacy group bits.
+const RTMGRP_IPV4_RULE: u32 = 1 << 7;
+const RTMGRP_IPV6_RULE: u32 = 1 << 18;
 
 /// A change on the host the engine may care about.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +39,15 @@ pub enum HostEvent {
         addr: IpAddr,
         added: bool,
     },
+}
+
+/// What a connection hears: host events, and on a connection that watches routes
+/// ([`Netlink::connect_watching_routes`]) the routes and rules deleted.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Host(HostEvent),
+    RouteDeleted(netlink_packet_route::route::RouteMessage),
+    RuleDeleted(netlink_packet_route::rule::RuleMessage),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,11 +182,28 @@ fn link_info(m: &LinkMessage) -> Option<(u32, InterfaceInfo)> {
 impl Netlink {
     /// A connection that also listens to link changes. Must run inside a tokio runtime.
     pub fn connect() -> Result<Netlink, NetlinkError> {
+        Netlink::connect_to(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
+    }
+
+    /// A connection that also hears route and rule changes (keepalived's
+    /// `set_extra_netlink_monitoring()`), for [`Netlink::next_change`].
+    pub fn connect_watching_routes() -> Result<Netlink, NetlinkError> {
+        Netlink::connect_to(
+            RTMGRP_LINK
+                | RTMGRP_IPV4_IFADDR
+                | RTMGRP_IPV6_IFADDR
+                | RTMGRP_IPV4_ROUTE
+                | RTMGRP_IPV6_ROUTE
+                | RTMGRP_IPV4_RULE
+                | RTMGRP_IPV6_RULE,
+        )
+    }
+
+    fn connect_to(groups: u32) -> Result<Netlink, NetlinkError> {
         let (mut conn, handle, events) = rtnetlink::new_connection()?;
-        conn.socket_mut().socket_mut().bind(&SocketAddr::new(
-            0,
-            RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
-        ))?;
+        conn.socket_mut()
+            .socket_mut()
+            .bind(&SocketAddr::new(0, groups))?;
         tokio::spawn(conn);
         Ok(Netlink {
             handle,
@@ -398,6 +429,15 @@ impl Netlink {
     /// The next link or address change.
     pub async fn next_host_event(&mut self) -> Option<HostEvent> {
         loop {
+            if let Change::Host(ev) = self.next_change().await? {
+                return Some(ev);
+            }
+        }
+    }
+
+    /// The next link or address change, or route or rule deletion.
+    pub async fn next_change(&mut self) -> Option<Change> {
+        loop {
             let (msg, _) = self.events.next().await?;
             let NetlinkPayload::InnerMessage(m) = msg.payload else {
                 continue;
@@ -407,6 +447,8 @@ impl Netlink {
                 RouteNetlinkMessage::DelLink(l) => (Some(l), true, None, false),
                 RouteNetlinkMessage::NewAddress(a) => (None, false, Some(a), true),
                 RouteNetlinkMessage::DelAddress(a) => (None, false, Some(a), false),
+                RouteNetlinkMessage::DelRoute(r) => return Some(Change::RouteDeleted(r)),
+                RouteNetlinkMessage::DelRule(r) => return Some(Change::RuleDeleted(r)),
                 _ => continue,
             };
             if let Some((index, info)) = link.as_ref().and_then(link_info) {
@@ -415,7 +457,7 @@ impl Netlink {
                 } else {
                     self.index.insert(info.name.clone(), index);
                 }
-                return Some(HostEvent::Link(info));
+                return Some(Change::Host(HostEvent::Link(info)));
             }
             let Some(a) = addr else { continue };
             let Some(interface) = self
@@ -435,13 +477,113 @@ impl Netlink {
                 _ => None,
             });
             if let Some(addr) = local.or(address) {
-                return Some(HostEvent::Address {
+                return Some(Change::Host(HostEvent::Address {
                     interface,
                     addr,
                     added,
-                });
+                }));
             }
         }
+    }
+}
+
+impl Netlink {
+    /// Whether the kernel's message about a route is about `r`, which we added: keepalived's
+    /// `route_is_ours()`, on the route's table, family, destination, metric, tos, output
+    /// interface and protocol. An unset metric is 0, as there (the kernel gives an IPv6
+    /// route 1024, so such a route is not recognised, as in keepalived).
+    pub fn is_route(&self, m: &netlink_packet_route::route::RouteMessage, r: &Route) -> bool {
+        use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+        let h = &m.header;
+        if u8::from(h.protocol) != RTPROT_KEEPALIVED {
+            return false;
+        }
+        let table = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::Table(t) => Some(*t),
+                _ => None,
+            })
+            .unwrap_or(u32::from(h.table));
+        let v6 = route_is_v6(r);
+        let dst = m.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Destination(RouteAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+            RouteAttribute::Destination(RouteAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+            _ => None,
+        });
+        let metric = m.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Priority(p) => Some(*p),
+            _ => None,
+        });
+        let oif = m.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Oif(i) => Some(*i),
+            _ => None,
+        });
+        let want_table = r.table.as_deref().and_then(table_id).unwrap_or(254);
+        let (want_dst, want_len) = match r.to {
+            Some(p) => (Some(p.address), p.len),
+            None => (None, 0),
+        };
+        h.address_family
+            == if v6 {
+                AddressFamily::Inet6
+            } else {
+                AddressFamily::Inet
+            }
+            && table == want_table
+            && h.destination_prefix_length == want_len
+            && (want_len == 0 || dst == want_dst)
+            && metric.unwrap_or(0) == r.metric.unwrap_or(0)
+            && r.dev
+                .as_deref()
+                .is_none_or(|d| self.ifindex(d).is_some() && oif == self.ifindex(d))
+    }
+
+    /// Whether the kernel's message about a rule is about `r`: keepalived's `rule_is_ours()`
+    /// on the family, priority, source, destination, table and fwmark.
+    pub fn is_rule(m: &netlink_packet_route::rule::RuleMessage, r: &Rule) -> bool {
+        use netlink_packet_route::rule::RuleAttribute;
+        let h = &m.header;
+        let attr = |f: fn(&RuleAttribute) -> Option<u32>| m.attributes.iter().find_map(f);
+        let src = m.attributes.iter().find_map(|a| match a {
+            RuleAttribute::Source(ip) => Some(*ip),
+            _ => None,
+        });
+        let dst = m.attributes.iter().find_map(|a| match a {
+            RuleAttribute::Destination(ip) => Some(*ip),
+            _ => None,
+        });
+        let table = attr(|a| match a {
+            RuleAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(h.table));
+        let side = |p: Option<IpPrefix>, len: u8, addr: Option<IpAddr>| match p {
+            Some(p) => len == p.len && addr == Some(p.address),
+            None => len == 0,
+        };
+        h.family
+            == if rule_is_v6(r) {
+                AddressFamily::Inet6
+            } else {
+                AddressFamily::Inet
+            }
+            && r.priority.is_some()
+            && attr(|a| match a {
+                RuleAttribute::Priority(p) => Some(*p),
+                _ => None,
+            }) == r.priority
+            && side(r.from, h.src_len, src)
+            && side(r.to, h.dst_len, dst)
+            && r.table
+                .as_deref()
+                .and_then(table_id)
+                .is_none_or(|t| t == table)
+            && attr(|a| match a {
+                RuleAttribute::FwMark(m) => Some(*m),
+                _ => None,
+            }) == r.fwmark
     }
 }
 
@@ -512,6 +654,18 @@ fn route_kind(t: &str) -> Option<netlink_packet_route::route::RouteType> {
 /// its route and rule monitoring recognises them by.
 const RTPROT_KEEPALIVED: u8 = 18;
 
+/// Whether a route is IPv6: `inet6`, or an IPv6 destination or gateway.
+pub(crate) fn route_is_v6(r: &Route) -> bool {
+    r.family_v6 || r.to.is_some_and(|p| p.address.is_ipv6()) || r.via.is_some_and(|v| v.is_ipv6())
+}
+
+/// Whether a rule is IPv6: `inet6`, or an IPv6 source or destination.
+pub(crate) fn rule_is_v6(r: &Rule) -> bool {
+    r.family_v6.unwrap_or(false)
+        || r.from.is_some_and(|p| p.address.is_ipv6())
+        || r.to.is_some_and(|p| p.address.is_ipv6())
+}
+
 /// A routing table by number or by the names iproute2 knows.
 fn table_id(t: &str) -> Option<u32> {
     match t {
@@ -525,11 +679,7 @@ fn table_id(t: &str) -> Option<u32> {
 impl Netlink {
     /// `ip route add|del` for the common forms of a virtual route: destination, via,
     /// dev, src, scope, table, metric.
-    pub async fn route(
-        &self,
-        r: &keepalived_engine::config::model::Route,
-        add: bool,
-    ) -> Result<(), NetlinkError> {
+    pub async fn route(&self, r: &Route, add: bool) -> Result<(), NetlinkError> {
         use netlink_packet_route::route::RouteScope;
         let mut req = self.handle.route().add();
         if let Some(dev) = &r.dev {
@@ -560,10 +710,7 @@ impl Netlink {
             Some("site") => req = req.scope(RouteScope::Site),
             _ => {}
         }
-        let v6 = r.family_v6
-            || r.to.is_some_and(|p| p.address.is_ipv6())
-            || r.via.is_some_and(|v| v.is_ipv6());
-        let message = if v6 {
+        let message = if route_is_v6(r) {
             let mut q = req.v6();
             if let Some(IpAddr::V6(to)) = r.to.map(|p| p.address) {
                 q = q.destination_prefix(to, r.to.map_or(0, |p| p.len));
@@ -598,11 +745,7 @@ impl Netlink {
     }
 
     /// `ip rule add|del` for the common forms: from, to, table, priority, fwmark, iif, oif.
-    pub async fn rule(
-        &self,
-        r: &keepalived_engine::config::model::Rule,
-        add: bool,
-    ) -> Result<(), NetlinkError> {
+    pub async fn rule(&self, r: &Rule, add: bool) -> Result<(), NetlinkError> {
         use netlink_packet_route::rule::{RuleAction, RuleAttribute};
         let mut req = self.handle.rule().add();
         if let Some(t) = r.table.as_deref().and_then(table_id) {
@@ -652,10 +795,7 @@ impl Netlink {
         if let Some(o) = &r.oif {
             req = req.output_interface(o.clone());
         }
-        let v6 = r.family_v6.unwrap_or(false)
-            || r.from.is_some_and(|p| p.address.is_ipv6())
-            || r.to.is_some_and(|p| p.address.is_ipv6());
-        let message = if v6 {
+        let message = if rule_is_v6(r) {
             let mut q = req.v6();
             if let Some(p) = r.from {
                 if let IpAddr::V6(a) = p.address {

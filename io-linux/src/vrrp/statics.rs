@@ -13,7 +13,11 @@
 //!   (`netlink_if_address_filter()` → `reinstate_static_address()`), and when an
 //!   interface comes up its static addresses and routes are (`interface_up()` →
 //!   `static_track_group_reinstate_config()`); `no_track` items are left alone. A link
-//!   going down takes its routes with it (`interface_down()`).
+//!   going down takes its routes with it (`interface_down()`). Deleted static routes and
+//!   rules are put back too while keepalived watches routes or rules of their family
+//!   (`netlink_route_filter()`, `netlink_rule_filter()`): when a static one has a
+//!   `track_group` or an instance has a tracked virtual one (`process_static_entries()`,
+//!   `vrrp_complete_instance()`).
 //! - At stop: rules, routes and addresses are deleted, `-V` or not; with `-V` every
 //!   configured address is, whether this run added it or not (`netlink_iplist()`).
 //!
@@ -30,7 +34,7 @@ use keepalived_engine::config::model::{Config, IpAddress, Route, Rule};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
-use crate::host::netlink::{HostEvent, Netlink};
+use crate::host::netlink::{route_is_v6, rule_is_v6, Change, HostEvent, Netlink, NetlinkError};
 
 /// What the VRRP process asks of the task that keeps the static items.
 enum Command {
@@ -51,7 +55,7 @@ impl Statics {
         let (commands, rx) = mpsc::unbounded_channel();
         let wanted = Wanted::of(config);
         tokio::spawn(async move {
-            let netlink = match Netlink::connect() {
+            let netlink = match Netlink::connect_watching_routes() {
                 Ok(n) => n,
                 Err(e) => {
                     error!("static addresses, routes and rules: {e}");
@@ -62,6 +66,7 @@ impl Statics {
                 netlink,
                 dont_release,
                 links: BTreeMap::new(),
+                watch: Watch::default(),
                 addresses: Vec::new(),
                 routes: Vec::new(),
                 rules: Vec::new(),
@@ -108,6 +113,42 @@ struct Wanted {
     addresses: Vec<StaticAddress>,
     routes: Vec<Route>,
     rules: Vec<Rule>,
+    watch: Watch,
+}
+
+/// Which route and rule deletions are watched, by family (keepalived's
+/// `monitor_ipv4_routes` and the like).
+#[derive(Debug, Clone, Copy, Default)]
+struct Watch {
+    routes: [bool; 2],
+    rules: [bool; 2],
+}
+
+impl Watch {
+    /// `process_static_entries()`: a static route or rule with a `track_group`;
+    /// `vrrp_complete_instance()`: a virtual route or rule without `no_track`.
+    fn of(config: &Config) -> Watch {
+        let mut w = Watch::default();
+        let virtual_routes = config.instances.iter().flat_map(|vi| &vi.virtual_routes);
+        for r in config
+            .static_routes
+            .iter()
+            .filter(|r| r.track_group.is_some())
+            .chain(virtual_routes.filter(|r| !r.no_track))
+        {
+            w.routes[usize::from(route_is_v6(r))] = true;
+        }
+        let virtual_rules = config.instances.iter().flat_map(|vi| &vi.virtual_rules);
+        for r in config
+            .static_rules
+            .iter()
+            .filter(|r| r.track_group.is_some())
+            .chain(virtual_rules.filter(|r| !r.no_track))
+        {
+            w.rules[usize::from(rule_is_v6(r))] = true;
+        }
+        w
+    }
 }
 
 impl Wanted {
@@ -130,6 +171,7 @@ impl Wanted {
                 .collect(),
             routes: config.static_routes.clone(),
             rules: config.static_rules.clone(),
+            watch: Watch::of(config),
         }
     }
 }
@@ -215,6 +257,8 @@ struct Keeper {
     dont_release: bool,
     /// Each interface's last known state, to see it come up.
     links: BTreeMap<String, bool>,
+    /// The route and rule deletions that put a static one back.
+    watch: Watch,
     addresses: Vec<Held<StaticAddress>>,
     routes: Vec<Held<Route>>,
     rules: Vec<Held<Rule>>,
@@ -226,6 +270,7 @@ impl Keeper {
             Ok(ifs) => self.links = ifs.into_iter().map(|i| (i.name, i.up)).collect(),
             Err(e) => warn!("static addresses, routes and rules: {e}"),
         }
+        self.watch = wanted.watch;
         self.addresses = held(wanted.addresses);
         self.routes = held(wanted.routes);
         self.rules = held(wanted.rules);
@@ -259,7 +304,11 @@ impl Keeper {
                     // The platform is gone without a release: the process is ending.
                     None => return,
                 },
-                Some(ev) = self.netlink.next_host_event() => self.host_event(ev).await,
+                Some(change) = self.netlink.next_change() => match change {
+                    Change::Host(ev) => self.host_event(ev).await,
+                    Change::RouteDeleted(m) => self.route_deleted(&m).await,
+                    Change::RuleDeleted(m) => self.rule_deleted(&m).await,
+                },
             }
         }
     }
@@ -281,6 +330,7 @@ impl Keeper {
 
     /// `clear_diff_static_rules()`, `…_routes()`, `…_addresses()`, then the additions.
     async fn reload(&mut self, wanted: Wanted) {
+        self.watch = wanted.watch;
         let mut rules = held(wanted.rules);
         for old in std::mem::take(&mut self.rules) {
             match rules.iter_mut().find(|n| same_rule(&n.item, &old.item)) {
@@ -394,6 +444,39 @@ impl Keeper {
         }
     }
 
+    /// `netlink_route_filter()` → `reinstate_static_route()` for a static route someone
+    /// deleted, while routes of its family are watched.
+    async fn route_deleted(&mut self, m: &netlink_packet_route::route::RouteMessage) {
+        let netlink = &self.netlink;
+        let watch = self.watch;
+        let Some(r) = self.routes.iter_mut().find(|r| {
+            r.set
+                && !r.item.no_track
+                && watch.routes[usize::from(route_is_v6(&r.item))]
+                && netlink.is_route(m, &r.item)
+        }) else {
+            return;
+        };
+        r.set = change_route(netlink, &r.item, true).await;
+        info!("Restoring deleted static route {}", show_route(&r.item));
+    }
+
+    /// `netlink_rule_filter()` → `reinstate_static_rule()` for a static rule someone
+    /// deleted, while rules of its family are watched.
+    async fn rule_deleted(&mut self, m: &netlink_packet_route::rule::RuleMessage) {
+        let watch = self.watch;
+        let Some(r) = self.rules.iter_mut().find(|r| {
+            r.set
+                && !r.item.no_track
+                && watch.rules[usize::from(rule_is_v6(&r.item))]
+                && Netlink::is_rule(m, &r.item)
+        }) else {
+            return;
+        };
+        r.set = change_rule(&self.netlink, &r.item, true).await;
+        info!("Restoring deleted static rule {}", show_rule(&r.item));
+    }
+
     /// `reinstate_static_address()` for a static address someone deleted.
     async fn address_deleted(&mut self, interface: &str, addr: IpAddr) {
         let Some(a) = self.addresses.iter_mut().find(|a| {
@@ -458,6 +541,13 @@ async fn change_rule(netlink: &Netlink, r: &Rule, add: bool) -> bool {
     match netlink.rule(r, add).await {
         Ok(()) => {
             debug!("{verb} static rule {}", show_rule(r));
+            true
+        }
+        // Rules are added with NLM_F_EXCL: one already there is ours, as when the
+        // deletion of a leftover at start is heard after the rule went back on.
+        Err(NetlinkError::Request(rtnetlink::Error::NetlinkError(e)))
+            if add && e.raw_code() == -libc::EEXIST =>
+        {
             true
         }
         Err(e) => {
