@@ -489,8 +489,8 @@ impl Netlink {
 
 impl Netlink {
     /// Whether the kernel's message about a route is about `r`, which we added: keepalived's
-    /// `route_is_ours()`, on the route's table, family, destination, metric, tos, output
-    /// interface and protocol. An unset metric is 0, as there (the kernel gives an IPv6
+    /// `route_is_ours()`, on the route's table, family, destination, metric, output
+    /// interface and protocol (the tos is not set on our routes). An unset metric is 0, as there (the kernel gives an IPv6
     /// route 1024, so such a route is not recognised, as in keepalived).
     pub fn is_route(&self, m: &netlink_packet_route::route::RouteMessage, r: &Route) -> bool {
         use netlink_packet_route::route::{RouteAddress, RouteAttribute};
