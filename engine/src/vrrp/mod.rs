@@ -93,6 +93,19 @@ impl Engine {
     /// An engine for a completed (`config::load`ed) configuration, with the host's
     /// interfaces as the driver sees them now.
     pub fn new(config: Config, now: Instant, interfaces: Vec<InterfaceInfo>) -> Engine {
+        Engine::with_track_files(config, now, interfaces, BTreeMap::new())
+    }
+
+    /// [`Engine::new`] with the tracked files' values as the host read them at start, by
+    /// `track_file` name, so the first priorities and states count them
+    /// (`init_track_files()` reads each file before the instances start); a file not
+    /// given starts at its `init_file` value, or 0.
+    pub fn with_track_files(
+        config: Config,
+        now: Instant,
+        interfaces: Vec<InterfaceInfo>,
+        files: BTreeMap<String, i64>,
+    ) -> Engine {
         let startup_until = now + us(config.global.vrrp_startup_delay_us);
         let mut e = Engine {
             instances: Vec::new(),
@@ -104,7 +117,7 @@ impl Engine {
                 .map(|i| (i.name.clone(), i))
                 .collect(),
             scripts: BTreeMap::new(),
-            files: BTreeMap::new(),
+            files,
             processes: BTreeMap::new(),
             garp: GarpPacer::new(&config),
             out: Outbox::default(),

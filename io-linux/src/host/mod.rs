@@ -6,6 +6,7 @@ pub mod address_monitor;
 pub mod config_host_check;
 pub mod core_dump;
 pub(crate) mod fifo;
+pub mod file_watch;
 pub(crate) mod files;
 pub mod hostfs;
 pub(crate) mod io_error;
