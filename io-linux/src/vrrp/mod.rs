@@ -10,6 +10,7 @@ mod reports;
 mod sockets;
 mod statics;
 pub(crate) mod timer;
+mod tracked_files;
 mod trim;
 pub(crate) mod vmac;
 
@@ -56,7 +57,8 @@ pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
             }
         };
         let now = driver::Platform::now(&platform);
-        let mut engine = Engine::new(config, now, interfaces);
+        let files = platform.track_file_values();
+        let mut engine = Engine::with_track_files(config, now, interfaces, files);
         platform.remove_leftovers(&engine).await;
         crate::host::process::release_freed_memory();
         info!("Starting VRRP child process, pid={}", std::process::id());

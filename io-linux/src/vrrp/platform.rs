@@ -23,6 +23,7 @@ use super::reports::Reports;
 use super::sockets::Sockets;
 use super::statics::Statics;
 use super::timer::Clock;
+use super::tracked_files::TrackedFiles;
 use super::trim::MemoryTrim;
 use crate::host::files::dump_file;
 use crate::host::script_user::ScriptUser;
@@ -42,6 +43,8 @@ pub(crate) struct LinuxPlatform {
     sockets: Sockets,
     /// Track and notify scripts, and their exits.
     scripts: Scripts,
+    /// The `track_file`s the instances follow, and their changes.
+    files: TrackedFiles,
     /// The log, notify FIFOs, SMTP alerts and the IPVS sync daemon.
     reports: Reports,
     /// The reload whose outputs are being carried out.
@@ -96,6 +99,7 @@ impl LinuxPlatform {
             network,
             sockets: Sockets::new(engine_clock)?,
             scripts: Scripts::new(ScriptUser::from_global(&config.global)),
+            files: TrackedFiles::start(config),
             control: Control {
                 signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
                 reloads: setup.reloads,
@@ -114,6 +118,11 @@ impl LinuxPlatform {
             .open(config, |name| platform.network.ifindex(name))?;
         platform.reports.open_fifos(&setup.fifos, &platform.scripts);
         Ok((platform, ifs))
+    }
+
+    /// Each tracked file's value as read at start, for the engine's first priorities.
+    pub(crate) fn track_file_values(&self) -> std::collections::BTreeMap<String, i64> {
+        self.files.values()
     }
 
     /// Removes the VIPs the host still holds from a previous run for instances that
@@ -176,6 +185,7 @@ impl Platform for LinuxPlatform {
                 Some((script, status)) = self.scripts.exits.recv() => {
                     return Event::Input(Input::ScriptExited { script, status });
                 }
+                input = self.files.next() => return Event::Input(input),
                 _ = self.polled.tick(), if !self.polled.is_empty() => {
                     if let Some(ev) = self.polled.poll(&mut self.network) {
                         return ev;
@@ -213,7 +223,8 @@ impl Platform for LinuxPlatform {
         if let Err(e) = self.sockets.open(config, |name| self.network.ifindex(name)) {
             error!("{e}");
         }
-        let news = self.network.refresh().await;
+        let mut news = self.network.refresh().await;
+        news.extend(self.files.reload(config));
         self.reload = Some(Reload::new(started, config));
         news
     }
