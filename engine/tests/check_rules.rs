@@ -680,7 +680,7 @@ fn smtp_dns_and_misc_probe_specs_have_keepalived_defaults() {
     assert_eq!(p[3].1.timeout_us, 4 * S);
 }
 
-// FILE_CHECK / BFD_CHECK are not probes here: logged, counted as up.
+// BFD_CHECK is not a probe here: logged, counted as up.
 #[test]
 fn unsupported_checkers_count_as_up_and_are_logged() {
     let mut h = Harness::new(&conf("warmup 0", &rs("1.2.3.4", "BFD_CHECK { name b1 }")));

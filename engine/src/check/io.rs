@@ -21,6 +21,9 @@ pub enum CheckInput {
     /// An address appeared on (or left) this host: a virtual server with `ha_suspend`
     /// checks only while its address is here (`update_checker_activity()`).
     AddressPresent { addr: IpAddr, present: bool },
+    /// A `track_file`'s value changed (or was read at a reload): FILE_CHECKs on it
+    /// follow (`update_track_file_status()`).
+    TrackFile { name: String, value: i64 },
     /// SIGHUP with the new (completed) configuration.
     Reload(Box<Config>),
     /// SIGTERM: remove what was configured; with `omega`, run the down notifiers.

@@ -25,6 +25,7 @@
 //! SIGUSR1 text).
 
 mod dump;
+mod file_check;
 mod groups;
 pub mod io;
 pub mod ipvs;
@@ -121,6 +122,8 @@ pub struct CheckEngine {
     rng: SplitMix64,
     next_id: u64,
     out: VecDeque<CheckOutput>,
+    /// Each `track_file`'s value, by name, for FILE_CHECK.
+    files: BTreeMap<String, i64>,
     /// While a reload rebuilds the state, IPVS changes wait for one diff at its end.
     hold_ipvs: bool,
     stopped: bool,
@@ -131,6 +134,18 @@ impl CheckEngine {
     /// warmup spread. The initial IPVS table (every service, and
     /// the real servers that start alive) is in the first outputs.
     pub fn new(config: Config, now: Instant, seed: u64) -> CheckEngine {
+        CheckEngine::with_track_files(config, now, seed, BTreeMap::new())
+    }
+
+    /// [`CheckEngine::new`] with the `track_file` values as the host read them at start,
+    /// by name, so each FILE_CHECK starts as its file says (`init_track_files()` reads
+    /// the files before the checkers start); a file not given counts as 0.
+    pub fn with_track_files(
+        config: Config,
+        now: Instant,
+        seed: u64,
+        files: BTreeMap<String, i64>,
+    ) -> CheckEngine {
         let mut e = CheckEngine {
             global: config.global.clone(),
             vss: Vec::new(),
@@ -140,6 +155,7 @@ impl CheckEngine {
             rng: SplitMix64::new(seed),
             next_id: 1,
             out: VecDeque::new(),
+            files,
             hold_ipvs: false,
             stopped: false,
         };
@@ -214,6 +230,7 @@ impl CheckEngine {
                     }
                 }
             }
+            CheckInput::TrackFile { name, value } => self.track_file(name, value),
             CheckInput::Reload(cfg) => self.reload(now, *cfg),
             CheckInput::Shutdown => self.shutdown(),
         }

@@ -242,7 +242,7 @@ impl CheckEngine {
 
     /// `update_svr_checker_state()`, `ipwrapper.c`: a real server is alive only when
     /// every one of its checkers is up.
-    fn update_svr_checker_state(&mut self, loc: Loc, alive: bool) {
+    pub(super) fn update_svr_checker_state(&mut self, loc: Loc, alive: bool) {
         let (vi, ri, _) = loc;
         let c = self.checker(loc);
         if c.is_up == alive {

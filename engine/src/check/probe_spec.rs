@@ -127,7 +127,7 @@ impl CheckEngine {
                 Some(endpoint(conn, rs, 0)),
                 sched.connect_timeout_us,
             ),
-            // TCP_CHECK, and (never reached: not supported) FILE_CHECK / BFD_CHECK.
+            // TCP_CHECK, and (never reached: they do not probe) FILE_CHECK / BFD_CHECK.
             _ => (
                 ProbeKind::Tcp,
                 Some(endpoint(conn, rs, 0)),

@@ -84,6 +84,7 @@ impl CheckEngine {
             }
         }
         self.vss = new_vss;
+        self.refresh_file_checks();
         self.assign_fresh(now);
         self.reindex();
         // A kept server whose checkers now disagree with its pool state follows them

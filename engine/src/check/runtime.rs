@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::ipvs::{Service, ServiceKey};
 use super::probe::ProbeId;
-use crate::config::model::{Checker, Protocol, RealServer, VirtualServer, VsAddress};
+use crate::config::model::{Checker, CheckerKind, Protocol, RealServer, VirtualServer, VsAddress};
 use crate::time::Instant;
 
 /// A checker's run-time state (`checker_t`: `is_up`, `has_run`, `retry_it`, …).
@@ -13,8 +13,7 @@ use crate::time::Instant;
 pub(super) struct CheckerRt {
     pub(super) id: ProbeId,
     pub(super) cfg: Checker,
-    /// FILE_CHECK, BFD_CHECK and checkers without what they need never probe and count
-    /// as up.
+    /// BFD_CHECK and checkers without what they need never probe and count as up.
     pub(super) supported: bool,
     pub(super) is_up: bool,
     pub(super) has_run: bool,
@@ -25,6 +24,9 @@ pub(super) struct CheckerRt {
     pub(super) failed_url: bool,
     /// MISC_CHECK with `misc_dynamic`: the last success's exit status when 2..=255.
     pub(super) dyn_status: Option<u32>,
+    /// FILE_CHECK: what its file adds to the real server's weight (`cur_weight`), 0
+    /// while down.
+    pub(super) file_weight: i64,
     pub(super) next_run: Option<Instant>,
     /// A probe is out; the engine gives up on it at this time.
     pub(super) in_flight: Option<Instant>,
@@ -39,6 +41,10 @@ impl CheckerRt {
     }
     pub(super) fn alpha(&self) -> bool {
         self.cfg.schedule.alpha
+    }
+    /// Whether it runs probes: FILE_CHECK follows its file instead.
+    pub(super) fn probes(&self) -> bool {
+        self.supported && !matches!(self.cfg.kind, CheckerKind::FileCheck { .. })
     }
 }
 
@@ -60,15 +66,18 @@ impl RsRt {
         i64::from(self.cfg.weight)
     }
     /// `rs->effective_weight`: the configured weight plus each dynamic MISC_CHECK's
-    /// `cur_weight = status − 2 − iweight` (`misc_check_child_thread()`).
+    /// `cur_weight = status − 2 − iweight` (`misc_check_child_thread()`) and each
+    /// FILE_CHECK's value × weight (`set_track_file_weights()`).
     pub(super) fn effective_weight(&self) -> i64 {
         let iw = self.iweight();
-        iw + self
+        let misc = self
             .checkers
             .iter()
             .filter_map(|c| c.dyn_status)
             .map(|s| i64::from(s) - 2 - iw)
-            .sum::<i64>()
+            .sum::<i64>();
+        let files = self.checkers.iter().map(|c| c.file_weight).sum::<i64>();
+        iw + misc + files
     }
     pub(super) fn num_failed(&self) -> usize {
         self.checkers.iter().filter(|c| !c.is_up).count()

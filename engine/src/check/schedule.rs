@@ -24,7 +24,7 @@ impl CheckEngine {
                     }
                     c.id = ProbeId(self.next_id);
                     self.next_id += 1;
-                    if c.supported {
+                    if c.probes() {
                         let warmup = self.rng.up_to(c.cfg.schedule.warmup_us);
                         c.next_run = Some(now + us(BOOTSTRAP_DELAY_US) + us(warmup));
                     }

@@ -32,7 +32,6 @@ fn format_rs(addr: IpAddr, port: u16, p: Protocol) -> String {
 /// Whether a checker can run here, and why not.
 fn unsupported_reason(kind: &CheckerKind) -> Option<&'static str> {
     match kind {
-        CheckerKind::FileCheck { .. } => Some("FILE_CHECK is not a probe and is not supported"),
         CheckerKind::BfdCheck { .. } => Some("BFD_CHECK is not a probe and is not supported"),
         CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.urls.is_empty() => {
             Some("it has no url")
@@ -127,13 +126,27 @@ impl CheckEngine {
             );
         }
         let supported = why.is_none();
+        // add_rs_to_track_files(): a FILE_CHECK has run from the start (its file was
+        // read) and is down while its file says fault (set_track_file_checkers_down()).
+        let file = match &cfg.kind {
+            CheckerKind::FileCheck {
+                track_file: Some(t),
+                weight,
+                weight_reverse,
+            } => Some(self.file_check_status(t, *weight, *weight_reverse)),
+            _ => None,
+        };
         // check_data.c: alpha checkers start failed; "for non alpha mode, one failure is
         // enough initially" (retry_it = retry).
         CheckerRt {
             id: ProbeId(0),
             supported,
-            is_up: !(supported && cfg.schedule.alpha),
-            has_run: false,
+            is_up: match file {
+                Some(status) => status.is_some(),
+                None => !(supported && cfg.schedule.alpha),
+            },
+            has_run: file.is_some(),
+            file_weight: file.flatten().unwrap_or(0),
             retry_it: cfg.schedule.retry,
             url_idx: 0,
             failed_url: false,

@@ -5,7 +5,9 @@
 
 pub mod probe;
 pub(crate) mod probe_tasks;
+mod tracked_files;
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
@@ -32,6 +34,7 @@ use crate::ipvs::wire::{Timeouts, DEFAULT_TIMEOUTS, STATE_BACKUP, STATE_MASTER};
 use crate::ipvs::{IpvsError, IpvsTable, StopMode, SyncDaemons};
 use probe::{Prober, TlsSetup};
 use probe_tasks::ProbeTasks;
+use tracked_files::CheckerFiles;
 
 pub struct CheckerSetup {
     /// `-I`: leave the IPVS table as it is on stop.
@@ -45,6 +48,10 @@ struct LinuxChecker {
     signals: Signals,
     netlink: Netlink,
     probes: ProbeTasks,
+    /// The `track_file`s FILE_CHECKs follow, and their changes.
+    files: CheckerFiles,
+    /// Inputs due before anything else: a reload's file values, then the reload.
+    queued: VecDeque<CheckInput>,
     scripts: Scripts,
     fifos: Vec<NotifyFifo>,
     mailer: Option<Mailer>,
@@ -79,7 +86,8 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
         };
         let seed = u64::from(std::process::id()) ^ platform.clock.elapsed().as_nanos() as u64;
         let now = Platform::now(&platform);
-        let mut engine = CheckEngine::new(config, now, seed);
+        let files = platform.files.values();
+        let mut engine = CheckEngine::with_track_files(config, now, seed, files);
         platform.present_addresses(&mut engine).await;
         crate::host::process::release_freed_memory();
         info!(
@@ -129,6 +137,8 @@ impl LinuxChecker {
             signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
             netlink,
             probes: ProbeTasks::new(Prober::new(tls, script_user)),
+            files: CheckerFiles::start(config),
+            queued: VecDeque::new(),
             scripts,
             fifos,
             mailer: Mailer::from_global(&config.global),
@@ -236,7 +246,8 @@ impl LinuxChecker {
     }
 
     /// A configuration from the parent, complete: the process-wide settings follow it,
-    /// and the engine gets it next, in the same step (nothing here awaits).
+    /// and the engine gets it next, after the values of the files it tracks (nothing
+    /// here awaits).
     fn reload(&mut self, config: Box<Config>) -> Event {
         self.reload_started = Some(std::time::Instant::now());
         tuning::raise_nofile(tuning::checker_fds_required(&config));
@@ -247,7 +258,13 @@ impl LinuxChecker {
         if let Some(t) = self.ipvs.as_mut() {
             t.report_next("reload");
         }
-        Event::Input(CheckInput::Reload(config))
+        let mut values = self.files.reload(&config).into_iter();
+        let Some(first) = values.next() else {
+            return Event::Input(CheckInput::Reload(config));
+        };
+        self.queued.extend(values);
+        self.queued.push_back(CheckInput::Reload(config));
+        Event::Input(first)
     }
 }
 
@@ -263,6 +280,9 @@ impl Platform for LinuxChecker {
     async fn next_event(&mut self) -> Event {
         if self.stopping {
             return Event::Stop;
+        }
+        if let Some(input) = self.queued.pop_front() {
+            return Event::Input(input);
         }
         loop {
             tokio::select! {
@@ -284,6 +304,7 @@ impl Platform for LinuxChecker {
                 _ = self.signals.usr2.recv() => {}
                 _ = self.signals.json.recv() => {}
                 input = self.probes.next() => return Event::Input(input),
+                input = self.files.next() => return Event::Input(input),
                 Some(ev) = self.netlink.next_host_event() => {
                     if let HostEvent::Address { addr, added, .. } = ev {
                         return Event::Input(CheckInput::AddressPresent { addr, present: added });

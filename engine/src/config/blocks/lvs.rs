@@ -407,7 +407,8 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             }
             kw::SMTP_ALERT => vs.smtp_alert = Some(p.flag(&s)),
             kw::REAL_SERVER => {
-                if let Some(rs) = real_server(p, &s) {
+                if let Some(mut rs) = real_server(p, &s) {
+                    file_check_weights(&mut rs, &cfg.track_files);
                     vs.real_servers.push(rs);
                 }
             }
@@ -506,6 +507,28 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
     Some(rs)
 }
 
+/// `file_end_handler()`, `check_file.c`: a FILE_CHECK without a `weight` of its own takes
+/// its track_file's weight and direction. As in keepalived, that is the track_file
+/// defined before the virtual_server; one defined after it leaves the default, 1.
+fn file_check_weights(rs: &mut RealServer, files: &[TrackFile]) {
+    for c in &mut rs.checkers {
+        if c.explicit.has(Given::Weight) {
+            continue;
+        }
+        if let CheckerKind::FileCheck {
+            track_file: Some(t),
+            weight,
+            weight_reverse,
+        } = &mut c.kind
+        {
+            if let Some(f) = files.iter().find(|f| &f.name == t) {
+                *weight = f.weight;
+                *weight_reverse = f.weight_reverse;
+            }
+        }
+    }
+}
+
 fn connection_kw(p: &mut Parser<'_>, s: &Stmt, c: &mut Connection) -> bool {
     use crate::config::registry::checker::connection as kw;
     p.runtime_note(Block::Connection, s);
@@ -565,9 +588,10 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
             max_reply_length: 255,
         })),
         rs::PING_CHECK => CheckerKind::PingCheck,
+        // Without `weight`, the track_file's (whose own default is 1).
         rs::FILE_CHECK => CheckerKind::FileCheck {
             track_file: None,
-            weight: 0,
+            weight: 1,
             weight_reverse: false,
         },
         _ => CheckerKind::BfdCheck { name: None },
@@ -688,6 +712,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                     if let Some((v, r)) = weight(p, &s, 0, i32::MIN as i64 + 1, i32::MAX as i64) {
                         *w = v;
                         *weight_reverse = r;
+                        c.explicit.set(Given::Weight);
                     }
                 }
                 file::DYNAMIC => {
