@@ -15,6 +15,7 @@ use crate::wire::{self, Family, GarpRepr, UnsolicitedNaRepr, VipList, VrrpRepr};
 
 use super::garp::GarpPacer;
 use super::io::{InterfaceInfo, Output, Owned, State};
+use super::notify;
 use super::outbox::{self, Outbox};
 use super::receive::{Expect, ExpectAuth, Validator};
 use super::stats::Stats;
@@ -28,15 +29,21 @@ pub struct FaultFlags {
     pub tracker: bool,
     pub interface_down: bool,
     pub no_source_ip: bool,
+    /// `unicast_fault_no_peer` with no `unicast_peer` to send to: a fault of the
+    /// configuration, held for the instance's life (`vrrp->num_config_faults`).
+    #[serde(default)]
+    pub no_peer: bool,
 }
 
 impl FaultFlags {
     pub fn any(self) -> bool {
-        self.tracker || self.interface_down || self.no_source_ip
+        self.tracker || self.interface_down || self.no_source_ip || self.no_peer
     }
 
     pub fn reason(self) -> &'static str {
-        if self.interface_down {
+        if self.no_peer {
+            "unicast without any peers"
+        } else if self.interface_down {
             "interface down"
         } else if self.tracker {
             "tracker down"
@@ -84,6 +91,11 @@ pub struct Instance {
     /// What the instance is heading for (`vrrp->wantstate`), for sync groups.
     pub want: State,
     pub effective_priority: u8,
+    /// The priority a `notify_priority_changes` FIFO line last reported, or the
+    /// configured one (keepalived's `effective_priority` of a freshly read instance, which
+    /// a reload starts again from, so a tracked priority is reported anew).
+    #[serde(default)]
+    pub notified_priority: u8,
     pub master_adver_int: Duration,
     /// BACKUP: when the master is declared down. MASTER: the next advert (`sands`).
     pub deadline: Option<Instant>,
@@ -128,6 +140,7 @@ impl Instance {
             state: State::Init,
             want: State::Init,
             effective_priority: cfg.priority,
+            notified_priority: cfg.priority,
             master_adver_int: us(cfg.advert_int_us),
             deadline: None,
             preempt_time: None,
@@ -680,7 +693,17 @@ impl Instance {
     }
 
     /// A new effective priority; a BACKUP's pending down timer moves by the skew change.
-    pub(crate) fn set_priority(&mut self, cx: &mut Ctx<'_>, p: u8) {
+    /// `reported_state` is the state a `notify_priority_changes` line names.
+    pub(crate) fn set_priority(&mut self, cx: &mut Ctx<'_>, p: u8, reported_state: State) {
+        // vrrp_set_effective_priority(): an owner's priority never changes, and with
+        // notify_priority_changes each change is a FIFO line, MASTER_PRIORITY for a
+        // master and BACKUP_PRIORITY in any other state; no script runs for it.
+        if p != self.notified_priority && !self.owner() {
+            self.notified_priority = p;
+            if self.cfg.notify_priority_changes && notify::fifo_configured(cx.global) {
+                notify::priority_change(cx.out, self.name(), reported_state, p);
+            }
+        }
         if p == self.effective_priority {
             return;
         }

@@ -25,7 +25,7 @@ pub mod track;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::model::{Config, SyncGroup};
+use crate::config::model::{Config, Given, SyncGroup};
 use crate::time::{us, Instant};
 use crate::wire::{Family, RxAdvert, VrrpPacket};
 
@@ -49,6 +49,8 @@ struct Previous {
     instances: Vec<Instance>,
     notified: Vec<State>,
     scripts: BTreeMap<String, ScriptState>,
+    /// Each sync group's state by name.
+    groups: BTreeMap<String, State>,
 }
 
 /// Each name's position (the first, should a name repeat).
@@ -201,18 +203,31 @@ impl Engine {
                     .filter_map(|m| index.get(m.as_str()).copied())
                     .collect(),
                 cfg: g.clone(),
-                state: State::Init,
+                // A group that survives a reload keeps its state, so an unchanged one is
+                // not notified again (`set_previous_sync_group_states()`).
+                state: old
+                    .as_ref()
+                    .and_then(|o| o.groups.get(&g.name).copied())
+                    .unwrap_or(State::Init),
             })
             .collect();
         for (gi, g) in self.groups.iter().enumerate() {
             for &m in &g.members {
-                self.instances[m].sync = Some(gi);
+                let inst = &mut self.instances[m];
+                inst.sync = Some(gi);
+                // notify_priority_changes: the instance's own, else its group's, else
+                // global_defs' (`vrrp_complete_instance()`).
+                if !inst.cfg.explicit.has(Given::NotifyPriorityChanges) {
+                    if let Some(v) = g.cfg.notify_priority_changes {
+                        inst.cfg.notify_priority_changes = v;
+                    }
+                }
             }
         }
         self.config = config;
         self.timers.clear();
         self.queued = vec![None; self.instances.len()];
-        self.reevaluate(now);
+        self.apply_trackers(now, true);
     }
 
     pub fn handle_input(&mut self, now: Instant, input: Input) {
@@ -403,7 +418,7 @@ impl Engine {
     }
 
     fn fifo(&self) -> bool {
-        self.config.global.notify_fifo.is_some() || self.config.global.vrrp_notify_fifo.is_some()
+        notify::fifo_configured(&self.config.global)
     }
 
     fn ctx(&mut self, now: Instant) -> (&mut Vec<Instance>, Ctx<'_>) {
@@ -437,6 +452,7 @@ impl Engine {
         };
         let mut found = candidates();
         let Some((first, _)) = found.next() else {
+            self.unknown_vrid(vrid, interface, None);
             return;
         };
         let idx = if found.next().is_none() {
@@ -444,7 +460,10 @@ impl Engine {
         } else {
             match candidates().find(|(_, i)| i.cfg.unicast_peers.iter().any(|p| p.address == src)) {
                 Some((n, _)) => n,
-                None => return,
+                None => {
+                    self.unknown_vrid(vrid, interface, Some(src));
+                    return;
+                }
             }
         };
         if !matches!(self.instances[idx].state, State::Backup | State::Master) {
@@ -521,6 +540,23 @@ impl Engine {
         }
     }
 
+    /// `log_unknown_vrids` (`vrrp_dispatcher_read()`): an advert no instance on the
+    /// interface takes is logged, each one, before it is dropped; `from` when several
+    /// unicast instances share the VRID and none has the sender as a peer.
+    fn unknown_vrid(&mut self, vrid: u8, interface: &str, from: Option<std::net::IpAddr>) {
+        if !self.config.global.log_unknown_vrids {
+            return;
+        }
+        let from = from.map(|a| format!(" from {a}")).unwrap_or_default();
+        self.out.enter(GENERAL);
+        self.out.push_back(Output::Log {
+            instance: String::new(),
+            message: format!(
+                "Unknown VRID({vrid}) received on interface({interface}){from}. ignoring..."
+            ),
+        });
+    }
+
     /// A BACKUP's master-down timer fired (`vrrp_goto_master()`).
     fn backup_timeout(&mut self, now: Instant, i: usize) {
         self.instances[i].want = State::Master;
@@ -556,6 +592,14 @@ impl Engine {
     /// Applies the trackers' verdicts: priorities, FAULT entry and exit, and instances
     /// leaving INIT.
     fn reevaluate(&mut self, now: Instant) {
+        self.apply_trackers(now, false);
+    }
+
+    /// [`Engine::reevaluate`]; `read` when the instances were just read (at start or by
+    /// a reload), which keepalived's priorities are worked out for while every instance
+    /// is still in INIT (`initialise_tracking_priorities()`), so a priority change is
+    /// reported as BACKUP_PRIORITY even by a master that a reload leaves master.
+    fn apply_trackers(&mut self, now: Instant, read: bool) {
         self.touch_all();
         let world = World {
             interfaces: Some(&self.interfaces),
@@ -576,6 +620,10 @@ impl Engine {
             inst.faults.interface_down = e.interface_down;
             inst.faults.no_source_ip =
                 !e.interface_down && inst.src_addr(&self.interfaces).is_none();
+            // vrrp_complete_instance(): unicast_fault_no_peer without a peer holds the
+            // instance in FAULT rather than let it fall back to multicast.
+            inst.faults.no_peer =
+                inst.cfg.unicast_fault_no_peer && inst.cfg.unicast_peers.is_empty();
             inst.scripts_init = e.scripts_init;
         }
         // A faulted member faults its whole group (vrrp_sync_fault()).
@@ -598,7 +646,8 @@ impl Engine {
             } else {
                 effective_priority(inst.cfg.priority, e.delta)
             };
-            inst.set_priority(&mut cx, prio);
+            let reported_state = if read { State::Init } else { inst.state };
+            inst.set_priority(&mut cx, prio, reported_state);
             let fault = inst.faults.any() || inst.sync.is_some_and(|g| group_fault[g]);
             let init = inst.scripts_init || inst.sync.is_some_and(|g| group_init[g]);
             match inst.state {
@@ -752,8 +801,67 @@ impl Engine {
             instances: std::mem::take(&mut self.instances),
             notified: std::mem::take(&mut self.notified),
             scripts: std::mem::take(&mut self.scripts),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| (g.cfg.name.clone(), g.state))
+                .collect(),
         };
         self.install(config, now, Some(old));
+        if self.config.global.fifo_write_vrrp_states_on_reload && self.fifo() {
+            self.write_states();
+        }
+    }
+
+    /// `fifo_write_vrrp_states_on_reload` (`vrrp_init_state()`): after a reload, the FIFO
+    /// hears the state of every sync group, then of every instance, that the reload left
+    /// as it was; what changed is notified in full as any change is. keepalived 2.2.7
+    /// leaves out an instance that stays master (it goes by another path there); the
+    /// option promises every state, and a FIFO reader restarted by the reload needs the
+    /// masters most, so they are written too.
+    fn write_states(&mut self) {
+        // After the priority lines of the reload, in one lane: groups before instances.
+        self.out.enter(GENERAL);
+        for g in 0..self.groups.len() {
+            let state = self.group_state(g);
+            let g = &self.groups[g];
+            if state == g.state && state != State::Init {
+                self.out.push_back(Output::Fifo {
+                    line: notify::fifo_line("GROUP", &g.cfg.name, state.notify_word(), 0),
+                });
+            }
+        }
+        for (inst, &last) in self.instances.iter().zip(&self.notified) {
+            if inst.state == last && matches!(last, State::Backup | State::Master | State::Fault) {
+                self.out.push_back(Output::Fifo {
+                    line: notify::fifo_line(
+                        "INSTANCE",
+                        inst.name(),
+                        last.notify_word(),
+                        inst.effective_priority,
+                    ),
+                });
+            }
+        }
+    }
+
+    /// What sync group `g`'s members make it: FAULT if any is, MASTER if all are, STOP
+    /// when all have stopped, BACKUP when all are BACKUP or MASTER; otherwise (members
+    /// still in INIT, or on their way) what it was.
+    fn group_state(&self, g: usize) -> State {
+        let g = &self.groups[g];
+        let states = || g.members.iter().map(|&m| self.instances[m].state);
+        if states().any(|s| s == State::Fault) {
+            State::Fault
+        } else if !g.members.is_empty() && states().all(|s| s == State::Master) {
+            State::Master
+        } else if states().all(|s| s == State::Stop) {
+            State::Stop
+        } else if states().all(|s| matches!(s, State::Backup | State::Master)) {
+            State::Backup
+        } else {
+            g.state
+        }
     }
 
     fn touch(&mut self, i: usize) {
@@ -783,16 +891,31 @@ impl Engine {
             }
         }
         let fifo = self.fifo();
-        let mut groups = Vec::new();
+        let mut groups: Vec<usize> = touched
+            .iter()
+            .filter_map(|&i| self.instances[i].sync)
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        // vrrp_init_state(): a group that starts in BACKUP is notified before its
+        // members, and they follow it in its lane, which keeps that order; every other
+        // change of a group comes after its members'.
+        self.out.enter(GENERAL);
+        let mut starting = Vec::new();
+        for &g in &groups {
+            if self.groups[g].state == State::Init && self.group_state(g) == State::Backup {
+                self.group_changed(g, State::Backup, fifo);
+                starting.push(g);
+            }
+        }
         for &i in &touched {
             let (inst, last) = (&self.instances[i], &mut self.notified[i]);
-            if let Some(g) = inst.sync {
-                groups.push(g);
-            }
             if inst.state != *last {
                 *last = inst.state;
                 // After the instance's own outputs, in its lane.
-                self.out.enter(inst.lane);
+                let behind_group = inst.sync.is_some_and(|g| starting.contains(&g));
+                self.out
+                    .enter(if behind_group { GENERAL } else { inst.lane });
                 if let Some(kind) = notify::kind_of(inst.state) {
                     notify::state_change(
                         &mut self.out,
@@ -817,60 +940,49 @@ impl Engine {
         // A group's change goes to GENERAL, which waits for everything queued before it
         // in every lane: keepalived sends it after its members' own (`vrrp_sync_master()`).
         self.out.enter(GENERAL);
-        groups.sort_unstable();
-        groups.dedup();
         for g in groups {
-            let g = &mut self.groups[g];
-            let states: Vec<State> = g.members.iter().map(|&m| self.instances[m].state).collect();
-            let state = if states.contains(&State::Fault) {
-                State::Fault
-            } else if !states.is_empty() && states.iter().all(|s| *s == State::Master) {
-                State::Master
-            } else if states.iter().all(|s| *s == State::Stop) {
-                State::Stop
-            } else if states
-                .iter()
-                .all(|s| matches!(s, State::Backup | State::Master))
-            {
-                State::Backup
-            } else {
-                g.state
-            };
-            if state != g.state {
-                g.state = state;
-                self.out.push_back(Output::GroupStateChange {
-                    group: g.cfg.name.clone(),
-                    to: state,
-                });
-                if let Some(kind) = notify::kind_of(state) {
-                    notify::state_change(
-                        &mut self.out,
-                        Subject::Group(&g.cfg.name),
-                        &g.cfg.notifies,
-                        kind,
-                        state.notify_word(),
-                        0,
-                        fifo,
-                    );
-                }
-                // A group mails unless it says not to, by the same global defaults as an
-                // instance (vrrp_sync_smtp_notifier()).
-                let global = &self.config.global;
-                let mail = g
-                    .cfg
-                    .smtp_alert
-                    .or(global.smtp_alert_vrrp)
-                    .or(global.smtp_alert)
-                    .unwrap_or(false);
-                if mail {
-                    notify::smtp_alert(
-                        &mut self.out,
-                        Subject::Group(&g.cfg.name),
-                        state,
-                        global.no_email_faults,
-                    );
-                }
+            let state = self.group_state(g);
+            if state != self.groups[g].state {
+                self.group_changed(g, state, fifo);
             }
+        }
+    }
+
+    /// Sync group `g` is now in `state`: its notifies, FIFO line and mail.
+    fn group_changed(&mut self, g: usize, state: State, fifo: bool) {
+        let g = &mut self.groups[g];
+        g.state = state;
+        self.out.push_back(Output::GroupStateChange {
+            group: g.cfg.name.clone(),
+            to: state,
+        });
+        if let Some(kind) = notify::kind_of(state) {
+            notify::state_change(
+                &mut self.out,
+                Subject::Group(&g.cfg.name),
+                &g.cfg.notifies,
+                kind,
+                state.notify_word(),
+                0,
+                fifo,
+            );
+        }
+        // A group mails unless it says not to, by the same global defaults as an
+        // instance (vrrp_sync_smtp_notifier()).
+        let global = &self.config.global;
+        let mail = g
+            .cfg
+            .smtp_alert
+            .or(global.smtp_alert_vrrp)
+            .or(global.smtp_alert)
+            .unwrap_or(false);
+        if mail {
+            notify::smtp_alert(
+                &mut self.out,
+                Subject::Group(&g.cfg.name),
+                state,
+                global.no_email_faults,
+            );
         }
     }
 }

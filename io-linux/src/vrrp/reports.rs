@@ -107,7 +107,13 @@ impl Reports {
         }
     }
 
+    /// A line of the engine's; one of no instance (an advert for an unknown VRID) has no
+    /// `(NAME)` before it, as keepalived writes it.
     pub(crate) fn log(&self, instance: &str, message: &str) {
+        if instance.is_empty() {
+            info!("{message}");
+            return;
+        }
         let vrid = self.vrid(instance);
         info!(%instance, vrid, "({instance}) {message}")
     }
