@@ -536,13 +536,16 @@ pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         kw::NOTIFY_STOP => g.notifies.notify_stop = p.command(&s),
         kw::NOTIFY => g.notifies.notify = p.command(&s),
         kw::SMTP_ALERT => g.smtp_alert = Some(p.flag(&s)),
+        // vrrp_gglobal_tracking_handler(): the old name of sync_group_tracking_weight,
+        // whatever word follows it.
         kw::GLOBAL_TRACKING => {
             p.warn(
                 &s,
                 s.kw.col,
-                "'global_tracking' is deprecated: use 'sync_group_tracking_weight'".into(),
+                format!("({}) 'global_tracking' is deprecated: it is 'sync_group_tracking_weight'; use track_interface/script/file on the sync group", g.name),
             );
-            g.global_tracking = p.flag(&s);
+            g.global_tracking = true;
+            g.sync_group_tracking_weight = true;
         }
         kw::SYNC_GROUP_TRACKING_WEIGHT => g.sync_group_tracking_weight = p.flag(&s),
         kw::NOTIFY_PRIORITY_CHANGES => {
