@@ -50,14 +50,17 @@ fn runnable(test: &str, who: Who) -> bool {
     }
 }
 
-fn config(dir: &Path, dynamic: bool) -> PathBuf {
+/// The instance on [`IF`]; `polled`: its link state read by polling
+/// (`linkbeat_use_polling`) rather than from netlink.
+fn config(dir: &Path, dynamic: bool, polled: bool) -> PathBuf {
     let conf = dir.join("dyn.conf");
     std::fs::write(
         &conf,
         format!(
-            "global_defs {{\n  {}\n}}\nvrrp_instance VI_1 {{\n  interface {IF}\n  \
+            "{}global_defs {{\n  {}\n}}\nvrrp_instance VI_1 {{\n  interface {IF}\n  \
              virtual_router_id {VRID}\n  priority 100\n  advert_int 1\n  \
              virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n",
+            if polled { "linkbeat_use_polling\n" } else { "" },
             if dynamic {
                 "dynamic_interfaces"
             } else {
@@ -126,13 +129,13 @@ fn masters_on_the_new_interface(ns: &Netns, dir: &Path, d: &Daemon, round: &str)
     );
 }
 
-fn waits_for_its_interface(test: &str, who: Who, ns_name: &str) {
+fn waits_for_its_interface(test: &str, who: Who, ns_name: &str, polled: bool) {
     if !runnable(test, who) {
         return;
     }
     let dir = tmp_dir(&format!("dynif-{ns_name}"));
     let ns = Netns::new(ns_name);
-    let conf = config(&dir, true);
+    let conf = config(&dir, true, polled);
     let mut d = start(who, &ns, &conf, &dir);
     std::thread::sleep(Duration::from_secs(2));
     assert!(
@@ -177,7 +180,7 @@ fn refuses_a_missing_interface(test: &str, who: Who, ns_name: &str) {
     }
     let dir = tmp_dir(&format!("nodynif-{ns_name}"));
     let ns = Netns::new(ns_name);
-    let conf = config(&dir, false);
+    let conf = config(&dir, false, false);
     let mut d = start(who, &ns, &conf, &dir);
     let mut status = None;
     let ended = wait_for(Duration::from_secs(10), || {
@@ -209,6 +212,7 @@ fn ours_waits_for_a_dynamic_interface_and_follows_it() {
         "ours_waits_for_a_dynamic_interface_and_follows_it",
         Who::Ours,
         "kdi94",
+        false,
     );
 }
 
@@ -218,6 +222,7 @@ fn keepalived_waits_for_a_dynamic_interface_and_follows_it() {
         "keepalived_waits_for_a_dynamic_interface_and_follows_it",
         Who::Keepalived,
         "kdi95",
+        false,
     );
 }
 
@@ -236,5 +241,25 @@ fn keepalived_refuses_a_missing_interface_without_dynamic_interfaces() {
         "keepalived_refuses_a_missing_interface_without_dynamic_interfaces",
         Who::Keepalived,
         "kdi97",
+    );
+}
+
+#[test]
+fn ours_follows_a_dynamic_interface_whose_link_is_polled() {
+    waits_for_its_interface(
+        "ours_follows_a_dynamic_interface_whose_link_is_polled",
+        Who::Ours,
+        "kdi98",
+        true,
+    );
+}
+
+#[test]
+fn keepalived_follows_a_dynamic_interface_whose_link_is_polled() {
+    waits_for_its_interface(
+        "keepalived_follows_a_dynamic_interface_whose_link_is_polled",
+        Who::Keepalived,
+        "kdi99",
+        true,
     );
 }

@@ -2,7 +2,7 @@
 //! engine is told of, kept from rtnetlink, and the addresses, routes, rules and VMACs the
 //! instances hold on the host.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use keepalived_engine::config::model::Config;
@@ -18,6 +18,8 @@ use crate::host::netlink::{HostEvent, Netlink};
 pub(crate) struct Network {
     netlink: Netlink,
     interfaces: BTreeMap<String, InterfaceInfo>,
+    /// Interfaces of the table that have been deleted: down, until created again.
+    deleted: BTreeSet<String>,
     vmacs: Vmacs,
 }
 
@@ -31,6 +33,7 @@ impl Network {
         let ifs = netlink.interfaces().await.map_err(|e| e.to_string())?;
         let network = Network {
             interfaces: ifs.iter().map(|i| (i.name.clone(), i.clone())).collect(),
+            deleted: BTreeSet::new(),
             netlink,
             vmacs,
         };
@@ -57,15 +60,22 @@ impl Network {
     ) -> Option<Event> {
         let merged = match ev {
             HostEvent::Link(info) => {
-                // A polled interface's link state comes from polling alone.
-                if polled(&info.name) {
+                let gone = self.netlink.ifindex(&info.name).is_none();
+                let created = !gone
+                    && (self.deleted.remove(&info.name)
+                        || !self.interfaces.contains_key(&info.name));
+                // A polled interface's link state comes from polling alone; that it was
+                // created or deleted comes from here.
+                if polled(&info.name) && !gone && !created {
                     return None;
                 }
-                // A deleted link leaves the netlink index: to the engine it is down and
-                // has no addresses, so its instances go to FAULT until it is created
-                // again (`cleanup_lost_interface()`, `vrrp_if.c`).
-                if self.netlink.ifindex(&info.name).is_none() {
-                    info!(interface = %info.name, "interface deleted");
+                if gone {
+                    // A deleted link leaves the netlink index: to the engine it is down
+                    // and has no addresses, so its instances go to FAULT until it is
+                    // created again (`cleanup_lost_interface()`, `vrrp_if.c`).
+                    if self.deleted.insert(info.name.clone()) {
+                        info!(interface = %info.name, "interface deleted");
+                    }
                     InterfaceInfo {
                         up: false,
                         ipv4: None,
@@ -73,6 +83,9 @@ impl Network {
                         ..info
                     }
                 } else {
+                    if created {
+                        debug!(interface = %info.name, "interface created");
+                    }
                     match self.interfaces.get(&info.name) {
                         Some(old) => InterfaceInfo {
                             ipv4: old.ipv4,
@@ -80,10 +93,7 @@ impl Network {
                             ipv6_forwarding: old.ipv6_forwarding,
                             ..info
                         },
-                        None => {
-                            debug!(interface = %info.name, "interface created");
-                            info
-                        }
+                        None => info,
                     }
                 }
             }
