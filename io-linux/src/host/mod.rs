@@ -12,6 +12,7 @@ pub mod hostfs;
 pub(crate) mod io_error;
 pub(crate) mod netlink;
 pub mod process;
+pub(crate) mod process_watch;
 pub mod script_user;
 pub(crate) mod scripts;
 pub mod security;
