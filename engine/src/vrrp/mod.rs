@@ -108,6 +108,20 @@ impl Engine {
         interfaces: Vec<InterfaceInfo>,
         files: BTreeMap<String, i64>,
     ) -> Engine {
+        Engine::with_trackers(config, now, interfaces, files, BTreeMap::new())
+    }
+
+    /// [`Engine::with_track_files`] with the tracked processes' counts too, by
+    /// `vrrp_track_process` name (`init_track_processes()` reads /proc before the
+    /// instances start), so an instance whose process runs never passes through FAULT; a
+    /// tracker not given counts no process.
+    pub fn with_trackers(
+        config: Config,
+        now: Instant,
+        interfaces: Vec<InterfaceInfo>,
+        files: BTreeMap<String, i64>,
+        processes: BTreeMap<String, u32>,
+    ) -> Engine {
         let startup_until = now + us(config.global.vrrp_startup_delay_us);
         let mut e = Engine {
             instances: Vec::new(),
@@ -120,7 +134,7 @@ impl Engine {
                 .collect(),
             scripts: BTreeMap::new(),
             files,
-            processes: BTreeMap::new(),
+            processes,
             garp: GarpPacer::new(&config),
             out: Outbox::default(),
             timers: BTreeSet::new(),

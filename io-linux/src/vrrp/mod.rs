@@ -11,6 +11,7 @@ mod sockets;
 mod statics;
 pub(crate) mod timer;
 mod tracked_files;
+mod tracked_processes;
 mod trim;
 pub(crate) mod vmac;
 
@@ -58,7 +59,8 @@ pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
         };
         let now = driver::Platform::now(&platform);
         let files = platform.track_file_values();
-        let mut engine = Engine::with_track_files(config, now, interfaces, files);
+        let processes = platform.process_counts();
+        let mut engine = Engine::with_trackers(config, now, interfaces, files, processes);
         platform.remove_leftovers(&engine).await;
         crate::host::process::release_freed_memory();
         info!("Starting VRRP child process, pid={}", std::process::id());

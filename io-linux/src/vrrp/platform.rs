@@ -24,6 +24,7 @@ use super::sockets::Sockets;
 use super::statics::Statics;
 use super::timer::Clock;
 use super::tracked_files::TrackedFiles;
+use super::tracked_processes::TrackedProcesses;
 use super::trim::MemoryTrim;
 use crate::host::files::dump_file;
 use crate::host::script_user::ScriptUser;
@@ -45,6 +46,8 @@ pub(crate) struct LinuxPlatform {
     scripts: Scripts,
     /// The `track_file`s the instances follow, and their changes.
     files: TrackedFiles,
+    /// The `vrrp_track_process`es the instances follow, and their counts' changes.
+    processes: TrackedProcesses,
     /// The log, notify FIFOs, SMTP alerts and the IPVS sync daemon.
     reports: Reports,
     /// The reload whose outputs are being carried out.
@@ -100,6 +103,7 @@ impl LinuxPlatform {
             sockets: Sockets::new(engine_clock)?,
             scripts: Scripts::new(ScriptUser::from_global(&config.global)),
             files: TrackedFiles::start(config),
+            processes: TrackedProcesses::new(config),
             control: Control {
                 signals: Signals::install().map_err(|e| format!("signals: {e}"))?,
                 reloads: setup.reloads,
@@ -123,6 +127,11 @@ impl LinuxPlatform {
     /// Each tracked file's value as read at start, for the engine's first priorities.
     pub(crate) fn track_file_values(&self) -> std::collections::BTreeMap<String, i64> {
         self.files.values()
+    }
+
+    /// Each tracked process's count as read at start, for the engine's first states.
+    pub(crate) fn process_counts(&mut self) -> std::collections::BTreeMap<String, u32> {
+        self.processes.counts()
     }
 
     /// Removes the VIPs the host still holds from a previous run for instances that
@@ -186,6 +195,7 @@ impl Platform for LinuxPlatform {
                     return Event::Input(Input::ScriptExited { script, status });
                 }
                 input = self.files.next() => return Event::Input(input),
+                input = self.processes.next(), if self.processes.active() => return Event::Input(input),
                 _ = self.polled.tick(), if !self.polled.is_empty() => {
                     if let Some(ev) = self.polled.poll(&mut self.network) {
                         return ev;
@@ -225,6 +235,7 @@ impl Platform for LinuxPlatform {
         }
         let mut news = self.network.refresh().await;
         news.extend(self.files.reload(config));
+        news.extend(self.processes.reload(config));
         self.reload = Some(Reload::new(started, config));
         news
     }
