@@ -53,6 +53,11 @@ pub struct Options {
     /// `-a`: every address the kernel adds or removes is logged.
     pub address_monitoring: bool,
     pub config_id: Option<String>,
+    /// `-e`: every include check from the start of the configuration
+    /// (`include_check_set(NULL)`), so a missing or unreadable include stops the start.
+    pub all_config: bool,
+    /// `--ignore-sigint`: SIGINT does not stop any of the processes.
+    pub ignore_sigint: bool,
     pub signum: Option<String>,
     pub config_test: Option<Option<PathBuf>>,
     pub json: bool,
@@ -158,11 +163,12 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
   -m, --core-dump              Produce core dump if terminate abnormally
   -M, --core-dump-pattern=PATN Also set /proc/sys/kernel/core_pattern to PATN (default
                                'core'); the old pattern is put back on exit
-  -e, --all-config             Error if any configuration file missing (accepted with
-                               a warning: a missing include is reported and skipped)
+  -e, --all-config             Error if any configuration file missing (all the checks
+                               of include_check)
   -i, --config-id id           Skip any configuration lines beginning '@' that don't
                                match id or any lines beginning @^ that do match.
                                The config-id defaults to the node name
+      --ignore-sigint          Ignore SIGINT (default means terminate)
       --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS,
                                STATS_CLEAR, JSON, TDUMP
   -t, --config-test[=LOG_FILE] Check the configuration for obvious errors, output to
@@ -175,8 +181,7 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
   -h, --help                   Display this help message
 Options of keepalived's debugging builds, accepted with a warning that they do nothing:
   -L, --mem-check-log, --no-mem-check, --perf[=PERF_TYPE], --debug[=...];
-  and keepalived's internal --config-fd=FD, and 2.3's --ignore-sigint (SIGINT still
-  stops keepalived-rs).
+  and keepalived's internal --config-fd=FD.
 A long option may be shortened to any prefix that names only it, as with keepalived.
 ";
 
@@ -448,6 +453,8 @@ fn option(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, Str
             o.core_pattern = Some(optional(p).unwrap_or_else(|| DEFAULT_CORE_PATTERN.into()));
         }
         S('i') | L("config-id") => o.config_id = Some(text(required(p, key)?, key)?),
+        S('e') | L("all-config") => o.all_config = true,
+        L("ignore-sigint") => o.ignore_sigint = true,
         L("signum") => {
             o.signum = Some(text(required(p, key)?, key)?);
             return Ok(Flow::Stop);
@@ -487,10 +494,6 @@ fn ignored(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, St
             required(p, key)?;
             ("-A/--snmp-agent-socket", NO_SNMP)
         }
-        S('e') | L("all-config") => (
-            "-e/--all-config",
-            "a missing include file is still reported as a warning and skipped (the configuration reader has no switch for keepalived's include checks)",
-        ),
         S('L') | L("mem-check-log") => ("-L/--mem-check-log", MEM_CHECK),
         L("no-mem-check") => ("--no-mem-check", MEM_CHECK),
         L("perf") => {
@@ -514,10 +517,6 @@ fn ignored(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, St
                 "keepalived passes it to the process that checks a reload's configuration; keepalived-rs's parent loads a reload itself",
             )
         }
-        L("ignore-sigint") => (
-            "--ignore-sigint",
-            "SIGINT still stops keepalived-rs, as SIGTERM does",
-        ),
         other => return Err(format!("unknown option {other}")),
     };
     o.warnings.push(format!("{name} ignored: {why}"));
@@ -655,14 +654,11 @@ mod tests {
             ("--bfd_pid=/run/bfd.pid", "-b/--bfd_pid"),
             ("-x", "-x/--snmp"),
             ("-A /run/agentx", "-A/--snmp-agent-socket"),
-            ("-e", "-e/--all-config"),
-            ("--all-config", "-e/--all-config"),
             ("-L", "-L/--mem-check-log"),
             ("--no-mem-check", "--no-mem-check"),
             ("--perf=end", "--perf"),
             ("--debug", "--debug"),
             ("--config-fd 7", "--config-fd"),
-            ("--ignore-sigint", "--ignore-sigint"),
         ] {
             let o = ok(line);
             assert_eq!(o.warnings.len(), 1, "{line}: {:?}", o.warnings);
@@ -855,6 +851,16 @@ mod tests {
             refused("-n --child=parent"),
             ["unknown child process 'parent'"]
         );
+    }
+
+    #[test]
+    fn all_config_and_ignore_sigint_are_carried_out() {
+        let o = ok("-e --ignore-sigint");
+        assert!(o.all_config && o.ignore_sigint);
+        assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+        assert!(ok("--all-c").all_config && ok("--ign").ignore_sigint);
+        let o = ok("-n");
+        assert!(!o.all_config && !o.ignore_sigint);
     }
 
     #[test]

@@ -149,8 +149,11 @@ pub(crate) fn read_frame(r: &mut impl Read) -> Result<Config, ChannelError> {
 
 /// What the child `role` does to every configuration it is given before using it: the
 /// scripts it runs that are not safe to run are disabled (`check_script_secure()`), and
-/// said so.
+/// said so; its `umask` and process name are taken, as keepalived's children take them
+/// when they read the configuration.
 fn prepared(mut config: Config, role: Process) -> Config {
+    crate::host::umask::from_config(&config.global);
+    crate::host::process_name::apply(role, &config.global);
     let root = crate::host::security::running_as_root();
     for m in crate::host::security::disable_insecure(&mut config, root, role) {
         error!("{m}");

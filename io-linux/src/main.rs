@@ -1,10 +1,11 @@
 //! `keepalived-rs`: command line entry point.
 
 use keepalived_engine::config::model::{Config, RootOptions};
-use keepalived_engine::config::{load, ParseOptions};
+use keepalived_engine::config::{load, IncludeCheck, ParseOptions};
 use keepalived_linux::host::core_dump::{self, CorePattern};
 use keepalived_linux::host::process::{self, Process, EXIT_CONFIG, EXIT_FATAL};
 use keepalived_linux::host::{address_monitor, config_host_check, hostfs, security};
+use keepalived_linux::host::{boot_delay, process_name, umask};
 use keepalived_linux::parent::{self, config_loader};
 use keepalived_linux::tools::{dump, pcap_decode};
 use keepalived_linux::{cli, config_channel, logging};
@@ -57,11 +58,8 @@ fn main() -> ExitCode {
     if let Some(capture) = &opts.decode_pcap {
         return decode_pcap(&opts, capture);
     }
-    // `-u`: before anything is created (`set_umask()` acts while the line is parsed).
-    if let Some(mask) = opts.umask {
-        // SAFETY: umask has no preconditions; the parser kept the mask within 0777.
-        unsafe { libc::umask(mask as libc::mode_t) };
-    }
+    // `-u`, else keepalived's default: before anything is created.
+    umask::at_start(opts.umask);
     match &opts.config_test {
         Some(log) => config_test(&opts, log.as_deref()),
         None => daemon(&opts),
@@ -113,6 +111,8 @@ fn parent(opts: &cli::Options) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
+    umask::from_config(&config.global);
+    process_name::apply(Process::Parent, &config.global);
     // `net_namespace NAME`: the whole daemon runs in that namespace; the children
     // inherit it.
     if let Some(ns) = &config.root.net_namespace {
@@ -143,7 +143,10 @@ fn parent(opts: &cli::Options) -> ExitCode {
         Arc::new(move || {
             let mut config = config_loader::load_config(&path, &parse, true)?;
             override_namespace(ns.as_deref(), &mut config, false);
-            config_loader::Good::new(&config)
+            let good = config_loader::Good::new(&config)?;
+            umask::from_config(&config.global);
+            process_name::apply(Process::Parent, &config.global);
+            Ok(good)
         })
     };
     let setup = parent::ParentSetup {
@@ -174,7 +177,17 @@ fn default_pidfile(root: &RootOptions, name: &str) -> PathBuf {
         return PathBuf::from(format!("/run/{name}.pid"));
     }
     let dir = PathBuf::from("/run/keepalived");
-    if let Err(e) = std::fs::DirBuilder::new().mode(0o755).create(&dir) {
+    // rwxr-xr-x whatever the umask (`create_pid_dir()`).
+    let made = std::fs::DirBuilder::new()
+        .mode(0o755)
+        .create(&dir)
+        .and_then(|()| {
+            std::fs::set_permissions(
+                &dir,
+                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+            )
+        });
+    if let Err(e) = made {
         if e.kind() != std::io::ErrorKind::AlreadyExists {
             tracing::warn!("creating {}: {e}", dir.display());
         }
@@ -309,9 +322,10 @@ fn checker_child(opts: &cli::Options) -> ExitCode {
 
 /// The VRRP child: the engine on raw sockets and netlink until SIGTERM.
 fn vrrp_child(opts: &cli::Options) -> ExitCode {
-    let Some((config, reloads)) = child_config(Process::Vrrp) else {
+    let Some((mut config, reloads)) = child_config(Process::Vrrp) else {
         return ExitCode::from(EXIT_CONFIG as u8);
     };
+    config.global.vrrp_startup_delay_us = boot_delay::vrrp_startup_delay_us(&config.global);
     let g = &config.global;
     let fifos = [&g.notify_fifo, &g.vrrp_notify_fifo]
         .into_iter()
@@ -370,7 +384,16 @@ fn parse_options(opts: &cli::Options) -> ParseOptions {
             .clone()
             .unwrap_or_else(hostfs::host_config_id),
         env: std::env::vars().collect(),
-        random_seed: 0,
+        // `set_std_definitions()`: `${_RANDOM}` differs from one read to the next unless
+        // `random_seed` says otherwise.
+        random_seed: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        include_check: if opts.all_config {
+            IncludeCheck::ALL
+        } else {
+            IncludeCheck::NONE
+        },
     }
 }
 

@@ -42,6 +42,10 @@ pub enum DiagClass {
     Semantic,
     /// Script security (`enable_script_security`, unsafe paths). Exit 6.
     Security,
+    /// An include check failed (`include_check`, `-e`, `includer`…): keepalived's
+    /// `had_config_file_error()`, which stops a start and makes `-t` exit 6 before any
+    /// other check.
+    Include,
     /// Harmless: ignored extra words, deprecated synonyms, defaults applied.
     Note,
 }
@@ -164,6 +168,7 @@ struct Unkept {
     errors: usize,
     fatal: bool,
     security: bool,
+    include: bool,
 }
 
 /// All diagnostics of one parse, in the order found (the first [`MAX_DIAGNOSTICS`]).
@@ -183,6 +188,7 @@ impl Diagnostics {
         u.errors += usize::from(d.counts_as_error());
         u.fatal |= d.class == DiagClass::Fatal;
         u.security |= d.class == DiagClass::Security && d.severity == Severity::Error;
+        u.include |= d.class == DiagClass::Include && d.severity == Severity::Error;
         if u.count == 1 {
             self.0.push(Diagnostic {
                 severity: Severity::Warning,
@@ -228,12 +234,28 @@ impl Diagnostics {
         self.1.errors > 0 || self.0.iter().any(Diagnostic::counts_as_error)
     }
 
-    /// `keepalived -t` exit status: 0 fine, 4 fatal, 6 script security, 5 anything else
-    /// that is an error (unknown keywords included).
+    /// Whether an include check failed ([`DiagClass::Include`]).
+    pub fn include_failed(&self) -> bool {
+        self.1.include
+            || self
+                .0
+                .iter()
+                .any(|d| d.class == DiagClass::Include && d.severity == Severity::Error)
+    }
+
+    /// Whether the daemon must not start on this configuration: it cannot be read, or an
+    /// include check failed (keepalived exits at `had_config_file_error()`).
+    pub fn stops_start(&self) -> bool {
+        self.exit_code() == 4 || self.include_failed()
+    }
+
+    /// `keepalived -t` exit status: 0 fine, 4 fatal, 6 an include check or script
+    /// security, 5 anything else that is an error (unknown keywords included).
     pub fn exit_code(&self) -> i32 {
         if self.1.fatal || self.0.iter().any(|d| d.class == DiagClass::Fatal) {
             4
-        } else if self.1.security
+        } else if self.include_failed()
+            || self.1.security
             || self
                 .0
                 .iter()

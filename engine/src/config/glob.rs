@@ -186,8 +186,15 @@ fn match_class(p: &[u8], c: u8) -> Option<(bool, usize)> {
 /// All paths matching one brace-free pattern, sorted. A pattern without wildcards is
 /// returned as it is (the caller finds out whether it exists when reading it). Every path
 /// considered on the way, directories included, is spent from `budget`
-/// ([`Limit::IncludeFiles`]): `/*/*/*` must not walk a whole filesystem.
-pub fn glob(fs: &dyn ConfigFs, pattern: &Path, budget: &mut Budget) -> Result<Vec<PathBuf>, Limit> {
+/// ([`Limit::IncludeFiles`]): `/*/*/*` must not walk a whole filesystem. Each directory
+/// to be searched that does not exist adds one to `missing` (glibc's glob calls
+/// keepalived's `gl_opendir()` for it, which counts it for the include checks).
+pub fn glob(
+    fs: &dyn ConfigFs,
+    pattern: &Path,
+    budget: &mut Budget,
+    missing: &mut usize,
+) -> Result<Vec<PathBuf>, Limit> {
     let text = pattern.to_string_lossy();
     if !has_wildcard(&text) {
         return Ok(vec![pattern.to_path_buf()]);
@@ -203,14 +210,18 @@ pub fn glob(fs: &dyn ConfigFs, pattern: &Path, budget: &mut Budget) -> Result<Ve
                 } else {
                     base
                 };
-                if let Ok(mut names) = fs.read_dir(dir) {
-                    names.sort();
-                    for name in names {
-                        if wildcard_match(&comp, &name) {
-                            budget.spend(Limit::IncludeFiles, 1)?;
-                            next.push(base.join(&name));
+                match fs.read_dir(dir) {
+                    Ok(mut names) => {
+                        names.sort();
+                        for name in names {
+                            if wildcard_match(&comp, &name) {
+                                budget.spend(Limit::IncludeFiles, 1)?;
+                                next.push(base.join(&name));
+                            }
                         }
                     }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => *missing += 1,
+                    Err(_) => {}
                 }
             } else {
                 next.push(base.join(component.as_os_str()));
@@ -274,7 +285,14 @@ mod tests {
             .with("/etc/k/conf.d/a.conf", "")
             .with("/etc/k/conf.d/c.txt", "")
             .with("/etc/k/other/x.conf", "");
-        let got = glob(&fs, Path::new("/etc/k/*/*.conf"), &mut Budget::default()).unwrap();
+        let mut missing = 0;
+        let got = glob(
+            &fs,
+            Path::new("/etc/k/*/*.conf"),
+            &mut Budget::default(),
+            &mut missing,
+        )
+        .unwrap();
         assert_eq!(
             got,
             [
@@ -283,5 +301,14 @@ mod tests {
                 PathBuf::from("/etc/k/other/x.conf")
             ]
         );
+        assert_eq!(missing, 0);
+        let none = glob(
+            &fs,
+            Path::new("/etc/none/*.conf"),
+            &mut Budget::default(),
+            &mut missing,
+        );
+        assert_eq!(none, Ok(Vec::new()));
+        assert_eq!(missing, 1);
     }
 }

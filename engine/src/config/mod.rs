@@ -21,6 +21,7 @@ mod source;
 mod static_track;
 
 pub use diag::{DiagClass, Diagnostic, Diagnostics, Location, Severity, MAX_DIAGNOSTICS};
+pub use lexer::IncludeCheck;
 pub use model::Config;
 pub use source::{default_config_id, normalize, ConfigFs, MemFs, ParseOptions};
 

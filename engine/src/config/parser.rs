@@ -168,6 +168,12 @@ impl<'a> Parser<'a> {
         self.lx
     }
 
+    /// The lexer, for the keywords that change how the lines after them are read
+    /// (`include_check`, `random_seed`).
+    pub(crate) fn lexer(&mut self) -> &mut Lexer<'a> {
+        &mut self.lx
+    }
+
     // ---- statements and blocks -------------------------------------------------------
 
     fn next_item(&mut self) -> Item {

@@ -113,8 +113,10 @@ pub struct ParseOptions {
     pub config_id: String,
     /// Environment for `${_ENV NAME}`.
     pub env: BTreeMap<String, String>,
-    /// Seed for `${_RANDOM}` (keepalived's `random_seed`).
+    /// Seed for `${_RANDOM}` until a `random_seed` line gives one.
     pub random_seed: u64,
+    /// The include checks in force before any `include_check` line (`-e` sets them all).
+    pub include_check: super::lexer::IncludeCheck,
 }
 
 impl ParseOptions {

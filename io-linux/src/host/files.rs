@@ -1,5 +1,5 @@
 //! The files the daemon writes: pidfiles and the signal dumps, each created fresh, never
-//! through a symlink, readable by root only (the fixes for CVE-2018-19044/19045/19046).
+//! through a symlink (the fixes for CVE-2018-19044/19045/19046), with keepalived's modes.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -19,9 +19,14 @@ pub(crate) fn dump_file(name: &str, text: &str) {
     }
 }
 
-/// A dump file created fresh, never through a symlink, readable by root only (the fixes
-/// for CVE-2018-19044/19045/19046).
+/// A dump file created fresh, never through a symlink (the fixes for
+/// CVE-2018-19044/19045/19046), read-write for all less the umask as keepalived's
+/// `fopen_safe()` makes it: root's only under the default umask 0177.
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    write_new(path, text, 0o666).map(|_| ())
+}
+
+fn write_new(path: &Path, text: &str, mode: u32) -> std::io::Result<std::fs::File> {
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -30,13 +35,17 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
-    f.write_all(text.as_bytes())
+    f.write_all(text.as_bytes())?;
+    Ok(f)
 }
 
-/// Our pid in `p`, created fresh and private as every file we write.
+/// Our pid in `p`, created fresh as the dumps are, and rw-r--r-- whatever the umask
+/// (`pidfile_write()`), so that anyone may read which process to signal.
 pub fn write_pidfile(p: &Path) -> std::io::Result<()> {
-    write_private(p, &format!("{}\n", std::process::id()))
+    use std::os::unix::fs::PermissionsExt;
+    let f = write_new(p, &format!("{}\n", std::process::id()), 0o644)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o644))
 }

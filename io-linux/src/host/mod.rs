@@ -3,6 +3,7 @@
 //! dumps), SMTP alerts, and the configuration files read from the real filesystem.
 
 pub mod address_monitor;
+pub mod boot_delay;
 pub mod config_host_check;
 pub mod core_dump;
 pub(crate) mod fifo;
@@ -12,6 +13,7 @@ pub mod hostfs;
 pub(crate) mod io_error;
 pub(crate) mod netlink;
 pub mod process;
+pub mod process_name;
 pub(crate) mod process_watch;
 pub mod script_user;
 pub(crate) mod scripts;
@@ -20,3 +22,4 @@ pub(crate) mod signals;
 pub(crate) mod smtp;
 pub(crate) mod smtp_reply;
 pub(crate) mod tuning;
+pub mod umask;

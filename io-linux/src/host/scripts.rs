@@ -35,7 +35,7 @@ pub(crate) fn process(
     let first = cmd.argv.first().ok_or("empty command")?;
     let (user, group) = default.for_command(cmd);
     let id = match user {
-        Some(user) => Some(Identity::of(user, group).ok_or_else(|| {
+        Some(user) => Some(default.identity(user, group).ok_or_else(|| {
             format!(
                 "unknown script user {user}{}",
                 group.map(|g| format!(" or group {g}")).unwrap_or_default()

@@ -3,6 +3,13 @@
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
+/// `--ignore-sigint` (keepalived's `ignore_sigint`) on this process's command line: the
+/// children have the parent's, so SIGINT stops none of the processes. Read by the parser
+/// that read it at start, so the two never disagree.
+fn ignore_sigint() -> bool {
+    crate::cli::parse(std::env::args_os()).is_ok_and(|o| o.ignore_sigint)
+}
+
 /// SIGRTMIN+2: write the JSON state (`--signum=JSON`).
 pub fn sigjson() -> i32 {
     libc::SIGRTMIN() + 2
@@ -11,7 +18,7 @@ pub fn sigjson() -> i32 {
 pub struct Signals {
     pub hup: Signal,
     pub term: Signal,
-    pub int: Signal,
+    pub int: Interrupt,
     pub usr1: Signal,
     pub usr2: Signal,
     pub json: Signal,
@@ -24,13 +31,41 @@ impl Signals {
         let s = Signals {
             hup: signal(SignalKind::hangup())?,
             term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
+            int: Interrupt {
+                signal: signal(SignalKind::interrupt())?,
+                ignored: ignore_sigint(),
+            },
             usr1: signal(SignalKind::user_defined1())?,
             usr2: signal(SignalKind::user_defined2())?,
             json: signal(SignalKind::from_raw(sigjson()))?,
         };
         set_mask(libc::SIG_UNBLOCK)?;
         Ok(s)
+    }
+}
+
+/// SIGINT, which stops a process as SIGTERM does unless `--ignore-sigint` was given.
+/// Ignored, it is still caught (keepalived sets SIG_IGN, which a script would inherit
+/// across exec; a caught signal goes back to its default there, as keepalived's
+/// `signal_handler_script()` puts it), and each one is only logged.
+pub struct Interrupt {
+    signal: Signal,
+    ignored: bool,
+}
+
+impl Interrupt {
+    /// The next SIGINT that stops the process: with `--ignore-sigint`, none ever does.
+    pub async fn recv(&mut self) -> Option<()> {
+        loop {
+            let got = self.signal.recv().await;
+            if !self.ignored {
+                return got;
+            }
+            if got.is_none() {
+                return std::future::pending().await;
+            }
+            tracing::info!("SIGINT ignored (--ignore-sigint)");
+        }
     }
 }
 

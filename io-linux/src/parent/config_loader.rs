@@ -193,8 +193,9 @@ impl Good {
 }
 
 /// Reads and checks the configuration at `path`, logging what the parser says about it.
-/// At start (`strict` false) only a failure that leaves nothing usable refuses it, as
-/// keepalived starts despite errors it can step over; a reload (`strict`) is refused on any
+/// At start (`strict` false) only a failure that leaves nothing usable, or a failed include
+/// check (`had_config_file_error()`), refuses it, as keepalived starts despite errors it
+/// can step over; a reload (`strict`) is refused on any
 /// error, so a mistake never replaces a configuration that works. Either way it is saved
 /// first if `config_save_dir` says where ([`super::config_save`]).
 pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Config, Refusal> {
@@ -208,7 +209,7 @@ pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Con
     for d in loaded.diagnostics.iter() {
         warn!("{d}");
     }
-    let refused = loaded.diagnostics.exit_code() == 4 || (strict && !errors.is_empty());
+    let refused = loaded.diagnostics.stops_start() || (strict && !errors.is_empty());
     if !refused {
         return Ok(loaded.config);
     }

@@ -103,7 +103,9 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
         kw::DEFAULT_INTERFACE => g.default_interface = p.value(s, "an interface name"),
         kw::LOG_UNKNOWN_VRIDS => g.log_unknown_vrids = p.flag(s),
         kw::VRRP_STARTUP_DELAY => set!(g.vrrp_startup_delay_us, p.timer_value(s, 0, 1000 * SECOND)),
-        kw::VRRP_DELAY_AFTER_BOOT => set!(g.vrrp_delay_after_boot_us, p.timer_value(s, 0, 1000 * SECOND)),
+        // Compared with the host's uptime, so as long as a host may run: keepalived's
+        // limit of UINT_MAX µs (71 minutes) would make it useless past that uptime.
+        kw::VRRP_DELAY_AFTER_BOOT => set!(g.vrrp_delay_after_boot_us, p.timer_value(s, 0, 100 * 365 * 86_400 * SECOND)),
         kw::DYNAMIC_INTERFACES => {
             g.dynamic_interfaces = true;
             match s.arg(0) {
@@ -157,17 +159,25 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
         kw::BFD_CPU_AFFINITY => g.bfd_cpu_affinity = cpus(p, s),
         kw::MAX_AUTO_PRIORITY => g.max_auto_priority = if s.args.is_empty() { Some(99) } else { p.int_value(s, -1, 99) },
         kw::MIN_AUTO_PRIORITY_DELAY => g.min_auto_priority_delay_us = p.timer_value(s, 1, MAX_TIMER),
-        kw::PROCESS_NAMES => g.process_names = p.flag(s),
-        kw::PROCESS_NAME => g.process_name = p.value(s, "a process name"),
-        kw::VRRP_PROCESS_NAME => g.vrrp_process_name = p.value(s, "a process name"),
-        kw::CHECKER_PROCESS_NAME | kw::LVS_PROCESS_NAME => g.checker_process_name = p.value(s, "a process name"),
-        kw::BFD_PROCESS_NAME => g.bfd_process_name = p.value(s, "a process name"),
+        kw::PROCESS_NAMES => {
+            // `process_names_handler()`: the children's default names, which a later
+            // `vrrp_process_name` (and the like) replaces.
+            g.process_names = p.flag(s);
+            if g.process_names {
+                g.vrrp_process_name = Some("keepalived_vrrp".into());
+                g.checker_process_name = Some("keepalived_lvs".into());
+                g.bfd_process_name = Some("keepalived_bfd".into());
+            }
+        }
+        kw::PROCESS_NAME => g.process_name = process_name(p, s),
+        kw::VRRP_PROCESS_NAME => g.vrrp_process_name = process_name(p, s),
+        kw::CHECKER_PROCESS_NAME | kw::LVS_PROCESS_NAME => g.checker_process_name = process_name(p, s),
+        kw::BFD_PROCESS_NAME => g.bfd_process_name = process_name(p, s),
         kw::UMASK => {
-            if let Some(text) = p.value(s, "an octal mask") {
-                match u32::from_str_radix(text.trim_start_matches('0'), 8).or_else(|e| if text.chars().all(|c| c == '0') { Ok(0) } else { Err(e) }) {
-                    Ok(v) if v <= 0o777 => g.umask = Some(v),
-                    _ => p.bad_arg(s, 0, format!("'umask' expects an octal mask like 022, found '{text}'")),
-                }
+            let words: Vec<&str> = s.args.iter().map(|t| t.text.as_str()).collect();
+            match umask(&words) {
+                Ok(v) => g.umask = Some(v),
+                Err(why) => p.bad_arg(s, 0, why),
             }
         }
         kw @ (kw::VRRP_NETLINK_CMD_RCV_BUFS
@@ -243,11 +253,20 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
             p.extra(s, 1);
         }
         kw::INCLUDE_CHECK => {
-            g.include_check = Some(s.args.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" "));
+            let words: Vec<&str> = s.args.iter().map(|t| t.text.as_str()).collect();
+            for (i, why) in p.lexer().set_include_check(&words) {
+                p.bad_arg(s, i, why);
+            }
+            g.include_check = Some(words.join(" "));
         }
         kw::CONFIG_SAVE_DIR => g.config_save_dir = p.value(s, "a directory"),
         kw::TMP_CONFIG_DIRECTORY => g.tmp_config_directory = p.value(s, "a directory"),
-        kw::RANDOM_SEED => g.random_seed = p.int_value(s, 0, u32::MAX as i64),
+        kw::RANDOM_SEED => {
+            g.random_seed = p.int_value(s, 0, u32::MAX as i64);
+            if let Some(seed) = g.random_seed {
+                p.lexer().reseed(seed);
+            }
+        }
         kw::DATA_USE_INSTANCE => g.data_use_instance = p.flag(s),
         kw::STATE_DUMP_FILE | kw::STATE_FILE_LOCATION => g.state_dump_file = p.value(s, "a file name"),
         kw::STATS_DUMP_FILE | kw::STATS_FILE_LOCATION => g.stats_dump_file = p.value(s, "a file name"),
@@ -383,5 +402,118 @@ fn lvs_timeouts(p: &mut Parser<'_>, s: &Stmt, t: &mut LvsTimeouts) {
             }
         }
         i += 2;
+    }
+}
+
+/// A process name (`save_process_name()`): the kernel keeps 15 bytes of it
+/// (TASK_COMM_LEN), and keepalived says so as an error and cuts it there.
+fn process_name(p: &mut Parser<'_>, s: &Stmt) -> Option<String> {
+    let mut name = p.value(s, "a process name")?;
+    if name.len() > 15 {
+        p.bad_arg(
+            s,
+            0,
+            format!("Process name {name} more than 15 characters, truncating"),
+        );
+        let mut end = 15;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    Some(name)
+}
+
+/// `umask NUMBER|BITS` as keepalived's `umask_handler()` reads it: a number (one word,
+/// strtol with base 0: `0` octal, `0x` hex, else decimal) within 0777, or the names
+/// `I{R,W,X}{USR,GRP,OTH}` joined by `|`, over one word or several.
+fn umask(words: &[&str]) -> Result<u32, String> {
+    let Some(first) = words.first() else {
+        return Err("Missing parameter(s) to umask option".into());
+    };
+    if first.starts_with(|c: char| c.is_ascii_digit()) {
+        if words.len() > 1 {
+            return Err("Extra parameter(s) to umask option".into());
+        }
+        let (radix, digits) = match first
+            .strip_prefix("0x")
+            .or_else(|| first.strip_prefix("0X"))
+        {
+            Some(hex) => (16, hex),
+            None if first.len() > 1 && first.starts_with('0') => (8, &first[1..]),
+            None => (10, *first),
+        };
+        return u32::from_str_radix(digits, radix)
+            .ok()
+            .filter(|v| *v <= 0o777 && !digits.starts_with(['+', '-']))
+            .ok_or_else(|| format!("invalid umask value {first}"));
+    }
+    const BITS: [(&str, u32); 9] = [
+        ("IRUSR", 0o400),
+        ("IWUSR", 0o200),
+        ("IXUSR", 0o100),
+        ("IRGRP", 0o040),
+        ("IWGRP", 0o020),
+        ("IXGRP", 0o010),
+        ("IROTH", 0o004),
+        ("IWOTH", 0o002),
+        ("IXOTH", 0o001),
+    ];
+    let (mut bits, mut need_or) = (0, false);
+    for word in words {
+        let mut rest = *word;
+        while !rest.is_empty() {
+            if need_or {
+                rest = rest
+                    .strip_prefix('|')
+                    .ok_or_else(|| format!("Invalid umask syntax {word}"))?;
+                need_or = false;
+                continue;
+            }
+            let (name, bit) = BITS
+                .iter()
+                .find(|(name, _)| rest.starts_with(name))
+                .ok_or_else(|| format!("Unknown umask bit {rest}"))?;
+            bits |= bit;
+            rest = &rest[name.len()..];
+            need_or = true;
+        }
+    }
+    if need_or {
+        Ok(bits)
+    } else {
+        Err("umask missing bit value".into())
+    }
+}
+
+#[cfg(test)]
+mod umask_tests {
+    use super::umask;
+
+    #[test]
+    fn umask_as_keepalived_reads_it() {
+        for (words, want) in [
+            (&["022"][..], Ok(0o22)),
+            (&["0x12"], Ok(0o22)),
+            (&["18"], Ok(0o22)),
+            (&["0"], Ok(0)),
+            (&["0777"], Ok(0o777)),
+            (&["IWGRP|IWOTH"], Ok(0o22)),
+            (&["IWGRP", "|", "IWOTH"], Ok(0o22)),
+            (&["IRWXU"], Err("Unknown umask bit IRWXU".to_string())),
+            (&["IWGRP|"], Err("umask missing bit value".to_string())),
+            (
+                &["IWGRP", "IWOTH"],
+                Err("Invalid umask syntax IWOTH".to_string()),
+            ),
+            (&["1000"], Err("invalid umask value 1000".to_string())),
+            (&["08"], Err("invalid umask value 08".to_string())),
+            (
+                &["022", "x"],
+                Err("Extra parameter(s) to umask option".to_string()),
+            ),
+        ] {
+            assert_eq!(umask(words), want, "{words:?}");
+        }
     }
 }

@@ -299,6 +299,13 @@ impl<'a> Lexer<'a> {
         })
     }
 
+    /// `random_seed SEED` (global_defs): the `${_RANDOM}` values after it follow from
+    /// SEED alone, so the same configuration is read each time (keepalived 2.2.7 means
+    /// this too, but seeds before the line is read and so never uses it).
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = seed ^ 0x9e37_79b9_7f4a_7c15;
+    }
+
     /// splitmix64: `${_RANDOM}` is reproducible from `random_seed`.
     fn next_random(&mut self) -> u64 {
         self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);

@@ -70,6 +70,8 @@ pub(super) struct Frame<'a> {
     /// Further matches of this file's current `include`, read once the first is done:
     /// only the chain of files being read counts for cycle detection, not siblings.
     pub(super) queued: VecDeque<QueuedInclude>,
+    /// The include checks when this file was opened, put back when it ends.
+    pub(super) include_check: super::IncludeCheck,
 }
 
 impl Frame<'_> {
@@ -155,6 +157,7 @@ impl<'a> Lexer<'a> {
             pos: 0,
             line: 0,
             queued: VecDeque::new(),
+            include_check: self.include_check,
         });
         Ok(())
     }
@@ -199,13 +202,13 @@ impl<'a> Lexer<'a> {
                                 source_line: None,
                             });
                         }
-                        self.stack.pop();
+                        self.pop_file();
                         continue;
                     }
                     Err(e) => {
                         let message =
                             format!("cannot read configuration file '{}': {e}", frame.name);
-                        self.stack.pop();
+                        self.pop_file();
                         self.diags.push(Diagnostic {
                             severity: Severity::Error,
                             class: DiagClass::Fatal,

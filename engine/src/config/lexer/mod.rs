@@ -19,6 +19,7 @@ mod text;
 mod tokenize;
 
 pub use command::split_command;
+pub use include::IncludeCheck;
 pub use text::Text;
 pub use tokenize::Token;
 
@@ -87,6 +88,9 @@ pub struct Lexer<'a> {
     pending: VecDeque<Pending>,
     defs: BTreeMap<String, String>,
     rng: u64,
+    /// The include checks in force (keepalived's `include_check`): each file read starts
+    /// with those of the `include` line that named it, and they are put back at its end.
+    include_check: IncludeCheck,
     /// What expansion has spent, shared by every file of the load.
     budget: Budget,
     pub diags: Diagnostics,
@@ -115,6 +119,7 @@ impl<'a> Lexer<'a> {
             pending: VecDeque::new(),
             defs: BTreeMap::new(),
             rng: opts.random_seed ^ 0x9e37_79b9_7f4a_7c15,
+            include_check: opts.include_check,
             budget: Budget::new(limits),
             diags: Diagnostics::default(),
             files: Vec::new(),
@@ -342,8 +347,8 @@ impl<'a> Lexer<'a> {
         } else {
             self.expand(&file, lineno, body, indent)?
         };
-        if let Some((col, pattern)) = include_pattern(&text, indent) {
-            self.include(&file, lineno, &text, col, pattern);
+        if let Some((col, pattern, kind)) = include_pattern(&text, indent) {
+            self.include(&file, lineno, &text, col, pattern, kind);
             return None;
         }
         tokens.clear();
