@@ -96,6 +96,33 @@ impl Netns {
             .any(|w| w.split('/').next() == Some(addr))
     }
 
+    /// The flags `ip -j addr` shows on `addr` on `dev` (`nodad`, `tentative`, `dadfailed`,
+    /// `deprecated`…), sorted; empty when the address is not there.
+    pub fn address_flags(&self, dev: &str, addr: &str) -> Vec<String> {
+        let Ok(out) = self
+            .command("ip")
+            .args(["-j", "addr", "show", "dev", dev])
+            .output()
+        else {
+            return Vec::new();
+        };
+        let links: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let infos = links
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["addr_info"].as_array())
+            .flatten();
+        let mut flags: Vec<String> = infos
+            .filter(|a| a["local"].as_str() == Some(addr))
+            .flat_map(|a| a.as_object().into_iter().flatten())
+            .filter(|(_, v)| v.as_bool() == Some(true))
+            .map(|(k, _)| k.clone())
+            .collect();
+        flags.sort();
+        flags
+    }
+
     /// Removes `addr`/24 from `dev`, if it is there.
     pub fn drop_address(&self, dev: &str, addr: &str) {
         let _ = Command::new("ip")

@@ -239,10 +239,20 @@ fn mixed_cluster_v3_ipv6() {
         wait_for(Duration::from_secs(10), || only(1)).is_some(),
         "keepalived should be master"
     );
+    let theirs_flags = pair.ns[1].address_flags(&pair.ifs[1], VIP6);
+    assert!(
+        theirs_flags.iter().any(|f| f == "nodad"),
+        "keepalived adds an IPv6 VIP with IFA_F_NODAD: {theirs_flags:?}"
+    );
     k.stop();
     assert!(
         wait_for(Duration::from_secs(5), || only(0)).is_some(),
         "we take over from keepalived"
+    );
+    assert_eq!(
+        pair.ns[0].address_flags(&pair.ifs[0], VIP6),
+        theirs_flags,
+        "our IPv6 VIP carries keepalived's flags"
     );
     let k = theirs(&pair, 1, &dir, &conf6("ka_hi", 1, 200));
     assert!(

@@ -488,6 +488,8 @@ pub struct IpAddress {
     pub label: Option<String>,
     pub peer: Option<IpPrefix>,
     pub home: bool,
+    /// `-nodad` was given: an IPv6 address then goes through duplicate address detection
+    /// (without it, keepalived adds IPv6 addresses with IFA_F_NODAD).
     pub nodad: bool,
     pub mngtmpaddr: bool,
     pub noprefixroute: bool,

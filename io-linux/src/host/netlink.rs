@@ -290,7 +290,10 @@ impl Netlink {
                 m.attributes.push(AddressAttribute::Broadcast(brd));
             }
         }
-        if a.nodad {
+        // netlink_ipaddress(): an IPv6 address skips DAD unless `-nodad` was given. VRRP
+        // has its own duplicate detection, and a split brain must not leave the address
+        // "dadfailed" for good.
+        if a.address.is_ipv6() && !a.nodad {
             m.header.flags.push(AddressHeaderFlag::Nodad);
             m.attributes
                 .push(AddressAttribute::Flags(vec![AddressFlag::Nodad]));

@@ -213,17 +213,6 @@ fn same_rule(a: &Rule, b: &Rule) -> bool {
     }
 }
 
-/// The address as it goes to the kernel. An IPv6 address is added with IFA_F_NODAD
-/// unless `-nodad` was given (`netlink_ipaddress()`): VRRP has its own duplicate
-/// detection, and a split brain must not leave the address "dadfailed". The model's
-/// `nodad` records `-nodad`; the netlink message's asks for the flag.
-fn wire(a: &IpAddress) -> IpAddress {
-    IpAddress {
-        nodad: a.address.is_ipv6() && !a.nodad,
-        ..a.clone()
-    }
-}
-
 fn show_address(a: &StaticAddress) -> String {
     format!(
         "{}/{} dev {}",
@@ -281,7 +270,7 @@ impl Keeper {
             for a in &self.addresses {
                 let _ = self
                     .netlink
-                    .del_address(&wire(&a.item.addr), &a.item.interface)
+                    .del_address(&a.item.addr, &a.item.interface)
                     .await;
             }
         }
@@ -498,7 +487,7 @@ fn held<T>(items: Vec<T>) -> Vec<Held<T>> {
 
 /// Adds a static address; whether it is on the host now.
 async fn add_address(netlink: &Netlink, a: &StaticAddress) -> bool {
-    match netlink.add_address(&wire(&a.addr), &a.interface).await {
+    match netlink.add_address(&a.addr, &a.interface).await {
         Ok(()) => {
             debug!("static address {} added", show_address(a));
             true
@@ -514,7 +503,7 @@ async fn add_address(netlink: &Netlink, a: &StaticAddress) -> bool {
 }
 
 async fn del_address(netlink: &Netlink, a: &StaticAddress) {
-    match netlink.del_address(&wire(&a.addr), &a.interface).await {
+    match netlink.del_address(&a.addr, &a.interface).await {
         Ok(()) => debug!("static address {} removed", show_address(a)),
         Err(e) => warn!("removing static address {}: {e}", show_address(a)),
     }

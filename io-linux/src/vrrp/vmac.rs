@@ -364,7 +364,7 @@ async fn add_link_local(netlink: &mut Netlink, vmac: &str, ll: Ipv6Addr) -> Resu
         label: None,
         peer: None,
         home: false,
-        nodad: true,
+        nodad: false,
         mngtmpaddr: false,
         noprefixroute: false,
         autojoin: false,
