@@ -519,3 +519,38 @@ fn vrrp_delay_after_boot_holds_the_start_until_the_uptime() {
     assert!(held < Duration::from_secs(13), "{held:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 22 §1: a keyword keepalived-rs accepts without acting on it is named in the
+/// daemon's log when it starts, with the registry's reason, as `-t` names it; a keyword
+/// it carries out is not.
+#[test]
+fn a_keyword_without_effect_is_named_in_the_start_up_log() {
+    if !runs("a_keyword_without_effect_is_named_in_the_start_up_log", &["ip"]) {
+        return;
+    }
+    let ns = netns("kcl96");
+    let dir = tmp_dir("kcl9-noeffect");
+    let conf = config(&dir, "noeffect.conf", "  enable_dbus\n  vrrp_garp_master_repeat 3");
+    let d = start(&ns, &keepalived_rs(), &conf, &dir, "noeffect", &[]);
+    pids(&dir, "noeffect");
+    let line = "'enable_dbus' has no effect in keepalived-rs: DBus is not implemented";
+    let logged = wait_for(Duration::from_secs(10), || d.log_text().contains(line));
+    let log = d.log_text();
+    d.stop();
+    assert!(logged.is_some(), "the start-up log names enable_dbus:\n{log}");
+    assert!(
+        !log.contains("'vrrp_garp_master_repeat'"),
+        "a keyword that is carried out is not named:\n{log}"
+    );
+    let t = Command::new(keepalived_rs())
+        .args(["-t", "-f"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&t.stdout).contains(line)
+            || String::from_utf8_lossy(&t.stderr).contains(line),
+        "-t gives the same words"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
