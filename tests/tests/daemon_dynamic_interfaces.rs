@@ -103,8 +103,13 @@ fn ifindex(ns: &Netns) -> String {
         .to_string()
 }
 
+/// How many times the log says the instance entered FAULT: "Entering FAULT STATE" on a
+/// change, keepalived's "entering FAULT state" when it starts in it.
 fn faults(d: &Daemon) -> usize {
-    d.log_text().matches("Entering FAULT STATE").count()
+    d.log_text()
+        .lines()
+        .filter(|l| l.to_ascii_uppercase().contains("ENTERING FAULT STATE"))
+        .count()
 }
 
 fn running(d: &mut Daemon) -> bool {
@@ -261,5 +266,65 @@ fn keepalived_follows_a_dynamic_interface_whose_link_is_polled() {
         Who::Keepalived,
         "kdi99",
         true,
+    );
+}
+
+/// A VIP on another interface makes the instance track it (keepalived's TRACK_ADDR):
+/// while that interface does not exist the instance waits in FAULT, holding nothing;
+/// once it is created the instance masters with both VIPs in place.
+fn waits_for_a_vip_interface(test: &str, who: Who, ns_name: &str) {
+    if !runnable(test, who) {
+        return;
+    }
+    const OTHER: &str = "kdi9x";
+    const OTHER_VIP: &str = "10.60.0.100";
+    let dir = tmp_dir(&format!("vipif-{ns_name}"));
+    let ns = Netns::new(ns_name);
+    create(&ns);
+    let conf = dir.join("vip.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  dynamic_interfaces\n}}\nvrrp_instance VI_1 {{\n  interface {IF}\n  \
+             virtual_router_id {VRID}\n  priority 100\n  advert_int 1\n  \
+             virtual_ipaddress {{\n    {VIP}/24\n    {OTHER_VIP}/24 dev {OTHER}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let mut d = start(who, &ns, &conf, &dir);
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(running(&mut d), "{}", d.log_text());
+    assert!(
+        faults(&d) > 0 && !ns.holds(IF, VIP),
+        "without {OTHER} the instance waits in FAULT\n{}",
+        d.log_text()
+    );
+    ns.ip(&[
+        "link", "add", OTHER, "type", "veth", "peer", "name", "kdi9y",
+    ]);
+    ns.ip(&["link", "set", "kdi9y", "up"]);
+    ns.ip(&["link", "set", OTHER, "up"]);
+    assert!(
+        wait_for(Duration::from_secs(10), || ns.holds(OTHER, OTHER_VIP)
+            && ns.holds(IF, VIP))
+        .is_some(),
+        "once {OTHER} exists the instance masters with both VIPs\n{}",
+        d.log_text()
+    );
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ours_waits_for_the_interface_of_a_vip() {
+    waits_for_a_vip_interface("ours_waits_for_the_interface_of_a_vip", Who::Ours, "kdi9a");
+}
+
+#[test]
+fn keepalived_waits_for_the_interface_of_a_vip() {
+    waits_for_a_vip_interface(
+        "keepalived_waits_for_the_interface_of_a_vip",
+        Who::Keepalived,
+        "kdi9b",
     );
 }

@@ -252,8 +252,40 @@ impl World<'_> {
                 e.interface_down |= !self.iface_up(vmac);
             }
         }
+        // The interfaces its addresses, routes and rules name are tracked too, unless
+        // `no_track` (`vrrp_complete_instance()`, TRACK_ADDR/ROUTE/RULE at weight 0):
+        // one that is down or does not exist (yet) faults the instance.
+        for name in item_interfaces(vi) {
+            if vi.dont_track_primary && vi.interface.as_deref() == Some(name) {
+                continue;
+            }
+            e.interface_down |= !self.iface_up(name);
+        }
         e
     }
+}
+
+/// The interfaces an instance's tracked addresses (`dev`), routes (`dev`/`oif`) and
+/// rules (`iif`/`oif`) name.
+fn item_interfaces(vi: &VrrpInstance) -> impl Iterator<Item = &str> {
+    let addresses = vi
+        .virtual_ipaddress
+        .iter()
+        .chain(&vi.virtual_ipaddress_excluded)
+        .filter(|a| !a.no_track)
+        .filter_map(|a| a.dev.as_deref());
+    let routes = vi
+        .virtual_routes
+        .iter()
+        .filter(|r| !r.no_track)
+        .filter_map(|r| r.dev.as_deref());
+    let rules = vi
+        .virtual_rules
+        .iter()
+        .filter(|r| !r.no_track)
+        .flat_map(|r| [r.iif.as_deref(), r.oif.as_deref()])
+        .flatten();
+    addresses.chain(routes).chain(rules)
 }
 
 /// `vrrp_set_effective_priority()`: owners never change; others clamp to 1..=254.
