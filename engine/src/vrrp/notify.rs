@@ -468,9 +468,12 @@ mod tests {
         h.ok.insert("chk".into(), false);
         h.ok.insert("up".into(), false);
         h.run_for(1.5);
-        // VI_1 is master at 150, VI_3 master, VI_2 (and so G2) in FAULT.
+        // A peer's equal priority from a higher address: VI_3 goes BACKUP.
+        h.input(advert(3));
+        // VI_1 is master at 150, VI_3 backup, VI_2 (and so G2) in FAULT.
         assert_eq!(h.state("VI_1"), State::Master);
         assert_eq!(h.state("VI_2"), State::Fault);
+        assert_eq!(h.state("VI_3"), State::Backup);
         let n = h.out.len();
         h.input(Input::Reload(Box::new(config(&text))));
         assert_eq!(
@@ -480,7 +483,7 @@ mod tests {
                 "GROUP \"G2\" FAULT 0",
                 "INSTANCE \"VI_1\" MASTER 150",
                 "INSTANCE \"VI_2\" FAULT 100",
-                "INSTANCE \"VI_3\" MASTER 100",
+                "INSTANCE \"VI_3\" BACKUP 100",
             ]
         );
         assert!(!h.out[n..].iter().any(|o| matches!(
