@@ -105,6 +105,16 @@ impl Side {
         }
     }
 
+    /// Stops the daemon; on success its files go, on failure they stay to be looked at.
+    fn finish(self, r: Result<(), String>) -> Result<(), String> {
+        let dir = self.dir.clone();
+        self.daemon.stop();
+        if r.is_ok() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        r
+    }
+
     fn write(&self, file: &str, text: &str) {
         // As `echo N > f`: opened, truncated, written, closed.
         std::fs::write(self.dir.join(file), text).unwrap();
@@ -285,14 +295,12 @@ fn track_file_sets_the_advert_priority_as_keepalived_does() {
         let theirs = s.spawn(|| {
             let side = Side::start("keepalived", "ktf90", 91, true);
             let r = run_steps(&side, &steps);
-            side.daemon.stop();
-            r
+            side.finish(r)
         });
         let ours = s.spawn(|| {
             let side = Side::start("keepalived-rs", "ktf91", 92, false);
             let r = run_steps(&side, &steps);
-            side.daemon.stop();
-            r
+            side.finish(r)
         });
         vec![
             ("keepalived", theirs.join().expect("keepalived side")),
