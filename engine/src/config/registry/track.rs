@@ -66,6 +66,6 @@ pub mod bfd {
 
 pub mod group {
     keywords! { TrackGroup;
-        GROUP = "group", Block, "", Ignored("addresses and routes naming a track_group are not tied to its instances");
+        GROUP = "group", Block, "", Carried;
     }
 }
