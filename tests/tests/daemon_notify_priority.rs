@@ -386,3 +386,73 @@ fn unicast_fault_no_peer_faults_where_an_empty_peer_list_falls_back_to_multicast
     }
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `log_unknown_vrids`: an advert for a VRID no instance on the interface has is logged,
+/// by keepalived 2.2.7 and by keepalived-rs alike, every time.
+#[test]
+fn adverts_for_unknown_vrids_are_logged_with_log_unknown_vrids() {
+    let test = "adverts_for_unknown_vrids_are_logged_with_log_unknown_vrids";
+    if !runnable(test) {
+        return;
+    }
+    let root = tmp_dir("notify-unknown");
+    let pair = Pair::new("knp9l", 95);
+    let instance = |i: usize, vrid: u8, global: &str| {
+        format!(
+            "global_defs {{\n  {global}\n}}\nvrrp_instance VI_1 {{\n  interface {}\n  \
+             virtual_router_id {vrid}\n  priority 100\n  advert_int 1\n  \
+             virtual_ipaddress {{\n    10.95.{vrid}.100/24\n  }}\n}}\n",
+            pair.ifs[i]
+        )
+    };
+    // The sender: keepalived 2.2.7 as master of VRID 97 on the other side.
+    let sender_dir = root.join("sender");
+    std::fs::create_dir_all(&sender_dir).unwrap();
+    let sender_conf = sender_dir.join("r.conf");
+    std::fs::write(&sender_conf, instance(1, 97, "")).unwrap();
+    let file = |ext: &str| sender_dir.join(format!("k.{ext}")).display().to_string();
+    let (c, p, r, k) = (
+        sender_conf.display().to_string(),
+        file("p"),
+        file("r"),
+        file("c"),
+    );
+    let _sender = Daemon::start(
+        &pair.ns[1],
+        Path::new("keepalived"),
+        &["-n", "-l", "-f", &c, "-p", &p, "-r", &r, "-c", &k],
+        sender_dir.join("k.log"),
+    );
+    let unknown = format!(
+        "Unknown VRID(97) received on interface({}). ignoring...",
+        pair.ifs[0]
+    );
+    for who in [Who::Keepalived, Who::Ours] {
+        let dir = root.join(format!("{who:?}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("r.conf");
+        std::fs::write(&conf, instance(0, 98, "log_unknown_vrids")).unwrap();
+        let d = start(who, &pair, &conf, &dir);
+        // The sender is master within 4 s of its start and advertises every second.
+        let logged = wait_for(Duration::from_secs(10), || {
+            d.log_text().matches(&unknown).count() >= 2
+        });
+        assert!(
+            logged.is_some(),
+            "{who:?} did not log {unknown:?}: {}",
+            d.log_text()
+        );
+        d.stop();
+        // Without the option, nothing.
+        std::fs::write(&conf, instance(0, 98, "")).unwrap();
+        let d = start(who, &pair, &conf, &dir);
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(
+            !d.log_text().contains("Unknown VRID"),
+            "{who:?} logged without log_unknown_vrids: {}",
+            d.log_text()
+        );
+        d.stop();
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
