@@ -39,12 +39,7 @@ fn tracked(config: &Config) -> BTreeSet<String> {
 impl CheckerFiles {
     /// Writes the `init_file`s, watches the tracked files and reads them.
     pub(crate) fn start(config: &Config) -> CheckerFiles {
-        let watch = FileWatch::start(
-            &config.track_files,
-            &tracked(config),
-            false,
-            umask_val(&config.global),
-        );
+        let watch = FileWatch::start(&config.track_files, &tracked(config), false, umask_val());
         CheckerFiles { watch }
     }
 
@@ -57,12 +52,7 @@ impl CheckerFiles {
     /// A reload: the new configuration's files are watched instead; their values, read
     /// again, are for the engine ahead of the new configuration.
     pub(crate) fn reload(&mut self, config: &Config) -> Vec<CheckInput> {
-        self.watch = FileWatch::start(
-            &config.track_files,
-            &tracked(config),
-            true,
-            umask_val(&config.global),
-        );
+        self.watch = FileWatch::start(&config.track_files, &tracked(config), true, umask_val());
         self.watch
             .values()
             .into_iter()

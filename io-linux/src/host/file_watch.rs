@@ -16,7 +16,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use keepalived_engine::config::model::{GlobalDefs, TrackFile};
+use keepalived_engine::config::model::TrackFile;
 use tokio::io::unix::AsyncFd;
 use tracing::{info, warn};
 
@@ -35,14 +35,10 @@ const DIR_MASK: u32 =
 /// The `inotify_event` header: wd, mask, cookie, len.
 const EVENT_HEADER: usize = 16;
 
-/// keepalived's umask when neither `-u` nor the `umask` keyword sets one
-/// (`umask_val = S_IXUSR | S_IRWXG | S_IRWXO`, `lib/utils.c`): files it creates are
-/// rw------- .
-pub const DEFAULT_UMASK: u32 = 0o177;
-
-/// The umask `init_file` writes with: the `umask` keyword's, or keepalived's default.
-pub fn umask_val(global: &GlobalDefs) -> u32 {
-    global.umask.unwrap_or(DEFAULT_UMASK)
+/// The mask `init_file` writes with: keepalived's `umask_val`, the process's mask
+/// ([`super::umask`]: `-u`, else the configuration's `umask`, else 0177).
+pub fn umask_val() -> u32 {
+    super::umask::current().unwrap_or(super::umask::DEFAULT)
 }
 
 /// A number read from a tracked file that keepalived refuses: `strtol()` overflowed, or
@@ -552,6 +548,7 @@ mod tests {
     use keepalived_engine::config::model::InitFile;
 
     use super::*;
+    use crate::host::umask::DEFAULT as DEFAULT_UMASK;
 
     /// A fresh directory under the target's temporary space, removed at the end.
     struct Scratch(PathBuf);

@@ -31,12 +31,7 @@ impl TrackedFiles {
     /// Writes the `init_file`s, watches the tracked files and reads them.
     pub(crate) fn start(config: &Config) -> TrackedFiles {
         TrackedFiles {
-            watch: FileWatch::start(
-                &config.track_files,
-                &tracked(config),
-                false,
-                umask_val(&config.global),
-            ),
+            watch: FileWatch::start(&config.track_files, &tracked(config), false, umask_val()),
         }
     }
 
@@ -48,12 +43,7 @@ impl TrackedFiles {
     /// A reload: the new configuration's files are watched instead, and their values,
     /// read again, go to the engine ahead of the new configuration.
     pub(crate) fn reload(&mut self, config: &Config) -> Vec<Input> {
-        self.watch = FileWatch::start(
-            &config.track_files,
-            &tracked(config),
-            true,
-            umask_val(&config.global),
-        );
+        self.watch = FileWatch::start(&config.track_files, &tracked(config), true, umask_val());
         self.watch
             .values()
             .into_iter()
