@@ -105,6 +105,7 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
 
 impl LinuxChecker {
     async fn new(setup: CheckerSetup, config: &Config) -> Result<LinuxChecker, String> {
+        crate::host::netlink::set_rcv_bufs(crate::host::netlink::RcvBufs::lvs(&config.global));
         let mut netlink = Netlink::connect().map_err(|e| e.to_string())?;
         // Fills the interface index the address events are reported by.
         netlink.interfaces().await.map_err(|e| e.to_string())?;

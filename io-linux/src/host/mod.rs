@@ -3,6 +3,7 @@
 //! dumps), SMTP alerts, and the configuration files read from the real filesystem.
 
 pub mod address_monitor;
+pub(crate) mod auto_priority;
 pub mod boot_delay;
 pub mod config_host_check;
 pub mod core_dump;

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{StreamExt, TryStreamExt};
-use keepalived_engine::config::model::{IpAddress, IpPrefix, Route, Rule};
+use keepalived_engine::config::model::{GlobalDefs, IpAddress, IpPrefix, Route, Rule};
 use keepalived_engine::vrrp::InterfaceInfo;
 use netlink_packet_core::{
     NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST,
@@ -27,6 +27,108 @@ const RTMGRP_IPV6_ROUTE: u32 = 0x400;
 /// RTNLGRP_IPV4_RULE (8) and RTNLGRP_IPV6_RULE (19) as legacy group bits.
 const RTMGRP_IPV4_RULE: u32 = 1 << 7;
 const RTMGRP_IPV6_RULE: u32 = 1 << 18;
+
+/// One netlink socket's receive buffer as global_defs sets it: `*_rcv_bufs SIZE` and
+/// `*_rcv_bufs_force` (SO_RCVBUFFORCE, past net.core.rmem_max; needs CAP_NET_ADMIN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RcvBuf {
+    pub size: u32,
+    pub force: bool,
+}
+
+/// The receive buffers of a process's two rtnetlink sockets, keepalived's `nl_kernel`
+/// (the connection that hears link and address changes) and `nl_cmd` (the one VIPs are
+/// added and removed on). Unset, a socket keeps the kernel's default size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RcvBufs {
+    pub monitor: Option<RcvBuf>,
+    pub cmd: Option<RcvBuf>,
+}
+
+/// keepalived's `netlink_set_rx_buf_size()` size when only `_force` is given.
+const IF_DEFAULT_BUFSIZE: u32 = 64 * 1024;
+
+impl RcvBufs {
+    /// The VRRP process's: `vrrp_netlink_monitor_rcv_bufs` and `vrrp_netlink_cmd_rcv_bufs`.
+    pub fn vrrp(g: &GlobalDefs) -> RcvBufs {
+        RcvBufs::named(g, "vrrp")
+    }
+
+    /// The checker process's: `lvs_netlink_monitor_rcv_bufs` and `lvs_netlink_cmd_rcv_bufs`
+    /// (its rtnetlink sockets; IPVS's generic netlink socket is not one of them).
+    pub fn lvs(g: &GlobalDefs) -> RcvBufs {
+        RcvBufs::named(g, "lvs")
+    }
+
+    fn named(g: &GlobalDefs, process: &str) -> RcvBufs {
+        let one = |which: &str| {
+            let kw = format!("{process}_netlink_{which}_rcv_bufs");
+            g.netlink_buffers
+                .iter()
+                .find(|b| b.keyword == kw)
+                .filter(|b| b.size > 0 || b.force)
+                .map(|b| RcvBuf {
+                    size: if b.size > 0 {
+                        b.size
+                    } else {
+                        IF_DEFAULT_BUFSIZE
+                    },
+                    force: b.force,
+                })
+        };
+        RcvBufs {
+            monitor: one("monitor"),
+            cmd: one("cmd"),
+        }
+    }
+}
+
+/// This process's netlink receive buffers, set once as it starts ([`set_rcv_bufs`]) and
+/// applied to every connection it opens.
+static RCV_BUFS: std::sync::Mutex<RcvBufs> = std::sync::Mutex::new(RcvBufs {
+    monitor: None,
+    cmd: None,
+});
+
+/// Sets the receive buffers of the connections this process opens from now on.
+pub fn set_rcv_bufs(bufs: RcvBufs) {
+    *RCV_BUFS.lock().unwrap_or_else(|e| e.into_inner()) = bufs;
+}
+
+fn rcv_bufs() -> RcvBufs {
+    *RCV_BUFS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `netlink_set_rx_buf_size()`: SO_RCVBUF, or SO_RCVBUFFORCE with force. A refusal is
+/// logged and the socket keeps its size, as in keepalived.
+fn set_rcvbuf(fd: std::os::fd::RawFd, buf: Option<RcvBuf>) {
+    let Some(buf) = buf else {
+        return;
+    };
+    let (opt, name) = if buf.force {
+        (libc::SO_RCVBUFFORCE, "SO_RCVBUFFORCE")
+    } else {
+        (libc::SO_RCVBUF, "SO_RCVBUF")
+    };
+    let size = libc::c_int::try_from(buf.size).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt on an open socket with an int of the size we pass.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            std::ptr::addr_of!(size).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        tracing::warn!(
+            "cannot set {name} to {} on a netlink socket: {}",
+            buf.size,
+            std::io::Error::last_os_error()
+        );
+    }
+}
 
 /// A change on the host the engine may care about.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +204,7 @@ impl SyncRoute {
         if r != 0 {
             return Err(std::io::Error::last_os_error());
         }
+        set_rcvbuf(std::os::fd::AsRawFd::as_raw_fd(&sock), rcv_bufs().cmd);
         Ok(SyncRoute {
             sock,
             seq: std::sync::atomic::AtomicU32::new(0),
@@ -204,6 +307,10 @@ impl Netlink {
         conn.socket_mut()
             .socket_mut()
             .bind(&SocketAddr::new(0, groups))?;
+        set_rcvbuf(
+            std::os::fd::AsRawFd::as_raw_fd(conn.socket_mut().socket_mut()),
+            rcv_bufs().monitor,
+        );
         tokio::spawn(conn);
         Ok(Netlink {
             handle,

@@ -24,6 +24,7 @@ use tracing::{error, info};
 use keepalived_driver::vrrp as driver;
 use platform::{LinuxPlatform, Setup};
 
+use crate::host::auto_priority;
 use crate::host::config_host_check;
 use crate::host::process::{start_process, EXIT_CONFIG, EXIT_FATAL};
 use crate::host::tuning;
@@ -31,6 +32,10 @@ use crate::host::tuning;
 /// Runs the VRRP side until SIGTERM/SIGINT. Returns the process exit code.
 pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
     tuning::apply(&tuning::ProcessTuning::vrrp(&config.global));
+    auto_priority::configure(auto_priority::AutoPriority::vrrp(
+        &config.global,
+        auto_priority::current_rr(),
+    ));
     let Some(rt) = start_process(pidfile) else {
         return EXIT_FATAL as u8;
     };
@@ -49,10 +54,16 @@ pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
             return EXIT_CONFIG as u8;
         }
     }
+    let mut config = config;
+    vmac::place_addresses(&mut config);
+    crate::host::netlink::set_rcv_bufs(crate::host::netlink::RcvBufs::vrrp(&config.global));
     let code = rt.block_on(async move {
+        // Before the VMACs and sockets join their groups (`start_vrrp()`).
+        let igmp = vmac::LocalIgmp::disable(config.global.disable_local_igmp);
         let (mut platform, interfaces) = match LinuxPlatform::new(setup, &config).await {
             Ok(p) => p,
             Err(e) => {
+                igmp.restore();
                 error!("{e}");
                 return EXIT_FATAL as u8;
             }
@@ -66,6 +77,7 @@ pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
         info!("Starting VRRP child process, pid={}", std::process::id());
         driver::run(&mut engine, &mut platform).await;
         platform.release().await;
+        igmp.restore();
         info!("Stopped");
         0
     });

@@ -190,7 +190,10 @@ impl Platform for LinuxPlatform {
                 _ = self.control.signals.usr2.recv() => return Event::DumpStats,
                 _ = self.control.signals.json.recv() => return Event::DumpJson,
                 // Complete: applying it awaits nothing the loop's timer can cancel.
-                Some(config) = self.control.reloads.recv() => return Event::Reload(config),
+                Some(mut config) = self.control.reloads.recv() => {
+                    super::vmac::place_addresses(&mut config);
+                    return Event::Reload(config);
+                }
                 Some((script, status)) = self.scripts.exits.recv() => {
                     return Event::Input(Input::ScriptExited { script, status });
                 }

@@ -21,6 +21,8 @@ use tracing::warn;
 
 use keepalived_driver::EngineClock;
 
+use crate::host::auto_priority;
+
 /// The engine's clock, and the timer its deadlines are waited on with: the timerfd, or
 /// tokio's timer where the timerfd cannot be had.
 pub(crate) struct Clock {
@@ -43,18 +45,31 @@ impl Clock {
         self.engine.now()
     }
 
-    /// How long from now until the engine time `t` (zero if it has passed).
+    /// How long from now until the engine time `t` (zero if it has passed). A deadline
+    /// found already past is a late wake-up (see [`auto_priority`]).
     pub(crate) fn until(&self, t: keepalived_engine::time::Instant) -> Duration {
+        let late = self.engine.now().saturating_since(t);
+        if !late.is_zero() {
+            auto_priority::woke(t.as_micros(), late);
+        }
         self.engine.until(t)
     }
 
-    /// Waits `d`. Cancel-safe.
+    /// Waits `d`. Cancel-safe. A wait that ends past its deadline is a late wake-up:
+    /// keepalived's scheduler measures how overdue its earliest timer is each time
+    /// epoll returns (`thread_fetch_next_queue()`), which is when this ends.
     pub(crate) fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static {
         let timer = self.timer.clone();
+        let engine = self.engine;
+        let deadline = engine.now().as_micros() + d.as_micros() as u64;
         async move {
             match timer {
                 Some(t) => t.sleep(d).await,
                 None => tokio::time::sleep(d).await,
+            }
+            let late = engine.now().as_micros().saturating_sub(deadline);
+            if late > 0 {
+                auto_priority::woke(deadline, Duration::from_micros(late));
             }
         }
     }

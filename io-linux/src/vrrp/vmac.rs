@@ -1,9 +1,14 @@
 //! `use_vmac`: a private macvlan on the instance's interface with the VRRP virtual MAC
 //! (keepalived's `vrrp_vmac.c`), and the sysctls keepalived sets so ARP for the VIPs is
 //! answered by the VMAC alone (`vrrp_if_config.c`). Everything is undone on exit.
+//!
+//! `use_vmac_addr` (instance) and `use_vmac` (an address option) give VIPs on other
+//! interfaces, or of the other family, VMACs of their own, named from `vmac_addr_prefix`
+//! (`vrrp_complete_instance()`); [`place_addresses`] moves those addresses onto them.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Mutex;
 
 use keepalived_engine::config::model::{Config, IpAddress};
 use keepalived_engine::wire::{virtual_mac, Family};
@@ -22,9 +27,10 @@ pub struct Wanted {
 }
 
 /// The VMACs of a configuration: 00:00:5e:00:01:VRID, or :02: for IPv6, unless
-/// `use_vmac` names a MAC.
+/// `use_vmac` names a MAC; then the address VMACs its addresses were placed on by
+/// [`place_addresses`].
 pub fn wanted(config: &Config) -> Vec<Wanted> {
-    config
+    let mut all: Vec<Wanted> = config
         .instances
         .iter()
         .filter_map(|vi| {
@@ -43,7 +49,198 @@ pub fn wanted(config: &Config) -> Vec<Wanted> {
                 xmit_base: vi.vmac_xmit_base,
             })
         })
-        .collect()
+        .collect();
+    let placed = PLACED.lock().unwrap_or_else(|e| e.into_inner());
+    for a in config.instances.iter().flat_map(|vi| {
+        vi.virtual_ipaddress
+            .iter()
+            .chain(&vi.virtual_ipaddress_excluded)
+    }) {
+        let Some(w) = a
+            .dev
+            .as_ref()
+            .filter(|_| a.use_vmac)
+            .and_then(|d| placed.get(d))
+        else {
+            continue;
+        };
+        if !all.iter().any(|x| x.name == w.name) {
+            all.push(w.clone());
+        }
+    }
+    all
+}
+
+/// The address VMACs of the configuration the VRRP process last placed, by name: a
+/// placed address names its VMAC in `dev`, and this says which base and MAC it has.
+static PLACED: Mutex<BTreeMap<String, Wanted>> = Mutex::new(BTreeMap::new());
+
+/// What naming an address VMAC needs to know of the host.
+trait HostLinks {
+    /// Whether an interface of this name exists.
+    fn exists(&self, name: &str) -> bool;
+    /// A macvlan on `base` with `mac`, left by an earlier run (`if_get_by_vmac()`).
+    fn vmac_on(&self, base: &str, mac: [u8; 6]) -> Option<String>;
+}
+
+/// The host as this process's network namespace shows it.
+struct Sysfs;
+
+impl HostLinks for Sysfs {
+    fn exists(&self, name: &str) -> bool {
+        ifindex(name).is_some()
+    }
+
+    fn vmac_on(&self, base: &str, mac: [u8; 6]) -> Option<String> {
+        let base = ifindex(base)?;
+        let want = fmt_mac(mac);
+        let read = |dir: &std::path::Path, f: &str| std::fs::read_to_string(dir.join(f)).ok();
+        std::fs::read_dir("/sys/class/net")
+            .ok()?
+            .flatten()
+            .find(|e| {
+                let dir = e.path();
+                read(&dir, "address").is_some_and(|m| m.trim() == want)
+                    && read(&dir, "iflink").is_some_and(|i| i.trim() == base.to_string())
+                    && read(&dir, "uevent").is_some_and(|u| u.contains("DEVTYPE=macvlan"))
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+    }
+}
+
+fn ifindex(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: a NUL-terminated name that outlives the call.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i)
+}
+
+/// Puts each VIP and excluded VIP where keepalived's `vrrp_complete_instance()` does,
+/// and remembers the address VMACs that takes for [`wanted`]:
+/// - with the instance's `use_vmac`, an address of the instance's family on its
+///   interface goes on the instance's VMAC, and one of the other family on the
+///   interface itself;
+/// - an address on another interface with `use_vmac_addr` or the address's `use_vmac`,
+///   or one of the other family on the instance's interface with either, goes on an
+///   address VMAC: a private macvlan on that interface with the virtual MAC of the
+///   address's family (or the instance's `use_vmac` MAC), shared by every such address
+///   on the interface.
+///
+/// Call it on every configuration the VRRP process takes, before the engine sees it.
+pub fn place_addresses(config: &mut Config) {
+    let placed = place(config, &Sysfs);
+    *PLACED.lock().unwrap_or_else(|e| e.into_inner()) =
+        placed.into_iter().map(|w| (w.name.clone(), w)).collect();
+}
+
+fn place(config: &mut Config, host: &impl HostLinks) -> Vec<Wanted> {
+    let prefix = config
+        .global
+        .vmac_addr_prefix
+        .clone()
+        .unwrap_or_else(|| config.global.vmac_prefix.clone());
+    let instance_vmacs: Vec<String> = config
+        .instances
+        .iter()
+        .filter_map(|vi| vi.vmac().map(str::to_string))
+        .collect();
+    let mut placed: Vec<Wanted> = Vec::new();
+    for vi in &mut config.instances {
+        let Some(iface) = vi.interface.clone() else {
+            continue;
+        };
+        let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
+        let has_vmac = vi.use_vmac.is_some();
+        let mac_given = vi
+            .use_vmac
+            .as_ref()
+            .and_then(|v| v.mac.as_deref())
+            .and_then(parse_mac);
+        let (name, vrid, vmac_addr) = (vi.name.clone(), vi.virtual_router_id, vi.use_vmac_addr);
+        for a in vi
+            .virtual_ipaddress
+            .iter_mut()
+            .chain(vi.virtual_ipaddress_excluded.iter_mut())
+        {
+            let a_family = if a.address.is_ipv6() {
+                Family::V6
+            } else {
+                Family::V4
+            };
+            let on_base = a.dev.as_deref().is_none_or(|d| d == iface);
+            let same = a_family == family;
+            let mut use_vmac = std::mem::take(&mut a.use_vmac);
+            if use_vmac && on_base && has_vmac && same {
+                warn!(instance = %name, vrid, "use_vmac specified for VIP/eVIP {} and vrrp instance", a.address);
+                use_vmac = false;
+            } else if use_vmac && (!on_base || !same) && vmac_addr {
+                warn!(instance = %name, vrid, "use_vmac_addr specified and use_vmac specified for VIP/eVIP {}", a.address);
+                use_vmac = false;
+            }
+            let needs = if on_base {
+                if has_vmac && same {
+                    continue;
+                }
+                use_vmac || (vmac_addr && !same)
+            } else {
+                use_vmac || vmac_addr
+            };
+            if !needs {
+                if on_base && has_vmac {
+                    a.dev = Some(iface.clone());
+                }
+                continue;
+            }
+            let base = a.dev.clone().unwrap_or_else(|| iface.clone());
+            let mac = mac_given.unwrap_or_else(|| virtual_mac(a_family, vrid));
+            let vmac = match placed.iter().find(|w| w.base == base && w.mac == mac) {
+                Some(w) => w.name.clone(),
+                None => {
+                    let vmac = host.vmac_on(&base, mac).unwrap_or_else(|| {
+                        vmac_name(&prefix, vrid, a_family, |n| {
+                            instance_vmacs.iter().any(|v| v == n)
+                                || placed.iter().any(|w| w.name == n)
+                                || host.exists(n)
+                        })
+                    });
+                    placed.push(Wanted {
+                        name: vmac.clone(),
+                        base,
+                        mac,
+                        family: a_family,
+                        xmit_base: false,
+                    });
+                    vmac
+                }
+            };
+            a.dev = Some(vmac);
+            a.use_vmac = true;
+        }
+    }
+    placed
+}
+
+/// `create_vmac_name()`: `PREFIX.VRID`, then `PREFIX1.VRID`, `PREFIX2.VRID`… (for IPv6
+/// `PREFIX6.VRID` comes second and 6 is not used again), the prefix cut short so the
+/// name fits in IFNAMSIZ.
+fn vmac_name(prefix: &str, vrid: u8, family: Family, taken: impl Fn(&str) -> bool) -> String {
+    let fit = |num: &str| {
+        let tail = format!("{num}.{vrid}");
+        let keep = 15usize.saturating_sub(tail.len());
+        format!("{}{tail}", prefix.chars().take(keep).collect::<String>())
+    };
+    let mut num = 0u32;
+    let mut name = fit("");
+    while taken(&name) && num < 10_000 {
+        num = match (family, num) {
+            (Family::V6, 0) => 6,
+            (Family::V6, 6) => 1,
+            (Family::V6, 5) => 7,
+            (_, n) => n + 1,
+        };
+        name = fit(&num.to_string());
+    }
+    name
 }
 
 fn parse_mac(s: &str) -> Option<[u8; 6]> {
@@ -350,6 +547,50 @@ impl Vmacs {
     }
 }
 
+const IGMP_LINK_LOCAL_MCAST_REPORTS: &str = "/proc/sys/net/ipv4/igmp_link_local_mcast_reports";
+
+/// `disable_local_igmp`: no IGMP reports for link-local groups (224.0.0.0/24, VRRP's
+/// 224.0.0.18 among them), which a VMAC would otherwise send from the virtual MAC
+/// (`set_disable_local_igmp()`, `vrrp_daemon.c`). Set once when the VRRP process
+/// starts, put back when it stops, and only if it was 1.
+#[derive(Debug, Default)]
+pub struct LocalIgmp {
+    /// Whether we turned the reports off, and so must turn them back on.
+    cleared: bool,
+}
+
+impl LocalIgmp {
+    /// Turns link-local IGMP reports off if `disable` and they are on.
+    pub fn disable(disable: bool) -> LocalIgmp {
+        if !disable {
+            return LocalIgmp::default();
+        }
+        match std::fs::read_to_string(IGMP_LINK_LOCAL_MCAST_REPORTS) {
+            Ok(v) if v.trim() == "1" => match std::fs::write(IGMP_LINK_LOCAL_MCAST_REPORTS, "0") {
+                Ok(()) => LocalIgmp { cleared: true },
+                Err(e) => {
+                    warn!("Unable to write {IGMP_LINK_LOCAL_MCAST_REPORTS} - {e}");
+                    LocalIgmp::default()
+                }
+            },
+            Ok(_) => LocalIgmp::default(),
+            Err(e) => {
+                warn!("Unable to read {IGMP_LINK_LOCAL_MCAST_REPORTS} - {e}");
+                LocalIgmp::default()
+            }
+        }
+    }
+
+    /// `reset_disable_local_igmp()`: back to 1 if we cleared it.
+    pub fn restore(self) {
+        if self.cleared {
+            if let Err(e) = std::fs::write(IGMP_LINK_LOCAL_MCAST_REPORTS, "1") {
+                warn!("Unable to write {IGMP_LINK_LOCAL_MCAST_REPORTS} - {e}");
+            }
+        }
+    }
+}
+
 /// The base's link-local address on an IPv6 VMAC, the source of adverts sent from it
 /// (`set_link_local_address()`); no duplicate detection, the base already owns it.
 async fn add_link_local(netlink: &mut Netlink, vmac: &str, ll: Ipv6Addr) -> Result<(), String> {
@@ -388,6 +629,170 @@ fn fmt_mac(m: [u8; 6]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct FakeHost {
+        links: Vec<&'static str>,
+        leftover: Option<(&'static str, [u8; 6], &'static str)>,
+    }
+
+    impl HostLinks for FakeHost {
+        fn exists(&self, name: &str) -> bool {
+            self.links.contains(&name)
+        }
+        fn vmac_on(&self, base: &str, mac: [u8; 6]) -> Option<String> {
+            self.leftover
+                .filter(|(b, m, _)| *b == base && *m == mac)
+                .map(|(_, _, n)| n.to_string())
+        }
+    }
+
+    fn config(text: &str) -> Config {
+        use keepalived_engine::config::{parse_str, ParseOptions, Severity};
+        let loaded = parse_str(text, &ParseOptions::default());
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .all(|d| d.severity != Severity::Error),
+            "{:?}",
+            loaded.diagnostics
+        );
+        loaded.config
+    }
+
+    fn devs(c: &Config) -> Vec<(String, Option<String>)> {
+        c.instances[0]
+            .virtual_ipaddress
+            .iter()
+            .chain(&c.instances[0].virtual_ipaddress_excluded)
+            .map(|a| (a.address.to_string(), a.dev.clone()))
+            .collect()
+    }
+
+    fn host() -> FakeHost {
+        FakeHost {
+            links: vec!["d0", "d1"],
+            leftover: None,
+        }
+    }
+
+    const ADDR: &str = "global_defs {\n vmac_addr_prefix vaddr\n}\n\
+        vrrp_instance VI_1 {\n interface d0\n virtual_router_id 51\n use_vmac_addr\n\
+        virtual_ipaddress {\n 10.1.1.1/24 dev d1\n 10.1.1.2/24 dev d1\n 10.1.2.1/24\n }\n\
+        virtual_ipaddress_excluded {\n fd00::51/64\n }\n}\n";
+
+    #[test]
+    fn use_vmac_addr_moves_other_interfaces_and_the_other_family_to_address_vmacs() {
+        // keepalived 2.2.7 with this configuration makes vaddr.51 on d1 (00:00:5e:00:01:33)
+        // holding 10.1.1.1, and vaddr6.51 on d0 (00:00:5e:00:02:33) holding fd00::51;
+        // 10.1.2.1 stays on d0.
+        let mut c = config(ADDR);
+        let placed = place(&mut c, &host());
+        let w = |name: &str, base: &str, mac, family| Wanted {
+            name: name.into(),
+            base: base.into(),
+            mac,
+            family,
+            xmit_base: false,
+        };
+        assert_eq!(
+            placed,
+            vec![
+                w("vaddr.51", "d1", [0, 0, 0x5e, 0, 1, 51], Family::V4),
+                w("vaddr6.51", "d0", [0, 0, 0x5e, 0, 2, 51], Family::V6),
+            ]
+        );
+        let dev = |d: &str| Some(d.to_string());
+        assert_eq!(
+            devs(&c),
+            vec![
+                ("10.1.1.1".into(), dev("vaddr.51")),
+                ("10.1.1.2".into(), dev("vaddr.51")),
+                ("10.1.2.1".into(), None),
+                ("fd00::51".into(), dev("vaddr6.51")),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_vmac_addr_prefix_the_vmac_prefix_names_them_and_names_taken_are_skipped() {
+        let mut c = config(&ADDR.replace(" vmac_addr_prefix vaddr", " vmac_prefix vm"));
+        let mut h = host();
+        h.links.push("vm.51");
+        let placed = place(&mut c, &h);
+        let names: Vec<_> = placed.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["vm1.51", "vm6.51"]);
+    }
+
+    #[test]
+    fn a_leftover_vmac_on_the_same_base_and_mac_is_taken_again() {
+        let mut c = config(ADDR);
+        let mut h = host();
+        h.leftover = Some(("d1", [0, 0, 0x5e, 0, 1, 51], "old.51"));
+        let placed = place(&mut c, &h);
+        assert_eq!(placed[0].name, "old.51");
+        assert_eq!(devs(&c)[0].1.as_deref(), Some("old.51"));
+    }
+
+    #[test]
+    fn the_address_option_use_vmac_places_that_address_alone() {
+        let mut c = config(
+            "vrrp_instance VI_1 {\n interface d0\n virtual_router_id 9\n\
+             virtual_ipaddress {\n 10.1.1.1/24 dev d1 use_vmac\n 10.1.1.2/24 dev d1\n\
+             10.1.2.1/24 use_vmac\n }\n}\n",
+        );
+        let placed = place(&mut c, &host());
+        let names: Vec<_> = placed
+            .iter()
+            .map(|w| (w.name.as_str(), w.base.as_str()))
+            .collect();
+        assert_eq!(names, [("vrrp.9", "d1"), ("vrrp1.9", "d0")]);
+        let d: Vec<_> = devs(&c).into_iter().map(|(_, d)| d).collect();
+        assert_eq!(
+            d,
+            [
+                Some("vrrp.9".into()),
+                Some("d1".into()),
+                Some("vrrp1.9".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn with_the_instance_vmac_the_other_family_stays_on_the_interface() {
+        let mut c = config(
+            "vrrp_instance VI_1 {\n interface d0\n virtual_router_id 9\n use_vmac\n\
+             virtual_ipaddress {\n 10.1.2.1/24\n }\n\
+             virtual_ipaddress_excluded {\n fd00::9/64\n }\n}\n",
+        );
+        assert!(place(&mut c, &host()).is_empty());
+        assert_eq!(
+            devs(&c),
+            [
+                ("10.1.2.1".into(), None),
+                ("fd00::9".into(), Some("d0".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn names_keep_to_ifnamsiz() {
+        let prefix = "averyveryverylongprefix";
+        assert_eq!(
+            vmac_name(prefix, 255, Family::V4, |_| false),
+            "averyveryve.255"
+        );
+        assert_eq!(
+            vmac_name(prefix, 255, Family::V4, |n| n == "averyveryve.255"),
+            "averyveryv1.255"
+        );
+        // IPv6: 6 second, then 1…5, 7…
+        let taken = ["v.1", "v6.1", "v1.1", "v2.1", "v3.1", "v4.1", "v5.1"];
+        assert_eq!(
+            vmac_name("v", 1, Family::V6, |n| taken.contains(&n)),
+            "v7.1"
+        );
+    }
 
     #[test]
     fn macs_parse_strictly() {

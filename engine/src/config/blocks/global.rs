@@ -158,7 +158,8 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
         kw::CHECKER_CPU_AFFINITY => g.checker_cpu_affinity = cpus(p, s),
         kw::BFD_CPU_AFFINITY => g.bfd_cpu_affinity = cpus(p, s),
         kw::MAX_AUTO_PRIORITY => g.max_auto_priority = if s.args.is_empty() { Some(99) } else { p.int_value(s, -1, 99) },
-        kw::MIN_AUTO_PRIORITY_DELAY => g.min_auto_priority_delay_us = p.timer_value(s, 1, MAX_TIMER),
+        // Microseconds, a whole number (`min_auto_priority_delay_handler()`).
+        kw::MIN_AUTO_PRIORITY_DELAY => g.min_auto_priority_delay_us = p.int_value(s, 1, 10_000_000),
         kw::PROCESS_NAMES => {
             // `process_names_handler()`: the children's default names, which a later
             // `vrrp_process_name` (and the like) replaces.
