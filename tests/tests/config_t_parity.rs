@@ -117,6 +117,11 @@ const CASES: &[(&str, &str)] = &[
         "dynamic-interfaces.conf",
         "global_defs {\n dynamic_interfaces\n}\nvrrp_instance A {\n interface kdi9none\n virtual_router_id 5\n track_interface {\n  kdi9none2\n }\n virtual_ipaddress {\n  10.0.0.1/24 dev kdi9none\n }\n}\n",
     ),
+    // 5: "Unknown dynamic_interfaces option".
+    (
+        "dynamic-interfaces-option.conf",
+        "global_defs {\n dynamic_interfaces allow_if_change\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
+    ),
     // 4: an unknown linkbeat interface is fatal.
     ("missing-linkbeat.conf", "linkbeat_interfaces {\n kdi9none\n}\n"),
     // 5: keepalived's status is its least serious report's, here the instance's.

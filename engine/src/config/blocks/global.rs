@@ -110,7 +110,13 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
             g.dynamic_interfaces = true;
             match s.arg(0) {
                 Some("allow_if_changes") => g.dynamic_interfaces_allow_if_changes = true,
-                Some(_) => p.extra(s, 0),
+                // dynamic_interfaces_handler(): an unknown option is a config error.
+                Some(other) => p.error(
+                    s,
+                    s.args[0].col,
+                    DiagClass::Semantic,
+                    format!("unknown dynamic_interfaces option '{other}' - expected allow_if_changes"),
+                ),
                 None => {}
             }
             p.extra(s, 1);
