@@ -90,9 +90,9 @@ pub mod udp {
 
 pub mod file {
     keywords! { FileCheck;
-        TRACK_FILE = "track_file", Word, "", Ignored("FILE_CHECK is not run: the real server counts as up");
-        WEIGHT = "weight", Words, "0", Ignored("FILE_CHECK is not run: the real server counts as up");
-        DYNAMIC = "dynamic", Flag, "", Ignored("FILE_CHECK is not run: the real server counts as up");
+        TRACK_FILE = "track_file", Word, "", Carried;
+        WEIGHT = "weight", Words, (derived "the track_file's `weight`"), Carried;
+        DYNAMIC = "dynamic", Flag, "", Ignored("keepalived 2.2.7's FILE_CHECK has no such keyword (check_file.c installs only track_file and weight): the file's value × weight always applies");
     }
 }
 

@@ -72,7 +72,7 @@ pub mod real_server {
         MISC_CHECK = "MISC_CHECK", Block, "", Carried;
         UDP_CHECK = "UDP_CHECK", Block, "", Carried;
         PING_CHECK = "PING_CHECK", Block, "", Carried;
-        FILE_CHECK = "FILE_CHECK", Block, "", Ignored("FILE_CHECK is not run: the real server counts as up");
+        FILE_CHECK = "FILE_CHECK", Block, "", Partial("the block also takes the standard checker options, which keepalived's refuses; a FIFO, device or socket as the tracked file reads as 0 without being opened");
         BFD_CHECK = "BFD_CHECK", Block, "", Ignored("BFD is not implemented");
     }
 }

@@ -16,23 +16,23 @@ pub mod script {
 
 pub mod file {
     keywords! { TrackFile;
-        FILE = "file", Word, "", Ignored("the file is neither read nor watched");
+        FILE = "file", Word, "", Carried;
         WEIGHT = "weight", Words, "1", Carried;
-        INIT_FILE = "init_file", Words, "", Partial("its value is the tracked value, but the file is neither created nor written");
+        INIT_FILE = "init_file", Words, "", Carried;
     }
 }
 
 pub mod process {
     keywords! { TrackProcess;
-        PROCESS = "process", Words, "", Ignored("processes are not watched: a tracked process never counts as running");
-        PARAM_MATCH = "param_match", Choice, "initial", Ignored("processes are not watched");
-        WEIGHT = "weight", Words, "0", Ignored("processes are not watched");
-        QUORUM = "quorum", Int, "1", Ignored("processes are not watched");
-        QUORUM_MAX = "quorum_max", Int, "", Ignored("processes are not watched");
-        FORK_DELAY = "fork_delay", Seconds, "", Ignored("processes are not watched");
-        TERMINATE_DELAY = "terminate_delay", Seconds, "", Ignored("processes are not watched");
-        DELAY = "delay", Seconds, "", Ignored("processes are not watched");
-        FULL_COMMAND = "full_command", Flag, "", Ignored("processes are not watched");
+        PROCESS = "process", Words, "", Carried;
+        PARAM_MATCH = "param_match", Choice, (derived "exact when `process` has parameters"), Partial("without param_match, parameters are matched as initial where keepalived matches them exactly; param_match without parameters does not select full_command; a bare param_match is rejected");
+        WEIGHT = "weight", Words, "0", Carried;
+        QUORUM = "quorum", Int, "1", Carried;
+        QUORUM_MAX = "quorum_max", Int, "", Partial("quorum_max 0 (fail while the process runs) is rejected; keepalived sets quorum 0");
+        FORK_DELAY = "fork_delay", Seconds, "", Carried;
+        TERMINATE_DELAY = "terminate_delay", Seconds, "", Carried;
+        DELAY = "delay", Seconds, "", Partial("sets both delays, but fork_delay and terminate_delay win whatever the order; keepalived takes the last written");
+        FULL_COMMAND = "full_command", Flag, "", Carried;
     }
 }
 

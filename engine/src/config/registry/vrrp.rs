@@ -17,7 +17,7 @@ pub mod instance {
         UNICAST_SRC_IP = "unicast_src_ip" | MCAST_SRC_IP = "mcast_src_ip", Ip, "", Carried;
         UNICAST_PEER = "unicast_peer", Block, "", Carried;
         UNICAST_TTL = "unicast_ttl", Int, "", Carried;
-        UNICAST_FAULT_NO_PEER = "unicast_fault_no_peer", Flag, "", Ignored("an empty unicast_peer does not put the instance in FAULT");
+        UNICAST_FAULT_NO_PEER = "unicast_fault_no_peer", Flag, "", Carried;
         CHECK_UNICAST_SRC = "check_unicast_src", Flag, (derived "`vrrp_check_unicast_src`"), Carried;
         OLD_UNICAST_CHECKSUM = "old_unicast_checksum", Word, "", Carried;
         MCAST_DST_IP = "mcast_dst_ip", Ip, (derived "`vrrp_mcast_group4`, `vrrp_mcast_group6`"), Carried;
@@ -28,8 +28,8 @@ pub mod instance {
         AUTH_HMAC = "auth_hmac", Block, "", Ignored("HMAC authentication is checked in the configuration but not applied to adverts");
         TRACK_INTERFACE = "track_interface", Block, "", Carried;
         TRACK_SCRIPT = "track_script", Block, "", Carried;
-        TRACK_FILE = "track_file", Block, "", Partial("the file is neither read nor watched: the tracked value is init_file's value, or 0");
-        TRACK_PROCESS = "track_process", Block, "", Ignored("processes are not watched: a tracked process never counts as running");
+        TRACK_FILE = "track_file", Block, "", Carried;
+        TRACK_PROCESS = "track_process", Block, "", Carried;
         TRACK_BFD = "track_bfd", Block, "", Ignored("BFD is not implemented");
         DONT_TRACK_PRIMARY = "dont_track_primary", Flag, "", Carried;
         NOPREEMPT = "nopreempt", Flag, "", Carried;
@@ -64,7 +64,7 @@ pub mod instance {
         NOTIFY = "notify", Command, "", Carried;
         NOTIFY_DELETED = "notify_deleted", Command, "", Carried;
         NOTIFY_MASTER_RX_LOWER_PRI = "notify_master_rx_lower_pri", Command, "", Carried;
-        NOTIFY_PRIORITY_CHANGES = "notify_priority_changes", Flag, (derived "`vrrp_notify_priority_changes`"), Ignored("priority changes are not notified");
+        NOTIFY_PRIORITY_CHANGES = "notify_priority_changes", Flag, (derived "`vrrp_notify_priority_changes`"), Carried;
         SMTP_ALERT = "smtp_alert", Flag, (derived "`smtp_alert_vrrp`, else `smtp_alert`"), Carried;
         PROMOTE_SECONDARIES = "promote_secondaries", Flag, "", Ignored("the interface's promote_secondaries setting is left as it is");
         KERNEL_RX_BUF_SIZE = "kernel_rx_buf_size", Int, "", Ignored("VRRP sockets keep the kernel's receive buffer size");
@@ -79,8 +79,8 @@ pub mod sync_group {
         GROUP = "group", Block, "", Carried;
         TRACK_INTERFACE = "track_interface", Block, "", Carried;
         TRACK_SCRIPT = "track_script", Block, "", Carried;
-        TRACK_FILE = "track_file", Block, "", Partial("the file is neither read nor watched: the tracked value is init_file's value, or 0");
-        TRACK_PROCESS = "track_process", Block, "", Ignored("processes are not watched: a tracked process never counts as running");
+        TRACK_FILE = "track_file", Block, "", Carried;
+        TRACK_PROCESS = "track_process", Block, "", Carried;
         TRACK_BFD = "track_bfd", Block, "", Ignored("BFD is not implemented");
         NOTIFY_MASTER = "notify_master", Command, "", Carried;
         NOTIFY_BACKUP = "notify_backup", Command, "", Carried;
@@ -88,8 +88,8 @@ pub mod sync_group {
         NOTIFY_STOP = "notify_stop", Command, "", Carried;
         NOTIFY = "notify", Command, "", Carried;
         SMTP_ALERT = "smtp_alert", Flag, "", Carried;
-        GLOBAL_TRACKING = "global_tracking", Flag, "", Ignored("it is not taken as sync_group_tracking_weight"), deprecated "use sync_group_tracking_weight";
+        GLOBAL_TRACKING = "global_tracking", Flag, "", Carried, deprecated "use sync_group_tracking_weight";
         SYNC_GROUP_TRACKING_WEIGHT = "sync_group_tracking_weight", Flag, "", Carried;
-        NOTIFY_PRIORITY_CHANGES = "notify_priority_changes", Flag, "", Ignored("priority changes are not notified");
+        NOTIFY_PRIORITY_CHANGES = "notify_priority_changes", Flag, "", Carried;
     }
 }
