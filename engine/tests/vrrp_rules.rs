@@ -505,6 +505,30 @@ fn track_process_quorum_lost_is_fault() {
     assert_eq!(c.state(0, "VI_1"), State::Fault);
 }
 
+// vrrp_tprocess_quorum_max_handler(): `quorum_max 0` makes quorum 0, so the tracker holds
+// while no process runs and fails with one.
+#[test]
+fn track_process_quorum_max_0_fails_while_the_process_runs() {
+    let text = "vrrp_track_process p {\n process nginx\n quorum_max 0\n}\n".to_string()
+        + &conf(1, 100, "track_process {\n p\n }");
+    let mut c = one(&text);
+    let count = |c: &mut Cluster, count| {
+        c.input(
+            0,
+            Input::ProcessCount {
+                name: "p".into(),
+                count,
+            },
+        )
+    };
+    count(&mut c, 0);
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    count(&mut c, 1);
+    assert_eq!(c.state(0, "VI_1"), State::Fault);
+    count(&mut c, 0);
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
 const GROUP: &str = "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n notify \"/bin/grp\"\n}\n";
 
 fn two_instances(prio: u8, extra1: &str) -> String {

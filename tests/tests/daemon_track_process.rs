@@ -506,3 +506,87 @@ fn a_reload_tracks_the_new_configurations_processes() {
     d.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn parameters_match_exactly_by_default_and_quorum_max_0_faults_on_any_as_keepalived_does() {
+    if !may_run(
+        "parameters_match_exactly_by_default_and_quorum_max_0_faults_on_any_as_keepalived_does",
+        &["ip", "keepalived"],
+    ) {
+        return;
+    }
+    let dir = tmp_dir("kpm9-exact");
+    let pair = Pair::new("kpm90", 160);
+    let (ex, none) = (program(&dir, "kpm9ex"), program(&dir, "kpm9none"));
+    // `ex`: parameters without param_match are matched exactly (PARAM_MATCH_EXACT);
+    // `none`: quorum_max 0 holds while no process runs. Both weight 0.
+    let trackers = format!(
+        "vrrp_track_process ex {{\n  process {} 1000\n}}\n\
+         vrrp_track_process none {{\n  process kpm9none\n  quorum_max 0\n}}",
+        ex.display()
+    );
+    // keepalived-rs in the first namespace (VRID 160); keepalived 2.2.7 started outside
+    // with net_namespace into the second (VRID 161), so that it gets process events.
+    let ours = conf(
+        &dir,
+        "ours",
+        "",
+        &pair.ifs[0],
+        160,
+        &trackers,
+        "    ex\n    none",
+    );
+    let theirs = conf(
+        &dir,
+        "theirs",
+        &format!("net_namespace {}\n", pair.ns[1].name),
+        &pair.ifs[1],
+        161,
+        &trackers,
+        "    ex\n    none",
+    );
+    // One more parameter than configured: no match for either.
+    let _more = Proc::start(&ex, &["1000", "5"]);
+    let d = Daemon::ours(&pair.ns[0], &ours, &dir, "ours", &["-P"]);
+    let k = Keepalived::start(&dir, &theirs, "k");
+    let logs = || format!("ours:\n{}\nkeepalived:\n{}", d.log_text(), k.log_text());
+    let both = |held: bool| pair.holds(0, &vip(160)) == held && pair.holds(1, &vip(161)) == held;
+    assert!(
+        wait_for(NOTICE, || d.log_text().contains("Entering FAULT STATE")
+            && k.log_text().contains("(VI_1) entering FAULT state"))
+        .is_some(),
+        "'1000 5' is not exactly '1000': both in FAULT\n{}",
+        logs()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(both(false), "{}", logs());
+
+    let exact = Proc::start(&ex, &["1000"]);
+    assert!(
+        wait_for(TAKEOVER, || both(true)).is_some(),
+        "'1000' exactly, and no kpm9none: both masters\n{}",
+        logs()
+    );
+
+    let running = Proc::start(&none, &["1000"]);
+    assert!(
+        wait_for(NOTICE, || both(false)).is_some(),
+        "quorum_max 0 with kpm9none running: both in FAULT\n{}",
+        logs()
+    );
+    drop(running);
+    assert!(
+        wait_for(TAKEOVER, || both(true)).is_some(),
+        "kpm9none gone: both masters again\n{}",
+        logs()
+    );
+    drop(exact);
+    assert!(
+        wait_for(NOTICE, || both(false)).is_some(),
+        "'1000' gone, '1000 5' left: both in FAULT\n{}",
+        logs()
+    );
+    d.stop();
+    drop(k);
+    let _ = std::fs::remove_dir_all(&dir);
+}

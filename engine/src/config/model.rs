@@ -606,20 +606,44 @@ pub struct InitFile {
     pub overwrite: bool,
 }
 
+/// One `vrrp_track_process` as written (`vrrp_tracked_process_t`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackProcess {
     pub name: String,
     pub process: Option<String>,
+    /// The words of `process` after the name.
     pub parameters: Vec<String>,
-    pub param_match: String,
+    /// `param_match` as written; `None` where it was not (`PARAM_MATCH_NONE`), and then
+    /// parameters are matched exactly if `process` names any
+    /// (`vrrp_tprocess_process_handler()`).
+    pub param_match: Option<ParamMatch>,
     pub weight: i32,
     pub weight_reverse: bool,
+    /// 0 only through `quorum_max 0`, which sets it so: the tracker then holds while no
+    /// process runs (`vrrp_tprocess_quorum_max_handler()`).
     pub quorum: u32,
     pub quorum_max: Option<u32>,
+    /// `fork_delay`, or `delay`, whichever was written last.
     pub fork_delay_us: Option<u64>,
+    /// `terminate_delay`, or `delay`, whichever was written last.
     pub terminate_delay_us: Option<u64>,
-    pub delay_us: Option<u64>,
+    /// The `full_command` keyword; parameters and `param_match` imply it too.
     pub full_command: bool,
+}
+
+/// How a tracked process's parameters are held against a command line's
+/// (`param_match_t`, `check_params()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamMatch {
+    /// The command line has exactly the configured parameters (a bare `param_match`).
+    Exact,
+    /// The configured parameters start the command line's, the last of them possibly
+    /// cut short (`param_match initial`).
+    Initial,
+    /// The configured parameters are the first of the command line's, each whole
+    /// (`param_match partial`).
+    Partial,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

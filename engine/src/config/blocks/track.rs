@@ -156,71 +156,162 @@ pub fn track_file(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
 
 pub fn track_process(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     use crate::config::registry::track::process as kw;
+    use crate::config::DiagClass;
     let Some(name) = block_name(p, st) else {
         p.skip_block(st);
         return;
     };
+    // `alloc_vrrp_process()`: quorum 1, quorum_max unbounded.
     let mut t = TrackProcess {
         name,
         process: None,
         parameters: Vec::new(),
-        param_match: "initial".into(),
+        param_match: None,
         weight: 0,
         weight_reverse: false,
         quorum: 1,
         quorum_max: None,
         fork_delay_us: None,
         terminate_delay_us: None,
-        delay_us: None,
         full_command: false,
     };
     p.block_in(Block::TrackProcess, st, |p, s| match s.kw() {
         kw::PROCESS => {
+            // `vrrp_tprocess_process_handler()` keeps the first `process`.
+            if let Some(first) = &t.process {
+                let message = format!(
+                    "vrrp_track_process {}: process already set to '{first}' - ignoring this one",
+                    t.name
+                );
+                p.error(&s, s.kw.col, DiagClass::Semantic, message);
+                return;
+            }
             t.process = p.str_arg(&s, 0, "a process name");
             t.parameters = s.args.iter().skip(1).map(|a| a.text.to_string()).collect();
         }
+        // `vrrp_tprocess_match_handler()`: alone it asks for exact parameters (none, if
+        // `process` names none); keepalived reads no word after the type.
         kw::PARAM_MATCH => {
-            if let Some(m) = p.choice(&s, 0, &["initial", "partial"]) {
-                t.param_match = m;
-            }
+            let m = match s.arg(0) {
+                None => ParamMatch::Exact,
+                Some("initial") => ParamMatch::Initial,
+                Some("partial") => ParamMatch::Partial,
+                Some(other) => {
+                    let message = format!(
+                        "'param_match' expects nothing, 'initial' or 'partial', found '{other}' - ignoring it"
+                    );
+                    p.bad_arg(&s, 0, message);
+                    return;
+                }
+            };
+            t.param_match = Some(m);
             p.extra(&s, 1);
         }
-        kw::WEIGHT => {
-            if let Some((w, r)) = weight(p, &s, 0, -254, 254) {
-                t.weight = w;
-                t.weight_reverse = r;
-            }
-        }
+        kw::WEIGHT => process_weight(p, &s, &mut t),
+        // `vrrp_tprocess_quorum_handler()`: one above quorum_max is refused.
         kw::QUORUM => {
-            if let Some(q) = p.int_value(&s, 1, 65535) {
-                t.quorum = q;
+            let Some(q) = p.int_value::<u32>(&s, 1, 65535) else {
+                return;
+            };
+            if t.quorum_max.is_some_and(|m| q > m) {
+                let message = format!(
+                    "vrrp_track_process {}: quorum {q} is greater than quorum_max - ignoring it",
+                    t.name
+                );
+                p.bad_arg(&s, 0, message);
+                return;
+            }
+            t.quorum = q;
+        }
+        // `vrrp_tprocess_quorum_max_handler()`: 0 is allowed while quorum is at most 1, and
+        // makes quorum 0 (the tracker holds while no process runs); a later non-zero
+        // quorum_max puts quorum back to 1.
+        kw::QUORUM_MAX => {
+            let Some(m) = p.int_value::<u32>(&s, 0, 65535) else {
+                return;
+            };
+            if (m != 0 || t.quorum > 1) && m < t.quorum {
+                let message = format!(
+                    "vrrp_track_process {}: quorum_max {m} is less than quorum {} - ignoring it",
+                    t.name, t.quorum
+                );
+                p.bad_arg(&s, 0, message);
+                return;
+            }
+            t.quorum_max = Some(m);
+            if m == 0 {
+                t.quorum = 0;
+            } else if t.quorum == 0 {
+                t.quorum = 1;
             }
         }
-        kw::QUORUM_MAX => t.quorum_max = p.int_value(&s, 0, 65535),
-        kw::FORK_DELAY => t.fork_delay_us = p.timer_value(&s, 0, 3600 * SECOND),
-        kw::TERMINATE_DELAY => t.terminate_delay_us = p.timer_value(&s, 0, 3600 * SECOND),
-        kw::DELAY => t.delay_us = p.timer_value(&s, 0, 3600 * SECOND),
-        kw::FULL_COMMAND => t.full_command = p.flag(&s),
+        // `vrrp_tprocess_delay_general()`: 0.000001 to 3600 s; `delay` sets both delays,
+        // so of it and a specific one the last written counts.
+        kw::FORK_DELAY => {
+            if let Some(d) = p.timer_value(&s, 1, 3600 * SECOND) {
+                t.fork_delay_us = Some(d);
+            }
+        }
+        kw::TERMINATE_DELAY => {
+            if let Some(d) = p.timer_value(&s, 1, 3600 * SECOND) {
+                t.terminate_delay_us = Some(d);
+            }
+        }
+        kw::DELAY => {
+            if let Some(d) = p.timer_value(&s, 1, 3600 * SECOND) {
+                t.fork_delay_us = Some(d);
+                t.terminate_delay_us = Some(d);
+            }
+        }
+        // `vrrp_tprocess_full_handler()` reads no argument: `full_command off` is on.
+        kw::FULL_COMMAND => {
+            t.full_command = true;
+            p.extra(&s, 0);
+        }
         _ => p.unknown(&s, "vrrp_track_process"),
     });
     if t.process.is_none() {
         p.error(
             st,
             st.kw.col,
-            crate::config::DiagClass::Semantic,
+            DiagClass::Semantic,
             format!("vrrp_track_process {} has no 'process'", t.name),
         );
         return;
     }
-    if t.quorum_max.is_some_and(|m| m < t.quorum) {
-        p.error(
-            st,
-            st.kw.col,
-            crate::config::DiagClass::Value,
-            format!("vrrp_track_process {}: quorum_max is below quorum", t.name),
-        );
-    }
     cfg.track_processes.push(t);
+}
+
+/// `weight N [reverse]` in a vrrp_track_process (`vrrp_tprocess_weight_handler()`): a
+/// weight already set (non-zero) stays, a word other than `reverse` after it is an
+/// error that leaves the weight set, and `reverse` once written stays.
+fn process_weight(p: &mut Parser<'_>, s: &Stmt, t: &mut TrackProcess) {
+    if t.weight != 0 {
+        let message = format!(
+            "vrrp_track_process {}: weight already set to {} - ignoring this one",
+            t.name, t.weight
+        );
+        p.error(s, s.kw.col, crate::config::DiagClass::Semantic, message);
+        return;
+    }
+    let Some(w) = p.int(s, 0, -254, 254) else {
+        return;
+    };
+    match s.arg(1) {
+        None => {}
+        Some("reverse") => {
+            t.weight_reverse = true;
+            p.extra(s, 2);
+        }
+        Some(other) => {
+            let message = format!(
+                "vrrp_track_process {}: unknown weight option '{other}'",
+                t.name
+            );
+            p.bad_arg(s, 1, message);
+        }
+    }
+    t.weight = w;
 }
 
 pub fn garp_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
@@ -398,4 +489,165 @@ pub fn track_refs(p: &mut Parser<'_>, st: &Stmt, lo: i64, hi: i64) -> Vec<TrackR
         out.push(r);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::model::{ParamMatch, TrackProcess};
+    use crate::config::{parse_str, ParseOptions};
+
+    /// The tracker `vrrp_track_process P { process sshd <lines> }` makes (if any), and the
+    /// messages of the diagnostics that fail `-t`.
+    fn process(lines: &str) -> (Option<TrackProcess>, Vec<String>) {
+        let l = parse_str(
+            &format!("vrrp_track_process P {{\n process sshd\n{lines}\n}}\n"),
+            &ParseOptions::default(),
+        );
+        let errors = l
+            .diagnostics
+            .iter()
+            .filter(|d| d.counts_as_error())
+            .map(|d| d.message.clone())
+            .collect();
+        (l.config.track_processes.into_iter().next(), errors)
+    }
+
+    fn ok(lines: &str) -> TrackProcess {
+        let (t, e) = process(lines);
+        assert!(e.is_empty(), "{lines}: {e:?}");
+        t.expect("a tracker")
+    }
+
+    fn refused(lines: &str, what: &str) -> TrackProcess {
+        let (t, e) = process(lines);
+        assert!(e.iter().any(|m| m.contains(what)), "{lines}: {e:?}");
+        t.expect("a tracker")
+    }
+
+    #[test]
+    fn param_match_is_kept_as_written() {
+        let t = ok("");
+        assert_eq!((t.param_match, t.full_command), (None, false));
+        assert_eq!(ok(" param_match").param_match, Some(ParamMatch::Exact));
+        assert_eq!(
+            ok(" param_match initial").param_match,
+            Some(ParamMatch::Initial)
+        );
+        assert_eq!(
+            ok(" param_match partial").param_match,
+            Some(ParamMatch::Partial)
+        );
+        let t = refused(" param_match partial\n param_match whole", "'whole'");
+        assert_eq!(
+            t.param_match,
+            Some(ParamMatch::Partial),
+            "a bad type is ignored"
+        );
+        assert!(
+            !ok(" param_match").full_command,
+            "the model keeps the full_command keyword alone"
+        );
+    }
+
+    #[test]
+    fn a_second_process_is_ignored() {
+        let t = refused(" process nginx -g x", "process already set");
+        assert_eq!(t.process.as_deref(), Some("sshd"));
+        assert!(t.parameters.is_empty());
+    }
+
+    #[test]
+    fn quorum_max_zero_sets_quorum_zero_unless_quorum_is_above_one() {
+        let t = ok(" quorum_max 0");
+        assert_eq!((t.quorum, t.quorum_max), (0, Some(0)));
+        let t = ok(" quorum 1\n quorum_max 0");
+        assert_eq!((t.quorum, t.quorum_max), (0, Some(0)));
+        let t = refused(" quorum 2\n quorum_max 0", "less than quorum");
+        assert_eq!((t.quorum, t.quorum_max), (2, None));
+        // A later non-zero quorum_max puts quorum back to 1; a quorum above it is refused.
+        let t = ok(" quorum_max 0\n quorum_max 3");
+        assert_eq!((t.quorum, t.quorum_max), (1, Some(3)));
+        let t = refused(" quorum_max 0\n quorum 1", "greater than quorum_max");
+        assert_eq!((t.quorum, t.quorum_max), (0, Some(0)));
+    }
+
+    #[test]
+    fn quorum_and_quorum_max_are_checked_in_the_order_written() {
+        let t = refused(" quorum_max 3\n quorum 5", "greater than quorum_max");
+        assert_eq!((t.quorum, t.quorum_max), (1, Some(3)));
+        let t = refused(" quorum 5\n quorum_max 3", "less than quorum");
+        assert_eq!((t.quorum, t.quorum_max), (5, None));
+        let t = ok(" quorum 3\n quorum_max 3");
+        assert_eq!((t.quorum, t.quorum_max), (3, Some(3)));
+        assert_eq!(refused(" quorum 0", "between 1 and 65535").quorum, 1);
+        assert_eq!(refused(" quorum 65536", "between 1 and 65535").quorum, 1);
+        assert_eq!(
+            refused(" quorum_max 65536", "between 0 and 65535").quorum_max,
+            None
+        );
+        assert_eq!(ok(" quorum_max 65535").quorum_max, Some(65535));
+    }
+
+    #[test]
+    fn the_delay_written_last_counts() {
+        let t = ok(" fork_delay 1\n delay 2");
+        assert_eq!(
+            (t.fork_delay_us, t.terminate_delay_us),
+            (Some(2_000_000), Some(2_000_000))
+        );
+        let t = ok(" delay 2\n fork_delay 1");
+        assert_eq!(
+            (t.fork_delay_us, t.terminate_delay_us),
+            (Some(1_000_000), Some(2_000_000))
+        );
+        let t = ok(" terminate_delay 0.5\n delay 2\n terminate_delay 3");
+        assert_eq!(
+            (t.fork_delay_us, t.terminate_delay_us),
+            (Some(2_000_000), Some(3_000_000))
+        );
+        assert_eq!(ok(" delay 0.000001").fork_delay_us, Some(1));
+        assert_eq!(ok(" delay 3600").terminate_delay_us, Some(3_600_000_000));
+        for bad in [" delay 0", " fork_delay 0", " terminate_delay 3600.000001"] {
+            let t = refused(bad, "between 0.000001 and 3600");
+            assert_eq!(
+                (t.fork_delay_us, t.terminate_delay_us),
+                (None, None),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn weight_is_set_once_and_reverse_stays() {
+        let t = ok(" weight -254 reverse");
+        assert_eq!((t.weight, t.weight_reverse), (-254, true));
+        let t = refused(" weight 10\n weight 20", "weight already set");
+        assert_eq!(t.weight, 10);
+        // A weight of 0 is no weight yet, and its `reverse` stays.
+        let t = ok(" weight 0 reverse\n weight 5");
+        assert_eq!((t.weight, t.weight_reverse), (5, true));
+        let t = refused(" weight 7 noreverse", "unknown weight option 'noreverse'");
+        assert_eq!((t.weight, t.weight_reverse), (7, false));
+        assert_eq!(refused(" weight 255", "between -254 and 254").weight, 0);
+    }
+
+    #[test]
+    fn full_command_takes_no_value() {
+        let (t, e) = process(" full_command off");
+        assert!(e.is_empty(), "{e:?}");
+        assert!(t.unwrap().full_command, "keepalived reads no word after it");
+    }
+
+    #[test]
+    fn a_tracker_without_process_is_dropped() {
+        let l = parse_str(
+            "vrrp_track_process P {\n weight 2\n}\n",
+            &ParseOptions::default(),
+        );
+        assert!(l.config.track_processes.is_empty());
+        assert!(l
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("has no 'process'")));
+    }
 }

@@ -60,15 +60,10 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    /// `delay` sets both delays, and `fork_delay`/`terminate_delay` their own
-    /// (`vrrp_tprocess_delay_general()`); the model keeps the three apart, so the
-    /// specific keyword wins whatever the order it was written in.
+    /// The model holds each delay as `delay` or its own keyword left it, whichever
+    /// was written last (`vrrp_tprocess_delay_general()`).
     fn new(t: &TrackProcess) -> Tracker {
-        let delay = |own: Option<u64>| {
-            own.or(t.delay_us)
-                .filter(|&us| us > 0)
-                .map(Duration::from_micros)
-        };
+        let delay = |us: Option<u64>| us.filter(|&us| us > 0).map(Duration::from_micros);
         Tracker {
             name: t.name.clone(),
             matcher: Matcher::new(t),
@@ -442,7 +437,7 @@ mod tests {
             quorum_max,
             fork_delay_us: fork.map(us),
             terminate_delay_us: term.map(us),
-            ..test_tracker("daemon", "initial", false)
+            ..test_tracker("daemon", "", false)
         }
     }
 

@@ -3,26 +3,11 @@
 //! `keepalived/core/track_process.c`), over the bytes /proc gives, which are the
 //! process's to choose and so are never trusted to be well formed.
 
-use keepalived_engine::config::model::TrackProcess;
+use keepalived_engine::config::model::{ParamMatch, TrackProcess};
 
 /// The longest name the kernel keeps for a process (`TASK_COMM_LEN` − 1): /proc/PID/stat
 /// and PROC_EVENT_COMM carry at most this many bytes of it.
 pub(crate) const COMM_MAX: usize = 15;
-
-/// How a tracker's parameters are held against a command line's (`param_match_t`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ParamMatch {
-    /// No parameters are looked at.
-    None,
-    /// The command line has exactly the configured parameters.
-    Exact,
-    /// The configured parameters start the command line's, the last of them possibly
-    /// cut short (`param_match initial`).
-    Initial,
-    /// The configured parameters are the first of the command line's, each whole
-    /// (`param_match partial`).
-    Partial,
-}
 
 /// One tracker's test of a process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,19 +18,17 @@ pub(crate) struct Matcher {
     /// The configured parameters, each followed by a NUL, as /proc/PID/cmdline holds
     /// them (`process_params`).
     params: Vec<u8>,
-    param_match: ParamMatch,
+    /// `None`: no parameter test (`PARAM_MATCH_NONE`).
+    param_match: Option<ParamMatch>,
     /// Matched against the command line rather than the process name.
     full_command: bool,
 }
 
 impl Matcher {
     /// The test `vrrp_tprocess_process_handler()` and its siblings build: parameters
-    /// after the name imply `full_command`, and a parameter test.
-    ///
-    /// The model holds `param_match` as a word that defaults to `initial`, so a tracker
-    /// with parameters and no `param_match` matches them as `initial` does; keepalived
-    /// matches them exactly. Without parameters no parameter test is made, and the name
-    /// is matched as `full_command` says.
+    /// after the name are matched exactly unless `param_match` says otherwise, and
+    /// parameters or `param_match` imply `full_command`. Without either, no parameter
+    /// test is made and the name is matched as `full_command` says.
     pub(crate) fn new(t: &TrackProcess) -> Matcher {
         let path = t.process.clone().unwrap_or_default().into_bytes();
         let mut params = Vec::new();
@@ -53,20 +36,14 @@ impl Matcher {
             params.extend_from_slice(p.as_bytes());
             params.push(0);
         }
-        let param_match = if params.is_empty() {
-            ParamMatch::None
-        } else {
-            match t.param_match.as_str() {
-                "partial" => ParamMatch::Partial,
-                "exact" => ParamMatch::Exact,
-                _ => ParamMatch::Initial,
-            }
-        };
+        let param_match = t
+            .param_match
+            .or((!t.parameters.is_empty()).then_some(ParamMatch::Exact));
         Matcher {
             path,
             params,
             param_match,
-            full_command: t.full_command || !t.parameters.is_empty(),
+            full_command: t.full_command || param_match.is_some(),
         }
     }
 
@@ -103,25 +80,39 @@ impl Matcher {
         let Some(cmdline) = cmdline else {
             return false;
         };
-        // argv[0] ends at the first NUL; a process that rewrote its command line into
-        // one string has no NUL at all, and no parameters.
-        let (argv0, params) = match cmdline.iter().position(|&b| b == 0) {
-            Some(n) => (&cmdline[..n], &cmdline[n + 1..]),
-            None => (cmdline, &[][..]),
-        };
-        argv0 == self.path.as_slice() && self.params_match(params)
+        // argv[0] ends at the first NUL. A process that rewrote its command line into one
+        // string (nginx's workers) has no NUL at all, and is all argv[0].
+        match cmdline.iter().position(|&b| b == 0) {
+            Some(n) => {
+                &cmdline[..n] == self.path.as_slice() && self.params_match(&cmdline[n + 1..])
+            }
+            None => cmdline == self.path.as_slice() && self.params_match_without_nul(),
+        }
     }
 
     /// `check_params()`: `params` is the command line after argv[0] and its NUL.
     fn params_match(&self, params: &[u8]) -> bool {
         let want = self.params.as_slice();
         match self.param_match {
-            ParamMatch::None => true,
-            ParamMatch::Exact => params == want,
-            ParamMatch::Partial => params.starts_with(want),
+            None => true,
+            // With no configured parameters, the command line must have none either.
+            Some(ParamMatch::Exact) => params == want,
+            Some(ParamMatch::Partial) => params.starts_with(want),
             // The last configured parameter's NUL is left out, so the command line's
             // last compared parameter may run on.
-            ParamMatch::Initial => params.starts_with(&want[..want.len().saturating_sub(1)]),
+            Some(ParamMatch::Initial) => params.starts_with(&want[..want.len().saturating_sub(1)]),
+        }
+    }
+
+    /// `check_params()` on a command line without a NUL: its parameters' length is -1,
+    /// which as a size is larger than any configured, so `exact` fails and the others
+    /// pass only when there are no parameters to compare (those with parameters would
+    /// compare bytes past the command line: never a match here).
+    fn params_match_without_nul(&self) -> bool {
+        match self.param_match {
+            None => true,
+            Some(ParamMatch::Exact) => false,
+            Some(ParamMatch::Initial | ParamMatch::Partial) => self.params.is_empty(),
         }
     }
 }
@@ -174,8 +165,9 @@ pub(crate) fn event_comm(raw: &[u8]) -> &[u8] {
     &raw[..end]
 }
 
-/// A tracker "p" for `process` (its words after the first are parameters), with the
-/// model's defaults otherwise: what the tests of this module's siblings start from.
+/// A tracker "p" for `process` (its words after the first are parameters) and
+/// `param_match` as a config writes it ("" for none, "exact" for the bare keyword), with
+/// the model's defaults otherwise: what the tests of this module's siblings start from.
 #[cfg(test)]
 pub(crate) fn test_tracker(process: &str, param_match: &str, full_command: bool) -> TrackProcess {
     let mut words = process.split(' ');
@@ -183,14 +175,19 @@ pub(crate) fn test_tracker(process: &str, param_match: &str, full_command: bool)
         name: "p".into(),
         process: words.next().map(str::to_string),
         parameters: words.map(str::to_string).collect(),
-        param_match: param_match.into(),
+        param_match: match param_match {
+            "" => None,
+            "exact" => Some(ParamMatch::Exact),
+            "initial" => Some(ParamMatch::Initial),
+            "partial" => Some(ParamMatch::Partial),
+            other => panic!("no param_match {other}"),
+        },
         weight: 0,
         weight_reverse: false,
         quorum: 1,
         quorum_max: None,
         fork_delay_us: None,
         terminate_delay_us: None,
-        delay_us: None,
         full_command,
     }
 }
@@ -204,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_name_alone_is_matched_against_the_process_name_only() {
-        let m = Matcher::new(&tracker("nginx", "initial", false));
+        let m = Matcher::new(&tracker("nginx", "", false));
         assert!(!m.full_command());
         assert_eq!(m.cmdline_needed(), 0);
         assert!(m.matches(b"nginx", None));
@@ -215,7 +212,7 @@ mod tests {
 
     #[test]
     fn full_command_matches_argv0_and_ignores_parameters() {
-        let m = Matcher::new(&tracker("/usr/sbin/nginx", "initial", true));
+        let m = Matcher::new(&tracker("/usr/sbin/nginx", "", true));
         assert!(m.matches(b"whatever", Some(NGINX)));
         assert!(m.matches(b"nginx", Some(b"/usr/sbin/nginx\0")));
         assert!(!m.matches(b"nginx", Some(b"nginx\0-g\0")));
@@ -227,7 +224,40 @@ mod tests {
     }
 
     #[test]
-    fn parameters_imply_full_command_and_are_matched_initially() {
+    fn parameters_imply_full_command_and_are_matched_exactly_by_default() {
+        let m = Matcher::new(&tracker("/usr/sbin/nginx -g", "", false));
+        assert!(m.full_command());
+        assert!(m.matches(b"", Some(b"/usr/sbin/nginx\0-g\0")));
+        assert!(
+            !m.matches(b"", Some(NGINX)),
+            "more parameters than configured"
+        );
+        assert!(!m.matches(b"", Some(b"/usr/sbin/nginx\0")));
+    }
+
+    #[test]
+    fn param_match_implies_full_command_even_without_parameters() {
+        // Bare: the command line must have no parameters at all.
+        let m = Matcher::new(&tracker("/usr/sbin/nginx", "exact", false));
+        assert!(m.full_command());
+        assert!(m.matches(b"", Some(b"/usr/sbin/nginx\0")));
+        assert!(!m.matches(b"", Some(NGINX)));
+        assert!(
+            !m.matches(b"nginx", Some(b"nginx\0")),
+            "argv[0], not the process name"
+        );
+        // initial and partial with nothing to compare take any parameters.
+        for kind in ["initial", "partial"] {
+            let m = Matcher::new(&tracker("/usr/sbin/nginx", kind, false));
+            assert!(m.full_command(), "{kind}");
+            assert!(m.matches(b"", Some(NGINX)), "{kind}");
+            assert!(m.matches(b"", Some(b"/usr/sbin/nginx\0")), "{kind}");
+            assert!(!m.matches(b"nginx", Some(b"nginx\0")), "{kind}");
+        }
+    }
+
+    #[test]
+    fn initial_lets_the_last_parameter_run_on() {
         let m = Matcher::new(&tracker("/usr/sbin/nginx -g", "initial", false));
         assert!(m.full_command());
         assert!(m.matches(b"", Some(NGINX)));
@@ -267,8 +297,26 @@ mod tests {
         // nginx workers rewrite theirs as "nginx: worker process".
         let m = Matcher::new(&tracker("nginx: worker process", "initial", true));
         assert!(!m.matches(b"nginx", Some(b"nginx: worker process")));
-        let m = Matcher::new(&tracker("nginx:", "initial", true));
+        let m = Matcher::new(&tracker("nginx:", "", true));
         assert!(!m.matches(b"nginx", Some(b"nginx: worker process")));
+        // Quoted in the config, the whole string is the name: it matches unless exact
+        // parameters (none) are asked for, since keepalived then sees a length of -1.
+        for (kind, expected) in [
+            ("", true),
+            ("initial", true),
+            ("partial", true),
+            ("exact", false),
+        ] {
+            let t = TrackProcess {
+                process: Some("nginx: worker process".into()),
+                ..tracker("x", kind, true)
+            };
+            assert_eq!(
+                Matcher::new(&t).matches(b"nginx", Some(b"nginx: worker process")),
+                expected,
+                "{kind:?}"
+            );
+        }
         let m = Matcher::new(&tracker("/x y", "partial", false));
         assert!(
             !m.matches(b"x", Some(b"/x")),
@@ -278,10 +326,10 @@ mod tests {
 
     #[test]
     fn names_longer_than_the_kernel_keeps_never_match_the_process_name() {
-        let m = Matcher::new(&tracker("a-very-long-daemon", "initial", false));
+        let m = Matcher::new(&tracker("a-very-long-daemon", "", false));
         assert!(m.name_too_long());
         assert!(!m.matches(b"a-very-long-dae", None));
-        let m = Matcher::new(&tracker("a-very-long-daemon", "initial", true));
+        let m = Matcher::new(&tracker("a-very-long-daemon", "", true));
         assert!(!m.name_too_long(), "argv[0] is not truncated");
         assert!(m.matches(b"a-very-long-dae", Some(b"a-very-long-daemon\0")));
         assert!(!Matcher::new(&tracker("fifteen-chars15", "", false)).name_too_long());

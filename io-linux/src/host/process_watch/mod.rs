@@ -378,7 +378,7 @@ mod tests {
     fn tracker(name: &str, process: &str) -> TrackProcess {
         TrackProcess {
             name: name.into(),
-            ..matcher::test_tracker(process, "initial", false)
+            ..matcher::test_tracker(process, "", false)
         }
     }
 

@@ -112,7 +112,7 @@ mod tests {
     use crate::host::process_watch::matcher::test_tracker;
 
     fn matcher(process: &str, full_command: bool) -> Matcher {
-        matching(process, "partial", full_command)
+        matching(process, "", full_command)
     }
 
     fn matching(process: &str, param_match: &str, full_command: bool) -> Matcher {
