@@ -422,11 +422,12 @@ impl Vmacs {
     }
 
     /// `set_interface_parameters()` and `link_set_ipv6()`, before the link comes up.
+    /// An IPv6 VMAC gets no IPv4 settings: keepalived sets them for IPv4 VMACs alone
+    /// (`netlink_link_add_vmac()`).
     fn configure(&mut self, w: &Wanted) {
         // No address the kernel derives from the shared virtual MAC: every router has it.
         set("ipv6", &w.name, "addr_gen_mode", 1);
         if w.family == Family::V6 {
-            set("ipv4", &w.name, "arp_ignore", 1);
             return;
         }
         set("ipv6", &w.name, "disable_ipv6", 1);
