@@ -25,13 +25,13 @@ pub mod file {
 pub mod process {
     keywords! { TrackProcess;
         PROCESS = "process", Words, "", Carried;
-        PARAM_MATCH = "param_match", Choice, (derived "exact when `process` has parameters"), Partial("without param_match, parameters are matched as initial where keepalived matches them exactly; param_match without parameters does not select full_command; a bare param_match is rejected");
+        PARAM_MATCH = "param_match", Words, (derived "exact when `process` names parameters; otherwise they are not looked at"), Carried;
         WEIGHT = "weight", Words, "0", Carried;
         QUORUM = "quorum", Int, "1", Carried;
-        QUORUM_MAX = "quorum_max", Int, "", Partial("quorum_max 0 (fail while the process runs) is rejected; keepalived sets quorum 0");
+        QUORUM_MAX = "quorum_max", Int, "", Carried;
         FORK_DELAY = "fork_delay", Seconds, "", Carried;
         TERMINATE_DELAY = "terminate_delay", Seconds, "", Carried;
-        DELAY = "delay", Seconds, "", Partial("sets both delays, but fork_delay and terminate_delay win whatever the order; keepalived takes the last written");
+        DELAY = "delay", Seconds, "", Carried;
         FULL_COMMAND = "full_command", Flag, "", Carried;
     }
 }
