@@ -5,7 +5,8 @@
 //!   private macvlan `vaddr.VRID` there with the IPv4 virtual MAC, an excluded IPv6 VIP
 //!   on the instance's interface on `vaddr6.VRID` with the IPv6 virtual MAC and the
 //!   base's link-local address, a VIP of the instance's family on its interface stays;
-//!   the macvlans go at stop;
+//!   a reload keeps a VMAC its addresses still need and drops the others; the macvlans
+//!   go at stop;
 //! - `disable_local_igmp`: net.ipv4.igmp_link_local_mcast_reports is 0 while the daemon
 //!   runs and 1 again after it stops;
 //! - `vrrp_netlink_cmd_rcv_bufs`, `vrrp_netlink_monitor_rcv_bufs(_force)`: the receive
@@ -200,6 +201,8 @@ struct VmacSeen {
     sysctls: Vec<(String, String)>,
     igmp_running: String,
     rcvbufs: BTreeSet<u64>,
+    /// Macvlans and addresses after a reload.
+    reloaded: (Vec<[String; 4]>, BTreeMap<String, Vec<String>>),
     macvlans_after: Vec<[String; 4]>,
     igmp_after: String,
 }
@@ -246,12 +249,35 @@ fn vmac_run(who: Who, ns_name: &str) -> VmacSeen {
         sysctl(&ns, "ipv4/igmp_link_local_mcast_reports"),
         rtnl_rcvbufs(&ns),
     );
+    assert!(
+        mastered.is_some(),
+        "{who:?}: the VIPs never reached their VMACs: {:?}\n{}",
+        addresses(&ns),
+        d.log_text()
+    );
+    // A reload that adds a VIP on d1 and moves the IPv6 one to d1: vaddr.51 stays and
+    // takes the new VIP; the IPv6 VMAC on d1 gets the next free name (vaddr6.51 still
+    // exists as the reload is read) and vaddr6.51 goes.
+    let reloaded = VMAC_CONF
+        .replace(
+            "    10.1.1.1/24 dev d1\n",
+            "    10.1.1.1/24 dev d1\n    10.1.1.9/24 dev d1\n",
+        )
+        .replace("    fd00::51/64\n", "    fd00::52/64 dev d1\n");
+    std::fs::write(&conf, reloaded).unwrap();
+    d.signal(libc::SIGHUP);
+    let moved = wait_for(Duration::from_secs(10), || {
+        ns.holds("vaddr.51", "10.1.1.9")
+            && ns.holds("vaddr1.51", "fd00::52")
+            && macvlans(&ns).len() == 2
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let after_reload = (macvlans(&ns), addresses(&ns));
     let log = d.log_text();
     d.stop();
     assert!(
-        mastered.is_some(),
-        "{who:?}: the VIPs never reached their VMACs: {:?}\n{log}",
-        addresses(&ns)
+        moved.is_some(),
+        "{who:?}: the reload's VIPs never reached their VMACs: {after_reload:?}\n{log}"
     );
     wait_for(Duration::from_secs(3), || macvlans(&ns).is_empty());
     VmacSeen {
@@ -260,6 +286,7 @@ fn vmac_run(who: Who, ns_name: &str) -> VmacSeen {
         sysctls: seen.2,
         igmp_running: seen.3,
         rcvbufs: seen.4,
+        reloaded: after_reload,
         macvlans_after: macvlans(&ns),
         igmp_after: sysctl(&ns, "ipv4/igmp_link_local_mcast_reports"),
     }
@@ -302,6 +329,23 @@ fn address_vmacs_local_igmp_and_netlink_buffers_as_keepalived() {
     );
     // SO_RCVBUF 300000 and SO_RCVBUFFORCE 400000, doubled by the kernel.
     assert_eq!(theirs.rcvbufs, BTreeSet::from([600_000, 800_000]));
+    assert_eq!(
+        theirs.reloaded.0,
+        vec![
+            [s("vaddr.51"), s("d1"), s("00:00:5e:00:01:33"), s("private")],
+            [
+                s("vaddr1.51"),
+                s("d1"),
+                s("00:00:5e:00:02:33"),
+                s("private")
+            ],
+        ]
+    );
+    assert_eq!(
+        theirs.reloaded.1["vaddr.51"],
+        ["10.1.1.1/24", "10.1.1.9/24"]
+    );
+    assert_eq!(theirs.reloaded.1["vaddr1.51"], ["fd00::52/64", "ll(d1)/64"]);
     assert!(theirs.macvlans_after.is_empty());
     assert_eq!(ours, theirs);
 }

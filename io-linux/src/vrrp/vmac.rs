@@ -91,18 +91,18 @@ impl HostLinks for Sysfs {
         ifindex(name).is_some()
     }
 
+    /// An interface stacked on `base` (sysfs's `lower_BASE` link) with `mac`; whether
+    /// it is a macvlan, [`Vmacs::ensure`] checks before replacing it.
     fn vmac_on(&self, base: &str, mac: [u8; 6]) -> Option<String> {
-        let base = ifindex(base)?;
         let want = fmt_mac(mac);
-        let read = |dir: &std::path::Path, f: &str| std::fs::read_to_string(dir.join(f)).ok();
         std::fs::read_dir("/sys/class/net")
             .ok()?
             .flatten()
             .find(|e| {
                 let dir = e.path();
-                read(&dir, "address").is_some_and(|m| m.trim() == want)
-                    && read(&dir, "iflink").is_some_and(|i| i.trim() == base.to_string())
-                    && read(&dir, "uevent").is_some_and(|u| u.contains("DEVTYPE=macvlan"))
+                dir.join(format!("lower_{base}")).exists()
+                    && std::fs::read_to_string(dir.join("address"))
+                        .is_ok_and(|m| m.trim() == want)
             })
             .map(|e| e.file_name().to_string_lossy().into_owned())
     }
