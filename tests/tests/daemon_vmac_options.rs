@@ -10,7 +10,8 @@
 //! - `disable_local_igmp`: net.ipv4.igmp_link_local_mcast_reports is 0 while the daemon
 //!   runs and 1 again after it stops;
 //! - `vrrp_netlink_cmd_rcv_bufs`, `vrrp_netlink_monitor_rcv_bufs(_force)`: the receive
-//!   buffers of the rtnetlink sockets as `ss -m` shows them;
+//!   buffers of the rtnetlink sockets as `ss -m` shows them; the checker's
+//!   `lvs_netlink_*` on keepalived-rs alone (keepalived's checker needs IPVS);
 //! - `max_auto_priority` and `min_auto_priority_delay`: late timer wake-ups move the VRRP
 //!   process to SCHED_RR one step at a time up to the maximum, as /proc/PID/sched shows;
 //!   without `max_auto_priority` they are only logged.
@@ -454,4 +455,39 @@ fn late_timers_raise_the_vrrp_process_to_realtime_up_to_max_auto_priority_as_kee
         "{theirs_off:?}"
     );
     assert_eq!(ours_off, theirs_off);
+}
+
+/// `lvs_netlink_cmd_rcv_bufs` and `lvs_netlink_monitor_rcv_bufs(_force)` on the
+/// checker's rtnetlink sockets. keepalived 2.2.7's checker stops at once on a kernel
+/// without IPVS ("IPVS: Can't initialize ipvs"), as this one is, so the sizes are held
+/// to what its `netlink_set_rx_buf_size()` gives the VRRP process's sockets above
+/// (SO_RCVBUF and SO_RCVBUFFORCE, doubled by the kernel).
+#[test]
+fn lvs_netlink_buffers_size_the_checker_rtnetlink_sockets() {
+    let test = "lvs_netlink_buffers_size_the_checker_rtnetlink_sockets";
+    if !runnable(test) {
+        return;
+    }
+    let ns = host("kvk97");
+    let dir = tmp_dir("lvs-netlink-buffers");
+    let conf = dir.join("k.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n  lvs_netlink_cmd_rcv_bufs 300000\n  lvs_netlink_monitor_rcv_bufs 400000\n  \
+         lvs_netlink_monitor_rcv_bufs_force\n}\nvirtual_server 192.168.90.1 80 {\n  lb_kind NAT\n  \
+         protocol TCP\n  real_server 192.168.90.2 80 {\n    TCP_CHECK {\n      connect_timeout 1\n    \
+         }\n  }\n}\n",
+    )
+    .unwrap();
+    let file = |ext: &str| dir.join(format!("d.{ext}")).display().to_string();
+    let (c, p, r, k) = (conf.display().to_string(), file("p"), file("r"), file("c"));
+    let args = [
+        "-n", "-l", "-D", "-C", "-f", &c, "-p", &p, "-r", &r, "-c", &k,
+    ];
+    let d = Daemon::start(&ns, &keepalived_rs(), &args, dir.join("d.log"));
+    let want = BTreeSet::from([600_000, 800_000]);
+    let seen = wait_for(Duration::from_secs(10), || rtnl_rcvbufs(&ns) == want);
+    let (bufs, log) = (rtnl_rcvbufs(&ns), d.log_text());
+    d.stop();
+    assert!(seen.is_some(), "rtnetlink receive buffers {bufs:?}\n{log}");
 }
