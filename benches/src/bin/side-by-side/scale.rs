@@ -73,6 +73,11 @@ pub fn run(which: Which) -> Value {
         proc_kib(&p1, "smaps_rollup", "Pss"),
         proc_kib(&p2, "smaps_rollup", "Pss"),
     );
+    // What the processes allocated themselves (heap, stacks), unshared with any file.
+    let (anon1, anon2) = (
+        proc_kib(&p1, "status", "RssAnon"),
+        proc_kib(&p2, "status", "RssAnon"),
+    );
     eprintln!(
         "{}: CPU master {cpu1:.2} % backup {cpu2:.2} %, RSS master {rss1} KiB backup {rss2} KiB, PSS {pss1} / {pss2} KiB",
         which.name()
@@ -142,6 +147,8 @@ pub fn run(which: Which) -> Value {
         "rss_kib_backup": rss2,
         "pss_kib_master": pss1,
         "pss_kib_backup": pss2,
+        "anon_kib_master": anon1,
+        "anon_kib_backup": anon2,
         "reload_cpu_ms": cpu,
         "reload_logged_ms": logged,
         "reload_vips_removed": removed,
@@ -182,6 +189,8 @@ pub const ROWS: &[(&str, &str, &str)] = &[
     ("RSS, backup (parent + VRRP)", "rss_kib_backup", " KiB"),
     ("PSS, master (parent + VRRP)", "pss_kib_master", " KiB"),
     ("PSS, backup (parent + VRRP)", "pss_kib_backup", " KiB"),
+    ("anonymous, master (parent + VRRP)", "anon_kib_master", " KiB"),
+    ("anonymous, backup (parent + VRRP)", "anon_kib_backup", " KiB"),
     (
         "reload, same config: CPU it cost (parent + VRRP)",
         "reload_cpu_ms",
