@@ -491,3 +491,55 @@ fn lvs_netlink_buffers_size_the_checker_rtnetlink_sockets() {
     d.stop();
     assert!(seen.is_some(), "rtnetlink receive buffers {bufs:?}\n{log}");
 }
+
+/// `max_auto_priority` in the checker process too (`start_check()` passes it to
+/// `set_process_priorities()`): its late timers move it to SCHED_RR up to the maximum.
+/// On keepalived-rs alone, keepalived 2.2.7's checker needing IPVS.
+#[test]
+fn late_timers_raise_the_checker_to_realtime_up_to_max_auto_priority() {
+    let test = "late_timers_raise_the_checker_to_realtime_up_to_max_auto_priority";
+    if !runnable(test) {
+        return;
+    }
+    let ns = host("kvk98");
+    let dir = tmp_dir("checker-auto-priority");
+    let conf = dir.join("k.conf");
+    std::fs::write(
+        &conf,
+        "global_defs {\n  max_auto_priority 3\n  min_auto_priority_delay 1\n  \
+         checker_rlimit_rttime 2000000\n}\nvirtual_server 192.168.90.1 80 {\n  delay_loop 1\n  \
+         lb_kind NAT\n  protocol TCP\n  real_server 192.168.90.2 80 {\n    TCP_CHECK {\n      \
+         connect_timeout 1\n    }\n  }\n}\n",
+    )
+    .unwrap();
+    let file = |ext: &str| dir.join(format!("d.{ext}")).display().to_string();
+    let (c, p, r, k) = (conf.display().to_string(), file("p"), file("r"), file("c"));
+    let args = [
+        "-n", "-l", "-D", "-C", "-f", &c, "-p", &p, "-r", &r, "-c", &k,
+    ];
+    let d = Daemon::start(&ns, &keepalived_rs(), &args, dir.join("d.log"));
+    let mut pid = None;
+    wait_for(Duration::from_secs(5), || {
+        pid = Daemon::pid_of(&dir, "d", "c");
+        pid.is_some()
+    });
+    let pid = pid.expect("the checker wrote no pidfile");
+    let reached = wait_for(Duration::from_secs(15), || sched(&ns, pid) == (2, 96));
+    std::thread::sleep(Duration::from_secs(2));
+    let settled = sched(&ns, pid);
+    let log = d.log_text();
+    d.stop();
+    assert!(reached.is_some(), "never SCHED_RR 3: {settled:?}\n{log}");
+    assert_eq!(settled, (2, 96), "past max_auto_priority\n{log}");
+    let raised: Vec<u32> = log
+        .lines()
+        .filter_map(|l| {
+            l.split("Set realtime priority ")
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(raised, [1, 2, 3], "{log}");
+}

@@ -21,6 +21,7 @@ use tracing::{debug, error, info, warn};
 use keepalived_driver::check::{self as driver, Event, Platform};
 use keepalived_driver::EngineClock;
 
+use crate::host::auto_priority;
 use crate::host::fifo::NotifyFifo;
 use crate::host::files::dump_file;
 use crate::host::netlink::{HostEvent, Netlink};
@@ -72,6 +73,10 @@ struct LinuxChecker {
 /// Runs the checker side until SIGTERM/SIGINT. Returns the process exit code.
 pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
     tuning::apply(&tuning::ProcessTuning::checker(&config.global));
+    auto_priority::configure(auto_priority::AutoPriority::checker(
+        &config.global,
+        auto_priority::current_rr(),
+    ));
     tuning::raise_nofile(tuning::checker_fds_required(&config));
     let Some(rt) = start_process(pidfile) else {
         return EXIT_FATAL as u8;
@@ -275,6 +280,7 @@ impl Platform for LinuxChecker {
     }
 
     fn until(&self, t: Instant) -> Duration {
+        crate::host::auto_priority::waiting_for(t.as_micros(), self.clock.now().as_micros());
         self.clock.until(t)
     }
 

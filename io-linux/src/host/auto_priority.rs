@@ -62,6 +62,15 @@ impl AutoPriority {
         }
     }
 
+    /// The checker process's: `checker_rt_priority` and `checker_rlimit_rttime`
+    /// (`start_check()` passes the same `max_auto_priority` and delay).
+    pub fn checker(g: &GlobalDefs, rt_priority: Option<u32>) -> AutoPriority {
+        AutoPriority {
+            rlimit_rttime_us: g.checker_rlimit_rttime_us,
+            ..AutoPriority::vrrp(g, rt_priority)
+        }
+    }
+
     /// A timer due at `deadline` (any monotonic count of µs that names it) was acted on
     /// `late`: whether that counts, and what it calls for. `min_rr` is SCHED_RR's lowest
     /// priority (the first step).
@@ -99,6 +108,28 @@ pub fn current_rr() -> Option<u32> {
 }
 
 static STATE: Mutex<Option<AutoPriority>> = Mutex::new(None);
+
+/// The deadline a loop without a timer of its own last said it would wait for
+/// ([`waiting_for`]).
+static WAITING_FOR: Mutex<Option<u64>> = Mutex::new(None);
+
+/// For a loop that sleeps on tokio's timer and asks only how long to wait (the
+/// checker's): it is about to wait for `deadline`, and it is `now` (µs on one
+/// monotonic clock). The deadline it waited for before, if now past, fired `now −
+/// that` late: the loop has just come back from it. A deadline already past is late
+/// too.
+pub fn waiting_for(deadline: u64, now: u64) {
+    let previous = WAITING_FOR
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .replace(deadline);
+    if let Some(p) = previous.filter(|p| *p < now && *p != deadline) {
+        woke(p, Duration::from_micros(now - p));
+    }
+    if deadline < now {
+        woke(deadline, Duration::from_micros(now - deadline));
+    }
+}
 
 /// Sets this process's late wake-up handling; until it is called, late wake-ups are
 /// not looked at.
