@@ -101,8 +101,7 @@ impl HostLinks for Sysfs {
             .find(|e| {
                 let dir = e.path();
                 dir.join(format!("lower_{base}")).exists()
-                    && std::fs::read_to_string(dir.join("address"))
-                        .is_ok_and(|m| m.trim() == want)
+                    && std::fs::read_to_string(dir.join("address")).is_ok_and(|m| m.trim() == want)
             })
             .map(|e| e.file_name().to_string_lossy().into_owned())
     }
