@@ -525,19 +525,29 @@ fn vrrp_delay_after_boot_holds_the_start_until_the_uptime() {
 /// it carries out is not.
 #[test]
 fn a_keyword_without_effect_is_named_in_the_start_up_log() {
-    if !runs("a_keyword_without_effect_is_named_in_the_start_up_log", &["ip"]) {
+    if !runs(
+        "a_keyword_without_effect_is_named_in_the_start_up_log",
+        &["ip"],
+    ) {
         return;
     }
     let ns = netns("kcl96");
     let dir = tmp_dir("kcl9-noeffect");
-    let conf = config(&dir, "noeffect.conf", "  enable_dbus\n  vrrp_garp_master_repeat 3");
+    let conf = config(
+        &dir,
+        "noeffect.conf",
+        "  enable_dbus\n  vrrp_garp_master_repeat 3",
+    );
     let d = start(&ns, &keepalived_rs(), &conf, &dir, "noeffect", &[]);
     pids(&dir, "noeffect");
     let line = "'enable_dbus' has no effect in keepalived-rs: DBus is not implemented";
     let logged = wait_for(Duration::from_secs(10), || d.log_text().contains(line));
     let log = d.log_text();
     d.stop();
-    assert!(logged.is_some(), "the start-up log names enable_dbus:\n{log}");
+    assert!(
+        logged.is_some(),
+        "the start-up log names enable_dbus:\n{log}"
+    );
     assert!(
         !log.contains("'vrrp_garp_master_repeat'"),
         "a keyword that is carried out is not named:\n{log}"

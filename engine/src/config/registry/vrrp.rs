@@ -39,8 +39,8 @@ pub mod instance {
         NO_ACCEPT = "no_accept", Flag, "", Carried;
         STRICT_MODE = "strict_mode", Flag, (derived "`vrrp_strict`"), Partial("its rules and implied values apply, but no iptables/nftables rules are installed");
         SKIP_CHECK_ADV_ADDR = "skip_check_adv_addr", Flag, (derived "`vrrp_skip_check_adv_addr`"), Carried;
-        USE_VMAC = "use_vmac", Words, "", Partial("the 'group' and 'netlink_notify_msg' options and a named base interface are not applied");
-        USE_VMAC_ADDR = "use_vmac_addr", Flag, "", Ignored("the VMAC's addresses are not moved to it");
+        USE_VMAC = "use_vmac", Words, "", Partial("'group' and 'netlink_notify_msg' are keepalived 2.3 options (2.2.7 refuses them): they and a third word are accepted and not applied");
+        USE_VMAC_ADDR = "use_vmac_addr", Flag, "", Carried;
         VMAC_XMIT_BASE = "vmac_xmit_base", Flag, "", Carried;
         USE_IPVLAN = "use_ipvlan", Words, "", Ignored("ipvlan interfaces are not created");
         NATIVE_IPV6 = "native_ipv6", Flag, "", Ignored("an instance is IPv6 when its first virtual address is"), deprecated "an instance's family comes from its first virtual address";
