@@ -189,8 +189,16 @@ pub const ROWS: &[(&str, &str, &str)] = &[
     ("RSS, backup (parent + VRRP)", "rss_kib_backup", " KiB"),
     ("PSS, master (parent + VRRP)", "pss_kib_master", " KiB"),
     ("PSS, backup (parent + VRRP)", "pss_kib_backup", " KiB"),
-    ("anonymous, master (parent + VRRP)", "anon_kib_master", " KiB"),
-    ("anonymous, backup (parent + VRRP)", "anon_kib_backup", " KiB"),
+    (
+        "anonymous, master (parent + VRRP)",
+        "anon_kib_master",
+        " KiB",
+    ),
+    (
+        "anonymous, backup (parent + VRRP)",
+        "anon_kib_backup",
+        " KiB",
+    ),
     (
         "reload, same config: CPU it cost (parent + VRRP)",
         "reload_cpu_ms",
