@@ -23,7 +23,7 @@ use keepalived_driver::EngineClock;
 
 use crate::host::auto_priority;
 use crate::host::fifo::NotifyFifo;
-use crate::host::files::dump_file;
+use crate::host::files::{dump_file, DumpPaths, CHECKER_DATA};
 use crate::host::netlink::{HostEvent, Netlink};
 use crate::host::process::{start_process, EXIT_FATAL};
 use crate::host::script_user::ScriptUser;
@@ -67,6 +67,8 @@ struct LinuxChecker {
     global: GlobalDefs,
     /// When the configuration being applied was taken, for the "Reload applied" line.
     reload_started: Option<std::time::Instant>,
+    /// Where the state dump goes, from the running configuration.
+    dumps: DumpPaths,
     stopping: bool,
 }
 
@@ -154,6 +156,7 @@ impl LinuxChecker {
             timeouts_set: false,
             global: config.global.clone(),
             reload_started: None,
+            dumps: DumpPaths::new(config),
             stopping: false,
         };
         c.apply_globals(&config.global, None);
@@ -259,6 +262,7 @@ impl LinuxChecker {
         tuning::raise_nofile(tuning::checker_fds_required(&config));
         self.mailer = Mailer::from_global(&config.global);
         self.scripts.default_user = ScriptUser::from_global(&config.global);
+        self.dumps = DumpPaths::new(&config);
         let old = std::mem::replace(&mut self.global, config.global.clone());
         self.apply_globals(&config.global, Some(&old));
         if let Some(t) = self.ipvs.as_mut() {
@@ -357,7 +361,7 @@ impl Platform for LinuxChecker {
     }
 
     fn write_data(&mut self, text: String) {
-        dump_file("keepalived_check.data", &text);
+        dump_file(&self.dumps.state(CHECKER_DATA), &text);
     }
 
     /// After each engine step: the kernel's table follows the step's changes at once.

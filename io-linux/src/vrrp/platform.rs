@@ -26,7 +26,7 @@ use super::timer::Clock;
 use super::tracked_files::TrackedFiles;
 use super::tracked_processes::TrackedProcesses;
 use super::trim::MemoryTrim;
-use crate::host::files::dump_file;
+use crate::host::files::{dump_file, DumpPaths, VRRP_DATA};
 use crate::host::script_user::ScriptUser;
 use crate::host::scripts::Scripts;
 use crate::host::signals::Signals;
@@ -56,6 +56,8 @@ pub(crate) struct LinuxPlatform {
     statics: Statics,
     /// When freed memory goes back to the kernel.
     trim: MemoryTrim,
+    /// Where the signal dumps go, from the running configuration.
+    dumps: DumpPaths,
 }
 
 pub struct Setup {
@@ -116,6 +118,7 @@ impl LinuxPlatform {
             statics: Statics::start(config, setup.dont_release),
             trim: MemoryTrim::default(),
             clock: Clock::new(engine_clock),
+            dumps: DumpPaths::new(config),
         };
         platform
             .sockets
@@ -232,6 +235,7 @@ impl Platform for LinuxPlatform {
         self.scripts.default_user = ScriptUser::from_global(&config.global);
         self.reports.reload(config);
         self.statics.reload(config);
+        self.dumps = DumpPaths::new(config);
         self.network.ensure_vmacs(config).await;
         if let Err(e) = self.sockets.open(config, |name| self.network.ifindex(name)) {
             error!("{e}");
@@ -321,14 +325,14 @@ impl Platform for LinuxPlatform {
     }
 
     fn write_stats(&mut self, text: String) {
-        dump_file("keepalived.stats", &text);
+        dump_file(&self.dumps.stats(), &text);
     }
 
     fn write_data(&mut self, text: String) {
-        dump_file("keepalived.data", &text);
+        dump_file(&self.dumps.state(VRRP_DATA), &text);
     }
 
     fn write_json(&mut self, text: String) {
-        dump_file("keepalived.json", &text);
+        dump_file(&self.dumps.json(), &text);
     }
 }
