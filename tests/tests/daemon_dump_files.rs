@@ -45,79 +45,143 @@ fn config(path: &Path, root: &str, global: &str, tail: &str) {
     .unwrap();
 }
 
-/// One run: `bin` in `ns` with `root`/`global`/`tail`, $TMPDIR a fresh `<tag>.tmp` in
-/// `dir`, and `extra` arguments; `signals` sent to the parent until every file of
-/// `want` (relative to `dir`) is there, or 20 s pass. Returns the files then in
-/// $TMPDIR and in `<tag>.out`, relative to `dir`, less keepalived's parent dump
-/// (`keepalived_parent.data`, which keepalived-rs does not write).
-#[allow(clippy::too_many_arguments)]
+/// A daemon as these tests run it: `<tag>.conf`, pidfiles and log in `dir`, $TMPDIR a
+/// fresh `<tag>.tmp` there, and `<tag>.out` a fresh directory for dumps placed by name.
+struct Run {
+    dir: PathBuf,
+    tag: String,
+    daemon: Daemon,
+}
+
+impl Run {
+    /// `bin` in `ns` with the configuration `(root, global, tail)` and `extra` arguments,
+    /// once its parent's and VRRP child's pidfiles are there.
+    fn start(
+        ns: &Netns,
+        bin: &Path,
+        dir: &Path,
+        tag: &str,
+        conf: (&str, &str, &str),
+        extra: &[&str],
+    ) -> Run {
+        let tmp = dir.join(format!("{tag}.tmp"));
+        for d in [&tmp, &dir.join(format!("{tag}.out"))] {
+            let _ = std::fs::remove_dir_all(d);
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let path = dir.join(format!("{tag}.conf"));
+        config(&path, conf.0, conf.1, conf.2);
+        let file = |ext: &str| dir.join(format!("{tag}.{ext}")).display().to_string();
+        let mut args = vec!["-n", "-l", "-f"];
+        let (path, p, r, c) = (path.display().to_string(), file("p"), file("r"), file("c"));
+        args.extend_from_slice(&[&path, "-p", &p, "-r", &r, "-c", &c]);
+        args.extend_from_slice(extra);
+        let daemon = Daemon::start_with_env(
+            ns,
+            bin,
+            &args,
+            &[("TMPDIR", &tmp)],
+            dir.join(format!("{tag}.log")),
+        );
+        let up = wait_for(Duration::from_secs(20), || {
+            Daemon::pid_of(dir, tag, "p").is_some() && Daemon::pid_of(dir, tag, "r").is_some()
+        });
+        assert!(up.is_some(), "{tag}: no pidfiles\n{}", daemon.log_text());
+        Run {
+            dir: dir.to_path_buf(),
+            tag: tag.to_string(),
+            daemon,
+        }
+    }
+
+    fn parent(&self) -> i32 {
+        Daemon::pid_of(&self.dir, &self.tag, "p").expect("parent's pidfile")
+    }
+
+    /// The dump signals to the parent until every file of `want` (relative to the test's
+    /// directory) is there, or 20 s pass. Returns the files then in $TMPDIR and in
+    /// `<tag>.out`, less keepalived's parent dump (`keepalived_parent.data`, which
+    /// keepalived-rs does not write).
+    fn dumps(&self, want: &BTreeSet<String>) -> BTreeSet<String> {
+        // The children may still be setting up, or reloading, when the signals first
+        // go: each round clears the dumps and signals again, every 2 s, until the
+        // dumps are all there.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            self.files(true);
+            for sig in signals() {
+                // SAFETY: a signal to the daemon's parent, which passes it to its children.
+                unsafe { libc::kill(self.parent(), sig) };
+            }
+            if wait_for(Duration::from_secs(2), || {
+                want.iter().all(|f| self.dir.join(f).exists())
+            })
+            .is_some()
+            {
+                break;
+            }
+        }
+        // Time for a file that should not be there to appear.
+        std::thread::sleep(Duration::from_millis(500));
+        self.files(false)
+    }
+
+    /// The files in $TMPDIR and in `<tag>.out`, relative to the test's directory, less
+    /// keepalived's parent dump; removed if `clear`.
+    fn files(&self, clear: bool) -> BTreeSet<String> {
+        let mut got = BTreeSet::new();
+        for kind in ["tmp", "out"] {
+            let sub = format!("{}.{kind}", self.tag);
+            for e in std::fs::read_dir(self.dir.join(&sub)).unwrap().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if clear {
+                    let _ = std::fs::remove_file(e.path());
+                } else if !name.starts_with("keepalived_parent") {
+                    got.insert(format!("{sub}/{name}"));
+                }
+            }
+        }
+        got
+    }
+
+    /// A new configuration, then SIGHUP: a reload.
+    fn reload(&self, conf: (&str, &str, &str)) {
+        config(
+            &self.dir.join(format!("{}.conf", self.tag)),
+            conf.0,
+            conf.1,
+            conf.2,
+        );
+        // SAFETY: SIGHUP to the daemon's parent.
+        unsafe { libc::kill(self.parent(), libc::SIGHUP) };
+    }
+}
+
+/// One run: the dumps the signals make, as [`Run::dumps`] finds them.
 fn dumps(
     ns: &Netns,
     bin: &Path,
     dir: &Path,
     tag: &str,
-    (root, global, tail): (&str, &str, &str),
+    conf: (&str, &str, &str),
     extra: &[&str],
-    signals: &[i32],
     want: &BTreeSet<String>,
 ) -> BTreeSet<String> {
-    let tmp = dir.join(format!("{tag}.tmp"));
-    let out = dir.join(format!("{tag}.out"));
-    for d in [&tmp, &out] {
-        let _ = std::fs::remove_dir_all(d);
-        std::fs::create_dir_all(d).unwrap();
-    }
-    let conf = dir.join(format!("{tag}.conf"));
-    config(&conf, root, global, tail);
-    let file = |ext: &str| dir.join(format!("{tag}.{ext}")).display().to_string();
-    let mut args = vec!["-n", "-l", "-f"];
-    let (conf, p, r, c) = (conf.display().to_string(), file("p"), file("r"), file("c"));
-    args.extend_from_slice(&[&conf, "-p", &p, "-r", &r, "-c", &c]);
-    args.extend_from_slice(extra);
-    let d = Daemon::start_with_env(
-        ns,
-        bin,
-        &args,
-        &[("TMPDIR", &tmp)],
-        dir.join(format!("{tag}.log")),
-    );
-    let up = wait_for(Duration::from_secs(20), || {
-        Daemon::pid_of(dir, tag, "p").is_some() && Daemon::pid_of(dir, tag, "r").is_some()
-    });
-    assert!(up.is_some(), "{tag}: no pidfiles\n{}", d.log_text());
-    let parent = Daemon::pid_of(dir, tag, "p").unwrap();
-    // The children may still be setting up when their pidfiles appear: the signals go
-    // again every 2 s until the dumps are all there.
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
-        for &sig in signals {
-            // SAFETY: a signal to the daemon's parent, which passes it to its children.
-            unsafe { libc::kill(parent, sig) };
-        }
-        if wait_for(Duration::from_secs(2), || {
-            want.iter().all(|f| dir.join(f).exists())
-        })
-        .is_some()
-        {
-            break;
-        }
-    }
-    // Time for a file that should not be there to appear.
-    std::thread::sleep(Duration::from_millis(500));
-    let mut got = BTreeSet::new();
-    for d in [&tmp, &out] {
-        for e in std::fs::read_dir(d).unwrap().flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !name.starts_with("keepalived_parent") {
-                got.insert(format!(
-                    "{}/{name}",
-                    d.file_name().unwrap().to_string_lossy()
-                ));
-            }
-        }
-    }
-    d.stop();
+    let run = Run::start(ns, bin, dir, tag, conf, extra);
+    let got = run.dumps(want);
+    run.daemon.stop();
     got
+}
+
+/// A virtual server, so that the checker process runs (without IPVS in the kernel its
+/// checks still run; keepalived 2.2.7's checker does not).
+const CHECKER: &str = "virtual_server 10.92.0.50 80 {\n  lb_kind NAT\n  protocol TCP\n  \
+                       real_server 10.92.0.1 9 {\n    TCP_CHECK {\n      connect_timeout 1\n    \
+                       }\n  }\n}\n";
+
+/// The signals for the state dump, the statistics and the JSON (keepalived's SIGJSON).
+fn signals() -> [i32; 3] {
+    [libc::SIGUSR1, libc::SIGUSR2, libc::SIGRTMIN() + 2]
 }
 
 fn set(tag: &str, names: &[&str]) -> BTreeSet<String> {
@@ -136,7 +200,6 @@ fn dumps_are_named_as_keepalived_names_them() {
     }
     let ns = netns("kdf90");
     let dir = tmp_dir("kdf9-names");
-    let signals = [libc::SIGUSR1, libc::SIGUSR2, libc::SIGRTMIN() + 2];
     type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a str);
     let cases: [Case; 5] = [
         ("", "", &[], "keepalived.data"),
@@ -172,7 +235,6 @@ fn dumps_are_named_as_keepalived_names_them() {
             &tag,
             (root, global, ""),
             extra,
-            &signals,
             &want,
         );
         assert_eq!(
@@ -182,16 +244,7 @@ fn dumps_are_named_as_keepalived_names_them() {
         if let Some(k) = &keepalived {
             let tag = format!("ka{i}");
             let want = set(&tag, &files);
-            let theirs = dumps(
-                &ns,
-                k,
-                &dir,
-                &tag,
-                (root, global, ""),
-                extra,
-                &signals,
-                &want,
-            );
+            let theirs = dumps(&ns, k, &dir, &tag, (root, global, ""), extra, &want);
             assert_eq!(
                 theirs, want,
                 "keepalived with [{root}] [{global}] {extra:?}"
@@ -220,11 +273,6 @@ fn dump_file_keywords_place_every_dump() {
         out.display(),
         out.display()
     );
-    // A virtual server, so that the checker process runs (without IPVS in the kernel
-    // its checks still run).
-    let tail = "virtual_server 10.92.0.50 80 {\n  lb_kind NAT\n  protocol TCP\n  \
-                real_server 10.92.0.1 9 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  \
-                }\n}\n";
     let want: BTreeSet<String> = [
         "rs.out/state.kdfi.txt",
         "rs.out/state_check.kdfi.txt",
@@ -239,11 +287,56 @@ fn dump_file_keywords_place_every_dump() {
         &keepalived_rs(),
         &dir,
         "rs",
-        ("instance kdfi", &global, tail),
+        ("instance kdfi", &global, CHECKER),
         &[],
-        &[libc::SIGUSR1, libc::SIGUSR2, libc::SIGRTMIN() + 2],
         &want,
     );
     assert_eq!(got, want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A reload moves the dumps: `data_use_instance` turned on names the state dumps after
+/// the instance from then on, in keepalived 2.2.7 as here; and here, with a checker, a
+/// second reload's `state_dump_file` directory takes the VRRP and checker dumps both.
+#[test]
+fn a_reload_moves_the_dumps() {
+    if !runs("a_reload_moves_the_dumps", &["ip"]) {
+        return;
+    }
+    let ns = netns("kdf92");
+    let dir = tmp_dir("kdf9-reload");
+    let out = dir.join("rs.out");
+    let keepalived = have("keepalived").then(|| PathBuf::from("keepalived"));
+    let daemons =
+        std::iter::once(("rs", keepalived_rs(), CHECKER)).chain(keepalived.map(|k| ("ka", k, "")));
+    for (tag, bin, tail) in daemons {
+        let named = |names: &[&str]| set(tag, names);
+        let first = ("instance kdfi", "", tail);
+        let run = Run::start(&ns, &bin, &dir, tag, first, &[]);
+        let mut want = named(&["keepalived.data", "keepalived.stats", "keepalived.json"]);
+        if !tail.is_empty() {
+            want.extend(named(&["keepalived_check.data"]));
+        }
+        assert_eq!(run.dumps(&want), want, "{tag} before the reload");
+        run.reload(("instance kdfi", "  data_use_instance", tail));
+        let mut want = named(&[
+            "keepalived.kdfi.data",
+            "keepalived.stats",
+            "keepalived.json",
+        ]);
+        if !tail.is_empty() {
+            want.extend(named(&["keepalived_check.kdfi.data"]));
+        }
+        assert_eq!(run.dumps(&want), want, "{tag} after the reload");
+        if tag == "rs" {
+            let global = format!("  data_use_instance\n  state_dump_file {}/", out.display());
+            run.reload(("instance kdfi", &global, tail));
+            let mut want = named(&["keepalived.stats", "keepalived.json"]);
+            want.insert("rs.out/keepalived.kdfi.data".to_string());
+            want.insert("rs.out/keepalived_check.kdfi.data".to_string());
+            assert_eq!(run.dumps(&want), want, "rs after the second reload");
+        }
+        run.daemon.stop();
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
