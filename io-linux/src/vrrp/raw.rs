@@ -39,6 +39,11 @@ impl RawV4 {
         Ok(RawV4 { fd })
     }
 
+    /// Sets the socket's receive buffer (SO_RCVBUF) to `bytes`.
+    pub fn set_recv_buffer(&self, bytes: i32) -> io::Result<()> {
+        set_recv_buffer(self.fd.get_ref().as_raw_fd(), bytes)
+    }
+
     /// One datagram, IP header included, if the runtime has seen one arrive, and how
     /// long it waited for us since the kernel received it.
     pub fn poll_recv(
@@ -218,6 +223,36 @@ fn waited_since(stamp: libc::timespec, now: SystemTime) -> Option<Duration> {
         .ok()
 }
 
+/// The MTU of interface `name` (SIOCGIFMTU), asked through a throwaway datagram socket
+/// in our network namespace.
+pub fn interface_mtu(name: &str) -> io::Result<u32> {
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
+    // SAFETY: ifreq is plain data; the name is copied in with its terminating NUL kept.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "interface name too long",
+        ));
+    }
+    for (d, b) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = b as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU reads the name from and writes the MTU into the ifreq we own.
+    let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFMTU, &mut req) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFMTU filled in the ifru_mtu member of the union.
+    Ok(unsafe { req.ifr_ifru.ifru_mtu } as u32)
+}
+
+/// Sets SO_RCVBUF on a VRRP receive socket (`open_vrrp_read_socket()`); the kernel
+/// doubles it and holds it to its own floor and `net.core.rmem_max`.
+fn set_recv_buffer(fd: i32, bytes: i32) -> io::Result<()> {
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes)
+}
+
 fn setsockopt_int(fd: i32, level: i32, name: i32, value: i32) -> io::Result<()> {
     // SAFETY: an int option with its exact size.
     let r = unsafe {
@@ -277,6 +312,11 @@ impl RawV6 {
             hop_limit: a.hop_limit,
             waited: a.waited,
         })
+    }
+
+    /// Sets the socket's receive buffer (SO_RCVBUF) to `bytes`.
+    pub fn set_recv_buffer(&self, bytes: i32) -> io::Result<()> {
+        set_recv_buffer(self.fd.get_ref().as_raw_fd(), bytes)
     }
 
     /// One datagram if the runtime has seen one arrive.

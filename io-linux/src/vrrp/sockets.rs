@@ -3,22 +3,22 @@
 //! when the kernel received each packet, and the AF_PACKET socket gratuitous ARPs and
 //! neighbour advertisements go out on.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::FutureExt;
-use keepalived_engine::config::model::{AuthType, Config};
+use keepalived_engine::config::model::{AuthType, Config, VrrpInstance};
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::Input;
 use keepalived_engine::wire::Family;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use keepalived_driver::EngineClock;
 
-use super::raw::{PacketSender, RawV4, RawV6, Received6};
+use super::raw::{interface_mtu, PacketSender, RawV4, RawV6, Received6};
 
 /// One raw socket: IPv4 (IP header ours) or IPv6 (header the kernel's).
 enum Sock {
@@ -49,8 +49,9 @@ type Key = (String, u8, Family);
 /// The VRRP sockets, one per interface, protocol and family, and the AF_PACKET sender.
 pub(crate) struct Sockets {
     by_key: BTreeMap<Key, Open>,
-    /// The sockets the configuration needs, open or waiting for their interface.
-    wanted: BTreeSet<Key>,
+    /// The sockets the configuration needs, open or waiting for their interface, and
+    /// the receive buffer each is to have.
+    wanted: BTreeMap<Key, RxBuf>,
     group4: Ipv4Addr,
     group6: Ipv6Addr,
     /// The engine's clock, to date each packet from when the kernel received it.
@@ -71,7 +72,7 @@ impl Sockets {
     pub(crate) fn new(clock: EngineClock) -> Result<Sockets, String> {
         Ok(Sockets {
             by_key: BTreeMap::new(),
-            wanted: BTreeSet::new(),
+            wanted: BTreeMap::new(),
             group4: keepalived_engine::wire::MCAST_GROUP4,
             group6: keepalived_engine::wire::MCAST_GROUP6,
             clock,
@@ -98,21 +99,28 @@ impl Sockets {
             IpAddr::V6(g) => g,
             IpAddr::V4(_) => keepalived_engine::wire::MCAST_GROUP6,
         };
-        self.wanted = config
-            .instances
-            .iter()
-            .filter_map(|vi| {
-                let ifname = vi.xmit_interface()?.to_string();
-                let ah = matches!(&vi.authentication, Some(a) if a.auth_type == AuthType::Ah);
-                let proto = if ah {
-                    keepalived_engine::wire::IPPROTO_AH
-                } else {
-                    keepalived_engine::wire::IPPROTO_VRRP
-                };
-                let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
-                Some((ifname, proto, family))
-            })
-            .collect();
+        let policy = RxBufsPolicy::from_global(
+            config.global.vrrp_rx_bufs_policy.as_deref(),
+            config.global.vrrp_rx_bufs_multiplier,
+        );
+        self.wanted.clear();
+        for vi in &config.instances {
+            let Some(ifname) = vi.xmit_interface() else {
+                continue;
+            };
+            let ah = matches!(&vi.authentication, Some(a) if a.auth_type == AuthType::Ah);
+            let proto = if ah {
+                keepalived_engine::wire::IPPROTO_AH
+            } else {
+                keepalived_engine::wire::IPPROTO_VRRP
+            };
+            let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
+            let key = (ifname.to_string(), proto, family);
+            self.wanted
+                .entry(key)
+                .or_default()
+                .add(policy.share(vi, family, ah));
+        }
         self.follow(ifindex)
     }
 
@@ -131,7 +139,7 @@ impl Sockets {
             keep
         });
         let mut failed = Vec::new();
-        for key in &self.wanted {
+        for (key, rx_buf) in &self.wanted {
             if self.by_key.contains_key(key) {
                 continue;
             }
@@ -149,6 +157,14 @@ impl Sockets {
             };
             match sock {
                 Ok(sock) => {
+                    let bytes = rx_buf.bytes(interface_mtu);
+                    if bytes > 0 {
+                        // keepalived logs a failure here and carries on with the
+                        // kernel's buffer (`open_vrrp_read_socket()`).
+                        if let Err(e) = sock.set_recv_buffer(bytes) {
+                            warn!(interface = %ifname, "vrrp set receive socket buffer size: {e}");
+                        }
+                    }
                     self.by_key.insert(
                         key.clone(),
                         Open {
@@ -253,6 +269,13 @@ impl Sockets {
 }
 
 impl Sock {
+    fn set_recv_buffer(&self, bytes: i32) -> std::io::Result<()> {
+        match self {
+            Sock::V4(s) => s.set_recv_buffer(bytes),
+            Sock::V6(s) => s.set_recv_buffer(bytes),
+        }
+    }
+
     /// One datagram as the engine's input (`None` for one that cannot be), if the runtime
     /// has seen one arrive, and how long it waited to be read.
     fn poll_input(
@@ -270,6 +293,124 @@ impl Sock {
                 (v6_input(interface, r), waited)
             }),
         }
+    }
+}
+
+/// How `vrrp_rx_bufs_policy` sizes the receive buffers of instances without their own
+/// `kernel_rx_buf_size` (`vrrp_rx_bufs_policy_handler()`): a size given outright wins
+/// over MTU and ADVERT, and MTU over ADVERT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RxBufsPolicy {
+    /// The kernel's default buffer.
+    Kernel,
+    /// `multiplier` times the instance's interface MTU.
+    Mtu(u64),
+    /// `multiplier` times the length of the instance's advert, IP header included.
+    Advert(u64),
+    /// This many bytes per instance.
+    Size(u64),
+}
+
+impl RxBufsPolicy {
+    fn from_global(policy: Option<&str>, multiplier: u32) -> RxBufsPolicy {
+        let words: Vec<&str> = policy
+            .map(|p| p.split_whitespace().collect())
+            .unwrap_or_default();
+        let has = |w: &str| words.iter().any(|x| x.eq_ignore_ascii_case(w));
+        let size = words
+            .iter()
+            .filter(|w| !w.eq_ignore_ascii_case("MTU") && !w.eq_ignore_ascii_case("ADVERT"))
+            .find_map(|w| w.parse::<u32>().ok());
+        let multiplier = u64::from(multiplier);
+        match size {
+            Some(n) => RxBufsPolicy::Size(u64::from(n)),
+            None if has("MTU") => RxBufsPolicy::Mtu(multiplier),
+            None if has("ADVERT") => RxBufsPolicy::Advert(multiplier),
+            None => RxBufsPolicy::Kernel,
+        }
+    }
+
+    /// What instance `vi` adds to the receive buffer of its socket
+    /// (`vrrp_create_sockpool()`): its `kernel_rx_buf_size`, else the policy's share.
+    fn share(self, vi: &VrrpInstance, family: Family, ah: bool) -> RxShare {
+        if let Some(n) = vi.kernel_rx_buf_size.filter(|n| *n > 0) {
+            return RxShare::Bytes(u64::from(n));
+        }
+        match self {
+            RxBufsPolicy::Kernel => RxShare::Bytes(0),
+            RxBufsPolicy::Size(n) => RxShare::Bytes(n),
+            RxBufsPolicy::Advert(m) => RxShare::Bytes(m * advert_len(vi, family, ah)),
+            RxBufsPolicy::Mtu(m) => match vi.vip_interface() {
+                Some(ifname) => RxShare::Mtu {
+                    interface: ifname.to_string(),
+                    multiplier: m,
+                },
+                None => RxShare::Bytes(0),
+            },
+        }
+    }
+}
+
+/// The length of instance `vi`'s advert as received (`vrrp_adv_len()`): the VRRP header,
+/// IPv4's VRRPv2 authentication data, its VIPs of its family, and for IPv4 the IP header
+/// and any AH header.
+fn advert_len(vi: &VrrpInstance, family: Family, ah: bool) -> u64 {
+    const VRRP_HEADER: u64 = 8;
+    const VRRP_AUTH_LEN: u64 = 8;
+    const IPV4_HEADER: u64 = 20;
+    const AH_HEADER: u64 = 24;
+    let vips = vi
+        .virtual_ipaddress
+        .iter()
+        .filter(|a| a.address.is_ipv6() == (family == Family::V6))
+        .count() as u64;
+    match family {
+        Family::V4 => {
+            let auth = if vi.version == 2 { VRRP_AUTH_LEN } else { 0 };
+            let ah = if ah { AH_HEADER } else { 0 };
+            VRRP_HEADER + auth + 4 * vips + IPV4_HEADER + ah
+        }
+        Family::V6 => VRRP_HEADER + 16 * vips,
+    }
+}
+
+/// One instance's part of its socket's receive buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RxShare {
+    Bytes(u64),
+    /// `multiplier` times the MTU `interface` has when the socket opens.
+    Mtu {
+        interface: String,
+        multiplier: u64,
+    },
+}
+
+/// The receive buffer a socket is to have: the sum of its instances' shares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct RxBuf {
+    shares: Vec<RxShare>,
+}
+
+impl RxBuf {
+    fn add(&mut self, share: RxShare) {
+        self.shares.push(share);
+    }
+
+    /// The SO_RCVBUF to set, 0 for the kernel's default; an interface whose MTU cannot
+    /// be read adds nothing. keepalived keeps the size in an `int`.
+    fn bytes(&self, mtu: impl Fn(&str) -> std::io::Result<u32>) -> i32 {
+        let total: u64 = self
+            .shares
+            .iter()
+            .map(|s| match s {
+                RxShare::Bytes(n) => *n,
+                RxShare::Mtu {
+                    interface,
+                    multiplier,
+                } => mtu(interface).map_or(0, |m| multiplier * u64::from(m)),
+            })
+            .sum();
+        i32::try_from(total).unwrap_or(i32::MAX)
     }
 }
 
@@ -323,5 +464,59 @@ mod tests {
         // Never before the engine's epoch.
         let early = Instant::from_micros(200);
         assert_eq!(arrival(early, Some(ms(1))), Instant::ZERO);
+    }
+
+    fn instance(text: &str) -> Config {
+        keepalived_engine::config::parse_str(
+            text,
+            &keepalived_engine::config::ParseOptions::default(),
+        )
+        .config
+    }
+
+    #[test]
+    fn the_rx_bufs_policy_follows_keepalived_precedence() {
+        let p = |s: &str| RxBufsPolicy::from_global(Some(s), 3);
+        assert_eq!(RxBufsPolicy::from_global(None, 3), RxBufsPolicy::Kernel);
+        assert_eq!(p("mtu"), RxBufsPolicy::Mtu(3));
+        assert_eq!(p("ADVERT"), RxBufsPolicy::Advert(3));
+        assert_eq!(p("MTU ADVERT"), RxBufsPolicy::Mtu(3));
+        assert_eq!(p("ADVERT 5000"), RxBufsPolicy::Size(5000));
+    }
+
+    #[test]
+    fn a_socket_buffer_sums_its_instances_shares() {
+        let config = instance(
+            "global_defs {\n vrrp_rx_bufs_policy ADVERT\n vrrp_rx_bufs_multiplier 4\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 100\n\
+             virtual_ipaddress {\n 10.0.0.1\n 10.0.0.2\n }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n priority 100\n\
+             kernel_rx_buf_size 1000\n virtual_ipaddress {\n 10.0.0.3\n }\n}\n\
+             vrrp_instance C {\n interface eth0\n virtual_router_id 3\n priority 100\n\
+             native_ipv6\n virtual_ipaddress {\n fe80::1\n }\n}\n",
+        );
+        let policy = RxBufsPolicy::from_global(
+            config.global.vrrp_rx_bufs_policy.as_deref(),
+            config.global.vrrp_rx_bufs_multiplier,
+        );
+        let [a, b, c] = &config.instances[..] else {
+            panic!("three instances");
+        };
+        // VRRPv2 over IPv4: 8 header + 8 auth + 2 x 4 VIPs + 20 IP header = 44.
+        assert_eq!(advert_len(a, Family::V4, false), 44);
+        assert_eq!(advert_len(a, Family::V4, true), 68);
+        assert_eq!(advert_len(c, Family::V6, false), 24);
+        let mut buf = RxBuf::default();
+        buf.add(policy.share(a, Family::V4, false));
+        buf.add(policy.share(b, Family::V4, false));
+        assert_eq!(buf.bytes(|_| Ok(1500)), 4 * 44 + 1000);
+
+        let mtu = RxBufsPolicy::Mtu(3);
+        let mut buf = RxBuf::default();
+        buf.add(mtu.share(a, Family::V4, false));
+        buf.add(mtu.share(b, Family::V4, false));
+        assert_eq!(buf.bytes(|_| Ok(1500)), 3 * 1500 + 1000);
+        assert_eq!(buf.bytes(|_| Err(std::io::Error::other("gone"))), 1000);
+        assert_eq!(RxBuf::default().bytes(|_| Ok(1500)), 0);
     }
 }
