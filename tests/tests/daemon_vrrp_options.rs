@@ -2,10 +2,14 @@
 //! namespaces of their own and held to the same result:
 //! - `vrrp_rx_bufs_policy` (MTU, ADVERT or a size), `vrrp_rx_bufs_multiplier` and
 //!   `kernel_rx_buf_size`: the receive buffer (SO_RCVBUF, read from the daemon's own
-//!   socket) of the raw socket VRRP adverts arrive on.
+//!   socket) of the raw socket VRRP adverts arrive on;
+//! - `interface_up_down_delays` (`IFNAME DOWN_DELAY [UP_DELAY]`): a master's interface
+//!   going down reaches FAULT after the down delay, coming up reaches BACKUP after the up
+//!   delay, a delay at least `down_timer_adverts - 1` adverts long is cut to just under
+//!   that, and a change back within the delay cancels it.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use keepalived_tests::host::{have, is_root, keepalived_rs, tmp_dir, wait_for, Daemon, Netns};
 
@@ -185,5 +189,104 @@ fn vrrp_receive_buffers_follow_the_rx_bufs_policy_as_keepalived_sizes_them() {
             "{global:?}: keepalived-rs {ours:?}, keepalived {theirs:?}"
         );
         assert_eq!(ours, expected, "{global:?}");
+    }
+}
+
+/// How long after a change at `since` the notify script touched `file`, if it did.
+fn touched_after(file: &Path, since: SystemTime) -> Option<f64> {
+    let at = std::fs::metadata(file).ok()?.modified().ok()?;
+    Some(at.duration_since(since).ok()?.as_secs_f64())
+}
+
+/// What `interface_up_down_delays` did to a master on d0: seconds from the link going
+/// down to FAULT and from it coming up to BACKUP, and whether a down undone within the
+/// delay still reached FAULT.
+#[derive(Debug)]
+struct Delays {
+    down_to_fault: Option<f64>,
+    up_to_backup: Option<f64>,
+    fault_after_a_blip: bool,
+}
+
+fn measure_delays(who: Who, delays: &str, ns_name: &str) -> Delays {
+    let ns = host(ns_name);
+    let dir = tmp_dir(&format!("{ns_name}-{who:?}"));
+    let touch = |s: &str| format!("\"/usr/bin/touch {}\"", dir.join(s).display());
+    let conf = format!(
+        "global_defs {{\n  script_user root\n}}\n\
+         interface_up_down_delays {{\n  d0 {delays}\n}}\n\
+         vrrp_instance A {{\n  interface d0\n  state MASTER\n  virtual_router_id 51\n  \
+         priority 200\n  advert_int 1\n  notify_master {}\n  notify_backup {}\n  \
+         notify_fault {}\n  virtual_ipaddress {{\n    10.9.0.1/24\n  }}\n}}\n",
+        touch("master"),
+        touch("backup"),
+        touch("fault"),
+    );
+    let path = dir.join("k.conf");
+    std::fs::write(&path, conf).expect("config");
+    let daemon = start(who, &ns, &path, &dir);
+    let up = |f: &str| dir.join(f).exists();
+    assert!(
+        wait_for(Duration::from_secs(8), || up("master")).is_some(),
+        "{who:?} never became master:\n{}",
+        daemon.log_text()
+    );
+    let since = SystemTime::now();
+    ns.ip(&["link", "set", "d0", "down"]);
+    wait_for(Duration::from_secs(5), || up("fault"));
+    let down_to_fault = touched_after(&dir.join("fault"), since);
+    // Touched already when the instance started as backup.
+    let _ = std::fs::remove_file(dir.join("backup"));
+    let since = SystemTime::now();
+    ns.ip(&["link", "set", "d0", "up"]);
+    wait_for(Duration::from_secs(5), || up("backup"));
+    let up_to_backup = touched_after(&dir.join("backup"), since);
+    // Master again, then down and back up well within the down delay.
+    assert!(
+        wait_for(Duration::from_secs(6), || {
+            touched_after(&dir.join("master"), since).is_some()
+        })
+        .is_some(),
+        "{who:?} never became master again:\n{}",
+        daemon.log_text()
+    );
+    let _ = std::fs::remove_file(dir.join("fault"));
+    ns.ip(&["link", "set", "d0", "down"]);
+    std::thread::sleep(Duration::from_millis(400));
+    ns.ip(&["link", "set", "d0", "up"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let fault_after_a_blip = up("fault");
+    daemon.stop();
+    Delays {
+        down_to_fault,
+        up_to_backup,
+        fault_after_a_blip,
+    }
+}
+
+/// keepalived acts on an interface going down or up only once it has stayed so for
+/// its delay (`update_interface_flags()`), delays of at least two adverts cut to
+/// 2 s − 1/256 s (`check_debounce_timers()`); keepalived-rs the same.
+#[test]
+fn interface_up_down_delays_hold_back_link_changes_as_keepalived_does() {
+    if !runnable("interface_up_down_delays_hold_back_link_changes_as_keepalived_does") {
+        return;
+    }
+    let cut = 2.0 - 1.0 / 256.0;
+    // (delays, expected down→FAULT, expected up→BACKUP)
+    let cases = [("1.5 1", 1.5, 1.0), ("3 2", cut, cut)];
+    for (k, (delays, down, up)) in cases.into_iter().enumerate() {
+        for who in [Who::Ours, Who::Keepalived] {
+            let seen = measure_delays(who, delays, &format!("kgx9{}", 2 + k));
+            let near = |v: Option<f64>, want: f64| v.is_some_and(|v| (v - want).abs() < 0.3);
+            assert!(
+                near(seen.down_to_fault, down) && near(seen.up_to_backup, up),
+                "{who:?} with `d0 {delays}`: {seen:?}, expected {down} s and {up} s"
+            );
+            assert!(
+                !seen.fault_after_a_blip,
+                "{who:?} with `d0 {delays}`: a 0.4 s down reached FAULT"
+            );
+        }
     }
 }

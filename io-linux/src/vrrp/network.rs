@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::time::Duration;
 
 use keepalived_engine::config::model::Config;
 use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Owned, State};
@@ -21,6 +22,64 @@ pub(crate) struct Network {
     /// Interfaces of the table that have been deleted: down, until created again.
     deleted: BTreeSet<String>,
     vmacs: Vmacs,
+    /// `interface_up_down_delays`: how long an interface must stay down, or up, before
+    /// its instances are told.
+    delays: BTreeMap<String, Debounce>,
+    /// Link changes held back by their delay: the interface as it will be told, and when.
+    held: BTreeMap<String, Held>,
+    /// Interfaces seen up: one never up is told at once (`update_interface_flags()`).
+    seen_up: BTreeSet<String>,
+}
+
+/// An interface's `interface_up_down_delays`, as `check_debounce_timers()` leaves them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Debounce {
+    down: Duration,
+    up: Duration,
+}
+
+/// A link change waiting out its delay.
+#[derive(Debug, Clone)]
+struct Held {
+    due: tokio::time::Instant,
+    info: InterfaceInfo,
+}
+
+/// The delays `config` gives each interface (`alloc_if_up_down_delay()`), a VMAC taking
+/// its base interface's (`vrrp_complete_instance()`). A delay that is not shorter than
+/// `down_timer_adverts - 1` adverts of an instance on the interface is cut to that less
+/// 1/256 of an advert, so an interface's change still reaches the instance before its
+/// peers' master-down timer could run out (`check_debounce_timers()`); with
+/// `down_timer_adverts 1` there is no delay at all (`vrrp_complete_instance()`).
+fn debounces(config: &Config) -> BTreeMap<String, Debounce> {
+    let mut out = BTreeMap::new();
+    for d in &config.interface_up_down_delays {
+        let mut deb = Debounce {
+            down: Duration::from_micros(d.down_us),
+            up: Duration::from_micros(d.up_us),
+        };
+        let on_it = config
+            .instances
+            .iter()
+            .filter(|vi| vi.interface.as_deref() == Some(d.interface.as_str()));
+        for vi in on_it.clone() {
+            let adverts = u64::from(vi.down_timer_adverts.saturating_sub(1));
+            let limit = adverts * vi.advert_int_us;
+            let cut = Duration::from_micros(limit.saturating_sub(vi.advert_int_us / 256));
+            for delay in [&mut deb.down, &mut deb.up] {
+                if adverts == 0 {
+                    *delay = Duration::ZERO;
+                } else if *delay >= Duration::from_micros(limit) {
+                    *delay = cut.min(*delay);
+                }
+            }
+        }
+        for vmac in on_it.filter_map(|vi| vi.vmac()) {
+            out.insert(vmac.to_string(), deb);
+        }
+        out.insert(d.interface.clone(), deb);
+    }
+    out
 }
 
 impl Network {
@@ -36,6 +95,13 @@ impl Network {
             deleted: BTreeSet::new(),
             netlink,
             vmacs,
+            delays: debounces(config),
+            held: BTreeMap::new(),
+            seen_up: ifs
+                .iter()
+                .filter(|i| i.up)
+                .map(|i| i.name.clone())
+                .collect(),
         };
         Ok((network, ifs))
     }
@@ -58,6 +124,7 @@ impl Network {
         ev: HostEvent,
         polled: impl Fn(&str) -> bool,
     ) -> Option<Event> {
+        let link = matches!(ev, HostEvent::Link(_));
         let merged = match ev {
             HostEvent::Link(info) => {
                 let gone = self.netlink.ifindex(&info.name).is_none();
@@ -131,11 +198,93 @@ impl Network {
                 info
             }
         };
+        let merged = if link { self.debounce(merged)? } else { merged };
         if self.interfaces.get(&merged.name) == Some(&merged) {
             return None;
         }
+        if merged.up {
+            self.seen_up.insert(merged.name.clone());
+        }
         self.interfaces.insert(merged.name.clone(), merged.clone());
         Some(Event::Input(Input::Interface(merged)))
+    }
+
+    /// Holds back an interface going down or up for its `interface_up_down_delays`
+    /// (`update_interface_flags()`): a change back within the delay cancels the held
+    /// one, a further change the same way updates it and keeps its time. What is to be
+    /// told now is returned. An interface deleted, or never seen up, is told at once.
+    fn debounce(&mut self, info: InterfaceInfo) -> Option<InterfaceInfo> {
+        let name = info.name.clone();
+        if let Some(held) = self.held.get_mut(&name) {
+            if held.info.up == info.up {
+                held.info = info;
+                return None;
+            }
+            self.held.remove(&name);
+            info!(interface = %name, "Delay timer for {name} cancelled");
+        }
+        let was_up = self.interfaces.get(&name).is_some_and(|i| i.up);
+        if was_up == info.up || self.deleted.contains(&name) || !self.seen_up.contains(&name) {
+            return Some(info);
+        }
+        let deb = self.delays.get(&name).copied().unwrap_or_default();
+        let delay = if info.up { deb.up } else { deb.down };
+        if delay.is_zero() {
+            return Some(info);
+        }
+        info!(interface = %name, "{name}: {} delayed by {delay:?}", if info.up { "up" } else { "down" });
+        self.held.insert(
+            name,
+            Held {
+                due: tokio::time::Instant::now() + delay,
+                info,
+            },
+        );
+        None
+    }
+
+    /// When the first held link change comes due, if one is held.
+    pub(crate) fn held_until(&self) -> Option<tokio::time::Instant> {
+        self.held.values().map(|h| h.due).min()
+    }
+
+    /// A held link change that has come due, as the engine is to be told it; one at a
+    /// time, the others next time round the loop.
+    pub(crate) fn take_due(&mut self) -> Option<Input> {
+        let now = tokio::time::Instant::now();
+        while let Some(name) = self
+            .held
+            .iter()
+            .find(|(_, h)| h.due <= now)
+            .map(|(n, _)| n.clone())
+        {
+            let Some(Held { info, .. }) = self.held.remove(&name) else {
+                continue;
+            };
+            if info.up {
+                self.seen_up.insert(name.clone());
+            }
+            // Addresses that changed meanwhile are in the table already.
+            let info = match self.interfaces.get(&name) {
+                Some(old) => InterfaceInfo {
+                    ipv4: old.ipv4,
+                    ipv6_ll: old.ipv6_ll,
+                    ..info
+                },
+                None => info,
+            };
+            if self.interfaces.get(&name) != Some(&info) {
+                self.interfaces.insert(name, info.clone());
+                return Some(Input::Interface(info));
+            }
+        }
+        None
+    }
+
+    /// Takes a reloaded configuration's `interface_up_down_delays`; a change already
+    /// held keeps the time it was given.
+    pub(crate) fn set_delays(&mut self, config: &Config) {
+        self.delays = debounces(config);
     }
 
     /// A polled link read `up`: the interface as the engine must now see it, if that
@@ -154,7 +303,21 @@ impl Network {
     pub(crate) async fn refresh(&mut self) -> Vec<Input> {
         let mut news = Vec::new();
         if let Ok(ifs) = self.netlink.interfaces().await {
-            for info in ifs {
+            for mut info in ifs {
+                // A link change still held back stays so until its delay is out.
+                match self.held.get_mut(&info.name) {
+                    Some(held) if held.info.up == info.up => {
+                        held.info = info.clone();
+                        info.up = !held.info.up;
+                    }
+                    Some(_) => {
+                        self.held.remove(&info.name);
+                    }
+                    None => {}
+                }
+                if info.up {
+                    self.seen_up.insert(info.name.clone());
+                }
                 if self.interfaces.get(&info.name) != Some(&info) {
                     self.interfaces.insert(info.name.clone(), info.clone());
                     news.push(Input::Interface(info));
@@ -261,5 +424,39 @@ fn v6_of(a: IpAddr) -> Option<std::net::Ipv6Addr> {
     match a {
         IpAddr::V6(v) => Some(v),
         IpAddr::V4(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        keepalived_engine::config::parse_str(
+            text,
+            &keepalived_engine::config::ParseOptions::default(),
+        )
+        .config
+    }
+
+    #[test]
+    fn delays_of_two_adverts_or_more_are_cut_and_a_vmac_takes_its_base_interfaces() {
+        let c = config(
+            "interface_up_down_delays {\n eth0 3 1.5\n eth1 0.5 0.25\n}\n\
+             vrrp_instance A {\n interface eth0\n use_vmac vm1\n virtual_router_id 1\n\
+             priority 100\n advert_int 1\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n\
+             vrrp_instance B {\n interface eth1\n virtual_router_id 2\n priority 100\n\
+             advert_int 1\n down_timer_adverts 1\n virtual_ipaddress {\n 10.0.1.1\n }\n}\n",
+        );
+        let d = debounces(&c);
+        let us = Duration::from_micros;
+        let eth0 = Debounce {
+            down: us(2_000_000 - 1_000_000 / 256),
+            up: us(1_500_000),
+        };
+        assert_eq!(d.get("eth0"), Some(&eth0));
+        assert_eq!(d.get("vm1"), Some(&eth0));
+        // down_timer_adverts 1 leaves no room for a delay.
+        assert_eq!(d.get("eth1"), Some(&Debounce::default()));
     }
 }

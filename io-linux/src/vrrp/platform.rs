@@ -182,6 +182,7 @@ impl Platform for LinuxPlatform {
             return Event::Packet { at, input };
         }
         loop {
+            let held = self.network.held_until();
             tokio::select! {
                 biased;
                 _ = self.control.signals.term.recv() => return self.control.shutdown("SIGTERM"),
@@ -218,6 +219,12 @@ impl Platform for LinuxPlatform {
                     }
                 }
                 (at, input) = self.sockets.recv() => return Event::Packet { at, input },
+                // A link change held back by interface_up_down_delays comes due.
+                _ = tokio::time::sleep_until(held.unwrap_or_else(tokio::time::Instant::now)), if held.is_some() => {
+                    if let Some(input) = self.network.take_due() {
+                        return Event::Input(input);
+                    }
+                }
             }
         }
     }
@@ -237,6 +244,7 @@ impl Platform for LinuxPlatform {
         self.statics.reload(config);
         self.dumps = DumpPaths::new(config);
         self.network.ensure_vmacs(config).await;
+        self.network.set_delays(config);
         if let Err(e) = self.sockets.open(config, |name| self.network.ifindex(name)) {
             error!("{e}");
         }
