@@ -127,8 +127,10 @@ fn vrrp_rcvbuf(ns: &Netns) -> Option<i32> {
         .max()
 }
 
-/// The VRRP receive buffer `who` gives `conf`, once its sockets are open.
-fn receive_buffer(who: Who, ns: &Netns, conf: &str, dir: &Path) -> Option<i32> {
+/// The VRRP receive buffer `who` gives `conf`, once its sockets are open and, with
+/// `mtu`, d0's MTU has been set to it.
+fn receive_buffer(who: Who, ns: &Netns, conf: &str, dir: &Path, mtu: Option<&str>) -> Option<i32> {
+    ns.ip(&["link", "set", "d0", "mtu", "1500"]);
     let path = dir.join("k.conf");
     std::fs::write(&path, conf).expect("config");
     let daemon = start(who, ns, &path, dir);
@@ -137,6 +139,9 @@ fn receive_buffer(who: Who, ns: &Netns, conf: &str, dir: &Path) -> Option<i32> {
         seen = vrrp_rcvbuf(ns);
         seen.is_some()
     });
+    if let Some(mtu) = mtu {
+        ns.ip(&["link", "set", "d0", "mtu", mtu]);
+    }
     // Sockets opened: give a late setsockopt the time it would take.
     std::thread::sleep(Duration::from_millis(300));
     let seen = vrrp_rcvbuf(ns).or(seen);
@@ -158,7 +163,8 @@ fn rx_config(global: &str) -> String {
 
 /// The receive buffer of the VRRP socket is the sum over its instances of their
 /// `kernel_rx_buf_size` or of what `vrrp_rx_bufs_policy` gives them
-/// (`vrrp_create_sockpool()`), the same as keepalived 2.2.7's; the kernel doubles it.
+/// (`vrrp_create_sockpool()`), and follows an MTU change under the MTU policy
+/// (`update_mtu()`), the same as keepalived 2.2.7's; the kernel doubles it.
 #[test]
 fn vrrp_receive_buffers_follow_the_rx_bufs_policy_as_keepalived_sizes_them() {
     if !runnable("vrrp_receive_buffers_follow_the_rx_bufs_policy_as_keepalived_sizes_them") {
@@ -168,27 +174,38 @@ fn vrrp_receive_buffers_follow_the_rx_bufs_policy_as_keepalived_sizes_them() {
         // A's advert: 8 VRRP header + 8 authentication + 2 x 4 VIPs + 20 IP header = 44.
         (
             "  vrrp_rx_bufs_policy ADVERT\n  vrrp_rx_bufs_multiplier 40\n",
+            None,
             Some(2 * (40 * 44 + 5000)),
         ),
         (
             "  vrrp_rx_bufs_policy MTU\n  vrrp_rx_bufs_multiplier 40\n",
+            None,
             Some(2 * (40 * 1500 + 5000)),
         ),
-        ("  vrrp_rx_bufs_policy 7000\n", Some(2 * (7000 + 5000))),
+        (
+            "  vrrp_rx_bufs_policy MTU\n  vrrp_rx_bufs_multiplier 40\n",
+            Some("1400"),
+            Some(2 * (40 * 1400 + 5000)),
+        ),
+        (
+            "  vrrp_rx_bufs_policy 7000\n",
+            None,
+            Some(2 * (7000 + 5000)),
+        ),
         // No policy: instance B's kernel_rx_buf_size alone.
-        ("", Some(2 * 5000)),
+        ("", None, Some(2 * 5000)),
     ];
     let ns = host("kgx90");
     let dir = tmp_dir("kgx9-rxbufs");
-    for (global, expected) in cases {
+    for (global, mtu, expected) in cases {
         let conf = rx_config(global);
-        let ours = receive_buffer(Who::Ours, &ns, &conf, &dir);
-        let theirs = receive_buffer(Who::Keepalived, &ns, &conf, &dir);
+        let ours = receive_buffer(Who::Ours, &ns, &conf, &dir, mtu);
+        let theirs = receive_buffer(Who::Keepalived, &ns, &conf, &dir, mtu);
         assert_eq!(
             ours, theirs,
-            "{global:?}: keepalived-rs {ours:?}, keepalived {theirs:?}"
+            "{global:?}, MTU {mtu:?}: keepalived-rs {ours:?}, keepalived {theirs:?}"
         );
-        assert_eq!(ours, expected, "{global:?}");
+        assert_eq!(ours, expected, "{global:?}, MTU {mtu:?}");
     }
 }
 

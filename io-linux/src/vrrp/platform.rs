@@ -209,6 +209,9 @@ impl Platform for LinuxPlatform {
                     }
                 }
                 Some(ev) = self.network.next_host_event() => {
+                    if let crate::host::netlink::HostEvent::Link(info) = &ev {
+                        self.sockets.link_changed(&info.name);
+                    }
                     if let Some(ev) = self.network.host_event(ev, |name| self.polled.polls(name)).await {
                         // An interface created, deleted or recreated: its sockets follow
                         // before the engine hears of it.

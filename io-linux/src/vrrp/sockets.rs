@@ -41,6 +41,8 @@ const UNUSABLE_READS: usize = 64;
 struct Open {
     ifindex: u32,
     sock: Sock,
+    /// The receive buffer size last set on it, 0 for the kernel's.
+    rx_bytes: i32,
 }
 
 /// The interface, protocol and family a socket is for.
@@ -170,6 +172,7 @@ impl Sockets {
                         Open {
                             ifindex: index,
                             sock,
+                            rx_bytes: bytes,
                         },
                     );
                 }
@@ -180,6 +183,26 @@ impl Sockets {
             Ok(())
         } else {
             Err(failed.join("; "))
+        }
+    }
+
+    /// Interface `ifname`'s link changed: a socket whose receive buffer is counted in
+    /// its MTU is sized again if the MTU moved (`update_mtu()`, `vrrp_if.c`).
+    pub(crate) fn link_changed(&mut self, ifname: &str) {
+        for (key, open) in &mut self.by_key {
+            let Some(rx) = self.wanted.get(key).filter(|rx| rx.follows_mtu_of(ifname)) else {
+                continue;
+            };
+            let bytes = rx.bytes(interface_mtu);
+            if bytes == open.rx_bytes || bytes == 0 {
+                continue;
+            }
+            match open.sock.set_recv_buffer(bytes) {
+                Ok(()) => open.rx_bytes = bytes,
+                Err(e) => {
+                    warn!(interface = %key.0, "vrrp update receive socket buffer size: {e}")
+                }
+            }
         }
     }
 
@@ -394,6 +417,13 @@ struct RxBuf {
 impl RxBuf {
     fn add(&mut self, share: RxShare) {
         self.shares.push(share);
+    }
+
+    /// Whether a share is counted in `ifname`'s MTU.
+    fn follows_mtu_of(&self, ifname: &str) -> bool {
+        self.shares
+            .iter()
+            .any(|s| matches!(s, RxShare::Mtu { interface, .. } if interface == ifname))
     }
 
     /// The SO_RCVBUF to set, 0 for the kernel's default; an interface whose MTU cannot
