@@ -1118,3 +1118,46 @@ fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
         "every instance of the burst still takes over"
     );
 }
+
+// garp_extra_if (vrrp_send_vmac_update()): a master sends one GARP on each other
+// interface holding its addresses as an advert goes once the interval has passed since
+// the last round; without `all` only on VMACs keepalived created, so an address on a
+// plain interface gets none.
+#[test]
+fn garp_extra_if_repeats_gratuitous_arps_on_the_other_interfaces() {
+    let extra_if_garps = |extra: &str| {
+        let text = conf(
+            1,
+            255,
+            &format!(
+                "state MASTER\n garp_master_delay 0\n garp_master_repeat 1\n {extra}\n \
+                 virtual_ipaddress_excluded {{\n  10.0.1.1/24 dev eth1\n  10.0.1.2/24 dev eth1\n }}"
+            ),
+        );
+        let mut c = one(&text);
+        c.input(
+            0,
+            Input::Interface(InterfaceInfo {
+                name: "eth1".into(),
+                ..iface(1, true)
+            }),
+        );
+        c.run_until(secs(13.5));
+        outputs_of(&c, "r1")
+            .filter_map(|o| match o {
+                Output::SendGratuitousArp {
+                    interface, addr, ..
+                } if interface == "eth1" => Some(addr.to_string()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // Becoming master: one GARP per address; then at the adverts after 3 s had passed
+    // (4, 8, 12 s), one for the first address on eth1.
+    assert_eq!(
+        extra_if_garps("garp_extra_if all 3"),
+        ["10.0.1.1", "10.0.1.2", "10.0.1.1", "10.0.1.1", "10.0.1.1"]
+    );
+    assert_eq!(extra_if_garps("garp_extra_if 3"), ["10.0.1.1", "10.0.1.2"]);
+    assert_eq!(extra_if_garps(""), ["10.0.1.1", "10.0.1.2"]);
+}

@@ -6,12 +6,17 @@
 //! - `interface_up_down_delays` (`IFNAME DOWN_DELAY [UP_DELAY]`): a master's interface
 //!   going down reaches FAULT after the down delay, coming up reaches BACKUP after the up
 //!   delay, a delay at least `down_timer_adverts - 1` adverts long is cut to just under
-//!   that, and a change back within the delay cancels it.
+//!   that, and a change back within the delay cancels it;
+//! - `garp_extra_if [all] DELAY`: a master repeats a gratuitous ARP on another interface
+//!   holding one of its addresses, as an advert goes once DELAY has passed; without `all`
+//!   only on VMACs the daemon created, so a plain interface gets none.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use keepalived_tests::host::{have, is_root, keepalived_rs, tmp_dir, wait_for, Daemon, Netns};
+use keepalived_tests::host::{
+    have, is_root, keepalived_rs, tmp_dir, wait_for, Capture, Daemon, Netns,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -305,5 +310,73 @@ fn interface_up_down_delays_hold_back_link_changes_as_keepalived_does() {
                 "{who:?} with `d0 {delays}`: a 0.4 s down reached FAULT"
             );
         }
+    }
+}
+
+/// The times, seconds after the instance became master, of the gratuitous ARPs for an
+/// address on d1 (a plain interface) that `who` sends in the 10 s after.
+fn extra_if_garps(who: Who, option: &str, ns_name: &str) -> Vec<f64> {
+    let ns = host(ns_name);
+    ns.ip(&["link", "add", "d1", "type", "veth", "peer", "name", "p1"]);
+    ns.ip(&["addr", "add", "192.168.91.1/24", "dev", "d1"]);
+    ns.ip(&["link", "set", "p1", "up"]);
+    ns.ip(&["link", "set", "d1", "up"]);
+    let dir = tmp_dir(&format!("{ns_name}-{who:?}"));
+    let master = dir.join("master");
+    let conf = format!(
+        "global_defs {{\n  script_user root\n}}\n\
+         vrrp_instance A {{\n  interface d0\n  state MASTER\n  virtual_router_id 51\n  \
+         priority 200\n  advert_int 1\n  garp_master_delay 0\n  garp_master_repeat 1\n  \
+         {option}\n  notify_master \"/usr/bin/touch {}\"\n  \
+         virtual_ipaddress {{\n    10.9.0.1/24\n  }}\n  \
+         virtual_ipaddress_excluded {{\n    10.9.1.1/24 dev d1\n  }}\n}}\n",
+        master.display()
+    );
+    let path = dir.join("k.conf");
+    std::fs::write(&path, conf).expect("config");
+    let cap = Capture::start(&ns, "p1", "arp", &dir.join("cap"));
+    let daemon = start(who, &ns, &path, &dir);
+    assert!(
+        wait_for(Duration::from_secs(8), || master.exists()).is_some(),
+        "{who:?} never became master:\n{}",
+        daemon.log_text()
+    );
+    std::thread::sleep(Duration::from_secs(10));
+    daemon.stop();
+    let became = std::fs::metadata(&master)
+        .and_then(|m| m.modified())
+        .expect("master notified")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_secs_f64();
+    cap.garps("10.9.1.1", became - 0.5)
+        .into_iter()
+        .map(|(t, _)| t - became)
+        .filter(|t| *t < 10.0)
+        .collect()
+}
+
+/// keepalived's master sends one gratuitous ARP on its other interfaces at the first
+/// advert after each `garp_extra_if` delay (`vrrp_send_vmac_update()` from
+/// `vrrp_state_master_tx()`): with `all 2` every 2 to 3 s after the takeover's own, on a
+/// plain interface only with `all`; keepalived-rs the same.
+#[test]
+fn garp_extra_if_repeats_gratuitous_arps_on_other_interfaces_as_keepalived_does() {
+    if !runnable("garp_extra_if_repeats_gratuitous_arps_on_other_interfaces_as_keepalived_does") {
+        return;
+    }
+    for who in [Who::Ours, Who::Keepalived] {
+        let all = extra_if_garps(who, "garp_extra_if all 2", "kgx94");
+        let gaps: Vec<f64> = all.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            (4..=5).contains(&all.len()) && gaps.iter().all(|g| (1.7..3.3).contains(g)),
+            "{who:?} with `all 2`: GARPs at {all:?}"
+        );
+        let vmacs_only = extra_if_garps(who, "garp_extra_if 2", "kgx95");
+        assert_eq!(
+            vmacs_only.len(),
+            1,
+            "{who:?} without `all`: only the takeover's GARP, got {vmacs_only:?}"
+        );
     }
 }

@@ -115,6 +115,9 @@ pub struct Instance {
     garp_delayed_at: Option<Instant>,
     garp_refresh_at: Option<Instant>,
     garp_lower_at: Option<Instant>,
+    /// `garp_extra_if`: when a master's next round of GARPs on its other interfaces is
+    /// due, looked at as each advert goes.
+    extra_if_garp_at: Option<Instant>,
     /// The addresses every advert carries, built once.
     advert_vips: VipList,
     /// Duplicate address owner handling (`vrrp_state_master_rx()`): adverts of ours left
@@ -156,6 +159,7 @@ impl Instance {
             garp_delayed_at: None,
             garp_refresh_at: None,
             garp_lower_at: None,
+            extra_if_garp_at: None,
             advert_vips: advert_vips(&cfg, family),
             rogue_counter: 0,
             rogue_adver_int: Duration::ZERO,
@@ -410,45 +414,99 @@ impl Instance {
                 .iter()
                 .chain(&self.cfg.virtual_ipaddress_excluded)
             {
-                let ifname = a
-                    .dev
-                    .clone()
-                    .unwrap_or_else(|| self.vip_interface().to_string());
-                let Some(info) = cx.interfaces.get(&ifname) else {
-                    continue;
-                };
-                let frame = match a.address {
-                    IpAddr::V4(v4) => {
-                        // The interface's own MAC: on a VMAC that is the virtual MAC.
-                        let g = GarpRepr {
-                            sender_mac: info.mac,
-                            addr: v4,
-                        };
-                        let mut frame = vec![0; g.buffer_len()];
-                        g.emit(&mut frame);
-                        Output::SendGratuitousArp {
-                            interface: ifname,
-                            addr: v4,
-                            frame,
-                        }
-                    }
-                    IpAddr::V6(v6) => {
-                        let na = UnsolicitedNaRepr {
-                            sender_mac: info.mac,
-                            target: v6,
-                            router: info.ipv6_forwarding,
-                        };
-                        let mut frame = vec![0; na.buffer_len()];
-                        na.emit(&mut frame);
-                        Output::SendNeighborAdvert {
-                            interface: ifname,
-                            addr: v6,
-                            frame,
-                        }
-                    }
-                };
-                cx.garp.send(cx.now, frame, cx.out);
+                self.garp_for(cx, a);
             }
+        }
+    }
+
+    /// The interface address `a` goes on: its `dev`, else the instance's.
+    fn address_interface(&self, a: &IpAddress) -> String {
+        a.dev
+            .clone()
+            .unwrap_or_else(|| self.vip_interface().to_string())
+    }
+
+    /// One gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6) for `a`
+    /// on its interface, through the GARP pacing.
+    fn garp_for(&self, cx: &mut Ctx<'_>, a: &IpAddress) {
+        let ifname = self.address_interface(a);
+        let Some(info) = cx.interfaces.get(&ifname) else {
+            return;
+        };
+        let frame = match a.address {
+            IpAddr::V4(v4) => {
+                // The interface's own MAC: on a VMAC that is the virtual MAC.
+                let g = GarpRepr {
+                    sender_mac: info.mac,
+                    addr: v4,
+                };
+                let mut frame = vec![0; g.buffer_len()];
+                g.emit(&mut frame);
+                Output::SendGratuitousArp {
+                    interface: ifname,
+                    addr: v4,
+                    frame,
+                }
+            }
+            IpAddr::V6(v6) => {
+                let na = UnsolicitedNaRepr {
+                    sender_mac: info.mac,
+                    target: v6,
+                    router: info.ipv6_forwarding,
+                };
+                let mut frame = vec![0; na.buffer_len()];
+                na.emit(&mut frame);
+                Output::SendNeighborAdvert {
+                    interface: ifname,
+                    addr: v6,
+                    frame,
+                }
+            }
+        };
+        cx.garp.send(cx.now, frame, cx.out);
+    }
+
+    /// `garp_extra_if` (`vrrp_send_vmac_update()`): one GARP on each interface other
+    /// than the instance's own that holds one of its addresses, for the first such
+    /// address: on the VMACs we created (an address VMAC of `use_vmac_addr`), or with
+    /// `all` on every such interface; the instance's own interface only with
+    /// `vmac_xmit_base`, where adverts and their GARPs leave by the base interface.
+    fn extra_if_garps(&self, cx: &mut Ctx<'_>, all: bool) {
+        let own = self.vip_interface();
+        let addresses = || {
+            self.cfg
+                .virtual_ipaddress
+                .iter()
+                .chain(&self.cfg.virtual_ipaddress_excluded)
+        };
+        // An address VMAC of use_vmac_addr, on an interface not the instance's.
+        let address_vmac = |ifname: &str| {
+            self.cfg.use_vmac_addr && ifname != own && Some(ifname) != self.cfg.interface.as_deref()
+        };
+        // With no address elsewhere, or none on a VMAC of ours without `all`, keepalived
+        // turns the timer off (`vrrp_complete_instance()`).
+        let elsewhere: Vec<String> = addresses()
+            .map(|a| self.address_interface(a))
+            .filter(|i| i != own)
+            .collect();
+        if elsewhere.is_empty() || (!all && !elsewhere.iter().any(|i| address_vmac(i))) {
+            return;
+        }
+        let mut done: Vec<String> = Vec::new();
+        for a in addresses() {
+            let ifname = self.address_interface(a);
+            let ours = ifname == own || address_vmac(&ifname);
+            if !ours && !all {
+                continue;
+            }
+            if ifname == own && !self.cfg.vmac_xmit_base {
+                continue;
+            }
+            if done.contains(&ifname) {
+                continue;
+            }
+            self.garp_for(cx, a);
+            done.push(ifname);
         }
     }
 
@@ -478,6 +536,12 @@ impl Instance {
         self.garp_refresh_at = (self.cfg.garp_master_refresh_us > 0).then(|| {
             cx.now + us(self.cfg.garp_master_delay_us) + us(self.cfg.garp_master_refresh_us)
         });
+        self.extra_if_garp_at = self
+            .cfg
+            .garp_extra_if
+            .as_ref()
+            .filter(|g| g.interval_us > 0)
+            .map(|g| cx.now + us(g.interval_us));
         self.master_adver_int = self.adver_int();
         self.deadline = Some(cx.now + self.adver_int());
         self.preempt_time = None;
@@ -503,6 +567,7 @@ impl Instance {
         self.garp_delayed_at = None;
         self.garp_refresh_at = None;
         self.garp_lower_at = None;
+        self.extra_if_garp_at = None;
         self.rogue_until = None;
         self.rogue_counter = 0;
         self.stats.release_master += 1;
@@ -662,6 +727,13 @@ impl Instance {
         if self.state == State::Master && self.deadline.is_some_and(|d| d <= now) {
             self.send_advert(cx, self.effective_priority);
             self.deadline = Some(now + self.adver_int());
+            // `vrrp_state_master_tx()` looks at the extra-interface GARPs as it sends.
+            if let (Some(at), Some(g)) = (self.extra_if_garp_at, &self.cfg.garp_extra_if) {
+                if now > at {
+                    self.extra_if_garp_at = Some(now + us(g.interval_us));
+                    self.extra_if_garps(cx, g.all);
+                }
+            }
             if self.owner() && self.rogue_counter > 0 {
                 self.rogue_counter -= 1;
                 if self.rogue_counter == 0 {
