@@ -132,7 +132,7 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
         kw::VRRP_GARP_INTERVAL => set!(g.vrrp_garp_interval_us, p.timer_value(s, 0, 1000 * SECOND)),
         kw::VRRP_GNA_INTERVAL => set!(g.vrrp_gna_interval_us, p.timer_value(s, 0, 1000 * SECOND)),
         kw::VRRP_MIN_GARP => g.vrrp_min_garp = p.flag(s),
-        kw::VRRP_GARP_EXTRA_IF | kw::VRRP_VMAC_GARP_INTVL => g.vrrp_garp_extra_if = garp_extra_if(p, s),
+        kw::VRRP_GARP_EXTRA_IF | kw::VRRP_VMAC_GARP_INTVL => g.vrrp_garp_extra_if = garp_extra_if(p, s, 1),
         kw::VRRP_IPTABLES => g.vrrp_iptables = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
         kw::VRRP_IPSETS => g.vrrp_ipsets = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
         kw::NFTABLES => {
@@ -327,14 +327,32 @@ fn fifo_script(p: &mut Parser<'_>, s: &Stmt, slot: &mut Option<Fifo>) {
     }
 }
 
-pub fn garp_extra_if(p: &mut Parser<'_>, s: &Stmt) -> Option<GarpExtraIf> {
-    let all = s.arg(0) == Some("all");
-    let i = usize::from(all);
-    let v = p.timer(s, i, 0, 86400 * SECOND)?;
-    p.extra(s, i + 1);
+/// `[vrrp_]garp_extra_if [all] DELAY`: `all` may stand before or after the delay, which
+/// is whole seconds, at least `min` (1 in global_defs, 0 in an instance), at most a day
+/// (`vrrp_vmac_garp_extra_if_handler()`, `vrrp_garp_extra_if_handler()`). A bad word
+/// or a missing delay drops the keyword.
+pub fn garp_extra_if(p: &mut Parser<'_>, s: &Stmt, min: i64) -> Option<GarpExtraIf> {
+    let mut all = false;
+    let mut delay: Option<u64> = None;
+    for (i, word) in s.args.iter().enumerate() {
+        if word.text.as_str() == "all" {
+            all = true;
+        } else {
+            delay = Some(p.int(s, i, min, 86400)?);
+        }
+    }
+    let Some(delay) = delay else {
+        p.error(
+            s,
+            s.kw.col,
+            DiagClass::Semantic,
+            format!("'{}' specified without a time - ignoring it", s.kw()),
+        );
+        return None;
+    };
     Some(GarpExtraIf {
         all,
-        interval_us: v,
+        interval_us: delay * SECOND,
     })
 }
 
@@ -521,6 +539,57 @@ mod umask_tests {
             ),
         ] {
             assert_eq!(umask(words), want, "{words:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod garp_extra_if_tests {
+    use crate::config::model::{GarpExtraIf, SECOND};
+    use crate::config::{parse_str, ParseOptions};
+
+    /// global_defs' and an instance's `garp_extra_if` from `words`, and whether either
+    /// line failed `-t`.
+    fn both(words: &str) -> (Option<GarpExtraIf>, Option<GarpExtraIf>, bool) {
+        let l = parse_str(
+            &format!(
+                "global_defs {{\n vrrp_garp_extra_if {words}\n}}\nvrrp_instance A {{\n interface eth0\n \
+                 virtual_router_id 1\n garp_extra_if {words}\n virtual_ipaddress {{\n  10.0.0.1\n }}\n}}\n"
+            ),
+            &ParseOptions::default(),
+        );
+        let failed = l.diagnostics.iter().any(|d| d.counts_as_error());
+        let vi = l.config.instances[0].garp_extra_if.clone();
+        (l.config.global.vrrp_garp_extra_if, vi, failed)
+    }
+
+    #[test]
+    fn all_stands_on_either_side_of_whole_seconds() {
+        let want = Some(GarpExtraIf {
+            all: true,
+            interval_us: 3 * SECOND,
+        });
+        for words in ["all 3", "3 all"] {
+            let (g, vi, failed) = both(words);
+            assert_eq!(
+                (g, vi.clone(), failed),
+                (want.clone(), want.clone(), false),
+                "{words}"
+            );
+        }
+        let (g, vi, _) = both("5");
+        assert_eq!(g.map(|g| (g.all, g.interval_us)), Some((false, 5 * SECOND)));
+        assert_eq!(
+            vi.map(|g| (g.all, g.interval_us)),
+            Some((false, 5 * SECOND))
+        );
+    }
+
+    #[test]
+    fn a_missing_or_fractional_delay_drops_the_keyword() {
+        for words in ["all", "1.5", "all x", "86401"] {
+            let (g, vi, failed) = both(words);
+            assert!(g.is_none() && vi.is_none() && failed, "{words}");
         }
     }
 }

@@ -435,10 +435,15 @@ pub fn interface_up_down_delays(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config)
         let Some(down) = p.timer(&s, 0, 0, 255 * SECOND) else {
             continue;
         };
+        // `IFNAME DOWN_DELAY [UP_DELAY]`: without an up delay, coming up is not delayed
+        // (alloc_if_up_down_delay()).
         let up = if s.args.len() > 1 {
-            p.timer(&s, 1, 0, 255 * SECOND).unwrap_or(down)
+            let Some(up) = p.timer(&s, 1, 0, 255 * SECOND) else {
+                continue;
+            };
+            up
         } else {
-            down
+            0
         };
         p.extra(&s, 2);
         cfg.interface_up_down_delays.push(InterfaceDelay {
@@ -510,6 +515,21 @@ mod tests {
             .map(|d| d.message.clone())
             .collect();
         (l.config.track_processes.into_iter().next(), errors)
+    }
+
+    #[test]
+    fn an_interface_with_one_delay_comes_up_at_once() {
+        let l = parse_str(
+            "interface_up_down_delays {\n eth0 2\n eth1 1.5 3\n}\n",
+            &ParseOptions::default(),
+        );
+        let d: Vec<_> = l
+            .config
+            .interface_up_down_delays
+            .iter()
+            .map(|d| (d.interface.as_str(), d.down_us, d.up_us))
+            .collect();
+        assert_eq!(d, [("eth0", 2_000_000, 0), ("eth1", 1_500_000, 3_000_000)]);
     }
 
     fn ok(lines: &str) -> TrackProcess {

@@ -320,7 +320,7 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
             vi.garp_lower_prio_repeat,
             p.int_value(s, 0, 255)
         ),
-        kw::GARP_EXTRA_IF | kw::VMAC_GARP_INTVL => vi.garp_extra_if = garp_extra_if(p, s),
+        kw::GARP_EXTRA_IF | kw::VMAC_GARP_INTVL => vi.garp_extra_if = garp_extra_if(p, s, 0),
         kw::LOWER_PRIO_NO_ADVERT => set!(
             Given::LowerPrioNoAdvert,
             vi.lower_prio_no_advert,

@@ -10,7 +10,7 @@ keywords! { Root;
     CHILD_WAIT_TIME = "child_wait_time", Int, "5", Carried;
     LINKBEAT_USE_POLLING = "linkbeat_use_polling", Flag, "", Carried;
     LINKBEAT_INTERFACES = "linkbeat_interfaces", Block, "", Carried;
-    INTERFACE_UP_DOWN_DELAYS = "interface_up_down_delays", Block, "", Ignored("interface state changes are acted on at once, without the delays");
+    INTERFACE_UP_DOWN_DELAYS = "interface_up_down_delays", Block, "", Carried;
     TRACK_GROUP = "track_group", Block, "", Carried;
     STATIC_IPADDRESS = "static_ipaddress", Block, "", Partial("`peer` and the home, mngtmpaddr, noprefixroute and autojoin flags are not sent to the kernel");
     STATIC_ROUTES = "static_routes", Block, "", Partial("nexthop, onlink, tos and the metrics (mtu, advmss…) are not sent to the kernel");

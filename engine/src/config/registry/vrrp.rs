@@ -50,7 +50,7 @@ pub mod instance {
         GARP_MASTER_REFRESH_REPEAT = "garp_master_refresh_repeat", Int, (derived "`vrrp_garp_master_refresh_repeat`"), Carried;
         GARP_LOWER_PRIO_DELAY = "garp_lower_prio_delay", Seconds, (derived "`vrrp_garp_lower_prio_delay`, else `garp_master_delay`"), Carried;
         GARP_LOWER_PRIO_REPEAT = "garp_lower_prio_repeat", Int, (derived "`vrrp_garp_lower_prio_repeat`, else `garp_master_repeat`"), Carried;
-        GARP_EXTRA_IF = "garp_extra_if" | VMAC_GARP_INTVL = "vmac_garp_intvl", Words, (derived "`vrrp_garp_extra_if`"), Ignored("no extra gratuitous ARPs are sent on the base interface");
+        GARP_EXTRA_IF = "garp_extra_if" | VMAC_GARP_INTVL = "vmac_garp_intvl", Words, (derived "`vrrp_garp_extra_if`"), Partial("an address given its own use_vmac is not counted as on one of our VMACs (without `all`, it gets no extra GARP)");
         LOWER_PRIO_NO_ADVERT = "lower_prio_no_advert", Flag, (derived "`vrrp_lower_prio_no_advert`"), Carried;
         HIGHER_PRIO_SEND_ADVERT = "higher_prio_send_advert", Flag, (derived "`vrrp_higher_prio_send_advert`"), Carried;
         OWNER_IGNORE_ADVERTS = "owner_ignore_adverts", Flag, (derived "`vrrp_owner_ignore_adverts`"), Carried;
@@ -67,7 +67,7 @@ pub mod instance {
         NOTIFY_PRIORITY_CHANGES = "notify_priority_changes", Flag, (derived "`vrrp_notify_priority_changes`"), Carried;
         SMTP_ALERT = "smtp_alert", Flag, (derived "`smtp_alert_vrrp`, else `smtp_alert`"), Carried;
         PROMOTE_SECONDARIES = "promote_secondaries", Flag, "", Ignored("the interface's promote_secondaries setting is left as it is");
-        KERNEL_RX_BUF_SIZE = "kernel_rx_buf_size", Int, "", Ignored("VRRP sockets keep the kernel's receive buffer size");
+        KERNEL_RX_BUF_SIZE = "kernel_rx_buf_size", Int, "", Carried;
         DEBUG = "debug", Int, "", Ignored("log detail is set with the command line, not per instance");
         LINKBEAT_USE_POLLING = "linkbeat_use_polling", Flag, "", Carried;
         LVS_SYNC_DAEMON_INTERFACE = "lvs_sync_daemon_interface", Word, "", Carried, deprecated "use lvs_sync_daemon in global_defs";
