@@ -454,6 +454,65 @@ fn dont_track_primary_ignores_own_interface() {
     assert_eq!(c.state(0, "VI_1"), State::Master);
 }
 
+fn source(c: &mut Cluster, addr: &str, present: bool) {
+    c.input(
+        0,
+        Input::SourceAddress {
+            interface: IFACE.into(),
+            addr: addr.parse().expect("address"),
+            present,
+        },
+    );
+}
+
+// track_src_ip (keepalived.conf(5): "if the configured src_ip doesn't exist or is removed
+// put the instance into fault state"): the master leaves with priority 0 and comes back
+// through BACKUP; without the keyword, or for another address, nothing happens.
+#[test]
+fn track_src_ip_faults_while_the_configured_source_is_missing() {
+    let mut c = master(100, "mcast_src_ip 192.168.0.1\n track_src_ip");
+    let sent = adverts_sent(&c).len();
+    source(&mut c, "192.168.0.7", false);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+    source(&mut c, "192.168.0.1", false);
+    assert_eq!(c.state(0, "VI_1"), State::Fault);
+    assert!(c.hosts[0].held.is_empty());
+    assert_eq!(
+        adverts_sent(&c)[sent..],
+        [0],
+        "priority 0 on leaving for FAULT"
+    );
+    source(&mut c, "192.168.0.1", true);
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    c.run_for_secs(4.0);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+
+    let mut c = master(100, "mcast_src_ip 192.168.0.1");
+    source(&mut c, "192.168.0.1", false);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+}
+
+// An instance whose tracked source is missing at start starts in FAULT, never BACKUP.
+#[test]
+fn track_src_ip_missing_at_start_starts_in_fault() {
+    use keepalived_engine::config::{parse_str, ParseOptions};
+    use keepalived_engine::vrrp::{Engine, TrackedAtStart};
+    let text = conf(1, 100, "mcast_src_ip 192.168.0.9\n track_src_ip");
+    let loaded = parse_str(&text, &ParseOptions::default());
+    let tracked = TrackedAtStart {
+        missing_sources: [(IFACE.to_string(), "192.168.0.9".parse().expect("address"))].into(),
+        ..TrackedAtStart::default()
+    };
+    let mut e = Engine::with_trackers(loaded.config, Instant::ZERO, vec![iface(1, true)], tracked);
+    let states: Vec<State> = std::iter::from_fn(|| e.poll_output())
+        .filter_map(|o| match o {
+            Output::StateChange { to, .. } => Some(to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states, [State::Fault]);
+}
+
 // track_file: value × weight; weight 0 faults on a non-zero value.
 #[test]
 fn track_file_value_times_weight_and_weight_zero_faults() {

@@ -386,6 +386,21 @@ impl Daemon {
         Daemon::start(ns, &keepalived_rs(), &args, dir.join(format!("{tag}.log")))
     }
 
+    /// keepalived 2.2.7 in `ns` as [`Daemon::ours`] runs ours: in the foreground, logging
+    /// to the console with detail, pidfiles and output `<tag>.*` in `dir`.
+    pub fn keepalived(
+        ns: &Netns,
+        conf: &std::path::Path,
+        dir: &std::path::Path,
+        tag: &str,
+    ) -> Daemon {
+        let file = |ext: &str| dir.join(format!("{tag}.{ext}")).display().to_string();
+        let (conf, p, r, c) = (conf.display().to_string(), file("p"), file("r"), file("c"));
+        let args = ["-n", "-l", "-D", "-f", &conf, "-p", &p, "-r", &r, "-c", &c];
+        let log = dir.join(format!("{tag}.log"));
+        Daemon::start(ns, std::path::Path::new("keepalived"), &args, log)
+    }
+
     /// The pid a daemon started by [`Daemon::ours`] wrote to its pidfile `<tag>.<kind>`
     /// (`p` parent, `r` VRRP child, `c` checker child).
     pub fn pid_of(dir: &std::path::Path, tag: &str, kind: &str) -> Option<i32> {

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod fifo;
 pub mod host;
 pub mod wire;
 

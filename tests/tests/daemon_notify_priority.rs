@@ -5,12 +5,11 @@
 //! `fifo_write_vrrp_states_on_reload` in FAULT and in MASTER, and the STOP lines at
 //! shutdown; and `unicast_fault_no_peer`, on the FIFO and on the wire.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::time::Duration;
 
+use keepalived_tests::fifo::FifoLines;
 use keepalived_tests::host::{adverts, can_run, tmp_dir, wait_for, Capture, Daemon, Pair};
 
 /// Whether the test can run here; in CI (`CI` set) it must.
@@ -23,74 +22,6 @@ fn runnable(test: &str) -> bool {
         "{test} must run in CI: root, ip, keepalived and tcpdump are needed"
     );
     false
-}
-
-/// A FIFO made before the daemon starts (which then uses it as it is), held open here
-/// for writing too, so a daemon closing it at a reload or an exit never ends the read:
-/// every line either daemon writes is kept, in order.
-struct FifoLines {
-    path: PathBuf,
-    lines: Arc<Mutex<Vec<String>>>,
-    holder: std::fs::File,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-const END: &str = "END OF TEST";
-
-impl FifoLines {
-    fn new(path: PathBuf) -> FifoLines {
-        let c = std::ffi::CString::new(path.display().to_string()).unwrap();
-        // SAFETY: mkfifo with a NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        // Read-write: the open does not wait for a writer, and this end keeps one.
-        let holder = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&path)
-            .expect("open the FIFO");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (read, into) = (holder.try_clone().unwrap(), lines.clone());
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(read).lines() {
-                let Ok(line) = line else { return };
-                if line == END {
-                    return;
-                }
-                into.lock().unwrap().push(line);
-            }
-        });
-        FifoLines {
-            path,
-            lines,
-            holder,
-            reader: Some(reader),
-        }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-
-    fn count(&self) -> usize {
-        self.lines.lock().unwrap().len()
-    }
-
-    /// Waits up to `limit` for `line` among the lines from the `from`th on.
-    fn wait_line(&self, from: usize, line: &str, limit: Duration) -> bool {
-        wait_for(limit, || self.lines()[from..].iter().any(|l| l == line)).is_some()
-    }
-}
-
-impl Drop for FifoLines {
-    fn drop(&mut self) {
-        let _ = writeln!(self.holder, "{END}");
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,6 +1,7 @@
 //! What goes into the VRRP engine and what comes out. Every type is serde so a production
 //! run can be recorded and replayed, and a simulated timeline snapshotted.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::config::model::{Command, Config, IpAddress, Route, Rule};
@@ -46,6 +47,20 @@ pub struct InterfaceInfo {
     pub ipv6_forwarding: bool,
 }
 
+/// What the host's trackers read before the instances start, so that their first
+/// states and priorities count it, as keepalived reads every tracker before its instances
+/// leave INIT (`init_track_files()`, `init_track_processes()`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackedAtStart {
+    /// Each `track_file`'s value by name; a file not given starts at its `init_file`
+    /// value, or 0.
+    pub files: BTreeMap<String, i64>,
+    /// Each `vrrp_track_process`'s count by name; a tracker not given counts none.
+    pub processes: BTreeMap<String, u32>,
+    /// The `track_src_ip` addresses missing from their interface, with the interface.
+    pub missing_sources: BTreeSet<(String, IpAddr)>,
+}
+
 /// How a script run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ScriptStatus {
@@ -87,6 +102,13 @@ pub enum Input {
     ProcessCount {
         name: String,
         count: u32,
+    },
+    /// Whether an instance's `track_src_ip` address is on its interface: the driver says
+    /// so for each at start ([`TrackedAtStart`]), on reload and when it comes or goes.
+    SourceAddress {
+        interface: String,
+        addr: IpAddr,
+        present: bool,
     },
     /// SIGHUP with the new configuration.
     Reload(Box<Config>),

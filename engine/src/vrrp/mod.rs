@@ -24,6 +24,7 @@ pub mod stats;
 pub mod track;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use crate::config::model::{Config, Given, SyncGroup};
 use crate::time::{us, Instant};
@@ -31,7 +32,9 @@ use crate::wire::{Family, RxAdvert, VrrpPacket};
 
 use garp::GarpPacer;
 use instance::{Ctx, Heard, Instance, MasterRx};
-pub use io::{Input, InterfaceInfo, NotifyKind, Output, Owned, ScriptStatus, State};
+pub use io::{
+    Input, InterfaceInfo, NotifyKind, Output, Owned, ScriptStatus, State, TrackedAtStart,
+};
 use notify::Subject;
 use outbox::{Outbox, GENERAL, URGENT};
 pub use receive::{Check, Counter, Expect, Outcome, Reason, RxContext, Validator, Verdict};
@@ -78,6 +81,8 @@ pub struct Engine {
     scripts: BTreeMap<String, ScriptState>,
     files: BTreeMap<String, i64>,
     processes: BTreeMap<String, u32>,
+    /// `track_src_ip` addresses the driver reports missing from their interface.
+    missing_sources: BTreeSet<(String, IpAddr)>,
     garp: GarpPacer,
     out: Outbox,
     /// Every instance's next deadline, so a wake-up visits only the instances due.
@@ -95,33 +100,24 @@ impl Engine {
     /// An engine for a completed (`config::load`ed) configuration, with the host's
     /// interfaces as the driver sees them now.
     pub fn new(config: Config, now: Instant, interfaces: Vec<InterfaceInfo>) -> Engine {
-        Engine::with_track_files(config, now, interfaces, BTreeMap::new())
+        Engine::with_trackers(config, now, interfaces, TrackedAtStart::default())
     }
 
-    /// [`Engine::new`] with the tracked files' values as the host read them at start, by
-    /// `track_file` name, so the first priorities and states count them
-    /// (`init_track_files()` reads each file before the instances start); a file not
-    /// given starts at its `init_file` value, or 0.
-    pub fn with_track_files(
-        config: Config,
-        now: Instant,
-        interfaces: Vec<InterfaceInfo>,
-        files: BTreeMap<String, i64>,
-    ) -> Engine {
-        Engine::with_trackers(config, now, interfaces, files, BTreeMap::new())
-    }
-
-    /// [`Engine::with_track_files`] with the tracked processes' counts too, by
-    /// `vrrp_track_process` name (`init_track_processes()` reads /proc before the
-    /// instances start), so an instance whose process runs never passes through FAULT; a
-    /// tracker not given counts no process.
+    /// [`Engine::new`] with what the host's trackers read at start: tracked files'
+    /// values, tracked processes' counts and the `track_src_ip` addresses missing, so an
+    /// instance that should start in FAULT never passes through BACKUP, and one whose
+    /// process runs never passes through FAULT.
     pub fn with_trackers(
         config: Config,
         now: Instant,
         interfaces: Vec<InterfaceInfo>,
-        files: BTreeMap<String, i64>,
-        processes: BTreeMap<String, u32>,
+        tracked: TrackedAtStart,
     ) -> Engine {
+        let TrackedAtStart {
+            files,
+            processes,
+            missing_sources,
+        } = tracked;
         let startup_until = now + us(config.global.vrrp_startup_delay_us);
         let mut e = Engine {
             instances: Vec::new(),
@@ -135,6 +131,7 @@ impl Engine {
             scripts: BTreeMap::new(),
             files,
             processes,
+            missing_sources,
             garp: GarpPacer::new(&config),
             out: Outbox::default(),
             timers: BTreeSet::new(),
@@ -279,6 +276,21 @@ impl Engine {
             }
             Input::ProcessCount { name, count } => {
                 if self.processes.insert(name, count) != Some(count) {
+                    self.reevaluate(now);
+                }
+            }
+            Input::SourceAddress {
+                interface,
+                addr,
+                present,
+            } => {
+                let key = (interface, addr);
+                let changed = if present {
+                    self.missing_sources.remove(&key)
+                } else {
+                    self.missing_sources.insert(key)
+                };
+                if changed {
                     self.reevaluate(now);
                 }
             }
@@ -632,8 +644,10 @@ impl Engine {
         for (inst, e) in self.instances.iter_mut().zip(&evals) {
             inst.faults.tracker = e.tracker_fault;
             inst.faults.interface_down = e.interface_down;
-            inst.faults.no_source_ip =
-                !e.interface_down && inst.src_addr(&self.interfaces).is_none();
+            inst.faults.no_source_ip = (!e.interface_down
+                && inst.src_addr(&self.interfaces).is_none())
+                || track::tracked_source(&inst.cfg)
+                    .is_some_and(|(i, a)| self.missing_sources.contains(&(i.to_string(), a)));
             // vrrp_complete_instance(): unicast_fault_no_peer without a peer holds the
             // instance in FAULT rather than let it fall back to multicast.
             inst.faults.no_peer =

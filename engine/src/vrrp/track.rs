@@ -288,6 +288,22 @@ fn item_interfaces(vi: &VrrpInstance) -> impl Iterator<Item = &str> {
     addresses.chain(routes).chain(rules)
 }
 
+/// The address `track_src_ip` follows for an instance, with the interface it must be on:
+/// its `unicast_src_ip`/`mcast_src_ip` on its own (configured, not VMAC) interface. The
+/// keyword does nothing without a configured source (`vrrp_complete_instance()` clears
+/// it) or an interface to watch.
+///
+/// keepalived.conf(5): "if the configured src_ip doesn't exist or is removed put the
+/// instance into fault state", which is what this drives. keepalived 2.2.7's own code
+/// never does it: `netlink_if_address_filter()` compares the whole `sockaddr_storage`
+/// with the address, so `is_tracking_saddr` is always false.
+pub fn tracked_source(vi: &VrrpInstance) -> Option<(&str, std::net::IpAddr)> {
+    if !vi.track_src_ip {
+        return None;
+    }
+    Some((vi.interface.as_deref()?, vi.src_ip?))
+}
+
 /// `vrrp_set_effective_priority()`: owners never change; others clamp to 1..=254.
 pub fn effective_priority(base: u8, delta: i32) -> u8 {
     if base == 255 {

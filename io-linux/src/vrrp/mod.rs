@@ -69,9 +69,8 @@ pub fn run_vrrp(config: Config, setup: Setup, pidfile: &Path) -> u8 {
             }
         };
         let now = driver::Platform::now(&platform);
-        let files = platform.track_file_values();
-        let processes = platform.process_counts();
-        let mut engine = Engine::with_trackers(config, now, interfaces, files, processes);
+        let tracked = platform.tracked_at_start(&config).await;
+        let mut engine = Engine::with_trackers(config, now, interfaces, tracked);
         platform.remove_leftovers(&engine).await;
         crate::host::process::release_freed_memory();
         info!("Starting VRRP child process, pid={}", std::process::id());

@@ -2,11 +2,12 @@
 //! engine is told of, kept from rtnetlink, and the addresses, routes, rules and VMACs the
 //! instances hold on the host.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use keepalived_engine::config::model::Config;
+use keepalived_engine::vrrp::track::tracked_source;
 use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Owned, State};
 use tracing::{debug, info, warn};
 
@@ -29,6 +30,11 @@ pub(crate) struct Network {
     held: BTreeMap<String, Held>,
     /// Interfaces seen up: one never up is told at once (`update_interface_flags()`).
     seen_up: BTreeSet<String>,
+    /// The `track_src_ip` addresses, by interface, and whether each is on it as the
+    /// engine was last told.
+    sources: BTreeMap<(String, IpAddr), bool>,
+    /// What the engine is still to be told, ahead of the next host event.
+    pending: VecDeque<Input>,
 }
 
 /// An interface's `interface_up_down_delays`, as `check_debounce_timers()` leaves them.
@@ -102,8 +108,72 @@ impl Network {
                 .filter(|i| i.up)
                 .map(|i| i.name.clone())
                 .collect(),
+            sources: BTreeMap::new(),
+            pending: VecDeque::new(),
         };
         Ok((network, ifs))
+    }
+
+    /// Looks up the `track_src_ip` addresses `config` names on their interfaces, and
+    /// returns those whose presence the engine has not been told yet (all of them at
+    /// start; on a reload the new ones and any that changed).
+    pub(crate) async fn follow_sources(&mut self, config: &Config) -> Vec<Input> {
+        let mut now = BTreeMap::new();
+        let mut news = Vec::new();
+        for (interface, addr) in config.instances.iter().filter_map(tracked_source) {
+            let key = (interface.to_string(), addr);
+            if now.contains_key(&key) {
+                continue;
+            }
+            let present = match self.netlink.has_address(addr, interface).await {
+                Ok(present) => present,
+                Err(e) => {
+                    warn!(%interface, %addr, "track_src_ip: {e}");
+                    false
+                }
+            };
+            if self.sources.get(&key) != Some(&present) {
+                news.push(Input::SourceAddress {
+                    interface: key.0.clone(),
+                    addr,
+                    present,
+                });
+            }
+            now.insert(key, present);
+        }
+        self.sources = now;
+        news
+    }
+
+    /// The `track_src_ip` addresses missing from their interfaces now.
+    pub(crate) fn missing_sources(&self) -> BTreeSet<(String, IpAddr)> {
+        self.sources
+            .iter()
+            .filter(|(_, present)| !**present)
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// The next input the engine is still to be told, if any.
+    pub(crate) fn pending_input(&mut self) -> Option<Input> {
+        self.pending.pop_front()
+    }
+
+    /// A `track_src_ip` address came or went: the engine is told once it has heard of
+    /// the interface change this came with, if any.
+    fn source_changed(&mut self, interface: &str, addr: IpAddr, present: bool) {
+        let Some(known) = self.sources.get_mut(&(interface.to_string(), addr)) else {
+            return;
+        };
+        if *known != present {
+            *known = present;
+            info!(%interface, %addr, "track_src_ip: source address {}", if present { "back" } else { "gone" });
+            self.pending.push_back(Input::SourceAddress {
+                interface: interface.to_string(),
+                addr,
+                present,
+            });
+        }
     }
 
     pub(crate) fn ifindex(&self, name: &str) -> Option<u32> {
@@ -143,6 +213,15 @@ impl Network {
                     if self.deleted.insert(info.name.clone()) {
                         info!(interface = %info.name, "interface deleted");
                     }
+                    let gone: Vec<IpAddr> = self
+                        .sources
+                        .keys()
+                        .filter(|(i, _)| *i == info.name)
+                        .map(|(_, a)| *a)
+                        .collect();
+                    for addr in gone {
+                        self.source_changed(&info.name, addr, false);
+                    }
                     InterfaceInfo {
                         up: false,
                         ipv4: None,
@@ -169,6 +248,7 @@ impl Network {
                 addr,
                 added,
             } => {
+                self.source_changed(&interface, addr, added);
                 let mut info = self.interfaces.get(&interface)?.clone();
                 let link_local =
                     matches!(addr, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);

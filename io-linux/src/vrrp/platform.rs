@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use keepalived_engine::config::model::Config;
 use keepalived_engine::time::Instant;
-use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Output};
+use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Output, TrackedAtStart};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{error, info, warn};
 
@@ -127,14 +127,16 @@ impl LinuxPlatform {
         Ok((platform, ifs))
     }
 
-    /// Each tracked file's value as read at start, for the engine's first priorities.
-    pub(crate) fn track_file_values(&self) -> std::collections::BTreeMap<String, i64> {
-        self.files.values()
-    }
-
-    /// Each tracked process's count as read at start, for the engine's first states.
-    pub(crate) fn process_counts(&mut self) -> std::collections::BTreeMap<String, u32> {
-        self.processes.counts()
+    /// What the trackers read at start, for the engine's first priorities and states:
+    /// tracked files' values, tracked processes' counts and the `track_src_ip`
+    /// addresses missing from their interfaces.
+    pub(crate) async fn tracked_at_start(&mut self, config: &Config) -> TrackedAtStart {
+        self.network.follow_sources(config).await;
+        TrackedAtStart {
+            files: self.files.values(),
+            processes: self.processes.counts(),
+            missing_sources: self.network.missing_sources(),
+        }
     }
 
     /// Removes the VIPs the host still holds from a previous run for instances that
@@ -182,6 +184,9 @@ impl Platform for LinuxPlatform {
             return Event::Packet { at, input };
         }
         loop {
+            if let Some(input) = self.network.pending_input() {
+                return Event::Input(input);
+            }
             let held = self.network.held_until();
             tokio::select! {
                 biased;
@@ -252,6 +257,7 @@ impl Platform for LinuxPlatform {
             error!("{e}");
         }
         let mut news = self.network.refresh().await;
+        news.extend(self.network.follow_sources(config).await);
         news.extend(self.files.reload(config));
         news.extend(self.processes.reload(config));
         self.reload = Some(Reload::new(started, config));

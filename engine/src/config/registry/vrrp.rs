@@ -21,7 +21,7 @@ pub mod instance {
         CHECK_UNICAST_SRC = "check_unicast_src", Flag, (derived "`vrrp_check_unicast_src`"), Carried;
         OLD_UNICAST_CHECKSUM = "old_unicast_checksum", Word, "", Carried;
         MCAST_DST_IP = "mcast_dst_ip", Ip, (derived "`vrrp_mcast_group4`, `vrrp_mcast_group6`"), Carried;
-        TRACK_SRC_IP = "track_src_ip", Flag, "", Ignored("the source address is not followed when the interface's address changes");
+        TRACK_SRC_IP = "track_src_ip", Flag, "", Carried;
         VRF = "vrf", Word, "", Ignored("instances are not bound to a VRF");
         V3_CHECKSUM_AS_V2 = "v3_checksum_as_v2", Flag, "", Carried;
         AUTHENTICATION = "authentication", Block, "", Carried;
