@@ -4,6 +4,7 @@
 pub(crate) mod linkbeat;
 mod network;
 pub mod platform;
+mod promote;
 pub(crate) mod raw;
 mod reload;
 mod reports;

@@ -1,8 +1,9 @@
 //! The Linux platform under the shared driver: it wires the VRRP child's parts to the
 //! driver's `Platform` calls. Each part is its own module: the clock (`timer`), the
 //! host's network (`network`), polled links (`linkbeat`), the packet sockets (`sockets`),
-//! who hears of instance events (`reports`), a reload in progress (`reload`) and memory
-//! trimming (`trim`); signals, the parent's configurations and the stop are here.
+//! who hears of instance events (`reports`), a reload in progress (`reload`), the
+//! interfaces' `promote_secondaries` (`promote`) and memory trimming (`trim`); signals,
+//! the parent's configurations and the stop are here.
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use keepalived_driver::EngineClock;
 
 use super::linkbeat::PolledLinks;
 use super::network::Network;
+use super::promote::PromoteSecondaries;
 use super::reload::Reload;
 use super::reports::Reports;
 use super::sockets::Sockets;
@@ -58,6 +60,8 @@ pub(crate) struct LinuxPlatform {
     trim: MemoryTrim,
     /// Where the signal dumps go, from the running configuration.
     dumps: DumpPaths,
+    /// The interfaces whose `promote_secondaries` the instances turned on.
+    promote: PromoteSecondaries,
 }
 
 pub struct Setup {
@@ -119,11 +123,13 @@ impl LinuxPlatform {
             trim: MemoryTrim::default(),
             clock: Clock::new(engine_clock),
             dumps: DumpPaths::new(config),
+            promote: PromoteSecondaries::default(),
         };
         platform
             .sockets
             .open(config, |name| platform.network.ifindex(name))?;
         platform.reports.open_fifos(&setup.fifos, &platform.scripts);
+        platform.promote.apply(config);
         Ok((platform, ifs))
     }
 
@@ -146,13 +152,15 @@ impl LinuxPlatform {
     }
 
     /// On exit: the VMACs we created go, and the sysctls we changed are put back;
-    /// with `-V` they stay, as the VIPs on them do.
+    /// with `-V` they stay, as the VIPs on them do (keepalived skips
+    /// `shutdown_vrrp_instances()` then).
     pub async fn release(&mut self) {
         self.reports.stop_syncd();
         // Static items go whether or not -V keeps the VIPs (`vrrp_terminate_phase1()`).
         self.statics.release().await;
         if !self.control.dont_release {
             self.network.remove_vmacs().await;
+            self.promote.restore();
         }
     }
 }
@@ -241,9 +249,10 @@ impl Platform for LinuxPlatform {
         self.sockets.recv()
     }
 
-    /// What a reload needs before the engine sees it: the new configuration's VMACs and
-    /// sockets, and the interfaces as they now are, so a new instance starts on a link it
-    /// can see. Returns those interface changes, for the engine ahead of the reload.
+    /// What a reload needs before the engine sees it: the new configuration's VMACs,
+    /// `promote_secondaries` and sockets, and the interfaces as they now are, so a new
+    /// instance starts on a link it can see. Returns those interface changes, for the
+    /// engine ahead of the reload.
     async fn prepare_reload(&mut self, config: &Config) -> Vec<Input> {
         let started = std::time::Instant::now();
         self.polled.reload(config);
@@ -252,6 +261,7 @@ impl Platform for LinuxPlatform {
         self.statics.reload(config);
         self.dumps = DumpPaths::new(config);
         self.network.ensure_vmacs(config).await;
+        self.promote.apply(config);
         self.network.set_delays(config);
         if let Err(e) = self.sockets.open(config, |name| self.network.ifindex(name)) {
             error!("{e}");

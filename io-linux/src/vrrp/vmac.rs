@@ -255,7 +255,8 @@ fn conf_path(family: &str, ifname: &str, key: &str) -> String {
     format!("/proc/sys/net/{family}/conf/{ifname}/{key}")
 }
 
-fn get(family: &str, ifname: &str, key: &str) -> Option<i64> {
+/// A sysctl of net.FAMILY.conf.IFNAME, if it can be read.
+pub(super) fn get(family: &str, ifname: &str, key: &str) -> Option<i64> {
     std::fs::read_to_string(conf_path(family, ifname, key))
         .ok()?
         .trim()
@@ -263,7 +264,8 @@ fn get(family: &str, ifname: &str, key: &str) -> Option<i64> {
         .ok()
 }
 
-fn set(family: &str, ifname: &str, key: &str, value: i64) {
+/// Writes a sysctl of net.FAMILY.conf.IFNAME; a failure is logged.
+pub(super) fn set(family: &str, ifname: &str, key: &str, value: i64) {
     let path = conf_path(family, ifname, key);
     if let Err(e) = std::fs::write(&path, format!("{value}\n")) {
         warn!(interface = ifname, "setting {path} to {value}: {e}");
