@@ -3,13 +3,17 @@
 //! not compile, and reads the keyword's values with the `Parser` helpers; the keyword sets
 //! and defaults follow the keepalived function named beside each block.
 
-mod addr;
+mod address;
 mod global;
 mod lvs;
+mod route;
+mod rule;
 mod track;
 mod vrrp;
 
-pub use addr::{parse_ip_address, parse_route, parse_rule};
+pub use address::parse_ip_address;
+pub use route::parse_route;
+pub use rule::parse_rule;
 pub use vrrp::new_instance;
 
 use super::model::Config;

@@ -1,10 +1,10 @@
 //! `vrrp_instance {}` and `vrrp_sync_group {}` (`init_vrrp_keywords()`,
 //! `keepalived/vrrp/vrrp_parser.c`).
 
-use super::addr::{parse_ip_address, parse_route, parse_rule};
 use super::block_name;
 use super::global::garp_extra_if;
 use super::track::track_refs;
+use super::{parse_ip_address, parse_route, parse_rule};
 use crate::config::diag::DiagClass;
 use crate::config::model::*;
 use crate::config::parser::{parse_bool, parse_ip, Parser, Stmt};
