@@ -66,7 +66,7 @@ pub mod instance {
         NOTIFY_MASTER_RX_LOWER_PRI = "notify_master_rx_lower_pri", Command, "", Carried;
         NOTIFY_PRIORITY_CHANGES = "notify_priority_changes", Flag, (derived "`vrrp_notify_priority_changes`"), Carried;
         SMTP_ALERT = "smtp_alert", Flag, (derived "`smtp_alert_vrrp`, else `smtp_alert`"), Carried;
-        PROMOTE_SECONDARIES = "promote_secondaries", Flag, "", Ignored("the interface's promote_secondaries setting is left as it is");
+        PROMOTE_SECONDARIES = "promote_secondaries", Flag, "", Carried;
         KERNEL_RX_BUF_SIZE = "kernel_rx_buf_size", Int, "", Carried;
         DEBUG = "debug", Int, "", Ignored("log detail is set with the command line, not per instance");
         LINKBEAT_USE_POLLING = "linkbeat_use_polling", Flag, "", Carried;
