@@ -126,6 +126,11 @@ static_ipaddress {
   2001:db8:90::1/64 dev kst9a
   2001:db8:90::5 dev kst9a
   10.90.4.1/24 dev kst9b no_track
+  2001:db8:90::6 peer 2001:db8:90::7 dev kst9a
+  2001:db8:93::8/64 dev kst9a home mngtmpaddr noprefixroute
+  10.90.7.1/24 dev kst9a noprefixroute
+  239.90.0.1/32 dev kst9a autojoin
+  2001:db8:90::9/64 dev kst9a -nodad preferred_lft 30
 }
 static_routes {
   10.91.0.0/24 via 192.168.90.254 dev kst9a
@@ -157,6 +162,11 @@ static_ipaddress {
   2001:db8:90::1/64 dev kst9a
   2001:db8:90::5 dev kst9a
   10.90.4.1/24 dev kst9b no_track
+  2001:db8:90::6 peer 2001:db8:90::7 dev kst9a
+  2001:db8:93::8/64 dev kst9a home mngtmpaddr noprefixroute
+  10.90.7.1/24 dev kst9a noprefixroute
+  239.90.0.1/32 dev kst9a autojoin
+  2001:db8:90::9/64 dev kst9a -nodad preferred_lft 30
   10.90.5.1/24 dev kst9a
 }
 static_routes {
@@ -267,6 +277,9 @@ fn static_items_match_keepalived_through_start_reload_and_stop() {
     // What the comparisons stand on.
     assert!(has(&ours.started, "\"local\":\"10.90.0.1\""));
     assert!(has(&ours.started, "\"protocol\":\"keepalived\""));
+    assert!(has(&ours.started, "\"address\":\"2001:db8:90::7\""));
+    assert!(has(&ours.started, "\"mngtmpaddr\":true"));
+    assert!(has(&ours.started, "\"autojoin\":true"));
     assert!(has(&ours.reloaded, "\"local\":\"10.90.5.1\""));
     assert!(!has(&ours.reloaded, "\"local\":\"10.90.0.1\""));
     assert!(has(&ours.reloaded, "\"gateway\":\"192.168.90.253\""));

@@ -386,7 +386,11 @@ impl Netlink {
             _ => AddressScope::Universe,
         };
         m.attributes.push(AddressAttribute::Local(a.address));
-        m.attributes.push(AddressAttribute::Address(a.address));
+        // netlink_ipaddress(): IFA_ADDRESS is the peer of a point-to-point address. It is
+        // sent on deletion too, where keepalived sends the local address and so leaves a
+        // peer address behind (the kernel matches both).
+        let remote = a.peer.map_or(a.address, |p| p.address);
+        m.attributes.push(AddressAttribute::Address(remote));
         if let (IpAddr::V4(v4), Some(b)) = (a.address, &a.broadcast) {
             use keepalived_engine::config::model::Broadcast;
             let host = u32::MAX.checked_shr(u32::from(a.prefix_len)).unwrap_or(0);
@@ -403,10 +407,24 @@ impl Netlink {
         // netlink_ipaddress(): an IPv6 address skips DAD unless `-nodad` was given. VRRP
         // has its own duplicate detection, and a split brain must not leave the address
         // "dadfailed" for good.
+        let mut flags = Vec::new();
         if a.address.is_ipv6() && !a.nodad {
             m.header.flags.push(AddressHeaderFlag::Nodad);
-            m.attributes
-                .push(AddressAttribute::Flags(vec![AddressFlag::Nodad]));
+            flags.push(AddressFlag::Nodad);
+        }
+        // parse_ipaddress(): the flags iproute2's `ip addr add` takes, in IFA_FLAGS.
+        for (set, flag) in [
+            (a.home, AddressFlag::Homeaddress),
+            (a.mngtmpaddr, AddressFlag::Managetempaddr),
+            (a.noprefixroute, AddressFlag::Noprefixroute),
+            (a.autojoin, AddressFlag::Mcautojoin),
+        ] {
+            if set {
+                flags.push(flag);
+            }
+        }
+        if !flags.is_empty() {
+            m.attributes.push(AddressAttribute::Flags(flags));
         }
         if let Some(l) = &a.label {
             m.attributes.push(AddressAttribute::Label(l.clone()));

@@ -83,9 +83,33 @@ pub fn parse_ip_address(p: &mut Parser<'_>, s: &Stmt, allow_vmac: bool) -> Optio
                 }
             }
             "label" => a.label = Some(v),
-            "peer" => match parse_prefix(&v) {
-                Some(pp) => a.peer = Some(pp),
-                None => p.bad_arg(s, i + 1, format!("'peer' expects an address, found '{v}'")),
+            // parse_ipaddress(): the peer is a plain address (no prefix), and makes the
+            // address a host address: a prefix on the address itself is ignored with a
+            // warning.
+            "peer" => match parse_ip(&v) {
+                Some(peer) if peer.is_ipv4() == a.address.is_ipv4() => {
+                    let full = if peer.is_ipv4() { 32 } else { 128 };
+                    if a.prefix_len != full {
+                        p.warn(
+                            s,
+                            s.kw.col,
+                            "Cannot specify address prefix when specifying peer address - ignoring"
+                                .into(),
+                        );
+                    }
+                    a.prefix_len = full;
+                    a.peer = Some(IpPrefix {
+                        address: peer,
+                        len: full,
+                    });
+                }
+                _ => p.bad_arg(
+                    s,
+                    i + 1,
+                    format!(
+                        "Invalid peer address {v}: an address of the same family, without a prefix"
+                    ),
+                ),
             },
             "preferred_lft" => {
                 a.preferred_lft = if v == "forever" {
@@ -128,4 +152,48 @@ pub fn parse_ip_address(p: &mut Parser<'_>, s: &Stmt, allow_vmac: bool) -> Optio
         i += if takes_value { 2 } else { 1 };
     }
     Some(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{parse_str, ParseOptions};
+
+    fn statics(lines: &str) -> (Vec<crate::config::model::IpAddress>, Vec<String>) {
+        let loaded = parse_str(
+            &format!("static_ipaddress {{\n{lines}\n}}\n"),
+            &ParseOptions::default(),
+        );
+        let diags = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+        (loaded.config.static_ipaddress, diags)
+    }
+
+    // parse_ipaddress(): a peer makes a host address, its prefix ignored with a warning;
+    // a peer with a prefix of its own is refused.
+    #[test]
+    fn a_peer_makes_a_host_address_and_takes_no_prefix() {
+        let (a, diags) = statics("10.0.0.1/24 peer 10.0.0.2 dev eth0");
+        assert_eq!(a[0].prefix_len, 32);
+        assert_eq!(
+            a[0].peer.map(|p| p.address.to_string()).as_deref(),
+            Some("10.0.0.2")
+        );
+        assert!(diags
+            .iter()
+            .any(|d| d.contains("Cannot specify address prefix")));
+
+        let (a, diags) = statics("2001:db8::1 peer 2001:db8::2/64 dev eth0");
+        assert!(a.first().is_none_or(|a| a.peer.is_none()), "{a:?}");
+        assert!(
+            diags.iter().any(|d| d.contains("Invalid peer address")),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn address_flags_are_read() {
+        let (a, _) =
+            statics("2001:db8::1/64 dev eth0 home mngtmpaddr noprefixroute autojoin -nodad");
+        let a = &a[0];
+        assert!(a.home && a.mngtmpaddr && a.noprefixroute && a.autojoin && a.nodad);
+    }
 }

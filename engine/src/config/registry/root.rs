@@ -12,7 +12,7 @@ keywords! { Root;
     LINKBEAT_INTERFACES = "linkbeat_interfaces", Block, "", Carried;
     INTERFACE_UP_DOWN_DELAYS = "interface_up_down_delays", Block, "", Carried;
     TRACK_GROUP = "track_group", Block, "", Carried;
-    STATIC_IPADDRESS = "static_ipaddress", Block, "", Partial("`peer` and the home, mngtmpaddr, noprefixroute and autojoin flags are not sent to the kernel");
+    STATIC_IPADDRESS = "static_ipaddress", Block, "", Carried;
     STATIC_ROUTES = "static_routes", Block, "", Partial("nexthop, onlink, tos and the metrics (mtu, advmss…) are not sent to the kernel");
     STATIC_RULES = "static_rules", Block, "", Partial("a rule without priority is not given keepalived's priorities counting down from 16384; realms, ipproto, sport/dport, uidrange, suppress_*, tunnel-id and l3mdev are not sent to the kernel");
     VRRP_SCRIPT = "vrrp_script", Block, "", Carried;
