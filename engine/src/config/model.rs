@@ -522,55 +522,122 @@ pub struct IpPrefix {
     pub len: u8,
 }
 
-/// virtual_routes / static_routes line: the common `ip route` forms.
+/// virtual_routes / static_routes line, as keepalived 2.2.7's `alloc_route()` reads it:
+/// names (tables, protocols, scopes, realms, tos) are resolved to their numbers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
-    /// `blackhole`, `unreachable`, `prohibit`, `throw`, or unicast (None).
-    pub route_type: Option<String>,
+    /// RTN_* type when one is written (`blackhole`, `unreachable`, `prohibit`, `throw`,
+    /// `local`…, or a number); None is unicast.
+    pub route_type: Option<u8>,
     /// None for `default`.
     pub to: Option<IpPrefix>,
     pub family_v6: bool,
+    /// `from PREFIX` (RTA_SRC, IPv6 only).
+    pub from: Option<IpPrefix>,
+    /// `src ADDR` (RTA_PREFSRC).
     pub src: Option<IpAddr>,
     pub via: Option<IpAddr>,
     pub dev: Option<String>,
-    pub scope: Option<String>,
-    pub table: Option<String>,
+    /// RT_SCOPE_* when written.
+    pub scope: Option<u8>,
+    /// Table id; None is `main` (254), which is stored as None however written.
+    pub table: Option<u32>,
     pub metric: Option<u32>,
-    pub protocol: Option<String>,
-    pub tos: Option<String>,
+    /// RTPROT_* when written (a tracked route is installed with 18 whatever it says).
+    pub protocol: Option<u8>,
+    pub tos: Option<u8>,
     pub onlink: bool,
+    /// RTA_FLOW: `realms [FROM/]TO`, FROM in the upper 16 bits.
+    pub realms: Option<u32>,
+    pub expires: Option<u32>,
+    /// RTA_PREF (ICMPV6_ROUTER_PREF_*: low 3, medium 0, high 1).
+    pub pref: Option<u8>,
+    pub ttl_propagate: Option<u8>,
+    /// RTA_METRICS members.
+    pub metrics: RouteMetrics,
+    /// `add` (NLM_F_EXCL), `append` (NLM_F_APPEND) or `prepend` (the default).
+    pub mode: RouteMode,
     pub nexthops: Vec<Nexthop>,
-    /// Remaining `NAME VALUE` attributes (mtu, advmss, realms, …) in order.
-    pub attributes: Vec<(String, String)>,
     pub no_track: bool,
     pub track_group: Option<String>,
+}
+
+/// How a route is added: `netlink_route()`'s flags besides NLM_F_CREATE.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RouteMode {
+    #[default]
+    Prepend,
+    Add,
+    Append,
+}
+
+/// The RTAX_* values of a route, in kernel units (rtt in 1/8 ms, rttvar in 1/4 ms,
+/// rto_min in ms), and the RTAX_LOCK bits of the ones written with `lock`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteMetrics {
+    pub mtu: Option<u32>,
+    pub advmss: Option<u32>,
+    pub rtt: Option<u32>,
+    pub rttvar: Option<u32>,
+    pub reordering: Option<u32>,
+    pub window: Option<u32>,
+    pub cwnd: Option<u32>,
+    pub ssthresh: Option<u32>,
+    pub rto_min: Option<u32>,
+    pub initcwnd: Option<u32>,
+    pub initrwnd: Option<u32>,
+    pub hoplimit: Option<u32>,
+    pub quickack: Option<u32>,
+    pub fastopen_no_cookie: Option<u32>,
+    /// RTAX_FEATURES (`features ecn` is 1).
+    pub features: u32,
+    pub congctl: Option<String>,
+    pub lock: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Nexthop {
     pub via: Option<IpAddr>,
     pub dev: Option<String>,
+    /// As written, 1 to 256 (rtnh_hops is one less).
     pub weight: Option<u32>,
     pub onlink: bool,
+    pub realms: Option<u32>,
 }
 
-/// virtual_rules / static_rules line: the common `ip rule` forms.
+/// virtual_rules / static_rules line, as keepalived 2.2.7's `alloc_rule()` reads it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     pub family_v6: Option<bool>,
     pub from: Option<IpPrefix>,
     pub to: Option<IpPrefix>,
-    /// `table`/`lookup` target, or the action (`goto N`, `nop`, `blackhole`, …).
-    pub table: Option<String>,
-    pub action: Option<String>,
+    /// `not`: FIB_RULE_INVERT.
+    pub invert: bool,
+    /// The table of a `table`/`lookup` rule (FR_ACT_TO_TBL).
+    pub table: Option<u32>,
+    /// FR_ACT_*: 1 to table, 2 goto, 3 nop, 6 blackhole, 7 unreachable, 8 prohibit.
+    pub action: u8,
     pub goto: Option<u32>,
     pub iif: Option<String>,
     pub oif: Option<String>,
     pub fwmark: Option<u32>,
     pub fwmask: Option<u32>,
-    pub tos: Option<String>,
+    pub tos: u8,
+    /// Written, or given by `alloc_rule()` counting down from 16384 per family.
     pub priority: Option<u32>,
-    pub attributes: Vec<(String, String)>,
+    /// The priority was not written (and was given).
+    pub auto_priority: bool,
+    pub realms: Option<u32>,
+    pub suppress_prefixlength: Option<u32>,
+    pub suppress_ifgroup: Option<u32>,
+    pub tunnel_id: Option<u64>,
+    pub uidrange: Option<(u32, u32)>,
+    pub l3mdev: bool,
+    /// FRA_PROTOCOL when written (a tracked rule is installed with 18 whatever it says).
+    pub protocol: Option<u8>,
+    pub ipproto: Option<u8>,
+    pub sport: Option<(u16, u16)>,
+    pub dport: Option<(u16, u16)>,
     pub no_track: bool,
     pub track_group: Option<String>,
 }

@@ -5,6 +5,7 @@
 
 mod address;
 mod global;
+pub mod iproute_names;
 mod lvs;
 mod route;
 mod rule;
@@ -53,15 +54,17 @@ fn statement(p: &mut Parser<'_>, cfg: &mut Config, st: Stmt) {
             }
         }
         kw::STATIC_ROUTES => {
+            let ctx = iproute_names::RoutingCtx::of(cfg);
             for line in p.lines(&st) {
-                if let Some(r) = parse_route(p, &line) {
+                if let Some(r) = parse_route(p, &line, &ctx.dirs) {
                     cfg.static_routes.push(r);
                 }
             }
         }
         kw::STATIC_RULES => {
             for line in p.lines(&st) {
-                if let Some(r) = parse_rule(p, &line) {
+                let ctx = iproute_names::RoutingCtx::of(cfg);
+                if let Some(r) = parse_rule(p, &line, &ctx.dirs, ctx.given) {
                     cfg.static_rules.push(r);
                 }
             }

@@ -83,11 +83,19 @@ pub fn instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     };
     let mut vi = new_instance(name);
     vi.defined_at = Some(st.loc());
-    p.block_in(Block::VrrpInstance, st, |p, s| keyword(p, &s, &mut vi));
+    let routing = super::iproute_names::RoutingCtx::of(cfg);
+    p.block_in(Block::VrrpInstance, st, |p, s| {
+        keyword(p, &s, &mut vi, &routing)
+    });
     cfg.instances.push(vi);
 }
 
-fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
+fn keyword(
+    p: &mut Parser<'_>,
+    s: &Stmt,
+    vi: &mut VrrpInstance,
+    routing: &super::iproute_names::RoutingCtx,
+) {
     use crate::config::registry::vrrp::instance as kw;
     macro_rules! set {
         ($kw:expr, $field:expr, $v:expr) => {
@@ -164,14 +172,15 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, vi: &mut VrrpInstance) {
         kw::NO_VIRTUAL_IPADDRESS => vi.no_virtual_ipaddress = p.flag(s),
         kw::VIRTUAL_ROUTES => {
             for line in p.lines(s) {
-                if let Some(r) = parse_route(p, &line) {
+                if let Some(r) = parse_route(p, &line, &routing.dirs) {
                     vi.virtual_routes.push(r);
                 }
             }
         }
         kw::VIRTUAL_RULES => {
             for line in p.lines(s) {
-                if let Some(r) = parse_rule(p, &line) {
+                let given = routing.given_with(&vi.virtual_rules);
+                if let Some(r) = parse_rule(p, &line, &routing.dirs, given) {
                     vi.virtual_rules.push(r);
                 }
             }

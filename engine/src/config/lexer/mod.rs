@@ -101,6 +101,12 @@ pub struct Lexer<'a> {
 impl<'a> Lexer<'a> {
     /// Opens the main config file; a missing one is fatal (exit 4), as it should have
     /// been in keepalived 2.2.7, which exits 0 for it.
+    /// The filesystem the config is read from, for the other files a keyword reads
+    /// (iproute2's name files for routes and rules).
+    pub(crate) fn fs(&self) -> &'a dyn ConfigFs {
+        self.fs
+    }
+
     pub fn new(fs: &'a dyn ConfigFs, opts: &'a ParseOptions, path: &Path) -> Self {
         Self::with_limits(fs, opts, path, Limits::FIELD)
     }

@@ -42,7 +42,7 @@ impl Netlink {
             RouteAttribute::Oif(i) => Some(*i),
             _ => None,
         });
-        let want_table = r.table.as_deref().and_then(table_id).unwrap_or(254);
+        let want_table = r.table.unwrap_or(RT_TABLE_MAIN);
         let (want_dst, want_len) = match r.to {
             Some(p) => (Some(p.address), p.len),
             None => (None, 0),
@@ -98,59 +98,12 @@ impl Netlink {
             }) == r.priority
             && side(r.from, h.src_len, src)
             && side(r.to, h.dst_len, dst)
-            && r.table
-                .as_deref()
-                .and_then(table_id)
-                .is_none_or(|t| t == table)
+            && (r.action != FR_ACT_TO_TBL || r.l3mdev || r.table == Some(table))
             && attr(|a| match a {
                 RuleAttribute::FwMark(m) => Some(*m),
                 _ => None,
             }) == r.fwmark
     }
-}
-
-/// A routing protocol by number or by its name in iproute2's rt_protos.
-fn protocol_id(p: &str) -> Option<u8> {
-    Some(match p {
-        "redirect" => 1,
-        "kernel" => 2,
-        "boot" => 3,
-        "static" => 4,
-        "gated" => 8,
-        "ra" => 9,
-        "mrt" => 10,
-        "zebra" => 11,
-        "bird" => 12,
-        "dnrouted" => 13,
-        "xorp" => 14,
-        "ntk" => 15,
-        "dhcp" => 16,
-        "keepalived" => RTPROT_KEEPALIVED,
-        "babel" => 42,
-        "bgp" => 186,
-        "isis" => 187,
-        "ospf" => 188,
-        "rip" => 189,
-        "eigrp" => 192,
-        n => return n.parse().ok(),
-    })
-}
-
-/// A route type other than unicast, by its `ip route` name.
-fn route_kind(t: &str) -> Option<netlink_packet_route::route::RouteType> {
-    use netlink_packet_route::route::RouteType;
-    Some(match t {
-        "local" => RouteType::Local,
-        "broadcast" => RouteType::Broadcast,
-        "anycast" => RouteType::Anycast,
-        "multicast" => RouteType::Multicast,
-        "blackhole" => RouteType::BlackHole,
-        "unreachable" => RouteType::Unreachable,
-        "prohibit" => RouteType::Prohibit,
-        "throw" => RouteType::Throw,
-        "nat" => RouteType::Nat,
-        _ => return None,
-    })
 }
 
 /// RTPROT_KEEPALIVED: the protocol keepalived marks its routes and rules with, which
@@ -169,168 +122,588 @@ pub(crate) fn rule_is_v6(r: &Rule) -> bool {
         || r.to.is_some_and(|p| p.address.is_ipv6())
 }
 
-/// A routing table by number or by the names iproute2 knows.
-fn table_id(t: &str) -> Option<u32> {
-    match t {
-        "main" => Some(254),
-        "local" => Some(255),
-        "default" => Some(253),
-        n => n.parse().ok(),
+/// RT_TABLE_MAIN, which a route without `table` goes in (and is stored as no table).
+const RT_TABLE_MAIN: u32 = 254;
+/// FR_ACT_TO_TBL, FR_ACT_GOTO.
+const FR_ACT_TO_TBL: u8 = 1;
+const FR_ACT_GOTO: u8 = 2;
+
+// rtattr types (linux/rtnetlink.h).
+const RTA_DST: u16 = 1;
+const RTA_SRC: u16 = 2;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_PRIORITY: u16 = 6;
+const RTA_PREFSRC: u16 = 7;
+const RTA_METRICS: u16 = 8;
+const RTA_MULTIPATH: u16 = 9;
+const RTA_FLOW: u16 = 11;
+const RTA_TABLE: u16 = 15;
+const RTA_VIA: u16 = 18;
+const RTA_PREF: u16 = 20;
+const RTA_EXPIRES: u16 = 23;
+const RTA_TTL_PROPAGATE: u16 = 26;
+// RTAX_* (the members of RTA_METRICS).
+const RTAX_LOCK: u16 = 1;
+const RTAX_MTU: u16 = 2;
+const RTAX_WINDOW: u16 = 3;
+const RTAX_RTT: u16 = 4;
+const RTAX_RTTVAR: u16 = 5;
+const RTAX_SSTHRESH: u16 = 6;
+const RTAX_CWND: u16 = 7;
+const RTAX_ADVMSS: u16 = 8;
+const RTAX_REORDERING: u16 = 9;
+const RTAX_HOPLIMIT: u16 = 10;
+const RTAX_INITCWND: u16 = 11;
+const RTAX_FEATURES: u16 = 12;
+const RTAX_RTO_MIN: u16 = 13;
+const RTAX_INITRWND: u16 = 14;
+const RTAX_QUICKACK: u16 = 15;
+const RTAX_CC_ALGO: u16 = 16;
+const RTAX_FASTOPEN_NO_COOKIE: u16 = 17;
+// FRA_* (linux/fib_rules.h).
+const FRA_DST: u16 = 1;
+const FRA_SRC: u16 = 2;
+const FRA_IIFNAME: u16 = 3;
+const FRA_GOTO: u16 = 4;
+const FRA_PRIORITY: u16 = 6;
+const FRA_FWMARK: u16 = 10;
+const FRA_FLOW: u16 = 11;
+const FRA_TUN_ID: u16 = 12;
+const FRA_SUPPRESS_IFGROUP: u16 = 13;
+const FRA_SUPPRESS_PREFIXLEN: u16 = 14;
+const FRA_TABLE: u16 = 15;
+const FRA_FWMASK: u16 = 16;
+const FRA_OIFNAME: u16 = 17;
+const FRA_L3MDEV: u16 = 19;
+const FRA_UID_RANGE: u16 = 20;
+const FRA_PROTOCOL: u16 = 21;
+const FRA_IP_PROTO: u16 = 22;
+const FRA_SPORT_RANGE: u16 = 23;
+const FRA_DPORT_RANGE: u16 = 24;
+/// RTNH_F_ONLINK.
+const RTNH_F_ONLINK: u8 = 4;
+
+/// One netlink attribute, header and value padded to 4 bytes (RTA_ALIGN).
+fn nla_bytes(kind: u16, value: &[u8]) -> Vec<u8> {
+    let len = 4 + value.len();
+    let mut b = Vec::with_capacity((len + 3) & !3);
+    b.extend_from_slice(&(len as u16).to_ne_bytes());
+    b.extend_from_slice(&kind.to_ne_bytes());
+    b.extend_from_slice(value);
+    b.resize((len + 3) & !3, 0);
+    b
+}
+
+fn ip_bytes(a: IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
     }
 }
 
-impl Netlink {
-    /// `ip route add|del` for the common forms of a virtual route: destination, via,
-    /// dev, src, scope, table, metric.
-    pub async fn route(&self, r: &Route, add: bool) -> Result<(), NetlinkError> {
-        use netlink_packet_route::route::RouteScope;
-        let mut req = self.handle.route().add();
-        if let Some(dev) = &r.dev {
-            req = req.output_interface(
-                self.ifindex(dev)
-                    .ok_or_else(|| NetlinkError::NoInterface(dev.clone()))?,
-            );
-        }
-        if let Some(t) = r.table.as_deref().and_then(table_id) {
-            req = req.table_id(t);
-        }
-        if let Some(m) = r.metric {
-            req = req.priority(m);
-        }
-        // netlink_route(): RTPROT_KEEPALIVED unless another protocol is configured, which
-        // alloc_route() allows only on a `no_track` route.
-        let protocol = match (&r.protocol, r.no_track) {
-            (Some(p), true) => protocol_id(p).unwrap_or(RTPROT_KEEPALIVED),
-            _ => RTPROT_KEEPALIVED,
-        };
-        req = req.protocol(netlink_packet_route::route::RouteProtocol::from(protocol));
-        if let Some(kind) = r.route_type.as_deref().and_then(route_kind) {
-            req = req.kind(kind);
-        }
-        match r.scope.as_deref() {
-            Some("link") => req = req.scope(RouteScope::Link),
-            Some("host") => req = req.scope(RouteScope::Host),
-            Some("site") => req = req.scope(RouteScope::Site),
-            _ => {}
-        }
-        let message = if route_is_v6(r) {
-            let mut q = req.v6();
-            if let Some(IpAddr::V6(to)) = r.to.map(|p| p.address) {
-                q = q.destination_prefix(to, r.to.map_or(0, |p| p.len));
-            }
-            if let Some(IpAddr::V6(via)) = r.via {
-                q = q.gateway(via);
-            }
-            if let Some(IpAddr::V6(src)) = r.src {
-                q = q.pref_source(src);
-            }
-            if add {
-                return Ok(q.replace().execute().await?);
-            }
-            q.message_mut().clone()
+/// RTA_VIA: the family, then the address (a gateway of the other family).
+fn via_bytes(a: IpAddr) -> Vec<u8> {
+    let family: u16 = if a.is_ipv6() { 10 } else { 2 };
+    let mut v = family.to_ne_bytes().to_vec();
+    v.extend(ip_bytes(a));
+    v
+}
+
+/// The attributes of a message as we build them: each an opaque netlink attribute, so
+/// their bytes and order are exactly keepalived's.
+#[derive(Default)]
+struct Attrs(Vec<netlink_packet_utils::nla::DefaultNla>);
+
+impl Attrs {
+    fn add(&mut self, kind: u16, value: Vec<u8>) {
+        self.0
+            .push(netlink_packet_utils::nla::DefaultNla::new(kind, value));
+    }
+    fn u32(&mut self, kind: u16, v: u32) {
+        self.add(kind, v.to_ne_bytes().to_vec());
+    }
+    fn u8(&mut self, kind: u16, v: u8) {
+        self.add(kind, vec![v]);
+    }
+}
+
+/// The RTM_NEWROUTE / RTM_DELROUTE message keepalived 2.2.7's `netlink_route()` sends for
+/// `r`, and its flags besides NLM_F_REQUEST. `ifindex` gives an interface's index.
+pub(crate) fn route_message(
+    r: &Route,
+    add: bool,
+    ifindex: impl Fn(&str) -> Option<u32>,
+) -> Result<(netlink_packet_route::route::RouteMessage, u16), NetlinkError> {
+    use keepalived_engine::config::model::RouteMode;
+    use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
+    use netlink_packet_route::route::{
+        RouteAttribute, RouteFlag, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    };
+    let index = |d: &str| ifindex(d).ok_or_else(|| NetlinkError::NoInterface(d.to_string()));
+    let v6 = route_is_v6(r);
+    let mut m = RouteMessage::default();
+    let h = &mut m.header;
+    h.address_family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    let table = r.table.unwrap_or(RT_TABLE_MAIN);
+    let mut a = Attrs::default();
+    // A table above 255 goes in RTA_TABLE, rtm_table RT_TABLE_UNSPEC.
+    match u8::try_from(table) {
+        Ok(t) => h.table = t,
+        Err(_) => a.u32(RTA_TABLE, table),
+    }
+    // An add is RT_SCOPE_UNIVERSE and the type (unicast unless written); a delete is
+    // RT_SCOPE_NOWHERE and the type only when written, so the kernel matches any.
+    h.scope = RouteScope::from(r.scope.unwrap_or(if add { 0 } else { 255 }));
+    h.kind = RouteType::from(r.route_type.unwrap_or(if add { 1 } else { 0 }));
+    // A tracked route is RTPROT_KEEPALIVED (alloc_route() set it so).
+    h.protocol = RouteProtocol::from(r.protocol.unwrap_or(RTPROT_KEEPALIVED));
+    h.tos = r.tos.unwrap_or(0);
+    if r.onlink {
+        h.flags.push(RouteFlag::Onlink);
+    }
+    // `default` has no RTA_DST, as iproute2 sends it (keepalived sends a zero address
+    // with length 0, which the kernel takes the same way).
+    if let Some(p) = r.to {
+        h.destination_prefix_length = p.len;
+        a.add(RTA_DST, ip_bytes(p.address));
+    }
+    if let Some(p) = r.from {
+        h.source_prefix_length = p.len;
+        a.add(RTA_SRC, ip_bytes(p.address));
+    }
+    if let Some(src) = r.src {
+        a.add(RTA_PREFSRC, ip_bytes(src));
+    }
+    if let Some(via) = r.via {
+        if via.is_ipv6() == v6 {
+            a.add(RTA_GATEWAY, ip_bytes(via));
         } else {
-            let mut q = req.v4();
-            if let Some(IpAddr::V4(to)) = r.to.map(|p| p.address) {
-                q = q.destination_prefix(to, r.to.map_or(0, |p| p.len));
+            a.add(RTA_VIA, via_bytes(via));
+        }
+    }
+    if let Some(dev) = &r.dev {
+        a.u32(RTA_OIF, index(dev)?);
+    }
+    if let Some(metric) = r.metric {
+        a.u32(RTA_PRIORITY, metric);
+    }
+    if let Some(realms) = r.realms.filter(|&v| v != 0) {
+        a.u32(RTA_FLOW, realms);
+    }
+    if let Some(e) = r.expires {
+        a.u32(RTA_EXPIRES, e);
+    }
+    if let Some(pref) = r.pref {
+        a.u8(RTA_PREF, pref);
+    }
+    if let Some(t) = r.ttl_propagate {
+        a.u8(RTA_TTL_PROPAGATE, t);
+    }
+    // RTA_METRICS, in netlink_route()'s order, with RTAX_LOCK last.
+    let x = &r.metrics;
+    let mut metrics = Vec::new();
+    if let Some(cc) = &x.congctl {
+        metrics.extend(nla_bytes(RTAX_CC_ALGO, cc.as_bytes()));
+    }
+    let features = (x.features != 0).then_some(x.features);
+    for (kind, v) in [
+        (RTAX_RTT, x.rtt),
+        (RTAX_RTTVAR, x.rttvar),
+        (RTAX_RTO_MIN, x.rto_min),
+        (RTAX_FEATURES, features),
+        (RTAX_MTU, x.mtu),
+        (RTAX_WINDOW, x.window),
+        (RTAX_SSTHRESH, x.ssthresh),
+        (RTAX_CWND, x.cwnd),
+        (RTAX_ADVMSS, x.advmss),
+        (RTAX_REORDERING, x.reordering),
+        (RTAX_HOPLIMIT, x.hoplimit),
+        (RTAX_INITCWND, x.initcwnd),
+        (RTAX_INITRWND, x.initrwnd),
+        (RTAX_QUICKACK, x.quickack),
+        (RTAX_FASTOPEN_NO_COOKIE, x.fastopen_no_cookie),
+    ] {
+        if let Some(v) = v {
+            metrics.extend(nla_bytes(kind, &v.to_ne_bytes()));
+        }
+    }
+    if !metrics.is_empty() {
+        if x.lock != 0 {
+            metrics.extend(nla_bytes(RTAX_LOCK, &x.lock.to_ne_bytes()));
+        }
+        a.add(RTA_METRICS, metrics);
+    }
+    // RTA_MULTIPATH: an rtnexthop per hop (length, flags, weight - 1, ifindex) with its
+    // gateway and realms.
+    if !r.nexthops.is_empty() {
+        let mut hops = Vec::new();
+        for nh in &r.nexthops {
+            let mut inner = Vec::new();
+            if let Some(via) = nh.via {
+                if via.is_ipv6() == v6 {
+                    inner.extend(nla_bytes(RTA_GATEWAY, &ip_bytes(via)));
+                } else {
+                    inner.extend(nla_bytes(RTA_VIA, &via_bytes(via)));
+                }
             }
-            if let Some(IpAddr::V4(via)) = r.via {
-                q = q.gateway(via);
+            if let Some(realms) = nh.realms.filter(|&v| v != 0) {
+                inner.extend(nla_bytes(RTA_FLOW, &realms.to_ne_bytes()));
             }
-            if let Some(IpAddr::V4(src)) = r.src {
-                q = q.pref_source(src);
-            }
-            if add {
-                return Ok(q.replace().execute().await?);
-            }
-            q.message_mut().clone()
+            let ifindex = match &nh.dev {
+                Some(d) => index(d)?,
+                None => 0,
+            };
+            hops.extend(((8 + inner.len()) as u16).to_ne_bytes());
+            hops.push(if nh.onlink { RTNH_F_ONLINK } else { 0 });
+            hops.push(nh.weight.map_or(0, |w| (w - 1) as u8));
+            hops.extend(ifindex.to_ne_bytes());
+            hops.extend(inner);
+        }
+        a.add(RTA_MULTIPATH, hops);
+    }
+    m.attributes = a.0.into_iter().map(RouteAttribute::Other).collect();
+    let flags = match (add, r.mode) {
+        (false, _) => 0,
+        (true, RouteMode::Prepend) => NLM_F_CREATE,
+        (true, RouteMode::Add) => NLM_F_CREATE | NLM_F_EXCL,
+        (true, RouteMode::Append) => NLM_F_CREATE | NLM_F_APPEND,
+    };
+    Ok((m, flags))
+}
+
+/// The RTM_NEWRULE / RTM_DELRULE message keepalived 2.2.7's `netlink_rule()` sends for
+/// `r`, and its flags besides NLM_F_REQUEST.
+pub(crate) fn rule_message(r: &Rule, add: bool) -> (netlink_packet_route::rule::RuleMessage, u16) {
+    use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+    use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlag, RuleMessage};
+    let mut m = RuleMessage::default();
+    let h = &mut m.header;
+    h.family = if rule_is_v6(r) {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    h.tos = r.tos;
+    h.action = RuleAction::from(r.action);
+    if r.invert {
+        h.flags.push(RuleFlag::Invert);
+    }
+    let mut a = Attrs::default();
+    if r.action == FR_ACT_TO_TBL && !r.l3mdev {
+        let table = r.table.unwrap_or(RT_TABLE_MAIN);
+        match u8::try_from(table) {
+            Ok(t) => h.table = t,
+            Err(_) => a.u32(FRA_TABLE, table),
+        }
+    }
+    if let Some(p) = r.from {
+        h.src_len = p.len;
+        a.add(FRA_SRC, ip_bytes(p.address));
+    }
+    if let Some(p) = r.to {
+        h.dst_len = p.len;
+        a.add(FRA_DST, ip_bytes(p.address));
+    }
+    if let Some(p) = r.priority {
+        a.u32(FRA_PRIORITY, p);
+    }
+    if let Some(mark) = r.fwmark {
+        a.u32(FRA_FWMARK, mark);
+    }
+    if let Some(mask) = r.fwmask {
+        a.u32(FRA_FWMASK, mask);
+    }
+    if let Some(realms) = r.realms.filter(|&v| v != 0) {
+        a.u32(FRA_FLOW, realms);
+    }
+    if let Some(n) = r.suppress_prefixlength {
+        a.u32(FRA_SUPPRESS_PREFIXLEN, n);
+    }
+    if let Some(n) = r.suppress_ifgroup {
+        a.u32(FRA_SUPPRESS_IFGROUP, n);
+    }
+    let name = |n: &str| {
+        let mut v = n.as_bytes().to_vec();
+        v.push(0);
+        v
+    };
+    if let Some(i) = &r.iif {
+        a.add(FRA_IIFNAME, name(i));
+    }
+    if let Some(o) = &r.oif {
+        a.add(FRA_OIFNAME, name(o));
+    }
+    if let Some(t) = r.tunnel_id.filter(|&t| t != 0) {
+        a.add(FRA_TUN_ID, t.to_be_bytes().to_vec());
+    }
+    if let Some((start, end)) = r.uidrange {
+        let mut v = start.to_ne_bytes().to_vec();
+        v.extend(end.to_ne_bytes());
+        a.add(FRA_UID_RANGE, v);
+    }
+    if r.l3mdev {
+        a.u8(FRA_L3MDEV, 1);
+    }
+    if let Some(p) = r.protocol {
+        a.u8(FRA_PROTOCOL, p);
+    }
+    if let Some(p) = r.ipproto {
+        a.u8(FRA_IP_PROTO, p);
+    }
+    for (kind, range) in [(FRA_SPORT_RANGE, r.sport), (FRA_DPORT_RANGE, r.dport)] {
+        if let Some((start, end)) = range {
+            let mut v = start.to_ne_bytes().to_vec();
+            v.extend(end.to_ne_bytes());
+            a.add(kind, v);
+        }
+    }
+    if r.action == FR_ACT_GOTO {
+        a.u32(FRA_GOTO, r.goto.unwrap_or(0));
+    }
+    m.attributes = a.0.into_iter().map(RuleAttribute::Other).collect();
+    let flags = if add { NLM_F_CREATE | NLM_F_EXCL } else { 0 };
+    (m, flags)
+}
+
+impl Netlink {
+    /// `netlink_route()`: adds or deletes `r`.
+    pub async fn route(&self, r: &Route, add: bool) -> Result<(), NetlinkError> {
+        use netlink_packet_route::RouteNetlinkMessage;
+        let (m, flags) = route_message(r, add, |d| self.ifindex(d))?;
+        let msg = if add {
+            RouteNetlinkMessage::NewRoute(m)
+        } else {
+            RouteNetlinkMessage::DelRoute(m)
         };
-        Ok(self.handle.route().del(message).execute().await?)
+        self.sync.ask(msg, flags)
     }
 
-    /// `ip rule add|del` for the common forms: from, to, table, priority, fwmark, iif, oif.
+    /// `netlink_rule()`: adds or deletes `r`.
     pub async fn rule(&self, r: &Rule, add: bool) -> Result<(), NetlinkError> {
-        use netlink_packet_route::rule::{RuleAction, RuleAttribute};
-        let mut req = self.handle.rule().add();
-        if let Some(t) = r.table.as_deref().and_then(table_id) {
-            req = req.table_id(t).action(RuleAction::ToTable);
-        }
-        // alloc_rule(): one action, a table or one of these.
-        match (r.action.as_deref(), r.goto) {
-            (_, Some(target)) => {
-                req = req.action(RuleAction::Goto);
-                req.message_mut()
-                    .attributes
-                    .push(RuleAttribute::Goto(target));
-            }
-            (Some("nop"), _) => req = req.action(RuleAction::Nop),
-            (Some("blackhole"), _) => req = req.action(RuleAction::Blackhole),
-            (Some("unreachable"), _) => req = req.action(RuleAction::Unreachable),
-            (Some("prohibit"), _) => req = req.action(RuleAction::Prohibit),
-            _ => {}
-        }
-        if let Some(m) = r.fwmask {
-            req.message_mut().attributes.push(RuleAttribute::FwMask(m));
-        }
-        // alloc_rule(): a tracked rule carries FRA_PROTOCOL RTPROT_KEEPALIVED; a
-        // `no_track` one the protocol configured, if any.
-        let protocol = if r.no_track {
-            r.attributes
-                .iter()
-                .find(|(k, _)| k == "protocol")
-                .and_then(|(_, v)| protocol_id(v))
+        use netlink_packet_route::RouteNetlinkMessage;
+        let (m, flags) = rule_message(r, add);
+        let msg = if add {
+            RouteNetlinkMessage::NewRule(m)
         } else {
-            Some(RTPROT_KEEPALIVED)
+            RouteNetlinkMessage::DelRule(m)
         };
-        if let Some(p) = protocol {
-            req.message_mut()
-                .attributes
-                .push(RuleAttribute::Protocol(p.into()));
+        self.sync.ask(msg, flags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keepalived_engine::config::model::{Nexthop, RouteMode};
+    use netlink_packet_utils::Emitable;
+
+    fn bytes(m: &impl Emitable) -> Vec<u8> {
+        let mut b = vec![0; m.buffer_len()];
+        m.emit(&mut b);
+        b
+    }
+
+    fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
+        nla_bytes(kind, value)
+    }
+
+    fn u32b(v: u32) -> [u8; 4] {
+        v.to_ne_bytes()
+    }
+
+    fn pfx(s: &str, len: u8) -> Option<IpPrefix> {
+        Some(IpPrefix {
+            address: s.parse().unwrap(),
+            len,
+        })
+    }
+
+    fn ifindex(d: &str) -> Option<u32> {
+        match d {
+            "eth0" => Some(7),
+            "eth1" => Some(8),
+            _ => None,
         }
-        if let Some(p) = r.priority {
-            req = req.priority(p);
-        }
-        if let Some(m) = r.fwmark {
-            req = req.fw_mark(m);
-        }
-        if let Some(i) = &r.iif {
-            req = req.input_interface(i.clone());
-        }
-        if let Some(o) = &r.oif {
-            req = req.output_interface(o.clone());
-        }
-        let message = if rule_is_v6(r) {
-            let mut q = req.v6();
-            if let Some(p) = r.from {
-                if let IpAddr::V6(a) = p.address {
-                    q = q.source_prefix(a, p.len);
-                }
-            }
-            if let Some(p) = r.to {
-                if let IpAddr::V6(a) = p.address {
-                    q = q.destination_prefix(a, p.len);
-                }
-            }
-            if add {
-                return Ok(q.execute().await?);
-            }
-            q.message_mut().clone()
-        } else {
-            let mut q = req.v4();
-            if let Some(p) = r.from {
-                if let IpAddr::V4(a) = p.address {
-                    q = q.source_prefix(a, p.len);
-                }
-            }
-            if let Some(p) = r.to {
-                if let IpAddr::V4(a) = p.address {
-                    q = q.destination_prefix(a, p.len);
-                }
-            }
-            if add {
-                return Ok(q.execute().await?);
-            }
-            q.message_mut().clone()
+    }
+
+    // `10.99.0.0/24 via 192.168.91.254 dev eth0 table 1000 metric 5 mtu lock 1400`: the
+    // values `ip route add` sends for it (RTA_TABLE 1000 with rtm_table RT_TABLE_UNSPEC,
+    // RTAX_MTU 1400, RTAX_LOCK 1 << RTAX_MTU), in netlink_route()'s order.
+    #[test]
+    fn route_with_table_metric_and_locked_mtu() {
+        let mut r = Route {
+            to: pfx("10.99.0.0", 24),
+            via: Some("192.168.91.254".parse().unwrap()),
+            dev: Some("eth0".into()),
+            table: Some(1000),
+            metric: Some(5),
+            protocol: Some(18),
+            ..Route::default()
         };
-        Ok(self.handle.rule().del(message).execute().await?)
+        r.metrics.mtu = Some(1400);
+        r.metrics.lock = 1 << 2;
+        let (m, flags) = route_message(&r, true, ifindex).unwrap();
+        assert_eq!(flags, netlink_packet_core::NLM_F_CREATE);
+        let mut want = vec![2, 24, 0, 0, 0, 18, 0, 1, 0, 0, 0, 0];
+        want.extend(attr(RTA_TABLE, &u32b(1000)));
+        want.extend(attr(RTA_DST, &[10, 99, 0, 0]));
+        want.extend(attr(RTA_GATEWAY, &[192, 168, 91, 254]));
+        want.extend(attr(RTA_OIF, &u32b(7)));
+        want.extend(attr(RTA_PRIORITY, &u32b(5)));
+        let mut metrics = attr(RTAX_MTU, &u32b(1400));
+        metrics.extend(attr(RTAX_LOCK, &u32b(4)));
+        want.extend(attr(RTA_METRICS, &metrics));
+        assert_eq!(bytes(&m), want);
+
+        // A delete: RT_SCOPE_NOWHERE and no type, so the kernel matches any.
+        let (m, flags) = route_message(&r, false, ifindex).unwrap();
+        assert_eq!(flags, 0);
+        assert_eq!(&bytes(&m)[..12], &[2, 24, 0, 0, 0, 18, 255, 0, 0, 0, 0, 0]);
+
+        r.mode = RouteMode::Append;
+        let (_, flags) = route_message(&r, true, ifindex).unwrap();
+        assert_eq!(
+            flags,
+            netlink_packet_core::NLM_F_CREATE | netlink_packet_core::NLM_F_APPEND
+        );
+    }
+
+    // `blackhole 10.1.0.0/16`: no interface needed, type RTN_BLACKHOLE in the header.
+    #[test]
+    fn blackhole_without_dev() {
+        let r = Route {
+            route_type: Some(6),
+            to: pfx("10.1.0.0", 16),
+            no_track: true,
+            protocol: Some(18),
+            ..Route::default()
+        };
+        let (m, _) = route_message(&r, true, |_| None).unwrap();
+        let mut want = vec![2, 16, 0, 0, 254, 18, 0, 6, 0, 0, 0, 0];
+        want.extend(attr(RTA_DST, &[10, 1, 0, 0]));
+        assert_eq!(bytes(&m), want);
+    }
+
+    // `nexthop via 192.168.0.1 dev eth0 weight 2 nexthop via 192.168.1.1 dev eth1 onlink`:
+    // rtnexthop (len, flags, hops = weight - 1, ifindex) then RTA_GATEWAY, as iproute2.
+    #[test]
+    fn multipath() {
+        let r = Route {
+            to: pfx("10.2.0.0", 16),
+            nexthops: vec![
+                Nexthop {
+                    via: Some("192.168.0.1".parse().unwrap()),
+                    dev: Some("eth0".into()),
+                    weight: Some(2),
+                    ..Nexthop::default()
+                },
+                Nexthop {
+                    via: Some("192.168.1.1".parse().unwrap()),
+                    dev: Some("eth1".into()),
+                    onlink: true,
+                    ..Nexthop::default()
+                },
+            ],
+            ..Route::default()
+        };
+        let (m, _) = route_message(&r, true, ifindex).unwrap();
+        let mut hops = vec![16, 0, 0, 1, 7, 0, 0, 0];
+        hops.extend(attr(RTA_GATEWAY, &[192, 168, 0, 1]));
+        hops.extend([16, 0, RTNH_F_ONLINK, 0, 8, 0, 0, 0]);
+        hops.extend(attr(RTA_GATEWAY, &[192, 168, 1, 1]));
+        let b = bytes(&m);
+        assert!(b.ends_with(&attr(RTA_MULTIPATH, &hops)), "{b:?}");
+    }
+
+    // IPv6 `pref high expires 30`, as RTA_EXPIRES and RTA_PREF (ICMPV6_ROUTER_PREF_HIGH 1).
+    #[test]
+    fn ipv6_pref_and_expires() {
+        let r = Route {
+            to: pfx("2001:db8::", 64),
+            family_v6: true,
+            dev: Some("eth0".into()),
+            pref: Some(1),
+            expires: Some(30),
+            protocol: Some(18),
+            ..Route::default()
+        };
+        let (m, _) = route_message(&r, true, ifindex).unwrap();
+        let b = bytes(&m);
+        assert_eq!(&b[..8], &[10, 64, 0, 0, 254, 18, 0, 1]);
+        let mut tail = attr(RTA_EXPIRES, &u32b(30));
+        tail.extend(attr(RTA_PREF, &[1]));
+        assert!(b.ends_with(&tail), "{b:?}");
+    }
+
+    // `from 10.99.0.0/24 fwmark 0x10/0xff lookup 100 priority 77`: what `ip rule add … proto
+    // 18` sends (table in the header, FRA_FWMASK kept), in netlink_rule()'s order.
+    #[test]
+    fn rule_with_fwmark_mask() {
+        let r = Rule {
+            from: pfx("10.99.0.0", 24),
+            fwmark: Some(0x10),
+            fwmask: Some(0xff),
+            table: Some(100),
+            action: FR_ACT_TO_TBL,
+            priority: Some(77),
+            protocol: Some(18),
+            ..Rule::default()
+        };
+        let (m, flags) = rule_message(&r, true);
+        assert_eq!(
+            flags,
+            netlink_packet_core::NLM_F_CREATE | netlink_packet_core::NLM_F_EXCL
+        );
+        let mut want = vec![2, 0, 24, 0, 100, 0, 0, 1, 0, 0, 0, 0];
+        want.extend(attr(FRA_SRC, &[10, 99, 0, 0]));
+        want.extend(attr(FRA_PRIORITY, &u32b(77)));
+        want.extend(attr(FRA_FWMARK, &u32b(0x10)));
+        want.extend(attr(FRA_FWMASK, &u32b(0xff)));
+        want.extend(attr(FRA_PROTOCOL, &[18]));
+        assert_eq!(bytes(&m), want);
+    }
+
+    // A blackhole rule has no table; `not` is FIB_RULE_INVERT; ports, uid range and the
+    // tunnel id (big-endian) as the kernel's structs; goto carries FRA_GOTO.
+    #[test]
+    fn rule_actions_and_selectors() {
+        let r = Rule {
+            from: pfx("10.1.0.0", 16),
+            invert: true,
+            action: 6,
+            priority: Some(5),
+            sport: Some((1000, 2000)),
+            uidrange: Some((1, 2)),
+            tunnel_id: Some(0x1234),
+            iif: Some("eth0".into()),
+            ..Rule::default()
+        };
+        let (m, _) = rule_message(&r, true);
+        let b = bytes(&m);
+        assert_eq!(&b[..12], &[2, 0, 16, 0, 0, 0, 0, 6, 2, 0, 0, 0]);
+        let mut tail = attr(FRA_IIFNAME, b"eth0\0");
+        tail.extend(attr(FRA_TUN_ID, &0x1234u64.to_be_bytes()));
+        let mut uid = u32b(1).to_vec();
+        uid.extend(u32b(2));
+        tail.extend(attr(FRA_UID_RANGE, &uid));
+        let mut ports = 1000u16.to_ne_bytes().to_vec();
+        ports.extend(2000u16.to_ne_bytes());
+        tail.extend(attr(FRA_SPORT_RANGE, &ports));
+        assert!(b.ends_with(&tail), "{b:?}");
+
+        let g = Rule {
+            action: FR_ACT_GOTO,
+            goto: Some(20),
+            priority: Some(10),
+            ..Rule::default()
+        };
+        let b = bytes(&rule_message(&g, true).0);
+        assert_eq!(b[7], FR_ACT_GOTO);
+        assert!(b.ends_with(&attr(FRA_GOTO, &u32b(20))));
     }
 }
