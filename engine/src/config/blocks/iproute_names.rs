@@ -37,6 +37,9 @@ impl IprouteDirs {
 pub struct RoutingCtx {
     pub dirs: IprouteDirs,
     pub given: [u32; 2],
+    /// A static_routes/static_rules line, which may name a `track_group` (the
+    /// `allow_track_group` of `alloc_route()`/`alloc_rule()`).
+    pub statics: bool,
 }
 
 impl RoutingCtx {
@@ -48,6 +51,15 @@ impl RoutingCtx {
                     .iter()
                     .chain(cfg.instances.iter().flat_map(|vi| &vi.virtual_rules)),
             ),
+            statics: false,
+        }
+    }
+
+    /// The same, for a static_routes/static_rules line.
+    pub fn statics(self) -> RoutingCtx {
+        RoutingCtx {
+            statics: true,
+            ..self
         }
     }
 

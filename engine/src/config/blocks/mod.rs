@@ -54,17 +54,17 @@ fn statement(p: &mut Parser<'_>, cfg: &mut Config, st: Stmt) {
             }
         }
         kw::STATIC_ROUTES => {
-            let ctx = iproute_names::RoutingCtx::of(cfg);
+            let ctx = iproute_names::RoutingCtx::of(cfg).statics();
             for line in p.lines(&st) {
-                if let Some(r) = parse_route(p, &line, &ctx.dirs) {
+                if let Some(r) = parse_route(p, &line, &ctx) {
                     cfg.static_routes.push(r);
                 }
             }
         }
         kw::STATIC_RULES => {
             for line in p.lines(&st) {
-                let ctx = iproute_names::RoutingCtx::of(cfg);
-                if let Some(r) = parse_rule(p, &line, &ctx.dirs, ctx.given) {
+                let ctx = iproute_names::RoutingCtx::of(cfg).statics();
+                if let Some(r) = parse_rule(p, &line, &ctx, ctx.given) {
                     cfg.static_rules.push(r);
                 }
             }

@@ -4,7 +4,7 @@
 //! is an error here (so `-t` fails as keepalived's does); where keepalived drops the route
 //! (`goto err`), `parse_route` returns None.
 
-use super::iproute_names::{self as names, IprouteDirs};
+use super::iproute_names::{self as names, IprouteDirs, RoutingCtx};
 use crate::config::diag::DiagClass;
 use crate::config::model::*;
 use crate::config::parser::{parse_ip, parse_prefix, Parser, Stmt};
@@ -94,7 +94,8 @@ fn time_rtt(s: &str, mult: u64) -> Option<u32> {
 
 /// `[type] PREFIX|default [src IP] [via IP] [dev IF] [scope S] [table T] [metric N] …
 /// [nexthop via IP dev IF weight N onlink …]…`.
-pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, dirs: &IprouteDirs) -> Option<Route> {
+pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Route> {
+    let dirs = &ctx.dirs;
     let fs = p.lexer().fs();
     let words: Vec<(&str, u32)> = std::iter::once((s.kw(), s.kw.col))
         .chain(s.args.iter().map(|t| (t.text.as_str(), t.col)))
@@ -399,7 +400,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, dirs: &IprouteDirs) -> Option<R
                 continue;
             }
             "no_track" => r.no_track = true,
-            "track_group" => {
+            "track_group" if ctx.statics => {
                 let v = value!();
                 if r.track_group.is_some() {
                     p.error(
@@ -684,6 +685,22 @@ mod tests {
         assert!(d
             .iter()
             .any(|d| d.contains("Routing table nosuch not found")));
+    }
+
+    // The reload diff (the engine's and statics.rs's) compares what was read, so a
+    // route or rule written with `main` and the same with 254 is one item.
+    #[test]
+    fn main_and_254_are_the_same_table() {
+        let (a, ra, _) = read(
+            "static_routes {\n 10.0.0.0/8 dev eth0 table main\n}\n\
+             static_rules {\n from 10.0.0.0/8 lookup main priority 5\n}\n",
+        );
+        let (b, rb, _) = read(
+            "static_routes {\n 10.0.0.0/8 dev eth0 table 254\n}\n\
+             static_rules {\n from 10.0.0.0/8 table 254 priority 5\n}\n",
+        );
+        assert_eq!(a, b);
+        assert_eq!(ra, rb);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::iproute_names::{self as names, IprouteDirs};
+use super::iproute_names::{self as names, RoutingCtx};
 use super::route::{dec, route_type};
 use crate::config::diag::DiagClass;
 use crate::config::model::*;
@@ -27,12 +27,8 @@ pub const FR_ACT_PROHIBIT: u8 = 8;
 /// `[not] [from P] [to P] [table T|lookup T] [iif IF] [oif IF] [fwmark M[/MASK]]
 /// [priority N] …`. `given` counts, per family (IPv4, IPv6), the priorities already given
 /// to rules read before this one.
-pub fn parse_rule(
-    p: &mut Parser<'_>,
-    s: &Stmt,
-    dirs: &IprouteDirs,
-    given: [u32; 2],
-) -> Option<Rule> {
+pub fn parse_rule(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx, given: [u32; 2]) -> Option<Rule> {
+    let dirs = &ctx.dirs;
     let fs = p.lexer().fs();
     let words: Vec<(&str, u32)> = std::iter::once((s.kw(), s.kw.col))
         .chain(s.args.iter().map(|t| (t.text.as_str(), t.col)))
@@ -230,7 +226,7 @@ pub fn parse_rule(
                 }
             }
             "no_track" => r.no_track = true,
-            "track_group" => {
+            "track_group" if ctx.statics => {
                 let v = value!();
                 if r.track_group.is_some() {
                     report!(col, "track_group {v} is a duplicate");

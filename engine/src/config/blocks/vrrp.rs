@@ -172,7 +172,7 @@ fn keyword(
         kw::NO_VIRTUAL_IPADDRESS => vi.no_virtual_ipaddress = p.flag(s),
         kw::VIRTUAL_ROUTES => {
             for line in p.lines(s) {
-                if let Some(r) = parse_route(p, &line, &routing.dirs) {
+                if let Some(r) = parse_route(p, &line, routing) {
                     vi.virtual_routes.push(r);
                 }
             }
@@ -180,7 +180,7 @@ fn keyword(
         kw::VIRTUAL_RULES => {
             for line in p.lines(s) {
                 let given = routing.given_with(&vi.virtual_rules);
-                if let Some(r) = parse_rule(p, &line, &routing.dirs, given) {
+                if let Some(r) = parse_rule(p, &line, routing, given) {
                     vi.virtual_rules.push(r);
                 }
             }

@@ -133,7 +133,7 @@ keywords! { GlobalDefs;
     JSON_DUMP_FILE = "json_dump_file" | JSON_FILE_LOCATION = "json_file_location", Word, "", Carried;
     JSON_VERSION = "json_version", Int, "1", Partial("version 1's layout (an array of instances) is written whatever the version; version 2's (keepalived 2.3: {\"vrrp\": [...], \"track_process\": [...]}) is not");
     IPROUTE_USR_DIR = "iproute_usr_dir", Word, "", Carried;
-    IPROUTE_ETC_DIR = "iproute_etc_dir", Word, "/etc/iproute2", Carried;
+    IPROUTE_ETC_DIR = "iproute_etc_dir", Word, "", Carried;
     NOPREEMPT = "nopreempt", Flag, "", Refused("a vrrp_instance keyword; in global_defs it has no effect");
     LINKBEAT_USE_POLLING = "linkbeat_use_polling", Flag, "", Ignored("it is a top-level keyword, not a global_defs one: write it outside global_defs");
 }
