@@ -380,7 +380,8 @@ impl Instance {
     /// Everything this instance puts on the host while it is master: VIPs, excluded
     /// VIPs, virtual routes and rules.
     pub fn owned(&self) -> Vec<Owned> {
-        let no_accept = !self.cfg.accept;
+        // The address owner always accepts (`vrrp_handle_accept_mode()`).
+        let no_accept = !self.cfg.accept && self.cfg.priority != 255;
         let addr = |a: &IpAddress, excluded| Owned::Address {
             addr: a.clone(),
             interface: a

@@ -788,7 +788,7 @@ impl Engine {
                         .iter()
                         .chain(&n.virtual_ipaddress_excluded)
                         .collect();
-                    let no_accept = !n.accept;
+                    let no_accept = !n.accept && n.priority != 255;
                     let own =
                         |a: &crate::config::model::IpAddress, excluded: bool| Owned::Address {
                             addr: a.clone(),

@@ -13,6 +13,7 @@ pub(crate) mod files;
 pub mod hostfs;
 pub(crate) mod io_error;
 pub(crate) mod netlink;
+pub(crate) mod nftables;
 pub mod process;
 pub mod process_name;
 pub(crate) mod process_watch;

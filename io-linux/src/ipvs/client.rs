@@ -93,6 +93,39 @@ fn load_module() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// A netlink socket of `protocol`, with capped and extended acks where the kernel has
+/// them.
+pub(crate) fn open_netlink(protocol: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); the fd is owned at once.
+    let raw = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            protocol,
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a fresh descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let one: libc::c_int = 1;
+    for opt in [NETLINK_CAP_ACK, NETLINK_EXT_ACK] {
+        // Best effort: older kernels lack these and answer the long way.
+        // SAFETY: setsockopt with a pointer to a live c_int.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                SOL_NETLINK,
+                opt,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    Ok(fd)
+}
+
 pub struct IpvsClient {
     fd: OwnedFd,
     family: u16,
@@ -111,33 +144,7 @@ impl IpvsClient {
     }
 
     fn open_once() -> Result<IpvsClient, IpvsError> {
-        // SAFETY: plain socket(2); the fd is owned at once.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_GENERIC,
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error().into());
-        }
-        // SAFETY: `raw` is a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let one: libc::c_int = 1;
-        for opt in [NETLINK_CAP_ACK, NETLINK_EXT_ACK] {
-            // Best effort: older kernels lack these and answer the long way.
-            // SAFETY: setsockopt with a pointer to a live c_int.
-            unsafe {
-                libc::setsockopt(
-                    fd.as_raw_fd(),
-                    SOL_NETLINK,
-                    opt,
-                    (&one as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                );
-            }
-        }
+        let fd = open_netlink(libc::NETLINK_GENERIC)?;
         let tv = libc::timeval {
             tv_sec: REPLY_TIMEOUT.as_secs() as libc::time_t,
             tv_usec: 0,

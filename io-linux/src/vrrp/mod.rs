@@ -1,6 +1,7 @@
 //! The VRRP child (keepalived's `start_vrrp_child()`): the VRRP engine on the shared
 //! driver with raw sockets, rtnetlink, AF_PACKET, VMACs, scripts and signals.
 
+mod firewall;
 pub(crate) mod linkbeat;
 mod network;
 pub mod platform;

@@ -13,6 +13,7 @@ use tracing::{debug, info, warn};
 
 use keepalived_driver::vrrp::Event;
 
+use super::firewall::Firewall;
 use super::vmac::Vmacs;
 use crate::host::netlink::{HostEvent, Netlink};
 
@@ -35,6 +36,8 @@ pub(crate) struct Network {
     sources: BTreeMap<(String, IpAddr), bool>,
     /// What the engine is still to be told, ahead of the next host event.
     pending: VecDeque<Input>,
+    /// The nftables drop rules for the VIPs of masters not in accept mode.
+    firewall: Firewall,
 }
 
 /// An interface's `interface_up_down_delays`, as `check_debounce_timers()` leaves them.
@@ -110,6 +113,7 @@ impl Network {
                 .collect(),
             sources: BTreeMap::new(),
             pending: VecDeque::new(),
+            firewall: Firewall::start(config),
         };
         Ok((network, ifs))
     }
@@ -422,14 +426,37 @@ impl Network {
         self.vmacs.remove_all(&mut self.netlink).await;
     }
 
+    /// Makes the kernel's nftables sets hold the drop rules of the VIPs added and
+    /// removed since the last call, in one batch.
+    pub(crate) fn flush_firewall(&mut self) {
+        self.firewall.flush();
+    }
+
+    /// Deletes the nftables tables, at a clean stop.
+    pub(crate) fn release_firewall(&mut self) {
+        self.firewall.release();
+    }
+
+    /// Takes a reloaded configuration's firewall settings.
+    pub(crate) fn reload_firewall(&mut self, config: &Config) {
+        self.firewall.reload(config);
+    }
+
     /// Adds or removes one address, route or rule. Done, it is logged only with `-D`,
     /// as keepalived logs its GARPs (`vrrp_send_update()`): a takeover of 1,000
     /// instances is not 1,000 more writes ahead of their GARPs.
     pub(crate) async fn change(&mut self, instance: &str, vrid: u8, what: Owned, add: bool) {
         match what {
             Owned::Address {
-                addr, interface, ..
+                addr,
+                interface,
+                no_accept,
+                ..
             } => {
+                if no_accept {
+                    let ifindex = self.netlink.ifindex(&interface);
+                    self.firewall.vip(instance, &addr, &interface, ifindex, add);
+                }
                 let r = if add {
                     self.netlink.add_address(&addr, &interface).await
                 } else {
@@ -508,10 +535,10 @@ fn v6_of(a: IpAddr) -> Option<std::net::Ipv6Addr> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn config(text: &str) -> Config {
+    pub(in crate::vrrp) fn config(text: &str) -> Config {
         keepalived_engine::config::parse_str(
             text,
             &keepalived_engine::config::ParseOptions::default(),

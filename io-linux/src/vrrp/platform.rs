@@ -158,6 +158,9 @@ impl LinuxPlatform {
         self.reports.stop_syncd();
         // Static items go whether or not -V keeps the VIPs (`vrrp_terminate_phase1()`).
         self.statics.release().await;
+        // The firewall's tables go even with -V (`vrrp_terminate_phase2()` →
+        // `firewall_fini()`).
+        self.network.release_firewall();
         if !self.control.dont_release {
             self.network.remove_vmacs().await;
             self.promote.restore();
@@ -263,6 +266,7 @@ impl Platform for LinuxPlatform {
         self.network.ensure_vmacs(config).await;
         self.promote.apply(config);
         self.network.set_delays(config);
+        self.network.reload_firewall(config);
         if let Err(e) = self.sockets.open(config, |name| self.network.ifindex(name)) {
             error!("{e}");
         }
@@ -274,10 +278,12 @@ impl Platform for LinuxPlatform {
         news
     }
 
-    /// Every output is carried out: a reload in progress ends (the VMACs its configuration
+    /// Every output is carried out: the nftables sets take the VIPs of the burst, a
+    /// reload in progress ends (the VMACs its configuration
     /// dropped go, their addresses now off), freed memory goes back after a reload or a
     /// large burst, and the reload is logged as applied.
     async fn drained(&mut self) {
+        self.network.flush_firewall();
         let reload = self.reload.take();
         if let Some(reload) = &reload {
             reload.remove_dropped_vmacs(&mut self.network).await;
@@ -295,11 +301,15 @@ impl Platform for LinuxPlatform {
                 instance,
                 interface,
                 family,
+                src,
                 dst,
                 bytes,
                 ..
             } => {
-                if let Err(e) = self.sockets.send_advert(&interface, family, dst, &bytes) {
+                if let Err(e) = self
+                    .sockets
+                    .send_advert(&interface, family, src, dst, &bytes)
+                {
                     let vrid = self.reports.vrid(&instance);
                     warn!(%instance, vrid, %interface, "sending advert: {e}");
                 }
@@ -320,6 +330,9 @@ impl Platform for LinuxPlatform {
             | Output::SendNeighborAdvert {
                 interface, frame, ..
             } => {
+                // The drop rules of the VIPs this announces are in place before anyone
+                // is sent to them (keepalived sets them before adding the VIPs).
+                self.network.flush_firewall();
                 if let Some(i) = self.network.ifindex(&interface) {
                     if let Err(e) = self.sockets.send_frame(i, &frame) {
                         warn!(%interface, "sending GARP/NA: {e}");

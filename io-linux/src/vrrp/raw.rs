@@ -330,9 +330,61 @@ impl RawV6 {
     }
 
     /// Sends a VRRP payload to `dst` (link-local scope on our interface).
-    pub fn send(&self, payload: &[u8], dst: std::net::Ipv6Addr) -> io::Result<()> {
+    /// Sends `payload` to `dst` from `src` (IPV6_PKTINFO): the interface's own
+    /// link-local address, as keepalived binds it. Left to the kernel, the source could be
+    /// a link-local VIP, which the `vrrp_strict` drop rules (`ip6 saddr . oif
+    /// @vips_link_local drop`) would then stop.
+    pub fn send(
+        &self,
+        payload: &[u8],
+        src: Option<std::net::Ipv6Addr>,
+        dst: std::net::Ipv6Addr,
+    ) -> io::Result<()> {
         let to = SockAddr::from(std::net::SocketAddrV6::new(dst, 0, 0, self.ifindex));
-        match self.fd.get_ref().send_to(payload, &to) {
+        let sock = self.fd.get_ref();
+        let r = match src.filter(|s| !s.is_unspecified() && !s.is_multicast()) {
+            Some(src) => {
+                let info = libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: src.octets(),
+                    },
+                    ipi6_ifindex: self.ifindex,
+                };
+                let size = std::mem::size_of::<libc::in6_pktinfo>() as u32;
+                // SAFETY: CMSG_SPACE/CMSG_LEN are pure arithmetic.
+                let (space, len) = unsafe { (libc::CMSG_SPACE(size), libc::CMSG_LEN(size)) };
+                let mut control = vec![0u8; space as usize];
+                // SAFETY: `control` is CMSG_SPACE bytes, room for one cmsghdr and the
+                // in6_pktinfo after it; unaligned writes, as the Vec gives no alignment.
+                unsafe {
+                    let hdr = libc::cmsghdr {
+                        cmsg_len: len as _,
+                        cmsg_level: libc::IPPROTO_IPV6,
+                        cmsg_type: libc::IPV6_PKTINFO,
+                    };
+                    std::ptr::write_unaligned(control.as_mut_ptr().cast::<libc::cmsghdr>(), hdr);
+                    let data = control
+                        .as_mut_ptr()
+                        .add((len - size) as usize)
+                        .cast::<libc::in6_pktinfo>();
+                    std::ptr::write_unaligned(data, info);
+                }
+                let bufs = [std::io::IoSlice::new(payload)];
+                let msg = socket2::MsgHdr::new()
+                    .with_addr(&to)
+                    .with_buffers(&bufs)
+                    .with_control(&control);
+                match sock.sendmsg(&msg, 0) {
+                    // The address went from the interface meanwhile: the kernel chooses.
+                    Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
+                        sock.send_to(payload, &to)
+                    }
+                    r => r,
+                }
+            }
+            None => sock.send_to(payload, &to),
+        };
+        match r {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(e) => Err(e),

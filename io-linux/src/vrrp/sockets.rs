@@ -260,11 +260,12 @@ impl Sockets {
     }
 
     /// Sends an advert the engine built (`bytes`: an IPv4 datagram with its header, or an
-    /// IPv6 payload) on the socket of its interface, protocol and family.
+    /// IPv6 payload, sent from `src`) on the socket of its interface, protocol and family.
     pub(crate) fn send_advert(
         &self,
         interface: &str,
         family: Family,
+        src: IpAddr,
         dst: IpAddr,
         bytes: &[u8],
     ) -> std::io::Result<()> {
@@ -278,7 +279,13 @@ impl Sockets {
         let open = self.by_key.get(&(interface.to_string(), proto, family));
         match (open.map(|o| &o.sock), dst) {
             (Some(Sock::V4(s)), IpAddr::V4(d)) => s.send(bytes, d),
-            (Some(Sock::V6(s)), IpAddr::V6(d)) => s.send(bytes, d),
+            (Some(Sock::V6(s)), IpAddr::V6(d)) => {
+                let src = match src {
+                    IpAddr::V6(a) => Some(a),
+                    IpAddr::V4(_) => None,
+                };
+                s.send(bytes, src, d)
+            }
             _ => Err(std::io::Error::other(
                 "no socket for this interface and family",
             )),

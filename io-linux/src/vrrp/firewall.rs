@@ -1,0 +1,445 @@
+//! The drop rules for the VIPs of a master that is not in accept mode (`vrrp_strict`,
+//! `no_accept`): RFC 3768 §6.4.3 / RFC 5798 §6.4.3 say such a master must not accept
+//! packets addressed to them. keepalived 2.2.7 (built with nftables, as Debian builds
+//! it) keeps them in the sets of its nftables tables (`vrrp_firewall.c`,
+//! `vrrp_nftables.c`); this does the same over netlink.
+//!
+//! As keepalived: the tables are made when the first VIP needs them (IPv4 and IPv6 each),
+//! a VIP's element goes in when its instance becomes master and out when it leaves, the
+//! tables stay while the daemon runs and go at a clean stop. Unlike keepalived, tables
+//! of a crashed run are deleted at start rather than at the first takeover, and the
+//! elements of a burst of outputs go in one batch: before the first gratuitous ARP or
+//! NA of the burst (so nobody is sent to a VIP before its rule is in place), else when
+//! the burst is done.
+//!
+//! A failure (no nf_tables, no CAP_NET_ADMIN, a conflicting table) is logged once with
+//! what to do; VRRP carries on, and the next change rebuilds the tables from nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use keepalived_engine::config::model::{Config, IpAddress};
+use tracing::{debug, error, info};
+
+use crate::host::nftables::{
+    key_ll_index, key_ll_name, Family, NftError, NftSocket, Options, SetKind,
+};
+
+/// One element of one of the sets.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Elem {
+    set: SetKind,
+    key: Vec<u8>,
+}
+
+/// What a link-local VIP of an instance goes by: its interface's name when the instance
+/// has `dont_track_primary` and the VIP is on its interface or is `no_track`, unless
+/// `nftables_ifindex` (`nft_update_ipv6_address()`).
+#[derive(Debug, Clone, Default)]
+struct ByName {
+    /// Instance name → the interface its VIPs go on, for instances with
+    /// `dont_track_primary`.
+    instances: BTreeMap<String, String>,
+    ifindex: bool,
+}
+
+impl ByName {
+    fn new(config: &Config) -> ByName {
+        ByName {
+            instances: config
+                .instances
+                .iter()
+                .filter(|vi| vi.dont_track_primary)
+                .filter_map(|vi| Some((vi.name.clone(), vi.vip_interface()?.to_string())))
+                .collect(),
+            ifindex: config.global.nftables_ifindex,
+        }
+    }
+
+    fn applies(&self, instance: &str, addr: &IpAddress, interface: &str) -> bool {
+        !self.ifindex
+            && self
+                .instances
+                .get(instance)
+                .is_some_and(|own| own == interface || addr.no_track)
+    }
+}
+
+/// The ruleset keepalived would make for `config`, if it would make one: a `nftables`
+/// keyword, `vrrp_iptables` (which a build without iptables takes for `nftables`), or an
+/// instance not in accept mode that is not the address owner
+/// (`vrrp_complete_instance()`).
+fn options(config: &Config) -> Option<Options> {
+    let g = &config.global;
+    let needed = g.nftables.is_some()
+        || g.vrrp_iptables.is_some()
+        || config
+            .instances
+            .iter()
+            .any(|vi| !vi.accept && vi.priority != 255);
+    needed.then(|| Options {
+        table: g.nftables.clone().unwrap_or_else(|| "keepalived".into()),
+        priority: g.nftables_priority.unwrap_or(-1),
+        counters: g.nftables_counters,
+    })
+}
+
+/// The parts of the ruleset that exist in the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Part {
+    Ipv4,
+    Ipv6,
+    LinkLocalIndex,
+    LinkLocalName,
+}
+
+fn part_of(set: SetKind) -> Part {
+    match set {
+        SetKind::V4 => Part::Ipv4,
+        SetKind::V6 => Part::Ipv6,
+        SetKind::LinkLocalIndex => Part::LinkLocalIndex,
+        SetKind::LinkLocalName => Part::LinkLocalName,
+    }
+}
+
+pub(crate) struct Firewall {
+    opts: Option<Options>,
+    by_name: ByName,
+    sock: Option<NftSocket>,
+    ready: BTreeSet<Part>,
+    /// Each element and how many VIPs want it (two instances may share one).
+    wanted: BTreeMap<Elem, u32>,
+    /// The elements the kernel holds.
+    installed: BTreeSet<Elem>,
+    /// Wanted and installed may differ.
+    dirty: bool,
+    /// A batch failed: what the kernel holds is unknown until rebuilt.
+    rebuild: bool,
+    /// The errnos already logged as errors.
+    logged: BTreeSet<i32>,
+}
+
+impl Firewall {
+    fn new(opts: Option<Options>, by_name: ByName) -> Firewall {
+        Firewall {
+            opts,
+            by_name,
+            sock: None,
+            ready: BTreeSet::new(),
+            wanted: BTreeMap::new(),
+            installed: BTreeSet::new(),
+            dirty: false,
+            rebuild: false,
+            logged: BTreeSet::new(),
+        }
+    }
+
+    /// The firewall `config` needs; tables a previous run left are deleted.
+    pub(crate) fn start(config: &Config) -> Firewall {
+        let opts = options(config);
+        if let Some(o) = &opts {
+            if g_default(config) {
+                info!("use_vmac or no_accept/strict specified, but no firewall configured - using nftables");
+            }
+            debug!(table = %o.table, priority = o.priority, counters = o.counters, "nftables");
+        }
+        let mut fw = Firewall::new(opts, ByName::new(config));
+        if config.global.vrrp_iptables.is_some() && config.global.nftables.is_none() {
+            info!("iptables not supported, using nftables instead. Please replace 'vrrp_iptables' and 'vrrp_ipsets' with the 'nftables' option");
+        }
+        fw.delete_leftovers(true);
+        fw
+    }
+
+    /// A reloaded configuration: which instances name link-local VIPs by interface name;
+    /// a configuration that needs the firewall for the first time starts it (the table's
+    /// name and priority stay those of the start, as keepalived's do).
+    pub(crate) fn reload(&mut self, config: &Config) {
+        self.by_name = ByName::new(config);
+        if self.opts.is_none() {
+            self.opts = options(config);
+        }
+    }
+
+    /// Deletes both tables, whether or not they exist; with `log`, those that did are
+    /// logged as keepalived logs them.
+    fn delete_leftovers(&mut self, log: bool) {
+        let Some(table) = self.opts.as_ref().map(|o| o.table.clone()) else {
+            return;
+        };
+        for family in [Family::Ip, Family::Ip6] {
+            let Some(sock) = self.socket() else {
+                return;
+            };
+            let mut b = sock.batch();
+            b.del_table(family, &table);
+            match sock.send(b) {
+                Ok(()) if log => info!("Deleting old {} {table} table", family.name()),
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(libc::ENOENT) => {}
+                Err(e) => self.report(e),
+            }
+        }
+    }
+
+    fn socket(&mut self) -> Option<&mut NftSocket> {
+        if self.sock.is_none() {
+            match NftSocket::open() {
+                Ok(s) => self.sock = Some(s),
+                Err(e) => {
+                    self.report(e);
+                    return None;
+                }
+            }
+        }
+        self.sock.as_mut()
+    }
+
+    fn report(&mut self, e: NftError) {
+        let key = e.errno().unwrap_or(-1);
+        if self.logged.insert(key) {
+            error!(
+                "nftables: {e}; {}. Traffic to the VIPs of masters not in accept mode is not dropped until this is fixed",
+                e.advice()
+            );
+        } else {
+            debug!("nftables: {e}");
+        }
+    }
+
+    /// A VIP of `instance` put on (`add`) or taken off the host, with `no_accept` as
+    /// the engine gave it; what the kernel holds follows at the next [`Firewall::flush`].
+    pub(crate) fn vip(
+        &mut self,
+        instance: &str,
+        addr: &IpAddress,
+        interface: &str,
+        ifindex: Option<u32>,
+        add: bool,
+    ) {
+        if self.opts.is_none() {
+            return;
+        }
+        let elem = match addr.address {
+            IpAddr::V4(a) => Elem {
+                set: SetKind::V4,
+                key: a.octets().to_vec(),
+            },
+            IpAddr::V6(a) if (a.segments()[0] & 0xffc0) != 0xfe80 => Elem {
+                set: SetKind::V6,
+                key: a.octets().to_vec(),
+            },
+            IpAddr::V6(a) if self.by_name.applies(instance, addr, interface) => Elem {
+                set: SetKind::LinkLocalName,
+                key: key_ll_name(a, interface),
+            },
+            IpAddr::V6(a) => {
+                let Some(i) = ifindex else {
+                    debug!(%instance, %interface, "nftables: no index for {a}'s interface");
+                    return;
+                };
+                Elem {
+                    set: SetKind::LinkLocalIndex,
+                    key: key_ll_index(a, i),
+                }
+            }
+        };
+        let n = self.wanted.entry(elem.clone()).or_default();
+        if add {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
+        }
+        if *n == 0 {
+            self.wanted.remove(&elem);
+        }
+        self.dirty = true;
+    }
+
+    /// Makes the kernel hold what is wanted, in one batch: the tables and sets first
+    /// needed, then the elements added and removed.
+    pub(crate) fn flush(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let Some(opts) = self.opts.clone() else {
+            return;
+        };
+        if self.rebuild {
+            self.delete_leftovers(false);
+            self.ready.clear();
+            self.installed.clear();
+        }
+        let wanted: BTreeSet<&Elem> = self.wanted.keys().collect();
+        let adds: Vec<Elem> = wanted
+            .iter()
+            .filter(|e| !self.installed.contains(**e))
+            .map(|e| (*e).clone())
+            .collect();
+        let dels: Vec<Elem> = self
+            .installed
+            .iter()
+            .filter(|e| !wanted.contains(e))
+            .cloned()
+            .collect();
+        if adds.is_empty() && dels.is_empty() {
+            return;
+        }
+        let mut ready = self.ready.clone();
+        let Some(sock) = self.socket() else {
+            self.rebuild = true;
+            return;
+        };
+        let mut batch = sock.batch();
+        for part in adds.iter().map(|e| part_of(e.set)).collect::<BTreeSet<_>>() {
+            let needs_v6 = part != Part::Ipv4;
+            if needs_v6 && ready.insert(Part::Ipv6) {
+                opts.setup_ipv6(&mut batch);
+            }
+            if ready.insert(part) {
+                match part {
+                    Part::Ipv4 => opts.setup_ipv4(&mut batch),
+                    Part::Ipv6 => {}
+                    Part::LinkLocalIndex => opts.setup_link_local(&mut batch, false),
+                    Part::LinkLocalName => opts.setup_link_local(&mut batch, true),
+                }
+            }
+        }
+        for (list, add) in [(&adds, true), (&dels, false)] {
+            let mut by_set: BTreeMap<SetKind, Vec<Vec<u8>>> = BTreeMap::new();
+            for e in list {
+                by_set.entry(e.set).or_default().push(e.key.clone());
+            }
+            for (set, keys) in by_set {
+                batch.elements(set.family(), &opts.table, set.name(), add, &keys);
+            }
+        }
+        debug!(
+            added = adds.len(),
+            removed = dels.len(),
+            bytes = batch.len(),
+            "nftables batch"
+        );
+        match sock.send(batch) {
+            Ok(()) => {
+                self.ready = ready;
+                self.installed.extend(adds);
+                for e in &dels {
+                    self.installed.remove(e);
+                }
+                self.rebuild = false;
+            }
+            Err(e) => {
+                self.report(e);
+                self.rebuild = true;
+            }
+        }
+    }
+
+    /// At a clean stop: the tables go (`nft_end()`).
+    pub(crate) fn release(&mut self) {
+        let Some(table) = self.opts.as_ref().map(|o| o.table.clone()) else {
+            return;
+        };
+        let families: Vec<Family> = [(Part::Ipv4, Family::Ip), (Part::Ipv6, Family::Ip6)]
+            .into_iter()
+            .filter(|(p, _)| self.ready.contains(p))
+            .map(|(_, f)| f)
+            .collect();
+        if families.is_empty() {
+            return;
+        }
+        let Some(sock) = self.socket() else {
+            return;
+        };
+        let mut b = sock.batch();
+        for f in families {
+            b.del_table(f, &table);
+        }
+        if let Err(e) = sock.send(b) {
+            self.report(e);
+        }
+        self.ready.clear();
+        self.installed.clear();
+    }
+}
+
+/// Whether the firewall is used only because an instance is not in accept mode, as
+/// keepalived then says.
+fn g_default(config: &Config) -> bool {
+    config.global.nftables.is_none() && config.global.vrrp_iptables.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::network::tests::config;
+    use super::*;
+
+    const V3: &str = "vrrp_instance A {\n interface eth0\n version 3\n virtual_router_id 1\n priority 100\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+
+    #[test]
+    fn strict_or_no_accept_needs_the_firewall_and_accept_does_not() {
+        assert_eq!(options(&config(V3)), None);
+        let strict = config(&format!("global_defs {{\n vrrp_strict\n}}\n{V3}"));
+        assert_eq!(
+            options(&strict),
+            Some(Options {
+                table: "keepalived".into(),
+                priority: -1,
+                counters: false
+            })
+        );
+        let no_accept = config(&V3.replace("priority 100", "priority 100\n no_accept"));
+        assert!(options(&no_accept).is_some());
+        // The address owner is exempt.
+        let owner = config(&V3.replace("priority 100", "priority 255\n no_accept"));
+        assert_eq!(options(&owner), None);
+        let accept = config(&format!(
+            "global_defs {{\n vrrp_strict\n}}\n{}",
+            V3.replace("priority 100", "priority 100\n accept")
+        ));
+        assert_eq!(options(&accept), None);
+        let named = config(&format!(
+            "global_defs {{\n nftables ka\n nftables_priority 5\n nftables_counters\n}}\n{V3}"
+        ));
+        assert_eq!(
+            options(&named),
+            Some(Options {
+                table: "ka".into(),
+                priority: 5,
+                counters: true
+            })
+        );
+    }
+
+    #[test]
+    fn link_local_vips_go_by_name_only_for_dont_track_primary_without_ifindex() {
+        let text = V3.replace("priority 100", "priority 100\n dont_track_primary");
+        let c = config(&text);
+        let by = ByName::new(&c);
+        let mut a: IpAddress = c.instances[0].virtual_ipaddress[0].clone();
+        assert!(by.applies("A", &a, "eth0"));
+        assert!(!by.applies("A", &a, "eth1"));
+        a.no_track = true;
+        assert!(by.applies("A", &a, "eth1"));
+        assert!(!by.applies("B", &a, "eth0"));
+        let c = config(&format!("global_defs {{\n nftables_ifindex\n}}\n{text}"));
+        assert!(!ByName::new(&c).applies("A", &a, "eth0"));
+    }
+
+    #[test]
+    fn shared_vips_are_counted() {
+        let c = config(&format!("global_defs {{\n vrrp_strict\n}}\n{V3}"));
+        let mut fw = Firewall::new(options(&c), ByName::default());
+        let a = &c.instances[0].virtual_ipaddress[0];
+        fw.vip("A", a, "eth0", Some(2), true);
+        fw.vip("B", a, "eth0", Some(2), true);
+        fw.vip("A", a, "eth0", Some(2), false);
+        assert_eq!(fw.wanted.len(), 1);
+        fw.vip("B", a, "eth0", Some(2), false);
+        fw.vip("B", a, "eth0", Some(2), false);
+        assert!(fw.wanted.is_empty());
+        assert!(fw.dirty);
+    }
+}
