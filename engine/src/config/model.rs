@@ -538,7 +538,8 @@ pub struct Route {
     pub src: Option<IpAddr>,
     pub via: Option<IpAddr>,
     pub dev: Option<String>,
-    /// RT_SCOPE_* when written.
+    /// RT_SCOPE_* when written and not `global`; None is RT_SCOPE_UNIVERSE (an add) or
+    /// RT_SCOPE_NOWHERE (a delete, which matches any).
     pub scope: Option<u8>,
     /// Table id; None is `main` (254), which is stored as None however written.
     pub table: Option<u32>,

@@ -231,7 +231,9 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
             "scope" => {
                 let v = value!();
                 match names::find(fs, dirs, names::SCOPES, v) {
-                    Some(t) => r.scope = Some(t as u8),
+                    // route_exist() compares the scope, RT_SCOPE_UNIVERSE unless written:
+                    // `scope global` is the same route as none.
+                    Some(t) => r.scope = (t != 0).then_some(t as u8),
                     None => fail!(col, "Scope {v} not found or invalid for route"),
                 }
             }
@@ -421,7 +423,8 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
                 if w == "to" {
                     at += 1;
                 } else if let Some(t) = route_type(w) {
-                    r.route_type = Some(t);
+                    // route_exist() compares the type, RTN_UNICAST unless written.
+                    r.route_type = (t != 1).then_some(t);
                     at += 1;
                 }
                 let dest = words.get(at).map(|x| x.0).unwrap_or("");
