@@ -2,6 +2,7 @@
 
 pub mod fifo;
 pub mod host;
+pub mod iproute;
 pub mod wire;
 
 use keepalived_engine::config::{load, Loaded, ParseOptions};
