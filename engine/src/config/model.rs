@@ -554,10 +554,14 @@ pub struct Route {
     /// RTA_PREF (ICMPV6_ROUTER_PREF_*: low 3, medium 0, high 1).
     pub pref: Option<u8>,
     pub ttl_propagate: Option<u8>,
-    /// RTA_METRICS members.
-    pub metrics: RouteMetrics,
+    /// RTA_METRICS members (boxed: most routes have none, and a route travels in the
+    /// engine's inputs and outputs).
+    pub metrics: Box<RouteMetrics>,
     /// `add` (NLM_F_EXCL), `append` (NLM_F_APPEND) or `prepend` (the default).
     pub mode: RouteMode,
+    /// `encap mpls|ip|ip6|ila …` (RTA_ENCAP, RTA_ENCAP_TYPE), boxed so that a route
+    /// without one stays small.
+    pub encap: Option<Box<Encap>>,
     pub nexthops: Vec<Nexthop>,
     pub no_track: bool,
     pub track_group: Option<String>,
@@ -604,6 +608,25 @@ pub struct Nexthop {
     pub weight: Option<u32>,
     pub onlink: bool,
     pub realms: Option<u32>,
+    pub encap: Option<Box<Encap>>,
+}
+
+/// A lightweight tunnel encapsulation, as keepalived's `parse_encap()` reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encap {
+    /// LWTUNNEL_ENCAP_*: 1 mpls, 2 ip, 3 ila, 4 ip6.
+    pub kind: u16,
+    /// mpls: the labels.
+    pub labels: Vec<u32>,
+    /// ila: the locator, four 16-bit groups, the first in the high bits.
+    pub locator: u64,
+    /// ip / ip6: `id`, `dst`, `src`, `tos`/`tc`, `ttl`/`hoplimit`, `flags`.
+    pub id: Option<u64>,
+    pub dst: Option<IpAddr>,
+    pub src: Option<IpAddr>,
+    pub tos: Option<u8>,
+    pub ttl: Option<u8>,
+    pub flags: Option<u16>,
 }
 
 /// virtual_rules / static_rules line, as keepalived 2.2.7's `alloc_rule()` reads it.

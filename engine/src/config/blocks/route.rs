@@ -240,10 +240,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
             "metric" | "priority" | "preference" => r.metric = Some(u32_of!(value!(), "metric")),
             "dev" | "oif" => r.dev = Some(value!().to_string()),
             "onlink" => r.onlink = true,
-            "encap" => fail!(
-                col,
-                "route option 'encap' is not supported by keepalived-rs"
-            ),
+            "encap" => r.encap = Some(Box::new(encap(p, s, &words, &mut i, dirs)?)),
             "expires" => {
                 let v = value!();
                 if family == Some(false) {
@@ -490,6 +487,133 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
     Some(r)
 }
 
+/// `parse_encap()`: `encap mpls LABEL[/LABEL…] | ip|ip6 [id N] [dst IP] [src IP] [tos|tc
+/// T] [ttl|hoplimit N] [flags N] | ila LOCATOR`, `*i` at `encap`; leaves `*i` at the last
+/// word taken. keepalived reports a bad value and keeps the route with what is left of the
+/// encapsulation; here the route is dropped.
+fn encap(
+    p: &mut Parser<'_>,
+    s: &Stmt,
+    words: &[(&str, u32)],
+    i: &mut usize,
+    dirs: &IprouteDirs,
+) -> Option<Encap> {
+    let fs = p.lexer().fs();
+    let col = words[*i].1;
+    let mut e = Encap::default();
+    let bad = |p: &mut Parser<'_>, msg: String| {
+        p.error(s, col, DiagClass::Value, msg);
+        None::<Encap>
+    };
+    *i += 1;
+    let Some(&(kind, _)) = words.get(*i) else {
+        return bad(p, "Missing encap type".into());
+    };
+    match kind {
+        "mpls" => {
+            e.kind = 1;
+            *i += 1;
+            let Some(&(v, _)) = words.get(*i) else {
+                return bad(p, "missing address for MPLS encapsulation".into());
+            };
+            // parse_mpls_address(): up to 16 labels of 20 bits, `/` between them.
+            let labels: Option<Vec<u32>> = v
+                .split('/')
+                .map(|l| {
+                    names::strtoul0(l)
+                        .and_then(|n| u32::try_from(n).ok())
+                        .filter(|&n| n < 1 << 20)
+                })
+                .collect();
+            match labels.filter(|l| l.len() <= 16) {
+                Some(l) => e.labels = l,
+                None => return bad(p, format!("invalid mpls address {v} for encapsulation")),
+            }
+        }
+        "ila" => {
+            e.kind = 3;
+            *i += 1;
+            let Some(&(v, _)) = words.get(*i) else {
+                return bad(p, "missing locator for ILA encapsulation".into());
+            };
+            // get_addr64(): four groups of up to four hex digits, `:` between them.
+            let groups: Vec<&str> = v.split(':').collect();
+            let parsed: Option<Vec<u64>> = groups
+                .iter()
+                .map(|g| {
+                    (!g.is_empty() && g.len() <= 4)
+                        .then(|| u64::from_str_radix(g, 16).ok())
+                        .flatten()
+                })
+                .collect();
+            match parsed.filter(|g| g.len() == 4) {
+                Some(g) => e.locator = g.iter().fold(0, |acc, x| acc << 16 | x),
+                None => return bad(p, format!("invalid locator {v} for ila encapsulation")),
+            }
+        }
+        "ip" | "ip6" => {
+            let v6 = kind == "ip6";
+            e.kind = if v6 { 4 } else { 2 };
+            *i += 1;
+            // Pairs of words while the first is one of the encapsulation's.
+            while let (Some(&(k, _)), Some(&(v, _))) = (words.get(*i), words.get(*i + 1)) {
+                let (tos_kw, ttl_kw) = if v6 {
+                    ("tc", "hoplimit")
+                } else {
+                    ("tos", "ttl")
+                };
+                match k {
+                    "id" => match v.parse::<u64>() {
+                        Ok(n) if v.bytes().all(|b| b.is_ascii_digit()) => e.id = Some(n),
+                        _ => return bad(p, format!("encap id {v} value is invalid")),
+                    },
+                    "dst" | "src" => {
+                        let a = match parse_ip(v) {
+                            Some(a) if a.is_ipv6() == v6 => a,
+                            _ => return bad(p, format!("Invalid encap {kind} {k} {v}")),
+                        };
+                        if k == "dst" {
+                            e.dst = Some(a);
+                        } else {
+                            e.src = Some(a);
+                        }
+                    }
+                    _ if k == tos_kw => match names::find(fs, dirs, names::DSFIELD, v) {
+                        Some(t) => e.tos = Some(t as u8),
+                        None => {
+                            return bad(p, format!("{k} {v} not valid for {kind} encapsulation"))
+                        }
+                    },
+                    _ if k == ttl_kw => match dec(v, 255) {
+                        Some(t) => e.ttl = Some(t as u8),
+                        None => {
+                            return bad(p, format!("{k} {v} is not valid for {kind} encapsulation"))
+                        }
+                    },
+                    "flags" => match dec(v, 65535) {
+                        Some(f) => e.flags = Some(f as u16),
+                        None => {
+                            return bad(
+                                p,
+                                format!("flags {v} is not valid for {kind} encapsulation"),
+                            )
+                        }
+                    },
+                    _ => break,
+                }
+                *i += 2;
+            }
+            if e.dst.is_none() && e.id.is_none() {
+                return bad(p, format!("address or id missing for {kind} encapsulation"));
+            }
+            // The last word taken.
+            *i -= 1;
+        }
+        _ => return bad(p, format!("Unknown encap type - {kind}")),
+    }
+    Some(e)
+}
+
 /// `parse_nexthops()`: `nexthop [via [inet|inet6] IP] [dev IF] [weight 1-256] [onlink]
 /// [realms R]`, repeated, to the end of the line. Returns the index after them.
 fn nexthops(
@@ -603,12 +727,13 @@ fn nexthops(
                     *family = Some(false);
                     nh.realms = Some(n);
                 }
-                "encap" | "as" => {
+                "encap" => nh.encap = Some(Box::new(encap(p, s, words, &mut i, dirs)?)),
+                "as" => {
                     p.error(
                         s,
                         col,
                         DiagClass::Value,
-                        format!("nexthop option '{w}' is not supported"),
+                        "'as [to]' (nat) not supported".into(),
                     );
                     return None;
                 }
@@ -757,6 +882,29 @@ mod tests {
         assert!(d
             .iter()
             .any(|d| d.contains("expires is only valid for IPv6")));
+    }
+
+    #[test]
+    fn encapsulations() {
+        let (r, d) = routes(
+            "10.0.0.0/8 encap ip id 5 dst 10.0.0.9 tos AF11 ttl 9 dev eth0\n \
+             10.1.0.0/16 encap mpls 100/200 via 192.168.0.1 dev eth0\n \
+             2001:db8::/64 encap ip6 dst 2001:db8::9 hoplimit 7 dev eth0\n \
+             10.2.0.0/16 encap ip src 10.0.0.1 dev eth0",
+        );
+        assert_eq!(r.len(), 3, "{d:?}");
+        let e = r[0].encap.as_ref().unwrap();
+        assert_eq!(
+            (e.kind, e.id, e.tos, e.ttl),
+            (2, Some(5), Some(0x28), Some(9))
+        );
+        assert_eq!(r[0].dev.as_deref(), Some("eth0"));
+        assert_eq!(r[1].encap.as_ref().unwrap().labels, [100, 200]);
+        assert!(r[1].via.is_some());
+        assert_eq!(r[2].encap.as_ref().unwrap().ttl, Some(7));
+        assert!(d
+            .iter()
+            .any(|d| d.contains("address or id missing for ip encapsulation")));
     }
 
     fn rules(lines: &str) -> (Vec<Rule>, Vec<String>) {

@@ -13,7 +13,7 @@ keywords! { Root;
     INTERFACE_UP_DOWN_DELAYS = "interface_up_down_delays", Block, "", Carried;
     TRACK_GROUP = "track_group", Block, "", Carried;
     STATIC_IPADDRESS = "static_ipaddress", Block, "", Carried;
-    STATIC_ROUTES = "static_routes", Block, "", Partial("a route with `encap` or `vrf` is refused with an error");
+    STATIC_ROUTES = "static_routes", Block, "", Partial("a route with `vrf` is refused with an error");
     STATIC_RULES = "static_rules", Block, "", Carried;
     VRRP_SCRIPT = "vrrp_script", Block, "", Carried;
     VRRP_TRACK_FILE = "vrrp_track_file" | TRACK_FILE = "track_file", Block, "", Carried;

@@ -12,7 +12,7 @@ pub mod instance {
         VIRTUAL_IPADDRESS = "virtual_ipaddress", Block, "", Carried;
         VIRTUAL_IPADDRESS_EXCLUDED = "virtual_ipaddress_excluded", Block, "", Carried;
         NO_VIRTUAL_IPADDRESS = "no_virtual_ipaddress", Flag, "", Carried;
-        VIRTUAL_ROUTES = "virtual_routes", Block, "", Partial("a route with `encap` or `vrf` is refused with an error");
+        VIRTUAL_ROUTES = "virtual_routes", Block, "", Partial("a route with `vrf` is refused with an error");
         VIRTUAL_RULES = "virtual_rules", Block, "", Carried;
         UNICAST_SRC_IP = "unicast_src_ip" | MCAST_SRC_IP = "mcast_src_ip", Ip, "", Carried;
         UNICAST_PEER = "unicast_peer", Block, "", Carried;

@@ -143,6 +143,10 @@ const RTA_VIA: u16 = 18;
 const RTA_PREF: u16 = 20;
 const RTA_EXPIRES: u16 = 23;
 const RTA_TTL_PROPAGATE: u16 = 26;
+const RTA_ENCAP_TYPE: u16 = 21;
+const RTA_ENCAP: u16 = 22;
+/// NLA_F_NESTED, which iproute2's rta_nest() sets on RTA_ENCAP.
+const NLA_F_NESTED: u16 = 0x8000;
 // RTAX_* (the members of RTA_METRICS).
 const RTAX_LOCK: u16 = 1;
 const RTAX_MTU: u16 = 2;
@@ -183,6 +187,50 @@ const FRA_SPORT_RANGE: u16 = 23;
 const FRA_DPORT_RANGE: u16 = 24;
 /// RTNH_F_ONLINK.
 const RTNH_F_ONLINK: u8 = 4;
+
+/// RTA_ENCAP and RTA_ENCAP_TYPE for `e`, as keepalived's add_encap() (and iproute2's
+/// lwt_parse_encap()) make them: MPLS_IPTUNNEL_DST, the LWTUNNEL_IP(6)_* members (id
+/// big-endian, then dst, src, tos/tc, ttl/hoplimit, flags), or ILA_ATTR_LOCATOR.
+fn encap_bytes(e: &keepalived_engine::config::model::Encap) -> Vec<u8> {
+    let mut inner = Vec::new();
+    match e.kind {
+        1 => {
+            // MPLS label stack entries: label << 12, bottom of stack on the last.
+            let mut v = Vec::new();
+            for (n, l) in e.labels.iter().enumerate() {
+                let bos = if n + 1 == e.labels.len() { 1 << 8 } else { 0 };
+                v.extend((l << 12 | bos).to_be_bytes());
+            }
+            inner.extend(nla_bytes(1, &v));
+        }
+        3 => inner.extend(nla_bytes(1, &e.locator.to_be_bytes())),
+        _ => {
+            if let Some(id) = e.id {
+                inner.extend(nla_bytes(1, &id.to_be_bytes()));
+            }
+            if let Some(dst) = e.dst {
+                inner.extend(nla_bytes(2, &ip_bytes(dst)));
+            }
+            if let Some(src) = e.src {
+                inner.extend(nla_bytes(3, &ip_bytes(src)));
+            }
+            // LWTUNNEL_IP_TOS (5) / LWTUNNEL_IP6_TC (5), LWTUNNEL_IP_TTL (4) /
+            // LWTUNNEL_IP6_HOPLIMIT (4), LWTUNNEL_IP(6)_FLAGS (6).
+            if let Some(tos) = e.tos {
+                inner.extend(nla_bytes(5, &[tos]));
+            }
+            if let Some(ttl) = e.ttl {
+                inner.extend(nla_bytes(4, &[ttl]));
+            }
+            if let Some(flags) = e.flags {
+                inner.extend(nla_bytes(6, &flags.to_ne_bytes()));
+            }
+        }
+    }
+    let mut out = nla_bytes(RTA_ENCAP | NLA_F_NESTED, &inner);
+    out.extend(nla_bytes(RTA_ENCAP_TYPE, &e.kind.to_ne_bytes()));
+    out
+}
 
 /// One netlink attribute, header and value padded to 4 bytes (RTA_ALIGN).
 fn nla_bytes(kind: u16, value: &[u8]) -> Vec<u8> {
@@ -225,6 +273,15 @@ impl Attrs {
     }
     fn u8(&mut self, kind: u16, v: u8) {
         self.add(kind, vec![v]);
+    }
+    /// Attributes already encoded (`nla_bytes`), added one by one.
+    fn raw(&mut self, mut b: &[u8]) {
+        while b.len() >= 4 {
+            let len = usize::from(u16::from_ne_bytes([b[0], b[1]]));
+            let kind = u16::from_ne_bytes([b[2], b[3]]);
+            self.add(kind, b[4..len].to_vec());
+            b = &b[((len + 3) & !3).min(b.len())..];
+        }
     }
 }
 
@@ -285,6 +342,9 @@ pub(crate) fn route_message(
         } else {
             a.add(RTA_VIA, via_bytes(via));
         }
+    }
+    if let Some(e) = &r.encap {
+        a.raw(&encap_bytes(e));
     }
     if let Some(dev) = &r.dev {
         a.u32(RTA_OIF, index(dev)?);
@@ -354,6 +414,9 @@ pub(crate) fn route_message(
             if let Some(realms) = nh.realms.filter(|&v| v != 0) {
                 inner.extend(nla_bytes(RTA_FLOW, &realms.to_ne_bytes()));
             }
+            // A hop's `encap` is read but not sent: keepalived 2.2.7's add_nexthop()
+            // gives add_encap() the attribute's current length as its room, so
+            // rta_addattr_l() finds none and the kernel gets the hop without it.
             let ifindex = match &nh.dev {
                 Some(d) => index(d)?,
                 None => 0,
@@ -618,6 +681,32 @@ mod tests {
         hops.extend(attr(RTA_GATEWAY, &[192, 168, 1, 1]));
         let b = bytes(&m);
         assert!(b.ends_with(&attr(RTA_MULTIPATH, &hops)), "{b:?}");
+    }
+
+    // `encap ip id 5 dst 10.0.0.9 ttl 9`: RTA_ENCAP (nested, id big-endian) then
+    // RTA_ENCAP_TYPE LWTUNNEL_ENCAP_IP, before RTA_OIF.
+    #[test]
+    fn encap_ip() {
+        let r = Route {
+            to: pfx("10.3.0.0", 16),
+            dev: Some("eth0".into()),
+            encap: Some(Box::new(keepalived_engine::config::model::Encap {
+                kind: 2,
+                id: Some(5),
+                dst: Some("10.0.0.9".parse().unwrap()),
+                ttl: Some(9),
+                ..Default::default()
+            })),
+            ..Route::default()
+        };
+        let (m, _) = route_message(&r, true, ifindex).unwrap();
+        let mut inner = attr(1, &5u64.to_be_bytes());
+        inner.extend(attr(2, &[10, 0, 0, 9]));
+        inner.extend(attr(4, &[9]));
+        let mut want = attr(RTA_ENCAP | NLA_F_NESTED, &inner);
+        want.extend(attr(RTA_ENCAP_TYPE, &2u16.to_ne_bytes()));
+        want.extend(attr(RTA_OIF, &u32b(7)));
+        assert!(bytes(&m).ends_with(&want), "{:?}", bytes(&m));
     }
 
     // IPv6 `pref high expires 30`, as RTA_EXPIRES and RTA_PREF (ICMPV6_ROUTER_PREF_HIGH 1).
