@@ -818,6 +818,48 @@ impl Engine {
                             });
                         }
                     }
+                    // clear_diff_rules() / clear_diff_routes(): the rules and routes the
+                    // new configuration no longer has go, and its new ones come after the
+                    // addresses. A route whose options changed goes and comes back, where
+                    // keepalived replaces it in place; the kernel ends the same.
+                    let gone = o
+                        .virtual_rules
+                        .iter()
+                        .filter(|r| !n.virtual_rules.contains(r))
+                        .cloned()
+                        .map(Owned::Rule)
+                        .chain(
+                            o.virtual_routes
+                                .iter()
+                                .filter(|r| !n.virtual_routes.contains(r))
+                                .cloned()
+                                .map(Owned::Route),
+                        );
+                    for what in gone {
+                        cx.out.push_back(Output::Del {
+                            instance: n.name.clone(),
+                            what,
+                        });
+                    }
+                    let come = n
+                        .virtual_routes
+                        .iter()
+                        .filter(|r| !o.virtual_routes.contains(r))
+                        .cloned()
+                        .map(Owned::Route)
+                        .chain(
+                            n.virtual_rules
+                                .iter()
+                                .filter(|r| !o.virtual_rules.contains(r))
+                                .cloned()
+                                .map(Owned::Rule),
+                        );
+                    for what in come {
+                        cx.out.push_back(Output::Add {
+                            instance: n.name.clone(),
+                            what,
+                        });
+                    }
                 }
                 Some(_) => {}
             }

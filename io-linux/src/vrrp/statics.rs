@@ -341,7 +341,13 @@ impl Keeper {
             }
             match routes.iter_mut().find(|n| same_route(&n.item, &old.item)) {
                 Some(n) => {
-                    n.set = change_route(&self.netlink, &n.item, true).await;
+                    n.set = match self.netlink.replace_route(&n.item).await {
+                        Ok(()) => true,
+                        Err(e) => {
+                            warn!("replacing static route {}: {e}", show_route(&n.item));
+                            false
+                        }
+                    };
                     if !n.set {
                         change_route(&self.netlink, &old.item, false).await;
                     }

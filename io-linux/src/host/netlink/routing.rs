@@ -546,6 +546,19 @@ impl Netlink {
         self.sync.ask(msg, flags)
     }
 
+    /// `netlink_route(…, IPROUTE_REPLACE)`: `r` in place of the route with its key, as
+    /// `clear_diff_routes()` puts a route kept across a reload (NLM_F_CREATE |
+    /// NLM_F_REPLACE).
+    pub async fn replace_route(&self, r: &Route) -> Result<(), NetlinkError> {
+        use netlink_packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
+        use netlink_packet_route::RouteNetlinkMessage;
+        let (m, _) = route_message(r, true, |d| self.ifindex(d))?;
+        self.sync.ask(
+            RouteNetlinkMessage::NewRoute(m),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
+    }
+
     /// `netlink_rule()`: adds or deletes `r`.
     pub async fn rule(&self, r: &Rule, add: bool) -> Result<(), NetlinkError> {
         use netlink_packet_route::RouteNetlinkMessage;
