@@ -32,6 +32,29 @@ pub fn can_run(test: &str, cmds: &[&str]) -> bool {
     true
 }
 
+/// As [`can_run`], but under CI (env `CI` set) a test that cannot run fails instead of
+/// skipping: CI installs everything the tests need.
+pub fn runnable(test: &str, cmds: &[&str]) -> bool {
+    let why = if !is_root() {
+        Some("it needs root (network namespaces)".to_string())
+    } else {
+        cmds.iter()
+            .find(|c| !have(c))
+            .map(|cmd| format!("`{cmd}` is not installed (scripts/test-all.sh installs it)"))
+    };
+    match why {
+        None => true,
+        Some(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test} must run in CI, but {why}"
+            );
+            eprintln!("SKIP {test}: {why}");
+            false
+        }
+    }
+}
+
 pub fn run(cmd: &str, args: &[&str]) -> Output {
     let out = Command::new(cmd)
         .args(args)

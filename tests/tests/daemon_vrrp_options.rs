@@ -14,9 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use keepalived_tests::host::{
-    have, is_root, keepalived_rs, tmp_dir, wait_for, Capture, Daemon, Netns,
-};
+use keepalived_tests::host::{keepalived_rs, tmp_dir, wait_for, Capture, Daemon, Netns};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -26,25 +24,7 @@ enum Who {
 
 /// Whether the test can run; if not, why (a failure under CI, else a skip).
 fn runnable(test: &str) -> bool {
-    let why = if !is_root() {
-        Some("it needs root (network namespaces)".to_string())
-    } else {
-        ["ip", "ss", "keepalived"]
-            .into_iter()
-            .find(|c| !have(c))
-            .map(|cmd| format!("`{cmd}` is not installed (scripts/test-all.sh installs it)"))
-    };
-    match why {
-        None => true,
-        Some(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{test} must run in CI, but {why}"
-            );
-            eprintln!("SKIP {test}: {why}");
-            false
-        }
-    }
+    keepalived_tests::host::runnable(test, &["ip", "ss", "keepalived"])
 }
 
 /// The daemon in the foreground, VRRP only, logging to the console with detail.

@@ -1,0 +1,257 @@
+//! `vrrp_strict`'s drop rules, on keepalived-rs and on keepalived 2.2.7 in turn, each in
+//! a namespace pair of its own with the same configuration: an IPv4 instance (VRRPv2,
+//! so never in accept mode), an IPv4 VRRPv3 instance with `accept`, and an IPv6 instance
+//! with a link-local and a global VIP. Once all three are master:
+//! - the ruleset (`nft -j list ruleset`, handles left out and set elements sorted) is the
+//!   same: tables `ip keepalived` and `ip6 keepalived`, chains, hooks, priorities, sets
+//!   and elements, the accept instance's VIP in none of them; a stale `keepalived` table
+//!   from an earlier run is gone;
+//! - from the peer namespace, a ping and a TCP connection to the no-accept VIPs go
+//!   unanswered, and to the accept instance's VIP are answered;
+//! - adverts of all three instances still reach the peer, from the interface's own
+//!   addresses;
+//! - after SIGTERM no table is left.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use keepalived_tests::host::{
+    adverts, in_netns, run, runnable, tmp_dir, wait_for, Capture, Daemon, Pair,
+};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Ours,
+    Keepalived,
+}
+
+const NET: u8 = 93;
+const V4: &str = "192.168.93.100";
+const V4_ACCEPT: &str = "192.168.93.110";
+const V6: &str = "fd00:93::100";
+const V6_LL: &str = "fe80::100";
+const PORT: u16 = 9393;
+
+fn config(iface: &str) -> String {
+    format!(
+        "global_defs {{\n  vrrp_strict\n}}\n\
+         vrrp_instance V4 {{\n  interface {iface}\n  virtual_router_id 51\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {V4}/24\n  }}\n}}\n\
+         vrrp_instance V4A {{\n  interface {iface}\n  version 3\n  accept\n  virtual_router_id 52\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {V4_ACCEPT}/24\n  }}\n}}\n\
+         vrrp_instance V6 {{\n  interface {iface}\n  version 3\n  virtual_router_id 53\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {V6_LL}/64\n    {V6}/64\n  }}\n}}\n"
+    )
+}
+
+/// The ruleset of namespace `ns` as `nft -j` lists it, without handles or the metainfo,
+/// set elements sorted and the objects in a fixed order.
+fn ruleset(ns: &str) -> Vec<Value> {
+    let out = run("ip", &["netns", "exec", ns, "nft", "-j", "list", "ruleset"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("nft -j output");
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("handle");
+                if let Some(Value::Array(e)) = m.get_mut("elem") {
+                    e.sort_by_key(|x| x.to_string());
+                }
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut objs: Vec<Value> = v["nftables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|o| o.get("metainfo").is_none())
+        .collect();
+    objs.iter_mut().for_each(strip);
+    objs.sort_by_key(|o| o.to_string());
+    objs
+}
+
+fn pings(ns: &str, addr: &str) -> bool {
+    std::process::Command::new("ip")
+        .args(["netns", "exec", ns, "ping", "-c", "1", "-W", "1", addr])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn connects(ns: &str, addr: &str) -> bool {
+    let to = SocketAddr::new(addr.parse().unwrap(), PORT);
+    in_netns(ns, || {
+        TcpStream::connect_timeout(&to, Duration::from_millis(1500)).is_ok()
+    })
+}
+
+/// What one daemon did: its ruleset as master, what the peer could reach, the adverts
+/// the peer heard per VRID, and the ruleset after SIGTERM.
+#[derive(Debug)]
+struct Seen {
+    ruleset: Vec<Value>,
+    reached: Vec<(&'static str, bool, bool)>,
+    adverts: Vec<(u8, usize)>,
+    after_stop: Vec<Value>,
+}
+
+fn observe(who: Who, dir: &Path) -> Seen {
+    let pair = Pair::new("nft", NET);
+    let (host, peer) = (&pair.ns[0], &pair.ns[1]);
+    peer.ip(&["addr", "add", "fd00:93::2/64", "dev", &pair.ifs[1], "nodad"]);
+    // A table left by an earlier run, which the daemon replaces.
+    let nft = |args: &[&str]| {
+        let mut a = vec!["netns", "exec", &host.name, "nft"];
+        a.extend_from_slice(args);
+        run("ip", &a);
+    };
+    nft(&["add", "table", "ip", "keepalived"]);
+    nft(&["add", "chain", "ip", "keepalived", "stale"]);
+    let conf = dir.join(format!("{who:?}.conf"));
+    std::fs::write(&conf, config(&pair.ifs[0])).unwrap();
+    // Something listening on every address of the host, VIPs included.
+    let listener = in_netns(&host.name, || {
+        TcpListener::bind(("::", PORT)).expect("listen")
+    });
+    let tag = format!("{who:?}");
+    let daemon = match who {
+        Who::Ours => Daemon::ours(host, &conf, dir, &tag, &["-D"]),
+        Who::Keepalived => Daemon::keepalived(host, &conf, dir, &tag),
+    };
+    let masters = wait_for(Duration::from_secs(15), || {
+        [V4, V4_ACCEPT, V6, V6_LL].iter().all(|a| pair.holds(0, a))
+    });
+    assert!(
+        masters.is_some(),
+        "{who:?}: not all instances became master:\n{}",
+        daemon.log_text()
+    );
+    // The sets take the VIPs in the same burst as the addresses.
+    std::thread::sleep(Duration::from_millis(500));
+    let ruleset = ruleset(&host.name);
+    let cap = Capture::start(
+        peer,
+        &pair.ifs[1],
+        "ip proto 112 or ip6 proto 112",
+        &dir.join(format!("{who:?}-adverts")),
+    );
+    let mut reached = Vec::new();
+    for addr in [V4, V6, V4_ACCEPT] {
+        reached.push((addr, pings(&peer.name, addr), connects(&peer.name, addr)));
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let text = cap.text();
+    drop(cap);
+    let adverts = [51, 52, 53]
+        .into_iter()
+        .map(|vrid| (vrid, adverts(&text, vrid).len()))
+        .collect();
+    assert!(
+        text.lines()
+            .all(|l| !l.contains(&format!("{V6_LL} > ")) && !l.contains(&format!("{V4} > "))),
+        "{who:?}: an advert went from a VIP:\n{text}"
+    );
+    daemon.stop();
+    drop(listener);
+    let after_stop = ruleset_after_stop(&host.name);
+    Seen {
+        ruleset,
+        reached,
+        adverts,
+        after_stop,
+    }
+}
+
+fn ruleset_after_stop(ns: &str) -> Vec<Value> {
+    let mut r = ruleset(ns);
+    wait_for(Duration::from_secs(3), || {
+        r = ruleset(ns);
+        r.is_empty()
+    });
+    r
+}
+
+#[test]
+fn vrrp_strict_drop_rules_match_keepalived() {
+    let cmds = ["ip", "nft", "ping", "tcpdump", "keepalived"];
+    if !runnable("vrrp_strict_drop_rules_match_keepalived", &cmds) {
+        return;
+    }
+    let dir = tmp_dir("nftables");
+    let theirs = observe(Who::Keepalived, &dir);
+    let ours = observe(Who::Ours, &dir);
+
+    // What keepalived 2.2.7 makes, in outline, so a change of version shows here first.
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let tables: Vec<String> = theirs
+        .ruleset
+        .iter()
+        .filter_map(|o| o.get("table"))
+        .map(|t| {
+            format!(
+                "{} {}",
+                t["family"].as_str().unwrap(),
+                t["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(sorted(tables), ["ip keepalived", "ip6 keepalived"]);
+    let base_chains: Vec<String> = theirs
+        .ruleset
+        .iter()
+        .filter_map(|o| o.get("chain"))
+        .filter(|c| c.get("hook").is_some())
+        .map(|c| format!("{} {} {} {}", c["family"], c["name"], c["hook"], c["prio"]))
+        .collect();
+    assert_eq!(
+        sorted(base_chains),
+        [
+            r#""ip" "in" "input" -1"#,
+            r#""ip" "out" "output" -1"#,
+            r#""ip6" "in" "input" -1"#,
+            r#""ip6" "out" "output" -1"#
+        ]
+    );
+    let elems: Vec<String> = theirs
+        .ruleset
+        .iter()
+        .filter_map(|o| o.get("set"))
+        .map(|s| format!("{} {} {}", s["family"], s["name"], s["elem"]))
+        .collect();
+    assert_eq!(
+        sorted(elems),
+        [
+            format!(r#""ip" "vips" ["{V4}"]"#),
+            r#""ip6" "neighbor-discovery" ["nd-neighbor-advert","nd-neighbor-solicit"]"#
+                .to_string(),
+            format!(r#""ip6" "vips" ["{V6}"]"#),
+            format!(r#""ip6" "vips_link_local" [{{"concat":["{V6_LL}","nfta1"]}}]"#),
+        ]
+    );
+
+    assert_eq!(
+        ours.ruleset, theirs.ruleset,
+        "keepalived-rs's ruleset differs from keepalived 2.2.7's"
+    );
+    let expected = [
+        (V4, false, false),
+        (V6, false, false),
+        (V4_ACCEPT, true, true),
+    ];
+    assert_eq!(
+        theirs.reached, expected,
+        "keepalived 2.2.7 (address, ping, TCP)"
+    );
+    assert_eq!(ours.reached, expected, "keepalived-rs (address, ping, TCP)");
+    for seen in [&theirs, &ours] {
+        for (vrid, n) in &seen.adverts {
+            assert!(*n >= 2, "vrid {vrid}: {n} adverts in 2.5 s ({seen:?})");
+        }
+        assert!(seen.after_stop.is_empty(), "left after SIGTERM: {seen:?}");
+    }
+}
