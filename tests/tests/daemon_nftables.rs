@@ -10,6 +10,8 @@
 //!   unanswered, and to the accept instance's VIP are answered;
 //! - adverts of all three instances still reach the peer, from the interface's own
 //!   addresses;
+//! - when a peer of higher priority takes the IPv4 no-accept instance over, its VIP leaves
+//!   the `ip vips` set and the tables stay;
 //! - after SIGTERM no table is left.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -94,6 +96,8 @@ struct Seen {
     ruleset: Vec<Value>,
     reached: Vec<(&'static str, bool, bool)>,
     adverts: Vec<(u8, usize)>,
+    /// Once a higher-priority peer has taken the IPv4 no-accept instance over.
+    as_backup: Vec<Value>,
     after_stop: Vec<Value>,
 }
 
@@ -130,7 +134,7 @@ fn observe(who: Who, dir: &Path) -> Seen {
     );
     // The sets take the VIPs in the same burst as the addresses.
     std::thread::sleep(Duration::from_millis(500));
-    let ruleset = ruleset(&host.name);
+    let as_master = ruleset(&host.name);
     let cap = Capture::start(
         peer,
         &pair.ifs[1],
@@ -153,13 +157,30 @@ fn observe(who: Who, dir: &Path) -> Seen {
             .all(|l| !l.contains(&format!("{V6_LL} > ")) && !l.contains(&format!("{V4} > "))),
         "{who:?}: an advert went from a VIP:\n{text}"
     );
+    // A peer of higher priority takes V4 over: its VIP leaves the set, the tables stay.
+    let peer_conf = dir.join(format!("{who:?}-peer.conf"));
+    let peer_text = format!(
+        "vrrp_instance V4 {{\n  interface {}\n  virtual_router_id 51\n  priority 200\n  advert_int 1\n  virtual_ipaddress {{\n    {V4}/24\n  }}\n}}\n",
+        pair.ifs[1]
+    );
+    std::fs::write(&peer_conf, peer_text).unwrap();
+    let higher = Daemon::keepalived(peer, &peer_conf, dir, &format!("{who:?}-peer"));
+    assert!(
+        wait_for(Duration::from_secs(10), || !pair.holds(0, V4)).is_some(),
+        "{who:?}: V4 stayed master beside a higher priority:\n{}",
+        daemon.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let as_backup = ruleset(&host.name);
+    higher.stop();
     daemon.stop();
     drop(listener);
     let after_stop = ruleset_after_stop(&host.name);
     Seen {
-        ruleset,
+        ruleset: as_master,
         reached,
         adverts,
+        as_backup,
         after_stop,
     }
 }
@@ -237,6 +258,19 @@ fn vrrp_strict_drop_rules_match_keepalived() {
     assert_eq!(
         ours.ruleset, theirs.ruleset,
         "keepalived-rs's ruleset differs from keepalived 2.2.7's"
+    );
+    // Leaving master empties the instance's set and keeps the tables.
+    let v4_set = |r: &[Value]| {
+        r.iter()
+            .filter_map(|o| o.get("set"))
+            .find(|s| s["family"] == "ip" && s["name"] == "vips")
+            .cloned()
+    };
+    let set = v4_set(&theirs.as_backup).expect("keepalived 2.2.7 kept the ip vips set");
+    assert!(set.get("elem").is_none(), "{set}");
+    assert_eq!(
+        ours.as_backup, theirs.as_backup,
+        "as backup, keepalived-rs's ruleset differs from keepalived 2.2.7's"
     );
     let expected = [
         (V4, false, false),
