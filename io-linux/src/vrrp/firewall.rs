@@ -332,34 +332,25 @@ impl Firewall {
             }
             Err(e) => {
                 self.report(e);
+                // What the kernel holds is unknown (a table deleted from outside, say):
+                // once at once, then at each change, everything is made again.
+                let retry = !self.rebuild;
                 self.rebuild = true;
+                if retry {
+                    self.dirty = true;
+                    self.flush();
+                }
             }
         }
     }
 
-    /// At a clean stop: the tables go (`nft_end()`).
+    /// At a clean stop: the tables go (`nft_end()`), each in a batch of its own, so one
+    /// deleted from outside meanwhile does not keep the other.
     pub(crate) fn release(&mut self) {
-        let Some(table) = self.opts.as_ref().map(|o| o.table.clone()) else {
-            return;
-        };
-        let families: Vec<Family> = [(Part::Ipv4, Family::Ip), (Part::Ipv6, Family::Ip6)]
-            .into_iter()
-            .filter(|(p, _)| self.ready.contains(p))
-            .map(|(_, f)| f)
-            .collect();
-        if families.is_empty() {
+        if self.ready.is_empty() {
             return;
         }
-        let Some(sock) = self.socket() else {
-            return;
-        };
-        let mut b = sock.batch();
-        for f in families {
-            b.del_table(f, &table);
-        }
-        if let Err(e) = sock.send(b) {
-            self.report(e);
-        }
+        self.delete_leftovers(false);
         self.ready.clear();
         self.installed.clear();
     }

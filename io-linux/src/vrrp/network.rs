@@ -388,6 +388,7 @@ impl Network {
         let mut news = Vec::new();
         if let Ok(ifs) = self.netlink.interfaces().await {
             for mut info in ifs {
+                self.keep_sources(&mut info).await;
                 // A link change still held back stays so until its delay is out.
                 match self.held.get_mut(&info.name) {
                     Some(held) if held.info.up == info.up => {
@@ -409,6 +410,33 @@ impl Network {
             }
         }
         news
+    }
+
+    /// The advert sources the engine was told stay while they are on the interface, as
+    /// keepalived keeps the addresses it first saw: the kernel lists the newest IPv6
+    /// link-local address first, which after a takeover is a VIP, and adverts from a VIP
+    /// are what the `vrrp_strict` drop rules stop.
+    async fn keep_sources(&self, info: &mut InterfaceInfo) {
+        let Some(old) = self.interfaces.get(&info.name) else {
+            return;
+        };
+        let (v4, v6) = (old.ipv4, old.ipv6_ll);
+        if let Some(a) = v4.filter(|a| info.ipv4 != Some(*a)) {
+            if matches!(
+                self.netlink.has_address(IpAddr::V4(a), &info.name).await,
+                Ok(true)
+            ) {
+                info.ipv4 = Some(a);
+            }
+        }
+        if let Some(a) = v6.filter(|a| info.ipv6_ll != Some(*a)) {
+            if matches!(
+                self.netlink.has_address(IpAddr::V6(a), &info.name).await,
+                Ok(true)
+            ) {
+                info.ipv6_ll = Some(a);
+            }
+        }
     }
 
     /// Creates the VMACs `config` asks for that do not exist yet.

@@ -53,6 +53,9 @@ impl NftError {
             Some(libc::EEXIST | libc::EBUSY) => {
                 "a table, chain or set of the same name is in the way: delete it (nft delete table ip|ip6 NAME) or choose another name with `nftables NAME`"
             }
+            Some(libc::ENOENT) => {
+                "part of the ruleset was deleted from outside (nft delete …): it is made again"
+            }
             _ => "check `nft list ruleset` and the kernel log",
         }
     }
