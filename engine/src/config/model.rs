@@ -629,6 +629,20 @@ pub struct Encap {
     pub flags: Option<u16>,
 }
 
+/// Whether a rule's priority was given by `alloc_rule()`: equal to any other, so that a
+/// rule reads the same whether its priority was written or given.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PriorityGiven(pub bool);
+
+impl PartialEq for PriorityGiven {
+    fn eq(&self, _: &PriorityGiven) -> bool {
+        true
+    }
+}
+
+impl Eq for PriorityGiven {}
+
 /// virtual_rules / static_rules line, as keepalived 2.2.7's `alloc_rule()` reads it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
@@ -649,8 +663,9 @@ pub struct Rule {
     pub tos: u8,
     /// Written, or given by `alloc_rule()` counting down from 16384 per family.
     pub priority: Option<u32>,
-    /// The priority was not written (and was given).
-    pub auto_priority: bool,
+    /// The priority was not written (and was given). Not part of a rule's identity:
+    /// `rule_is_equal()` compares the priority, not where it came from.
+    pub auto_priority: PriorityGiven,
     pub realms: Option<u32>,
     pub suppress_prefixlength: Option<u32>,
     pub suppress_ifgroup: Option<u32>,

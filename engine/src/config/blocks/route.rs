@@ -957,7 +957,11 @@ mod tests {
         let p: Vec<_> = r.iter().map(|r| r.priority).collect();
         assert_eq!(p, [Some(16384), Some(16384), Some(16383)]);
         assert_eq!(d.iter().filter(|d| d.contains("no preference")).count(), 3);
+        // A given priority makes the same rule as that priority written.
+        let (w, _) = rules("from 10.0.0.0/8 table 100 priority 16384");
+        assert_eq!(w[0], r[0]);
         // goto needs a priority below its target.
+
         let (r, _) = rules("from 10.0.0.0/8 goto 5 priority 6");
         assert!(r.is_empty());
         // A protocol is kept only on a no_track rule.

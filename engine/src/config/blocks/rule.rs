@@ -308,7 +308,7 @@ pub fn parse_rule(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx, given: [u32; 2
     if r.priority.is_none() {
         let n = RULE_START_PRIORITY - given[usize::from(v6)];
         r.priority = Some(n);
-        r.auto_priority = true;
+        r.auto_priority = PriorityGiven(true);
         report!(
             col,
             "Rule has no preference specified - setting to {n}. This is probably not what you want."
@@ -320,7 +320,7 @@ pub fn parse_rule(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx, given: [u32; 2
 /// How many priorities `alloc_rule()` has given, per family, among `rules`.
 pub fn given_priorities<'r>(rules: impl IntoIterator<Item = &'r Rule>) -> [u32; 2] {
     let mut n = [0, 0];
-    for r in rules.into_iter().filter(|r| r.auto_priority) {
+    for r in rules.into_iter().filter(|r| r.auto_priority.0) {
         n[usize::from(r.family_v6 == Some(true))] += 1;
     }
     n
