@@ -84,6 +84,16 @@ fn options(config: &Config) -> Option<Options> {
     })
 }
 
+/// Which instances' VIPs are dropped: those not in accept mode that are not the address
+/// owner (`vrrp_handle_accept_mode()`).
+fn no_accept(config: &Config) -> BTreeMap<String, bool> {
+    config
+        .instances
+        .iter()
+        .map(|vi| (vi.name.clone(), !vi.accept && vi.priority != 255))
+        .collect()
+}
+
 /// The parts of the ruleset that exist in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Part {
@@ -107,8 +117,13 @@ pub(crate) struct Firewall {
     by_name: ByName,
     sock: Option<NftSocket>,
     ready: BTreeSet<Part>,
-    /// Each element and how many VIPs want it (two instances may share one).
-    wanted: BTreeMap<Elem, u32>,
+    /// The VIPs each instance holds, as elements, accept mode or not (two instances
+    /// may share one; an instance may hold one twice, as a VIP and an excluded VIP).
+    held: BTreeMap<(String, Elem), u32>,
+    /// Whether an instance's VIPs are dropped: not in accept mode and not the address
+    /// owner, from the configuration, so a reload that changes it moves the VIPs the
+    /// instance holds in or out of the sets (`clear_diff_vrrp_vip()`).
+    no_accept: BTreeMap<String, bool>,
     /// The elements the kernel holds.
     installed: BTreeSet<Elem>,
     /// Wanted and installed may differ.
@@ -126,7 +141,8 @@ impl Firewall {
             by_name,
             sock: None,
             ready: BTreeSet::new(),
-            wanted: BTreeMap::new(),
+            held: BTreeMap::new(),
+            no_accept: BTreeMap::new(),
             installed: BTreeSet::new(),
             dirty: false,
             rebuild: false,
@@ -144,6 +160,7 @@ impl Firewall {
             debug!(table = %o.table, priority = o.priority, counters = o.counters, "nftables");
         }
         let mut fw = Firewall::new(opts, ByName::new(config));
+        fw.no_accept = no_accept(config);
         if config.global.vrrp_iptables.is_some() && config.global.nftables.is_none() {
             info!("iptables not supported, using nftables instead. Please replace 'vrrp_iptables' and 'vrrp_ipsets' with the 'nftables' option");
         }
@@ -159,6 +176,8 @@ impl Firewall {
         if self.opts.is_none() {
             self.opts = options(config);
         }
+        self.no_accept = no_accept(config);
+        self.dirty = true;
     }
 
     /// Deletes both tables, whether or not they exist; with `log`, those that did are
@@ -208,7 +227,8 @@ impl Firewall {
     }
 
     /// A VIP of `instance` put on (`add`) or taken off the host, with `no_accept` as
-    /// the engine gave it; what the kernel holds follows at the next [`Firewall::flush`].
+    /// the engine gave it (for an instance the configuration does not name); what the
+    /// kernel holds follows at the next [`Firewall::flush`].
     pub(crate) fn vip(
         &mut self,
         instance: &str,
@@ -216,10 +236,11 @@ impl Firewall {
         interface: &str,
         ifindex: Option<u32>,
         add: bool,
+        no_accept: bool,
     ) {
-        if self.opts.is_none() {
-            return;
-        }
+        self.no_accept
+            .entry(instance.to_string())
+            .or_insert(no_accept);
         let elem = match addr.address {
             IpAddr::V4(a) => Elem {
                 set: SetKind::V4,
@@ -244,16 +265,27 @@ impl Firewall {
                 }
             }
         };
-        let n = self.wanted.entry(elem.clone()).or_default();
+        let key = (instance.to_string(), elem);
+        let n = self.held.entry(key.clone()).or_default();
         if add {
             *n += 1;
         } else {
             *n = n.saturating_sub(1);
         }
         if *n == 0 {
-            self.wanted.remove(&elem);
+            self.held.remove(&key);
         }
         self.dirty = true;
+    }
+
+    /// The elements the sets should hold: the VIPs held by instances whose VIPs are
+    /// dropped.
+    fn wanted(&self) -> BTreeSet<&Elem> {
+        self.held
+            .keys()
+            .filter(|(i, _)| self.no_accept.get(i).copied().unwrap_or(false))
+            .map(|(_, e)| e)
+            .collect()
     }
 
     /// Makes the kernel hold what is wanted, in one batch: the tables and sets first
@@ -271,7 +303,7 @@ impl Firewall {
             self.ready.clear();
             self.installed.clear();
         }
-        let wanted: BTreeSet<&Elem> = self.wanted.keys().collect();
+        let wanted = self.wanted();
         let adds: Vec<Elem> = wanted
             .iter()
             .filter(|e| !self.installed.contains(**e))
@@ -424,13 +456,35 @@ mod tests {
         let c = config(&format!("global_defs {{\n vrrp_strict\n}}\n{V3}"));
         let mut fw = Firewall::new(options(&c), ByName::default());
         let a = &c.instances[0].virtual_ipaddress[0];
-        fw.vip("A", a, "eth0", Some(2), true);
-        fw.vip("B", a, "eth0", Some(2), true);
-        fw.vip("A", a, "eth0", Some(2), false);
-        assert_eq!(fw.wanted.len(), 1);
-        fw.vip("B", a, "eth0", Some(2), false);
-        fw.vip("B", a, "eth0", Some(2), false);
-        assert!(fw.wanted.is_empty());
+        fw.vip("A", a, "eth0", Some(2), true, true);
+        fw.vip("B", a, "eth0", Some(2), true, true);
+        fw.vip("A", a, "eth0", Some(2), false, true);
+        assert_eq!(fw.wanted().len(), 1);
+        fw.vip("B", a, "eth0", Some(2), false, true);
+        fw.vip("B", a, "eth0", Some(2), false, true);
+        assert!(fw.wanted().is_empty());
         assert!(fw.dirty);
+    }
+
+    #[test]
+    fn a_reload_into_or_out_of_accept_mode_moves_held_vips() {
+        let strict = config(&format!("global_defs {{\n vrrp_strict\n}}\n{V3}"));
+        let mut fw = Firewall::new(options(&strict), ByName::default());
+        fw.no_accept = no_accept(&strict);
+        let a = &strict.instances[0].virtual_ipaddress[0];
+        fw.vip("A", a, "eth0", Some(2), true, true);
+        assert_eq!(fw.wanted().len(), 1);
+        let accept = config(&format!(
+            "global_defs {{\n vrrp_strict\n}}\n{}",
+            V3.replace("priority 100", "priority 100\n accept")
+        ));
+        fw.reload(&accept);
+        assert!(fw.wanted().is_empty(), "accept mode: no drop rule");
+        fw.reload(&strict);
+        assert_eq!(fw.wanted().len(), 1);
+        // An accept-mode VIP is held too, so a reload can put it in the set.
+        fw.vip("B", a, "eth1", Some(3), true, false);
+        assert_eq!(fw.held.len(), 2);
+        assert_eq!(fw.wanted().len(), 1);
     }
 }

@@ -481,10 +481,9 @@ impl Network {
                 no_accept,
                 ..
             } => {
-                if no_accept {
-                    let ifindex = self.netlink.ifindex(&interface);
-                    self.firewall.vip(instance, &addr, &interface, ifindex, add);
-                }
+                let ifindex = self.netlink.ifindex(&interface);
+                self.firewall
+                    .vip(instance, &addr, &interface, ifindex, add, no_accept);
                 let r = if add {
                     self.netlink.add_address(&addr, &interface).await
                 } else {
