@@ -347,13 +347,12 @@ impl Firewall {
                 batch.elements(set.family(), &opts.table, set.name(), add, &keys);
             }
         }
-        debug!(
-            added = adds.len(),
-            removed = dels.len(),
-            bytes = batch.len(),
-            "nftables batch"
-        );
-        match sock.send(batch) {
+        let (added, removed, bytes) = (adds.len(), dels.len(), batch.len());
+        let started = std::time::Instant::now();
+        let sent = sock.send(batch);
+        let us = started.elapsed().as_micros() as u64;
+        debug!(added, removed, bytes, us, "nftables batch");
+        match sent {
             Ok(()) => {
                 self.ready = ready;
                 self.installed.extend(adds);
