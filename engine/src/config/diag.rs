@@ -46,7 +46,9 @@ pub enum DiagClass {
     /// `had_config_file_error()`, which stops a start and makes `-t` exit 6 before any
     /// other check.
     Include,
-    /// Harmless: ignored extra words, deprecated synonyms, defaults applied.
+    /// Harmless: ignored extra words, deprecated synonyms, defaults applied. As an
+    /// error: one keepalived reports (so `-t` fails) and steps over with a default, which
+    /// does not refuse a reload.
     Note,
 }
 

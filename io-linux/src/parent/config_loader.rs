@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use keepalived_engine::config::model::{Command, Config, RootOptions};
-use keepalived_engine::config::{load, ParseOptions};
+use keepalived_engine::config::{load, DiagClass, ParseOptions};
 use keepalived_engine::vrrp::{Engine, Owned};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{error, warn};
@@ -196,7 +196,8 @@ impl Good {
 /// At start (`strict` false) only a failure that leaves nothing usable, or a failed include
 /// check (`had_config_file_error()`), refuses it, as keepalived starts despite errors it
 /// can step over; a reload (`strict`) is refused on any
-/// error, so a mistake never replaces a configuration that works. Either way it is saved
+/// error but those keepalived steps over with a default (class Note), so a mistake never
+/// replaces a configuration that works. Either way it is saved
 /// first if `config_save_dir` says where ([`super::config_save`]).
 pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Config, Refusal> {
     let loaded = load(&HostFs, path, opts);
@@ -209,7 +210,10 @@ pub fn load_config(path: &Path, opts: &ParseOptions, strict: bool) -> Result<Con
     for d in loaded.diagnostics.iter() {
         warn!("{d}");
     }
-    let refused = loaded.diagnostics.stops_start() || (strict && !errors.is_empty());
+    // An error of class Note is one keepalived steps over with a default (a route it
+    // cannot track, a rule priority it gives): `-t` fails on it, a reload goes ahead.
+    let refused = loaded.diagnostics.stops_start()
+        || (strict && errors.iter().any(|d| d.class != DiagClass::Note));
     if !refused {
         return Ok(loaded.config);
     }

@@ -2,7 +2,9 @@
 //! `parse_nexthops()` (`keepalived/vrrp/vrrp_iproute.c`) read them: one line is one
 //! statement whose keyword is the first word. What keepalived reports as a config error
 //! is an error here (so `-t` fails as keepalived's does); where keepalived drops the route
-//! (`goto err`), `parse_route` returns None.
+//! (`goto err`), `parse_route` returns None. An error keepalived steps over, keeping the
+//! route with a default (not tracked, protocol 18…), is of class [`DiagClass::Note`],
+//! which does not refuse a reload.
 
 use super::iproute_names::{self as names, IprouteDirs, RoutingCtx};
 use crate::config::diag::DiagClass;
@@ -172,7 +174,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
                 p.error(
                     s,
                     col,
-                    DiagClass::Value,
+                    DiagClass::Note,
                     "\"as to\" for MPLS only - ignoring".into(),
                 );
             }
@@ -181,7 +183,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
                     p.error(
                         s,
                         col,
-                        DiagClass::Value,
+                        DiagClass::Note,
                         "\"gw\" for routes is deprecated. Please use \"via\"".into(),
                     );
                 }
@@ -303,7 +305,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
                     p.error(
                         s,
                         col,
-                        DiagClass::Value,
+                        DiagClass::Note,
                         format!("feature {v} not supported"),
                     );
                 }
@@ -346,7 +348,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
                         p.error(
                             s,
                             col,
-                            DiagClass::Value,
+                            DiagClass::Note,
                             format!("ttl-propagate value {v} not recognised"),
                         );
                         r.ttl_propagate = Some(0);
@@ -360,7 +362,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
                 p.error(
                     s,
                     col,
-                    DiagClass::Value,
+                    DiagClass::Note,
                     "\"or\" for routes is deprecated. Please use \"nexthop\"".into(),
                 );
                 let v = value!();
@@ -368,7 +370,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
                     p.error(
                         s,
                         col,
-                        DiagClass::Value,
+                        DiagClass::Note,
                         "\"or\" route already specified - ignoring subsequent".into(),
                     );
                 } else {
@@ -386,14 +388,10 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
                 }
             }
             "nexthop" => {
+                // keepalived reports this and then the rest of the line as trailing
+                // nonsense, which drops the route.
                 if !r.nexthops.is_empty() {
-                    p.error(
-                        s,
-                        col,
-                        DiagClass::Value,
-                        "Cannot specify nexthops with \"or\" route".into(),
-                    );
-                    break;
+                    fail!(col, "Cannot specify nexthops with \"or\" route");
                 }
                 i = nexthops(p, s, &words, i, &mut r, &mut family, dirs)?;
                 continue;
@@ -401,14 +399,9 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
             "no_track" => r.no_track = true,
             "track_group" if ctx.statics => {
                 let v = value!();
+                // Reported, and the rest of the line is trailing nonsense: dropped.
                 if r.track_group.is_some() {
-                    p.error(
-                        s,
-                        col,
-                        DiagClass::Value,
-                        format!("track_group {v} is a duplicate"),
-                    );
-                    break;
+                    fail!(col, "track_group {v} is a duplicate");
                 }
                 r.track_group = Some(v.to_string());
             }
@@ -456,7 +449,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
             p.error(
                 s,
                 s.kw.col,
-                DiagClass::Value,
+                DiagClass::Note,
                 "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol".into(),
             );
         }
@@ -465,7 +458,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
             p.error(
                 s,
                 s.kw.col,
-                DiagClass::Value,
+                DiagClass::Note,
                 format!(
                     "Warning - cannot track route {} with no interface specified, not tracking",
                     dest_text.unwrap_or("")
@@ -478,7 +471,7 @@ pub fn parse_route(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx) -> Option<Rou
         p.error(
             s,
             s.kw.col,
-            DiagClass::Value,
+            DiagClass::Note,
             "Static route cannot have track group if no oif specified".into(),
         );
         r.track_group = None;

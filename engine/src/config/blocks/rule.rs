@@ -2,7 +2,9 @@
 //! (`keepalived/vrrp/vrrp_iprule.c`) reads them: one line is one statement whose keyword
 //! is the first word. What keepalived reports as a config error is an error here (so `-t`
 //! fails as keepalived's does); where keepalived drops the rule (`goto err`),
-//! `parse_rule` returns None.
+//! `parse_rule` returns None. An error keepalived steps over, keeping the rule with a
+//! default (a given priority, protocol 18…), is of class [`DiagClass::Note`], which does
+//! not refuse a reload.
 
 use std::path::Path;
 
@@ -43,9 +45,10 @@ pub fn parse_rule(p: &mut Parser<'_>, s: &Stmt, ctx: &RoutingCtx, given: [u32; 2
             return None;
         }};
     }
+    // An error keepalived reports and steps over, keeping the rule.
     macro_rules! report {
         ($col:expr, $($msg:tt)*) => {
-            p.error(s, $col, DiagClass::Value, format!($($msg)*))
+            p.error(s, $col, DiagClass::Note, format!($($msg)*))
         };
     }
     macro_rules! set_action {

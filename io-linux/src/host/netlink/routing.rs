@@ -533,6 +533,16 @@ pub(crate) fn rule_message(r: &Rule, add: bool) -> (netlink_packet_route::rule::
     (m, flags)
 }
 
+/// keepalived's `netlink_talk()` takes EEXIST in answer to RTM_NEWROUTE as success: the
+/// kernel says so when the same route is there already (a prepend of it, or a replace
+/// of a route appended after another with its key), so the route is in place.
+fn exists_is_done(r: Result<(), NetlinkError>) -> Result<(), NetlinkError> {
+    match r {
+        Err(NetlinkError::Io(e)) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+        r => r,
+    }
+}
+
 impl Netlink {
     /// `netlink_route()`: adds or deletes `r`.
     pub async fn route(&self, r: &Route, add: bool) -> Result<(), NetlinkError> {
@@ -543,7 +553,7 @@ impl Netlink {
         } else {
             RouteNetlinkMessage::DelRoute(m)
         };
-        self.sync.ask(msg, flags)
+        exists_is_done(self.sync.ask(msg, flags))
     }
 
     /// `netlink_route(…, IPROUTE_REPLACE)`: `r` in place of the route with its key, as
@@ -553,10 +563,10 @@ impl Netlink {
         use netlink_packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
         use netlink_packet_route::RouteNetlinkMessage;
         let (m, _) = route_message(r, true, |d| self.ifindex(d))?;
-        self.sync.ask(
+        exists_is_done(self.sync.ask(
             RouteNetlinkMessage::NewRoute(m),
             NLM_F_CREATE | NLM_F_REPLACE,
-        )
+        ))
     }
 
     /// `netlink_rule()`: adds or deletes `r`.
