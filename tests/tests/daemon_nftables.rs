@@ -54,6 +54,10 @@ fn ruleset(ns: &str) -> Vec<Value> {
         match v {
             Value::Object(m) => {
                 m.remove("handle");
+                // What a counter has counted depends on the traffic of the moment.
+                if let Some(c) = m.get_mut("counter") {
+                    *c = Value::Null;
+                }
                 if let Some(Value::Array(e)) = m.get_mut("elem") {
                     e.sort_by_key(|x| x.to_string());
                 }
@@ -119,22 +123,14 @@ fn observe(who: Who, dir: &Path) -> Seen {
     let listener = in_netns(&host.name, || {
         TcpListener::bind(("::", PORT)).expect("listen")
     });
-    let tag = format!("{who:?}");
-    let daemon = match who {
-        Who::Ours => Daemon::ours(host, &conf, dir, &tag, &["-D"]),
-        Who::Keepalived => Daemon::keepalived(host, &conf, dir, &tag),
-    };
-    let masters = wait_for(Duration::from_secs(15), || {
-        [V4, V4_ACCEPT, V6, V6_LL].iter().all(|a| pair.holds(0, a))
-    });
-    assert!(
-        masters.is_some(),
-        "{who:?}: not all instances became master:\n{}",
-        daemon.log_text()
+    let (daemon, as_master) = master(
+        who,
+        &pair,
+        &conf,
+        dir,
+        &format!("{who:?}"),
+        &[V4, V4_ACCEPT, V6, V6_LL],
     );
-    // The sets take the VIPs in the same burst as the addresses.
-    std::thread::sleep(Duration::from_millis(500));
-    let as_master = ruleset(&host.name);
     let cap = Capture::start(
         peer,
         &pair.ifs[1],
@@ -183,6 +179,35 @@ fn observe(who: Who, dir: &Path) -> Seen {
         as_backup,
         after_stop,
     }
+}
+
+/// The daemon started in the pair's first namespace with `conf`, once it holds every
+/// one of `vips`, and its ruleset then.
+fn master(
+    who: Who,
+    pair: &Pair,
+    conf: &Path,
+    dir: &Path,
+    tag: &str,
+    vips: &[&str],
+) -> (Daemon, Vec<Value>) {
+    let host = &pair.ns[0];
+    let daemon = match who {
+        Who::Ours => Daemon::ours(host, conf, dir, tag, &["-D"]),
+        Who::Keepalived => Daemon::keepalived(host, conf, dir, tag),
+    };
+    let masters = wait_for(Duration::from_secs(15), || {
+        vips.iter().all(|a| pair.holds(0, a))
+    });
+    assert!(
+        masters.is_some(),
+        "{who:?}: not all instances became master:\n{}",
+        daemon.log_text()
+    );
+    // The sets take the VIPs in the same burst as the addresses.
+    std::thread::sleep(Duration::from_millis(500));
+    let r = ruleset(&host.name);
+    (daemon, r)
 }
 
 fn ruleset_after_stop(ns: &str) -> Vec<Value> {
@@ -287,5 +312,62 @@ fn vrrp_strict_drop_rules_match_keepalived() {
             assert!(*n >= 2, "vrid {vrid}: {n} adverts in 2.5 s ({seen:?})");
         }
         assert!(seen.after_stop.is_empty(), "left after SIGTERM: {seen:?}");
+    }
+}
+
+/// The options that shape the ruleset, on keepalived-rs as on keepalived 2.2.7: the
+/// table's name, the base chains' priority (given after `nftables`, which resets it),
+/// counters, and link-local VIPs of a `dont_track_primary` instance by interface name,
+/// or by index with `nftables_ifindex`.
+#[test]
+fn nftables_options_match_keepalived() {
+    let cmds = ["ip", "nft", "keepalived"];
+    if !runnable("nftables_options_match_keepalived", &cmds) {
+        return;
+    }
+    let dir = tmp_dir("nftables-options");
+    for ifindex in [false, true] {
+        let mut seen = Vec::new();
+        for who in [Who::Keepalived, Who::Ours] {
+            let pair = Pair::new("nfo", 94);
+            let host = &pair.ns[0];
+            let iface = &pair.ifs[0];
+            let text = format!(
+                "global_defs {{\n  vrrp_strict\n  nftables ka_test\n  nftables_priority 10\n  nftables_counters\n{}}}\n\
+                 vrrp_instance V4 {{\n  interface {iface}\n  virtual_router_id 61\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    192.168.94.100/24\n  }}\n}}\n\
+                 vrrp_instance V6 {{\n  interface {iface}\n  dont_track_primary\n  version 3\n  virtual_router_id 62\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    fe80::200/64\n    fd00:94::200/64\n  }}\n}}\n",
+                if ifindex { "  nftables_ifindex\n" } else { "" }
+            );
+            let conf = dir.join(format!("{who:?}-{ifindex}.conf"));
+            std::fs::write(&conf, text).unwrap();
+            let vips = ["192.168.94.100", "fe80::200", "fd00:94::200"];
+            let (daemon, r) = master(
+                who,
+                &pair,
+                &conf,
+                &dir,
+                &format!("{who:?}-{ifindex}"),
+                &vips,
+            );
+            daemon.stop();
+            assert!(
+                ruleset_after_stop(&host.name).is_empty(),
+                "{who:?}: tables left"
+            );
+            seen.push(r);
+        }
+        let text = serde_json::to_string(&seen[0]).unwrap();
+        assert!(text.contains(r#""prio":10"#) && text.contains(r#""name":"ka_test""#));
+        assert!(text.contains(r#""counter":null"#), "no counters: {text}");
+        let by = if ifindex {
+            "vips_link_local\""
+        } else {
+            "vips_link_local_name\""
+        };
+        assert!(text.contains(by), "keepalived 2.2.7 used no {by}: {text}");
+        assert_eq!(
+            seen[1], seen[0],
+            "nftables_ifindex {ifindex}: keepalived-rs differs"
+        );
     }
 }
