@@ -400,6 +400,8 @@ mod tests {
 
     const V3: &str = "vrrp_instance A {\n interface eth0\n version 3\n virtual_router_id 1\n priority 100\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
 
+    /// `nftables` sets the priority back to -1 (a priority before it is lost) and a
+    /// second `nftables` is ignored, as in keepalived 2.2.7.
     #[test]
     fn strict_or_no_accept_needs_the_firewall_and_accept_does_not() {
         assert_eq!(options(&config(V3)), None);
@@ -423,7 +425,7 @@ mod tests {
         ));
         assert_eq!(options(&accept), None);
         let named = config(&format!(
-            "global_defs {{\n nftables ka\n nftables_priority 5\n nftables_counters\n}}\n{V3}"
+            "global_defs {{\n nftables_priority 7\n nftables ka\n nftables_priority 5\n nftables_counters\n nftables other\n}}\n{V3}"
         ));
         assert_eq!(
             options(&named),

@@ -136,7 +136,14 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
         kw::VRRP_IPTABLES => g.vrrp_iptables = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
         kw::VRRP_IPSETS => g.vrrp_ipsets = Some(s.args.iter().map(|t| t.text.to_string()).collect()),
         kw::NFTABLES => {
-            g.nftables = Some(s.arg(0).unwrap_or("keepalived").to_string());
+            // As vrrp_nftables_handler(): a second one is ignored, and the first sets the
+            // chains' priority back to -1, so an nftables_priority before it is lost.
+            if g.nftables.is_some() {
+                p.warn(s, s.kw.col, "nftables already specified - ignoring".into());
+            } else {
+                g.nftables = Some(s.arg(0).unwrap_or("keepalived").to_string());
+                g.nftables_priority = None;
+            }
             p.extra(s, 1);
         }
         kw::NFTABLES_PRIORITY => g.nftables_priority = p.int_value(s, -32768, 32767),
