@@ -13,7 +13,12 @@
 //! the burst is done.
 //!
 //! A failure (no nf_tables, no CAP_NET_ADMIN, a conflicting table) is logged once with
-//! what to do; VRRP carries on, and the next change rebuilds the tables from nothing.
+//! what to do; VRRP carries on, and the tables are made again from nothing at once, then
+//! at each change until that works.
+//!
+//! Not done: the rules keepalived adds to these tables for VMACs (`nft_add_vmac()`:
+//! IGMP / MLD reports and router solicitations sent from a macvlan are dropped or
+//! duplicated to its base interface), nor the checker's `nftables_ipvs` table.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -154,7 +159,7 @@ impl Firewall {
     pub(crate) fn start(config: &Config) -> Firewall {
         let opts = options(config);
         if let Some(o) = &opts {
-            if g_default(config) {
+            if nftables_implied(config) {
                 info!("use_vmac or no_accept/strict specified, but no firewall configured - using nftables");
             }
             debug!(table = %o.table, priority = o.priority, counters = o.counters, "nftables");
@@ -389,7 +394,7 @@ impl Firewall {
 
 /// Whether the firewall is used only because an instance is not in accept mode, as
 /// keepalived then says.
-fn g_default(config: &Config) -> bool {
+fn nftables_implied(config: &Config) -> bool {
     config.global.nftables.is_none() && config.global.vrrp_iptables.is_none()
 }
 
