@@ -448,7 +448,7 @@ impl Keeper {
             r.set
                 && !r.item.no_track
                 && watch.routes[usize::from(route_is_v6(&r.item))]
-                && netlink.is_route(m, &r.item)
+                && netlink.is_route(m, &r.item, false)
         }) else {
             return;
         };

@@ -4,17 +4,23 @@
 
 use std::net::IpAddr;
 
-use keepalived_engine::config::model::{IpPrefix, Route, Rule};
+use keepalived_engine::config::model::{Route, Rule};
 use netlink_packet_route::AddressFamily;
 
 use super::{Netlink, NetlinkError};
 
 impl Netlink {
     /// Whether the kernel's message about a route is about `r`, which we added: keepalived's
-    /// `route_is_ours()`, on the route's table, family, destination, metric, output
-    /// interface and protocol (the tos is not set on our routes). An unset metric is 0, as there (the kernel gives an IPv6
+    /// `route_is_ours()`, on the route's protocol (RTPROT_KEEPALIVED), table, family,
+    /// destination and tos, and for an instance's route (`of_instance`) its metric and
+    /// output interface too. An unset metric is 0, as there (the kernel gives an IPv6
     /// route 1024, so such a route is not recognised, as in keepalived).
-    pub fn is_route(&self, m: &netlink_packet_route::route::RouteMessage, r: &Route) -> bool {
+    pub fn is_route(
+        &self,
+        m: &netlink_packet_route::route::RouteMessage,
+        r: &Route,
+        of_instance: bool,
+    ) -> bool {
         use netlink_packet_route::route::{RouteAddress, RouteAttribute};
         let h = &m.header;
         if u8::from(h.protocol) != RTPROT_KEEPALIVED {
@@ -47,62 +53,103 @@ impl Netlink {
             Some(p) => (Some(p.address), p.len),
             None => (None, 0),
         };
-        h.address_family
-            == if v6 {
-                AddressFamily::Inet6
-            } else {
-                AddressFamily::Inet
-            }
+        h.tos == r.tos.unwrap_or(0)
+            && h.address_family
+                == if v6 {
+                    AddressFamily::Inet6
+                } else {
+                    AddressFamily::Inet
+                }
             && table == want_table
             && h.destination_prefix_length == want_len
             && (want_len == 0 || dst == want_dst)
-            && metric.unwrap_or(0) == r.metric.unwrap_or(0)
-            && r.dev
-                .as_deref()
-                .is_none_or(|d| self.ifindex(d).is_some() && oif == self.ifindex(d))
+            && (!of_instance
+                || metric.unwrap_or(0) == r.metric.unwrap_or(0)
+                    && r.dev
+                        .as_deref()
+                        .is_none_or(|d| self.ifindex(d).is_some() && oif == self.ifindex(d)))
     }
 
-    /// Whether the kernel's message about a rule is about `r`: keepalived's `rule_is_ours()`
-    /// on the family, priority, source, destination, table and fwmark.
+    /// Whether the kernel's message about a rule is about `r`, a rule we track:
+    /// keepalived's `compare_rule()`. The message is set against the one we send for `r`:
+    /// family, tos, action, flags (`not`), lengths and table alike, and each selector
+    /// present on both sides with the same value or on neither; the protocol is not
+    /// compared, and a fwmark without a mask matches the kernel's 0xffffffff.
     pub fn is_rule(m: &netlink_packet_route::rule::RuleMessage, r: &Rule) -> bool {
-        use netlink_packet_route::rule::RuleAttribute;
-        let h = &m.header;
-        let attr = |f: fn(&RuleAttribute) -> Option<u32>| m.attributes.iter().find_map(f);
-        let src = m.attributes.iter().find_map(|a| match a {
-            RuleAttribute::Source(ip) => Some(*ip),
-            _ => None,
-        });
-        let dst = m.attributes.iter().find_map(|a| match a {
-            RuleAttribute::Destination(ip) => Some(*ip),
-            _ => None,
-        });
-        let table = attr(|a| match a {
-            RuleAttribute::Table(t) => Some(*t),
-            _ => None,
-        })
-        .unwrap_or(u32::from(h.table));
-        let side = |p: Option<IpPrefix>, len: u8, addr: Option<IpAddr>| match p {
-            Some(p) => len == p.len && addr == Some(p.address),
-            None => len == 0,
+        use netlink_packet_route::rule::{RuleAttribute, RuleFlag};
+        use netlink_packet_utils::nla::Nla;
+        if r.no_track {
+            return false;
+        }
+        let (ours, _) = rule_message(r, true);
+        let values = |v: &[RuleAttribute]| -> std::collections::BTreeMap<u16, Vec<u8>> {
+            v.iter()
+                .map(|a| {
+                    let mut b = vec![0; a.value_len()];
+                    a.emit_value(&mut b);
+                    (a.kind(), b)
+                })
+                .collect()
         };
-        h.family
-            == if rule_is_v6(r) {
-                AddressFamily::Inet6
-            } else {
-                AddressFamily::Inet
+        let (mut k, o) = (values(&m.attributes), values(&ours.attributes));
+        // The kernel may report an unset suppressor as -1: the same as none.
+        for kind in [FRA_SUPPRESS_PREFIXLEN, FRA_SUPPRESS_IFGROUP] {
+            if k.get(&kind)
+                .is_some_and(|v| v[..] == u32::MAX.to_ne_bytes())
+            {
+                k.remove(&kind);
             }
-            && r.priority.is_some()
-            && attr(|a| match a {
-                RuleAttribute::Priority(p) => Some(*p),
-                _ => None,
-            }) == r.priority
-            && side(r.from, h.src_len, src)
-            && side(r.to, h.dst_len, dst)
-            && (r.action != FR_ACT_TO_TBL || r.l3mdev || r.table == Some(table))
-            && attr(|a| match a {
-                RuleAttribute::FwMark(m) => Some(*m),
-                _ => None,
-            }) == r.fwmark
+        }
+        let (h, oh) = (&m.header, &ours.header);
+        let u32_of = |b: &Vec<u8>| {
+            b.get(..4)
+                .map(|x| u32::from_ne_bytes([x[0], x[1], x[2], x[3]]))
+        };
+        let table = k
+            .get(&FRA_TABLE)
+            .and_then(u32_of)
+            .unwrap_or(u32::from(h.table));
+        let want_table = if r.action == FR_ACT_TO_TBL && !r.l3mdev {
+            r.table.unwrap_or(RT_TABLE_MAIN)
+        } else {
+            0
+        };
+        let same = |kind: u16| k.get(&kind) == o.get(&kind);
+        h.family == oh.family
+            && h.tos == oh.tos
+            && h.action == oh.action
+            && h.src_len == oh.src_len
+            && h.dst_len == oh.dst_len
+            && h.flags.contains(&RuleFlag::Invert) == r.invert
+            && table == want_table
+            && k.contains_key(&FRA_PRIORITY)
+            && [
+                FRA_PRIORITY,
+                FRA_SRC,
+                FRA_DST,
+                FRA_FWMARK,
+                FRA_FLOW,
+                FRA_SUPPRESS_PREFIXLEN,
+                FRA_SUPPRESS_IFGROUP,
+                FRA_IIFNAME,
+                FRA_OIFNAME,
+                FRA_TUN_ID,
+                FRA_UID_RANGE,
+                FRA_L3MDEV,
+                FRA_IP_PROTO,
+                FRA_SPORT_RANGE,
+                FRA_DPORT_RANGE,
+            ]
+            .into_iter()
+            .all(same)
+            && (r.action != FR_ACT_GOTO || same(FRA_GOTO))
+            && match r.fwmask {
+                Some(_) => same(FRA_FWMASK),
+                None => k
+                    .get(&FRA_FWMASK)
+                    .and_then(u32_of)
+                    .is_none_or(|m| m == u32::MAX),
+            }
     }
 }
 
@@ -585,7 +632,7 @@ impl Netlink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keepalived_engine::config::model::{Nexthop, RouteMode};
+    use keepalived_engine::config::model::{IpPrefix, Nexthop, RouteMode};
     use netlink_packet_utils::Emitable;
 
     fn bytes(m: &impl Emitable) -> Vec<u8> {
@@ -778,6 +825,55 @@ mod tests {
         want.extend(attr(FRA_FWMASK, &u32b(0xff)));
         want.extend(attr(FRA_PROTOCOL, &[18]));
         assert_eq!(bytes(&m), want);
+    }
+
+    // compare_rule(): the kernel's message about a rule we sent (with the FRA_TABLE and
+    // FRA_FWMASK it adds) is ours; one with another mark, or an unmasked mark the kernel
+    // reports with 0xffffffff, is judged as keepalived judges it.
+    #[test]
+    fn kernel_rules_are_recognised() {
+        use netlink_packet_route::rule::{RuleMessage, RuleMessageBuffer};
+        use netlink_packet_utils::Parseable;
+        let r = Rule {
+            from: pfx("10.99.0.0", 24),
+            fwmark: Some(0x10),
+            table: Some(100),
+            action: FR_ACT_TO_TBL,
+            priority: Some(77),
+            protocol: Some(18),
+            ..Rule::default()
+        };
+        let kernel = |r: &Rule, extra: &[(u16, u32)]| {
+            let mut b = bytes(&rule_message(r, true).0);
+            for &(kind, v) in extra {
+                b.extend(attr(kind, &u32b(v)));
+            }
+            RuleMessage::parse(&RuleMessageBuffer::new(&b)).unwrap()
+        };
+        let m = kernel(
+            &r,
+            &[
+                (FRA_TABLE, 100),
+                (FRA_FWMASK, u32::MAX),
+                (FRA_SUPPRESS_PREFIXLEN, u32::MAX),
+            ],
+        );
+        assert!(Netlink::is_rule(&m, &r));
+        let other = Rule {
+            fwmark: Some(0x11),
+            ..r.clone()
+        };
+        assert!(!Netlink::is_rule(&kernel(&other, &[(FRA_TABLE, 100)]), &r));
+        let masked = Rule {
+            fwmask: Some(0xff),
+            ..r.clone()
+        };
+        assert!(!Netlink::is_rule(&m, &masked));
+        let untracked = Rule {
+            no_track: true,
+            ..r.clone()
+        };
+        assert!(!Netlink::is_rule(&m, &untracked));
     }
 
     // A blackhole rule has no table; `not` is FIB_RULE_INVERT; ports, uid range and the
