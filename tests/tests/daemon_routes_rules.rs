@@ -378,3 +378,48 @@ fn config_test_reports_the_same_lines() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// global_defs `iproute_etc_dir` (a later keepalived's keyword; 2.2.7 reads
+/// /etc/iproute2 only) points keepalived-rs at another directory of name files.
+#[test]
+fn iproute_etc_dir_names_the_tables() {
+    if !runnable("iproute_etc_dir_names_the_tables") {
+        return;
+    }
+    let dir = tmp_dir("routes-rules-etc");
+    let names = dir.join("iproute2");
+    std::fs::create_dir_all(&names).unwrap();
+    std::fs::write(names.join("rt_tables"), "123\tfromdir\n").unwrap();
+    std::fs::write(names.join("rt_realms"), "9\tdirrealm\n").unwrap();
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  iproute_etc_dir {}\n}}\n\
+             static_routes {{\n  10.88.0.0/24 dev krr1 table fromdir realms dirrealm\n}}\n\
+             static_rules {{\n  from 10.88.1.0/24 lookup fromdir priority 88\n}}\n",
+            names.display()
+        ),
+    )
+    .unwrap();
+    let place = Place::new("krr-e");
+    let d = start("keepalived-rs", &place, &conf, &dir);
+    let routed = || {
+        let s = take(&place);
+        s.has("\"dst\":\"10.88.0.0/24\"") && s.has("\"table\":\"123\"") && s.has("\"priority\":88")
+    };
+    assert!(
+        wait_for(Duration::from_secs(10), routed).is_some(),
+        "{:#?}\n{}",
+        take(&place).items.keys().collect::<Vec<_>>(),
+        d.log_text()
+    );
+    let o = place.ns.ip(&["-d", "route", "show", "table", "123"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("realm 9"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    d.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
