@@ -129,7 +129,7 @@ fn observe(who: Who, dir: &Path) -> Seen {
         &conf,
         dir,
         &format!("{who:?}"),
-        &[V4, V4_ACCEPT, V6, V6_LL],
+        &[V4, V4_ACCEPT, V6, V6_LL].map(|a| (None, a)),
     );
     let cap = Capture::start(
         peer,
@@ -182,14 +182,15 @@ fn observe(who: Who, dir: &Path) -> Seen {
 }
 
 /// The daemon started in the pair's first namespace with `conf`, once it holds every
-/// one of `vips`, and its ruleset then.
+/// one of `vips` (on the pair's interface, or on the interface given), and its ruleset
+/// then.
 fn master(
     who: Who,
     pair: &Pair,
     conf: &Path,
     dir: &Path,
     tag: &str,
-    vips: &[&str],
+    vips: &[(Option<&str>, &str)],
 ) -> (Daemon, Vec<Value>) {
     let host = &pair.ns[0];
     let daemon = match who {
@@ -197,7 +198,8 @@ fn master(
         Who::Keepalived => Daemon::keepalived(host, conf, dir, tag),
     };
     let masters = wait_for(Duration::from_secs(15), || {
-        vips.iter().all(|a| pair.holds(0, a))
+        vips.iter()
+            .all(|(dev, a)| host.holds(dev.unwrap_or(&pair.ifs[0]), a))
     });
     assert!(
         masters.is_some(),
@@ -340,7 +342,7 @@ fn nftables_options_match_keepalived() {
             );
             let conf = dir.join(format!("{who:?}-{ifindex}.conf"));
             std::fs::write(&conf, text).unwrap();
-            let vips = ["192.168.94.100", "fe80::200", "fd00:94::200"];
+            let vips = ["192.168.94.100", "fe80::200", "fd00:94::200"].map(|a| (None, a));
             let (daemon, r) = master(
                 who,
                 &pair,
@@ -370,4 +372,71 @@ fn nftables_options_match_keepalived() {
             "nftables_ifindex {ifindex}: keepalived-rs differs"
         );
     }
+}
+
+/// With `use_vmac` (and `vrrp_strict`), keepalived 2.2.7 also makes `vmac_map` in both
+/// tables and `vmac_set` in the IPv6 one, with rules that send IGMP and MLDv2 reports
+/// leaving a VMAC out of its base interface and drop router solicitations from it: the
+/// same ruleset, rule order in the `out` chains included, and nothing left after SIGTERM.
+#[test]
+fn use_vmac_rules_match_keepalived() {
+    let cmds = ["ip", "nft", "keepalived"];
+    if !runnable("use_vmac_rules_match_keepalived", &cmds) {
+        return;
+    }
+    let dir = tmp_dir("nftables-vmac");
+    let mut seen = Vec::new();
+    for who in [Who::Keepalived, Who::Ours] {
+        let pair = Pair::new("nfv", 95);
+        let host = &pair.ns[0];
+        let iface = &pair.ifs[0];
+        let text = format!(
+            "global_defs {{\n  vrrp_strict\n}}\n\
+             vrrp_instance V4 {{\n  interface {iface}\n  use_vmac\n  virtual_router_id 71\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    192.168.95.100/24\n  }}\n}}\n\
+             vrrp_instance V6 {{\n  interface {iface}\n  use_vmac\n  version 3\n  virtual_router_id 72\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    fe80::300/64\n    fd00:95::300/64\n  }}\n}}\n"
+        );
+        let conf = dir.join(format!("{who:?}.conf"));
+        std::fs::write(&conf, text).unwrap();
+        let vips = [
+            (Some("vrrp.71"), "192.168.95.100"),
+            (Some("vrrp.72"), "fe80::300"),
+            (Some("vrrp.72"), "fd00:95::300"),
+        ];
+        let (daemon, r) = master(who, &pair, &conf, &dir, &format!("{who:?}"), &vips);
+        let out = |family: &str| {
+            let o = run(
+                "ip",
+                &[
+                    "netns",
+                    "exec",
+                    &host.name,
+                    "nft",
+                    "list",
+                    "chain",
+                    family,
+                    "keepalived",
+                    "out",
+                ],
+            );
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let chains = (out("ip"), out("ip6"));
+        daemon.stop();
+        assert!(
+            ruleset_after_stop(&host.name).is_empty(),
+            "{who:?}: tables left"
+        );
+        seen.push((r, chains));
+    }
+    let text = serde_json::to_string(&seen[0].0).unwrap();
+    for name in [r#""name":"vmac_map""#, r#""name":"vmac_set""#, r#""dup""#] {
+        assert!(
+            text.contains(name),
+            "keepalived 2.2.7 made no {name}: {text}"
+        );
+    }
+    assert_eq!(
+        seen[1], seen[0],
+        "keepalived-rs differs from keepalived 2.2.7"
+    );
 }

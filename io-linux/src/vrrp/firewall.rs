@@ -26,15 +26,17 @@ use std::net::IpAddr;
 use keepalived_engine::config::model::{Config, IpAddress};
 use tracing::{debug, error, info};
 
+use crate::host::nftables::wire::Entry;
 use crate::host::nftables::{
     key_ll_index, key_ll_name, Family, NftError, NftSocket, Options, SetKind,
 };
 
-/// One element of one of the sets.
+/// One element of one of the sets, with its value in a map.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Elem {
     set: SetKind,
     key: Vec<u8>,
+    data: Option<Vec<u8>>,
 }
 
 /// What a link-local VIP of an instance goes by: its interface's name when the instance
@@ -81,7 +83,7 @@ fn options(config: &Config) -> Option<Options> {
         || config
             .instances
             .iter()
-            .any(|vi| !vi.accept && vi.priority != 255);
+            .any(|vi| (!vi.accept && vi.priority != 255) || vi.use_vmac.is_some());
     needed.then(|| Options {
         table: g.nftables.clone().unwrap_or_else(|| "keepalived".into()),
         priority: g.nftables_priority.unwrap_or(-1),
@@ -102,19 +104,58 @@ fn no_accept(config: &Config) -> BTreeMap<String, bool> {
 /// The parts of the ruleset that exist in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Part {
-    Ipv4,
-    Ipv6,
+    /// The table and its `out` chain (`nft_setup_ipv4()` / `nft_setup_ipv6()`).
+    Table(Family),
+    Vips4,
+    Vips6,
     LinkLocalIndex,
     LinkLocalName,
+    Vmac(Family),
 }
 
-fn part_of(set: SetKind) -> Part {
+/// What a set needs, in the order it is made.
+fn needs(set: SetKind) -> Vec<Part> {
+    let (ip, ip6) = (Part::Table(Family::Ip), Part::Table(Family::Ip6));
     match set {
-        SetKind::V4 => Part::Ipv4,
-        SetKind::V6 => Part::Ipv6,
-        SetKind::LinkLocalIndex => Part::LinkLocalIndex,
-        SetKind::LinkLocalName => Part::LinkLocalName,
+        SetKind::V4 => vec![ip, Part::Vips4],
+        SetKind::V6 => vec![ip6, Part::Vips6],
+        SetKind::LinkLocalIndex => vec![ip6, Part::Vips6, Part::LinkLocalIndex],
+        SetKind::LinkLocalName => vec![ip6, Part::Vips6, Part::LinkLocalName],
+        SetKind::VmacMap(f) => vec![Part::Table(f), Part::Vmac(f)],
+        SetKind::VmacSet => vec![ip6, Part::Vmac(Family::Ip6)],
     }
+}
+
+/// The VMAC elements keepalived adds when it creates a VMAC (`firewall_add_vmac()`):
+/// for its instance's family, IPv6 always and IPv4 unless `disable_local_igmp`, and then
+/// the other family too if the instance has addresses of it.
+fn vmac_families(config: &Config) -> BTreeMap<String, Vec<Family>> {
+    config
+        .instances
+        .iter()
+        .filter_map(|vi| {
+            let name = vi.vmac()?;
+            let (own, other) = if vi.is_ipv6() {
+                (Family::Ip6, Family::Ip)
+            } else {
+                (Family::Ip, Family::Ip6)
+            };
+            let mut fams = Vec::new();
+            if own == Family::Ip6 || !config.global.disable_local_igmp {
+                fams.push(own);
+                let v6 = own == Family::Ip;
+                let other_family = vi
+                    .virtual_ipaddress
+                    .iter()
+                    .chain(&vi.virtual_ipaddress_excluded)
+                    .any(|a| a.address.is_ipv6() == v6);
+                if other_family {
+                    fams.push(other);
+                }
+            }
+            Some((name.to_string(), fams))
+        })
+        .collect()
 }
 
 pub(crate) struct Firewall {
@@ -129,6 +170,10 @@ pub(crate) struct Firewall {
     /// owner, from the configuration, so a reload that changes it moves the VIPs the
     /// instance holds in or out of the sets (`clear_diff_vrrp_vip()`).
     no_accept: BTreeMap<String, bool>,
+    /// The families of each VMAC's rules, from the configuration.
+    vmac_families: BTreeMap<String, Vec<Family>>,
+    /// The elements of the VMACs that exist.
+    vmacs: BTreeSet<Elem>,
     /// The elements the kernel holds.
     installed: BTreeSet<Elem>,
     /// Wanted and installed may differ.
@@ -148,6 +193,8 @@ impl Firewall {
             ready: BTreeSet::new(),
             held: BTreeMap::new(),
             no_accept: BTreeMap::new(),
+            vmac_families: BTreeMap::new(),
+            vmacs: BTreeSet::new(),
             installed: BTreeSet::new(),
             dirty: false,
             rebuild: false,
@@ -166,6 +213,7 @@ impl Firewall {
         }
         let mut fw = Firewall::new(opts, ByName::new(config));
         fw.no_accept = no_accept(config);
+        fw.vmac_families = vmac_families(config);
         if config.global.vrrp_iptables.is_some() && config.global.nftables.is_none() {
             info!("iptables not supported, using nftables instead. Please replace 'vrrp_iptables' and 'vrrp_ipsets' with the 'nftables' option");
         }
@@ -182,7 +230,35 @@ impl Firewall {
             self.opts = options(config);
         }
         self.no_accept = no_accept(config);
+        self.vmac_families = vmac_families(config);
         self.dirty = true;
+    }
+
+    /// The VMACs that exist now, by name, with their index and their base interface's:
+    /// their elements of `vmac_map` (and `vmac_set`).
+    pub(crate) fn vmacs(&mut self, vmacs: &[(String, u32, u32)]) {
+        let mut elems = BTreeSet::new();
+        for (name, index, base) in vmacs {
+            for f in self.vmac_families.get(name).into_iter().flatten() {
+                let key = index.to_ne_bytes().to_vec();
+                elems.insert(Elem {
+                    set: SetKind::VmacMap(*f),
+                    key: key.clone(),
+                    data: Some(base.to_ne_bytes().to_vec()),
+                });
+                if *f == Family::Ip6 {
+                    elems.insert(Elem {
+                        set: SetKind::VmacSet,
+                        key,
+                        data: None,
+                    });
+                }
+            }
+        }
+        if elems != self.vmacs {
+            self.vmacs = elems;
+            self.dirty = true;
+        }
     }
 
     /// Deletes both tables, whether or not they exist; with `log`, those that did are
@@ -250,14 +326,17 @@ impl Firewall {
             IpAddr::V4(a) => Elem {
                 set: SetKind::V4,
                 key: a.octets().to_vec(),
+                data: None,
             },
             IpAddr::V6(a) if (a.segments()[0] & 0xffc0) != 0xfe80 => Elem {
                 set: SetKind::V6,
                 key: a.octets().to_vec(),
+                data: None,
             },
             IpAddr::V6(a) if self.by_name.applies(instance, addr, interface) => Elem {
                 set: SetKind::LinkLocalName,
                 key: key_ll_name(a, interface),
+                data: None,
             },
             IpAddr::V6(a) => {
                 let Some(i) = ifindex else {
@@ -267,6 +346,7 @@ impl Firewall {
                 Elem {
                     set: SetKind::LinkLocalIndex,
                     key: key_ll_index(a, i),
+                    data: None,
                 }
             }
         };
@@ -290,6 +370,7 @@ impl Firewall {
             .keys()
             .filter(|(i, _)| self.no_accept.get(i).copied().unwrap_or(false))
             .map(|(_, e)| e)
+            .chain(&self.vmacs)
             .collect()
     }
 
@@ -329,27 +410,29 @@ impl Firewall {
             return;
         };
         let mut batch = sock.batch();
-        for part in adds.iter().map(|e| part_of(e.set)).collect::<BTreeSet<_>>() {
-            let needs_v6 = part != Part::Ipv4;
-            if needs_v6 && ready.insert(Part::Ipv6) {
-                opts.setup_ipv6(&mut batch);
-            }
+        let sets: BTreeSet<SetKind> = adds.iter().map(|e| e.set).collect();
+        for part in sets.into_iter().flat_map(needs) {
             if ready.insert(part) {
                 match part {
-                    Part::Ipv4 => opts.setup_ipv4(&mut batch),
-                    Part::Ipv6 => {}
+                    Part::Table(f) => opts.setup_table(&mut batch, f),
+                    Part::Vips4 => opts.setup_ipv4_vips(&mut batch),
+                    Part::Vips6 => opts.setup_ipv6_vips(&mut batch),
                     Part::LinkLocalIndex => opts.setup_link_local(&mut batch, false),
                     Part::LinkLocalName => opts.setup_link_local(&mut batch, true),
+                    Part::Vmac(f) => opts.setup_vmac(&mut batch, f),
                 }
             }
         }
         for (list, add) in [(&adds, true), (&dels, false)] {
-            let mut by_set: BTreeMap<SetKind, Vec<Vec<u8>>> = BTreeMap::new();
+            let mut by_set: BTreeMap<SetKind, Vec<Entry<'_>>> = BTreeMap::new();
             for e in list {
-                by_set.entry(e.set).or_default().push(e.key.clone());
+                by_set
+                    .entry(e.set)
+                    .or_default()
+                    .push((&e.key, e.data.as_deref()));
             }
-            for (set, keys) in by_set {
-                batch.elements(set.family(), &opts.table, set.name(), add, &keys);
+            for (set, entries) in by_set {
+                batch.entries(set.family(), &opts.table, set.name(), add, &entries);
             }
         }
         let (added, removed, bytes) = (adds.len(), dels.len(), batch.len());
@@ -455,6 +538,37 @@ mod tests {
         assert!(!by.applies("B", &a, "eth0"));
         let c = config(&format!("global_defs {{\n nftables_ifindex\n}}\n{text}"));
         assert!(!ByName::new(&c).applies("A", &a, "eth0"));
+    }
+
+    #[test]
+    fn vmac_rules_follow_the_family_disable_local_igmp_and_other_family_addresses() {
+        let v4 = V3.replace("priority 100", "priority 100\n use_vmac vm1");
+        let c = config(&v4);
+        assert!(options(&c).is_some(), "use_vmac needs the tables");
+        assert_eq!(vmac_families(&c).get("vm1"), Some(&vec![Family::Ip]));
+        let c = config(&format!("global_defs {{\n disable_local_igmp\n}}\n{v4}"));
+        assert_eq!(vmac_families(&c).get("vm1"), Some(&vec![]));
+        let both = v4.replace(
+            " }\n}",
+            " }\n virtual_ipaddress_excluded {\n fd00::1\n }\n}",
+        );
+        let c = config(&both);
+        assert_eq!(
+            vmac_families(&c).get("vm1"),
+            Some(&vec![Family::Ip, Family::Ip6])
+        );
+        let mut fw = Firewall::new(options(&c), ByName::default());
+        fw.vmac_families = vmac_families(&c);
+        fw.vmacs(&[("vm1".into(), 7, 2), ("other".into(), 8, 2)]);
+        let sets: Vec<SetKind> = fw.wanted().iter().map(|e| e.set).collect();
+        assert_eq!(
+            sets,
+            [
+                SetKind::VmacMap(Family::Ip),
+                SetKind::VmacMap(Family::Ip6),
+                SetKind::VmacSet
+            ]
+        );
     }
 
     #[test]

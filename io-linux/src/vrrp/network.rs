@@ -115,6 +115,8 @@ impl Network {
             pending: VecDeque::new(),
             firewall: Firewall::start(config),
         };
+        let mut network = network;
+        network.sync_vmac_rules();
         Ok((network, ifs))
     }
 
@@ -447,6 +449,7 @@ impl Network {
     /// Deletes the VMACs we created that are not in `keep`.
     pub(crate) async fn remove_vmacs_except(&mut self, keep: &[String]) {
         self.vmacs.remove_except(&mut self.netlink, keep).await;
+        self.sync_vmac_rules();
     }
 
     /// Deletes every VMAC we created and puts back the sysctls we changed.
@@ -468,6 +471,23 @@ impl Network {
     /// Takes a reloaded configuration's firewall settings.
     pub(crate) fn reload_firewall(&mut self, config: &Config) {
         self.firewall.reload(config);
+        self.sync_vmac_rules();
+    }
+
+    /// The firewall's VMAC elements follow the VMACs that exist.
+    fn sync_vmac_rules(&mut self) {
+        let vmacs: Vec<(String, u32, u32)> = self
+            .vmacs
+            .owned()
+            .filter_map(|(name, base)| {
+                Some((
+                    name.clone(),
+                    self.netlink.ifindex(name)?,
+                    self.netlink.ifindex(base)?,
+                ))
+            })
+            .collect();
+        self.firewall.vmacs(&vmacs);
     }
 
     /// Adds or removes one address, route or rule. Done, it is logged only with `-D`,

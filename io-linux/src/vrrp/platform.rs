@@ -283,11 +283,11 @@ impl Platform for LinuxPlatform {
     /// dropped go, their addresses now off), freed memory goes back after a reload or a
     /// large burst, and the reload is logged as applied.
     async fn drained(&mut self) {
-        self.network.flush_firewall();
         let reload = self.reload.take();
         if let Some(reload) = &reload {
             reload.remove_dropped_vmacs(&mut self.network).await;
         }
+        self.network.flush_firewall();
         self.trim.queue_drained(reload.is_some());
         if let Some(reload) = &reload {
             reload.log_applied();

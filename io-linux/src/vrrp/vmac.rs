@@ -488,6 +488,11 @@ impl Vmacs {
         self.rp_saved = Some(RpFilterSaved { all, raised });
     }
 
+    /// The VMACs we created, by name, with their base interfaces.
+    pub fn owned(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.ours.iter()
+    }
+
     /// Deletes the VMACs not in `keep` (those a reload dropped).
     pub async fn remove_except(&mut self, netlink: &mut Netlink, keep: &[String]) {
         let gone: Vec<String> = self

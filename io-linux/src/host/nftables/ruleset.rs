@@ -36,7 +36,7 @@ use std::net::Ipv6Addr;
 
 use super::wire::{
     meta, ty, Batch, Expr, Family, Hook, SetSpec, Verdict, NFT_PAYLOAD_NETWORK_HEADER,
-    NFT_PAYLOAD_TRANSPORT_HEADER, NFT_REG_1, NFT_REG_2, NFT_SET_CONSTANT,
+    NFT_PAYLOAD_TRANSPORT_HEADER, NFT_REG_1, NFT_REG_2, NFT_SET_CONSTANT, NFT_SET_MAP,
 };
 
 /// The global_defs that shape the ruleset.
@@ -61,12 +61,17 @@ pub enum SetKind {
     LinkLocalIndex,
     /// `ip6 vips_link_local_name`: address and interface name.
     LinkLocalName,
+    /// `vmac_map` of either table: a VMAC's index to its base interface's.
+    VmacMap(Family),
+    /// `ip6 vmac_set`: the VMACs' indexes.
+    VmacSet,
 }
 
 impl SetKind {
     pub fn family(self) -> Family {
         match self {
             SetKind::V4 => Family::Ip,
+            SetKind::VmacMap(f) => f,
             _ => Family::Ip6,
         }
     }
@@ -75,6 +80,8 @@ impl SetKind {
             SetKind::V4 | SetKind::V6 => "vips",
             SetKind::LinkLocalIndex => "vips_link_local",
             SetKind::LinkLocalName => "vips_link_local_name",
+            SetKind::VmacMap(_) => "vmac_map",
+            SetKind::VmacSet => "vmac_set",
         }
     }
 }
@@ -97,6 +104,7 @@ impl Options {
             addr_payload(family, saddr),
             Expr::Lookup {
                 sreg: NFT_REG_1,
+                dreg: None,
                 set: "vips",
             },
         ];
@@ -105,7 +113,7 @@ impl Options {
     }
 
     /// The table and its `out` chain (`nft_setup_ipv4()` / `nft_setup_ipv6()`).
-    fn table(&self, batch: &mut Batch, family: Family) {
+    pub fn setup_table(&self, batch: &mut Batch, family: Family) {
         batch.new_table(family, &self.table);
         let hook = Some((Hook::Output, self.priority));
         batch.new_chain(family, &self.table, "out", hook);
@@ -113,9 +121,8 @@ impl Options {
 
     /// `ip keepalived` with its `in` chain, `vips` set and drop rules
     /// (`nft_setup_ipv4_vips()`).
-    pub fn setup_ipv4(&self, batch: &mut Batch) {
+    pub fn setup_ipv4_vips(&self, batch: &mut Batch) {
         let t = &self.table;
-        self.table(batch, Family::Ip);
         batch.new_chain(Family::Ip, t, "in", Some((Hook::Input, self.priority)));
         batch.new_set(Family::Ip, t, vips(ty::IPADDR, 4));
         self.addr_rule(batch, Family::Ip, "in", false);
@@ -124,10 +131,9 @@ impl Options {
 
     /// `ip6 keepalived`: as IPv4, and neighbour discovery always let through, link-local
     /// destinations and sources sent to chains of their own (`nft_setup_ipv6_vips()`).
-    pub fn setup_ipv6(&self, batch: &mut Batch) {
+    pub fn setup_ipv6_vips(&self, batch: &mut Batch) {
         let t = &self.table;
         let f = Family::Ip6;
-        self.table(batch, f);
         batch.new_chain(f, t, "in", Some((Hook::Input, self.priority)));
         batch.new_chain(f, t, "in_link_local", None);
         batch.new_chain(f, t, "out_link_local", None);
@@ -137,6 +143,7 @@ impl Options {
             key_type: ty::ICMPV6_TYPE,
             key_len: 1,
             flags: NFT_SET_CONSTANT,
+            data: None,
         };
         batch.new_set(f, t, nd);
         let types = [vec![ND_NEIGHBOR_SOLICIT], vec![ND_NEIGHBOR_ADVERT]];
@@ -151,28 +158,20 @@ impl Options {
 
     /// `icmpv6 type @neighbor-discovery accept`.
     fn nd_accept(&self, batch: &mut Batch, chain: &str) {
-        let mut e = vec![
-            Expr::Payload {
-                base: NFT_PAYLOAD_NETWORK_HEADER,
-                offset: 6,
-                len: 1,
-                dreg: NFT_REG_1,
-            },
-            Expr::CmpEq {
-                sreg: NFT_REG_1,
-                data: &[IPPROTO_ICMPV6],
-            },
-            Expr::Payload {
-                base: NFT_PAYLOAD_TRANSPORT_HEADER,
-                offset: 0,
-                len: 1,
-                dreg: NFT_REG_1,
-            },
-            Expr::Lookup {
-                sreg: NFT_REG_1,
-                set: "neighbor-discovery",
-            },
-        ];
+        // The next header, not `meta l4proto` as for VMACs: as keepalived writes each.
+        let nexthdr = Expr::Payload {
+            base: NFT_PAYLOAD_NETWORK_HEADER,
+            offset: 6,
+            len: 1,
+            dreg: NFT_REG_1,
+        };
+        let mut e = vec![nexthdr];
+        e.extend(icmpv6_type_load());
+        e.extend([Expr::Lookup {
+            sreg: NFT_REG_1,
+            dreg: None,
+            set: "neighbor-discovery",
+        }]);
         self.verdict(&mut e, Verdict::Accept);
         batch.new_rule(Family::Ip6, &self.table, chain, &e);
     }
@@ -215,6 +214,7 @@ impl Options {
             key_type: (ty::IP6ADDR << ty::BITS) | if_type,
             key_len: 16 + if_len,
             flags: 0,
+            data: None,
         };
         batch.new_set(Family::Ip6, &self.table, spec);
         for (chain, saddr) in [("in_link_local", false), ("out_link_local", true)] {
@@ -232,6 +232,7 @@ impl Options {
                 },
                 Expr::Lookup {
                     sreg: NFT_REG_1,
+                    dreg: None,
                     set: kind.name(),
                 },
             ];
@@ -257,12 +258,133 @@ fn addr_payload(family: Family, saddr: bool) -> Expr<'static> {
     }
 }
 
+const IPPROTO_IGMP: u8 = 2;
+const ICMPV6_MLD2_REPORT: u8 = 143;
+const ND_ROUTER_SOLICIT: u8 = 133;
+/// `meta oifkind "macvlan"`: the kind as IFNAMSIZ bytes.
+const MACVLAN: [u8; 16] = *b"macvlan\0\0\0\0\0\0\0\0\0";
+
+impl Options {
+    /// What keepalived adds for VMACs (`nft_setup_igmp()`): IGMP (IPv4) or MLDv2 (IPv6)
+    /// reports leaving a macvlan that is a VMAC are sent out of its base interface
+    /// instead (`dup to ADDR device oif map @vmac_map drop`), and IPv6 router
+    /// solicitations from a VMAC are dropped (`oif @vmac_set drop`).
+    pub fn setup_vmac(&self, batch: &mut Batch, family: Family) {
+        let t = &self.table;
+        let ifindex = SetSpec {
+            name: "vmac_map",
+            key_type: ty::IFINDEX,
+            key_len: 4,
+            flags: NFT_SET_MAP,
+            data: Some((ty::IFINDEX, 4)),
+        };
+        batch.new_set(family, t, ifindex);
+        if family == Family::Ip6 {
+            let set = SetSpec {
+                name: "vmac_set",
+                flags: 0,
+                data: None,
+                ..ifindex
+            };
+            batch.new_set(family, t, set);
+        }
+        let mut e = match family {
+            Family::Ip => vec![
+                Expr::Payload {
+                    base: NFT_PAYLOAD_NETWORK_HEADER,
+                    offset: 9,
+                    len: 1,
+                    dreg: NFT_REG_1,
+                },
+                Expr::CmpEq {
+                    sreg: NFT_REG_1,
+                    data: &[IPPROTO_IGMP],
+                },
+            ],
+            Family::Ip6 => icmpv6_type(&[ICMPV6_MLD2_REPORT]),
+        };
+        e.push(addr_payload(family, false));
+        e.extend(from_vmac());
+        e.push(Expr::Lookup {
+            sreg: NFT_REG_2,
+            dreg: Some(NFT_REG_2),
+            set: "vmac_map",
+        });
+        e.push(Expr::Dup {
+            addr: NFT_REG_1,
+            dev: NFT_REG_2,
+        });
+        self.verdict(&mut e, Verdict::Drop);
+        batch.new_rule(family, t, "out", &e);
+        if family == Family::Ip6 {
+            let mut e = icmpv6_type(&[ND_ROUTER_SOLICIT]);
+            e.extend(from_vmac());
+            e.push(Expr::Lookup {
+                sreg: NFT_REG_2,
+                dreg: None,
+                set: "vmac_set",
+            });
+            self.verdict(&mut e, Verdict::Drop);
+            batch.new_rule(family, t, "out", &e);
+        }
+    }
+}
+
+/// With the protocol number in register 1: it is ICMPv6, and its type goes to register 1.
+fn icmpv6_type_load() -> [Expr<'static>; 2] {
+    [
+        Expr::CmpEq {
+            sreg: NFT_REG_1,
+            data: &[IPPROTO_ICMPV6],
+        },
+        Expr::Payload {
+            base: NFT_PAYLOAD_TRANSPORT_HEADER,
+            offset: 0,
+            len: 1,
+            dreg: NFT_REG_1,
+        },
+    ]
+}
+
+/// `meta l4proto icmpv6 icmpv6 type TYPE`.
+fn icmpv6_type(t: &'static [u8]) -> Vec<Expr<'static>> {
+    let mut e = vec![Expr::Meta {
+        key: meta::L4PROTO,
+        dreg: NFT_REG_1,
+    }];
+    e.extend(icmpv6_type_load());
+    e.push(Expr::CmpEq {
+        sreg: NFT_REG_1,
+        data: t,
+    });
+    e
+}
+
+/// `meta oifkind "macvlan"`, then the output interface's index into register 2.
+fn from_vmac() -> [Expr<'static>; 3] {
+    [
+        Expr::Meta {
+            key: meta::OIFKIND,
+            dreg: NFT_REG_2,
+        },
+        Expr::CmpEq {
+            sreg: NFT_REG_2,
+            data: &MACVLAN,
+        },
+        Expr::Meta {
+            key: meta::OIF,
+            dreg: NFT_REG_2,
+        },
+    ]
+}
+
 fn vips(key_type: u32, key_len: u32) -> SetSpec<'static> {
     SetSpec {
         name: "vips",
         key_type,
         key_len,
         flags: 0,
+        data: None,
     }
 }
 
@@ -282,7 +404,8 @@ mod tests {
     #[test]
     fn ipv4_setup_is_keepalived_order() {
         let mut b = Batch::new(1);
-        opts(false).setup_ipv4(&mut b);
+        opts(false).setup_table(&mut b, Family::Ip);
+        opts(false).setup_ipv4_vips(&mut b);
         let (_, sent, _) = b.finish();
         let what: Vec<&str> = sent.iter().map(|s| s.what.as_str()).collect();
         assert_eq!(
@@ -301,7 +424,8 @@ mod tests {
     #[test]
     fn ipv6_setup_has_neighbour_discovery_and_link_local_chains() {
         let mut b = Batch::new(1);
-        opts(true).setup_ipv6(&mut b);
+        opts(true).setup_table(&mut b, Family::Ip6);
+        opts(true).setup_ipv6_vips(&mut b);
         opts(true).setup_link_local(&mut b, false);
         let (buf, sent, _) = b.finish();
         let msgs: Vec<u8> = sent.iter().map(|s| s.msg).collect();
@@ -317,5 +441,27 @@ mod tests {
         // Eight rules, each with a counter.
         let counters = buf.windows(8).filter(|w| w == b"counter\0").count();
         assert_eq!(counters, 8);
+    }
+
+    #[test]
+    fn vmac_rules_dup_reports_and_drop_router_solicitations() {
+        let mut b = Batch::new(1);
+        opts(false).setup_vmac(&mut b, Family::Ip);
+        opts(false).setup_vmac(&mut b, Family::Ip6);
+        let (buf, sent, _) = b.finish();
+        let what: Vec<&str> = sent.iter().map(|s| s.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "creating set ip keepalived vmac_map",
+                "adding a rule to chain ip keepalived out",
+                "creating set ip6 keepalived vmac_map",
+                "creating set ip6 keepalived vmac_set",
+                "adding a rule to chain ip6 keepalived out",
+                "adding a rule to chain ip6 keepalived out",
+            ]
+        );
+        assert_eq!(buf.windows(4).filter(|w| w == b"dup\0").count(), 2);
+        assert_eq!(buf.windows(8).filter(|w| w == b"macvlan\0").count(), 3);
     }
 }

@@ -82,9 +82,12 @@ const NFTA_SET_NAME: u16 = 2;
 const NFTA_SET_FLAGS: u16 = 3;
 const NFTA_SET_KEY_TYPE: u16 = 4;
 const NFTA_SET_KEY_LEN: u16 = 5;
+const NFTA_SET_DATA_TYPE: u16 = 6;
+const NFTA_SET_DATA_LEN: u16 = 7;
 const NFTA_SET_ID: u16 = 10;
 const NFTA_SET_USERDATA: u16 = 13;
 const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_SET_ELEM_DATA: u16 = 2;
 const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
@@ -102,6 +105,9 @@ const NFTA_META_DREG: u16 = 1;
 const NFTA_META_KEY: u16 = 2;
 const NFTA_LOOKUP_SET: u16 = 1;
 const NFTA_LOOKUP_SREG: u16 = 2;
+const NFTA_LOOKUP_DREG: u16 = 3;
+const NFTA_DUP_SREG_ADDR: u16 = 1;
+const NFTA_DUP_SREG_DEV: u16 = 2;
 const NFTA_CMP_SREG: u16 = 1;
 const NFTA_CMP_OP: u16 = 2;
 const NFTA_CMP_DATA: u16 = 3;
@@ -114,6 +120,7 @@ const NFTA_BITWISE_XOR: u16 = 5;
 /// `NFTNL_UDATA_SET_KEYBYTEORDER`, and nft's `BYTEORDER_HOST_ENDIAN` / `_BIG_ENDIAN`:
 /// how `nft list` prints a set's keys.
 const UDATA_SET_KEYBYTEORDER: u8 = 0;
+const UDATA_SET_DATABYTEORDER: u8 = 1;
 const BYTEORDER_HOST: u32 = 1;
 const BYTEORDER_BIG: u32 = 2;
 
@@ -129,6 +136,7 @@ pub(crate) mod ty {
 }
 
 pub(crate) const NFT_SET_CONSTANT: u32 = 0x2;
+pub(crate) const NFT_SET_MAP: u32 = 0x8;
 
 /// Netfilter hooks (`enum nf_inet_hooks`).
 #[derive(Debug, Clone, Copy)]
@@ -153,6 +161,8 @@ pub(crate) mod meta {
     pub const OIF: u32 = 5;
     pub const IIFNAME: u32 = 6;
     pub const OIFNAME: u32 = 7;
+    pub const L4PROTO: u32 = 16;
+    pub const OIFKIND: u32 = 27;
 }
 
 /// A rule's verdict.
@@ -178,10 +188,17 @@ pub enum Expr<'a> {
         key: u32,
         dreg: u32,
     },
-    /// Match if the key from `sreg` on is in the named set.
+    /// Match if the key from `sreg` on is in the named set; for a map, its value goes
+    /// to `dreg`.
     Lookup {
         sreg: u32,
+        dreg: Option<u32>,
         set: &'a str,
+    },
+    /// Send a copy to the address in `addr` out of the interface whose index is in `dev`.
+    Dup {
+        addr: u32,
+        dev: u32,
     },
     /// Match if `sreg` equals `data`.
     CmpEq {
@@ -212,6 +229,7 @@ impl Expr<'_> {
             Expr::Payload { .. } => "payload",
             Expr::Meta { .. } => "meta",
             Expr::Lookup { .. } => "lookup",
+            Expr::Dup { .. } => "dup",
             Expr::CmpEq { .. } => "cmp",
             Expr::Bitwise { .. } => "bitwise",
             Expr::Counter => "counter",
@@ -235,9 +253,16 @@ impl Expr<'_> {
                 be32(b, NFTA_META_KEY, key);
                 be32(b, NFTA_META_DREG, dreg);
             }
-            Expr::Lookup { sreg, set } => {
+            Expr::Lookup { sreg, dreg, set } => {
                 be32(b, NFTA_LOOKUP_SREG, sreg);
+                if let Some(d) = dreg {
+                    be32(b, NFTA_LOOKUP_DREG, d);
+                }
                 b.str(NFTA_LOOKUP_SET, set);
+            }
+            Expr::Dup { addr, dev } => {
+                be32(b, NFTA_DUP_SREG_ADDR, addr);
+                be32(b, NFTA_DUP_SREG_DEV, dev);
             }
             Expr::CmpEq { sreg, data } => {
                 be32(b, NFTA_CMP_SREG, sreg);
@@ -279,7 +304,12 @@ pub struct SetSpec<'a> {
     pub key_type: u32,
     pub key_len: u32,
     pub flags: u32,
+    /// A map's value: its type and length.
+    pub data: Option<(u32, u32)>,
 }
+
+/// A set element: its key, and its value in a map.
+pub type Entry<'a> = (&'a [u8], Option<&'a [u8]>);
 
 /// What one message of a batch was, for naming it in an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -414,6 +444,10 @@ impl Batch {
             }
             be32(b, NFTA_SET_KEY_TYPE, set.key_type);
             be32(b, NFTA_SET_KEY_LEN, set.key_len);
+            if let Some((data_type, data_len)) = set.data {
+                be32(b, NFTA_SET_DATA_TYPE, data_type);
+                be32(b, NFTA_SET_DATA_LEN, data_len);
+            }
             be32(b, NFTA_SET_ID, id);
             let order = if matches!(set.key_type, ty::IPADDR | ty::IP6ADDR) {
                 BYTEORDER_BIG
@@ -422,6 +456,10 @@ impl Batch {
             };
             let mut udata = vec![UDATA_SET_KEYBYTEORDER, 4];
             udata.extend_from_slice(&order.to_ne_bytes());
+            if set.data.is_some() {
+                udata.extend_from_slice(&[UDATA_SET_DATABYTEORDER, 4]);
+                udata.extend_from_slice(&BYTEORDER_HOST.to_ne_bytes());
+            }
             b.put(NFTA_SET_USERDATA, &udata);
         });
     }
@@ -451,7 +489,21 @@ impl Batch {
         add: bool,
         keys: &[Vec<u8>],
     ) {
-        for chunk in keys.chunks(ELEMS_PER_MSG) {
+        let entries: Vec<Entry<'_>> = keys.iter().map(|k| (&k[..], None)).collect();
+        self.entries(family, table, set, add, &entries);
+    }
+
+    /// As [`Batch::elements`], each key with a map's value if it has one (sent only
+    /// when adding: a deletion goes by key).
+    pub fn entries(
+        &mut self,
+        family: Family,
+        table: &str,
+        set: &str,
+        add: bool,
+        entries: &[Entry<'_>],
+    ) {
+        for chunk in entries.chunks(ELEMS_PER_MSG) {
             let (m, flags, verb) = if add {
                 (msg::NEWSETELEM, NLM_F_CREATE, "adding")
             } else {
@@ -466,9 +518,12 @@ impl Batch {
                 b.str(NFTA_SET_ELEM_LIST_TABLE, table)
                     .str(NFTA_SET_ELEM_LIST_SET, set);
                 b.begin_nested(NFTA_SET_ELEM_LIST_ELEMENTS);
-                for k in chunk {
+                for (k, v) in chunk {
                     b.begin_nested(NFTA_LIST_ELEM);
                     data_value(b, NFTA_SET_ELEM_KEY, k);
+                    if let (Some(v), true) = (v, add) {
+                        data_value(b, NFTA_SET_ELEM_DATA, v);
+                    }
                     b.end_nested();
                 }
                 b.end_nested();
@@ -591,6 +646,7 @@ mod tests {
                 },
                 Expr::Lookup {
                     sreg: NFT_REG_1,
+                    dreg: None,
                     set: "vips",
                 },
                 Expr::Verdict(Verdict::Drop),
@@ -662,6 +718,7 @@ mod tests {
             key_type: ty::IPADDR,
             key_len: 4,
             flags: 0,
+            data: None,
         };
         b.new_set(Family::Ip, "keepalived", spec);
         b.new_set(
@@ -672,6 +729,7 @@ mod tests {
                 key_type: ty::ICMPV6_TYPE,
                 key_len: 1,
                 flags: NFT_SET_CONSTANT,
+                data: None,
             },
         );
         let (buf, _, _) = b.finish();
