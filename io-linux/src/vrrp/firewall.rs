@@ -16,9 +16,10 @@
 //! what to do; VRRP carries on, and the tables are made again from nothing at once, then
 //! at each change until that works.
 //!
-//! Not done: the rules keepalived adds to these tables for VMACs (`nft_add_vmac()`:
-//! IGMP / MLD reports and router solicitations sent from a macvlan are dropped or
-//! duplicated to its base interface), nor the checker's `nftables_ipvs` table.
+//! With `use_vmac` the same tables also get keepalived's VMAC rules (`nft_add_vmac()`):
+//! IGMP / MLDv2 reports leaving a VMAC go out of its base interface instead, and IPv6
+//! router solicitations from it are dropped. Not done: the checker's `nftables_ipvs`
+//! table.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

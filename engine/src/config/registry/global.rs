@@ -56,7 +56,7 @@ keywords! { GlobalDefs;
     VRRP_GARP_EXTRA_IF = "vrrp_garp_extra_if" | VRRP_VMAC_GARP_INTVL = "vrrp_vmac_garp_intvl", Words, "", Partial("an address given its own use_vmac is not counted as on one of our VMACs (without `all`, it gets no extra GARP)");
     VRRP_IPTABLES = "vrrp_iptables", Words, "", Partial("as keepalived 2.2.7 built without iptables (Debian's build) takes it: the nftables rules go in table `keepalived` instead; no iptables chains are made");
     VRRP_IPSETS = "vrrp_ipsets", Words, "", Ignored("no ipsets are made (keepalived 2.2.7 as Debian builds it, without libipset, does not know the keyword); vrrp_iptables, vrrp_strict or no_accept put the VIPs in nftables sets instead");
-    NFTABLES = "nftables", Word, "", Partial("the VIPs' drop rules are installed in the named ip/ip6 tables; the rules keepalived adds there for use_vmac interfaces (IGMP/MLD reports and router solicitations sent from a VMAC) are not");
+    NFTABLES = "nftables", Word, "", Carried;
     NFTABLES_PRIORITY = "nftables_priority", Int, "", Carried;
     NFTABLES_COUNTERS = "nftables_counters", Flag, "", Partial("the VRRP rules get counters; there are no IPVS rules (nftables_ipvs) to count");
     NFTABLES_IFINDEX = "nftables_ifindex", Flag, "", Carried;

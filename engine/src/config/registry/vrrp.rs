@@ -37,7 +37,7 @@ pub mod instance {
         PREEMPT_DELAY = "preempt_delay", Seconds, "0", Carried;
         ACCEPT = "accept", Flag, (derived "on; under `vrrp_strict`, on for the address owner (priority 255) only"), Carried;
         NO_ACCEPT = "no_accept", Flag, "", Carried;
-        STRICT_MODE = "strict_mode", Flag, (derived "`vrrp_strict`"), Partial("its rules and implied values apply, but no iptables/nftables rules are installed");
+        STRICT_MODE = "strict_mode", Flag, (derived "`vrrp_strict`"), Carried;
         SKIP_CHECK_ADV_ADDR = "skip_check_adv_addr", Flag, (derived "`vrrp_skip_check_adv_addr`"), Carried;
         USE_VMAC = "use_vmac", Words, "", Partial("'group' and 'netlink_notify_msg' are keepalived 2.3 options (2.2.7 refuses them): they and a third word are accepted and not applied");
         USE_VMAC_ADDR = "use_vmac_addr", Flag, "", Carried;
