@@ -513,6 +513,57 @@ fn track_src_ip_missing_at_start_starts_in_fault() {
     assert_eq!(states, [State::Fault]);
 }
 
+// set_vrrp_backup(): a master whose tracked VIP, route or rule someone else deletes
+// gives up with priority 0 and takes over again after its skew, putting it all back;
+// a `no_track` item's deletion changes nothing.
+#[test]
+fn a_tracked_item_deleted_sends_the_master_to_backup_for_its_skew() {
+    let extra = "virtual_routes {\n  10.9.0.0/24 dev eth0\n  10.9.1.0/24 dev eth0 no_track\n }";
+    let mut c = master(100, extra);
+    let owned = c.hosts[0].engine.instance("VI_1").expect("VI_1").owned();
+    let route = |net: &str| {
+        owned
+            .iter()
+            .find(|o| matches!(o, Owned::Route(r) if r.to.is_some_and(|p| p.address.to_string() == net)))
+            .cloned()
+            .expect("route")
+    };
+    let removed = |what: Owned| Input::OwnedRemoved {
+        instance: "VI_1".into(),
+        what,
+    };
+    c.input(0, removed(route("10.9.1.0")));
+    assert_eq!(c.state(0, "VI_1"), State::Master, "no_track");
+    let sent = adverts_sent(&c).len();
+    let at = c.now;
+    c.input(0, removed(route("10.9.0.0")));
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    assert!(c.hosts[0].held.is_empty(), "everything off");
+    assert_eq!(adverts_sent(&c)[sent..], [0]);
+    c.run_for_secs(1.0);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+    let back = became_master_at_after(&c, "r1", at).expect("master again");
+    // Skew for priority 100 at a 1 s interval: (256 − 100) / 256 s.
+    assert!(
+        back - at <= std::time::Duration::from_millis(610),
+        "{:?}",
+        back - at
+    );
+    let re_added = c.outputs.iter().any(|(h, t, o)| {
+        h == "r1"
+            && *t > at
+            && matches!(o, Output::Add { what: Owned::Route(r), .. } if !r.no_track)
+    });
+    assert!(re_added, "the route is put back");
+}
+
+fn became_master_at_after(c: &Cluster, host: &str, after: Instant) -> Option<Instant> {
+    state_changes(c, host)
+        .into_iter()
+        .find(|(t, _, to)| *to == State::Master && *t > after)
+        .map(|(t, _, _)| t)
+}
+
 // track_file: value × weight; weight 0 faults on a non-zero value.
 #[test]
 fn track_file_value_times_weight_and_weight_zero_faults() {

@@ -458,7 +458,6 @@ fn masters() -> Vec<String> {
 }
 
 #[test]
-#[ignore = "issue 23: the daemon does not yet install every option as keepalived does"]
 fn routing_options_match_keepalived_through_every_state() {
     if !runnable("routing_options_match_keepalived_through_every_state") {
         return;

@@ -110,6 +110,12 @@ pub enum Input {
         addr: IpAddr,
         present: bool,
     },
+    /// Something an instance put on the host (an address, route or rule) was removed by
+    /// someone else while the instance held it.
+    OwnedRemoved {
+        instance: String,
+        what: Owned,
+    },
     /// SIGHUP with the new configuration.
     Reload(Box<Config>),
     /// SIGTERM: masters send priority 0 and release their addresses.
@@ -143,6 +149,18 @@ pub enum Owned {
     },
     Route(Route),
     Rule(Rule),
+}
+
+impl Owned {
+    /// Whether the instance follows this item (not `no_track`): its removal by someone
+    /// else then sends a master to BACKUP.
+    pub fn tracked(&self) -> bool {
+        match self {
+            Owned::Address { addr, .. } => !addr.no_track,
+            Owned::Route(r) => !r.no_track,
+            Owned::Rule(r) => !r.no_track,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

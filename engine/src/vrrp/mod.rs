@@ -294,6 +294,7 @@ impl Engine {
                     self.reevaluate(now);
                 }
             }
+            Input::OwnedRemoved { instance, what } => self.owned_removed(now, &instance, &what),
             Input::Reload(config) => self.reload(*config, now),
             Input::Shutdown => self.shutdown(now),
         }
@@ -581,6 +582,47 @@ impl Engine {
                 "Unknown VRID({vrid}) received on interface({interface}){from}. ignoring..."
             ),
         });
+    }
+
+    /// A master's tracked address, virtual route or rule was removed by someone else
+    /// (`set_vrrp_backup()`, called from `netlink_if_address_filter()`,
+    /// `netlink_route_filter()` and `netlink_rule_filter()`): the instance, and each
+    /// member of its sync group that is master, gives up with priority 0 and waits only
+    /// its skew before taking over again, which puts everything back.
+    fn owned_removed(&mut self, now: Instant, instance: &str, what: &Owned) {
+        if !what.tracked() {
+            return;
+        }
+        let Some(i) = self.instances.iter().position(|x| x.name() == instance) else {
+            return;
+        };
+        if self.instances[i].state != State::Master {
+            return;
+        }
+        let members = match self.instances[i].sync {
+            Some(g) => self.groups[g].members.clone(),
+            None => vec![i],
+        };
+        for &m in &members {
+            self.touch(m);
+        }
+        let (instances, mut cx) = self.ctx(now);
+        for m in members {
+            let inst = &mut instances[m];
+            if inst.state != State::Master {
+                continue;
+            }
+            cx.out.enter(inst.lane);
+            inst.leave_master(&mut cx, true);
+            inst.master_adver_int = inst.adver_int();
+            inst.deadline = Some(now + inst.skew());
+            inst.want = State::Backup;
+            inst.set_state(
+                &mut cx,
+                State::Backup,
+                "an address, route or rule of ours was deleted",
+            );
+        }
     }
 
     /// A BACKUP's master-down timer fired (`vrrp_goto_master()`).

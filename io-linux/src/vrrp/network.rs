@@ -15,7 +15,7 @@ use keepalived_driver::vrrp::Event;
 
 use super::firewall::Firewall;
 use super::vmac::Vmacs;
-use crate::host::netlink::{HostEvent, Netlink};
+use crate::host::netlink::{Change, HostEvent, Netlink};
 
 /// The rtnetlink connection, the interfaces as last told to the engine, and the VMACs.
 pub(crate) struct Network {
@@ -38,6 +38,18 @@ pub(crate) struct Network {
     pending: VecDeque<Input>,
     /// The nftables drop rules for the VIPs of masters not in accept mode.
     firewall: Firewall,
+    /// What each instance has put on the host and not taken off: someone else removing
+    /// one of these is told to the engine.
+    installed: BTreeMap<String, Vec<Owned>>,
+    /// What we removed whose deletion the kernel has still to report: that report is
+    /// ours, not someone else's (a reload may add back at once what it takes off).
+    removed_by_us: Vec<Owned>,
+}
+
+/// A deletion the kernel reports.
+enum Removal<'a> {
+    Kernel(&'a Change),
+    Address(&'a str, IpAddr),
 }
 
 /// An interface's `interface_up_down_delays`, as `check_debounce_timers()` leaves them.
@@ -95,7 +107,7 @@ impl Network {
     /// Connects to rtnetlink and creates the VMACs `config` asks for; returns the
     /// interfaces as they then are, the engine's first view of them.
     pub(crate) async fn connect(config: &Config) -> Result<(Network, Vec<InterfaceInfo>), String> {
-        let mut netlink = Netlink::connect().map_err(|e| e.to_string())?;
+        let mut netlink = Netlink::connect_watching_routes().map_err(|e| e.to_string())?;
         let mut vmacs = Vmacs::default();
         vmacs.ensure(&mut netlink, config).await;
         let ifs = netlink.interfaces().await.map_err(|e| e.to_string())?;
@@ -112,6 +124,8 @@ impl Network {
                 .map(|i| i.name.clone())
                 .collect(),
             sources: BTreeMap::new(),
+            installed: BTreeMap::new(),
+            removed_by_us: Vec::new(),
             pending: VecDeque::new(),
             firewall: Firewall::start(config),
         };
@@ -186,9 +200,60 @@ impl Network {
         self.netlink.ifindex(name)
     }
 
-    /// The next link or address change the kernel reports.
-    pub(crate) async fn next_host_event(&mut self) -> Option<HostEvent> {
-        self.netlink.next_host_event().await
+    /// The next link or address change, or route or rule deletion, the kernel reports.
+    pub(crate) async fn next_change(&mut self) -> Option<Change> {
+        self.netlink.next_change().await
+    }
+
+    /// A route or rule the kernel reports deleted: if it is one an instance put on the
+    /// host (`route_is_ours()`, `rule_is_ours()`), the engine is to be told.
+    pub(crate) fn removed(&mut self, change: &Change) -> Option<Input> {
+        self.removal(&Removal::Kernel(change))
+    }
+
+    /// An address the kernel reports deleted: if an instance put it there, the engine is
+    /// told (`address_is_ours()`).
+    fn address_removed(&mut self, interface: &str, addr: IpAddr) {
+        if let Some(input) = self.removal(&Removal::Address(interface, addr)) {
+            self.pending.push_back(input);
+        }
+    }
+
+    /// The removal `r` reported by the kernel, unless it is the echo of one of our own.
+    fn removal(&mut self, r: &Removal<'_>) -> Option<Input> {
+        if let Some(k) = self.removed_by_us.iter().position(|o| self.is(o, r)) {
+            self.removed_by_us.remove(k);
+            return None;
+        }
+        let (instance, what) = self.installed.iter().find_map(|(instance, items)| {
+            let what = items.iter().find(|o| self.is(o, r))?;
+            Some((instance.clone(), what.clone()))
+        })?;
+        self.forget(&instance, &what);
+        Some(Input::OwnedRemoved { instance, what })
+    }
+
+    /// Whether the kernel's removal `r` is of the item `o`.
+    fn is(&self, o: &Owned, r: &Removal<'_>) -> bool {
+        match (o, r) {
+            (Owned::Route(x), Removal::Kernel(Change::RouteDeleted(m))) => {
+                self.netlink.is_route(m, x, true)
+            }
+            (Owned::Rule(x), Removal::Kernel(Change::RuleDeleted(m))) => Netlink::is_rule(m, x),
+            (
+                Owned::Address {
+                    addr, interface, ..
+                },
+                Removal::Address(i, a),
+            ) => addr.address == *a && interface == i,
+            _ => false,
+        }
+    }
+
+    fn forget(&mut self, instance: &str, what: &Owned) {
+        if let Some(items) = self.installed.get_mut(instance) {
+            items.retain(|o| o != what);
+        }
     }
 
     /// A link or address change as the engine sees interfaces: state and MAC from link
@@ -255,6 +320,9 @@ impl Network {
                 added,
             } => {
                 self.source_changed(&interface, addr, added);
+                if !added {
+                    self.address_removed(&interface, addr);
+                }
                 let mut info = self.interfaces.get(&interface)?.clone();
                 let link_local =
                     matches!(addr, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
@@ -494,6 +562,16 @@ impl Network {
     /// as keepalived logs its GARPs (`vrrp_send_update()`): a takeover of 1,000
     /// instances is not 1,000 more writes ahead of their GARPs.
     pub(crate) async fn change(&mut self, instance: &str, vrid: u8, what: Owned, add: bool) {
+        if add {
+            let items = self.installed.entry(instance.to_string()).or_default();
+            if !items.contains(&what) {
+                items.push(what.clone());
+            }
+        } else {
+            self.forget(instance, &what);
+        }
+        let item = (!add).then(|| what.clone());
+        let mut done = false;
         match what {
             Owned::Address {
                 addr,
@@ -511,6 +589,7 @@ impl Network {
                 };
                 match r {
                     Ok(()) => {
+                        done = true;
                         debug!(%instance, vrid, %interface, "{} {}/{}", if add { "adding" } else { "removing" }, addr.address, addr.prefix_len)
                     }
                     Err(e) => {
@@ -520,6 +599,7 @@ impl Network {
             }
             Owned::Route(r) => match self.netlink.route(&r, add).await {
                 Ok(()) => {
+                    done = true;
                     debug!(%instance, vrid, "{} route {:?} via {:?}", if add { "adding" } else { "removing" }, r.to, r.via)
                 }
                 Err(e) => {
@@ -528,12 +608,21 @@ impl Network {
             },
             Owned::Rule(r) => match self.netlink.rule(&r, add).await {
                 Ok(()) => {
+                    done = true;
                     debug!(%instance, vrid, "{} rule from {:?} to {:?}", if add { "adding" } else { "removing" }, r.from, r.to)
                 }
                 Err(e) => {
                     warn!(%instance, vrid, "{} rule: {e}", if add { "adding" } else { "removing" })
                 }
             },
+        }
+        if let (true, Some(item)) = (done, item) {
+            // Bounded: a report that never comes (its interface gone meanwhile) must
+            // not make the list grow for ever.
+            if self.removed_by_us.len() >= 4096 {
+                self.removed_by_us.remove(0);
+            }
+            self.removed_by_us.push(item);
         }
     }
 

@@ -224,7 +224,13 @@ impl Platform for LinuxPlatform {
                         return ev;
                     }
                 }
-                Some(ev) = self.network.next_host_event() => {
+                Some(change) = self.network.next_change() => {
+                    let crate::host::netlink::Change::Host(ev) = change else {
+                        if let Some(input) = self.network.removed(&change) {
+                            return Event::Input(input);
+                        }
+                        continue;
+                    };
                     if let crate::host::netlink::HostEvent::Link(info) = &ev {
                         self.sockets.link_changed(&info.name);
                     }
