@@ -626,29 +626,43 @@ impl Network {
         }
     }
 
-    /// Removes the VIPs of instances that start as backup if the host still holds them
-    /// from a previous run that did not stop cleanly (a crashed and respawned VRRP
-    /// child): a backup holding the VIP would answer for it beside the master
-    /// (`vrrp_init_state()` → `vrrp_restore_interface(…, force)`).
+    /// Removes what instances that start as backup would hold as master if the host
+    /// still holds it from a previous run that did not stop cleanly (a crashed and
+    /// respawned VRRP child): a backup holding the VIP would answer for it beside the
+    /// master (`vrrp_init_state()` → `vrrp_restore_interface(…, force)`). keepalived
+    /// forces this for addresses and rules only, so a crashed master's routes stay on a
+    /// backup; we take those off too (a route is deleted only with our protocol).
     pub(crate) async fn remove_leftovers(&mut self, engine: &Engine) {
         for inst in engine.instances() {
             if inst.owner() || inst.state == State::Master {
                 continue;
             }
+            let (instance, vrid) = (inst.name(), inst.vrid());
             for what in inst.owned() {
-                let Owned::Address {
-                    addr, interface, ..
-                } = what
-                else {
-                    continue;
-                };
-                if matches!(
-                    self.netlink.has_address(addr.address, &interface).await,
-                    Ok(true)
-                ) {
-                    info!(instance = %inst.name(), vrid = inst.vrid(), %interface, "removing {}/{} left from a previous run", addr.address, addr.prefix_len);
-                    if let Err(e) = self.netlink.del_address(&addr, &interface).await {
-                        warn!(instance = %inst.name(), %interface, "removing {}: {e}", addr.address);
+                match what {
+                    Owned::Address {
+                        addr, interface, ..
+                    } => {
+                        if matches!(
+                            self.netlink.has_address(addr.address, &interface).await,
+                            Ok(true)
+                        ) {
+                            info!(%instance, vrid, %interface, "removing {}/{} left from a previous run", addr.address, addr.prefix_len);
+                            if let Err(e) = self.netlink.del_address(&addr, &interface).await {
+                                warn!(%instance, vrid, %interface, "removing {}: {e}", addr.address);
+                            }
+                        }
+                    }
+                    // Most are not there: a failure only says so.
+                    Owned::Route(r) => {
+                        if self.netlink.route(&r, false).await.is_ok() {
+                            info!(%instance, vrid, "removed route {:?} left from a previous run", r.to);
+                        }
+                    }
+                    Owned::Rule(r) => {
+                        if self.netlink.rule(&r, false).await.is_ok() {
+                            info!(%instance, vrid, "removed rule from {:?} to {:?} left from a previous run", r.from, r.to);
+                        }
                     }
                 }
             }
