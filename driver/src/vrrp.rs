@@ -31,8 +31,11 @@ pub enum Event {
     /// about it can be cancelled by a timer: [`Platform::prepare_reload`], then the
     /// engine's [`Input::Reload`].
     Reload(Box<Config>),
-    /// SIGUSR2: hand the engine's statistics to the platform.
-    DumpStats,
+    /// SIGUSR2: hand the engine's statistics to the platform; with `clear`
+    /// (SIGRTMAX−1, STATS_CLEAR), then zero them, as keepalived's `vrrp_print_stats()`.
+    DumpStats {
+        clear: bool,
+    },
     /// SIGUSR1: the data dump.
     DumpData,
     /// SIGRTMIN+2: the state as JSON.
@@ -142,7 +145,12 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
                 engine.handle_input(advance(&mut told, platform.now()), Input::Reload(config));
             }
             Some(Event::Pause(d)) => tokio::time::sleep(d).await,
-            Some(Event::DumpStats) => platform.write_stats(engine.stats_text()),
+            Some(Event::DumpStats { clear }) => {
+                platform.write_stats(engine.stats_text());
+                if clear {
+                    engine.clear_stats();
+                }
+            }
             Some(Event::DumpData) => platform.write_data(engine.data_text()),
             Some(Event::DumpJson) => platform.write_json(engine.json_state().to_string()),
             Some(Event::Stop) => {

@@ -170,7 +170,7 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
                                The config-id defaults to the node name
       --ignore-sigint          Ignore SIGINT (default means terminate)
       --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS,
-                               STATS_CLEAR, JSON, TDUMP
+                               STATS_CLEAR, JSON
   -t, --config-test[=LOG_FILE] Check the configuration for obvious errors, output to
                                stderr by default
       --json                   With -t: print the resolved configuration as JSON;
@@ -577,7 +577,8 @@ pub fn signum(name: &str) -> Option<i32> {
         "STATS" => 12,
         "STATS_CLEAR" => 64 - 1,
         "JSON" => 34 + 2,
-        "TDUMP" => 64,
+        // TDUMP is named only by builds with THREAD_DUMP, which Debian's 2.2.7 is not;
+        // no process here would act on it.
         _ => return None,
     })
 }
@@ -909,5 +910,7 @@ mod tests {
         assert_eq!(signum("RELOAD"), Some(1));
         assert_eq!(signum("JSON"), Some(36));
         assert_eq!(signum("NOPE"), None);
+        assert_eq!(signum("STATS_CLEAR"), Some(63));
+        assert_eq!(signum("TDUMP"), None);
     }
 }

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("keepalived-rs: unknown signal function '{name}'");
+                eprintln!("Unknown sigfunc {name}");
                 ExitCode::from(1)
             }
         };

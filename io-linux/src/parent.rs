@@ -359,7 +359,11 @@ impl Parent {
                     self.reload_ended(loader);
                 }
                 _ = signals.usr1.recv() => self.forward(libc::SIGUSR1, |_| true),
-                _ = signals.usr2.recv() => self.forward(libc::SIGUSR2, |_| true),
+                // Statistics and JSON are the VRRP child's alone (`propagate_signal()`).
+                _ = signals.usr2.recv() => self.forward(libc::SIGUSR2, |r| r == Process::Vrrp),
+                _ = signals.stats_clear.recv() => {
+                    self.forward(signals::sigstats_clear(), |r| r == Process::Vrrp)
+                }
                 _ = signals.json.recv() => {
                     self.forward(signals::sigjson(), |r| r == Process::Vrrp)
                 }

@@ -444,6 +444,14 @@ impl Engine {
             .collect()
     }
 
+    /// Zeroes every instance's statistics, as STATS_CLEAR does after writing them
+    /// (keepalived's `vrrp_print_stats(true)`).
+    pub fn clear_stats(&mut self) {
+        for i in &mut self.instances {
+            i.stats = stats::Stats::default();
+        }
+    }
+
     fn fifo(&self) -> bool {
         notify::fifo_configured(&self.config.global)
     }

@@ -313,6 +313,7 @@ impl Platform for LinuxChecker {
                 _ = self.signals.usr1.recv() => return Event::DumpData,
                 // Statistics and JSON are VRRP's; the checker has none to give.
                 _ = self.signals.usr2.recv() => {}
+                _ = self.signals.stats_clear.recv() => {}
                 _ = self.signals.json.recv() => {}
                 input = self.probes.next() => return Event::Input(input),
                 input = self.files.next() => return Event::Input(input),

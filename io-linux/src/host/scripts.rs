@@ -71,6 +71,8 @@ pub(crate) fn process(
     p.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
+    // SAFETY: restore_defaults() makes only async-signal-safe calls.
+    unsafe { p.pre_exec(super::signals::restore_defaults) };
     if let Some((soft, hard)) = super::tuning::script_nofile() {
         // The checker raised its open-file limit for its probes; a script gets the one
         // the daemon started with, as keepalived's children do.

@@ -1,5 +1,7 @@
 //! The signals keepalived's processes act on (`keepalived/core/main.c`, `vrrp_daemon.c`),
-//! as async streams; and the mask a child starts with so none is lost before it listens.
+//! as async streams; the mask a child starts with so none is lost before it listens; and
+//! the signals no process of ours uses, which are ignored so that none of them can end a
+//! daemon holding VIPs (a stray `kill -s RTMIN+5`, a closed pipe, a timer signal).
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
@@ -15,6 +17,12 @@ pub fn sigjson() -> i32 {
     libc::SIGRTMIN() + 2
 }
 
+/// SIGRTMAX−1: write the statistics, then zero them (`--signum=STATS_CLEAR`,
+/// keepalived's `SIGSTATS_CLEAR`).
+pub fn sigstats_clear() -> i32 {
+    libc::SIGRTMAX() - 1
+}
+
 pub struct Signals {
     pub hup: Signal,
     pub term: Signal,
@@ -22,12 +30,15 @@ pub struct Signals {
     pub usr1: Signal,
     pub usr2: Signal,
     pub json: Signal,
+    pub stats_clear: Signal,
 }
 
 impl Signals {
-    /// Installs the handlers, then unblocks the signals a re-executed child started with
-    /// blocked: one that arrived in between is delivered now rather than lost.
+    /// Ignores the signals no process uses, installs the handlers, then unblocks the
+    /// signals a re-executed child started with blocked: one that arrived in between is
+    /// delivered now rather than lost.
     pub fn install() -> std::io::Result<Signals> {
+        ignore_unused()?;
         let s = Signals {
             hup: signal(SignalKind::hangup())?,
             term: signal(SignalKind::terminate())?,
@@ -38,6 +49,7 @@ impl Signals {
             usr1: signal(SignalKind::user_defined1())?,
             usr2: signal(SignalKind::user_defined2())?,
             json: signal(SignalKind::from_raw(sigjson()))?,
+            stats_clear: signal(SignalKind::from_raw(sigstats_clear()))?,
         };
         set_mask(libc::SIG_UNBLOCK)?;
         Ok(s)
@@ -85,12 +97,112 @@ pub fn set_mask(how: libc::c_int) -> std::io::Result<()> {
             libc::SIGUSR1,
             libc::SIGUSR2,
             sigjson(),
+            sigstats_clear(),
         ] {
             libc::sigaddset(&mut set, s);
         }
         match libc::pthread_sigmask(how, &set, std::ptr::null_mut()) {
             0 => Ok(()),
             e => Err(std::io::Error::from_raw_os_error(e)),
+        }
+    }
+}
+
+/// The signals whose default action ends or stops a process and that no process of ours
+/// acts on: the classic ones, and every real-time signal but JSON and STATS_CLEAR.
+/// keepalived 2.2.7 ignores only SIGPIPE, so a `kill -s RTMIN+5` (or SIGALRM, SIGPWR …)
+/// ends it; here they are ignored.
+///
+/// Left at their default: SIGKILL and SIGSTOP (which cannot be caught), and the signals
+/// that report a fault of the process itself (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
+/// SIGSYS): the kernel delivers those with their default action even when ignored, so
+/// ignoring them would hide only a `kill` of them, and the runtime keeps its handler
+/// for a stack overflow. SIGCHLD, SIGCONT, SIGURG and SIGWINCH end nothing.
+fn unused() -> impl Iterator<Item = libc::c_int> {
+    let classic = [
+        libc::SIGQUIT,
+        libc::SIGTRAP,
+        libc::SIGPIPE,
+        libc::SIGALRM,
+        libc::SIGSTKFLT,
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGIO,
+        libc::SIGPWR,
+    ];
+    let used = [sigjson(), sigstats_clear()];
+    // glibc keeps the real-time signals below SIGRTMIN() for itself.
+    let realtime = (libc::SIGRTMIN()..=libc::SIGRTMAX()).filter(move |s| !used.contains(s));
+    classic.into_iter().chain(realtime)
+}
+
+/// Sets every signal of [`unused`] to `handler`.
+fn set_unused(handler: libc::sighandler_t) -> std::io::Result<()> {
+    for sig in unused() {
+        // SAFETY: sigaction with SIG_IGN or SIG_DFL and an empty mask; async-signal-safe.
+        let r = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = handler;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Ignores the signals no process of ours uses ([`unused`]).
+pub fn ignore_unused() -> std::io::Result<()> {
+    set_unused(libc::SIG_IGN)
+}
+
+/// Puts back the default action of the signals [`ignore_unused`] ignored, for a program
+/// we start (a script, modprobe): an ignored signal stays ignored across exec, and a
+/// script is owed the defaults, as keepalived's `signal_handler_script()` gives it.
+/// Async-signal-safe, for a `pre_exec` hook.
+pub fn restore_defaults() -> std::io::Result<()> {
+    set_unused(libc::SIG_DFL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unused_signals_exclude_those_we_act_on_and_the_uncatchable() {
+        let unused: Vec<_> = unused().collect();
+        for sig in [
+            libc::SIGHUP,
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGCHLD,
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGSEGV,
+            sigjson(),
+            sigstats_clear(),
+        ] {
+            assert!(!unused.contains(&sig), "signal {sig} is in the unused set");
+        }
+        for sig in [
+            libc::SIGPIPE,
+            libc::SIGALRM,
+            libc::SIGRTMIN(),
+            libc::SIGRTMAX(),
+        ] {
+            assert!(
+                unused.contains(&sig),
+                "signal {sig} is missing from the unused set"
+            );
         }
     }
 }

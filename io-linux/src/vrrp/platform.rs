@@ -206,9 +206,27 @@ impl Platform for LinuxPlatform {
                 _ = self.control.signals.hup.recv() => {
                     crate::config_channel::pass_reload_to_parent(crate::host::process::Process::Vrrp)
                 }
-                _ = self.control.signals.usr1.recv() => return Event::DumpData,
-                _ = self.control.signals.usr2.recv() => return Event::DumpStats,
-                _ = self.control.signals.json.recv() => return Event::DumpJson,
+                // keepalived's words for each (`sigusr1_vrrp()`, `sigusr2_vrrp()`,
+                // `sigjson_vrrp()`).
+                _ = self.control.signals.usr1.recv() => {
+                    info!("Printing VRRP data for process({}) on signal", std::process::id());
+                    return Event::DumpData;
+                }
+                _ = self.control.signals.usr2.recv() => {
+                    info!("Printing VRRP stats for process({}) on signal", std::process::id());
+                    return Event::DumpStats { clear: false };
+                }
+                _ = self.control.signals.stats_clear.recv() => {
+                    info!(
+                        "Printing and clearing VRRP stats for process({}) on signal",
+                        std::process::id()
+                    );
+                    return Event::DumpStats { clear: true };
+                }
+                _ = self.control.signals.json.recv() => {
+                    info!("Printing VRRP as json for process({}) on signal", std::process::id());
+                    return Event::DumpJson;
+                }
                 // Complete: applying it awaits nothing the loop's timer can cancel.
                 Some(mut config) = self.control.reloads.recv() => {
                     super::vmac::place_addresses(&mut config);
