@@ -39,6 +39,7 @@ use crate::config_channel::{self, ChildLink};
 use crate::host::netlink::Netlink;
 use crate::host::process::{Process, EXIT_CONFIG, EXIT_FATAL};
 use crate::host::scripts::run_to_end;
+use crate::host::sd_notify::{self, SdNotify};
 use crate::host::signals::{self, Signals};
 use children::Roles;
 use config_check::{ConfigCheck, Outcome};
@@ -132,6 +133,8 @@ struct Parent {
     monitor: Option<ReloadMonitor>,
     /// The time of the last timed reload (seconds since the epoch).
     last_timed: Option<i64>,
+    /// systemd's notify socket, when the service manager gave one.
+    notify: Option<SdNotify>,
 }
 
 /// Runs the parent until SIGTERM/SIGINT or a child's permanent failure. Returns the exit
@@ -166,6 +169,7 @@ pub fn run(setup: ParentSetup) -> u8 {
             reload_file: None,
             monitor: None,
             last_timed: None,
+            notify: SdNotify::from_env(),
         };
         // A reload file left by a previous run says nothing about this one.
         if let Some(f) = &parent.setup.good.reload.reload_file {
@@ -192,6 +196,7 @@ pub fn run(setup: ParentSetup) -> u8 {
             Some(c) => c,
             None => {
                 parent.watch_reload_time();
+                parent.ready();
                 parent.supervise(&mut signals, &mut loader).await
             }
         };
@@ -244,6 +249,9 @@ impl Parent {
         )
         .args(&self.setup.args)
         .arg(format!("--child={}", role.arg()));
+        for var in sd_notify::VARIABLES {
+            cmd.env_remove(var);
+        }
         let channel = theirs.as_raw_fd();
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
@@ -312,6 +320,10 @@ impl Parent {
     async fn supervise(&mut self, signals: &mut Signals, loader: &mut Loader<Good>) -> i32 {
         // The running load's start, and when to say next that it has not finished.
         let mut slow: Option<(Instant, Instant)> = None;
+        // WATCHDOG=1 at half of systemd's WatchdogSec, from the loop that supervises
+        // the children, so a parent that hangs stops it.
+        let watchdog_every = self.notify.as_ref().and_then(SdNotify::watchdog_every);
+        let mut watchdog_at = watchdog_every.map(|every| Instant::now() + every);
         loop {
             let respawn_at = self.respawns.iter().map(|r| r.at).min();
             let kill_at = self
@@ -382,6 +394,12 @@ impl Parent {
                     slow = slow.map(|(t, at)| (t, at + SLOW_LOAD_NOTICE));
                 }
                 _ = sleep_until(kill_at), if kill_at.is_some() => self.kill_retiring(),
+                _ = sleep_until(watchdog_at), if watchdog_at.is_some() => {
+                    if let Some(n) = &mut self.notify {
+                        n.watchdog();
+                    }
+                    watchdog_at = watchdog_at.zip(watchdog_every).map(|(at, every)| at + every);
+                }
                 _ = sleep_until(respawn_at), if respawn_at.is_some() => {
                     if let Some(code) = self.respawn_due() {
                         self.stop_all().await;
@@ -405,6 +423,9 @@ impl Parent {
                 info!("{why}: reloading {path} once the reload under way has finished");
             }
             return;
+        }
+        if let Some(n) = &mut self.notify {
+            n.reloading(&format!("Reloading {path}"));
         }
         let settings = self.setup.good.reload.clone();
         if let Some(f) = &settings.reload_file {
@@ -466,6 +487,7 @@ impl Parent {
     /// watch is spent or the configuration names another (`reload_config()` restarts the
     /// monitor), and a reload asked for meanwhile starts.
     fn reload_ended(&mut self, loader: &mut Loader<Good>) {
+        self.ready();
         let s = &self.setup.good.reload;
         let watched = self
             .monitor
@@ -757,7 +779,28 @@ impl Parent {
 
     /// SIGTERM to every child, SIGKILL to those still running after `child_wait_time`
     /// (`sigend()`).
+    /// READY=1 to systemd: at start once the children are started, and at the end of
+    /// each reload, applied or refused.
+    fn ready(&mut self) {
+        let Some(n) = &mut self.notify else {
+            return;
+        };
+        let children: Vec<&str> = self.running.iter().map(|c| c.role.title()).collect();
+        let status = if children.is_empty() {
+            "Running: no child process has work".to_string()
+        } else {
+            format!(
+                "Running: {} child process(es) started",
+                children.join(" and ")
+            )
+        };
+        n.ready(&status);
+    }
+
     async fn stop_all(&mut self) {
+        if let Some(n) = &mut self.notify {
+            n.stopping("Stopping the child processes");
+        }
         self.respawns.clear();
         self.forward(libc::SIGTERM, |_| true);
         let deadline = Instant::now() + self.setup.child_wait;

@@ -19,6 +19,7 @@ pub mod process_name;
 pub(crate) mod process_watch;
 pub mod script_user;
 pub(crate) mod scripts;
+pub(crate) mod sd_notify;
 pub mod security;
 pub(crate) mod signals;
 pub(crate) mod smtp;

@@ -68,6 +68,10 @@ pub(crate) fn process(
         .env_remove("LD_PRELOAD")
         .env_remove("LD_LIBRARY_PATH")
         .env_remove("IFS");
+    // Only the main process speaks to systemd.
+    for var in super::sd_notify::VARIABLES {
+        p.env_remove(var);
+    }
     p.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
