@@ -61,6 +61,8 @@ pub struct Options {
     pub signum: Option<String>,
     pub config_test: Option<Option<PathBuf>>,
     pub json: bool,
+    /// `--log-format`: the console's and the log file's lines as text or JSON.
+    pub log_format: LogFormat,
     pub decode_pcap: Option<PathBuf>,
     pub version: bool,
     pub help: bool,
@@ -93,6 +95,16 @@ impl Options {
     pub fn runs_checker(&self, has_virtual_servers: bool) -> bool {
         !self.no_checker && (has_virtual_servers || self.run_all || self.no_vrrp)
     }
+}
+
+/// How the console and the log file write a line (`--log-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `2026-12-05T17:11:24.853850Z  INFO (VI_1) Entering MASTER STATE instance=VI_1 vrid=51`
+    #[default]
+    Text,
+    /// One JSON object a line, the fields as keys, for log pipelines.
+    Json,
 }
 
 /// A command line keepalived-rs does not run with.
@@ -177,6 +189,8 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
                                with --decode-pcap: print the decode as JSON
       --decode-pcap=FILE       Decode the VRRP adverts, GARPs and NAs of a pcap/pcapng
                                capture; with -f, show each receive check of each instance
+      --log-format=FORMAT      text (the default) or json: how -l and -g write each
+                               line (syslog and the journal take it as keepalived's)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 Options of keepalived's debugging builds, accepted with a warning that they do nothing:
@@ -250,7 +264,7 @@ const KEEPALIVED_LONG: &[&str] = &[
 
 /// keepalived-rs's own long options: only their full names, so that they never make a
 /// prefix keepalived takes ambiguous.
-const OWN_LONG: &[&str] = &["json", "decode-pcap"];
+const OWN_LONG: &[&str] = &["json", "decode-pcap", "log-format"];
 
 /// An option as parsed: its short letter or its full long name.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -461,6 +475,13 @@ fn option(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, Str
         }
         S('t') | L("config-test") => o.config_test = Some(optional(p).map(path)),
         L("json") => o.json = true,
+        L("log-format") => {
+            o.log_format = match text(required(p, key)?, key)?.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => return Err(format!("--log-format takes text or json, not '{other}'")),
+            }
+        }
         L("decode-pcap") => o.decode_pcap = Some(path(required(p, key)?)),
         S('v') | L("version") => {
             o.version = true;

@@ -14,4 +14,5 @@ pub mod ipvs;
 pub mod logging;
 pub mod parent;
 pub mod tools;
+pub mod version;
 pub mod vrrp;

@@ -1,16 +1,27 @@
 //! Logging as keepalived does it: syslog by default (`-S` facility) under the process's
 //! own identity, the console too with `-l`, a file with `-g`, more detail with `-D`.
+//!
+//! A syslog line is keepalived's: the message alone (`Keepalived_vrrp[PID]: (VI_1)
+//! Entering MASTER STATE`), at the severity of its level (keepalived sends everything at
+//! info). The console and the file get a timestamp, the level and the structured fields
+//! (`instance=VI_1 vrid=51`) too, or with `--log-format json` one JSON object a line.
+//! When stderr is the journal (`JOURNAL_STREAM`, as systemd sets it), lines for syslog
+//! and the console go to journald's native socket instead, once each, with the fields
+//! as journal fields (`INSTANCE=VI_1`, `VRID=51`).
 
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use tracing_subscriber::fmt::MakeWriter;
+use tracing::field::{Field, Visit};
+use tracing::{Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
 
-use crate::cli::Options;
+use crate::cli::{LogFormat, Options};
 use crate::host::process::Process;
 
 /// keepalived's default for `-g` without a file name.
@@ -83,7 +94,7 @@ impl Syslog {
         }
     }
 
-    fn send(&mut self, line: &str) {
+    fn send(&mut self, severity: i32, line: &str) {
         if self.sock.is_none() {
             self.connect();
         }
@@ -93,7 +104,7 @@ impl Syslog {
         };
         let mut msg = format!(
             "<{}>{} {}[{}]: {line}",
-            self.facility | libc::LOG_INFO,
+            self.facility | severity,
             syslog_time(),
             self.ident,
             self.pid
@@ -139,44 +150,266 @@ fn syslog_time() -> String {
     )
 }
 
-/// Every destination a log line goes to.
-#[derive(Clone)]
-struct Sinks {
+/// The syslog severity of a level: keepalived's `log_message()` levels, debug at debug.
+fn severity(level: &Level) -> i32 {
+    match *level {
+        Level::ERROR => libc::LOG_ERR,
+        Level::WARN => libc::LOG_WARNING,
+        Level::INFO => libc::LOG_INFO,
+        Level::DEBUG | Level::TRACE => libc::LOG_DEBUG,
+    }
+}
+
+/// A field's value as recorded: numbers and flags stay typed for JSON.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Text(String),
+    Int(i64),
+    Uint(u64),
+    Bool(bool),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Text(t) => f.write_str(t),
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Uint(n) => write!(f, "{n}"),
+            Value::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// One event: its message and its other fields, in the order written.
+#[derive(Debug, Default)]
+struct Record {
+    message: String,
+    fields: Vec<(&'static str, Value)>,
+}
+
+impl Visit for Record {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.put(field, Value::Text(format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, Value::Text(value.to_string()));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, Value::Int(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, Value::Uint(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, Value::Bool(value));
+    }
+}
+
+impl Record {
+    fn put(&mut self, field: &Field, value: Value) {
+        if field.name() == "message" {
+            self.message = value.to_string();
+        } else {
+            self.fields.push((field.name(), value));
+        }
+    }
+
+    /// `2026-12-05T17:11:24.853850Z  INFO message instance=VI_1 vrid=51`.
+    fn text(&self, at: std::time::SystemTime, level: &Level) -> String {
+        let mut line = format!("{} {level:>5} {}", utc(at), self.message);
+        for (k, v) in &self.fields {
+            line.push_str(&format!(" {k}={v}"));
+        }
+        line.push('\n');
+        line
+    }
+
+    /// One JSON object: timestamp, level, process, pid, message and each field.
+    fn json(&self, at: std::time::SystemTime, level: &Level, process: Process) -> String {
+        let mut obj = serde_json::Map::new();
+        obj.insert("timestamp".into(), utc(at).into());
+        obj.insert("level".into(), level.as_str().into());
+        obj.insert("process".into(), process.ident().to_string_lossy().into());
+        obj.insert("pid".into(), std::process::id().into());
+        obj.insert("message".into(), self.message.clone().into());
+        for (k, v) in &self.fields {
+            let v = match v {
+                Value::Text(t) => t.clone().into(),
+                Value::Int(n) => (*n).into(),
+                Value::Uint(n) => (*n).into(),
+                Value::Bool(b) => (*b).into(),
+            };
+            obj.insert((*k).into(), v);
+        }
+        let mut line = serde_json::Value::Object(obj).to_string();
+        line.push('\n');
+        line
+    }
+}
+
+/// `at` as RFC 3339 UTC with microseconds: `2026-12-05T17:11:24.853850Z`.
+fn utc(at: std::time::SystemTime) -> String {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() as libc::time_t;
+    // SAFETY: gmtime_r into a zeroed tm we own.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::gmtime_r(&secs, &mut tm);
+        tm
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        since.subsec_micros()
+    )
+}
+
+/// Where journald takes native entries.
+const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
+/// journald's native protocol (systemd's `sd_journal_send()`): `FIELD=value` lines, or
+/// for a value with a newline the field name, a newline, its length as 64-bit little
+/// endian and the value.
+struct Journal {
+    sock: UnixDatagram,
+    path: PathBuf,
+    ident: String,
+    facility: i32,
+}
+
+impl Journal {
+    /// The journal, if stderr is connected to it: `JOURNAL_STREAM` is `DEVICE:INODE` of
+    /// the stream systemd gave us (systemd.exec(5)).
+    fn if_stderr_is_journal(ident: String, facility: i32) -> Option<Journal> {
+        let stream = std::env::var("JOURNAL_STREAM").ok()?;
+        let (dev, ino) = stream.split_once(':')?;
+        let (dev, ino): (u64, u64) = (dev.parse().ok()?, ino.parse().ok()?);
+        // SAFETY: fstat of stderr into a zeroed stat we own.
+        let st = unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            (libc::fstat(2, &mut st) == 0).then_some(st)?
+        };
+        if st.st_dev != dev || st.st_ino != ino {
+            return None;
+        }
+        let sock = UnixDatagram::unbound().ok()?;
+        sock.set_nonblocking(true).ok()?;
+        Some(Journal {
+            sock,
+            path: PathBuf::from(JOURNAL_SOCKET),
+            ident,
+            facility,
+        })
+    }
+
+    /// The entry of one event.
+    fn entry(
+        &self,
+        level: &Level,
+        record: &Record,
+        file: Option<&str>,
+        line: Option<u32>,
+    ) -> Vec<u8> {
+        let mut e = Vec::new();
+        let mut put = |name: &str, value: &str| {
+            e.extend_from_slice(name.as_bytes());
+            if value.contains('\n') {
+                e.push(b'\n');
+                e.extend_from_slice(&(value.len() as u64).to_le_bytes());
+                e.extend_from_slice(value.as_bytes());
+            } else {
+                e.push(b'=');
+                e.extend_from_slice(value.as_bytes());
+            }
+            e.push(b'\n');
+        };
+        put("MESSAGE", &record.message);
+        put("PRIORITY", &severity(level).to_string());
+        put("SYSLOG_FACILITY", &(self.facility >> 3).to_string());
+        put("SYSLOG_IDENTIFIER", &self.ident);
+        put("SYSLOG_PID", &std::process::id().to_string());
+        if let Some(f) = file {
+            put("CODE_FILE", f);
+        }
+        if let Some(l) = line {
+            put("CODE_LINE", &l.to_string());
+        }
+        for (k, v) in &record.fields {
+            put(&journal_field(k), &v.to_string());
+        }
+        e
+    }
+
+    /// Sends an entry; false if journald did not take it.
+    fn send(&self, entry: &[u8]) -> bool {
+        self.sock.send_to(entry, &self.path).is_ok()
+    }
+}
+
+/// A field name as journald takes it: upper case letters, digits and `_`, not starting
+/// with `_` or a digit.
+fn journal_field(name: &str) -> String {
+    let mut f: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if f.starts_with(|c: char| c == '_' || c.is_ascii_digit()) {
+        f.insert(0, 'F');
+    }
+    f
+}
+
+/// Every destination a log line goes to, as a tracing layer.
+struct Logger {
+    process: Process,
+    format: LogFormat,
     console: bool,
-    syslog: Option<Arc<Mutex<Syslog>>>,
-    file: Option<Arc<Mutex<File>>>,
+    syslog: Option<Mutex<Syslog>>,
+    journal: Option<Journal>,
+    file: Option<Mutex<File>>,
 }
 
-struct SinksWriter(Sinks);
-
-impl Write for SinksWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.0.console {
-            let _ = std::io::stderr().write_all(buf);
-        }
-        if let Some(s) = &self.0.syslog {
-            if let Ok(mut s) = s.lock() {
-                let line = String::from_utf8_lossy(buf);
-                s.send(line.trim_end());
+impl<S: Subscriber> Layer<S> for Logger {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let meta = event.metadata();
+        let level = meta.level();
+        let mut record = Record::default();
+        event.record(&mut record);
+        let at = std::time::SystemTime::now();
+        let rendered = || match self.format {
+            LogFormat::Text => record.text(at, level),
+            LogFormat::Json => record.json(at, level, self.process),
+        };
+        let mut console = self.console;
+        let mut syslog = self.syslog.is_some();
+        if let Some(j) = &self.journal {
+            if (console || syslog) && j.send(&j.entry(level, &record, meta.file(), meta.line())) {
+                console = false;
+                syslog = false;
             }
         }
-        if let Some(f) = &self.0.file {
-            if let Ok(mut f) = f.lock() {
-                let _ = f.write_all(buf);
+        if console {
+            let _ = std::io::stderr().write_all(rendered().as_bytes());
+        }
+        if syslog {
+            if let Some(Ok(mut s)) = self.syslog.as_ref().map(Mutex::lock) {
+                s.send(severity(level), &record.message);
             }
         }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
-}
-
-impl<'a> MakeWriter<'a> for Sinks {
-    type Writer = SinksWriter;
-    fn make_writer(&'a self) -> SinksWriter {
-        SinksWriter(self.clone())
+        if let Some(Ok(mut f)) = self.file.as_ref().map(Mutex::lock) {
+            let _ = f.write_all(rendered().as_bytes());
+        }
     }
 }
 
@@ -204,12 +437,12 @@ pub fn init(opts: &Options, process: Process) {
         Some("daemon") => libc::LOG_DAEMON,
         _ => facility,
     };
-    let syslog = (!opts.no_syslog).then(|| Arc::new(Mutex::new(Syslog::new(process, facility))));
+    let syslog = (!opts.no_syslog).then(|| Mutex::new(Syslog::new(process, facility)));
     let file = opts.log_file.as_ref().and_then(|f| {
         let base = f.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LOG_FILE));
         let path = log_file_path(&base, process);
         match open_log_file(&path) {
-            Ok(file) => Some(Arc::new(Mutex::new(file))),
+            Ok(file) => Some(Mutex::new(file)),
             Err(e) => {
                 eprintln!(
                     "keepalived-rs: cannot open log file {}: {e}",
@@ -220,19 +453,21 @@ pub fn init(opts: &Options, process: Process) {
         }
     });
     let level = if opts.log_detail {
-        tracing::Level::DEBUG
+        tracing::level_filters::LevelFilter::DEBUG
     } else {
-        tracing::Level::INFO
+        tracing::level_filters::LevelFilter::INFO
     };
-    let _ = tracing_subscriber::fmt()
-        .with_writer(Sinks {
-            console: opts.log_console,
-            syslog,
-            file,
-        })
-        .with_ansi(false)
-        .with_max_level(level)
-        .with_target(false)
+    let ident = process.ident().to_string_lossy().into_owned();
+    let logger = Logger {
+        process,
+        format: opts.log_format,
+        console: opts.log_console,
+        syslog,
+        journal: Journal::if_stderr_is_journal(ident, facility),
+        file,
+    };
+    let _ = tracing_subscriber::registry()
+        .with(logger.with_filter(level))
         .try_init();
 }
 
@@ -249,11 +484,11 @@ mod tests {
         let mut s = Syslog::new(Process::Checker, libc::LOG_DAEMON);
         s.path = path.clone();
         // Nobody listening yet: dropped, and not retried before a second has passed.
-        s.send("lost");
+        s.send(libc::LOG_INFO, "lost");
         assert!(s.sock.is_none() && s.retry_at.is_some());
         let rx = UnixDatagram::bind(&path).unwrap();
         s.retry_at = None;
-        s.send("hello");
+        s.send(libc::LOG_INFO, "hello");
         let mut buf = [0u8; 512];
         let n = rx.recv(&mut buf).unwrap();
         let got = String::from_utf8_lossy(&buf[..n]).into_owned();
@@ -268,7 +503,7 @@ mod tests {
         // A receiver that never reads: the queue fills and sends come back WouldBlock,
         // counted as dropped (a blocking socket would wait here instead).
         for i in 0..20_000 {
-            s.send(&format!("line {i}"));
+            s.send(libc::LOG_INFO, &format!("line {i}"));
         }
         assert!(s.dropped > 0, "the queue never filled");
         let _ = std::fs::remove_dir_all(&dir);
@@ -286,5 +521,64 @@ mod tests {
             log_file_path(Path::new("/var/log/ka"), Process::Checker),
             Path::new("/var/log/ka_healthcheckers")
         );
+    }
+
+    #[test]
+    fn lines_keep_their_fields_as_text_json_and_journal_fields() {
+        let mut r = Record {
+            message: "(VI_1) Entering MASTER STATE".into(),
+            fields: vec![
+                ("instance", Value::Text("VI_1".into())),
+                ("vrid", Value::Uint(51)),
+            ],
+        };
+        let at = std::time::UNIX_EPOCH + Duration::from_micros(1_764_954_684_853_850);
+        assert_eq!(
+            r.text(at, &Level::INFO),
+            "2025-12-05T17:11:24.853850Z  INFO (VI_1) Entering MASTER STATE instance=VI_1 vrid=51\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&r.json(at, &Level::WARN, Process::Vrrp)).unwrap();
+        assert_eq!(json["level"], "WARN");
+        assert_eq!(json["process"], "Keepalived_vrrp");
+        assert_eq!(json["message"], "(VI_1) Entering MASTER STATE");
+        assert_eq!(json["instance"], "VI_1");
+        assert_eq!(json["vrid"], 51);
+        assert_eq!(json["timestamp"], "2025-12-05T17:11:24.853850Z");
+
+        let j = Journal {
+            sock: UnixDatagram::unbound().unwrap(),
+            path: PathBuf::from(JOURNAL_SOCKET),
+            ident: "Keepalived_vrrp".into(),
+            facility: libc::LOG_DAEMON,
+        };
+        let e = String::from_utf8(j.entry(&Level::DEBUG, &r, Some("x.rs"), Some(7))).unwrap();
+        for line in [
+            "MESSAGE=(VI_1) Entering MASTER STATE",
+            "PRIORITY=7",
+            "SYSLOG_FACILITY=3",
+            "SYSLOG_IDENTIFIER=Keepalived_vrrp",
+            "CODE_LINE=7",
+            "INSTANCE=VI_1",
+            "VRID=51",
+        ] {
+            assert!(e.lines().any(|l| l == line), "{line} missing from {e}");
+        }
+        // A value with a newline goes length-prefixed.
+        r.message = "a\nb".into();
+        let e = j.entry(&Level::INFO, &r, None, None);
+        let mut want = b"MESSAGE\n".to_vec();
+        want.extend_from_slice(&3u64.to_le_bytes());
+        want.extend_from_slice(b"a\nb\n");
+        assert!(e.starts_with(&want), "{e:?}");
+        assert_eq!(journal_field("2nd-try"), "F2ND_TRY");
+    }
+
+    #[test]
+    fn levels_map_to_syslog_severities() {
+        assert_eq!(severity(&Level::ERROR), libc::LOG_ERR);
+        assert_eq!(severity(&Level::WARN), libc::LOG_WARNING);
+        assert_eq!(severity(&Level::INFO), libc::LOG_INFO);
+        assert_eq!(severity(&Level::DEBUG), libc::LOG_DEBUG);
     }
 }

@@ -37,10 +37,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if opts.version {
-        println!(
-            "keepalived-rs {} (keepalived 2.x compatible)",
-            env!("CARGO_PKG_VERSION")
-        );
+        eprint!("{}", keepalived_linux::version::version_text());
         return ExitCode::SUCCESS;
     }
     if let Some(name) = &opts.signum {

@@ -41,6 +41,7 @@ use crate::host::process::{Process, EXIT_CONFIG, EXIT_FATAL};
 use crate::host::scripts::run_to_end;
 use crate::host::sd_notify::{self, SdNotify};
 use crate::host::signals::{self, Signals};
+use crate::version;
 use children::Roles;
 use config_check::{ConfigCheck, Outcome};
 use config_loader::{Good, Held, LoadFn, Loader, Refusal};
@@ -144,6 +145,15 @@ pub fn run(setup: ParentSetup) -> u8 {
         return EXIT_FATAL as u8;
     };
     let pidfile = setup.pidfile.clone();
+    // keepalived's banner (`print_version()`'s first lines, then the command line and
+    // the configuration file), which operators and tools look for.
+    info!("Starting {}", version::title());
+    info!("Running on {}", version::running_on());
+    let line: Vec<String> = std::env::args_os()
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    info!("Command line: {}", line.join(" "));
+    info!("Configuration file {}", setup.config_path.display());
     let code = rt.block_on(async move {
         let mut signals = match Signals::install() {
             Ok(s) => s,
@@ -196,6 +206,7 @@ pub fn run(setup: ParentSetup) -> u8 {
             Some(c) => c,
             None => {
                 parent.watch_reload_time();
+                info!("Startup complete");
                 parent.ready();
                 parent.supervise(&mut signals, &mut loader).await
             }
@@ -208,6 +219,7 @@ pub fn run(setup: ParentSetup) -> u8 {
         code
     });
     let _ = std::fs::remove_file(&pidfile);
+    info!("Stopped {}", version::title());
     code as u8
 }
 

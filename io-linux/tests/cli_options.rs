@@ -244,6 +244,17 @@ fn every_keepalived_option_is_accepted() {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {out:?}");
     }
+    // -v on stderr, as keepalived's, naming the keepalived release it stands in for.
+    let v = Command::new(BIN).arg("-v").output().unwrap();
+    let first = String::from_utf8_lossy(&v.stderr)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        first.starts_with("keepalived-rs v") && first.ends_with("Keepalived v2.2.7 (01/16,2022)"),
+        "-v: {first}"
+    );
     if let Some(before) = before {
         assert_eq!(
             SavedCorePattern::now(),

@@ -40,6 +40,11 @@ use outbox::{Outbox, GENERAL, URGENT};
 pub use receive::{Check, Counter, Expect, Outcome, Reason, RxContext, Validator, Verdict};
 use track::{effective_priority, ScriptState, World};
 
+/// The reason of a backup's takeover when no advert came within the master-down
+/// interval (RFC 5798 §6.4.2), which the Linux layer words as keepalived does ("Receive
+/// advertisement timeout").
+pub const MASTER_DOWN: &str = "master down timer expired";
+
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Group {
     cfg: SyncGroup,
@@ -641,7 +646,7 @@ impl Engine {
         match group {
             None => {
                 cx.out.enter(instances[i].lane);
-                instances[i].become_master(&mut cx, "master down timer expired");
+                instances[i].become_master(&mut cx, MASTER_DOWN);
             }
             Some(g) => {
                 let members = self.groups[g].members.clone();

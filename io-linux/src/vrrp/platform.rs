@@ -12,7 +12,7 @@ use keepalived_engine::config::model::Config;
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Output, TrackedAtStart};
 use tokio::sync::mpsc::UnboundedReceiver;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use keepalived_driver::vrrp::{Event, Platform};
 use keepalived_driver::EngineClock;
@@ -96,6 +96,18 @@ impl Control {
 }
 
 impl LinuxPlatform {
+    /// Sends a gratuitous ARP or unsolicited NA frame, the drop rules of the VIPs it
+    /// announces in place first (keepalived sets them before adding the VIPs), so
+    /// nobody is sent to a VIP before its rule is there.
+    fn announce(&mut self, interface: &str, frame: &[u8]) {
+        self.network.flush_firewall();
+        if let Some(i) = self.network.ifindex(interface) {
+            if let Err(e) = self.sockets.send_frame(i, frame) {
+                warn!(%interface, "sending GARP/NA: {e}");
+            }
+        }
+    }
+
     /// Creates the VMACs, opens a raw socket per (interface, protocol, family) the
     /// configuration needs, and starts a reader task for each.
     pub async fn new(
@@ -349,19 +361,22 @@ impl Platform for LinuxPlatform {
                 }
             }
             Output::SendGratuitousArp {
-                interface, frame, ..
-            }
-            | Output::SendNeighborAdvert {
-                interface, frame, ..
+                interface,
+                addr,
+                frame,
             } => {
-                // The drop rules of the VIPs this announces are in place before anyone
-                // is sent to them (keepalived sets them before adding the VIPs).
-                self.network.flush_firewall();
-                if let Some(i) = self.network.ifindex(&interface) {
-                    if let Err(e) = self.sockets.send_frame(i, &frame) {
-                        warn!(%interface, "sending GARP/NA: {e}");
-                    }
-                }
+                // keepalived's -D line for each (`send_gratuitous_arp_immediate()`).
+                debug!("Sending gratuitous ARP on {interface} for {addr}");
+                self.announce(&interface, &frame);
+            }
+            Output::SendNeighborAdvert {
+                interface,
+                addr,
+                frame,
+            } => {
+                // `ndisc_send_unsolicited_na_immediate()`'s -D line.
+                debug!("Sending unsolicited Neighbour Advert on {interface} for {addr}");
+                self.announce(&interface, &frame);
             }
             Output::RunScript {
                 script,

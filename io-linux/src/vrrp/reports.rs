@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use keepalived_engine::config::model::{Config, Fifo};
-use keepalived_engine::vrrp::State;
+use keepalived_engine::vrrp::{State, MASTER_DOWN};
 use tracing::{info, warn};
 
 use crate::host::fifo::NotifyFifo;
@@ -73,7 +73,19 @@ impl Reports {
             State::Init => "Entering INIT STATE",
         };
         let vrid = self.vrid(instance);
-        info!(%instance, vrid, ?from, ?to, %reason, "({instance}) {word} ({reason})");
+        // keepalived's lines: "(VI_1) Entering BACKUP STATE (init)" at start, a
+        // timeout's own line before "(VI_1) Entering MASTER STATE"
+        // (`vrrp_dispatcher_read_timeout()`), and no reason on the others; ours stays in
+        // the `reason` field.
+        match reason {
+            "init" => info!(%instance, vrid, ?from, ?to, %reason, "({instance}) {word} (init)"),
+            _ => {
+                if reason == MASTER_DOWN {
+                    info!(%instance, vrid, "({instance}) Receive advertisement timeout");
+                }
+                info!(%instance, vrid, ?from, ?to, %reason, "({instance}) {word}")
+            }
+        }
         if let Some(s) = self.syncd.as_mut() {
             s.state_change(instance, to == State::Master);
         }
