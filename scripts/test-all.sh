@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 need=()
 # qemu-system-x86, linux-image-amd64, busybox-static and ipvsadm: the IPVS tests boot
 # Debian's kernel in a VM (this machine's kernel has no IPVS). systemd: systemd-analyze
-# checks the shipped unit file.
+# checks the shipped unit file; groff-base (groff) the generated manual pages.
 for pkg in keepalived tshark tcpdump iproute2 iputils-ping dnsmasq-base hyperfine time jq nftables systemd \
+           groff-base binutils \
            qemu-system-x86 linux-image-amd64 busybox-static ipvsadm python3-pip; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

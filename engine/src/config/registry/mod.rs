@@ -329,7 +329,8 @@ pub enum Value {
 }
 
 impl Value {
-    fn text(self) -> &'static str {
+    /// The kind of value, in the words the reference and the manual use.
+    pub fn text(self) -> &'static str {
         match self {
             Value::Flag => "flag",
             Value::Int => "integer",
