@@ -448,7 +448,9 @@ fn malformed_adverts_change_only_counters() {
     assert!(pair.holds(0, VIP), "still master");
     assert!(
         d.log_text().contains("Entering MASTER STATE")
-            && !d.log_text().contains("reason=received higher priority advert")
+            && !d
+                .log_text()
+                .contains("reason=received higher priority advert")
     );
     d.signal(libc::SIGUSR2);
     let stats_file = dir.join("keepalived.stats");
