@@ -28,13 +28,13 @@ const CHECK_RS: usize = 20;
 const CHECK_PORT: u16 = 18080;
 
 #[derive(Clone, Copy, Debug)]
-enum Stop {
+pub enum Stop {
     Kill,
     Term,
 }
 
 impl Stop {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Stop::Kill => "SIGKILL",
             Stop::Term => "SIGTERM",
@@ -88,7 +88,7 @@ pub fn all(n: usize, load: bool, advert: Option<f64>) -> (Vec<Value>, String) {
     (results, md)
 }
 
-fn now() -> f64 {
+pub fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -97,7 +97,7 @@ fn now() -> f64 {
 
 /// RFC 3768 §6.1 / RFC 5798 §6.1: v2 skew is (256 − p)/256 s whatever the interval, v3
 /// scales it by the advert interval.
-fn skew_s(version: u8, advert: f64, prio: u8) -> f64 {
+pub fn skew_s(version: u8, advert: f64, prio: u8) -> f64 {
     let f = f64::from(256 - u16::from(prio)) / 256.0;
     if version == 2 {
         f
@@ -162,7 +162,7 @@ fn conf(dir: &Path, i: usize, iface: &str, version: u8, advert: f64, extra: &str
 }
 
 /// A VRRP advert line of `tcpdump -e -tt`: (time, source MAC, priority).
-fn parse_advert(line: &str) -> Option<(f64, String, u8)> {
+pub fn parse_advert(line: &str) -> Option<(f64, String, u8)> {
     if !line.contains("VRRP") || !line.contains("Advertisement") {
         return None;
     }

@@ -1,7 +1,8 @@
 //! keepalived-rs and keepalived (Debian's 2.2.7) on the same namespace topology in the
 //! same run, each figure reported for both and as a ratio: failover precision idle and
 //! under load (`failover`), 1,000 instances and a reload (`scale`), and 5,000 TCP checks
-//! a second (`checker`).
+//! a second (`checker`), and 1,000 VIPs moving in one takeover with and without
+//! `vrrp_strict`'s nftables drop rules (`strict`).
 //!
 //! Writes DIR/result.json and DIR/result.md (DIR defaults to target/side-by-side); with
 //! `--compare OLD.json`, also DIR/compare.md: every figure of this run next to the same
@@ -12,6 +13,7 @@ mod common;
 mod compare;
 mod failover;
 mod scale;
+mod strict;
 
 use std::path::PathBuf;
 
@@ -19,7 +21,7 @@ use serde_json::{json, Value};
 
 use common::{usage, Which};
 
-pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker] [--no-load | --no-idle] [--advert S] [--out DIR] [--compare OLD.json]
+pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict] [--no-load | --no-idle] [--advert S] [--out DIR] [--compare OLD.json]
 Run as root, with tcpdump, iproute2 and keepalived installed (and, for the checker part
 on a kernel without IPVS, qemu, virtme-ng and a Debian kernel image).";
 
@@ -62,8 +64,12 @@ fn opts() -> Opts {
             "--only" => {
                 opts.only = Some(
                     args.next()
-                        .filter(|v| ["failover", "scale", "checker"].contains(&v.as_str()))
-                        .unwrap_or_else(|| usage("--only takes failover, scale or checker")),
+                        .filter(|v| {
+                            ["failover", "scale", "checker", "strict"].contains(&v.as_str())
+                        })
+                        .unwrap_or_else(|| {
+                            usage("--only takes failover, scale, checker or strict")
+                        }),
                 )
             }
             "--no-load" => opts.load = false,
@@ -151,6 +157,11 @@ fn main() {
             }
         }
         doc["failover"] = Value::Array(rows);
+    }
+    if run("strict") {
+        let (rows, table) = strict::all(opts.failovers);
+        md.push_str(&table);
+        doc["strict"] = Value::Array(rows);
     }
     let _ = std::fs::write(
         opts.out.join("result.json"),
