@@ -620,6 +620,39 @@ pub fn debian_kernel() -> Option<std::path::PathBuf> {
     found.pop()
 }
 
+/// Runs test `test` of the running test binary again inside a VM booted on `kernel`
+/// with virtme-ng (no KVM, 1 GiB, 2 CPUs; the guest sees the host's files), with the
+/// environment variable `env` set to 1 and `append` on the kernel command line, and
+/// returns its output, stdout then stderr.
+pub fn run_in_vm(kernel: &std::path::Path, env: &str, test: &str, append: &str) -> String {
+    let exe = std::env::current_exe().expect("test binary");
+    let inner = format!(
+        "env {env}=1 RUST_BACKTRACE=1 {} --exact {test} --nocapture --test-threads=1",
+        exe.display()
+    );
+    let mut cmd = Command::new("vng");
+    cmd.args(["--run", &kernel.display().to_string()]).args([
+        "--disable-kvm",
+        "--memory",
+        "1G",
+        "--cpus",
+        "2",
+    ]);
+    if !append.is_empty() {
+        cmd.args(["--append", append]);
+    }
+    let out = cmd
+        .args(["--exec", &inner])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("start vng");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// VRRP adverts for `vrid` in a [`Capture`]'s text, as (time, priority). tcpdump prints
 /// one as `TIME SRC > DST, ethertype IPv4 (0x0800), length N: A > B: VRRPv2,
 /// Advertisement, vrid V, prio P, …`.

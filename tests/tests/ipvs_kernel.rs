@@ -14,13 +14,14 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use keepalived_linux::ipvs::nl::{messages, Attrs, NLM_F_REQUEST};
 use keepalived_linux::ipvs::wire::{cmd, cmd_attr, DestRepr, ServiceRepr, Target, AF_INET};
 use keepalived_tests::host::{
-    debian_kernel, have, host_has_ipvs, in_netns, is_root, tmp_dir, wait_for, Daemon, Netns,
+    debian_kernel, have, host_has_ipvs, in_netns, is_root, run_in_vm, tmp_dir, wait_for, Daemon,
+    Netns,
 };
 
 /// Set inside the VM, so the test there runs the cases instead of booting another.
@@ -52,24 +53,12 @@ fn ipvs_against_the_kernel() {
     if !have("vng") {
         return skip("`vng` is not installed (pip install virtme-ng)");
     }
-    let exe = std::env::current_exe().expect("test binary");
-    let inner = format!(
-        "env {IN_VM}=1 RUST_BACKTRACE=1 {} --exact ipvs_against_the_kernel --nocapture --test-threads=1",
-        exe.display()
-    );
     let start = Instant::now();
-    let out = Command::new("vng")
-        .args(["--run", &kernel.display().to_string()])
-        .args(["--disable-kvm", "--memory", "1G", "--cpus", "2"])
-        .args(["--append", "module_blacklist=ip_vs_twos"])
-        .args(["--exec", &inner])
-        .stdin(Stdio::null())
-        .output()
-        .expect("start vng");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let text = run_in_vm(
+        &kernel,
+        IN_VM,
+        "ipvs_against_the_kernel",
+        "module_blacklist=ip_vs_twos",
     );
     println!("{text}");
     println!("VM run took {:.0?}", start.elapsed());

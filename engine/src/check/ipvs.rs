@@ -27,6 +27,18 @@ pub enum ServiceKey {
     },
 }
 
+/// One address entry of a `virtual_server_group` that `nftables_ipvs` marks: packets
+/// for `first..=last`, `port` and `protocol` get `mark`, the fwmark of the group's
+/// IPVS service (`set_vs_fwmark()`, `check_nftables.c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FwmarkRange {
+    pub protocol: Protocol,
+    pub first: IpAddr,
+    pub last: IpAddr,
+    pub port: u16,
+    pub mark: u32,
+}
+
 /// keepalived's lower-case protocol names in `[ip]:proto:port`.
 pub(crate) fn proto_str(p: Protocol) -> &'static str {
     match p {

@@ -44,12 +44,13 @@ mod setup;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 
-use crate::config::model::{Config, GlobalDefs, SECOND};
+use crate::config::model::{Config, GlobalDefs, Protocol, SECOND};
 use crate::time::Instant;
 
 pub use io::{CheckInput, CheckNotifyKind, CheckOutput};
 pub use ipvs::{
-    diff, ApplyError, DestKey, DestParams, IpvsOp, IpvsState, Service, ServiceKey, ServiceParams,
+    diff, ApplyError, DestKey, DestParams, FwmarkRange, IpvsOp, IpvsState, Service, ServiceKey,
+    ServiceParams,
 };
 use probe::{ProbeId, ProbeOutcome};
 pub use rng::SplitMix64;
@@ -124,6 +125,12 @@ pub struct CheckEngine {
     out: VecDeque<CheckOutput>,
     /// Each `track_file`'s value, by name, for FILE_CHECK.
     files: BTreeMap<String, i64>,
+    /// `nftables_ipvs`: each (group, protocol)'s fwmark, kept across reloads.
+    auto_fwmarks: BTreeMap<(String, Protocol), u32>,
+    /// The next fwmark to give out; None until the first (`get_next_fwmark()`).
+    next_fwmark: Option<u32>,
+    /// The group entries nftables marks, in the order keepalived adds them.
+    fwmark_ranges: Vec<FwmarkRange>,
     /// While a reload rebuilds the state, IPVS changes wait for one diff at its end.
     hold_ipvs: bool,
     stopped: bool,
@@ -156,6 +163,9 @@ impl CheckEngine {
             next_id: 1,
             out: VecDeque::new(),
             files,
+            auto_fwmarks: BTreeMap::new(),
+            next_fwmark: None,
+            fwmark_ranges: Vec::new(),
             hold_ipvs: false,
             stopped: false,
         };
@@ -288,6 +298,13 @@ impl CheckEngine {
         s
     }
 
+    /// With `nftables_ipvs`: the addresses nftables must mark for the fwmark services of
+    /// [`CheckEngine::desired`], in the order keepalived adds them. Changes only at a
+    /// reload, and is empty once stopped.
+    pub fn fwmark_ranges(&self) -> &[FwmarkRange] {
+        &self.fwmark_ranges
+    }
+
     pub fn virtual_servers(&self) -> Vec<VsStatus> {
         (0..self.vss.len())
             .map(|vi| {
@@ -381,6 +398,8 @@ impl CheckEngine {
         for v in &mut self.vss {
             v.ipvs.clear();
         }
+        // clear_vs_fwmark() for each virtual server.
+        self.fwmark_ranges.clear();
         self.timers.clear();
         self.stopped = true;
     }

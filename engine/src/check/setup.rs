@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use super::groups::service_keys;
-use super::ipvs::{proto_str, ServiceKey};
+use super::groups::{auto_fwmark_group, fwmark_ranges, service_keys};
+use super::ipvs::{proto_str, FwmarkRange, ServiceKey};
 use super::probe::ProbeId;
 use super::runtime::{CheckerRt, RsRt, VsRt};
 use super::CheckEngine;
@@ -47,10 +47,13 @@ impl CheckEngine {
     pub(super) fn build(&mut self, config: &Config, now: Instant) -> Vec<VsRt> {
         let mut claimed: BTreeSet<ServiceKey> = BTreeSet::new();
         let mut vss = Vec::with_capacity(config.virtual_servers.len());
+        let mut marks = BTreeMap::new();
+        let mut ranges = Vec::new();
         for vs_cfg in &config.virtual_servers {
             let label = format_vs(vs_cfg);
+            let auto_mark = self.auto_fwmark(vs_cfg, config, &mut marks, &mut ranges);
             let mut keys = Vec::new();
-            for k in service_keys(vs_cfg, &config.virtual_server_groups) {
+            for k in service_keys(vs_cfg, &config.virtual_server_groups, auto_mark) {
                 if claimed.insert(k.clone()) {
                     keys.push(k);
                 } else {
@@ -108,7 +111,43 @@ impl CheckEngine {
             v.quorum_up = v.alive_weight() >= i64::from(v.quorum) + i64::from(v.hysteresis);
             vss.push(v);
         }
+        self.auto_fwmarks = marks;
+        self.fwmark_ranges = ranges;
         vss
+    }
+
+    /// With `nftables_ipvs`, the fwmark of a virtual server's group for its protocol
+    /// (`set_vs_fwmark()`): the one the group had before a reload
+    /// (`clear_diff_vsg()` carries `auto_fwmark` over), else the next from
+    /// `nftables_ipvs_start_fwmark` on (`get_next_fwmark()`: marks are not reused). The
+    /// group's entries join `ranges` when its mark is first given out, so they are in
+    /// the order keepalived adds them: the virtual servers', then the entries'.
+    fn auto_fwmark(
+        &mut self,
+        vs: &VirtualServer,
+        config: &Config,
+        marks: &mut BTreeMap<(String, Protocol), u32>,
+        ranges: &mut Vec<FwmarkRange>,
+    ) -> Option<u32> {
+        self.global.nftables_ipvs.as_ref()?;
+        let g = auto_fwmark_group(vs, &config.virtual_server_groups)?;
+        let key = (g.name.clone(), vs.protocol);
+        if let Some(&mark) = marks.get(&key) {
+            return Some(mark);
+        }
+        let mark = match self.auto_fwmarks.get(&key) {
+            Some(&mark) => mark,
+            None => {
+                let next = self
+                    .next_fwmark
+                    .unwrap_or(self.global.nftables_ipvs_start_fwmark);
+                self.next_fwmark = Some(next.wrapping_add(1));
+                next
+            }
+        };
+        marks.insert(key, mark);
+        ranges.extend(fwmark_ranges(g, vs.protocol, mark));
+        Some(mark)
     }
 
     /// A checker as at startup, without an id or first run yet ([`Self::assign_fresh`]

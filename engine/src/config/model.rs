@@ -202,7 +202,10 @@ pub struct GlobalDefs {
     pub nftables_priority: Option<i32>,
     pub nftables_counters: bool,
     pub nftables_ifindex: bool,
-    pub nftables_ipvs: bool,
+    /// `nftables_ipvs [TABLE]`: the table the checker's fwmark maps go in
+    /// (`keepalived_ipvs` when not named).
+    pub nftables_ipvs: Option<String>,
+    /// `nftables_ipvs_priority`; None is the -1 `nftables_ipvs` sets.
     pub nftables_ipvs_priority: Option<i32>,
     pub nftables_ipvs_start_fwmark: u32,
     pub disable_local_igmp: bool,
@@ -337,7 +340,7 @@ impl Default for GlobalDefs {
             nftables_priority: None,
             nftables_counters: false,
             nftables_ifindex: false,
-            nftables_ipvs: false,
+            nftables_ipvs: None,
             nftables_ipvs_priority: None,
             nftables_ipvs_start_fwmark: 1000,
             disable_local_igmp: false,

@@ -3,6 +3,7 @@
 //! events for `ha_suspend`, and the kernel's IPVS table kept as the engine wants it.
 //! Where the kernel has no IPVS, that is said once and the checks still run.
 
+mod fwmarks;
 pub mod probe;
 pub(crate) mod probe_tasks;
 mod tracked_files;
@@ -33,6 +34,7 @@ use crate::host::smtp::Mailer;
 use crate::host::tuning;
 use crate::ipvs::wire::{Timeouts, DEFAULT_TIMEOUTS, STATE_BACKUP, STATE_MASTER};
 use crate::ipvs::{IpvsError, IpvsTable, StopMode, SyncDaemons};
+use fwmarks::FwmarkTable;
 use probe::{Prober, TlsSetup};
 use probe_tasks::ProbeTasks;
 use tracked_files::CheckerFiles;
@@ -59,6 +61,8 @@ struct LinuxChecker {
     setup: CheckerSetup,
     /// The kernel's table; `None` where the kernel has no IPVS (said once at start).
     ipvs: Option<IpvsTable>,
+    /// `nftables_ipvs`: the marks of the groups' fwmark services.
+    fwmarks: FwmarkTable,
     /// `lvs_sync_daemon` without a VRRP instance: both threads, run by this process.
     syncd: Option<SyncDaemons>,
     /// Whether `lvs_timeouts` were set, so a reload that drops them restores defaults.
@@ -103,6 +107,10 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
         );
         driver::run(&mut engine, &mut platform).await;
         platform.stop_sync_daemons();
+        // clear_services() → nft_ipvs_end(), not with -I.
+        if !platform.setup.dont_release_ipvs {
+            platform.fwmarks.release();
+        }
         info!("Stopped");
         0
     });
@@ -152,6 +160,7 @@ impl LinuxChecker {
             mailer: Mailer::from_global(&config.global),
             setup,
             ipvs,
+            fwmarks: FwmarkTable::start(&config.global),
             syncd: None,
             timeouts_set: false,
             global: config.global.clone(),
@@ -265,6 +274,7 @@ impl LinuxChecker {
         self.dumps = DumpPaths::new(&config);
         let old = std::mem::replace(&mut self.global, config.global.clone());
         self.apply_globals(&config.global, Some(&old));
+        self.fwmarks.reload(&config.global);
         if let Some(t) = self.ipvs.as_mut() {
             t.report_next("reload");
         }
@@ -365,10 +375,15 @@ impl Platform for LinuxChecker {
         dump_file(&self.dumps.state(CHECKER_DATA), &text);
     }
 
-    /// After each engine step: the kernel's table follows the step's changes at once.
-    fn observe(&mut self, _engine: &CheckEngine) {
+    /// After each engine step: the kernel's table follows the step's changes at once,
+    /// and the `nftables_ipvs` marks the engine's ranges (at a stop, the tables go as a
+    /// whole once the engine is done).
+    fn observe(&mut self, engine: &CheckEngine) {
         if let Some(t) = self.ipvs.as_mut() {
             t.commit();
+        }
+        if !self.stopping {
+            self.fwmarks.follow(engine.fwmark_ranges());
         }
         if let Some(since) = self.reload_started.take() {
             info!(

@@ -18,8 +18,7 @@
 //!
 //! With `use_vmac` the same tables also get keepalived's VMAC rules (`nft_add_vmac()`):
 //! IGMP / MLDv2 reports leaving a VMAC go out of its base interface instead, and IPv6
-//! router solicitations from it are dropped. Not done: the checker's `nftables_ipvs`
-//! table.
+//! router solicitations from it are dropped.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

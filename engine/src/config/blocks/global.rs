@@ -149,8 +149,25 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
         kw::NFTABLES_PRIORITY => g.nftables_priority = p.int_value(s, -32768, 32767),
         kw::NFTABLES_COUNTERS => g.nftables_counters = p.flag(s),
         kw::NFTABLES_IFINDEX => g.nftables_ifindex = p.flag(s),
-        kw::NFTABLES_IPVS => g.nftables_ipvs = p.flag(s),
-        kw::NFTABLES_IPVS_PRIORITY => g.nftables_ipvs_priority = p.int_value(s, -32768, 32767),
+        kw::NFTABLES_IPVS => {
+            // As ipvs_nftables_handler(): a second one is ignored, a name of
+            // NFT_TABLE_MAXNAMELEN (256) or more is ignored, and the first puts the chain
+            // priority back to -1 and the first fwmark to 1000.
+            if g.nftables_ipvs.is_some() {
+                p.warn(s, s.kw.col, "ipvs nftables already specified - ignoring".into());
+            } else if s.arg(0).is_some_and(|n| n.len() >= 256) {
+                p.warn(s, s.kw.col, "ipvs nftables table name too long - ignoring".into());
+            } else {
+                g.nftables_ipvs = Some(s.arg(0).unwrap_or("keepalived_ipvs").to_string());
+                g.nftables_ipvs_priority = None;
+                g.nftables_ipvs_start_fwmark = 1000;
+            }
+            p.extra(s, 1);
+        }
+        // read_int_strvec(INT32_MIN, INT32_MAX) in ipvs_nftables_priority_handler().
+        kw::NFTABLES_IPVS_PRIORITY => {
+            g.nftables_ipvs_priority = p.int_value(s, i64::from(i32::MIN), i64::from(i32::MAX))
+        }
         kw::NFTABLES_IPVS_START_FWMARK => set!(g.nftables_ipvs_start_fwmark, p.int_value(s, 1, u32::MAX as i64)),
         kw::DISABLE_LOCAL_IGMP => g.disable_local_igmp = p.flag(s),
         kw::VMAC_PREFIX => set!(g.vmac_prefix, p.value(s, "an interface name prefix")),
@@ -598,5 +615,46 @@ mod garp_extra_if_tests {
             let (g, vi, failed) = both(words);
             assert!(g.is_none() && vi.is_none() && failed, "{words}");
         }
+    }
+}
+
+#[cfg(test)]
+mod nftables_ipvs_tests {
+    use crate::config::model::GlobalDefs;
+    use crate::config::{parse_str, ParseOptions};
+
+    /// global_defs from `body`, and the warnings.
+    fn global(body: &str) -> (GlobalDefs, Vec<String>) {
+        let l = parse_str(
+            &format!("global_defs {{\n{body}\n}}\n"),
+            &ParseOptions::default(),
+        );
+        let warnings = l.diagnostics.iter().map(|d| d.message.clone()).collect();
+        (l.config.global, warnings)
+    }
+
+    #[test]
+    fn table_name_defaults_and_resets_priority_and_first_mark() {
+        let (g, _) = global(" nftables_ipvs");
+        assert_eq!(g.nftables_ipvs.as_deref(), Some("keepalived_ipvs"));
+        let (g, _) = global(
+            " nftables_ipvs_priority 7\n nftables_ipvs_start_fwmark 5\n nftables_ipvs lb\n \
+             nftables_ipvs_priority -300",
+        );
+        assert_eq!(g.nftables_ipvs.as_deref(), Some("lb"));
+        assert_eq!(g.nftables_ipvs_priority, Some(-300));
+        assert_eq!(g.nftables_ipvs_start_fwmark, 1000);
+    }
+
+    #[test]
+    fn a_second_or_too_long_name_is_ignored() {
+        let (g, w) = global(" nftables_ipvs one\n nftables_ipvs two");
+        assert_eq!(g.nftables_ipvs.as_deref(), Some("one"));
+        assert!(w
+            .iter()
+            .any(|m| m.contains("ipvs nftables already specified - ignoring")));
+        let (g, w) = global(&format!(" nftables_ipvs {}", "t".repeat(256)));
+        assert_eq!(g.nftables_ipvs, None);
+        assert!(w.iter().any(|m| m.contains("table name too long")));
     }
 }

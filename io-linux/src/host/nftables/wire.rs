@@ -84,10 +84,15 @@ const NFTA_SET_KEY_TYPE: u16 = 4;
 const NFTA_SET_KEY_LEN: u16 = 5;
 const NFTA_SET_DATA_TYPE: u16 = 6;
 const NFTA_SET_DATA_LEN: u16 = 7;
+const NFTA_SET_DESC: u16 = 9;
 const NFTA_SET_ID: u16 = 10;
 const NFTA_SET_USERDATA: u16 = 13;
+const NFTA_SET_EXPR: u16 = 17;
+const NFTA_SET_DESC_CONCAT: u16 = 2;
+const NFTA_SET_FIELD_LEN: u16 = 1;
 const NFTA_SET_ELEM_KEY: u16 = 1;
 const NFTA_SET_ELEM_DATA: u16 = 2;
+const NFTA_SET_ELEM_KEY_END: u16 = 10;
 const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
@@ -103,6 +108,7 @@ const NFTA_PAYLOAD_OFFSET: u16 = 3;
 const NFTA_PAYLOAD_LEN: u16 = 4;
 const NFTA_META_DREG: u16 = 1;
 const NFTA_META_KEY: u16 = 2;
+const NFTA_META_SREG: u16 = 3;
 const NFTA_LOOKUP_SET: u16 = 1;
 const NFTA_LOOKUP_SREG: u16 = 2;
 const NFTA_LOOKUP_DREG: u16 = 3;
@@ -129,6 +135,8 @@ const BYTEORDER_BIG: u32 = 2;
 pub(crate) mod ty {
     pub const IPADDR: u32 = 7;
     pub const IP6ADDR: u32 = 8;
+    pub const INET_SERVICE: u32 = 13;
+    pub const MARK: u32 = 19;
     pub const IFINDEX: u32 = 20;
     pub const ICMPV6_TYPE: u32 = 29;
     pub const IFNAME: u32 = 41;
@@ -136,7 +144,9 @@ pub(crate) mod ty {
 }
 
 pub(crate) const NFT_SET_CONSTANT: u32 = 0x2;
+pub(crate) const NFT_SET_INTERVAL: u32 = 0x4;
 pub(crate) const NFT_SET_MAP: u32 = 0x8;
+pub(crate) const NFT_SET_CONCAT: u32 = 0x80;
 
 /// Netfilter hooks (`enum nf_inet_hooks`).
 #[derive(Debug, Clone, Copy)]
@@ -148,6 +158,7 @@ pub enum Hook {
 const NF_DROP: i32 = 0;
 const NF_ACCEPT: i32 = 1;
 const NFT_GOTO: i32 = -4;
+const NFT_RETURN: i32 = -5;
 
 const NFT_REG_VERDICT: u32 = 0;
 pub(crate) const NFT_REG_1: u32 = 1;
@@ -157,6 +168,7 @@ pub(crate) const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
 pub(crate) const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
 
 pub(crate) mod meta {
+    pub const MARK: u32 = 3;
     pub const IIF: u32 = 4;
     pub const OIF: u32 = 5;
     pub const IIFNAME: u32 = 6;
@@ -171,6 +183,7 @@ pub enum Verdict<'a> {
     Drop,
     Accept,
     Goto(&'a str),
+    Return,
 }
 
 /// One expression of a rule.
@@ -187,6 +200,11 @@ pub enum Expr<'a> {
     Meta {
         key: u32,
         dreg: u32,
+    },
+    /// Set a meta key (`meta::MARK`) from `sreg`.
+    MetaSet {
+        key: u32,
+        sreg: u32,
     },
     /// Match if the key from `sreg` on is in the named set; for a map, its value goes
     /// to `dreg`.
@@ -227,7 +245,7 @@ impl Expr<'_> {
     fn emit(&self, b: &mut Builder) {
         let name = match self {
             Expr::Payload { .. } => "payload",
-            Expr::Meta { .. } => "meta",
+            Expr::Meta { .. } | Expr::MetaSet { .. } => "meta",
             Expr::Lookup { .. } => "lookup",
             Expr::Dup { .. } => "dup",
             Expr::CmpEq { .. } => "cmp",
@@ -252,6 +270,10 @@ impl Expr<'_> {
             Expr::Meta { key, dreg } => {
                 be32(b, NFTA_META_KEY, key);
                 be32(b, NFTA_META_DREG, dreg);
+            }
+            Expr::MetaSet { key, sreg } => {
+                be32(b, NFTA_META_KEY, key);
+                be32(b, NFTA_META_SREG, sreg);
             }
             Expr::Lookup { sreg, dreg, set } => {
                 be32(b, NFTA_LOOKUP_SREG, sreg);
@@ -285,6 +307,7 @@ impl Expr<'_> {
                     Verdict::Drop => (NF_DROP, None),
                     Verdict::Accept => (NF_ACCEPT, None),
                     Verdict::Goto(c) => (NFT_GOTO, Some(c)),
+                    Verdict::Return => (NFT_RETURN, None),
                 };
                 be32(b, NFTA_VERDICT_CODE, code as u32);
                 if let Some(c) = chain {
@@ -308,8 +331,24 @@ pub struct SetSpec<'a> {
     pub data: Option<(u32, u32)>,
 }
 
+/// What a set may have beyond a [`SetSpec`]: the lengths of the fields of a
+/// concatenated key (`NFTA_SET_DESC_CONCAT`, for an interval set of concatenations) and
+/// a counter in each element (`NFTA_SET_EXPR`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SetExtra<'a> {
+    pub concat: &'a [u32],
+    pub counter: bool,
+}
+
 /// A set element: its key, and its value in a map.
 pub type Entry<'a> = (&'a [u8], Option<&'a [u8]>);
+
+/// An element of an interval map: its first key, its last key and its value.
+pub type RangeEntry<'a> = (&'a [u8], &'a [u8], &'a [u8]);
+
+/// Most interval elements in one message: an IPv6 address and port range with its value
+/// takes some 80 bytes of the 16-bit attribute length.
+pub(crate) const RANGES_PER_MSG: usize = 500;
 
 /// What one message of a batch was, for naming it in an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -434,6 +473,18 @@ impl Batch {
 
     /// A named set; its id is unique within the batch, as libnftnl numbers them.
     pub fn new_set(&mut self, family: Family, table: &str, set: SetSpec<'_>) {
+        self.new_set_extra(family, table, set, SetExtra::default());
+    }
+
+    /// [`Batch::new_set`] with what [`SetExtra`] adds, where libnftnl puts it (the
+    /// description after the id, the expression after the user data).
+    pub fn new_set_extra(
+        &mut self,
+        family: Family,
+        table: &str,
+        set: SetSpec<'_>,
+        extra: SetExtra<'_>,
+    ) {
         self.set_id += 1;
         let id = self.set_id;
         let what = format!("creating set {} {table} {}", family.name(), set.name);
@@ -449,6 +500,16 @@ impl Batch {
                 be32(b, NFTA_SET_DATA_LEN, data_len);
             }
             be32(b, NFTA_SET_ID, id);
+            if !extra.concat.is_empty() {
+                b.begin_nested(NFTA_SET_DESC)
+                    .begin_nested(NFTA_SET_DESC_CONCAT);
+                for len in extra.concat {
+                    b.begin_nested(NFTA_LIST_ELEM);
+                    be32(b, NFTA_SET_FIELD_LEN, *len);
+                    b.end_nested();
+                }
+                b.end_nested().end_nested();
+            }
             let order = if matches!(set.key_type, ty::IPADDR | ty::IP6ADDR) {
                 BYTEORDER_BIG
             } else {
@@ -461,6 +522,11 @@ impl Batch {
                 udata.extend_from_slice(&BYTEORDER_HOST.to_ne_bytes());
             }
             b.put(NFTA_SET_USERDATA, &udata);
+            if extra.counter {
+                b.begin_nested(NFTA_SET_EXPR).str(NFTA_EXPR_NAME, "counter");
+                b.begin_nested(NFTA_EXPR_DATA).end_nested();
+                b.end_nested();
+            }
         });
     }
 
@@ -503,7 +569,64 @@ impl Batch {
         add: bool,
         entries: &[Entry<'_>],
     ) {
-        for chunk in entries.chunks(ELEMS_PER_MSG) {
+        self.element_messages(
+            family,
+            table,
+            set,
+            add,
+            entries,
+            ELEMS_PER_MSG,
+            |b, (k, v)| {
+                data_value(b, NFTA_SET_ELEM_KEY, k);
+                if let (Some(v), true) = (v, add) {
+                    data_value(b, NFTA_SET_ELEM_DATA, v);
+                }
+            },
+        );
+    }
+
+    /// Adds or deletes elements of an interval map, [`RANGES_PER_MSG`] to a message:
+    /// each its first and last key (`NFTA_SET_ELEM_KEY`, `NFTA_SET_ELEM_KEY_END`) and,
+    /// when adding, its value (a deletion goes by the keys).
+    pub fn ranges(
+        &mut self,
+        family: Family,
+        table: &str,
+        set: &str,
+        add: bool,
+        ranges: &[RangeEntry<'_>],
+    ) {
+        self.element_messages(
+            family,
+            table,
+            set,
+            add,
+            ranges,
+            RANGES_PER_MSG,
+            |b, (k, end, v)| {
+                data_value(b, NFTA_SET_ELEM_KEY, k);
+                data_value(b, NFTA_SET_ELEM_KEY_END, end);
+                if add {
+                    data_value(b, NFTA_SET_ELEM_DATA, v);
+                }
+            },
+        );
+    }
+
+    /// NEWSETELEM / DELSETELEM messages for `items`, `per_msg` to a message, each item
+    /// an NFTA_LIST_ELEM that `elem` fills.
+    #[allow(clippy::too_many_arguments)]
+    fn element_messages<T>(
+        &mut self,
+        family: Family,
+        table: &str,
+        set: &str,
+        add: bool,
+        items: &[T],
+        per_msg: usize,
+        elem: impl Fn(&mut Builder, &T),
+    ) {
+        for chunk in items.chunks(per_msg) {
             let (m, flags, verb) = if add {
                 (msg::NEWSETELEM, NLM_F_CREATE, "adding")
             } else {
@@ -518,12 +641,9 @@ impl Batch {
                 b.str(NFTA_SET_ELEM_LIST_TABLE, table)
                     .str(NFTA_SET_ELEM_LIST_SET, set);
                 b.begin_nested(NFTA_SET_ELEM_LIST_ELEMENTS);
-                for (k, v) in chunk {
+                for item in chunk {
                     b.begin_nested(NFTA_LIST_ELEM);
-                    data_value(b, NFTA_SET_ELEM_KEY, k);
-                    if let (Some(v), true) = (v, add) {
-                        data_value(b, NFTA_SET_ELEM_DATA, v);
-                    }
+                    elem(b, item);
                     b.end_nested();
                 }
                 b.end_nested();
