@@ -10,6 +10,7 @@ use futures::FutureExt as _;
 
 use keepalived_engine::config::model::Config;
 use keepalived_engine::time::Instant;
+use keepalived_engine::vrrp::dump::DumpHost;
 use keepalived_engine::vrrp::{Engine, Input, Output};
 
 use crate::{drain, sleep_for, Executes, Outputs};
@@ -82,6 +83,18 @@ pub trait Platform {
     fn write_data(&mut self, _text: String) {}
     /// Writes the SIGRTMIN+2 JSON state.
     fn write_json(&mut self, _text: String) {}
+    /// What the dumps print that the engine cannot know (the wall clock, the scripts'
+    /// uid:gid, interface indexes): the system clock in UTC and root by default.
+    fn dump_host(&self) -> DumpHost {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        DumpHost {
+            now: self.now(),
+            wall_us: wall.as_micros() as u64,
+            ..DumpHost::default()
+        }
+    }
 }
 
 /// The most arrived packets heard ahead of a timer: more than a burst leaves queued, few
@@ -151,8 +164,8 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
                     engine.clear_stats();
                 }
             }
-            Some(Event::DumpData) => platform.write_data(engine.data_text()),
-            Some(Event::DumpJson) => platform.write_json(engine.json_state().to_string()),
+            Some(Event::DumpData) => platform.write_data(engine.data_text(&platform.dump_host())),
+            Some(Event::DumpJson) => platform.write_json(engine.json_text(&platform.dump_host())),
             Some(Event::Stop) => {
                 drain(engine, platform).await;
                 return;

@@ -382,7 +382,11 @@ impl Parent {
                     self.reloaded(done.result, done.took);
                     self.reload_ended(loader);
                 }
-                _ = signals.usr1.recv() => self.forward(libc::SIGUSR1, |_| true),
+                _ = signals.usr1.recv() => {
+                    self.forward(libc::SIGUSR1, |_| true);
+                    let (path, text) = &self.setup.good.data;
+                    crate::host::files::dump_file(path, text);
+                }
                 // Statistics and JSON are the VRRP child's alone (`propagate_signal()`).
                 _ = signals.usr2.recv() => self.forward(libc::SIGUSR2, |r| r == Process::Vrrp),
                 _ = signals.stats_clear.recv() => {

@@ -100,8 +100,8 @@ impl Run {
 
     /// The dump signals to the parent until every file of `want` (relative to the test's
     /// directory) is there, or 20 s pass. Returns the files then in $TMPDIR and in
-    /// `<tag>.out`, less keepalived's parent dump (`keepalived_parent.data`, which
-    /// keepalived-rs does not write).
+    /// `<tag>.out`, less the parent's dump (`keepalived_parent.data`, whose contents
+    /// daemon_dump_parity compares).
     fn dumps(&self, want: &BTreeSet<String>) -> BTreeSet<String> {
         // The children may still be setting up, or reloading, when the signals first
         // go: each round clears the dumps and signals again, every 2 s, until the

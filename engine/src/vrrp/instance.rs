@@ -128,6 +128,9 @@ pub struct Instance {
     rogue_until: Option<Instant>,
     /// An owner that backed off from a rogue owner runs at 254 until that owner leaves.
     pub owner_reduced: bool,
+    /// When the state last changed (`vrrp->last_transition`), for the dumps.
+    #[serde(default)]
+    pub last_transition: Option<Instant>,
 }
 
 impl Instance {
@@ -166,6 +169,7 @@ impl Instance {
             lane: outbox::GENERAL,
             rogue_until: None,
             owner_reduced: false,
+            last_transition: None,
             cfg,
         }
     }
@@ -269,6 +273,7 @@ impl Instance {
                 reason: reason.to_string(),
             });
             self.state = to;
+            self.last_transition = Some(cx.now);
         }
     }
 

@@ -13,6 +13,7 @@
 /// The cargo-fuzz entry point, for `fuzz/` and the corpus-replay test only: not part of
 /// the engine's API.
 #[doc(hidden)]
+pub mod dump;
 pub mod fuzz;
 pub mod garp;
 pub mod instance;
@@ -398,47 +399,6 @@ impl Engine {
 
     pub fn instance(&self, name: &str) -> Option<&Instance> {
         self.instances.iter().find(|i| i.name() == name)
-    }
-
-    /// The SIGUSR1 data dump: each instance's state, priorities, timers and addresses.
-    pub fn data_text(&self) -> String {
-        use std::fmt::Write as _;
-        let mut s = String::new();
-        for i in &self.instances {
-            let _ = writeln!(s, "VRRP Instance = {}", i.name());
-            let _ = writeln!(s, "  State = {}", i.state.notify_word());
-            let _ = writeln!(s, "  Interface = {}", i.interface());
-            let _ = writeln!(s, "  Virtual Router ID = {}", i.cfg.virtual_router_id);
-            let _ = writeln!(s, "  Priority = {}", i.cfg.priority);
-            let _ = writeln!(s, "  Effective priority = {}", i.effective_priority);
-            let _ = writeln!(s, "  Advert interval = {} ms", i.cfg.advert_int_us / 1000);
-            let _ = writeln!(
-                s,
-                "  Master advert interval = {} ms",
-                i.master_adver_int.as_millis()
-            );
-            if let Some(m) = i.master_addr {
-                let _ = writeln!(s, "  Last master = {m} (priority {})", i.master_priority);
-            }
-            let _ = writeln!(
-                s,
-                "  Fault = {}",
-                if i.faults.any() {
-                    i.faults.reason()
-                } else {
-                    "none"
-                }
-            );
-            for a in &i.cfg.virtual_ipaddress {
-                let _ = writeln!(s, "  Virtual IP = {}/{}", a.address, a.prefix_len);
-            }
-        }
-        s
-    }
-
-    /// The SIGRTMIN+2 JSON state: every instance as the engine holds it.
-    pub fn json_state(&self) -> serde_json::Value {
-        serde_json::to_value(&self.instances).unwrap_or(serde_json::Value::Null)
     }
 
     /// The SIGUSR2 statistics text.

@@ -31,6 +31,11 @@ pub struct ScriptState {
 }
 
 impl ScriptState {
+    /// keepalived's `vscript->result`, as its state dump prints it.
+    pub fn result(&self) -> u32 {
+        self.result
+    }
+
     /// Without `init_fail` one success is enough (`result = rise − 1`); with it the script
     /// starts failed (`vrrp_script_init()`).
     pub fn new(cfg: VrrpScript, first_run: Instant) -> ScriptState {

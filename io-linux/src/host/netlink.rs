@@ -367,6 +367,11 @@ impl Netlink {
         self.index.get(name).copied()
     }
 
+    /// Every interface known, by name, with its index.
+    pub fn indexes(&self) -> Vec<(String, u32)> {
+        self.index.iter().map(|(n, i)| (n.clone(), *i)).collect()
+    }
+
     fn message(&self, a: &IpAddress, interface: &str) -> Result<AddressMessage, NetlinkError> {
         let index = self
             .ifindex(interface)

@@ -74,6 +74,9 @@ pub struct Good {
     pub work: Work,
     /// How the parent reloads while it runs.
     pub reload: ReloadSettings,
+    /// The parent's SIGUSR1 dump, `keepalived_parent.data`: where it goes and what it
+    /// says (keepalived's parent writes its global definitions alone).
+    pub data: (std::path::PathBuf, String),
 }
 
 /// The `global_defs` keywords that shape the parent's reloads, as the running
@@ -188,8 +191,24 @@ impl Good {
             start_stop: StartStop::vetted(config),
             work: Work::of(config),
             reload: ReloadSettings::of(config),
+            data: parent_data(config),
         })
     }
+}
+
+/// `keepalived_parent.data`'s path and text for `config`: the global definitions as the
+/// parent holds them, with the default script user's uid:gid.
+fn parent_data(config: &Config) -> (std::path::PathBuf, String) {
+    use crate::host::script_user::{Identity, ScriptUser};
+    let user = ScriptUser::from_global(&config.global);
+    let id = user
+        .user
+        .as_deref()
+        .and_then(|u| Identity::of(u, user.group.as_deref()))
+        .unwrap_or_else(Identity::root);
+    let path = crate::host::files::DumpPaths::new(config).state("_parent");
+    let text = keepalived_engine::vrrp::dump::global_text(&config.global, true, (id.uid, id.gid));
+    (path, text)
 }
 
 /// Reads and checks the configuration at `path`, logging what the parser says about it.

@@ -200,6 +200,10 @@ impl Network {
         self.netlink.ifindex(name)
     }
 
+    pub(crate) fn indexes(&self) -> Vec<(String, u32)> {
+        self.netlink.indexes()
+    }
+
     /// The next link or address change, or route or rule deletion, the kernel reports.
     pub(crate) async fn next_change(&mut self) -> Option<Change> {
         self.netlink.next_change().await

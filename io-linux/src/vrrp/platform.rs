@@ -29,9 +29,10 @@ use super::tracked_files::TrackedFiles;
 use super::tracked_processes::TrackedProcesses;
 use super::trim::MemoryTrim;
 use crate::host::files::{dump_file, DumpPaths, VRRP_DATA};
-use crate::host::script_user::ScriptUser;
+use crate::host::script_user::{Identity, ScriptUser};
 use crate::host::scripts::Scripts;
 use crate::host::signals::Signals;
+use keepalived_engine::vrrp::dump::DumpHost;
 
 pub(crate) struct LinuxPlatform {
     /// The engine's clock and the timer its deadlines are waited on with.
@@ -414,4 +415,35 @@ impl Platform for LinuxPlatform {
     fn write_json(&mut self, text: String) {
         dump_file(&self.dumps.json(), &text);
     }
+
+    /// The wall clock and local time zone, the default script user's uid:gid and the
+    /// interface indexes, for the dumps.
+    fn dump_host(&self) -> DumpHost {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let u = &self.scripts.default_user;
+        let id = u
+            .user
+            .as_deref()
+            .and_then(|user| Identity::of(user, u.group.as_deref()))
+            .unwrap_or_else(Identity::root);
+        DumpHost {
+            now: self.now(),
+            wall_us: wall.as_micros() as u64,
+            utc_offset_s: utc_offset(wall.as_secs() as libc::time_t),
+            script_ids: (id.uid, id.gid),
+            ifindexes: self.network.indexes(),
+        }
+    }
+}
+
+/// The local time zone's offset from UTC at `t` (`localtime_r()`'s `tm_gmtoff`).
+fn utc_offset(t: libc::time_t) -> i64 {
+    // SAFETY: localtime_r writes only the tm it is given.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return 0;
+    }
+    tm.tm_gmtoff
 }

@@ -1,0 +1,483 @@
+//! The dumps' contents next to keepalived 2.2.7's, each daemon in a namespace of its own
+//! set up alike (same interface names, MAC and addresses), on the same configuration:
+//! two instances in a sync group (IPv4 with a unicast peer and `auth_pass`, native IPv6),
+//! a tracked `vrrp_script`. After the same time running, each is sent SIGUSR1, SIGUSR2
+//! and SIGRTMIN+2 together, and:
+//! - every JSON key path of keepalived's `keepalived.json` is in ours with the same
+//!   value, but for the exemptions of [`json_exempt`];
+//! - every line of keepalived's `keepalived.data` in the global, VRRP topology, sync
+//!   group and script sections is in ours under the same instance, group or script,
+//!   and every line of its `keepalived_parent.data`, but for [`data_exempt`]'s;
+//! - `keepalived.stats` is the same but for the adverts sent, which may be one apart;
+//! - no dump of ours holds the password, which stands as `********`.
+//!
+//! Then `json_version 2` and a reload: ours writes `{"vrrp":[…]}` whose instances carry
+//! the same key paths as version 1. keepalived 2.2.7 does not know the keyword (2.3 added
+//! it), so that half is checked against our own version 1.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use keepalived_tests::host::{can_run, keepalived_rs, tmp_dir, wait_for, Daemon, Netns};
+use serde_json::Value;
+
+const PASSWORD: &str = "secret12";
+const MASK: &str = "********";
+
+fn runs(test: &str, cmds: &[&str]) -> bool {
+    let ok = can_run(test, cmds) && Path::new(KEEPALIVED).exists();
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "{test} must run in CI"
+    );
+    ok
+}
+
+const KEEPALIVED: &str = "/usr/sbin/keepalived";
+
+/// A namespace with a veth pair `d0`/`d1` up, `d0` holding 10.93.0.1/24 and a fixed MAC,
+/// so its IPv6 link-local address (the IPv6 instance's source) is the same in both.
+fn netns(name: &str) -> Netns {
+    let ns = Netns::new(name);
+    ns.without_dad();
+    ns.ip(&["link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
+    ns.ip(&["link", "set", "d0", "address", "02:00:5e:93:00:01"]);
+    ns.ip(&["link", "set", "d1", "address", "02:00:5e:93:00:02"]);
+    ns.ip(&["link", "set", "d0", "up"]);
+    ns.ip(&["link", "set", "d1", "up"]);
+    ns.ip(&["addr", "add", "10.93.0.1/24", "dev", "d0"]);
+    ns
+}
+
+fn config(global: &str) -> String {
+    format!(
+        "global_defs {{\n  router_id kdm1\n  enable_script_security\n  script_user root\n{global}\n}}\n\
+         vrrp_script chk {{\n  script \"/usr/bin/true\"\n  interval 1\n  weight 0\n}}\n\
+         vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n}}\n\
+         vrrp_instance VI_1 {{\n  interface d0\n  state MASTER\n  virtual_router_id 51\n  \
+         priority 150\n  advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass {PASSWORD}\n  }}\n  \
+         unicast_src_ip 10.93.0.1\n  unicast_peer {{\n    10.93.0.2\n  }}\n  \
+         virtual_ipaddress {{\n    10.93.0.100/24\n  }}\n  track_script {{\n    chk\n  }}\n}}\n\
+         vrrp_instance VI_2 {{\n  interface d0\n  state BACKUP\n  virtual_router_id 52\n  \
+         priority 100\n  advert_int 1\n  native_ipv6\n  virtual_ipaddress {{\n    fd93::100/64\n  }}\n}}\n"
+    )
+}
+
+/// A daemon running the configuration, VRRP only (`-P`: keepalived's checker exits
+/// without IPVS in the kernel), its $TMPDIR `<tag>.tmp` in `dir`.
+struct Run {
+    dir: PathBuf,
+    tag: String,
+    daemon: Daemon,
+}
+
+impl Run {
+    fn start(ns: &Netns, bin: &Path, dir: &Path, tag: &str) -> Run {
+        let tmp = dir.join(format!("{tag}.tmp"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let conf = dir.join(format!("{tag}.conf"));
+        std::fs::write(&conf, config("")).unwrap();
+        let file = |ext: &str| dir.join(format!("{tag}.{ext}")).display().to_string();
+        let (conf, p, r, c) = (conf.display().to_string(), file("p"), file("r"), file("c"));
+        let args = [
+            "-n", "-l", "-D", "-P", "-f", &conf, "-p", &p, "-r", &r, "-c", &c,
+        ];
+        let daemon = Daemon::start_with_env(
+            ns,
+            bin,
+            &args,
+            &[("TMPDIR", &tmp)],
+            dir.join(format!("{tag}.log")),
+        );
+        Run {
+            dir: dir.to_path_buf(),
+            tag: tag.to_string(),
+            daemon,
+        }
+    }
+
+    fn up(&self) -> bool {
+        Daemon::pid_of(&self.dir, &self.tag, "p").is_some()
+            && Daemon::pid_of(&self.dir, &self.tag, "r").is_some()
+    }
+
+    fn signal(&self, sig: i32) {
+        let pid = Daemon::pid_of(&self.dir, &self.tag, "p").expect("parent's pidfile");
+        // SAFETY: a signal to the daemon's parent, which passes it to its VRRP child.
+        unsafe { libc::kill(pid, sig) };
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{}.tmp", self.tag)).join(name)
+    }
+
+    fn clear(&self) {
+        for e in std::fs::read_dir(self.dir.join(format!("{}.tmp", self.tag)))
+            .unwrap()
+            .flatten()
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+
+    /// The file `name`, once it is there and complete (its size steady for 100 ms).
+    fn read(&self, name: &str) -> String {
+        let path = self.path(name);
+        let mut last = None;
+        let got = wait_for(Duration::from_secs(10), || {
+            let now = std::fs::metadata(&path).ok().map(|m| m.len());
+            let steady = now.is_some() && now == last;
+            last = now;
+            std::thread::sleep(Duration::from_millis(100));
+            steady
+        });
+        assert!(
+            got.is_some(),
+            "{}: no {name}\n{}",
+            self.tag,
+            self.daemon.log_text()
+        );
+        std::fs::read_to_string(path).unwrap()
+    }
+}
+
+/// Every leaf of `v` by its key path (`[0].data.vips[0]`).
+fn paths(v: &Value, at: String, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let p = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                paths(v, p, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                paths(v, format!("{at}[{i}]"), out);
+            }
+        }
+        leaf => {
+            out.insert(at, leaf.clone());
+        }
+    }
+}
+
+/// JSON values that legitimately differ, with the check each gets instead; `None` for a
+/// value that must be equal.
+fn json_exempt(path: &str, theirs: &Value, ours: &Value) -> Option<Result<(), String>> {
+    let leaf = path.rsplit('.').next().unwrap_or(path);
+    let check = |ok: bool, why: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{path}: {why}: theirs {theirs}, ours {ours}"))
+        }
+    };
+    match leaf {
+        // A wall-clock time of each daemon's own transition: the two started together.
+        "last_transition" => Some(check(
+            (theirs.as_f64().unwrap() - ours.as_f64().unwrap_or(0.0)).abs() < 30.0,
+            "transition times far apart",
+        )),
+        // Masked in ours; keepalived 2.2.7 writes the password.
+        "auth_data" => Some(check(ours == MASK, "not masked")),
+        // Two daemons started and signalled together, on a one-second advert timer.
+        "advert_sent" => Some(check(
+            theirs
+                .as_u64()
+                .unwrap()
+                .abs_diff(ours.as_u64().unwrap_or(u64::MAX))
+                <= 1,
+            "adverts sent more than one apart",
+        )),
+        _ => None,
+    }
+}
+
+/// Compares keepalived's JSON `theirs` with `ours`: the failures.
+fn json_diff(theirs: &Value, ours: &Value) -> Vec<String> {
+    let (mut t, mut o) = (BTreeMap::new(), BTreeMap::new());
+    paths(theirs, String::new(), &mut t);
+    paths(ours, String::new(), &mut o);
+    let mut bad = Vec::new();
+    for (path, tv) in &t {
+        let Some(ov) = o.get(path) else {
+            bad.push(format!("{path}: missing (theirs {tv})"));
+            continue;
+        };
+        match json_exempt(path, tv, ov) {
+            Some(Err(e)) => bad.push(e),
+            Some(Ok(())) => {}
+            None if tv != ov => bad.push(format!("{path}: theirs {tv}, ours {ov}")),
+            None => {}
+        }
+    }
+    bad
+}
+
+/// Lines of keepalived's state dumps that legitimately differ, with the check each
+/// gets instead; `None` for a line that must be in ours as it is.
+fn data_exempt(line: &str, ours: &[String]) -> Option<Result<(), String>> {
+    let t = line.trim_start();
+    let key = |k: &str| t.starts_with(k);
+    if key("nftables with") || key("libnftnl version") {
+        // keepalived's build: nftables through libnftnl, which keepalived-rs does not
+        // link (it speaks nf_tables netlink itself).
+        return Some(Ok(()));
+    }
+    if key("fd_in ") {
+        // keepalived's own socket descriptor numbers.
+        return Some(Ok(()));
+    }
+    for stamp in ["Last transition = ", "Read timeout = "] {
+        if key(stamp) {
+            // Each daemon's own clock readings: the line must be there, as a timeval.
+            let found = ours.iter().any(|o| {
+                o.trim_start()
+                    .strip_prefix(stamp)
+                    .and_then(|v| v.split_once(' '))
+                    .is_some_and(|(tv, _)| tv.parse::<f64>().is_ok())
+            });
+            return Some(if found {
+                Ok(())
+            } else {
+                Err(format!("no `{stamp}` timeval"))
+            });
+        }
+    }
+    if key("Password = ") {
+        return Some(
+            if ours.iter().any(|o| o.trim_start() == "Password = ********") {
+                Ok(())
+            } else {
+                Err("Password not masked".into())
+            },
+        );
+    }
+    None
+}
+
+/// A state dump's lines by section (`Global definitions`, ...), each line of the
+/// topology, sync group and script sections prefixed with the instance, group or script
+/// it belongs to.
+fn sections(text: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (mut section, mut owner) = (String::new(), String::new());
+    for line in text.lines() {
+        if let Some(s) = line
+            .strip_prefix("------< ")
+            .and_then(|l| l.strip_suffix(" >------"))
+        {
+            section = s.to_string();
+            owner.clear();
+            continue;
+        }
+        for head in [
+            " VRRP Instance = ",
+            " VRRP Sync Group = ",
+            " VRRP Script = ",
+        ] {
+            if let Some(name) = line.strip_prefix(head) {
+                owner = name.split(',').next().unwrap_or(name).to_string();
+            }
+        }
+        out.entry(section.clone())
+            .or_default()
+            .push(format!("{owner}|{line}"));
+    }
+    out
+}
+
+/// Every line of keepalived's sections `names` in ours: the failures.
+fn data_diff(theirs: &str, ours: &str, names: &[&str]) -> Vec<String> {
+    let (t, o) = (sections(theirs), sections(ours));
+    let mut bad = Vec::new();
+    for name in names {
+        let Some(tl) = t.get(*name) else {
+            bad.push(format!("keepalived wrote no `{name}` section"));
+            continue;
+        };
+        let ol = o.get(*name).cloned().unwrap_or_default();
+        for line in tl {
+            let (owner, text) = line.split_once('|').unwrap();
+            let mine: Vec<String> = ol
+                .iter()
+                .filter_map(|l| l.split_once('|'))
+                .filter(|(w, _)| *w == owner)
+                .map(|(_, l)| l.to_string())
+                .collect();
+            match data_exempt(text, &mine) {
+                Some(Err(e)) => bad.push(format!("{name} {owner}: {e}")),
+                Some(Ok(())) => {}
+                None if !ol.contains(line) => bad.push(format!("{name} {owner}: `{text}` missing")),
+                None => {}
+            }
+        }
+    }
+    bad
+}
+
+/// The statistics, less the adverts sent (compared within one): the failures.
+fn stats_diff(theirs: &str, ours: &str) -> Vec<String> {
+    let (t, o): (Vec<&str>, Vec<&str>) = (theirs.lines().collect(), ours.lines().collect());
+    if t.len() != o.len() {
+        return vec![format!("{} lines, ours {}", t.len(), o.len())];
+    }
+    let mut bad = Vec::new();
+    for (n, (a, b)) in t.iter().zip(&o).enumerate() {
+        // `    Sent: N` two lines under `  Advertisements:`.
+        let advert_sent = n >= 2 && t[n - 2].trim() == "Advertisements:";
+        let num = |l: &str| {
+            l.trim()
+                .strip_prefix("Sent: ")
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        let same = match (advert_sent, num(a), num(b)) {
+            (true, Some(x), Some(y)) => x.abs_diff(y) <= 1,
+            _ => a == b,
+        };
+        if !same {
+            bad.push(format!("line {n}: `{a}`, ours `{b}`"));
+        }
+    }
+    bad
+}
+
+fn sigjson() -> i32 {
+    libc::SIGRTMIN() + 2
+}
+
+#[test]
+fn dumps_match_keepalived_2_2_7() {
+    if !runs("dumps_match_keepalived_2_2_7", &["ip"]) {
+        return;
+    }
+    let dir = tmp_dir("dump-parity");
+    let (ns_theirs, ns_ours) = (netns("kdm-theirs"), netns("kdm-ours"));
+    let theirs = Run::start(&ns_theirs, Path::new(KEEPALIVED), &dir, "theirs");
+    let ours = Run::start(&ns_ours, &keepalived_rs(), &dir, "ours");
+    let up = wait_for(Duration::from_secs(20), || theirs.up() && ours.up());
+    assert!(
+        up.is_some(),
+        "not up\n{}\n{}",
+        theirs.daemon.log_text(),
+        ours.daemon.log_text()
+    );
+    // Both instances MASTER (the down timer is about 3.4 s), with a few adverts sent.
+    std::thread::sleep(Duration::from_secs(7));
+    for sig in [libc::SIGUSR1, libc::SIGUSR2, sigjson()] {
+        theirs.signal(sig);
+        ours.signal(sig);
+    }
+
+    let json = |r: &Run| -> Value {
+        serde_json::from_str(&r.read("keepalived.json")).expect("keepalived.json parses")
+    };
+    let (tj, oj) = (json(&theirs), json(&ours));
+    let bad = json_diff(&tj, &oj);
+    assert!(bad.is_empty(), "keepalived.json:\n{}", bad.join("\n"));
+
+    let (td, od) = (theirs.read("keepalived.data"), ours.read("keepalived.data"));
+    assert!(
+        td.contains("   State = MASTER"),
+        "keepalived not MASTER:\n{td}"
+    );
+    let bad = data_diff(
+        &td,
+        &od,
+        &[
+            "Global definitions",
+            "VRRP Topology",
+            "VRRP Sync groups",
+            "VRRP Scripts",
+        ],
+    );
+    assert!(
+        bad.is_empty(),
+        "keepalived.data:\n{}\nours:\n{od}",
+        bad.join("\n")
+    );
+
+    let (tp, op) = (
+        theirs.read("keepalived_parent.data"),
+        ours.read("keepalived_parent.data"),
+    );
+    let bad = data_diff(&tp, &op, &["Global definitions"]);
+    assert!(
+        bad.is_empty(),
+        "keepalived_parent.data:\n{}",
+        bad.join("\n")
+    );
+
+    let (ts, os) = (
+        theirs.read("keepalived.stats"),
+        ours.read("keepalived.stats"),
+    );
+    let bad = stats_diff(&ts, &os);
+    assert!(
+        bad.is_empty(),
+        "keepalived.stats:\n{}\nours:\n{os}",
+        bad.join("\n")
+    );
+
+    // Secrets: keepalived writes the password in its data and JSON dumps; ours nowhere.
+    assert!(
+        td.contains(PASSWORD),
+        "keepalived's dump no longer shows the password"
+    );
+    for name in ["keepalived.data", "keepalived.json", "keepalived.stats"] {
+        let text = std::fs::read_to_string(ours.path(name)).unwrap();
+        assert!(!text.contains(PASSWORD), "{name} holds the password");
+    }
+
+    // json_version 2: {"vrrp": [...]} with version 1's instances inside, and 2.3's
+    // extra statistics.
+    let conf = dir.join("ours.conf");
+    std::fs::write(&conf, config("  json_version 2")).unwrap();
+    ours.clear();
+    ours.signal(libc::SIGHUP);
+    let mut v2 = Value::Null;
+    let got = wait_for(Duration::from_secs(20), || {
+        ours.signal(sigjson());
+        std::thread::sleep(Duration::from_millis(500));
+        let read = std::fs::read_to_string(ours.path("keepalived.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+        match read {
+            Some(v) if v.get("vrrp").is_some() => {
+                v2 = v;
+                true
+            }
+            _ => false,
+        }
+    });
+    assert!(got.is_some(), "no version 2 JSON after the reload");
+    let keys: Vec<&String> = v2.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["vrrp"],
+        "version 2's top level (no track_process configured)"
+    );
+    // The same instances: every key path of version 1, the same values in `data` (the
+    // counters have gone on meanwhile).
+    let (mut one, mut two) = (BTreeMap::new(), BTreeMap::new());
+    paths(&oj, String::new(), &mut one);
+    paths(&v2["vrrp"], String::new(), &mut two);
+    for (path, v) in &one {
+        let w = two.get(path);
+        assert!(w.is_some(), "json_version 2 lacks {path}");
+        if path.contains(".data.") && !path.ends_with("last_transition") {
+            assert_eq!(w, Some(v), "json_version 2's {path}");
+        }
+    }
+    for i in v2["vrrp"].as_array().unwrap() {
+        assert_eq!(i["stats"]["auth_ext_invalid_hmac"], 0);
+    }
+    theirs.daemon.stop();
+    ours.daemon.stop();
+}
