@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use common::{usage, Which};
 
-pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict] [--no-load | --no-idle] [--advert S] [--out DIR] [--compare OLD.json]
+pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict] [--no-load | --no-idle] [--advert S] [--vips N] [--out DIR] [--compare OLD.json]
 Run as root, with tcpdump, iproute2 and keepalived installed (and, for the checker part
 on a kernel without IPVS, qemu, virtme-ng and a Debian kernel image).";
 
@@ -34,6 +34,8 @@ struct Opts {
     /// Only the failover rows of this advert interval.
     advert: Option<f64>,
     compare: Option<PathBuf>,
+    /// VIPs of the `strict` section's instance.
+    vips: usize,
 }
 
 fn opts() -> Opts {
@@ -45,6 +47,7 @@ fn opts() -> Opts {
         idle: true,
         advert: None,
         compare: None,
+        vips: strict::VIPS,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -81,6 +84,13 @@ fn opts() -> Opts {
                         .filter(|v| failover::ADVERTS.iter().any(|(_, a)| a == v))
                         .unwrap_or_else(|| usage("--advert takes 1, 0.1 or 0.03")),
                 )
+            }
+            "--vips" => {
+                opts.vips = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|v| (1..=62_500).contains(v))
+                    .unwrap_or_else(|| usage("--vips takes 1 to 62500"))
             }
             "--compare" => {
                 opts.compare = Some(
@@ -159,7 +169,7 @@ fn main() {
         doc["failover"] = Value::Array(rows);
     }
     if run("strict") {
-        let (rows, table) = strict::all(opts.failovers);
+        let (rows, table) = strict::all(opts.failovers, opts.vips);
         md.push_str(&table);
         doc["strict"] = Value::Array(rows);
     }
