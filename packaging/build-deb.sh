@@ -8,19 +8,20 @@
 # `cargo run --example manual`. The package conflicts with keepalived: it installs the
 # same keepalived.conf(5) and runs in its place.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 binary=""
 pages=""
 while [ $# -gt 1 ]; do
   case "$1" in
-    --binary) binary="$2"; shift 2 ;;
-    --pages) pages="$2"; shift 2 ;;
+    --binary) binary="$(realpath -m -- "$2")"; shift 2 ;;
+    --pages) pages="$(realpath -m -- "$2")"; shift 2 ;;
     *) echo "build-deb: unknown option $1" >&2; exit 2 ;;
   esac
 done
 [ $# -eq 1 ] || { echo "usage: build-deb.sh [--binary PATH] [--pages DIR] OUTDIR" >&2; exit 2; }
-out="$1"
+# Paths are taken from where the script is run; the build runs at the repository root.
+out="$(realpath -m -- "$1")"
+cd "$(dirname "$0")/.."
 mkdir -p "$out"
 
 if [ -z "$binary" ]; then
@@ -37,7 +38,8 @@ fi
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
 arch="$(dpkg --print-architecture)"
 # The newest glibc symbol version the binary uses is the least glibc it needs.
-glibc="$(objdump -T "$binary" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)"
+glibc="$(objdump -T "$binary" | { grep -o 'GLIBC_[0-9.]*' || true; } | sed 's/GLIBC_//' | sort -uV | tail -1)"
+[ -n "$glibc" ] || { echo "build-deb: $binary uses no versioned glibc symbol: not a glibc binary?" >&2; exit 1; }
 
 root="$stage/root"
 install -D -m 755 "$binary" "$root/usr/sbin/keepalived-rs"

@@ -103,11 +103,12 @@ impl Syslog {
             return;
         };
         let mut msg = format!(
-            "<{}>{} {}[{}]: {line}",
+            "<{}>{} {}[{}]: {}",
             self.facility | severity,
             syslog_time(),
             self.ident,
-            self.pid
+            self.pid,
+            clip(line)
         );
         if self.dropped > 0 {
             msg.push_str(&format!(
@@ -126,6 +127,23 @@ impl Syslog {
             }
         }
     }
+}
+
+/// The longest message sent to syslog or the journal, in bytes: rsyslog's default
+/// `maxMessageSize` is 8 KiB, and a datagram must stay well under the socket's limit
+/// (a longer one fails as a whole, and the line would be lost).
+const MAX_MESSAGE: usize = 8192;
+
+/// `text` cut to [`MAX_MESSAGE`] bytes at a character boundary, saying so.
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_MESSAGE {
+        return text.into();
+    }
+    let mut end = MAX_MESSAGE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} ... ({} bytes cut)", &text[..end], text.len() - end).into()
 }
 
 /// Local time as RFC 3164 has it: `Nov 26 16:44:02`.
@@ -214,6 +232,19 @@ impl Record {
         }
     }
 
+    /// The syslog line: the message as keepalived words it, then the fields it does not
+    /// already carry (`interface=eth0 …`). `(VI_1)` in the message is the instance and
+    /// its VRID, and a state line's `from`, `to` and `reason` are in its words, so a
+    /// line operators grep ("(VI_1) Entering MASTER STATE") stays keepalived's.
+    fn syslog(&self) -> String {
+        const IN_THE_TEXT: [&str; 5] = ["instance", "vrid", "from", "to", "reason"];
+        let mut line = self.message.clone();
+        for (k, v) in self.fields.iter().filter(|(k, _)| !IN_THE_TEXT.contains(k)) {
+            line.push_str(&format!(" {k}={v}"));
+        }
+        line
+    }
+
     /// `2026-12-05T17:11:24.853850Z  INFO message instance=VI_1 vrid=51`.
     fn text(&self, at: std::time::SystemTime, level: &Level) -> String {
         let mut line = format!("{} {level:>5} {}", utc(at), self.message);
@@ -239,7 +270,13 @@ impl Record {
                 Value::Uint(n) => (*n).into(),
                 Value::Bool(b) => (*b).into(),
             };
-            obj.insert((*k).into(), v);
+            // A field named as one of the line's own keys keeps both.
+            let key = if obj.contains_key(*k) {
+                format!("field_{k}")
+            } else {
+                (*k).to_string()
+            };
+            obj.insert(key, v);
         }
         let mut line = serde_json::Value::Object(obj).to_string();
         line.push('\n');
@@ -328,7 +365,7 @@ impl Journal {
             }
             e.push(b'\n');
         };
-        put("MESSAGE", &record.message);
+        put("MESSAGE", &clip(&record.message));
         put("PRIORITY", &severity(level).to_string());
         put("SYSLOG_FACILITY", &(self.facility >> 3).to_string());
         put("SYSLOG_IDENTIFIER", &self.ident);
@@ -340,7 +377,7 @@ impl Journal {
             put("CODE_LINE", &l.to_string());
         }
         for (k, v) in &record.fields {
-            put(&journal_field(k), &v.to_string());
+            put(&journal_field(k), &clip(&v.to_string()));
         }
         e
     }
@@ -364,8 +401,21 @@ fn journal_field(name: &str) -> String {
             }
         })
         .collect();
-    if f.starts_with(|c: char| c == '_' || c.is_ascii_digit()) {
-        f.insert(0, 'F');
+    // A name of journald's own fields (or one of its prefixes) would stand beside the
+    // entry's: `priority` would be a second PRIORITY.
+    let journald_own = [
+        "MESSAGE",
+        "PRIORITY",
+        "CODE_FILE",
+        "CODE_LINE",
+        "CODE_FUNC",
+        "ERRNO",
+    ];
+    if f.starts_with(|c: char| c == '_' || c.is_ascii_digit())
+        || journald_own.contains(&f.as_str())
+        || f.starts_with("SYSLOG_")
+    {
+        f.insert_str(0, "F_");
     }
     f
 }
@@ -404,7 +454,7 @@ impl<S: Subscriber> Layer<S> for Logger {
         }
         if syslog {
             if let Some(Ok(mut s)) = self.syslog.as_ref().map(Mutex::lock) {
-                s.send(severity(level), &record.message);
+                s.send(severity(level), &record.syslog());
             }
         }
         if let Some(Ok(mut f)) = self.file.as_ref().map(Mutex::lock) {
@@ -537,6 +587,18 @@ mod tests {
             r.text(at, &Level::INFO),
             "2025-12-05T17:11:24.853850Z  INFO (VI_1) Entering MASTER STATE instance=VI_1 vrid=51\n"
         );
+        // syslog: keepalived's words alone; another field goes after them.
+        assert_eq!(r.syslog(), "(VI_1) Entering MASTER STATE");
+        let mut other = Record {
+            message: "track_src_ip: gone".into(),
+            fields: vec![("interface", Value::Text("eth0".into()))],
+        };
+        assert_eq!(other.syslog(), "track_src_ip: gone interface=eth0");
+        other.fields.push(("pid", Value::Uint(7)));
+        let json: serde_json::Value =
+            serde_json::from_str(&other.json(std::time::UNIX_EPOCH, &Level::INFO, Process::Vrrp))
+                .unwrap();
+        assert_eq!(json["field_pid"], 7);
         let json: serde_json::Value =
             serde_json::from_str(&r.json(at, &Level::WARN, Process::Vrrp)).unwrap();
         assert_eq!(json["level"], "WARN");
@@ -571,7 +633,12 @@ mod tests {
         want.extend_from_slice(&3u64.to_le_bytes());
         want.extend_from_slice(b"a\nb\n");
         assert!(e.starts_with(&want), "{e:?}");
-        assert_eq!(journal_field("2nd-try"), "F2ND_TRY");
+        assert_eq!(journal_field("2nd-try"), "F_2ND_TRY");
+        assert_eq!(journal_field("priority"), "F_PRIORITY");
+        assert_eq!(journal_field("interface"), "INTERFACE");
+        // An overlong message is cut, not lost.
+        let long = "x".repeat(MAX_MESSAGE + 10);
+        assert!(clip(&long).ends_with("... (10 bytes cut)"));
     }
 
     #[test]

@@ -414,7 +414,9 @@ impl Parent {
                     if let Some(n) = &mut self.notify {
                         n.watchdog();
                     }
-                    watchdog_at = watchdog_at.zip(watchdog_every).map(|(at, every)| at + every);
+                    // From now, not from the missed tick: a stalled parent sends one,
+                    // not a burst.
+                    watchdog_at = watchdog_every.map(|every| Instant::now() + every);
                 }
                 _ = sleep_until(respawn_at), if respawn_at.is_some() => {
                     if let Some(code) = self.respawn_due() {
@@ -814,11 +816,13 @@ impl Parent {
     }
 
     async fn stop_all(&mut self) {
+        self.respawns.clear();
+        // The children first: nothing may stand between SIGTERM and their release of
+        // what they hold.
+        self.forward(libc::SIGTERM, |_| true);
         if let Some(n) = &mut self.notify {
             n.stopping("Stopping the child processes");
         }
-        self.respawns.clear();
-        self.forward(libc::SIGTERM, |_| true);
         let deadline = Instant::now() + self.setup.child_wait;
         while !self.running.is_empty() {
             match tokio::time::timeout_at(deadline, self.exits.recv()).await {

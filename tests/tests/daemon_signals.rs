@@ -31,7 +31,7 @@ fn config(dir: &Path, sigign: &Path, checker: bool) -> PathBuf {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\ngrep SigIgn /proc/$$/status > {}\n",
+            "#!/bin/sh\ngrep SigIgn /proc/$$/status > {0}.tmp && mv {0}.tmp {0}\n",
             sigign.display()
         ),
     )

@@ -110,5 +110,13 @@ fn the_debian_package_builds_installs_and_runs() {
     run(Command::new("bash")
         .arg("-n")
         .arg(root.join("usr/share/bash-completion/completions/keepalived-rs")));
+    // `--signum=ST<TAB>`, which bash splits at '=', offers the functions.
+    let completion = root.join("usr/share/bash-completion/completions/keepalived-rs");
+    let offered = run(Command::new("bash").arg("-c").arg(format!(
+        "source {}; COMP_WORDS=(keepalived-rs --signum = ST); COMP_CWORD=3; \
+         _keepalived_rs; echo \"${{COMPREPLY[@]}}\"",
+        completion.display()
+    )));
+    assert_eq!(offered.trim(), "STOP STATS STATS_CLEAR");
     let _ = std::fs::remove_dir_all(&dir);
 }

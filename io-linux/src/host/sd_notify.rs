@@ -19,6 +19,10 @@ use tracing::{debug, warn};
 /// so that only the main process speaks for the service.
 pub const VARIABLES: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
 
+/// The shortest period of WATCHDOG=1: a `WATCHDOG_USEC` of a few microseconds would
+/// otherwise have the parent do nothing else.
+pub const MIN_WATCHDOG_EVERY: Duration = Duration::from_millis(10);
+
 pub struct SdNotify {
     socket: UnixDatagram,
     to: SocketAddr,
@@ -49,7 +53,10 @@ impl SdNotify {
                 return None;
             }
         };
-        let socket = match UnixDatagram::unbound() {
+        // Non-blocking: a service manager that stops reading must never stall the
+        // parent, which supervises the children and stops them in order.
+        let socket = match UnixDatagram::unbound().and_then(|s| s.set_nonblocking(true).map(|()| s))
+        {
             Ok(s) => s,
             Err(e) => {
                 warn!("NOTIFY_SOCKET: cannot open a socket: {e}");
@@ -69,9 +76,9 @@ impl SdNotify {
     }
 
     /// How often to send WATCHDOG=1: half the watchdog's timeout, as sd_watchdog_enabled(3)
-    /// advises.
+    /// advises, but not more often than every [`MIN_WATCHDOG_EVERY`].
     pub fn watchdog_every(&self) -> Option<Duration> {
-        self.watchdog.map(|d| d / 2)
+        self.watchdog.map(|d| (d / 2).max(MIN_WATCHDOG_EVERY))
     }
 
     pub fn ready(&mut self, status: &str) {

@@ -84,8 +84,15 @@ fn load_module() -> bool {
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "/sbin/modprobe".into());
-    std::process::Command::new(modprobe)
-        .args(["-q", "ip_vs"])
+    let mut cmd = std::process::Command::new(modprobe);
+    // SAFETY: restore_defaults() makes only async-signal-safe calls.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(
+            &mut cmd,
+            crate::host::signals::restore_defaults,
+        )
+    };
+    cmd.args(["-q", "ip_vs"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

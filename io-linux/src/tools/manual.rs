@@ -137,27 +137,33 @@ fn options() -> Vec<String> {
 /// A bash completion for `keepalived-rs`: the options, files after those that take one,
 /// and the `--signum` functions.
 pub fn bash_completion() -> String {
-    format!(
-        "# bash completion for keepalived-rs, generated from its option table.\n\
-         _keepalived_rs() {{\n\
-         \x20   local cur prev\n\
-         \x20   cur=\"${{COMP_WORDS[COMP_CWORD]}}\"\n\
-         \x20   prev=\"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
-         \x20   case \"$prev\" in\n\
-         \x20       -f|--use-file|-p|--pid|-r|--vrrp_pid|-c|--checkers_pid|-g|--log-file|--decode-pcap)\n\
-         \x20           COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n\
-         \x20   esac\n\
-         \x20   case \"$cur\" in\n\
-         \x20       --signum=*)\n\
-         \x20           COMPREPLY=($(compgen -P --signum= -W \"STOP RELOAD DATA STATS STATS_CLEAR JSON\" -- \"${{cur#--signum=}}\")); return ;;\n\
-         \x20       --log-format=*)\n\
-         \x20           COMPREPLY=($(compgen -P --log-format= -W \"text json\" -- \"${{cur#--log-format=}}\")); return ;;\n\
-         \x20   esac\n\
-         \x20   COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))\n\
-         }}\n\
-         complete -F _keepalived_rs keepalived-rs\n",
-        options().join(" ")
-    )
+    let script = r#"# bash completion for keepalived-rs, generated from its option table.
+_keepalived_rs() {
+    local cur prev eq=""
+    cur="${COMP_WORDS[COMP_CWORD]}"
+    prev="${COMP_WORDS[COMP_CWORD-1]}"
+    # bash splits --option=value at '=': the option is the word before it.
+    if [ "$cur" = "=" ]; then
+        cur=""; eq=1
+    elif [ "$prev" = "=" ]; then
+        prev="${COMP_WORDS[COMP_CWORD-2]}"; eq=1
+    fi
+    case "$prev" in
+        -f|--use-file|-p|--pid|-r|--vrrp_pid|-c|--checkers_pid|--decode-pcap)
+            COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --signum)
+            COMPREPLY=($(compgen -W "STOP RELOAD DATA STATS STATS_CLEAR JSON" -- "$cur")); return ;;
+        --log-format)
+            COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        --log-file|--config-test)
+            # Their file is given only after '='.
+            if [ -n "$eq" ]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi ;;
+    esac
+    COMPREPLY=($(compgen -W "OPTIONS" -- "$cur"))
+}
+complete -F _keepalived_rs keepalived-rs
+"#;
+    script.replace("OPTIONS", &options().join(" "))
 }
 
 #[cfg(test)]
