@@ -44,6 +44,9 @@ pub(crate) struct Network {
     /// What we removed whose deletion the kernel has still to report: that report is
     /// ours, not someone else's (a reload may add back at once what it takes off).
     removed_by_us: Vec<Owned>,
+    /// Addresses of a burst whose drop rules are queued and which wait for them: they
+    /// are added once the rules are in ([`Network::settle`]).
+    held_back: Vec<(String, u8, Owned)>,
 }
 
 /// A deletion the kernel reports.
@@ -126,6 +129,7 @@ impl Network {
             sources: BTreeMap::new(),
             installed: BTreeMap::new(),
             removed_by_us: Vec::new(),
+            held_back: Vec::new(),
             pending: VecDeque::new(),
             firewall: Firewall::start(config),
         };
@@ -562,10 +566,50 @@ impl Network {
         self.firewall.vmacs(&vmacs);
     }
 
+    /// An address to add: its drop rule is queued now and the address waits, so that a
+    /// burst's addresses go on the host only once all their rules are in the kernel,
+    /// in one batch, as keepalived sets its rules before adding the VIPs. Anything else
+    /// is carried out at once, after the held addresses.
+    pub(crate) async fn add(&mut self, instance: &str, vrid: u8, what: Owned) {
+        if let Owned::Address {
+            addr,
+            interface,
+            no_accept,
+            ..
+        } = &what
+        {
+            let ifindex = self.netlink.ifindex(interface);
+            self.firewall
+                .vip(instance, addr, interface, ifindex, true, *no_accept);
+            self.held_back.push((instance.to_string(), vrid, what));
+            return;
+        }
+        self.settle().await;
+        self.change(instance, vrid, what, true).await
+    }
+
+    /// Puts the held-back addresses on the host, their drop rules first: before any
+    /// other output of the burst (a route may need its source address) and when the
+    /// burst is done.
+    pub(crate) async fn settle(&mut self) {
+        if self.held_back.is_empty() {
+            return;
+        }
+        self.firewall.flush();
+        for (instance, vrid, what) in std::mem::take(&mut self.held_back) {
+            self.apply(&instance, vrid, what, true, false).await;
+        }
+    }
+
     /// Adds or removes one address, route or rule. Done, it is logged only with `-D`,
     /// as keepalived logs its GARPs (`vrrp_send_update()`): a takeover of 1,000
     /// instances is not 1,000 more writes ahead of their GARPs.
     pub(crate) async fn change(&mut self, instance: &str, vrid: u8, what: Owned, add: bool) {
+        self.apply(instance, vrid, what, add, true).await
+    }
+
+    /// [`Network::change`], the address's drop rule updated too when `firewall`.
+    async fn apply(&mut self, instance: &str, vrid: u8, what: Owned, add: bool, firewall: bool) {
         if add {
             let items = self.installed.entry(instance.to_string()).or_default();
             if !items.contains(&what) {
@@ -583,9 +627,11 @@ impl Network {
                 no_accept,
                 ..
             } => {
-                let ifindex = self.netlink.ifindex(&interface);
-                self.firewall
-                    .vip(instance, &addr, &interface, ifindex, add, no_accept);
+                if firewall {
+                    let ifindex = self.netlink.ifindex(&interface);
+                    self.firewall
+                        .vip(instance, &addr, &interface, ifindex, add, no_accept);
+                }
                 let r = if add {
                     self.netlink.add_address(&addr, &interface).await
                 } else {

@@ -321,6 +321,7 @@ impl Platform for LinuxPlatform {
     /// large burst, and the reload is logged as applied.
     async fn drained(&mut self) {
         let reload = self.reload.take();
+        self.network.settle().await;
         if let Some(reload) = &reload {
             reload.remove_dropped_vmacs(&mut self.network).await;
         }
@@ -333,6 +334,11 @@ impl Platform for LinuxPlatform {
 
     async fn execute(&mut self, out: Output) {
         self.trim.output_done();
+        // Addresses a burst adds wait for their drop rules ([`Network::add`]); any
+        // other output puts them on the host first, so it sees them there.
+        if !matches!(out, Output::Add { .. }) {
+            self.network.settle().await;
+        }
         match out {
             Output::Transmit {
                 instance,
@@ -353,7 +359,7 @@ impl Platform for LinuxPlatform {
             }
             Output::Add { instance, what } => {
                 let vrid = self.reports.vrid(&instance);
-                self.network.change(&instance, vrid, what, true).await
+                self.network.add(&instance, vrid, what).await
             }
             Output::Del { instance, what } => {
                 if !self.control.leaves_vips() {
