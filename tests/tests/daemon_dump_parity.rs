@@ -1,8 +1,10 @@
 //! The dumps' contents next to keepalived 2.2.7's, each daemon in a namespace of its own
 //! set up alike (same interface names, MAC and addresses), on the same configuration:
 //! two instances in a sync group (IPv4 with a unicast peer and `auth_pass`, native IPv6),
-//! a tracked `vrrp_script`. After the same time running, each is sent SIGUSR1, SIGUSR2
-//! and SIGRTMIN+2 together, and:
+//! a tracked `vrrp_script`. No tracked process: keepalived's process monitor (the proc
+//! connector) is refused outside the initial network namespace (errno 111), so its
+//! tracked process never reaches quorum there. After the same time running, each is
+//! sent SIGUSR1, SIGUSR2 and SIGRTMIN+2 together, and:
 //! - every JSON key path of keepalived's `keepalived.json` is in ours with the same
 //!   value, but for the exemptions of [`json_exempt`];
 //! - every line of keepalived's `keepalived.data` in the global, VRRP topology, sync
@@ -358,6 +360,7 @@ fn dumps_match_keepalived_2_2_7() {
         return;
     }
     let dir = tmp_dir("dump-parity");
+
     let (ns_theirs, ns_ours) = (netns("kdm-theirs"), netns("kdm-ours"));
     let theirs = Run::start(&ns_theirs, Path::new(KEEPALIVED), &dir, "theirs");
     let ours = Run::start(&ns_ours, &keepalived_rs(), &dir, "ours");

@@ -14,7 +14,9 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::config::model::{Command, Given, GlobalDefs, IpAddress, Lifetime, VrrpInstance};
+use crate::config::model::{
+    Command, Given, GlobalDefs, IpAddress, Lifetime, TrackProcess, TrackRef, Trackers, VrrpInstance,
+};
 use crate::time::Instant;
 use crate::wire::AuthType;
 
@@ -398,7 +400,7 @@ impl Engine {
     }
 
     /// keepalived 2.3's `vrrp_json_vprocess_dump()`.
-    fn json_process(&self, p: &crate::config::model::TrackProcess) -> String {
+    fn json_process(&self, p: &TrackProcess) -> String {
         use crate::config::model::ParamMatch;
         let mut o = Obj::new();
         o.str("process", p.process.as_deref().unwrap_or(&p.name));
@@ -419,9 +421,8 @@ impl Engine {
             o.num("max_processes", m);
         }
         let cur = self.processes.get(&p.name).copied().unwrap_or(0);
-        let quorum = cur >= p.quorum && p.quorum_max.is_none_or(|m| cur <= m);
         o.num("current_processes", cur)
-            .bool("have_quorum", quorum)
+            .bool("have_quorum", process_quorum(p, cur))
             .num(
                 "weight",
                 if p.weight_reverse {
@@ -457,13 +458,118 @@ impl Engine {
                 self.group_text(&mut s, gr);
             }
         }
-        if !self.scripts.is_empty() {
+        // keepalived drops the scripts, files and processes nothing tracks
+        // (`vrrp_complete_init()`: "script chk is not used").
+        let scripts: Vec<&ScriptState> = self
+            .scripts
+            .values()
+            .filter(|sc| self.tracked(|t| &t.scripts, &sc.cfg.name))
+            .collect();
+        if !scripts.is_empty() {
             s.push_str("------< VRRP Scripts >------\n");
-            for sc in self.scripts.values() {
+            for sc in scripts {
                 self.script_text(&mut s, sc, host);
             }
         }
+        let processes: Vec<&TrackProcess> = self
+            .config
+            .track_processes
+            .iter()
+            .filter(|p| self.tracked(|t| &t.processes, &p.name))
+            .collect();
+        if !processes.is_empty() {
+            s.push_str("------< VRRP Track processes >------\n");
+            for p in processes {
+                self.process_text(&mut s, p);
+            }
+        }
         s
+    }
+
+    /// Whether an instance or sync group tracks `name` among the trackers `of` picks.
+    fn tracked(&self, of: impl Fn(&Trackers) -> &Vec<TrackRef>, name: &str) -> bool {
+        self.instances
+            .iter()
+            .map(|i| &i.cfg.trackers)
+            .chain(self.groups.iter().map(|g| &g.cfg.trackers))
+            .any(|t| of(t).iter().any(|r| r.name == name))
+    }
+
+    /// The instances tracking `name` among the trackers `of` picks, each with the weight
+    /// it gives (`dump_tracking_obj_list()`), under `   Tracking instances :`.
+    fn tracking_text(
+        &self,
+        s: &mut String,
+        of: impl Fn(&Trackers) -> &Vec<TrackRef>,
+        name: &str,
+        own_weight: i32,
+    ) {
+        let tracking: Vec<String> = self
+            .instances
+            .iter()
+            .filter_map(|i| {
+                let t = of(&i.cfg.trackers).iter().find(|t| t.name == name)?;
+                Some(format!(
+                    "     {}, weight {}",
+                    i.name(),
+                    t.weight.unwrap_or(own_weight)
+                ))
+            })
+            .collect();
+        if !tracking.is_empty() {
+            s.push_str("   Tracking instances :\n");
+            for t in tracking {
+                s.push_str(&t);
+                s.push('\n');
+            }
+        }
+    }
+
+    /// `dump_vprocess()`.
+    fn process_text(&self, s: &mut String, p: &TrackProcess) {
+        use crate::config::model::ParamMatch;
+        let _ = writeln!(s, " VRRP Track process = {}", p.name);
+        let _ = writeln!(
+            s,
+            "   Process = {}",
+            p.process.as_deref().unwrap_or_default()
+        );
+        if !p.parameters.is_empty() {
+            let _ = writeln!(s, "   Parameters = {}", p.parameters.join(" "));
+        }
+        match p.param_match {
+            None => {}
+            Some(ParamMatch::Exact) => s.push_str("   Param match\n"),
+            Some(ParamMatch::Partial) => s.push_str("   Param match = partial\n"),
+            Some(ParamMatch::Initial) => s.push_str("   Param match = initial\n"),
+        }
+        let _ = writeln!(s, "   Min processes = {}", p.quorum);
+        if let Some(m) = p.quorum_max {
+            let _ = writeln!(s, "   Max processes = {m}");
+        }
+        let cur = self.processes.get(&p.name).copied().unwrap_or(0);
+        let _ = writeln!(s, "   Current processes = {cur}");
+        let _ = writeln!(s, "   Have quorum = {}", process_quorum(p, cur));
+        let _ = writeln!(
+            s,
+            "   Weight = {}{}",
+            p.weight,
+            if p.weight_reverse { " reverse" } else { "" }
+        );
+        let _ = writeln!(
+            s,
+            "   Terminate delay = {:.6}s",
+            secs_f(p.terminate_delay_us.unwrap_or(0))
+        );
+        let _ = writeln!(
+            s,
+            "   Fork delay = {:.6}s",
+            secs_f(p.fork_delay_us.unwrap_or(0))
+        );
+        s.push_str("   Fork delay timer not running\n");
+        s.push_str("   Terminate delay timer not running\n");
+        let _ = writeln!(s, "   Full command = {}", p.full_command);
+        self.tracking_text(s, |t| &t.processes, &p.name, p.weight);
     }
 
     /// `dump_vrrp()`.
@@ -623,8 +729,7 @@ impl Engine {
         w(format!("   Virtual Router ID = {}", c.virtual_router_id));
         w(format!("   Priority = {}", c.priority));
         w(format!("   Effective priority = {}", i.effective_priority));
-        // total_priority: the base plus the tracked weights, before clamping to 1..=254.
-        w(format!("   Total priority = {}", i.effective_priority));
+        w(format!("   Total priority = {}", i.total_priority));
         if c.version == 2 {
             w(format!(
                 "   Advert interval = {} sec",
@@ -841,33 +946,18 @@ impl Engine {
         let (uid, gid) = host.script_ids;
         let _ = writeln!(s, "   Script uid:gid = {uid}:{gid}");
         s.push_str("   VRRP instances :\n");
-        // dump_tracking_obj_list(): the instances tracking the script, with the weight
-        // each gives it.
-        let tracking: Vec<String> = self
-            .instances
-            .iter()
-            .filter_map(|i| {
-                let t = i.cfg.trackers.scripts.iter().find(|t| t.name == c.name)?;
-                Some(format!(
-                    "     {}, weight {}",
-                    i.name(),
-                    t.weight.unwrap_or(c.weight)
-                ))
-            })
-            .collect();
-        if !tracking.is_empty() {
-            s.push_str("   Tracking instances :\n");
-            for t in tracking {
-                s.push_str(&t);
-                s.push('\n');
-            }
-        }
+        self.tracking_text(s, |t| &t.scripts, &c.name, c.weight);
         let _ = writeln!(
             s,
             "   State = {}",
             if sc.running { "running" } else { "idle" }
         );
     }
+}
+
+/// Whether `cur` processes make `p`'s quorum (`have_quorum`).
+fn process_quorum(p: &TrackProcess, cur: u32) -> bool {
+    cur >= p.quorum && p.quorum_max.is_none_or(|m| cur <= m)
 }
 
 /// `vrrp->auth_type`: 0 none, 1 simple password, 2 IPSEC AH.

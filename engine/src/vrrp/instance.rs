@@ -131,6 +131,10 @@ pub struct Instance {
     /// When the state last changed (`vrrp->last_transition`), for the dumps.
     #[serde(default)]
     pub last_transition: Option<Instant>,
+    /// The priority plus the tracked weights, before it is held within 1..=254
+    /// (`vrrp->total_priority`), for the dumps.
+    #[serde(default)]
+    pub total_priority: i32,
 }
 
 impl Instance {
@@ -170,6 +174,7 @@ impl Instance {
             rogue_until: None,
             owner_reduced: false,
             last_transition: None,
+            total_priority: i32::from(cfg.priority),
             cfg,
         }
     }

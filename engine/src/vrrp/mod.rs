@@ -684,6 +684,7 @@ impl Engine {
         let (instances, mut cx) = self.ctx(now);
         for (inst, e) in instances.iter_mut().zip(&evals) {
             cx.out.enter(inst.lane);
+            inst.total_priority = i32::from(inst.cfg.priority) + e.delta;
             let prio = if inst.owner_reduced {
                 254
             } else {
