@@ -255,7 +255,7 @@ fn dumps_are_named_as_keepalived_names_them() {
 }
 
 /// `state_dump_file` as keepalived 2.3.3 and later take it: a template, to which the
-/// checker's dump adds `_check` and `data_use_instance` the instance before the
+/// checker's dump adds `_check`, the parent's `_parent`, and `data_use_instance` the instance before the
 /// extension; `stats_dump_file` and `json_dump_file` place those files whole, relative
 /// to $TMPDIR or in a directory when they end in `/`. keepalived 2.2.7 has none of the
 /// three keywords, so keepalived-rs runs alone.
@@ -276,6 +276,7 @@ fn dump_file_keywords_place_every_dump() {
     let want: BTreeSet<String> = [
         "rs.out/state.kdfi.txt",
         "rs.out/state_check.kdfi.txt",
+        "rs.out/state_parent.kdfi.txt",
         "rs.out/keepalived.json",
         "rs.tmp/st.out",
     ]
