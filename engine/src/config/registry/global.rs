@@ -131,7 +131,7 @@ keywords! { GlobalDefs;
     STATE_DUMP_FILE = "state_dump_file" | STATE_FILE_LOCATION = "state_file_location", Word, "", Carried;
     STATS_DUMP_FILE = "stats_dump_file" | STATS_FILE_LOCATION = "stats_file_location", Word, "", Carried;
     JSON_DUMP_FILE = "json_dump_file" | JSON_FILE_LOCATION = "json_file_location", Word, "", Carried;
-    JSON_VERSION = "json_version", Int, "1", Partial("version 1's layout (an array of instances) is written whatever the version; version 2's (keepalived 2.3: {\"vrrp\": [...], \"track_process\": [...]}) is not");
+    JSON_VERSION = "json_version", Int, "1", Carried;
     IPROUTE_USR_DIR = "iproute_usr_dir", Word, "", Carried;
     IPROUTE_ETC_DIR = "iproute_etc_dir", Word, "", Carried;
     NOPREEMPT = "nopreempt", Flag, "", Refused("a vrrp_instance keyword; in global_defs it has no effect");
