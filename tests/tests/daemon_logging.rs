@@ -74,23 +74,29 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-/// The syslog lines a daemon sends from its start until it has been master for 2 s and
-/// stopped.
-fn syslog_of(which: &str, bin: &Path, extra: &[&str], dir: &Path) -> Vec<Line> {
-    let ns = Netns::new(&format!("klg{which}"));
+/// Namespace `name` with a veth pair `l0`/`l1` up, `l0` holding 10.96.0.1/24, and at
+/// `conf` one MASTER instance `VI_1` on `l0` holding `VIP`.
+fn master_in(name: &str, conf: &Path) -> (Netns, PathBuf) {
+    let ns = Netns::new(name);
     ns.ip(&["link", "add", "l0", "type", "veth", "peer", "name", "l1"]);
     ns.ip(&["link", "set", "l0", "up"]);
     ns.ip(&["link", "set", "l1", "up"]);
     ns.ip(&["addr", "add", "10.96.0.1/24", "dev", "l0"]);
-    let conf = dir.join("logging.conf");
     std::fs::write(
-        &conf,
+        conf,
         format!(
             "vrrp_instance VI_1 {{\n  interface l0\n  state MASTER\n  virtual_router_id 96\n  \
              priority 200\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
         ),
     )
     .unwrap();
+    (ns, conf.to_path_buf())
+}
+
+/// The syslog lines a daemon sends from its start until it has been master for 2 s and
+/// stopped.
+fn syslog_of(which: &str, bin: &Path, extra: &[&str], dir: &Path) -> Vec<Line> {
+    let (ns, conf) = master_in(&format!("klg{which}"), &dir.join("logging.conf"));
     let socket = dir.join(format!("{which}.log.sock"));
     let _ = std::fs::remove_file(&socket);
     let rx = UnixDatagram::bind(&socket).expect("the test's syslog socket");
@@ -239,20 +245,7 @@ fn json_lines_and_native_journal_entries_keep_the_fields() {
         return;
     }
     let dir = tmp_dir("logging-json");
-    let ns = Netns::new("klgj");
-    ns.ip(&["link", "add", "l0", "type", "veth", "peer", "name", "l1"]);
-    ns.ip(&["link", "set", "l0", "up"]);
-    ns.ip(&["link", "set", "l1", "up"]);
-    ns.ip(&["addr", "add", "10.96.0.1/24", "dev", "l0"]);
-    let conf = dir.join("json.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "vrrp_instance VI_1 {{\n  interface l0\n  state MASTER\n  virtual_router_id 96\n  \
-             priority 200\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
-        ),
-    )
-    .unwrap();
+    let (ns, conf) = master_in("klgj", &dir.join("json.conf"));
     let c = conf.display().to_string();
     let syslog = dir.join("syslog.sock");
     let journal = dir.join("journal.sock");
