@@ -95,6 +95,11 @@ pub trait Platform {
             ..DumpHost::default()
         }
     }
+    /// [`Platform::dump_host`] with what the SIGUSR1 data dump alone prints (the host's
+    /// interfaces and sockets in full), which takes longer to read.
+    fn data_host(&self) -> DumpHost {
+        self.dump_host()
+    }
 }
 
 /// The most arrived packets heard ahead of a timer: more than a burst leaves queued, few
@@ -164,7 +169,7 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
                     engine.clear_stats();
                 }
             }
-            Some(Event::DumpData) => platform.write_data(engine.data_text(&platform.dump_host())),
+            Some(Event::DumpData) => platform.write_data(engine.data_text(&platform.data_host())),
             Some(Event::DumpJson) => platform.write_json(engine.json_text(&platform.dump_host())),
             Some(Event::Stop) => {
                 drain(engine, platform).await;

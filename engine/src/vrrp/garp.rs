@@ -100,4 +100,17 @@ impl GarpPacer {
     pub fn deadline(&self) -> Option<Instant> {
         self.lanes.values().filter_map(Lane::deadline).min()
     }
+
+    /// When `interface` may send its next gratuitous ARP (`na`: neighbour
+    /// advertisement), once it has sent one (keepalived's `garp_next_time`).
+    pub fn next_send(&self, interface: &str, na: bool) -> Option<Instant> {
+        self.lanes.get(&(interface.to_string(), na)).map(|l| l.next)
+    }
+
+    /// When `interface` last sent a gratuitous ARP (`na`: neighbour advertisement).
+    pub fn last_send(&self, interface: &str, na: bool) -> Option<Instant> {
+        self.lanes
+            .get(&(interface.to_string(), na))
+            .map(|l| Instant(l.next.0.saturating_sub(l.interval.as_micros() as u64)))
+    }
 }

@@ -405,6 +405,14 @@ impl FileWatch {
             .collect()
     }
 
+    /// The files watched, by `track_file` name, with the path watched.
+    pub fn paths(&self) -> Vec<(String, String)> {
+        self.files
+            .iter()
+            .map(|f| (f.name.clone(), f.path.display().to_string()))
+            .collect()
+    }
+
     /// The next change of a file's value: its `track_file` name and the new value.
     /// Pends for ever when nothing is watched. Cancel-safe: events are read and queued
     /// without an await in between.

@@ -261,6 +261,20 @@ impl SyncRoute {
     }
 }
 
+/// The interface's own address an address message is about: IFA_LOCAL (IFA_ADDRESS is
+/// the peer's on a point-to-point link), else IFA_ADDRESS, all an IPv6 address has.
+pub(crate) fn own_address(m: &AddressMessage) -> Option<IpAddr> {
+    let local = m.attributes.iter().find_map(|a| match a {
+        AddressAttribute::Local(ip) => Some(*ip),
+        _ => None,
+    });
+    let address = m.attributes.iter().find_map(|a| match a {
+        AddressAttribute::Address(ip) => Some(*ip),
+        _ => None,
+    });
+    local.or(address)
+}
+
 fn link_info(m: &LinkMessage) -> Option<(u32, InterfaceInfo)> {
     let mut name = None;
     let mut mac = [0u8; 6];
@@ -464,15 +478,7 @@ impl Netlink {
         let mut out = Vec::new();
         let mut addrs = self.handle.address().get().execute();
         while let Some(m) = addrs.try_next().await? {
-            let local = m.attributes.iter().find_map(|a| match a {
-                AddressAttribute::Local(ip) => Some(*ip),
-                _ => None,
-            });
-            let address = m.attributes.iter().find_map(|a| match a {
-                AddressAttribute::Address(ip) => Some(*ip),
-                _ => None,
-            });
-            out.extend(local.or(address));
+            out.extend(own_address(&m));
         }
         Ok(out)
     }
@@ -604,15 +610,7 @@ impl Netlink {
             else {
                 continue;
             };
-            let local = a.attributes.iter().find_map(|x| match x {
-                AddressAttribute::Local(ip) => Some(*ip),
-                _ => None,
-            });
-            let address = a.attributes.iter().find_map(|x| match x {
-                AddressAttribute::Address(ip) => Some(*ip),
-                _ => None,
-            });
-            if let Some(addr) = local.or(address) {
+            if let Some(addr) = own_address(&a) {
                 return Some(Change::Host(HostEvent::Address {
                     interface,
                     addr,

@@ -85,6 +85,11 @@ impl PolledLinks {
         self.methods.contains_key(name)
     }
 
+    /// How `name`'s link is polled, `None` for netlink events.
+    pub(crate) fn method(&self, name: &str) -> Option<Method> {
+        self.methods.get(name).copied()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.methods.is_empty()
     }

@@ -2,6 +2,7 @@
 //! driver with raw sockets, rtnetlink, AF_PACKET, VMACs, scripts and signals.
 
 mod firewall;
+mod host_facts;
 pub(crate) mod linkbeat;
 mod network;
 pub mod platform;

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use keepalived_engine::config::model::Config;
+use keepalived_engine::vrrp::dump::{HostInterface, HostLink};
 use keepalived_engine::vrrp::track::tracked_source;
 use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Owned, State};
 use tracing::{debug, info, warn};
@@ -204,8 +205,45 @@ impl Network {
         self.netlink.ifindex(name)
     }
 
-    pub(crate) fn indexes(&self) -> Vec<(String, u32)> {
-        self.netlink.indexes()
+    /// The interfaces by name and index, our VMACs with their base, for the dumps'
+    /// addresses (`dev vrrp.51@eth0`) and IPv6 groups (`ifindex`).
+    pub(crate) fn known_interfaces(&self) -> Vec<HostInterface> {
+        let indexes = self.netlink.indexes();
+        let index = |n: &str| indexes.iter().find(|(m, _)| m == n).map(|(_, i)| *i);
+        let mut out: Vec<HostInterface> = indexes
+            .iter()
+            .map(|(name, index)| HostInterface {
+                name: name.clone(),
+                index: *index,
+                ..HostInterface::default()
+            })
+            .collect();
+        for (vmac, base) in self.vmacs.owned() {
+            if let Some(i) = out.iter_mut().find(|i| &i.name == vmac) {
+                i.ours = true;
+                i.link = Some(HostLink {
+                    kind: "macvlan".into(),
+                    base: index(base),
+                    ..HostLink::default()
+                });
+            }
+        }
+        out.sort_by_key(|i| i.index);
+        out
+    }
+
+    /// What this process knows of interface `i` and did to it, for the data dump: seen
+    /// up, a link change held back and the delays of `interface_up_down_delays`, a VMAC
+    /// of ours, and the ARP settings its VMACs changed.
+    pub(crate) fn describe(&self, i: &mut HostInterface) {
+        i.seen_up = self.seen_up.contains(&i.name);
+        i.delayed = self.held.contains_key(&i.name);
+        if let Some(d) = self.delays.get(&i.name) {
+            i.up_debounce_us = d.up.as_micros() as u64;
+            i.down_debounce_us = d.down.as_micros() as u64;
+        }
+        i.ours = self.vmacs.owned().any(|(v, _)| *v == i.name);
+        i.arp_resets = self.vmacs.arp_resets(&i.name);
     }
 
     /// The next link or address change, or route or rule deletion, the kernel reports.

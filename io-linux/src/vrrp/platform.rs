@@ -17,7 +17,7 @@ use tracing::{debug, error, info, warn};
 use keepalived_driver::vrrp::{Event, Platform};
 use keepalived_driver::EngineClock;
 
-use super::linkbeat::PolledLinks;
+use super::linkbeat::{Method, PolledLinks};
 use super::network::Network;
 use super::promote::PromoteSecondaries;
 use super::reload::Reload;
@@ -32,7 +32,7 @@ use crate::host::files::{dump_file, DumpPaths, VRRP_DATA};
 use crate::host::script_user::{Identity, ScriptUser};
 use crate::host::scripts::Scripts;
 use crate::host::signals::Signals;
-use keepalived_engine::vrrp::dump::DumpHost;
+use keepalived_engine::vrrp::dump::{DumpHost, LinkPolling};
 
 pub(crate) struct LinuxPlatform {
     /// The engine's clock and the timer its deadlines are waited on with.
@@ -422,8 +422,9 @@ impl Platform for LinuxPlatform {
         dump_file(&self.dumps.json(), &text);
     }
 
-    /// The wall clock and local time zone, the default script user's uid:gid and the
-    /// interface indexes, for the dumps.
+    /// The wall clock and local time zone, the script users' uid:gid, the interfaces'
+    /// indexes and our VMACs' bases, the VRRP sockets and the tracked files' paths, for
+    /// the dumps.
     fn dump_host(&self) -> DumpHost {
         let wall = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -439,9 +440,44 @@ impl Platform for LinuxPlatform {
             wall_us: wall.as_micros() as u64,
             utc_offset_s: utc_offset(wall.as_secs() as libc::time_t),
             script_ids: (id.uid, id.gid),
-            ifindexes: self.network.indexes(),
+            user_ids: Some(user_ids),
+            interfaces: self.network.known_interfaces(),
+            sockets: self.sockets.describe(),
+            track_files: Some(self.files.paths()),
+            routes: Vec::new(),
         }
     }
+
+    /// [`Platform::dump_host`] with each interface as the host has it now and what this
+    /// process did to it (keepalived's `dump_if()`); without an answer from the kernel,
+    /// the interfaces by name and index alone.
+    fn data_host(&self) -> DumpHost {
+        let mut host = self.dump_host();
+        match super::host_facts::interfaces() {
+            Ok(mut ifs) => {
+                for i in &mut ifs {
+                    self.network.describe(i);
+                    i.polling = self.polled.method(&i.name).map(|m| match m {
+                        Method::Ethtool => LinkPolling::Ethtool,
+                        Method::Ioctl => LinkPolling::Ioctl,
+                    });
+                    i.promote_secondaries_set = self.promote.turned_on(&i.name);
+                }
+                host.interfaces = ifs;
+            }
+            Err(e) => warn!("reading the interfaces for the data dump: {e}"),
+        }
+        match super::host_facts::routes() {
+            Ok(routes) => host.routes = routes,
+            Err(e) => warn!("reading the routes for the data dump: {e}"),
+        }
+        host
+    }
+}
+
+/// A command's own `user [group]` as uid and gid (getpwnam()).
+fn user_ids(user: &str, group: Option<&str>) -> Option<(u32, u32)> {
+    Identity::of(user, group).map(|i| (i.uid, i.gid))
 }
 
 /// The local time zone's offset from UTC at `t` (`localtime_r()`'s `tm_gmtoff`).

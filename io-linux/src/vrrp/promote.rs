@@ -65,6 +65,11 @@ impl PromoteSecondaries {
         }
     }
 
+    /// Whether `interface`'s `promote_secondaries` was turned on by us.
+    pub(crate) fn turned_on(&self, interface: &str) -> bool {
+        self.turned_on.contains(interface)
+    }
+
     /// Puts `promote_secondaries` back to 0 on every interface we turned it on, that
     /// still exists (`reset_promote_secondaries()`). keepalived does so only for an
     /// interface an instance of the running configuration is still on, and only once as

@@ -133,6 +133,18 @@ pub struct RawV6 {
     ifindex: u32,
 }
 
+impl AsRawFd for RawV4 {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsRawFd for RawV6 {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 /// A received IPv6 VRRP packet with what the control messages said.
 pub struct Received6 {
     pub payload: Vec<u8>,

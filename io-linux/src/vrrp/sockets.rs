@@ -6,12 +6,14 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::FutureExt;
 use keepalived_engine::config::model::{AuthType, Config, VrrpInstance};
 use keepalived_engine::time::Instant;
+use keepalived_engine::vrrp::dump::HostSocket;
 use keepalived_engine::vrrp::Input;
 use keepalived_engine::wire::Family;
 use tracing::{debug, warn};
@@ -290,6 +292,28 @@ impl Sockets {
                 "no socket for this interface and family",
             )),
         }
+    }
+
+    /// The sockets the configuration wants, each with its descriptor once open and its
+    /// receive buffer, for the data dump.
+    pub(crate) fn describe(&self) -> Vec<HostSocket> {
+        self.wanted
+            .iter()
+            .map(|(key, rx)| {
+                let (interface, proto, family) = key;
+                let open = self.by_key.get(key);
+                HostSocket {
+                    interface: interface.clone(),
+                    proto: *proto,
+                    ipv6: *family == Family::V6,
+                    fd: open.map(|o| match &o.sock {
+                        Sock::V4(s) => s.as_raw_fd(),
+                        Sock::V6(s) => s.as_raw_fd(),
+                    }),
+                    rx_buf_size: open.map_or_else(|| rx.bytes(interface_mtu), |o| o.rx_bytes),
+                }
+            })
+            .collect()
     }
 
     /// Sends a whole Ethernet frame (a GARP or an NA) out of interface `ifindex`.

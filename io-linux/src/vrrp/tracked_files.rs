@@ -40,6 +40,11 @@ impl TrackedFiles {
         self.watch.values()
     }
 
+    /// The files watched, by `track_file` name, with the path `realpath()` gave.
+    pub(crate) fn paths(&self) -> Vec<(String, String)> {
+        self.watch.paths()
+    }
+
     /// A reload: the new configuration's files are watched instead, and their values,
     /// read again, go to the engine ahead of the new configuration.
     pub(crate) fn reload(&mut self, config: &Config) -> Vec<Input> {

@@ -493,6 +493,17 @@ impl Vmacs {
         self.ours.iter()
     }
 
+    /// keepalived's `reset_arp_config` of interface `base`: one count per VMAC of ours
+    /// on it, once the first had to set its arp_ignore or arp_filter.
+    pub fn arp_resets(&self, base: &str) -> u32 {
+        match self.base_saved.get(base) {
+            Some(&(ignore, filter)) if (ignore, filter) != (Some(1), Some(1)) => {
+                self.ours.values().filter(|b| *b == base).count() as u32
+            }
+            _ => 0,
+        }
+    }
+
     /// Deletes the VMACs not in `keep` (those a reload dropped).
     pub async fn remove_except(&mut self, netlink: &mut Netlink, keep: &[String]) {
         let gone: Vec<String> = self
