@@ -9,6 +9,7 @@ use std::time::Duration;
 use keepalived_engine::check::io::{CheckInput, CheckOutput};
 use keepalived_engine::check::CheckEngine;
 use keepalived_engine::time::Instant;
+use keepalived_engine::vrrp::dump::DumpHost;
 
 use crate::{drain, sleep_for, Executes, Outputs};
 
@@ -31,6 +32,18 @@ pub trait Platform {
     fn execute(&mut self, out: CheckOutput) -> impl Future<Output = ()>;
     /// Writes the SIGUSR1 dump somewhere the operator can read it.
     fn write_data(&mut self, _text: String) {}
+    /// What the dump prints that the engine cannot know (the wall clock, scripts'
+    /// uid:gid): the system clock in UTC, and root for every script, by default.
+    fn dump_host(&self) -> DumpHost {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        DumpHost {
+            now: self.now(),
+            wall_us: wall.as_micros() as u64,
+            ..DumpHost::default()
+        }
+    }
     /// Called after every step, once the engine's outputs are executed, with the engine
     /// as it now stands. The daemon brings the kernel's IPVS table to the step's changes
     /// here, once per step; the simulator reads each real server's alive flag and each
@@ -59,7 +72,7 @@ pub async fn run<P: Platform>(engine: &mut CheckEngine, platform: &mut P) {
         match event {
             None => engine.handle_timeout(platform.now()),
             Some(Event::Input(input)) => engine.handle_input(platform.now(), input),
-            Some(Event::DumpData) => platform.write_data(engine.data_text()),
+            Some(Event::DumpData) => platform.write_data(engine.data_text(&platform.dump_host())),
             Some(Event::Stop) => {
                 drain(engine, platform).await;
                 platform.observe(engine);

@@ -252,7 +252,7 @@ fn checker_follows_real_servers_with_notifies_quorum_and_fifo_lines() {
     let data = dir.join("keepalived_check.data");
     assert!(
         wait_for(Duration::from_secs(3), || std::fs::read_to_string(&data)
-            .is_ok_and(|t| t.contains("Virtual server [10.80.0.1]:tcp:80")))
+            .is_ok_and(|t| t.contains(" VS VIP = 10.80.0.1, VPORT = 80\n")))
         .is_some()
     );
     let log = d.log_text();

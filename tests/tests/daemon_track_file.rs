@@ -387,13 +387,17 @@ fn file_check_takes_the_real_server_down_and_weighs_it() {
         });
         std::fs::read_to_string(dir.join("keepalived_check.data")).unwrap_or_default()
     };
-    let weight_line = |w: i64| format!("Real server [192.168.93.2]:tcp:80 UP weight {w}");
+    // The real server's block (`dump_rs()`): its weights, and alive with no checker down.
+    let up_at = |text: String, w: i64| {
+        text.contains(&format!(
+            "   RIP = 192.168.93.2, RPORT = 80, WEIGHT = {} EFF WEIGHT = {w}\n",
+            w.max(0)
+        )) && text.contains("   alive = 1\n   num failed checkers = 0\n")
+    };
     // Up from the start with 10 + 4 × 5 (the gate file is missing: 0).
     let started = Instant::now();
     assert!(
-        wait_for(Duration::from_secs(10), || dump()
-            .contains(&weight_line(30)))
-        .is_some(),
+        wait_for(Duration::from_secs(10), || up_at(dump(), 30)).is_some(),
         "{}\n{}",
         dump(),
         d.log_text()
@@ -406,7 +410,7 @@ fn file_check_takes_the_real_server_down_and_weighs_it() {
         events(),
         d.log_text()
     );
-    assert!(dump().contains("Real server [192.168.93.2]:tcp:80 DOWN"));
+    assert!(dump().contains("   alive = 0\n   num failed checkers = 1\n"));
     std::fs::write(&gate, "0\n").unwrap();
     assert!(
         wait_for(Duration::from_secs(5), || events() == "down\nup\n").is_some(),
@@ -418,7 +422,7 @@ fn file_check_takes_the_real_server_down_and_weighs_it() {
     // IPVS.
     std::fs::write(&wt, "-3\n").unwrap();
     assert!(
-        wait_for(Duration::from_secs(5), || dump().contains(&weight_line(-5))).is_some(),
+        wait_for(Duration::from_secs(5), || up_at(dump(), -5)).is_some(),
         "{}\n{}",
         dump(),
         d.log_text()

@@ -1,8 +1,9 @@
 //! IPVS against a real kernel: what `ipvsadm` shows after our daemon applies a config,
 //! real servers leaving and coming back, quorum and sorry servers, reloads that touch only
 //! what changed (watched on an nlmon netlink monitor), adoption of a table made by
-//! ipvsadm, the stop modes, a scheduler the kernel lacks, and the sync daemon following
-//! VRRP.
+//! ipvsadm, the stop modes, a scheduler the kernel lacks, the sync daemon following
+//! VRRP, and the checker's SIGUSR1 dump next to keepalived 2.2.7's (whose checker needs
+//! IPVS).
 //!
 //! The kernel on these machines has no IPVS, so the suite boots Debian's kernel once under
 //! qemu (virtme-ng, no KVM) and runs every case inside it, each in its own network
@@ -23,6 +24,9 @@ use keepalived_tests::host::{
     debian_kernel, have, host_has_ipvs, in_netns, is_root, run_in_vm, tmp_dir, wait_for, Daemon,
     Netns,
 };
+
+#[path = "ipvs_kernel/check_dump_parity.rs"]
+mod check_dump_parity;
 
 /// Set inside the VM, so the test there runs the cases instead of booting another.
 const IN_VM: &str = "KARS_IPVS_IN_VM";
@@ -94,6 +98,10 @@ fn run_cases() {
             missing_scheduler_fails_alone,
         ),
         ("sync_daemon_follows_vrrp", sync_daemon_follows_vrrp),
+        (
+            "checker_dump_matches_keepalived",
+            check_dump_parity::checker_dump_matches_keepalived,
+        ),
     ];
     let mut failed = Vec::new();
     for (i, (name, case)) in cases.iter().enumerate() {

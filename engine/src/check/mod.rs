@@ -133,6 +133,8 @@ pub struct CheckEngine {
     fwmark_ranges: Vec<FwmarkRange>,
     /// While a reload rebuilds the state, IPVS changes wait for one diff at its end.
     hold_ipvs: bool,
+    /// What the SIGUSR1 dump prints of the configuration beyond the virtual servers.
+    dump: dump::DumpCfg,
     stopped: bool,
 }
 
@@ -167,6 +169,7 @@ impl CheckEngine {
             next_fwmark: None,
             fwmark_ranges: Vec::new(),
             hold_ipvs: false,
+            dump: dump::DumpCfg::new(&config, None),
             stopped: false,
         };
         e.vss = e.build(&config, now);

@@ -184,6 +184,7 @@ impl CheckEngine {
                 self.checker_mut(loc).dyn_status = new_dyn;
                 self.update_svr_wgt(vi, ri, old);
             }
+            self.checker_mut(loc).last_exit = status.unwrap_or(0);
             let c = self.checker(loc);
             if !c.is_up || !c.has_run {
                 self.checker_transition(loc, true, "=> MISC CHECK succeeded on service <=".into());
@@ -196,6 +197,9 @@ impl CheckEngine {
                 let c = self.checker_mut(loc);
                 c.retry_it = 0;
                 c.dyn_status = None;
+                if let Some(s) = status {
+                    c.last_exit = s;
+                }
                 let (vl, rl) = (
                     self.vss[vi].label.clone(),
                     self.vss[vi].rss[ri].label.clone(),

@@ -2,6 +2,7 @@
 //! real server and checker that is still the same takes over its old state and schedule,
 //! and the IPVS table changes by one diff (`clear_diff_services()`, `migrate_checkers()`).
 
+use super::dump::DumpCfg;
 use super::io::{CheckNotifyKind, CheckOutput};
 use super::ipvs::diff;
 use super::runtime::RsRt;
@@ -18,6 +19,7 @@ impl CheckEngine {
         let old_desired = self.desired();
         let mut old_vss = std::mem::take(&mut self.vss);
         self.global = config.global.clone();
+        self.dump = DumpCfg::new(&config, Some(&self.dump));
         self.hold_ipvs = true;
         let mut new_vss = self.build(&config, now);
         let mut kept_vs = vec![false; old_vss.len()];
@@ -33,6 +35,7 @@ impl CheckEngine {
             kept_vs[oi] = true;
             carried_vs[ni] = Some(oi);
             let ov = &mut old_vss[oi];
+            nv.reloaded = true;
             nv.quorum_up = ov.quorum_up;
             nv.sorry_active = ov.sorry_active && nv.cfg.sorry_server.is_some();
             let mut kept_rs = vec![false; ov.rss.len()];
@@ -45,6 +48,8 @@ impl CheckEngine {
                 kept_rs[ori] = true;
                 let or = &mut ov.rss[ori];
                 nr.alive = or.alive;
+                nr.reloaded = true;
+                nr.prev_weight = or.effective_weight();
                 migrate_checkers(or, nr, now);
             }
             // Real servers gone from a kept virtual server: down notifies for the alive
@@ -175,6 +180,7 @@ fn migrate_checkers(old: &mut RsRt, new: &mut RsRt, now: Instant) {
         nc.url_idx = oc.url_idx;
         nc.failed_url = oc.failed_url;
         nc.dyn_status = oc.dyn_status;
+        nc.last_exit = oc.last_exit;
         nc.in_flight = oc.in_flight;
         nc.started = oc.started;
         let cap = now + us(nc.cfg.schedule.delay_loop_us.max(1));

@@ -24,6 +24,9 @@ pub(super) struct CheckerRt {
     pub(super) failed_url: bool,
     /// MISC_CHECK with `misc_dynamic`: the last success's exit status when 2..=255.
     pub(super) dyn_status: Option<u32>,
+    /// MISC_CHECK: the exit status that last settled its state, a success or the
+    /// failure after the retries (`misck_checker->last_exit_code`), for the dump.
+    pub(super) last_exit: u32,
     /// FILE_CHECK: what its file adds to the real server's weight (`cur_weight`), 0
     /// while down.
     pub(super) file_weight: i64,
@@ -56,6 +59,10 @@ pub(super) struct RsRt {
     pub(super) label: String,
     pub(super) alive: bool,
     pub(super) checkers: Vec<CheckerRt>,
+    /// A reload kept it (`rs->reloaded`), and its effective weight before the reload
+    /// (`peffective_weight`, 0 otherwise), for the dump.
+    pub(super) reloaded: bool,
+    pub(super) prev_weight: i64,
 }
 
 impl RsRt {
@@ -95,6 +102,8 @@ pub(super) struct VsRt {
     pub(super) quorum: u32,
     pub(super) hysteresis: u32,
     pub(super) quorum_up: bool,
+    /// A reload kept it (`vs->reloaded`), for the dump.
+    pub(super) reloaded: bool,
     /// The sorry server is in the pool (`vs->s_svr->alive`).
     pub(super) sorry_active: bool,
     pub(super) rss: Vec<RsRt>,

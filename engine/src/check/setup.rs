@@ -88,6 +88,8 @@ impl CheckEngine {
                     label: rlabel,
                     alive: false,
                     checkers,
+                    reloaded: false,
+                    prev_weight: 0,
                 };
                 // init_service_rs(): without alpha the checkers start up and the server
                 // is in the pool at once; an alpha checker keeps it out until it passes.
@@ -102,6 +104,7 @@ impl CheckEngine {
                 quorum,
                 hysteresis,
                 quorum_up: false,
+                reloaded: false,
                 sorry_active: false,
                 rss,
                 keys,
@@ -190,6 +193,7 @@ impl CheckEngine {
             url_idx: 0,
             failed_url: false,
             dyn_status: None,
+            last_exit: 0,
             next_run: None,
             in_flight: None,
             started: now,

@@ -49,6 +49,11 @@ impl CheckerFiles {
         self.watch.values()
     }
 
+    /// The files watched, by `track_file` name, with the path `realpath()` gave.
+    pub(crate) fn paths(&self) -> Vec<(String, String)> {
+        self.watch.paths()
+    }
+
     /// A reload: the new configuration's files are watched instead; their values, read
     /// again, are for the engine ahead of the new configuration.
     pub(crate) fn reload(&mut self, config: &Config) -> Vec<CheckInput> {

@@ -476,12 +476,12 @@ impl Platform for LinuxPlatform {
 }
 
 /// A command's own `user [group]` as uid and gid (getpwnam()).
-fn user_ids(user: &str, group: Option<&str>) -> Option<(u32, u32)> {
+pub(crate) fn user_ids(user: &str, group: Option<&str>) -> Option<(u32, u32)> {
     Identity::of(user, group).map(|i| (i.uid, i.gid))
 }
 
 /// The local time zone's offset from UTC at `t` (`localtime_r()`'s `tm_gmtoff`).
-fn utc_offset(t: libc::time_t) -> i64 {
+pub(crate) fn utc_offset(t: libc::time_t) -> i64 {
     // SAFETY: localtime_r writes only the tm it is given.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
