@@ -11,7 +11,7 @@ use keepalived_engine::check::CheckEngine;
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::dump::DumpHost;
 
-use crate::{drain, sleep_for, Executes, Outputs};
+use crate::{drain, sleep_for, Executes, Outputs, Query};
 
 /// What the world hands the checker loop.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +19,8 @@ pub enum Event {
     Input(CheckInput),
     /// SIGUSR1: the checker's data dump.
     DumpData,
+    /// The metrics endpoint asks: [`Platform::answer`] is given the engine.
+    Query(Query),
     /// Leave the loop (after a `Shutdown` input has been handled).
     Stop,
 }
@@ -44,6 +46,9 @@ pub trait Platform {
             ..DumpHost::default()
         }
     }
+    /// Answers a [`Query`] from the engine as it stands. Called on the loop: take what
+    /// the answer needs and leave the rendering to whoever asked.
+    fn answer(&mut self, _query: Query, _engine: &CheckEngine) {}
     /// Called after every step, once the engine's outputs are executed, with the engine
     /// as it now stands. The daemon brings the kernel's IPVS table to the step's changes
     /// here, once per step; the simulator reads each real server's alive flag and each
@@ -73,6 +78,7 @@ pub async fn run<P: Platform>(engine: &mut CheckEngine, platform: &mut P) {
             None => engine.handle_timeout(platform.now()),
             Some(Event::Input(input)) => engine.handle_input(platform.now(), input),
             Some(Event::DumpData) => platform.write_data(engine.data_text(&platform.dump_host())),
+            Some(Event::Query(q)) => platform.answer(q, engine),
             Some(Event::Stop) => {
                 drain(engine, platform).await;
                 platform.observe(engine);

@@ -17,6 +17,16 @@ use std::future::Future;
 
 pub use clock::EngineClock;
 
+/// What a metrics endpoint asks a loop (the daemon's `--metrics`): the platform gets the
+/// engine as it stands and answers off the loop (`Platform::answer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    /// The instances, servers and counters, for `/metrics` and `/healthz`.
+    Snapshot,
+    /// The JSON state dump, for `/status`.
+    Status,
+}
+
 /// An engine whose outputs a loop carries out, one at a time.
 trait Outputs {
     type Output;

@@ -13,7 +13,7 @@ use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::dump::DumpHost;
 use keepalived_engine::vrrp::{Engine, Input, Output};
 
-use crate::{drain, sleep_for, Executes, Outputs};
+use crate::{drain, sleep_for, Executes, Outputs, Query};
 
 /// What the world hands the loop.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +41,8 @@ pub enum Event {
     DumpData,
     /// SIGRTMIN+2: the state as JSON.
     DumpJson,
+    /// The metrics endpoint asks: [`Platform::answer`] is given the engine.
+    Query(Query),
     /// Leave the loop (after a `Shutdown` input has been handled, or on crash).
     Stop,
 }
@@ -83,6 +85,9 @@ pub trait Platform {
     fn write_data(&mut self, _text: String) {}
     /// Writes the SIGRTMIN+2 JSON state.
     fn write_json(&mut self, _text: String) {}
+    /// Answers a [`Query`] from the engine as it stands. Called on the loop: take what
+    /// the answer needs (a snapshot) and leave the rendering to whoever asked.
+    fn answer(&mut self, _query: Query, _engine: &Engine) {}
     /// What the dumps print that the engine cannot know (the wall clock, the scripts'
     /// uid:gid, interface indexes): the system clock in UTC and root by default.
     fn dump_host(&self) -> DumpHost {
@@ -171,6 +176,7 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
             }
             Some(Event::DumpData) => platform.write_data(engine.data_text(&platform.data_host())),
             Some(Event::DumpJson) => platform.write_json(engine.json_text(&platform.dump_host())),
+            Some(Event::Query(q)) => platform.answer(q, engine),
             Some(Event::Stop) => {
                 drain(engine, platform).await;
                 return;

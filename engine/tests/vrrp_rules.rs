@@ -277,6 +277,19 @@ fn rejected_advert_never_resets_the_down_timer() {
             .authtype_mismatch,
         8
     );
+    // The metrics' telemetry counts them by reason, and the transitions by state.
+    let engine = &c.hosts[0].engine;
+    let view = engine.snapshot(secs(9.0));
+    let vi = &view.instances[0];
+    assert_eq!(vi.telemetry.rejected.get("auth_type_mismatch"), Some(&8));
+    assert!(vi.telemetry.noted.is_empty());
+    assert_eq!(vi.telemetry.entered[1..3], [1, 1]);
+    assert_eq!(vi.state, 2);
+    // Time in BACKUP: from its first transition to the takeover; MASTER since then.
+    let backup_us = vi.telemetry.spent_us[1];
+    assert!(backup_us > 0 && backup_us <= 3_609_375, "{backup_us}");
+    assert_eq!(vi.telemetry.spent_us[2], 9_000_000 - 3_609_375);
+    assert_eq!(vi.in_state_us, 9_000_000 - 3_609_375);
 }
 
 const SCRIPT: &str = "vrrp_script chk {\n script \"/bin/check\"\n interval 1\n weight WEIGHT\n rise 2\n fall 2\n EXTRA\n}\n";

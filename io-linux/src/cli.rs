@@ -63,6 +63,9 @@ pub struct Options {
     pub json: bool,
     /// `--log-format`: the console's and the log file's lines as text or JSON.
     pub log_format: LogFormat,
+    /// `--metrics=ADDR:PORT`: where the parent serves `/metrics`, `/healthz` and
+    /// `/status` ([`crate::metrics`]).
+    pub metrics: Option<std::net::SocketAddr>,
     pub decode_pcap: Option<PathBuf>,
     pub version: bool,
     pub help: bool,
@@ -191,6 +194,8 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
                                capture; with -f, show each receive check of each instance
       --log-format=FORMAT      text (the default) or json: how -l and -g write each
                                line (syslog and the journal take it as keepalived's)
+      --metrics=ADDR:PORT      Serve /metrics (Prometheus text, the keepalived
+                               exporter's names), /healthz and /status over HTTP
   -v, --version                Display the version number
   -h, --help                   Display this help message
 Options of keepalived's debugging builds, accepted with a warning that they do nothing:
@@ -264,7 +269,7 @@ const KEEPALIVED_LONG: &[&str] = &[
 
 /// keepalived-rs's own long options: only their full names, so that they never make a
 /// prefix keepalived takes ambiguous.
-const OWN_LONG: &[&str] = &["json", "decode-pcap", "log-format"];
+const OWN_LONG: &[&str] = &["json", "decode-pcap", "log-format", "metrics"];
 
 /// An option as parsed: its short letter or its full long name.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -481,6 +486,14 @@ fn option(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, Str
                 "json" => LogFormat::Json,
                 other => return Err(format!("--log-format takes text or json, not '{other}'")),
             }
+        }
+        L("metrics") => {
+            let v = text(required(p, key)?, key)?;
+            o.metrics = Some(v.parse().map_err(|_| {
+                format!(
+                    "--metrics takes an address and port (127.0.0.1:9650, [::1]:9650), not '{v}'"
+                )
+            })?);
         }
         L("decode-pcap") => o.decode_pcap = Some(path(required(p, key)?)),
         S('v') | L("version") => {

@@ -12,6 +12,7 @@ pub mod config_channel;
 pub mod host;
 pub mod ipvs;
 pub mod logging;
+pub mod metrics;
 pub mod parent;
 pub mod tools;
 pub mod version;

@@ -122,6 +122,19 @@ fn parent(opts: &cli::Options) -> ExitCode {
     if opts.dump_conf {
         let _ = std::io::stdout().write_all(dump::text(&config).as_bytes());
     }
+    // Bound before detaching, in the daemon's namespace, so a port in use stops the
+    // start where the operator sees it.
+    let metrics = match opts.metrics.map(std::net::TcpListener::bind) {
+        None => None,
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => {
+            tracing::error!(
+                "--metrics: cannot listen on {}: {e}",
+                opts.metrics.map(|a| a.to_string()).unwrap_or_default()
+            );
+            return ExitCode::from(EXIT_FATAL as u8);
+        }
+    };
     if !opts.dont_fork {
         // SAFETY: called before any runtime exists; the load's thread has ended.
         if unsafe { libc::daemon(0, 0) } != 0 {
@@ -155,6 +168,7 @@ fn parent(opts: &cli::Options) -> ExitCode {
         good,
         load,
         child_wait: std::time::Duration::from_secs(u64::from(config.root.child_wait_time_s)),
+        metrics,
         pidfile: opts
             .pid_file
             .clone()
@@ -311,6 +325,9 @@ fn checker_child(opts: &cli::Options) -> ExitCode {
     let setup = keepalived_linux::checker::CheckerSetup {
         dont_release_ipvs: opts.dont_release_ipvs,
         reloads,
+        metrics: opts
+            .metrics
+            .and_then(|_| keepalived_linux::metrics::checker_child()),
     };
     ExitCode::from(keepalived_linux::checker::run_checker(
         config, setup, &pidfile,
@@ -333,6 +350,9 @@ fn vrrp_child(opts: &cli::Options) -> ExitCode {
         dont_release: opts.dont_release_vrrp,
         fifos,
         reloads,
+        metrics: opts
+            .metrics
+            .and_then(|_| keepalived_linux::metrics::vrrp_child()),
     };
     let pidfile = opts
         .vrrp_pid_file

@@ -41,6 +41,7 @@ use crate::host::process::{Process, EXIT_CONFIG, EXIT_FATAL};
 use crate::host::scripts::run_to_end;
 use crate::host::sd_notify::{self, SdNotify};
 use crate::host::signals::{self, Signals};
+use crate::metrics;
 use crate::version;
 use children::Roles;
 use config_check::{ConfigCheck, Outcome};
@@ -84,6 +85,8 @@ pub struct ParentSetup {
     pub good: Good,
     /// How a SIGHUP loads the configuration again.
     pub load: Arc<LoadFn<Good>>,
+    /// `--metrics`: the endpoint's socket, bound before the parent detached.
+    pub metrics: Option<std::net::TcpListener>,
 }
 
 struct Running {
@@ -136,6 +139,8 @@ struct Parent {
     last_timed: Option<i64>,
     /// systemd's notify socket, when the service manager gave one.
     notify: Option<SdNotify>,
+    /// `--metrics`: the children's query channels, which the endpoint asks.
+    queries: Option<Arc<metrics::channel::Children>>,
 }
 
 /// Runs the parent until SIGTERM/SIGINT or a child's permanent failure. Returns the exit
@@ -180,7 +185,18 @@ pub fn run(setup: ParentSetup) -> u8 {
             monitor: None,
             last_timed: None,
             notify: SdNotify::from_env(),
+            queries: None,
         };
+        if let Some(listener) = parent.setup.metrics.take() {
+            let children = Arc::new(metrics::channel::Children::default());
+            match metrics::http::spawn(listener, children.clone()) {
+                Ok(()) => parent.queries = Some(children),
+                Err(e) => {
+                    error!("--metrics: cannot start the endpoint's thread: {e}");
+                    return EXIT_FATAL;
+                }
+            }
+        }
         // A reload file left by a previous run says nothing about this one.
         if let Some(f) = &parent.setup.good.reload.reload_file {
             reload_file::remove(f);
@@ -265,6 +281,21 @@ impl Parent {
             cmd.env_remove(var);
         }
         let channel = theirs.as_raw_fd();
+        // `--metrics`: a query channel beside the configuration's.
+        let queries = match &self.queries {
+            Some(_) => match metrics::channel::Children::pair() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    error!(
+                        "cannot start the {} child process: socketpair: {e}",
+                        role.title()
+                    );
+                    return Err(EXIT_FATAL);
+                }
+            },
+            None => None,
+        };
+        let query_fd = queries.as_ref().map(|(_, theirs)| theirs.as_raw_fd());
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
@@ -276,11 +307,15 @@ impl Parent {
                     return Err(std::io::Error::other("parent exited"));
                 }
                 config_channel::install_in_child(channel)?;
+                if let Some(fd) = query_fd {
+                    metrics::channel::install_in_child(fd)?;
+                }
                 signals::set_mask(libc::SIG_BLOCK)
             });
         }
         let spawned = cmd.spawn();
         drop(theirs);
+        let queries = queries.map(|(ours, _theirs)| ours);
         let mut child = match spawned {
             Ok(c) => c,
             Err(e) => {
@@ -304,6 +339,9 @@ impl Parent {
         link.send(self.setup.good.frame.clone());
         if role == Process::Vrrp {
             self.vrrp_may_hold = self.setup.good.held.clone();
+        }
+        if let (Some(children), Some(ours)) = (&self.queries, queries) {
+            children.started(role, ours);
         }
         info!("Starting the {} child process, pid={pid}", role.title());
         let tx = self.exit_tx.clone();
@@ -678,6 +716,9 @@ impl Parent {
             retiring,
             ..
         } = self.running.remove(i);
+        if let Some(q) = &self.queries {
+            q.exited(role);
+        }
         let how = describe(status);
         let title = role.title();
         if retiring.is_some() {

@@ -6,6 +6,9 @@
 /// The keepalived release this one is a drop-in for, as keepalived prints its own.
 pub const KEEPALIVED: &str = "Keepalived v2.2.7 (01/16,2022)";
 
+/// That release's number alone, for labels (`keepalived_rs_build_info`).
+pub const KEEPALIVED_RELEASE: &str = "2.2.7";
+
 /// keepalived's "Config options" words for what this build carries out; BFD, SNMP and
 /// DBus are not among them.
 pub const CONFIG_OPTIONS: &str =

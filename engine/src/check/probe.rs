@@ -61,6 +61,22 @@ pub enum ProbeKind {
     Misc { command: Command },
 }
 
+impl ProbeKind {
+    /// The checker keyword the probe is for (`SSL_GET` for an HTTP probe over TLS).
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            ProbeKind::Tcp => "TCP_CHECK",
+            ProbeKind::Http { tls: false, .. } => "HTTP_GET",
+            ProbeKind::Http { tls: true, .. } => "SSL_GET",
+            ProbeKind::Smtp { .. } => "SMTP_CHECK",
+            ProbeKind::Dns { .. } => "DNS_CHECK",
+            ProbeKind::Udp { .. } => "UDP_CHECK",
+            ProbeKind::Ping => "PING_CHECK",
+            ProbeKind::Misc { .. } => "MISC_CHECK",
+        }
+    }
+}
+
 /// One probe to start now. It must end within `timeout_us` (connect_timeout, or
 /// misc_timeout for MISC_CHECK, whose process group gets SIGTERM then SIGKILL 2 s later).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ use crate::wire::{self, Family, GarpRepr, UnsolicitedNaRepr, VipList, VrrpRepr};
 
 use super::garp::GarpPacer;
 use super::io::{InterfaceInfo, Output, Owned, State};
+use super::metrics::Telemetry;
 use super::notify;
 use super::outbox::{self, Outbox};
 use super::receive::{Expect, ExpectAuth, Validator};
@@ -117,7 +118,7 @@ pub struct Instance {
     garp_lower_at: Option<Instant>,
     /// `garp_extra_if`: when a master's next round of GARPs on its other interfaces is
     /// due, looked at as each advert goes.
-    extra_if_garp_at: Option<Instant>,
+    pub(crate) extra_if_garp_at: Option<Instant>,
     /// The addresses every advert carries, built once.
     advert_vips: VipList,
     /// Duplicate address owner handling (`vrrp_state_master_rx()`): adverts of ours left
@@ -135,6 +136,9 @@ pub struct Instance {
     /// (`vrrp->total_priority`), for the dumps.
     #[serde(default)]
     pub total_priority: i32,
+    /// Transitions, time in each state, refused adverts by reason: for metrics.
+    #[serde(default)]
+    pub telemetry: Telemetry,
 }
 
 impl Instance {
@@ -175,6 +179,7 @@ impl Instance {
             owner_reduced: false,
             last_transition: None,
             total_priority: i32::from(cfg.priority),
+            telemetry: Telemetry::default(),
             cfg,
         }
     }
@@ -277,6 +282,7 @@ impl Instance {
                 to,
                 reason: reason.to_string(),
             });
+            self.telemetry.transition(self.state, to, cx.now);
             self.state = to;
             self.last_transition = Some(cx.now);
         }

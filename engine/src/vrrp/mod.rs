@@ -18,6 +18,7 @@ pub mod fuzz;
 pub mod garp;
 pub mod instance;
 pub mod io;
+pub mod metrics;
 pub mod notify;
 pub mod outbox;
 pub mod receive;
@@ -201,6 +202,7 @@ impl Engine {
                 inst.master_priority = o.master_priority;
                 inst.effective_priority = o.effective_priority;
                 inst.stats = o.stats.clone();
+                inst.telemetry = o.telemetry.clone();
                 inst.validator = {
                     let mut v = o.validator.clone();
                     v.expect = inst.validator.expect.clone();
@@ -484,6 +486,7 @@ impl Engine {
                 if let Some(c) = reason.counter() {
                     inst.stats.bump(c);
                 }
+                inst.telemetry.reject(&reason);
                 // A refused advert never resets the down timer (§3.5 step 2).
                 return;
             }
@@ -494,6 +497,7 @@ impl Engine {
             if let Some(c) = n.counter() {
                 inst.stats.bump(c);
             }
+            inst.telemetry.note(n);
         }
         let p = VrrpPacket::new_unchecked(layout.vrrp(bytes), family);
         let heard = Heard {

@@ -199,6 +199,40 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// A stable snake_case name for the kind of reason, without its values: the label
+    /// a metrics endpoint counts refused and noted adverts by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::TooShort { .. } => "too_short",
+            Reason::UnexpectedAh => "unexpected_ah",
+            Reason::MissingAh => "missing_ah",
+            Reason::Length { .. } => "length",
+            Reason::Ttl { .. } => "ttl",
+            Reason::Version { .. } => "version",
+            Reason::InvalidAuthType { .. } => "invalid_auth_type",
+            Reason::AuthTypeMismatch { .. } => "auth_type_mismatch",
+            Reason::Password => "password",
+            Reason::AhNextHeader { .. } => "ah_next_header",
+            Reason::AhIcv => "ah_icv",
+            Reason::AhSpi { .. } => "ah_spi",
+            Reason::AhReplay { .. } => "ah_replay",
+            Reason::IntervalV2 { .. } => "advert_interval",
+            Reason::Type { .. } => "type",
+            Reason::TotalLength { .. } => "total_length",
+            Reason::IntervalV3 { .. } => "advert_interval_v3",
+            Reason::Checksum { .. } => "checksum",
+            Reason::OldUnicastChecksum => "old_unicast_checksum",
+            Reason::ExpectedUnicast => "expected_unicast",
+            Reason::ExpectedMulticast => "expected_multicast",
+            Reason::OwnerIgnore => "owner_ignore",
+            Reason::AddrCount { .. } => "address_count",
+            Reason::VipMissing { .. } => "vip_missing",
+            Reason::NotAPeer { .. } => "not_a_peer",
+            Reason::PeerTtl { .. } => "peer_ttl",
+            Reason::PriorityZero => "priority_zero",
+        }
+    }
+
     /// The counter keepalived bumps for this reason, if any.
     pub fn counter(&self) -> Option<Counter> {
         Some(match self {

@@ -21,7 +21,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{debug, error, info, warn};
 
 use keepalived_driver::check::{self as driver, Event, Platform};
-use keepalived_driver::EngineClock;
+use keepalived_driver::{EngineClock, Query};
 
 use crate::host::auto_priority;
 use crate::host::fifo::NotifyFifo;
@@ -35,6 +35,8 @@ use crate::host::smtp::Mailer;
 use crate::host::tuning;
 use crate::ipvs::wire::{Timeouts, DEFAULT_TIMEOUTS, STATE_BACKUP, STATE_MASTER};
 use crate::ipvs::{IpvsError, IpvsTable, StopMode, SyncDaemons};
+use crate::metrics::live::CheckLive;
+use crate::metrics::{next_question, Asked, CheckAnswer, ChildMetrics};
 use crate::vrrp::platform::{user_ids, utc_offset};
 use fwmarks::FwmarkTable;
 use probe::{Prober, TlsSetup};
@@ -46,6 +48,8 @@ pub struct CheckerSetup {
     pub dont_release_ipvs: bool,
     /// Configurations from the parent, complete ([`crate::config_channel`]).
     pub reloads: UnboundedReceiver<Box<Config>>,
+    /// `--metrics`: the parent's questions, and what to record for them.
+    pub metrics: Option<ChildMetrics<CheckAnswer, CheckLive>>,
 }
 
 struct LinuxChecker {
@@ -76,6 +80,11 @@ struct LinuxChecker {
     /// Where the state dump goes, from the running configuration.
     dumps: DumpPaths,
     stopping: bool,
+    /// `--metrics`: the parent's questions, the answer being given, and the IPVS
+    /// counters (probe times are recorded by the probe tasks).
+    questions: Option<UnboundedReceiver<Asked<CheckAnswer>>>,
+    asked: Option<std::sync::mpsc::SyncSender<CheckAnswer>>,
+    live: Option<CheckLive>,
 }
 
 /// Runs the checker side until SIGTERM/SIGINT. Returns the process exit code.
@@ -121,7 +130,8 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
 }
 
 impl LinuxChecker {
-    async fn new(setup: CheckerSetup, config: &Config) -> Result<LinuxChecker, String> {
+    async fn new(mut setup: CheckerSetup, config: &Config) -> Result<LinuxChecker, String> {
+        let metrics = setup.metrics.take();
         crate::host::netlink::set_rcv_bufs(crate::host::netlink::RcvBufs::lvs(&config.global));
         let mut netlink = Netlink::connect().map_err(|e| e.to_string())?;
         // Fills the interface index the address events are reported by.
@@ -169,7 +179,15 @@ impl LinuxChecker {
             reload_started: None,
             dumps: DumpPaths::new(config),
             stopping: false,
+            questions: None,
+            asked: None,
+            live: None,
         };
+        if let Some(m) = metrics {
+            c.probes.time_into(m.live.clone());
+            c.questions = Some(m.questions);
+            c.live = Some(m.live);
+        }
         c.apply_globals(&config.global, None);
         Ok(c)
     }
@@ -328,6 +346,10 @@ impl Platform for LinuxChecker {
                 _ = self.signals.stats_clear.recv() => {}
                 _ = self.signals.json.recv() => {}
                 input = self.probes.next() => return Event::Input(input),
+                asked = next_question(&mut self.questions) => {
+                    self.asked = Some(asked.reply);
+                    return Event::Query(asked.query);
+                }
                 input = self.files.next() => return Event::Input(input),
                 Some(ev) = self.netlink.next_host_event() => {
                     if let HostEvent::Address { addr, added, .. } = ev {
@@ -400,12 +422,27 @@ impl Platform for LinuxChecker {
         }
     }
 
+    /// The parent's metrics endpoint asked: the servers as they stand go to the query
+    /// thread, which renders them off the loop.
+    fn answer(&mut self, _query: Query, engine: &CheckEngine) {
+        if let Some(reply) = self.asked.take() {
+            let _ = reply.try_send(CheckAnswer {
+                virtual_servers: engine.virtual_servers(),
+                real_servers: engine.real_servers(),
+            });
+        }
+    }
+
     /// After each engine step: the kernel's table follows the step's changes at once,
     /// and the `nftables_ipvs` marks the engine's ranges (at a stop, the tables go as a
     /// whole once the engine is done).
     fn observe(&mut self, engine: &CheckEngine) {
         if let Some(t) = self.ipvs.as_mut() {
-            t.commit();
+            let applied = t.commit();
+            if let Some(live) = &self.live {
+                live.ipvs_changes.inc_by(applied.changes);
+                live.ipvs_errors.inc_by(applied.failures);
+            }
         }
         if !self.stopping {
             self.fwmarks.follow(engine.fwmark_ranges());

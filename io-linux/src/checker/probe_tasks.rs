@@ -18,6 +18,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::AbortHandle;
 
 use crate::checker::probe::Prober;
+use crate::metrics::live::CheckLive;
 
 /// A probe that begins this long after the engine asked for it reports its start; one
 /// that begins sooner does not, as the difference to the watchdog is too small to matter.
@@ -42,6 +43,8 @@ struct Running {
 
 pub struct ProbeTasks {
     prober: Prober,
+    /// `--metrics`: where each probe's time goes.
+    timed: Option<CheckLive>,
     running: HashMap<ProbeId, Running>,
     generation: u64,
     tx: UnboundedSender<Message>,
@@ -53,6 +56,7 @@ impl ProbeTasks {
         let (tx, rx) = unbounded_channel();
         ProbeTasks {
             prober,
+            timed: None,
             running: HashMap::new(),
             generation: 0,
             tx,
@@ -60,11 +64,16 @@ impl ProbeTasks {
         }
     }
 
+    /// Records how long each probe takes into `live`.
+    pub fn time_into(&mut self, live: CheckLive) {
+        self.timed = Some(live);
+    }
+
     /// Runs `spec` in a task of its own; a probe of the same checker still out is aborted.
     pub fn start(&mut self, spec: ProbeSpec) {
         self.generation += 1;
         let (id, generation) = (spec.id, self.generation);
-        let (prober, tx) = (self.prober.clone(), self.tx.clone());
+        let (prober, tx, timed) = (self.prober.clone(), self.tx.clone(), self.timed.clone());
         let asked = Instant::now();
         let task = tokio::spawn(async move {
             if asked.elapsed() >= LATE_START {
@@ -74,7 +83,12 @@ impl ProbeTasks {
                     word: Word::Started,
                 });
             }
+            let began = Instant::now();
             let outcome = prober.run(&spec).await;
+            if let Some(live) = &timed {
+                let up = matches!(outcome, ProbeOutcome::Up | ProbeOutcome::Exited(0));
+                live.probe(spec.kind.keyword(), up, began.elapsed());
+            }
             let _ = tx.send(Message {
                 id,
                 generation,

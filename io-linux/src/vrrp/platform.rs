@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use keepalived_engine::config::model::Config;
 use keepalived_engine::time::Instant;
-use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Output, TrackedAtStart};
+use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Output, State, TrackedAtStart};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{debug, error, info, warn};
 
 use keepalived_driver::vrrp::{Event, Platform};
-use keepalived_driver::EngineClock;
+use keepalived_driver::{EngineClock, Query};
 
 use super::linkbeat::{Method, PolledLinks};
 use super::network::Network;
@@ -32,6 +32,8 @@ use crate::host::files::{dump_file, DumpPaths, VRRP_DATA};
 use crate::host::script_user::{Identity, ScriptUser};
 use crate::host::scripts::Scripts;
 use crate::host::signals::Signals;
+use crate::metrics::live::{Takeovers, VrrpLive};
+use crate::metrics::{next_question, Asked, ChildMetrics, VrrpAnswer};
 use keepalived_engine::vrrp::dump::{DumpHost, LinkPolling};
 
 pub(crate) struct LinuxPlatform {
@@ -63,6 +65,18 @@ pub(crate) struct LinuxPlatform {
     dumps: DumpPaths,
     /// The interfaces whose `promote_secondaries` the instances turned on.
     promote: PromoteSecondaries,
+    /// `--metrics`: what the parent asks, and what this platform measures for it.
+    metrics: Metrics,
+}
+
+/// The metrics endpoint's side of the platform ([`crate::metrics`]).
+#[derive(Default)]
+struct Metrics {
+    questions: Option<UnboundedReceiver<Asked<VrrpAnswer>>>,
+    /// Where the answer to the question being answered goes.
+    asked: Option<std::sync::mpsc::SyncSender<VrrpAnswer>>,
+    live: Option<VrrpLive>,
+    takeovers: Takeovers,
 }
 
 pub struct Setup {
@@ -70,6 +84,8 @@ pub struct Setup {
     pub fifos: Vec<keepalived_engine::config::model::Fifo>,
     /// Where the parent's later configurations arrive.
     pub reloads: UnboundedReceiver<Box<Config>>,
+    /// `--metrics`: the parent's questions, and what to record for them.
+    pub metrics: Option<ChildMetrics<VrrpAnswer, VrrpLive>>,
 }
 
 /// What the operator and the parent ask of the child: signals, later configurations,
@@ -137,6 +153,14 @@ impl LinuxPlatform {
             clock: Clock::new(engine_clock),
             dumps: DumpPaths::new(config),
             promote: PromoteSecondaries::default(),
+            metrics: match setup.metrics {
+                Some(m) => Metrics {
+                    questions: Some(m.questions),
+                    live: Some(m.live),
+                    ..Metrics::default()
+                },
+                None => Metrics::default(),
+            },
         };
         platform
             .sockets
@@ -187,6 +211,7 @@ impl Platform for LinuxPlatform {
     }
 
     fn until(&self, t: Instant) -> Duration {
+        self.metrics.takeovers.sleeping_until(t);
         self.clock.until(t)
     }
 
@@ -250,6 +275,10 @@ impl Platform for LinuxPlatform {
                 }
                 input = self.files.next() => return Event::Input(input),
                 input = self.processes.next(), if self.processes.active() => return Event::Input(input),
+                asked = next_question(&mut self.metrics.questions) => {
+                    self.metrics.asked = Some(asked.reply);
+                    return Event::Query(asked.query);
+                }
                 _ = self.polled.tick(), if !self.polled.is_empty() => {
                     if let Some(ev) = self.polled.poll(&mut self.network) {
                         return ev;
@@ -330,6 +359,11 @@ impl Platform for LinuxPlatform {
         if let Some(reload) = &reload {
             reload.log_applied();
         }
+        if let Some(live) = &self.metrics.live {
+            self.metrics
+                .takeovers
+                .drained(self.clock.now(), &live.takeover);
+        }
     }
 
     async fn execute(&mut self, out: Output) {
@@ -399,7 +433,14 @@ impl Platform for LinuxPlatform {
                 from,
                 to,
                 reason,
-            } => self.reports.state_change(&instance, from, to, &reason),
+            } => {
+                if to == State::Master && self.metrics.live.is_some() {
+                    self.metrics
+                        .takeovers
+                        .became_master(&instance, self.clock.now());
+                }
+                self.reports.state_change(&instance, from, to, &reason)
+            }
             Output::GroupStateChange { group, to } => self.reports.group_state_change(&group, to),
             Output::PriorityChange {
                 instance,
@@ -420,6 +461,20 @@ impl Platform for LinuxPlatform {
 
     fn write_json(&mut self, text: String) {
         dump_file(&self.dumps.json(), &text);
+    }
+
+    /// The parent's metrics endpoint asked: the engine's snapshot or its JSON dump goes
+    /// to the query thread, which renders it off the loop.
+    fn answer(&mut self, query: Query, engine: &Engine) {
+        let Some(reply) = self.metrics.asked.take() else {
+            return;
+        };
+        let answer = match query {
+            Query::Snapshot => VrrpAnswer::Snapshot(engine.snapshot(self.clock.now())),
+            Query::Status => VrrpAnswer::Status(engine.json_text(&self.dump_host())),
+        };
+        // The thread waits with room for one answer; a thread gone leaves it unread.
+        let _ = reply.try_send(answer);
     }
 
     /// The wall clock and local time zone, the script users' uid:gid, the interfaces'

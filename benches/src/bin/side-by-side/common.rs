@@ -48,11 +48,25 @@ pub fn beside_us(name: &str) -> PathBuf {
 /// One daemon in the foreground, logging to `<tag>.log`, pidfiles `<tag>.p/.r/.c`; `role`
 /// is `-P` (VRRP only) or `-C` (checker only), as both daemons spell them.
 pub fn start(which: Which, ns: &Netns, conf: &Path, dir: &Path, tag: &str, role: &str) -> Daemon {
+    start_with(which, ns, conf, dir, tag, role, &[])
+}
+
+/// [`start`] with `extra` arguments after the others.
+pub fn start_with(
+    which: Which,
+    ns: &Netns,
+    conf: &Path,
+    dir: &Path,
+    tag: &str,
+    role: &str,
+    extra: &[&str],
+) -> Daemon {
     let file = |ext: &str| dir.join(format!("{tag}.{ext}")).display().to_string();
     let (c, p, r, k) = (conf.display().to_string(), file("p"), file("r"), file("c"));
-    let args = [
+    let mut args = vec![
         "-n", "-l", "-G", role, "-f", &c, "-p", &p, "-r", &r, "-c", &k,
     ];
+    args.extend_from_slice(extra);
     Daemon::start(ns, &which.binary(), &args, dir.join(format!("{tag}.log")))
 }
 

@@ -7,15 +7,93 @@
 //! Under load, each router also runs 1,000 other instances (which fail over with the
 //! measured one), a checker doing 5,000 TCP checks a second against a listener in its
 //! namespace, and a process spins on every core.
+//!
+//! With `--scrape MS`, keepalived-rs's routers serve `--metrics` and a scraper in each
+//! router's namespace reads `/metrics` every MS ms throughout; the rows keep their keys,
+//! so `--compare` with a run without it shows what scraping costs a failover.
 
 use std::fmt::Write as _;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use keepalived_tests::host::{tmp_dir, wait_for, Capture, Daemon, Lan};
+use keepalived_tests::host::{in_netns, tmp_dir, wait_for, Capture, Daemon, Lan};
 use serde_json::{json, Value};
 
-use crate::common::{beside_us, median_worst, start, Links, Which, INSTANCES};
+use crate::common::{beside_us, median_worst, start, start_with, Links, Which, INSTANCES};
+
+/// `--scrape MS`: how often keepalived-rs's `/metrics` is read during the failovers.
+pub static SCRAPE: OnceLock<Duration> = OnceLock::new();
+
+/// Where the routers serve `--metrics`, in their own namespaces.
+const METRICS: &str = "127.0.0.1:9650";
+
+/// Reads `/metrics` in some namespaces every `every` until dropped, counting the
+/// scrapes that answered 200 and those that did not.
+struct Scraper {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Scraper {
+    fn start(namespaces: &[&str], every: Duration) -> Scraper {
+        let mut s = Scraper {
+            stop: Arc::default(),
+            ok: Arc::default(),
+            failed: Arc::default(),
+            threads: Vec::new(),
+        };
+        for ns in namespaces {
+            let (ns, stop) = (ns.to_string(), s.stop.clone());
+            let (ok, failed) = (s.ok.clone(), s.failed.clone());
+            s.threads.push(std::thread::spawn(move || {
+                in_netns(&ns, || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let n = if scrape_once() { &ok } else { &failed };
+                        n.fetch_add(1, Ordering::Relaxed);
+                        std::thread::sleep(every);
+                    }
+                })
+            }));
+        }
+        s
+    }
+}
+
+impl Drop for Scraper {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        eprintln!(
+            "scrapes of /metrics: {} answered, {} not (a router stopped or starting)",
+            self.ok.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// One GET /metrics, answered 200.
+fn scrape_once() -> bool {
+    let Ok(mut s) =
+        std::net::TcpStream::connect_timeout(&METRICS.parse().unwrap(), Duration::from_secs(1))
+    else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+    if s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).is_ok() && out.starts_with(b"HTTP/1.1 200")
+}
 
 const VIP: &str = "10.93.0.100";
 const NET: u8 = 93;
@@ -273,9 +351,24 @@ fn failovers(which: Which, version: u8, advert_s: f64, stop: Stop, n: usize, loa
             l.drop_vips(i);
         }
     };
-    let _r2 = start(which, &lan.ns[1], &confs[1], &dir, "r2", "-P");
+    let scrape = SCRAPE.get().filter(|_| which == Which::Ours);
+    let extra: &[&str] = if scrape.is_some() {
+        &["--metrics", METRICS]
+    } else {
+        &[]
+    };
+    let _r2 = start_with(which, &lan.ns[1], &confs[1], &dir, "r2", "-P", extra);
+    let _scraper = scrape.map(|every| Scraper::start(&[&lan.ns[0].name, &lan.ns[1].name], *every));
     for k in 0..n {
-        let r1 = start(which, &lan.ns[0], &confs[0], &dir, &format!("r1-{k}"), "-P");
+        let r1 = start_with(
+            which,
+            &lan.ns[0],
+            &confs[0],
+            &dir,
+            &format!("r1-{k}"),
+            "-P",
+            extra,
+        );
         let up = wait_for(Duration::from_secs(15), || lan.holders(VIP) == [0]).and_then(|_| {
             // Under load, the other 1,000 come back to router 1 before it is stopped.
             let all = || links.as_ref().is_none_or(|l| l.vips(0) == INSTANCES);

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use common::{usage, Which};
 
-pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict] [--no-load | --no-idle] [--advert S] [--vips N] [--out DIR] [--compare OLD.json]
+pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict] [--no-load | --no-idle] [--advert S] [--vips N] [--scrape MS] [--out DIR] [--compare OLD.json]
 Run as root, with tcpdump, iproute2 and keepalived installed (and, for the checker part
 on a kernel without IPVS, qemu, virtme-ng and a Debian kernel image).";
 
@@ -91,6 +91,14 @@ fn opts() -> Opts {
                     .and_then(|v| v.parse().ok())
                     .filter(|v| (1..=62_500).contains(v))
                     .unwrap_or_else(|| usage("--vips takes 1 to 62500"))
+            }
+            "--scrape" => {
+                let ms = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|v| (1..=60_000).contains(v))
+                    .unwrap_or_else(|| usage("--scrape takes 1 to 60000 (ms)"));
+                let _ = failover::SCRAPE.set(std::time::Duration::from_millis(ms));
             }
             "--compare" => {
                 opts.compare = Some(

@@ -1,0 +1,266 @@
+//! The parent's HTTP endpoint (`--metrics ADDR:PORT`): `GET /metrics`, `/healthz` and
+//! `/status`, one connection at a time on a thread of its own, far from any event loop.
+//!
+//! It speaks only as much HTTP/1.1 as a scraper and a probe need: a request head of at
+//! most [`MAX_HEAD`] bytes, read within [`CLIENT_TIMEOUT`], answered with
+//! `Connection: close`. Whatever else a client sends is refused without being read
+//! further, so no client can hold more of the parent than one socket for a few seconds.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{debug, info, warn};
+
+use super::channel::{Ask, Children};
+use super::render;
+use crate::host::process::Process;
+
+/// The most of a request head read: a request line and a few headers.
+const MAX_HEAD: usize = 8 << 10;
+
+/// How long a client has to send its request, and to take the answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `/metrics`' content type: the Prometheus text format, as the exporter serves it.
+const PROMETHEUS_TEXT: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// Serves `listener` until the process exits.
+pub fn spawn(listener: TcpListener, children: Arc<Children>) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    std::thread::Builder::new()
+        .name("metrics-http".into())
+        .stack_size(256 << 10)
+        .spawn(move || {
+            info!("Serving /metrics, /healthz and /status on http://{addr}");
+            for conn in listener.incoming() {
+                match conn {
+                    Ok(stream) => {
+                        if let Err(e) = handle(stream, &children) {
+                            debug!("metrics client: {e}");
+                        }
+                    }
+                    Err(e) => {
+                        warn!("metrics endpoint: accept: {e}");
+                        // EMFILE and the like: give the host a moment.
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            }
+        })
+        .map(|_| ())
+}
+
+/// A response: status, content type, body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Response {
+    fn text(status: u16, body: impl Into<String>) -> Response {
+        Response {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+        }
+    }
+}
+
+fn handle(mut stream: TcpStream, children: &Children) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    let head = read_head(&mut stream)?;
+    let (method, response) = match parse_request(&head) {
+        Ok((method, path)) => (method, route(path, children)),
+        Err(r) => ("GET", r),
+    };
+    write_response(&mut stream, &response, method == "HEAD")
+}
+
+/// Reads up to the blank line that ends a request head, or [`MAX_HEAD`] bytes.
+fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(512);
+    let mut buf = [0u8; 1024];
+    while head.len() < MAX_HEAD {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+        if head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n") {
+            break;
+        }
+    }
+    head.truncate(MAX_HEAD);
+    Ok(head)
+}
+
+/// The method and path of a request head, or the response that refuses it.
+pub fn parse_request(head: &[u8]) -> Result<(&str, &str), Response> {
+    let line_end = head
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| Response::text(400, "incomplete request line\n"))?;
+    let line = std::str::from_utf8(&head[..line_end])
+        .map_err(|_| Response::text(400, "request line is not UTF-8\n"))?
+        .trim_end_matches('\r');
+    let mut parts = line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Response::text(400, "malformed request line\n"));
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(Response::text(505, "HTTP/1.x only\n"));
+    }
+    if method != "GET" && method != "HEAD" {
+        return Err(Response::text(405, "GET or HEAD only\n"));
+    }
+    let path = target.split(['?', '#']).next().unwrap_or(target);
+    Ok((method, path))
+}
+
+fn route(path: &str, children: &Children) -> Response {
+    match path {
+        "/metrics" => metrics(children),
+        "/healthz" => health(children),
+        "/status" => status(children),
+        "/" => Response::text(
+            200,
+            "keepalived-rs: /metrics (Prometheus), /healthz, /status (keepalived.json)\n",
+        ),
+        _ => Response::text(404, "not found: /metrics, /healthz or /status\n"),
+    }
+}
+
+/// Each running child's part, after the parent's own (`keepalived_up`: every child
+/// answered).
+fn metrics(children: &Children) -> Response {
+    let mut parts = Vec::new();
+    let mut answered = Vec::new();
+    for role in children.roles() {
+        match children.ask(role, Ask::Metrics) {
+            Ok(a) if a.ok => {
+                answered.push((role, true));
+                parts.push(a.body);
+            }
+            Ok(a) => {
+                debug!("{} metrics: {}", role.title(), a.body);
+                answered.push((role, false));
+            }
+            Err(e) => {
+                debug!("{e}");
+                answered.push((role, false));
+            }
+        }
+    }
+    let mut body = render::parent(&answered);
+    for p in parts {
+        body.push_str(&p);
+    }
+    Response {
+        status: 200,
+        content_type: PROMETHEUS_TEXT,
+        body,
+    }
+}
+
+/// 200 once every child has settled; 503 with what has not.
+fn health(children: &Children) -> Response {
+    let roles = children.roles();
+    if roles.is_empty() {
+        return Response::text(503, "no child process runs\n");
+    }
+    let mut waiting = String::new();
+    for role in roles {
+        match children.ask(role, Ask::Health) {
+            Ok(a) if a.ok => {}
+            Ok(a) => waiting.push_str(&format!("{}: {}\n", role.title(), a.body)),
+            Err(e) => waiting.push_str(&format!("{e}\n")),
+        }
+    }
+    if waiting.is_empty() {
+        Response::text(200, "ok\n")
+    } else {
+        Response::text(503, waiting)
+    }
+}
+
+/// The VRRP child's JSON state dump, as SIGRTMIN+2 writes it.
+fn status(children: &Children) -> Response {
+    match children.ask(Process::Vrrp, Ask::Status) {
+        Ok(a) if a.ok => Response {
+            status: 200,
+            content_type: "application/json",
+            body: a.body,
+        },
+        Ok(a) => Response::text(503, format!("{}\n", a.body)),
+        Err(e @ super::channel::QueryError::NotRunning(_)) => Response::text(404, format!("{e}\n")),
+        Err(e) => Response::text(503, format!("{e}\n")),
+    }
+}
+
+fn write_response(stream: &mut TcpStream, r: &Response, head_only: bool) -> std::io::Result<()> {
+    let reason = match r.status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    };
+    let mut out = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        r.status,
+        r.content_type,
+        r.body.len()
+    )
+    .into_bytes();
+    if !head_only {
+        out.extend_from_slice(r.body.as_bytes());
+    }
+    stream.write_all(&out)?;
+    stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_read_as_scrapers_and_probes_send_them() {
+        fn ok(head: &str) -> Result<(&str, &str), u16> {
+            parse_request(head.as_bytes()).map_err(|r| r.status)
+        }
+        assert_eq!(
+            ok("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Ok(("GET", "/metrics"))
+        );
+        assert_eq!(
+            ok("HEAD /healthz?x=1 HTTP/1.0\n\n"),
+            Ok(("HEAD", "/healthz"))
+        );
+        assert_eq!(ok("POST /metrics HTTP/1.1\r\n\r\n"), Err(405));
+        assert_eq!(ok("GET /metrics\r\n\r\n"), Err(400));
+        assert_eq!(ok("GET /metrics HTTP/2\r\n\r\n"), Err(505));
+        assert_eq!(ok("GET  /metrics HTTP/1.1\r\n\r\n"), Err(400));
+        assert_eq!(ok("GET /metrics HTTP/1.1"), Err(400));
+        assert_eq!(ok("\u{ff}\u{fe} / HTTP/1.1\n"), Err(405));
+    }
+
+    #[test]
+    fn unknown_paths_are_not_found_and_no_child_is_unhealthy() {
+        let children = Children::default();
+        assert_eq!(route("/nope", &children).status, 404);
+        assert_eq!(route("/healthz", &children).status, 503);
+        assert_eq!(route("/status", &children).status, 404);
+        let m = route("/metrics", &children);
+        assert_eq!(m.status, 200);
+        assert!(m.body.contains("keepalived_up 0\n"), "{}", m.body);
+    }
+}
