@@ -103,8 +103,22 @@ fn complaints(l: &Loaded) -> Vec<String> {
         .collect()
 }
 
+/// The resolved configuration, without the record of which keywords were written
+/// (`explicit`), which writing a default changes by design.
 fn json(l: &Loaded) -> Value {
-    serde_json::to_value(&l.config).expect("a parsed config serializes")
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("explicit");
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(&l.config).expect("a parsed config serializes");
+    strip(&mut v);
+    v
 }
 
 /// The paths at which `a` and `b` differ, with both values.

@@ -276,8 +276,8 @@ mod tests {
     use keepalived_engine::config::{parse_str, ParseOptions};
     use std::io::Write;
 
-    /// What a configuration carries across: the model less what only the parser uses
-    /// (`explicit`, `defined_at`), which is not serialized.
+    /// What a configuration carries across: the model less where each block was
+    /// defined (`defined_at`), which only the parser's messages use.
     fn carried(c: &Config) -> serde_json::Value {
         serde_json::to_value(c).unwrap()
     }
@@ -300,7 +300,13 @@ mod tests {
         a.write_all(&frame).unwrap();
         a.write_all(&frame).unwrap();
         assert_eq!(carried(&read_frame(&mut b).unwrap()), carried(&config));
-        assert_eq!(carried(&read_frame(&mut b).unwrap()), carried(&config));
+        let second = read_frame(&mut b).unwrap();
+        assert_eq!(carried(&second), carried(&config));
+        // Which keywords were written comes through: the child's engine decides by it
+        // (an instance's own notify_priority_changes over its group's).
+        let given = |c: &Config| c.instances[0].explicit;
+        assert!(given(&config).has(keepalived_engine::config::model::Given::Priority));
+        assert_eq!(given(&second), given(&config));
         drop(a);
         assert!(matches!(read_frame(&mut b), Err(ChannelError::Closed)));
     }

@@ -14,7 +14,12 @@ pub const SECOND: u64 = 1_000_000;
 /// wrote from a default it may replace with an inherited one. One bit per [`Given`]: every
 /// real server and checker carries a set, and 40,000 of them must not each cost an
 /// allocation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// It travels with the configuration to the children (a number, left out when empty), as
+/// what they do can depend on it (an instance's own `notify_priority_changes` over its
+/// group's, the dumps' lines for values written).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Explicit(u64);
 
 /// The keywords an [`Explicit`] set records, named after the keyword (for a pair such as
@@ -73,6 +78,11 @@ impl Explicit {
     pub fn has(&self, kw: Given) -> bool {
         self.0 & (1 << kw as u32) != 0
     }
+    /// No keyword given.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
     /// The keywords either set holds.
     pub fn union(self, other: Explicit) -> Explicit {
         Explicit(self.0 | other.0)
@@ -696,7 +706,7 @@ pub struct VrrpScript {
     pub rise: u32,
     pub fall: u32,
     pub init_fail: bool,
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Explicit::is_empty")]
     pub explicit: Explicit,
 }
 
@@ -973,7 +983,7 @@ pub struct VrrpInstance {
     pub lvs_sync_daemon_interface: Option<String>,
     /// Set by `-t`'s resolution: the sync group this instance belongs to.
     pub sync_group: Option<String>,
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Explicit::is_empty")]
     pub explicit: Explicit,
     /// Where the block starts, for messages about the instance as a whole.
     #[serde(skip)]
@@ -1150,7 +1160,7 @@ pub struct VirtualServer {
     pub inhibit_on_failure: bool,
     pub smtp_alert: Option<bool>,
     pub real_servers: Vec<RealServer>,
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Explicit::is_empty")]
     pub explicit: Explicit,
     #[serde(skip)]
     pub defined_at: Option<super::Location>,
@@ -1181,7 +1191,7 @@ pub struct RealServer {
     pub virtualhost: Option<String>,
     pub snmp_name: Option<String>,
     pub checkers: Vec<Checker>,
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Explicit::is_empty")]
     pub explicit: Explicit,
 }
 
@@ -1202,7 +1212,7 @@ pub struct Checker {
     pub connection: Connection,
     pub schedule: Schedule,
     pub log_all_failures: bool,
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Explicit::is_empty")]
     pub explicit: Explicit,
 }
 
