@@ -2,8 +2,9 @@
 //! set up alike (same interface names, MACs and addresses), on the same configuration:
 //! static addresses, routes, rules and a static track group; a gratuitous ARP group;
 //! two instances in a sync group (IPv4 with a unicast peer, `auth_pass`, virtual routes
-//! and rules, a tracked script, file and interface and a notify script; native IPv6)
-//! and a third on a VMAC. No tracked process: keepalived's process monitor (the proc
+//! and rules, a tracked script, file and interface and a notify script; native IPv6),
+//! a third on a VMAC of a given MAC with extra-interface GARPs, and a fourth whose
+//! address on another interface goes on a VMAC (`use_vmac_addr`). No tracked process: keepalived's process monitor (the proc
 //! connector) is refused outside the initial network namespace (errno 111), so its
 //! tracked process never reaches quorum there. After the same time running, each is
 //! sent SIGUSR1, SIGUSR2 and SIGRTMIN+2 together, and:
@@ -86,7 +87,11 @@ fn config(global: &str, dir: &Path) -> String {
          vrrp_instance VI_2 {{\n  interface d0\n  state BACKUP\n  virtual_router_id 52\n  \
          priority 100\n  advert_int 1\n  native_ipv6\n  virtual_ipaddress {{\n    fd93::100/64\n  }}\n}}\n\
          vrrp_instance VI_3 {{\n  interface d0\n  state BACKUP\n  virtual_router_id 53\n  \
-         priority 100\n  advert_int 1\n  use_vmac\n  virtual_ipaddress {{\n    10.93.0.103/24\n  }}\n}}\n"
+         priority 100\n  advert_int 1\n  use_vmac vrrp.53 02:11:22:33:44:55\n  garp_extra_if all 2\n  \
+         virtual_ipaddress {{\n    10.93.0.103/24\n    10.97.0.1/24 dev d1\n  }}\n}}\n\
+         vrrp_instance VI_4 {{\n  interface d0\n  state BACKUP\n  virtual_router_id 54\n  \
+         priority 100\n  advert_int 1\n  use_vmac_addr\n  \
+         virtual_ipaddress {{\n    10.93.0.104/24\n    10.98.0.1/24 dev d1\n  }}\n}}\n"
     )
 }
 
@@ -256,8 +261,9 @@ fn json_diff(theirs: &Value, ours: &Value) -> Vec<String> {
 ///   pool): each process's own numbers, and keepalived has an input and an output
 ///   socket where keepalived-rs has one;
 /// - wall-clock times (`Last transition`, `Read timeout`, `GARP next time`,
-///   `GNA next time`, `IPv6 forwarding. Last checked`): each daemon's own readings of
-///   its own events, which must be `%ld.%6.6ld (…)` times;
+///   `GNA next time`, `Next gratuitous ARP for such secondary`, `IPv6 forwarding. Last
+///   checked`): each daemon's own readings of its own events, which must be
+///   `%ld.%6.6ld (…)` times;
 /// - a script's `State = idle` or `running`: whether each daemon's run of it, every
 ///   second, is under way at the moment of the dump;
 /// - `Password`: keepalived 2.2.7 writes it; ours must be `********`.
@@ -287,6 +293,7 @@ fn normalize(line: &str) -> Option<Result<String, String>> {
         "Read timeout = ",
         "GARP next time ",
         "GNA next time ",
+        "Next gratuitous ARP for such secondary = ",
         "Not IPv6 forwarding. Last checked ",
         "IPv6 forwarding. Last checked ",
     ] {

@@ -301,7 +301,13 @@ fn addr_prefix(a: IpAddr, len: u8) -> String {
 /// `format_ipaddress()`: `10.0.0.1/24 dev eth0 scope global set`. `dev` is the interface
 /// the address goes on unless it names its own; `set` whether it is on it now. An
 /// interface with a base (a VMAC) is written `vrrp.51@eth0`.
-fn format_ipaddress(a: &IpAddress, dev: &str, host: &DumpHost, set: bool) -> String {
+fn format_ipaddress(
+    a: &IpAddress,
+    dev: &str,
+    host: &DumpHost,
+    set: bool,
+    use_vmac: bool,
+) -> String {
     let mut s = addr_prefix(a.address, a.prefix_len);
     if let (IpAddr::V4(_), Some(b)) = (a.address, &a.broadcast) {
         if let Some(b) = broadcast(a, b) {
@@ -313,7 +319,7 @@ fn format_ipaddress(a: &IpAddress, dev: &str, host: &DumpHost, set: bool) -> Str
     if let Some(base) = host.base_of(dev) {
         let _ = write!(s, "@{base}");
     }
-    if a.use_vmac {
+    if use_vmac {
         s.push_str(" use_vmac");
     }
     let _ = write!(s, " scope {}", a.scope.as_deref().unwrap_or("global"));
@@ -357,6 +363,18 @@ fn format_ipaddress(a: &IpAddress, dev: &str, host: &DumpHost, set: bool) -> Str
         s.push_str(" set");
     }
     s
+}
+
+/// A VIP or eVIP of instance `c` as `format_ipaddress()` writes it. `use_vmac` is the
+/// address's own keyword: one `use_vmac_addr` put on a VMAC (an address of the other
+/// family, or on another interface) does not have it.
+fn vip_text(c: &VrrpInstance, a: &IpAddress, dev: &str, host: &DumpHost, set: bool) -> String {
+    let placed = c.use_vmac_addr && {
+        let on = a.dev.as_deref().unwrap_or(dev);
+        let base = host.base_of(on).unwrap_or(on);
+        a.address.is_ipv6() != c.is_ipv6() || Some(base) != c.interface.as_deref()
+    };
+    format_ipaddress(a, dev, host, set, a.use_vmac && !placed)
 }
 
 /// The broadcast address `brd` gives, as keepalived stores it.
@@ -920,13 +938,13 @@ impl Engine {
             "vips",
             c.virtual_ipaddress
                 .iter()
-                .map(|a| format_ipaddress(a, dev, host, set)),
+                .map(|a| vip_text(c, a, dev, host, set)),
         )
         .strs(
             "evips",
             c.virtual_ipaddress_excluded
                 .iter()
-                .map(|a| format_ipaddress(a, dev, host, set)),
+                .map(|a| vip_text(c, a, dev, host, set)),
         )
         .strs("vroutes", c.virtual_routes.iter().map(format_route))
         .strs("vrules", c.virtual_rules.iter().map(format_rule))
@@ -1179,7 +1197,8 @@ impl Engine {
                 let set = host
                     .interface(dev)
                     .is_some_and(|i| i.addresses.contains(&a.address));
-                let _ = writeln!(s, "     {}", format_ipaddress(a, dev, host, set));
+                let text = format_ipaddress(a, dev, host, set, a.use_vmac);
+                let _ = writeln!(s, "     {text}");
             }
         }
         if !cfg.static_routes.is_empty() {
@@ -1941,6 +1960,16 @@ impl Engine {
                 i.state != State::Init,
                 c.vmac_xmit_base
             ));
+            if let Some(addr) = c
+                .use_vmac
+                .as_ref()
+                .and_then(|m| vmac_mac(m.mac.as_deref()?))
+            {
+                w(format!("     MAC = {}", mac(&addr)));
+            }
+        }
+        if c.use_vmac_addr {
+            w("   Use VMAC for VIPs on other interfaces".into());
         }
         let vip_if = host.interface(i.vip_interface());
         match (&c.interface, vip_if) {
@@ -2022,6 +2051,18 @@ impl Engine {
             c.garp_lower_prio_repeat
         ));
         w(format!("   Down timer adverts = {}", c.down_timer_adverts));
+        if let Some(g) = extra_if_garps(c) {
+            w(format!(
+                "   Gratuitous ARP for each secondary {} = {}",
+                if g.all { "i/f" } else { "VMAC" },
+                secs(g.interval_us)
+            ));
+            let next = i.extra_if_garp_at.map_or(0, |t| host.wall(t));
+            w(format!(
+                "   Next gratuitous ARP for such secondary = {}",
+                host.stamp(next, Stamp::Trailing)
+            ));
+        }
         w(format!(
             "   Send advert after receive lower priority advert = {}",
             !c.lower_prio_no_advert
@@ -2094,13 +2135,13 @@ impl Engine {
         if !c.virtual_ipaddress.is_empty() {
             w(format!("   Virtual IP ({}):", c.virtual_ipaddress.len()));
             for a in &c.virtual_ipaddress {
-                w(format!("     {}", format_ipaddress(a, dev, host, set)));
+                w(format!("     {}", vip_text(c, a, dev, host, set)));
             }
         }
         if !c.virtual_ipaddress_excluded.is_empty() {
             w("   Virtual IP Excluded :".into());
             for a in &c.virtual_ipaddress_excluded {
-                w(format!("     {}", format_ipaddress(a, dev, host, set)));
+                w(format!("     {}", vip_text(c, a, dev, host, set)));
             }
         }
         if i.unicast() {
@@ -2526,6 +2567,40 @@ fn in_host_order<'a>(host: &DumpHost, names: &'a [String]) -> Vec<&'a str> {
     let mut out: Vec<&str> = names.iter().map(String::as_str).collect();
     out.sort_by_key(|n| index(n));
     out
+}
+
+/// A `use_vmac` MAC (`VRRP_VMAC_MAC_SPECIFIED`): six octets, not a multicast one.
+fn vmac_mac(text: &str) -> Option<[u8; 6]> {
+    let octets: Vec<u8> = text
+        .split(':')
+        .map(|o| u8::from_str_radix(o, 16).ok())
+        .collect::<Option<_>>()?;
+    let mac: [u8; 6] = octets.try_into().ok()?;
+    (mac[0] & 1 == 0).then_some(mac)
+}
+
+/// The extra-interface GARPs keepalived keeps for an instance: with an interval, and
+/// addresses on a VMAC of their own, or (with `all`) on another interface
+/// (`vrrp_complete_instance()` drops them otherwise).
+fn extra_if_garps(c: &VrrpInstance) -> Option<&crate::config::model::GarpExtraIf> {
+    let g = c
+        .garp_extra_if
+        .as_ref()
+        .filter(|g| g.interval_us >= 1_000_000)?;
+    let own = c.vip_interface();
+    let (mut extra_vmac, mut extra_if) = (false, false);
+    for a in c
+        .virtual_ipaddress
+        .iter()
+        .chain(&c.virtual_ipaddress_excluded)
+    {
+        if a.use_vmac {
+            extra_vmac = true;
+        } else if a.dev.is_some() && a.dev.as_deref() != own {
+            extra_if = true;
+        }
+    }
+    (extra_vmac || (extra_if && g.all)).then_some(g)
 }
 
 /// `format_mac_buf()`: `02:00:5e:93:00:01`.
