@@ -246,18 +246,6 @@ fn exempt(owner: &str, line: &str, ours: &[String]) -> Option<Result<(), String>
             Err("no `Retries iterations`".into())
         });
     }
-    if owner.starts_with("LVS Topology")
-        && ["Retry count = ", "Retry delay = ", "Warmup = "]
-            .iter()
-            .any(|k| t.starts_with(k))
-    {
-        // keepalived writes these for a virtual or real server only when the keyword
-        // was given there (or, for a real server, on its virtual server), and which
-        // keywords were given does not reach keepalived-rs's checker child: the model's
-        // `explicit` sets are not serialized. The values themselves are checked through
-        // each checker's `Retries`, `Delay before retry` and `Warmup`.
-        return Some(Ok(()));
-    }
     if let Some(stamp) = t.strip_prefix("Last ran = ") {
         // Each daemon's own clock reading: the line must be there, as a timeval with
         // the same local-time layout.
