@@ -33,7 +33,7 @@ use crate::config::model::{
     TrackFile, UdpCheck, Url, VirtualServerGroup, VsAddress, VsgEntry,
 };
 use crate::time::Instant;
-use crate::vrrp::dump::{global_text, DumpHost, MASK};
+use crate::vrrp::dump::{cmd_str, ctime, global_text, DumpHost, MASK};
 
 /// The uid:gid a command runs as: its own `user [group]`'s as the host resolves it,
 /// else the default script user's.
@@ -132,39 +132,6 @@ fn abled(b: bool) -> &'static str {
     } else {
         "disabled"
     }
-}
-
-/// `cmd_str()`: each argument in single quotes, separated by spaces.
-fn cmd_str(c: &Command) -> String {
-    let quoted: Vec<String> = c.argv.iter().map(|a| format!("'{a}'")).collect();
-    quoted.join(" ")
-}
-
-/// `ctime_r()`'s first 24 characters, `Sat Dec  5 18:22:42 2026`, for local seconds.
-fn ctime(secs: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days().
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{} {} {d:2} {:02}:{:02}:{:02} {y}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(m - 1) as usize],
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 /// Whether a virtual server is a firewall-mark service, whose protocol keepalived drops

@@ -231,7 +231,7 @@ enum Stamp {
 }
 
 /// `ctime()`'s `Sat Dec  5 18:22:42 2026`, without the newline.
-fn ctime(secs: i64) -> String {
+pub(crate) fn ctime(secs: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -280,7 +280,7 @@ fn state_word(s: State) -> &'static str {
 }
 
 /// `cmd_str()`: each argument in single quotes, separated by spaces.
-fn cmd_str(c: &Command) -> String {
+pub(crate) fn cmd_str(c: &Command) -> String {
     c.argv
         .iter()
         .map(|a| format!("'{a}'"))

@@ -28,7 +28,7 @@ use crate::host::fifo::NotifyFifo;
 use crate::host::files::{dump_file, DumpPaths, CHECKER_DATA};
 use crate::host::netlink::{HostEvent, Netlink};
 use crate::host::process::{start_process, EXIT_FATAL};
-use crate::host::script_user::{Identity, ScriptUser};
+use crate::host::script_user::ScriptUser;
 use crate::host::scripts::Scripts;
 use crate::host::signals::Signals;
 use crate::host::smtp::Mailer;
@@ -37,7 +37,7 @@ use crate::ipvs::wire::{Timeouts, DEFAULT_TIMEOUTS, STATE_BACKUP, STATE_MASTER};
 use crate::ipvs::{IpvsError, IpvsTable, StopMode, SyncDaemons};
 use crate::metrics::live::CheckLive;
 use crate::metrics::{next_question, Asked, CheckAnswer, ChildMetrics};
-use crate::vrrp::platform::{user_ids, utc_offset};
+use crate::vrrp::platform::clock_and_users;
 use fwmarks::FwmarkTable;
 use probe::{Prober, TlsSetup};
 use probe_tasks::ProbeTasks;
@@ -402,23 +402,9 @@ impl Platform for LinuxChecker {
     /// The wall clock and local time zone, the scripts' uid:gid and the watched files'
     /// paths, for the dump.
     fn dump_host(&self) -> DumpHost {
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let u = &self.scripts.default_user;
-        let id = u
-            .user
-            .as_deref()
-            .and_then(|user| Identity::of(user, u.group.as_deref()))
-            .unwrap_or_else(Identity::root);
         DumpHost {
-            now: self.now(),
-            wall_us: wall.as_micros() as u64,
-            utc_offset_s: utc_offset(wall.as_secs() as libc::time_t),
-            script_ids: (id.uid, id.gid),
-            user_ids: Some(user_ids),
             track_files: Some(self.files.paths()),
-            ..DumpHost::default()
+            ..clock_and_users(self.now(), &self.scripts.default_user)
         }
     }
 

@@ -481,25 +481,12 @@ impl Platform for LinuxPlatform {
     /// indexes and our VMACs' bases, the VRRP sockets and the tracked files' paths, for
     /// the dumps.
     fn dump_host(&self) -> DumpHost {
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let u = &self.scripts.default_user;
-        let id = u
-            .user
-            .as_deref()
-            .and_then(|user| Identity::of(user, u.group.as_deref()))
-            .unwrap_or_else(Identity::root);
         DumpHost {
-            now: self.now(),
-            wall_us: wall.as_micros() as u64,
-            utc_offset_s: utc_offset(wall.as_secs() as libc::time_t),
-            script_ids: (id.uid, id.gid),
-            user_ids: Some(user_ids),
             interfaces: self.network.known_interfaces(),
             sockets: self.sockets.describe(),
             track_files: Some(self.files.paths()),
             routes: Vec::new(),
+            ..clock_and_users(self.now(), &self.scripts.default_user)
         }
     }
 
@@ -531,12 +518,35 @@ impl Platform for LinuxPlatform {
 }
 
 /// A command's own `user [group]` as uid and gid (getpwnam()).
-pub(crate) fn user_ids(user: &str, group: Option<&str>) -> Option<(u32, u32)> {
+/// What every dump takes from the host whatever the process: the wall clock at `now`,
+/// the local time zone, the default script user's uid:gid, and a way to find any other
+/// user's.
+pub(crate) fn clock_and_users(now: Instant, default_user: &ScriptUser) -> DumpHost {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let id = default_user
+        .user
+        .as_deref()
+        .and_then(|user| Identity::of(user, default_user.group.as_deref()))
+        .unwrap_or_else(Identity::root);
+    DumpHost {
+        now,
+        wall_us: wall.as_micros() as u64,
+        utc_offset_s: utc_offset(wall.as_secs() as libc::time_t),
+        script_ids: (id.uid, id.gid),
+        user_ids: Some(user_ids),
+        ..DumpHost::default()
+    }
+}
+
+/// The uid:gid of a command that names its own user.
+fn user_ids(user: &str, group: Option<&str>) -> Option<(u32, u32)> {
     Identity::of(user, group).map(|i| (i.uid, i.gid))
 }
 
 /// The local time zone's offset from UTC at `t` (`localtime_r()`'s `tm_gmtoff`).
-pub(crate) fn utc_offset(t: libc::time_t) -> i64 {
+fn utc_offset(t: libc::time_t) -> i64 {
     // SAFETY: localtime_r writes only the tm it is given.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {

@@ -223,9 +223,9 @@ fn settled(dump: &str) -> bool {
 }
 
 /// Lines of keepalived's dump that legitimately differ, with the check each gets
-/// instead; `None` for a line that must be in ours as it is. `owner` is the line's
-/// owner as [`owners`] names it, `ours` the lines of ours under the same owner.
-fn exempt(owner: &str, line: &str, ours: &[String]) -> Option<Result<(), String>> {
+/// instead; `None` for a line that must be in ours as it is. `ours` are the lines of
+/// ours under the line's owner (as [`owners`] names it).
+fn exempt(line: &str, ours: &[String]) -> Option<Result<(), String>> {
     let t = line.trim_start();
     let has = |prefix: &str| ours.iter().any(|o| o.trim_start().starts_with(prefix));
     if t.starts_with("nftables with") || t.starts_with("libnftnl version") {
@@ -322,7 +322,7 @@ fn diff(theirs: &str, ours: &str) -> Vec<String> {
         };
         let mut at = 0;
         for line in lines {
-            match exempt(owner, line, mine) {
+            match exempt(line, mine) {
                 Some(Err(e)) => bad.push(format!("{owner}: {e}")),
                 Some(Ok(())) => {}
                 None => match mine[at..].iter().position(|m| m == line) {
