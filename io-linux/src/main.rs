@@ -122,17 +122,18 @@ fn parent(opts: &cli::Options) -> ExitCode {
     if opts.dump_conf {
         let _ = std::io::stdout().write_all(dump::text(&config).as_bytes());
     }
-    // Bound before detaching, in the daemon's namespace, so a port in use stops the
-    // start where the operator sees it.
+    // Bound before detaching, in the daemon's namespace, so the error is said where the
+    // operator sees it. A port someone else holds costs the metrics, never the VIPs:
+    // the daemon runs on without them (and the scraper's `up` says they are missing).
     let metrics = match opts.metrics.map(std::net::TcpListener::bind) {
         None => None,
         Some(Ok(l)) => Some(l),
         Some(Err(e)) => {
             tracing::error!(
-                "--metrics: cannot listen on {}: {e}",
+                "--metrics: cannot listen on {}: {e}; running without metrics",
                 opts.metrics.map(|a| a.to_string()).unwrap_or_default()
             );
-            return ExitCode::from(EXIT_FATAL as u8);
+            None
         }
     };
     if !opts.dont_fork {

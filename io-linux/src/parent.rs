@@ -296,6 +296,13 @@ impl Parent {
             None => None,
         };
         let query_fd = queries.as_ref().map(|(_, theirs)| theirs.as_raw_fd());
+        match query_fd {
+            Some(_) => cmd.env(
+                metrics::channel::QUERY_ENV,
+                metrics::channel::QUERY_FD.to_string(),
+            ),
+            None => cmd.env_remove(metrics::channel::QUERY_ENV),
+        };
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
@@ -717,7 +724,13 @@ impl Parent {
             ..
         } = self.running.remove(i);
         if let Some(q) = &self.queries {
-            q.exited(role);
+            // One the configuration stopped is no longer expected; one that died is
+            // down until it is restarted.
+            if retiring.is_some() {
+                q.retired(role);
+            } else {
+                q.exited(role);
+            }
         }
         let how = describe(status);
         let title = role.title();

@@ -109,6 +109,7 @@ impl SimPlatform {
                 from,
                 to,
                 reason,
+                ..
             } => {
                 if let Some(v) = w.hosts[i].inst.get_mut(instance) {
                     v.state = *to;

@@ -307,6 +307,15 @@ fn metrics_healthz_and_status_are_served_with_the_exporters_names() {
     let head = exchange(&ns.name, b"HEAD /metrics HTTP/1.1\r\n\r\n").unwrap();
     assert_eq!(head, (200, String::new()));
 
+    // Clients that connect and send nothing hold none of the others up: each waits on
+    // its own deadline (one thread for all made the last wait 7 × 2 s, past the 5 s
+    // this client waits).
+    let idle: Vec<TcpStream> = in_netns(&ns.name, || {
+        (0..7).map(|_| TcpStream::connect(ADDR).unwrap()).collect()
+    });
+    assert_eq!(get(&ns.name, "/healthz").map(|r| r.0), Some(200));
+    drop(idle);
+
     // A VRRP child killed is restarted, and answers again.
     let old = Daemon::pid_of(&dir, "kmx", "r").expect("VRRP pidfile");
     // SAFETY: killing the daemon's VRRP child.

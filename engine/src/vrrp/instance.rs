@@ -281,6 +281,7 @@ impl Instance {
                 from: self.state,
                 to,
                 reason: reason.to_string(),
+                at: cx.now,
             });
             self.telemetry.transition(self.state, to, cx.now);
             self.state = to;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::config::model::{Command, Config, IpAddress, Route, Rule};
+use crate::time::Instant;
 use crate::wire::Family;
 
 /// VRRP states (RFC 5798 §6.4), plus FAULT and STOP as keepalived has them.
@@ -217,6 +218,10 @@ pub enum Output {
         to: State,
         /// keepalived's reason, for the log.
         reason: String,
+        /// When the engine decided it: the host measures from here how long it took to
+        /// carry the change out (the instance's outputs before this one).
+        #[serde(default)]
+        at: Instant,
     },
     GroupStateChange {
         group: String,

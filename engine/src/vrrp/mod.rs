@@ -779,6 +779,7 @@ impl Engine {
                         from: inst.state,
                         to: State::Stop,
                         reason: "removed by reload".into(),
+                        at: cx.now,
                     });
                     if let Some(Some(c)) = &inst.cfg.notify_deleted {
                         cx.out.push_back(Output::Notify {

@@ -143,6 +143,7 @@ impl Cluster {
                 from,
                 to,
                 reason,
+                ..
             } => Some(format!(
                 "{now} {} {instance} {from:?} -> {to:?} ({reason})",
                 h.name

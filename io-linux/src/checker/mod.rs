@@ -346,15 +346,16 @@ impl Platform for LinuxChecker {
                 _ = self.signals.stats_clear.recv() => {}
                 _ = self.signals.json.recv() => {}
                 input = self.probes.next() => return Event::Input(input),
-                asked = next_question(&mut self.questions) => {
-                    self.asked = Some(asked.reply);
-                    return Event::Query(asked.query);
-                }
                 input = self.files.next() => return Event::Input(input),
                 Some(ev) = self.netlink.next_host_event() => {
                     if let HostEvent::Address { addr, added, .. } = ev {
                         return Event::Input(CheckInput::AddressPresent { addr, present: added });
                     }
+                }
+                // Last: a scrape never comes before a probe's result or a signal.
+                asked = next_question(&mut self.questions) => {
+                    self.asked = Some(asked.reply);
+                    return Event::Query(asked.query);
                 }
             }
         }

@@ -13,13 +13,18 @@
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::host::process::Process;
 
 /// The descriptor a child finds its end of the query channel on.
 pub(crate) const QUERY_FD: RawFd = 4;
+
+/// Set by the parent in the environment of a child it gave a query channel, so a child
+/// never takes for one a descriptor 4 it inherited from whoever started the parent.
+pub(crate) const QUERY_ENV: &str = "KEEPALIVED_RS_QUERY_FD";
 
 /// How long the parent waits for a child's answer. A loop carrying out a burst of 1,000
 /// takeovers is busy for some tens of milliseconds; a child that takes longer than this
@@ -77,16 +82,27 @@ pub enum QueryError {
     TooLarge(&'static str, u32),
 }
 
-/// The parent's ends of the children's query channels.
+/// The parent's ends of the children's query channels, and the children it expects.
 #[derive(Default)]
 pub struct Children {
     inner: Mutex<Inner>,
+    seq: AtomicU32,
 }
 
 #[derive(Default)]
 struct Inner {
-    streams: Vec<(Process, UnixStream)>,
-    seq: u32,
+    links: Vec<(Process, Arc<Mutex<Link>>)>,
+    /// The children the configuration runs, whether or not they are up at the moment:
+    /// one between a crash and its restart is down, not absent.
+    expected: Vec<Process>,
+}
+
+/// One child's channel, and what has been read of it and not yet taken: an answer cut
+/// short by a timeout is finished (and dropped) by the next question, so the stream
+/// never loses its frame boundaries.
+struct Link {
+    stream: UnixStream,
+    buf: Vec<u8>,
 }
 
 impl Children {
@@ -98,62 +114,97 @@ impl Children {
 
     /// `role` runs with the other end of `ours`.
     pub fn started(&self, role: Process, ours: UnixStream) {
-        let _ = ours.set_read_timeout(Some(ANSWER_TIMEOUT));
         let _ = ours.set_write_timeout(Some(ANSWER_TIMEOUT));
-        let mut inner = self.lock();
-        inner.streams.retain(|(r, _)| *r != role);
-        inner.streams.push((role, ours));
+        let link = Arc::new(Mutex::new(Link {
+            stream: ours,
+            buf: Vec::new(),
+        }));
+        let mut inner = lock(&self.inner);
+        inner.links.retain(|(r, _)| *r != role);
+        inner.links.push((role, link));
+        if !inner.expected.contains(&role) {
+            inner.expected.push(role);
+        }
     }
 
-    /// `role` has exited.
+    /// `role` has exited; it is still expected (it is restarted).
     pub fn exited(&self, role: Process) {
-        self.lock().streams.retain(|(r, _)| *r != role);
+        lock(&self.inner).links.retain(|(r, _)| *r != role);
     }
 
-    /// The children running, in the order they started.
+    /// `role` was stopped because the configuration gives it no work.
+    pub fn retired(&self, role: Process) {
+        let mut inner = lock(&self.inner);
+        inner.links.retain(|(r, _)| *r != role);
+        inner.expected.retain(|r| *r != role);
+    }
+
+    /// The children the configuration runs, in the order they first started.
     pub fn roles(&self) -> Vec<Process> {
-        self.lock().streams.iter().map(|(r, _)| *r).collect()
+        lock(&self.inner).expected.clone()
     }
 
-    /// Asks `role` and waits for its answer. One question at a time per parent: the
-    /// endpoint's thread is the only one that asks.
+    /// Asks `role` and waits up to [`ANSWER_TIMEOUT`] in all for its answer. Only this
+    /// child's channel is held meanwhile: a stuck child holds up no other, nor the
+    /// parent's bookkeeping.
     pub fn ask(&self, role: Process, ask: Ask) -> Result<Answer, QueryError> {
-        let mut inner = self.lock();
-        inner.seq = inner.seq.wrapping_add(1);
-        let seq = inner.seq;
-        let Some((_, stream)) = inner.streams.iter_mut().find(|(r, _)| *r == role) else {
-            return Err(QueryError::NotRunning(role.title()));
+        let link = {
+            let inner = lock(&self.inner);
+            match inner.links.iter().find(|(r, _)| *r == role) {
+                Some((_, l)) => l.clone(),
+                None => return Err(QueryError::NotRunning(role.title())),
+            }
         };
+        let mut link = lock(&link);
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let io = |e| QueryError::Io(role.title(), e);
         let mut question = [0u8; 5];
         question[0] = ask.byte();
         question[1..].copy_from_slice(&seq.to_be_bytes());
-        stream.write_all(&question).map_err(io)?;
+        link.stream.write_all(&question).map_err(io)?;
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        let mut chunk = vec![0u8; 64 << 10];
         loop {
-            let mut head = [0u8; 9];
-            stream.read_exact(&mut head).map_err(io)?;
-            let got = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-            let len = u32::from_be_bytes([head[5], head[6], head[7], head[8]]);
-            if len > MAX_ANSWER {
-                // The stream can no longer be followed: the child is not what it should
-                // be. Dropping the stream ends its query thread.
-                inner.streams.retain(|(r, _)| *r != role);
-                return Err(QueryError::TooLarge(role.title(), len));
+            // Every whole frame read so far: an earlier question's is dropped.
+            while link.buf.len() >= 9 {
+                let b = &link.buf;
+                let got = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                let len = u32::from_be_bytes([b[5], b[6], b[7], b[8]]);
+                if len > MAX_ANSWER {
+                    // Not a frame this protocol writes: the child is not what it
+                    // should be. Dropping the stream ends its query thread.
+                    drop(link);
+                    self.exited(role);
+                    return Err(QueryError::TooLarge(role.title(), len));
+                }
+                let end = 9 + len as usize;
+                if b.len() < end {
+                    break;
+                }
+                let frame: Vec<u8> = link.buf.drain(..end).collect();
+                if got == seq {
+                    return Ok(Answer {
+                        ok: frame[4] == 0,
+                        body: String::from_utf8_lossy(&frame[9..]).into_owned(),
+                    });
+                }
             }
-            let mut body = vec![0u8; len as usize];
-            stream.read_exact(&mut body).map_err(io)?;
-            if got == seq {
-                return Ok(Answer {
-                    ok: head[4] == 0,
-                    body: String::from_utf8_lossy(&body).into_owned(),
-                });
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io(std::io::ErrorKind::TimedOut.into()));
             }
+            link.stream.set_read_timeout(Some(left)).map_err(io)?;
+            let n = link.stream.read(&mut chunk).map_err(io)?;
+            if n == 0 {
+                return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            link.buf.extend_from_slice(&chunk[..n]);
         }
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Between fork and exec: `fd` becomes [`QUERY_FD`], kept across exec.
@@ -174,6 +225,12 @@ pub(crate) unsafe fn install_in_child(fd: RawFd) -> std::io::Result<()> {
 
 /// The child's end, if the parent gave it one (it does with `--metrics`).
 pub(crate) fn take_in_child() -> Option<UnixStream> {
+    let given = std::env::var_os(QUERY_ENV).is_some();
+    // Scripts and probes the child starts do not see it.
+    std::env::remove_var(QUERY_ENV);
+    if !given {
+        return None;
+    }
     // SAFETY: fstat only reads the descriptor's status.
     let is_socket = unsafe {
         let mut st: libc::stat = std::mem::zeroed();
@@ -211,13 +268,22 @@ pub(crate) fn serve(
                     body: format!("unknown question {:#04x}", question[0]),
                 },
             };
+            // An answer over the bound is refused whole: cut short, it would be a
+            // broken exposition.
+            let a = if a.body.len() > MAX_ANSWER as usize {
+                Answer {
+                    ok: false,
+                    body: format!("the answer of {} bytes is over {MAX_ANSWER}", a.body.len()),
+                }
+            } else {
+                a
+            };
             let body = a.body.as_bytes();
-            let len = body.len().min(MAX_ANSWER as usize);
-            let mut frame = Vec::with_capacity(9 + len);
+            let mut frame = Vec::with_capacity(9 + body.len());
             frame.extend_from_slice(&question[1..]);
             frame.push(u8::from(!a.ok));
-            frame.extend_from_slice(&(len as u32).to_be_bytes());
-            frame.extend_from_slice(&body[..len]);
+            frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            frame.extend_from_slice(body);
             if stream.write_all(&frame).is_err() {
                 return;
             }
@@ -234,38 +300,46 @@ mod tests {
         let (ours, theirs) = UnixStream::pair().unwrap();
         let children = Children::default();
         children.started(Process::Vrrp, ours);
-        // A child that answers question 1 only after question 2 has been asked: the
-        // parent skips the stale answer and takes the right one.
+        // A child that starts question 1's answer in time but ends it only after
+        // question 2 has been asked: the parent, cut off mid-frame, finishes and drops
+        // the stale answer, and takes the right one.
         let child = std::thread::spawn(move || {
             let mut s = theirs;
-            let mut q = [0u8; 5];
-            s.read_exact(&mut q).unwrap();
-            let mut q2 = [0u8; 5];
-            s.read_exact(&mut q2).unwrap();
-            for (q, body) in [(q, "stale"), (q2, "fresh")] {
+            let frame = |q: &[u8; 5], body: &str| {
                 let mut f = q[1..].to_vec();
                 f.push(0);
                 f.extend_from_slice(&(body.len() as u32).to_be_bytes());
                 f.extend_from_slice(body.as_bytes());
-                s.write_all(&f).unwrap();
-            }
+                f
+            };
+            let mut q = [0u8; 5];
+            s.read_exact(&mut q).unwrap();
+            let stale = frame(&q, "stale");
+            s.write_all(&stale[..6]).unwrap();
+            let mut q2 = [0u8; 5];
+            s.read_exact(&mut q2).unwrap();
+            s.write_all(&stale[6..]).unwrap();
+            s.write_all(&frame(&q2, "fresh")).unwrap();
         });
-        // The first question times out on its own (no answer yet) ...
-        {
-            let mut inner = children.lock();
-            let (_, s) = &mut inner.streams[0];
-            s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-        }
+        // The first question times out (no answer within ANSWER_TIMEOUT) ...
         assert!(children.ask(Process::Vrrp, Ask::Metrics).is_err());
-        {
-            let mut inner = children.lock();
-            let (_, s) = &mut inner.streams[0];
-            s.set_read_timeout(Some(ANSWER_TIMEOUT)).unwrap();
-        }
         // ... and the second gets its own answer, not the first's.
         let a = children.ask(Process::Vrrp, Ask::Metrics).unwrap();
         assert_eq!(a.body, "fresh");
         child.join().unwrap();
+    }
+
+    #[test]
+    fn a_dead_child_is_down_until_restarted_and_a_retired_one_is_gone() {
+        let children = Children::default();
+        children.started(Process::Vrrp, UnixStream::pair().unwrap().0);
+        children.started(Process::Checker, UnixStream::pair().unwrap().0);
+        children.exited(Process::Checker);
+        assert_eq!(children.roles(), [Process::Vrrp, Process::Checker]);
+        let e = children.ask(Process::Checker, Ask::Metrics).unwrap_err();
+        assert!(matches!(e, QueryError::NotRunning(_)), "{e}");
+        children.retired(Process::Checker);
+        assert_eq!(children.roles(), [Process::Vrrp]);
     }
 
     #[test]

@@ -8,8 +8,9 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
@@ -20,8 +21,11 @@ use crate::host::process::Process;
 /// The most of a request head read: a request line and a few headers.
 const MAX_HEAD: usize = 8 << 10;
 
-/// How long a client has to send its request, and to take the answer.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a client has, in all, to send its request and to take the answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections served at once; one more is told 503 and closed.
+const MAX_CLIENTS: usize = 8;
 
 /// `/metrics`' content type: the Prometheus text format, as the exporter serves it.
 const PROMETHEUS_TEXT: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -34,18 +38,44 @@ pub fn spawn(listener: TcpListener, children: Arc<Children>) -> std::io::Result<
         .stack_size(256 << 10)
         .spawn(move || {
             info!("Serving /metrics, /healthz and /status on http://{addr}");
+            let busy = Arc::new(AtomicUsize::new(0));
+            let mut warned = false;
             for conn in listener.incoming() {
-                match conn {
-                    Ok(stream) => {
+                let stream = match conn {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // EMFILE and the like: said once, and the host given a moment.
+                        if !std::mem::replace(&mut warned, true) {
+                            warn!("metrics endpoint: accept: {e}");
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    }
+                };
+                if busy.fetch_add(1, Ordering::AcqRel) >= MAX_CLIENTS {
+                    busy.fetch_sub(1, Ordering::AcqRel);
+                    let mut s = stream;
+                    let _ = s.set_write_timeout(Some(Duration::from_millis(100)));
+                    let _ = write_response(
+                        &mut s,
+                        &Response::text(503, "busy\n"),
+                        false,
+                        Instant::now() + Duration::from_millis(100),
+                    );
+                    continue;
+                }
+                let (children, done) = (children.clone(), busy.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("metrics-client".into())
+                    .stack_size(128 << 10)
+                    .spawn(move || {
                         if let Err(e) = handle(stream, &children) {
                             debug!("metrics client: {e}");
                         }
-                    }
-                    Err(e) => {
-                        warn!("metrics endpoint: accept: {e}");
-                        // EMFILE and the like: give the host a moment.
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
+                        done.fetch_sub(1, Ordering::AcqRel);
+                    });
+                if spawned.is_err() {
+                    busy.fetch_sub(1, Ordering::AcqRel);
                 }
             }
         })
@@ -70,28 +100,55 @@ impl Response {
     }
 }
 
+/// The time left before `deadline`, or a timeout error once it has passed: socket
+/// timeouts restart with each call, so a client that sends or reads a byte at a time
+/// is held to the connection's deadline by setting them anew before each.
+fn left(deadline: Instant) -> std::io::Result<Duration> {
+    let d = deadline.saturating_duration_since(Instant::now());
+    if d.is_zero() {
+        Err(std::io::ErrorKind::TimedOut.into())
+    } else {
+        Ok(d)
+    }
+}
+
 fn handle(mut stream: TcpStream, children: &Children) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
-    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
-    let head = read_head(&mut stream)?;
+    let deadline = Instant::now() + CLIENT_TIMEOUT;
+    let head = read_head(&mut stream, deadline)?;
     let (method, response) = match parse_request(&head) {
         Ok((method, path)) => (method, route(path, children)),
         Err(r) => ("GET", r),
     };
-    write_response(&mut stream, &response, method == "HEAD")
+    write_response(&mut stream, &response, method == "HEAD", deadline)?;
+    // What the client sent beyond the head is read (a little, briefly) before closing,
+    // so the close is not a reset that could destroy the answer on its way.
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut sink = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.read(&mut sink) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
+    Ok(())
 }
 
 /// Reads up to the blank line that ends a request head, or [`MAX_HEAD`] bytes.
-fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+fn read_head(stream: &mut TcpStream, deadline: Instant) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     while head.len() < MAX_HEAD {
+        stream.set_read_timeout(Some(left(deadline)?))?;
         let n = stream.read(&mut buf)?;
         if n == 0 {
             break;
         }
+        // Only the bytes just read (and the three before them) can complete the end.
+        let from = head.len().saturating_sub(3);
         head.extend_from_slice(&buf[..n]);
-        if head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n") {
+        let new = &head[from..];
+        if new.windows(4).any(|w| w == b"\r\n\r\n") || new.windows(2).any(|w| w == b"\n\n") {
             break;
         }
     }
@@ -173,7 +230,7 @@ fn metrics(children: &Children) -> Response {
 fn health(children: &Children) -> Response {
     let roles = children.roles();
     if roles.is_empty() {
-        return Response::text(503, "no child process runs\n");
+        return Response::text(200, "ok: the configuration runs no child process\n");
     }
     let mut waiting = String::new();
     for role in roles {
@@ -204,7 +261,12 @@ fn status(children: &Children) -> Response {
     }
 }
 
-fn write_response(stream: &mut TcpStream, r: &Response, head_only: bool) -> std::io::Result<()> {
+fn write_response(
+    stream: &mut TcpStream,
+    r: &Response,
+    head_only: bool,
+    deadline: Instant,
+) -> std::io::Result<()> {
     let reason = match r.status {
         200 => "OK",
         400 => "Bad Request",
@@ -224,8 +286,15 @@ fn write_response(stream: &mut TcpStream, r: &Response, head_only: bool) -> std:
     if !head_only {
         out.extend_from_slice(r.body.as_bytes());
     }
-    stream.write_all(&out)?;
-    stream.flush()
+    let mut rest = &out[..];
+    while !rest.is_empty() {
+        stream.set_write_timeout(Some(left(deadline)?))?;
+        match stream.write(rest)? {
+            0 => return Err(std::io::ErrorKind::WriteZero.into()),
+            n => rest = &rest[n..],
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -257,7 +326,7 @@ mod tests {
     fn unknown_paths_are_not_found_and_no_child_is_unhealthy() {
         let children = Children::default();
         assert_eq!(route("/nope", &children).status, 404);
-        assert_eq!(route("/healthz", &children).status, 503);
+        assert_eq!(route("/healthz", &children).status, 200);
         assert_eq!(route("/status", &children).status, 404);
         let m = route("/metrics", &children);
         assert_eq!(m.status, 200);

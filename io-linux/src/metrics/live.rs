@@ -3,7 +3,6 @@
 //! platforms record into these; the query thread encodes them (they are shared handles,
 //! so recording never waits for a scrape).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use keepalived_engine::time::Instant;
@@ -14,10 +13,13 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 /// The VRRP child's measurements.
 #[derive(Debug, Clone)]
 pub struct VrrpLive {
-    /// Seconds from the moment an instance's takeover was decided (its master-down timer
-    /// fell due, or the event that made it master came in) to the moment the host had
-    /// carried it out: VIPs added, GARPs and the first advert sent.
+    /// Seconds from the engine's decision that an instance becomes master to the host
+    /// having carried out what comes before that change in its outputs: its VIPs added,
+    /// its GARPs and first advert sent.
     pub takeover: Histogram,
+    /// Seconds the loop reached a deadline late (busy with a burst, or not scheduled),
+    /// each time it did.
+    pub timer_late: Histogram,
 }
 
 impl Default for VrrpLive {
@@ -25,39 +27,16 @@ impl Default for VrrpLive {
         // 100 µs to about 1.6 s.
         VrrpLive {
             takeover: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
+            timer_late: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
         }
     }
 }
 
-/// Follows each takeover from its decision to the end of the burst that carries it out.
-#[derive(Debug, Default)]
-pub struct Takeovers {
-    /// The deadline the loop last slept towards: when the engine wakes on its timer, the
-    /// moment its decisions were due.
-    due: std::cell::Cell<Option<Instant>>,
-    /// Instances become master in the burst being carried out, and when that was decided.
-    open: BTreeMap<String, Instant>,
-}
-
-impl Takeovers {
-    /// The loop is about to sleep until `t`.
-    pub fn sleeping_until(&self, t: Instant) {
-        self.due.set(Some(t));
-    }
-
-    /// `instance` became master at `now`: decided when the timer fell due, or now if the
-    /// loop was woken by something else (the timer not yet due).
-    pub fn became_master(&mut self, instance: &str, now: Instant) {
-        let decided = self.due.get().filter(|d| *d <= now).unwrap_or(now);
-        self.open.insert(instance.to_string(), decided);
-    }
-
-    /// Every output of the burst has been carried out at `now`.
-    pub fn drained(&mut self, now: Instant, into: &Histogram) {
-        for (_, decided) in std::mem::take(&mut self.open) {
-            let d = Duration::from_micros(now.0.saturating_sub(decided.0));
-            into.observe(d.as_secs_f64());
-        }
+impl VrrpLive {
+    /// An instance's change to MASTER, decided at `at`, is being carried out at `now`.
+    pub fn took_over(&self, at: Instant, now: Instant) {
+        let d = Duration::from_micros(now.0.saturating_sub(at.0));
+        self.takeover.observe(d.as_secs_f64());
     }
 }
 
@@ -118,25 +97,15 @@ mod tests {
     }
 
     #[test]
-    fn a_takeover_counts_from_its_due_timer_to_the_end_of_its_burst() {
+    fn a_takeover_counts_from_its_decision() {
         let live = VrrpLive::default();
-        let mut t = Takeovers::default();
-        t.sleeping_until(Instant(1_000_000));
-        // Woken 300 µs late, carried out 1.2 ms after it was due.
-        t.became_master("VI_1", Instant(1_000_300));
-        t.drained(Instant(1_001_200), &live.takeover);
-        let (n, sum) = count_sum(&live.takeover);
-        assert_eq!(n, 1);
-        assert!((sum - 0.0012).abs() < 1e-9, "{sum}");
-        // Made master by an event before the timer's deadline: counted from the event.
-        t.sleeping_until(Instant(9_000_000));
-        t.became_master("VI_2", Instant(2_000_000));
-        t.drained(Instant(2_000_500), &live.takeover);
+        live.took_over(Instant(1_000_000), Instant(1_001_200));
+        live.took_over(Instant(2_000_000), Instant(2_000_500));
         let (n, sum) = count_sum(&live.takeover);
         assert_eq!(n, 2);
         assert!((sum - 0.0017).abs() < 1e-9, "{sum}");
-        // Nothing open: nothing observed.
-        t.drained(Instant(3_000_000), &live.takeover);
-        assert_eq!(count_sum(&live.takeover).0, 2);
+        // A clock that did not move counts as no time, not as a wrap.
+        live.took_over(Instant(5), Instant(3));
+        assert_eq!(count_sum(&live.takeover), (3, sum));
     }
 }

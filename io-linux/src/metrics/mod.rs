@@ -36,6 +36,15 @@ use live::{CheckLive, VrrpLive};
 pub struct Asked<A> {
     pub query: Query,
     pub reply: SyncSender<A>,
+    /// When the asker stops waiting: a question the loop reaches later (it was stalled)
+    /// is dropped unanswered rather than answered for nobody.
+    pub until: std::time::Instant,
+}
+
+impl<A> Asked<A> {
+    pub fn expired(&self) -> bool {
+        std::time::Instant::now() >= self.until
+    }
 }
 
 /// What the VRRP loop answers with.
@@ -66,12 +75,18 @@ fn ask_loop<A>(tx: &UnboundedSender<Asked<A>>, query: Query) -> Result<A, Answer
         ok: false,
         body: "the event loop is stopping".into(),
     };
-    tx.send(Asked { query, reply }).map_err(|_| gone())?;
-    rx.recv_timeout(ANSWER_TIMEOUT.mul_f32(0.9))
-        .map_err(|_| Answer {
-            ok: false,
-            body: "the event loop did not answer in time".into(),
-        })
+    let wait = ANSWER_TIMEOUT.mul_f32(0.9);
+    let until = std::time::Instant::now() + wait;
+    tx.send(Asked {
+        query,
+        reply,
+        until,
+    })
+    .map_err(|_| gone())?;
+    rx.recv_timeout(wait).map_err(|_| Answer {
+        ok: false,
+        body: "the event loop did not answer in time".into(),
+    })
 }
 
 /// In the VRRP child: answers the parent's questions, if it asked for metrics.
@@ -128,7 +143,7 @@ pub fn checker_child() -> Option<ChildMetrics<CheckAnswer, CheckLive>> {
         match ask_loop::<CheckAnswer>(&tx, Query::Snapshot) {
             Err(a) => a,
             Ok(c) if ask == Ask::Health => {
-                let (ok, body) = render::checker_health(&c.real_servers);
+                let (ok, body) = render::checker_health(&c.virtual_servers, &c.real_servers);
                 Answer { ok, body }
             }
             Ok(c) => Answer {
@@ -144,13 +159,16 @@ pub fn checker_child() -> Option<ChildMetrics<CheckAnswer, CheckLive>> {
     Some(ChildMetrics { questions, live })
 }
 
-/// The next question, or never without metrics. Cancel-safe.
+/// The next question still waited for, or never without metrics. Cancel-safe.
 pub async fn next_question<A>(questions: &mut Option<UnboundedReceiver<Asked<A>>>) -> Asked<A> {
-    match questions {
-        Some(q) => match q.recv().await {
-            Some(a) => a,
-            None => std::future::pending().await,
-        },
-        None => std::future::pending().await,
+    let Some(q) = questions else {
+        return std::future::pending().await;
+    };
+    loop {
+        match q.recv().await {
+            Some(a) if a.expired() => continue,
+            Some(a) => return a,
+            None => return std::future::pending().await,
+        }
     }
 }

@@ -103,8 +103,13 @@ pub fn vrrp(snapshot: Snapshot, live: &VrrpLive) -> String {
     reg.register_collector(Box::new(VrrpPart(snapshot)));
     reg.register(
         "keepalived_rs_vrrp_takeover_seconds",
-        "From a takeover's decision (its master-down timer due) to the host having carried it out (VIPs, GARPs, first advert)",
+        "From the engine's decision that an instance becomes master to the host having carried out its VIPs, GARPs and first advert",
         live.takeover.clone(),
+    );
+    reg.register(
+        "keepalived_rs_vrrp_timer_late_seconds",
+        "How late the VRRP loop reached a deadline, each time it was late (busy or not scheduled)",
+        live.timer_late.clone(),
     );
     encode(&reg)
 }
@@ -513,11 +518,14 @@ pub fn vrrp_health(snapshot: &Snapshot) -> (bool, String) {
     (false, s)
 }
 
-/// The checker's health: every checker has given a first result (or cannot run here
-/// and counts as up).
-pub fn checker_health(rss: &[RsStatus]) -> (bool, String) {
+/// The checker's health: every checker has given a first result, or cannot run here
+/// and counts as up, or belongs to a virtual server `ha_suspend` holds (its address is
+/// not on this host, so it is not checked here).
+pub fn checker_health(vss: &[VsStatus], rss: &[RsStatus]) -> (bool, String) {
+    let suspended = |vs: &str| vss.iter().any(|v| v.label == vs && v.suspended);
     let waiting: Vec<&str> = rss
         .iter()
+        .filter(|r| !suspended(&r.virtual_server))
         .filter(|r| r.checkers.iter().any(|c| c.supported && !c.has_run))
         .map(|r| r.label.as_str())
         .collect();

@@ -32,7 +32,7 @@ use crate::host::files::{dump_file, DumpPaths, VRRP_DATA};
 use crate::host::script_user::{Identity, ScriptUser};
 use crate::host::scripts::Scripts;
 use crate::host::signals::Signals;
-use crate::metrics::live::{Takeovers, VrrpLive};
+use crate::metrics::live::VrrpLive;
 use crate::metrics::{next_question, Asked, ChildMetrics, VrrpAnswer};
 use keepalived_engine::vrrp::dump::{DumpHost, LinkPolling};
 
@@ -76,7 +76,6 @@ struct Metrics {
     /// Where the answer to the question being answered goes.
     asked: Option<std::sync::mpsc::SyncSender<VrrpAnswer>>,
     live: Option<VrrpLive>,
-    takeovers: Takeovers,
 }
 
 pub struct Setup {
@@ -211,7 +210,12 @@ impl Platform for LinuxPlatform {
     }
 
     fn until(&self, t: Instant) -> Duration {
-        self.metrics.takeovers.sleeping_until(t);
+        if let Some(live) = &self.metrics.live {
+            let late = self.clock.now().saturating_since(t);
+            if !late.is_zero() {
+                live.timer_late.observe(late.as_secs_f64());
+            }
+        }
         self.clock.until(t)
     }
 
@@ -275,10 +279,6 @@ impl Platform for LinuxPlatform {
                 }
                 input = self.files.next() => return Event::Input(input),
                 input = self.processes.next(), if self.processes.active() => return Event::Input(input),
-                asked = next_question(&mut self.metrics.questions) => {
-                    self.metrics.asked = Some(asked.reply);
-                    return Event::Query(asked.query);
-                }
                 _ = self.polled.tick(), if !self.polled.is_empty() => {
                     if let Some(ev) = self.polled.poll(&mut self.network) {
                         return ev;
@@ -309,6 +309,11 @@ impl Platform for LinuxPlatform {
                     if let Some(input) = self.network.take_due() {
                         return Event::Input(input);
                     }
+                }
+                // Last: a scrape never comes before a packet, a signal or a link change.
+                asked = next_question(&mut self.metrics.questions) => {
+                    self.metrics.asked = Some(asked.reply);
+                    return Event::Query(asked.query);
                 }
             }
         }
@@ -358,11 +363,6 @@ impl Platform for LinuxPlatform {
         self.trim.queue_drained(reload.is_some());
         if let Some(reload) = &reload {
             reload.log_applied();
-        }
-        if let Some(live) = &self.metrics.live {
-            self.metrics
-                .takeovers
-                .drained(self.clock.now(), &live.takeover);
         }
     }
 
@@ -433,11 +433,11 @@ impl Platform for LinuxPlatform {
                 from,
                 to,
                 reason,
+                at,
             } => {
-                if to == State::Master && self.metrics.live.is_some() {
-                    self.metrics
-                        .takeovers
-                        .became_master(&instance, self.clock.now());
+                // The instance's VIPs, GARPs and advert came before this in its outputs.
+                if let (State::Master, Some(live)) = (to, &self.metrics.live) {
+                    live.took_over(at, self.clock.now());
                 }
                 self.reports.state_change(&instance, from, to, &reason)
             }
