@@ -610,8 +610,21 @@ pub struct RouteMetrics {
     /// RTAX_FEATURES (`features ecn` is 1).
     pub features: u32,
     pub congctl: Option<String>,
+    /// `1 << RTAX_*` for each metric written with `lock`.
     pub lock: u32,
 }
+
+/// The kernel's RTAX_* numbers of the metrics a route can lock, which the parser sets
+/// in [`RouteMetrics::lock`] and the dumps read from it.
+pub const RTAX_MTU: u32 = 2;
+pub const RTAX_RTT: u32 = 4;
+pub const RTAX_RTTVAR: u32 = 5;
+pub const RTAX_SSTHRESH: u32 = 6;
+pub const RTAX_CWND: u32 = 7;
+pub const RTAX_ADVMSS: u32 = 8;
+pub const RTAX_REORDERING: u32 = 9;
+pub const RTAX_RTO_MIN: u32 = 13;
+pub const RTAX_CC_ALGO: u32 = 16;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Nexthop {

@@ -16,7 +16,8 @@ use std::net::IpAddr;
 
 use crate::config::model::{
     Command, Encap, Given, GlobalDefs, IpAddress, Lifetime, Route, Rule, TrackFile, TrackProcess,
-    TrackRef, Trackers, VrrpInstance,
+    TrackRef, Trackers, VrrpInstance, RTAX_ADVMSS, RTAX_CC_ALGO, RTAX_CWND, RTAX_MTU,
+    RTAX_REORDERING, RTAX_RTO_MIN, RTAX_RTT, RTAX_RTTVAR, RTAX_SSTHRESH,
 };
 use crate::time::Instant;
 use crate::wire::AuthType;
@@ -417,17 +418,6 @@ fn rtn_type(t: u8) -> String {
         .find(|(n, _)| *n == t)
         .map_or_else(|| t.to_string(), |(_, name)| name.to_string())
 }
-
-/// RTAX_* numbers, for a route's lock bits.
-const RTAX_MTU: u32 = 2;
-const RTAX_RTT: u32 = 4;
-const RTAX_RTTVAR: u32 = 5;
-const RTAX_SSTHRESH: u32 = 6;
-const RTAX_CWND: u32 = 7;
-const RTAX_ADVMSS: u32 = 8;
-const RTAX_REORDERING: u32 = 9;
-const RTAX_RTO_MIN: u32 = 13;
-const RTAX_CC_ALGO: u32 = 16;
 
 /// Whether a route is IPv6: `inet6`, or an IPv6 destination or gateway.
 fn route_v6(r: &Route) -> bool {

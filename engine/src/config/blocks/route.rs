@@ -11,17 +11,6 @@ use crate::config::diag::DiagClass;
 use crate::config::model::*;
 use crate::config::parser::{parse_ip, parse_prefix, Parser, Stmt};
 
-/// RTAX_* numbers, for the lock bits.
-const RTAX_MTU: u32 = 2;
-const RTAX_RTT: u32 = 4;
-const RTAX_RTTVAR: u32 = 5;
-const RTAX_SSTHRESH: u32 = 6;
-const RTAX_CWND: u32 = 7;
-const RTAX_ADVMSS: u32 = 8;
-const RTAX_REORDERING: u32 = 9;
-const RTAX_RTO_MIN: u32 = 13;
-const RTAX_CC_ALGO: u32 = 16;
-
 /// `rtntypes[]` of `lib/rttables.c` (`find_rttables_rtntype()`): a name, or a number up to 255.
 pub(crate) fn route_type(s: &str) -> Option<u8> {
     Some(match s {
