@@ -22,11 +22,13 @@
 //! `probe_spec` (what a probe is asked to do), `outcome` (a probe's result for its
 //! checker and real server), `pool` (real servers in and out, and the IPVS table that
 //! follows), `quorum`, `notify` (scripts, FIFO, SMTP, log), `reload` and `dump` (the
-//! SIGUSR1 text).
+//! SIGUSR1 text). [`http`] is HTTP_GET's request and response handling without the
+//! socket, shared by the Linux prober and the simulator.
 
 mod dump;
 mod file_check;
 mod groups;
+pub mod http;
 pub mod io;
 pub mod ipvs;
 mod notify;
