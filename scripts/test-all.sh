@@ -39,3 +39,19 @@ cargo test --workspace
 # Every simulator scenario over 50 seeds; any invariant violation fails CI.
 cargo build --release -q -p keepalived-sim
 ./target/release/keepalived-sim sweep sim/scenarios/*.toml --seeds 50 --jobs 2
+# The director pair's scenario over 20 seeds, and `check` on its config files: the fault
+# campaign must pass; on the deliberately broken pair it must fail (exit 1) naming the
+# split brain.
+./target/release/keepalived-sim sweep examples/director-pair/*.toml --seeds 20 --jobs 2
+./target/release/keepalived-sim check examples/director-pair/lvs1.conf examples/director-pair/lvs2.conf \
+  --junit target/sim-check-director-pair.xml
+set +e
+./target/release/keepalived-sim check examples/director-pair-broken/lvs1.conf \
+  examples/director-pair-broken/lvs2.conf --seeds 1 --only baseline > target/sim-check-broken.txt
+rc=$?
+set -e
+if [ "$rc" -ne 1 ] || ! grep -q "split brain" target/sim-check-broken.txt; then
+  cat target/sim-check-broken.txt
+  echo "test-all: keepalived-sim check passed a broken pair (exit $rc)" >&2
+  exit 1
+fi

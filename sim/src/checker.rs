@@ -1,6 +1,11 @@
-//! Health checking in the simulation: a checker host runs the checker engine on the
-//! daemon's own checker driver (`keepalived_driver::check`), probing real-server
-//! hosts over turmoil TCP; a real-server host accepts connections and drops them.
+//! Health checking in the simulation: a checker host (or a VRRP host whose config has
+//! virtual servers, beside its VRRP side) runs the checker engine on the daemon's own
+//! checker driver (`keepalived_driver::check`), probing real-server hosts over turmoil
+//! TCP. TCP_CHECK is a connect; HTTP_GET sends keepalived's request and judges the answer
+//! by status and digest with the engine's HTTP code (`keepalived_engine::check::http`);
+//! MISC_CHECK exits as the scenario's `script` events say for its command line. A
+//! real-server host answers a connect alone by closing, and a GET with its `http` answer
+//! for the path (404 for another).
 //!
 //! How turmoil 0.7's TCP shapes the faults (read from its source):
 //! - A connect's SYN crosses the link (latency, holds, partitions and random loss apply);
@@ -26,7 +31,10 @@
 //! "Answers within the timeout" at time x means: the host runs, listens and accepts, no
 //! partition cuts the link, and the SYN's one-way latency plus what is left of a hold
 //! (an open-ended hold never answers), plus the run's slack (50 ms + 3 × the base
-//! latency + 3 ticks), is under connect_timeout. `lat` below is that link's latency.
+//! latency + 3 ticks), is under connect_timeout; and what its checkers ask beyond a
+//! connect holds (each URL's answer passes status and digest, each MISC_CHECK command
+//! succeeds). A server that connects but answers wrongly fails each probe quickly, as a
+//! refusing one does. `lat` below is that link's latency.
 //! - (a) No false down: at a declaration at time d, the server must not have answered
 //!   within the timeout over all of [d − connect_timeout − lat − slack, d]: the last
 //!   failing probe started in that window, and could not have failed.
@@ -44,6 +52,8 @@
 //! - (c) Up in time: a server that answers again at t is declared up by t +
 //!   connect_timeout (a probe out at t may still time out) + max(delay_loop,
 //!   delay_before_retry) + lat + slack; before its first run, by that run + lat + slack.
+//!   A GET takes two more latencies (request and answer), and HTTP_GET needs a second
+//!   pass a delay_loop later after a failed URL (`epilog()`, check_http.c).
 //!   With several checkers, the latest of theirs.
 //! - (d) Quorum: once every unanswering server of a virtual server is past its (b)
 //!   deadline and the answering weight is 0 or below quorum − hysteresis, quorum is
@@ -51,22 +61,29 @@
 //!   quorum + hysteresis, it is UP.
 
 use std::cell::RefCell;
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
 use keepalived_driver::check::{self as driver, Event, Platform};
 use keepalived_driver::EngineClock;
+use keepalived_engine::check::http::{evaluate_status_and_digest, Feed, Parser, Protocol, Request};
 use keepalived_engine::check::io::{CheckInput, CheckOutput};
 use keepalived_engine::check::probe::{ProbeId, ProbeKind, ProbeOutcome, ProbeSpec};
 use keepalived_engine::check::CheckEngine;
-use keepalived_engine::config::{parse_str, ParseOptions};
 use keepalived_engine::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use turmoil::net::{TcpListener, TcpStream};
 
-use crate::host::{host_ipv4, Control};
-use crate::scenario::Inject;
-use crate::world::{CheckerView, RsSpec, World};
+use crate::host::{turmoil_ipv4, Control};
+use crate::scenario::{HttpAnswer, Inject};
+use crate::world::{CheckerView, Kind, RsSpec, World};
+
+/// How long a simulated MISC_CHECK command runs.
+const MISC_RUN: Duration = Duration::from_millis(10);
+/// The most of a request or response the simulated HTTP ends read.
+const HTTP_MAX: usize = 64 * 1024;
 
 struct SimChecker {
     idx: usize,
@@ -83,7 +100,7 @@ impl SimChecker {
     fn log(&self, what: String) {
         let mut w = self.world.borrow_mut();
         w.now = turmoil::sim_elapsed().unwrap_or_default().as_secs_f64();
-        w.log(self.idx, what);
+        w.log(self.idx, Kind::Checker, what);
     }
 
     fn declared_down(&self, label: &str) {
@@ -91,27 +108,118 @@ impl SimChecker {
         let t = turmoil::sim_elapsed().unwrap_or_default().as_secs_f64();
         w.declared_down.push((self.idx, label.to_string(), t));
     }
+
+    /// Where turmoil reaches the host whose interface holds `target`'s address.
+    fn route(&self, target: SocketAddr) -> Option<SocketAddr> {
+        let w = self.world.borrow();
+        let h = w
+            .hosts
+            .iter()
+            .position(|h| h.ifaces.iter().any(|i| i.holds(target.ip())))?;
+        Some(SocketAddr::from((turmoil_ipv4(h), target.port())))
+    }
 }
 
-/// One TCP_CHECK: a connect bounded by the probe's timeout. Other kinds are refused by
-/// the scenario loader; should one get here it fails, saying why.
-async fn probe(spec: ProbeSpec, inject: Option<Inject>) -> Option<ProbeOutcome> {
-    let timeout = Duration::from_micros(spec.timeout_us);
-    let outcome = match (&spec.kind, &spec.endpoint) {
-        (ProbeKind::Tcp, Some(ep)) => {
-            match tokio::time::timeout(timeout, TcpStream::connect(ep.target)).await {
-                Ok(Ok(stream)) => {
-                    drop(stream);
-                    ProbeOutcome::Up
+/// One GET over a connected stream: keepalived's request, the whole response read
+/// (bounded) and judged by status code and digest.
+async fn http_get(
+    mut stream: TcpStream,
+    req: &[u8],
+    url: &keepalived_engine::config::model::Url,
+) -> ProbeOutcome {
+    if let Err(e) = stream.write_all(req).await {
+        return ProbeOutcome::Down {
+            reason: e.kind().to_string(),
+        };
+    }
+    let mut parser = Parser::new(0);
+    let mut buf = [0u8; 4096];
+    let mut total = 0usize;
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n;
+                match parser.feed(&buf[..n]) {
+                    Ok(Feed::Complete) => break,
+                    Ok(Feed::More) if total <= HTTP_MAX => {}
+                    Ok(Feed::More) => {
+                        return ProbeOutcome::Down {
+                            reason: "response too long".into(),
+                        }
+                    }
+                    Err(reason) => return ProbeOutcome::Down { reason },
                 }
-                Ok(Err(e)) => ProbeOutcome::Down {
+            }
+            Err(e) => {
+                return ProbeOutcome::Down {
                     reason: e.kind().to_string(),
-                },
-                Err(_) => ProbeOutcome::Down {
-                    reason: "timeout".into(),
-                },
+                }
             }
         }
+    }
+    match parser
+        .finish()
+        .and_then(|r| evaluate_status_and_digest(url, &r))
+    {
+        Ok(()) => ProbeOutcome::Up,
+        Err(reason) => ProbeOutcome::Down { reason },
+    }
+}
+
+/// One probe, bounded by its timeout: TCP_CHECK a connect, HTTP_GET a GET of the probe's
+/// URL, MISC_CHECK the exit the scenario gives its command line (`script` events).
+async fn probe(
+    spec: ProbeSpec,
+    route: Option<SocketAddr>,
+    misc_ok: bool,
+    inject: Option<Inject>,
+) -> Option<ProbeOutcome> {
+    let timeout = Duration::from_micros(spec.timeout_us);
+    let outcome = match (&spec.kind, route) {
+        (ProbeKind::Misc { .. }, _) => {
+            tokio::time::sleep(MISC_RUN.min(timeout)).await;
+            ProbeOutcome::Exited(if misc_ok { 0 } else { 1 })
+        }
+        (ProbeKind::Tcp | ProbeKind::Http { tls: false, .. }, Some(to)) => {
+            let run = async {
+                let stream = match TcpStream::connect(to).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return ProbeOutcome::Down {
+                            reason: e.kind().to_string(),
+                        }
+                    }
+                };
+                match &spec.kind {
+                    ProbeKind::Http {
+                        http_protocol,
+                        virtualhost,
+                        url,
+                        ..
+                    } => {
+                        let target = spec.endpoint.as_ref().map_or(to, |e| e.target);
+                        let req = Request {
+                            path: &url.path,
+                            protocol: Protocol::parse(http_protocol),
+                            virtualhost: virtualhost.as_deref(),
+                            target,
+                        }
+                        .to_bytes();
+                        http_get(stream, &req, url).await
+                    }
+                    _ => ProbeOutcome::Up,
+                }
+            };
+            tokio::time::timeout(timeout, run)
+                .await
+                .unwrap_or(ProbeOutcome::Down {
+                    reason: "timeout".into(),
+                })
+        }
+        (_, None) => ProbeOutcome::Down {
+            reason: "no host holds the address".into(),
+        },
         _ => ProbeOutcome::Down {
             reason: "not simulated".into(),
         },
@@ -146,10 +254,8 @@ impl Platform for SimChecker {
                         self.stopping = true;
                         return Event::Input(CheckInput::Shutdown);
                     }
-                    Some(Control::Reload(text)) => {
-                        let name = self.world.borrow().hosts[self.idx].name.clone();
-                        let cfg = parse_str(&text, &ParseOptions::default().with_config_id(name)).config;
-                        return Event::Input(CheckInput::Reload(Box::new(cfg)));
+                    Some(Control::Reload(cfg)) => {
+                        return Event::Input(CheckInput::Reload(Box::new((*cfg).clone())));
                     }
                     // Pauses, links and hangs are for VRRP and real-server hosts.
                     Some(_) => {}
@@ -165,9 +271,18 @@ impl Platform for SimChecker {
         match out {
             CheckOutput::StartProbe(spec) => {
                 let (tx, inject) = (self.result_tx.clone(), self.inject);
+                let route = spec.endpoint.as_ref().and_then(|e| self.route(e.target));
+                let misc_ok = match &spec.kind {
+                    ProbeKind::Misc { command } => self.world.borrow().hosts[self.idx]
+                        .scripts_ok
+                        .get(&command.argv.join(" "))
+                        .copied()
+                        .unwrap_or(true),
+                    _ => true,
+                };
                 tokio::task::spawn_local(async move {
                     let id = spec.id;
-                    if let Some(outcome) = probe(spec, inject).await {
+                    if let Some(outcome) = probe(spec, route, misc_ok, inject).await {
                         let _ = tx.send((id, outcome));
                     }
                 });
@@ -214,40 +329,44 @@ impl Platform for SimChecker {
     }
 }
 
-/// The simulated keepalived-rs checker process of host `idx`.
+/// The simulated keepalived-rs checker process of a `checker` host.
 pub async fn checker_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Result {
+    run_checker(world.clone(), idx, false).await;
+    world.borrow_mut().hosts[idx].alive = false;
+    Ok(())
+}
+
+/// The checker process beside the VRRP one on a host whose config has virtual servers.
+pub async fn checker_side(world: Rc<RefCell<World>>, idx: usize) {
+    run_checker(world, idx, true).await;
+}
+
+async fn run_checker(world: Rc<RefCell<World>>, idx: usize, beside_vrrp: bool) {
     let (tx, rx) = unbounded_channel();
-    let (text, name, inject, seed) = {
+    let (config, inject, seed) = {
         let mut w = world.borrow_mut();
         let seed = w.seed;
         let h = &mut w.hosts[idx];
-        h.control = Some(tx);
-        h.alive = true;
-        h.restarts += 1;
+        if beside_vrrp {
+            h.checker_control = Some(tx);
+        } else {
+            h.control = Some(tx);
+            h.alive = true;
+            h.restarts += 1;
+        }
         // Each start draws its own warmups, reproducibly from the run's seed.
         let seed = seed ^ (idx as u64) << 32 ^ u64::from(h.restarts);
-        (h.config_text.clone(), h.name.clone(), h.inject, seed)
+        (h.config.clone(), h.inject, seed)
     };
-    let config = parse_str(&text, &ParseOptions::default().with_config_id(name)).config;
-    let n_hosts = world.borrow().hosts.len();
-    let specs: Vec<RsSpec> = config
-        .virtual_servers
-        .iter()
-        .flat_map(|vs| &vs.real_servers)
-        .map(|rs| {
-            let ip = rs
-                .checkers
-                .first()
-                .and_then(|c| c.connection.connect_ip)
-                .unwrap_or(rs.address);
-            RsSpec {
-                host: (0..n_hosts)
-                    .find(|&h| std::net::IpAddr::V4(host_ipv4(h)) == ip)
-                    .unwrap_or(idx),
-                schedules: rs.checkers.iter().map(|c| c.schedule.clone()).collect(),
-            }
-        })
-        .collect();
+    let specs: Vec<RsSpec> = {
+        let w = world.borrow();
+        config
+            .virtual_servers
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .map(|rs| RsSpec::new(rs, &w.hosts, idx))
+            .collect()
+    };
     let (result_tx, results) = unbounded_channel();
     let mut p = SimChecker {
         idx,
@@ -259,7 +378,7 @@ pub async fn checker_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Res
         inject,
         stopping: false,
     };
-    let mut engine = CheckEngine::new(config, p.now(), seed);
+    let mut engine = CheckEngine::new((*config).clone(), p.now(), seed);
     world.borrow_mut().checker_started(
         idx,
         CheckerView {
@@ -270,12 +389,48 @@ pub async fn checker_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Res
         },
     );
     driver::run(&mut engine, &mut p).await;
-    world.borrow_mut().hosts[idx].alive = false;
-    Ok(())
 }
 
-/// A real server: listens on its ports, accepts and drops every connection, and stops
-/// accepting while hung.
+/// What a real server host answers a GET with: its answer for the path, else 404.
+pub(crate) fn http_answer(answers: &[HttpAnswer], request: &[u8]) -> Vec<u8> {
+    let line = request
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let path = line
+        .split(|&b| b == b' ')
+        .nth(1)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default();
+    let (status, body) = answers
+        .iter()
+        .find(|a| a.path == path)
+        .map_or((404, ""), |a| (a.status, a.body.as_str()));
+    format!(
+        "HTTP/1.0 {status} Simulated\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Serves one accepted connection: a connect alone (TCP_CHECK) ends at EOF; a GET gets
+/// the host's answer.
+async fn serve(world: Rc<RefCell<World>>, idx: usize, mut stream: TcpStream) {
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < HTTP_MAX {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    let answer = http_answer(&world.borrow().hosts[idx].http, &req);
+    let _ = stream.write_all(&answer).await;
+    let _ = stream.shutdown().await;
+}
+
+/// A real server: listens on its ports, answers every connection (see `serve`), and
+/// stops accepting while hung.
 pub async fn real_server_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Result {
     let (tx, mut rx) = unbounded_channel();
     let ports = {
@@ -292,6 +447,7 @@ pub async fn real_server_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil:
     let (refuse_tx, refuse_rx) = tokio::sync::watch::channel(false);
     for port in ports {
         let bind = move || TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port));
+        let world = world.clone();
         let mut listener = Some(bind().await?);
         let (mut hung, mut refuse) = (hang_rx.clone(), refuse_rx.clone());
         tokio::task::spawn_local(async move {
@@ -318,7 +474,11 @@ pub async fn real_server_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil:
                         }
                     }
                     r = hung.changed() => if r.is_err() { return },
-                    r = l.accept(), if !stop => drop(r),
+                    r = l.accept(), if !stop => {
+                        if let Ok((stream, _)) = r {
+                            tokio::task::spawn_local(serve(world.clone(), idx, stream));
+                        }
+                    }
                 }
             }
         });

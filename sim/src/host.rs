@@ -1,19 +1,20 @@
-//! A simulated host as every part of the simulator names it: its addresses, its one
-//! interface, and what the runner tells it (faults, reloads, shutdown).
+//! A simulated host as every part of the simulator names it: its interfaces (each on a
+//! segment, with the addresses the configs see), where turmoil delivers to it, and what
+//! the runner tells it (faults, reloads, shutdown).
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
+use keepalived_engine::config::model::Config;
 use keepalived_engine::vrrp::InterfaceInfo;
-
-/// The one interface of every simulated host.
-pub const IFACE: &str = "eth0";
 
 /// What the runner tells a host.
 #[derive(Debug, Clone)]
 pub enum Control {
     Pause(u64),
-    Link(bool),
-    Reload(String),
+    /// The named interface's carrier goes up (true) or down (false).
+    Link(String, bool),
+    Reload(Arc<Config>),
     Shutdown,
     /// A real-server host stops (true) or resumes (false) accepting connections.
     Hang(bool),
@@ -22,22 +23,57 @@ pub enum Control {
     Refuse(bool),
 }
 
-/// The engine address of host `i`: 192.168.0.(i+1), as turmoil assigns them in order.
-pub fn host_ipv4(i: usize) -> Ipv4Addr {
+/// One interface of a host: the name its config uses, the segment it is plugged into,
+/// and its addresses.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Iface {
+    pub name: String,
+    /// Index into the scenario's segments.
+    pub segment: usize,
+    pub ipv4: Ipv4Addr,
+    pub ipv6: Ipv6Addr,
+}
+
+impl Iface {
+    pub fn holds(&self, a: IpAddr) -> bool {
+        a == IpAddr::V4(self.ipv4) || a == IpAddr::V6(self.ipv6)
+    }
+
+    /// What the engine is told of it: host `host`'s interface number `k`.
+    pub fn info(&self, host: usize, k: usize, up: bool) -> InterfaceInfo {
+        InterfaceInfo {
+            name: self.name.clone(),
+            up,
+            mac: [
+                0x02,
+                k as u8,
+                0,
+                (host >> 16) as u8,
+                (host >> 8) as u8,
+                host as u8,
+            ],
+            ipv4: Some(self.ipv4),
+            ipv6_ll: Some(self.ipv6),
+            ipv6_forwarding: false,
+        }
+    }
+}
+
+/// Where turmoil delivers to host `i`: 192.168.0.(i+1), as it assigns addresses in the
+/// order hosts are added. Only the simulator's transport uses it; the configs see each
+/// interface's own addresses.
+pub fn turmoil_ipv4(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(192, 168, (i / 250) as u8, (i % 250 + 1) as u8)
 }
 
-pub fn host_ipv6(i: usize) -> Ipv6Addr {
-    Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, (i + 1) as u16)
+/// The address host `i` gets on segment `segment` unless the scenario or its config says
+/// otherwise: 192.168.<segment>.<i+1>, so that hosts on the first segment have
+/// 192.168.0.1, .2, … in order.
+pub fn default_ipv4(segment: usize, i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(192, 168, segment as u8, (i % 250 + 1) as u8)
 }
 
-pub fn interface(i: usize, up: bool) -> InterfaceInfo {
-    InterfaceInfo {
-        name: IFACE.into(),
-        up,
-        mac: [0x02, 0, 0, 0, (i >> 8) as u8, (i & 0xff) as u8],
-        ipv4: Some(host_ipv4(i)),
-        ipv6_ll: Some(host_ipv6(i)),
-        ipv6_forwarding: false,
-    }
+/// Host `i`'s link-local IPv6 address on segment `segment`: fe80::<segment>:<i+1>.
+pub fn default_ipv6(segment: usize, i: usize) -> Ipv6Addr {
+    Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, segment as u16, (i + 1) as u16)
 }

@@ -9,7 +9,7 @@ use crate::scenario::Scenario;
 pub fn timeline(o: &Outcome) -> String {
     let mut s = String::new();
     for l in &o.trace {
-        let _ = writeln!(s, "{:>10.6}  {:<6} {}", l.t, l.host, l.what);
+        let _ = writeln!(s, "{:>10.6}  {:<6} {}", l.t, l.host, l.detail);
     }
     s
 }
@@ -51,10 +51,9 @@ pub fn failovers(o: &Outcome, sc: &Scenario) -> String {
     s
 }
 
-/// Everything that failed, each with the command that reproduces the run.
-pub fn failures(o: &Outcome, file: &str) -> String {
+/// Everything that failed, each with `repro`, the command that reproduces the run.
+pub fn failures(o: &Outcome, repro: &str) -> String {
     let mut s = String::new();
-    let repro = format!("keepalived-sim run {file} --seed {}", o.seed);
     for v in &o.violations {
         let _ = writeln!(
             s,

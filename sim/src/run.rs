@@ -2,6 +2,7 @@
 //! every step, expectations, and the timeline.
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -11,7 +12,7 @@ use crate::checker::{checker_main, real_server_main};
 use crate::host::Control;
 use crate::platform::host_main;
 use crate::scenario::{Action, Expect, Role, Scenario};
-use crate::world::{HostState, TraceLine, Violation, World};
+use crate::world::{HostState, Kind, TraceLine, Violation, World};
 
 /// What one run produced.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -50,21 +51,25 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
         let mut w = world.borrow_mut();
         w.seed = seed;
         w.base_latency = sc.max_latency_ms as f64 / 1000.0;
+        w.segments = sc.segments.clone();
     }
     for (i, h) in sc.hosts.iter().enumerate() {
         world.borrow_mut().hosts.push(HostState {
             name: h.name.clone(),
-            segment: h.segment.clone(),
-            addr: u32::from(crate::host::host_ipv4(i)),
+            ifaces: h.ifaces.clone(),
+            links: vec![true; h.ifaces.len()],
             alive: true,
-            link_up: true,
-            config_text: h.config_text.clone(),
+            config: h.config.clone(),
             listen: h.listen.clone(),
+            http: h.http.clone(),
             inject: h.inject,
             ..HostState::default()
         });
         let w = world.clone();
         match h.role {
+            Role::Vrrp if h.config.instances.is_empty() => {
+                sim.host(h.name.as_str(), move || checker_main(w.clone(), i))
+            }
             Role::Vrrp => sim.host(h.name.as_str(), move || host_main(w.clone(), i)),
             Role::Checker => sim.host(h.name.as_str(), move || checker_main(w.clone(), i)),
             Role::RealServer => sim.host(h.name.as_str(), move || real_server_main(w.clone(), i)),
@@ -82,6 +87,8 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
     let mut failed = Vec::new();
     let mut failovers = Vec::new();
     let mut lost_master_at: Option<f64> = None;
+    // The directed host pairs turmoil is told to cut, following `World::path`.
+    let mut applied: BTreeSet<(usize, usize)> = BTreeSet::new();
     let dt = tick.as_secs_f64();
     loop {
         let now = sim.elapsed().as_secs_f64();
@@ -97,15 +104,32 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
             if w.holds.get(&(a.min(b), a.max(b))) == Some(&Some(at)) {
                 sim.release(name(a).as_str(), name(b).as_str());
                 w.holds.remove(&(a.min(b), a.max(b)));
-                w.log(a, format!("RELEASE with {}", name(b)));
+                w.log_fault(a, "release", format!("RELEASE with {}", name(b)));
             }
             false
         });
         while let Some(ev) = events.next_if(|e| e.at <= now + 1e-9) {
             let mut w = world.borrow_mut();
+            // To the host's process, and to its checker side for what concerns both.
             let send = |w: &World, h: usize, c: Control| {
+                if matches!(c, Control::Reload(_) | Control::Shutdown) {
+                    if let Some(tx) = &w.hosts[h].checker_control {
+                        let _ = tx.send(c.clone());
+                    }
+                }
                 if let Some(tx) = &w.hosts[h].control {
                     let _ = tx.send(c);
+                }
+            };
+            let seg_name = |s: &Option<usize>| match s {
+                Some(k) => format!(" on {}", sc.segments[*k]),
+                None => String::new(),
+            };
+            let who = |hs: &[usize]| {
+                if hs.is_empty() {
+                    "all".to_string()
+                } else {
+                    hs.iter().map(|&h| name(h)).collect::<Vec<_>>().join(", ")
                 }
             };
             let what = match &ev.action {
@@ -119,6 +143,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     hs.listening = false;
                     hs.held.clear();
                     hs.control = None;
+                    hs.checker_control = None;
                     for i in hs.inst.values_mut() {
                         i.state = State::Stop;
                     }
@@ -128,34 +153,75 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     sim.bounce(name(*h).as_str());
                     (*h, "RESTART".to_string())
                 }
-                Action::Partition(a, b) => {
-                    sim.partition(name(*a).as_str(), name(*b).as_str());
-                    w.cut.insert((*a, *b));
-                    w.cut.insert((*b, *a));
-                    (*a, format!("PARTITION from {}", name(*b)))
+                Action::Partition { pairs, segment } => {
+                    for &(a, b) in pairs {
+                        match segment {
+                            Some(s) => w.seg_cut.insert((*s, a, b)),
+                            None => w.cut.insert((a, b)),
+                        };
+                    }
+                    let (a, b) = pairs[0];
+                    let text = if pairs.len() == 1 {
+                        format!("PARTITION one-way to {}{}", name(b), seg_name(segment))
+                    } else if pairs.len() == 2 {
+                        format!("PARTITION from {}{}", name(b), seg_name(segment))
+                    } else {
+                        format!("PARTITION {} pairs{}", pairs.len() / 2, seg_name(segment))
+                    };
+                    (a, text)
                 }
-                Action::PartitionOneway { from, to } => {
-                    sim.partition_oneway(name(*from).as_str(), name(*to).as_str());
-                    w.cut.insert((*from, *to));
-                    (*from, format!("PARTITION one-way to {}", name(*to)))
-                }
-                Action::Heal(a, b) => {
-                    sim.repair(name(*a).as_str(), name(*b).as_str());
-                    w.cut.remove(&(*a, *b));
-                    w.cut.remove(&(*b, *a));
-                    (*a, format!("HEAL with {}", name(*b)))
+                Action::Heal { pairs, segment } => {
+                    for &(a, b) in pairs {
+                        match segment {
+                            Some(s) => w.seg_cut.remove(&(*s, a, b)),
+                            None => w.cut.remove(&(a, b)),
+                        };
+                    }
+                    let (a, b) = pairs[0];
+                    (a, format!("HEAL with {}{}", name(b), seg_name(segment)))
                 }
                 Action::HealAll => {
-                    let cuts: Vec<(usize, usize)> = w.cut.iter().copied().collect();
-                    for (a, b) in cuts {
-                        sim.repair_oneway(name(a).as_str(), name(b).as_str());
-                    }
                     w.cut.clear();
+                    w.seg_cut.clear();
                     (0, "HEAL all".to_string())
                 }
-                Action::Loss(a, b, rate) => {
-                    sim.set_link_fail_rate(name(*a).as_str(), name(*b).as_str(), *rate);
-                    (*a, format!("LOSS {:.0}% with {}", rate * 100.0, name(*b)))
+                Action::Loss {
+                    segment: None,
+                    hosts,
+                    rate,
+                } => {
+                    let (a, b) = (hosts[0], hosts[1]);
+                    sim.set_link_fail_rate(name(a).as_str(), name(b).as_str(), *rate);
+                    (a, format!("LOSS {:.0}% with {}", rate * 100.0, name(b)))
+                }
+                Action::Loss {
+                    segment: Some(s),
+                    hosts,
+                    rate,
+                } => {
+                    if *rate > 0.0 {
+                        w.seg_loss.insert(*s, (*rate, hosts.clone()));
+                    } else {
+                        w.seg_loss.remove(s);
+                    }
+                    (
+                        hosts.first().copied().unwrap_or(0),
+                        format!(
+                            "LOSS {:.0}% on {} for {}",
+                            rate * 100.0,
+                            sc.segments[*s],
+                            who(hosts)
+                        ),
+                    )
+                }
+                Action::Http { host, answer } => {
+                    let hs = &mut w.hosts[*host];
+                    hs.http.retain(|a| a.path != answer.path);
+                    hs.http.push(answer.clone());
+                    (
+                        *host,
+                        format!("HTTP {} now answers {}", answer.path, answer.status),
+                    )
                 }
                 Action::Hang(h) | Action::Recover(h) => {
                     let hang = matches!(ev.action, Action::Hang(_));
@@ -189,26 +255,56 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     w.holds.remove(&((*a).min(*b), (*a).max(*b)));
                     (*a, format!("RELEASE with {}", name(*b)))
                 }
-                Action::Latency(a, b, ms) => {
-                    w.latency
-                        .insert(((*a).min(*b), (*a).max(*b)), *ms as f64 / 1000.0);
+                Action::Latency {
+                    segment: None,
+                    hosts,
+                    ms,
+                } => {
+                    let (a, b) = (hosts[0], hosts[1]);
+                    w.latency.insert((a.min(b), a.max(b)), *ms as f64 / 1000.0);
                     sim.set_link_latency(
-                        name(*a).as_str(),
-                        name(*b).as_str(),
+                        name(a).as_str(),
+                        name(b).as_str(),
                         Duration::from_millis(*ms),
                     );
-                    (*a, format!("LATENCY {ms} ms with {}", name(*b)))
+                    (a, format!("LATENCY {ms} ms with {}", name(b)))
+                }
+                Action::Latency {
+                    segment: Some(s),
+                    hosts,
+                    ms,
+                } => {
+                    if *ms > 0 {
+                        w.seg_latency
+                            .insert(*s, (*ms as f64 / 1000.0, hosts.clone()));
+                    } else {
+                        w.seg_latency.remove(s);
+                    }
+                    (
+                        hosts.first().copied().unwrap_or(0),
+                        format!("LATENCY {ms} ms on {} for {}", sc.segments[*s], who(hosts)),
+                    )
                 }
                 Action::Pause(h, ms) => {
+                    if w.hosts[*h].inst.values().any(|i| i.state == State::Master) {
+                        lost_master_at = Some(now);
+                    }
                     w.hosts[*h].paused_until = now + *ms as f64 / 1000.0;
                     send(&w, *h, Control::Pause(*ms));
                     (*h, format!("PAUSE {ms} ms"))
                 }
-                Action::LinkDown(h) | Action::LinkUp(h) => {
-                    let up = matches!(ev.action, Action::LinkUp(_));
-                    w.hosts[*h].link_up = up;
-                    send(&w, *h, Control::Link(up));
-                    (*h, format!("LINK {}", if up { "UP" } else { "DOWN" }))
+                Action::LinkDown(h, k) | Action::LinkUp(h, k) => {
+                    let up = matches!(ev.action, Action::LinkUp(..));
+                    if !up && w.hosts[*h].inst.values().any(|i| i.state == State::Master) {
+                        lost_master_at = Some(now);
+                    }
+                    w.hosts[*h].links[*k] = up;
+                    let ifname = w.hosts[*h].ifaces[*k].name.clone();
+                    send(&w, *h, Control::Link(ifname.clone(), up));
+                    (
+                        *h,
+                        format!("LINK {ifname} {}", if up { "UP" } else { "DOWN" }),
+                    )
                 }
                 Action::Script { host, script, ok } => {
                     w.hosts[*host].scripts_ok.insert(script.clone(), *ok);
@@ -220,9 +316,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                         ),
                     )
                 }
-                Action::Reload(h, text) => {
-                    w.hosts[*h].config_text = text.clone();
-                    send(&w, *h, Control::Reload(text.clone()));
+                Action::Reload(h, cfg) => {
+                    w.hosts[*h].config = cfg.clone();
+                    send(&w, *h, Control::Reload(cfg.clone()));
                     (*h, "RELOAD".to_string())
                 }
                 Action::Shutdown(h) => {
@@ -244,8 +340,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     )
                 }
             };
-            w.log(what.0, what.1);
+            w.log_fault(what.0, action_name(&ev.action), what.1);
         }
+        sync_paths(&mut sim, &world, &mut applied, &name);
         if let Err(e) = sim.step() {
             world.borrow_mut().violations.push(Violation {
                 t: now,
@@ -266,7 +363,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                 .iter()
                 .rev()
                 .take_while(|l| l.t >= lost)
-                .find(|l| l.what.contains("-> Master"))
+                .find(|l| l.kind == Kind::State && l.to.as_deref() == Some("MASTER"))
                 .map(|l| l.host.clone());
             if let Some(h) = took {
                 failovers.push((h, w.now - lost));
@@ -317,14 +414,13 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
         match e {
             Expect::MaxTransitions { instance, max } => {
                 // Every state change but leaving INIT, restarts included.
-                let prefix = format!("{instance} ");
                 let n = w
                     .trace
                     .iter()
                     .filter(|l| {
-                        l.what.starts_with(&prefix)
-                            && l.what.contains(" -> ")
-                            && !l.what.contains("Init -> ")
+                        l.kind == Kind::State
+                            && l.instance.as_deref() == Some(instance.as_str())
+                            && l.from.as_deref() != Some("INIT")
                     })
                     .count();
                 if n > *max {
@@ -345,8 +441,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     .trace
                     .iter()
                     .filter(|l| {
-                        l.what.starts_with("Removing service")
-                            || l.what.starts_with("Disabling service")
+                        l.kind == Kind::Checker
+                            && (l.detail.starts_with("Removing service")
+                                || l.detail.starts_with("Disabling service"))
                     })
                     .count();
                 if n < *min || n > *max {
@@ -370,5 +467,55 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
         violations: w.violations.clone(),
         failed,
         failovers,
+    }
+}
+
+/// The name an action has in a scenario file.
+fn action_name(a: &Action) -> &'static str {
+    match a {
+        Action::Crash(_) => "crash",
+        Action::Restart(_) => "restart",
+        Action::Partition { pairs, .. } if pairs.len() == 1 => "partition_oneway",
+        Action::Partition { .. } => "partition",
+        Action::Heal { .. } => "heal",
+        Action::HealAll => "heal_all",
+        Action::Loss { .. } => "loss",
+        Action::Latency { .. } => "latency",
+        Action::Pause(..) => "pause",
+        Action::LinkDown(..) => "link_down",
+        Action::LinkUp(..) => "link_up",
+        Action::Script { .. } => "script",
+        Action::Reload(..) => "reload",
+        Action::Shutdown(_) => "shutdown",
+        Action::Hang(_) => "hang",
+        Action::Recover(_) => "recover",
+        Action::Refuse(_) => "refuse",
+        Action::Accept(_) => "accept",
+        Action::Hold(..) => "hold",
+        Action::Release(..) => "release",
+        Action::Clock { .. } => "clock",
+        Action::Http { .. } => "http",
+    }
+}
+
+/// Makes turmoil's links (which carry the checkers' TCP) follow the segments: a directed
+/// pair with no segment carrying its packets is cut, and joined again once one does.
+fn sync_paths(
+    sim: &mut turmoil::Sim<'_>,
+    world: &Rc<RefCell<World>>,
+    applied: &mut BTreeSet<(usize, usize)>,
+    name: &impl Fn(usize) -> String,
+) {
+    let w = world.borrow();
+    let n = w.hosts.len();
+    for a in 0..n {
+        for b in (0..n).filter(|&b| b != a) {
+            let cut = !w.path(a, b);
+            if cut && applied.insert((a, b)) {
+                sim.partition_oneway(name(a).as_str(), name(b).as_str());
+            } else if !cut && applied.remove(&(a, b)) {
+                sim.repair_oneway(name(a).as_str(), name(b).as_str());
+            }
+        }
     }
 }

@@ -2,23 +2,67 @@
 //! addresses it holds, the links between hosts, the timeline, and the invariants.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
+use keepalived_engine::check::http::{evaluate_status_and_digest, Parser};
 use keepalived_engine::check::{RsStatus, VsStatus};
-use keepalived_engine::config::model::{Config, Schedule};
+use keepalived_engine::config::model::{CheckerKind, Config, RealServer, Schedule, Url};
 use keepalived_engine::vrrp::State;
 use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::host::Control;
-use crate::scenario::Inject;
+use crate::host::{Control, Iface};
+use crate::scenario::{HttpAnswer, Inject};
 
-/// One line of the timeline.
+/// One event of the timeline, structured for a JSONL trace and readable as `detail`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TraceLine {
     /// Simulated seconds.
     pub t: f64,
     pub host: String,
-    pub what: String,
+    pub kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// A state change's old and new state, as keepalived names them (`BACKUP`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Why: a state change's reason, a fault's action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The line a person reads.
+    pub detail: String,
+}
+
+/// What a trace line records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A VRRP instance changed state.
+    State,
+    /// A VRRP instance's effective priority changed.
+    Priority,
+    /// A virtual address was added to or removed from the host.
+    AddressAdd,
+    AddressDel,
+    /// Gratuitous ARPs or unsolicited neighbour advertisements.
+    Garp,
+    /// A notify script or FIFO line.
+    Notify,
+    /// A fault or event the scenario scheduled.
+    Fault,
+    /// The checker's log: a real server or virtual server changed.
+    Checker,
+}
+
+/// A state as the trace spells it: keepalived's words, INIT for the state before the
+/// first (which keepalived's notify calls `{UNKNOWN}`).
+pub fn state_word(s: State) -> &'static str {
+    match s {
+        State::Init => "INIT",
+        other => other.notify_word(),
+    }
 }
 
 /// A broken invariant, with when and who.
@@ -34,6 +78,12 @@ pub struct Violation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstView {
     pub vrid: u8,
+    /// The segment its interface is on.
+    pub segment: usize,
+    /// Its interface's index on the host.
+    pub iface: usize,
+    /// Its advert source, for the address tie-break.
+    pub addr: u32,
     pub family: Family,
     pub state: State,
     pub since: f64,
@@ -54,13 +104,15 @@ pub struct InstView {
 #[derive(Debug, Default)]
 pub struct HostState {
     pub name: String,
-    pub segment: String,
-    pub addr: u32,
+    pub ifaces: Vec<Iface>,
+    /// Each interface's carrier.
+    pub links: Vec<bool>,
     pub alive: bool,
     pub paused_until: f64,
-    pub link_up: bool,
-    pub config_text: String,
+    pub config: Arc<Config>,
     pub control: Option<UnboundedSender<Control>>,
+    /// The checker side of a VRRP host that also runs one.
+    pub checker_control: Option<UnboundedSender<Control>>,
     pub inst: BTreeMap<String, InstView>,
     pub held: BTreeSet<String>,
     pub garps: usize,
@@ -76,6 +128,8 @@ pub struct HostState {
     pub refusing: bool,
     /// A real_server host's ports.
     pub listen: Vec<u16>,
+    /// A real_server host's HTTP answers.
+    pub http: Vec<HttpAnswer>,
     pub inject: Option<Inject>,
     /// How many times its software started.
     pub restarts: u32,
@@ -88,14 +142,22 @@ pub struct World {
     pub seed: u64,
     pub hosts: Vec<HostState>,
     pub trace: Vec<TraceLine>,
-    /// Directed cuts: (from, to) cannot deliver.
+    /// Directed cuts on every segment: (from, to) cannot deliver.
     pub cut: BTreeSet<(usize, usize)>,
+    /// Directed cuts on one segment: (segment, from, to).
+    pub seg_cut: BTreeSet<(usize, usize, usize)>,
+    /// Advert loss on a segment: rate, and the hosts it touches (all when empty).
+    pub seg_loss: BTreeMap<usize, (f64, Vec<usize>)>,
+    /// Added one-way delay on a segment, in seconds, and the hosts it touches.
+    pub seg_latency: BTreeMap<usize, (f64, Vec<usize>)>,
+    /// The segment names, for messages.
+    pub segments: Vec<String>,
     pub violations: Vec<Violation>,
     /// When each persisting bad condition was first seen.
     pending: BTreeMap<Key, f64>,
     reported: BTreeSet<Key>,
-    /// For each pair of hosts: whether they hear each other, and since when.
-    mutual: BTreeMap<(usize, usize), (bool, f64)>,
+    /// For each pair of hosts and segment: whether they hear each other, and since when.
+    mutual: BTreeMap<(usize, usize, usize), (bool, f64)>,
     /// Slack for delivery and tick granularity, in seconds.
     pub slack: f64,
     /// For each VIP once first held: the seconds nobody has held it since.
@@ -131,6 +193,60 @@ pub struct CheckerView {
 pub struct RsSpec {
     pub host: usize,
     pub schedules: Vec<Schedule>,
+    /// Which of its checkers (the order of `schedules`) are HTTP_GET.
+    pub http: Vec<bool>,
+    /// What its checkers ask of it.
+    pub wants: Vec<Want>,
+}
+
+/// What one checker of a real server asks.
+#[derive(Debug, Clone)]
+pub enum Want {
+    /// TCP_CHECK: a connect.
+    Connect,
+    /// HTTP_GET: this URL answered with a status and digest it accepts.
+    Get(Url),
+    /// MISC_CHECK: this command line exits 0 (by the scenario's `script` events).
+    Misc(String),
+}
+
+impl RsSpec {
+    /// Checker host `checker`'s view of `rs`: the host holding its address (or the
+    /// checker's own, for MISC_CHECK alone) and what each checker asks.
+    pub fn new(rs: &RealServer, hosts: &[HostState], checker: usize) -> RsSpec {
+        let ip = rs
+            .checkers
+            .iter()
+            .find_map(|c| c.connection.connect_ip)
+            .unwrap_or(rs.address);
+        let host = hosts
+            .iter()
+            .position(|h| h.ifaces.iter().any(|i| i.holds(ip)))
+            .unwrap_or(checker);
+        let mut wants = Vec::new();
+        for c in &rs.checkers {
+            match &c.kind {
+                CheckerKind::HttpGet(h) => wants.extend(h.urls.iter().cloned().map(Want::Get)),
+                CheckerKind::MiscCheck(m) => wants.push(Want::Misc(
+                    m.misc_path
+                        .as_ref()
+                        .map(|c| c.argv.join(" "))
+                        .unwrap_or_default(),
+                )),
+                _ => wants.push(Want::Connect),
+            }
+        }
+        RsSpec {
+            host,
+            schedules: rs.checkers.iter().map(|c| c.schedule.clone()).collect(),
+            http: rs
+                .checkers
+                .iter()
+                .map(|c| matches!(c.kind, CheckerKind::HttpGet(_)))
+                .collect(),
+            wants,
+        }
+    }
 }
 
 /// A real server's reachability from its checker host, and what the bounds ask of the
@@ -156,6 +272,8 @@ fn secs(us: u64) -> f64 {
 #[derive(Debug, Clone, Copy)]
 struct Member {
     host: usize,
+    segment: usize,
+    addr: u32,
     vrid: u8,
     family: Family,
     state: State,
@@ -166,11 +284,12 @@ struct Member {
     sync: bool,
 }
 
-/// A persisting condition: which invariant, VRID (or group index), and the hosts.
+/// A persisting condition: which invariant, VRID with family and segment (or a group
+/// index), and the hosts.
 type Key = (u8, u32, usize, usize);
 
 /// The view of an instance a config gives, before the host reports anything.
-pub fn inst_views(cfg: &Config) -> BTreeMap<String, InstView> {
+pub fn inst_views(cfg: &Config, ifaces: &[Iface]) -> BTreeMap<String, InstView> {
     let group_of = |name: &str| {
         cfg.sync_groups
             .iter()
@@ -182,10 +301,22 @@ pub fn inst_views(cfg: &Config) -> BTreeMap<String, InstView> {
         .map(|vi| {
             let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
             let int = vi.advert_int_us as f64 / 1e6;
+            let k = vi
+                .interface
+                .as_deref()
+                .and_then(|n| ifaces.iter().position(|i| i.name == n))
+                .unwrap_or(0);
+            let addr = match vi.src_ip {
+                Some(std::net::IpAddr::V4(a)) => u32::from(a),
+                _ => ifaces.get(k).map_or(0, |i| u32::from(i.ipv4)),
+            };
             (
                 vi.name.clone(),
                 InstView {
                     vrid: vi.virtual_router_id,
+                    segment: ifaces.get(k).map_or(0, |i| i.segment),
+                    iface: k,
+                    addr,
                     family,
                     state: State::Init,
                     since: 0.0,
@@ -215,13 +346,37 @@ impl World {
         }
     }
 
-    pub fn log(&mut self, host: usize, what: String) {
-        let t = self.now;
-        let name = self.hosts[host].name.clone();
-        self.trace.push(TraceLine {
-            t,
-            host: name,
-            what,
+    /// Records a trace line of `kind` with only its text.
+    pub fn log(&mut self, host: usize, kind: Kind, detail: String) {
+        self.record(TraceLine {
+            t: self.now,
+            host: self.hosts[host].name.clone(),
+            kind,
+            instance: None,
+            from: None,
+            to: None,
+            reason: None,
+            detail,
+        });
+    }
+
+    /// Records a trace line stamped now for `host`.
+    pub fn record(&mut self, mut line: TraceLine) {
+        line.t = self.now;
+        self.trace.push(line);
+    }
+
+    /// Records a scheduled fault.
+    pub fn log_fault(&mut self, host: usize, action: &str, detail: String) {
+        self.record(TraceLine {
+            t: self.now,
+            host: self.hosts[host].name.clone(),
+            kind: Kind::Fault,
+            instance: None,
+            from: None,
+            to: None,
+            reason: Some(action.to_string()),
+            detail,
         });
     }
 
@@ -230,15 +385,15 @@ impl World {
         let t = self.now;
         let name = &self.hosts[host].name;
         if let Some(last) = self.trace.last_mut() {
-            if last.t == t && &last.host == name {
-                if let Some(rest) = last.what.strip_prefix(&what) {
+            if last.t == t && &last.host == name && last.kind == Kind::Garp {
+                if let Some(rest) = last.detail.strip_prefix(&what) {
                     let n = rest.trim_start_matches(" x").parse::<usize>().unwrap_or(1);
-                    last.what = format!("{what} x{}", n + 1);
+                    last.detail = format!("{what} x{}", n + 1);
                     return;
                 }
             }
         }
-        self.log(host, what);
+        self.log(host, Kind::Garp, what);
     }
 
     fn running(&self, h: usize) -> bool {
@@ -246,18 +401,35 @@ impl World {
         s.alive && s.paused_until <= self.now
     }
 
-    /// Whether `to` receives what `from` sends now.
-    pub fn hears(&self, to: usize, from: usize) -> bool {
-        if to == from {
-            return self.running(to);
-        }
-        let (a, b) = (&self.hosts[from], &self.hosts[to]);
-        self.running(from)
-            && self.running(to)
-            && a.link_up
-            && b.link_up
-            && a.segment == b.segment
-            && !self.cut.contains(&(from, to))
+    /// Host `h`'s interface on segment `seg` whose carrier is up.
+    fn up_on(&self, h: usize, seg: usize) -> bool {
+        let hs = &self.hosts[h];
+        hs.ifaces
+            .iter()
+            .zip(&hs.links)
+            .any(|(i, up)| i.segment == seg && *up)
+    }
+
+    /// Whether the network carries what `from` sends on segment `seg` to `to` (the hosts
+    /// themselves aside): both are plugged in there with their carrier up, and no cut
+    /// stands between them.
+    pub fn carries(&self, seg: usize, from: usize, to: usize) -> bool {
+        self.up_on(from, seg)
+            && self.up_on(to, seg)
+            && (from == to
+                || (!self.cut.contains(&(from, to)) && !self.seg_cut.contains(&(seg, from, to))))
+    }
+
+    /// Whether `to` receives what `from` sends on segment `seg` now.
+    pub fn hears(&self, seg: usize, to: usize, from: usize) -> bool {
+        self.running(from) && self.running(to) && self.carries(seg, from, to)
+    }
+
+    /// Whether any segment carries `from`'s packets to `to`: what turmoil's transport
+    /// (the checkers' TCP) between the two must follow.
+    pub fn path(&self, from: usize, to: usize) -> bool {
+        let segs: BTreeSet<usize> = self.hosts[from].ifaces.iter().map(|i| i.segment).collect();
+        segs.into_iter().any(|s| self.carries(s, from, to))
     }
 
     /// Records a bad condition that must not last longer than `allowed`; the message is
@@ -294,13 +466,15 @@ impl World {
         self.check_checkers();
         let n = self.hosts.len();
         let slack = self.slack;
-        for a in 0..n {
-            for b in a + 1..n {
-                let m = self.hears(a, b) && self.hears(b, a);
-                let now = self.now;
-                let e = self.mutual.entry((a, b)).or_insert((m, 0.0));
-                if e.0 != m {
-                    *e = (m, now);
+        for seg in 0..self.segments.len() {
+            for a in 0..n {
+                for b in a + 1..n {
+                    let m = self.hears(seg, a, b) && self.hears(seg, b, a);
+                    let now = self.now;
+                    let e = self.mutual.entry((a, b, seg)).or_insert((m, 0.0));
+                    if e.0 != m {
+                        *e = (m, now);
+                    }
                 }
             }
         }
@@ -309,6 +483,8 @@ impl World {
             for i in self.hosts[h].inst.values() {
                 members.push(Member {
                     host: h,
+                    segment: i.segment,
+                    addr: i.addr,
                     vrid: i.vrid,
                     family: i.family,
                     state: i.state,
@@ -319,9 +495,38 @@ impl World {
                 });
             }
         }
+        let sees_master = |w: &World, m: &Member| {
+            members.iter().any(|o| {
+                o.vrid == m.vrid
+                    && o.family == m.family
+                    && o.segment == m.segment
+                    && o.state == State::Master
+                    && w.hears(m.segment, m.host, o.host)
+            })
+        };
+        // Sync groups held back: a member still hears its master, so the group may not
+        // take over (`vrrp_sync_can_goto_master()`), and its other members rightly wait
+        // in BACKUP without one.
+        let mut held_groups: BTreeSet<(usize, String)> = BTreeSet::new();
+        for h in (0..n).filter(|&h| self.running(h)) {
+            for i in self.hosts[h].inst.values() {
+                let Some(g) = &i.sync else { continue };
+                let m = members.iter().find(|m| {
+                    m.host == h
+                        && m.vrid == i.vrid
+                        && m.family == i.family
+                        && m.segment == i.segment
+                });
+                if i.state == State::Backup && m.is_some_and(|m| sees_master(self, m)) {
+                    held_groups.insert((h, g.clone()));
+                }
+            }
+        }
         for x in 0..members.len() {
             let Member {
                 host: a,
+                segment: seg,
+                addr: addr_a,
                 vrid,
                 family: fam,
                 state: sa,
@@ -330,16 +535,20 @@ impl World {
                 holds: holds_a,
                 sync: sync_a,
             } = members[x];
-            let vr = u32::from(vrid) | (u32::from(fam == Family::V6) << 8);
+            let vr = u32::from(vrid) | (u32::from(fam == Family::V6) << 8) | (seg as u32) << 9;
             let eligible = matches!(sa, State::Backup | State::Master);
-            // 2. A master exists for every eligible host.
-            let sees_master = members.iter().any(|m| {
-                m.vrid == vrid
-                    && m.family == fam
-                    && m.state == State::Master
-                    && self.hears(a, m.host)
-            });
-            let bad = eligible && self.hosts[a].link_up && !sees_master;
+            // 2. A master exists for every eligible host, unless its sync group is held
+            // back by a member that hears its master.
+            let held = sync_a
+                && self.hosts[a].inst.values().any(|i| {
+                    i.vrid == vrid
+                        && i.family == fam
+                        && i.segment == seg
+                        && i.sync
+                            .as_ref()
+                            .is_some_and(|g| held_groups.contains(&(a, g.clone())))
+                });
+            let bad = eligible && self.up_on(a, seg) && !held && !sees_master(self, &members[x]);
             self.persist(
                 (2, vr, a, a),
                 bad,
@@ -355,6 +564,8 @@ impl World {
             );
             for &Member {
                 host: b,
+                segment: seg_b,
+                addr: addr_b,
                 vrid: vb,
                 family: fb,
                 state: sb,
@@ -364,12 +575,12 @@ impl World {
                 sync: sync_b,
             } in &members[x + 1..]
             {
-                if vb != vrid || fb != fam || a == b {
+                if vb != vrid || fb != fam || seg_b != seg || a == b {
                     continue;
                 }
                 let (mutual, since) = self
                     .mutual
-                    .get(&(a.min(b), a.max(b)))
+                    .get(&(a.min(b), a.max(b), seg))
                     .copied()
                     .unwrap_or((false, 0.0));
                 // 1. At most one master among hosts that hear each other, once a
@@ -380,7 +591,7 @@ impl World {
                     (1, vr, a, b),
                     bad,
                     slack,
-                    "at most one MASTER per VRID among hosts that hear each other",
+                    "at most one MASTER per VRID among hosts that hear each other (split brain)",
                     |w| {
                         let (na, nb) = (w.hosts[a].name.clone(), w.hosts[b].name.clone());
                         (
@@ -390,12 +601,12 @@ impl World {
                     },
                 );
                 // 3. The master has the highest effective priority, address breaking ties.
-                for (m, pm, bk, pk, sk, holds, sync) in [
-                    (a, pa, b, pb, sb, holds_b, sync_a || sync_b),
-                    (b, pb, a, pa, sa, holds_a, sync_a || sync_b),
+                for (m, pm, am, bk, pk, ak, sk, holds, sync) in [
+                    (a, pa, addr_a, b, pb, addr_b, sb, holds_b, sync_a || sync_b),
+                    (b, pb, addr_b, a, pa, addr_a, sa, holds_a, sync_a || sync_b),
                 ] {
                     let master = if m == a { sa } else { sb };
-                    let higher = pk > pm || (pk == pm && self.hosts[bk].addr > self.hosts[m].addr);
+                    let higher = pk > pm || (pk == pm && ak > am);
                     let bad = master == State::Master
                         && sk == State::Backup
                         && higher
@@ -534,7 +745,7 @@ impl World {
     /// plus any hold left before its release fit.
     fn answers_within(&self, checker: usize, rs: usize, ct: f64) -> bool {
         let h = &self.hosts[rs];
-        if !h.alive || !h.listening || h.hung || h.refusing || self.cut.contains(&(checker, rs)) {
+        if !h.alive || !h.listening || h.hung || h.refusing || !self.path(checker, rs) {
             return false;
         }
         let lat = self.link_latency(checker, rs);
@@ -544,6 +755,25 @@ impl World {
             Some(None) => return false,
         };
         wait + lat + self.slack < ct
+    }
+
+    /// Whether what `spec`'s checkers ask beyond a connect holds now, for checker host
+    /// `c`: each URL's answer passes its status and digest, each MISC_CHECK's command
+    /// succeeds.
+    fn service_ok(&self, c: usize, spec: &RsSpec) -> bool {
+        spec.wants.iter().all(|w| match w {
+            Want::Connect => true,
+            Want::Get(url) => {
+                let request = format!("GET {} HTTP/1.0\r\n\r\n", url.path);
+                let answer =
+                    crate::checker::http_answer(&self.hosts[spec.host].http, request.as_bytes());
+                let mut p = Parser::new(0);
+                p.feed(&answer).is_ok()
+                    && p.finish()
+                        .is_ok_and(|r| evaluate_status_and_digest(url, &r).is_ok())
+            }
+            Want::Misc(cmd) => self.hosts[c].scripts_ok.get(cmd).copied().unwrap_or(true),
+        })
     }
 
     /// Invariants of checker hosts (the bounds are spelled out in `crate::checker`):
@@ -574,16 +804,21 @@ impl World {
                     .map(|s| secs(s.connect_timeout_us))
                     .fold(0.0, f64::max);
                 let lat = self.link_latency(c, spec.host);
-                let reach = self.answers_within(c, spec.host, ct_min);
-                // A stopped service on a reachable host refuses: each probe fails after a
-                // round trip instead of a connect_timeout, so the bound
+                let service = self.service_ok(c, spec);
+                let local = spec.wants.iter().all(|w| matches!(w, Want::Misc(_)));
+                let connects = local || self.answers_within(c, spec.host, ct_min);
+                let reach = connects && service;
+                // A stopped service on a reachable host refuses, a server answering
+                // with the wrong status or body fails its GET, a MISC_CHECK command
+                // fails: each probe fails after a round trip (or the command's run)
+                // instead of a connect_timeout, so the bound
                 // delay_loop + retry × delay_before_retry + connect_timeout applies.
-                let refused = {
+                let refused = (connects && !service) || {
                     let h = &self.hosts[spec.host];
                     h.alive
                         && h.refusing
                         && !h.hung
-                        && !self.cut.contains(&(c, spec.host))
+                        && self.path(c, spec.host)
                         && !self.holds.contains_key(&Self::pair(c, spec.host))
                 };
                 let deadlines = |t: f64| -> (f64, f64) {
@@ -594,7 +829,8 @@ impl World {
                     // each taking up to connect_timeout, delay_before_retry apart.
                     let mut down = f64::INFINITY;
                     let mut up: f64 = t;
-                    for (s, cs) in spec.schedules.iter().zip(&st.checkers) {
+                    for ((s, cs), &http) in spec.schedules.iter().zip(&st.checkers).zip(&spec.http)
+                    {
                         let (dl, ct, dbr) = (
                             secs(s.delay_loop_us),
                             secs(s.connect_timeout_us),
@@ -613,10 +849,16 @@ impl World {
                             }
                         };
                         // Up again: a probe out at t may fail up to connect_timeout
-                        // later; the next comes a delay_loop after and takes `lat`.
+                        // later; the next comes a delay_loop after and takes `lat`, and
+                        // a GET a round trip more for its request and answer. After a
+                        // failed URL, HTTP_GET's first success only clears the failure
+                        // and the URLs are all checked again, a delay_loop later
+                        // (`epilog()`, check_http.c).
+                        let probe = lat + if http { 2.0 * lat } else { 0.0 };
+                        let again = if http { dl + probe } else { 0.0 };
                         let u = match first {
-                            Some(n) => n.max(t) + lat,
-                            None => t + ct + dl.max(dbr) + lat,
+                            Some(n) => n.max(t) + probe,
+                            None => t + ct + dl.max(dbr) + probe + again,
                         };
                         down = down.min(d);
                         up = up.max(u);

@@ -173,7 +173,19 @@ fn run_command_exits_non_zero_with_the_reproduction_command() {
         .unwrap();
     assert!(out.status.success());
     let lines = std::fs::read_to_string(&trace).unwrap();
-    assert!(lines.lines().all(|l| l.starts_with("{\"t\":")) && lines.contains("Backup -> Master"));
+    assert!(lines.lines().all(|l| l.starts_with("{\"t\":")), "{lines}");
+    // Structured: a state change carries its instance, old and new state, and reason.
+    let change = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["kind"] == "state" && v["to"] == "MASTER")
+        .expect("a state change to MASTER");
+    assert_eq!(change["from"], "BACKUP");
+    assert!(
+        change["instance"].is_string()
+            && change["reason"].is_string()
+            && change["host"].is_string()
+    );
 }
 
 #[test]
@@ -214,7 +226,7 @@ fn checker_scenarios_pass_on_a_few_seeds_and_reproduce() {
             assert!(
                 o.trace
                     .iter()
-                    .any(|l| l.what.starts_with("Removing service")),
+                    .any(|l| l.detail.starts_with("Removing service")),
                 "{name} seed {seed}: no real server went down"
             );
         }
@@ -266,14 +278,14 @@ fn a_late_down_is_caught() {
 fn checker_scenarios_refuse_what_is_not_simulated() {
     let base = std::fs::read_to_string(scenarios_dir().join("rs_hang_recover.toml")).unwrap();
     let err = |text: &str| Scenario::parse("bad.toml", text).unwrap_err().to_string();
-    let http = base.replacen(
+    let ssl = base.replacen(
         "TCP_CHECK {\n            connect_timeout 1\n            retry 3",
-        "HTTP_GET {\n            url {\n                path /\n            }\n            connect_timeout 1\n            retry 3",
+        "SSL_GET {\n            url {\n                path /\n            }\n            connect_timeout 1\n            retry 3",
         1,
     );
-    assert_ne!(http, base);
-    let e = err(&http);
-    assert!(e.contains("HTTP_GET") && e.contains("not simulated"), "{e}");
+    assert_ne!(ssl, base);
+    let e = err(&ssl);
+    assert!(e.contains("SSL_GET") && e.contains("not simulated"), "{e}");
     let stranger = base.replacen("192.168.0.4 80", "192.168.0.9 80", 1);
     let e = err(&stranger);
     assert!(e.contains("aims at no real_server host"), "{e}");

@@ -1,0 +1,235 @@
+//! What the simulator refuses to run, so that a pass means the configuration was
+//! exercised: an interface the host's wiring does not carry, a host with nothing to run,
+//! and every tracker or checker the simulator does not model, each by its keyword.
+//!
+//! Modelled: vrrp_instance (multicast and unicast, v2 and v3, IPv4 and IPv6), sync
+//! groups, track_interface, vrrp_script / track_script (a scenario's `script` events
+//! decide their exit), virtual_server with TCP_CHECK, HTTP_GET (status and digest) and
+//! MISC_CHECK (its command's exit is a `script` event's, by the command line).
+
+use std::net::IpAddr;
+
+use keepalived_engine::config::model::{Checker, CheckerKind, Config, Trackers, VsAddress};
+
+use crate::scenario::{Host, Role};
+
+/// Checks host `i` of `hosts`; the message names the host, the keyword and where.
+pub fn check_host(hosts: &[Host], segments: &[String], i: usize) -> Result<(), String> {
+    let h = &hosts[i];
+    let who = &h.name;
+    let cfg = &h.config;
+    match h.role {
+        Role::RealServer => return Ok(()),
+        Role::Vrrp if cfg.instances.is_empty() && cfg.virtual_servers.is_empty() => {
+            return Err(format!(
+                "host {who}: its configuration ({}) has no vrrp_instance and no virtual_server: nothing would be simulated",
+                h.source
+            ))
+        }
+        Role::Checker if cfg.virtual_servers.is_empty() => {
+            return Err(format!(
+                "host {who}: a checker host needs virtual_server blocks ({} has none)",
+                h.source
+            ))
+        }
+        _ => {}
+    }
+    for (name, user) in interfaces_named(cfg) {
+        if h.iface(&name).is_none() {
+            let wiring = h
+                .ifaces
+                .iter()
+                .map(|x| format!("{} = {:?}", x.name, segments[x.segment]))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(format!(
+                "host {who}: {user} uses interface {name}, which the scenario does not wire; \
+                 add it to the host's `interfaces` (now {{ {wiring} }})"
+            ));
+        }
+    }
+    if let Some(k) = unmodelled(cfg) {
+        return Err(format!(
+            "host {who}: {k} is not simulated; the simulator models vrrp_instance, sync groups, \
+             track_interface, vrrp_script and virtual_server with TCP_CHECK, HTTP_GET and MISC_CHECK"
+        ));
+    }
+    if h.runs_checker() {
+        check_targets(hosts, i)?;
+    }
+    Ok(())
+}
+
+/// Every interface the config names, with who names it.
+pub(crate) fn interfaces_named(cfg: &Config) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for vi in &cfg.instances {
+        match &vi.interface {
+            Some(n) => out.push((n.clone(), format!("vrrp_instance {}", vi.name))),
+            None => out.push((
+                "(none)".into(),
+                format!("vrrp_instance {} (no `interface`)", vi.name),
+            )),
+        }
+        for t in &vi.trackers.interfaces {
+            out.push((t.name.clone(), format!("track_interface of {}", vi.name)));
+        }
+        for a in vi
+            .virtual_ipaddress
+            .iter()
+            .chain(&vi.virtual_ipaddress_excluded)
+        {
+            if let Some(d) = &a.dev {
+                out.push((
+                    d.clone(),
+                    format!("virtual_ipaddress {} of {}", a.address, vi.name),
+                ));
+            }
+        }
+    }
+    for g in &cfg.sync_groups {
+        for t in &g.trackers.interfaces {
+            out.push((
+                t.name.clone(),
+                format!("track_interface of sync group {}", g.name),
+            ));
+        }
+    }
+    for l in &cfg.linkbeat_interfaces {
+        out.push((l.interface.clone(), "linkbeat_interfaces".into()));
+    }
+    out
+}
+
+/// The first tracker the simulator does not model, as `keyword name`.
+fn unmodelled_tracker(t: &Trackers) -> Option<String> {
+    [
+        ("track_file", &t.files),
+        ("track_process", &t.processes),
+        ("track_bfd", &t.bfds),
+    ]
+    .into_iter()
+    .find_map(|(kw, list)| list.first().map(|r| format!("{kw} {}", r.name)))
+}
+
+/// The first keyword of `cfg` the simulator cannot reproduce, with where it is.
+fn unmodelled(cfg: &Config) -> Option<String> {
+    if let Some(t) = cfg.track_files.first() {
+        return Some(format!("vrrp_track_file {}", t.name));
+    }
+    if let Some(t) = cfg.track_processes.first() {
+        return Some(format!("vrrp_track_process {}", t.name));
+    }
+    if let Some(b) = cfg.bfd_instances.first() {
+        return Some(format!("bfd_instance {}", b.name));
+    }
+    for vi in &cfg.instances {
+        if let Some(k) = unmodelled_tracker(&vi.trackers) {
+            return Some(format!("{k} of vrrp_instance {}", vi.name));
+        }
+        if vi.use_ipvlan.is_some() {
+            return Some(format!("use_ipvlan of vrrp_instance {}", vi.name));
+        }
+        if vi.use_vmac_addr {
+            return Some(format!("use_vmac_addr of vrrp_instance {}", vi.name));
+        }
+        if let Some(a) = vi
+            .virtual_ipaddress
+            .iter()
+            .chain(&vi.virtual_ipaddress_excluded)
+            .find(|a| a.use_vmac)
+        {
+            return Some(format!(
+                "use_vmac of address {} of vrrp_instance {}",
+                a.address, vi.name
+            ));
+        }
+    }
+    for g in &cfg.sync_groups {
+        if let Some(k) = unmodelled_tracker(&g.trackers) {
+            return Some(format!("{k} of vrrp_sync_group {}", g.name));
+        }
+    }
+    for vs in &cfg.virtual_servers {
+        for rs in &vs.real_servers {
+            for c in &rs.checkers {
+                let at = format!(
+                    "real_server {} of virtual_server {}",
+                    rs.address,
+                    vs_label(&vs.address)
+                );
+                match &c.kind {
+                    CheckerKind::TcpCheck | CheckerKind::MiscCheck(_) => {}
+                    CheckerKind::HttpGet(h) => {
+                        if let Some(u) = h.urls.iter().find(|u| u.regex.is_some()) {
+                            return Some(format!("HTTP_GET url {} regex of {at}", u.path));
+                        }
+                    }
+                    other => return Some(format!("{} of {at}", other.keyword())),
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Every checker of `cfg` that probes over the network (all but MISC_CHECK, which runs a
+/// command), with the address and port it probes.
+pub(crate) fn probed(cfg: &Config) -> Vec<(IpAddr, u16, &Checker)> {
+    let mut out = Vec::new();
+    for rs in cfg.virtual_servers.iter().flat_map(|vs| &vs.real_servers) {
+        for c in &rs.checkers {
+            if !matches!(c.kind, CheckerKind::MiscCheck(_)) {
+                let ip = c.connection.connect_ip.unwrap_or(rs.address);
+                out.push((ip, c.connection.connect_port.or(rs.port).unwrap_or(0), c));
+            }
+        }
+    }
+    out
+}
+
+/// Every probe of a checker host must reach a real_server host of the scenario that
+/// listens on the port.
+fn check_targets(hosts: &[Host], i: usize) -> Result<(), String> {
+    let who = &hosts[i].name;
+    let listed = || {
+        hosts
+            .iter()
+            .filter(|h| h.role == Role::RealServer)
+            .map(|h| format!("{} = {}", h.name, h.ifaces[0].ipv4))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (ip, port, c) in probed(&hosts[i].config) {
+        match Host::owner_of(hosts, ip) {
+            Some((t, _)) if hosts[t].role == Role::RealServer => {
+                if !hosts[t].listen.contains(&port) {
+                    return Err(format!(
+                        "host {who}: {} of {ip} port {port}: {} does not listen on {port} (listen = {:?})",
+                        c.kind.keyword(),
+                        hosts[t].name,
+                        hosts[t].listen
+                    ));
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "host {who}: {} of {ip} port {port} aims at no real_server host; \
+                     real_server hosts have {} (by default hosts get 192.168.<segment>.1, .2, … in order; \
+                     set `addresses` to give one the config's)",
+                    c.kind.keyword(),
+                    listed()
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn vs_label(a: &VsAddress) -> String {
+    match a {
+        VsAddress::Ip { address, port } => format!("{address} {port}"),
+        VsAddress::Fwmark { mark } => format!("fwmark {mark}"),
+        VsAddress::Group { name } => format!("group {name}"),
+    }
+}
