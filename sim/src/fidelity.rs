@@ -54,8 +54,38 @@ pub fn check_host(hosts: &[Host], segments: &[String], i: usize) -> Result<(), S
              track_interface, vrrp_script and virtual_server with TCP_CHECK, HTTP_GET and MISC_CHECK"
         ));
     }
+    check_peers(hosts, i)?;
     if h.runs_checker() {
         check_targets(hosts, i)?;
+    }
+    Ok(())
+}
+
+/// Every unicast peer must be an address some host of the scenario holds: adverts sent
+/// to nobody would leave the instance alone without anything saying so.
+fn check_peers(hosts: &[Host], i: usize) -> Result<(), String> {
+    for vi in &hosts[i].config.instances {
+        for p in &vi.unicast_peers {
+            if Host::owner_of(hosts, p.address).is_none() {
+                let held: Vec<String> = hosts
+                    .iter()
+                    .flat_map(|h| {
+                        h.ifaces
+                            .iter()
+                            .map(move |x| format!("{} {} {}", h.name, x.name, x.ipv4))
+                    })
+                    .collect();
+                return Err(format!(
+                    "host {}: unicast_peer {} of vrrp_instance {} is an address no host holds; \
+                     give the host that should hold it `addresses` (or the config a unicast_src_ip). \
+                     Hosts hold: {}",
+                    hosts[i].name,
+                    p.address,
+                    vi.name,
+                    held.join(", ")
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -59,8 +59,9 @@ struct RawHost {
     segment: Option<String>,
     /// Interface name (as the config uses it) to segment.
     interfaces: Option<BTreeMap<String, String>>,
-    /// Interface name to IPv4 address, where the default (192.168.<segment>.<n>) or the
-    /// config's `unicast_src_ip` is not the one wanted.
+    /// Interface name to its IPv4 address, IPv6 address, or both separated by a comma,
+    /// where the defaults (192.168.<segment>.<n>, fe80::<segment>:<n>) or the config's
+    /// `unicast_src_ip` are not the ones wanted.
     #[serde(default)]
     addresses: BTreeMap<String, String>,
     /// `vrrp` (default), `checker` or `real_server`.
@@ -621,12 +622,18 @@ impl Scenario {
                         format!("host {}: `addresses` names {ifname}, which is not one of its interfaces", h.name),
                     ));
                 };
-                ifaces[k].ipv4 = a.parse::<Ipv4Addr>().map_err(|_| {
-                    invalid(
-                        line,
-                        format!("host {}: {a:?} is not an IPv4 address", h.name),
-                    )
-                })?;
+                for one in a.split(',').map(str::trim) {
+                    match one.parse::<IpAddr>() {
+                        Ok(IpAddr::V4(v4)) => ifaces[k].ipv4 = v4,
+                        Ok(IpAddr::V6(v6)) => ifaces[k].ipv6 = v6,
+                        Err(_) => {
+                            return Err(invalid(
+                                line,
+                                format!("host {}: {one:?} is not an IP address", h.name),
+                            ))
+                        }
+                    }
+                }
             }
             hosts.push(Host {
                 name: h.name.clone(),

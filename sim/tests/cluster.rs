@@ -224,6 +224,19 @@ fn what_cannot_be_simulated_is_refused_by_name() {
         e.contains("vrrp_track_file tf") && e.contains("not simulated"),
         "{e}"
     );
+    // A unicast peer no host holds.
+    let e = err(
+        "x.toml",
+        &TWO_LANS.replacen(
+            "    virtual_router_id 51\n    priority 200",
+            "    unicast_peer {\n        10.9.9.9\n    }\n    virtual_router_id 51\n    priority 200",
+            1,
+        ),
+    );
+    assert!(
+        e.contains("unicast_peer 10.9.9.9") && e.contains("no host holds"),
+        "{e}"
+    );
 }
 
 /// A checker host probing a real server by HTTP_GET (status and digest) and MISC_CHECK.
