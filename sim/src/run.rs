@@ -86,7 +86,8 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
         .collect();
     let mut failed = Vec::new();
     let mut failovers = Vec::new();
-    let mut lost_master_at: Option<f64> = None;
+    // When a master was lost, and on which host.
+    let mut lost_master_at: Option<(f64, usize)> = None;
     // The directed host pairs turmoil is told to cut, following `World::path`.
     let mut applied: BTreeSet<(usize, usize)> = BTreeSet::new();
     let dt = tick.as_secs_f64();
@@ -135,7 +136,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
             let what = match &ev.action {
                 Action::Crash(h) => {
                     if w.hosts[*h].inst.values().any(|i| i.state == State::Master) {
-                        lost_master_at = Some(now);
+                        lost_master_at = Some((now, *h));
                     }
                     sim.crash(name(*h).as_str());
                     let hs = &mut w.hosts[*h];
@@ -287,7 +288,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                 }
                 Action::Pause(h, ms) => {
                     if w.hosts[*h].inst.values().any(|i| i.state == State::Master) {
-                        lost_master_at = Some(now);
+                        lost_master_at = Some((now, *h));
                     }
                     w.hosts[*h].paused_until = now + *ms as f64 / 1000.0;
                     send(&w, *h, Control::Pause(*ms));
@@ -296,7 +297,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                 Action::LinkDown(h, k) | Action::LinkUp(h, k) => {
                     let up = matches!(ev.action, Action::LinkUp(..));
                     if !up && w.hosts[*h].inst.values().any(|i| i.state == State::Master) {
-                        lost_master_at = Some(now);
+                        lost_master_at = Some((now, *h));
                     }
                     w.hosts[*h].links[*k] = up;
                     let ifname = w.hosts[*h].ifaces[*k].name.clone();
@@ -323,7 +324,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                 }
                 Action::Shutdown(h) => {
                     if w.hosts[*h].inst.values().any(|i| i.state == State::Master) {
-                        lost_master_at = Some(now);
+                        lost_master_at = Some((now, *h));
                     }
                     send(&w, *h, Control::Shutdown);
                     (*h, "SHUTDOWN".to_string())
@@ -358,12 +359,17 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
         w.check();
         w.account_vips(dt);
         // A takeover after a master was lost: how long it took.
-        if let Some(lost) = lost_master_at {
+        // The takeover by another host: the lost one coming back is not a failover.
+        if let Some((lost, from)) = lost_master_at {
             let took: Option<String> = w.trace[..before]
                 .iter()
                 .rev()
                 .take_while(|l| l.t >= lost)
-                .find(|l| l.kind == Kind::State && l.to.as_deref() == Some("MASTER"))
+                .find(|l| {
+                    l.kind == Kind::State
+                        && l.to.as_deref() == Some("MASTER")
+                        && l.host != sc.hosts[from].name
+                })
                 .map(|l| l.host.clone());
             if let Some(h) = took {
                 failovers.push((h, w.now - lost));
