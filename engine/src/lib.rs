@@ -4,6 +4,7 @@
 //! caller hands in configuration text (through [`config::ConfigFs`]), packets and time,
 //! and takes decisions out.
 
+pub mod agentx;
 pub mod check;
 pub mod config;
 pub mod time;

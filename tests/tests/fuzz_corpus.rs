@@ -39,3 +39,12 @@ fn advert_fuzz_corpus_replays_without_panic() {
 fn frame_fuzz_corpus_replays_without_panic() {
     replay("frame", 6, keepalived_engine::wire::fuzz::fuzz_frame_input);
 }
+
+#[test]
+fn agentx_fuzz_corpus_replays_without_panic() {
+    replay(
+        "agentx_decode",
+        10,
+        keepalived_engine::agentx::fuzz::fuzz_agentx_input,
+    );
+}
