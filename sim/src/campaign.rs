@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use keepalived_engine::config::model::{CheckerKind, Config};
@@ -32,8 +32,6 @@ use crate::world::Kind;
 #[derive(Debug, Clone)]
 pub struct Cluster {
     pub base: Scenario,
-    /// Likely mistakes and limits, said before anything runs.
-    pub warnings: Vec<String>,
 }
 
 /// `--segments`: host `host`'s interface `iface` is on segment `segment`.
@@ -48,8 +46,8 @@ impl SegmentOverride {
     /// `HOST:IFACE=SEGMENT`.
     pub fn parse(s: &str) -> Result<SegmentOverride, String> {
         let bad = || format!("{s:?}: expected HOST:IFACE=SEGMENT");
-        let (lhs, segment) = s.split_once('=').ok_or_else(bad)?;
-        let (host, iface) = lhs.split_once(':').ok_or_else(bad)?;
+        let (lhs, segment) = s.rsplit_once('=').ok_or_else(bad)?;
+        let (host, iface) = lhs.rsplit_once(':').ok_or_else(bad)?;
         if [host, iface, segment].iter().any(|x| x.is_empty()) {
             return Err(bad());
         }
@@ -63,7 +61,6 @@ impl SegmentOverride {
 
 /// Reads the cluster of `files` (one host each).
 pub fn cluster(files: &[PathBuf], overrides: &[SegmentOverride]) -> Result<Cluster, String> {
-    let mut warnings = Vec::new();
     let mut segments: Vec<String> = Vec::new();
     let seg_index =
         |name: &str, segments: &mut Vec<String>| match segments.iter().position(|s| s == name) {
@@ -75,13 +72,10 @@ pub fn cluster(files: &[PathBuf], overrides: &[SegmentOverride]) -> Result<Clust
         };
     let mut hosts: Vec<Host> = Vec::new();
     for f in files {
-        let name = f
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .ok_or_else(|| format!("{}: not a file name", f.display()))?;
+        let name = host_name(f, files)?;
         if hosts.iter().any(|h| h.name == name) {
             return Err(format!(
-                "{}: two files are named {name}; each file is one host, named by its stem",
+                "{}: two hosts would be named {name}; each file is one host, named by its stem (or, when stems repeat, its directory)",
                 f.display()
             ));
         }
@@ -140,12 +134,28 @@ pub fn cluster(files: &[PathBuf], overrides: &[SegmentOverride]) -> Result<Clust
         }
     }
     let directors = hosts.len();
-    add_real_servers(&mut hosts, &mut segments, &mut warnings);
+    let unfaithful = add_real_servers(&mut hosts, &mut segments);
+    if !unfaithful.is_empty() {
+        return Err(unfaithful.join("\n"));
+    }
+    if segments.len() > crate::scenario::MAX_HOSTS || hosts.len() > crate::scenario::MAX_HOSTS {
+        return Err(format!(
+            "{} hosts on {} segments: at most {} of each",
+            hosts.len(),
+            segments.len(),
+            crate::scenario::MAX_HOSTS
+        ));
+    }
     assign_addresses(&mut hosts, &vec![Vec::new(); directors]);
     for i in 0..hosts.len() {
         fidelity::check_host(&hosts, &segments, i)?;
     }
-    warnings.extend(topology_warnings(&hosts, &segments));
+    // A likely topology mistake would make every run pass without the instances ever
+    // meeting: refused, unless --segments placed that host's interfaces deliberately.
+    let lonely = topology_warnings(&hosts, &segments, overrides);
+    if !lonely.is_empty() {
+        return Err(lonely.join("\n"));
+    }
     let base = Scenario {
         file: files
             .iter()
@@ -156,21 +166,60 @@ pub fn cluster(files: &[PathBuf], overrides: &[SegmentOverride]) -> Result<Clust
         description: String::new(),
         duration: 10.0,
         tick_ms: 1,
-        max_latency_ms: 1,
+        // A few milliseconds of random delay per message, so seeds differ, well under
+        // the slack the shortest advert interval allows.
+        max_latency_ms: shortest_advert_ms(&hosts).map_or(5, |ms| (ms / 8).clamp(1, 5)),
         segments,
         hosts,
         events: Vec::new(),
         expects: Vec::new(),
     };
-    Ok(Cluster { base, warnings })
+    Ok(Cluster { base })
 }
 
 /// A real server being gathered: its ports, its HTTP answers and its segment.
 type Server = (Vec<u16>, Vec<HttpAnswer>, Option<usize>);
 
+fn shortest_advert_ms(hosts: &[Host]) -> Option<u64> {
+    hosts
+        .iter()
+        .flat_map(|h| &h.config.instances)
+        .map(|vi| vi.advert_int_us / 1000)
+        .min()
+}
+
+/// The host a file is: its stem, or its directory's name when another file has the
+/// same stem (`lvs1/keepalived.conf`, `lvs2/keepalived.conf`).
+fn host_name(f: &Path, files: &[PathBuf]) -> Result<String, String> {
+    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let name = stem(f).ok_or_else(|| format!("{}: not a file name", f.display()))?;
+    if files
+        .iter()
+        .filter(|g| stem(g).as_deref() == Some(&name))
+        .count()
+        < 2
+    {
+        return Ok(name);
+    }
+    std::fs::canonicalize(f)
+        .ok()
+        .and_then(|p| {
+            p.parent()?
+                .file_name()
+                .map(|d| d.to_string_lossy().into_owned())
+        })
+        .ok_or_else(|| {
+            format!(
+                "{}: two files are named {name} and its directory has no name",
+                f.display()
+            )
+        })
+}
+
 /// A simulated server for every address a checker probes, answering every URL asked of
-/// it with a status the checker accepts.
-fn add_real_servers(hosts: &mut Vec<Host>, segments: &mut Vec<String>, warnings: &mut Vec<String>) {
+/// it with a status the checker accepts. What cannot be served faithfully is returned.
+fn add_real_servers(hosts: &mut Vec<Host>, segments: &mut Vec<String>) -> Vec<String> {
+    let mut warnings = Vec::new();
     let mut servers: BTreeMap<IpAddr, Server> = BTreeMap::new();
     let directors = hosts.len();
     for h in hosts[..directors].iter() {
@@ -196,11 +245,16 @@ fn add_real_servers(hosts: &mut Vec<Host>, segments: &mut Vec<String>, warnings:
                 continue;
             };
             for u in &hc.urls {
-                if u.digest.is_some() {
-                    warnings.push(format!(
-                        "{ip}: HTTP_GET {} has a digest the simulated server cannot reproduce; it answers with an empty body, so that real server is down throughout",
+                if let Some(d) = &u.digest {
+                    let m = format!(
+                        "{ip}: HTTP_GET {} expects digest {d}, a body the simulated server cannot \
+                         make up; run it from a scenario file whose real_server hosts give `http` \
+                         answers with the real body",
                         u.path
-                    ));
+                    );
+                    if !warnings.contains(&m) {
+                        warnings.push(m);
+                    }
                 }
                 if !e.1.iter().any(|a| a.path == u.path) {
                     e.1.push(HttpAnswer {
@@ -213,12 +267,6 @@ fn add_real_servers(hosts: &mut Vec<Host>, segments: &mut Vec<String>, warnings:
         }
     }
     for (ip, (listen, http, seg)) in servers {
-        let IpAddr::V4(v4) = ip else {
-            warnings.push(format!(
-                "{ip}: IPv6 real servers are not simulated; its checks fail"
-            ));
-            continue;
-        };
         let segment = match seg {
             Some(s) => s,
             None => {
@@ -235,14 +283,21 @@ fn add_real_servers(hosts: &mut Vec<Host>, segments: &mut Vec<String>, warnings:
             ifaces: vec![Iface {
                 name: "eth0".into(),
                 segment,
-                ipv4: v4,
-                ipv6: default_ipv6(segment, i),
+                ipv4: match ip {
+                    IpAddr::V4(a) => a,
+                    IpAddr::V6(_) => default_ipv4(segment, i),
+                },
+                ipv6: match ip {
+                    IpAddr::V6(a) => a,
+                    IpAddr::V4(_) => default_ipv6(segment, i),
+                },
             }],
             listen,
             http,
             inject: None,
         });
     }
+    warnings
 }
 
 fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
@@ -265,7 +320,11 @@ fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
 
 /// An instance alone on its segment while the same VRID runs on other hosts elsewhere:
 /// most likely an interface mapped to the wrong segment, or a typo in `interface`.
-fn topology_warnings(hosts: &[Host], segments: &[String]) -> Vec<String> {
+fn topology_warnings(
+    hosts: &[Host],
+    segments: &[String],
+    overrides: &[SegmentOverride],
+) -> Vec<String> {
     let mut seen: Vec<(usize, String, u8, bool, usize, String)> = Vec::new();
     for (h, hs) in hosts.iter().enumerate() {
         for vi in &hs.config.instances {
@@ -292,7 +351,10 @@ fn topology_warnings(hosts: &[Host], segments: &[String]) -> Vec<String> {
             .filter(|(o, _, v, f, s, _)| o != h && v == vrid && f == v6 && s != seg)
             .map(|(o, i, _, _, s, n)| format!("{} {i} on {n} ({})", hosts[*o].name, segments[*s]))
             .collect();
-        if !peers_here && !elsewhere.is_empty() {
+        let placed = overrides
+            .iter()
+            .any(|o| o.host == hosts[*h].name && o.iface == *ifname);
+        if !peers_here && !elsewhere.is_empty() && !placed {
             out.push(format!(
                 "likely topology mistake: {} {inst} (VRID {vrid}) is alone on segment {} ({ifname}) while {} runs VRID {vrid}; \
                  map the interfaces to one segment with --segments HOST:IFACE=SEGMENT if they share a LAN",
@@ -317,6 +379,8 @@ struct Timing {
     /// The longest master-down interval of the cluster, (down_timer_adverts + 1) ×
     /// advert_int: the protocol's bound on a takeover.
     bound: f64,
+    /// The shortest advert interval.
+    advert: f64,
 }
 
 fn timing(sc: &Scenario) -> Timing {
@@ -352,6 +416,13 @@ fn timing(sc: &Scenario) -> Timing {
                 / 1e6
         })
         .fold(0.0, f64::max);
+    let advert = sc
+        .hosts
+        .iter()
+        .flat_map(|h| &h.config.instances)
+        .map(|vi| vi.advert_int_us as f64 / 1e6)
+        .fold(f64::INFINITY, f64::min);
+    let advert = if advert.is_finite() { advert } else { 1.0 };
     let settle = (2.0 * bound + preempt + 2.0).max(5.0);
     let hold = (3.0 * bound).max(scripts * 2.0).max(checkers).max(5.0);
     Timing {
@@ -359,6 +430,7 @@ fn timing(sc: &Scenario) -> Timing {
         hold,
         duration: settle + hold + settle + preempt,
         bound,
+        advert,
     }
 }
 
@@ -368,6 +440,29 @@ pub struct Plan {
     pub scenario: Scenario,
     /// The protocol's takeover bound, for the table.
     pub bound: f64,
+    /// How far a seed may move the faults: up to one advert interval.
+    pub jitter: f64,
+}
+
+impl Plan {
+    /// The scenario as seed `seed` runs it: its faults moved by a fraction of an advert
+    /// interval drawn from the seed, so that each seed meets the protocol's timers at
+    /// another phase.
+    pub fn for_seed(&self, seed: u64) -> Scenario {
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let shift = (z >> 11) as f64 / (1u64 << 53) as f64 * self.jitter;
+        // Whole milliseconds, so a trace's times stay readable.
+        let shift = (shift * 1000.0).round() / 1000.0;
+        let mut sc = self.scenario.clone();
+        for e in &mut sc.events {
+            e.at += shift;
+        }
+        sc.duration += shift;
+        sc
+    }
 }
 
 /// The campaign over `c`'s cluster.
@@ -377,6 +472,13 @@ pub fn campaign(c: &Cluster) -> Vec<Plan> {
     let n = base.hosts.len();
     let vrrp: Vec<usize> = (0..n)
         .filter(|&h| base.hosts[h].role == Role::Vrrp && !base.hosts[h].config.instances.is_empty())
+        .collect();
+    // Every host that runs keepalived-rs: VRRP hosts and checker-only ones.
+    let daemons: Vec<usize> = (0..n)
+        .filter(|&h| base.hosts[h].role != Role::RealServer)
+        .collect();
+    let servers: Vec<usize> = (0..n)
+        .filter(|&h| base.hosts[h].role == Role::RealServer)
         .collect();
     let mut plans = Vec::new();
     let mut add = |name: String, events: Vec<(f64, Action)>| {
@@ -390,28 +492,96 @@ pub fn campaign(c: &Cluster) -> Vec<Plan> {
         plans.push(Plan {
             scenario: sc,
             bound: t.bound,
+            jitter: t.advert.min(1.0),
         });
     };
     let (at, end) = (t.fault, t.fault + t.hold);
     let name = |h: usize| base.hosts[h].name.clone();
     add("baseline".into(), Vec::new());
-    for &h in &vrrp {
+    for &h in &daemons {
         add(
             format!("crash {} and restart", name(h)),
             vec![(at, Action::Crash(h)), (end, Action::Restart(h))],
         );
     }
-    for &h in &vrrp {
+    for &h in &daemons {
         add(
             format!("pause {} for {:.1} s", name(h), t.hold),
             vec![(at, Action::Pause(h, (t.hold * 1000.0) as u64))],
         );
     }
+    // A stall shorter than the master-down interval: the master resumes as MASTER while
+    // a backup may just have taken over.
     for &h in &vrrp {
+        let ms = (t.bound * 1000.0 * 0.75) as u64;
+        add(
+            format!("pause {} for {:.3} s", name(h), ms as f64 / 1000.0),
+            vec![(at, Action::Pause(h, ms))],
+        );
+    }
+    for &h in &daemons {
         add(
             format!("reload {} with its own config", name(h)),
             vec![(at, Action::Reload(h, base.hosts[h].config.clone()))],
         );
+    }
+    for &h in &servers {
+        add(
+            format!("real server {} hangs and recovers", name(h)),
+            vec![(at, Action::Hang(h)), (end, Action::Recover(h))],
+        );
+        add(
+            format!("real server {} refuses and accepts", name(h)),
+            vec![(at, Action::Refuse(h)), (end, Action::Accept(h))],
+        );
+        add(
+            format!("real server {} crashes and restarts", name(h)),
+            vec![(at, Action::Crash(h)), (end, Action::Restart(h))],
+        );
+    }
+    for &h in &daemons {
+        let mut commands: Vec<String> = Vec::new();
+        for c in base.hosts[h]
+            .config
+            .virtual_servers
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .flat_map(|rs| &rs.checkers)
+        {
+            if let CheckerKind::MiscCheck(m) = &c.kind {
+                let cmd = m
+                    .misc_path
+                    .as_ref()
+                    .map(|c| c.argv.join(" "))
+                    .unwrap_or_default();
+                if !commands.contains(&cmd) {
+                    commands.push(cmd);
+                }
+            }
+        }
+        for cmd in commands {
+            add(
+                format!("MISC_CHECK {cmd} fails on {}", name(h)),
+                vec![
+                    (
+                        at,
+                        Action::Script {
+                            host: h,
+                            script: cmd.clone(),
+                            ok: false,
+                        },
+                    ),
+                    (
+                        end,
+                        Action::Script {
+                            host: h,
+                            script: cmd,
+                            ok: true,
+                        },
+                    ),
+                ],
+            );
+        }
     }
     for (s, seg) in base.segments.iter().enumerate() {
         let on: Vec<usize> = vrrp
@@ -656,7 +826,11 @@ pub fn reproduce(
         cmd.push_str(&shell_word(&f.display().to_string()));
     }
     for o in overrides {
-        cmd.push_str(&format!(" --segments {}:{}={}", o.host, o.iface, o.segment));
+        cmd.push_str(" --segments ");
+        cmd.push_str(&shell_word(&format!(
+            "{}:{}={}",
+            o.host, o.iface, o.segment
+        )));
     }
     cmd.push_str(&format!(" --only {} --seed {seed}", shell_word(scenario)));
     cmd

@@ -257,7 +257,11 @@ impl Platform for SimChecker {
                     Some(Control::Reload(cfg)) => {
                         return Event::Input(CheckInput::Reload(Box::new((*cfg).clone())));
                     }
-                    // Pauses, links and hangs are for VRRP and real-server hosts.
+                    // SIGSTOP: nothing runs until it ends; what arrived meanwhile waits.
+                    Some(Control::Pause(ms)) => {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                    }
+                    // Links and hangs are for VRRP and real-server hosts.
                     Some(_) => {}
                 },
                 Some((id, outcome)) = self.results.recv() => {

@@ -54,25 +54,73 @@ pub fn check_host(hosts: &[Host], segments: &[String], i: usize) -> Result<(), S
              track_interface, vrrp_script and virtual_server with TCP_CHECK, HTTP_GET and MISC_CHECK"
         ));
     }
-    check_peers(hosts, i)?;
+    check_peers(hosts, segments, i)?;
+    check_unique(hosts, i)?;
     if h.runs_checker() {
         check_targets(hosts, i)?;
     }
     Ok(())
 }
 
-/// Every unicast peer must be an address some host of the scenario holds: adverts sent
-/// to nobody would leave the instance alone without anything saying so.
-fn check_peers(hosts: &[Host], i: usize) -> Result<(), String> {
+/// No two interfaces hold one address: two hosts sharing an advert source would
+/// make every run a split brain without saying why.
+fn check_unique(hosts: &[Host], i: usize) -> Result<(), String> {
+    for a in &hosts[i].ifaces {
+        for (j, h) in hosts.iter().enumerate() {
+            for b in &h.ifaces {
+                if (j, &b.name) != (i, &a.name) && (a.ipv4 == b.ipv4 || a.ipv6 == b.ipv6) {
+                    let shared = if a.ipv4 == b.ipv4 {
+                        a.ipv4.to_string()
+                    } else {
+                        a.ipv6.to_string()
+                    };
+                    return Err(format!(
+                        "host {}: its {} and {}'s {} both hold {shared} (a shared unicast_src_ip or \
+                         mcast_src_ip from a common include?); give each its own address",
+                        hosts[i].name, a.name, h.name, b.name
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every unicast peer must be an address some host of the scenario holds on the
+/// instance's segment: adverts sent to nobody, or to a host the invariants do not pair
+/// with the instance, would leave it alone without anything saying so.
+fn check_peers(hosts: &[Host], segments: &[String], i: usize) -> Result<(), String> {
     for vi in &hosts[i].config.instances {
+        let seg = vi
+            .interface
+            .as_deref()
+            .and_then(|n| hosts[i].iface(n))
+            .map(|k| hosts[i].ifaces[k].segment);
         for p in &vi.unicast_peers {
+            if let (Some((h, k)), Some(seg)) = (Host::owner_of(hosts, p.address), seg) {
+                let theirs = hosts[h].ifaces[k].segment;
+                if theirs != seg {
+                    return Err(format!(
+                        "host {}: unicast_peer {} of vrrp_instance {} is held by {} on its {} (segment {}), \
+                         but the instance runs on segment {}; put both interfaces on one segment \
+                         (`interfaces`, or --segments HOST:IFACE=SEGMENT)",
+                        hosts[i].name,
+                        p.address,
+                        vi.name,
+                        hosts[h].name,
+                        hosts[h].ifaces[k].name,
+                        segments[theirs],
+                        segments[seg]
+                    ));
+                }
+            }
             if Host::owner_of(hosts, p.address).is_none() {
                 let held: Vec<String> = hosts
                     .iter()
                     .flat_map(|h| {
                         h.ifaces
                             .iter()
-                            .map(move |x| format!("{} {} {}", h.name, x.name, x.ipv4))
+                            .map(move |x| format!("{} {} {} {}", h.name, x.name, x.ipv4, x.ipv6))
                     })
                     .collect();
                 return Err(format!(
@@ -159,6 +207,9 @@ fn unmodelled(cfg: &Config) -> Option<String> {
         }
         if vi.use_ipvlan.is_some() {
             return Some(format!("use_ipvlan of vrrp_instance {}", vi.name));
+        }
+        if let Some(v) = &vi.vrf {
+            return Some(format!("vrf {v} of vrrp_instance {}", vi.name));
         }
         if vi.use_vmac_addr {
             return Some(format!("use_vmac_addr of vrrp_instance {}", vi.name));

@@ -179,7 +179,7 @@ impl Opts {
             let value = value.as_ref();
             match flag {
                 "--seed" => o.seed = Some(number(flag, value)?),
-                "--seeds" => o.seeds = Some(number(flag, value)?.max(1)),
+                "--seeds" => o.seeds = Some(number(flag, value)?.clamp(1, 10_000)),
                 "--jobs" => o.jobs = Some(number(flag, value)?.clamp(1, 64) as usize),
                 "--trace" => o.trace = Some(PathBuf::from(value.ok_or("--trace needs a file")?)),
                 "--timeline" => {
@@ -398,6 +398,15 @@ fn sweep(o: &Opts) -> ExitCode {
 
 fn check(o: &Opts) -> ExitCode {
     let started = WallClock::now();
+    if o.only.is_none() && (o.seed.is_some() || o.trace.is_some() || o.timeline.is_some()) {
+        return usage(
+            "--seed, --trace and --timeline need --only SCENARIO",
+            CHECK_HELP,
+        );
+    }
+    if o.only.is_some() && o.seed.is_none() && (o.trace.is_some() || o.timeline.is_some()) {
+        return usage("--trace and --timeline need --seed N (one run)", CHECK_HELP);
+    }
     let cluster = match campaign::cluster(&o.files, &o.segments) {
         Ok(c) => c,
         Err(e) => {
@@ -405,9 +414,6 @@ fn check(o: &Opts) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    for w in &cluster.warnings {
-        println!("warning: {w}");
-    }
     let hosts: Vec<String> = cluster
         .base
         .hosts
@@ -439,13 +445,14 @@ fn check(o: &Opts) -> ExitCode {
         if let Some(seed) = o.seed {
             let p = &plans[0];
             let t = WallClock::now();
-            let out = run::run(&p.scenario, seed);
+            let sc = p.for_seed(seed);
+            let out = run::run(&sc, seed);
             print!("{}", report::timeline(&out));
             let repro = campaign::reproduce(&o.files, &o.segments, only, seed);
             if let Err(c) = outputs(
                 o,
                 &out,
-                p.scenario.duration,
+                sc.duration,
                 only,
                 t.elapsed().as_secs_f64(),
                 &repro,
@@ -466,8 +473,17 @@ fn check(o: &Opts) -> ExitCode {
     let work: Vec<(usize, u64)> = (0..plans.len())
         .flat_map(|i| (1..=seeds).map(move |s| (i, s)))
         .collect();
-    let refs: Vec<&Scenario> = plans.iter().map(|p| &p.scenario).collect();
-    let results = run_all(&refs, &work, o.jobs.unwrap_or(2));
+    let seeded: Vec<Scenario> = work
+        .iter()
+        .map(|&(i, seed)| plans[i].for_seed(seed))
+        .collect();
+    let refs: Vec<&Scenario> = seeded.iter().collect();
+    let indexed: Vec<(usize, u64)> = work
+        .iter()
+        .enumerate()
+        .map(|(k, &(_, seed))| (k, seed))
+        .collect();
+    let results = run_all(&refs, &indexed, o.jobs.unwrap_or(2));
     let mut rows = Vec::new();
     let mut cases = Vec::new();
     let mut failures = String::new();

@@ -87,18 +87,21 @@ impl Envelope<'_> {
     }
 }
 
-/// A small deterministic generator for segment loss (xorshift64*), seeded per host and
+/// A small deterministic generator for segment loss (splitmix64), seeded per host and
 /// run.
 struct Rng(u64);
 
 impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
     fn unit(&mut self) -> f64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -117,6 +120,8 @@ struct SimPlatform {
     rx_names: Vec<Vec<String>>,
     /// For each interface, the VMACs (`use_vmac`) on it, which share its carrier.
     vmacs: Vec<Vec<String>>,
+    /// For each interface, the multicast groups its instances joined.
+    groups: Vec<Vec<IpAddr>>,
     /// Inputs due later (script exits, delayed packets), by time and arrival order.
     due: BTreeMap<(tokio::time::Instant, u64), Event>,
     seq: u64,
@@ -153,6 +158,35 @@ fn wiring(
         }
     }
     (xmit, rx)
+}
+
+/// The multicast groups `cfg`'s instances join, per interface: `mcast_dst_ip`, else
+/// `vrrp_mcast_group4`/`vrrp_mcast_group6` by family. A host that has not joined a group
+/// never receives what is sent to it.
+fn groups(cfg: &keepalived_engine::config::model::Config, ifaces: &[Iface]) -> Vec<Vec<IpAddr>> {
+    let mut out: Vec<Vec<IpAddr>> = vec![Vec::new(); ifaces.len()];
+    for vi in cfg
+        .instances
+        .iter()
+        .filter(|vi| vi.unicast_peers.is_empty())
+    {
+        let Some(k) = vi
+            .interface
+            .as_deref()
+            .and_then(|n| ifaces.iter().position(|i| i.name == n))
+        else {
+            continue;
+        };
+        let g = vi.mcast_dst_ip.unwrap_or(if vi.is_ipv6() {
+            cfg.global.vrrp_mcast_group6
+        } else {
+            cfg.global.vrrp_mcast_group4
+        });
+        if !out[k].contains(&g) {
+            out[k].push(g);
+        }
+    }
+    out
 }
 
 /// The VMACs of `cfg`'s instances, per interface: macvlans the daemon creates on the
@@ -228,11 +262,14 @@ impl SimPlatform {
         };
         // The interface on the advert's segment; for a unicast advert, the one holding
         // its destination.
-        let Some(k) = self
-            .ifaces
-            .iter()
-            .position(|i| i.segment == env.segment && (env.dst.is_multicast() || i.holds(env.dst)))
-        else {
+        let Some(k) = self.ifaces.iter().enumerate().position(|(k, i)| {
+            i.segment == env.segment
+                && if env.dst.is_multicast() {
+                    self.groups[k].contains(&env.dst)
+                } else {
+                    i.holds(env.dst)
+                }
+        }) else {
             return;
         };
         let delay = {
@@ -462,6 +499,7 @@ impl Platform for SimPlatform {
                         }
                         Some(Control::Reload(cfg)) => {
                             (self.xmit, self.rx_names) = wiring(&cfg, &self.ifaces);
+                            self.groups = groups(&cfg, &self.ifaces);
                             let added: Vec<(usize, String)> = vmacs(&cfg, &self.ifaces)
                                 .into_iter()
                                 .enumerate()
@@ -551,7 +589,9 @@ pub async fn host_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Result
         h.control = Some(tx);
         h.alive = true;
         h.restarts += 1;
-        let seed = seed ^ (idx as u64) << 32 ^ u64::from(h.restarts) ^ 0x9e37_79b9_7f4a_7c15;
+        // One stream per run, host and start: the seed mixed once more for each.
+        let mut r = Rng(seed);
+        let seed = r.next() ^ Rng((idx as u64) << 32 | u64::from(h.restarts)).next();
         (h.config.clone(), h.ifaces.clone(), h.links.clone(), seed)
     };
     {
@@ -567,6 +607,7 @@ pub async fn host_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Result
     sock.set_multicast_loop_v4(false)?;
     let (xmit, rx_names) = wiring(&config, &ifaces);
     let vmacs = vmacs(&config, &ifaces);
+    let groups = groups(&config, &ifaces);
     let infos = infos(idx, &ifaces, &links, &vmacs);
     let mut p = SimPlatform {
         idx,
@@ -579,9 +620,10 @@ pub async fn host_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Result
         xmit,
         rx_names,
         vmacs,
+        groups,
         due: BTreeMap::new(),
         seq: 0,
-        rng: Rng(seed | 1),
+        rng: Rng(seed),
         stopping: false,
         buf: vec![0u8; 65536],
     };

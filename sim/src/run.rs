@@ -105,7 +105,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
             if w.holds.get(&(a.min(b), a.max(b))) == Some(&Some(at)) {
                 sim.release(name(a).as_str(), name(b).as_str());
                 w.holds.remove(&(a.min(b), a.max(b)));
-                w.log_fault(a, "release", format!("RELEASE with {}", name(b)));
+                w.log_fault(Some(a), "release", format!("RELEASE with {}", name(b)));
             }
             false
         });
@@ -113,7 +113,10 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
             let mut w = world.borrow_mut();
             // To the host's process, and to its checker side for what concerns both.
             let send = |w: &World, h: usize, c: Control| {
-                if matches!(c, Control::Reload(_) | Control::Shutdown) {
+                if matches!(
+                    c,
+                    Control::Reload(_) | Control::Shutdown | Control::Pause(_)
+                ) {
                     if let Some(tx) = &w.hosts[h].checker_control {
                         let _ = tx.send(c.clone());
                     }
@@ -291,6 +294,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                         lost_master_at = Some((now, *h));
                     }
                     w.hosts[*h].paused_until = now + *ms as f64 / 1000.0;
+                    w.checker_paused(*h, *ms as f64 / 1000.0);
                     send(&w, *h, Control::Pause(*ms));
                     (*h, format!("PAUSE {ms} ms"))
                 }
@@ -341,7 +345,30 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     )
                 }
             };
-            w.log_fault(what.0, action_name(&ev.action), what.1);
+            // A fault on a whole segment, or everywhere, is no one host's.
+            let whole = match &ev.action {
+                Action::HealAll => true,
+                Action::Loss {
+                    segment: Some(_),
+                    hosts,
+                    ..
+                }
+                | Action::Latency {
+                    segment: Some(_),
+                    hosts,
+                    ..
+                } => hosts.is_empty(),
+                Action::Partition {
+                    pairs,
+                    segment: Some(_),
+                }
+                | Action::Heal {
+                    pairs,
+                    segment: Some(_),
+                } => pairs.len() > 2,
+                _ => false,
+            };
+            w.log_fault((!whole).then_some(what.0), action_name(&ev.action), what.1);
         }
         sync_paths(&mut sim, &world, &mut applied, &name);
         if let Err(e) = sim.step() {

@@ -135,6 +135,10 @@ struct RawExpect {
     min_rs_down: Option<usize>,
 }
 
+/// The most hosts, and the most segments, a scenario has: addresses are numbered
+/// 192.168.<segment>.<host> from 1.
+pub const MAX_HOSTS: usize = 250;
+
 /// Every action a scenario's `[[event]]` may name, in the order `docs/scenarios.md`
 /// describes them.
 pub const ACTIONS: [&str; 22] = [
@@ -446,6 +450,21 @@ impl Scenario {
                 ),
             ));
         }
+        if raw.hosts.len() > MAX_HOSTS {
+            return Err(invalid(
+                1,
+                format!(
+                    "{} hosts: a scenario has at most {MAX_HOSTS}",
+                    raw.hosts.len()
+                ),
+            ));
+        }
+        if raw.max_latency_ms > 1000 {
+            return Err(invalid(
+                1,
+                format!("max_latency_ms {} must be at most 1000", raw.max_latency_ms),
+            ));
+        }
         if raw.tick_ms == 0 || raw.tick_ms > 100 {
             return Err(invalid(
                 1,
@@ -653,6 +672,34 @@ impl Scenario {
                     .collect(),
                 inject,
             });
+        }
+        if segments.len() > MAX_HOSTS {
+            return Err(invalid(
+                1,
+                format!(
+                    "{} segments: a scenario has at most {MAX_HOSTS}",
+                    segments.len()
+                ),
+            ));
+        }
+        // The invariants allow 3 × max_latency_ms of slack: more than half the shortest
+        // advert interval would hide a split brain.
+        let shortest = hosts
+            .iter()
+            .flat_map(|h| &h.config.instances)
+            .map(|vi| vi.advert_int_us)
+            .min();
+        if let Some(us) = shortest {
+            if 3 * raw.max_latency_ms * 1000 * 2 > us {
+                return Err(invalid(
+                    1,
+                    format!(
+                        "max_latency_ms {} is too large for an advert_int of {} s: the invariants' slack (3 × max_latency_ms) must stay under half of it",
+                        raw.max_latency_ms,
+                        us as f64 / 1e6
+                    ),
+                ));
+            }
         }
         let explicit: Vec<Vec<String>> = raw
             .hosts
@@ -888,6 +935,13 @@ fn event_action(
             let back: Vec<(usize, usize)> = out.iter().map(|&(a, b)| (b, a)).collect();
             out.extend(back);
         }
+        if out.is_empty() || out.iter().any(|(a, b)| a == b) {
+            return Err(format!(
+                "{} covers no pair of distinct hosts{}",
+                e.action,
+                seg.map_or(String::new(), |s| format!(" on segment {}", segments[s]))
+            ));
+        }
         Ok((out, seg))
     };
     let iface = |h: usize| -> Result<usize, String> {
@@ -1035,11 +1089,24 @@ fn event_action(
         },
         "hold" => Action::Hold(host(0)?, host(1)?, e.ms),
         "release" => Action::Release(host(0)?, host(1)?),
-        "clock" => Action::Clock {
-            host: host(0)?,
-            offset_ms: e.offset_ms.unwrap_or(0),
-            drift_ppm: e.drift_ppm.unwrap_or(0),
-        },
+        "clock" => {
+            let drift_ppm = e.drift_ppm.unwrap_or(0);
+            if !(-999_999..=1_000_000).contains(&drift_ppm) {
+                return Err(format!(
+                    "clock drift_ppm {drift_ppm} must be between -999999 and 1000000"
+                )
+                .into());
+            }
+            let offset_ms = e.offset_ms.unwrap_or(0);
+            if offset_ms.unsigned_abs() > 86_400_000 * 365 {
+                return Err(format!("clock offset_ms {offset_ms} is more than a year").into());
+            }
+            Action::Clock {
+                host: host(0)?,
+                offset_ms,
+                drift_ppm,
+            }
+        }
         other => {
             return Err(format!(
                 "unknown action {other:?}; expected one of {}",

@@ -193,8 +193,9 @@ pub struct CheckerView {
 pub struct RsSpec {
     pub host: usize,
     pub schedules: Vec<Schedule>,
-    /// Which of its checkers (the order of `schedules`) are HTTP_GET.
-    pub http: Vec<bool>,
+    /// For each of its checkers (the order of `schedules`), its HTTP_GET URLs (0 for
+    /// other checkers).
+    pub http: Vec<usize>,
     /// What its checkers ask of it.
     pub wants: Vec<Want>,
 }
@@ -242,7 +243,10 @@ impl RsSpec {
             http: rs
                 .checkers
                 .iter()
-                .map(|c| matches!(c.kind, CheckerKind::HttpGet(_)))
+                .map(|c| match &c.kind {
+                    CheckerKind::HttpGet(h) => h.urls.len(),
+                    _ => 0,
+                })
                 .collect(),
             wants,
         }
@@ -281,7 +285,8 @@ struct Member {
     bound: f64,
     /// nopreempt or preempt_delay: may rightly wait below a lower master.
     holds: bool,
-    sync: bool,
+    /// Its sync group, numbered per check.
+    group: Option<usize>,
 }
 
 /// A persisting condition: which invariant, VRID with family and segment (or a group
@@ -366,11 +371,12 @@ impl World {
         self.trace.push(line);
     }
 
-    /// Records a scheduled fault.
-    pub fn log_fault(&mut self, host: usize, action: &str, detail: String) {
+    /// Records a scheduled fault: on a host, or (`None`) on a segment or everywhere,
+    /// written with an empty host.
+    pub fn log_fault(&mut self, host: Option<usize>, action: &str, detail: String) {
         self.record(TraceLine {
             t: self.now,
-            host: self.hosts[host].name.clone(),
+            host: host.map_or(String::new(), |h| self.hosts[h].name.clone()),
             kind: Kind::Fault,
             instance: None,
             from: None,
@@ -479,8 +485,15 @@ impl World {
             }
         }
         let mut members: Vec<Member> = Vec::new();
+        let mut groups: Vec<&str> = Vec::new();
         for h in (0..n).filter(|&h| self.running(h)) {
             for i in self.hosts[h].inst.values() {
+                let group = i.sync.as_deref().map(|g| {
+                    groups.iter().position(|x| *x == g).unwrap_or_else(|| {
+                        groups.push(g);
+                        groups.len() - 1
+                    })
+                });
                 members.push(Member {
                     host: h,
                     segment: i.segment,
@@ -491,37 +504,35 @@ impl World {
                     priority: i.priority,
                     bound: i.bound,
                     holds: i.nopreempt || i.preempt_delay,
-                    sync: i.sync.is_some(),
+                    group,
                 });
             }
         }
-        let sees_master = |w: &World, m: &Member| {
+        let hears_master = |w: &World, m: &Member, outranking: bool| {
             members.iter().any(|o| {
                 o.vrid == m.vrid
                     && o.family == m.family
                     && o.segment == m.segment
                     && o.state == State::Master
                     && w.hears(m.segment, m.host, o.host)
+                    && (!outranking
+                        || o.priority > m.priority
+                        || (o.priority == m.priority && o.addr > m.addr))
             })
         };
-        // Sync groups held back: a member still hears its master, so the group may not
-        // take over (`vrrp_sync_can_goto_master()`), and its other members rightly wait
-        // in BACKUP without one.
-        let mut held_groups: BTreeSet<(usize, String)> = BTreeSet::new();
-        for h in (0..n).filter(|&h| self.running(h)) {
-            for i in self.hosts[h].inst.values() {
-                let Some(g) = &i.sync else { continue };
-                let m = members.iter().find(|m| {
-                    m.host == h
-                        && m.vrid == i.vrid
-                        && m.family == i.family
-                        && m.segment == i.segment
-                });
-                if i.state == State::Backup && m.is_some_and(|m| sees_master(self, m)) {
-                    held_groups.insert((h, g.clone()));
+        // Sync groups held back: a BACKUP member hears a master it may not preempt (one
+        // that outranks it, or any with nopreempt or preempt_delay), so the group does
+        // not take over (`vrrp_sync_can_goto_master()`), and its other members rightly
+        // wait in BACKUP whatever they hear.
+        let mut held_groups: BTreeSet<(usize, usize)> = BTreeSet::new();
+        for m in &members {
+            if let Some(g) = m.group {
+                if m.state == State::Backup && hears_master(self, m, !m.holds) {
+                    held_groups.insert((m.host, g));
                 }
             }
         }
+        let held = |m: &Member| m.group.is_some_and(|g| held_groups.contains(&(m.host, g)));
         for x in 0..members.len() {
             let Member {
                 host: a,
@@ -533,22 +544,17 @@ impl World {
                 priority: pa,
                 bound: ba,
                 holds: holds_a,
-                sync: sync_a,
+                group: _,
             } = members[x];
+            let held_a = held(&members[x]);
             let vr = u32::from(vrid) | (u32::from(fam == Family::V6) << 8) | (seg as u32) << 9;
             let eligible = matches!(sa, State::Backup | State::Master);
             // 2. A master exists for every eligible host, unless its sync group is held
-            // back by a member that hears its master.
-            let held = sync_a
-                && self.hosts[a].inst.values().any(|i| {
-                    i.vrid == vrid
-                        && i.family == fam
-                        && i.segment == seg
-                        && i.sync
-                            .as_ref()
-                            .is_some_and(|g| held_groups.contains(&(a, g.clone())))
-                });
-            let bad = eligible && self.up_on(a, seg) && !held && !sees_master(self, &members[x]);
+            // back.
+            let bad = eligible
+                && self.up_on(a, seg)
+                && !held_a
+                && !hears_master(self, &members[x], false);
             self.persist(
                 (2, vr, a, a),
                 bad,
@@ -562,19 +568,20 @@ impl World {
                     )
                 },
             );
-            for &Member {
-                host: b,
-                segment: seg_b,
-                addr: addr_b,
-                vrid: vb,
-                family: fb,
-                state: sb,
-                priority: pb,
-                bound: bb,
-                holds: holds_b,
-                sync: sync_b,
-            } in &members[x + 1..]
-            {
+            for mb in &members[x + 1..] {
+                let Member {
+                    host: b,
+                    segment: seg_b,
+                    addr: addr_b,
+                    vrid: vb,
+                    family: fb,
+                    state: sb,
+                    priority: pb,
+                    bound: bb,
+                    holds: holds_b,
+                    group: _,
+                } = *mb;
+                let held_b = held(mb);
                 if vb != vrid || fb != fam || seg_b != seg || a == b {
                     continue;
                 }
@@ -601,17 +608,18 @@ impl World {
                     },
                 );
                 // 3. The master has the highest effective priority, address breaking ties.
-                for (m, pm, am, bk, pk, ak, sk, holds, sync) in [
-                    (a, pa, addr_a, b, pb, addr_b, sb, holds_b, sync_a || sync_b),
-                    (b, pb, addr_b, a, pa, addr_a, sa, holds_a, sync_a || sync_b),
+                // A backup waits rightly with nopreempt or preempt_delay, or while its
+                // sync group is held back.
+                for (m, pm, am, bk, pk, ak, sk, waits) in [
+                    (a, pa, addr_a, b, pb, addr_b, sb, holds_b || held_b),
+                    (b, pb, addr_b, a, pa, addr_a, sa, holds_a || held_a),
                 ] {
                     let master = if m == a { sa } else { sb };
                     let higher = pk > pm || (pk == pm && ak > am);
                     let bad = master == State::Master
                         && sk == State::Backup
                         && higher
-                        && !holds
-                        && !sync
+                        && !waits
                         && mutual;
                     self.persist(
                         (3, vr, m, bk),
@@ -852,12 +860,14 @@ impl World {
                         // later; the next comes a delay_loop after and takes `lat`, and
                         // a GET a round trip more for its request and answer. After a
                         // failed URL, HTTP_GET's first success only clears the failure
-                        // and the URLs are all checked again, a delay_loop later
-                        // (`epilog()`, check_http.c).
-                        let probe = lat + if http { 2.0 * lat } else { 0.0 };
-                        let again = if http { dl + probe } else { 0.0 };
+                        // and the URLs are all checked again in turn, a delay_loop
+                        // apart (`epilog()`, check_http.c).
+                        let probe = lat + if http > 0 { 2.0 * lat } else { 0.0 };
+                        let again = http as f64 * (dl + probe);
                         let u = match first {
-                            Some(n) => n.max(t) + probe,
+                            Some(n) => {
+                                n.max(t) + probe + http.saturating_sub(1) as f64 * (dl + probe)
+                            }
                             None => t + ct + dl.max(dbr) + probe + again,
                         };
                         down = down.min(d);
@@ -866,7 +876,7 @@ impl World {
                     (down + slack, up + slack)
                 };
                 let tr = self.rs_tracks.entry((c, ri)).or_insert_with(|| {
-                    let (d, u) = deadlines(now);
+                    let (d, u) = deadlines(now.max(self.hosts[c].paused_until));
                     RsTrack {
                         reachable: reach,
                         last_unreachable: if reach { view.start } else { now },
@@ -877,7 +887,7 @@ impl World {
                     }
                 });
                 if tr.reachable != reach {
-                    let (d, u) = deadlines(now);
+                    let (d, u) = deadlines(now.max(self.hosts[c].paused_until));
                     tr.reachable = reach;
                     tr.down_by = d;
                     tr.up_by = u;
@@ -1000,9 +1010,117 @@ impl World {
         }
     }
 
+    /// A checker host stops for `secs` (SIGSTOP): its deadlines move by as much.
+    pub fn checker_paused(&mut self, c: usize, secs: f64) {
+        for ((h, _), t) in self.rs_tracks.iter_mut() {
+            if *h == c {
+                t.down_by += secs;
+                t.up_by += secs;
+            }
+        }
+    }
+
     /// A checker host (re)started its engine: its old tracks go.
     pub fn checker_started(&mut self, c: usize, view: CheckerView) {
         self.rs_tracks.retain(|(h, _), _| *h != c);
         self.checkers.insert(c, view);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{default_ipv4, default_ipv6};
+
+    /// Two hosts on two segments, a sync group G of X (segment 0) and Y (segment 1) on
+    /// each; `a` at `pa`, `b` at `pb`, in the given states.
+    fn pair(pa: u8, sa: State, pb: u8, sb: State) -> World {
+        let mut w = World::with_slack(0.05);
+        w.segments = vec!["ext".into(), "int".into()];
+        for (h, (name, prio, state)) in [("a", pa, sa), ("b", pb, sb)].into_iter().enumerate() {
+            let ifaces: Vec<Iface> = (0..2)
+                .map(|s| Iface {
+                    name: format!("eth{s}"),
+                    segment: s,
+                    ipv4: default_ipv4(s, h),
+                    ipv6: default_ipv6(s, h),
+                })
+                .collect();
+            let inst = (0..2)
+                .map(|s| {
+                    (
+                        ["X", "Y"][s].to_string(),
+                        InstView {
+                            vrid: 50 + s as u8,
+                            segment: s,
+                            iface: s,
+                            addr: u32::from(default_ipv4(s, h)),
+                            family: Family::V4,
+                            state,
+                            since: 0.0,
+                            priority: prio,
+                            nopreempt: false,
+                            preempt_delay: false,
+                            bound: 3.6,
+                            sync: Some("G".into()),
+                            vips: 1,
+                            garp_repeat: 0,
+                            garp_paced: false,
+                            garps_at_takeover: None,
+                        },
+                    )
+                })
+                .collect();
+            w.hosts.push(HostState {
+                name: name.into(),
+                ifaces,
+                links: vec![true, true],
+                alive: true,
+                inst,
+                ..HostState::default()
+            });
+        }
+        w
+    }
+
+    fn run_for(w: &mut World, secs: f64) {
+        let mut t = 0.0;
+        while t < secs {
+            w.now = t;
+            w.check();
+            t += 0.01;
+        }
+    }
+
+    // A sync group is held back only by a master it may not preempt: a higher-priority
+    // host waiting in BACKUP under a lower master, with nothing holding its group, is
+    // caught whether or not a segment between them is cut.
+    #[test]
+    fn a_sync_group_waiting_below_a_lower_master_is_caught() {
+        let mut w = pair(100, State::Master, 200, State::Backup);
+        run_for(&mut w, 20.0);
+        assert!(
+            w.violations
+                .iter()
+                .any(|v| v.invariant.starts_with("the MASTER has the highest")),
+            "{:?}",
+            w.violations
+        );
+        let mut w = pair(100, State::Master, 200, State::Backup);
+        w.seg_cut.insert((1, 0, 1));
+        w.seg_cut.insert((1, 1, 0));
+        run_for(&mut w, 20.0);
+        assert!(!w.violations.is_empty());
+    }
+
+    // The other way round is keepalived's rule: the higher master holds the lower
+    // group's members in BACKUP, and a member cut from it waits with its group.
+    #[test]
+    fn a_sync_group_held_by_a_higher_master_waits_rightly() {
+        let mut w = pair(200, State::Master, 100, State::Backup);
+        w.seg_cut.insert((1, 0, 1));
+        w.seg_cut.insert((1, 1, 0));
+        run_for(&mut w, 20.0);
+        assert!(w.violations.is_empty(), "{:?}", w.violations);
     }
 }

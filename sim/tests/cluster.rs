@@ -392,7 +392,7 @@ fn check_passes_the_director_pair_and_writes_junit() {
     let junit = tmp("junit").join("check.xml");
     let (code, out) = check(
         &[&d.join("lvs1.conf"), &d.join("lvs2.conf")],
-        &["--seeds", "2", "--junit", junit.to_str().unwrap()],
+        &["--seeds", "1", "--junit", junit.to_str().unwrap()],
     );
     assert_eq!(code, 0, "{out}");
     for row in [
@@ -483,6 +483,7 @@ fn check_warns_of_a_likely_topology_mistake_and_refuses_what_it_cannot_run() {
     };
     std::fs::write(d.join("a.conf"), conf("eth0", 200)).unwrap();
     std::fs::write(d.join("b.conf"), conf("ens3", 100)).unwrap();
+    // Refused: every run would pass without the two instances ever meeting.
     let (code, out) = check(
         &[&d.join("a.conf"), &d.join("b.conf")],
         &["--seeds", "1", "--only", "baseline"],
@@ -491,7 +492,7 @@ fn check_warns_of_a_likely_topology_mistake_and_refuses_what_it_cannot_run() {
         out.contains("likely topology mistake") && out.contains("VRID 7"),
         "{out}"
     );
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 2, "{out}");
     // Told they share a LAN, they elect one master.
     let (code, out) = check(
         &[&d.join("a.conf"), &d.join("b.conf")],
@@ -592,4 +593,85 @@ fn vmac_instances_run_and_follow_their_interface() {
            [[expect]]\nat = 13.0\ninstance = \"VI_I\"\nmaster = \"b\"\n";
     let o = run(&Scenario::parse("vmac.toml", &text).unwrap(), 1);
     assert!(o.ok(), "{:?} {:?}", o.violations, o.failed);
+}
+
+/// What the review found must not pass: a multicast group mismatch is a split brain, and
+/// hostile scenario values are refused rather than run.
+#[test]
+fn a_multicast_group_mismatch_is_a_split_brain() {
+    let text = TWO_LANS.replacen(
+        "    virtual_router_id 51\n    priority 100",
+        "    mcast_dst_ip 224.0.0.20\n    virtual_router_id 51\n    priority 100",
+        1,
+    );
+    let o = run(&Scenario::parse("mcast.toml", &text).unwrap(), 1);
+    assert!(
+        o.violations
+            .iter()
+            .any(|v| v.invariant.contains("split brain")),
+        "{:?}",
+        o.violations
+    );
+}
+
+#[test]
+fn hostile_scenario_values_are_refused() {
+    let solo = "name = \"x\"\nduration = 5.0\n[[host]]\nname = \"a\"\ninterfaces = { eth0 = \"lan\", eth1 = \"solo\" }\n\
+        config = \"vrrp_instance V {\\n interface eth0\\n virtual_router_id 1\\n virtual_ipaddress {\\n 10.0.0.1/24\\n }\\n}\\n\"\n";
+    let e = err(
+        "x.toml",
+        &format!("{solo}[[event]]\nat = 1.0\naction = \"partition\"\nsegment = \"solo\"\n"),
+    );
+    assert!(e.contains("covers no pair"), "{e}");
+    let e = err("x.toml", &format!("{solo}[[event]]\nat = 1.0\naction = \"clock\"\nhosts = [\"a\"]\ndrift_ppm = -1000000\n"));
+    assert!(e.contains("drift_ppm"), "{e}");
+    let e = err(
+        "x.toml",
+        &solo.replace("duration = 5.0", "duration = 5.0\nmax_latency_ms = 400"),
+    );
+    assert!(e.contains("max_latency_ms 400 is too large"), "{e}");
+    let dup = TWO_LANS.replacen(
+        "interfaces = { eth0 = \"ext\", eth1 = \"int\" }",
+        "interfaces = { eth0 = \"ext\", eth1 = \"int\" }\naddresses = { eth0 = \"192.168.0.2\" }",
+        1,
+    );
+    let e = err("x.toml", &dup);
+    assert!(e.contains("both hold 192.168.0.2"), "{e}");
+}
+
+#[test]
+fn check_refuses_unicast_peers_on_other_segments() {
+    let d = tmp("unicast");
+    let conf = |iface: &str, me: &str, peer: &str, prio: u8| {
+        format!("vrrp_instance VI_1 {{\n interface {iface}\n unicast_src_ip {me}\n unicast_peer {{\n  {peer}\n }}\n virtual_router_id 8\n priority {prio}\n advert_int 1\n virtual_ipaddress {{\n 10.8.0.1/24\n }}\n}}\n")
+    };
+    std::fs::write(
+        d.join("ua.conf"),
+        conf("eth0", "10.0.0.11", "10.0.0.12", 200),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ub.conf"),
+        conf("ens3", "10.0.0.12", "10.0.0.11", 100),
+    )
+    .unwrap();
+    let (code, out) = check(&[&d.join("ua.conf"), &d.join("ub.conf")], &["--seeds", "1"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("unicast_peer 10.0.0.12") && out.contains("--segments"),
+        "{out}"
+    );
+    // Placed on one segment, they elect one master and pass.
+    let (code, out) = check(
+        &[&d.join("ua.conf"), &d.join("ub.conf")],
+        &[
+            "--segments",
+            "ub:ens3=eth0",
+            "--seeds",
+            "1",
+            "--only",
+            "baseline",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
 }
