@@ -7,6 +7,7 @@
 pub mod agentx;
 pub mod check;
 pub mod config;
+pub mod snmp;
 pub mod time;
 pub mod vrrp;
 pub mod wire;

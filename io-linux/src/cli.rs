@@ -66,6 +66,8 @@ pub struct Options {
     /// `--metrics=ADDR:PORT`: where the parent serves `/metrics`, `/healthz` and
     /// `/status` ([`crate::metrics`]).
     pub metrics: Option<std::net::SocketAddr>,
+    /// `-x` and `-A`: the SNMP sub-agent ([`crate::snmp`]).
+    pub snmp: crate::snmp::SnmpOptions,
     pub decode_pcap: Option<PathBuf>,
     pub version: bool,
     pub help: bool,
@@ -170,10 +172,9 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
                                netlink
   -b, --bfd_pid=FILE           Use specified pidfile for BFD child process (accepted
                                with a warning: there is no BFD process)
-  -x, --snmp                   Enable SNMP subsystem (accepted with a warning: there
-                               is no SNMP subsystem)
-  -A, --snmp-agent-socket=FILE Use the specified socket for master agent (accepted
-                               with a warning, as -x)
+  -x, --snmp                   Enable SNMP subsystem (an AgentX sub-agent; the
+                               KEEPALIVED-MIB global scalars only, so far)
+  -A, --snmp-agent-socket=FILE Use the specified socket for master agent
   -s, --namespace=NAME         Run in network namespace NAME (overrides config)
   -m, --core-dump              Produce core dump if terminate abnormally
   -M, --core-dump-pattern=PATN Also set /proc/sys/kernel/core_pattern to PATN (default
@@ -465,6 +466,8 @@ fn option(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, Str
         S('r') | L("vrrp_pid") => o.vrrp_pid_file = Some(path(required(p, key)?)),
         S('c') | L("checkers_pid") => o.checkers_pid_file = Some(path(required(p, key)?)),
         S('a') | L("address-monitoring") => o.address_monitoring = true,
+        S('x') | L("snmp") => o.snmp.all = true,
+        S('A') | L("snmp-agent-socket") => o.snmp.socket = Some(text(required(p, key)?, key)?),
         S('s') | L("namespace") => o.namespace = Some(text(required(p, key)?, key)?),
         S('m') | L("core-dump") => o.core_dump = true,
         S('M') | L("core-dump-pattern") => {
@@ -514,7 +517,6 @@ fn option(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, Str
 fn ignored(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, String> {
     use Key::{Long as L, Short as S};
     const NO_BFD: &str = "keepalived-rs has no BFD subsystem";
-    const NO_SNMP: &str = "SNMP is not part of keepalived-rs";
     const MEM_CHECK: &str =
         "it drives the malloc checker of keepalived's --enable-mem-check builds, which keepalived-rs does not have";
     let (name, why) = match key {
@@ -522,11 +524,6 @@ fn ignored(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, St
         S('b') | L("bfd_pid") => {
             required(p, key)?;
             ("-b/--bfd_pid", NO_BFD)
-        }
-        S('x') | L("snmp") => ("-x/--snmp", NO_SNMP),
-        S('A') | L("snmp-agent-socket") => {
-            required(p, key)?;
-            ("-A/--snmp-agent-socket", NO_SNMP)
         }
         S('L') | L("mem-check-log") => ("-L/--mem-check-log", MEM_CHECK),
         L("no-mem-check") => ("--no-mem-check", MEM_CHECK),
@@ -687,8 +684,6 @@ mod tests {
             ("-B", "-B/--no_bfd"),
             ("-b /run/bfd.pid", "-b/--bfd_pid"),
             ("--bfd_pid=/run/bfd.pid", "-b/--bfd_pid"),
-            ("-x", "-x/--snmp"),
-            ("-A /run/agentx", "-A/--snmp-agent-socket"),
             ("-L", "-L/--mem-check-log"),
             ("--no-mem-check", "--no-mem-check"),
             ("--perf=end", "--perf"),
@@ -705,6 +700,20 @@ mod tests {
             // The argument was taken with the option, not left as a stray.
             assert!(!o.warnings[0].contains("unexpected"), "{line}");
         }
+    }
+
+    #[test]
+    fn snmp_options_are_taken() {
+        let o = ok("-x -A unix:/run/agentx");
+        assert!(o.snmp.all && o.warnings.is_empty());
+        assert_eq!(o.snmp.socket.as_deref(), Some("unix:/run/agentx"));
+        assert_eq!(
+            ok("--snmp-agent-socket=tcp:localhost:705")
+                .snmp
+                .socket
+                .as_deref(),
+            Some("tcp:localhost:705")
+        );
     }
 
     #[test]

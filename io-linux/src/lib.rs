@@ -14,6 +14,7 @@ pub mod ipvs;
 pub mod logging;
 pub mod metrics;
 pub mod parent;
+pub mod snmp;
 pub mod tools;
 pub mod version;
 pub mod vrrp;

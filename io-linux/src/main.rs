@@ -354,6 +354,7 @@ fn vrrp_child(opts: &cli::Options) -> ExitCode {
         metrics: opts
             .metrics
             .and_then(|_| keepalived_linux::metrics::vrrp_child()),
+        snmp: opts.snmp.clone(),
     };
     let pidfile = opts
         .vrrp_pid_file

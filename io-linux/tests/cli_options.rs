@@ -223,8 +223,6 @@ fn every_keepalived_option_is_accepted() {
     for named in [
         "-B/--no_bfd ignored",
         "-b/--bfd_pid ignored",
-        "-x/--snmp ignored",
-        "-A/--snmp-agent-socket ignored",
         "-L/--mem-check-log ignored",
         "--no-mem-check ignored",
         "--perf ignored",

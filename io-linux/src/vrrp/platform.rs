@@ -67,6 +67,8 @@ pub(crate) struct LinuxPlatform {
     promote: PromoteSecondaries,
     /// `--metrics`: what the parent asks, and what this platform measures for it.
     metrics: Metrics,
+    /// The SNMP sub-agent, when `-x` or `enable_snmp_vrrp` asks for it.
+    snmp: Option<crate::snmp::Snmp>,
 }
 
 /// The metrics endpoint's side of the platform ([`crate::metrics`]).
@@ -85,6 +87,8 @@ pub struct Setup {
     pub reloads: UnboundedReceiver<Box<Config>>,
     /// `--metrics`: the parent's questions, and what to record for them.
     pub metrics: Option<ChildMetrics<VrrpAnswer, VrrpLive>>,
+    /// `-x`, `-A`.
+    pub snmp: crate::snmp::SnmpOptions,
 }
 
 /// What the operator and the parent ask of the child: signals, later configurations,
@@ -160,6 +164,7 @@ impl LinuxPlatform {
                 },
                 None => Metrics::default(),
             },
+            snmp: crate::snmp::Snmp::start_vrrp(config, &setup.snmp),
         };
         platform
             .sockets
@@ -336,6 +341,9 @@ impl Platform for LinuxPlatform {
         self.dumps = DumpPaths::new(config);
         self.network.ensure_vmacs(config).await;
         self.promote.apply(config);
+        if let Some(snmp) = &self.snmp {
+            snmp.reload(config);
+        }
         self.network.set_delays(config);
         self.network.reload_firewall(config);
         if let Err(e) = self.sockets.open(config, |name| self.network.ifindex(name)) {

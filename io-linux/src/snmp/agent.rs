@@ -1,0 +1,309 @@
+//! The AgentX sub-agent session (RFC 2741), on a thread of its own so that a slow or
+//! stalled master agent never touches the VRRP loop: connect to the master agent's
+//! socket, Open, Register each subtree, then answer Get, GetNext and GetBulk from the
+//! current [`MibTree`] and refuse every Set. A master agent that is absent, closes the
+//! session or stops answering is reconnected to with backoff (1 s, doubling to 60 s), as
+//! keepalived's net-snmp library reconnects on its ping interval.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use keepalived_engine::agentx::{
+    frame_len, Body, Oid, Open, Pdu, Register, Response, ResponseError, VarBind, DEFAULT_PRIORITY,
+};
+use keepalived_engine::snmp::MibTree;
+use tracing::{debug, info, warn};
+
+/// Where the master agent listens: keepalived's `-A`/`snmp_socket` syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterSocket {
+    /// `unix:/path`, or a bare absolute path.
+    Unix(String),
+    /// `tcp:host:port`, or `host:port`.
+    Tcp(String),
+}
+
+/// net-snmp's default AgentX socket.
+pub const DEFAULT_SOCKET: &str = "unix:/var/agentx/master";
+
+impl MasterSocket {
+    pub fn parse(s: &str) -> Result<MasterSocket, String> {
+        if let Some(p) = s.strip_prefix("unix:") {
+            return Ok(MasterSocket::Unix(p.to_string()));
+        }
+        if s.starts_with('/') {
+            return Ok(MasterSocket::Unix(s.to_string()));
+        }
+        let addr = s.strip_prefix("tcp:").unwrap_or(s);
+        match addr.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                Ok(MasterSocket::Tcp(addr.to_string()))
+            }
+            _ => Err(format!(
+                "{s:?} is not an AgentX socket: expected unix:/path or tcp:host:port"
+            )),
+        }
+    }
+}
+
+/// A connected stream to the master agent.
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Stream {
+    fn connect(to: &MasterSocket) -> io::Result<Stream> {
+        Ok(match to {
+            MasterSocket::Unix(p) => Stream::Unix(UnixStream::connect(p)?),
+            MasterSocket::Tcp(a) => {
+                let addr = a.to_socket_addrs()?.next().ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::NotFound, "no address for the master agent")
+                })?;
+                Stream::Tcp(TcpStream::connect_timeout(&addr, TIMEOUT)?)
+            }
+        })
+    }
+
+    fn set_timeouts(&self, d: Duration) -> io::Result<()> {
+        match self {
+            Stream::Unix(s) => {
+                s.set_read_timeout(Some(d))?;
+                s.set_write_timeout(Some(d))
+            }
+            Stream::Tcp(s) => {
+                s.set_read_timeout(Some(d))?;
+                s.set_write_timeout(Some(d))
+            }
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.read(b),
+            Stream::Tcp(s) => s.read(b),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.write(b),
+            Stream::Tcp(s) => s.write(b),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How long a write, or the answer to one of our PDUs, may take: keepalived gives its
+/// session a third of a second and no retries; a little more here, since nothing waits
+/// on this thread.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a read may wait for the master agent's next request before the session is
+/// pinged (keepalived's `agentxPingInterval` is 120 s).
+const IDLE: Duration = Duration::from_secs(120);
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// What the session serves: the trees by subtree, replaced on reload.
+pub type Served = Arc<Mutex<MibTree>>;
+
+/// One sub-agent: its master, the subtrees it registers, its identity.
+pub struct SubAgent {
+    pub master: MasterSocket,
+    pub subtrees: Vec<Oid>,
+    /// The Open's id (sysObjectID-like) and description.
+    pub id: Oid,
+    pub description: String,
+    pub tree: Served,
+}
+
+impl SubAgent {
+    /// Runs sessions until the process ends: connect, serve, and after a failure wait
+    /// and connect again.
+    pub fn run(self) {
+        let mut backoff = BACKOFF_MIN;
+        let mut said = false;
+        loop {
+            match self.session() {
+                Ok(()) => backoff = BACKOFF_MIN,
+                Err(e) => {
+                    // Said once until a session works, then at debug level: snmpd may
+                    // simply not run.
+                    if !said {
+                        warn!(
+                            "SNMP: AgentX master agent at {:?}: {e}; retrying",
+                            self.master
+                        );
+                        said = true;
+                    } else {
+                        debug!("SNMP: AgentX master agent: {e}");
+                    }
+                }
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// One session, until the master agent closes it or fails.
+    fn session(&self) -> Result<(), String> {
+        let mut s = Stream::connect(&self.master).map_err(|e| e.to_string())?;
+        s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
+        let mut packet = 0u32;
+        let mut ask = |s: &mut Stream, session: u32, body: Body| -> Result<Pdu, String> {
+            packet = packet.wrapping_add(1);
+            let pdu = Pdu::new(session, 0, packet, body);
+            s.write_all(&pdu.to_bytes()).map_err(|e| e.to_string())?;
+            // The answer to ours; a request the master sends meanwhile is not expected
+            // before registration ends.
+            let reply = match read_pdu(s) {
+                Ok(Some(p)) => p,
+                Ok(None) => return Err("the master agent closed the session".into()),
+                Err(ReadError::Idle) => return Err("the master agent did not answer".into()),
+                Err(ReadError::Other(e)) => return Err(e),
+            };
+            match reply.body {
+                Body::Response(r) if r.error.is_error() => {
+                    Err(format!("{:?}: {}", pdu.pdu_type(), r.error))
+                }
+                Body::Response(_) => Ok(reply),
+                other => Err(format!("expected a Response, got {:?}", other.pdu_type())),
+            }
+        };
+        let opened = ask(
+            &mut s,
+            0,
+            Body::Open(Open {
+                timeout: 1,
+                id: self.id.clone(),
+                description: self.description.clone().into_bytes(),
+            }),
+        )?;
+        let session = opened.session_id;
+        for subtree in &self.subtrees {
+            ask(
+                &mut s,
+                session,
+                Body::Register(Register {
+                    timeout: 0,
+                    priority: DEFAULT_PRIORITY,
+                    subtree: subtree.clone(),
+                    range: None,
+                }),
+            )?;
+        }
+        info!(
+            "SNMP: AgentX session {session} open, {} subtree(s) registered",
+            self.subtrees.len()
+        );
+        s.set_timeouts(IDLE).map_err(|e| e.to_string())?;
+        loop {
+            let req = match read_pdu(&mut s) {
+                Ok(Some(p)) => p,
+                Ok(None) => return Err("the master agent closed the session".into()),
+                Err(ReadError::Idle) => {
+                    // Idle for the ping interval: is the master still there?
+                    s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
+                    ask(&mut s, session, Body::Ping)?;
+                    s.set_timeouts(IDLE).map_err(|e| e.to_string())?;
+                    continue;
+                }
+                Err(ReadError::Other(e)) => return Err(e),
+            };
+            let answer = self.answer(&req);
+            let Some(answer) = answer else {
+                if let Body::Close(r) = req.body {
+                    return Err(format!("the master agent closed the session ({})", r));
+                }
+                continue;
+            };
+            s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
+            s.write_all(&req.reply(answer).to_bytes())
+                .map_err(|e| e.to_string())?;
+            s.set_timeouts(IDLE).map_err(|e| e.to_string())?;
+        }
+    }
+
+    /// The Response to a request of the master agent; None for what needs none.
+    fn answer(&self, req: &Pdu) -> Option<Response> {
+        let tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
+        let varbinds = match &req.body {
+            Body::Get(ranges) => ranges
+                .iter()
+                .map(|r| VarBind::new(r.start.clone(), tree.get(&r.start)))
+                .collect(),
+            Body::GetNext(ranges) => ranges.iter().map(|r| tree.next(r)).collect(),
+            Body::GetBulk {
+                non_repeaters,
+                max_repetitions,
+                ranges,
+            } => tree.bulk(*non_repeaters, (*max_repetitions).min(256), ranges),
+            // Every object is read-only (RFC 2741 §7.2.4.1: notWritable, index 1).
+            Body::TestSet(_) => {
+                return Some(Response {
+                    error: ResponseError::NOT_WRITABLE,
+                    index: 1,
+                    ..Response::default()
+                })
+            }
+            Body::CommitSet | Body::UndoSet | Body::CleanupSet => return Some(Response::default()),
+            _ => return None,
+        };
+        Some(Response {
+            varbinds,
+            ..Response::default()
+        })
+    }
+}
+
+/// Why no PDU came.
+enum ReadError {
+    /// Nothing arrived within the read timeout, before any byte of a PDU.
+    Idle,
+    Other(String),
+}
+
+/// The next whole PDU of the stream: None at its end. A PDU that does not decode, or a
+/// timeout inside one, ends the session (the stream cannot be trusted after it).
+fn read_pdu(s: &mut Stream) -> Result<Option<Pdu>, ReadError> {
+    let mut buf = Vec::with_capacity(64);
+    loop {
+        let need = frame_len(&buf).map_err(|e| ReadError::Other(e.to_string()))?;
+        if buf.len() >= need {
+            return Pdu::decode(&buf[..need])
+                .map(|(p, _)| Some(p))
+                .map_err(|e| ReadError::Other(e.to_string()));
+        }
+        let have = buf.len();
+        buf.resize(need, 0);
+        match s.read(&mut buf[have..]) {
+            Ok(0) if have == 0 => return Ok(None),
+            Ok(0) => {
+                return Err(ReadError::Other(
+                    "the master agent closed the session inside a PDU".into(),
+                ))
+            }
+            Ok(n) => buf.truncate(have + n),
+            Err(e)
+                if have == 0
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+            {
+                return Err(ReadError::Idle)
+            }
+            Err(e) => return Err(ReadError::Other(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! SNMP as keepalived serves it: an AgentX sub-agent of net-snmp's `snmpd` ([`agent`]),
+//! started by `-x`/`--snmp` or `enable_snmp_vrrp` (`enable_snmp_keepalived`), talking to
+//! the master agent at `-A`/`--snmp-agent-socket` or `snmp_socket` (keepalived's
+//! syntax, default `unix:/var/agentx/master`).
+//!
+//! Served by the VRRP child: the KEEPALIVED-MIB global scalars (`keepalived.1`), rebuilt
+//! on each reload (`keepalived_engine::snmp::global`). Not served yet, and said so at
+//! start and by `-t`: the KEEPALIVED-MIB vrrp and checker subtrees, the RFC 2787 and
+//! RFC 6527 MIBs, and traps.
+
+pub mod agent;
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+
+use keepalived_engine::agentx::Oid;
+use keepalived_engine::config::model::Config;
+use keepalived_engine::snmp::{global, keepalived_oid, MibTree};
+use tracing::{error, warn};
+
+use agent::{MasterSocket, Served, SubAgent, DEFAULT_SOCKET};
+
+/// What the command line says of SNMP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnmpOptions {
+    /// `-x`: every MIB keepalived has (its vrrp, checker, rfcv2 and rfcv3 ones), no traps.
+    pub all: bool,
+    /// `-A`: the master agent's socket.
+    pub socket: Option<String>,
+}
+
+/// The VRRP child's sub-agent: the tree it serves, rebuilt on reload.
+pub struct Snmp {
+    tree: Served,
+}
+
+/// Whether the VRRP child serves the KEEPALIVED-MIB.
+pub fn vrrp_enabled(config: &Config, opts: &SnmpOptions) -> bool {
+    opts.all || config.global.enable_snmp_vrrp
+}
+
+impl Snmp {
+    /// Starts the VRRP child's sub-agent on a thread of its own, when asked for.
+    pub fn start_vrrp(config: &Config, opts: &SnmpOptions) -> Option<Snmp> {
+        if !vrrp_enabled(config, opts) {
+            return None;
+        }
+        let spec = opts
+            .socket
+            .clone()
+            .or_else(|| config.global.snmp_socket.clone())
+            .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
+        let master = match MasterSocket::parse(&spec) {
+            Ok(m) => m,
+            Err(e) => {
+                error!("SNMP: {e}; SNMP is not started");
+                return None;
+            }
+        };
+        warn!(
+            "SNMP: keepalived-rs serves the KEEPALIVED-MIB global scalars only; its vrrp and \
+             checker tables, the RFC 2787 and RFC 6527 MIBs and traps are not served yet"
+        );
+        let tree = Arc::new(Mutex::new(build(config)));
+        let agent = SubAgent {
+            master,
+            subtrees: vec![keepalived_oid(&[1])],
+            // net-snmp's sub-agents open with NET-SNMP-TC's netSnmpAgentOIDs.10 (Linux),
+            // as keepalived does through its library.
+            id: Oid::new(vec![1, 3, 6, 1, 4, 1, 8072, 3, 2, 10]).expect("a short OID"),
+            description: "keepalived-rs AgentX sub-agent".into(),
+            tree: tree.clone(),
+        };
+        let started = std::thread::Builder::new()
+            .name("snmp".into())
+            .spawn(move || agent.run());
+        if let Err(e) = started {
+            error!("SNMP: cannot start the sub-agent thread: {e}");
+            return None;
+        }
+        Some(Snmp { tree })
+    }
+
+    /// A reload's configuration: the tree it gives replaces the served one. Built on a
+    /// thread of its own: resolving the SMTP server's name may wait on DNS, and the VRRP
+    /// loop never does.
+    pub fn reload(&self, config: &Config) {
+        let (config, tree) = (config.clone(), self.tree.clone());
+        let spawned = std::thread::Builder::new()
+            .name("snmp-reload".into())
+            .spawn(move || {
+                let fresh = build(&config);
+                *tree.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+            });
+        if let Err(e) = spawned {
+            error!("SNMP: cannot rebuild the MIB after the reload: {e}");
+        }
+    }
+}
+
+/// The tree the VRRP child serves for `config`.
+fn build(config: &Config) -> MibTree {
+    let facts = global::GlobalFacts {
+        version: crate::version::title(),
+        hostname: crate::host::smtp::host_name(),
+        smtp_address: config.global.smtp_server.as_ref().and_then(|s| {
+            s.host.parse::<IpAddr>().ok().or_else(|| {
+                (s.host.as_str(), s.port)
+                    .to_socket_addrs()
+                    .ok()?
+                    .next()
+                    .map(|a| a.ip())
+            })
+        }),
+    };
+    let mut tree = MibTree::new();
+    global::add(&mut tree, config, &facts);
+    tree
+}

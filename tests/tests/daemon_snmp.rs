@@ -1,0 +1,204 @@
+//! SNMP under Debian's snmpd (net-snmp 5.9) as the AgentX master agent, side by side with
+//! keepalived 2.2.7 on the same configuration, each in a namespace of its own with its own
+//! snmpd: `-x -A unix:…` makes each an AgentX sub-agent, and `snmpwalk` of the
+//! KEEPALIVED-MIB global scalars (`keepalived.1`) gives the same names, types and values
+//! (the version line aside, which names the daemon). Then snmpd is restarted under
+//! keepalived-rs, which connects again on its own, and a reload's new router id is
+//! served.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use keepalived_tests::host::{runnable, tmp_dir, wait_for, Daemon, Pair};
+
+const GLOBAL: &str = ".1.3.6.1.4.1.9586.100.5.1";
+
+fn conf(dir: &Path, tag: &str, iface: &str, router_id: &str) -> PathBuf {
+    let p = dir.join(format!("{tag}.conf"));
+    std::fs::write(
+        &p,
+        format!(
+            "global_defs {{\n  router_id {router_id}\n  notification_email {{\n    ops@example.com\n    noc@example.com\n  }}\n  \
+             notification_email_from kad@example.com\n  smtp_server 192.0.2.25 2525\n  smtp_connect_timeout 20\n  \
+             enable_traps\n  smtp_alert_vrrp false\n}}\n\
+             vrrp_instance VI_1 {{\n  interface {iface}\n  virtual_router_id 77\n  priority 100\n  advert_int 1\n  \
+             virtual_ipaddress {{\n    10.77.0.100/24\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// snmpd in `ns`, master agent on `sock`, answering SNMPv2c on 127.0.0.1:1161.
+fn snmpd(ns: &str, dir: &Path, tag: &str, sock: &Path) -> Child {
+    let conf = dir.join(format!("{tag}-snmpd.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "master agentx\nagentXSocket unix:{}\nagentaddress udp:127.0.0.1:1161\nrocommunity public 127.0.0.1\n",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join(format!("{tag}-snmpd.log"))).unwrap();
+    Command::new("ip")
+        .args(["netns", "exec", ns, "snmpd", "-f", "-Lo", "-C", "-c"])
+        .arg(&conf)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("snmpd")
+}
+
+/// The walk of `oid` in `ns`, numerically, one `OID = TYPE: value` a line; empty when
+/// nothing answers.
+fn walk(ns: &str, oid: &str) -> Vec<String> {
+    let out = Command::new("ip")
+        .args([
+            "netns", "exec", ns, "snmpwalk", "-v2c", "-c", "public", "-On", "-Ob", "-t", "1", "-r",
+            "0",
+        ])
+        .args(["127.0.0.1:1161", oid])
+        .stderr(Stdio::null())
+        .output()
+        .expect("snmpwalk");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(oid))
+        .map(str::to_string)
+        .collect()
+}
+
+fn stop(mut c: Child) {
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+#[test]
+fn global_scalars_walk_as_keepalived_and_survive_an_snmpd_restart() {
+    if !runnable(
+        "global_scalars_walk_as_keepalived_and_survive_an_snmpd_restart",
+        &["ip", "keepalived", "snmpd", "snmpwalk"],
+    ) {
+        return;
+    }
+    let dir = tmp_dir("snmp");
+    let pair = Pair::new("ksp", 77);
+    let (ns_k, ns_r) = (pair.ns[0].name.clone(), pair.ns[1].name.clone());
+    let (sock_k, sock_r) = (dir.join("k.sock"), dir.join("r.sock"));
+    let snmpd_k = snmpd(&ns_k, &dir, "k", &sock_k);
+    let mut snmpd_r = snmpd(&ns_r, &dir, "r", &sock_r);
+    assert!(
+        wait_for(Duration::from_secs(10), || sock_k.exists()
+            && sock_r.exists())
+        .is_some(),
+        "snmpd did not start: {}",
+        std::fs::read_to_string(dir.join("k-snmpd.log")).unwrap_or_default()
+    );
+    let conf_k = conf(&dir, "k", &pair.ifs[0], "snmp-side-by-side");
+    let conf_r = conf(&dir, "r", &pair.ifs[1], "snmp-side-by-side");
+    let (ak, ar) = (
+        format!("unix:{}", sock_k.display()),
+        format!("unix:{}", sock_r.display()),
+    );
+    let file = |t: &str, e: &str| dir.join(format!("{t}.{e}")).display().to_string();
+    let keepalived = Daemon::start(
+        &pair.ns[0],
+        Path::new("keepalived"),
+        &[
+            "-P",
+            "-x",
+            "-A",
+            &ak,
+            "-n",
+            "-l",
+            "-D",
+            "-f",
+            &conf_k.display().to_string(),
+            "-p",
+            &file("k", "p"),
+            "-r",
+            &file("k", "r"),
+        ],
+        dir.join("k.log"),
+    );
+    let ours = Daemon::ours(&pair.ns[1], &conf_r, &dir, "r", &["-P", "-x", "-A", &ar]);
+    let full = |ns: &str| {
+        let w = walk(ns, GLOBAL);
+        (w.len() >= 15).then_some(w)
+    };
+    let mut theirs = None;
+    let mut mine = None;
+    wait_for(Duration::from_secs(20), || {
+        theirs = theirs.take().or_else(|| full(&ns_k));
+        mine = mine.take().or_else(|| full(&ns_r));
+        theirs.is_some() && mine.is_some()
+    });
+    let (theirs, mine) = (
+        theirs.unwrap_or_else(|| {
+            panic!(
+                "keepalived's walk: {:?}\n{}",
+                walk(&ns_k, GLOBAL),
+                keepalived.log_text()
+            )
+        }),
+        mine.unwrap_or_else(|| panic!("our walk: {:?}\n{}", walk(&ns_r, GLOBAL), ours.log_text())),
+    );
+    // version.0 names the daemon; everything else is the same object for object.
+    let normal = |w: &[String]| -> Vec<String> {
+        w.iter()
+            .map(|l| {
+                if l.starts_with(&format!("{GLOBAL}.1.0 ")) {
+                    format!("{GLOBAL}.1.0 = STRING: (version)")
+                } else {
+                    l.clone()
+                }
+            })
+            .collect()
+    };
+    assert_eq!(
+        normal(&mine),
+        normal(&theirs),
+        "ours:\n{}\nkeepalived:\n{}",
+        mine.join("\n"),
+        theirs.join("\n")
+    );
+    assert!(
+        mine.iter().any(|l| l.contains("Keepalived v2.2.7")),
+        "{mine:?}"
+    );
+    keepalived.stop();
+    stop(snmpd_k);
+
+    // snmpd goes away and comes back: the sub-agent opens a new session on its own
+    // (backoff 1 s, 2 s, 4 s…).
+    stop(snmpd_r);
+    let _ = std::fs::remove_file(&sock_r);
+    std::thread::sleep(Duration::from_millis(1500));
+    snmpd_r = snmpd(&ns_r, &dir, "r2", &sock_r);
+    assert!(
+        wait_for(Duration::from_secs(20), || full(&ns_r).is_some()).is_some(),
+        "no walk after snmpd restarted:\n{}",
+        ours.log_text()
+    );
+    // A reload's router id is what the MIB says.
+    std::fs::write(
+        &conf_r,
+        std::fs::read_to_string(&conf_r)
+            .unwrap()
+            .replace("snmp-side-by-side", "snmp-reloaded"),
+    )
+    .unwrap();
+    ours.signal(libc::SIGHUP);
+    assert!(
+        wait_for(Duration::from_secs(10), || walk(&ns_r, GLOBAL)
+            .iter()
+            .any(|l| l.contains("\"snmp-reloaded\"")))
+        .is_some(),
+        "router id not reloaded: {:?}",
+        walk(&ns_r, GLOBAL)
+    );
+    ours.stop();
+    stop(snmpd_r);
+}
