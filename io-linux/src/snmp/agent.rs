@@ -307,3 +307,168 @@ fn read_pdu(s: &mut Stream) -> Result<Option<Pdu>, ReadError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keepalived_engine::agentx::{SearchRange, Value};
+    use std::os::unix::net::UnixListener;
+
+    fn oid(s: &str) -> Oid {
+        s.parse().unwrap()
+    }
+
+    fn agent(sock: &std::path::Path) -> SubAgent {
+        let mut tree = MibTree::new();
+        tree.insert(
+            oid("1.3.6.1.4.1.9586.100.5.1.2.0"),
+            Value::OctetString(b"r1".to_vec()),
+        );
+        SubAgent {
+            master: MasterSocket::Unix(sock.display().to_string()),
+            subtrees: vec![oid("1.3.6.1.4.1.9586.100.5.1")],
+            id: oid("1.3.6.1.4.1.8072.3.2.10"),
+            description: "test".into(),
+            tree: Arc::new(Mutex::new(tree)),
+        }
+    }
+
+    /// A fake master agent: accepts one session, answers the Open (session 7) and the
+    /// Register, then runs `then` on the stream.
+    fn master<T: Send + 'static>(
+        listener: UnixListener,
+        then: impl FnOnce(&mut UnixStream) -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            for session in [7, 7] {
+                let mut head = [0u8; 20];
+                s.read_exact(&mut head).unwrap();
+                let len = frame_len(&head).unwrap();
+                let mut pdu = head.to_vec();
+                pdu.resize(len, 0);
+                s.read_exact(&mut pdu[20..]).unwrap();
+                let (req, _) = Pdu::decode(&pdu).unwrap();
+                let mut reply = req.reply(Response::default());
+                reply.session_id = session;
+                s.write_all(&reply.to_bytes()).unwrap();
+            }
+            then(&mut s)
+        })
+    }
+
+    fn sock(tag: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("kars-agentx-{}-{tag}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        p
+    }
+
+    #[test]
+    fn a_session_opens_registers_and_answers_getnext() {
+        let path = sock("getnext");
+        let m = master(UnixListener::bind(&path).unwrap(), |s| {
+            let ask = Pdu::new(
+                7,
+                1,
+                100,
+                Body::GetNext(vec![SearchRange {
+                    start: oid("1.3.6.1.4.1.9586.100.5.1"),
+                    include: false,
+                    end: Oid::null(),
+                }]),
+            );
+            s.write_all(&ask.to_bytes()).unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).unwrap();
+            let (reply, _) = Pdu::decode(&buf[..n]).unwrap();
+            s.write_all(
+                &Pdu::new(
+                    7,
+                    0,
+                    101,
+                    Body::Close(keepalived_engine::agentx::CloseReason::SHUTDOWN),
+                )
+                .to_bytes(),
+            )
+            .unwrap();
+            reply
+        });
+        let a = agent(&path);
+        let end = a.session().unwrap_err();
+        let reply = m.join().unwrap();
+        assert_eq!((reply.session_id, reply.packet_id), (7, 100));
+        let Body::Response(r) = reply.body else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(r.varbinds[0].name, oid("1.3.6.1.4.1.9586.100.5.1.2.0"));
+        assert_eq!(r.varbinds[0].value, Value::OctetString(b"r1".to_vec()));
+        assert!(end.contains("closed the session"), "{end}");
+    }
+
+    #[test]
+    fn a_hostile_length_ends_the_session_without_waiting_for_it() {
+        let path = sock("hostile");
+        let m = master(UnixListener::bind(&path).unwrap(), |s| {
+            // A GetNext header claiming 4 GiB of payload.
+            let mut head = Pdu::new(7, 1, 1, Body::Ping).to_bytes();
+            head[1] = 6;
+            head[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
+            s.write_all(&head[..20]).unwrap();
+            // The sub-agent hangs up rather than reading on.
+            let mut b = [0u8; 1];
+            s.read(&mut b).unwrap_or(0)
+        });
+        let a = agent(&path);
+        let started = std::time::Instant::now();
+        let end = a.session().unwrap_err();
+        assert_eq!(m.join().unwrap(), 0);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(end.contains("too long") || end.contains("payload"), "{end}");
+    }
+
+    #[test]
+    fn a_master_that_never_answers_the_open_is_given_up() {
+        let path = sock("silent");
+        let listener = UnixListener::bind(&path).unwrap();
+        let held = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            std::thread::sleep(Duration::from_secs(4));
+            drop(s);
+        });
+        let started = std::time::Instant::now();
+        let end = agent(&path).session().unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(end.contains("did not answer"), "{end}");
+        held.join().unwrap();
+    }
+
+    #[test]
+    fn master_sockets_parse_as_keepalived_writes_them() {
+        assert_eq!(
+            MasterSocket::parse("unix:/var/agentx/master"),
+            Ok(MasterSocket::Unix("/var/agentx/master".into()))
+        );
+        assert_eq!(
+            MasterSocket::parse("/run/agentx"),
+            Ok(MasterSocket::Unix("/run/agentx".into()))
+        );
+        assert_eq!(
+            MasterSocket::parse("tcp:localhost:705"),
+            Ok(MasterSocket::Tcp("localhost:705".into()))
+        );
+        assert_eq!(
+            MasterSocket::parse("127.0.0.1:705"),
+            Ok(MasterSocket::Tcp("127.0.0.1:705".into()))
+        );
+        assert!(MasterSocket::parse("tcp:nohost").is_err());
+    }
+}
