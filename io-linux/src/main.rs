@@ -329,6 +329,8 @@ fn checker_child(opts: &cli::Options) -> ExitCode {
         metrics: opts
             .metrics
             .and_then(|_| keepalived_linux::metrics::checker_child()),
+        snmp: opts.snmp.clone(),
+        vrrp_runs: opts.runs_vrrp(),
     };
     ExitCode::from(keepalived_linux::checker::run_checker(
         config, setup, &pidfile,

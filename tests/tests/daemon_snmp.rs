@@ -3,8 +3,8 @@
 //! snmpd: `-x -A unix:…` makes each an AgentX sub-agent, and `snmpwalk` of the
 //! KEEPALIVED-MIB global scalars (`keepalived.1`) gives the same names, types and values
 //! (the version line aside, which names the daemon). Then snmpd is restarted under
-//! keepalived-rs, which connects again on its own, and a reload's new router id is
-//! served.
+//! keepalived-rs, which connects again on its own, a reload's new router id is served,
+//! and with `-C` the checker child serves the scalars.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -200,5 +200,22 @@ fn global_scalars_walk_as_keepalived_and_survive_an_snmpd_restart() {
         walk(&ns_r, GLOBAL)
     );
     ours.stop();
+    // With -C there is no VRRP child: the checker child serves the global scalars, as
+    // keepalived's does when it runs alone (`vrrp_handles_global_oid()`).
+    let conf_c = dir.join("c.conf");
+    std::fs::write(
+        &conf_c,
+        std::fs::read_to_string(&conf_r).unwrap()
+            + "virtual_server 10.77.0.100 80 {\n  delay_loop 5\n  protocol TCP\n  \
+               real_server 192.168.77.1 80 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n",
+    )
+    .unwrap();
+    let checker = Daemon::ours(&pair.ns[1], &conf_c, &dir, "c", &["-C", "-x", "-A", &ar]);
+    assert!(
+        wait_for(Duration::from_secs(20), || full(&ns_r).is_some()).is_some(),
+        "no walk from the checker child:\n{}",
+        checker.log_text()
+    );
+    checker.stop();
     stop(snmpd_r);
 }

@@ -50,6 +50,10 @@ pub struct CheckerSetup {
     pub reloads: UnboundedReceiver<Box<Config>>,
     /// `--metrics`: the parent's questions, and what to record for them.
     pub metrics: Option<ChildMetrics<CheckAnswer, CheckLive>>,
+    /// `-x`, `-A`, and whether the VRRP child runs (which then serves the global
+    /// scalars).
+    pub snmp: crate::snmp::SnmpOptions,
+    pub vrrp_runs: bool,
 }
 
 struct LinuxChecker {
@@ -85,6 +89,8 @@ struct LinuxChecker {
     questions: Option<UnboundedReceiver<Asked<CheckAnswer>>>,
     asked: Option<std::sync::mpsc::SyncSender<CheckAnswer>>,
     live: Option<CheckLive>,
+    /// The SNMP sub-agent, when this process serves the global scalars.
+    snmp: Option<crate::snmp::Snmp>,
 }
 
 /// Runs the checker side until SIGTERM/SIGINT. Returns the process exit code.
@@ -182,7 +188,11 @@ impl LinuxChecker {
             questions: None,
             asked: None,
             live: None,
+            snmp: None,
         };
+        if crate::snmp::checker_serves(config, &c.setup.snmp, c.setup.vrrp_runs) {
+            c.snmp = crate::snmp::Snmp::start(config, &c.setup.snmp);
+        }
         if let Some(m) = metrics {
             c.probes.time_into(m.live.clone());
             c.questions = Some(m.questions);
@@ -292,6 +302,9 @@ impl LinuxChecker {
         self.mailer = Mailer::from_global(&config.global);
         self.scripts.default_user = ScriptUser::from_global(&config.global);
         self.dumps = DumpPaths::new(&config);
+        if let Some(snmp) = &self.snmp {
+            snmp.reload(&config);
+        }
         let old = std::mem::replace(&mut self.global, config.global.clone());
         self.apply_globals(&config.global, Some(&old));
         self.fwmarks.reload(&config.global);

@@ -3,8 +3,9 @@
 //! the master agent at `-A`/`--snmp-agent-socket` or `snmp_socket` (keepalived's
 //! syntax, default `unix:/var/agentx/master`).
 //!
-//! Served by the VRRP child: the KEEPALIVED-MIB global scalars (`keepalived.1`), rebuilt
-//! on each reload (`keepalived_engine::snmp::global`). Not served yet, and said so at
+//! Served: the KEEPALIVED-MIB global scalars (`keepalived.1`), rebuilt on each reload
+//! (`keepalived_engine::snmp::global`), by the VRRP child when it runs with its MIB
+//! enabled, else by the checker child when its MIB is (`vrrp_handles_global_oid()`). Not served yet, and said so at
 //! start and by `-t`: the KEEPALIVED-MIB vrrp and checker subtrees, the RFC 2787 and
 //! RFC 6527 MIBs, and traps.
 
@@ -34,17 +35,20 @@ pub struct Snmp {
     tree: Served,
 }
 
-/// Whether the VRRP child serves the KEEPALIVED-MIB.
-pub fn vrrp_enabled(config: &Config, opts: &SnmpOptions) -> bool {
+/// Whether the VRRP child runs a sub-agent: `-x` or `enable_snmp_vrrp`.
+pub fn vrrp_serves(config: &Config, opts: &SnmpOptions) -> bool {
     opts.all || config.global.enable_snmp_vrrp
 }
 
+/// Whether the checker child runs one: with its MIB enabled (`-x` or
+/// `enable_snmp_checker`), when the VRRP child does not serve the global scalars.
+pub fn checker_serves(config: &Config, opts: &SnmpOptions, vrrp_runs: bool) -> bool {
+    (opts.all || config.global.enable_snmp_checker) && !(vrrp_runs && vrrp_serves(config, opts))
+}
+
 impl Snmp {
-    /// Starts the VRRP child's sub-agent on a thread of its own, when asked for.
-    pub fn start_vrrp(config: &Config, opts: &SnmpOptions) -> Option<Snmp> {
-        if !vrrp_enabled(config, opts) {
-            return None;
-        }
+    /// Starts a sub-agent on a thread of its own.
+    pub fn start(config: &Config, opts: &SnmpOptions) -> Option<Snmp> {
         let spec = opts
             .socket
             .clone()

@@ -164,7 +164,9 @@ impl LinuxPlatform {
                 },
                 None => Metrics::default(),
             },
-            snmp: crate::snmp::Snmp::start_vrrp(config, &setup.snmp),
+            snmp: crate::snmp::vrrp_serves(config, &setup.snmp)
+                .then(|| crate::snmp::Snmp::start(config, &setup.snmp))
+                .flatten(),
         };
         platform
             .sockets
