@@ -1,6 +1,6 @@
 //! KEEPALIVED-MIB's global scalars (`keepalived.1`, `global_vars` in keepalived's
-//! core/snmp.c), with the values `snmp_scalar()` gives: an unset router id or sender is
-//! absent from the walk, an unset SMTP server reads as type ipv6(2) with four zero bytes
+//! core/snmp.c), with the values `snmp_scalar()` gives: the router id defaults to the
+//! host name, an unset sender is absent from the walk, an unset SMTP server reads as type ipv6(2) with four zero bytes
 //! (keepalived reads an empty `sockaddr`), TruthValues are 1 and 2, the SMTP alert
 //! switches 1 (on), 2 (off) or 3 (unset).
 
@@ -20,6 +20,8 @@ pub struct GlobalFacts {
     pub hostname: String,
     /// `smtp_server`, resolved.
     pub smtp_address: Option<IpAddr>,
+    /// The sender keepalived uses without `notification_email_from`: `user@host`.
+    pub default_email_from: String,
 }
 
 fn truth(b: bool) -> Value {
@@ -37,7 +39,15 @@ fn tristate(b: Option<bool>) -> Value {
 /// Adds the global scalars of `cfg` to `tree`.
 pub fn add(tree: &mut MibTree, cfg: &Config, facts: &GlobalFacts) {
     let g = &cfg.global;
-    let mut put = |tail: &[u32], v: Value| tree.insert(keepalived_oid(tail), v);
+    // Scalars are named by their object, the instance `.0` added by the tree.
+    let mut put = |tail: &[u32], v: Value| {
+        let (object, last) = tail.split_at(tail.len() - 1);
+        if last == [0] {
+            tree.insert_scalar(keepalived_oid(object), v);
+        } else {
+            tree.insert_column(keepalived_oid(object), last, v);
+        }
+    };
     put(
         &[1, 1, 0],
         Value::OctetString(facts.version.clone().into_bytes()),
@@ -63,8 +73,15 @@ pub fn add(tree: &mut MibTree, cfg: &Config, facts: &GlobalFacts) {
         0
     };
     put(&[1, 3, 3, 0], Value::Gauge32(timeout_s));
-    if let Some(from) = &g.notification_email_from {
-        put(&[1, 3, 4, 0], Value::OctetString(from.clone().into_bytes()));
+    // Without notification_email_from, keepalived makes one up when there is a server
+    // (`set_default_email_from()`).
+    let from = g.notification_email_from.clone().or_else(|| {
+        g.smtp_server
+            .as_ref()
+            .map(|_| facts.default_email_from.clone())
+    });
+    if let Some(from) = from {
+        put(&[1, 3, 4, 0], Value::OctetString(from.into_bytes()));
     }
     for (i, addr) in g.notification_email.iter().enumerate() {
         put(
@@ -90,7 +107,8 @@ pub fn add(tree: &mut MibTree, cfg: &Config, facts: &GlobalFacts) {
     put(&[1, 7, 0], truth(true));
     let ns = cfg.root.net_namespace.clone().unwrap_or_default();
     put(&[1, 8, 0], Value::OctetString(ns.into_bytes()));
-    put(&[1, 9, 0], truth(g.enable_dbus));
+    // keepalived-rs has no DBus service, whatever enable_dbus says (`-t` warns of it).
+    put(&[1, 9, 0], truth(false));
     put(&[1, 10, 0], truth(g.dynamic_interfaces));
     put(
         &[1, 11, 0],
@@ -135,6 +153,7 @@ mod tests {
             version: "Keepalived v2.2.7 (01/16,2022)".into(),
             hostname: "unused".into(),
             smtp_address: None,
+            default_email_from: "unused".into(),
         };
         let mut tree = MibTree::new();
         add(&mut tree, &cfg, &facts);

@@ -10,7 +10,7 @@
 pub mod global;
 mod tree;
 
-pub use tree::MibTree;
+pub use tree::{MibTree, MAX_VARBINDS};
 
 use crate::agentx::Oid;
 

@@ -1,15 +1,21 @@
 //! The instances of registered subtrees, in OID order, and RFC 2741's rules for reading
 //! them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use crate::agentx::{Oid, SearchRange, Value, VarBind};
 
-/// Object instances by name.
+/// The most variable bindings one answer carries: a GetBulk stops repeating there
+/// (RFC 2741 §7.2.3.3 lets it return fewer), so a request cannot make the sub-agent build
+/// an answer of unbounded size.
+pub const MAX_VARBINDS: usize = 2048;
+
+/// Object instances by name, and the objects (OBJECT-TYPEs) they are instances of.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MibTree {
     values: BTreeMap<Oid, Value>,
+    objects: BTreeSet<Oid>,
 }
 
 impl MibTree {
@@ -17,7 +23,17 @@ impl MibTree {
         MibTree::default()
     }
 
-    pub fn insert(&mut self, name: Oid, value: Value) {
+    /// A scalar: object `object`, instance `object.0`.
+    pub fn insert_scalar(&mut self, object: Oid, value: Value) {
+        let name = object.child(0).expect("a MIB's OIDs are short");
+        self.objects.insert(object);
+        self.values.insert(name, value);
+    }
+
+    /// A column's instance: object `object`, instance `object.index`.
+    pub fn insert_column(&mut self, object: Oid, index: &[u32], value: Value) {
+        let name = object.extended(index).expect("a MIB's OIDs are short");
+        self.objects.insert(object);
         self.values.insert(name, value);
     }
 
@@ -34,22 +50,17 @@ impl MibTree {
         self.values.iter()
     }
 
-    /// Get (§7.2.3.1): the instance's value; `noSuchInstance` when an object of that
-    /// type exists (an instance shares the name's parent) but not this instance;
-    /// `noSuchObject` otherwise.
+    /// Get (§7.2.3.1): the instance's value; `noSuchInstance` when the name is under an
+    /// object this tree has (an OBJECT-TYPE) but no such instance exists; `noSuchObject`
+    /// otherwise.
     pub fn get(&self, name: &Oid) -> Value {
         if let Some(v) = self.values.get(name) {
             return v.clone();
         }
-        let parent = &name.as_slice()[..name.len().saturating_sub(1)];
-        let object_exists = !parent.is_empty()
-            && Oid::from_slice(parent).is_ok_and(|p| {
-                self.values
-                    .range(p..)
-                    .next()
-                    .is_some_and(|(k, _)| k.as_slice().starts_with(parent))
-            });
-        if object_exists {
+        let s = name.as_slice();
+        let under_object =
+            (1..s.len()).any(|n| Oid::from_slice(&s[..n]).is_ok_and(|o| self.objects.contains(&o)));
+        if under_object {
             Value::NoSuchInstance
         } else {
             Value::NoSuchObject
@@ -75,7 +86,8 @@ impl MibTree {
 
     /// GetBulk (§7.2.3.3): GetNext once for each of the first `non_repeaters` ranges,
     /// then up to `max_repetitions` successive GetNexts for each of the others, row by
-    /// row, stopping when every repeater has reached the end of the view.
+    /// row, stopping when every repeater has reached the end of the view or the answer
+    /// would pass [`MAX_VARBINDS`].
     pub fn bulk(
         &self,
         non_repeaters: u16,
@@ -86,7 +98,7 @@ impl MibTree {
         let mut out: Vec<VarBind> = ranges[..n].iter().map(|r| self.next(r)).collect();
         let mut cursors: Vec<SearchRange> = ranges[n..].to_vec();
         for _ in 0..max_repetitions {
-            if cursors.is_empty() {
+            if cursors.is_empty() || out.len() + cursors.len() > MAX_VARBINDS {
                 break;
             }
             let mut all_ended = true;
@@ -117,15 +129,10 @@ mod tests {
 
     fn tree() -> MibTree {
         let mut t = MibTree::new();
-        t.insert(
-            oid("1.3.6.1.4.1.9586.100.5.1.1.0"),
-            Value::OctetString(b"v".to_vec()),
-        );
-        t.insert(
-            oid("1.3.6.1.4.1.9586.100.5.1.2.0"),
-            Value::OctetString(b"r".to_vec()),
-        );
-        t.insert(oid("1.3.6.1.4.1.9586.100.5.1.4.0"), Value::Integer(1));
+        let g = |n: u32| oid(&format!("1.3.6.1.4.1.9586.100.5.1.{n}"));
+        t.insert_scalar(g(1), Value::OctetString(b"v".to_vec()));
+        t.insert_scalar(g(2), Value::OctetString(b"r".to_vec()));
+        t.insert_scalar(g(4), Value::Integer(1));
         t
     }
 
@@ -153,7 +160,16 @@ mod tests {
             Value::NoSuchInstance
         );
         assert_eq!(
+            t.get(&oid("1.3.6.1.4.1.9586.100.5.1.1.0.5")),
+            Value::NoSuchInstance
+        );
+        assert_eq!(
             t.get(&oid("1.3.6.1.4.1.9586.100.5.1.3.0")),
+            Value::NoSuchObject
+        );
+        // Nodes at or above the objects are not instances of them.
+        assert_eq!(
+            t.get(&oid("1.3.6.1.4.1.9586.100.5.1.1")),
             Value::NoSuchObject
         );
         assert_eq!(t.get(&oid("1.3.6.1.2.1.1.1.0")), Value::NoSuchObject);
@@ -186,8 +202,7 @@ mod tests {
     fn bulk_repeats_until_every_repeater_ends() {
         let t = tree();
         let out = t.bulk(0, 10, &[range("1.3.6.1.4.1.9586.100.5", false, "")]);
-        let names: Vec<String> = out.iter().map(|v| v.name.to_string()).collect();
-        assert_eq!(out.len(), 4, "{names:?}");
+        assert_eq!(out.len(), 4);
         assert_eq!(out[3].value, Value::EndOfMibView);
         let out = t.bulk(
             1,
@@ -199,5 +214,24 @@ mod tests {
         );
         assert_eq!(out.len(), 3);
         assert_eq!(out[0].name, oid("1.3.6.1.4.1.9586.100.5.1.4.0"));
+    }
+
+    #[test]
+    fn bulk_answers_are_bounded() {
+        let mut t = MibTree::new();
+        for i in 0..5000 {
+            t.insert_column(
+                oid("1.3.6.1.4.1.9586.100.5.2.3.1.2"),
+                &[i + 1],
+                Value::Integer(1),
+            );
+        }
+        let ranges = vec![range("1.3.6.1.4.1.9586.100.5", false, ""); 100];
+        let out = t.bulk(0, u16::MAX, &ranges);
+        assert!(
+            out.len() <= MAX_VARBINDS && out.len() > MAX_VARBINDS - 100,
+            "{}",
+            out.len()
+        );
     }
 }

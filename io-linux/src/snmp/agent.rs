@@ -14,7 +14,7 @@ use std::time::Duration;
 use keepalived_engine::agentx::{
     frame_len, Body, Oid, Open, Pdu, Register, Response, ResponseError, VarBind, DEFAULT_PRIORITY,
 };
-use keepalived_engine::snmp::MibTree;
+use keepalived_engine::snmp::{MibTree, MAX_VARBINDS};
 use tracing::{debug, info, warn};
 
 /// Where the master agent listens: keepalived's `-A`/`snmp_socket` syntax.
@@ -33,6 +33,11 @@ impl MasterSocket {
     pub fn parse(s: &str) -> Result<MasterSocket, String> {
         if let Some(p) = s.strip_prefix("unix:") {
             return Ok(MasterSocket::Unix(p.to_string()));
+        }
+        if s.starts_with("udp:") || s.starts_with("udp6:") {
+            return Err(format!(
+                "{s:?}: AgentX runs over a stream: unix:/path or tcp:host:port"
+            ));
         }
         if s.starts_with('/') {
             return Ok(MasterSocket::Unix(s.to_string()));
@@ -127,28 +132,35 @@ pub struct SubAgent {
     pub tree: Served,
 }
 
+/// How a session ended.
+struct Ended {
+    /// Whether it had opened and registered: the next attempt starts the backoff over.
+    established: bool,
+    why: String,
+}
+
 impl SubAgent {
     /// Runs sessions until the process ends: connect, serve, and after a failure wait
-    /// and connect again.
+    /// and connect again, 1 s after a working session ended, doubling up to 60 s while
+    /// none can be opened.
     pub fn run(self) {
         let mut backoff = BACKOFF_MIN;
         let mut said = false;
         loop {
-            match self.session() {
-                Ok(()) => backoff = BACKOFF_MIN,
-                Err(e) => {
-                    // Said once until a session works, then at debug level: snmpd may
-                    // simply not run.
-                    if !said {
-                        warn!(
-                            "SNMP: AgentX master agent at {:?}: {e}; retrying",
-                            self.master
-                        );
-                        said = true;
-                    } else {
-                        debug!("SNMP: AgentX master agent: {e}");
-                    }
-                }
+            let ended = self.session();
+            if ended.established {
+                warn!("SNMP: AgentX session lost: {}; reconnecting", ended.why);
+                backoff = BACKOFF_MIN;
+                said = false;
+            } else if !said {
+                // Said once until a session works: snmpd may simply not run.
+                warn!(
+                    "SNMP: AgentX master agent at {:?}: {}; retrying",
+                    self.master, ended.why
+                );
+                said = true;
+            } else {
+                debug!("SNMP: AgentX master agent: {}", ended.why);
             }
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -156,32 +168,19 @@ impl SubAgent {
     }
 
     /// One session, until the master agent closes it or fails.
-    fn session(&self) -> Result<(), String> {
+    fn session(&self) -> Ended {
+        let mut established = false;
+        let why = self.serve(&mut established).unwrap_err();
+        Ended { established, why }
+    }
+
+    fn serve(&self, established: &mut bool) -> Result<(), String> {
         let mut s = Stream::connect(&self.master).map_err(|e| e.to_string())?;
         s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
         let mut packet = 0u32;
-        let mut ask = |s: &mut Stream, session: u32, body: Body| -> Result<Pdu, String> {
-            packet = packet.wrapping_add(1);
-            let pdu = Pdu::new(session, 0, packet, body);
-            s.write_all(&pdu.to_bytes()).map_err(|e| e.to_string())?;
-            // The answer to ours; a request the master sends meanwhile is not expected
-            // before registration ends.
-            let reply = match read_pdu(s) {
-                Ok(Some(p)) => p,
-                Ok(None) => return Err("the master agent closed the session".into()),
-                Err(ReadError::Idle) => return Err("the master agent did not answer".into()),
-                Err(ReadError::Other(e)) => return Err(e),
-            };
-            match reply.body {
-                Body::Response(r) if r.error.is_error() => {
-                    Err(format!("{:?}: {}", pdu.pdu_type(), r.error))
-                }
-                Body::Response(_) => Ok(reply),
-                other => Err(format!("expected a Response, got {:?}", other.pdu_type())),
-            }
-        };
-        let opened = ask(
+        let opened = self.ask(
             &mut s,
+            &mut packet,
             0,
             Body::Open(Open {
                 timeout: 1,
@@ -191,8 +190,9 @@ impl SubAgent {
         )?;
         let session = opened.session_id;
         for subtree in &self.subtrees {
-            ask(
+            self.ask(
                 &mut s,
+                &mut packet,
                 session,
                 Body::Register(Register {
                     timeout: 0,
@@ -202,6 +202,7 @@ impl SubAgent {
                 }),
             )?;
         }
+        *established = true;
         info!(
             "SNMP: AgentX session {session} open, {} subtree(s) registered",
             self.subtrees.len()
@@ -214,28 +215,88 @@ impl SubAgent {
                 Err(ReadError::Idle) => {
                     // Idle for the ping interval: is the master still there?
                     s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
-                    ask(&mut s, session, Body::Ping)?;
+                    self.ask(&mut s, &mut packet, session, Body::Ping)?;
                     s.set_timeouts(IDLE).map_err(|e| e.to_string())?;
                     continue;
                 }
                 Err(ReadError::Other(e)) => return Err(e),
             };
-            let answer = self.answer(&req);
-            let Some(answer) = answer else {
-                if let Body::Close(r) = req.body {
-                    return Err(format!("the master agent closed the session ({})", r));
-                }
-                continue;
-            };
+            if let Body::Close(r) = req.body {
+                return Err(format!("the master agent closed the session ({r})"));
+            }
             s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
-            s.write_all(&req.reply(answer).to_bytes())
-                .map_err(|e| e.to_string())?;
+            self.reply(&mut s, &req)?;
             s.set_timeouts(IDLE).map_err(|e| e.to_string())?;
+        }
+    }
+
+    /// Sends one of ours and waits for its Response (by packet id), answering whatever
+    /// the master asks meanwhile.
+    fn ask(
+        &self,
+        s: &mut Stream,
+        packet: &mut u32,
+        session: u32,
+        body: Body,
+    ) -> Result<Pdu, String> {
+        *packet = packet.wrapping_add(1);
+        let pdu = Pdu::new(session, 0, *packet, body);
+        s.write_all(&pdu.to_bytes()).map_err(|e| e.to_string())?;
+        loop {
+            let reply = match read_pdu(s) {
+                Ok(Some(p)) => p,
+                Ok(None) => return Err("the master agent closed the session".into()),
+                Err(ReadError::Idle) => return Err("the master agent did not answer".into()),
+                Err(ReadError::Other(e)) => return Err(e),
+            };
+            match reply.body {
+                Body::Response(ref r) if reply.packet_id == *packet => {
+                    if r.error.is_error() {
+                        return Err(format!("{:?}: {}", pdu.pdu_type(), r.error));
+                    }
+                    return Ok(reply);
+                }
+                // A late Response to something earlier.
+                Body::Response(_) => continue,
+                Body::Close(r) => return Err(format!("the master agent closed the session ({r})")),
+                _ => self.reply(s, &reply)?,
+            }
+        }
+    }
+
+    /// Answers a request of the master agent, when it wants an answer.
+    fn reply(&self, s: &mut Stream, req: &Pdu) -> Result<(), String> {
+        match self.answer(req) {
+            Some(answer) => s
+                .write_all(&req.reply(answer).to_bytes())
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
         }
     }
 
     /// The Response to a request of the master agent; None for what needs none.
     fn answer(&self, req: &Pdu) -> Option<Response> {
+        let error = |error: ResponseError, index: u16| Response {
+            error,
+            index,
+            ..Response::default()
+        };
+        // Only the default context exists here (§7.1.4.1).
+        if req.context.is_some()
+            && matches!(
+                req.body,
+                Body::Get(_) | Body::GetNext(_) | Body::GetBulk { .. } | Body::TestSet(_)
+            )
+        {
+            return Some(error(ResponseError::UNSUPPORTED_CONTEXT, 0));
+        }
+        let ranges = match &req.body {
+            Body::Get(r) | Body::GetNext(r) | Body::GetBulk { ranges: r, .. } => r.len(),
+            _ => 0,
+        };
+        if ranges > MAX_VARBINDS {
+            return Some(error(ResponseError::TOO_BIG, 0));
+        }
         let tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
         let varbinds = match &req.body {
             Body::Get(ranges) => ranges
@@ -247,16 +308,11 @@ impl SubAgent {
                 non_repeaters,
                 max_repetitions,
                 ranges,
-            } => tree.bulk(*non_repeaters, (*max_repetitions).min(256), ranges),
-            // Every object is read-only (RFC 2741 §7.2.4.1: notWritable, index 1).
-            Body::TestSet(_) => {
-                return Some(Response {
-                    error: ResponseError::NOT_WRITABLE,
-                    index: 1,
-                    ..Response::default()
-                })
-            }
-            Body::CommitSet | Body::UndoSet | Body::CleanupSet => return Some(Response::default()),
+            } => tree.bulk(*non_repeaters, *max_repetitions, ranges),
+            // Every object is read-only (§7.2.4.1: notWritable, index 1); the later
+            // phases are answered, but for CleanupSet, which takes none (§7.2.4.4).
+            Body::TestSet(_) => return Some(error(ResponseError::NOT_WRITABLE, 1)),
+            Body::CommitSet | Body::UndoSet => return Some(Response::default()),
             _ => return None,
         };
         Some(Response {
@@ -320,8 +376,8 @@ mod tests {
 
     fn agent(sock: &std::path::Path) -> SubAgent {
         let mut tree = MibTree::new();
-        tree.insert(
-            oid("1.3.6.1.4.1.9586.100.5.1.2.0"),
+        tree.insert_scalar(
+            oid("1.3.6.1.4.1.9586.100.5.1.2"),
             Value::OctetString(b"r1".to_vec()),
         );
         SubAgent {
@@ -395,7 +451,9 @@ mod tests {
             reply
         });
         let a = agent(&path);
-        let end = a.session().unwrap_err();
+        let end = a.session();
+        assert!(end.established);
+        let end = end.why;
         let reply = m.join().unwrap();
         assert_eq!((reply.session_id, reply.packet_id), (7, 100));
         let Body::Response(r) = reply.body else {
@@ -421,7 +479,7 @@ mod tests {
         });
         let a = agent(&path);
         let started = std::time::Instant::now();
-        let end = a.session().unwrap_err();
+        let end = a.session().why;
         assert_eq!(m.join().unwrap(), 0);
         assert!(
             started.elapsed() < Duration::from_secs(3),
@@ -441,7 +499,9 @@ mod tests {
             drop(s);
         });
         let started = std::time::Instant::now();
-        let end = agent(&path).session().unwrap_err();
+        let end = agent(&path).session();
+        assert!(!end.established);
+        let end = end.why;
         assert!(
             started.elapsed() < Duration::from_secs(4),
             "{:?}",
@@ -470,5 +530,6 @@ mod tests {
             Ok(MasterSocket::Tcp("127.0.0.1:705".into()))
         );
         assert!(MasterSocket::parse("tcp:nohost").is_err());
+        assert!(MasterSocket::parse("udp:localhost:705").is_err());
     }
 }

@@ -12,6 +12,7 @@
 pub mod agent;
 
 use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use keepalived_engine::agentx::Oid;
@@ -30,9 +31,12 @@ pub struct SnmpOptions {
     pub socket: Option<String>,
 }
 
-/// The VRRP child's sub-agent: the tree it serves, rebuilt on reload.
+/// A process's sub-agent: the tree it serves, rebuilt on reload.
 pub struct Snmp {
     tree: Served,
+    /// The configurations given so far: a tree built from an older one never replaces
+    /// one from a newer.
+    generation: Arc<AtomicU64>,
 }
 
 /// Whether the VRRP child runs a sub-agent: `-x` or `enable_snmp_vrrp`.
@@ -65,7 +69,13 @@ impl Snmp {
             "SNMP: keepalived-rs serves the KEEPALIVED-MIB global scalars only; its vrrp and \
              checker tables, the RFC 2787 and RFC 6527 MIBs and traps are not served yet"
         );
-        let tree = Arc::new(Mutex::new(build(config)));
+        let tree = Arc::new(Mutex::new(MibTree::new()));
+        let snmp = Snmp {
+            tree: tree.clone(),
+            generation: Arc::new(AtomicU64::new(0)),
+        };
+        // The first tree too is built off the caller's thread (see `reload`).
+        snmp.reload(config);
         let agent = SubAgent {
             master,
             subtrees: vec![keepalived_oid(&[1])],
@@ -82,7 +92,7 @@ impl Snmp {
             error!("SNMP: cannot start the sub-agent thread: {e}");
             return None;
         }
-        Some(Snmp { tree })
+        Some(snmp)
     }
 
     /// A reload's configuration: the tree it gives replaces the served one. Built on a
@@ -90,11 +100,16 @@ impl Snmp {
     /// loop never does.
     pub fn reload(&self, config: &Config) {
         let (config, tree) = (config.clone(), self.tree.clone());
+        let generation = self.generation.clone();
+        let mine = generation.fetch_add(1, Ordering::SeqCst) + 1;
         let spawned = std::thread::Builder::new()
             .name("snmp-reload".into())
             .spawn(move || {
                 let fresh = build(&config);
-                *tree.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+                let mut served = tree.lock().unwrap_or_else(|e| e.into_inner());
+                if generation.load(Ordering::SeqCst) == mine {
+                    *served = fresh;
+                }
             });
         if let Err(e) = spawned {
             error!("SNMP: cannot rebuild the MIB after the reload: {e}");
@@ -116,8 +131,34 @@ fn build(config: &Config) -> MibTree {
                     .map(|a| a.ip())
             })
         }),
+        default_email_from: format!("{}@{}", effective_user(), crate::host::smtp::host_name()),
     };
     let mut tree = MibTree::new();
     global::add(&mut tree, config, &facts);
     tree
+}
+
+/// The name of the user this process runs as (keepalived's `pw_name` of `getpwuid()`),
+/// read with the re-entrant call: other threads look users up too.
+fn effective_user() -> String {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: a zeroed passwd is a valid out-parameter; buf outlives the call and the
+    // strings read from it.
+    unsafe {
+        let mut pw: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            libc::geteuid(),
+            &mut pw,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        );
+        if rc != 0 || found.is_null() || pw.pw_name.is_null() {
+            return "root".into();
+        }
+        std::ffi::CStr::from_ptr(pw.pw_name)
+            .to_string_lossy()
+            .into_owned()
+    }
 }
