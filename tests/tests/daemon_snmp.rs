@@ -168,6 +168,17 @@ fn global_scalars_walk_as_keepalived_and_survive_an_snmpd_restart() {
         mine.iter().any(|l| l.contains("Keepalived v2.2.7")),
         "{mine:?}"
     );
+    // The module is in sysORTable, as keepalived puts it there.
+    let sys_or = |ns: &str| walk(ns, ".1.3.6.1.2.1.1.9.1.3");
+    for ns in [&ns_k, &ns_r] {
+        assert!(
+            sys_or(ns)
+                .iter()
+                .any(|l| l.contains("The MIB module for Keepalived\"")),
+            "{ns}: {:?}",
+            sys_or(ns)
+        );
+    }
     keepalived.stop();
     stop(snmpd_k);
 

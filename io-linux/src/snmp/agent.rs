@@ -129,6 +129,8 @@ pub struct SubAgent {
     /// The Open's id (sysObjectID-like) and description.
     pub id: Oid,
     pub description: String,
+    /// The sysORTable entries (AddAgentCaps): each MIB module's OID and description.
+    pub caps: Vec<(Oid, String)>,
     pub tree: Served,
 }
 
@@ -201,6 +203,23 @@ impl SubAgent {
                     range: None,
                 }),
             )?;
+        }
+        for (id, description) in &self.caps {
+            let added = self.ask(
+                &mut s,
+                &mut packet,
+                session,
+                Body::AddAgentCaps {
+                    id: id.clone(),
+                    description: description.clone().into_bytes(),
+                },
+            );
+            // A master that keeps no sysORTable still serves the MIB.
+            match added {
+                Ok(_) => {}
+                Err(e) if e.starts_with("AddAgentCaps") => debug!("SNMP: {e}"),
+                Err(e) => return Err(e),
+            }
         }
         *established = true;
         info!(
@@ -385,6 +404,7 @@ mod tests {
             subtrees: vec![oid("1.3.6.1.4.1.9586.100.5.1")],
             id: oid("1.3.6.1.4.1.8072.3.2.10"),
             description: "test".into(),
+            caps: Vec::new(),
             tree: Arc::new(Mutex::new(tree)),
         }
     }

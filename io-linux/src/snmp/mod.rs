@@ -83,6 +83,8 @@ impl Snmp {
             // as keepalived does through its library.
             id: Oid::new(vec![1, 3, 6, 1, 4, 1, 8072, 3, 2, 10]).expect("a short OID"),
             description: "keepalived-rs AgentX sub-agent".into(),
+            // keepalived's sysORTable entry for the module (`register_sysORTable()`).
+            caps: vec![(keepalived_oid(&[1]), "The MIB module for Keepalived".into())],
             tree: tree.clone(),
         };
         let started = std::thread::Builder::new()
