@@ -226,7 +226,7 @@ fn add_real_servers(hosts: &mut Vec<Host>, segments: &mut Vec<String>) -> Vec<St
         // The segment of a VIP subnet holding the address.
         let vip_segment = |a: IpAddr| -> Option<usize> {
             h.config.instances.iter().find_map(|vi| {
-                let k = h.iface(vi.interface.as_deref()?)?;
+                let k = crate::host::iface_of(&h.ifaces, vi)?;
                 vi.virtual_ipaddress
                     .iter()
                     .any(|v| same_subnet(v.address, a, v.prefix_len))
@@ -328,7 +328,7 @@ fn topology_warnings(
     let mut seen: Vec<(usize, String, u8, bool, usize, String)> = Vec::new();
     for (h, hs) in hosts.iter().enumerate() {
         for vi in &hs.config.instances {
-            let Some(k) = vi.interface.as_deref().and_then(|n| hs.iface(n)) else {
+            let Some(k) = crate::host::iface_of(&hs.ifaces, vi) else {
                 continue;
             };
             seen.push((
@@ -449,11 +449,7 @@ impl Plan {
     /// interval drawn from the seed, so that each seed meets the protocol's timers at
     /// another phase.
     pub fn for_seed(&self, seed: u64) -> Scenario {
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        let shift = (z >> 11) as f64 / (1u64 << 53) as f64 * self.jitter;
+        let shift = crate::rng::Rng(seed).unit() * self.jitter;
         // Whole milliseconds, so a trace's times stay readable.
         let shift = (shift * 1000.0).round() / 1000.0;
         let mut sc = self.scenario.clone();

@@ -91,11 +91,7 @@ fn check_unique(hosts: &[Host], i: usize) -> Result<(), String> {
 /// with the instance, would leave it alone without anything saying so.
 fn check_peers(hosts: &[Host], segments: &[String], i: usize) -> Result<(), String> {
     for vi in &hosts[i].config.instances {
-        let seg = vi
-            .interface
-            .as_deref()
-            .and_then(|n| hosts[i].iface(n))
-            .map(|k| hosts[i].ifaces[k].segment);
+        let seg = crate::host::iface_of(&hosts[i].ifaces, vi).map(|k| hosts[i].ifaces[k].segment);
         for p in &vi.unicast_peers {
             if let (Some((h, k)), Some(seg)) = (Host::owner_of(hosts, p.address), seg) {
                 let theirs = hosts[h].ifaces[k].segment;

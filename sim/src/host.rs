@@ -59,6 +59,15 @@ impl Iface {
     }
 }
 
+/// The index in `ifaces` of the interface instance `vi` runs on.
+pub fn iface_of(
+    ifaces: &[Iface],
+    vi: &keepalived_engine::config::model::VrrpInstance,
+) -> Option<usize> {
+    let name = vi.interface.as_deref()?;
+    ifaces.iter().position(|i| i.name == name)
+}
+
 /// Where turmoil delivers to host `i`: 192.168.0.(i+1), as it assigns addresses in the
 /// order hosts are added. Only the simulator's transport uses it; the configs see each
 /// interface's own addresses.

@@ -41,15 +41,7 @@ impl Case {
 /// `at 12.345 s [a, b]: <invariant> (<detail>)`, each unmet expectation
 /// `expectation failed: <text>`.
 pub fn case_from(suite: &str, o: &Outcome, seconds: f64, reproduce: String) -> Case {
-    let violations = o.violations.iter().map(|v| {
-        format!(
-            "at {:.3} s [{}]: {} ({})",
-            v.t,
-            v.hosts.join(", "),
-            v.invariant,
-            v.detail
-        )
-    });
+    let violations = o.violations.iter().map(|v| v.to_string());
     let expectations = o.failed.iter().map(|f| format!("expectation failed: {f}"));
     Case {
         suite: suite.to_string(),

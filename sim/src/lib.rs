@@ -8,6 +8,7 @@ pub(crate) mod host;
 pub mod junit;
 pub(crate) mod platform;
 pub mod report;
+pub(crate) mod rng;
 pub mod run;
 pub mod scenario;
 pub mod timeline_svg;

@@ -21,7 +21,8 @@ use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use turmoil::net::UdpSocket;
 
-use crate::host::{turmoil_ipv4, Control, Iface};
+use crate::host::{iface_of, turmoil_ipv4, Control, Iface};
+use crate::rng::Rng;
 use crate::world::{state_word, Kind, TraceLine, World};
 
 /// The UDP port VRRP rides on in the simulation.
@@ -87,24 +88,6 @@ impl Envelope<'_> {
     }
 }
 
-/// A small deterministic generator for segment loss (splitmix64), seeded per host and
-/// run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 struct SimPlatform {
     idx: usize,
     world: Rc<RefCell<World>>,
@@ -143,11 +126,7 @@ fn wiring(
         rx[k].extend(v);
     }
     for vi in &cfg.instances {
-        let Some(k) = vi
-            .interface
-            .as_deref()
-            .and_then(|n| ifaces.iter().position(|i| i.name == n))
-        else {
+        let Some(k) = iface_of(ifaces, vi) else {
             continue;
         };
         xmit.insert(vi.name.clone(), k);
@@ -170,11 +149,7 @@ fn groups(cfg: &keepalived_engine::config::model::Config, ifaces: &[Iface]) -> V
         .iter()
         .filter(|vi| vi.unicast_peers.is_empty())
     {
-        let Some(k) = vi
-            .interface
-            .as_deref()
-            .and_then(|n| ifaces.iter().position(|i| i.name == n))
-        else {
+        let Some(k) = iface_of(ifaces, vi) else {
             continue;
         };
         let g = vi.mcast_dst_ip.unwrap_or(if vi.is_ipv6() {
@@ -194,12 +169,7 @@ fn groups(cfg: &keepalived_engine::config::model::Config, ifaces: &[Iface]) -> V
 fn vmacs(cfg: &keepalived_engine::config::model::Config, ifaces: &[Iface]) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = vec![Vec::new(); ifaces.len()];
     for vi in &cfg.instances {
-        let (Some(v), Some(k)) = (
-            vi.vmac(),
-            vi.interface
-                .as_deref()
-                .and_then(|n| ifaces.iter().position(|i| i.name == n)),
-        ) else {
+        let (Some(v), Some(k)) = (vi.vmac(), iface_of(ifaces, vi)) else {
             continue;
         };
         if !out[k].iter().any(|x| x == v) {

@@ -109,6 +109,8 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
             }
             false
         });
+        // Links, cuts and carriers change only by events: turmoil's links follow them then.
+        let faults_changed = events.peek().is_some_and(|e| e.at <= now + 1e-9);
         while let Some(ev) = events.next_if(|e| e.at <= now + 1e-9) {
             let mut w = world.borrow_mut();
             // To the host's process, and to its checker side for what concerns both.
@@ -370,7 +372,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
             };
             w.log_fault((!whole).then_some(what.0), action_name(&ev.action), what.1);
         }
-        sync_paths(&mut sim, &world, &mut applied, &name);
+        if faults_changed {
+            sync_paths(&mut sim, &world, &mut applied, &name);
+        }
         if let Err(e) = sim.step() {
             world.borrow_mut().violations.push(Violation {
                 t: now,

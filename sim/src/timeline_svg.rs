@@ -525,19 +525,7 @@ fn notes(o: &Outcome) -> Vec<(f64, String, &'static str)> {
     let mut lines: Vec<(f64, String, &'static str)> = Vec::new();
     if !o.violations.is_empty() {
         lines.push((0.0, "Invariants violated:".to_string(), "#000000"));
-        lines.extend(o.violations.iter().map(|v| {
-            (
-                1.0,
-                format!(
-                    "at {:.3} s [{}]: {} ({})",
-                    v.t,
-                    v.hosts.join(", "),
-                    v.invariant,
-                    v.detail
-                ),
-                VIOLATION,
-            )
-        }));
+        lines.extend(o.violations.iter().map(|v| (1.0, v.to_string(), VIOLATION)));
     }
     if !o.failed.is_empty() {
         lines.push((0.0, "Expectations not met:".to_string(), "#000000"));

@@ -74,6 +74,20 @@ pub struct Violation {
     pub detail: String,
 }
 
+impl std::fmt::Display for Violation {
+    /// `at 12.345 s [a, b]: invariant (detail)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "at {:.3} s [{}]: {} ({})",
+            self.t,
+            self.hosts.join(", "),
+            self.invariant,
+            self.detail
+        )
+    }
+}
+
 /// An instance as the checker sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstView {
@@ -306,11 +320,7 @@ pub fn inst_views(cfg: &Config, ifaces: &[Iface]) -> BTreeMap<String, InstView> 
         .map(|vi| {
             let family = if vi.is_ipv6() { Family::V6 } else { Family::V4 };
             let int = vi.advert_int_us as f64 / 1e6;
-            let k = vi
-                .interface
-                .as_deref()
-                .and_then(|n| ifaces.iter().position(|i| i.name == n))
-                .unwrap_or(0);
+            let k = crate::host::iface_of(ifaces, vi).unwrap_or(0);
             let addr = match vi.src_ip {
                 Some(std::net::IpAddr::V4(a)) => u32::from(a),
                 _ => ifaces.get(k).map_or(0, |i| u32::from(i.ipv4)),
