@@ -85,6 +85,28 @@ impl Netns {
         ns
     }
 
+    /// A namespace holding a bridge of its own name, up: no STP and no forwarding delay,
+    /// so ports forward as soon as they are up; no multicast snooping, so adverts reach
+    /// every port whatever the querier state.
+    pub fn bridge(name: &str) -> Netns {
+        let ns = Netns::new(name);
+        ns.ip(&[
+            "link",
+            "add",
+            name,
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+            "mcast_snooping",
+            "0",
+        ]);
+        ns.ip(&["link", "set", name, "up"]);
+        ns
+    }
+
     /// `ip -n NS …`, which must succeed.
     pub fn ip(&self, args: &[&str]) -> Output {
         let mut a = vec!["-n", self.name.as_str()];
@@ -265,23 +287,7 @@ pub struct Lan {
 impl Lan {
     pub fn new(prefix: &str, net: u8, n: usize) -> Lan {
         let br = format!("{prefix}br");
-        let bridge = Netns::new(&br);
-        // No STP and no forwarding delay, so ports forward as soon as they are up; no
-        // multicast snooping, so adverts reach every port whatever the querier state.
-        bridge.ip(&[
-            "link",
-            "add",
-            &br,
-            "type",
-            "bridge",
-            "stp_state",
-            "0",
-            "forward_delay",
-            "0",
-            "mcast_snooping",
-            "0",
-        ]);
-        bridge.ip(&["link", "set", &br, "up"]);
+        let bridge = Netns::bridge(&br);
         let mut ns = Vec::with_capacity(n);
         let mut ifs = Vec::with_capacity(n);
         for i in 1..=n {

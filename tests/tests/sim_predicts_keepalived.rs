@@ -280,26 +280,7 @@ impl Directors {
     /// with 192.168.100.(`i` + 2)/24, the VIPs' subnets; their bridge ports are
     /// `<prefix>(i + 1)e` and `<prefix>(i + 1)i`.
     fn new(prefix: &str) -> Directors {
-        let segments = ["ext", "int"].map(|s| {
-            let br = format!("{prefix}{s}");
-            let ns = Netns::new(&br);
-            // As `Lan::new`: no STP, no forwarding delay, no multicast snooping.
-            ns.ip(&[
-                "link",
-                "add",
-                &br,
-                "type",
-                "bridge",
-                "stp_state",
-                "0",
-                "forward_delay",
-                "0",
-                "mcast_snooping",
-                "0",
-            ]);
-            ns.ip(&["link", "set", &br, "up"]);
-            ns
-        });
+        let segments = ["ext", "int"].map(|s| Netns::bridge(&format!("{prefix}{s}")));
         let ns = [1, 2].map(|i| Netns::new(&format!("{prefix}{i}")));
         for (i, host) in ns.iter().enumerate() {
             let links = [
