@@ -180,16 +180,18 @@ impl SubAgent {
         let mut s = Stream::connect(&self.master).map_err(|e| e.to_string())?;
         s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
         let mut packet = 0u32;
-        let opened = self.ask(
-            &mut s,
-            &mut packet,
-            0,
-            Body::Open(Open {
-                timeout: 1,
-                id: self.id.clone(),
-                description: self.description.clone().into_bytes(),
-            }),
-        )?;
+        let opened = self
+            .ask(
+                &mut s,
+                &mut packet,
+                0,
+                Body::Open(Open {
+                    timeout: 1,
+                    id: self.id.clone(),
+                    description: self.description.clone().into_bytes(),
+                }),
+            )?
+            .map_err(|e| format!("Open refused: {e}"))?;
         let session = opened.session_id;
         for subtree in &self.subtrees {
             self.ask(
@@ -202,7 +204,8 @@ impl SubAgent {
                     subtree: subtree.clone(),
                     range: None,
                 }),
-            )?;
+            )?
+            .map_err(|e| format!("Register of {subtree} refused: {e}"))?;
         }
         for (id, description) in &self.caps {
             let added = self.ask(
@@ -213,12 +216,10 @@ impl SubAgent {
                     id: id.clone(),
                     description: description.clone().into_bytes(),
                 },
-            );
+            )?;
             // A master that keeps no sysORTable still serves the MIB.
-            match added {
-                Ok(_) => {}
-                Err(e) if e.starts_with("AddAgentCaps") => debug!("SNMP: {e}"),
-                Err(e) => return Err(e),
+            if let Err(e) = added {
+                debug!("SNMP: AddAgentCaps of {id} refused: {e}");
             }
         }
         *established = true;
@@ -234,7 +235,8 @@ impl SubAgent {
                 Err(ReadError::Idle) => {
                     // Idle for the ping interval: is the master still there?
                     s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
-                    self.ask(&mut s, &mut packet, session, Body::Ping)?;
+                    self.ask(&mut s, &mut packet, session, Body::Ping)?
+                        .map_err(|e| format!("Ping refused: {e}"))?;
                     s.set_timeouts(IDLE).map_err(|e| e.to_string())?;
                     continue;
                 }
@@ -250,14 +252,15 @@ impl SubAgent {
     }
 
     /// Sends one of ours and waits for its Response (by packet id), answering whatever
-    /// the master asks meanwhile.
+    /// the master asks meanwhile: the Response, or the error the master gave (inner), or
+    /// why the session is lost (outer).
     fn ask(
         &self,
         s: &mut Stream,
         packet: &mut u32,
         session: u32,
         body: Body,
-    ) -> Result<Pdu, String> {
+    ) -> Result<Result<Pdu, ResponseError>, String> {
         *packet = packet.wrapping_add(1);
         let pdu = Pdu::new(session, 0, *packet, body);
         s.write_all(&pdu.to_bytes()).map_err(|e| e.to_string())?;
@@ -270,10 +273,11 @@ impl SubAgent {
             };
             match reply.body {
                 Body::Response(ref r) if reply.packet_id == *packet => {
-                    if r.error.is_error() {
-                        return Err(format!("{:?}: {}", pdu.pdu_type(), r.error));
-                    }
-                    return Ok(reply);
+                    return Ok(if r.error.is_error() {
+                        Err(r.error)
+                    } else {
+                        Ok(reply)
+                    });
                 }
                 // A late Response to something earlier.
                 Body::Response(_) => continue,
