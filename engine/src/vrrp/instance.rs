@@ -84,6 +84,23 @@ pub(crate) enum MasterRx {
     Yielded,
 }
 
+/// Why an instance last became master: RFC 6527's `vrrpv3StatisticsNewMasterReason`,
+/// kept as keepalived keeps it (`stats->master_reason`, set from `next_master_reason` on
+/// entering MASTER; `vrrp_state_backup()` and `vrrp_init_state()` set the next one).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
+pub enum MasterReason {
+    #[default]
+    NotMaster = 0,
+    /// The master sent priority 0.
+    Priority = 1,
+    /// We preempted a lower-priority master.
+    Preempted = 2,
+    /// The master went quiet.
+    MasterNoResponse = 3,
+}
+
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Instance {
     pub cfg: VrrpInstance,
@@ -102,8 +119,20 @@ pub struct Instance {
     pub deadline: Option<Instant>,
     /// `preempt_delay` running until then.
     pub preempt_time: Option<Instant>,
+    /// The source of the last advert accepted from a master, or of a lower-priority
+    /// one discarded (keepalived's `master_saddr`, kept "for SNMP purposes"); cleared on
+    /// becoming master.
     pub master_addr: Option<IpAddr>,
     pub master_priority: u8,
+    /// Why it last became master, and why it would next.
+    #[serde(default)]
+    pub master_reason: MasterReason,
+    #[serde(default)]
+    pub next_master_reason: MasterReason,
+    /// The last refusal's [`super::Reason::proto_error`] (RFC 6527
+    /// `vrrpv3StatisticsProtoErrReason`), 0 before any.
+    #[serde(default)]
+    pub proto_err_reason: u8,
     pub faults: FaultFlags,
     pub scripts_init: bool,
     pub sync: Option<usize>,
@@ -160,6 +189,9 @@ impl Instance {
             preempt_time: None,
             master_addr: None,
             master_priority: 0,
+            master_reason: MasterReason::NotMaster,
+            next_master_reason: MasterReason::MasterNoResponse,
+            proto_err_reason: 0,
             faults: FaultFlags::default(),
             scripts_init: false,
             sync: None,
@@ -564,6 +596,7 @@ impl Instance {
         self.deadline = Some(cx.now + self.adver_int());
         self.preempt_time = None;
         self.master_addr = None;
+        self.master_reason = self.next_master_reason;
         self.want = State::Master;
         self.stats.become_master += 1;
     }
@@ -600,10 +633,10 @@ impl Instance {
             self.ms_down()
         };
         self.deadline = Some(cx.now + wait);
-        self.want = if self.owner() {
-            State::Master
+        (self.want, self.next_master_reason) = if self.owner() {
+            (State::Master, MasterReason::Preempted)
         } else {
-            State::Backup
+            (State::Backup, MasterReason::MasterNoResponse)
         };
         self.set_state(cx, State::Backup, reason);
     }
@@ -618,6 +651,7 @@ impl Instance {
         if h.priority == 0 {
             // RFC 5798 §6.4.2: the master is leaving; take over after skew time.
             self.deadline = Some(cx.now + self.skew());
+            self.next_master_reason = MasterReason::Priority;
             return;
         }
         let delay = us(self.cfg.preempt_delay_us);
@@ -635,6 +669,7 @@ impl Instance {
             self.master_priority = h.priority;
             self.deadline = Some(cx.now + self.ms_down());
             self.want = State::Backup;
+            self.next_master_reason = MasterReason::MasterNoResponse;
         } else {
             // "received lower priority advert - discarding": the down timer keeps running
             // and we preempt when it fires (RFC 5798 §6.4.2).
@@ -645,6 +680,8 @@ impl Instance {
                     h.priority, h.src
                 ),
             );
+            self.next_master_reason = MasterReason::Preempted;
+            self.master_addr = Some(h.src);
         }
     }
 

@@ -8,6 +8,8 @@ use crate::config::model::{Command, Config, IpAddress, Route, Rule};
 use crate::time::Instant;
 use crate::wire::Family;
 
+use super::receive::Reason;
+
 /// VRRP states (RFC 5798 §6.4), plus FAULT and STOP as keepalived has them.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -230,6 +232,13 @@ pub enum Output {
     PriorityChange {
         instance: String,
         effective: u8,
+    },
+    /// An advert refused for a reason the RFC MIBs notify of (vrrpTrapAuthFailure,
+    /// vrrpv3NotifyProtoError): see [`Reason::auth_error`] and [`Reason::proto_error`].
+    Refused {
+        instance: String,
+        src: IpAddr,
+        reason: Reason,
     },
     Log {
         instance: String,

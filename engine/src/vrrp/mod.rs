@@ -18,6 +18,7 @@ pub mod fuzz;
 pub mod garp;
 pub mod instance;
 pub mod io;
+pub mod live;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
@@ -100,6 +101,9 @@ pub struct Engine {
     touched: Vec<usize>,
     /// Adverts are discarded and timers held until then (`vrrp_startup_delay`).
     startup_until: Instant,
+    /// When the instances were last initialised, at start or reload (keepalived's
+    /// `stats->uptime`, which the RFC MIBs' up-times count from).
+    started: Instant,
     stopped: bool,
 }
 
@@ -145,6 +149,7 @@ impl Engine {
             queued: Vec::new(),
             touched: Vec::new(),
             startup_until,
+            started: now,
             stopped: false,
             config: Config::default(),
         };
@@ -200,6 +205,8 @@ impl Engine {
                 inst.master_adver_int = o.master_adver_int;
                 inst.master_addr = o.master_addr;
                 inst.master_priority = o.master_priority;
+                inst.master_reason = o.master_reason;
+                inst.next_master_reason = o.next_master_reason;
                 inst.effective_priority = o.effective_priority;
                 inst.stats = o.stats.clone();
                 inst.telemetry = o.telemetry.clone();
@@ -487,6 +494,18 @@ impl Engine {
                     inst.stats.bump(c);
                 }
                 inst.telemetry.reject(&reason);
+                if let Some(e) = reason.proto_error() {
+                    inst.proto_err_reason = e;
+                }
+                if reason.auth_error().is_some() || reason.proto_error().is_some() {
+                    let (lane, instance) = (inst.lane, inst.name().to_string());
+                    self.out.enter(lane);
+                    self.out.push_back(Output::Refused {
+                        instance,
+                        src,
+                        reason,
+                    });
+                }
                 // A refused advert never resets the down timer (§3.5 step 2).
                 return;
             }
@@ -751,6 +770,7 @@ impl Engine {
     /// SIGHUP: instances that survive keep state, timers and addresses; removed ones stop;
     /// new ones start from INIT (`reload_vrrp_thread()`, `clear_diff_vrrp()`).
     fn reload(&mut self, config: Config, now: Instant) {
+        self.started = now;
         let fifo = self.fifo();
         let new_index = index_by_name(config.instances.iter().map(|n| n.name.as_str()));
         // Removed instances, and survivors that are master: address differences.

@@ -234,6 +234,32 @@ impl Reason {
     }
 
     /// The counter keepalived bumps for this reason, if any.
+    /// RFC 2787's `vrrpTrapAuthErrorType` for an authentication failure keepalived sends
+    /// vrrpTrapAuthFailure for (`vrrp_check_packet()`): invalidAuthType(1),
+    /// authTypeMismatch(2), authFailure(3).
+    pub fn auth_error(&self) -> Option<u8> {
+        match self {
+            Reason::InvalidAuthType { .. } => Some(1),
+            Reason::UnexpectedAh | Reason::MissingAh | Reason::AuthTypeMismatch { .. } => Some(2),
+            Reason::Password | Reason::AhIcv | Reason::AhSpi { .. } | Reason::AhReplay { .. } => {
+                Some(3)
+            }
+            _ => None,
+        }
+    }
+
+    /// RFC 6527's `vrrpv3StatisticsProtoErrReason` for a refusal keepalived sends
+    /// vrrpv3NotifyProtoError for: ipTtlError(1), versionError(2), checksumError(3).
+    /// (vrIdError(4) is an advert no instance takes, never an instance's refusal.)
+    pub fn proto_error(&self) -> Option<u8> {
+        match self {
+            Reason::Ttl { .. } | Reason::PeerTtl { .. } => Some(1),
+            Reason::Version { .. } => Some(2),
+            Reason::Checksum { .. } => Some(3),
+            _ => None,
+        }
+    }
+
     pub fn counter(&self) -> Option<Counter> {
         Some(match self {
             Reason::TooShort { .. } => return None,

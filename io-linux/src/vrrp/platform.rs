@@ -458,6 +458,7 @@ impl Platform for LinuxPlatform {
             } => self.reports.priority_change(&instance, effective),
             Output::SmtpAlert { subject, body } => self.reports.smtp_alert(subject, body),
             Output::Log { instance, message } => self.reports.log(&instance, &message),
+            Output::Refused { .. } => {}
         }
     }
 

@@ -1,0 +1,1 @@
+//! KEEPALIVED-MIB `keepalived.3`: the checker tables (`check_snmp.c`).

@@ -1,0 +1,1 @@
+//! The notifications keepalived sends with `enable_traps`.

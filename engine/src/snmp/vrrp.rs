@@ -1,0 +1,1 @@
+//! KEEPALIVED-MIB `keepalived.2`: the VRRP tables (`vrrp_snmp.c`).
