@@ -124,30 +124,13 @@ pub fn add(tree: &mut MibTree, cfg: &Config, facts: &GlobalFacts) {
 mod tests {
     use super::*;
     use crate::config::{parse_str, ParseOptions};
-
-    /// A value as `snmpwalk -On -Ob` prints it.
-    fn shown(v: &Value) -> String {
-        match v {
-            Value::Integer(n) => format!("INTEGER: {n}"),
-            Value::Gauge32(n) => format!("Gauge32: {n}"),
-            Value::OctetString(b) if b.is_empty() => "\"\"".into(),
-            Value::OctetString(b) if b.iter().all(|c| c.is_ascii_graphic() || *c == b' ') => {
-                format!("STRING: \"{}\"", String::from_utf8_lossy(b))
-            }
-            Value::OctetString(b) => format!(
-                "Hex-STRING: {}",
-                b.iter().map(|c| format!("{c:02X} ")).collect::<String>()
-            ),
-            other => format!("{other:?}"),
-        }
-    }
+    use crate::snmp::walk;
 
     // The reference configuration of tests/data/snmp gives the global scalars keepalived
     // 2.2.7 served for it (the version line aside, which names the daemon).
     #[test]
     fn global_scalars_match_keepalived_2_2_7s_walk() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/snmp");
-        let text = std::fs::read_to_string(dir.join("vrrp.conf")).unwrap();
+        let text = std::fs::read_to_string(walk::reference_path("vrrp.conf")).unwrap();
         let cfg = parse_str(&text, &ParseOptions::default()).config;
         let facts = GlobalFacts {
             version: "Keepalived v2.2.7 (01/16,2022)".into(),
@@ -157,18 +140,10 @@ mod tests {
         };
         let mut tree = MibTree::new();
         add(&mut tree, &cfg, &facts);
-        let ours: Vec<String> = tree
-            .iter()
-            .map(|(k, v)| format!(".{k} = {}", shown(v)))
-            .collect();
-        let walk =
-            std::fs::read_to_string(dir.join("keepalived-2.2.7-walk-keepalived.txt")).unwrap();
-        let theirs: Vec<String> = walk
-            .lines()
-            .filter(|l| l.starts_with(".1.3.6.1.4.1.9586.100.5.1."))
-            .map(|l| l.trim_end().to_string())
-            .collect();
-        let ours: Vec<String> = ours.iter().map(|l| l.trim_end().to_string()).collect();
-        assert_eq!(ours, theirs);
+        let prefix = ".1.3.6.1.4.1.9586.100.5.1.";
+        assert_eq!(
+            walk::lines(&tree, prefix),
+            walk::reference("keepalived-2.2.7-walk-keepalived.txt", prefix)
+        );
     }
 }

@@ -15,6 +15,8 @@ pub mod rfc6527;
 pub mod traps;
 mod tree;
 pub mod vrrp;
+#[cfg(test)]
+mod walk;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
