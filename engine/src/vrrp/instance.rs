@@ -87,9 +87,7 @@ pub(crate) enum MasterRx {
 /// Why an instance last became master: RFC 6527's `vrrpv3StatisticsNewMasterReason`,
 /// kept as keepalived keeps it (`stats->master_reason`, set from `next_master_reason` on
 /// entering MASTER; `vrrp_state_backup()` and `vrrp_init_state()` set the next one).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MasterReason {
     #[default]
     NotMaster = 0,
