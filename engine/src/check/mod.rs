@@ -31,6 +31,7 @@ mod groups;
 pub mod http;
 pub mod io;
 pub mod ipvs;
+pub mod live;
 mod notify;
 mod outcome;
 mod pool;
