@@ -2,6 +2,7 @@
 //! the daemon runs, by instance, sync group and script. The configuration supplies the
 //! rest; the tables are built from both off the VRRP loop (`crate::snmp`).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::time::Instant;
@@ -98,5 +99,17 @@ impl Engine {
                 })
                 .collect(),
         }
+    }
+
+    /// Each tracked file's value now (keepalived's `last_status`), by `track_file` name:
+    /// the VRRP MIB's file table shows it.
+    pub fn tracked_files(&self) -> &BTreeMap<String, i64> {
+        &self.files
+    }
+
+    /// The processes each `vrrp_track_process` counts now, by name: the VRRP MIB's
+    /// process table shows it.
+    pub fn tracked_processes(&self) -> &BTreeMap<String, u32> {
+        &self.processes
     }
 }
