@@ -193,21 +193,27 @@ fn kept_processes(cfg: &Config) -> Vec<&TrackProcess> {
         .collect()
 }
 
-fn live_instance<'a>(live: &'a Live, name: &str) -> Option<&'a LiveInstance> {
-    live.instances.iter().find(|i| i.name == name)
+/// The live state of the instance at configuration position `i` named `name`: Live
+/// lists the instances in configuration order, unless it comes from an older
+/// configuration (a reload in progress), when it is looked up by name.
+fn live_instance<'a>(live: &'a Live, i: usize, name: &str) -> Option<&'a LiveInstance> {
+    live.instances
+        .get(i)
+        .filter(|l| l.name == name)
+        .or_else(|| live.instances.iter().find(|l| l.name == name))
 }
 
 /// An instance's state, wanted state and effective priority; an instance the engine does
 /// not run (yet) reads as initialising at its base priority.
-fn instance_now(live: &Live, vi: &VrrpInstance) -> (State, State, u8) {
-    live_instance(live, &vi.name).map_or((State::Init, State::Init, vi.priority), |l| {
+fn instance_now(live: &Live, i: usize, vi: &VrrpInstance) -> (State, State, u8) {
+    live_instance(live, i, &vi.name).map_or((State::Init, State::Init, vi.priority), |l| {
         (l.state, l.want, l.effective_priority)
     })
 }
 
 /// `vrrp->vipset`: set on becoming master, cleared on leaving it.
-fn vips_set(live: &Live, vi: &VrrpInstance) -> bool {
-    instance_now(live, vi).0 == State::Master
+fn vips_set(live: &Live, i: usize, vi: &VrrpInstance) -> bool {
+    instance_now(live, i, vi).0 == State::Master
 }
 
 /// The interface the instance runs on (`vrrp->ifp`): its VMAC, or the interface named.
@@ -358,7 +364,7 @@ fn instances(t: &mut Tables<'_>, cfg: &Config, live: &Live) {
         .count();
     for (i, vi) in cfg.instances.iter().enumerate() {
         let ix = [i as u32 + 1];
-        let (state, want, effective) = instance_now(live, vi);
+        let (state, want, effective) = instance_now(live, i, vi);
         let v2 = vi.version == 2;
         t.put(3, 2, &ix, string(&vi.name));
         t.put(3, 3, &ix, Value::Gauge32(u32::from(vi.virtual_router_id)));
@@ -371,7 +377,7 @@ fn instances(t: &mut Tables<'_>, cfg: &Config, live: &Live) {
         t.put(3, 6, &ix, Value::Integer(snmp_state(want)));
         t.put(3, 7, &ix, Value::Integer(i32::from(vi.priority)));
         t.put(3, 8, &ix, Value::Integer(i32::from(effective)));
-        t.put(3, 9, &ix, truth(vips_set(live, vi)));
+        t.put(3, 9, &ix, truth(vips_set(live, i, vi)));
         if i < with_if {
             if let Some(name) = instance_if(vi) {
                 t.put(3, 10, &ix, string(name));
@@ -550,7 +556,7 @@ fn addresses(t: &mut Tables<'_>, cfg: &Config, live: &Live) {
         address_row(t, [0, ai as u32 + 1], a, Some(dev), true, false);
     }
     for (i, vi) in cfg.instances.iter().enumerate() {
-        let set = vips_set(live, vi);
+        let set = vips_set(live, i, vi);
         let vips = vi.virtual_ipaddress.iter().map(|a| (a, i == 0));
         let evips = vi.virtual_ipaddress_excluded.iter().map(|a| (a, false));
         for (ai, (a, adv)) in vips.chain(evips).enumerate() {
@@ -598,7 +604,7 @@ fn routes(t: &mut Tables<'_>, cfg: &Config, live: &Live) {
         route_row(t, [0, ri as u32 + 1], r, true);
     }
     for (i, vi) in cfg.instances.iter().enumerate() {
-        let set = vips_set(live, vi);
+        let set = vips_set(live, i, vi);
         for (ri, r) in vi.virtual_routes.iter().enumerate() {
             route_row(t, [i as u32 + 1, ri as u32 + 1], r, set);
         }
@@ -838,7 +844,7 @@ fn rules(t: &mut Tables<'_>, cfg: &Config, live: &Live) {
         rule_row(t, [0, ri as u32 + 1], r, true);
     }
     for (i, vi) in cfg.instances.iter().enumerate() {
-        let set = vips_set(live, vi);
+        let set = vips_set(live, i, vi);
         for (ri, r) in vi.virtual_rules.iter().enumerate() {
             rule_row(t, [i as u32 + 1, ri as u32 + 1], r, set);
         }
@@ -1101,6 +1107,9 @@ mod tests {
             ".1.3.6.1.4.1.9586.100.5.2.3.1.8.2 = INTEGER: 150",
             ".1.3.6.1.4.1.9586.100.5.2.3.1.9.2 = INTEGER: 2",
             ".1.3.6.1.4.1.9586.100.5.2.6.1.10.2.1 = INTEGER: 2",
+            // VI_6 is found by name past the gap.
+            ".1.3.6.1.4.1.9586.100.5.2.3.1.4.3 = INTEGER: 2",
+            ".1.3.6.1.4.1.9586.100.5.2.6.1.10.3.1 = INTEGER: 1",
         ] {
             assert!(lines.contains(&l.to_string()), "{l}");
         }
