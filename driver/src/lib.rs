@@ -17,14 +17,17 @@ use std::future::Future;
 
 pub use clock::EngineClock;
 
-/// What a metrics endpoint asks a loop (the daemon's `--metrics`): the platform gets the
-/// engine as it stands and answers off the loop (`Platform::answer`).
+/// What a metrics endpoint (the daemon's `--metrics`) or the SNMP sub-agent asks a loop:
+/// the platform gets the engine as it stands and answers off the loop
+/// (`Platform::answer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Query {
     /// The instances, servers and counters, for `/metrics` and `/healthz`.
     Snapshot,
     /// The JSON state dump, for `/status`.
     Status,
+    /// The state the SNMP MIBs show (`Engine::live`).
+    Live,
 }
 
 /// An engine whose outputs a loop carries out, one at a time.

@@ -330,7 +330,6 @@ fn checker_child(opts: &cli::Options) -> ExitCode {
             .metrics
             .and_then(|_| keepalived_linux::metrics::checker_child()),
         snmp: opts.snmp.clone(),
-        vrrp_runs: opts.runs_vrrp(),
     };
     ExitCode::from(keepalived_linux::checker::run_checker(
         config, setup, &pidfile,
@@ -357,6 +356,7 @@ fn vrrp_child(opts: &cli::Options) -> ExitCode {
             .metrics
             .and_then(|_| keepalived_linux::metrics::vrrp_child()),
         snmp: opts.snmp.clone(),
+        checker_runs: opts.runs_checker(!config.virtual_servers.is_empty()),
     };
     let pidfile = opts
         .vrrp_pid_file

@@ -5,12 +5,19 @@
 //! (the version line aside, which names the daemon). Then snmpd is restarted under
 //! keepalived-rs, which connects again on its own, a reload's new router id is served,
 //! and with `-C` the checker child serves the scalars.
+//!
+//! The VRRP MIBs: the reference configuration of `tests/data/snmp` (a sync group of a
+//! VRRPv2 and a VRRPv3 instance, an IPv6 instance, tracked interface and script, VIPs,
+//! excluded VIPs and a route) under keepalived 2.2.7 and under keepalived-rs, each on a
+//! copy of the same two links, give the same walks of the KEEPALIVED-MIB vrrp tables,
+//! RFC 2787 and RFC 6527 when every instance is MASTER and while the tracked link is
+//! down, and the same traps at start, on the fault, on the return and at the stop.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use keepalived_tests::host::{runnable, tmp_dir, wait_for, Daemon, Pair};
+use keepalived_tests::host::{runnable, tmp_dir, wait_for, Daemon, Netns, Pair};
 
 const GLOBAL: &str = ".1.3.6.1.4.1.9586.100.5.1";
 
@@ -32,11 +39,16 @@ fn conf(dir: &Path, tag: &str, iface: &str, router_id: &str) -> PathBuf {
 
 /// snmpd in `ns`, master agent on `sock`, answering SNMPv2c on 127.0.0.1:1161.
 fn snmpd(ns: &str, dir: &Path, tag: &str, sock: &Path) -> Child {
+    snmpd_with(ns, dir, tag, sock, "")
+}
+
+/// [`snmpd`] with more lines of configuration.
+fn snmpd_with(ns: &str, dir: &Path, tag: &str, sock: &Path, extra: &str) -> Child {
     let conf = dir.join(format!("{tag}-snmpd.conf"));
     std::fs::write(
         &conf,
         format!(
-            "master agentx\nagentXSocket unix:{}\nagentaddress udp:127.0.0.1:1161\nrocommunity public 127.0.0.1\n",
+            "master agentx\nagentXSocket unix:{}\nagentaddress udp:127.0.0.1:1161\nrocommunity public 127.0.0.1\n{extra}",
             sock.display()
         ),
     )
@@ -229,4 +241,244 @@ fn global_scalars_walk_as_keepalived_and_survive_an_snmpd_restart() {
     );
     checker.stop();
     stop(snmpd_r);
+}
+
+/// One side of the VRRP MIB comparison: the reference host of `tests/data/snmp`
+/// (`capture.sh`): eth0 (02:00:00:00:00:01, 192.0.2.2/24, 2001:db8::2/64) and eth1
+/// (02:00:00:00:00:02, tracked) to a peer namespace, snmpd forwarding traps to snmptrapd.
+struct Host {
+    ns: Netns,
+    _peer: Netns,
+    sock: PathBuf,
+    traps: PathBuf,
+    snmpd: Child,
+    trapd: Child,
+}
+
+fn host(dir: &Path, tag: &str) -> Host {
+    let ns = Netns::new(&format!("ksq{tag}"));
+    let peer = Netns::new(&format!("ksq{tag}p"));
+    ns.without_dad();
+    peer.without_dad();
+    for (dev, mac) in [("eth0", "02:00:00:00:00:01"), ("eth1", "02:00:00:00:00:02")] {
+        let far = format!("{dev}p");
+        ns.ip(&[
+            "link", "add", dev, "type", "veth", "peer", "name", &far, "netns", &peer.name,
+        ]);
+        ns.ip(&["link", "set", dev, "address", mac]);
+        ns.ip(&["link", "set", dev, "up"]);
+        peer.ip(&["link", "set", &far, "up"]);
+    }
+    ns.ip(&["addr", "add", "192.0.2.2/24", "dev", "eth0"]);
+    ns.ip(&["addr", "add", "2001:db8::2/64", "dev", "eth0", "nodad"]);
+    peer.ip(&["link", "set", "eth0p", "address", "02:00:00:00:00:03"]);
+    peer.ip(&["addr", "add", "192.0.2.3/24", "dev", "eth0p"]);
+    let traps = dir.join(format!("{tag}-traps.log"));
+    let trapd_conf = dir.join(format!("{tag}-snmptrapd.conf"));
+    std::fs::write(
+        &trapd_conf,
+        "authCommunity log public\nformat2 ==== TRAP %b%V\\n% \\n%v\\n\n",
+    )
+    .unwrap();
+    let persist = dir.join(format!("{tag}-persist"));
+    std::fs::create_dir_all(&persist).unwrap();
+    let trapd = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "snmptrapd", "-f", "-C", "-c"])
+        .arg(&trapd_conf)
+        .arg("-Lf")
+        .arg(&traps)
+        .args([
+            "-On",
+            "-Ob",
+            "--disableAuthorization=yes",
+            "udp:127.0.0.1:1162",
+        ])
+        .env("SNMP_PERSISTENT_DIR", &persist)
+        .env("MIBS", "")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("snmptrapd");
+    let sock = dir.join(format!("{tag}.sock"));
+    let snmpd = snmpd_with(
+        &ns.name,
+        dir,
+        tag,
+        &sock,
+        "trap2sink 127.0.0.1:1162 public\n",
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || sock.exists()).is_some(),
+        "snmpd did not start"
+    );
+    Host {
+        ns,
+        _peer: peer,
+        sock,
+        traps,
+        snmpd,
+        trapd,
+    }
+}
+
+const VRRP: &str = ".1.3.6.1.4.1.9586.100.5.2";
+const RFC2787: &str = ".1.3.6.1.2.1.68";
+const RFC6527: &str = ".1.3.6.1.2.1.207";
+
+/// The three VRRP MIBs' walks, with what depends on how long the run lasted (time
+/// ticks, advert counts, transitions) replaced by its type.
+fn vrrp_walk(ns: &str) -> Vec<String> {
+    // Counters that grow with the run: RFC 2787 stats 1, 2, 7; RFC 6527 stats 1, 3, 8.
+    let run_length = [
+        ".1.3.6.1.2.1.68.2.4.1.1.",
+        ".1.3.6.1.2.1.68.2.4.1.2.",
+        ".1.3.6.1.2.1.68.2.4.1.7.",
+        ".1.3.6.1.2.1.207.1.2.5.1.1.",
+        ".1.3.6.1.2.1.207.1.2.5.1.3.",
+        ".1.3.6.1.2.1.207.1.2.5.1.8.",
+    ];
+    [VRRP, RFC2787, RFC6527]
+        .iter()
+        .flat_map(|oid| walk(ns, oid))
+        .map(|l| {
+            let (name, value) = l.split_once(" = ").unwrap_or((&l, ""));
+            if value.starts_with("Timeticks:") {
+                format!("{name} = Timeticks")
+            } else if run_length.iter().any(|p| name.starts_with(p)) {
+                format!("{name} = {}", value.split(':').next().unwrap_or(""))
+            } else {
+                l.trim_end().to_string()
+            }
+        })
+        .collect()
+}
+
+/// The traps snmptrapd logged, each as its varbinds after sysUpTime.0, one string.
+fn traps(log: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.split("==== TRAP")
+        .skip(1)
+        .map(|t| {
+            t.lines()
+                .skip(1)
+                .filter(|l| !l.starts_with(".1.3.6.1.2.1.1.3.0 ") && !l.trim().is_empty())
+                .map(str::trim_end)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        // snmpd's own coldStart is not the sub-agent's.
+        .filter(|t| !t.contains(".1.3.6.1.6.3.1.1.5.1"))
+        .collect()
+}
+
+#[test]
+fn vrrp_mibs_and_traps_are_keepalived_2_2_7s() {
+    if !runnable(
+        "vrrp_mibs_and_traps_are_keepalived_2_2_7s",
+        &["ip", "keepalived", "snmpd", "snmpwalk", "snmptrapd"],
+    ) {
+        return;
+    }
+    let dir = tmp_dir("snmp-vrrp");
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/snmp/vrrp.conf");
+    let (k, r) = (host(&dir, "1"), host(&dir, "2"));
+    let file = |t: &str, e: &str| dir.join(format!("{t}.{e}")).display().to_string();
+    let (ak, ar) = (
+        format!("unix:{}", k.sock.display()),
+        format!("unix:{}", r.sock.display()),
+    );
+    let keepalived = Daemon::start(
+        &k.ns,
+        Path::new("keepalived"),
+        &[
+            "-P",
+            "-x",
+            "-A",
+            &ak,
+            "-n",
+            "-l",
+            "-D",
+            "-f",
+            &conf.display().to_string(),
+            "-p",
+            &file("k", "p"),
+            "-r",
+            &file("k", "r"),
+        ],
+        dir.join("k.log"),
+    );
+    let ours = Daemon::ours(&r.ns, &conf, &dir, "r", &["-P", "-x", "-A", &ar]);
+    let masters = |d: &Daemon| d.log_text().matches("Entering MASTER STATE").count() >= 3;
+    assert!(
+        wait_for(Duration::from_secs(20), || masters(&keepalived)
+            && masters(&ours))
+        .is_some(),
+        "not every instance became MASTER:\n{}\n{}",
+        keepalived.log_text(),
+        ours.log_text()
+    );
+    // Settled: both walks stable.
+    std::thread::sleep(Duration::from_secs(2));
+    let compare = |when: &str| {
+        let (theirs, mine) = (vrrp_walk(&k.ns.name), vrrp_walk(&r.ns.name));
+        assert!(theirs.len() > 100, "{when}: keepalived's walk: {theirs:?}");
+        let diff: Vec<String> = theirs
+            .iter()
+            .zip(mine.iter().chain(std::iter::repeat(&String::new())))
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("keepalived: {a}\n      ours: {b}"))
+            .collect();
+        assert!(
+            diff.is_empty() && theirs.len() == mine.len(),
+            "{when}: {} of {} lines differ ({} vs {} lines):\n{}",
+            diff.len(),
+            theirs.len(),
+            theirs.len(),
+            mine.len(),
+            diff.join("\n")
+        );
+    };
+    compare("all MASTER");
+    // The tracked link goes down: VI_V2 faults and its sync group takes VI_V3.
+    for h in [&k, &r] {
+        h.ns.ip(&["link", "set", "eth1", "down"]);
+    }
+    let faults = |d: &Daemon| d.log_text().matches("Entering FAULT STATE").count() >= 2;
+    assert!(
+        wait_for(Duration::from_secs(10), || faults(&keepalived)
+            && faults(&ours))
+        .is_some(),
+        "no FAULT:\n{}\n{}",
+        keepalived.log_text(),
+        ours.log_text()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    compare("eth1 down");
+    for h in [&k, &r] {
+        h.ns.ip(&["link", "set", "eth1", "up"]);
+    }
+    let back = |d: &Daemon| d.log_text().matches("Entering MASTER STATE").count() >= 5;
+    assert!(
+        wait_for(Duration::from_secs(20), || back(&keepalived) && back(&ours)).is_some(),
+        "not MASTER again:\n{}\n{}",
+        keepalived.log_text(),
+        ours.log_text()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    keepalived.stop();
+    ours.stop();
+    std::thread::sleep(Duration::from_secs(1));
+    let (theirs, mine) = (traps(&k.traps), traps(&r.traps));
+    assert!(theirs.len() >= 20, "keepalived's traps: {theirs:#?}");
+    assert_eq!(
+        mine,
+        theirs,
+        "ours:\n{}\n\nkeepalived:\n{}",
+        mine.join("\n--\n"),
+        theirs.join("\n--\n")
+    );
+    for h in [k, r] {
+        stop(h.snmpd);
+        stop(h.trapd);
+    }
 }

@@ -353,6 +353,8 @@ pub(crate) mod tests {
                 state: group,
             }],
             scripts: vec![],
+            files: Default::default(),
+            processes: Default::default(),
         }
     }
 

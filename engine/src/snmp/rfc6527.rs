@@ -97,12 +97,16 @@ fn add_row(
     };
     // vrrpv3OperationsTable (`vrrp_rfcv3_snmp_opertable()`). The primary address is the
     // base interface's first IPv4 address or its IPv6 link-local one; without an
-    // interface it is absent, and so is the master address while MASTER.
+    // interface it is absent, and so is the master address while MASTER. An IPv6
+    // interface's link-local is the one the instance sends from (keepalived's
+    // `ifp->sin6_addr`): a link-local VIP on the interface is not it.
     let primary = base_interface(vi, host).map(|b| {
         let a = if kind == 1 {
             b.ipv4.map(IpAddr::V4)
         } else {
-            b.ipv6_link_local.map(IpAddr::V6)
+            li.src
+                .filter(|a| matches!(a, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80))
+                .or(b.ipv6_link_local.map(IpAddr::V6))
         };
         inet_octets(kind, a)
     });

@@ -56,10 +56,15 @@ pub struct TrackerReadings {
     pub process_counts: BTreeMap<String, u32>,
 }
 
-/// Adds the VRRP tables of `cfg` to `tree`, the tracked files' and processes' values read
-/// as before any reading (0). [`add_with_readings`] takes them.
+/// Adds the VRRP tables of `cfg` to `tree`, the tracked files' and processes' values as
+/// the engine holds them, the files' paths as configured.
 pub fn add(tree: &mut MibTree, cfg: &Config, live: &Live, host: &HostInterfaces) {
-    add_with_readings(tree, cfg, live, host, &TrackerReadings::default());
+    let readings = TrackerReadings {
+        file_values: live.files.clone(),
+        file_paths: BTreeMap::new(),
+        process_counts: live.processes.clone(),
+    };
+    add_with_readings(tree, cfg, live, host, &readings);
 }
 
 /// Adds the VRRP tables of `cfg` to `tree`. The scripts' paths are shown as the
@@ -1197,6 +1202,8 @@ vrrp_instance VI_M {
             instances: vec![],
             groups: vec![],
             scripts: vec![],
+            files: Default::default(),
+            processes: Default::default(),
         };
         let readings = TrackerReadings {
             file_values: [("tf".to_string(), 12)].into_iter().collect(),

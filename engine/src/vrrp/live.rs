@@ -27,6 +27,10 @@ pub struct Live {
     pub groups: Vec<LiveGroup>,
     /// By name.
     pub scripts: Vec<LiveScript>,
+    /// Each tracked file's value now (keepalived's `last_status`), by `track_file` name.
+    pub files: BTreeMap<String, i64>,
+    /// The processes each `vrrp_track_process` counts now, by name.
+    pub processes: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,18 +102,8 @@ impl Engine {
                     result: s.result(),
                 })
                 .collect(),
+            files: self.files.clone(),
+            processes: self.processes.clone(),
         }
-    }
-
-    /// Each tracked file's value now (keepalived's `last_status`), by `track_file` name:
-    /// the VRRP MIB's file table shows it.
-    pub fn tracked_files(&self) -> &BTreeMap<String, i64> {
-        &self.files
-    }
-
-    /// The processes each `vrrp_track_process` counts now, by name: the VRRP MIB's
-    /// process table shows it.
-    pub fn tracked_processes(&self) -> &BTreeMap<String, u32> {
-        &self.processes
     }
 }

@@ -50,10 +50,8 @@ pub struct CheckerSetup {
     pub reloads: UnboundedReceiver<Box<Config>>,
     /// `--metrics`: the parent's questions, and what to record for them.
     pub metrics: Option<ChildMetrics<CheckAnswer, CheckLive>>,
-    /// `-x`, `-A`, and whether the VRRP child runs (which then serves the global
-    /// scalars).
+    /// `-x`, `-A`.
     pub snmp: crate::snmp::SnmpOptions,
-    pub vrrp_runs: bool,
 }
 
 struct LinuxChecker {
@@ -89,8 +87,8 @@ struct LinuxChecker {
     questions: Option<UnboundedReceiver<Asked<CheckAnswer>>>,
     asked: Option<std::sync::mpsc::SyncSender<CheckAnswer>>,
     live: Option<CheckLive>,
-    /// The SNMP sub-agent, when this process serves the global scalars.
-    snmp: Option<crate::snmp::Snmp>,
+    /// The SNMP sub-agent, when `-x` or `enable_snmp_checker` asks for it.
+    snmp: Option<crate::snmp::CheckerSnmp>,
 }
 
 /// Runs the checker side until SIGTERM/SIGINT. Returns the process exit code.
@@ -190,9 +188,7 @@ impl LinuxChecker {
             live: None,
             snmp: None,
         };
-        if crate::snmp::checker_serves(config, &c.setup.snmp, c.setup.vrrp_runs) {
-            c.snmp = crate::snmp::Snmp::start(config, &c.setup.snmp);
-        }
+        c.snmp = crate::snmp::start_checker(config, &c.setup.snmp);
         if let Some(m) = metrics {
             c.probes.time_into(m.live.clone());
             c.questions = Some(m.questions);

@@ -1,18 +1,23 @@
 //! The AgentX sub-agent session (RFC 2741), on a thread of its own so that a slow or
 //! stalled master agent never touches the VRRP loop: connect to the master agent's
 //! socket, Open, Register each subtree, then answer Get, GetNext and GetBulk from the
-//! current [`MibTree`] and refuse every Set. A master agent that is absent, closes the
+//! [`Content`]'s tree and refuse every Set, and send the notifications its events give
+//! (posted to the [`Mailbox`], which never blocks the poster). A master agent that is absent, closes the
 //! session or stops answering is reconnected to with backoff (1 s, doubling to 60 s), as
 //! keepalived's net-snmp library reconnects on its ping interval.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use keepalived_engine::agentx::{
-    frame_len, Body, Oid, Open, Pdu, Register, Response, ResponseError, VarBind, DEFAULT_PRIORITY,
+    frame_len, Body, CloseReason, Oid, Open, Pdu, Register, Response, ResponseError, VarBind,
+    DEFAULT_PRIORITY,
 };
 use keepalived_engine::snmp::{MibTree, MAX_VARBINDS};
 use tracing::{debug, info, warn};
@@ -73,6 +78,13 @@ impl Stream {
         })
     }
 
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+
     fn set_timeouts(&self, d: Duration) -> io::Result<()> {
         match self {
             Stream::Unix(s) => {
@@ -113,25 +125,125 @@ impl Write for Stream {
 /// session a third of a second and no retries; a little more here, since nothing waits
 /// on this thread.
 const TIMEOUT: Duration = Duration::from_secs(2);
-/// How long a read may wait for the master agent's next request before the session is
-/// pinged (keepalived's `agentxPingInterval` is 120 s).
+/// How long the master agent may stay silent before the session is pinged
+/// (keepalived's `agentxPingInterval` is 120 s).
 const IDLE: Duration = Duration::from_secs(120);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// Notifications waiting for the session at most: beyond them, new ones are dropped
+/// and counted (a flood of refused adverts cannot grow the queue).
+const MAX_QUEUED: usize = 1024;
 
-/// What the session serves: the trees by subtree, replaced on reload.
-pub type Served = Arc<Mutex<MibTree>>;
+/// What one process serves: its MIB modules, the tree answering requests, and the
+/// notifications its events give.
+pub trait Content: Send + 'static {
+    /// What the process reports (state changes, refused adverts), for notifications.
+    type Event: Send + 'static;
+    /// The subtrees registered, each with its sysORTable entry (AddAgentCaps).
+    fn modules(&self) -> Vec<(Oid, String)>;
+    /// The tree to answer a request from, brought up to date first.
+    fn tree(&mut self) -> &MibTree;
+    /// The notifications `events` give, in order: each a varbind list starting with
+    /// snmpTrapOID.0.
+    fn notifications(&mut self, events: Vec<Self::Event>) -> Vec<Vec<VarBind>>;
+}
 
-/// One sub-agent: its master, the subtrees it registers, its identity.
-pub struct SubAgent {
+/// Events posted to the sub-agent's thread, and the stop.
+pub struct Mailbox<E> {
+    mail: Mutex<Mail<E>>,
+    /// A byte written here wakes the thread's poll.
+    wake_tx: UnixStream,
+    wake_rx: UnixStream,
+    /// Whether a session is open: the stop waits for its notifications only then.
+    connected: AtomicBool,
+}
+
+struct Mail<E> {
+    events: Vec<E>,
+    dropped: u64,
+    stop: Option<SyncSender<()>>,
+    stopping: bool,
+}
+
+impl<E> Mailbox<E> {
+    pub fn new() -> io::Result<Mailbox<E>> {
+        let (wake_tx, wake_rx) = UnixStream::pair()?;
+        wake_tx.set_nonblocking(true)?;
+        wake_rx.set_nonblocking(true)?;
+        Ok(Mailbox {
+            mail: Mutex::new(Mail {
+                events: Vec::new(),
+                dropped: 0,
+                stop: None,
+                stopping: false,
+            }),
+            wake_tx,
+            wake_rx,
+            connected: AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Mail<E>> {
+        self.mail.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues an event for a notification; never blocks.
+    pub fn post(&self, event: E) {
+        {
+            let mut m = self.lock();
+            if m.events.len() >= MAX_QUEUED {
+                m.dropped += 1;
+                return;
+            }
+            m.events.push(event);
+        }
+        self.wake();
+    }
+
+    fn wake(&self) {
+        // Full means a wake-up is already pending.
+        let _ = (&self.wake_tx).write(&[1]);
+    }
+
+    /// Sends what is queued, closes the session, and ends the thread; waits at most
+    /// `wait` for it, and not at all without a session (keepalived sends its stop
+    /// notifications before it exits).
+    pub fn stop(&self, wait: Duration) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        {
+            let mut m = self.lock();
+            m.stopping = true;
+            if !self.connected.load(Ordering::SeqCst) {
+                return;
+            }
+            m.stop = Some(tx);
+        }
+        self.wake();
+        let _ = rx.recv_timeout(wait);
+    }
+
+    /// The events queued, and the stop if asked.
+    fn take(&self) -> (Vec<E>, u64, Option<SyncSender<()>>) {
+        let mut buf = [0u8; 64];
+        while matches!((&self.wake_rx).read(&mut buf), Ok(n) if n > 0) {}
+        let mut m = self.lock();
+        let dropped = std::mem::take(&mut m.dropped);
+        (std::mem::take(&mut m.events), dropped, m.stop.take())
+    }
+
+    fn stopping(&self) -> bool {
+        self.lock().stopping
+    }
+}
+
+/// One sub-agent: its master, its identity, what it serves and its mailbox.
+pub struct SubAgent<C: Content> {
     pub master: MasterSocket,
-    pub subtrees: Vec<Oid>,
     /// The Open's id (sysObjectID-like) and description.
     pub id: Oid,
     pub description: String,
-    /// The sysORTable entries (AddAgentCaps): each MIB module's OID and description.
-    pub caps: Vec<(Oid, String)>,
-    pub tree: Served,
+    pub content: C,
+    pub mailbox: Arc<Mailbox<C::Event>>,
 }
 
 /// How a session ended.
@@ -141,15 +253,25 @@ struct Ended {
     why: String,
 }
 
-impl SubAgent {
-    /// Runs sessions until the process ends: connect, serve, and after a failure wait
-    /// and connect again, 1 s after a working session ended, doubling up to 60 s while
-    /// none can be opened.
-    pub fn run(self) {
+/// What the session's poll saw.
+struct Ready {
+    master: bool,
+    mail: bool,
+}
+
+impl<C: Content> SubAgent<C> {
+    /// Runs sessions until the process stops it: connect, serve, and after a failure
+    /// wait and connect again, 1 s after a working session ended, doubling up to 60 s
+    /// while none can be opened. Events while no session is open are dropped, as
+    /// keepalived's are.
+    pub fn run(mut self) {
         let mut backoff = BACKOFF_MIN;
         let mut said = false;
         loop {
             let ended = self.session();
+            if self.mailbox.stopping() {
+                return;
+            }
             if ended.established {
                 warn!("SNMP: AgentX session lost: {}; reconnecting", ended.why);
                 backoff = BACKOFF_MIN;
@@ -164,19 +286,27 @@ impl SubAgent {
             } else {
                 debug!("SNMP: AgentX master agent: {}", ended.why);
             }
-            std::thread::sleep(backoff);
+            let until = Instant::now() + backoff;
+            while let Some(left) = until.checked_duration_since(Instant::now()) {
+                if self.mailbox.stopping() {
+                    return;
+                }
+                let _ = poll(None, &self.mailbox.wake_rx, left);
+                let _ = self.mailbox.take();
+            }
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
     }
 
     /// One session, until the master agent closes it or fails.
-    fn session(&self) -> Ended {
+    fn session(&mut self) -> Ended {
         let mut established = false;
         let why = self.serve(&mut established).unwrap_err();
+        self.mailbox.connected.store(false, Ordering::SeqCst);
         Ended { established, why }
     }
 
-    fn serve(&self, established: &mut bool) -> Result<(), String> {
+    fn serve(&mut self, established: &mut bool) -> Result<(), String> {
         let mut s = Stream::connect(&self.master).map_err(|e| e.to_string())?;
         s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
         let mut packet = 0u32;
@@ -193,7 +323,8 @@ impl SubAgent {
             )?
             .map_err(|e| format!("Open refused: {e}"))?;
         let session = opened.session_id;
-        for subtree in &self.subtrees {
+        let modules = self.content.modules();
+        for (subtree, _) in &modules {
             self.ask(
                 &mut s,
                 &mut packet,
@@ -207,7 +338,7 @@ impl SubAgent {
             )?
             .map_err(|e| format!("Register of {subtree} refused: {e}"))?;
         }
-        for (id, description) in &self.caps {
+        for (id, description) in &modules {
             let added = self.ask(
                 &mut s,
                 &mut packet,
@@ -223,31 +354,53 @@ impl SubAgent {
             }
         }
         *established = true;
+        self.mailbox.connected.store(true, Ordering::SeqCst);
         info!(
             "SNMP: AgentX session {session} open, {} subtree(s) registered",
-            self.subtrees.len()
+            modules.len()
         );
-        s.set_timeouts(IDLE).map_err(|e| e.to_string())?;
+        let mut heard = Instant::now();
         loop {
-            let req = match read_pdu(&mut s) {
-                Ok(Some(p)) => p,
-                Ok(None) => return Err("the master agent closed the session".into()),
-                Err(ReadError::Idle) => {
-                    // Idle for the ping interval: is the master still there?
-                    s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
-                    self.ask(&mut s, &mut packet, session, Body::Ping)?
-                        .map_err(|e| format!("Ping refused: {e}"))?;
-                    s.set_timeouts(IDLE).map_err(|e| e.to_string())?;
-                    continue;
+            let left = IDLE.saturating_sub(heard.elapsed());
+            let ready = poll(Some(&s), &self.mailbox.wake_rx, left).map_err(|e| e.to_string())?;
+            if ready.mail {
+                let (events, dropped, stop) = self.mailbox.take();
+                if dropped > 0 {
+                    warn!("SNMP: {dropped} notification(s) dropped: the queue was full");
                 }
-                Err(ReadError::Other(e)) => return Err(e),
-            };
-            if let Body::Close(r) = req.body {
-                return Err(format!("the master agent closed the session ({r})"));
+                for varbinds in self.content.notifications(events) {
+                    let sent = self.ask(&mut s, &mut packet, session, Body::Notify(varbinds))?;
+                    if let Err(e) = sent {
+                        debug!("SNMP: the master agent refused a notification: {e}");
+                    }
+                }
+                if let Some(done) = stop {
+                    // Close takes no Response (RFC 2741 §7.1.8).
+                    packet = packet.wrapping_add(1);
+                    let close = Pdu::new(session, 0, packet, Body::Close(CloseReason::SHUTDOWN));
+                    let _ = s.write_all(&close.to_bytes());
+                    let _ = done.send(());
+                    return Err("stopped".into());
+                }
             }
-            s.set_timeouts(TIMEOUT).map_err(|e| e.to_string())?;
-            self.reply(&mut s, &req)?;
-            s.set_timeouts(IDLE).map_err(|e| e.to_string())?;
+            if ready.master {
+                let req = match read_pdu(&mut s) {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return Err("the master agent closed the session".into()),
+                    Err(ReadError::Idle) => continue,
+                    Err(ReadError::Other(e)) => return Err(e),
+                };
+                heard = Instant::now();
+                if let Body::Close(r) = req.body {
+                    return Err(format!("the master agent closed the session ({r})"));
+                }
+                self.reply(&mut s, &req)?;
+            } else if !ready.mail {
+                // Silent for the ping interval: is the master still there?
+                self.ask(&mut s, &mut packet, session, Body::Ping)?
+                    .map_err(|e| format!("Ping refused: {e}"))?;
+                heard = Instant::now();
+            }
         }
     }
 
@@ -255,7 +408,7 @@ impl SubAgent {
     /// the master asks meanwhile: the Response, or the error the master gave (inner), or
     /// why the session is lost (outer).
     fn ask(
-        &self,
+        &mut self,
         s: &mut Stream,
         packet: &mut u32,
         session: u32,
@@ -264,7 +417,11 @@ impl SubAgent {
         *packet = packet.wrapping_add(1);
         let pdu = Pdu::new(session, 0, *packet, body);
         s.write_all(&pdu.to_bytes()).map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + TIMEOUT;
         loop {
+            if Instant::now() >= deadline {
+                return Err("the master agent did not answer".into());
+            }
             let reply = match read_pdu(s) {
                 Ok(Some(p)) => p,
                 Ok(None) => return Err("the master agent closed the session".into()),
@@ -288,7 +445,7 @@ impl SubAgent {
     }
 
     /// Answers a request of the master agent, when it wants an answer.
-    fn reply(&self, s: &mut Stream, req: &Pdu) -> Result<(), String> {
+    fn reply(&mut self, s: &mut Stream, req: &Pdu) -> Result<(), String> {
         match self.answer(req) {
             Some(answer) => s
                 .write_all(&req.reply(answer).to_bytes())
@@ -298,7 +455,7 @@ impl SubAgent {
     }
 
     /// The Response to a request of the master agent; None for what needs none.
-    fn answer(&self, req: &Pdu) -> Option<Response> {
+    fn answer(&mut self, req: &Pdu) -> Option<Response> {
         let error = |error: ResponseError, index: u16| Response {
             error,
             index,
@@ -320,18 +477,26 @@ impl SubAgent {
         if ranges > MAX_VARBINDS {
             return Some(error(ResponseError::TOO_BIG, 0));
         }
-        let tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
         let varbinds = match &req.body {
-            Body::Get(ranges) => ranges
-                .iter()
-                .map(|r| VarBind::new(r.start.clone(), tree.get(&r.start)))
-                .collect(),
-            Body::GetNext(ranges) => ranges.iter().map(|r| tree.next(r)).collect(),
+            Body::Get(ranges) => {
+                let tree = self.content.tree();
+                ranges
+                    .iter()
+                    .map(|r| VarBind::new(r.start.clone(), tree.get(&r.start)))
+                    .collect()
+            }
+            Body::GetNext(ranges) => {
+                let tree = self.content.tree();
+                ranges.iter().map(|r| tree.next(r)).collect()
+            }
             Body::GetBulk {
                 non_repeaters,
                 max_repetitions,
                 ranges,
-            } => tree.bulk(*non_repeaters, *max_repetitions, ranges),
+            } => self
+                .content
+                .tree()
+                .bulk(*non_repeaters, *max_repetitions, ranges),
             // Every object is read-only (§7.2.4.1: notWritable, index 1); the later
             // phases are answered, but for CleanupSet, which takes none (§7.2.4.4).
             Body::TestSet(_) => return Some(error(ResponseError::NOT_WRITABLE, 1)),
@@ -343,6 +508,41 @@ impl SubAgent {
             ..Response::default()
         })
     }
+}
+
+/// Waits up to `wait` for the master agent's stream (if any) or the mailbox to be
+/// readable.
+fn poll(master: Option<&Stream>, mail: &UnixStream, wait: Duration) -> io::Result<Ready> {
+    let mut fds = [
+        libc::pollfd {
+            fd: mail.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: master.map_or(-1, Stream::as_raw_fd),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    loop {
+        // SAFETY: fds is a valid array of two pollfds for the call's duration; a
+        // negative fd is ignored by poll(2).
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        if rc >= 0 {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    let seen = |p: &libc::pollfd| p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0;
+    Ok(Ready {
+        mail: seen(&fds[0]),
+        master: master.is_some() && seen(&fds[1]),
+    })
 }
 
 /// Why no PDU came.
@@ -397,7 +597,23 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn agent(sock: &std::path::Path) -> SubAgent {
+    /// A tree that never changes, and notifications made of the events themselves.
+    struct Fixed(MibTree);
+
+    impl Content for Fixed {
+        type Event = Vec<VarBind>;
+        fn modules(&self) -> Vec<(Oid, String)> {
+            vec![(oid("1.3.6.1.4.1.9586.100.5.1"), "test".into())]
+        }
+        fn tree(&mut self) -> &MibTree {
+            &self.0
+        }
+        fn notifications(&mut self, events: Vec<Vec<VarBind>>) -> Vec<Vec<VarBind>> {
+            events
+        }
+    }
+
+    fn agent(sock: &std::path::Path) -> SubAgent<Fixed> {
         let mut tree = MibTree::new();
         tree.insert_scalar(
             oid("1.3.6.1.4.1.9586.100.5.1.2"),
@@ -405,11 +621,10 @@ mod tests {
         );
         SubAgent {
             master: MasterSocket::Unix(sock.display().to_string()),
-            subtrees: vec![oid("1.3.6.1.4.1.9586.100.5.1")],
             id: oid("1.3.6.1.4.1.8072.3.2.10"),
             description: "test".into(),
-            caps: Vec::new(),
-            tree: Arc::new(Mutex::new(tree)),
+            content: Fixed(tree),
+            mailbox: Arc::new(Mailbox::new().unwrap()),
         }
     }
 
@@ -422,7 +637,8 @@ mod tests {
         std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
             s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            for session in [7, 7] {
+            // Open, Register, AddAgentCaps.
+            for session in [7, 7, 7] {
                 let mut head = [0u8; 20];
                 s.read_exact(&mut head).unwrap();
                 let len = frame_len(&head).unwrap();
@@ -474,7 +690,7 @@ mod tests {
             .unwrap();
             reply
         });
-        let a = agent(&path);
+        let mut a = agent(&path);
         let end = a.session();
         assert!(end.established);
         let end = end.why;
@@ -486,6 +702,66 @@ mod tests {
         assert_eq!(r.varbinds[0].name, oid("1.3.6.1.4.1.9586.100.5.1.2.0"));
         assert_eq!(r.varbinds[0].value, Value::OctetString(b"r1".to_vec()));
         assert!(end.contains("closed the session"), "{end}");
+    }
+
+    /// The next PDU the fake master reads.
+    fn read_one(s: &mut UnixStream) -> Pdu {
+        let mut head = [0u8; 20];
+        s.read_exact(&mut head).unwrap();
+        let len = frame_len(&head).unwrap();
+        let mut pdu = head.to_vec();
+        pdu.resize(len, 0);
+        s.read_exact(&mut pdu[20..]).unwrap();
+        Pdu::decode(&pdu).unwrap().0
+    }
+
+    #[test]
+    fn posted_events_become_notifications_and_the_stop_closes_the_session() {
+        let path = sock("notify");
+        let m = master(UnixListener::bind(&path).unwrap(), |s| {
+            let notify = read_one(s);
+            let mut reply = notify.reply(Response::default());
+            reply.session_id = 7;
+            s.write_all(&reply.to_bytes()).unwrap();
+            let close = read_one(s);
+            (notify, close)
+        });
+        let a = agent(&path);
+        let mailbox = a.mailbox.clone();
+        let runner = std::thread::spawn(move || a.run());
+        assert!(
+            (0..200).any(|_| {
+                std::thread::sleep(Duration::from_millis(10));
+                mailbox.connected.load(Ordering::SeqCst)
+            }),
+            "no session"
+        );
+        let trap = vec![VarBind::new(
+            oid("1.3.6.1.6.3.1.1.4.1.0"),
+            Value::ObjectIdentifier(oid("1.3.6.1.4.1.9586.100.5.2.10.0.2")),
+        )];
+        mailbox.post(trap.clone());
+        let started = std::time::Instant::now();
+        mailbox.stop(Duration::from_secs(3));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the stop waited out"
+        );
+        let (notify, close) = m.join().unwrap();
+        assert_eq!(notify.body, Body::Notify(trap));
+        assert_eq!(close.body, Body::Close(CloseReason::SHUTDOWN));
+        runner.join().unwrap();
+    }
+
+    #[test]
+    fn a_stop_without_a_session_does_not_wait() {
+        let a = agent(&sock("nobody"));
+        let mailbox = a.mailbox.clone();
+        let runner = std::thread::spawn(move || a.run());
+        let started = std::time::Instant::now();
+        mailbox.stop(Duration::from_secs(3));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        runner.join().unwrap();
     }
 
     #[test]
@@ -501,7 +777,7 @@ mod tests {
             let mut b = [0u8; 1];
             s.read(&mut b).unwrap_or(0)
         });
-        let a = agent(&path);
+        let mut a = agent(&path);
         let started = std::time::Instant::now();
         let end = a.session().why;
         assert_eq!(m.join().unwrap(), 0);

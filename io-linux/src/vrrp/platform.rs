@@ -6,10 +6,13 @@
 //! the parent's configurations and the stop are here.
 
 use std::future::Future;
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use keepalived_engine::config::model::Config;
+use keepalived_engine::snmp::traps::TrapEvent;
 use keepalived_engine::time::Instant;
+use keepalived_engine::vrrp::live::Live;
 use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Output, State, TrackedAtStart};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{debug, error, info, warn};
@@ -67,8 +70,48 @@ pub(crate) struct LinuxPlatform {
     promote: PromoteSecondaries,
     /// `--metrics`: what the parent asks, and what this platform measures for it.
     metrics: Metrics,
-    /// The SNMP sub-agent, when `-x` or `enable_snmp_vrrp` asks for it.
-    snmp: Option<crate::snmp::Snmp>,
+    /// The SNMP sub-agent, when `-x` or an `enable_snmp_*` asks for it.
+    snmp: SnmpSide,
+}
+
+/// The SNMP sub-agent's side of the platform ([`crate::snmp`]): where it asks for the
+/// engine's state, and where state changes go for its notifications.
+#[derive(Default)]
+struct SnmpSide {
+    agent: Option<crate::snmp::VrrpSnmp>,
+    questions: Option<UnboundedReceiver<SyncSender<Live>>>,
+    /// Where the answer to the question being answered goes.
+    asked: Option<SyncSender<Live>>,
+}
+
+impl SnmpSide {
+    fn start(config: &Config, opts: &crate::snmp::SnmpOptions, checker_runs: bool) -> SnmpSide {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        match crate::snmp::start_vrrp(config, opts, checker_runs, tx) {
+            Some(agent) => SnmpSide {
+                agent: Some(agent),
+                questions: Some(rx),
+                asked: None,
+            },
+            None => SnmpSide::default(),
+        }
+    }
+
+    fn post(&self, event: TrapEvent) {
+        if let Some(a) = &self.agent {
+            a.post(event);
+        }
+    }
+
+    /// The sub-agent's next question; never without one. Cancel-safe.
+    async fn next_question(&mut self) -> SyncSender<Live> {
+        if let Some(q) = &mut self.questions {
+            if let Some(reply) = q.recv().await {
+                return reply;
+            }
+        }
+        std::future::pending().await
+    }
 }
 
 /// The metrics endpoint's side of the platform ([`crate::metrics`]).
@@ -89,6 +132,9 @@ pub struct Setup {
     pub metrics: Option<ChildMetrics<VrrpAnswer, VrrpLive>>,
     /// `-x`, `-A`.
     pub snmp: crate::snmp::SnmpOptions,
+    /// Whether the checker child runs: it serves the SNMP global scalars when its MIB
+    /// is enabled.
+    pub checker_runs: bool,
 }
 
 /// What the operator and the parent ask of the child: signals, later configurations,
@@ -164,9 +210,7 @@ impl LinuxPlatform {
                 },
                 None => Metrics::default(),
             },
-            snmp: crate::snmp::vrrp_serves(config, &setup.snmp)
-                .then(|| crate::snmp::Snmp::start(config, &setup.snmp))
-                .flatten(),
+            snmp: SnmpSide::start(config, &setup.snmp, setup.checker_runs),
         };
         platform
             .sockets
@@ -198,6 +242,11 @@ impl LinuxPlatform {
     /// with `-V` they stay, as the VIPs on them do (keepalived skips
     /// `shutdown_vrrp_instances()` then).
     pub async fn release(&mut self) {
+        // The stop's notifications go before the child does (keepalived sends them as
+        // it stops its instances).
+        if let Some(agent) = &self.snmp.agent {
+            agent.stop();
+        }
         self.reports.stop_syncd();
         // Static items go whether or not -V keeps the VIPs (`vrrp_terminate_phase1()`).
         self.statics.release().await;
@@ -322,6 +371,10 @@ impl Platform for LinuxPlatform {
                     self.metrics.asked = Some(asked.reply);
                     return Event::Query(asked.query);
                 }
+                reply = self.snmp.next_question() => {
+                    self.snmp.asked = Some(reply);
+                    return Event::Query(Query::Live);
+                }
             }
         }
     }
@@ -343,8 +396,8 @@ impl Platform for LinuxPlatform {
         self.dumps = DumpPaths::new(config);
         self.network.ensure_vmacs(config).await;
         self.promote.apply(config);
-        if let Some(snmp) = &self.snmp {
-            snmp.reload(config);
+        if let Some(agent) = &self.snmp.agent {
+            agent.reload(config);
         }
         self.network.set_delays(config);
         self.network.reload_firewall(config);
@@ -449,16 +502,28 @@ impl Platform for LinuxPlatform {
                 if let (State::Master, Some(live)) = (to, &self.metrics.live) {
                     live.took_over(at, self.clock.now());
                 }
-                self.reports.state_change(&instance, from, to, &reason)
+                self.reports.state_change(&instance, from, to, &reason);
+                self.snmp.post(TrapEvent::Instance { name: instance, to });
             }
-            Output::GroupStateChange { group, to } => self.reports.group_state_change(&group, to),
+            Output::GroupStateChange { group, to } => {
+                self.reports.group_state_change(&group, to);
+                self.snmp.post(TrapEvent::Group { name: group, to });
+            }
             Output::PriorityChange {
                 instance,
                 effective,
             } => self.reports.priority_change(&instance, effective),
             Output::SmtpAlert { subject, body } => self.reports.smtp_alert(subject, body),
             Output::Log { instance, message } => self.reports.log(&instance, &message),
-            Output::Refused { .. } => {}
+            Output::Refused {
+                instance,
+                src,
+                reason,
+            } => self.snmp.post(TrapEvent::Refused {
+                instance,
+                src,
+                reason,
+            }),
         }
     }
 
@@ -477,12 +542,20 @@ impl Platform for LinuxPlatform {
     /// The parent's metrics endpoint asked: the engine's snapshot or its JSON dump goes
     /// to the query thread, which renders it off the loop.
     fn answer(&mut self, query: Query, engine: &Engine) {
+        if query == Query::Live {
+            // The SNMP sub-agent builds its tables from it off the loop.
+            if let Some(reply) = self.snmp.asked.take() {
+                let _ = reply.try_send(engine.live(self.clock.now()));
+            }
+            return;
+        }
         let Some(reply) = self.metrics.asked.take() else {
             return;
         };
         let answer = match query {
             Query::Snapshot => VrrpAnswer::Snapshot(engine.snapshot(self.clock.now())),
             Query::Status => VrrpAnswer::Status(engine.json_text(&self.dump_host())),
+            Query::Live => return,
         };
         // The thread waits with room for one answer; a thread gone leaves it unread.
         let _ = reply.try_send(answer);
