@@ -7,6 +7,10 @@
 //! Writes DIR/result.json and DIR/result.md (DIR defaults to target/side-by-side); with
 //! `--compare OLD.json`, also DIR/compare.md: every figure of this run next to the same
 //! figure of OLD.
+//!
+//! With `--scrape MS` keepalived-rs's `/metrics` is read, and with `--snmp-walk MS` both
+//! daemons' VRRP MIBs are walked through snmpd, every MS ms during the failover rows;
+//! the rows keep their keys, so `--compare` with a run without them shows what that costs.
 
 mod checker;
 mod common;
@@ -17,13 +21,15 @@ mod strict;
 
 use std::path::PathBuf;
 
+use keepalived_tests::host::have;
 use serde_json::{json, Value};
 
 use common::{usage, Which};
 
-pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict] [--no-load | --no-idle] [--advert S] [--vips N] [--scrape MS] [--out DIR] [--compare OLD.json]
+pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict] [--no-load | --no-idle] [--advert S] [--vips N] [--scrape MS] [--snmp-walk MS] [--out DIR] [--compare OLD.json]
 Run as root, with tcpdump, iproute2 and keepalived installed (and, for the checker part
-on a kernel without IPVS, qemu, virtme-ng and a Debian kernel image).";
+on a kernel without IPVS, qemu, virtme-ng and a Debian kernel image; for --snmp-walk,
+snmpd).";
 
 struct Opts {
     failovers: usize,
@@ -99,6 +105,17 @@ fn opts() -> Opts {
                     .filter(|v| (1..=60_000).contains(v))
                     .unwrap_or_else(|| usage("--scrape takes 1 to 60000 (ms)"));
                 let _ = failover::SCRAPE.set(std::time::Duration::from_millis(ms));
+            }
+            "--snmp-walk" => {
+                let ms = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|v| (1..=60_000).contains(v))
+                    .unwrap_or_else(|| usage("--snmp-walk takes 1 to 60000 (ms)"));
+                if !have("snmpd") {
+                    usage("--snmp-walk needs snmpd (Debian's snmpd package) as the AgentX master agent, and it is not installed");
+                }
+                let _ = failover::SNMP_WALK.set(std::time::Duration::from_millis(ms));
             }
             "--compare" => {
                 opts.compare = Some(
