@@ -40,7 +40,7 @@ fn expand_range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
 /// The group of a virtual server that `nftables_ipvs` gives a fwmark: one with address
 /// entries and no fwmark entry (`ipvs_cmd()`: `list_empty(&vs->vsg->vfwmark)`; every
 /// virtual server here has a protocol).
-pub(super) fn auto_fwmark_group<'a>(
+pub fn auto_fwmark_group<'a>(
     vs: &VirtualServer,
     groups: &'a [VirtualServerGroup],
 ) -> Option<&'a VirtualServerGroup> {
@@ -82,7 +82,7 @@ pub(super) fn fwmark_ranges(
 /// the group is then one fwmark service of the virtual server's family, or, when that is
 /// not known, of the group's first family and IPv6 as well when it has both
 /// (`ipvs_set_srule()`, and `ipvs_cmd()`'s second `ipvs_talk()`).
-pub(super) fn service_keys(
+pub fn service_keys(
     vs: &VirtualServer,
     groups: &[VirtualServerGroup],
     auto_mark: Option<u32>,

@@ -27,7 +27,7 @@
 
 mod dump;
 mod file_check;
-mod groups;
+pub mod groups;
 pub mod http;
 pub mod io;
 pub mod ipvs;

@@ -206,7 +206,7 @@ impl IpvsClient {
         Builder::new(family, flags, self.seq, c, version)
     }
 
-    fn builder(&mut self, c: u8, flags: u16) -> Builder {
+    pub(crate) fn builder(&mut self, c: u8, flags: u16) -> Builder {
         self.builder_for(self.family, c, flags, IPVS_GENL_VERSION)
     }
 
@@ -290,7 +290,7 @@ impl IpvsClient {
     }
 
     /// Sends `b` and parses every `kind` attribute of every reply message with `parse`.
-    fn collect<T>(
+    pub(crate) fn collect<T>(
         &mut self,
         b: Builder,
         c: u8,

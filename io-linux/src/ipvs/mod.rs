@@ -4,6 +4,7 @@
 
 pub(crate) mod client;
 pub mod nl;
+pub mod stats;
 pub(crate) mod syncd;
 pub(crate) mod table;
 pub mod wire;
