@@ -11,14 +11,19 @@
 //! run in place. `ip_vs_twos` is kept from loading in the VM, so "a scheduler the kernel
 //! lacks" is the same on every kernel.
 
-use std::net::TcpListener;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use keepalived_engine::config::{parse_str, ParseOptions};
+use keepalived_engine::snmp::checker::{Counters, Dest, IpvsStats};
 use keepalived_linux::ipvs::nl::{messages, Attrs, NLM_F_REQUEST};
+use keepalived_linux::ipvs::stats;
 use keepalived_linux::ipvs::wire::{cmd, cmd_attr, DestRepr, ServiceRepr, Target, AF_INET};
 use keepalived_tests::host::{
     debian_kernel, have, host_has_ipvs, in_netns, is_root, run_in_vm, tmp_dir, wait_for, Daemon,
@@ -98,6 +103,7 @@ fn run_cases() {
             missing_scheduler_fails_alone,
         ),
         ("sync_daemon_follows_vrrp", sync_daemon_follows_vrrp),
+        ("stats_count_connections", stats_count_connections),
         (
             "checker_dump_matches_keepalived",
             check_dump_parity::checker_dump_matches_keepalived,
@@ -1136,4 +1142,197 @@ vrrp_instance VI_1 {
         "threads left after stop: {:?}",
         daemons()
     );
+}
+
+const STATS_CONF: &str = "
+virtual_server_group GS {
+  10.50.0.2-3 80
+}
+virtual_server 10.50.0.1 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  delay_loop 1
+  sorry_server 192.0.2.99 80
+  sorry_server_inhibit
+  real_server 192.0.2.11 80 {
+    weight 1
+  }
+  real_server 192.0.2.13 80 {
+    weight 1
+    inhibit_on_failure
+    TCP_CHECK { connect_timeout 2 retry 0 delay_before_retry 1 }
+  }
+}
+virtual_server group GS {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 192.0.2.12 80 {
+    weight 1
+  }
+}
+virtual_server 10.50.0.9 80 {
+  lvs_sched rr
+  lvs_method NAT
+  protocol TCP
+  real_server 192.0.2.11 80 {
+    weight 1
+  }
+}
+";
+
+/// `ipvsadm -Ln --stats --exact` as connections by `service` and `service -> dest`.
+fn ipvsadm_conns(ns: &Netns) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    let mut service = String::new();
+    for l in table(ns, &["-Ln", "--stats", "--exact"]) {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        let conns = |i: usize| w.get(i).and_then(|c| c.parse().ok()).unwrap_or(u64::MAX);
+        match w.first() {
+            Some(&"->") => {
+                out.insert(format!("{service} -> {}", w[1]), conns(2));
+            }
+            Some(_) if w.len() > 2 => {
+                service = w[1].to_string();
+                out.insert(service.clone(), conns(2));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn busy(c: &Counters) -> bool {
+    c.conns > 0 && c.inpkts > 0 && c.outpkts > 0 && c.inbytes > 0 && c.outbytes > 0
+}
+
+/// The IPVS counters `stats::read` gives the SNMP tables: TCP connections through an
+/// address service and a group's two services count on the virtual server (the group's
+/// summed) and on the real server that took them, nothing on the others (an inhibited
+/// real server, an inhibited sorry server, a virtual server no one used, the same real
+/// server under another virtual server), and the connection counts agree with ipvsadm.
+fn stats_count_connections(ns: &Netns, dir: &Path) {
+    ns.ip(&["link", "add", "dummy0", "type", "dummy"]);
+    ns.ip(&["link", "set", "dummy0", "up"]);
+    for a in [
+        "10.50.0.1/32",
+        "10.50.0.2/32",
+        "10.50.0.3/32",
+        "10.50.0.9/32",
+        "192.0.2.11/24",
+        "192.0.2.12/24",
+    ] {
+        ns.ip(&["addr", "add", a, "dev", "dummy0"]);
+    }
+    let _l11 = listen(ns, "192.0.2.11:80");
+    let _l12 = listen(ns, "192.0.2.12:80");
+    let conf = write_conf(dir, "stats.conf", STATS_CONF);
+    let loaded = parse_str(STATS_CONF, &ParseOptions::default());
+    assert!(!loaded.diagnostics.has_errors(), "{:?}", loaded.diagnostics);
+    let config = loaded.config;
+    let d = Daemon::ours(ns, &conf, dir, "stats", &[]);
+    // Traffic only once the unreachable real server is inhibited, so none goes to it.
+    let ok = wait_for(LIMIT, || {
+        let l = listing(ns);
+        l.iter().any(|l| l == "-> 192.0.2.13:80 Masq 0 0 0")
+            && l.iter().any(|l| l == "-> 192.0.2.99:80 Masq 0 0 0")
+            && l.iter().any(|l| l.starts_with("TCP 10.50.0.9:80"))
+    });
+    assert!(ok.is_some(), "table never settled: {:?}", listing(ns));
+    let before = in_netns(&ns.name, || stats::read(&config)).expect("stats::read");
+    assert!(
+        before.virtual_servers.values().all(|c| c.conns == 0),
+        "connections before any were made: {before:?}"
+    );
+    in_netns(&ns.name, || {
+        for vip in [
+            "10.50.0.1:80",
+            "10.50.0.1:80",
+            "10.50.0.1:80",
+            "10.50.0.2:80",
+            "10.50.0.2:80",
+            "10.50.0.3:80",
+        ] {
+            let mut s = TcpStream::connect_timeout(&vip.parse().unwrap(), Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("connect {vip}: {e}"));
+            s.write_all(b"hello through IPVS\n").expect("write");
+        }
+    });
+    // The kernel folds its per-CPU counters into what it reports every 2 s.
+    let mut s = IpvsStats::default();
+    let settled = wait_for(LIMIT, || {
+        s = in_netns(&ns.name, || stats::read(&config)).expect("stats::read");
+        let c = |vi| s.virtual_servers.get(&vi).copied().unwrap_or_default();
+        let r = |vi, d| {
+            s.servers
+                .get(&(vi, d))
+                .map(|x| x.counters)
+                .unwrap_or_default()
+        };
+        c(0).conns == 3
+            && c(1).conns == 3
+            && busy(&c(0))
+            && busy(&c(1))
+            && busy(&r(0, Dest::Real(0)))
+            && busy(&r(1, Dest::Real(0)))
+    });
+    assert!(
+        settled.is_some(),
+        "counters never showed the connections: {s:#?}"
+    );
+    let rs = |vi, d| s.servers.get(&(vi, d)).copied().unwrap_or_default();
+    assert_eq!(rs(0, Dest::Real(0)).counters.conns, 3);
+    assert_eq!(
+        rs(1, Dest::Real(0)).counters.conns,
+        3,
+        "summed over the group"
+    );
+    assert!(
+        s.servers.contains_key(&(0, Dest::Real(1))) && s.servers.contains_key(&(0, Dest::Sorry)),
+        "the inhibited servers are in IPVS and so in the counters: {s:#?}"
+    );
+    for (what, c) in [
+        ("inhibited real server", rs(0, Dest::Real(1)).counters),
+        ("inhibited sorry server", rs(0, Dest::Sorry).counters),
+        ("idle real server", rs(2, Dest::Real(0)).counters),
+        (
+            "idle virtual server",
+            s.virtual_servers.get(&2).copied().unwrap_or_default(),
+        ),
+    ] {
+        assert_eq!(c, Counters::default(), "{what}: {s:#?}");
+    }
+    assert!(
+        s.virtual_servers.contains_key(&2),
+        "the idle virtual server's service is in IPVS: {s:#?}"
+    );
+    assert_eq!(
+        rs(0, Dest::Real(0)).inact_conns + rs(0, Dest::Real(0)).active_conns,
+        3
+    );
+    let adm = ipvsadm_conns(ns);
+    let adm = |k: &str| {
+        *adm.get(k)
+            .unwrap_or_else(|| panic!("no {k} in ipvsadm --stats: {adm:?}"))
+    };
+    assert_eq!(s.virtual_servers[&0].conns, adm("10.50.0.1:80"));
+    assert_eq!(
+        s.virtual_servers[&1].conns,
+        adm("10.50.0.2:80") + adm("10.50.0.3:80")
+    );
+    assert_eq!(s.virtual_servers[&2].conns, adm("10.50.0.9:80"));
+    assert_eq!(
+        rs(0, Dest::Real(0)).counters.conns,
+        adm("10.50.0.1:80 -> 192.0.2.11:80")
+    );
+    assert_eq!(
+        rs(0, Dest::Real(1)).counters.conns,
+        adm("10.50.0.1:80 -> 192.0.2.13:80")
+    );
+    assert_eq!(
+        rs(1, Dest::Real(0)).counters.conns,
+        adm("10.50.0.2:80 -> 192.0.2.12:80") + adm("10.50.0.3:80 -> 192.0.2.12:80")
+    );
+    d.stop();
 }
