@@ -172,8 +172,8 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
                                netlink
   -b, --bfd_pid=FILE           Use specified pidfile for BFD child process (accepted
                                with a warning: there is no BFD process)
-  -x, --snmp                   Enable SNMP subsystem (an AgentX sub-agent; the
-                               KEEPALIVED-MIB global scalars only, so far)
+  -x, --snmp                   Enable SNMP subsystem (an AgentX sub-agent serving
+                               the KEEPALIVED-MIB, RFC 2787 and RFC 6527 MIBs)
   -A, --snmp-agent-socket=FILE Use the specified socket for master agent
   -s, --namespace=NAME         Run in network namespace NAME (overrides config)
   -m, --core-dump              Produce core dump if terminate abnormally

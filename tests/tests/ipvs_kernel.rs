@@ -2,8 +2,8 @@
 //! real servers leaving and coming back, quorum and sorry servers, reloads that touch only
 //! what changed (watched on an nlmon netlink monitor), adoption of a table made by
 //! ipvsadm, the stop modes, a scheduler the kernel lacks, the sync daemon following
-//! VRRP, and the checker's SIGUSR1 dump next to keepalived 2.2.7's (whose checker needs
-//! IPVS).
+//! VRRP, and the checker's SIGUSR1 dump and SNMP MIB next to keepalived 2.2.7's (whose
+//! checker needs IPVS).
 //!
 //! The kernel on these machines has no IPVS, so the suite boots Debian's kernel once under
 //! qemu (virtme-ng, no KVM) and runs every case inside it, each in its own network
@@ -32,6 +32,8 @@ use keepalived_tests::host::{
 
 #[path = "ipvs_kernel/check_dump_parity.rs"]
 mod check_dump_parity;
+#[path = "ipvs_kernel/snmp_checker.rs"]
+mod snmp_checker;
 
 /// Set inside the VM, so the test there runs the cases instead of booting another.
 const IN_VM: &str = "KARS_IPVS_IN_VM";
@@ -49,6 +51,9 @@ fn ipvs_against_the_kernel() {
     };
     if !is_root() {
         return skip("it needs root");
+    }
+    if !have("snmpd") || !have("snmptrapd") || !have("snmpwalk") {
+        return skip("net-snmp's snmpd, snmptrapd or snmpwalk is missing (scripts/test-all.sh installs snmpd and snmp)");
     }
     if !have("ipvsadm") {
         return skip("`ipvsadm` is not installed (scripts/test-all.sh installs it)");
@@ -107,6 +112,10 @@ fn run_cases() {
         (
             "checker_dump_matches_keepalived",
             check_dump_parity::checker_dump_matches_keepalived,
+        ),
+        (
+            "checker_mib_matches_keepalived",
+            snmp_checker::checker_mib_matches_keepalived,
         ),
     ];
     let mut failed = Vec::new();

@@ -35,6 +35,10 @@ use crate::wire::{Family, RxAdvert, VrrpPacket};
 
 use garp::GarpPacer;
 use instance::{Ctx, Heard, Instance, MasterRx};
+/// The reason of the STOP an instance a reload removed enters: the SNMP traps report it
+/// as deleted (`clear_diff_vrrp()`).
+pub const REMOVED_BY_RELOAD: &str = "removed by reload";
+
 pub use io::{
     Input, InterfaceInfo, NotifyKind, Output, Owned, ScriptStatus, State, TrackedAtStart,
 };
@@ -798,7 +802,7 @@ impl Engine {
                         instance: inst.name().to_string(),
                         from: inst.state,
                         to: State::Stop,
-                        reason: "removed by reload".into(),
+                        reason: REMOVED_BY_RELOAD.into(),
                         at: cx.now,
                     });
                     if let Some(Some(c)) = &inst.cfg.notify_deleted {

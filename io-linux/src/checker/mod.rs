@@ -88,7 +88,13 @@ struct LinuxChecker {
     asked: Option<std::sync::mpsc::SyncSender<CheckAnswer>>,
     live: Option<CheckLive>,
     /// The SNMP sub-agent, when `-x` or `enable_snmp_checker` asks for it.
-    snmp: Option<crate::snmp::CheckerSnmp>,
+    snmp:
+        crate::snmp::LoopSide<crate::snmp::CheckerEvent, keepalived_engine::check::live::CheckLive>,
+    /// With its notifications on: the engine's state it last reported, and whether a
+    /// step since may have changed a server or a quorum (it changed IPVS, ran a notify or
+    /// wrote a FIFO line).
+    snmp_seen: Option<keepalived_engine::check::live::CheckLive>,
+    snmp_changed: bool,
 }
 
 /// Runs the checker side until SIGTERM/SIGINT. Returns the process exit code.
@@ -121,6 +127,10 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
             std::process::id()
         );
         driver::run(&mut engine, &mut platform).await;
+        // The stop's notifications, then the session's close.
+        platform.snmp_changed = true;
+        platform.report_to_snmp(&engine);
+        platform.snmp.stop();
         platform.stop_sync_daemons();
         // clear_services() → nft_ipvs_end(), not with -I.
         if !platform.setup.dont_release_ipvs {
@@ -134,8 +144,31 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
 }
 
 impl LinuxChecker {
+    /// With SNMP notifications on, after a step that may have changed a server or a
+    /// quorum (and at start and stop): the engine's state goes to the sub-agent with the
+    /// one it last had, which tells what changed (realServerStateChange,
+    /// virtualServerQuorumStateChange).
+    fn report_to_snmp(&mut self, engine: &CheckEngine) {
+        if !self.snmp.notifies() || !std::mem::take(&mut self.snmp_changed) {
+            return;
+        }
+        let after = engine.live(self.clock.now());
+        let before = self.snmp_seen.take();
+        let same = before.as_ref().is_some_and(|b| {
+            b.stopped == after.stopped && b.virtual_servers == after.virtual_servers
+        });
+        if !same {
+            self.snmp.post(crate::snmp::CheckerEvent {
+                before,
+                after: after.clone(),
+            });
+        }
+        self.snmp_seen = Some(after);
+    }
+
     async fn new(mut setup: CheckerSetup, config: &Config) -> Result<LinuxChecker, String> {
         let metrics = setup.metrics.take();
+        let setup_snmp = setup.snmp.clone();
         crate::host::netlink::set_rcv_bufs(crate::host::netlink::RcvBufs::lvs(&config.global));
         let mut netlink = Netlink::connect().map_err(|e| e.to_string())?;
         // Fills the interface index the address events are reported by.
@@ -186,9 +219,10 @@ impl LinuxChecker {
             questions: None,
             asked: None,
             live: None,
-            snmp: None,
+            snmp: crate::snmp::start_checker(config, &setup_snmp),
+            snmp_seen: None,
+            snmp_changed: true,
         };
-        c.snmp = crate::snmp::start_checker(config, &c.setup.snmp);
         if let Some(m) = metrics {
             c.probes.time_into(m.live.clone());
             c.questions = Some(m.questions);
@@ -298,9 +332,7 @@ impl LinuxChecker {
         self.mailer = Mailer::from_global(&config.global);
         self.scripts.default_user = ScriptUser::from_global(&config.global);
         self.dumps = DumpPaths::new(&config);
-        if let Some(snmp) = &self.snmp {
-            snmp.reload(&config);
-        }
+        self.snmp.reload(&config);
         let old = std::mem::replace(&mut self.global, config.global.clone());
         self.apply_globals(&config.global, Some(&old));
         self.fwmarks.reload(&config.global);
@@ -366,11 +398,16 @@ impl Platform for LinuxChecker {
                     self.asked = Some(asked.reply);
                     return Event::Query(asked.query);
                 }
+                _ = self.snmp.next_question() => return Event::Query(Query::Live),
             }
         }
     }
 
     async fn execute(&mut self, out: CheckOutput) {
+        self.snmp_changed |= matches!(
+            out,
+            CheckOutput::Ipvs(_) | CheckOutput::Notify { .. } | CheckOutput::Fifo { .. }
+        );
         match out {
             CheckOutput::StartProbe(spec) => self.probes.start(spec),
             CheckOutput::Notify { command, .. } => self.scripts.notify(&command),
@@ -420,7 +457,12 @@ impl Platform for LinuxChecker {
 
     /// The parent's metrics endpoint asked: the servers as they stand go to the query
     /// thread, which renders them off the loop.
-    fn answer(&mut self, _query: Query, engine: &CheckEngine) {
+    fn answer(&mut self, query: Query, engine: &CheckEngine) {
+        if query == Query::Live {
+            // The SNMP sub-agent builds its tables from it off the loop.
+            self.snmp.answer(|| engine.live(self.clock.now()));
+            return;
+        }
         if let Some(reply) = self.asked.take() {
             let _ = reply.try_send(CheckAnswer {
                 virtual_servers: engine.virtual_servers(),
@@ -443,6 +485,7 @@ impl Platform for LinuxChecker {
         if !self.stopping {
             self.fwmarks.follow(engine.fwmark_ranges());
         }
+        self.report_to_snmp(engine);
         if let Some(since) = self.reload_started.take() {
             info!(
                 "Reload applied in {:.1} ms",

@@ -20,15 +20,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use keepalived_engine::agentx::{Oid, VarBind};
+use keepalived_engine::check::live::CheckLive;
 use keepalived_engine::config::model::Config;
+use keepalived_engine::snmp::checker::{self, IpvsStats};
 use keepalived_engine::snmp::traps::TrapEvent;
 use keepalived_engine::snmp::{
     global, keepalived_oid, oid_under, rfc2787, rfc6527, traps, vrrp, MibTree, Mibs, VRRPV3_MIB,
     VRRP_MIB,
 };
 use keepalived_engine::vrrp::live::Live;
-use tokio::sync::mpsc::UnboundedSender;
-use tracing::{error, warn};
+use keepalived_engine::vrrp::State;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tracing::{debug, error};
 
 use agent::{Content, Mailbox, MasterSocket, SubAgent, DEFAULT_SOCKET};
 
@@ -53,26 +56,38 @@ const STOP_WAIT: Duration = Duration::from_secs(1);
 /// tree is rebuilt when it changes.
 #[derive(Clone)]
 struct Shared {
-    config: Arc<Mutex<Arc<Config>>>,
+    /// The configuration, and the one before it (whose removed instances' traps need
+    /// it).
+    config: Arc<Mutex<(Arc<Config>, Arc<Config>)>>,
     generation: Arc<AtomicU64>,
 }
 
 impl Shared {
     fn new(config: &Config) -> Shared {
         Shared {
-            config: Arc::new(Mutex::new(Arc::new(config.clone()))),
+            config: Arc::new(Mutex::new((
+                Arc::new(config.clone()),
+                Arc::new(config.clone()),
+            ))),
             generation: Arc::new(AtomicU64::new(0)),
         }
     }
 
     fn get(&self) -> (u64, Arc<Config>) {
         let c = self.config.lock().unwrap_or_else(|e| e.into_inner());
-        (self.generation.load(Ordering::SeqCst), c.clone())
+        (self.generation.load(Ordering::SeqCst), c.0.clone())
+    }
+
+    /// The configuration before the last reload.
+    fn previous(&self) -> Arc<Config> {
+        let c = self.config.lock().unwrap_or_else(|e| e.into_inner());
+        c.1.clone()
     }
 
     fn set(&self, config: &Config) {
         let mut c = self.config.lock().unwrap_or_else(|e| e.into_inner());
-        *c = Arc::new(config.clone());
+        let old = std::mem::replace(&mut c.0, Arc::new(config.clone()));
+        c.1 = old;
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -98,6 +113,83 @@ impl<E: Send + 'static> Snmp<E> {
     pub fn stop(&self) {
         self.mailbox.stop(STOP_WAIT);
     }
+}
+
+/// A child loop's side of its sub-agent: the handle, and the sub-agent's questions for
+/// the engine's state `L`, which the loop answers between its own work
+/// (`Query::Live`).
+pub struct LoopSide<E: Send + 'static, L> {
+    agent: Option<Snmp<E>>,
+    questions: Option<UnboundedReceiver<SyncSender<L>>>,
+    /// Where the answer to the question being answered goes.
+    asked: Option<SyncSender<L>>,
+    /// Whether it sends notifications (`enable_traps`).
+    traps: bool,
+}
+
+impl<E: Send + 'static, L> Default for LoopSide<E, L> {
+    fn default() -> Self {
+        LoopSide {
+            agent: None,
+            questions: None,
+            asked: None,
+            traps: false,
+        }
+    }
+}
+
+impl<E: Send + 'static, L> LoopSide<E, L> {
+    /// Whether a sub-agent runs that sends notifications: only then are events worth
+    /// posting.
+    pub fn notifies(&self) -> bool {
+        self.agent.is_some() && self.traps
+    }
+
+    /// An event for a notification; never blocks.
+    pub fn post(&self, event: E) {
+        if let Some(a) = &self.agent {
+            a.post(event);
+        }
+    }
+
+    pub fn reload(&self, config: &Config) {
+        if let Some(a) = &self.agent {
+            a.reload(config);
+        }
+    }
+
+    /// At stop: the queued notifications go and the session closes.
+    pub fn stop(&self) {
+        if let Some(a) = &self.agent {
+            a.stop();
+        }
+    }
+
+    /// Waits for the sub-agent's next question; never without a sub-agent. Cancel-safe.
+    pub async fn next_question(&mut self) {
+        if let Some(q) = &mut self.questions {
+            if let Some(reply) = q.recv().await {
+                self.asked = Some(reply);
+                return;
+            }
+        }
+        std::future::pending().await
+    }
+
+    /// Answers the question waited for with the engine's state.
+    pub fn answer(&mut self, live: impl FnOnce() -> L) {
+        if let Some(reply) = self.asked.take() {
+            // The sub-agent waits with room for one answer; gone, it is left unread.
+            let _ = reply.try_send(live());
+        }
+    }
+}
+
+/// Asks the loop for its engine's state, waiting [`LOOP_WAIT`] at most.
+fn ask_loop<L>(ask: &UnboundedSender<SyncSender<L>>) -> Option<L> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    ask.send(tx).ok()?;
+    rx.recv_timeout(LOOP_WAIT).ok()
 }
 
 /// Starts a sub-agent serving `content` on a thread of its own.
@@ -175,8 +267,15 @@ fn modules(mibs: &Mibs) -> Vec<(Oid, String)> {
     m
 }
 
-/// The VRRP child's sub-agent: asks the loop for its state through `ask`.
-pub type VrrpSnmp = Snmp<TrapEvent>;
+/// What the VRRP loop reports for notifications.
+pub enum VrrpEvent {
+    Trap(TrapEvent),
+    /// A reload removed the instance, which was in `from`.
+    Removed {
+        name: String,
+        from: State,
+    },
+}
 
 /// Starts the VRRP child's sub-agent, if `-x` or the configuration enables one of its
 /// modules. `checker_runs`: whether the checker child runs (it then serves the global
@@ -185,12 +284,12 @@ pub fn start_vrrp(
     config: &Config,
     opts: &SnmpOptions,
     checker_runs: bool,
-    ask: UnboundedSender<SyncSender<Live>>,
-) -> Option<VrrpSnmp> {
+) -> LoopSide<VrrpEvent, Live> {
     let mibs = Mibs::vrrp_child(config, opts.all, checker_runs);
     if !(mibs.vrrp || mibs.rfcv2 || mibs.rfcv3) {
-        return None;
+        return LoopSide::default();
     }
+    let (ask, questions) = tokio::sync::mpsc::unbounded_channel();
     let shared = Shared::new(config);
     let content = VrrpContent {
         mibs,
@@ -201,7 +300,12 @@ pub fn start_vrrp(
         tree: MibTree::new(),
         built: None,
     };
-    start(config, opts, shared, content)
+    LoopSide {
+        agent: start(config, opts, shared, content),
+        questions: Some(questions),
+        asked: None,
+        traps: mibs.traps,
+    }
 }
 
 /// What the VRRP child serves.
@@ -221,11 +325,8 @@ struct VrrpContent {
 impl VrrpContent {
     /// The loop's state now, or the last one if it does not answer (it is stopping).
     fn refresh_live(&mut self) {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        if self.ask.send(tx).is_ok() {
-            if let Ok(live) = rx.recv_timeout(LOOP_WAIT) {
-                self.live = Some(live);
-            }
+        if let Some(live) = ask_loop(&self.ask) {
+            self.live = Some(live);
         }
     }
 
@@ -238,7 +339,7 @@ impl VrrpContent {
 }
 
 impl Content for VrrpContent {
-    type Event = TrapEvent;
+    type Event = VrrpEvent;
 
     fn modules(&self) -> Vec<(Oid, String)> {
         modules(&self.mibs)
@@ -273,13 +374,58 @@ impl Content for VrrpContent {
         &self.tree
     }
 
-    fn notifications(&mut self, events: Vec<TrapEvent>) -> Vec<Vec<VarBind>> {
+    fn notifications(&mut self, events: Vec<VrrpEvent>) -> Vec<Vec<VarBind>> {
         if !self.mibs.traps || events.is_empty() {
             return Vec::new();
         }
-        self.refresh_live();
-        let Some(live) = &self.live else {
-            return Vec::new();
+        let previous = self.shared.previous();
+        let events: Vec<TrapEvent> = events
+            .into_iter()
+            .filter_map(|e| match e {
+                VrrpEvent::Trap(t) => Some(t),
+                VrrpEvent::Removed { name, from } => {
+                    let vi = previous.instances.iter().find(|i| i.name == name)?;
+                    let notify_deleted = vi.notify_deleted.is_some();
+                    // keepalived says nothing of a FAULT instance without notify_deleted
+                    // (`clear_diff_vrrp()`).
+                    (from != State::Fault || notify_deleted).then_some(TrapEvent::Deleted {
+                        name,
+                        initial: vi.state,
+                        notify_deleted,
+                    })
+                }
+            })
+            .collect();
+        // Only a new master's notifications read the engine's state (its reason and
+        // source address). The others must not wait on the loop: at a stop it no longer
+        // answers, and the stop's notifications go then.
+        let new_master = events.iter().any(|e| {
+            matches!(
+                e,
+                TrapEvent::Instance {
+                    to: State::Master,
+                    ..
+                }
+            )
+        });
+        if new_master {
+            self.refresh_live();
+        }
+        let empty;
+        let live = match &self.live {
+            Some(l) => l,
+            None => {
+                empty = Live {
+                    now: Default::default(),
+                    started: Default::default(),
+                    instances: Vec::new(),
+                    groups: Vec::new(),
+                    scripts: Vec::new(),
+                    files: Default::default(),
+                    processes: Default::default(),
+                };
+                &empty
+            }
         };
         let (_, config) = self.shared.get();
         let host = host::interfaces();
@@ -335,51 +481,102 @@ fn effective_user() -> String {
     }
 }
 
-/// The checker child's sub-agent: the global scalars and the checker MIB.
-pub type CheckerSnmp = Snmp<()>;
+/// What the checker loop reports for notifications: its engine's state after a step
+/// that changed a server or a quorum, with the state before it (None at start).
+pub struct CheckerEvent {
+    pub before: Option<CheckLive>,
+    pub after: CheckLive,
+}
 
 /// Starts the checker child's sub-agent when its MIB is enabled (`-x` or
-/// `enable_snmp_checker`).
-pub fn start_checker(config: &Config, opts: &SnmpOptions) -> Option<CheckerSnmp> {
+/// `enable_snmp_checker`): the global scalars and the checker tables.
+pub fn start_checker(config: &Config, opts: &SnmpOptions) -> LoopSide<CheckerEvent, CheckLive> {
     let mibs = Mibs::checker_child(config, opts.all);
     if !mibs.checker {
-        return None;
+        return LoopSide::default();
     }
-    warn!("SNMP: the checker's KEEPALIVED-MIB tables are not served yet; its global scalars are");
+    let (ask, questions) = tokio::sync::mpsc::unbounded_channel();
     let shared = Shared::new(config);
     let content = CheckerContent {
         mibs,
         shared: shared.clone(),
+        ask,
         facts: None,
+        live: None,
+        stats: None,
         tree: MibTree::new(),
         built: None,
     };
-    start(config, opts, shared, content)
+    LoopSide {
+        agent: start(config, opts, shared, content),
+        questions: Some(questions),
+        asked: None,
+        traps: mibs.traps,
+    }
+}
+
+/// How long IPVS's counters are reused before they are read again: keepalived 2.2.7
+/// reads them at most every 5 s (`STATS_REFRESH`); `snmp_vs_stats_update_interval` and
+/// `snmp_rs_stats_update_interval` set it (the shorter of the two is taken, since one
+/// dump reads both).
+fn stats_refresh(config: &Config) -> Duration {
+    let g = &config.global;
+    let us = [
+        g.snmp_vs_stats_update_interval_us,
+        g.snmp_rs_stats_update_interval_us,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(5_000_000);
+    Duration::from_micros(us)
 }
 
 /// What the checker child serves.
 struct CheckerContent {
     mibs: Mibs,
     shared: Shared,
+    ask: UnboundedSender<SyncSender<CheckLive>>,
     facts: Option<(u64, global::GlobalFacts)>,
+    /// The loop's last answer.
+    live: Option<CheckLive>,
+    /// IPVS's counters, and when they were read.
+    stats: Option<(Instant, IpvsStats)>,
     tree: MibTree,
-    built: Option<u64>,
+    built: Option<(Instant, u64)>,
 }
 
 impl Content for CheckerContent {
-    type Event = ();
+    type Event = CheckerEvent;
 
     fn modules(&self) -> Vec<(Oid, String)> {
-        // The checker tables are not served yet: only the global module is registered.
-        modules(&Mibs {
-            checker: false,
-            ..self.mibs
-        })
+        modules(&self.mibs)
     }
 
     fn tree(&mut self) -> &MibTree {
         let (generation, config) = self.shared.get();
-        if self.built != Some(generation) {
+        let fresh = self
+            .built
+            .is_some_and(|(at, g)| g == generation && at.elapsed() < FRESH);
+        if !fresh {
+            if let Some(live) = ask_loop(&self.ask) {
+                self.live = Some(live);
+            }
+            let refresh = stats_refresh(&config);
+            if self
+                .stats
+                .as_ref()
+                .is_none_or(|(at, _)| at.elapsed() >= refresh)
+            {
+                let read = match crate::ipvs::stats::read(&config) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        debug!("SNMP: IPVS counters: {e}");
+                        IpvsStats::default()
+                    }
+                };
+                self.stats = Some((Instant::now(), read));
+            }
             if self.facts.as_ref().is_none_or(|(g, _)| *g != generation) {
                 self.facts = Some((generation, global_facts(&config)));
             }
@@ -389,13 +586,23 @@ impl Content for CheckerContent {
                 &config,
                 &self.facts.as_ref().expect("just set").1,
             );
+            if let (Some(live), Some((_, stats))) = (&self.live, &self.stats) {
+                checker::add(&mut tree, &config, live, stats);
+            }
             self.tree = tree;
-            self.built = Some(generation);
+            self.built = Some((Instant::now(), generation));
         }
         &self.tree
     }
 
-    fn notifications(&mut self, _events: Vec<()>) -> Vec<Vec<VarBind>> {
-        Vec::new()
+    fn notifications(&mut self, events: Vec<CheckerEvent>) -> Vec<Vec<VarBind>> {
+        let (_, config) = self.shared.get();
+        let host_name = crate::host::smtp::host_name();
+        events
+            .iter()
+            .flat_map(|e| {
+                checker::notifications(&config, &self.mibs, e.before.as_ref(), &e.after, &host_name)
+            })
+            .collect()
     }
 }

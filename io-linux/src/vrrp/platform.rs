@@ -6,13 +6,14 @@
 //! the parent's configurations and the stop are here.
 
 use std::future::Future;
-use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
+use crate::snmp::VrrpEvent;
 use keepalived_engine::config::model::Config;
 use keepalived_engine::snmp::traps::TrapEvent;
 use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::live::Live;
+use keepalived_engine::vrrp::REMOVED_BY_RELOAD;
 use keepalived_engine::vrrp::{Engine, Input, InterfaceInfo, Output, State, TrackedAtStart};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{debug, error, info, warn};
@@ -71,47 +72,7 @@ pub(crate) struct LinuxPlatform {
     /// `--metrics`: what the parent asks, and what this platform measures for it.
     metrics: Metrics,
     /// The SNMP sub-agent, when `-x` or an `enable_snmp_*` asks for it.
-    snmp: SnmpSide,
-}
-
-/// The SNMP sub-agent's side of the platform ([`crate::snmp`]): where it asks for the
-/// engine's state, and where state changes go for its notifications.
-#[derive(Default)]
-struct SnmpSide {
-    agent: Option<crate::snmp::VrrpSnmp>,
-    questions: Option<UnboundedReceiver<SyncSender<Live>>>,
-    /// Where the answer to the question being answered goes.
-    asked: Option<SyncSender<Live>>,
-}
-
-impl SnmpSide {
-    fn start(config: &Config, opts: &crate::snmp::SnmpOptions, checker_runs: bool) -> SnmpSide {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        match crate::snmp::start_vrrp(config, opts, checker_runs, tx) {
-            Some(agent) => SnmpSide {
-                agent: Some(agent),
-                questions: Some(rx),
-                asked: None,
-            },
-            None => SnmpSide::default(),
-        }
-    }
-
-    fn post(&self, event: TrapEvent) {
-        if let Some(a) = &self.agent {
-            a.post(event);
-        }
-    }
-
-    /// The sub-agent's next question; never without one. Cancel-safe.
-    async fn next_question(&mut self) -> SyncSender<Live> {
-        if let Some(q) = &mut self.questions {
-            if let Some(reply) = q.recv().await {
-                return reply;
-            }
-        }
-        std::future::pending().await
-    }
+    snmp: crate::snmp::LoopSide<VrrpEvent, Live>,
 }
 
 /// The metrics endpoint's side of the platform ([`crate::metrics`]).
@@ -210,7 +171,7 @@ impl LinuxPlatform {
                 },
                 None => Metrics::default(),
             },
-            snmp: SnmpSide::start(config, &setup.snmp, setup.checker_runs),
+            snmp: crate::snmp::start_vrrp(config, &setup.snmp, setup.checker_runs),
         };
         platform
             .sockets
@@ -244,9 +205,7 @@ impl LinuxPlatform {
     pub async fn release(&mut self) {
         // The stop's notifications go before the child does (keepalived sends them as
         // it stops its instances).
-        if let Some(agent) = &self.snmp.agent {
-            agent.stop();
-        }
+        self.snmp.stop();
         self.reports.stop_syncd();
         // Static items go whether or not -V keeps the VIPs (`vrrp_terminate_phase1()`).
         self.statics.release().await;
@@ -371,10 +330,7 @@ impl Platform for LinuxPlatform {
                     self.metrics.asked = Some(asked.reply);
                     return Event::Query(asked.query);
                 }
-                reply = self.snmp.next_question() => {
-                    self.snmp.asked = Some(reply);
-                    return Event::Query(Query::Live);
-                }
+                _ = self.snmp.next_question() => return Event::Query(Query::Live),
             }
         }
     }
@@ -396,9 +352,7 @@ impl Platform for LinuxPlatform {
         self.dumps = DumpPaths::new(config);
         self.network.ensure_vmacs(config).await;
         self.promote.apply(config);
-        if let Some(agent) = &self.snmp.agent {
-            agent.reload(config);
-        }
+        self.snmp.reload(config);
         self.network.set_delays(config);
         self.network.reload_firewall(config);
         if let Err(e) = self.sockets.open(config, |name| self.network.ifindex(name)) {
@@ -503,11 +457,20 @@ impl Platform for LinuxPlatform {
                     live.took_over(at, self.clock.now());
                 }
                 self.reports.state_change(&instance, from, to, &reason);
-                self.snmp.post(TrapEvent::Instance { name: instance, to });
+                self.snmp
+                    .post(if to == State::Stop && reason == REMOVED_BY_RELOAD {
+                        VrrpEvent::Removed {
+                            name: instance,
+                            from,
+                        }
+                    } else {
+                        VrrpEvent::Trap(TrapEvent::Instance { name: instance, to })
+                    });
             }
             Output::GroupStateChange { group, to } => {
                 self.reports.group_state_change(&group, to);
-                self.snmp.post(TrapEvent::Group { name: group, to });
+                self.snmp
+                    .post(VrrpEvent::Trap(TrapEvent::Group { name: group, to }));
             }
             Output::PriorityChange {
                 instance,
@@ -519,11 +482,11 @@ impl Platform for LinuxPlatform {
                 instance,
                 src,
                 reason,
-            } => self.snmp.post(TrapEvent::Refused {
+            } => self.snmp.post(VrrpEvent::Trap(TrapEvent::Refused {
                 instance,
                 src,
                 reason,
-            }),
+            })),
         }
     }
 
@@ -544,9 +507,7 @@ impl Platform for LinuxPlatform {
     fn answer(&mut self, query: Query, engine: &Engine) {
         if query == Query::Live {
             // The SNMP sub-agent builds its tables from it off the loop.
-            if let Some(reply) = self.snmp.asked.take() {
-                let _ = reply.try_send(engine.live(self.clock.now()));
-            }
+            self.snmp.answer(|| engine.live(self.clock.now()));
             return;
         }
         let Some(reply) = self.metrics.asked.take() else {

@@ -35,7 +35,7 @@ pub mod virtual_server {
         HASHED = "hashed", Flag, "", Ignored("the service is not given IPVS's hashed flag");
         HA_SUSPEND = "ha_suspend", Flag, "", Carried;
         VIRTUALHOST = "virtualhost", Word, "", Carried;
-        SNMP_NAME = "snmp_name", Word, "", Ignored("the KEEPALIVED-MIB checker subtree is not served yet");
+        SNMP_NAME = "snmp_name", Word, "", Carried;
         OMEGA = "omega", Flag, "", Carried;
         QUORUM = "quorum", Int, "1", Carried;
         HYSTERESIS = "hysteresis", Int, "0", Carried;
@@ -63,7 +63,7 @@ pub mod real_server {
         NOTIFY_DOWN = "notify_down", Command, "", Carried;
         SMTP_ALERT = "smtp_alert", Flag, "on", Carried;
         VIRTUALHOST = "virtualhost", Word, "", Carried;
-        SNMP_NAME = "snmp_name", Word, "", Ignored("the KEEPALIVED-MIB checker subtree is not served yet");
+        SNMP_NAME = "snmp_name", Word, "", Carried;
         TCP_CHECK = "TCP_CHECK", Block, "", Carried;
         HTTP_GET = "HTTP_GET", Block, "", Carried;
         SSL_GET = "SSL_GET", Block, "", Carried;
