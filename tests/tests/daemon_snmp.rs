@@ -255,6 +255,16 @@ struct Host {
     trapd: Child,
 }
 
+impl Drop for Host {
+    // snmpd and snmptrapd go with the host, whether the test passed or not.
+    fn drop(&mut self) {
+        for c in [&mut self.snmpd, &mut self.trapd] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn host(dir: &Path, tag: &str) -> Host {
     let ns = Netns::new(&format!("ksq{tag}"));
     let peer = Netns::new(&format!("ksq{tag}p"));
@@ -477,8 +487,4 @@ fn vrrp_mibs_and_traps_are_keepalived_2_2_7s() {
         mine.join("\n--\n"),
         theirs.join("\n--\n")
     );
-    for h in [k, r] {
-        stop(h.snmpd);
-        stop(h.trapd);
-    }
 }

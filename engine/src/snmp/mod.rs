@@ -4,9 +4,9 @@
 //! OID order, and answers the master agent's Get, GetNext and GetBulk as RFC 2741 §7.2.3
 //! says. The trees are built from the configuration, the engines' state and the host's
 //! interfaces by the functions of this module; the sub-agent (io-linux) only carries
-//! PDUs. [`Mibs`] says which modules a process serves.
-//!
-//! Served: the KEEPALIVED-MIB global scalars ([`global`]).
+//! PDUs. [`Mibs`] says which modules a process serves: the KEEPALIVED-MIB's global
+//! scalars ([`global`]), VRRP tables ([`vrrp`]) and checker tables ([`checker`]), RFC
+//! 2787 ([`rfc2787`]) and RFC 6527 ([`rfc6527`]); [`traps`] are the VRRP notifications.
 
 pub mod checker;
 pub mod global;
@@ -91,11 +91,6 @@ impl Mibs {
             traps: cfg.global.enable_traps,
             ..Mibs::default()
         }
-    }
-
-    /// Whether the process runs a sub-agent at all.
-    pub fn any(&self) -> bool {
-        self.global || self.vrrp || self.checker || self.rfcv2 || self.rfcv3
     }
 }
 

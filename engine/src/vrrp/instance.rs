@@ -118,8 +118,8 @@ pub struct Instance {
     /// `preempt_delay` running until then.
     pub preempt_time: Option<Instant>,
     /// The source of the last advert accepted from a master, or of a lower-priority
-    /// one discarded (keepalived's `master_saddr`, kept "for SNMP purposes"); cleared on
-    /// becoming master.
+    /// one discarded (keepalived's `master_saddr`, kept "for SNMP purposes"); kept while
+    /// master, as keepalived keeps it.
     pub master_addr: Option<IpAddr>,
     pub master_priority: u8,
     /// Why it last became master, and why it would next.
@@ -593,7 +593,6 @@ impl Instance {
         self.master_adver_int = self.adver_int();
         self.deadline = Some(cx.now + self.adver_int());
         self.preempt_time = None;
-        self.master_addr = None;
         self.master_reason = self.next_master_reason;
         self.want = State::Master;
         self.stats.become_master += 1;

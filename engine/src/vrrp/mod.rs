@@ -643,8 +643,12 @@ impl Engine {
                 if members.iter().all(|&m| {
                     instances[m].want == State::Master || instances[m].state == State::Master
                 }) {
+                    // The group follows the member that wanted MASTER, for its reason too
+                    // (`vrrp_sync_master()`).
+                    let reason = instances[i].next_master_reason;
                     for m in members {
                         if instances[m].state == State::Backup {
+                            instances[m].next_master_reason = reason;
                             cx.out.enter(instances[m].lane);
                             instances[m].become_master(&mut cx, "sync group wants MASTER");
                         }

@@ -233,7 +233,6 @@ impl Reason {
         }
     }
 
-    /// The counter keepalived bumps for this reason, if any.
     /// RFC 2787's `vrrpTrapAuthErrorType` for an authentication failure keepalived sends
     /// vrrpTrapAuthFailure for (`vrrp_check_packet()`): invalidAuthType(1),
     /// authTypeMismatch(2), authFailure(3).
@@ -260,6 +259,7 @@ impl Reason {
         }
     }
 
+    /// The counter keepalived bumps for this reason, if any.
     pub fn counter(&self) -> Option<Counter> {
         Some(match self {
             Reason::TooShort { .. } => return None,

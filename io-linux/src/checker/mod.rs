@@ -158,10 +158,13 @@ impl LinuxChecker {
             b.stopped == after.stopped && b.virtual_servers == after.virtual_servers
         });
         if !same {
-            self.snmp.post(crate::snmp::CheckerEvent {
-                before,
-                after: after.clone(),
-            });
+            self.snmp.post(
+                crate::snmp::CheckerEvent {
+                    before,
+                    after: after.clone(),
+                },
+                false,
+            );
         }
         self.snmp_seen = Some(after);
     }

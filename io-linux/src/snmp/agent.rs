@@ -130,9 +130,11 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 const IDLE: Duration = Duration::from_secs(120);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
-/// Notifications waiting for the session at most: beyond them, new ones are dropped
-/// and counted (a flood of refused adverts cannot grow the queue).
+/// Events waiting for the session at most: beyond them, new ones are dropped and
+/// counted. Events that may come with every received packet (a refused advert) are
+/// held to a smaller share, so a flood of them never pushes a state change out.
 const MAX_QUEUED: usize = 1024;
+const MAX_QUEUED_BULK: usize = 64;
 
 /// What one process serves: its MIB modules, the tree answering requests, and the
 /// notifications its events give.
@@ -187,17 +189,23 @@ impl<E> Mailbox<E> {
         self.mail.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues an event for a notification; never blocks.
-    pub fn post(&self, event: E) {
-        {
+    /// Queues an event for a notification; never blocks. `bulk`: one of those that may
+    /// come with every packet received, of which few are kept.
+    pub fn post(&self, event: E, bulk: bool) {
+        let was_empty = {
             let mut m = self.lock();
-            if m.events.len() >= MAX_QUEUED {
+            let cap = if bulk { MAX_QUEUED_BULK } else { MAX_QUEUED };
+            if m.events.len() >= cap {
                 m.dropped += 1;
                 return;
             }
             m.events.push(event);
+            m.events.len() == 1
+        };
+        // A wake-up is pending already unless the queue was empty.
+        if was_empty {
+            self.wake();
         }
-        self.wake();
     }
 
     fn wake(&self) {
@@ -236,6 +244,18 @@ impl<E> Mailbox<E> {
     }
 }
 
+/// Marks the mailbox as without a session when the sub-agent's thread ends.
+struct Released<E>(Arc<Mailbox<E>>);
+
+impl<E> Drop for Released<E> {
+    fn drop(&mut self) {
+        self.0.connected.store(false, Ordering::SeqCst);
+        let mut m = self.0.lock();
+        m.stopping = true;
+        m.stop.take();
+    }
+}
+
 /// One sub-agent: its master, its identity, what it serves and its mailbox.
 pub struct SubAgent<C: Content> {
     pub master: MasterSocket,
@@ -265,6 +285,9 @@ impl<C: Content> SubAgent<C> {
     /// while none can be opened. Events while no session is open are dropped, as
     /// keepalived's are.
     pub fn run(mut self) {
+        // However the thread ends (a panic in a tree builder included), a stop waiting
+        // on it is let go at once.
+        let _released = Released(self.mailbox.clone());
         let mut backoff = BACKOFF_MIN;
         let mut said = false;
         loop {
@@ -740,7 +763,7 @@ mod tests {
             oid("1.3.6.1.6.3.1.1.4.1.0"),
             Value::ObjectIdentifier(oid("1.3.6.1.4.1.9586.100.5.2.10.0.2")),
         )];
-        mailbox.post(trap.clone());
+        mailbox.post(trap.clone(), false);
         let started = std::time::Instant::now();
         mailbox.stop(Duration::from_secs(3));
         assert!(

@@ -46,9 +46,9 @@ pub struct SnmpOptions {
 
 /// A walk's requests this close together are answered from one tree.
 pub const FRESH: Duration = Duration::from_millis(50);
-/// How long the sub-agent waits for the VRRP loop's state before answering from what
-/// it had.
-const LOOP_WAIT: Duration = Duration::from_secs(1);
+/// How long the sub-agent waits for a loop's state before answering from what it had:
+/// well within the second the master agent gives it (the Open's timeout).
+const LOOP_WAIT: Duration = Duration::from_millis(300);
 /// How long a stopping child waits for its last notifications to go.
 const STOP_WAIT: Duration = Duration::from_secs(1);
 
@@ -104,9 +104,9 @@ impl<E: Send + 'static> Snmp<E> {
         self.shared.set(config);
     }
 
-    /// An event for a notification; never blocks.
-    pub fn post(&self, event: E) {
-        self.mailbox.post(event);
+    /// An event for a notification; never blocks. `bulk`: see [`Mailbox::post`].
+    pub fn post(&self, event: E, bulk: bool) {
+        self.mailbox.post(event, bulk);
     }
 
     /// At stop: sends what is queued and closes the session, waiting a second at most.
@@ -145,21 +145,28 @@ impl<E: Send + 'static, L> LoopSide<E, L> {
         self.agent.is_some() && self.traps
     }
 
-    /// An event for a notification; never blocks.
-    pub fn post(&self, event: E) {
-        if let Some(a) = &self.agent {
-            a.post(event);
+    /// An event for a notification, if notifications are on; never blocks. `bulk`:
+    /// one that may come with every packet received (a refused advert), of which the
+    /// queue keeps few.
+    pub fn post(&self, event: E, bulk: bool) {
+        if let (Some(a), true) = (&self.agent, self.traps) {
+            a.post(event, bulk);
         }
     }
 
-    pub fn reload(&self, config: &Config) {
+    /// A reload's configuration, `enable_traps` included (keepalived reads it at every
+    /// trap).
+    pub fn reload(&mut self, config: &Config) {
+        self.traps = config.global.enable_traps;
         if let Some(a) = &self.agent {
             a.reload(config);
         }
     }
 
-    /// At stop: the queued notifications go and the session closes.
-    pub fn stop(&self) {
+    /// At stop: the queued notifications go and the session closes. The loop answers
+    /// no more questions: the sub-agent finds out at once and uses what it has.
+    pub fn stop(&mut self) {
+        self.questions = None;
         if let Some(a) = &self.agent {
             a.stop();
         }
@@ -375,7 +382,7 @@ impl Content for VrrpContent {
     }
 
     fn notifications(&mut self, events: Vec<VrrpEvent>) -> Vec<Vec<VarBind>> {
-        if !self.mibs.traps || events.is_empty() {
+        if events.is_empty() {
             return Vec::new();
         }
         let previous = self.shared.previous();
@@ -428,11 +435,15 @@ impl Content for VrrpContent {
             }
         };
         let (_, config) = self.shared.get();
+        let mibs = Mibs {
+            traps: config.global.enable_traps,
+            ..self.mibs
+        };
         let host = host::interfaces();
         let host_name = crate::host::smtp::host_name();
         events
             .iter()
-            .flat_map(|ev| traps::notifications(&config, &self.mibs, live, &host, &host_name, ev))
+            .flat_map(|ev| traps::notifications(&config, &mibs, live, &host, &host_name, ev))
             .collect()
     }
 }
@@ -597,11 +608,15 @@ impl Content for CheckerContent {
 
     fn notifications(&mut self, events: Vec<CheckerEvent>) -> Vec<Vec<VarBind>> {
         let (_, config) = self.shared.get();
+        let mibs = Mibs {
+            traps: config.global.enable_traps,
+            ..self.mibs
+        };
         let host_name = crate::host::smtp::host_name();
         events
             .iter()
             .flat_map(|e| {
-                checker::notifications(&config, &self.mibs, e.before.as_ref(), &e.after, &host_name)
+                checker::notifications(&config, &mibs, e.before.as_ref(), &e.after, &host_name)
             })
             .collect()
     }

@@ -457,20 +457,20 @@ impl Platform for LinuxPlatform {
                     live.took_over(at, self.clock.now());
                 }
                 self.reports.state_change(&instance, from, to, &reason);
-                self.snmp
-                    .post(if to == State::Stop && reason == REMOVED_BY_RELOAD {
-                        VrrpEvent::Removed {
-                            name: instance,
-                            from,
-                        }
-                    } else {
-                        VrrpEvent::Trap(TrapEvent::Instance { name: instance, to })
-                    });
+                let event = if to == State::Stop && reason == REMOVED_BY_RELOAD {
+                    VrrpEvent::Removed {
+                        name: instance,
+                        from,
+                    }
+                } else {
+                    VrrpEvent::Trap(TrapEvent::Instance { name: instance, to })
+                };
+                self.snmp.post(event, false);
             }
             Output::GroupStateChange { group, to } => {
                 self.reports.group_state_change(&group, to);
-                self.snmp
-                    .post(VrrpEvent::Trap(TrapEvent::Group { name: group, to }));
+                let event = VrrpEvent::Trap(TrapEvent::Group { name: group, to });
+                self.snmp.post(event, false);
             }
             Output::PriorityChange {
                 instance,
@@ -482,11 +482,14 @@ impl Platform for LinuxPlatform {
                 instance,
                 src,
                 reason,
-            } => self.snmp.post(VrrpEvent::Trap(TrapEvent::Refused {
-                instance,
-                src,
-                reason,
-            })),
+            } => self.snmp.post(
+                VrrpEvent::Trap(TrapEvent::Refused {
+                    instance,
+                    src,
+                    reason,
+                }),
+                true,
+            ),
         }
     }
 
