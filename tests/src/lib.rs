@@ -3,6 +3,7 @@
 pub mod fifo;
 pub mod host;
 pub mod iproute;
+pub mod snmp;
 pub mod wire;
 
 use keepalived_engine::config::{load, Loaded, ParseOptions};

@@ -285,11 +285,7 @@ fn host(dir: &Path, tag: &str) -> Host {
     peer.ip(&["addr", "add", "192.0.2.3/24", "dev", "eth0p"]);
     let traps = dir.join(format!("{tag}-traps.log"));
     let trapd_conf = dir.join(format!("{tag}-snmptrapd.conf"));
-    std::fs::write(
-        &trapd_conf,
-        "authCommunity log public\nformat2 ==== TRAP %b%V\\n% \\n%v\\n\n",
-    )
-    .unwrap();
+    std::fs::write(&trapd_conf, keepalived_tests::snmp::SNMPTRAPD_CONF).unwrap();
     let persist = dir.join(format!("{tag}-persist"));
     std::fs::create_dir_all(&persist).unwrap();
     let trapd = Command::new("ip")
@@ -360,24 +356,6 @@ fn vrrp_walk(ns: &str) -> Vec<String> {
                 l.trim_end().to_string()
             }
         })
-        .collect()
-}
-
-/// The traps snmptrapd logged, each as its varbinds after sysUpTime.0, one string.
-fn traps(log: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.split("==== TRAP")
-        .skip(1)
-        .map(|t| {
-            t.lines()
-                .skip(1)
-                .filter(|l| !l.starts_with(".1.3.6.1.2.1.1.3.0 ") && !l.trim().is_empty())
-                .map(str::trim_end)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        // snmpd's own coldStart is not the sub-agent's.
-        .filter(|t| !t.contains(".1.3.6.1.6.3.1.1.5.1"))
         .collect()
 }
 
@@ -478,7 +456,10 @@ fn vrrp_mibs_and_traps_are_keepalived_2_2_7s() {
     keepalived.stop();
     ours.stop();
     std::thread::sleep(Duration::from_secs(1));
-    let (theirs, mine) = (traps(&k.traps), traps(&r.traps));
+    let (theirs, mine) = (
+        keepalived_tests::snmp::traps(&k.traps),
+        keepalived_tests::snmp::traps(&r.traps),
+    );
     assert!(theirs.len() >= 20, "keepalived's traps: {theirs:#?}");
     assert_eq!(
         mine,

@@ -127,9 +127,14 @@ pub fn run_checker(config: Config, setup: CheckerSetup, pidfile: &Path) -> u8 {
             std::process::id()
         );
         driver::run(&mut engine, &mut platform).await;
-        // The stop's notifications, then the session's close.
-        platform.snmp_changed = true;
-        platform.report_to_snmp(&engine);
+        // The stop's notifications, then the session's close. keepalived sends them as it
+        // clears the table: none with -I, the quorums' alone when it flushes it whole
+        // (`checker_terminate_phase1()`, `clear_services()`).
+        if !platform.setup.dont_release_ipvs {
+            let flush_all = platform.global.lvs_flush_on_stop == Some(LvsFlushOnStop::All);
+            platform.snmp_changed = true;
+            platform.report_to_snmp_with(&engine, !flush_all);
+        }
         platform.snmp.stop();
         platform.stop_sync_daemons();
         // clear_services() → nft_ipvs_end(), not with -I.
@@ -149,19 +154,23 @@ impl LinuxChecker {
     /// one it last had, which tells what changed (realServerStateChange,
     /// virtualServerQuorumStateChange).
     fn report_to_snmp(&mut self, engine: &CheckEngine) {
+        self.report_to_snmp_with(engine, true);
+    }
+
+    /// [`Self::report_to_snmp`], with or without the real servers' notifications.
+    fn report_to_snmp_with(&mut self, engine: &CheckEngine, real_servers: bool) {
         if !self.snmp.notifies() || !std::mem::take(&mut self.snmp_changed) {
             return;
         }
         let after = engine.live(self.clock.now());
-        let before = self.snmp_seen.take();
-        let same = before.as_ref().is_some_and(|b| {
+        let same = self.snmp_seen.as_ref().is_some_and(|b| {
             b.stopped == after.stopped && b.virtual_servers == after.virtual_servers
         });
         if !same {
             self.snmp.post(
                 crate::snmp::CheckerEvent {
-                    before,
                     after: after.clone(),
+                    real_servers,
                 },
                 false,
             );
@@ -487,8 +496,9 @@ impl Platform for LinuxChecker {
         }
         if !self.stopping {
             self.fwmarks.follow(engine.fwmark_ranges());
+            // The stop's notifications are sent once the engine is done (run_checker).
+            self.report_to_snmp(engine);
         }
-        self.report_to_snmp(engine);
         if let Some(since) = self.reload_started.take() {
             info!(
                 "Reload applied in {:.1} ms",

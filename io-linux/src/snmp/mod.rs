@@ -19,7 +19,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use keepalived_engine::agentx::{Oid, VarBind};
+use keepalived_engine::agentx::{Oid, Value, VarBind};
 use keepalived_engine::check::live::CheckLive;
 use keepalived_engine::config::model::Config;
 use keepalived_engine::snmp::checker::{self, IpvsStats};
@@ -115,12 +115,16 @@ impl<E: Send + 'static> Snmp<E> {
     }
 }
 
+/// The sub-agent's question to a loop: where the answer goes, and until when it is
+/// waited for.
+type Question<L> = (std::time::Instant, SyncSender<L>);
+
 /// A child loop's side of its sub-agent: the handle, and the sub-agent's questions for
 /// the engine's state `L`, which the loop answers between its own work
 /// (`Query::Live`).
 pub struct LoopSide<E: Send + 'static, L> {
     agent: Option<Snmp<E>>,
-    questions: Option<UnboundedReceiver<SyncSender<L>>>,
+    questions: Option<UnboundedReceiver<Question<L>>>,
     /// Where the answer to the question being answered goes.
     asked: Option<SyncSender<L>>,
     /// Whether it sends notifications (`enable_traps`).
@@ -175,9 +179,12 @@ impl<E: Send + 'static, L> LoopSide<E, L> {
     /// Waits for the sub-agent's next question; never without a sub-agent. Cancel-safe.
     pub async fn next_question(&mut self) {
         if let Some(q) = &mut self.questions {
-            if let Some(reply) = q.recv().await {
-                self.asked = Some(reply);
-                return;
+            // A question the sub-agent stopped waiting for is not answered.
+            while let Some((until, reply)) = q.recv().await {
+                if std::time::Instant::now() < until {
+                    self.asked = Some(reply);
+                    return;
+                }
             }
         }
         std::future::pending().await
@@ -192,11 +199,64 @@ impl<E: Send + 'static, L> LoopSide<E, L> {
     }
 }
 
-/// Asks the loop for its engine's state, waiting [`LOOP_WAIT`] at most.
-fn ask_loop<L>(ask: &UnboundedSender<SyncSender<L>>) -> Option<L> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    ask.send(tx).ok()?;
-    rx.recv_timeout(LOOP_WAIT).ok()
+/// What a child's content keeps between the master agent's requests: the loop's last
+/// state, the global scalars' host facts, and the tree, with when and for which
+/// configuration it was built.
+struct Cache<L> {
+    ask: UnboundedSender<Question<L>>,
+    live: Option<L>,
+    facts: Option<(u64, global::GlobalFacts)>,
+    tree: MibTree,
+    built: Option<(Instant, u64)>,
+}
+
+impl<L> Cache<L> {
+    fn new(ask: UnboundedSender<Question<L>>) -> Cache<L> {
+        Cache {
+            ask,
+            live: None,
+            facts: None,
+            tree: MibTree::new(),
+            built: None,
+        }
+    }
+
+    /// Whether the tree serves a request now: built for this configuration, within
+    /// [`FRESH`].
+    fn fresh(&self, generation: u64) -> bool {
+        self.built
+            .is_some_and(|(at, g)| g == generation && at.elapsed() < FRESH)
+    }
+
+    /// The loop's state now, or the last one if it does not answer within
+    /// [`LOOP_WAIT`] (busy, or stopping).
+    fn refresh_live(&mut self) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let until = std::time::Instant::now() + LOOP_WAIT;
+        if self.ask.send((until, tx)).is_ok() {
+            if let Ok(live) = rx.recv_timeout(LOOP_WAIT) {
+                self.live = Some(live);
+            }
+        }
+    }
+
+    /// The global scalars' host facts, found once per configuration.
+    fn facts(&mut self, generation: u64, config: &Config) -> global::GlobalFacts {
+        if self.facts.as_ref().is_none_or(|(g, _)| *g != generation) {
+            self.facts = Some((generation, global_facts(config)));
+        }
+        self.facts.as_ref().expect("just set").1.clone()
+    }
+
+    /// A tree built by `build`. A builder that panics leaves the last tree served and
+    /// says so, rather than ending SNMP for the process's life.
+    fn replace_tree(&mut self, generation: u64, build: impl FnOnce() -> MibTree) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)) {
+            Ok(tree) => self.tree = tree,
+            Err(_) => error!("SNMP: building the MIB failed; the last tree is served"),
+        }
+        self.built = Some((Instant::now(), generation));
+    }
 }
 
 /// Starts a sub-agent serving `content` on a thread of its own.
@@ -301,11 +361,7 @@ pub fn start_vrrp(
     let content = VrrpContent {
         mibs,
         shared: shared.clone(),
-        ask,
-        facts: None,
-        live: None,
-        tree: MibTree::new(),
-        built: None,
+        cache: Cache::new(ask),
     };
     LoopSide {
         agent: start(config, opts, shared, content),
@@ -319,30 +375,7 @@ pub fn start_vrrp(
 struct VrrpContent {
     mibs: Mibs,
     shared: Shared,
-    ask: UnboundedSender<SyncSender<Live>>,
-    /// The global scalars' host facts, for a configuration generation.
-    facts: Option<(u64, global::GlobalFacts)>,
-    /// The loop's last answer.
-    live: Option<Live>,
-    tree: MibTree,
-    /// When the tree was built, for which generation.
-    built: Option<(Instant, u64)>,
-}
-
-impl VrrpContent {
-    /// The loop's state now, or the last one if it does not answer (it is stopping).
-    fn refresh_live(&mut self) {
-        if let Some(live) = ask_loop(&self.ask) {
-            self.live = Some(live);
-        }
-    }
-
-    fn facts(&mut self, generation: u64, config: &Config) -> &global::GlobalFacts {
-        if self.facts.as_ref().is_none_or(|(g, _)| *g != generation) {
-            self.facts = Some((generation, global_facts(config)));
-        }
-        &self.facts.as_ref().expect("just set").1
-    }
+    cache: Cache<Live>,
 }
 
 impl Content for VrrpContent {
@@ -354,31 +387,34 @@ impl Content for VrrpContent {
 
     fn tree(&mut self) -> &MibTree {
         let (generation, config) = self.shared.get();
-        let fresh = self
-            .built
-            .is_some_and(|(at, g)| g == generation && at.elapsed() < FRESH);
-        if !fresh {
-            self.refresh_live();
-            let mut tree = MibTree::new();
-            if self.mibs.global {
-                global::add(&mut tree, &config, self.facts(generation, &config));
-            }
-            if let Some(live) = &self.live {
-                let host = host::interfaces();
-                if self.mibs.vrrp {
-                    vrrp::add(&mut tree, &config, live, &host);
+        if !self.cache.fresh(generation) {
+            self.cache.refresh_live();
+            let facts = self
+                .mibs
+                .global
+                .then(|| self.cache.facts(generation, &config));
+            let (mibs, live) = (self.mibs, self.cache.live.clone());
+            self.cache.replace_tree(generation, || {
+                let mut tree = MibTree::new();
+                if let Some(facts) = &facts {
+                    global::add(&mut tree, &config, facts);
                 }
-                if self.mibs.rfcv2 {
-                    rfc2787::add(&mut tree, &config, live, &host);
+                if let Some(live) = &live {
+                    let host = host::interfaces();
+                    if mibs.vrrp {
+                        vrrp::add(&mut tree, &config, live, &host);
+                    }
+                    if mibs.rfcv2 {
+                        rfc2787::add(&mut tree, &config, live, &host);
+                    }
+                    if mibs.rfcv3 {
+                        rfc6527::add(&mut tree, &config, live, &host);
+                    }
                 }
-                if self.mibs.rfcv3 {
-                    rfc6527::add(&mut tree, &config, live, &host);
-                }
-            }
-            self.tree = tree;
-            self.built = Some((Instant::now(), generation));
+                tree
+            });
         }
-        &self.tree
+        &self.cache.tree
     }
 
     fn notifications(&mut self, events: Vec<VrrpEvent>) -> Vec<Vec<VarBind>> {
@@ -416,10 +452,10 @@ impl Content for VrrpContent {
             )
         });
         if new_master {
-            self.refresh_live();
+            self.cache.refresh_live();
         }
         let empty;
-        let live = match &self.live {
+        let live = match &self.cache.live {
             Some(l) => l,
             None => {
                 empty = Live {
@@ -493,10 +529,14 @@ fn effective_user() -> String {
 }
 
 /// What the checker loop reports for notifications: its engine's state after a step
-/// that changed a server or a quorum, with the state before it (None at start).
+/// that changed a server or a quorum. The sub-agent tells what changed against the
+/// state it last had (none at start).
 pub struct CheckerEvent {
-    pub before: Option<CheckLive>,
     pub after: CheckLive,
+    /// Whether real servers' changes notify: not at a stop that flushes the whole
+    /// table (`lvs_flush_on_stop full`), which notifies the quorums alone
+    /// (`clear_services()`).
+    pub real_servers: bool,
 }
 
 /// Starts the checker child's sub-agent when its MIB is enabled (`-x` or
@@ -511,12 +551,9 @@ pub fn start_checker(config: &Config, opts: &SnmpOptions) -> LoopSide<CheckerEve
     let content = CheckerContent {
         mibs,
         shared: shared.clone(),
-        ask,
-        facts: None,
-        live: None,
+        cache: Cache::new(ask),
         stats: None,
-        tree: MibTree::new(),
-        built: None,
+        seen: None,
     };
     LoopSide {
         agent: start(config, opts, shared, content),
@@ -547,14 +584,12 @@ fn stats_refresh(config: &Config) -> Duration {
 struct CheckerContent {
     mibs: Mibs,
     shared: Shared,
-    ask: UnboundedSender<SyncSender<CheckLive>>,
-    facts: Option<(u64, global::GlobalFacts)>,
-    /// The loop's last answer.
-    live: Option<CheckLive>,
-    /// IPVS's counters, and when they were read.
-    stats: Option<(Instant, IpvsStats)>,
-    tree: MibTree,
-    built: Option<(Instant, u64)>,
+    cache: Cache<CheckLive>,
+    /// IPVS's counters, when they were read, and for which configuration (a reload
+    /// renumbers the servers they are keyed by).
+    stats: Option<(Instant, u64, IpvsStats)>,
+    /// The engine's state the last notifications were worked out from.
+    seen: Option<CheckLive>,
 }
 
 impl Content for CheckerContent {
@@ -566,19 +601,13 @@ impl Content for CheckerContent {
 
     fn tree(&mut self) -> &MibTree {
         let (generation, config) = self.shared.get();
-        let fresh = self
-            .built
-            .is_some_and(|(at, g)| g == generation && at.elapsed() < FRESH);
-        if !fresh {
-            if let Some(live) = ask_loop(&self.ask) {
-                self.live = Some(live);
-            }
+        if !self.cache.fresh(generation) {
+            self.cache.refresh_live();
             let refresh = stats_refresh(&config);
-            if self
-                .stats
-                .as_ref()
-                .is_none_or(|(at, _)| at.elapsed() >= refresh)
-            {
+            let stale = |(at, g, _): &(Instant, u64, IpvsStats)| {
+                *g != generation || at.elapsed() >= refresh
+            };
+            if self.stats.as_ref().is_none_or(stale) {
                 let read = match crate::ipvs::stats::read(&config) {
                     Ok(s) => s,
                     Err(e) => {
@@ -586,24 +615,21 @@ impl Content for CheckerContent {
                         IpvsStats::default()
                     }
                 };
-                self.stats = Some((Instant::now(), read));
+                self.stats = Some((Instant::now(), generation, read));
             }
-            if self.facts.as_ref().is_none_or(|(g, _)| *g != generation) {
-                self.facts = Some((generation, global_facts(&config)));
-            }
-            let mut tree = MibTree::new();
-            global::add(
-                &mut tree,
-                &config,
-                &self.facts.as_ref().expect("just set").1,
-            );
-            if let (Some(live), Some((_, stats))) = (&self.live, &self.stats) {
-                checker::add(&mut tree, &config, live, stats);
-            }
-            self.tree = tree;
-            self.built = Some((Instant::now(), generation));
+            let facts = self.cache.facts(generation, &config);
+            let live = self.cache.live.clone();
+            let stats = self.stats.as_ref().map(|(_, _, s)| s.clone());
+            self.cache.replace_tree(generation, || {
+                let mut tree = MibTree::new();
+                global::add(&mut tree, &config, &facts);
+                if let (Some(live), Some(stats)) = (&live, &stats) {
+                    checker::add(&mut tree, &config, live, stats);
+                }
+                tree
+            });
         }
-        &self.tree
+        &self.cache.tree
     }
 
     fn notifications(&mut self, events: Vec<CheckerEvent>) -> Vec<Vec<VarBind>> {
@@ -613,11 +639,17 @@ impl Content for CheckerContent {
             ..self.mibs
         };
         let host_name = crate::host::smtp::host_name();
-        events
-            .iter()
-            .flat_map(|e| {
-                checker::notifications(&config, &mibs, e.before.as_ref(), &e.after, &host_name)
-            })
-            .collect()
+        let real_server_trap = Value::ObjectIdentifier(keepalived_oid(&[3, 5, 0, 1]));
+        let mut out = Vec::new();
+        for e in events {
+            let mut n =
+                checker::notifications(&config, &mibs, self.seen.as_ref(), &e.after, &host_name);
+            if !e.real_servers {
+                n.retain(|v| v.first().is_none_or(|t| t.value != real_server_trap));
+            }
+            out.extend(n);
+            self.seen = Some(e.after);
+        }
+        out
     }
 }

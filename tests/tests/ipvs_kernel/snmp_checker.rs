@@ -74,11 +74,7 @@ fn host(dir: &Path, tag: &str) -> Host {
     )
     .unwrap();
     let trapd_conf = dir.join(format!("{tag}-snmptrapd.conf"));
-    std::fs::write(
-        &trapd_conf,
-        "authCommunity log public\nformat2 ==== TRAP %b%V\\n% \\n%v\\n\n",
-    )
-    .unwrap();
+    std::fs::write(&trapd_conf, keepalived_tests::snmp::SNMPTRAPD_CONF).unwrap();
     let spawn = |args: &[&str], conf: &Path, extra: &[&str]| {
         Command::new("ip")
             .args(["netns", "exec", &ns.name])
@@ -153,25 +149,6 @@ fn walk(ns: &str) -> Vec<String> {
         .collect()
 }
 
-/// The traps snmptrapd logged, each its varbinds after sysUpTime.0, but snmpd's own
-/// coldStart.
-fn traps(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .split("==== TRAP")
-        .skip(1)
-        .map(|t| {
-            t.lines()
-                .skip(1)
-                .filter(|l| !l.starts_with(".1.3.6.1.2.1.1.3.0 ") && !l.trim().is_empty())
-                .map(str::trim_end)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .filter(|t| !t.contains(".1.3.6.1.6.3.1.1.5.1"))
-        .collect()
-}
-
 fn same(when: &str, theirs: &[String], ours: &[String]) {
     let diff: Vec<String> = theirs
         .iter()
@@ -239,7 +216,10 @@ pub fn checker_mib_matches_keepalived(_ns: &Netns, dir: &Path) {
     keepalived.stop();
     ours.stop();
     std::thread::sleep(Duration::from_secs(2));
-    let (theirs, mine) = (traps(&k.traps), traps(&r.traps));
+    let (theirs, mine) = (
+        keepalived_tests::snmp::traps(&k.traps),
+        keepalived_tests::snmp::traps(&r.traps),
+    );
     assert!(theirs.len() >= 4, "keepalived's traps: {theirs:#?}");
     same("traps", &theirs, &mine);
 }
