@@ -5,6 +5,7 @@
 //! and takes decisions out.
 
 pub mod agentx;
+pub mod bfd;
 pub mod check;
 pub mod config;
 pub mod snmp;
