@@ -10,7 +10,7 @@ use crate::config::model::Config;
 /// The UDP port of single-hop BFD control packets (RFC 5881 §4).
 pub const CONTROL_PORT: u16 = 3784;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Input {
     /// A datagram that arrived on the control port: `src` the sender (IPv4-mapped
     /// addresses already turned into IPv4), `dst` the local address it was sent to

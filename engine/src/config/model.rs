@@ -1049,14 +1049,44 @@ pub struct BfdInstance {
     pub idle_tx_us: u64,
     pub multiplier: u8,
     pub passive: bool,
-    pub ttl: u8,
-    pub hoplimit: u8,
+    /// `ttl` or `hoplimit` (one keyword under two names in `bfd_parser.c`): the TTL or
+    /// hop limit sent; `None` takes the family's default ([`BfdInstance::send_ttl`]).
+    pub ttl: Option<u8>,
+    /// How many hops a received packet may have crossed: its TTL must be at least
+    /// `send_ttl() - max_hops` (RFC 5881 §5's GTSM, extended by keepalived).
     pub max_hops: u8,
+    /// keepalived master's `multihop` (port 4784, RFC 5883); not in 2.2.7.
     pub multihop: bool,
     pub weight: i32,
     pub weight_reverse: bool,
+    /// `vrrp` / `checker` given: events go only to the processes named. Neither given:
+    /// to both ([`BfdInstance::to_vrrp`], [`BfdInstance::to_checker`]).
     pub vrrp: bool,
     pub checker: bool,
+    /// keepalived-rs: a peer's AdminDown (RFC 5880 §6.8.16) leaves the session's clients
+    /// as they were instead of telling them the session is down.
+    pub ignore_admin_down: bool,
+}
+
+impl BfdInstance {
+    /// The TTL (IPv4, default 255) or hop limit (IPv6, default 64) sent, as
+    /// `bfd_end_handler()` settles it.
+    pub fn send_ttl(&self) -> u8 {
+        self.ttl.unwrap_or(match self.neighbor_ip {
+            Some(IpAddr::V6(_)) => 64,
+            _ => 255,
+        })
+    }
+
+    /// Whether the VRRP process hears of this session (`bfd_end_handler()`).
+    pub fn to_vrrp(&self) -> bool {
+        self.vrrp || !self.checker
+    }
+
+    /// Whether the checker process hears of this session.
+    pub fn to_checker(&self) -> bool {
+        self.checker || !self.vrrp
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

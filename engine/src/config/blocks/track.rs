@@ -363,14 +363,14 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         idle_tx_us: 1000 * ms,
         multiplier: 5,
         passive: false,
-        ttl: 255,
-        hoplimit: 64,
+        ttl: None,
         max_hops: 0,
         multihop: false,
         weight: 0,
         weight_reverse: false,
         vrrp: false,
         checker: false,
+        ignore_admin_down: false,
     };
     p.block_in(Block::BfdInstance, st, |p, s| {
         // bfd timers are written in milliseconds (`bfd_parser.c`).
@@ -385,8 +385,7 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             kw::IDLE_TX => b.idle_tx_us = millis(p, &s, 1, 1000).unwrap_or(b.idle_tx_us),
             kw::MULTIPLIER => b.multiplier = p.int_value(&s, 1, 255).unwrap_or(b.multiplier),
             kw::PASSIVE => b.passive = p.flag(&s),
-            kw::TTL => b.ttl = p.int_value(&s, 1, 255).unwrap_or(b.ttl),
-            kw::HOPLIMIT => b.hoplimit = p.int_value(&s, 1, 255).unwrap_or(b.hoplimit),
+            kw::TTL | kw::HOPLIMIT => b.ttl = p.int_value(&s, 1, 255).or(b.ttl),
             kw::MAX_HOPS => b.max_hops = p.int_value(&s, 0, 255).unwrap_or(b.max_hops),
             kw::MULTIHOP => b.multihop = p.flag(&s),
             kw::WEIGHT => {
@@ -397,6 +396,7 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             }
             kw::VRRP => b.vrrp = p.flag(&s),
             kw::CHECKER => b.checker = p.flag(&s),
+            kw::IGNORE_ADMIN_DOWN => b.ignore_admin_down = p.flag(&s),
             _ => p.unknown(&s, "bfd_instance"),
         }
     });

@@ -61,6 +61,7 @@ pub mod bfd {
         WEIGHT = "weight", Words, "0", Ignored("BFD is not implemented");
         VRRP = "vrrp", Flag, "", Ignored("BFD is not implemented");
         CHECKER = "checker", Flag, "", Ignored("BFD is not implemented");
+        IGNORE_ADMIN_DOWN = "ignore_admin_down", Flag, "", Ignored("BFD is not implemented");
     }
 }
 
