@@ -3,12 +3,14 @@
 //! (turmoil) both implement the loops' `Platform` traits and call their `run`:
 //!
 //! - [`vrrp`]: the VRRP engine ([`keepalived_engine::vrrp::Engine`]);
-//! - [`check`]: the checker engine ([`keepalived_engine::check::CheckEngine`]).
+//! - [`check`]: the checker engine ([`keepalived_engine::check::CheckEngine`]);
+//! - [`bfd`]: the BFD engine ([`keepalived_engine::bfd::Engine`]).
 //!
-//! Both tell time with one [`EngineClock`] and wait on one sleep base, and both carry out
+//! All tell time with one [`EngineClock`] and wait on one sleep base, and each carries out
 //! every output the engine still has when told to stop. Nothing here is Linux-specific or
 //! simulator-specific.
 
+pub mod bfd;
 pub mod check;
 mod clock;
 pub mod vrrp;
