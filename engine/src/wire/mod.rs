@@ -10,6 +10,7 @@
 pub mod advert;
 pub mod ah;
 pub mod arp;
+pub mod bfd;
 pub mod checksum;
 /// The cargo-fuzz entry point, for `fuzz/` and the corpus-replay test only: not part of
 /// the engine's API.
@@ -24,6 +25,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub use advert::{AdvertRepr, EmitOptions, RxAdvert, V3Checksum};
 pub use ah::{AhPacket, AhRepr, AH_LEN};
 pub use arp::GarpRepr;
+pub use bfd::{BfdError, BfdPacket, BfdRepr};
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use ndisc::UnsolicitedNaRepr;
 pub use vrrp::{AuthType, VipList, VrrpBody, VrrpPacket, VrrpRepr};

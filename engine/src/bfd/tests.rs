@@ -1,0 +1,863 @@
+//! The session state machine driven through the engine's contract: two engines wired
+//! back to back, or one engine fed hand-built packets.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::*;
+use crate::wire::bfd::BfdRepr;
+
+const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+const MS: u64 = 1_000;
+
+fn inst(name: &str, nbr: IpAddr) -> BfdInstance {
+    BfdInstance {
+        name: name.into(),
+        neighbor_ip: Some(nbr),
+        source_ip: None,
+        min_rx_us: 100 * MS,
+        min_tx_us: 100 * MS,
+        idle_tx_us: 1_000 * MS,
+        multiplier: 3,
+        passive: false,
+        ttl: None,
+        max_hops: 0,
+        multihop: false,
+        weight: 0,
+        weight_reverse: false,
+        vrrp: false,
+        checker: false,
+        ignore_admin_down: false,
+    }
+}
+
+fn config(b: Vec<BfdInstance>) -> Config {
+    Config {
+        bfd_instances: b,
+        ..Config::default()
+    }
+}
+
+fn t(ms: u64) -> Instant {
+    Instant(ms * MS)
+}
+
+/// Two hosts, A and B, one session each towards the other; packets arrive the
+/// instant they are sent, unless blocked.
+struct Pair {
+    e: [Engine; 2],
+    now: Instant,
+    /// Drop what side `i` sends.
+    block: [bool; 2],
+    /// (when, side, session, up)
+    events: Vec<(Instant, usize, String, bool)>,
+    /// When side `i` last received a packet the engine was handed.
+    last_rx: [Option<Instant>; 2],
+    /// Every packet sent, (when, side, packet).
+    sent: Vec<(Instant, usize, BfdRepr)>,
+}
+
+impl Pair {
+    fn new(a: BfdInstance, b: BfdInstance, seed: u64) -> Pair {
+        let mut p = Pair {
+            e: [
+                Engine::new(&config(vec![a]), Instant::ZERO, seed),
+                Engine::new(&config(vec![b]), Instant::ZERO, seed.wrapping_add(1)),
+            ],
+            now: Instant::ZERO,
+            block: [false; 2],
+            events: vec![],
+            last_rx: [None; 2],
+            sent: vec![],
+        };
+        p.pump();
+        p
+    }
+
+    fn standard(seed: u64) -> Pair {
+        Pair::new(inst("to_b", B), inst("to_a", A), seed)
+    }
+
+    fn pump(&mut self) {
+        loop {
+            let mut moved = false;
+            for side in 0..2 {
+                while let Some(o) = self.e[side].poll_output() {
+                    moved = true;
+                    match o {
+                        Output::Transmit { bytes, dst, .. } => {
+                            let r = BfdRepr::parse_bytes(&bytes).unwrap();
+                            self.sent.push((self.now, side, r));
+                            if self.block[side] || dst != [B, A][side] {
+                                continue;
+                            }
+                            let other = 1 - side;
+                            self.last_rx[other] = Some(self.now);
+                            self.e[other].handle_input(
+                                self.now,
+                                Input::Packet {
+                                    src: [A, B][side],
+                                    dst: Some([B, A][side]),
+                                    ttl: Some(255),
+                                    bytes,
+                                },
+                            );
+                        }
+                        Output::Event { session, up, .. } => {
+                            self.events.push((self.now, side, session, up))
+                        }
+                        Output::Open { .. } | Output::Close { .. } => {}
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    fn run_until(&mut self, until: Instant) {
+        loop {
+            self.pump();
+            let next = self.e.iter().filter_map(Engine::poll_timeout).min();
+            match next {
+                Some(n) if n <= until => {
+                    self.now = n;
+                    for e in &mut self.e {
+                        e.handle_timeout(n);
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = until;
+        self.pump();
+    }
+
+    fn state(&self, side: usize) -> State {
+        self.e[side].sessions()[0].local_state
+    }
+}
+
+fn outputs(e: &mut Engine) -> Vec<Output> {
+    std::iter::from_fn(|| e.poll_output()).collect()
+}
+
+fn packet(src: IpAddr, r: &BfdRepr) -> Input {
+    Input::Packet {
+        src,
+        dst: Some(A),
+        ttl: Some(255),
+        bytes: r.to_bytes(),
+    }
+}
+
+fn sent(out: &[Output]) -> Vec<BfdRepr> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Transmit { bytes, .. } => Some(BfdRepr::parse_bytes(bytes).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A packet from B's side as keepalived would build it.
+fn peer(state: State, my: u32, your: u32) -> BfdRepr {
+    BfdRepr {
+        diag: Diag::NoDiag,
+        state,
+        poll: false,
+        final_: false,
+        cplane: false,
+        demand: false,
+        detect_mult: 3,
+        my_discr: my,
+        your_discr: your,
+        desired_min_tx: 100_000,
+        required_min_rx: 100_000,
+        required_min_echo_rx: 0,
+        auth: None,
+    }
+}
+
+#[test]
+fn start_opens_then_tells_then_sends_first_packets() {
+    let mut passive = inst("p", B);
+    passive.passive = true;
+    let mut src = inst("s", IpAddr::V6("2001:db8::2".parse().unwrap()));
+    src.source_ip = Some("2001:db8::1".parse().unwrap());
+    src.checker = true;
+    let mut e = Engine::new(&config(vec![inst("a", B), passive, src]), t(0), 1);
+    let out = outputs(&mut e);
+    let kinds: Vec<String> = out
+        .iter()
+        .map(|o| match o {
+            Output::Open { session, .. } => format!("open {session}"),
+            Output::Event { session, up, .. } => format!("event {session} {up}"),
+            Output::Transmit { session, .. } => format!("tx {session}"),
+            Output::Close { session } => format!("close {session}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "open a",
+            "open p",
+            "open s",
+            "event a false",
+            "event p false",
+            "event s false",
+            "tx a",
+            "tx s"
+        ]
+    );
+    assert_eq!(
+        out[2],
+        Output::Open {
+            session: "s".into(),
+            src: Some("2001:db8::1".parse().unwrap()),
+            dst: "2001:db8::2".parse().unwrap(),
+            ttl: 64,
+        }
+    );
+    assert_eq!(
+        out[5],
+        Output::Event {
+            session: "s".into(),
+            up: false,
+            vrrp: false,
+            checker: true
+        }
+    );
+    // The first packet: Down, idle interval, no peer discriminator
+    // (`bfd_build_packet()`).
+    let first = &sent(&out)[0];
+    assert_eq!(first.state, State::Down);
+    assert_eq!(first.desired_min_tx, 1_000_000);
+    assert_eq!(first.required_min_rx, 100_000);
+    assert_eq!(first.your_discr, 0);
+    assert_eq!(first.detect_mult, 3);
+    // The passive session has no timer; the others send again within their
+    // (jittered) idle interval.
+    let next = e.poll_timeout().unwrap();
+    assert!(next >= t(750) && next <= t(1000), "{next}");
+    assert_eq!(e.session("p").unwrap().next_tx, None);
+}
+
+#[test]
+fn discriminators_are_nonzero_and_unique() {
+    let sessions: Vec<_> = (0..200)
+        .map(|n| {
+            inst(
+                &format!("s{n}"),
+                IpAddr::V4(Ipv4Addr::new(10, 1, 0, n as u8)),
+            )
+        })
+        .collect();
+    let e = Engine::new(&config(sessions), t(0), 42);
+    let mut d: Vec<u32> = e.sessions().iter().map(|s| s.local_discr).collect();
+    assert!(d.iter().all(|&x| x != 0));
+    d.sort_unstable();
+    d.dedup();
+    assert_eq!(d.len(), 200);
+}
+
+#[test]
+fn active_active_comes_up_and_negotiates() {
+    let mut p = Pair::standard(7);
+    p.run_until(t(5_000));
+    assert_eq!(p.state(0), State::Up);
+    assert_eq!(p.state(1), State::Up);
+    for side in 0..2 {
+        let ups: Vec<bool> = p
+            .events
+            .iter()
+            .filter(|e| e.1 == side)
+            .map(|e| e.3)
+            .collect();
+        assert_eq!(ups, [false, true], "side {side}: {:?}", p.events);
+        let v = &p.e[side].sessions()[0];
+        // The Poll Sequence after Up moved both to min_tx (RFC 5880 §6.8.3).
+        assert!(!v.poll && !v.final_);
+        assert_eq!(v.local_tx_intv_us, 100_000);
+        assert_eq!(v.remote_tx_intv_us, 100_000);
+        assert_eq!(v.local_detect_time_us, 300_000);
+        assert_eq!(v.remote_diag, Diag::NoDiag);
+        assert_eq!(v.remote_discr, p.e[1 - side].sessions()[0].local_discr);
+    }
+    // Steady state: packets every 75–100 ms.
+    let late: Vec<Instant> = p
+        .sent
+        .iter()
+        .filter(|s| s.0 >= t(3_000) && s.1 == 0)
+        .map(|s| s.0)
+        .collect();
+    assert!(late.len() >= 20);
+    for w in late.windows(2) {
+        let gap = w[1].0 - w[0].0;
+        assert!((75_000..=100_000).contains(&gap), "gap {gap}");
+    }
+}
+
+#[test]
+fn active_passive_comes_up_and_passive_waits_for_its_peer() {
+    let mut b = inst("to_a", A);
+    b.passive = true;
+    let mut p = Pair::new(inst("to_b", B), b, 3);
+    // A's first packet at start reached B at once, so B answered within its
+    // interval; before that, nothing from B.
+    assert!(p.sent.iter().all(|s| s.1 == 0));
+    p.run_until(t(5_000));
+    assert_eq!(p.state(0), State::Up);
+    assert_eq!(p.state(1), State::Up);
+    let first_b = p.sent.iter().find(|s| s.1 == 1).unwrap();
+    assert_eq!(first_b.2.state, State::Init);
+}
+
+#[test]
+fn passive_passive_never_sends() {
+    let (mut a, mut b) = (inst("to_b", B), inst("to_a", A));
+    a.passive = true;
+    b.passive = true;
+    let mut p = Pair::new(a, b, 3);
+    p.run_until(t(10_000));
+    assert!(p.sent.is_empty());
+    assert_eq!(p.e[0].poll_timeout(), None);
+    assert_eq!(p.state(0), State::Down);
+}
+
+#[test]
+fn blocked_packets_take_up_to_down_after_exactly_the_detection_time() {
+    for seed in 0..20 {
+        let mut p = Pair::standard(seed);
+        p.run_until(t(4_000));
+        assert_eq!(p.state(1), State::Up);
+        let discr = p.e[1].sessions()[0].local_discr;
+        p.block[0] = true;
+        p.run_until(t(6_000));
+        let last = p.last_rx[1].unwrap();
+        let (down_at, ..) = p
+            .events
+            .iter()
+            .find(|e| e.1 == 1 && !e.3 && e.0 > t(0))
+            .cloned()
+            .expect("B went down");
+        // multiplier 3 × 100 ms: Down 300 ms after the last packet, not before.
+        assert_eq!(down_at - last, std::time::Duration::from_millis(300));
+        let v = &p.e[1].sessions()[0];
+        assert_eq!(v.local_state, State::Down);
+        assert_eq!(v.local_diag, Diag::Expired);
+        assert_ne!(v.local_discr, discr, "a new discriminator on leaving Up");
+        // A heard B's Down and left Up too (Neighbor Signaled Session Down), then
+        // went Init on B's next Down.
+        assert!(p.events.iter().any(|e| e.1 == 0 && !e.3 && e.0 >= down_at));
+        assert_eq!(p.state(0), State::Init);
+        // Unblocked, they come Up again.
+        p.block[0] = false;
+        p.run_until(t(12_000));
+        assert_eq!((p.state(0), p.state(1)), (State::Up, State::Up));
+    }
+}
+
+#[test]
+fn down_session_forgets_its_peer_after_a_detection_time() {
+    let mut p = Pair::standard(11);
+    p.run_until(t(4_000));
+    p.block = [true, true];
+    p.run_until(t(4_300 + 200));
+    let v = &p.e[0].sessions()[0];
+    assert_eq!(v.local_state, State::Down);
+    assert_eq!(v.remote_discr, 0);
+    // The reset runs a Detection Time after the expiry.
+    let reset = v.resets.unwrap();
+    p.run_until(reset);
+    let v = &p.e[0].sessions()[0];
+    assert_eq!(v.resets, None);
+    assert_eq!(v.remote_state, State::Down);
+    assert_eq!(v.local_tx_intv_us, 1_000_000);
+}
+
+#[test]
+fn peer_admin_down_takes_session_down_and_tells_clients() {
+    for ignore in [false, true] {
+        let mut b = inst("to_a", A);
+        b.ignore_admin_down = ignore;
+        let mut p = Pair::new(inst("to_b", B), b, 5);
+        p.run_until(t(4_000));
+        assert_eq!(p.state(1), State::Up);
+        p.e[0].handle_input(p.now, Input::Shutdown);
+        p.pump();
+        let admin: Vec<_> = p
+            .sent
+            .iter()
+            .filter(|s| s.2.state == State::AdminDown)
+            .collect();
+        assert_eq!(admin.len(), 1);
+        assert_eq!(admin[0].2.diag, Diag::AdminDown);
+        let v = &p.e[1].sessions()[0];
+        assert_eq!(v.local_state, State::Down);
+        assert_eq!(v.local_diag, Diag::NeighborSignaledDown);
+        assert_eq!(v.remote_state, State::AdminDown);
+        let b_events: Vec<bool> = p.events.iter().filter(|e| e.1 == 1).map(|e| e.3).collect();
+        if ignore {
+            // keepalived's behaviour: the clients are not told.
+            assert_eq!(b_events, [false, true]);
+        } else {
+            assert_eq!(b_events, [false, true, false]);
+        }
+        // A sends nothing more; B stays Down (no Init on AdminDown).
+        let n = p.sent.len();
+        p.run_until(t(8_000));
+        assert!(p.sent[n..].iter().all(|s| s.1 == 1));
+        assert_eq!(p.state(1), State::Down);
+        assert_eq!(p.e[0].poll_timeout(), None);
+    }
+}
+
+#[test]
+fn shutdown_sends_one_admin_down_per_session_not_admin_down() {
+    let mut e = Engine::new(
+        &config(vec![inst("a", B), inst("b", A), inst("c", B)]),
+        t(0),
+        9,
+    );
+    e.handle_input(
+        t(1),
+        Input::SocketFailed {
+            session: "b".into(),
+        },
+    );
+    outputs(&mut e);
+    e.handle_input(t(2), Input::Shutdown);
+    let out = outputs(&mut e);
+    let tx = sent(&out);
+    assert_eq!(out.len(), 2);
+    assert!(tx
+        .iter()
+        .all(|r| r.state == State::AdminDown && r.diag == Diag::AdminDown));
+    assert_eq!(e.poll_timeout(), None);
+    e.handle_timeout(t(10_000));
+    e.handle_input(t(10_000), packet(B, &peer(State::Down, 5, 0)));
+    assert!(outputs(&mut e).is_empty());
+}
+
+#[test]
+fn socket_failure_is_admin_down_until_the_socket_opens() {
+    let mut p = Pair::standard(13);
+    p.run_until(t(4_000));
+    p.e[0].handle_input(
+        p.now,
+        Input::SocketFailed {
+            session: "to_b".into(),
+        },
+    );
+    p.pump();
+    assert_eq!(p.state(0), State::AdminDown);
+    // Left Up: the clients hear it is down.
+    assert_eq!(p.events.last().unwrap().1, 0);
+    assert!(!p.events.last().unwrap().3);
+    let n = p.sent.len();
+    p.run_until(t(6_000));
+    assert!(
+        p.sent[n..].iter().all(|s| s.1 == 1),
+        "AdminDown sends nothing"
+    );
+    assert!(p.e[0].discards().admin_down > 0);
+    assert_eq!(p.state(1), State::Down);
+    p.e[0].handle_input(
+        p.now,
+        Input::SocketOpened {
+            session: "to_b".into(),
+        },
+    );
+    assert_eq!(p.state(0), State::Down);
+    p.run_until(t(10_000));
+    assert_eq!((p.state(0), p.state(1)), (State::Up, State::Up));
+}
+
+#[test]
+fn poll_is_answered_with_an_immediate_final() {
+    let mut e = Engine::new(&config(vec![inst("a", B)]), t(0), 1);
+    let me = e.sessions()[0].local_discr;
+    outputs(&mut e);
+    // Down → Init on the peer's Down.
+    e.handle_input(t(10), packet(B, &peer(State::Down, 77, 0)));
+    assert_eq!(e.sessions()[0].local_state, State::Init);
+    assert!(outputs(&mut e).is_empty());
+    // Init → Up on the peer's Up; Up starts a Poll Sequence since idle_tx != min_tx.
+    e.handle_input(t(20), packet(B, &peer(State::Up, 77, me)));
+    let v = e.sessions()[0].clone();
+    assert_eq!(v.local_state, State::Up);
+    assert!(v.poll);
+    // While polling, the interval is still the one negotiated as Init with the peer
+    // Up: min_tx.
+    let out = outputs(&mut e);
+    assert!(matches!(&out[..], [Output::Event { up: true, .. }]));
+    let at = e.poll_timeout().unwrap();
+    e.handle_timeout(at);
+    let tx = sent(&outputs(&mut e));
+    assert_eq!(tx.len(), 1);
+    assert!(tx[0].poll && !tx[0].final_);
+    assert_eq!(tx[0].desired_min_tx, 100_000);
+    // The peer's Final ends the sequence.
+    let mut fin = peer(State::Up, 77, me);
+    fin.final_ = true;
+    e.handle_input(t(1_100), packet(B, &fin));
+    assert!(!e.sessions()[0].poll);
+    // The peer's Poll is answered at once with F set, and only once.
+    let mut poll = peer(State::Up, 77, me);
+    poll.poll = true;
+    poll.required_min_rx = 250_000;
+    e.handle_input(t(1_150), packet(B, &poll));
+    let tx = sent(&outputs(&mut e));
+    assert_eq!(tx.len(), 1);
+    assert!(tx[0].final_ && !tx[0].poll);
+    // The Poll's new Required Min RX applies at once.
+    assert_eq!(e.sessions()[0].local_tx_intv_us, 250_000);
+    let at = e.poll_timeout().unwrap();
+    e.handle_timeout(at);
+    let tx = sent(&outputs(&mut e));
+    assert!(!tx[0].final_);
+    // Without a Poll or Final, an Up session keeps its interval (RFC 5880 §6.8.3).
+    let mut slower = peer(State::Up, 77, me);
+    slower.required_min_rx = 500_000;
+    e.handle_input(t(1_400), packet(B, &slower));
+    assert_eq!(e.sessions()[0].local_tx_intv_us, 250_000);
+}
+
+#[test]
+fn ttl_check_follows_max_hops() {
+    let cases = [
+        // (max_hops, ttl, accepted)
+        (0, Some(255), true),
+        (0, Some(254), false),
+        (0, None, true),
+        (0, Some(0), true),
+        (1, Some(254), true),
+        (1, Some(253), false),
+        (254, Some(1), true),
+        (255, Some(1), true),
+    ];
+    for (max_hops, ttl, ok) in cases {
+        let mut c = inst("a", B);
+        c.max_hops = max_hops;
+        let mut e = Engine::new(&config(vec![c]), t(0), 1);
+        e.handle_input(
+            t(1),
+            Input::Packet {
+                src: B,
+                dst: Some(A),
+                ttl,
+                bytes: peer(State::Down, 9, 0).to_bytes(),
+            },
+        );
+        let init = e.sessions()[0].local_state == State::Init;
+        assert_eq!(init, ok, "max_hops {max_hops} ttl {ttl:?}");
+        assert_eq!(e.discards().ttl, u64::from(!ok));
+    }
+    // IPv6: the hop limit sent is 64 unless configured.
+    let mut c = inst("a", "2001:db8::2".parse().unwrap());
+    c.ttl = Some(200);
+    let mut e = Engine::new(&config(vec![c]), t(0), 1);
+    let r = peer(State::Down, 9, 0).to_bytes();
+    for (ttl, ok) in [(199, false), (200, true)] {
+        e.handle_input(
+            t(1),
+            Input::Packet {
+                src: "2001:db8::2".parse().unwrap(),
+                dst: None,
+                ttl: Some(ttl),
+                bytes: r.clone(),
+            },
+        );
+        assert_eq!(e.sessions()[0].local_state == State::Init, ok);
+    }
+}
+
+#[test]
+fn lookup_by_address_or_discriminator() {
+    let mut with_src = inst("s", B);
+    with_src.source_ip = Some(A);
+    let other: IpAddr = "10.0.0.9".parse().unwrap();
+    let mut e = Engine::new(&config(vec![with_src]), t(0), 1);
+    outputs(&mut e);
+    // Your Discriminator 0: by address; the destination must be the source_ip.
+    let down = peer(State::Down, 9, 0).to_bytes();
+    let pkt = |src, dst| Input::Packet {
+        src,
+        dst,
+        ttl: None,
+        bytes: down.clone(),
+    };
+    e.handle_input(t(1), pkt(B, Some(other)));
+    e.handle_input(t(1), pkt(other, Some(A)));
+    assert_eq!(e.discards().no_session, 2);
+    assert_eq!(e.sessions()[0].local_state, State::Down);
+    e.handle_input(t(1), pkt(B, None));
+    assert_eq!(e.sessions()[0].local_state, State::Init);
+    // A wrong discriminator finds nothing, whatever the address.
+    let me = e.sessions()[0].local_discr;
+    e.handle_input(t(2), packet(B, &peer(State::Init, 9, me ^ 1)));
+    assert_eq!(e.discards().no_session, 3);
+    // The right one from anywhere is the session's (keepalived does not check the
+    // sender of a packet with a discriminator).
+    e.handle_input(t(2), packet(other, &peer(State::Init, 9, me)));
+    assert_eq!(e.sessions()[0].local_state, State::Up);
+}
+
+#[test]
+fn authenticated_and_bogus_packets_are_discarded() {
+    let mut e = Engine::new(&config(vec![inst("a", B)]), t(0), 1);
+    let me = e.sessions()[0].local_discr;
+    let mut r = peer(State::Down, 9, me);
+    r.auth = Some(crate::wire::bfd::AuthSection {
+        auth_type: 1,
+        auth_len: 7,
+        data: vec![1, b'a', b'b', b'c', b'd'],
+    });
+    e.handle_input(t(1), packet(B, &r));
+    assert_eq!(e.discards().auth, 1);
+    let mut bad = peer(State::Down, 9, 0).to_bytes();
+    bad[0] = 0x40;
+    e.handle_input(
+        t(1),
+        Input::Packet {
+            src: B,
+            dst: None,
+            ttl: None,
+            bytes: bad,
+        },
+    );
+    assert_eq!(e.discards().bogus, 1);
+    assert_eq!(e.sessions()[0].local_state, State::Down);
+}
+
+#[test]
+fn reload_keeps_an_up_session_up() {
+    let mut p = Pair::standard(17);
+    p.run_until(t(4_000));
+    let before = p.e[0].sessions()[0].clone();
+    assert_eq!(before.local_state, State::Up);
+    let mut changed = inst("to_b", B);
+    changed.min_rx_us = 200 * MS;
+    let cfg = config(vec![inst("new", "10.0.0.3".parse().unwrap()), changed]);
+    p.e[0].handle_input(p.now, Input::Reload(Box::new(cfg)));
+    let out = outputs(&mut p.e[0]);
+    assert_eq!(
+        out,
+        [
+            Output::Open {
+                session: "new".into(),
+                src: None,
+                dst: "10.0.0.3".parse().unwrap(),
+                ttl: 255
+            },
+            Output::Event {
+                session: "new".into(),
+                up: false,
+                vrrp: true,
+                checker: true
+            },
+            Output::Event {
+                session: "to_b".into(),
+                up: true,
+                vrrp: true,
+                checker: true
+            },
+        ]
+    );
+    let after = p.e[0].session("to_b").unwrap();
+    assert_eq!(after.local_discr, before.local_discr);
+    assert_eq!(after.next_tx, before.next_tx);
+    // min_rx changed: a Poll Sequence tells the peer.
+    assert!(after.poll);
+    assert_ne!(
+        p.e[0].session("new").unwrap().local_discr,
+        after.local_discr
+    );
+    p.run_until(t(8_000));
+    assert_eq!(
+        (p.state(1), p.e[0].session("to_b").unwrap().local_state),
+        (State::Up, State::Up)
+    );
+    assert!(p
+        .events
+        .iter()
+        .filter(|e| e.0 > t(4_000))
+        .all(|e| e.3 || e.2 == "new"));
+    // B now sends no faster than A's new min_rx.
+    assert_eq!(p.e[1].sessions()[0].local_tx_intv_us, 200_000);
+    assert_eq!(
+        p.e[0].session("to_b").unwrap().local_detect_time_us,
+        600_000
+    );
+}
+
+#[test]
+fn reload_closes_removed_and_readdressed_sessions() {
+    let mut e = Engine::new(
+        &config(vec![inst("a", B), inst("b", B), inst("c", B)]),
+        t(0),
+        1,
+    );
+    outputs(&mut e);
+    let a_discr = e.session("a").unwrap().local_discr;
+    let mut c = inst("c", "10.0.0.7".parse().unwrap());
+    c.ttl = Some(5);
+    let mut a = inst("a", B);
+    a.ttl = Some(9);
+    e.handle_input(t(5), Input::Reload(Box::new(config(vec![c, a]))));
+    let out = outputs(&mut e);
+    let kinds: Vec<String> = out
+        .iter()
+        .map(|o| match o {
+            Output::Open { session, ttl, .. } => format!("open {session} {ttl}"),
+            Output::Event { session, up, .. } => format!("event {session} {up}"),
+            Output::Transmit { session, .. } => format!("tx {session}"),
+            Output::Close { session } => format!("close {session}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "close a",
+            "close b",
+            "close c",
+            "open c 5",
+            "open a 9",
+            "event c false",
+            "event a false"
+        ]
+    );
+    assert_eq!(e.session("a").unwrap().local_discr, a_discr);
+    assert!(e.session("b").is_none());
+}
+
+#[test]
+fn jitter_stays_within_rfc_5880_bounds() {
+    for mult in [1u8, 3] {
+        let (mut lo, mut hi) = (u64::MAX, 0);
+        for seed in 0..300 {
+            let mut c = inst("a", B);
+            c.multiplier = mult;
+            let mut e = Engine::new(&config(vec![c]), t(0), seed);
+            let mut last = t(0);
+            for _ in 0..5 {
+                let at = e.poll_timeout().unwrap();
+                let gap = (at - last).as_micros() as u64;
+                lo = lo.min(gap);
+                hi = hi.max(gap);
+                e.handle_timeout(at);
+                last = at;
+            }
+        }
+        // 1 s idle interval: 750–1000 ms, 750–900 ms with multiplier 1.
+        let top = if mult == 1 { 900_000 } else { 1_000_000 };
+        assert!(lo >= 750_000 && hi <= top, "mult {mult}: {lo}..{hi}");
+        // The whole range is used.
+        assert!(lo < 760_000 && hi > top - 10_000, "mult {mult}: {lo}..{hi}");
+    }
+}
+
+#[test]
+fn same_seed_same_run() {
+    let run = |seed| {
+        let mut p = Pair::standard(seed);
+        p.run_until(t(3_000));
+        p.sent
+    };
+    assert_eq!(run(99), run(99));
+    assert_ne!(run(99), run(100));
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut rng = SplitMix64::new(0xbfd);
+    let mut e = Engine::new(&config(vec![inst("a", B), inst("b", A)]), t(0), 1);
+    let discr = e.sessions()[0].local_discr;
+    for n in 0..20_000u64 {
+        let len = rng.up_to(40) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        // Make many of them look like BFD so the state machine sees them.
+        if len >= 24 && n % 2 == 0 {
+            bytes[0] = 0x20 | (bytes[0] & 0x07);
+            bytes[1] &= !0x05;
+            bytes[3] = len as u8;
+            bytes[8..12].copy_from_slice(&discr.to_be_bytes());
+            if bytes[2] == 0 {
+                bytes[2] = 1;
+            }
+        }
+        let now = t(n);
+        e.handle_input(
+            now,
+            Input::Packet {
+                src: if n % 3 == 0 { A } else { B },
+                dst: None,
+                ttl: Some(rng.next_u64() as u8),
+                bytes,
+            },
+        );
+        e.handle_timeout(now);
+        while let Some(o) = e.poll_output() {
+            if let Output::Transmit { bytes, .. } = o {
+                BfdRepr::parse_bytes(&bytes).unwrap();
+            }
+        }
+    }
+    let d = e.discards();
+    assert!(d.bogus > 0 && d.ttl + d.no_session > 0);
+}
+
+#[test]
+fn dump_follows_keepalived_lines() {
+    let mut p = Pair::standard(21);
+    p.run_until(t(4_000));
+    let host = DumpHost {
+        now: p.now,
+        wall_us: 1_796_494_962_864_674,
+        utc_offset_s: 0,
+        fd_in: Some(7),
+        fd_out: vec![("to_b".into(), 9)],
+    };
+    let text = p.e[0].dump_text(&host);
+    let v = p.e[0].sessions()[0].clone();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "------< BFD Data >------");
+    assert_eq!(lines[1], " fd_in = 7");
+    assert_eq!(lines[3], "------< BFD Topology >------");
+    assert_eq!(lines[4], " BFD Instance = to_b");
+    assert_eq!(lines[5], "   Neighbor IP = 10.0.0.2");
+    assert_eq!(lines[6], "   Required min RX interval = 100000 us");
+    assert_eq!(lines[9], "   Detection multiplier = 3");
+    assert_eq!(lines[10], "   TTL = 255");
+    assert_eq!(lines[13], "   send event to VRRP process = Yes");
+    assert_eq!(lines[15], "   fd_out 9");
+    assert_eq!(lines[16], "   thread_open_fd_out 0x(nil)");
+    assert_eq!(
+        lines[19],
+        "   thread_exp 0x0x".to_string() + &format!("{:x}", v.expires.unwrap().as_micros())
+    );
+    assert_eq!(lines[22], "   sands_rst = [disabled]");
+    assert_eq!(lines[24], "   local state = Up");
+    assert_eq!(
+        lines[26],
+        format!("   local discriminator = 0x{:x}", v.local_discr)
+    );
+    assert_eq!(lines[28], "   local diag = No Diagnostic");
+    assert_eq!(lines[35], "   !poll, !final");
+    assert_eq!(lines[38], "   local detection time = 300000 us");
+    let seen = v.last_seen.unwrap();
+    let wall = host.wall_us - (p.now - seen).as_micros() as u64;
+    assert!(lines[40].starts_with(&format!(
+        "   last seen = {}.{:06} (",
+        wall / 1_000_000,
+        wall % 1_000_000
+    )));
+    assert!(
+        lines[40].ends_with(&format!(" 2026.{:06})", wall % 1_000_000)),
+        "{}",
+        lines[40]
+    );
+    assert_eq!(lines.len(), 41);
+}
