@@ -48,3 +48,8 @@ fn agentx_fuzz_corpus_replays_without_panic() {
         keepalived_engine::agentx::fuzz::fuzz_agentx_input,
     );
 }
+
+#[test]
+fn bfd_fuzz_corpus_replays_without_panic() {
+    replay("bfd", 20, keepalived_engine::bfd::fuzz::fuzz_bfd_input);
+}
