@@ -23,6 +23,9 @@ pub struct Options {
     /// `-P` took the checker process out (`DAEMON_CHECKERS` cleared); a later `--all`
     /// puts it back.
     pub no_checker: bool,
+    /// `-B` took the BFD process out (`DAEMON_BFD` cleared); a later `--all` puts it
+    /// back. `-P` and `-C` leave it alone, as keepalived's do.
+    pub no_bfd: bool,
     /// `--all`: a child runs even when the configuration gives it nothing to do
     /// (`RUN_ALL_CHILDREN`).
     pub run_all: bool,
@@ -41,6 +44,8 @@ pub struct Options {
     pub pid_file: Option<PathBuf>,
     pub vrrp_pid_file: Option<PathBuf>,
     pub checkers_pid_file: Option<PathBuf>,
+    /// `-b`: the BFD child's pidfile.
+    pub bfd_pid_file: Option<PathBuf>,
     /// `-u`: the file creation mask, set before anything is created.
     pub umask: Option<u32>,
     /// `-s`: the network namespace to run in, overriding the configuration's
@@ -140,8 +145,7 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
                                default '/etc/keepalived/keepalived.conf'
   -P, --vrrp                   Only run with VRRP subsystem
   -C, --check                  Only run with Health-checker subsystem
-  -B, --no_bfd                 Don't run BFD subsystem (accepted with a warning:
-                               there is no BFD subsystem)
+  -B, --no_bfd                 Don't run BFD subsystem
       --all                    Force all child processes to run, even if have no
                                configuration
   -l, --log-console            Log messages to local console
@@ -170,8 +174,7 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
   -c, --checkers_pid=FILE      Use specified pidfile for checkers child process
   -a, --address-monitoring     Report all address additions/deletions notified via
                                netlink
-  -b, --bfd_pid=FILE           Use specified pidfile for BFD child process (accepted
-                               with a warning: there is no BFD process)
+  -b, --bfd_pid=FILE           Use specified pidfile for BFD child process
   -x, --snmp                   Enable SNMP subsystem (an AgentX sub-agent serving
                                the KEEPALIVED-MIB, RFC 2787 and RFC 6527 MIBs)
   -A, --snmp-agent-socket=FILE Use the specified socket for master agent
@@ -430,7 +433,9 @@ fn option(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, Str
             o.run_all = true;
             o.no_vrrp = false;
             o.no_checker = false;
+            o.no_bfd = false;
         }
+        S('B') | L("no_bfd") => o.no_bfd = true,
         S('l') | L("log-console") => o.log_console = true,
         // A second -D is keepalived's extra detail; there is one level of detail here.
         S('D') | L("log-detail") => o.log_detail = true,
@@ -465,6 +470,7 @@ fn option(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, Str
         S('p') | L("pid") => o.pid_file = Some(path(required(p, key)?)),
         S('r') | L("vrrp_pid") => o.vrrp_pid_file = Some(path(required(p, key)?)),
         S('c') | L("checkers_pid") => o.checkers_pid_file = Some(path(required(p, key)?)),
+        S('b') | L("bfd_pid") => o.bfd_pid_file = Some(path(required(p, key)?)),
         S('a') | L("address-monitoring") => o.address_monitoring = true,
         S('x') | L("snmp") => o.snmp.all = true,
         S('A') | L("snmp-agent-socket") => o.snmp.socket = Some(text(required(p, key)?, key)?),
@@ -516,15 +522,9 @@ fn option(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, Str
 /// warning that says why it does nothing.
 fn ignored(o: &mut Options, p: &mut lexopt::Parser, key: Key) -> Result<Flow, String> {
     use Key::{Long as L, Short as S};
-    const NO_BFD: &str = "keepalived-rs has no BFD subsystem";
     const MEM_CHECK: &str =
         "it drives the malloc checker of keepalived's --enable-mem-check builds, which keepalived-rs does not have";
     let (name, why) = match key {
-        S('B') | L("no_bfd") => ("-B/--no_bfd", NO_BFD),
-        S('b') | L("bfd_pid") => {
-            required(p, key)?;
-            ("-b/--bfd_pid", NO_BFD)
-        }
         S('L') | L("mem-check-log") => ("-L/--mem-check-log", MEM_CHECK),
         L("no-mem-check") => ("--no-mem-check", MEM_CHECK),
         L("perf") => {
@@ -681,9 +681,6 @@ mod tests {
     #[test]
     fn options_that_mean_nothing_here_are_named_in_a_warning() {
         for (line, named) in [
-            ("-B", "-B/--no_bfd"),
-            ("-b /run/bfd.pid", "-b/--bfd_pid"),
-            ("--bfd_pid=/run/bfd.pid", "-b/--bfd_pid"),
             ("-L", "-L/--mem-check-log"),
             ("--no-mem-check", "--no-mem-check"),
             ("--perf=end", "--perf"),
@@ -700,6 +697,24 @@ mod tests {
             // The argument was taken with the option, not left as a stray.
             assert!(!o.warnings[0].contains("unexpected"), "{line}");
         }
+    }
+
+    #[test]
+    fn bfd_options_are_carried_out() {
+        let o = ok("-B -b /run/x/bfd.pid");
+        assert!(o.no_bfd && o.warnings.is_empty(), "{:?}", o.warnings);
+        assert_eq!(o.bfd_pid_file, Some(PathBuf::from("/run/x/bfd.pid")));
+        assert_eq!(
+            ok("--bfd_pid=/b.pid").bfd_pid_file,
+            Some(PathBuf::from("/b.pid"))
+        );
+        assert!(ok("--no_bfd").no_bfd);
+        // keepalived's DAEMON_BFD bit: only -B clears it, --all sets it back, and -P
+        // and -C (the VRRP and checker bits) leave it alone.
+        assert!(!ok("-B --all").no_bfd);
+        assert!(ok("--all -B").no_bfd);
+        assert!(!ok("-P").no_bfd && !ok("-C").no_bfd);
+        assert_eq!(refused("-b"), ["missing parameter for option -b"]);
     }
 
     #[test]

@@ -75,6 +75,7 @@ fn daemon(opts: &cli::Options) -> ExitCode {
         None => parent(opts),
         Some(Process::Vrrp) => vrrp_child(opts),
         Some(Process::Checker) => checker_child(opts),
+        Some(Process::Bfd) => bfd_child(opts),
         Some(Process::Parent) => {
             tracing::error!("--child=parent is not a child process");
             ExitCode::from(EXIT_FATAL as u8)
@@ -184,11 +185,11 @@ fn parent(opts: &cli::Options) -> ExitCode {
 /// /run/NAME.pid, or /run/keepalived/NAME[_INSTANCE].pid with `use_pid_dir`, `instance`
 /// or `net_namespace` (whose name is the instance name unless `instance` gives one).
 fn default_pidfile(root: &RootOptions, name: &str) -> PathBuf {
-    let instance = root.instance.as_ref().or(root.net_namespace.as_ref());
-    if !root.use_pid_dir && instance.is_none() {
-        return PathBuf::from(format!("/run/{name}.pid"));
+    let path = pidfile_path(root, name);
+    if !path.starts_with(PID_DIR) {
+        return path;
     }
-    let dir = PathBuf::from("/run/keepalived");
+    let dir = PathBuf::from(PID_DIR);
     // rwxr-xr-x whatever the umask (`create_pid_dir()`).
     let made = std::fs::DirBuilder::new()
         .mode(0o755)
@@ -204,9 +205,21 @@ fn default_pidfile(root: &RootOptions, name: &str) -> PathBuf {
             tracing::warn!("creating {}: {e}", dir.display());
         }
     }
+    path
+}
+
+/// keepalived's `KEEPALIVED_PID_DIR`.
+const PID_DIR: &str = "/run/keepalived";
+
+/// [`default_pidfile`]'s path, without creating its directory.
+fn pidfile_path(root: &RootOptions, name: &str) -> PathBuf {
+    let instance = root.instance.as_ref().or(root.net_namespace.as_ref());
+    if !root.use_pid_dir && instance.is_none() {
+        return PathBuf::from(format!("/run/{name}.pid"));
+    }
     match instance {
-        Some(i) => dir.join(format!("{name}_{i}.pid")),
-        None => dir.join(format!("{name}.pid")),
+        Some(i) => PathBuf::from(PID_DIR).join(format!("{name}_{i}.pid")),
+        None => PathBuf::from(PID_DIR).join(format!("{name}.pid")),
     }
 }
 
@@ -334,6 +347,19 @@ fn checker_child(opts: &cli::Options) -> ExitCode {
     ExitCode::from(keepalived_linux::checker::run_checker(
         config, setup, &pidfile,
     ))
+}
+
+/// The BFD child: the BFD sessions until SIGTERM.
+fn bfd_child(opts: &cli::Options) -> ExitCode {
+    let Some((config, reloads)) = child_config(Process::Bfd) else {
+        return ExitCode::from(EXIT_CONFIG as u8);
+    };
+    let pidfile = opts
+        .bfd_pid_file
+        .clone()
+        .unwrap_or_else(|| default_pidfile(&config.root, "bfd"));
+    let setup = keepalived_linux::bfd::BfdSetup { reloads };
+    ExitCode::from(keepalived_linux::bfd::run_bfd(config, setup, &pidfile))
 }
 
 /// The VRRP child: the engine on raw sockets and netlink until SIGTERM.
@@ -522,4 +548,39 @@ fn config_test(opts: &cli::Options, log: Option<&std::path::Path>) -> ExitCode {
     // cost time.
     std::mem::forget(loaded);
     ExitCode::from(code as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// keepalived's `bfd_pidfile` beside the others (`keepalived/core/main.c`): /run/bfd.pid,
+    /// or under /run/keepalived with `use_pid_dir`, `instance` or `net_namespace`.
+    #[test]
+    fn each_process_has_keepalived_s_default_pidfile() {
+        let mut root = RootOptions::default();
+        for name in ["keepalived", "vrrp", "checkers", "bfd"] {
+            assert_eq!(
+                pidfile_path(&root, name),
+                PathBuf::from(format!("/run/{name}.pid"))
+            );
+        }
+        root.use_pid_dir = true;
+        assert_eq!(
+            pidfile_path(&root, "bfd"),
+            PathBuf::from("/run/keepalived/bfd.pid")
+        );
+        root.net_namespace = Some("blue".into());
+        assert_eq!(
+            pidfile_path(&root, "bfd"),
+            PathBuf::from("/run/keepalived/bfd_blue.pid")
+        );
+        // `instance` names the files over the namespace.
+        root.instance = Some("lb1".into());
+        root.use_pid_dir = false;
+        assert_eq!(
+            pidfile_path(&root, "bfd"),
+            PathBuf::from("/run/keepalived/bfd_lb1.pid")
+        );
+    }
 }

@@ -13,6 +13,13 @@
 //! restarts a child that dies unless `-R`, with a growing delay while the child keeps
 //! dying young, and takes the VIPs of a dead VRRP child off the host meanwhile. On
 //! SIGTERM it stops the children, waiting `child_wait_time` before SIGKILL.
+//!
+//! The BFD child tells the VRRP and checker children of its sessions down two pipes the
+//! parent opens before any child and keeps for its whole life (`open_bfd_pipes()`,
+//! [`crate::bfd::events`]), so a child restarted reads where the last one left off.
+//! Whenever the parent starts a VRRP or checker child while a BFD child runs, it sends
+//! the BFD child SIGUSR2, and the BFD child writes every session's state again: the new
+//! child learns them at once, where keepalived's waits for each session's next change.
 
 pub mod children;
 pub mod config_check;
@@ -35,6 +42,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use crate::bfd::events::{self as bfd_events, EventPipes};
 use crate::config_channel::{self, ChildLink};
 use crate::host::netlink::Netlink;
 use crate::host::process::{Process, EXIT_CONFIG, EXIT_FATAL};
@@ -141,6 +149,8 @@ struct Parent {
     notify: Option<SdNotify>,
     /// `--metrics`: the children's query channels, which the endpoint asks.
     queries: Option<Arc<metrics::channel::Children>>,
+    /// The BFD child's event pipes to the VRRP and checker children.
+    bfd_pipes: EventPipes,
 }
 
 /// Runs the parent until SIGTERM/SIGINT or a child's permanent failure. Returns the exit
@@ -168,6 +178,15 @@ pub fn run(setup: ParentSetup) -> u8 {
             }
         };
         let (exit_tx, exits) = unbounded_channel();
+        // Before any child starts (`start_keepalived()`: "must be opened before vrrp and
+        // bfd start"); keepalived stops if it cannot.
+        let bfd_pipes = match EventPipes::open() {
+            Ok(p) => p,
+            Err(e) => {
+                error!("Unable to create the BFD event pipes: {e}");
+                return EXIT_FATAL;
+            }
+        };
         let mut loader = Loader::new(setup.load.clone());
         let roles = Roles::from_args(&setup.args);
         let mut parent = Parent {
@@ -186,6 +205,7 @@ pub fn run(setup: ParentSetup) -> u8 {
             last_timed: None,
             notify: SdNotify::from_env(),
             queries: None,
+            bfd_pipes,
         };
         if let Some(listener) = parent.setup.metrics.take() {
             let children = Arc::new(metrics::channel::Children::default());
@@ -281,8 +301,9 @@ impl Parent {
             cmd.env_remove(var);
         }
         let channel = theirs.as_raw_fd();
-        // `--metrics`: a query channel beside the configuration's.
-        let queries = match &self.queries {
+        // `--metrics`: a query channel beside the configuration's. The BFD child has
+        // nothing the endpoint serves.
+        let queries = match self.queries.as_ref().filter(|_| role != Process::Bfd) {
             Some(_) => match metrics::channel::Children::pair() {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -303,6 +324,14 @@ impl Parent {
             ),
             None => cmd.env_remove(metrics::channel::QUERY_ENV),
         };
+        // Its ends of the BFD event pipes, installed last: the parent keeps its own
+        // above every descriptor a child is given, so no install overwrites another.
+        let bfd_ends = self.bfd_pipes.for_child(role);
+        if bfd_ends.iter().any(Option::is_some) {
+            cmd.env(bfd_events::EVENTS_ENV, "1");
+        } else {
+            cmd.env_remove(bfd_events::EVENTS_ENV);
+        }
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
@@ -317,6 +346,7 @@ impl Parent {
                 if let Some(fd) = query_fd {
                     metrics::channel::install_in_child(fd)?;
                 }
+                bfd_events::install_in_child(bfd_ends)?;
                 signals::set_mask(libc::SIG_BLOCK)
             });
         }
@@ -364,7 +394,27 @@ impl Parent {
             link,
             retiring: None,
         });
+        if matches!(role, Process::Vrrp | Process::Checker) {
+            self.bfd_resend();
+        }
         Ok(())
+    }
+
+    /// SIGUSR2 to the running BFD child: it writes every session's state again, for the
+    /// VRRP or checker child just started. A BFD child starting after it writes them all
+    /// anyway; one not yet listening holds the signal blocked until it is
+    /// ([`signals::set_mask`]).
+    fn bfd_resend(&self) {
+        for c in &self.running {
+            if c.role == Process::Bfd && c.retiring.is_none() {
+                debug!(
+                    "asking the BFD child process({}) for every session's state",
+                    c.pid
+                );
+                // SAFETY: signalling a child we started and have not yet reaped.
+                unsafe { libc::kill(c.pid, libc::SIGUSR2) };
+            }
+        }
     }
 
     fn forward(&self, sig: i32, to: impl Fn(Process) -> bool) {
@@ -666,6 +716,7 @@ impl Parent {
             "Reload: the configuration has no {} left: stopping the {} child process({pid})",
             match c.role {
                 Process::Vrrp => "vrrp_instance or static address, route or rule",
+                Process::Bfd => "bfd_instance",
                 _ => "virtual_server",
             },
             c.role.title()

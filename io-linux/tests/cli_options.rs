@@ -221,8 +221,6 @@ fn every_keepalived_option_is_accepted() {
     assert_eq!(code, 0, "{text}");
     // Those that cannot act here name themselves.
     for named in [
-        "-B/--no_bfd ignored",
-        "-b/--bfd_pid ignored",
         "-L/--mem-check-log ignored",
         "--no-mem-check ignored",
         "--perf ignored",
@@ -618,6 +616,7 @@ fn a_running_daemon_acts_on_its_options() {
     .unwrap();
     let pattern = format!("/tmp/kars-cli-daemon-{}.%p", std::process::id());
     let checker_pid = dir.path("checkers.pid");
+    let bfd_pid = dir.path("bfd.pid");
     let mut child = Command::new(BIN)
         .args(["-n", "-l", "-G", "-f"])
         .arg(&conf)
@@ -627,6 +626,8 @@ fn a_running_daemon_acts_on_its_options() {
         .arg(dir.path("vrrp.pid"))
         .arg("-c")
         .arg(&checker_pid)
+        .arg("-b")
+        .arg(&bfd_pid)
         .args(["-s", &ns.0, "--all", "-a", "-u", "027", "-m"])
         .arg(format!("-M{pattern}"))
         .args([
@@ -708,8 +709,17 @@ fn a_running_daemon_acts_on_its_options() {
             "{:?}",
             lines.seen
         );
+        // -B after --all: every child but the BFD one (keepalived's DAEMON_BFD bit).
         assert!(
-            lines.wait_for("-B/--no_bfd ignored", Duration::from_secs(1)),
+            !bfd_pid.exists(),
+            "a BFD child ran with -B: {:?}",
+            lines.seen
+        );
+        assert!(
+            !lines
+                .seen
+                .iter()
+                .any(|l| l.contains("Starting the BFD child")),
             "{:?}",
             lines.seen
         );

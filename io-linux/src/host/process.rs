@@ -11,6 +11,8 @@ pub enum Process {
     Parent,
     Vrrp,
     Checker,
+    /// The BFD process (`keepalived/bfd/bfd_daemon.c`).
+    Bfd,
 }
 
 impl Process {
@@ -20,6 +22,7 @@ impl Process {
             Process::Parent => c"Keepalived",
             Process::Vrrp => c"Keepalived_vrrp",
             Process::Checker => c"Keepalived_healthcheckers",
+            Process::Bfd => c"Keepalived_bfd",
         }
     }
 
@@ -29,6 +32,7 @@ impl Process {
             Process::Parent => "",
             Process::Vrrp => "_vrrp",
             Process::Checker => "_healthcheckers",
+            Process::Bfd => "_bfd",
         }
     }
 
@@ -38,6 +42,7 @@ impl Process {
             Process::Parent => "Parent",
             Process::Vrrp => "VRRP",
             Process::Checker => "Healthcheck",
+            Process::Bfd => "BFD",
         }
     }
 
@@ -48,6 +53,7 @@ impl Process {
             Process::Parent => "parent",
             Process::Vrrp => "vrrp",
             Process::Checker => "checker",
+            Process::Bfd => "bfd",
         }
     }
 
@@ -55,6 +61,7 @@ impl Process {
         match s {
             "vrrp" => Some(Process::Vrrp),
             "checker" => Some(Process::Checker),
+            "bfd" => Some(Process::Bfd),
             _ => None,
         }
     }

@@ -25,6 +25,7 @@ fn configured(role: Process, g: &GlobalDefs) -> Option<&str> {
         Process::Parent => g.process_name.as_deref(),
         Process::Vrrp => g.vrrp_process_name.as_deref(),
         Process::Checker => g.checker_process_name.as_deref(),
+        Process::Bfd => g.bfd_process_name.as_deref(),
     }
 }
 

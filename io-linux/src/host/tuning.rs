@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use keepalived_engine::config::model::{Config, GlobalDefs};
 use tracing::{info, warn};
 
-/// One process's share of global_defs: `vrrp_*` or `checker_*`.
+/// One process's share of global_defs: `vrrp_*`, `checker_*` or `bfd_*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessTuning<'a> {
     pub nice: Option<i32>,
@@ -37,6 +37,17 @@ impl<'a> ProcessTuning<'a> {
             rlimit_rttime_us: g.checker_rlimit_rttime_us,
             no_swap: g.checker_no_swap,
             cpu_affinity: &g.checker_cpu_affinity,
+        }
+    }
+
+    /// `bfd_*`, as `start_bfd()` sets them on the BFD process.
+    pub fn bfd(g: &'a GlobalDefs) -> Self {
+        ProcessTuning {
+            nice: g.bfd_priority,
+            rt_priority: g.bfd_rt_priority,
+            rlimit_rttime_us: g.bfd_rlimit_rttime_us,
+            no_swap: g.bfd_no_swap,
+            cpu_affinity: &g.bfd_cpu_affinity,
         }
     }
 }
@@ -204,6 +215,27 @@ pub fn script_nofile() -> Option<(u64, u64)> {
 mod tests {
     use super::*;
     use keepalived_engine::config::{parse_str, ParseOptions};
+
+    #[test]
+    fn the_bfd_process_takes_the_bfd_settings() {
+        let loaded = parse_str(
+            "global_defs {\n bfd_priority -5\n bfd_rt_priority 20\n bfd_rlimit_rttime 5000\n \
+             bfd_no_swap\n bfd_cpu_affinity 0 1\n vrrp_priority 3\n}\n",
+            &ParseOptions::default(),
+        );
+        let t = ProcessTuning::bfd(&loaded.config.global);
+        assert_eq!(
+            t,
+            ProcessTuning {
+                nice: Some(-5),
+                rt_priority: Some(20),
+                rlimit_rttime_us: 5000,
+                no_swap: true,
+                cpu_affinity: &[0, 1],
+            }
+        );
+        assert_eq!(ProcessTuning::vrrp(&loaded.config.global).nice, Some(3));
+    }
 
     #[test]
     fn nofile_is_raised_only_when_short_and_never_lowered() {
