@@ -468,10 +468,12 @@ impl EventWriter {
     }
 
     /// A session's state: to the VRRP process if `vrrp`, to the checker if `checker`.
-    pub(crate) fn event(&mut self, session: &str, up: bool, vrrp: bool, checker: bool) {
-        self.told
-            .insert(session.to_string(), Told { up, vrrp, checker });
-        self.write(session, Told { up, vrrp, checker });
+    /// Whether it is news: a session not told before, or told another state.
+    pub(crate) fn event(&mut self, session: &str, up: bool, vrrp: bool, checker: bool) -> bool {
+        let told = Told { up, vrrp, checker };
+        let before = self.told.insert(session.to_string(), told);
+        self.write(session, told);
+        before.is_none_or(|b| b.up != up)
     }
 
     fn write(&mut self, session: &str, t: Told) {
@@ -620,12 +622,16 @@ mod tests {
             let mut w = EventWriter::with(Some(vw), Some(cw));
             let mut vrrp = EventReader::new(vr).unwrap();
             let mut checker = EventReader::new(cr).unwrap();
-            w.event("both", true, true, true);
-            w.event("vrrp_only", false, true, false);
+            assert!(w.event("both", true, true, true));
+            assert!(!w.event("both", true, true, true));
+            assert!(w.event("vrrp_only", false, true, false));
             w.event("checker_only", true, false, true);
             let rec = |n: &str, up| Record { name: n.into(), up };
+            // A state told again is written again: the reader may be new.
+            assert_eq!(vrrp.next().await, rec("both", true));
             assert_eq!(vrrp.next().await, rec("both", true));
             assert_eq!(vrrp.next().await, rec("vrrp_only", false));
+            assert_eq!(checker.next().await, rec("both", true));
             assert_eq!(checker.next().await, rec("both", true));
             assert_eq!(checker.next().await, rec("checker_only", true));
             // A session a reload removed is not told again.

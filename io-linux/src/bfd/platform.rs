@@ -169,12 +169,14 @@ impl Platform for LinuxBfd {
             vrrp,
             checker,
         } = event;
-        info!(
-            session = %session,
-            "BFD_Instance({session}) {}",
-            if up { "Up" } else { "Down" }
-        );
-        self.events.event(&session, up, vrrp, checker);
+        let state = if up { "Up" } else { "Down" };
+        // A reload tells every session's state again (`bfd_register_workers()`): said
+        // only where it is news.
+        if self.events.event(&session, up, vrrp, checker) {
+            info!(session = %session, "BFD_Instance({session}) {state}");
+        } else {
+            debug!(session = %session, "BFD_Instance({session}) still {state}");
+        }
     }
 
     fn send_failed(&mut self, session: &str, error: &io::Error) {
