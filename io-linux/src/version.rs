@@ -9,10 +9,11 @@ pub const KEEPALIVED: &str = "Keepalived v2.2.7 (01/16,2022)";
 /// That release's number alone, for labels (`keepalived_rs_build_info`).
 pub const KEEPALIVED_RELEASE: &str = "2.2.7";
 
-/// keepalived's "Config options" words for what this build carries out; BFD, SNMP and
-/// DBus are not among them.
+/// keepalived's "Config options" words for what this build carries out, in keepalived's
+/// order (BFD after JSON, as Debian's `--enable-bfd` build prints it); SNMP and DBus are
+/// not among them.
 pub const CONFIG_OPTIONS: &str =
-    "NFTABLES LVS REGEX VRRP VRRP_AUTH VRRP_VMAC JSON INIT=systemd SYSTEMD_NOTIFY";
+    "NFTABLES LVS REGEX VRRP VRRP_AUTH VRRP_VMAC JSON BFD INIT=systemd SYSTEMD_NOTIFY";
 
 /// `keepalived-rs v0.1.0, compatible with Keepalived v2.2.7 (01/16,2022)`.
 pub fn title() -> String {
@@ -66,5 +67,7 @@ mod tests {
         assert!(first.starts_with("keepalived-rs v"), "{first}");
         assert!(first.contains("Keepalived v2.2.7 (01/16,2022)"), "{first}");
         assert!(running_on().starts_with("Linux "), "{}", running_on());
+        // Scripts that look for the BFD subsystem find it.
+        assert!(v.contains(" JSON BFD "), "{v}");
     }
 }
