@@ -10,6 +10,7 @@ use keepalived_engine::check::{
     PROBE_GRACE_US, SMTP_DEFAULT_HELO,
 };
 use keepalived_engine::config::model::{LvsKind, Protocol};
+use keepalived_engine::config::{parse_str, ParseOptions};
 use keepalived_engine::time::Instant;
 
 const VS: &str = "[192.168.201.15]:tcp:80";
@@ -680,17 +681,72 @@ fn smtp_dns_and_misc_probe_specs_have_keepalived_defaults() {
     assert_eq!(p[3].1.timeout_us, 4 * S);
 }
 
-// BFD_CHECK is not a probe here: logged, counted as up.
+// check_bfd.c: BFD_CHECK never probes; it follows its bfd_instance's session through
+// the usual path (FIFO, IPVS), starting up without alpha.
 #[test]
-fn unsupported_checkers_count_as_up_and_are_logged() {
-    let mut h = Harness::new(&conf("warmup 0", &rs("1.2.3.4", "BFD_CHECK { name b1 }")));
+fn bfd_check_follows_its_session_and_never_probes() {
+    let text = "bfd_instance b1 {\n neighbor_ip 10.0.0.9\n}\n".to_string()
+        + &conf("warmup 0", &rs("1.2.3.4", "BFD_CHECK { name b1 }"));
+    let mut h = Harness::new(&text);
     h.run_secs(100.0);
     assert!(h.probes().is_empty());
     assert!(h.alive("1.2.3.4"));
     assert_eq!(h.dest_weight("1.2.3.4"), Some(1));
-    assert!(h.outs.iter().any(|(_, o)| matches!(o,
-        CheckOutput::Log { message, real_server: Some(r), .. }
-            if message.contains("BFD_CHECK") && r == "[1.2.3.4]:tcp:80")));
+    let bfd = |up| CheckInput::Bfd {
+        name: "b1".into(),
+        up,
+    };
+    h.input(bfd(false));
+    assert!(!h.alive("1.2.3.4"));
+    assert_eq!(h.dest_weight("1.2.3.4"), None);
+    assert!(h
+        .fifo()
+        .iter()
+        .any(|(_, l)| l == &rs_line("1.2.3.4", "DOWN")));
+    h.input(bfd(true));
+    assert!(h.alive("1.2.3.4"));
+    assert!(h.fifo().iter().any(|(_, l)| l == &rs_line("1.2.3.4", "UP")));
+    h.run_secs(100.0);
+    assert!(h.probes().is_empty());
+}
+
+// bfd_name_handler(), bfd_end_handler(): a BFD_CHECK must name a bfd_instance read
+// before it; otherwise it is skipped with keepalived's messages.
+#[test]
+fn bfd_check_without_a_known_name_is_skipped() {
+    let errors = |text: &str| -> Vec<String> {
+        parse_str(text, &ParseOptions::default())
+            .diagnostics
+            .iter()
+            .filter(|d| d.counts_as_error())
+            .map(|d| d.message.clone())
+            .collect()
+    };
+    assert_eq!(
+        errors(&conf("", &rs("1.2.3.4", "BFD_CHECK { name b1 }"))),
+        ["([1.2.3.4]:tcp:80) BFD_CHECK - BFD b1 not configured"]
+    );
+    assert_eq!(
+        errors(&conf("", &rs("1.2.3.4", "BFD_CHECK { alpha }"))),
+        ["([1.2.3.4]:tcp:80) No name has been specified for BFD_CHECKER - skipping"]
+    );
+    let vrrp_only = "bfd_instance b1 {\n neighbor_ip 10.0.0.9\n vrrp\n}\n".to_string()
+        + &conf("", &rs("1.2.3.4", "BFD_CHECK { name b1 }"));
+    assert_eq!(
+        errors(&vrrp_only),
+        ["([1.2.3.4]:tcp:80) BFD_CHECK - BFD b1 not configured"]
+    );
+    let twice = "bfd_instance b1 {\n neighbor_ip 10.0.0.9\n}\n".to_string()
+        + &conf(
+            "",
+            &rs("1.2.3.4", "BFD_CHECK { name b1 }\n BFD_CHECK { name b1 }"),
+        );
+    assert_eq!(
+        errors(&twice),
+        ["([1.2.3.4]:tcp:80) BFD_CHECK - RS already monitoring b1"]
+    );
+    let cfg = parse_str(&twice, &ParseOptions::default()).config;
+    assert_eq!(cfg.virtual_servers[0].real_servers[0].checkers.len(), 1);
 }
 
 // smtp_alert(): real server transitions (SMTP_MSG_RS) and quorum (SMTP_MSG_VS), only with

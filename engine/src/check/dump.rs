@@ -99,6 +99,7 @@ impl DumpCfg {
             bfds: config
                 .bfd_instances
                 .iter()
+                .filter(|b| b.to_checker())
                 .map(|b| b.name.clone())
                 .collect(),
         }
@@ -537,7 +538,17 @@ impl CheckEngine {
         let _ = writeln!(s, "   Up = {}", yes_no(c.is_up));
         let _ = writeln!(s, "   Has run = {}", yes_no(c.has_run));
         let _ = writeln!(s, "   Current weight = {}", cur_weight(r, c));
-        if !file {
+        if matches!(c.cfg.kind, CheckerKind::BfdCheck { .. }) {
+            // No launch function: check_check_data() leaves queue_checker()'s "unset"
+            // ULONG_MAX / UINT_MAX timers and retries as they are.
+            let _ = writeln!(s, "   Alpha = {}", yes_no(sched.alpha));
+            let _ = writeln!(s, "   Delay loop = {} us", u64::MAX);
+            let _ = writeln!(s, "   Warmup = {} us", u64::MAX);
+            let _ = writeln!(s, "   Retries = {}", u32::MAX);
+            let _ = writeln!(s, "   Delay before retry = {} us", u64::MAX);
+            let _ = writeln!(s, "   Retries iterations = {}", u32::MAX);
+            s.push_str("   Default delay before retry = 1000000 us\n");
+        } else if !file {
             let _ = writeln!(s, "   Alpha = {}", yes_no(sched.alpha));
             let _ = writeln!(s, "   Delay loop = {} us", sched.delay_loop_us);
             let _ = writeln!(s, "   Warmup = {} us", sched.warmup_us);

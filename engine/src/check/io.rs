@@ -24,6 +24,10 @@ pub enum CheckInput {
     /// A `track_file`'s value changed (or was read at a reload): FILE_CHECKs on it
     /// follow (`update_track_file_status()`).
     TrackFile { name: String, value: i64 },
+    /// A `bfd_instance`'s session went Up (`up`) or Down, as the BFD process reports it
+    /// (`bfd_event_t`): each BFD_CHECK naming it moves its real server through the
+    /// usual up/down path (`bfd_check_handle_event()`).
+    Bfd { name: String, up: bool },
     /// SIGHUP with the new (completed) configuration.
     Reload(Box<Config>),
     /// SIGTERM: remove what was configured; with `omega`, run the down notifiers.

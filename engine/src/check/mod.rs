@@ -25,6 +25,7 @@
 //! SIGUSR1 text). [`http`] is HTTP_GET's request and response handling without the
 //! socket, shared by the Linux prober and the simulator.
 
+mod bfd_check;
 mod dump;
 mod file_check;
 pub mod groups;
@@ -39,7 +40,7 @@ pub mod probe;
 mod probe_spec;
 mod quorum;
 mod reload;
-mod rng;
+pub(crate) mod rng;
 mod runtime;
 mod schedule;
 mod setup;
@@ -247,6 +248,7 @@ impl CheckEngine {
                 }
             }
             CheckInput::TrackFile { name, value } => self.track_file(name, value),
+            CheckInput::Bfd { name, up } => self.bfd_event(&name, up),
             CheckInput::Reload(cfg) => self.reload(now, *cfg),
             CheckInput::Shutdown => self.shutdown(),
         }

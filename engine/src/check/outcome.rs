@@ -223,7 +223,7 @@ impl CheckEngine {
 
     /// A checker's verdict changed (or its first verdict): the real server follows, and
     /// the checker's SMTP alert goes out (`tcp_epilog()`'s `smtp_alert(SMTP_MSG_RS, …)`).
-    fn checker_transition(&mut self, loc: Loc, up: bool, body: String) {
+    pub(super) fn checker_transition(&mut self, loc: Loc, up: bool, body: String) {
         let (vi, ri, _) = loc;
         let checker_was_up = self.checker(loc).is_up;
         let rs_was_alive = self.vss[vi].rss[ri].alive;

@@ -13,7 +13,7 @@ use crate::time::Instant;
 pub(super) struct CheckerRt {
     pub(super) id: ProbeId,
     pub(super) cfg: Checker,
-    /// BFD_CHECK and checkers without what they need never probe and count as up.
+    /// Checkers without what they need never probe and count as up.
     pub(super) supported: bool,
     pub(super) is_up: bool,
     pub(super) has_run: bool,
@@ -45,9 +45,14 @@ impl CheckerRt {
     pub(super) fn alpha(&self) -> bool {
         self.cfg.schedule.alpha
     }
-    /// Whether it runs probes: FILE_CHECK follows its file instead.
+    /// Whether it runs probes: FILE_CHECK follows its file and BFD_CHECK its BFD
+    /// session instead.
     pub(super) fn probes(&self) -> bool {
-        self.supported && !matches!(self.cfg.kind, CheckerKind::FileCheck { .. })
+        self.supported
+            && !matches!(
+                self.cfg.kind,
+                CheckerKind::FileCheck { .. } | CheckerKind::BfdCheck { .. }
+            )
     }
 }
 

@@ -32,7 +32,6 @@ fn format_rs(addr: IpAddr, port: u16, p: Protocol) -> String {
 /// Whether a checker can run here, and why not.
 fn unsupported_reason(kind: &CheckerKind) -> Option<&'static str> {
     match kind {
-        CheckerKind::BfdCheck { .. } => Some("BFD_CHECK is not a probe and is not supported"),
         CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.urls.is_empty() => {
             Some("it has no url")
         }

@@ -45,6 +45,7 @@ pub fn complete(cfg: &mut Config, diags: &mut Diagnostics) {
         instance(cfg, &mut vi, &mut cx);
         cfg.instances[i] = vi;
     }
+    sync_group_bfds(cfg, &mut cx);
     unique_vrids(cfg, &mut cx);
     lvs_sync_daemon(cfg, &mut cx);
     let global = cfg.global.clone();
@@ -124,6 +125,44 @@ fn sync_groups(cfg: &mut Config, cx: &mut Ctx<'_>) {
                     } else {
                         vi.sync_group = Some(g.name.clone());
                     }
+                }
+            }
+        }
+    }
+}
+
+/// `sync_group_tracking_init()`: a sync group with an address owner among its members
+/// cannot have a weighted track_bfd, which then counts as unweighted; a BFD the member
+/// also tracks itself is followed once, by the member's entry.
+fn sync_group_bfds(cfg: &mut Config, cx: &mut Ctx<'_>) {
+    for g in &mut cfg.sync_groups {
+        let members = || {
+            cfg.instances
+                .iter()
+                .filter(|vi| vi.sync_group.as_deref() == Some(g.name.as_str()))
+        };
+        if members().any(|vi| vi.priority == 255) {
+            for r in g.trackers.bfds.iter_mut().filter(|r| r.weight != Some(0)) {
+                cx.error(
+                    g.defined_at.as_ref(),
+                    format!(
+                        "({}) Cannot have weighted track bfd '{}' with member having priority 255 - setting weight 0",
+                        g.name, r.name
+                    ),
+                );
+                r.weight = Some(0);
+            }
+        }
+        for vi in members() {
+            for r in &g.trackers.bfds {
+                if vi.trackers.bfds.iter().any(|o| o.name == r.name) {
+                    cx.warn(
+                        vi.defined_at.as_ref(),
+                        format!(
+                            "({}) track_bfd {} is configured on VRRP instance and sync group. Remove vrrp instance config",
+                            vi.name, r.name
+                        ),
+                    );
                 }
             }
         }
@@ -479,12 +518,6 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
             .find(|s| s.name == n)
             .map(|s| (s.weight, s.weight_reverse))
     };
-    let bfds = |n: &str| {
-        cfg.bfd_instances
-            .iter()
-            .find(|s| s.name == n)
-            .map(|s| (s.weight, s.weight_reverse))
-    };
     resolve_refs(
         &mut vi.trackers.scripts,
         scripts,
@@ -512,15 +545,29 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
         at,
         cx,
     );
-    resolve_refs(
-        &mut vi.trackers.bfds,
-        bfds,
-        "track_bfd",
-        "bfd_instance",
-        &name,
-        at,
-        cx,
-    );
+    // track_bfd was looked up as it was read (`alloc_track_bfd()`). An owner, or a
+    // member of a sync group without sync_group_tracking_weight, drops a weighted one
+    // (`vrrp_complete_instance()`: "Ignore any weighted tracked bfd").
+    if force_zero {
+        let why = if in_sync_group && !tracking_weight {
+            "SYNC group"
+        } else {
+            "address_owner"
+        };
+        vi.trackers.bfds.retain(|r| {
+            let weight = r.weight.unwrap_or(0);
+            if weight != 0 {
+                cx.error(
+                    at,
+                    format!(
+                        "({name}) ignoring tracked bfd {} with weight {weight} due to {why}",
+                        r.name
+                    ),
+                );
+            }
+            weight == 0
+        });
+    }
     for r in &mut vi.trackers.interfaces {
         r.weight.get_or_insert(0);
     }
@@ -530,7 +577,6 @@ fn instance(cfg: &Config, vi: &mut VrrpInstance, cx: &mut Ctx<'_>) {
             &mut vi.trackers.scripts,
             &mut vi.trackers.files,
             &mut vi.trackers.processes,
-            &mut vi.trackers.bfds,
         ];
         for list in all {
             for r in list.iter_mut() {

@@ -1066,6 +1066,19 @@ impl Engine {
                 self.process_text(&mut s, p);
             }
         }
+        // Every bfd_instance this process hears of, tracked or not.
+        let bfds: Vec<_> = self
+            .config
+            .bfd_instances
+            .iter()
+            .filter(|b| b.to_vrrp())
+            .collect();
+        if !bfds.is_empty() {
+            s.push_str("------< VRRP Track BFDs >------\n");
+            for b in bfds {
+                self.bfd_text(&mut s, b);
+            }
+        }
         if !host.interfaces.is_empty() {
             s.push_str("------< Interfaces >------\n");
             let delays = self.garp_delays(host);
@@ -1869,6 +1882,49 @@ impl Engine {
         self.tracking_text(s, |t| &t.processes, &p.name, p.weight);
     }
 
+    /// `dump_vrrp_tracked_bfd()`: the BFD's own weight, its state, and the instances
+    /// following it with the weight each gives (its `tracking_vrrp` list: the instances
+    /// that track it, then the sync groups' other members).
+    fn bfd_text(&self, s: &mut String, b: &crate::config::model::BfdInstance) {
+        let _ = writeln!(s, " VRRP Track BFD = {}", b.name);
+        let _ = writeln!(
+            s,
+            "   Weight = {}{}",
+            b.weight,
+            if b.weight_reverse { " reverse" } else { "" }
+        );
+        let up = self.bfds.get(&b.name).copied().unwrap_or(false);
+        let _ = writeln!(s, "   Bfd is {}", if up { "up" } else { "down" });
+        let tracks = |t: &Trackers| t.bfds.iter().any(|r| r.name == b.name);
+        let direct = self.instances.iter().filter(|i| tracks(&i.cfg.trackers));
+        let via_groups = self
+            .groups
+            .iter()
+            .filter(|g| tracks(&g.cfg.trackers))
+            .flat_map(|g| g.members.iter().filter_map(|&m| self.instances.get(m)))
+            .filter(|i| !tracks(&i.cfg.trackers));
+        let mut lines = Vec::new();
+        for i in direct.chain(via_groups) {
+            let group = i.sync.map(|g| &self.groups[g].cfg);
+            let bfd_cfg = &self.config.bfd_instances;
+            if let Some(t) = super::track::bfd_tracks(&i.cfg, group, bfd_cfg)
+                .into_iter()
+                .find(|t| t.name == b.name)
+            {
+                lines.push(format!(
+                    "     {}, weight {}{}\n",
+                    i.name(),
+                    t.weight,
+                    if t.reverse { " reverse" } else { "" }
+                ));
+            }
+        }
+        if !lines.is_empty() {
+            s.push_str("   Tracking instances :\n");
+            lines.iter().for_each(|l| s.push_str(l));
+        }
+    }
+
     /// `dump_vrrp()`.
     fn instance_text(&self, s: &mut String, i: &Instance, host: &DumpHost) {
         let (c, gl) = (&i.cfg, &self.config.global);
@@ -2243,6 +2299,12 @@ impl Engine {
                 ));
             }
         }
+        if !c.trackers.bfds.is_empty() {
+            w("   Tracked BFDs :".into());
+            for t in &c.trackers.bfds {
+                w(bfd_ref_line(t));
+            }
+        }
         w(format!(
             "   Using smtp notification = {}",
             if c.smtp_alert { "yes" } else { "no" }
@@ -2359,6 +2421,12 @@ impl Engine {
                 let _ = writeln!(s, "     {}, weight {weight}{}", r.name, rev(r));
             }
         }
+        if !t.bfds.is_empty() {
+            s.push_str("   Tracked BFDs :\n");
+            for r in &t.bfds {
+                let _ = writeln!(s, "{}", bfd_ref_line(r));
+            }
+        }
         let n = &c.notifies;
         for (label, cmd) in [
             ("Backup", &n.notify_backup),
@@ -2431,6 +2499,16 @@ impl Engine {
 }
 
 /// `dump_notify_script()`: `   Master state transition script = '/x' 'y', uid:gid 0:0`.
+/// `dump_tracked_bfd()`: a track_bfd entry of an instance or sync group.
+fn bfd_ref_line(t: &TrackRef) -> String {
+    format!(
+        "     {}: weight {}{}",
+        t.name,
+        t.weight.unwrap_or(0),
+        if t.reverse { " reverse" } else { "" }
+    )
+}
+
 fn notify_line(label: &str, cmd: &Command, host: &DumpHost) -> String {
     let (uid, gid) = host.ids(cmd);
     format!(

@@ -106,6 +106,14 @@ pub enum Input {
         name: String,
         count: u32,
     },
+    /// A `bfd_instance`'s session went Up (`up`) or Down, as the BFD process reports
+    /// it (`bfd_event_t`, read by `vrrp_bfd_thread()`). The instances that `track_bfd`
+    /// it follow (`vrrp_handle_bfd_event()`); a name nothing tracks, or the state it
+    /// already has, changes nothing.
+    Bfd {
+        name: String,
+        up: bool,
+    },
     /// Whether an instance's `track_src_ip` address is on its interface: the driver says
     /// so for each at start ([`TrackedAtStart`]), on reload and when it comes or goes.
     SourceAddress {

@@ -64,6 +64,8 @@ struct Previous {
     instances: Vec<Instance>,
     notified: Vec<State>,
     scripts: BTreeMap<String, ScriptState>,
+    /// Each tracked BFD's last state by name (`clear_diff_bfd()`).
+    bfds: BTreeMap<String, bool>,
     /// Each sync group's state by name.
     groups: BTreeMap<String, State>,
 }
@@ -93,6 +95,9 @@ pub struct Engine {
     scripts: BTreeMap<String, ScriptState>,
     files: BTreeMap<String, i64>,
     processes: BTreeMap<String, u32>,
+    /// Each `bfd_instance` this process hears of, by name: whether its session is Up
+    /// (`vrrp_data->vrrp_track_bfds`, `bfd_up`). Down until the BFD process says Up.
+    bfds: BTreeMap<String, bool>,
     /// `track_src_ip` addresses the driver reports missing from their interface.
     missing_sources: BTreeSet<(String, IpAddr)>,
     garp: GarpPacer,
@@ -146,6 +151,7 @@ impl Engine {
             scripts: BTreeMap::new(),
             files,
             processes,
+            bfds: BTreeMap::new(),
             missing_sources,
             garp: GarpPacer::new(&config),
             out: Outbox::default(),
@@ -174,6 +180,18 @@ impl Engine {
             scripts.insert(s.name.clone(), st);
         }
         self.scripts = scripts;
+        // The BFDs this process hears of (`bfd_vrrp_handler()`, less those
+        // `bfd_vrrp_end_handler()` frees): down at start (`alloc_vrrp_tracked_bfd()`),
+        // and across a reload as they were, by name (`clear_diff_bfd()`).
+        self.bfds = config
+            .bfd_instances
+            .iter()
+            .filter(|b| b.to_vrrp())
+            .map(|b| {
+                let was = old.as_ref().and_then(|o| o.bfds.get(&b.name).copied());
+                (b.name.clone(), was.unwrap_or(false))
+            })
+            .collect();
         for f in &config.track_files {
             let v = f.init_file.as_ref().map_or(0, |i| i.value);
             self.files.entry(f.name.clone()).or_insert(v);
@@ -298,6 +316,7 @@ impl Engine {
                     self.reevaluate(now);
                 }
             }
+            Input::Bfd { name, up } => self.bfd_event(now, &name, up),
             Input::SourceAddress {
                 interface,
                 addr,
@@ -625,6 +644,43 @@ impl Engine {
         }
     }
 
+    /// A BFD session's new state (`vrrp_handle_bfd_event()`): a name this process does
+    /// not hear of, or the state it already has, changes nothing; otherwise each
+    /// instance following it logs it and its priority or FAULT follows.
+    fn bfd_event(&mut self, now: Instant, name: &str, up: bool) {
+        match self.bfds.get_mut(name) {
+            Some(state) if *state != up => *state = up,
+            _ => return,
+        }
+        self.out.enter(GENERAL);
+        // In the order of the BFD's tracking_vrrp list: the instances that track it
+        // themselves, then the sync groups' other members (`sync_group_tracking_init()`).
+        let tracks = |t: &crate::config::model::Trackers| t.bfds.iter().any(|r| r.name == name);
+        let direct = self.instances.iter().filter(|i| tracks(&i.cfg.trackers));
+        let via_groups = self
+            .groups
+            .iter()
+            .filter(|g| tracks(&g.cfg.trackers))
+            .flat_map(|g| g.members.iter().map(|&m| &self.instances[m]))
+            .filter(|i| !tracks(&i.cfg.trackers));
+        for inst in direct.chain(via_groups) {
+            self.out.push_back(Output::Log {
+                instance: String::new(),
+                message: format!(
+                    "VRRP_Instance({}) Tracked BFD instance {name} is {}",
+                    inst.name(),
+                    if up { "UP" } else { "DOWN" }
+                ),
+            });
+        }
+        self.reevaluate(now);
+    }
+
+    /// Each BFD this process hears of, by name, and whether its session is Up.
+    pub fn tracked_bfds(&self) -> &BTreeMap<String, bool> {
+        &self.bfds
+    }
+
     /// A BACKUP's master-down timer fired (`vrrp_goto_master()`).
     fn backup_timeout(&mut self, now: Instant, i: usize) {
         self.instances[i].want = State::Master;
@@ -681,6 +737,8 @@ impl Engine {
             process_cfg: &self.config.track_processes,
             file_weights: &self.config.track_files,
             script_cfg: &self.config.vrrp_scripts,
+            bfds: Some(&self.bfds),
+            bfd_cfg: &self.config.bfd_instances,
         };
         let evals: Vec<_> = self
             .instances
@@ -920,6 +978,7 @@ impl Engine {
             instances: std::mem::take(&mut self.instances),
             notified: std::mem::take(&mut self.notified),
             scripts: std::mem::take(&mut self.scripts),
+            bfds: std::mem::take(&mut self.bfds),
             groups: self
                 .groups
                 .iter()

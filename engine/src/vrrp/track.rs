@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::model::{SyncGroup, TrackProcess, TrackRef, VrrpInstance, VrrpScript};
+use crate::config::model::{
+    BfdInstance, SyncGroup, TrackProcess, TrackRef, VrrpInstance, VrrpScript,
+};
 use crate::time::{us, Instant};
 
 use super::io::InterfaceInfo;
@@ -114,6 +116,60 @@ pub struct World<'a> {
     pub process_cfg: &'a [TrackProcess],
     pub file_weights: &'a [crate::config::model::TrackFile],
     pub script_cfg: &'a [VrrpScript],
+    /// Each `bfd_instance` the VRRP process hears of, by name: whether its session is
+    /// Up (`vrrp_tracked_bfd_t.bfd_up`, false until the BFD process says otherwise).
+    pub bfds: Option<&'a BTreeMap<String, bool>>,
+    pub bfd_cfg: &'a [BfdInstance],
+}
+
+/// One BFD session as an instance follows it: keepalived's `tracking_obj_t` on the
+/// `vrrp_tracked_bfd_t`'s `tracking_vrrp` list, with the weight in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BfdTrack<'a> {
+    pub name: &'a str,
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// The BFDs an instance follows: its own `track_bfd`, then its sync group's, which
+/// apply to every member (`sync_group_tracking_init()`). A BFD on both keeps the
+/// instance's entry, taking the group's weight unless the instance's is 0
+/// (`add_vrrp_to_track_bfd()`: "We will use the sync group's weight unless the vrrp
+/// setting is unweighted"). A reference without a weight of its own takes the
+/// `bfd_instance`'s, as `alloc_track_bfd()` does.
+pub fn bfd_tracks<'a>(
+    vi: &'a VrrpInstance,
+    group: Option<&'a SyncGroup>,
+    bfds: &[BfdInstance],
+) -> Vec<BfdTrack<'a>> {
+    let resolve = |r: &'a TrackRef| {
+        let own = bfds.iter().find(|b| b.name == r.name);
+        match r.weight {
+            Some(weight) => BfdTrack {
+                name: &r.name,
+                weight,
+                reverse: r.reverse,
+            },
+            None => BfdTrack {
+                name: &r.name,
+                weight: own.map_or(0, |b| b.weight),
+                reverse: own.is_some_and(|b| b.weight_reverse),
+            },
+        }
+    };
+    let mut out: Vec<BfdTrack<'a>> = vi.trackers.bfds.iter().map(resolve).collect();
+    for r in group
+        .map(|g| g.trackers.bfds.as_slice())
+        .unwrap_or_default()
+    {
+        let t = resolve(r);
+        match out.iter_mut().find(|o| o.name == t.name) {
+            Some(o) if o.weight != 0 => *o = t,
+            Some(_) => {}
+            None => out.push(t),
+        }
+    }
+    out
 }
 
 /// The trackers' verdict on one instance.
@@ -246,6 +302,22 @@ impl World<'_> {
         self.apply(&mut e, &vi.trackers, force_zero);
         if let Some(g) = group {
             self.apply(&mut e, &g.trackers, true);
+        }
+        // initialise_track_bfd_state() / vrrp_handle_bfd_event(): weight 0 faults while
+        // the session is down (up, with reverse); a weight adds while up if positive,
+        // while down if negative, negated by reverse. The configuration has already
+        // dropped what an owner or an unweighted sync group must ignore.
+        for t in bfd_tracks(vi, group, self.bfd_cfg) {
+            let up = self
+                .bfds
+                .and_then(|m| m.get(t.name))
+                .copied()
+                .unwrap_or(false);
+            match t.weight {
+                0 if up == t.reverse => e.tracker_fault = true,
+                0 => {}
+                weight => e.delta += contribution(up, weight, t.reverse),
+            }
         }
         if !vi.dont_track_primary {
             if let Some(i) = &vi.interface {

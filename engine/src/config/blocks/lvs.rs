@@ -4,7 +4,7 @@
 use super::track::weight;
 use crate::config::diag::DiagClass;
 use crate::config::model::*;
-use crate::config::parser::{parse_ip, Parser, Stmt};
+use crate::config::parser::{parse_bool, parse_ip, Parser, Stmt};
 use crate::config::registry::Block;
 use std::net::IpAddr;
 
@@ -407,7 +407,7 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             }
             kw::SMTP_ALERT => vs.smtp_alert = Some(p.flag(&s)),
             kw::REAL_SERVER => {
-                if let Some(mut rs) = real_server(p, &s) {
+                if let Some(mut rs) = real_server(p, &s, &cfg.bfd_instances, vs.protocol) {
                     file_check_weights(&mut rs, &cfg.track_files);
                     vs.real_servers.push(rs);
                 }
@@ -421,7 +421,14 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     cfg.virtual_servers.push(vs);
 }
 
-fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
+/// A real server of a virtual server of `protocol`; `bfds` are the bfd_instances read so
+/// far, which its BFD_CHECKs may name.
+fn real_server(
+    p: &mut Parser<'_>,
+    st: &Stmt,
+    bfds: &[BfdInstance],
+    protocol: Protocol,
+) -> Option<RealServer> {
     use crate::config::registry::lvs::real_server as kw;
     let address = p.ip(st, 0);
     let port = if st.args.len() > 1 {
@@ -482,11 +489,21 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
             | kw::MISC_CHECK
             | kw::UDP_CHECK
             | kw::PING_CHECK
-            | kw::FILE_CHECK
-            | kw::BFD_CHECK) => {
+            | kw::FILE_CHECK) => {
                 if let Some(c) = checker(p, &s, kw) {
                     // Real servers are many and their checkers few, nearly always one:
                     // the list grows exactly, not to room for four.
+                    rs.checkers.reserve_exact(1);
+                    rs.checkers.push(c);
+                }
+            }
+            kw::BFD_CHECK => {
+                let label = format!(
+                    "[{address}]:{}:{}",
+                    crate::check::ipvs::proto_str(protocol),
+                    rs.port.unwrap_or(0)
+                );
+                if let Some(c) = bfd_check(p, &s, bfds, &label, &rs.checkers) {
                     rs.checkers.reserve_exact(1);
                     rs.checkers.push(c);
                 }
@@ -529,6 +546,108 @@ fn file_check_weights(rs: &mut RealServer, files: &[TrackFile]) {
     }
 }
 
+/// `BFD_CHECK {}` (`check_bfd.c`): `name`, which must be a bfd_instance the checker
+/// process hears of, defined before it and not already followed by this real server,
+/// and `alpha`. keepalived skips a checker whose name is wrong, and ignores the rest of
+/// its block. `rs` names the real server as keepalived's messages do (`FMT_RS()`).
+fn bfd_check(
+    p: &mut Parser<'_>,
+    st: &Stmt,
+    bfds: &[BfdInstance],
+    rs: &str,
+    existing: &[Checker],
+) -> Option<Checker> {
+    use crate::config::registry::checker::bfd as kw;
+    p.extra(st, 0);
+    let mut c = Checker {
+        kind: CheckerKind::BfdCheck { name: None },
+        connection: Connection::default(),
+        schedule: default_schedule(),
+        log_all_failures: false,
+        explicit: Explicit::default(),
+    };
+    let mut name: Option<String> = None;
+    let mut skipped = false;
+    p.block_in(Block::BfdCheck, st, |p, s| {
+        if skipped {
+            // new_checker is gone: its keywords do nothing.
+            return;
+        }
+        match s.kw() {
+            kw::NAME => {
+                let fail = |p: &mut Parser<'_>, message: String| {
+                    p.error(&s, s.kw.col, DiagClass::Semantic, message);
+                };
+                let Some(n) = s.arg(0).filter(|_| s.args.len() == 1) else {
+                    fail(
+                        p,
+                        format!(
+                            "({rs}) BFD_CHECK - No or too many names specified - skipping checker"
+                        ),
+                    );
+                    skipped = true;
+                    return;
+                };
+                if !bfds.iter().any(|b| b.name == n && b.to_checker()) {
+                    fail(p, format!("({rs}) BFD_CHECK - BFD {n} not configured"));
+                } else if let Some(old) = &name {
+                    fail(
+                        p,
+                        format!("({rs}) BFD_CHECK - BFD {n} already specified as {old}"),
+                    );
+                } else if n.len() >= 32 {
+                    fail(p, format!("({rs}) BFD_CHECK - BFD name {n} too long"));
+                } else if existing
+                    .iter()
+                    .any(|o| matches!(&o.kind, CheckerKind::BfdCheck { name: Some(e) } if e == n))
+                {
+                    fail(p, format!("({rs}) BFD_CHECK - RS already monitoring {n}"));
+                } else {
+                    name = Some(n.to_string());
+                    return;
+                }
+                skipped = true;
+            }
+            // bfd_alpha_handler(): alone it is on; a word that is not a boolean is
+            // reported and changes nothing.
+            kw::ALPHA => match s.arg(0) {
+                None => {
+                    c.schedule.alpha = true;
+                    c.explicit.set(Given::Alpha);
+                }
+                Some(v) => match parse_bool(v) {
+                    Some(b) => {
+                        p.extra(&s, 1);
+                        c.schedule.alpha = b;
+                        c.explicit.set(Given::Alpha);
+                    }
+                    None => p.error(
+                        &s,
+                        s.kw.col,
+                        DiagClass::Value,
+                        format!("Invalid alpha parameter {v}"),
+                    ),
+                },
+            },
+            _ => p.unknown(&s, "BFD_CHECK"),
+        }
+    });
+    if skipped {
+        return None;
+    }
+    let Some(name) = name else {
+        p.error(
+            st,
+            st.kw.col,
+            DiagClass::Semantic,
+            format!("({rs}) No name has been specified for BFD_CHECKER - skipping"),
+        );
+        return None;
+    };
+    c.kind = CheckerKind::BfdCheck { name: Some(name) };
+    Some(c)
+}
+
 fn connection_kw(p: &mut Parser<'_>, s: &Stmt, c: &mut Connection) -> bool {
     use crate::config::registry::checker::connection as kw;
     p.runtime_note(Block::Connection, s);
@@ -545,7 +664,7 @@ fn connection_kw(p: &mut Parser<'_>, s: &Stmt, c: &mut Connection) -> bool {
 }
 
 fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
-    use crate::config::registry::checker::{bfd, common, dns, file, http, misc, smtp, udp};
+    use crate::config::registry::checker::{common, dns, file, http, misc, smtp, udp};
     use crate::config::registry::lvs::real_server as rs;
     p.extra(st, 0);
     let mut kind = match kw {
@@ -587,14 +706,14 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
             min_reply_length: 0,
             max_reply_length: 255,
         })),
-        rs::PING_CHECK => CheckerKind::PingCheck,
         // Without `weight`, the track_file's (whose own default is 1).
         rs::FILE_CHECK => CheckerKind::FileCheck {
             track_file: None,
             weight: 1,
             weight_reverse: false,
         },
-        _ => CheckerKind::BfdCheck { name: None },
+        // PING_CHECK (BFD_CHECK is read by bfd_check()).
+        _ => CheckerKind::PingCheck,
     };
     let mut c = Checker {
         kind: CheckerKind::TcpCheck,
@@ -610,7 +729,6 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
         rs::MISC_CHECK => Block::MiscCheck,
         rs::UDP_CHECK => Block::UdpCheck,
         rs::FILE_CHECK => Block::FileCheck,
-        rs::BFD_CHECK => Block::BfdCheck,
         _ => Block::Checker,
     };
     p.block_in(block, st, |p, s| {
@@ -621,7 +739,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
             c.log_all_failures = p.flag(&s);
             return;
         }
-        let network = !matches!(kind, CheckerKind::MiscCheck(_) | CheckerKind::FileCheck { .. } | CheckerKind::BfdCheck { .. });
+        let network = !matches!(kind, CheckerKind::MiscCheck(_) | CheckerKind::FileCheck { .. });
         if network && connection_kw(p, &s, &mut c.connection) {
             return;
         }
@@ -720,7 +838,6 @@ fn checker(p: &mut Parser<'_>, st: &Stmt, kw: &str) -> Option<Checker> {
                 }
                 _ => p.unknown(&s, kw),
             },
-            (CheckerKind::BfdCheck { name }, bfd::NAME) => *name = p.value(&s, "a bfd_instance name"),
             _ => p.unknown(&s, kw),
         }
     });

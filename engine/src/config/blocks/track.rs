@@ -347,12 +347,68 @@ pub fn garp_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     cfg.garp_groups.push(g);
 }
 
+/// `BFD_INAME_MAX`: a bfd_instance's name, with its NUL, fits in 32 bytes.
+const BFD_INAME_MAX: usize = 32;
+/// `BFD_*_MAX_SENSIBLE`: larger timers are accepted with a warning.
+const BFD_MAX_SENSIBLE_MS: u64 = 10_000;
+/// `BFD_MINRX_MAX` and friends: `UINT32_MAX / 1000` ms, so the µs value fits 32 bits.
+const BFD_TIMER_MAX_MS: u64 = u32::MAX as u64 / 1000;
+
+/// `read_decimal_unsigned()` with 3 places: milliseconds with up to three decimals, as
+/// µs. More places are rounded, and reported (the second value). `None`: not a number.
+fn millis_us(text: &str) -> Option<(u64, bool)> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let kept = frac.len().min(3);
+    let mut digits = int.to_string();
+    digits.push_str(&frac[..kept]);
+    digits.extend(std::iter::repeat_n('0', 3 - kept));
+    let mut v: u64 = digits.parse().ok()?;
+    let rounded = frac.len() > 3;
+    if rounded && frac.as_bytes()[3] >= b'5' {
+        v += 1;
+    }
+    Some((v, rounded))
+}
+
+/// `bfd_instance NAME {}` as the BFD process reads it (`bfd_parser.c`): keepalived's
+/// ranges, and its messages for what it ignores (a value) or drops (the instance).
 pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     use crate::config::registry::track::bfd as kw;
+    use crate::config::DiagClass;
     let Some(name) = block_name(p, st) else {
         p.skip_block(st);
         return;
     };
+    // alloc_bfd(): the name must fit `iname`, and be new.
+    if name.len() >= BFD_INAME_MAX {
+        p.error(
+            st,
+            st.kw.col,
+            DiagClass::Semantic,
+            format!(
+                "BFD instance {name} name too long (maximum length is {} characters) - ignoring",
+                BFD_INAME_MAX - 1
+            ),
+        );
+        p.skip_block(st);
+        return;
+    }
+    if cfg.bfd_instances.iter().any(|b| b.name == name) {
+        p.error(
+            st,
+            st.kw.col,
+            DiagClass::Semantic,
+            format!("BFD instance {name} already configured - ignoring"),
+        );
+        p.skip_block(st);
+        return;
+    }
     let ms = SECOND / 1000;
     let mut b = BfdInstance {
         name,
@@ -372,27 +428,174 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         checker: false,
         ignore_admin_down: false,
     };
+    // "neighbour" once the English spelling was used (`neighbor_str`).
+    let mut neighbor = "neighbor";
+    let mut dropped = false;
     p.block_in(Block::BfdInstance, st, |p, s| {
-        // bfd timers are written in milliseconds (`bfd_parser.c`).
-        let millis = |p: &mut Parser<'_>, s: &Stmt, lo: i64, hi: i64| {
-            p.int_value::<u64>(s, lo, hi).map(|v| v * ms)
-        };
-        match s.kw() {
-            kw::NEIGHBOR_IP | kw::NEIGHBOUR_IP => b.neighbor_ip = p.ip_value(&s),
-            kw::SOURCE_IP => b.source_ip = p.ip_value(&s),
-            kw::MIN_RX => b.min_rx_us = millis(p, &s, 1, 1000).unwrap_or(b.min_rx_us),
-            kw::MIN_TX => b.min_tx_us = millis(p, &s, 1, 1000).unwrap_or(b.min_tx_us),
-            kw::IDLE_TX => b.idle_tx_us = millis(p, &s, 1, 1000).unwrap_or(b.idle_tx_us),
-            kw::MULTIPLIER => b.multiplier = p.int_value(&s, 1, 255).unwrap_or(b.multiplier),
-            kw::PASSIVE => b.passive = p.flag(&s),
-            kw::TTL | kw::HOPLIMIT => b.ttl = p.int_value(&s, 1, 255).or(b.ttl),
-            kw::MAX_HOPS => b.max_hops = p.int_value(&s, 0, 255).unwrap_or(b.max_hops),
-            kw::MULTIHOP => b.multihop = p.flag(&s),
-            kw::WEIGHT => {
-                if let Some((w, r)) = weight(p, &s, 0, -253, 253) {
-                    b.weight = w;
-                    b.weight_reverse = r;
+        if dropped {
+            return;
+        }
+        // bfd_min{rx,tx}_handler(), bfd_idletx_handler(): decimal milliseconds.
+        let timer = |p: &mut Parser<'_>, s: &Stmt, what: &str, lo_ms: u64, name: &str| {
+            let text = s.arg(0).unwrap_or("");
+            let parsed = millis_us(text);
+            if let Some((_, true)) = parsed {
+                p.error(
+                    s,
+                    s.kw.col,
+                    DiagClass::Note,
+                    format!("number '{text}' has too many decimal places"),
+                );
+            }
+            p.extra(s, 1);
+            match parsed {
+                Some((v, _)) if (lo_ms * 1000..=BFD_TIMER_MAX_MS * 1000).contains(&v) => {
+                    if v > BFD_MAX_SENSIBLE_MS * 1000 {
+                        p.warn(
+                            s,
+                            s.kw.col,
+                            format!(
+                                "BFD instance {name} {what} value {text} is larger than max sensible ({BFD_MAX_SENSIBLE_MS})"
+                            ),
+                        );
+                    }
+                    Some(v)
                 }
+                _ => {
+                    p.error(
+                        s,
+                        s.kw.col,
+                        DiagClass::Value,
+                        format!(
+                            "BFD instance {name} {what} value {text} is not valid (must be in range [{lo_ms}-{BFD_TIMER_MAX_MS}]), ignoring"
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        let int = |p: &mut Parser<'_>, s: &Stmt, lo: i64, hi: i64| {
+            p.extra(s, 1);
+            s.arg(0)
+                .and_then(crate::config::parser::parse_int)
+                .filter(|v| (lo..=hi).contains(v))
+        };
+        let name = b.name.clone();
+        match s.kw() {
+            kw::NEIGHBOR_IP | kw::NEIGHBOUR_IP => {
+                if s.kw() == kw::NEIGHBOUR_IP {
+                    neighbor = "neighbour";
+                }
+                p.extra(&s, 1);
+                match s.arg(0).and_then(crate::config::parser::parse_ip) {
+                    Some(a) => b.neighbor_ip = Some(a),
+                    // bfd_nbrip_handler(): the instance goes, and the rest of its block.
+                    None => {
+                        p.error(
+                            &s,
+                            s.kw.col,
+                            DiagClass::Semantic,
+                            format!(
+                                "BFD instance {name} has malformed {neighbor} address {}, ignoring instance",
+                                s.arg(0).unwrap_or("")
+                            ),
+                        );
+                        dropped = true;
+                    }
+                }
+            }
+            kw::SOURCE_IP => {
+                p.extra(&s, 1);
+                match s.arg(0).and_then(crate::config::parser::parse_ip) {
+                    Some(a) => b.source_ip = Some(a),
+                    None => p.error(
+                        &s,
+                        s.kw.col,
+                        DiagClass::Value,
+                        format!(
+                            "BFD instance {name} has malformed source address {}, ignoring",
+                            s.arg(0).unwrap_or("")
+                        ),
+                    ),
+                }
+            }
+            kw::MIN_RX => b.min_rx_us = timer(p, &s, "min_rx", 1, &name).unwrap_or(b.min_rx_us),
+            kw::MIN_TX => b.min_tx_us = timer(p, &s, "min_tx", 1, &name).unwrap_or(b.min_tx_us),
+            kw::IDLE_TX => {
+                b.idle_tx_us = timer(p, &s, "idle_tx", 1000, &name).unwrap_or(b.idle_tx_us)
+            }
+            kw::MULTIPLIER => match int(p, &s, 1, 255) {
+                Some(v) => b.multiplier = v as u8,
+                None => p.error(
+                    &s,
+                    s.kw.col,
+                    DiagClass::Value,
+                    format!(
+                        "BFD instance {name} multiplier value {} not valid (must be in range [1-255]), ignoring",
+                        s.arg(0).unwrap_or("")
+                    ),
+                ),
+            },
+            kw::PASSIVE => b.passive = p.flag(&s),
+            kw::TTL | kw::HOPLIMIT => match int(p, &s, 1, 255) {
+                Some(v) => b.ttl = Some(v as u8),
+                None => p.error(
+                    &s,
+                    s.kw.col,
+                    DiagClass::Value,
+                    format!(
+                        "BFD instance {name} ttl/hoplimit value {} not valid (must be in range [1-255]), ignoring",
+                        s.arg(0).unwrap_or("")
+                    ),
+                ),
+            },
+            // bfd_maxhops_handler(): -1..=255 into a uint8_t, so -1 is 255, which turns
+            // the hop check off (`bfd_receive_packet()`).
+            kw::MAX_HOPS => match int(p, &s, -1, 255) {
+                Some(v) => b.max_hops = v as u8,
+                None => p.error(
+                    &s,
+                    s.kw.col,
+                    DiagClass::Value,
+                    format!(
+                        "BFD instance {name} max_hops value {} not valid (must be in range [-1-255]), ignoring",
+                        s.arg(0).unwrap_or("")
+                    ),
+                ),
+            },
+            // keepalived master's keyword: read, and left off (the registry warns).
+            kw::MULTIHOP => {
+                p.flag(&s);
+            }
+            // bfd_vrrp_weight_handler(): a bad value is ignored, a bad option reported.
+            kw::WEIGHT => {
+                match s
+                    .arg(0)
+                    .and_then(crate::config::parser::parse_int)
+                    .filter(|v| (-253..=253).contains(v))
+                {
+                    Some(v) => b.weight = v as i32,
+                    None => p.error(
+                        &s,
+                        s.kw.col,
+                        DiagClass::Value,
+                        format!(
+                            "BFD instance {name} weight value {} not valid (must be in range [-253-253]), ignoring",
+                            s.arg(0).unwrap_or("")
+                        ),
+                    ),
+                }
+                match s.arg(1) {
+                    Some("reverse") => b.weight_reverse = true,
+                    Some(o) => p.error(
+                        &s,
+                        s.kw.col,
+                        DiagClass::Value,
+                        format!("BFD instance {name} unknown weight option {o}"),
+                    ),
+                    None => {}
+                }
+                p.extra(&s, 2);
             }
             kw::VRRP => b.vrrp = p.flag(&s),
             kw::CHECKER => b.checker = p.flag(&s),
@@ -400,16 +603,144 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             _ => p.unknown(&s, "bfd_instance"),
         }
     });
-    if b.neighbor_ip.is_none() {
+    if dropped {
+        return;
+    }
+    // bfd_end_handler(): what the instance must have, and must not share.
+    let name = &b.name;
+    let Some(nbr) = b.neighbor_ip else {
         p.error(
             st,
             st.kw.col,
-            crate::config::DiagClass::Semantic,
-            format!("bfd_instance {} has no neighbor_ip", b.name),
+            DiagClass::Semantic,
+            format!("BFD instance {name} has no {neighbor} address set, disabling instance"),
+        );
+        return;
+    };
+    if let Some(src) = b.source_ip.filter(|s| s.is_ipv4() != nbr.is_ipv4()) {
+        p.error(
+            st,
+            st.kw.col,
+            DiagClass::Semantic,
+            format!(
+                "BFD instance {name} source address {src} and {neighbor} address {nbr} are not of the same family, disabling instance"
+            ),
         );
         return;
     }
+    // find_bfd_by_addr(): the same neighbour, and the same source or either without one.
+    let clash = cfg.bfd_instances.iter().any(|o| {
+        o.neighbor_ip == Some(nbr)
+            && (o.source_ip.is_none() || b.source_ip.is_none() || o.source_ip == b.source_ip)
+    });
+    if clash {
+        let message = match b.source_ip {
+            Some(src) => format!(
+                "BFD instance {name} has duplicate source/{neighbor} address {src}/{nbr}, ignoring instance"
+            ),
+            None => format!(
+                "BFD instance {name} has duplicate {neighbor} address {nbr}, ignoring instance"
+            ),
+        };
+        p.error(st, st.kw.col, DiagClass::Semantic, message);
+        return;
+    }
+    if b.max_hops > b.send_ttl() {
+        p.error(
+            st,
+            st.kw.col,
+            DiagClass::Note,
+            format!("BFD instance {name}: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit"),
+        );
+        b.max_hops = b.send_ttl();
+    }
     cfg.bfd_instances.push(b);
+}
+
+/// A `track_bfd {}` block of `owner` (a vrrp_instance or vrrp_sync_group), as
+/// `alloc_track_bfd()` reads it: each BFD must be a `bfd_instance` the VRRP process
+/// hears of, defined before it, and named once; `weight N [reverse|noreverse]`
+/// overrides the instance's weight (the direction stays the instance's unless given).
+/// What it refuses is reported and left out.
+pub fn track_bfd_refs(
+    p: &mut Parser<'_>,
+    st: &Stmt,
+    owner: &str,
+    bfds: &[BfdInstance],
+) -> Vec<TrackRef> {
+    use crate::config::DiagClass;
+    let mut out: Vec<TrackRef> = Vec::new();
+    for s in p.lines(st) {
+        let name = s.kw.text.to_string();
+        let fail = |p: &mut Parser<'_>, class, message: String| {
+            p.error(&s, s.kw.col, class, message);
+        };
+        let Some(vtb) = bfds.iter().find(|b| b.name == name && b.to_vrrp()) else {
+            fail(
+                p,
+                DiagClass::Semantic,
+                format!("({owner}) track bfd {name} not found, ignoring..."),
+            );
+            continue;
+        };
+        if out.iter().any(|r| r.name == name) {
+            fail(
+                p,
+                DiagClass::Semantic,
+                format!("({owner}) duplicate track_bfd {name} - ignoring"),
+            );
+            continue;
+        }
+        let (mut weight, mut reverse) = (vtb.weight, vtb.weight_reverse);
+        if let Some(option) = s.arg(0) {
+            if option != "weight" {
+                fail(
+                    p,
+                    DiagClass::Value,
+                    format!("({owner}) unknown track bfd {name} option {option} - ignoring"),
+                );
+                continue;
+            }
+            let Some(value) = s.arg(1) else {
+                fail(
+                    p,
+                    DiagClass::Value,
+                    format!(
+                        "({owner}) weight without value specified for track bfd {name} - ignoring"
+                    ),
+                );
+                continue;
+            };
+            match crate::config::parser::parse_int(value).filter(|v| (-253..=253).contains(v)) {
+                Some(v) => weight = v as i32,
+                None => fail(
+                    p,
+                    DiagClass::Value,
+                    format!("({owner}) weight for track bfd {name} must be in [-253..253] inclusive. Ignoring..."),
+                ),
+            }
+            match s.arg(2) {
+                Some("reverse") => reverse = true,
+                Some("noreverse") => reverse = false,
+                Some(o) => {
+                    fail(
+                        p,
+                        DiagClass::Value,
+                        format!("({owner}) unknown track bfd {name} weight option {o} - ignoring"),
+                    );
+                    continue;
+                }
+                None => {}
+            }
+            p.extra(&s, 3);
+        }
+        out.push(TrackRef {
+            name,
+            weight: Some(weight),
+            reverse,
+        });
+    }
+    out
 }
 
 pub fn linkbeat_interfaces(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {

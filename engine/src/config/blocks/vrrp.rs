@@ -3,7 +3,7 @@
 
 use super::block_name;
 use super::global::garp_extra_if;
-use super::track::track_refs;
+use super::track::{track_bfd_refs, track_refs};
 use super::{parse_ip_address, parse_route, parse_rule};
 use crate::config::diag::DiagClass;
 use crate::config::model::*;
@@ -85,6 +85,12 @@ pub fn instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     vi.defined_at = Some(st.loc());
     let routing = super::iproute_names::RoutingCtx::of(cfg);
     p.block_in(Block::VrrpInstance, st, |p, s| {
+        // The bfd_instances read so far: keepalived looks a track_bfd up as it reads it.
+        if s.kw() == crate::config::registry::vrrp::instance::TRACK_BFD {
+            let refs = track_bfd_refs(p, &s, &vi.name, &cfg.bfd_instances);
+            vi.trackers.bfds.extend(refs);
+            return;
+        }
         keyword(p, &s, &mut vi, &routing)
     });
     cfg.instances.push(vi);
@@ -250,7 +256,8 @@ fn keyword(
         kw::TRACK_SCRIPT => vi.trackers.scripts.extend(track_refs(p, s, -253, 253)),
         kw::TRACK_FILE => vi.trackers.files.extend(track_refs(p, s, -254, 254)),
         kw::TRACK_PROCESS => vi.trackers.processes.extend(track_refs(p, s, -254, 254)),
-        kw::TRACK_BFD => vi.trackers.bfds.extend(track_refs(p, s, -253, 253)),
+        // Read by instance(), which has the bfd_instances.
+        kw::TRACK_BFD => {}
         kw::DONT_TRACK_PRIMARY => vi.dont_track_primary = p.flag(s),
         kw::NOPREEMPT => set!(Given::Nopreempt, vi.nopreempt, Some(p.flag(s))),
         kw::PREEMPT => set!(Given::Nopreempt, vi.nopreempt, Some(!p.flag(s))),
@@ -538,7 +545,10 @@ pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         kw::TRACK_SCRIPT => g.trackers.scripts.extend(track_refs(p, &s, -253, 253)),
         kw::TRACK_FILE => g.trackers.files.extend(track_refs(p, &s, -254, 254)),
         kw::TRACK_PROCESS => g.trackers.processes.extend(track_refs(p, &s, -254, 254)),
-        kw::TRACK_BFD => g.trackers.bfds.extend(track_refs(p, &s, -253, 253)),
+        kw::TRACK_BFD => {
+            let refs = track_bfd_refs(p, &s, &g.name, &cfg.bfd_instances);
+            g.trackers.bfds.extend(refs);
+        }
         kw::NOTIFY_MASTER => g.notifies.notify_master = p.command(&s),
         kw::NOTIFY_BACKUP => g.notifies.notify_backup = p.command(&s),
         kw::NOTIFY_FAULT => g.notifies.notify_fault = p.command(&s),

@@ -98,6 +98,7 @@ pub mod file {
 
 pub mod bfd {
     keywords! { BfdCheck;
-        NAME = "name", Word, "", Ignored("BFD is not implemented");
+        NAME = "name", Word, "", Carried;
+        ALPHA = "alpha", Flag, "", Carried;
     }
 }

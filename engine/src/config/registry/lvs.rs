@@ -73,6 +73,6 @@ pub mod real_server {
         UDP_CHECK = "UDP_CHECK", Block, "", Carried;
         PING_CHECK = "PING_CHECK", Block, "", Carried;
         FILE_CHECK = "FILE_CHECK", Block, "", Partial("the block also takes the standard checker options, which keepalived's refuses; a FIFO, device or socket as the tracked file reads as 0 without being opened");
-        BFD_CHECK = "BFD_CHECK", Block, "", Ignored("BFD is not implemented");
+        BFD_CHECK = "BFD_CHECK", Block, "", Carried;
     }
 }

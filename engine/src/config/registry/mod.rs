@@ -312,7 +312,7 @@ pub enum Value {
     Int,
     /// Decimal seconds, to the microsecond.
     Seconds,
-    /// Whole milliseconds.
+    /// Milliseconds, to the microsecond (three decimal places).
     Millis,
     /// One word.
     Word,

@@ -21,7 +21,7 @@ keywords! { Root;
     GARP_GROUP = "garp_group", Block, "", Carried;
     VRRP_SYNC_GROUP = "vrrp_sync_group", Block, "", Carried;
     VRRP_INSTANCE = "vrrp_instance", Block, "", Carried;
-    BFD_INSTANCE = "bfd_instance", Block, "", Ignored("BFD is not implemented");
+    BFD_INSTANCE = "bfd_instance", Block, "", Carried;
     SSL = "SSL", Block, "", Carried;
     VIRTUAL_SERVER_GROUP = "virtual_server_group", Block, "", Carried;
     VIRTUAL_SERVER = "virtual_server", Block, "", Carried;

@@ -47,21 +47,21 @@ pub mod garp_group {
 
 pub mod bfd {
     keywords! { BfdInstance;
-        NEIGHBOR_IP = "neighbor_ip" | NEIGHBOUR_IP = "neighbour_ip", Ip, "", Ignored("BFD is not implemented");
-        SOURCE_IP = "source_ip", Ip, "", Ignored("BFD is not implemented");
-        MIN_RX = "min_rx", Millis, "10", Ignored("BFD is not implemented");
-        MIN_TX = "min_tx", Millis, "10", Ignored("BFD is not implemented");
-        IDLE_TX = "idle_tx", Millis, "1000", Ignored("BFD is not implemented");
-        MULTIPLIER = "multiplier", Int, "5", Ignored("BFD is not implemented");
-        PASSIVE = "passive", Flag, "", Ignored("BFD is not implemented");
-        TTL = "ttl", Int, "255", Ignored("BFD is not implemented");
-        HOPLIMIT = "hoplimit", Int, "64", Ignored("BFD is not implemented");
-        MAX_HOPS = "max_hops", Int, "0", Ignored("BFD is not implemented");
-        MULTIHOP = "multihop", Flag, "", Ignored("BFD is not implemented");
-        WEIGHT = "weight", Words, "0", Ignored("BFD is not implemented");
-        VRRP = "vrrp", Flag, "", Ignored("BFD is not implemented");
-        CHECKER = "checker", Flag, "", Ignored("BFD is not implemented");
-        IGNORE_ADMIN_DOWN = "ignore_admin_down", Flag, "", Ignored("BFD is not implemented");
+        NEIGHBOR_IP = "neighbor_ip" | NEIGHBOUR_IP = "neighbour_ip", Ip, "", Carried;
+        SOURCE_IP = "source_ip", Ip, "", Carried;
+        MIN_RX = "min_rx", Millis, "10", Carried;
+        MIN_TX = "min_tx", Millis, "10", Carried;
+        IDLE_TX = "idle_tx", Millis, "1000", Carried;
+        MULTIPLIER = "multiplier", Int, "5", Carried;
+        PASSIVE = "passive", Flag, "", Carried;
+        TTL = "ttl", Int, (derived "255 for an IPv4 neighbor"), Carried;
+        HOPLIMIT = "hoplimit", Int, (derived "64 for an IPv6 neighbor"), Carried;
+        MAX_HOPS = "max_hops", Int, "0", Carried;
+        MULTIHOP = "multihop", Flag, "", Ignored("keepalived master's keyword, not 2.2.7's: sessions are single-hop (RFC 5881, port 3784)");
+        WEIGHT = "weight", Words, "0", Carried;
+        VRRP = "vrrp", Flag, "", Carried;
+        CHECKER = "checker", Flag, "", Carried;
+        IGNORE_ADMIN_DOWN = "ignore_admin_down", Flag, "", Carried;
     }
 }
 

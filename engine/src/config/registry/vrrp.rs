@@ -30,7 +30,7 @@ pub mod instance {
         TRACK_SCRIPT = "track_script", Block, "", Carried;
         TRACK_FILE = "track_file", Block, "", Carried;
         TRACK_PROCESS = "track_process", Block, "", Carried;
-        TRACK_BFD = "track_bfd", Block, "", Ignored("BFD is not implemented");
+        TRACK_BFD = "track_bfd", Block, "", Carried;
         DONT_TRACK_PRIMARY = "dont_track_primary", Flag, "", Carried;
         NOPREEMPT = "nopreempt", Flag, "", Carried;
         PREEMPT = "preempt", Flag, "", Carried;
@@ -81,7 +81,7 @@ pub mod sync_group {
         TRACK_SCRIPT = "track_script", Block, "", Carried;
         TRACK_FILE = "track_file", Block, "", Carried;
         TRACK_PROCESS = "track_process", Block, "", Carried;
-        TRACK_BFD = "track_bfd", Block, "", Ignored("BFD is not implemented");
+        TRACK_BFD = "track_bfd", Block, "", Carried;
         NOTIFY_MASTER = "notify_master", Command, "", Carried;
         NOTIFY_BACKUP = "notify_backup", Command, "", Carried;
         NOTIFY_FAULT = "notify_fault", Command, "", Carried;
