@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod bfd;
 pub mod fifo;
 pub mod host;
 pub mod iproute;

@@ -2,7 +2,9 @@
 //! same run, each figure reported for both and as a ratio: failover precision idle and
 //! under load (`failover`), 1,000 instances and a reload (`scale`), and 5,000 TCP checks
 //! a second (`checker`), and 1,000 VIPs moving in one takeover with and without
-//! `vrrp_strict`'s nftables drop rules (`strict`).
+//! `vrrp_strict`'s nftables drop rules (`strict`), and how fast a `track_bfd` instance
+//! leaves MASTER when its BFD peer goes silent and comes back when it speaks again
+//! (`bfd`, `--failovers` runs per daemon).
 //!
 //! Writes DIR/result.json and DIR/result.md (DIR defaults to target/side-by-side); with
 //! `--compare OLD.json`, also DIR/compare.md: every figure of this run next to the same
@@ -12,6 +14,7 @@
 //! daemons' VRRP MIBs are walked through snmpd, every MS ms during the failover rows;
 //! the rows keep their keys, so `--compare` with a run without them shows what that costs.
 
+mod bfd;
 mod checker;
 mod common;
 mod compare;
@@ -26,10 +29,10 @@ use serde_json::{json, Value};
 
 use common::{usage, Which};
 
-pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict] [--no-load | --no-idle] [--advert S] [--vips N] [--scrape MS] [--snmp-walk MS] [--out DIR] [--compare OLD.json]
+pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict|bfd] [--no-load | --no-idle] [--advert S] [--vips N] [--scrape MS] [--snmp-walk MS] [--out DIR] [--compare OLD.json]
 Run as root, with tcpdump, iproute2 and keepalived installed (and, for the checker part
 on a kernel without IPVS, qemu, virtme-ng and a Debian kernel image; for --snmp-walk,
-snmpd).";
+snmpd; for bfd, nftables).";
 
 struct Opts {
     failovers: usize,
@@ -74,10 +77,10 @@ fn opts() -> Opts {
                 opts.only = Some(
                     args.next()
                         .filter(|v| {
-                            ["failover", "scale", "checker", "strict"].contains(&v.as_str())
+                            ["failover", "scale", "checker", "strict", "bfd"].contains(&v.as_str())
                         })
                         .unwrap_or_else(|| {
-                            usage("--only takes failover, scale, checker or strict")
+                            usage("--only takes failover, scale, checker, strict or bfd")
                         }),
                 )
             }
@@ -197,6 +200,11 @@ fn main() {
         let (rows, table) = strict::all(opts.failovers, opts.vips);
         md.push_str(&table);
         doc["strict"] = Value::Array(rows);
+    }
+    if run("bfd") {
+        let (rows, table) = bfd::all(opts.failovers);
+        md.push_str(&table);
+        doc["bfd"] = Value::Array(rows);
     }
     let _ = std::fs::write(
         opts.out.join("result.json"),
