@@ -658,7 +658,7 @@ mod tests {
             // Fill the pipe with one session's flapping.
             let mut written = 0usize;
             loop {
-                w.event("flap", written % 2 == 0, true, false);
+                w.event("flap", written.is_multiple_of(2), true, false);
                 written += 1;
                 if !w.vrrp.as_ref().unwrap().pending.is_empty() {
                     break;

@@ -19,7 +19,7 @@ use keepalived_engine::bfd::Input;
 
 /// RFC 5881 §4: "The source port MUST be in the range 49152 through 65535."
 const MIN_PORT: u16 = 49152;
-const MAX_PORT: u16 = 65535;
+const MAX_PORT: u16 = u16::MAX;
 
 /// The range `read_local_port_range()` assumes when the kernel's cannot be read.
 const DEFAULT_LOCAL_RANGE: (u16, u16) = (49152, 60999);
@@ -274,8 +274,8 @@ fn parse_port_range(s: &str) -> Option<(u16, u16)> {
 /// kernel's ephemeral range within 49152–65535, or all of 49152–65535 if that leaves
 /// fewer than 1,024 ports.
 fn source_ports(local: (u16, u16)) -> (u16, u16) {
-    let lo = local.0.max(MIN_PORT);
-    let hi = local.1.min(MAX_PORT);
+    // The top of the range is 65535, the highest port there is.
+    let (lo, hi) = (local.0.max(MIN_PORT), local.1);
     if u32::from(lo) + 1023 > u32::from(hi) {
         (MIN_PORT, MAX_PORT)
     } else {
