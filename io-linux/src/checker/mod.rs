@@ -23,6 +23,7 @@ use tracing::{debug, error, info, warn};
 use keepalived_driver::check::{self as driver, Event, Platform};
 use keepalived_driver::{EngineClock, Query};
 
+use crate::bfd::events::{next_record, EventReader};
 use crate::host::auto_priority;
 use crate::host::fifo::NotifyFifo;
 use crate::host::files::{dump_file, DumpPaths, CHECKER_DATA};
@@ -95,6 +96,8 @@ struct LinuxChecker {
     /// wrote a FIFO line).
     snmp_seen: Option<keepalived_engine::check::live::CheckLive>,
     snmp_changed: bool,
+    /// The BFD sessions' states, from the BFD child (`bfd_check_thread()`).
+    bfd: Option<EventReader>,
 }
 
 /// Runs the checker side until SIGTERM/SIGINT. Returns the process exit code.
@@ -234,6 +237,7 @@ impl LinuxChecker {
             snmp: crate::snmp::start_checker(config, &setup_snmp),
             snmp_seen: None,
             snmp_changed: true,
+            bfd: EventReader::inherited(crate::host::process::Process::Checker),
         };
         if let Some(m) = metrics {
             c.probes.time_into(m.live.clone());
@@ -393,6 +397,10 @@ impl Platform for LinuxChecker {
                     crate::config_channel::pass_reload_to_parent(crate::host::process::Process::Checker)
                 }
                 Some(config) = self.setup.reloads.recv() => return self.reload(config),
+                // A session's state, for the BFD_CHECKs that name it.
+                r = next_record(&mut self.bfd) => {
+                    return Event::Input(CheckInput::Bfd { name: r.name, up: r.up });
+                }
                 _ = self.signals.usr1.recv() => return Event::DumpData,
                 // Statistics and JSON are VRRP's; the checker has none to give.
                 _ = self.signals.usr2.recv() => {}

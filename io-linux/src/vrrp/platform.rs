@@ -32,6 +32,7 @@ use super::timer::Clock;
 use super::tracked_files::TrackedFiles;
 use super::tracked_processes::TrackedProcesses;
 use super::trim::MemoryTrim;
+use crate::bfd::events::{next_record, EventReader};
 use crate::host::files::{dump_file, DumpPaths, VRRP_DATA};
 use crate::host::script_user::{Identity, ScriptUser};
 use crate::host::scripts::Scripts;
@@ -73,6 +74,8 @@ pub(crate) struct LinuxPlatform {
     metrics: Metrics,
     /// The SNMP sub-agent, when `-x` or an `enable_snmp_*` asks for it.
     snmp: crate::snmp::LoopSide<VrrpEvent, Live>,
+    /// The BFD sessions' states, from the BFD child (`vrrp_bfd_thread()`).
+    bfd: Option<EventReader>,
 }
 
 /// The metrics endpoint's side of the platform ([`crate::metrics`]).
@@ -172,6 +175,7 @@ impl LinuxPlatform {
                 None => Metrics::default(),
             },
             snmp: crate::snmp::start_vrrp(config, &setup.snmp, setup.checker_runs),
+            bfd: EventReader::inherited(crate::host::process::Process::Vrrp),
         };
         platform
             .sockets
@@ -288,6 +292,11 @@ impl Platform for LinuxPlatform {
                 Some(mut config) = self.control.reloads.recv() => {
                     super::vmac::place_addresses(&mut config);
                     return Event::Reload(config);
+                }
+                // A session's state, as soon as the BFD child writes it: a track_bfd
+                // instance leaves MASTER within the session's detection time.
+                r = next_record(&mut self.bfd) => {
+                    return Event::Input(Input::Bfd { name: r.name, up: r.up });
                 }
                 Some((script, status)) = self.scripts.exits.recv() => {
                     return Event::Input(Input::ScriptExited { script, status });
