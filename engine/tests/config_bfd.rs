@@ -160,7 +160,7 @@ fn instances_keepalived_drops_are_dropped_with_its_messages() {
     assert!(b.is_empty());
     assert_eq!(
         e,
-        ["BFD instance B has malformed neighbour address 10.0.0.300, ignoring instance"]
+        ["BFD instance B has malformed neighbor address 10.0.0.300, ignoring instance"]
     );
     let (b, e, _) = load("bfd_instance B {\n neighbor_ip 10.0.0.9\n source_ip fe80::1\n}\n");
     assert!(b.is_empty());

@@ -428,8 +428,10 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         checker: false,
         ignore_admin_down: false,
     };
-    // "neighbour" once the English spelling was used (`neighbor_str`).
-    let mut neighbor = "neighbor";
+    // keepalived means to say "neighbour" once the English spelling is used, but
+    // bfd_nbrip_handler() compares the address, not the keyword, with "neighbour_ip":
+    // its messages always say "neighbor".
+    let neighbor = "neighbor";
     let mut dropped = false;
     p.block_in(Block::BfdInstance, st, |p, s| {
         if dropped {
@@ -483,9 +485,6 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         let name = b.name.clone();
         match s.kw() {
             kw::NEIGHBOR_IP | kw::NEIGHBOUR_IP => {
-                if s.kw() == kw::NEIGHBOUR_IP {
-                    neighbor = "neighbour";
-                }
                 p.extra(&s, 1);
                 match s.arg(0).and_then(crate::config::parser::parse_ip) {
                     Some(a) => b.neighbor_ip = Some(a),
