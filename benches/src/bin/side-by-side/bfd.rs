@@ -42,6 +42,9 @@ const PRIO: u8 = 100;
 /// session is Up again is small beside the BFD handshake.
 const ADVERT_S: f64 = 0.1;
 
+/// One row of the table: its name and the figures it reads from a series.
+type Row = (&'static str, fn(&Series) -> &[f64]);
+
 /// The figures of one daemon's runs, in ms.
 struct Series {
     which: Which,
@@ -92,7 +95,7 @@ pub fn all(n: usize) -> (Vec<Value>, String) {
         "| BFD, min_rx/min_tx {MIN_RX_MS} ms × {MULTIPLIER} (detection {} ms), {n} runs | keepalived-rs median / worst | keepalived median / worst | ratio of medians |\n|---|---|---|---|\n",
         MIN_RX_MS * u32::from(MULTIPLIER)
     );
-    let rows: [(&str, fn(&Series) -> &[f64]); 4] = [
+    let rows: [Row; 4] = [
         (
             "peer's last packet → priority-0 advert (MASTER leaves)",
             |s| &s.detect_ms,
@@ -237,8 +240,7 @@ fn measure(
         .t;
     let last = controls_from(blocked, peer)
         .into_iter()
-        .filter(|c| c.t <= prio0)
-        .last()?
+        .rfind(|c| c.t <= prio0)?
         .t;
     let down = controls_from(blocked, ours)
         .into_iter()
