@@ -20,12 +20,11 @@
 //!   with RTPROT_KEEPALIVED (18) whatever it says, so it reads 19;
 //! - `vrrpRouteAdvMSS` is answered only when `hoplimit` is set (keepalived tests the
 //!   hop-limit bit);
-//! - the tracked file, process and (for sync groups) BFD rows show the tracker's own
-//!   weight, not the weight the `track_*` line gave;
+//! - the tracked file, process and BFD rows show the tracker's own weight, not the
+//!   weight the `track_*` line gave;
 //! - a primary-interface column ends at the first instance without an interface
 //!   (keepalived answers nothing for it, which ends the column's walk).
-//!
-//! BFD tables (`.17`, `.18`, `.19`) are left empty: keepalived-rs has no BFD subsystem.
+//! - vrrpBfdResult is `bfd_up` as it is, 1 or 0.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -93,6 +92,40 @@ pub fn add_with_readings(
     vrrp_scripts(&mut t, &scripts, live);
     track_files(&mut t, &files, readings);
     track_processes(&mut t, &processes, readings);
+    bfds(&mut t, cfg, live);
+}
+
+/// vrrpTrackedBfdTable (`.17`), vrrpBfdTable (`.18`) and syncGroupTrackedBfdTable
+/// (`.19`): `vrrp_snmp_trackedbfd()`, `vrrp_snmp_bfd()`, `vrrp_snmp_group_trackedbfd()`.
+/// The BFDs are those the VRRP process hears of; a tracking row shows the BFD's own
+/// weight and direction.
+fn bfds(t: &mut Tables<'_>, cfg: &Config, live: &Live) {
+    let known: Vec<_> = cfg.bfd_instances.iter().filter(|b| b.to_vrrp()).collect();
+    let rows = |t: &mut Tables<'_>, table: u32, row: u32, refs: &[TrackRef]| {
+        let found = refs
+            .iter()
+            .filter_map(|r| known.iter().find(|b| b.name == r.name));
+        for (bi, b) in found.enumerate() {
+            let ix = [row, bi as u32 + 1];
+            t.put(table, 2, &ix, string(&b.name));
+            t.put(table, 3, &ix, Value::Integer(b.weight));
+            t.put(table, 4, &ix, truth(b.weight_reverse));
+        }
+    };
+    for (i, vi) in cfg.instances.iter().enumerate() {
+        rows(t, 17, i as u32 + 1, &vi.trackers.bfds);
+    }
+    for (bi, b) in known.iter().enumerate() {
+        let ix = [bi as u32 + 1];
+        let up = live.bfds.get(&b.name).copied().unwrap_or(false);
+        t.put(18, 2, &ix, string(&b.name));
+        t.put(18, 3, &ix, Value::Integer(i32::from(up)));
+        t.put(18, 4, &ix, Value::Integer(b.weight));
+        t.put(18, 5, &ix, truth(b.weight_reverse));
+    }
+    for (gi, g) in cfg.sync_groups.iter().enumerate() {
+        rows(t, 19, gi as u32 + 1, &g.trackers.bfds);
+    }
 }
 
 struct Tables<'a> {
@@ -1204,6 +1237,7 @@ vrrp_instance VI_M {
             scripts: vec![],
             files: Default::default(),
             processes: Default::default(),
+            bfds: Default::default(),
         };
         let readings = TrackerReadings {
             file_values: [("tf".to_string(), 12)].into_iter().collect(),
@@ -1213,6 +1247,48 @@ vrrp_instance VI_M {
         let mut tree = MibTree::new();
         add_with_readings(&mut tree, &cfg, &live, &host, &readings);
         walk::lines(&tree, PREFIX)
+    }
+
+    #[test]
+    fn bfd_tables_show_the_sessions_the_vrrp_process_hears_of() {
+        let cfg = load(
+            "bfd_instance b1 {\n neighbor_ip 10.0.0.9\n weight -5 reverse\n}\n\
+             bfd_instance b2 {\n neighbor_ip 10.0.0.8\n checker\n}\n\
+             bfd_instance b3 {\n neighbor_ip 10.0.0.7\n}\n\
+             vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n track_bfd {\n b3\n }\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n priority 100\n\
+              virtual_ipaddress {\n 10.0.0.100/24\n }\n track_bfd {\n b1 weight 0\n }\n}\n\
+             vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n priority 100\n\
+              virtual_ipaddress {\n 10.0.0.101/24\n }\n}\n",
+        );
+        let live = Live {
+            now: crate::time::Instant::from_micros(1_000_000),
+            started: crate::time::Instant::from_micros(0),
+            instances: vec![],
+            groups: vec![],
+            scripts: vec![],
+            files: Default::default(),
+            processes: Default::default(),
+            bfds: [("b1".to_string(), true)].into_iter().collect(),
+        };
+        let mut tree = MibTree::new();
+        add(&mut tree, &cfg, &live, &reference_host());
+        let l = walk::lines(&tree, PREFIX);
+        // vrrpTrackedBfdTable: the BFD's own weight, not the track_bfd line's.
+        assert!(has(&l, "17.1.2.1.1 = STRING: \"b1\""), "{l:#?}");
+        assert!(has(&l, "17.1.3.1.1 = INTEGER: -5"));
+        assert!(has(&l, "17.1.4.1.1 = INTEGER: 1"));
+        assert!(none_under(&l, "17.1.2.2."));
+        // vrrpBfdTable: b2 goes to the checker only.
+        assert!(has(&l, "18.1.2.1 = STRING: \"b1\""));
+        assert!(has(&l, "18.1.3.1 = INTEGER: 1"));
+        assert!(has(&l, "18.1.2.2 = STRING: \"b3\""));
+        assert!(has(&l, "18.1.3.2 = INTEGER: 0"));
+        assert!(has(&l, "18.1.5.2 = INTEGER: 2"));
+        assert!(none_under(&l, "18.1.2.3 "));
+        // syncGroupTrackedBfdTable.
+        assert!(has(&l, "19.1.2.1.1 = STRING: \"b3\""));
+        assert!(has(&l, "19.1.3.1.1 = INTEGER: 0"));
     }
 
     fn has(lines: &[String], l: &str) -> bool {
