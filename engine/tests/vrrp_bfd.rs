@@ -69,7 +69,23 @@ fn an_unweighted_track_bfd_is_fault_until_up_then_backup_then_master() {
     assert_eq!(c.state(0, "VI_1"), State::Master);
     c.input(0, bfd("b1", false));
     assert_eq!(c.state(0, "VI_1"), State::Fault);
-    assert!(logs(&c).contains(&"VRRP_Instance(VI_1) Tracked BFD instance b1 is DOWN".to_string()));
+    // The BFD's line comes before the state change it causes, as keepalived logs it
+    // before down_instance().
+    let at = |f: &dyn Fn(&Output) -> bool| c.outputs.iter().rposition(|(_, _, o)| f(o));
+    let log = at(&|o| {
+        matches!(o, Output::Log { message, .. }
+            if message == "VRRP_Instance(VI_1) Tracked BFD instance b1 is DOWN")
+    });
+    let fault = at(&|o| {
+        matches!(
+            o,
+            Output::StateChange {
+                to: State::Fault,
+                ..
+            }
+        )
+    });
+    assert!(log.is_some() && log < fault, "{log:?} {fault:?}");
 }
 
 // vrrp_handle_bfd_event(): the state it already has, or a name nobody tracks, is
