@@ -76,6 +76,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use turmoil::net::{TcpListener, TcpStream};
 
+use crate::bfd::{bfd_side, next_state, Clients, StateRx};
 use crate::host::{turmoil_ipv4, Control};
 use crate::scenario::{HttpAnswer, Inject};
 use crate::world::{CheckerView, Kind, RsSpec, World};
@@ -94,6 +95,8 @@ struct SimChecker {
     clock: EngineClock,
     inject: Option<Inject>,
     stopping: bool,
+    /// Session states from the host's BFD side (`BFD_CHECK`), when it runs one.
+    bfd: Option<StateRx>,
 }
 
 impl SimChecker {
@@ -267,6 +270,9 @@ impl Platform for SimChecker {
                 Some((id, outcome)) = self.results.recv() => {
                     return Event::Input(CheckInput::ProbeDone { id, outcome });
                 }
+                Some((name, up)) = next_state(&mut self.bfd) => {
+                    return Event::Input(CheckInput::Bfd { name, up });
+                }
             }
         }
     }
@@ -335,17 +341,35 @@ impl Platform for SimChecker {
 
 /// The simulated keepalived-rs checker process of a `checker` host.
 pub async fn checker_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Result {
-    run_checker(world.clone(), idx, false).await;
+    let config = world.borrow().hosts[idx].config.clone();
+    let mut bfd = None;
+    if !config.bfd_instances.is_empty() {
+        let (tx, rx) = unbounded_channel();
+        bfd = Some(rx);
+        let clients = Clients {
+            vrrp: None,
+            checker: Some(tx),
+        };
+        // It first runs when this task first waits, once `run_checker` has counted this
+        // start (its seed draws on the count).
+        tokio::task::spawn_local(bfd_side(world.clone(), idx, clients));
+    }
+    run_checker(world.clone(), idx, false, bfd).await;
     world.borrow_mut().hosts[idx].alive = false;
     Ok(())
 }
 
 /// The checker process beside the VRRP one on a host whose config has virtual servers.
-pub async fn checker_side(world: Rc<RefCell<World>>, idx: usize) {
-    run_checker(world, idx, true).await;
+pub async fn checker_side(world: Rc<RefCell<World>>, idx: usize, bfd: Option<StateRx>) {
+    run_checker(world, idx, true, bfd).await;
 }
 
-async fn run_checker(world: Rc<RefCell<World>>, idx: usize, beside_vrrp: bool) {
+async fn run_checker(
+    world: Rc<RefCell<World>>,
+    idx: usize,
+    beside_vrrp: bool,
+    bfd: Option<StateRx>,
+) {
     let (tx, rx) = unbounded_channel();
     let (config, inject, seed) = {
         let mut w = world.borrow_mut();
@@ -381,6 +405,7 @@ async fn run_checker(world: Rc<RefCell<World>>, idx: usize, beside_vrrp: bool) {
         clock: EngineClock::start(),
         inject,
         stopping: false,
+        bfd,
     };
     let mut engine = CheckEngine::new((*config).clone(), p.now(), seed);
     world.borrow_mut().checker_started(

@@ -4,8 +4,12 @@
 //!
 //! Modelled: vrrp_instance (multicast and unicast, v2 and v3, IPv4 and IPv6), sync
 //! groups, track_interface, vrrp_script / track_script (a scenario's `script` events
-//! decide their exit), virtual_server with TCP_CHECK, HTTP_GET (status and digest) and
-//! MISC_CHECK (its command's exit is a `script` event's, by the command line).
+//! decide their exit), virtual_server with TCP_CHECK, HTTP_GET (status and digest),
+//! MISC_CHECK (its command's exit is a `script` event's, by the command line) and
+//! BFD_CHECK, and single-hop bfd_instance sessions (RFC 5880/5881, on the daemon's BFD
+//! engine and loop, `crate::bfd`) with track_bfd. A BFD neighbour no host of the
+//! scenario holds never answers: its session stays Down, as beside a router that is
+//! off.
 
 use std::net::IpAddr;
 
@@ -20,9 +24,13 @@ pub fn check_host(hosts: &[Host], segments: &[String], i: usize) -> Result<(), S
     let cfg = &h.config;
     match h.role {
         Role::RealServer => return Ok(()),
-        Role::Vrrp if cfg.instances.is_empty() && cfg.virtual_servers.is_empty() => {
+        Role::Vrrp
+            if cfg.instances.is_empty()
+                && cfg.virtual_servers.is_empty()
+                && cfg.bfd_instances.is_empty() =>
+        {
             return Err(format!(
-                "host {who}: its configuration ({}) has no vrrp_instance and no virtual_server: nothing would be simulated",
+                "host {who}: its configuration ({}) has no vrrp_instance, virtual_server or bfd_instance: nothing would be simulated",
                 h.source
             ))
         }
@@ -51,7 +59,8 @@ pub fn check_host(hosts: &[Host], segments: &[String], i: usize) -> Result<(), S
     if let Some(k) = unmodelled(cfg) {
         return Err(format!(
             "host {who}: {k} is not simulated; the simulator models vrrp_instance, sync groups, \
-             track_interface, vrrp_script and virtual_server with TCP_CHECK, HTTP_GET and MISC_CHECK"
+             track_interface, vrrp_script, track_bfd, single-hop bfd_instance and virtual_server \
+             with TCP_CHECK, HTTP_GET, MISC_CHECK and BFD_CHECK"
         ));
     }
     check_peers(hosts, segments, i)?;
@@ -177,13 +186,9 @@ pub(crate) fn interfaces_named(cfg: &Config) -> Vec<(String, String)> {
 
 /// The first tracker the simulator does not model, as `keyword name`.
 fn unmodelled_tracker(t: &Trackers) -> Option<String> {
-    [
-        ("track_file", &t.files),
-        ("track_process", &t.processes),
-        ("track_bfd", &t.bfds),
-    ]
-    .into_iter()
-    .find_map(|(kw, list)| list.first().map(|r| format!("{kw} {}", r.name)))
+    [("track_file", &t.files), ("track_process", &t.processes)]
+        .into_iter()
+        .find_map(|(kw, list)| list.first().map(|r| format!("{kw} {}", r.name)))
 }
 
 /// The first keyword of `cfg` the simulator cannot reproduce, with where it is.
@@ -194,8 +199,10 @@ fn unmodelled(cfg: &Config) -> Option<String> {
     if let Some(t) = cfg.track_processes.first() {
         return Some(format!("vrrp_track_process {}", t.name));
     }
-    if let Some(b) = cfg.bfd_instances.first() {
-        return Some(format!("bfd_instance {}", b.name));
+    // RFC 5883's multihop sessions (port 4784) are not carried: the simulated network
+    // has one hop.
+    if let Some(b) = cfg.bfd_instances.iter().find(|b| b.multihop) {
+        return Some(format!("multihop of bfd_instance {}", b.name));
     }
     for vi in &cfg.instances {
         if let Some(k) = unmodelled_tracker(&vi.trackers) {
@@ -237,6 +244,19 @@ fn unmodelled(cfg: &Config) -> Option<String> {
                 );
                 match &c.kind {
                     CheckerKind::TcpCheck | CheckerKind::MiscCheck(_) => {}
+                    // It follows a session of this host's BFD side; one that names no
+                    // bfd_instance would follow nothing.
+                    CheckerKind::BfdCheck { name } => {
+                        let known = name
+                            .as_ref()
+                            .is_some_and(|n| cfg.bfd_instances.iter().any(|b| &b.name == n));
+                        if !known {
+                            return Some(format!(
+                                "BFD_CHECK {} (no bfd_instance of that name) of {at}",
+                                name.as_deref().unwrap_or("without a name")
+                            ));
+                        }
+                    }
                     CheckerKind::HttpGet(h) => {
                         if let Some(u) = h.urls.iter().find(|u| u.regex.is_some()) {
                             return Some(format!("HTTP_GET url {} regex of {at}", u.path));
@@ -251,12 +271,16 @@ fn unmodelled(cfg: &Config) -> Option<String> {
 }
 
 /// Every checker of `cfg` that probes over the network (all but MISC_CHECK, which runs a
-/// command), with the address and port it probes.
+/// command, and BFD_CHECK, which follows a BFD session), with the address and port it
+/// probes.
 pub(crate) fn probed(cfg: &Config) -> Vec<(IpAddr, u16, &Checker)> {
     let mut out = Vec::new();
     for rs in cfg.virtual_servers.iter().flat_map(|vs| &vs.real_servers) {
         for c in &rs.checkers {
-            if !matches!(c.kind, CheckerKind::MiscCheck(_)) {
+            if !matches!(
+                c.kind,
+                CheckerKind::MiscCheck(_) | CheckerKind::BfdCheck { .. }
+            ) {
                 let ip = c.connection.connect_ip.unwrap_or(rs.address);
                 out.push((ip, c.connection.connect_port.or(rs.port).unwrap_or(0), c));
             }

@@ -5,7 +5,10 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use keepalived_engine::config::model::Config;
+use keepalived_engine::time::Instant;
 use keepalived_engine::vrrp::InterfaceInfo;
 
 /// What the runner tells a host.
@@ -85,4 +88,23 @@ pub fn default_ipv4(segment: usize, i: usize) -> Ipv4Addr {
 /// Host `i`'s link-local IPv6 address on segment `segment`: fe80::<segment>:<i+1>.
 pub fn default_ipv6(segment: usize, i: usize) -> Ipv6Addr {
     Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, segment as u16, (i + 1) as u16)
+}
+
+/// A host's engine clock, for every process on it: microseconds since `start` moved by
+/// the scenario's `clock` fault (`offset_ms` added, `drift_ppm` scaling the rate).
+pub fn engine_now(clock: (i64, i64), start: tokio::time::Instant) -> Instant {
+    let (offset_ms, drift_ppm) = clock;
+    let el = start.elapsed().as_micros() as i128;
+    let us = offset_ms as i128 * 1000 + el + el * drift_ppm as i128 / 1_000_000;
+    Instant::from_micros(us.max(0) as u64)
+}
+
+/// How long in simulated time until the host's engine clock (see [`engine_now`]) shows
+/// `t` (zero if it has passed).
+pub fn engine_until(clock: (i64, i64), start: tokio::time::Instant, t: Instant) -> Duration {
+    let (offset_ms, drift_ppm) = clock;
+    let engine_el = t.as_micros() as i128 - offset_ms as i128 * 1000;
+    let real_el = engine_el * 1_000_000 / (1_000_000 + drift_ppm as i128);
+    let now = start.elapsed().as_micros() as i128;
+    Duration::from_micros((real_el - now).max(0) as u64)
 }

@@ -1,6 +1,7 @@
 //! keepalived-sim: whole keepalived-rs clusters inside turmoil, with faults, invariants
 //! checked at every step, and runs reproducible from (scenario, seed).
 
+pub(crate) mod bfd;
 pub mod campaign;
 pub(crate) mod checker;
 pub mod fidelity;

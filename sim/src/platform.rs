@@ -21,7 +21,8 @@ use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use turmoil::net::UdpSocket;
 
-use crate::host::{iface_of, turmoil_ipv4, Control, Iface};
+use crate::bfd::{bfd_side, next_state, Clients, StateRx};
+use crate::host::{engine_now, engine_until, iface_of, turmoil_ipv4, Control, Iface};
 use crate::rng::Rng;
 use crate::world::{state_word, Kind, TraceLine, World};
 
@@ -34,19 +35,20 @@ const SCRIPT_RUN: Duration = Duration::from_millis(10);
 /// The envelope's header: family, sender host, segment, source, destination, TTL.
 const HEADER: usize = 1 + 2 + 2 + 16 + 16 + 1;
 
-/// An advert on the simulated wire, as the receiving host reads it.
-struct Envelope<'a> {
-    family: Family,
-    sender: usize,
-    segment: usize,
-    src: IpAddr,
-    dst: IpAddr,
-    ttl: u8,
-    bytes: &'a [u8],
+/// A packet on the simulated wire (a VRRP advert, or a BFD control packet in
+/// `crate::bfd`), as the receiving host reads it.
+pub(crate) struct Envelope<'a> {
+    pub(crate) family: Family,
+    pub(crate) sender: usize,
+    pub(crate) segment: usize,
+    pub(crate) src: IpAddr,
+    pub(crate) dst: IpAddr,
+    pub(crate) ttl: u8,
+    pub(crate) bytes: &'a [u8],
 }
 
 impl Envelope<'_> {
-    fn emit(&self) -> Vec<u8> {
+    pub(crate) fn emit(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(HEADER + self.bytes.len());
         v.push(matches!(self.family, Family::V6) as u8);
         v.extend_from_slice(&(self.sender as u16).to_be_bytes());
@@ -62,7 +64,7 @@ impl Envelope<'_> {
         v
     }
 
-    fn parse(d: &[u8]) -> Option<Envelope<'_>> {
+    pub(crate) fn parse(d: &[u8]) -> Option<Envelope<'_>> {
         if d.len() < HEADER {
             return None;
         }
@@ -112,6 +114,8 @@ struct SimPlatform {
     /// A shutdown was handed to the engine: the next event ends the loop.
     stopping: bool,
     buf: Vec<u8>,
+    /// Session states from the host's BFD side (`track_bfd`), when it runs one.
+    bfd: Option<StateRx>,
 }
 
 /// Which interface each instance of `cfg` sends on, and under which names each interface
@@ -432,18 +436,11 @@ impl SimPlatform {
 
 impl Platform for SimPlatform {
     fn now(&self) -> Instant {
-        let (offset_ms, drift_ppm) = self.clock();
-        let el = self.start.elapsed().as_micros() as i128;
-        let us = offset_ms as i128 * 1000 + el + el * drift_ppm as i128 / 1_000_000;
-        Instant::from_micros(us.max(0) as u64)
+        engine_now(self.clock(), self.start)
     }
 
     fn until(&self, t: Instant) -> Duration {
-        let (offset_ms, drift_ppm) = self.clock();
-        let engine_el = t.as_micros() as i128 - offset_ms as i128 * 1000;
-        let real_el = engine_el * 1_000_000 / (1_000_000 + drift_ppm as i128);
-        let now = self.start.elapsed().as_micros() as i128;
-        Duration::from_micros((real_el - now).max(0) as u64)
+        engine_until(self.clock(), self.start, t)
     }
 
     async fn next_event(&mut self) -> Event {
@@ -497,6 +494,9 @@ impl Platform for SimPlatform {
                         Some(Control::Hang(_) | Control::Refuse(_)) => continue,
                         None => Event::Stop,
                     };
+                }
+                Some((name, up)) = next_state(&mut self.bfd) => {
+                    return Event::Input(Input::Bfd { name, up });
                 }
                 _ = async { tokio::time::sleep_until(next_due.unwrap_or_else(tokio::time::Instant::now)).await }, if next_due.is_some() => {
                     if let Some((_, ev)) = self.due.pop_first() {
@@ -569,8 +569,28 @@ pub async fn host_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Result
         w.hosts[idx].inst = crate::world::inst_views(&config, &ifaces);
         w.hosts[idx].held.clear();
     }
-    if !config.virtual_servers.is_empty() {
-        tokio::task::spawn_local(crate::checker::checker_side(world.clone(), idx));
+    // keepalived's BFD process tells the VRRP and checker processes of its sessions
+    // through pipes; here, channels.
+    let runs_bfd = !config.bfd_instances.is_empty();
+    let runs_checker = !config.virtual_servers.is_empty();
+    let (mut clients, mut vrrp_bfd, mut checker_bfd) = (Clients::default(), None, None);
+    if runs_bfd {
+        let (tx, rx) = unbounded_channel();
+        (clients.vrrp, vrrp_bfd) = (Some(tx), Some(rx));
+        if runs_checker {
+            let (tx, rx) = unbounded_channel();
+            (clients.checker, checker_bfd) = (Some(tx), Some(rx));
+        }
+    }
+    if runs_checker {
+        tokio::task::spawn_local(crate::checker::checker_side(
+            world.clone(),
+            idx,
+            checker_bfd,
+        ));
+    }
+    if runs_bfd {
+        tokio::task::spawn_local(bfd_side(world.clone(), idx, clients));
     }
     let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, PORT)).await?;
     sock.join_multicast_v4(GROUP, Ipv4Addr::UNSPECIFIED)?;
@@ -596,6 +616,7 @@ pub async fn host_main(world: Rc<RefCell<World>>, idx: usize) -> turmoil::Result
         rng: Rng(seed),
         stopping: false,
         buf: vec![0u8; 65536],
+        bfd: vrrp_bfd,
     };
     let mut engine = Engine::new((*config).clone(), p.now(), infos);
     driver::run(&mut engine, &mut p).await;

@@ -8,6 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use keepalived_engine::vrrp::State;
 
+use crate::bfd::bfd_main;
 use crate::checker::{checker_main, real_server_main};
 use crate::host::Control;
 use crate::platform::host_main;
@@ -50,6 +51,12 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
     {
         let mut w = world.borrow_mut();
         w.seed = seed;
+        // A BFD session's detection timer fires at the end of the tick its deadline falls
+        // in (tokio rounds it up to its millisecond, turmoil to its tick, and the world
+        // is checked at tick ends): one tick. A drifting host clock can wake the loop a
+        // microsecond early (the conversion to simulated time rounds down), and it
+        // sleeps again into the next tick: one more.
+        w.bfd_slack = 2.0 * tick.as_secs_f64();
         w.base_latency = sc.max_latency_ms as f64 / 1000.0;
         w.segments = sc.segments.clone();
     }
@@ -67,6 +74,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
         });
         let w = world.clone();
         match h.role {
+            Role::Vrrp if h.config.instances.is_empty() && h.config.virtual_servers.is_empty() => {
+                sim.host(h.name.as_str(), move || bfd_main(w.clone(), i))
+            }
             Role::Vrrp if h.config.instances.is_empty() => {
                 sim.host(h.name.as_str(), move || checker_main(w.clone(), i))
             }
@@ -122,6 +132,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     if let Some(tx) = &w.hosts[h].checker_control {
                         let _ = tx.send(c.clone());
                     }
+                    if let Some(tx) = &w.hosts[h].bfd_control {
+                        let _ = tx.send(c.clone());
+                    }
                 }
                 if let Some(tx) = &w.hosts[h].control {
                     let _ = tx.send(c);
@@ -150,6 +163,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     hs.held.clear();
                     hs.control = None;
                     hs.checker_control = None;
+                    hs.bfd_control = None;
                     for i in hs.inst.values_mut() {
                         i.state = State::Stop;
                     }

@@ -2,11 +2,14 @@
 //! addresses it holds, the links between hosts, the timeline, and the invariants.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use keepalived_engine::check::http::{evaluate_status_and_digest, Parser};
 use keepalived_engine::check::{RsStatus, VsStatus};
-use keepalived_engine::config::model::{CheckerKind, Config, RealServer, Schedule, Url};
+use keepalived_engine::config::model::{
+    BfdInstance, CheckerKind, Config, RealServer, Schedule, Url,
+};
 use keepalived_engine::vrrp::State;
 use keepalived_engine::wire::Family;
 use tokio::sync::mpsc::UnboundedSender;
@@ -54,6 +57,8 @@ pub enum Kind {
     Fault,
     /// The checker's log: a real server or virtual server changed.
     Checker,
+    /// A BFD session's state as the engine told its clients (`bfd_event_send()`).
+    Bfd,
 }
 
 /// A state as the trace spells it: keepalived's words, INIT for the state before the
@@ -127,6 +132,8 @@ pub struct HostState {
     pub control: Option<UnboundedSender<Control>>,
     /// The checker side of a VRRP host that also runs one.
     pub checker_control: Option<UnboundedSender<Control>>,
+    /// The BFD side of a host whose config has `bfd_instance` blocks.
+    pub bfd_control: Option<UnboundedSender<Control>>,
     pub inst: BTreeMap<String, InstView>,
     pub held: BTreeSet<String>,
     pub garps: usize,
@@ -189,6 +196,47 @@ pub struct World {
     /// Real servers declared down (FIFO `RS … DOWN`, a `Removing`/`Disabling` log line
     /// or the alive flag falling): (checker host, real server label, when).
     pub declared_down: Vec<(usize, String, f64)>,
+    /// Every BFD session of every host running a BFD side, by (host, session name).
+    pub bfd: BTreeMap<(usize, String), BfdView>,
+    /// What a BFD session's detection time is allowed beyond itself before an Up session
+    /// is caught (see [`World::check_bfd`]), in seconds.
+    pub bfd_slack: f64,
+}
+
+/// A BFD session as the invariant follows it: its configuration, the state its clients
+/// were last told, and the last control packet from its neighbour the engine was handed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BfdView {
+    pub neighbor: Option<IpAddr>,
+    pub source: Option<IpAddr>,
+    /// bfd.RequiredMinRxInterval in seconds: the largest configured since the session
+    /// started, since a lowered one only takes effect after a Poll Sequence (RFC 5880
+    /// §6.8.3) and the bound must not be shorter than the engine's.
+    pub min_rx: f64,
+    pub up: bool,
+    /// The neighbour's Desired Min TX Interval in seconds, as the session has agreed it:
+    /// taken from each packet while the session is not Up, and while Up only from a
+    /// packet with Poll or Final, since a changed interval applies only once a Poll
+    /// Sequence has ended (RFC 5880 §6.8.3; `bfd_handle_packet()` does the same).
+    pub remote_tx: f64,
+    /// The last packet from the neighbour: when (simulated seconds), and the detection
+    /// time it sets (RFC 5880 §6.8.4: its Detect Mult × the greater of our Required Min
+    /// RX and the agreed Desired Min TX), in simulated seconds.
+    pub last_rx: Option<(f64, f64)>,
+    /// The current Up period was reported as a violation.
+    pub reported: bool,
+}
+
+/// What the detection time takes from a BFD control packet (RFC 5880 §4.1): its Detect
+/// Mult (byte 2), its Desired Min TX Interval in µs (bytes 12–15), and whether it
+/// carries Poll or Final (byte 1, 0x20 and 0x10); `None` unless it is long enough to be
+/// one and says version 1.
+pub fn bfd_timers(bytes: &[u8]) -> Option<(u8, u32, bool)> {
+    if bytes.len() < 24 || bytes[0] >> 5 != 1 || bytes[2] == 0 {
+        return None;
+    }
+    let tx = u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
+    Some((bytes[2], tx, bytes[1] & 0x30 != 0))
 }
 
 /// What a checker host's engine says, refreshed after each of its steps.
@@ -223,6 +271,9 @@ pub enum Want {
     Get(Url),
     /// MISC_CHECK: this command line exits 0 (by the scenario's `script` events).
     Misc(String),
+    /// BFD_CHECK: this `bfd_instance` of the checker's host is Up, as its BFD engine last
+    /// told its clients (whether that is true is `World::check_bfd`'s to say).
+    Bfd(String),
 }
 
 impl RsSpec {
@@ -248,6 +299,9 @@ impl RsSpec {
                         .map(|c| c.argv.join(" "))
                         .unwrap_or_default(),
                 )),
+                CheckerKind::BfdCheck { name } => {
+                    wants.push(Want::Bfd(name.clone().unwrap_or_default()))
+                }
                 _ => wants.push(Want::Connect),
             }
         }
@@ -480,6 +534,7 @@ impl World {
     /// Checks every invariant at the current time.
     pub fn check(&mut self) {
         self.check_checkers();
+        self.check_bfd();
         let n = self.hosts.len();
         let slack = self.slack;
         for seg in 0..self.segments.len() {
@@ -791,6 +846,7 @@ impl World {
                         .is_ok_and(|r| evaluate_status_and_digest(url, &r).is_ok())
             }
             Want::Misc(cmd) => self.hosts[c].scripts_ok.get(cmd).copied().unwrap_or(true),
+            Want::Bfd(name) => self.bfd.get(&(c, name.clone())).is_some_and(|v| v.up),
         })
     }
 
@@ -816,14 +872,28 @@ impl World {
                     .iter()
                     .map(|s| secs(s.connect_timeout_us))
                     .fold(f64::INFINITY, f64::min);
-                let ct_max = spec
-                    .schedules
-                    .iter()
-                    .map(|s| secs(s.connect_timeout_us))
-                    .fold(0.0, f64::max);
-                let lat = self.link_latency(c, spec.host);
+                // BFD_CHECK alone: the server follows its session's state as the BFD
+                // side reports it (`bfd_check_handle_event()`), with no probe between.
+                let bfd_only =
+                    !spec.wants.is_empty() && spec.wants.iter().all(|w| matches!(w, Want::Bfd(_)));
+                let ct_max = if bfd_only {
+                    0.0
+                } else {
+                    spec.schedules
+                        .iter()
+                        .map(|s| secs(s.connect_timeout_us))
+                        .fold(0.0, f64::max)
+                };
+                let lat = if bfd_only {
+                    0.0
+                } else {
+                    self.link_latency(c, spec.host)
+                };
                 let service = self.service_ok(c, spec);
-                let local = spec.wants.iter().all(|w| matches!(w, Want::Misc(_)));
+                let local = spec
+                    .wants
+                    .iter()
+                    .all(|w| matches!(w, Want::Misc(_) | Want::Bfd(_)));
                 let connects = local || self.answers_within(c, spec.host, ct_min);
                 let reach = connects && service;
                 // A stopped service on a reachable host refuses, a server answering
@@ -840,6 +910,9 @@ impl World {
                         && !self.holds.contains_key(&Self::pair(c, spec.host))
                 };
                 let deadlines = |t: f64| -> (f64, f64) {
+                    if bfd_only {
+                        return (t + slack, t + slack);
+                    }
                     // Per checker: a first run not yet made fails the server at once
                     // (retry_it = retry at start); otherwise a success may still land
                     // `lat` after t, the next run comes a delay_loop (or a
@@ -939,7 +1012,13 @@ impl World {
                     });
                 }
                 // (b) and (c): the deadlines.
-                let late = if !reach && st.alive && now > tr.down_by {
+                let late = if bfd_only && st.alive != reach && now > tr.down_by.max(tr.up_by) {
+                    Some((
+                        "a BFD_CHECK real server follows its BFD session",
+                        if reach { "up" } else { "down" },
+                        tr.down_by.max(tr.up_by),
+                    ))
+                } else if !reach && st.alive && now > tr.down_by {
                     Some((
                         if refused {
                             "a refusing real server is declared down within delay_loop + retry × delay_before_retry + connect_timeout"
@@ -1034,6 +1113,120 @@ impl World {
     pub fn checker_started(&mut self, c: usize, view: CheckerView) {
         self.rs_tracks.retain(|(h, _), _| *h != c);
         self.checkers.insert(c, view);
+    }
+}
+
+impl World {
+    /// Host `h`'s BFD side started with `cfg`: its sessions, all Down, none heard yet.
+    pub fn bfd_started(&mut self, h: usize, cfg: &Config) {
+        self.bfd.retain(|(x, _), _| *x != h);
+        for b in &cfg.bfd_instances {
+            self.bfd.insert((h, b.name.clone()), Self::bfd_view(b));
+        }
+    }
+
+    fn bfd_view(b: &BfdInstance) -> BfdView {
+        BfdView {
+            neighbor: b.neighbor_ip,
+            source: b.source_ip,
+            min_rx: secs(b.min_rx_us),
+            up: false,
+            remote_tx: 0.0,
+            last_rx: None,
+            reported: false,
+        }
+    }
+
+    /// Host `h`'s BFD side was reloaded with `cfg`: sessions of the same name keep their
+    /// state, as the engine keeps them.
+    pub fn bfd_reloaded(&mut self, h: usize, cfg: &Config) {
+        let mut kept = BTreeMap::new();
+        for b in &cfg.bfd_instances {
+            let key = (h, b.name.clone());
+            let mut v = Self::bfd_view(b);
+            if let Some(old) = self.bfd.get(&key) {
+                if old.neighbor == v.neighbor && old.source == v.source {
+                    v = BfdView {
+                        min_rx: old.min_rx.max(v.min_rx),
+                        ..old.clone()
+                    };
+                }
+            }
+            kept.insert(key, v);
+        }
+        self.bfd.retain(|(x, _), _| *x != h);
+        self.bfd.extend(kept);
+    }
+
+    /// Host `h`'s BFD engine was handed a control packet from `src` to `dst` now: the
+    /// sessions it belongs to (neighbour `src`, and source `dst` if one is set) restart
+    /// their detection time from it.
+    pub fn bfd_heard(&mut self, h: usize, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+        let Some((mult, desired_tx_us, poll_or_final)) = bfd_timers(bytes) else {
+            return;
+        };
+        // Detection time runs on the host's clock: a fast one (drift > 0) ends it sooner
+        // in simulated time.
+        let drift = self.hosts[h].clock.1 as f64;
+        let now = self.now;
+        for ((x, _), v) in self.bfd.iter_mut() {
+            if *x != h || v.neighbor != Some(src) || v.source.is_some_and(|s| s != dst) {
+                continue;
+            }
+            if !v.up || poll_or_final {
+                v.remote_tx = secs(u64::from(desired_tx_us));
+            }
+            let detect = f64::from(mult) * v.min_rx.max(v.remote_tx);
+            v.last_rx = Some((now, detect * 1e6 / (1e6 + drift)));
+        }
+    }
+
+    /// Host `h`'s BFD engine told its clients `session` is `up` (or not).
+    pub fn bfd_state(&mut self, h: usize, session: &str, up: bool) {
+        if let Some(v) = self.bfd.get_mut(&(h, session.to_string())) {
+            if v.up != up {
+                v.reported = false;
+            }
+            v.up = up;
+        }
+    }
+
+    /// No BFD session is Up without a control packet from its neighbour within its
+    /// detection time (RFC 5880 §6.8.4): an Up session whose last packet from the
+    /// neighbour is older than that, beyond `bfd_slack`, is caught. A paused host cannot
+    /// notice, so its sessions are given until its pause ends.
+    pub fn check_bfd(&mut self) {
+        let now = self.now;
+        let slack = self.bfd_slack;
+        let mut caught = Vec::new();
+        for ((h, name), v) in self.bfd.iter_mut() {
+            let hs = &self.hosts[*h];
+            if !v.up || v.reported || !hs.alive || hs.paused_until > now {
+                continue;
+            }
+            let late = match v.last_rx {
+                None => true,
+                Some((t, detect)) => now > (t + detect).max(hs.paused_until) + slack,
+            };
+            if late {
+                v.reported = true;
+                caught.push((*h, name.clone(), v.last_rx));
+            }
+        }
+        for (h, name, last) in caught {
+            let host = self.hosts[h].name.clone();
+            self.violations.push(Violation {
+                t: now,
+                invariant: "no BFD session is Up without a packet from its neighbour within its detection time",
+                hosts: vec![host.clone()],
+                detail: match last {
+                    Some((t, d)) => format!(
+                        "{host}: session {name} Up at {now:.3} s; its neighbour's last packet came at {t:.3} s, detection time {d:.3} s"
+                    ),
+                    None => format!("{host}: session {name} Up at {now:.3} s without a packet from its neighbour"),
+                },
+            });
+        }
     }
 }
 
