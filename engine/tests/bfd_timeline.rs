@@ -113,10 +113,9 @@ impl Net {
                             "{} {} {session} open ttl {ttl}",
                             self.now, NAMES[side]
                         )),
-                        Output::Close { session } => self.log.push(format!(
-                            "{} {} {session} close",
-                            self.now, NAMES[side]
-                        )),
+                        Output::Close { session } => self
+                            .log
+                            .push(format!("{} {} {session} close", self.now, NAMES[side])),
                     }
                 }
                 for v in self.e[side].sessions() {
@@ -129,10 +128,8 @@ impl Net {
                         v.local_detect_time_us
                     );
                     if st != self.states[side] {
-                        self.log.push(format!(
-                            "{} {} {} {st}",
-                            self.now, NAMES[side], v.name
-                        ));
+                        self.log
+                            .push(format!("{} {} {} {st}", self.now, NAMES[side], v.name));
                         self.states[side] = st;
                     }
                 }
@@ -175,8 +172,12 @@ fn scenario() -> Net {
     n.log.push(format!("{} -- A's packets pass again", n.now));
     n.block[0] = false;
     n.run_until(6_000);
-    n.log.push(format!("{} -- A reloads with min_tx 200 ms", n.now));
-    n.input(0, Input::Reload(Box::new(config(inst("to_b", B, false, 200)))));
+    n.log
+        .push(format!("{} -- A reloads with min_tx 200 ms", n.now));
+    n.input(
+        0,
+        Input::Reload(Box::new(config(inst("to_b", B, false, 200)))),
+    );
     n.run_until(8_000);
     n.log.push(format!("{} -- A shuts down", n.now));
     n.input(0, Input::Shutdown);
