@@ -51,11 +51,13 @@ pub fn fuzz_bfd_input(data: &[u8]) {
             "BFD packet changed across emit → parse"
         );
     }
-    let mut config = Config::default();
-    config.bfd_instances = vec![
-        instance("v4", V4_PEER, Some(V4_LOCAL), false),
-        instance("v6", V6_PEER, None, true),
-    ];
+    let config = Config {
+        bfd_instances: vec![
+            instance("v4", V4_PEER, Some(V4_LOCAL), false),
+            instance("v6", V6_PEER, None, true),
+        ],
+        ..Config::default()
+    };
     let mut now = Instant::ZERO;
     let mut e = Engine::new(&config, now, u64::from(sel));
     drain(&mut e);
