@@ -614,6 +614,28 @@ mod tests {
         assert!(targets(Process::Parent).is_empty());
     }
 
+    /// What the parent's `pre_exec` does, in a real child: the BFD child writes to both
+    /// pipes at 5 and 6, and each lands in the pipe it belongs to.
+    #[test]
+    fn a_child_finds_its_ends_at_the_fixed_descriptors() {
+        use std::os::unix::process::CommandExt;
+        let pipes = EventPipes::open().unwrap();
+        let ends = pipes.for_child(Process::Bfd);
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.args(["-c", "printf v >&5 && printf c >&6"]);
+        // SAFETY: install_in_child is async-signal-safe.
+        unsafe { cmd.pre_exec(move || install_in_child(ends)) };
+        assert!(cmd.status().unwrap().success());
+        let read = |fd: &OwnedFd| {
+            let mut b = [0u8; 8];
+            // SAFETY: read(2) into a buffer of the stated size.
+            let n = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), b.len()) };
+            b[..n.max(0) as usize].to_vec()
+        };
+        assert_eq!(read(&pipes.vrrp.read), b"v");
+        assert_eq!(read(&pipes.checker.read), b"c");
+    }
+
     #[test]
     fn events_go_to_the_processes_the_session_names_and_a_resend_tells_them_all_again() {
         runtime().block_on(async {
