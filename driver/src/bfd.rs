@@ -323,3 +323,351 @@ fn advance(told: &mut Instant, t: Instant) -> Instant {
     *told = (*told).max(t);
     *told
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::net::Ipv4Addr;
+    use std::rc::Rc;
+
+    use keepalived_engine::config::{parse_str, ParseOptions};
+    use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+    use super::*;
+    use crate::EngineClock;
+
+    const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+
+    /// What a host's loop did, with the engine time it did it at (µs).
+    #[derive(Debug, Default)]
+    struct Log {
+        /// Session states delivered: (when, up, vrrp, checker).
+        events: Vec<(u64, bool, bool, bool)>,
+        /// Every open attempt, and whether it failed.
+        opens: Vec<(u64, bool)>,
+        open_failures: usize,
+        transmits: Vec<u64>,
+        /// Packets the loop was handed, by arrival time.
+        received: Vec<u64>,
+    }
+
+    /// One end of a wire on tokio's paused clock: packets reach the peer the instant
+    /// they are sent unless `cut` says otherwise.
+    struct Host {
+        clock: EngineClock,
+        addr: IpAddr,
+        rx: UnboundedReceiver<(Instant, Input)>,
+        peer: UnboundedSender<(Instant, Input)>,
+        /// What this host sends is lost.
+        cut: Rc<Cell<bool>>,
+        /// Opens fail until this engine time (µs).
+        open_fails_until: u64,
+        /// The loop pauses for this long at this time.
+        pause: Option<(tokio::time::Instant, Duration)>,
+        /// Whether packets that arrived are offered ahead of a timer (`next_packet`).
+        catch_up: bool,
+        stop_at: tokio::time::Instant,
+        log: Rc<RefCell<Log>>,
+    }
+
+    impl Platform for Host {
+        fn now(&self) -> Instant {
+            self.clock.now()
+        }
+        fn until(&self, t: Instant) -> Duration {
+            self.clock.until(t)
+        }
+        async fn next_event(&mut self) -> Event {
+            let pause_at = self.pause.map(|p| p.0);
+            tokio::select! {
+                biased;
+                _ = tokio::time::sleep_until(self.stop_at) => Event::Stop,
+                _ = tokio::time::sleep_until(pause_at.unwrap_or(self.stop_at)), if pause_at.is_some() => {
+                    let d = self.pause.take().map_or(Duration::ZERO, |p| p.1);
+                    Event::Pause(d)
+                }
+                Some((at, input)) = self.rx.recv() => {
+                    self.log.borrow_mut().received.push(at.as_micros());
+                    Event::Packet { at, input }
+                }
+            }
+        }
+        fn next_packet(&mut self) -> impl Future<Output = (Instant, Input)> {
+            let got = if self.catch_up {
+                self.rx.try_recv().ok()
+            } else {
+                None
+            };
+            if let Some((at, _)) = &got {
+                self.log.borrow_mut().received.push(at.as_micros());
+            }
+            async move {
+                match got {
+                    Some(p) => p,
+                    None => std::future::pending().await,
+                }
+            }
+        }
+        async fn open(
+            &mut self,
+            _session: &str,
+            _src: Option<IpAddr>,
+            _dst: IpAddr,
+            _ttl: u8,
+        ) -> io::Result<()> {
+            let now = self.now().as_micros();
+            let fail = now < self.open_fails_until;
+            self.log.borrow_mut().opens.push((now, fail));
+            if fail {
+                return Err(io::ErrorKind::AddrNotAvailable.into());
+            }
+            Ok(())
+        }
+        async fn close(&mut self, _session: &str) {}
+        async fn transmit(&mut self, _session: &str, dst: IpAddr, bytes: &[u8]) -> io::Result<()> {
+            let now = self.now();
+            self.log.borrow_mut().transmits.push(now.as_micros());
+            if !self.cut.get() {
+                let input = Input::Packet {
+                    src: self.addr,
+                    dst: Some(dst),
+                    ttl: Some(255),
+                    bytes: bytes.to_vec(),
+                };
+                let _ = self.peer.send((now, input));
+            }
+            Ok(())
+        }
+        async fn deliver(&mut self, e: SessionEvent) {
+            let now = self.now().as_micros();
+            self.log
+                .borrow_mut()
+                .events
+                .push((now, e.up, e.vrrp, e.checker));
+        }
+        fn open_failed(&mut self, _session: &str, _error: &io::Error) {
+            self.log.borrow_mut().open_failures += 1;
+        }
+    }
+
+    /// A host's engine for one session towards `nbr`, with `extra` in its block.
+    fn engine(nbr: IpAddr, extra: &str) -> Engine {
+        let text = format!(
+            "bfd_instance PEER {{\n neighbor_ip {nbr}\n min_rx 100\n min_tx 100\n multiplier 3\n{extra}}}\n"
+        );
+        let config = parse_str(&text, &ParseOptions::default()).config;
+        assert_eq!(config.bfd_instances.len(), 1, "{text}");
+        Engine::new(&config, Instant::ZERO, 7)
+    }
+
+    /// What to change in a [`Host`] before the run.
+    type Tweak = Box<dyn FnOnce(&mut Host)>;
+
+    /// Runs A's and B's engines against each other for `secs` of paused time; `tweak`
+    /// adjusts each host, and `cut_b_at` cuts what B sends from then on.
+    fn run_pair(
+        a: Engine,
+        b: Engine,
+        secs: u64,
+        tweak: [Tweak; 2],
+        cut_b_at: Option<Duration>,
+    ) -> [Rc<RefCell<Log>>; 2] {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async move {
+            let clock = EngineClock::start();
+            let stop_at = tokio::time::Instant::now() + Duration::from_secs(secs);
+            let (to_a, rx_a) = unbounded_channel();
+            let (to_b, rx_b) = unbounded_channel();
+            let logs = [Rc::default(), Rc::default()];
+            let cut_b = Rc::new(Cell::new(false));
+            let mut hosts = [
+                Host {
+                    clock,
+                    addr: A,
+                    rx: rx_a,
+                    peer: to_b,
+                    cut: Rc::new(Cell::new(false)),
+                    open_fails_until: 0,
+                    pause: None,
+                    catch_up: true,
+                    stop_at,
+                    log: Rc::clone(&logs[0]),
+                },
+                Host {
+                    clock,
+                    addr: B,
+                    rx: rx_b,
+                    peer: to_a,
+                    cut: Rc::clone(&cut_b),
+                    open_fails_until: 0,
+                    pause: None,
+                    catch_up: true,
+                    stop_at,
+                    log: Rc::clone(&logs[1]),
+                },
+            ];
+            let [ta, tb] = tweak;
+            ta(&mut hosts[0]);
+            tb(&mut hosts[1]);
+            let [mut ha, mut hb] = hosts;
+            if let Some(at) = cut_b_at {
+                tokio::task::spawn_local(async move {
+                    tokio::time::sleep(at).await;
+                    cut_b.set(true);
+                });
+            }
+            let ja = tokio::task::spawn_local(async move {
+                let mut a = a;
+                run(&mut a, &mut ha).await
+            });
+            let jb = tokio::task::spawn_local(async move {
+                let mut b = b;
+                run(&mut b, &mut hb).await
+            });
+            ja.await.unwrap();
+            jb.await.unwrap();
+            logs
+        })
+    }
+
+    fn none() -> Tweak {
+        Box::new(|_| {})
+    }
+
+    // RFC 5880 §6.8.4: a session goes Down once a Detection Time (3 × 100 ms) passes
+    // without a packet, counted from the last one's arrival: the loop must wake at the
+    // engine's deadline and hand it packets dated when they came.
+    #[test]
+    fn a_session_comes_up_and_goes_down_one_detection_time_after_the_last_packet() {
+        let cut = Duration::from_secs(10);
+        let [a, _] = run_pair(
+            engine(B, ""),
+            engine(A, ""),
+            15,
+            [none(), none()],
+            Some(cut),
+        );
+        let a = a.borrow();
+        let ups: Vec<_> = a.events.iter().filter(|e| e.1).collect();
+        assert!(
+            !ups.is_empty() && ups[0].0 < 5_000_000,
+            "Up within 5 s: {:?}",
+            a.events
+        );
+        // Neither `vrrp` nor `checker` named: both processes hear it (bfd_end_handler()).
+        assert!(ups.iter().all(|e| e.2 && e.3), "{:?}", a.events);
+        let down = a
+            .events
+            .iter()
+            .find(|e| !e.1 && e.0 > cut.as_micros() as u64)
+            .expect("Down after the cut");
+        let last = a
+            .received
+            .iter()
+            .copied()
+            .filter(|t| *t <= down.0)
+            .max()
+            .unwrap();
+        assert!(last <= cut.as_micros() as u64);
+        // tokio's timer wakes on the millisecond after the deadline.
+        let late = down.0 - last;
+        assert!(
+            (300_000..=301_000).contains(&late),
+            "Down {late} µs after the last packet"
+        );
+    }
+
+    // bfd_open_fd_out_thread(): a socket that cannot be opened leaves the session
+    // AdminDown (nothing sent, never Up) and is tried again 60 s later; once it opens
+    // the session comes Up.
+    #[test]
+    fn a_socket_that_fails_to_open_is_retried_after_60_s_and_the_session_comes_up() {
+        let fail_for = 30_000_000;
+        let [a, b] = run_pair(
+            engine(B, ""),
+            engine(A, ""),
+            70,
+            [
+                Box::new(move |h: &mut Host| h.open_fails_until = fail_for),
+                none(),
+            ],
+            None,
+        );
+        let (a, b) = (a.borrow(), b.borrow());
+        assert_eq!(a.opens, vec![(0, true), (60_000_000, false)]);
+        assert_eq!(a.open_failures, 1);
+        assert!(
+            a.transmits.iter().all(|t| *t >= 60_000_000),
+            "A sent without a socket: {:?}",
+            &a.transmits[..a.transmits.len().min(5)]
+        );
+        let a_up = a.events.iter().find(|e| e.1).expect("A comes Up");
+        let b_up = b.events.iter().find(|e| e.1).expect("B comes Up");
+        assert!(a_up.0 > 60_000_000 && b_up.0 > 60_000_000);
+    }
+
+    /// A with a 1 s required min RX towards B: B's Detection Time is 3 s, so A may stall
+    /// for 1 s without B noticing, while A's own is 300 ms.
+    fn stalled_a(catch_up: bool) -> Rc<RefCell<Log>> {
+        let [a, _] = run_pair(
+            engine(B, ""),
+            engine(A, " min_rx 1000\n"),
+            12,
+            [
+                Box::new(move |h: &mut Host| {
+                    h.pause = Some((
+                        tokio::time::Instant::now() + Duration::from_secs(8),
+                        Duration::from_secs(1),
+                    ));
+                    h.catch_up = catch_up;
+                }),
+                none(),
+            ],
+            None,
+        );
+        a
+    }
+
+    // RFC 5880 §6.8.4: the Detection Time runs from the last packet received. A loop
+    // that stalled (SIGSTOP, a busy host) must hear what arrived meanwhile before its
+    // overdue timer, or it declares a live neighbour Down. The same stall with packets
+    // offered only through `next_event` does take the session Down, so the catch-up is
+    // what keeps it Up.
+    #[test]
+    fn packets_that_arrived_during_a_stall_are_heard_before_the_overdue_timer() {
+        let a = stalled_a(true);
+        let a = a.borrow();
+        assert!(a.events.iter().any(|e| e.1), "{:?}", a.events);
+        assert!(
+            !a.events.iter().any(|e| !e.1 && e.0 > 5_000_000),
+            "A went Down after the stall: {:?}",
+            a.events
+        );
+        let a = stalled_a(false);
+        assert!(
+            a.borrow().events.iter().any(|e| !e.1 && e.0 > 5_000_000),
+            "without the catch-up the stall takes the session Down"
+        );
+    }
+
+    // bfd_end_handler(): `vrrp` alone sends the events to the VRRP process only.
+    #[test]
+    fn events_carry_the_clients_the_configuration_names() {
+        let [a, _] = run_pair(
+            engine(B, " vrrp\n"),
+            engine(A, ""),
+            5,
+            [none(), none()],
+            None,
+        );
+        let a = a.borrow();
+        assert!(!a.events.is_empty());
+        assert!(a.events.iter().all(|e| e.2 && !e.3), "{:?}", a.events);
+    }
+}
