@@ -261,7 +261,10 @@ impl Engine {
     /// from `from`.
     fn sender_schedule(&mut self, i: usize, from: Instant) {
         let j = self.jitter(i);
-        let at = from + us(u64::from(self.sessions[i].local_tx_intv) - j);
+        // At least a microsecond, so a zero interval (a configuration built without the
+        // parser's bounds, and a peer's zero Required Min RX) cannot spin the loop.
+        let delay = (u64::from(self.sessions[i].local_tx_intv) - j).max(1);
+        let at = from + us(delay);
         self.set_timer(i, Timer::Sender, Some(at));
     }
 
