@@ -208,3 +208,19 @@ fn multihop_is_warned_about_and_left_off() {
     assert_eq!(w.len(), 1);
     assert!(w[0].contains("'multihop' has no effect"), "{w:?}");
 }
+
+// bfd_vrrp_handler(), bfd_checker_handler(): the VRRP and checker processes know every
+// bfd_instance with a good new name, the ones the BFD process refuses included.
+#[test]
+fn the_clients_know_the_instances_the_bfd_process_refuses() {
+    let text = "bfd_instance B {\n neighbor_ip nowhere\n weight 9 reverse\n checker\n}\n\
+                virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n BFD_CHECK {\n name B\n }\n }\n}\n";
+    let l = parse_str(text, &ParseOptions::default());
+    assert!(l.config.bfd_instances.is_empty());
+    let t = &l.config.tracked_bfds;
+    assert_eq!(t.len(), 1);
+    assert_eq!((t[0].weight, t[0].weight_reverse), (9, true));
+    assert!(t[0].to_checker() && !t[0].to_vrrp());
+    let checkers = &l.config.virtual_servers[0].real_servers[0].checkers;
+    assert_eq!(checkers.len(), 1);
+}

@@ -301,6 +301,28 @@ fn track_bfd_names_what_is_defined_before_it_once() {
     );
 }
 
+// bfd_vrrp_handler(): the VRRP process never looks at the addresses, so a bfd_instance
+// the BFD process refuses is still tracked, its weight read, and never Up.
+#[test]
+fn a_bfd_instance_the_bfd_process_refuses_is_still_tracked() {
+    let text = "bfd_instance b1 {\n neighbor_ip 10.0.0.300\n weight -30\n}\n".to_string()
+        + "bfd_instance b2 {\n min_rx 20\n}\n"
+        + &conf(1, 100, "track_bfd {\n b1\n b2\n }");
+    let (e, errors) = loose(&text);
+    assert_eq!(
+        errors,
+        [
+            "BFD instance b1 has malformed neighbor address 10.0.0.300, ignoring instance",
+            "BFD instance b2 has no neighbor address set, disabling instance",
+        ]
+    );
+    let vi = e.instance("VI_1").expect("VI_1");
+    assert_eq!(vi.cfg.trackers.bfds.len(), 2);
+    assert_eq!(vi.state, State::Fault);
+    assert_eq!(vi.total_priority, 70);
+    assert_eq!(e.tracked_bfds().len(), 2);
+}
+
 // dump_vrrp_tracked_bfd(), dump_tracked_bfd(): the lines keepalived.data has.
 #[test]
 fn the_state_dump_shows_tracked_bfds_as_keepalived() {

@@ -97,7 +97,7 @@ impl DumpCfg {
             groups,
             track_files,
             bfds: config
-                .bfd_instances
+                .tracked_bfds
                 .iter()
                 .filter(|b| b.to_checker())
                 .map(|b| b.name.clone())

@@ -106,6 +106,10 @@ pub struct Config {
     pub sync_groups: Vec<SyncGroup>,
     pub instances: Vec<VrrpInstance>,
     pub bfd_instances: Vec<BfdInstance>,
+    /// Every `bfd_instance` as the VRRP and checker processes know it, in order: those in
+    /// `bfd_instances` and those the BFD process refuses to run.
+    #[serde(default)]
+    pub tracked_bfds: Vec<TrackedBfd>,
     pub ssl: Option<SslConfig>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     pub virtual_servers: Vec<VirtualServer>,
@@ -1084,6 +1088,32 @@ impl BfdInstance {
     }
 
     /// Whether the checker process hears of this session.
+    pub fn to_checker(&self) -> bool {
+        self.checker || !self.vrrp
+    }
+}
+
+/// A `bfd_instance` as the VRRP and checker processes read it (`vrrp_tracked_bfd_t`,
+/// `checker_tracked_bfd_t`): any block with a new name shorter than 32 characters. They
+/// do not look at its addresses, so one the BFD process refuses (no or a malformed
+/// neighbor, mixed families, a duplicate address) is still tracked, and never Up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedBfd {
+    pub name: String,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    /// As [`BfdInstance::vrrp`] and [`BfdInstance::checker`].
+    pub vrrp: bool,
+    pub checker: bool,
+}
+
+impl TrackedBfd {
+    /// Whether the VRRP process knows it (`bfd_vrrp_end_handler()`).
+    pub fn to_vrrp(&self) -> bool {
+        self.vrrp || !self.checker
+    }
+
+    /// Whether the checker process knows it (`bfd_checker_end_handler()`).
     pub fn to_checker(&self) -> bool {
         self.checker || !self.vrrp
     }

@@ -355,7 +355,6 @@ pub(crate) mod tests {
             scripts: vec![],
             files: Default::default(),
             processes: Default::default(),
-            bfds: Default::default(),
         }
     }
 

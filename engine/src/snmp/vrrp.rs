@@ -24,7 +24,8 @@
 //!   weight the `track_*` line gave;
 //! - a primary-interface column ends at the first instance without an interface
 //!   (keepalived answers nothing for it, which ends the column's walk).
-//! - vrrpBfdResult is `bfd_up` as it is, 1 or 0.
+//! - vrrpBfdResult is `bfd_up` as it is, 1 or 0, and only with the sessions' states
+//!   ([`TrackerReadings::bfd_up`]): [`add`], which has only [`Live`], leaves it out.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -53,6 +54,9 @@ pub struct TrackerReadings {
     /// The processes running now per vrrp_track_process (`num_cur_proc`), by name; 0
     /// when absent.
     pub process_counts: BTreeMap<String, u32>,
+    /// Whether each BFD session the VRRP process hears of is Up (`bfd_up`,
+    /// `Engine::tracked_bfds`), by name; a session absent has no vrrpBfdResult.
+    pub bfd_up: BTreeMap<String, bool>,
 }
 
 /// Adds the VRRP tables of `cfg` to `tree`, the tracked files' and processes' values as
@@ -62,6 +66,7 @@ pub fn add(tree: &mut MibTree, cfg: &Config, live: &Live, host: &HostInterfaces)
         file_values: live.files.clone(),
         file_paths: BTreeMap::new(),
         process_counts: live.processes.clone(),
+        bfd_up: BTreeMap::new(),
     };
     add_with_readings(tree, cfg, live, host, &readings);
 }
@@ -92,15 +97,15 @@ pub fn add_with_readings(
     vrrp_scripts(&mut t, &scripts, live);
     track_files(&mut t, &files, readings);
     track_processes(&mut t, &processes, readings);
-    bfds(&mut t, cfg, live);
+    bfds(&mut t, cfg, readings);
 }
 
 /// vrrpTrackedBfdTable (`.17`), vrrpBfdTable (`.18`) and syncGroupTrackedBfdTable
 /// (`.19`): `vrrp_snmp_trackedbfd()`, `vrrp_snmp_bfd()`, `vrrp_snmp_group_trackedbfd()`.
 /// The BFDs are those the VRRP process hears of; a tracking row shows the BFD's own
 /// weight and direction.
-fn bfds(t: &mut Tables<'_>, cfg: &Config, live: &Live) {
-    let known: Vec<_> = cfg.bfd_instances.iter().filter(|b| b.to_vrrp()).collect();
+fn bfds(t: &mut Tables<'_>, cfg: &Config, readings: &TrackerReadings) {
+    let known: Vec<_> = cfg.tracked_bfds.iter().filter(|b| b.to_vrrp()).collect();
     let rows = |t: &mut Tables<'_>, table: u32, row: u32, refs: &[TrackRef]| {
         let found = refs
             .iter()
@@ -117,9 +122,10 @@ fn bfds(t: &mut Tables<'_>, cfg: &Config, live: &Live) {
     }
     for (bi, b) in known.iter().enumerate() {
         let ix = [bi as u32 + 1];
-        let up = live.bfds.get(&b.name).copied().unwrap_or(false);
         t.put(18, 2, &ix, string(&b.name));
-        t.put(18, 3, &ix, Value::Integer(i32::from(up)));
+        if let Some(&up) = readings.bfd_up.get(&b.name) {
+            t.put(18, 3, &ix, Value::Integer(i32::from(up)));
+        }
         t.put(18, 4, &ix, Value::Integer(b.weight));
         t.put(18, 5, &ix, truth(b.weight_reverse));
     }
@@ -1237,12 +1243,12 @@ vrrp_instance VI_M {
             scripts: vec![],
             files: Default::default(),
             processes: Default::default(),
-            bfds: Default::default(),
         };
         let readings = TrackerReadings {
             file_values: [("tf".to_string(), 12)].into_iter().collect(),
             file_paths: BTreeMap::new(),
             process_counts: [("sshd".to_string(), 1)].into_iter().collect(),
+            bfd_up: BTreeMap::new(),
         };
         let mut tree = MibTree::new();
         add_with_readings(&mut tree, &cfg, &live, &host, &readings);
@@ -1269,10 +1275,15 @@ vrrp_instance VI_M {
             scripts: vec![],
             files: Default::default(),
             processes: Default::default(),
-            bfds: [("b1".to_string(), true)].into_iter().collect(),
+        };
+        let readings = TrackerReadings {
+            bfd_up: [("b1".to_string(), true), ("b3".to_string(), false)]
+                .into_iter()
+                .collect(),
+            ..TrackerReadings::default()
         };
         let mut tree = MibTree::new();
-        add(&mut tree, &cfg, &live, &reference_host());
+        add_with_readings(&mut tree, &cfg, &live, &reference_host(), &readings);
         let l = walk::lines(&tree, PREFIX);
         // vrrpTrackedBfdTable: the BFD's own weight, not the track_bfd line's.
         assert!(has(&l, "17.1.2.1.1 = STRING: \"b1\""), "{l:#?}");

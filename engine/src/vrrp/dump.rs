@@ -1069,7 +1069,7 @@ impl Engine {
         // Every bfd_instance this process hears of, tracked or not.
         let bfds: Vec<_> = self
             .config
-            .bfd_instances
+            .tracked_bfds
             .iter()
             .filter(|b| b.to_vrrp())
             .collect();
@@ -1885,7 +1885,7 @@ impl Engine {
     /// `dump_vrrp_tracked_bfd()`: the BFD's own weight, its state, and the instances
     /// following it with the weight each gives (its `tracking_vrrp` list: the instances
     /// that track it, then the sync groups' other members).
-    fn bfd_text(&self, s: &mut String, b: &crate::config::model::BfdInstance) {
+    fn bfd_text(&self, s: &mut String, b: &crate::config::model::TrackedBfd) {
         let _ = writeln!(s, " VRRP Track BFD = {}", b.name);
         let _ = writeln!(
             s,
@@ -1906,7 +1906,7 @@ impl Engine {
         let mut lines = Vec::new();
         for i in direct.chain(via_groups) {
             let group = i.sync.map(|g| &self.groups[g].cfg);
-            let bfd_cfg = &self.config.bfd_instances;
+            let bfd_cfg = &self.config.tracked_bfds;
             if let Some(t) = super::track::bfd_tracks(&i.cfg, group, bfd_cfg)
                 .into_iter()
                 .find(|t| t.name == b.name)

@@ -31,8 +31,6 @@ pub struct Live {
     pub files: BTreeMap<String, i64>,
     /// The processes each `vrrp_track_process` counts now, by name.
     pub processes: BTreeMap<String, u32>,
-    /// Whether each BFD session this process hears of is Up (`bfd_up`), by name.
-    pub bfds: BTreeMap<String, bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +104,6 @@ impl Engine {
                 .collect(),
             files: self.files.clone(),
             processes: self.processes.clone(),
-            bfds: self.bfds.clone(),
         }
     }
 }

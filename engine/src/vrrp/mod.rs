@@ -184,7 +184,7 @@ impl Engine {
         // `bfd_vrrp_end_handler()` frees): down at start (`alloc_vrrp_tracked_bfd()`),
         // and across a reload as they were, by name (`clear_diff_bfd()`).
         self.bfds = config
-            .bfd_instances
+            .tracked_bfds
             .iter()
             .filter(|b| b.to_vrrp())
             .map(|b| {
@@ -738,7 +738,7 @@ impl Engine {
             file_weights: &self.config.track_files,
             script_cfg: &self.config.vrrp_scripts,
             bfds: Some(&self.bfds),
-            bfd_cfg: &self.config.bfd_instances,
+            bfd_cfg: &self.config.tracked_bfds,
         };
         let evals: Vec<_> = self
             .instances

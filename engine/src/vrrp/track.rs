@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::model::{
-    BfdInstance, SyncGroup, TrackProcess, TrackRef, VrrpInstance, VrrpScript,
+    SyncGroup, TrackProcess, TrackRef, TrackedBfd, VrrpInstance, VrrpScript,
 };
 use crate::time::{us, Instant};
 
@@ -119,7 +119,7 @@ pub struct World<'a> {
     /// Each `bfd_instance` the VRRP process hears of, by name: whether its session is
     /// Up (`vrrp_tracked_bfd_t.bfd_up`, false until the BFD process says otherwise).
     pub bfds: Option<&'a BTreeMap<String, bool>>,
-    pub bfd_cfg: &'a [BfdInstance],
+    pub bfd_cfg: &'a [TrackedBfd],
 }
 
 /// One BFD session as an instance follows it: keepalived's `tracking_obj_t` on the
@@ -140,7 +140,7 @@ pub struct BfdTrack<'a> {
 pub fn bfd_tracks<'a>(
     vi: &'a VrrpInstance,
     group: Option<&'a SyncGroup>,
-    bfds: &[BfdInstance],
+    bfds: &[TrackedBfd],
 ) -> Vec<BfdTrack<'a>> {
     let resolve = |r: &'a TrackRef| {
         let own = bfds.iter().find(|b| b.name == r.name);

@@ -407,7 +407,7 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             }
             kw::SMTP_ALERT => vs.smtp_alert = Some(p.flag(&s)),
             kw::REAL_SERVER => {
-                if let Some(mut rs) = real_server(p, &s, &cfg.bfd_instances, vs.protocol) {
+                if let Some(mut rs) = real_server(p, &s, &cfg.tracked_bfds, vs.protocol) {
                     file_check_weights(&mut rs, &cfg.track_files);
                     vs.real_servers.push(rs);
                 }
@@ -426,7 +426,7 @@ pub fn virtual_server(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
 fn real_server(
     p: &mut Parser<'_>,
     st: &Stmt,
-    bfds: &[BfdInstance],
+    bfds: &[TrackedBfd],
     protocol: Protocol,
 ) -> Option<RealServer> {
     use crate::config::registry::lvs::real_server as kw;
@@ -553,7 +553,7 @@ fn file_check_weights(rs: &mut RealServer, files: &[TrackFile]) {
 fn bfd_check(
     p: &mut Parser<'_>,
     st: &Stmt,
-    bfds: &[BfdInstance],
+    bfds: &[TrackedBfd],
     rs: &str,
     existing: &[Checker],
 ) -> Option<Checker> {

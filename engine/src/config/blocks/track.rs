@@ -399,7 +399,7 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         p.skip_block(st);
         return;
     }
-    if cfg.bfd_instances.iter().any(|b| b.name == name) {
+    if cfg.tracked_bfds.iter().any(|b| b.name == name) {
         p.error(
             st,
             st.kw.col,
@@ -434,7 +434,10 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     let neighbor = "neighbor";
     let mut dropped = false;
     p.block_in(Block::BfdInstance, st, |p, s| {
-        if dropped {
+        // After a malformed neighbor the BFD process skips the rest of the block; the
+        // VRRP and checker processes, which never look at the address, still read the
+        // weight and who hears of the session.
+        if dropped && !matches!(s.kw(), kw::WEIGHT | kw::VRRP | kw::CHECKER) {
             return;
         }
         // bfd_min{rx,tx}_handler(), bfd_idletx_handler(): decimal milliseconds.
@@ -602,6 +605,13 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             _ => p.unknown(&s, "bfd_instance"),
         }
     });
+    cfg.tracked_bfds.push(TrackedBfd {
+        name: b.name.clone(),
+        weight: b.weight,
+        weight_reverse: b.weight_reverse,
+        vrrp: b.vrrp,
+        checker: b.checker,
+    });
     if dropped {
         return;
     }
@@ -665,7 +675,7 @@ pub fn track_bfd_refs(
     p: &mut Parser<'_>,
     st: &Stmt,
     owner: &str,
-    bfds: &[BfdInstance],
+    bfds: &[TrackedBfd],
 ) -> Vec<TrackRef> {
     use crate::config::DiagClass;
     let mut out: Vec<TrackRef> = Vec::new();

@@ -87,7 +87,7 @@ pub fn instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
     p.block_in(Block::VrrpInstance, st, |p, s| {
         // The bfd_instances read so far: keepalived looks a track_bfd up as it reads it.
         if s.kw() == crate::config::registry::vrrp::instance::TRACK_BFD {
-            let refs = track_bfd_refs(p, &s, &vi.name, &cfg.bfd_instances);
+            let refs = track_bfd_refs(p, &s, &vi.name, &cfg.tracked_bfds);
             vi.trackers.bfds.extend(refs);
             return;
         }
@@ -546,7 +546,7 @@ pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         kw::TRACK_FILE => g.trackers.files.extend(track_refs(p, &s, -254, 254)),
         kw::TRACK_PROCESS => g.trackers.processes.extend(track_refs(p, &s, -254, 254)),
         kw::TRACK_BFD => {
-            let refs = track_bfd_refs(p, &s, &g.name, &cfg.bfd_instances);
+            let refs = track_bfd_refs(p, &s, &g.name, &cfg.tracked_bfds);
             g.trackers.bfds.extend(refs);
         }
         kw::NOTIFY_MASTER => g.notifies.notify_master = p.command(&s),
