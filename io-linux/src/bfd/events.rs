@@ -11,7 +11,9 @@
 //!
 //! A record is [`RECORD_LEN`] bytes, well under PIPE_BUF, so each write(2) is atomic and
 //! records never interleave or split: a magic byte, the state (1 Up, 0 anything else, as
-//! `bfd_event_send()` folds the states), the name's length, a spare zero, and the name in
+//! `bfd_event_send()` folds the states), the name's length, a spare zero, when it was
+//! written (CLOCK_MONOTONIC µs, big-endian, keepalived's `sent_time`, so that the reader
+//! can say with `-D` how long it took: "delivered in N usec"), and the name in
 //! [`NAME_MAX`] bytes padded with zeros (keepalived's `BFD_INAME_MAX`).
 
 use std::collections::BTreeMap;
@@ -26,8 +28,11 @@ use crate::host::process::Process;
 /// The longest session name a record carries (keepalived's `BFD_INAME_MAX`).
 pub const NAME_MAX: usize = 32;
 
-/// One record's size: 4 bytes of header and the name.
-pub const RECORD_LEN: usize = 4 + NAME_MAX;
+/// Where the name starts: after 4 bytes of header and 8 of sending time.
+const NAME_AT: usize = 12;
+
+/// One record's size.
+pub const RECORD_LEN: usize = NAME_AT + NAME_MAX;
 
 /// The first byte of every record: a reader that finds anything else has lost its place.
 const MAGIC: u8 = 0xBF;
@@ -72,7 +77,8 @@ pub enum RecordError {
 }
 
 impl Record {
-    pub fn encode(&self) -> Result<[u8; RECORD_LEN], RecordError> {
+    /// The record, sent at `sent_us` ([`monotonic_us`]).
+    pub fn encode(&self, sent_us: u64) -> Result<[u8; RECORD_LEN], RecordError> {
         let name = self.name.as_bytes();
         if name.len() > NAME_MAX {
             return Err(RecordError::NameTooLong(self.name.clone()));
@@ -84,11 +90,13 @@ impl Record {
         b[0] = MAGIC;
         b[1] = u8::from(self.up);
         b[2] = name.len() as u8;
-        b[4..4 + name.len()].copy_from_slice(name);
+        b[4..NAME_AT].copy_from_slice(&sent_us.to_be_bytes());
+        b[NAME_AT..NAME_AT + name.len()].copy_from_slice(name);
         Ok(b)
     }
 
-    pub fn decode(b: &[u8; RECORD_LEN]) -> Result<Record, RecordError> {
+    /// The record, and when it was sent.
+    pub fn decode(b: &[u8; RECORD_LEN]) -> Result<(Record, u64), RecordError> {
         if b[0] != MAGIC {
             return Err(RecordError::BadMagic(b[0]));
         }
@@ -101,12 +109,29 @@ impl Record {
         if len == 0 || len > NAME_MAX {
             return Err(RecordError::BadLength(b[2]));
         }
-        let name = std::str::from_utf8(&b[4..4 + len]).map_err(|_| RecordError::NotUtf8)?;
-        Ok(Record {
-            name: name.to_string(),
-            up,
-        })
+        let name =
+            std::str::from_utf8(&b[NAME_AT..NAME_AT + len]).map_err(|_| RecordError::NotUtf8)?;
+        let mut sent = [0u8; 8];
+        sent.copy_from_slice(&b[4..NAME_AT]);
+        Ok((
+            Record {
+                name: name.to_string(),
+                up,
+            },
+            u64::from_be_bytes(sent),
+        ))
     }
+}
+
+/// CLOCK_MONOTONIC in microseconds: one clock for every process of the host.
+pub fn monotonic_us() -> u64 {
+    // SAFETY: a zeroed timespec is valid; clock_gettime writes only it.
+    let t = unsafe {
+        let mut t: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t);
+        t
+    };
+    (t.tv_sec as u64) * 1_000_000 + (t.tv_nsec as u64) / 1_000
 }
 
 /// A pipe's two ends.
@@ -299,7 +324,17 @@ impl EventReader {
                 continue;
             };
             match Record::decode(b) {
-                Ok(r) => self.queue.push_back(r),
+                Ok((r, sent)) => {
+                    // keepalived says this with -D (`vrrp_handle_bfd_event()`).
+                    debug!(
+                        session = %r.name,
+                        "Received BFD event: instance {} is in state {} (delivered in {} usec)",
+                        r.name,
+                        if r.up { "Up" } else { "Down" },
+                        monotonic_us().saturating_sub(sent)
+                    );
+                    self.queue.push_back(r);
+                }
                 Err(e) => warn!("BFD event pipe: {e}: record skipped"),
             }
         }
@@ -363,7 +398,7 @@ impl Out {
             name: name.to_string(),
             up,
         })
-        .encode()
+        .encode(monotonic_us())
         {
             Ok(b) => b,
             Err(e) => {
@@ -553,7 +588,7 @@ mod tests {
                 name: name.into(),
                 up,
             };
-            assert_eq!(Record::decode(&r.encode().unwrap()), Ok(r));
+            assert_eq!(Record::decode(&r.encode(7).unwrap()), Ok((r, 7)));
         }
     }
 
@@ -564,17 +599,17 @@ mod tests {
             name: long.clone(),
             up: true,
         };
-        assert_eq!(r.encode(), Err(RecordError::NameTooLong(long)));
+        assert_eq!(r.encode(0), Err(RecordError::NameTooLong(long)));
         let empty = Record {
             name: String::new(),
             up: true,
         };
-        assert_eq!(empty.encode(), Err(RecordError::NameEmpty));
+        assert_eq!(empty.encode(0), Err(RecordError::NameEmpty));
         let good = Record {
             name: "b1".into(),
             up: true,
         }
-        .encode()
+        .encode(0)
         .unwrap();
         let mut b = good;
         b[0] = 0;
@@ -586,7 +621,7 @@ mod tests {
         b[2] = 33;
         assert_eq!(Record::decode(&b), Err(RecordError::BadLength(33)));
         let mut b = good;
-        b[4] = 0xff;
+        b[NAME_AT] = 0xff;
         assert_eq!(Record::decode(&b), Err(RecordError::NotUtf8));
     }
 
@@ -710,7 +745,7 @@ mod tests {
                 name: "a".into(),
                 up: true,
             }
-            .encode()
+            .encode(monotonic_us())
             .unwrap();
             let mut bytes = vec![0u8; RECORD_LEN];
             bytes.extend_from_slice(&a);
