@@ -1326,4 +1326,102 @@ mod tests {
         run_for(&mut w, 20.0);
         assert!(w.violations.is_empty(), "{:?}", w.violations);
     }
+
+    /// One host with session S towards 10.0.0.2 (100 ms min_rx), 2 ms of BFD slack.
+    fn bfd_world() -> World {
+        let mut w = World::with_slack(0.05);
+        w.bfd_slack = 0.002;
+        w.hosts.push(HostState {
+            name: "a".into(),
+            alive: true,
+            ..HostState::default()
+        });
+        let cfg = keepalived_engine::config::parse_str(
+            "bfd_instance S {\n neighbor_ip 10.0.0.2\n min_rx 100\n min_tx 100\n multiplier 3\n}\n",
+            &keepalived_engine::config::ParseOptions::default(),
+        )
+        .config;
+        w.bfd_started(0, &cfg);
+        w
+    }
+
+    /// A control packet from 10.0.0.2: Detect Mult 3, Desired Min TX `tx_ms`, with Poll
+    /// or Final when `pf`.
+    fn bfd_packet(tx_ms: u32, pf: bool) -> Vec<u8> {
+        let mut b = vec![0u8; 24];
+        b[0] = 0x20;
+        b[1] = 0xc0 | if pf { 0x10 } else { 0 };
+        b[2] = 3;
+        b[3] = 24;
+        b[12..16].copy_from_slice(&(tx_ms * 1000).to_be_bytes());
+        b
+    }
+
+    fn heard(w: &mut World, t: f64, tx_ms: u32, pf: bool) {
+        w.now = t;
+        let (src, dst) = ("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap());
+        w.bfd_heard(0, src, dst, &bfd_packet(tx_ms, pf));
+    }
+
+    fn bfd_caught(w: &World) -> bool {
+        w.violations
+            .iter()
+            .any(|v| v.invariant.starts_with("no BFD session is Up"))
+    }
+
+    // An Up session is caught once its last packet is older than 3 × 100 ms + slack,
+    // and not a moment before.
+    #[test]
+    fn a_bfd_session_up_past_its_detection_time_is_caught() {
+        let mut w = bfd_world();
+        heard(&mut w, 1.0, 1000, false);
+        heard(&mut w, 1.5, 100, true);
+        w.bfd_state(0, "S", true);
+        w.now = 1.801;
+        w.check_bfd();
+        assert!(!bfd_caught(&w), "{:?}", w.violations);
+        w.now = 1.803;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+        // Up without ever hearing the neighbour.
+        let mut w = bfd_world();
+        w.bfd_state(0, "S", true);
+        w.now = 0.001;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+    }
+
+    // RFC 5880 §6.8.3: while Up, a changed interval counts only from a Poll or Final;
+    // a plain packet advertising 100 ms leaves the agreed 1 s (3 s detection) in place.
+    #[test]
+    fn a_bfd_interval_changes_only_with_a_poll_sequence_while_up() {
+        let mut w = bfd_world();
+        heard(&mut w, 1.0, 1000, false);
+        w.bfd_state(0, "S", true);
+        heard(&mut w, 1.1, 100, false);
+        w.now = 3.0;
+        w.check_bfd();
+        assert!(!bfd_caught(&w), "{:?}", w.violations);
+        heard(&mut w, 3.1, 100, true);
+        w.now = 3.41;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+    }
+
+    // A paused host cannot notice: its sessions are given until the pause ends.
+    #[test]
+    fn a_paused_bfd_host_is_given_until_its_pause_ends() {
+        let mut w = bfd_world();
+        heard(&mut w, 1.0, 100, true);
+        w.bfd_state(0, "S", true);
+        w.hosts[0].paused_until = 2.0;
+        w.now = 1.9;
+        w.check_bfd();
+        w.now = 2.001;
+        w.check_bfd();
+        assert!(!bfd_caught(&w), "{:?}", w.violations);
+        w.now = 2.003;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+    }
 }
