@@ -127,7 +127,8 @@ impl Platform for LinuxBfd {
                 _ = self.signals.stats_clear.recv() => {}
                 _ = self.signals.json.recv() => {}
                 r = self.listener.recv() => {
-                    return Event::Packet { at: self.engine_clock.now(), input: r.input() };
+                    let at = r.arrived(self.engine_clock.now());
+                    return Event::Packet { at, input: r.input() };
                 }
                 _ = self.events.flush() => {}
             }
@@ -139,7 +140,7 @@ impl Platform for LinuxBfd {
         let listener = &self.listener;
         async move {
             let r = listener.recv().await;
-            (clock.now(), r.input())
+            (r.arrived(clock.now()), r.input())
         }
     }
 

@@ -10,12 +10,14 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 use tracing::{error, warn};
 
 use keepalived_engine::bfd::Input;
+use keepalived_engine::time::Instant;
 
 /// RFC 5881 §4: "The source port MUST be in the range 49152 through 65535."
 const MIN_PORT: u16 = 49152;
@@ -33,6 +35,17 @@ pub(crate) fn register<T: AsRawFd>(fd: T) -> io::Result<AsyncFd<T>> {
 /// Larger than any control packet (24 bytes, and at most 28 more of authentication).
 const RECV_BUF: usize = 2048;
 
+/// SO_TIMESTAMPNS (asm/socket.h; the libc crate leaves it out for glibc): the kernel
+/// stamps each datagram with the wall clock when it arrived.
+#[cfg(not(target_arch = "sparc64"))]
+const SO_TIMESTAMPNS: i32 = 35;
+#[cfg(target_arch = "sparc64")]
+const SO_TIMESTAMPNS: i32 = 0x21;
+
+/// A receive stamp further back than this is taken for a wall clock stepped, not for a
+/// wait: such a packet is dated when it is read.
+const LONGEST_WAIT: Duration = Duration::from_secs(1);
+
 /// What was received, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Received {
@@ -40,9 +53,21 @@ pub(crate) struct Received {
     pub dst: Option<IpAddr>,
     pub ttl: Option<u8>,
     pub bytes: Vec<u8>,
+    /// How long ago the kernel received it, by its stamp.
+    pub waited: Option<Duration>,
 }
 
 impl Received {
+    /// When it arrived on the engine's clock, `now` being now: a packet that waited
+    /// while the loop was busy restarts the Detection Time from its arrival (RFC 5880
+    /// §6.8.4), not from when it was read.
+    pub(crate) fn arrived(&self, now: Instant) -> Instant {
+        match self.waited.filter(|w| *w <= LONGEST_WAIT) {
+            Some(w) => Instant::from_micros(now.as_micros().saturating_sub(w.as_micros() as u64)),
+            None => now,
+        }
+    }
+
     pub(crate) fn input(self) -> Input {
         Input::Packet {
             src: self.src,
@@ -75,6 +100,7 @@ impl Listener {
         socket.set_cloexec(true)?;
         // The TTL of IPv4 packets, which a dual-stack socket receives as v4-mapped too.
         set_flag(&socket, libc::IPPROTO_IP, libc::IP_RECVTTL, "IP_RECVTTL")?;
+        set_flag(&socket, libc::SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS")?;
         let addr: SocketAddr = if v6 {
             // Whatever net.ipv6.bindv6only says: keepalived relies on the default (off).
             socket.set_only_v6(false)?;
@@ -187,6 +213,7 @@ fn recv_msg(socket: &Socket) -> io::Result<Option<Received>> {
     }
     let mut ttl = None;
     let mut dst = None;
+    let mut waited = None;
     // SAFETY: walking the control messages recvmsg wrote, with the libc macros; each
     // payload is read unaligned at the size its type has.
     unsafe {
@@ -201,6 +228,10 @@ fn recv_msg(socket: &Socket) -> io::Result<Option<Received>> {
                 (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
                     let info: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
                     dst = Some(unmapped(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
+                }
+                (libc::SOL_SOCKET, SO_TIMESTAMPNS) => {
+                    let t: libc::timespec = std::ptr::read_unaligned(data.cast());
+                    waited = waited_since(t, SystemTime::now());
                 }
                 (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
                     let info: libc::in_pktinfo = std::ptr::read_unaligned(data.cast());
@@ -226,7 +257,19 @@ fn recv_msg(socket: &Socket) -> io::Result<Option<Received>> {
         dst,
         ttl,
         bytes: buf[..n as usize].to_vec(),
+        waited,
     }))
+}
+
+/// How long ago, by `now` on the same wall clock, the kernel stamped a datagram; `None`
+/// for a stamp that cannot be one (a clock stepped back past it, a negative field).
+fn waited_since(stamp: libc::timespec, now: SystemTime) -> Option<Duration> {
+    let secs = u64::try_from(stamp.tv_sec).ok()?;
+    let nanos = u32::try_from(stamp.tv_nsec)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)?;
+    now.duration_since(UNIX_EPOCH + Duration::new(secs, nanos))
+        .ok()
 }
 
 /// The sender's address in `from`, IPv4-mapped turned into IPv4.
@@ -441,6 +484,38 @@ mod tests {
     }
 
     #[test]
+    fn a_packet_is_dated_from_its_arrival_unless_its_stamp_is_not_believable() {
+        let now = Instant::from_micros(5_000_000);
+        let got = |waited| Received {
+            src: Ipv4Addr::LOCALHOST.into(),
+            dst: None,
+            ttl: None,
+            bytes: Vec::new(),
+            waited,
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(
+            got(Some(ms(40))).arrived(now),
+            Instant::from_micros(4_960_000)
+        );
+        assert_eq!(got(None).arrived(now), now);
+        assert_eq!(got(Some(LONGEST_WAIT + ms(1))).arrived(now), now);
+        assert_eq!(
+            got(Some(ms(1))).arrived(Instant::from_micros(200)),
+            Instant::from_micros(0)
+        );
+        let t = |sec, nsec| libc::timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        };
+        let at = UNIX_EPOCH + Duration::new(100, 500_000_000);
+        assert_eq!(waited_since(t(100, 0), at), Some(ms(500)));
+        assert_eq!(waited_since(t(101, 0), at), None);
+        assert_eq!(waited_since(t(-1, 0), at), None);
+        assert_eq!(waited_since(t(100, 1_000_000_000), at), None);
+    }
+
+    #[test]
     fn v4_mapped_addresses_are_ipv4() {
         let m: Ipv6Addr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(unmapped(m), IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
@@ -466,6 +541,8 @@ mod tests {
             assert_eq!(r.dst, Some(lo4));
             assert_eq!(r.ttl, Some(255));
             assert_eq!(r.bytes, b"hello");
+            // Stamped by the kernel as it arrived, a moment ago.
+            assert!(r.waited.is_some_and(|w| w < LONGEST_WAIT), "{:?}", r.waited);
             // No source_ip: bound in the range all the same; the TTL as set.
             senders.open("any", None, lo4, 17).unwrap();
             assert!(senders.local("any").unwrap().port() >= MIN_PORT);
