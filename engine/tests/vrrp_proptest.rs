@@ -1,5 +1,6 @@
 //! Random input sequences against one engine: adverts from random peers with random
-//! priorities, link flaps, script results, tracked files, reloads and time jumps.
+//! priorities, link flaps, script results, tracked files, BFD sessions, reloads and time
+//! jumps.
 //! Whatever happens: no panic, no address added twice or removed when not held, a master
 //! sends an advert at least every advert interval, and the same inputs give the same
 //! outputs.
@@ -17,11 +18,21 @@ use support::*;
 #[derive(Debug, Clone)]
 enum Ev {
     Wait(u64),
-    Advert { from: u8, prio: u8, version: u8 },
+    Advert {
+        from: u8,
+        prio: u8,
+        version: u8,
+    },
     Link(bool),
     Script(bool),
     File(i64),
-    Reload { prio: u8, vip: u8, nopreempt: bool },
+    /// A BFD session event: b1 (weighted), b2 (weight 0 reverse), or one nobody tracks.
+    Bfd(u8, bool),
+    Reload {
+        prio: u8,
+        vip: u8,
+        nopreempt: bool,
+    },
 }
 
 fn ev() -> impl Strategy<Value = Ev> {
@@ -31,6 +42,7 @@ fn ev() -> impl Strategy<Value = Ev> {
         1 => any::<bool>().prop_map(Ev::Link),
         2 => any::<bool>().prop_map(Ev::Script),
         1 => (-3i64..3).prop_map(Ev::File),
+        1 => (1u8..=3, any::<bool>()).prop_map(|(n, up)| Ev::Bfd(n, up)),
         1 => (1u8..=255, 100u8..103, any::<bool>()).prop_map(|(prio, vip, nopreempt)| Ev::Reload { prio, vip, nopreempt }),
     ]
 }
@@ -45,8 +57,11 @@ fn config_text(prio: u8, vip: u8, nopreempt: bool) -> String {
     format!(
         "vrrp_script chk {{\n script /bin/true\n interval 2\n weight -20\n}}\n\
          vrrp_track_file f {{\n file /tmp/f\n weight 5\n}}\n\
+         bfd_instance b1 {{\n neighbor_ip 10.9.0.1\n weight -10\n}}\n\
+         bfd_instance b2 {{\n neighbor_ip 10.9.0.2\n}}\n\
          vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n priority {prio}\n advert_int 1\n {state}\n {np}\n \
          track_script {{\n chk\n }}\n track_file {{\n f\n }}\n \
+         track_bfd {{\n b1\n b2 weight 0 reverse\n }}\n \
          virtual_ipaddress {{\n 10.0.0.{vip}/24\n 10.0.1.{vip}/24\n }}\n}}\n"
     )
 }
@@ -134,6 +149,10 @@ fn run(evs: &[Ev]) -> Result<Vec<String>, TestCaseError> {
             Ev::File(v) => Input::TrackFile {
                 name: "f".into(),
                 value: *v,
+            },
+            Ev::Bfd(n, up) => Input::Bfd {
+                name: format!("b{n}"),
+                up: *up,
             },
             Ev::Reload {
                 prio,
