@@ -31,6 +31,9 @@
 //!   sends every session's state anyway).
 //! - A reload that changes a session's neighbor or source address makes it a new
 //!   session (keepalived keeps the state of any session of the same name).
+//! - A peer's D bit silences us only while no Poll Sequence of ours is under way, and
+//!   a session that falls while silenced sends again (RFC 5880 §6.8.7); keepalived
+//!   stays silent until the peer's next packet.
 
 pub mod dump;
 pub mod fuzz;
@@ -402,9 +405,12 @@ impl Engine {
         }
 
         // RFC 5880 §6.8.7: no periodic packets while the peer is in Demand mode and
-        // both are Up; otherwise they go on.
+        // both are Up, "and a Poll Sequence is not being transmitted" (a Poll of ours,
+        // as the one entering Up starts, would otherwise never go out); otherwise they
+        // go on.
         let s = &self.sessions[i];
-        let quiet = s.remote_demand && s.local_state == State::Up && s.remote_state == State::Up;
+        let quiet =
+            s.remote_demand && !s.poll && s.local_state == State::Up && s.remote_state == State::Up;
         if quiet {
             self.set_timer(i, Timer::Sender, None);
         } else if self.sessions[i].sender.is_none() {
@@ -454,6 +460,13 @@ impl Engine {
         self.set_timer(i, Timer::Reset, Some(reset));
         if passive {
             self.set_timer(i, Timer::Sender, None);
+        } else if self.sessions[i].sender.is_none() {
+            // RFC 5880 §6.8.7: periodic packets stop only while both are Up with the
+            // peer in Demand mode. A session that was quiet so and now falls (its
+            // Detection Time expired) sends again, or the peer, which runs no
+            // Detection Time in Demand mode (§6.8.4), would hold Up on its side.
+            // keepalived's `bfd_state_down()` leaves it silent until a packet comes.
+            self.sender_schedule(i, now);
         }
         self.state_fall(i, old == State::Up);
     }

@@ -861,3 +861,48 @@ fn dump_follows_keepalived_lines() {
     );
     assert_eq!(lines.len(), 41);
 }
+
+/// RFC 5880 §6.8.7: a peer in Demand mode silences our periodic packets only while
+/// both are Up and no Poll Sequence of ours is under way; once the session leaves Up
+/// (here by a Detection Time without packets) a session that is not passive sends
+/// again, so the peer, which runs no Detection Time in Demand mode (§6.8.4), hears
+/// that we are Down instead of holding Up on its side forever.
+#[test]
+fn demand_mode_peer_hears_our_poll_and_our_fall() {
+    let mut e = Engine::new(&config(vec![inst("a", B)]), t(0), 3);
+    let me = e.sessions()[0].local_discr;
+    outputs(&mut e);
+    e.handle_input(t(10), packet(B, &peer(State::Down, 77, 0)));
+    let mut up = peer(State::Up, 77, me);
+    up.demand = true;
+    e.handle_input(t(20), packet(B, &up));
+    let v = e.sessions()[0].clone();
+    assert_eq!(v.local_state, State::Up);
+    assert!(v.poll, "Up starts a Poll Sequence (idle_tx != min_tx)");
+    // The Poll goes out although the peer is in Demand mode.
+    let at = v.next_tx.expect("quiet with a Poll Sequence under way");
+    assert!(at < v.expires.unwrap());
+    outputs(&mut e);
+    e.handle_timeout(at);
+    let tx = sent(&outputs(&mut e));
+    assert!(tx.len() == 1 && tx[0].poll, "{tx:?}");
+    // The peer's Final ends it; now both are Up and the peer in Demand mode: quiet.
+    let mut fin = up.clone();
+    fin.final_ = true;
+    let rx = at + us(1_000);
+    e.handle_input(rx, packet(B, &fin));
+    let v = e.sessions()[0].clone();
+    assert!(!v.poll);
+    assert_eq!(v.next_tx, None);
+    // Nothing more from the peer: Down after the Detection Time, and sending again.
+    let exp = v.expires.unwrap();
+    assert_eq!(exp, rx + us(300_000));
+    e.handle_timeout(exp);
+    let v = e.sessions()[0].clone();
+    assert_eq!(v.local_state, State::Down);
+    let next = v.next_tx.expect("a Down session that is not passive sends");
+    outputs(&mut e);
+    e.handle_timeout(next);
+    let tx = sent(&outputs(&mut e));
+    assert!(tx.len() == 1 && tx[0].state == State::Down, "{tx:?}");
+}
