@@ -21,8 +21,9 @@
 //! (a virtual server's IPVS services), `schedule` (first runs, timers, `ha_suspend`),
 //! `probe_spec` (what a probe is asked to do), `outcome` (a probe's result for its
 //! checker and real server), `pool` (real servers in and out, and the IPVS table that
-//! follows), `quorum`, `notify` (scripts, FIFO, SMTP, log), `reload` and `dump` (the
-//! SIGUSR1 text). [`http`] is HTTP_GET's request and response handling without the
+//! follows), `quorum`, `notify` (scripts, FIFO, SMTP, log), `file_check` and
+//! `bfd_check` (the checkers that follow a tracked file or a BFD session instead of
+//! probing), `reload` and `dump` (the SIGUSR1 text). [`http`] is HTTP_GET's request and response handling without the
 //! socket, shared by the Linux prober and the simulator.
 
 mod bfd_check;
