@@ -906,3 +906,130 @@ fn demand_mode_peer_hears_our_poll_and_our_fall() {
     let tx = sent(&outputs(&mut e));
     assert!(tx.len() == 1 && tx[0].state == State::Down, "{tx:?}");
 }
+
+mod hostile {
+    //! The safety invariant under anything a neighbor (or someone spoofing it) can
+    //! send, with time passing, reloads and socket failures: an Up session always has
+    //! a Detection Time running that ends no later than a Detection Time after the
+    //! last packet it accepted, so it cannot hold Up without hearing its peer.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Packet {
+            state: u8,
+            flags: u8,
+            your: u8,
+            mult: u8,
+            tx: u32,
+            rx: u32,
+        },
+        Advance(u32),
+        Reload {
+            rx_ms: u8,
+            tx_ms: u8,
+            passive: bool,
+        },
+        SocketFailed,
+        SocketOpened,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            8 => (0u8..4, any::<u8>(), 0u8..3, 1u8..=255, any::<u32>(), any::<u32>())
+                .prop_map(|(state, flags, your, mult, tx, rx)| Step::Packet { state, flags, your, mult, tx, rx }),
+            6 => (0u32..3_000_000).prop_map(Step::Advance),
+            1 => (1u8..200, 1u8..200, any::<bool>())
+                .prop_map(|(rx_ms, tx_ms, passive)| Step::Reload { rx_ms, tx_ms, passive }),
+            1 => Just(Step::SocketFailed),
+            1 => Just(Step::SocketOpened),
+        ]
+    }
+
+    /// Drains the outputs, keeping what the clients were last told.
+    fn told(e: &mut Engine, up: &mut bool) {
+        for o in outputs(e) {
+            if let Output::Event { up: u, .. } = o {
+                *up = u;
+            }
+        }
+    }
+
+    fn check(e: &Engine, now: Instant, told_up: bool) -> Result<(), TestCaseError> {
+        for v in e.sessions() {
+            // Without `ignore_admin_down`, the clients know whether it is Up.
+            prop_assert_eq!(told_up, v.local_state == State::Up, "{:?}", v);
+            if v.local_state != State::Up {
+                continue;
+            }
+            let exp = v.expires;
+            prop_assert!(exp.is_some(), "Up without a Detection Time: {v:?}");
+            let last = v.last_seen.unwrap();
+            prop_assert!(
+                exp.unwrap() <= last + us(v.local_detect_time_us),
+                "Up past a Detection Time after the last packet: {v:?}"
+            );
+            prop_assert!(exp.unwrap() > now, "an expiry due at {now} left: {v:?}");
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn up_never_outlives_the_detection_time(seed in any::<u64>(), steps in prop::collection::vec(step(), 1..120)) {
+            let mut now = Instant::ZERO;
+            let mut e = Engine::new(&config(vec![inst("a", B)]), now, seed);
+            let mut up = true;
+            told(&mut e, &mut up);
+            for s in steps {
+                match s {
+                    Step::Packet { state, flags, your, mult, tx, rx } => {
+                        let v = e.sessions()[0].clone();
+                        let state = State::from_wire(state);
+                        let your_discr = match your {
+                            0 if matches!(state, State::Down | State::AdminDown) => 0,
+                            2 => v.local_discr ^ 1,
+                            _ => v.local_discr,
+                        };
+                        let poll = flags & 1 != 0;
+                        let r = BfdRepr {
+                            poll,
+                            final_: flags & 2 != 0 && !poll,
+                            demand: flags & 4 != 0,
+                            detect_mult: mult,
+                            // Small intervals mostly, sometimes anything.
+                            desired_min_tx: if flags & 8 != 0 { tx } else { tx % 400_000 },
+                            required_min_rx: if flags & 16 != 0 { rx } else { rx % 400_000 },
+                            ..peer(state, 77 + u32::from(flags >> 6), your_discr)
+                        };
+                        e.handle_input(now, packet(B, &r));
+                    }
+                    Step::Advance(d) => {
+                        let until = now + us(u64::from(d));
+                        while let Some(at) = e.poll_timeout().filter(|&at| at <= until) {
+                            now = at;
+                            e.handle_timeout(now);
+                            told(&mut e, &mut up);
+                            check(&e, now, up)?;
+                        }
+                        now = until;
+                    }
+                    Step::Reload { rx_ms, tx_ms, passive } => {
+                        let mut b = inst("a", B);
+                        b.min_rx_us = u64::from(rx_ms) * MS;
+                        b.min_tx_us = u64::from(tx_ms) * MS;
+                        b.passive = passive;
+                        e.handle_input(now, Input::Reload(Box::new(config(vec![b]))));
+                    }
+                    Step::SocketFailed => e.handle_input(now, Input::SocketFailed { session: "a".into() }),
+                    Step::SocketOpened => e.handle_input(now, Input::SocketOpened { session: "a".into() }),
+                }
+                told(&mut e, &mut up);
+                check(&e, now, up)?;
+            }
+        }
+    }
+}
