@@ -180,7 +180,15 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
                     };
                     engine.handle_input(advance(&mut told, at), input);
                 }
-                let now = advance(&mut told, platform.now());
+                let mut now = advance(&mut told, platform.now());
+                // The deadline the loop slept for has come by the platform's own
+                // reckoning (`until` says nothing is left) even where its clock reads a
+                // microsecond short of it (a drifting clock's conversions round down):
+                // taken as reached, or the loop would sleep again and carry it out a
+                // timer tick late.
+                if let Some(t) = deadline.filter(|t| platform.until(*t).is_zero()) {
+                    now = advance(&mut told, t);
+                }
                 reopen_due(engine, platform, &mut sockets, now).await;
                 if engine.poll_timeout().is_some_and(|t| t <= now) {
                     engine.handle_timeout(now);

@@ -53,9 +53,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
         w.seed = seed;
         // A BFD session's detection timer fires at the end of the tick its deadline falls
         // in (tokio rounds it up to its millisecond, turmoil to its tick, and the world
-        // is checked at tick ends): one tick. A drifting host clock can wake the loop a
-        // microsecond early (the conversion to simulated time rounds down), and it
-        // sleeps again into the next tick: one more.
+        // is checked at tick ends): one tick. One more for the rounding between the
+        // engine's microseconds, a drifting host clock's conversions and the invariant's
+        // seconds, which can put a wake-up on the far side of a tick boundary.
         w.bfd_slack = 2.0 * tick.as_secs_f64();
         w.base_latency = sc.max_latency_ms as f64 / 1000.0;
         w.segments = sc.segments.clone();
