@@ -71,6 +71,26 @@ pub fn check_host(hosts: &[Host], segments: &[String], i: usize) -> Result<(), S
     Ok(())
 }
 
+/// What a run of `hosts` will not show though nothing is refused: each `bfd_instance`
+/// whose neighbour no host holds, whose session stays Down (and whose `track_bfd`
+/// instances stay in FAULT), one line each.
+pub fn bfd_notes(hosts: &[Host]) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in hosts {
+        for b in &h.config.bfd_instances {
+            let Some(nbr) = b.neighbor_ip else { continue };
+            if Host::owner_of(hosts, nbr).is_none() {
+                out.push(format!(
+                    "host {}: bfd_instance {}'s neighbor {nbr} is no host's, so its session stays Down \
+                     (add that host's config, or give a host `addresses`, to simulate it)",
+                    h.name, b.name
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// No two interfaces hold one address: two hosts sharing an advert source would
 /// make every run a split brain without saying why.
 fn check_unique(hosts: &[Host], i: usize) -> Result<(), String> {

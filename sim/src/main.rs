@@ -428,6 +428,9 @@ fn check(o: &Opts) -> ExitCode {
         })
         .collect();
     println!("cluster: {}", hosts.join("; "));
+    for note in keepalived_sim::fidelity::bfd_notes(&cluster.base.hosts) {
+        println!("note: {note}");
+    }
     let mut plans = campaign::campaign(&cluster);
     if let Some(only) = &o.only {
         plans.retain(|p| &p.scenario.name == only);

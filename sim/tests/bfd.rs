@@ -114,5 +114,21 @@ fn check_runs_configs_with_bfd_instances() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("every invariant held"), "{text}");
     assert!(text.contains("crash r1 and restart"), "{text}");
+    assert!(!text.contains("note:"), "{text}");
+    // A neighbour outside the cluster runs, with a note that its session stays Down.
+    std::fs::write(d.join("r2.conf"), conf("10.9.9.9", 100)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keepalived-sim"))
+        .args(["check", "--seeds", "1", "--only", "baseline"])
+        .arg(d.join("r1.conf"))
+        .arg(d.join("r2.conf"))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("note: host r2: bfd_instance PEER's neighbor 10.9.9.9 is no host's"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
