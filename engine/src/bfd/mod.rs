@@ -34,6 +34,8 @@
 //! - A peer's D bit silences us only while no Poll Sequence of ours is under way, and
 //!   a session that falls while silenced sends again (RFC 5880 §6.8.7); keepalived
 //!   stays silent until the peer's next packet.
+//! - A shorter transmit interval brings the next packet forward but never pushes it
+//!   back (keepalived reschedules it from the packet that shortened the interval).
 
 pub mod dump;
 pub mod fuzz;
@@ -263,12 +265,17 @@ impl Engine {
     /// `bfd_sender_schedule()`: the next periodic packet, the interval less jitter
     /// from `from`.
     fn sender_schedule(&mut self, i: usize, from: Instant) {
+        let at = self.sender_due(i, from);
+        self.set_timer(i, Timer::Sender, Some(at));
+    }
+
+    /// When the next periodic packet is due if scheduled at `from`.
+    fn sender_due(&mut self, i: usize, from: Instant) -> Instant {
         let j = self.jitter(i);
         // At least a microsecond, so a zero interval (a configuration built without the
         // parser's bounds, and a peer's zero Required Min RX) cannot spin the loop.
         let delay = (u64::from(self.sessions[i].local_tx_intv) - j).max(1);
-        let at = from + us(delay);
-        self.set_timer(i, Timer::Sender, Some(at));
+        from + us(delay)
     }
 
     /// Builds and sends one packet now (`bfd_sender_thread()`); a Final goes once.
@@ -385,9 +392,15 @@ impl Engine {
         // interval of its packets.
         s.local_detect_time = u64::from(s.remote_detect_mult) * u64::from(s.remote_tx_intv);
         s.remote_detect_time = u64::from(s.cfg.multiplier) * u64::from(s.local_tx_intv);
-        // RFC 5880 §6.8.3: a shorter interval applies at once.
-        if s.local_tx_intv < old_local_tx && s.sender.is_some() {
-            self.sender_schedule(i, now);
+        // RFC 5880 §6.8.3: a shorter interval applies at once: the next packet goes
+        // no later than the new interval from now, and no later than it was due, so
+        // a peer alternating its Required Min RX cannot keep pushing it back
+        // (keepalived's `bfd_sender_reschedule()` reschedules from now regardless).
+        if let (true, Some(due)) = (s.local_tx_intv < old_local_tx, s.sender) {
+            let at = self.sender_due(i, now);
+            if at < due {
+                self.set_timer(i, Timer::Sender, Some(at));
+            }
         }
 
         // RFC 5880 §6.8.6, the state machine of §6.2.

@@ -1033,3 +1033,31 @@ mod hostile {
         }
     }
 }
+
+/// RFC 5880 §6.8.3: a shorter transmit interval takes effect at once, which brings the
+/// next packet sooner, never later. A peer (or anyone spoofing it) that keeps
+/// alternating its Required Min RX between a long and a short value must not be able
+/// to push our next packet back again and again, silencing the session.
+#[test]
+fn a_shorter_interval_never_postpones_the_next_packet() {
+    let mut e = Engine::new(&config(vec![inst("a", B)]), t(0), 5);
+    outputs(&mut e);
+    let mut periodic = 0;
+    for tick in 1..=15u64 {
+        let now = t(200 * tick);
+        if let Some(at) = e.poll_timeout().filter(|&at| at <= now) {
+            e.handle_timeout(at);
+        }
+        periodic += sent(&outputs(&mut e)).len();
+        let mut slow = peer(State::Down, 77, 0);
+        slow.required_min_rx = 5_000_000;
+        e.handle_input(now, packet(B, &slow));
+        let mut fast = peer(State::Down, 77, 0);
+        fast.required_min_rx = 1;
+        e.handle_input(now, packet(B, &fast));
+        assert_eq!(e.sessions()[0].local_tx_intv_us, 1_000_000);
+        periodic += sent(&outputs(&mut e)).len();
+    }
+    // Three seconds at a one-second interval: at least two packets.
+    assert!(periodic >= 2, "{periodic} packets in 3 s");
+}
