@@ -355,6 +355,7 @@ pub(crate) mod tests {
             scripts: vec![],
             files: Default::default(),
             processes: Default::default(),
+            bfds: Default::default(),
         }
     }
 

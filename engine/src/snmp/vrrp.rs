@@ -24,8 +24,8 @@
 //!   weight the `track_*` line gave;
 //! - a primary-interface column ends at the first instance without an interface
 //!   (keepalived answers nothing for it, which ends the column's walk).
-//! - vrrpBfdResult is `bfd_up` as it is, 1 or 0, and only with the sessions' states
-//!   ([`TrackerReadings::bfd_up`]): [`add`], which has only [`Live`], leaves it out.
+//! - vrrpBfdResult is `bfd_up` as it is, 1 or 0 ([`TrackerReadings::bfd_up`], which
+//!   [`add`] takes from [`Live::bfds`]).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -66,7 +66,7 @@ pub fn add(tree: &mut MibTree, cfg: &Config, live: &Live, host: &HostInterfaces)
         file_values: live.files.clone(),
         file_paths: BTreeMap::new(),
         process_counts: live.processes.clone(),
-        bfd_up: BTreeMap::new(),
+        bfd_up: live.bfds.clone(),
     };
     add_with_readings(tree, cfg, live, host, &readings);
 }
@@ -1243,6 +1243,7 @@ vrrp_instance VI_M {
             scripts: vec![],
             files: Default::default(),
             processes: Default::default(),
+            bfds: Default::default(),
         };
         let readings = TrackerReadings {
             file_values: [("tf".to_string(), 12)].into_iter().collect(),
@@ -1275,6 +1276,7 @@ vrrp_instance VI_M {
             scripts: vec![],
             files: Default::default(),
             processes: Default::default(),
+            bfds: Default::default(),
         };
         let readings = TrackerReadings {
             bfd_up: [("b1".to_string(), true), ("b3".to_string(), false)]

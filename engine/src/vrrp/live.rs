@@ -14,7 +14,7 @@ use super::track::Health;
 use super::Engine;
 
 /// Every instance, sync group and `vrrp_script` at one moment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Live {
     /// When it was taken.
     pub now: Instant,
@@ -31,6 +31,8 @@ pub struct Live {
     pub files: BTreeMap<String, i64>,
     /// The processes each `vrrp_track_process` counts now, by name.
     pub processes: BTreeMap<String, u32>,
+    /// Whether each BFD session the VRRP process hears of is Up now (`bfd_up`), by name.
+    pub bfds: BTreeMap<String, bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +106,7 @@ impl Engine {
                 .collect(),
             files: self.files.clone(),
             processes: self.processes.clone(),
+            bfds: self.tracked_bfds().clone(),
         }
     }
 }

@@ -458,15 +458,7 @@ impl Content for VrrpContent {
         let live = match &self.cache.live {
             Some(l) => l,
             None => {
-                empty = Live {
-                    now: Default::default(),
-                    started: Default::default(),
-                    instances: Vec::new(),
-                    groups: Vec::new(),
-                    scripts: Vec::new(),
-                    files: Default::default(),
-                    processes: Default::default(),
-                };
+                empty = Live::default();
                 &empty
             }
         };
