@@ -34,6 +34,10 @@
 //! - A peer's D bit silences us only while no Poll Sequence of ours is under way, and
 //!   a session that falls while silenced sends again (RFC 5880 §6.8.7); keepalived
 //!   stays silent until the peer's next packet.
+//! - No periodic packets to a peer that asks for none (Required Min RX zero) until a
+//!   Detection Time without its packets forgets it, and none from a passive session
+//!   once its Reset has forgotten the peer (RFC 5880 §6.8.7, §6.8.18); keepalived
+//!   sends on.
 //! - A shorter transmit interval brings the next packet forward but never pushes it
 //!   back (keepalived reschedules it from the packet that shortened the interval).
 
@@ -170,10 +174,12 @@ impl Engine {
                 // from when they ran.
                 Timer::Sender => {
                     self.transmit(i);
-                    self.sender_schedule(i, now);
+                    if self.sessions[i].periodic_allowed() {
+                        self.sender_schedule(i, now);
+                    }
                 }
                 Timer::Expire => self.expire(i, now),
-                Timer::Reset => self.sessions[i].reset_state(),
+                Timer::Reset => self.reset(i, now),
             }
         }
     }
@@ -419,12 +425,9 @@ impl Engine {
 
         // RFC 5880 §6.8.7: no periodic packets while the peer is in Demand mode and
         // both are Up, "and a Poll Sequence is not being transmitted" (a Poll of ours,
-        // as the one entering Up starts, would otherwise never go out); otherwise they
-        // go on.
-        let s = &self.sessions[i];
-        let quiet =
-            s.remote_demand && !s.poll && s.local_state == State::Up && s.remote_state == State::Up;
-        if quiet {
+        // as the one entering Up starts, would otherwise never go out), nor while it
+        // asks for none (Required Min RX zero); otherwise they go on.
+        if !self.sessions[i].periodic_allowed() {
             self.set_timer(i, Timer::Sender, None);
         } else if self.sessions[i].sender.is_none() {
             self.sender_schedule(i, now);
@@ -473,15 +476,30 @@ impl Engine {
         self.set_timer(i, Timer::Reset, Some(reset));
         if passive {
             self.set_timer(i, Timer::Sender, None);
-        } else if self.sessions[i].sender.is_none() {
+        } else if self.sessions[i].sender.is_none() && self.sessions[i].periodic_allowed() {
             // RFC 5880 §6.8.7: periodic packets stop only while both are Up with the
-            // peer in Demand mode. A session that was quiet so and now falls (its
-            // Detection Time expired) sends again, or the peer, which runs no
-            // Detection Time in Demand mode (§6.8.4), would hold Up on its side.
-            // keepalived's `bfd_state_down()` leaves it silent until a packet comes.
+            // peer in Demand mode (or while it asks for none). A session that was
+            // quiet so and now falls (its Detection Time expired) sends again, or the
+            // peer, which runs no Detection Time in Demand mode (§6.8.4), would hold
+            // Up on its side. keepalived's `bfd_state_down()` leaves it silent until a
+            // packet comes.
             self.sender_schedule(i, now);
         }
         self.state_fall(i, old == State::Up);
+    }
+
+    /// `bfd_reset_thread()`: a Detection Time after going Down, the peer is forgotten
+    /// (bfd.RemoteDiscr zero). What it asked of our packets no longer holds (RFC 5880
+    /// §6.8.18), and a passive session that no longer knows it stops sending
+    /// (§6.8.7); keepalived sends on in both cases.
+    fn reset(&mut self, i: usize, now: Instant) {
+        self.sessions[i].reset_state();
+        let s = &self.sessions[i];
+        if !s.periodic_allowed() {
+            self.set_timer(i, Timer::Sender, None);
+        } else if !s.cfg.passive && s.sender.is_none() {
+            self.sender_schedule(i, now);
+        }
     }
 
     /// `bfd_state_admindown()`: the socket failed; nothing is sent or received.
@@ -531,7 +549,8 @@ impl Engine {
     fn state_init(&mut self, i: usize, now: Instant) {
         self.sessions[i].local_state = State::Init;
         self.state_rise(i, now);
-        if self.sessions[i].cfg.passive && self.sessions[i].sender.is_none() {
+        let s = &self.sessions[i];
+        if s.cfg.passive && s.sender.is_none() && s.periodic_allowed() {
             self.sender_schedule(i, now);
         }
     }
@@ -562,7 +581,7 @@ impl Engine {
             return;
         }
         s.local_state = State::Down;
-        if !s.cfg.passive {
+        if !s.cfg.passive && s.periodic_allowed() {
             self.sender_schedule(i, now);
         }
     }
@@ -661,7 +680,7 @@ impl Engine {
                 s.sender = None;
                 s.expire = None;
                 s.reset = None;
-            } else if s.cfg.passive && s.local_state != State::Up {
+            } else if (s.cfg.passive && s.local_state != State::Up) || !s.periodic_allowed() {
                 s.sender = None;
             }
             for t in [Timer::Sender, Timer::Expire, Timer::Reset] {
@@ -670,7 +689,11 @@ impl Engine {
                 }
             }
             let s = &self.sessions[i];
-            if s.local_state != State::AdminDown && !s.cfg.passive && s.sender.is_none() {
+            if s.local_state != State::AdminDown
+                && !s.cfg.passive
+                && s.sender.is_none()
+                && s.periodic_allowed()
+            {
                 self.sender_schedule(i, now);
             }
             self.event(i);

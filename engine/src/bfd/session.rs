@@ -143,6 +143,21 @@ impl Session {
         self.remote_tx_intv = self.min_rx().max(self.remote_min_tx);
     }
 
+    /// RFC 5880 §6.8.7: whether periodic packets may go. Not while the peer is in
+    /// Demand mode and both are Up, "and a Poll Sequence is not being transmitted";
+    /// not while the peer asks for none (bfd.RemoteMinRxInterval zero, §6.8.18) until
+    /// it is forgotten after a Detection Time (bfd.RemoteDiscr back to zero); not by a
+    /// passive session that has not heard its peer (bfd.RemoteDiscr zero).
+    pub fn periodic_allowed(&self) -> bool {
+        let demand = self.remote_demand
+            && !self.poll
+            && self.local_state == State::Up
+            && self.remote_state == State::Up;
+        let no_rx = self.remote_discr != 0 && self.remote_min_rx == 0;
+        let unheard_passive = self.cfg.passive && self.remote_discr == 0;
+        !(demand || no_rx || unheard_passive)
+    }
+
     /// Starts a Poll Sequence (RFC 5880 §6.5), unless a Final is about to go, which
     /// carries the new values anyway (`bfd_set_poll()`).
     pub fn set_poll(&mut self) {

@@ -1061,3 +1061,70 @@ fn a_shorter_interval_never_postpones_the_next_packet() {
     // Three seconds at a one-second interval: at least two packets.
     assert!(periodic >= 2, "{periodic} packets in 3 s");
 }
+
+/// RFC 5880 §6.8.7: "A system MUST NOT periodically transmit BFD Control packets if
+/// bfd.RemoteMinRxInterval is zero" (§6.8.18: a peer holding the session down asks for
+/// no packets so). A Poll is still answered; and once a Detection Time passes without
+/// its packets, the peer is forgotten (RemoteDiscr zero) and we send at our own rate.
+#[test]
+fn a_peer_asking_for_no_packets_gets_none_until_forgotten() {
+    let mut e = Engine::new(&config(vec![inst("a", B)]), t(0), 9);
+    let me = e.sessions()[0].local_discr;
+    outputs(&mut e);
+    let mut hold = peer(State::Down, 77, 0);
+    hold.required_min_rx = 0;
+    e.handle_input(t(10), packet(B, &hold));
+    let v = e.sessions()[0].clone();
+    assert_eq!(v.local_state, State::Init);
+    assert_eq!(
+        v.next_tx, None,
+        "periodic packets to a peer that wants none"
+    );
+    let mut poll = peer(State::Down, 77, me);
+    poll.required_min_rx = 0;
+    poll.poll = true;
+    e.handle_input(t(20), packet(B, &poll));
+    let tx = sent(&outputs(&mut e));
+    assert!(tx.len() == 1 && tx[0].final_, "{tx:?}");
+    assert_eq!(e.sessions()[0].next_tx, None);
+    // Init expires a Detection Time after the Poll: Down, the peer forgotten.
+    let exp = e.sessions()[0].expires.unwrap();
+    e.handle_timeout(exp);
+    let v = e.sessions()[0].clone();
+    assert_eq!((v.local_state, v.remote_discr), (State::Down, 0));
+    assert!(
+        v.next_tx.is_some(),
+        "the forgotten peer's request still heeded"
+    );
+}
+
+/// RFC 5880 §6.8.7: "A system MUST NOT transmit BFD Control packets if bfd.RemoteDiscr
+/// is zero and the system is taking the Passive role." A passive session that fell
+/// from Up on its peer's Down keeps answering (as keepalived does), but once the Reset
+/// forgets the peer it goes quiet again.
+#[test]
+fn a_passive_session_goes_quiet_when_it_forgets_its_peer() {
+    let mut b = inst("p", B);
+    b.passive = true;
+    let mut e = Engine::new(&config(vec![b]), t(0), 4);
+    let me = e.sessions()[0].local_discr;
+    e.handle_input(t(10), packet(B, &peer(State::Down, 77, 0)));
+    e.handle_input(t(20), packet(B, &peer(State::Up, 77, me)));
+    assert_eq!(e.sessions()[0].local_state, State::Up);
+    e.handle_input(t(30), packet(B, &peer(State::Down, 77, me)));
+    let v = e.sessions()[0].clone();
+    assert_eq!(v.local_state, State::Down);
+    assert!(v.next_tx.is_some());
+    outputs(&mut e);
+    // Nothing more from the peer: run to the Reset and a while after.
+    let reset = v.resets.unwrap();
+    while let Some(at) = e.poll_timeout().filter(|&at| at <= reset) {
+        e.handle_timeout(at);
+    }
+    let v = e.sessions()[0].clone();
+    assert_eq!((v.remote_discr, v.resets), (0, None));
+    assert_eq!(v.next_tx, None, "a passive session talking to no one");
+    outputs(&mut e);
+    e.handle_timeout(t(60_000));
+    assert!(sent(&outputs(&mut e)).is_empty());
+}
