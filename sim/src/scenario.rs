@@ -817,11 +817,42 @@ pub(crate) fn assign_addresses(hosts: &mut [Host], explicit: &[Vec<String>]) {
                 }
                 (cands.len() == 1).then(|| cands[0])
             });
+            let inferred = inferred.or_else(|| bfd_address(hosts, i, k));
             if let Some(a) = inferred {
                 hosts[i].ifaces[k].ipv4 = a;
             }
         }
     }
+}
+
+/// A one-interface host's address from its BFD sessions, when its VRRP instances give
+/// none: a `source_ip` of its own; else the one address other hosts' `bfd_instance`s
+/// name as their neighbour that is not among its own neighbours (two routers pointed at
+/// each other name each other's addresses).
+fn bfd_address(hosts: &[Host], i: usize, k: usize) -> Option<Ipv4Addr> {
+    if hosts[i].ifaces.len() != 1 || k != 0 {
+        return None;
+    }
+    let own = &hosts[i].config.bfd_instances;
+    if let Some(IpAddr::V4(a)) = own.iter().find_map(|b| b.source_ip) {
+        return Some(a);
+    }
+    let mut cands: Vec<Ipv4Addr> = Vec::new();
+    for (j, other) in hosts.iter().enumerate() {
+        if j == i || own.is_empty() {
+            continue;
+        }
+        for b in &other.config.bfd_instances {
+            if let Some(IpAddr::V4(a)) = b.neighbor_ip {
+                let theirs = b.source_ip == Some(IpAddr::V4(a));
+                let mine = own.iter().any(|o| o.neighbor_ip == Some(IpAddr::V4(a)));
+                if !theirs && !mine && !cands.contains(&a) {
+                    cands.push(a);
+                }
+            }
+        }
+    }
+    (cands.len() == 1).then(|| cands[0])
 }
 
 enum EventError {

@@ -90,7 +90,8 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 // `keepalived-sim check` runs configs with bfd_instance and track_bfd (they used to be
-// refused) through its whole campaign.
+// refused) through its whole campaign, each router's address found from the neighbour
+// the other names.
 #[test]
 fn check_runs_configs_with_bfd_instances() {
     let d = tmp("check");
@@ -101,8 +102,8 @@ fn check_runs_configs_with_bfd_instances() {
              \x20   virtual_ipaddress {{\n        10.0.0.100/24\n    }}\n    track_bfd {{\n        PEER\n    }}\n}}\n"
         )
     };
-    std::fs::write(d.join("r1.conf"), conf("192.168.0.2", 200)).unwrap();
-    std::fs::write(d.join("r2.conf"), conf("192.168.0.1", 100)).unwrap();
+    std::fs::write(d.join("r1.conf"), conf("10.20.0.2", 200)).unwrap();
+    std::fs::write(d.join("r2.conf"), conf("10.20.0.1", 100)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_keepalived-sim"))
         .args(["check", "--seeds", "1"])
         .arg(d.join("r1.conf"))
@@ -113,9 +114,17 @@ fn check_runs_configs_with_bfd_instances() {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("every invariant held"), "{text}");
+    assert!(
+        text.contains("r1 (eth0=eth0 10.20.0.1); r2 (eth0=eth0 10.20.0.2)"),
+        "{text}"
+    );
     assert!(text.contains("crash r1 and restart"), "{text}");
     assert!(!text.contains("note:"), "{text}");
-    // A neighbour outside the cluster runs, with a note that its session stays Down.
+    // A neighbour outside the cluster runs, with a note that its session stays Down (r1
+    // says its own address, so 10.9.9.9 cannot be taken for it).
+    let r1 =
+        conf("10.20.0.2", 200).replacen("    min_rx", "    source_ip 10.20.0.1\n    min_rx", 1);
+    std::fs::write(d.join("r1.conf"), r1).unwrap();
     std::fs::write(d.join("r2.conf"), conf("10.9.9.9", 100)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_keepalived-sim"))
         .args(["check", "--seeds", "1", "--only", "baseline"])
