@@ -141,3 +141,22 @@ fn check_runs_configs_with_bfd_instances() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+// examples/bfd-gateway: the master's uplink (link down, so its sends fail too) takes its
+// gateway session Down and r2 takes the address well within VRRP's own 3.6 s
+// master-down interval.
+#[test]
+fn the_bfd_gateway_example_fails_over_on_its_uplink() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/bfd-gateway/uplink-fails.toml");
+    let sc = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let o = run(&sc, 1);
+    assert!(o.ok(), "{:?} {:?}", o.violations, o.failed);
+    assert!(o
+        .trace
+        .iter()
+        .any(|l| l.kind == Kind::Bfd && l.detail.contains("send failed")));
+    let (host, took) = &o.failovers[0];
+    assert_eq!(host, "r2");
+    assert!(*took < 1.0, "failover took {took} s");
+}
