@@ -628,6 +628,7 @@ impl Engine {
         let mut closes: Vec<(usize, String)> = Vec::new();
         let mut opens: Vec<usize> = Vec::new();
         let mut fresh: Vec<usize> = Vec::new();
+        let mut faster: Vec<usize> = Vec::new();
         for (cfg, nbr) in usable(config) {
             let i = self.sessions.len();
             let mut s = Session::new(cfg.clone(), nbr, 0);
@@ -636,6 +637,19 @@ impl Engine {
                     s.copy_state(&o);
                     if o.cfg.min_rx_us != cfg.min_rx_us || o.cfg.min_tx_us != cfg.min_tx_us {
                         s.set_poll();
+                    }
+                    // RFC 5880 §6.8.3: a larger Desired Min TX waits for the Poll
+                    // Sequence to end, a smaller one applies at once: the peer shortens
+                    // its Detection Time on our Poll, and a lost Final would leave us
+                    // sending at the old interval into it (keepalived waits for the
+                    // Final either way).
+                    if s.local_state == State::Up {
+                        let tx = s.min_tx().max(s.remote_min_rx);
+                        if tx < s.local_tx_intv {
+                            s.local_tx_intv = tx;
+                            s.remote_detect_time = u64::from(cfg.multiplier) * u64::from(tx);
+                            faster.push(i);
+                        }
                     }
                     if o.socket_failed {
                         // Try the socket again; the session stays AdminDown until
@@ -686,6 +700,12 @@ impl Engine {
             for t in [Timer::Sender, Timer::Expire, Timer::Reset] {
                 if let Some(at) = *s.slot(t) {
                     self.timers.insert((at, i, t));
+                }
+            }
+            if let (true, Some(due)) = (faster.contains(&i), self.sessions[i].sender) {
+                let at = self.sender_due(i, now);
+                if at < due {
+                    self.set_timer(i, Timer::Sender, Some(at));
                 }
             }
             let s = &self.sessions[i];

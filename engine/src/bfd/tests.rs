@@ -49,6 +49,8 @@ struct Pair {
     now: Instant,
     /// Drop what side `i` sends.
     block: [bool; 2],
+    /// Drop the Finals side `i` sends.
+    drop_finals: [bool; 2],
     /// (when, side, session, up)
     events: Vec<(Instant, usize, String, bool)>,
     /// When side `i` last received a packet the engine was handed.
@@ -66,6 +68,7 @@ impl Pair {
             ],
             now: Instant::ZERO,
             block: [false; 2],
+            drop_finals: [false; 2],
             events: vec![],
             last_rx: [None; 2],
             sent: vec![],
@@ -87,8 +90,12 @@ impl Pair {
                     match o {
                         Output::Transmit { bytes, dst, .. } => {
                             let r = BfdRepr::parse_bytes(&bytes).unwrap();
+                            let final_ = r.final_;
                             self.sent.push((self.now, side, r));
-                            if self.block[side] || dst != [B, A][side] {
+                            if self.block[side]
+                                || (self.drop_finals[side] && final_)
+                                || dst != [B, A][side]
+                            {
                                 continue;
                             }
                             let other = 1 - side;
@@ -1127,4 +1134,37 @@ fn a_passive_session_goes_quiet_when_it_forgets_its_peer() {
     outputs(&mut e);
     e.handle_timeout(t(60_000));
     assert!(sent(&outputs(&mut e)).is_empty());
+}
+
+/// RFC 5880 §6.8.3: only a larger Desired Min TX waits for the Poll Sequence to end;
+/// a smaller one may, and must, apply at once, since the peer shortens its Detection
+/// Time as soon as it sees our Poll. A reload that lowers min_tx while Up, with the
+/// peer's Final lost, must not leave us sending at the old interval into the peer's
+/// new, shorter Detection Time.
+#[test]
+fn a_reload_lowering_min_tx_while_up_sends_faster_at_once() {
+    let mut slow = inst("to_b", B);
+    slow.min_tx_us = 1_000 * MS;
+    let mut p = Pair::new(slow, inst("to_a", A), 21);
+    p.run_until(t(6_000));
+    assert_eq!((p.state(0), p.state(1)), (State::Up, State::Up));
+    assert_eq!(p.e[0].sessions()[0].local_tx_intv_us, 1_000_000);
+    // A reloads with min_tx 100 ms; every Final B sends is lost.
+    p.drop_finals[1] = true;
+    p.e[0].handle_input(
+        p.now,
+        Input::Reload(Box::new(config(vec![inst("to_b", B)]))),
+    );
+    p.pump();
+    let v = p.e[0].sessions()[0].clone();
+    assert!(v.poll);
+    assert_eq!(v.local_tx_intv_us, 100_000);
+    assert!(v.next_tx.unwrap() <= p.now + us(100_000));
+    // Run with B's Finals dropped: B heard A's Poll (its Detection Time is now 300 ms)
+    // and must hear A at the new rate, so it stays Up.
+    let start = p.now;
+    p.drop_finals[1] = true;
+    p.run_until(start + us(3_000_000));
+    assert_eq!(p.state(1), State::Up, "B expired A");
+    assert!(!p.events.iter().any(|e| e.0 > start && e.1 == 1));
 }
