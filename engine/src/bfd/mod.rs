@@ -38,6 +38,9 @@
 //!   Detection Time without its packets forgets it, and none from a passive session
 //!   once its Reset has forgotten the peer (RFC 5880 §6.8.7, §6.8.18); keepalived
 //!   sends on.
+//! - A reload while Up applies a smaller min_tx and a larger min_rx at once, a larger
+//!   min_tx and a smaller min_rx when the Poll Sequence ends (RFC 5880 §6.8.3);
+//!   keepalived waits for the Final in every case.
 //! - A shorter transmit interval brings the next packet forward but never pushes it
 //!   back (keepalived reschedules it from the packet that shortened the interval).
 
@@ -643,6 +646,20 @@ impl Engine {
                     // its Detection Time on our Poll, and a lost Final would leave us
                     // sending at the old interval into it (keepalived waits for the
                     // Final either way).
+                    // Likewise a smaller Required Min RX waits for the Final before the
+                    // Detection Time uses it, a larger one applies at once: the peer
+                    // may slow down on our Poll, and a lost Final would leave us
+                    // expiring a peer that obeys it.
+                    if s.local_state == State::Up {
+                        let rx = s.min_rx().max(s.remote_min_tx);
+                        if rx > s.remote_tx_intv {
+                            s.remote_tx_intv = rx;
+                            s.local_detect_time = u64::from(s.remote_detect_mult) * u64::from(rx);
+                            if let (Some(_), Some(last)) = (s.expire, s.last_seen) {
+                                s.expire = Some(last + us(s.local_detect_time));
+                            }
+                        }
+                    }
                     if s.local_state == State::Up {
                         let tx = s.min_tx().max(s.remote_min_rx);
                         if tx < s.local_tx_intv {

@@ -1168,3 +1168,28 @@ fn a_reload_lowering_min_tx_while_up_sends_faster_at_once() {
     assert_eq!(p.state(1), State::Up, "B expired A");
     assert!(!p.events.iter().any(|e| e.0 > start && e.1 == 1));
 }
+
+/// RFC 5880 §6.8.3: only a smaller Required Min RX waits for the Poll Sequence to end
+/// before the Detection Time uses it; a larger one applies at once, since the peer may
+/// slow down as soon as it sees our Poll. A reload that raises min_rx while Up, with
+/// the peer's Final lost, must not expire a peer that obeys it.
+#[test]
+fn a_reload_raising_min_rx_while_up_waits_longer_at_once() {
+    let mut p = Pair::standard(23);
+    p.run_until(t(6_000));
+    assert_eq!((p.state(0), p.state(1)), (State::Up, State::Up));
+    assert_eq!(p.e[0].sessions()[0].local_detect_time_us, 300_000);
+    let mut slower = inst("to_b", B);
+    slower.min_rx_us = 1_000 * MS;
+    p.drop_finals[1] = true;
+    p.e[0].handle_input(p.now, Input::Reload(Box::new(config(vec![slower]))));
+    p.pump();
+    let v = p.e[0].sessions()[0].clone();
+    assert!(v.poll);
+    assert_eq!(v.local_detect_time_us, 3_000_000);
+    assert_eq!(v.expires, Some(v.last_seen.unwrap() + us(3_000_000)));
+    let start = p.now;
+    p.run_until(start + us(5_000_000));
+    assert_eq!(p.state(0), State::Up, "A expired B");
+    assert!(!p.events.iter().any(|e| e.0 > start && e.1 == 0 && !e.3));
+}
