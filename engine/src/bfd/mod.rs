@@ -25,7 +25,8 @@
 //!   keepalived counts Init's from entering Init.
 //! - A peer's AdminDown takes an Up session Down with diag 3, as keepalived does, but
 //!   the clients are told it is down unless `ignore_admin_down` (keepalived never
-//!   tells them, `bfd_state_fall()`).
+//!   tells them, `bfd_state_fall()`). Clients so held hear that it is down when it
+//!   then expires on its way back up, or its socket fails.
 //! - A socket that fails while the session is Up takes it AdminDown and tells the
 //!   clients it is down (keepalived only fails sockets at start and reload, where it
 //!   sends every session's state anyway).
@@ -317,6 +318,7 @@ impl Engine {
 
     /// `bfd_event_send()`: Up or not, to the processes that follow the session.
     fn event(&mut self, i: usize) {
+        self.sessions[i].held_up = false;
         let s = &self.sessions[i];
         self.out.push_back(Output::Event {
             session: s.name().to_string(),
@@ -457,6 +459,12 @@ impl Engine {
     fn expire(&mut self, i: usize, now: Instant) {
         self.sessions[i].remote_discr = 0;
         self.state_down(i, now, Diag::Expired);
+        // `ignore_admin_down` holds the clients across the peer's AdminDown only: a
+        // Detection Time without packets (here from Init, on the way back up) is a
+        // real failure, and clients still believing the session Up hear of it.
+        if self.sessions[i].held_up {
+            self.event(i);
+        }
     }
 
     /// `bfd_state_down()`.
@@ -521,8 +529,12 @@ impl Engine {
         self.sessions[i].idle_local_tx_intv();
         self.set_timer(i, Timer::Expire, None);
         let s = &self.sessions[i];
-        if send_event && (s.remote_state != State::AdminDown || !s.cfg.ignore_admin_down) {
-            self.event(i);
+        if send_event {
+            if s.remote_state != State::AdminDown || !s.cfg.ignore_admin_down {
+                self.event(i);
+            } else {
+                self.sessions[i].held_up = true;
+            }
         }
     }
 
@@ -565,7 +577,7 @@ impl Engine {
         if s.local_state == State::AdminDown {
             return;
         }
-        let was_up = s.local_state == State::Up;
+        let was_up = s.local_state == State::Up || s.held_up;
         self.state_admindown(i);
         if was_up {
             self.event(i);

@@ -66,6 +66,9 @@ pub(crate) struct Session {
     pub reset: Option<Instant>,
     /// AdminDown because the socket failed (`bfd_open_fds()`), until it opens.
     pub socket_failed: bool,
+    /// The clients were left believing the session Up when the peer went AdminDown
+    /// (`ignore_admin_down`), and have not been told otherwise since.
+    pub held_up: bool,
 }
 
 impl Session {
@@ -98,6 +101,7 @@ impl Session {
             expire: None,
             reset: None,
             socket_failed: false,
+            held_up: false,
         }
     }
 
@@ -234,6 +238,7 @@ impl Session {
         self.expire = old.expire;
         self.reset = old.reset;
         self.socket_failed = old.socket_failed;
+        self.held_up = old.held_up;
     }
 
     pub fn view(&self) -> SessionView {

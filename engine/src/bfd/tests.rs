@@ -1193,3 +1193,54 @@ fn a_reload_raising_min_rx_while_up_waits_longer_at_once() {
     assert_eq!(p.state(0), State::Up, "A expired B");
     assert!(!p.events.iter().any(|e| e.0 > start && e.1 == 0 && !e.3));
 }
+
+/// `ignore_admin_down` leaves the clients believing the session Up across the peer's
+/// AdminDown, and only across it: when the peer comes back and the session, on its way
+/// up again, expires from Init (a real failure, no AdminDown in sight), or our own
+/// socket fails, the clients are told it is down.
+#[test]
+fn ignore_admin_down_holds_the_clients_only_across_the_admin_down() {
+    for socket in [false, true] {
+        let mut b = inst("a", B);
+        b.ignore_admin_down = true;
+        let mut e = Engine::new(&config(vec![b]), t(0), 8);
+        let me = e.sessions()[0].local_discr;
+        e.handle_input(t(10), packet(B, &peer(State::Down, 77, 0)));
+        e.handle_input(t(20), packet(B, &peer(State::Up, 77, me)));
+        assert_eq!(e.sessions()[0].local_state, State::Up);
+        let mut admin = peer(State::AdminDown, 77, me);
+        admin.diag = Diag::AdminDown;
+        e.handle_input(t(30), packet(B, &admin));
+        let ev = |out: Vec<Output>| -> Vec<bool> {
+            out.into_iter()
+                .filter_map(|o| match o {
+                    Output::Event { up, .. } => Some(up),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(ev(outputs(&mut e)), [false, true], "held across AdminDown");
+        assert_eq!(e.sessions()[0].local_state, State::Down);
+        // The peer comes back Down: Init, still held.
+        e.handle_input(t(5_000), packet(B, &peer(State::Down, 78, 0)));
+        assert_eq!(e.sessions()[0].local_state, State::Init);
+        assert!(ev(outputs(&mut e)).is_empty());
+        if socket {
+            e.handle_input(
+                t(5_100),
+                Input::SocketFailed {
+                    session: "a".into(),
+                },
+            );
+        } else {
+            let exp = e.sessions()[0].expires.unwrap();
+            e.handle_timeout(exp);
+            assert_eq!(e.sessions()[0].local_diag, Diag::Expired);
+        }
+        assert_eq!(
+            ev(outputs(&mut e)),
+            [false],
+            "the clients still believe it Up"
+        );
+    }
+}
