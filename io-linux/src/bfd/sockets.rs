@@ -143,8 +143,16 @@ impl Listener {
 
     /// The next datagram. Cancel-safe: nothing awaits once one is read. A datagram that
     /// cannot be used (truncated) or a failed read is logged and skipped.
+    ///
+    /// Each datagram, used or skipped, costs a unit of the task's cooperative budget.
+    /// AsyncFd's readiness costs none, so without it a flood to port 3784 that never
+    /// lets the socket run dry would keep the loop from ever yielding: the runtime would
+    /// never poll for signals (SIGTERM, SIGHUP, SIGUSR1, the parent's SIGUSR2) or for
+    /// the event pipes' room until the flood stopped. keepalived's scheduler reads one
+    /// datagram per pass through its loop (`bfd_receiver_thread()`).
     pub(crate) async fn recv(&self) -> Received {
         loop {
+            tokio::task::coop::consume_budget().await;
             let Ok(mut ready) = self.fd.readable().await else {
                 return std::future::pending().await;
             };
@@ -557,6 +565,51 @@ mod tests {
             }
             senders.close("s4");
             assert!(senders.send("s4", lo4, b"gone").is_err());
+        });
+    }
+
+    // A flood that keeps the socket from running dry must still let the runtime run
+    // its other work (signals, the parent's configurations, the event pipes): the
+    // datagrams queued here are all ready at once, and another task runs before the
+    // last is read.
+    #[test]
+    fn a_flood_of_datagrams_yields_to_the_runtime() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        const FLOOD: usize = 300;
+        runtime().block_on(async {
+            let listener = Listener::open(0).unwrap();
+            // Room for the whole flood, so that none is dropped.
+            listener.fd.get_ref().set_recv_buffer_size(4 << 20).unwrap();
+            let port = listener.port().unwrap();
+            let lo4: IpAddr = Ipv4Addr::LOCALHOST.into();
+            let tx = std::net::UdpSocket::bind((lo4, 0)).unwrap();
+            tx.send_to(b"first", (lo4, port)).unwrap();
+            // The first read finds the socket readable (the reactor may need a turn).
+            assert_eq!(listener.recv().await.bytes, b"first");
+            for i in 0..FLOOD {
+                // Every tenth too long to use, as a hostile sender's may be.
+                let big = vec![0u8; RECV_BUF + 1];
+                let small = [0u8; 24];
+                let b: &[u8] = if i % 10 == 9 { &big } else { &small };
+                tx.send_to(b, (lo4, port)).unwrap();
+            }
+            tx.send_to(b"last", (lo4, port)).unwrap();
+            let ran = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&ran);
+            tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+            let mut ran_before_last = false;
+            loop {
+                let r = listener.recv().await;
+                if r.bytes == b"last" {
+                    break;
+                }
+                ran_before_last |= ran.load(Ordering::SeqCst);
+            }
+            assert!(
+                ran_before_last,
+                "the flood was read to its end before any other task ran"
+            );
         });
     }
 
