@@ -383,9 +383,14 @@ impl Out {
         })
     }
 
-    /// Writes `name`'s state now if nothing waits before it, else queues it.
+    /// Writes `name`'s state now if nothing waits before it, else queues it. What waits
+    /// is written first, as far as the pipe has room: the reader may have made room
+    /// since, and [`EventWriter::flush`] is not the only way out of the queue (under a
+    /// flood of packets it is reached late, and a state queued behind a full pipe would
+    /// otherwise wait on it, and every later state with it).
     fn send(&mut self, name: &str, up: bool) {
         self.pending.remove(name);
+        self.flush();
         if !self.pending.is_empty() || !self.write(name, up) {
             self.pending.insert(name.to_string(), up);
         }
@@ -732,6 +737,33 @@ mod tests {
             let rec = |n: &str, up| Record { name: n.into(), up };
             assert_eq!(reader.next().await, rec("flap", true));
             assert_eq!(reader.next().await, rec("other", true));
+            assert!(w.vrrp.as_ref().unwrap().pending.is_empty());
+        });
+    }
+
+    // A state told while others wait for room goes out, with them, as soon as the
+    // reader has made room: it does not wait for the loop to poll `flush`.
+    #[test]
+    fn a_state_told_once_the_reader_made_room_goes_out_with_what_waited() {
+        use futures::FutureExt;
+        runtime().block_on(async {
+            let (vr, vw) = pipe();
+            let mut w = EventWriter::with(Some(vw), None);
+            let mut written = 0usize;
+            while w.vrrp.as_ref().unwrap().pending.is_empty() {
+                w.event("flap", written.is_multiple_of(2), true, false);
+                written += 1;
+            }
+            let mut reader = EventReader::new(vr).unwrap();
+            for _ in 0..written - 1 {
+                reader.next().await;
+            }
+            // No flush: the next state told writes what waited, then itself.
+            w.event("news", true, true, false);
+            let rec = |n: &str, up| Record { name: n.into(), up };
+            let held = rec("flap", (written - 1).is_multiple_of(2));
+            assert_eq!(reader.next().now_or_never(), Some(held));
+            assert_eq!(reader.next().now_or_never(), Some(rec("news", true)));
             assert!(w.vrrp.as_ref().unwrap().pending.is_empty());
         });
     }

@@ -126,11 +126,13 @@ impl Platform for LinuxBfd {
                 }
                 _ = self.signals.stats_clear.recv() => {}
                 _ = self.signals.json.recv() => {}
+                // Before the packets: under a flood the listener is always ready, and
+                // the states held for a full pipe would wait on it.
+                _ = self.events.flush() => {}
                 r = self.listener.recv() => {
                     let at = r.arrived(self.engine_clock.now());
                     return Event::Packet { at, input: r.input() };
                 }
-                _ = self.events.flush() => {}
             }
         }
     }
