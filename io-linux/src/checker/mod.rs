@@ -182,6 +182,10 @@ impl LinuxChecker {
     }
 
     async fn new(mut setup: CheckerSetup, config: &Config) -> Result<LinuxChecker, String> {
+        // First: taking the BFD event pipe makes it close-on-exec again, and the notify
+        // FIFOs' scripts (and modprobe) start below; a script started before would hold
+        // the pipe's read end for its whole life.
+        let bfd = EventReader::inherited(crate::host::process::Process::Checker);
         let metrics = setup.metrics.take();
         let setup_snmp = setup.snmp.clone();
         crate::host::netlink::set_rcv_bufs(crate::host::netlink::RcvBufs::lvs(&config.global));
@@ -237,7 +241,7 @@ impl LinuxChecker {
             snmp: crate::snmp::start_checker(config, &setup_snmp),
             snmp_seen: None,
             snmp_changed: true,
-            bfd: EventReader::inherited(crate::host::process::Process::Checker),
+            bfd,
         };
         if let Some(m) = metrics {
             c.probes.time_into(m.live.clone());
@@ -513,5 +517,135 @@ impl Platform for LinuxChecker {
                 since.elapsed().as_secs_f64() * 1000.0
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::CommandExt;
+    use std::path::PathBuf;
+
+    use keepalived_engine::config::{parse_str, ParseOptions};
+
+    use super::*;
+    use crate::bfd::events::{self, EventPipes};
+    use crate::host::process::Process;
+
+    /// Set in the process [`the_fifo_script_does_not_inherit_the_bfd_event_pipe`] starts:
+    /// the directory its files go in.
+    const CHILD_DIR: &str = "KEEPALIVED_RS_TEST_CHECKER_BFD_FDS";
+
+    fn fd_target(pid: &str, fd: i32) -> Option<PathBuf> {
+        std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()
+    }
+
+    /// The processes whose parent is this one.
+    fn children() -> Vec<String> {
+        let me = std::process::id().to_string();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        dir.flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|p| {
+                // stat: "PID (COMM) STATE PPID ...", COMM may hold spaces and parens.
+                std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                    s.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().nth(1).map(|pp| pp == me))
+                        .unwrap_or(false)
+                })
+            })
+            .collect()
+    }
+
+    /// What the checker child does at start, in the process the test started with the
+    /// parent's end of the BFD event pipe at descriptor 6: the notify FIFO's script it
+    /// starts must not hold the pipe.
+    fn start_checker_in(dir: &Path) {
+        let ours = fd_target("self", events::CHECKER_EVENTS_FD).expect("the pipe at 6");
+        let text = format!(
+            "global_defs {{\n lvs_notify_fifo {d}/fifo\n lvs_notify_fifo_script {d}/script.sh\n}}\n",
+            d = dir.display()
+        );
+        let config = parse_str(&text, &ParseOptions::default()).config;
+        assert!(config.global.lvs_notify_fifo.is_some(), "{text}");
+        let (_tx, reloads) = tokio::sync::mpsc::unbounded_channel();
+        let setup = CheckerSetup {
+            dont_release_ipvs: true,
+            reloads,
+            metrics: None,
+            snmp: Default::default(),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let checker = LinuxChecker::new(setup, &config).await.unwrap();
+            assert!(checker.bfd.is_some(), "the checker reads its BFD events");
+            // The script was exec'd before spawn() returned: its descriptors are
+            // settled.
+            let scripts = children();
+            assert!(!scripts.is_empty(), "the FIFO script runs");
+            let leaked: Vec<_> = scripts
+                .iter()
+                .filter(|p| fd_target(p, events::CHECKER_EVENTS_FD).as_ref() == Some(&ours))
+                .collect();
+            for p in &scripts {
+                if let Ok(pid) = p.parse::<i32>() {
+                    // SAFETY: our own child.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+            assert!(
+                leaked.is_empty(),
+                "the FIFO script {leaked:?} holds the BFD event pipe {ours:?}"
+            );
+        });
+    }
+
+    // The checker's end of the BFD event pipe is made close-on-exec before the checker
+    // starts anything: the notify FIFO's script starts with the checker, and would hold
+    // the pipe's read end for its whole life (and could take the checker's events).
+    #[test]
+    fn the_fifo_script_does_not_inherit_the_bfd_event_pipe() {
+        if let Some(dir) = std::env::var_os(CHILD_DIR) {
+            return start_checker_in(Path::new(&dir));
+        }
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            // Scripts run as root by default, which only root can do.
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("kbfd-checker-fds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("script.sh");
+        std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let pipes = EventPipes::open().unwrap();
+        let ends = pipes.for_child(Process::Checker);
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "checker::tests::the_fifo_script_does_not_inherit_the_bfd_event_pipe",
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(CHILD_DIR, &dir)
+        .env(events::EVENTS_ENV, "1");
+        // SAFETY: install_in_child is async-signal-safe.
+        unsafe { cmd.pre_exec(move || events::install_in_child(ends)) };
+        let out = cmd.output().unwrap();
+        // Open until the child has gone, as the parent keeps them.
+        drop(pipes);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

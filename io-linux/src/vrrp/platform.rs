@@ -144,6 +144,9 @@ impl LinuxPlatform {
         setup: Setup,
         config: &Config,
     ) -> Result<(LinuxPlatform, Vec<InterfaceInfo>), String> {
+        // First: taking the BFD event pipe makes it close-on-exec again, before anything
+        // below can start a process that would hold it.
+        let bfd = EventReader::inherited(crate::host::process::Process::Vrrp);
         let (network, ifs) = Network::connect(config).await?;
         let engine_clock = EngineClock::start();
         let mut platform = LinuxPlatform {
@@ -175,7 +178,7 @@ impl LinuxPlatform {
                 None => Metrics::default(),
             },
             snmp: crate::snmp::start_vrrp(config, &setup.snmp, setup.checker_runs),
-            bfd: EventReader::inherited(crate::host::process::Process::Vrrp),
+            bfd,
         };
         platform
             .sockets
