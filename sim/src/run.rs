@@ -157,6 +157,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                         lost_master_at = Some((now, *h));
                     }
                     sim.crash(name(*h).as_str());
+                    w.bfd_stopped(*h);
                     let hs = &mut w.hosts[*h];
                     hs.alive = false;
                     hs.listening = false;

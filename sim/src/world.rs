@@ -1137,6 +1137,12 @@ impl World {
         }
     }
 
+    /// Host `h`'s BFD side is gone (the host crashed): its sessions with it, until it
+    /// starts again.
+    pub fn bfd_stopped(&mut self, h: usize) {
+        self.bfd.retain(|(x, _), _| *x != h);
+    }
+
     /// Host `h`'s BFD side was reloaded with `cfg`: sessions of the same name keep their
     /// state, as the engine keeps them.
     pub fn bfd_reloaded(&mut self, h: usize, cfg: &Config) {
