@@ -40,8 +40,8 @@
 //!   once its Reset has forgotten the peer (RFC 5880 §6.8.7, §6.8.18); keepalived
 //!   sends on.
 //! - A reload while Up applies a smaller min_tx and a larger min_rx at once, a larger
-//!   min_tx and a smaller min_rx when the Poll Sequence ends (RFC 5880 §6.8.3);
-//!   keepalived waits for the Final in every case.
+//!   min_tx and a smaller min_rx when the Poll Sequence ends (RFC 5880 §6.8.3); while
+//!   not Up, a new idle_tx at once. keepalived waits for the peer's next packet.
 //! - A shorter transmit interval brings the next packet forward but never pushes it
 //!   back (keepalived reschedules it from the packet that shortened the interval).
 
@@ -653,15 +653,10 @@ impl Engine {
                     if o.cfg.min_rx_us != cfg.min_rx_us || o.cfg.min_tx_us != cfg.min_tx_us {
                         s.set_poll();
                     }
-                    // RFC 5880 §6.8.3: a larger Desired Min TX waits for the Poll
-                    // Sequence to end, a smaller one applies at once: the peer shortens
-                    // its Detection Time on our Poll, and a lost Final would leave us
-                    // sending at the old interval into it (keepalived waits for the
-                    // Final either way).
-                    // Likewise a smaller Required Min RX waits for the Final before the
-                    // Detection Time uses it, a larger one applies at once: the peer
-                    // may slow down on our Poll, and a lost Final would leave us
-                    // expiring a peer that obeys it.
+                    // RFC 5880 §6.8.3 while Up: a smaller Required Min RX waits for the
+                    // Final before the Detection Time uses it, a larger one applies at
+                    // once: the peer may slow down on our Poll, and a lost Final would
+                    // leave us expiring a peer that obeys it.
                     if s.local_state == State::Up {
                         let rx = s.min_rx().max(s.remote_min_tx);
                         if rx > s.remote_tx_intv {
@@ -672,12 +667,25 @@ impl Engine {
                             }
                         }
                     }
-                    if s.local_state == State::Up {
-                        let tx = s.min_tx().max(s.remote_min_rx);
-                        if tx < s.local_tx_intv {
-                            s.local_tx_intv = tx;
+                    // Likewise a larger Desired Min TX waits for the Poll Sequence to
+                    // end, a smaller one applies at once: the peer shortens its Detection
+                    // Time on our Poll, and a lost Final would leave us sending at the
+                    // old interval into it. Not Up, the interval follows the idle one at
+                    // once, as the packets advertise it: no Poll Sequence to wait for.
+                    // keepalived waits for the peer's next packet in every case.
+                    let tx = if s.local_state == State::Up {
+                        s.min_tx().max(s.remote_min_rx)
+                    } else {
+                        s.idle_tx().max(s.remote_min_rx)
+                    };
+                    if tx < s.local_tx_intv {
+                        faster.push(i);
+                    }
+                    if tx < s.local_tx_intv || s.local_state != State::Up {
+                        s.local_tx_intv = tx;
+                        // As a packet from the peer sets it; zero until the first.
+                        if s.last_seen.is_some() {
                             s.remote_detect_time = u64::from(cfg.multiplier) * u64::from(tx);
-                            faster.push(i);
                         }
                     }
                     if o.socket_failed {

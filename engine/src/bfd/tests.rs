@@ -1244,3 +1244,18 @@ fn ignore_admin_down_holds_the_clients_only_across_the_admin_down() {
         );
     }
 }
+
+/// A reload that changes idle_tx of a session that is not Up: its packets advertise the
+/// new Desired Min TX at once (RFC 5880 §6.8.3: the idle interval while not Up), so it
+/// must also send at it, not at the old interval until its peer happens to talk.
+#[test]
+fn a_reload_changing_idle_tx_while_down_sends_at_the_new_interval() {
+    let mut slow = inst("a", B);
+    slow.idle_tx_us = 5_000 * MS;
+    let mut e = Engine::new(&config(vec![slow]), t(0), 2);
+    outputs(&mut e);
+    e.handle_input(t(100), Input::Reload(Box::new(config(vec![inst("a", B)]))));
+    let v = e.sessions()[0].clone();
+    assert_eq!(v.local_tx_intv_us, 1_000_000);
+    assert!(v.next_tx.unwrap() <= t(1_100), "{:?}", v.next_tx);
+}
