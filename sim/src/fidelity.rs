@@ -219,11 +219,6 @@ fn unmodelled(cfg: &Config) -> Option<String> {
     if let Some(t) = cfg.track_processes.first() {
         return Some(format!("vrrp_track_process {}", t.name));
     }
-    // RFC 5883's multihop sessions (port 4784) are not carried: the simulated network
-    // has one hop.
-    if let Some(b) = cfg.bfd_instances.iter().find(|b| b.multihop) {
-        return Some(format!("multihop of bfd_instance {}", b.name));
-    }
     for vi in &cfg.instances {
         if let Some(k) = unmodelled_tracker(&vi.trackers) {
             return Some(format!("{k} of vrrp_instance {}", vi.name));
