@@ -17,7 +17,10 @@
 //! - bfd up: the unblocking to the daemon's first BFD Up after it;
 //! - master: the unblocking to the instance's first advert with its priority (MASTER
 //!   again): the BFD handshake at the slow rate (RFC 5880 §6.8.3: 1 s while not Up),
-//!   then VRRP's master-down interval.
+//!   then VRRP's master-down interval;
+//! - via Init: how many runs came back through Init, the peer's slow-rate Down (which
+//!   no longer names our discriminator) heard before our second Down reached it, so one
+//!   more of the peer's slow-rate packets (its Up) is waited for.
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
@@ -51,6 +54,10 @@ struct Series {
     detect_ms: Vec<f64>,
     down_ms: Vec<f64>,
     bfd_up_ms: Vec<f64>,
+    /// Runs whose session came back through Init (the peer's Down heard first, RFC 5880
+    /// §6.8.6's three-way handshake) rather than straight from Down to Up on the peer's
+    /// Init: the former waits for one more of the peer's slow-rate packets.
+    via_init: usize,
     master_ms: Vec<f64>,
     failed: usize,
 }
@@ -75,6 +82,7 @@ impl Series {
             "detect": stats(&self.detect_ms),
             "down": stats(&self.down_ms),
             "bfd_up": stats(&self.bfd_up_ms),
+            "via_init": self.via_init,
             "master": stats(&self.master_ms),
             "failed": self.failed,
         })
@@ -117,6 +125,11 @@ pub fn all(n: usize) -> (Vec<Value>, String) {
     }
     let _ = writeln!(
         md,
+        "| recoveries through Init (a three-way handshake) | {} | {} | |",
+        series[0].via_init, series[1].via_init
+    );
+    let _ = writeln!(
+        md,
         "| runs failed | {} | {} | |\n",
         series[0].failed, series[1].failed
     );
@@ -136,6 +149,7 @@ fn runs(which: Which, n: usize) -> Series {
         detect_ms: Vec::new(),
         down_ms: Vec::new(),
         bfd_up_ms: Vec::new(),
+        via_init: 0,
         master_ms: Vec::new(),
         failed: 0,
     };
@@ -204,7 +218,8 @@ fn runs(which: Which, n: usize) -> Series {
             "no BFD Up of its own, or no advert as MASTER, in the capture"
         };
         match (detected, recovered) {
-            (Some([detect, down]), Some([up, master])) => {
+            (Some([detect, down]), Some((up, master, via_init))) => {
+                s.via_init += usize::from(via_init);
                 s.detect_ms.push(detect);
                 s.down_ms.push(down);
                 s.bfd_up_ms.push(up);
@@ -250,16 +265,23 @@ fn detection(frames: &[Frame], ours: Ipv4Addr, peer: Ipv4Addr, t_block: f64) -> 
     Some([(prio0 - last) * 1000.0, (down - last) * 1000.0])
 }
 
-/// [bfd up, master] in ms: from `t_unblock` to the daemon's first BFD Up and to the
-/// instance's first advert at its own priority.
-fn recovery(frames: &[Frame], ours: Ipv4Addr, t_unblock: f64) -> Option<[f64; 2]> {
-    let up = controls_from(frames, ours)
+/// (bfd up, master, via Init): from `t_unblock` to the daemon's first BFD Up and to the
+/// instance's first advert at its own priority, in ms, and whether the daemon sent Init
+/// on the way to Up.
+fn recovery(frames: &[Frame], ours: Ipv4Addr, t_unblock: f64) -> Option<(f64, f64, bool)> {
+    let sent: Vec<_> = controls_from(frames, ours)
         .into_iter()
-        .find(|c| c.t >= t_unblock && c.h.state == State::Up)?
-        .t;
+        .filter(|c| c.t >= t_unblock)
+        .collect();
+    let up = sent.iter().find(|c| c.h.state == State::Up)?.t;
+    let via_init = sent.iter().any(|c| c.t <= up && c.h.state == State::Init);
     let master = adverts_from(frames, ours)
         .into_iter()
         .find(|v| v.t >= t_unblock && v.vrid == VRID && v.priority == PRIO)?
         .t;
-    Some([(up - t_unblock) * 1000.0, (master - t_unblock) * 1000.0])
+    Some((
+        (up - t_unblock) * 1000.0,
+        (master - t_unblock) * 1000.0,
+        via_init,
+    ))
 }
