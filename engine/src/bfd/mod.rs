@@ -42,6 +42,10 @@
 //! - A reload while Up applies a smaller min_tx and a larger min_rx at once, a larger
 //!   min_tx and a smaller min_rx when the Poll Sequence ends (RFC 5880 §6.8.3); while
 //!   not Up, a new idle_tx at once. keepalived waits for the peer's next packet.
+//! - Answering the peer's Poll with a Final does not end a Poll Sequence of ours but
+//!   the one entering Up starts; it goes on until the peer's Final, and a reduced
+//!   min_rx reaches the Detection Time only then (RFC 5880 §6.5, §6.8.3). keepalived
+//!   drops its Poll whenever it sends a Final.
 //! - A shorter transmit interval brings the next packet forward but never pushes it
 //!   back (keepalived reschedules it from the packet that shortened the interval).
 
@@ -385,9 +389,11 @@ impl Engine {
         s.remote_min_tx = r.desired_min_tx;
         s.remote_demand = r.demand;
         s.remote_detect_mult = r.detect_mult;
-        // RFC 5880 §6.5: a Final ends our Poll Sequence.
+        // RFC 5880 §6.5: a Final ends our Poll Sequence, and with it the wait for a
+        // reduced Required Min RX to reach the Detection Time (§6.8.3).
         if r.final_ {
             s.poll = false;
+            s.prev_min_rx = None;
         }
         // RFC 5880 §6.8.3: while Up, new intervals take effect only with a Poll
         // Sequence, so they are worked out again on a Poll or a Final, or while not Up.
@@ -441,7 +447,16 @@ impl Engine {
         // RFC 5880 §6.8.6: a Poll is answered at once with a Final, outside the
         // periodic schedule.
         if r.poll {
-            self.sessions[i].final_ = true;
+            let s = &mut self.sessions[i];
+            // A Final never carries P (RFC 5880 §6.5), so our own Poll Sequence goes on
+            // in the next packets, but for the one entering Up starts (idle_tx to
+            // min_tx): that one ends here, as keepalived ends it, the Final carrying
+            // the new values; a lost Final only leaves the peer the longer Detection
+            // Time of the idle interval.
+            if local != State::Up && s.local_state == State::Up {
+                s.poll = false;
+            }
+            s.final_ = true;
             self.transmit(i);
         }
 
@@ -526,6 +541,8 @@ impl Engine {
     /// `bfd_state_fall()`: back to the idle interval (RFC 5880 §6.8.3), no Detection
     /// Time, and the clients told when the session left Up.
     fn state_fall(&mut self, i: usize, send_event: bool) {
+        // Not Up, no Detection Time to keep (RFC 5880 §6.8.3 holds only while Up).
+        self.sessions[i].prev_min_rx = None;
         self.sessions[i].idle_local_tx_intv();
         self.set_timer(i, Timer::Expire, None);
         let s = &self.sessions[i];
@@ -654,9 +671,14 @@ impl Engine {
                         s.set_poll();
                     }
                     // RFC 5880 §6.8.3 while Up: a smaller Required Min RX waits for the
-                    // Final before the Detection Time uses it, a larger one applies at
-                    // once: the peer may slow down on our Poll, and a lost Final would
-                    // leave us expiring a peer that obeys it.
+                    // Final before the Detection Time uses it ("the previous value …
+                    // MUST be used"), even when a Poll of the peer's makes us work the
+                    // intervals out again first; a larger one applies at once: the
+                    // peer may slow down on our Poll, and a lost Final would leave us
+                    // expiring a peer that obeys it.
+                    let known = o.prev_min_rx.unwrap_or(o.min_rx());
+                    s.prev_min_rx =
+                        (s.local_state == State::Up && s.min_rx() < known).then_some(known);
                     if s.local_state == State::Up {
                         let rx = s.min_rx().max(s.remote_min_tx);
                         if rx > s.remote_tx_intv {

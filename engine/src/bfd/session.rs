@@ -69,6 +69,10 @@ pub(crate) struct Session {
     /// The clients were left believing the session Up when the peer went AdminDown
     /// (`ignore_admin_down`), and have not been told otherwise since.
     pub held_up: bool,
+    /// A Required Min RX a reload reduced while Up, the value the peer last knew:
+    /// the Detection Time keeps using it until our Poll Sequence ends with the peer's
+    /// Final (RFC 5880 §6.8.3).
+    pub prev_min_rx: Option<u32>,
 }
 
 impl Session {
@@ -102,6 +106,7 @@ impl Session {
             reset: None,
             socket_failed: false,
             held_up: false,
+            prev_min_rx: None,
         }
     }
 
@@ -144,7 +149,8 @@ impl Session {
     /// RFC 5880 §6.8.4: the peer's interval is the larger of our Required Min RX and
     /// its Desired Min TX (`bfd_update_remote_tx_intv()`).
     pub fn update_remote_tx_intv(&mut self) {
-        self.remote_tx_intv = self.min_rx().max(self.remote_min_tx);
+        let rx = self.prev_min_rx.unwrap_or(self.min_rx());
+        self.remote_tx_intv = rx.max(self.remote_min_tx);
     }
 
     /// RFC 5880 §6.8.7: whether periodic packets may go. Not while the peer is in
@@ -172,16 +178,14 @@ impl Session {
 
     /// The packet to send now (`bfd_build_packet()`): Desired Min TX is the idle
     /// interval unless Up (RFC 5880 §6.8.3), no echo (§6.8.9: keepalived has no echo
-    /// function), no authentication. A Poll that meets a pending Final is dropped: the
-    /// Final carries the new values.
+    /// function), no authentication. A Final never carries P (RFC 5880 §6.5), but our
+    /// Poll Sequence goes on in the next packets until the peer's Final ends it
+    /// (keepalived drops it here, so a lost Final went unnoticed).
     pub fn build(&mut self) -> BfdRepr {
-        if self.poll && self.final_ {
-            self.poll = false;
-        }
         BfdRepr {
             diag: self.local_diag,
             state: self.local_state,
-            poll: self.poll,
+            poll: self.poll && !self.final_,
             final_: self.final_,
             cplane: false,
             demand: self.local_demand,
@@ -239,6 +243,7 @@ impl Session {
         self.reset = old.reset;
         self.socket_failed = old.socket_failed;
         self.held_up = old.held_up;
+        self.prev_min_rx = old.prev_min_rx;
     }
 
     pub fn view(&self) -> SessionView {

@@ -1259,3 +1259,101 @@ fn a_reload_changing_idle_tx_while_down_sends_at_the_new_interval() {
     assert_eq!(v.local_tx_intv_us, 1_000_000);
     assert!(v.next_tx.unwrap() <= t(1_100), "{:?}", v.next_tx);
 }
+
+mod lossless {
+    //! Two engines on a link that loses nothing but, at times, Finals: once Up, no
+    //! reload of either side's timers (RFC 5880 §6.8.3's Poll Sequences, either
+    //! direction, at any moment, answered or not) may take the session down.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Reload {
+            side: usize,
+            rx_ms: u64,
+            tx_ms: u64,
+            mult: u8,
+        },
+        Advance(u64),
+        LoseFinals(usize, bool),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0usize..2, 1u64..2_000, 1u64..2_000, 1u8..6).prop_map(|(side, rx_ms, tx_ms, mult)| {
+                Step::Reload {
+                    side,
+                    rx_ms,
+                    tx_ms,
+                    mult,
+                }
+            }),
+            (0u64..5_000).prop_map(Step::Advance),
+            (0usize..2, any::<bool>()).prop_map(|(side, lose)| Step::LoseFinals(side, lose)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn reloads_never_take_a_lossless_session_down(seed in any::<u64>(), steps in prop::collection::vec(step(), 1..30)) {
+            let mut p = Pair::standard(seed);
+            p.run_until(t(5_000));
+            prop_assert_eq!((p.state(0), p.state(1)), (State::Up, State::Up));
+            let start = p.now;
+            for s in steps {
+                match s {
+                    Step::Reload { side, rx_ms, tx_ms, mult } => {
+                        let mut b = inst(["to_b", "to_a"][side], [B, A][side]);
+                        b.min_rx_us = rx_ms * MS;
+                        b.min_tx_us = tx_ms * MS;
+                        b.multiplier = mult;
+                        p.e[side].handle_input(p.now, Input::Reload(Box::new(config(vec![b]))));
+                    }
+                    Step::Advance(ms) => {
+                        let until = p.now + us(ms * MS);
+                        p.run_until(until);
+                    }
+                    Step::LoseFinals(side, lose) => p.drop_finals[side] = lose,
+                }
+                p.pump();
+            }
+            p.run_until(p.now + us(10_000_000));
+            let downs: Vec<_> = p.events.iter().filter(|e| e.0 >= start && !e.3).collect();
+            prop_assert!(downs.is_empty(), "{:?}", downs);
+        }
+    }
+}
+
+/// RFC 5880 §6.8.3: "If bfd.RequiredMinRxInterval is reduced and bfd.SessionState is
+/// Up, the previous value … MUST be used when calculating the Detection Time for the
+/// remote system until the Poll Sequence … has terminated", and a Poll Sequence ends
+/// only with the peer's Final (§6.5). Here A lowers min_rx and B lowers min_tx in the
+/// same instant; B's Poll reaches A before A's, A answers with a Final (no P allowed
+/// in it) that is lost. A must not take B's 1 ms Desired Min TX with its own new 1 ms
+/// Required Min RX for a 1 ms Detection Time while B, which never heard of A's new
+/// Required Min RX, still sends every 100 ms.
+#[test]
+fn a_reduced_min_rx_waits_for_our_poll_to_end_even_across_the_peers_poll() {
+    let mut p = Pair::standard(619_559_799_540_767_786);
+    p.run_until(t(5_217));
+    let start = p.now;
+    let reload = |p: &mut Pair, side: usize, rx_ms: u64, tx_ms: u64, mult: u8| {
+        let mut b = inst(["to_b", "to_a"][side], [B, A][side]);
+        b.min_rx_us = rx_ms * MS;
+        b.min_tx_us = tx_ms * MS;
+        b.multiplier = mult;
+        p.e[side].handle_input(p.now, Input::Reload(Box::new(config(vec![b]))));
+        p.pump();
+    };
+    reload(&mut p, 0, 1, 1, 1);
+    p.drop_finals[0] = true;
+    reload(&mut p, 0, 1, 231, 1);
+    reload(&mut p, 1, 1, 1, 1);
+    p.run_until(start + us(10_000_000));
+    let downs: Vec<_> = p.events.iter().filter(|e| e.0 >= start && !e.3).collect();
+    assert!(downs.is_empty(), "{downs:?}");
+    assert_eq!((p.state(0), p.state(1)), (State::Up, State::Up));
+}
