@@ -1274,6 +1274,7 @@ mod lossless {
             rx_ms: u64,
             tx_ms: u64,
             mult: u8,
+            passive: bool,
         },
         Advance(u64),
         LoseFinals(usize, bool),
@@ -1281,14 +1282,15 @@ mod lossless {
 
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
-            (0usize..2, 1u64..2_000, 1u64..2_000, 1u8..6).prop_map(|(side, rx_ms, tx_ms, mult)| {
-                Step::Reload {
+            (0usize..2, 1u64..2_000, 1u64..2_000, 1u8..6, any::<bool>()).prop_map(
+                |(side, rx_ms, tx_ms, mult, passive)| Step::Reload {
                     side,
                     rx_ms,
                     tx_ms,
                     mult,
+                    passive,
                 }
-            }),
+            ),
             (0u64..5_000).prop_map(Step::Advance),
             (0usize..2, any::<bool>()).prop_map(|(side, lose)| Step::LoseFinals(side, lose)),
         ]
@@ -1305,11 +1307,12 @@ mod lossless {
             let start = p.now;
             for s in steps {
                 match s {
-                    Step::Reload { side, rx_ms, tx_ms, mult } => {
+                    Step::Reload { side, rx_ms, tx_ms, mult, passive } => {
                         let mut b = inst(["to_b", "to_a"][side], [B, A][side]);
                         b.min_rx_us = rx_ms * MS;
                         b.min_tx_us = tx_ms * MS;
                         b.multiplier = mult;
+                        b.passive = passive;
                         p.e[side].handle_input(p.now, Input::Reload(Box::new(config(vec![b]))));
                     }
                     Step::Advance(ms) => {
