@@ -1360,3 +1360,140 @@ fn a_reduced_min_rx_waits_for_our_poll_to_end_even_across_the_peers_poll() {
     assert!(downs.is_empty(), "{downs:?}");
     assert_eq!((p.state(0), p.state(1)), (State::Up, State::Up));
 }
+
+mod delayed {
+    //! Two engines on a link that delays every packet by the same small amount (a
+    //! real link's latency): once Up, reloads of either side's timers, passive or not,
+    //! never take the session down when the latency is well under every interval.
+    use super::*;
+    use proptest::prelude::*;
+
+    struct Net {
+        e: [Engine; 2],
+        now: Instant,
+        delay: u64,
+        /// (deliver at, sequence) → (to side, bytes).
+        queue: BTreeMap<(Instant, u64), (usize, Vec<u8>)>,
+        seq: u64,
+        downs: Vec<(Instant, usize)>,
+    }
+
+    impl Net {
+        fn drain(&mut self) {
+            for side in 0..2 {
+                while let Some(o) = self.e[side].poll_output() {
+                    match o {
+                        Output::Transmit { bytes, .. } => {
+                            self.seq += 1;
+                            self.queue
+                                .insert((self.now + us(self.delay), self.seq), (1 - side, bytes));
+                        }
+                        Output::Event { up: false, .. } => self.downs.push((self.now, side)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+
+        fn run_until(&mut self, until: Instant) {
+            loop {
+                self.drain();
+                let timer = self.e.iter().filter_map(Engine::poll_timeout).min();
+                let packet = self.queue.keys().next().map(|k| k.0);
+                let next = match (timer, packet) {
+                    (Some(a), Some(b)) => a.min(b),
+                    (a, b) => a.or(b).unwrap_or(Instant(u64::MAX)),
+                };
+                if next > until {
+                    break;
+                }
+                self.now = next;
+                if packet == Some(next) {
+                    let (_, (to, bytes)) = self.queue.pop_first().unwrap();
+                    let src = [B, A][to];
+                    self.e[to].handle_input(
+                        next,
+                        Input::Packet {
+                            src,
+                            dst: Some([A, B][to]),
+                            ttl: Some(255),
+                            bytes,
+                        },
+                    );
+                } else {
+                    for e in &mut self.e {
+                        e.handle_timeout(next);
+                    }
+                }
+            }
+            self.now = until;
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    struct Reload {
+        side: usize,
+        rx_ms: u64,
+        tx_ms: u64,
+        mult: u8,
+        passive: bool,
+        after_ms: u64,
+    }
+
+    fn reload() -> impl Strategy<Value = Reload> {
+        (
+            0usize..2,
+            10u64..2_000,
+            10u64..2_000,
+            1u8..6,
+            any::<bool>(),
+            0u64..3_000,
+        )
+            .prop_map(|(side, rx_ms, tx_ms, mult, passive, after_ms)| Reload {
+                side,
+                rx_ms,
+                tx_ms,
+                mult,
+                passive,
+                after_ms,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn reloads_never_take_a_session_down_across_latency(seed in any::<u64>(), delay in 0u64..2_000, steps in prop::collection::vec(reload(), 1..20)) {
+            let mut n = Net {
+                e: [
+                    Engine::new(&config(vec![inst("to_b", B)]), Instant::ZERO, seed),
+                    Engine::new(&config(vec![inst("to_a", A)]), Instant::ZERO, seed ^ 1),
+                ],
+                now: Instant::ZERO,
+                delay,
+                queue: BTreeMap::new(),
+                seq: 0,
+                downs: vec![],
+            };
+            n.run_until(t(6_000));
+            prop_assert_eq!(
+                (n.e[0].sessions()[0].local_state, n.e[1].sessions()[0].local_state),
+                (State::Up, State::Up)
+            );
+            let start = n.now;
+            for r in steps {
+                let mut b = inst(["to_b", "to_a"][r.side], [B, A][r.side]);
+                b.min_rx_us = r.rx_ms * MS;
+                b.min_tx_us = r.tx_ms * MS;
+                b.multiplier = r.mult;
+                b.passive = r.passive;
+                n.e[r.side].handle_input(n.now, Input::Reload(Box::new(config(vec![b]))));
+                let until = n.now + us(r.after_ms * MS);
+                n.run_until(until);
+            }
+            n.run_until(n.now + us(15_000_000));
+            let downs: Vec<_> = n.downs.iter().filter(|d| d.0 > start).collect();
+            prop_assert!(downs.is_empty(), "{:?}", downs);
+        }
+    }
+}
