@@ -44,8 +44,9 @@
 //!   not Up, a new idle_tx at once. keepalived waits for the peer's next packet.
 //! - Answering the peer's Poll with a Final does not end a Poll Sequence of ours but
 //!   the one entering Up starts; it goes on until the peer's Final, and a reduced
-//!   min_rx reaches the Detection Time only then (RFC 5880 §6.5, §6.8.3). keepalived
-//!   drops its Poll whenever it sends a Final.
+//!   min_rx reaches the Detection Time only then (RFC 5880 §6.5, §6.8.3); a Final that
+//!   answers a Poll sent before a reload changed the values again does not end it.
+//!   keepalived drops its Poll whenever it sends a Final.
 //! - A shorter transmit interval brings the next packet forward but never pushes it
 //!   back (keepalived reschedules it from the packet that shortened the interval).
 
@@ -390,8 +391,10 @@ impl Engine {
         s.remote_demand = r.demand;
         s.remote_detect_mult = r.detect_mult;
         // RFC 5880 §6.5: a Final ends our Poll Sequence, and with it the wait for a
-        // reduced Required Min RX to reach the Detection Time (§6.8.3).
-        if r.final_ {
+        // reduced Required Min RX to reach the Detection Time (§6.8.3); but not one
+        // that answers a Poll sent before a reload changed the values again (the peer
+        // has not seen them): the sequence goes on with a Poll carrying them.
+        if r.final_ && (s.poll_sent || !s.poll) {
             s.poll = false;
             s.prev_min_rx = None;
         }

@@ -73,6 +73,10 @@ pub(crate) struct Session {
     /// the Detection Time keeps using it until our Poll Sequence ends with the peer's
     /// Final (RFC 5880 §6.8.3).
     pub prev_min_rx: Option<u32>,
+    /// A packet with P carrying the current values went out: a Final now answers
+    /// them, not an earlier Poll's (RFC 5880 §6.5: new values during a Poll Sequence
+    /// need a Poll of their own).
+    pub poll_sent: bool,
 }
 
 impl Session {
@@ -107,6 +111,7 @@ impl Session {
             socket_failed: false,
             held_up: false,
             prev_min_rx: None,
+            poll_sent: false,
         }
     }
 
@@ -173,6 +178,7 @@ impl Session {
     pub fn set_poll(&mut self) {
         if !self.final_ {
             self.poll = true;
+            self.poll_sent = false;
         }
     }
 
@@ -182,10 +188,12 @@ impl Session {
     /// Poll Sequence goes on in the next packets until the peer's Final ends it
     /// (keepalived drops it here, so a lost Final went unnoticed).
     pub fn build(&mut self) -> BfdRepr {
+        let poll = self.poll && !self.final_;
+        self.poll_sent |= poll;
         BfdRepr {
             diag: self.local_diag,
             state: self.local_state,
-            poll: self.poll && !self.final_,
+            poll,
             final_: self.final_,
             cplane: false,
             demand: self.local_demand,
@@ -244,6 +252,7 @@ impl Session {
         self.socket_failed = old.socket_failed;
         self.held_up = old.held_up;
         self.prev_min_rx = old.prev_min_rx;
+        self.poll_sent = old.poll_sent;
     }
 
     pub fn view(&self) -> SessionView {

@@ -1363,8 +1363,9 @@ fn a_reduced_min_rx_waits_for_our_poll_to_end_even_across_the_peers_poll() {
 
 mod delayed {
     //! Two engines on a link that delays every packet by the same small amount (a
-    //! real link's latency): once Up, reloads of either side's timers, passive or not,
-    //! never take the session down when the latency is well under every interval.
+    //! real link's latency) and may lose one side's Finals: once Up, reloads of either
+    //! side's timers, passive or not, never take the session down when the latency is
+    //! well under every interval.
     use super::*;
     use proptest::prelude::*;
 
@@ -1376,6 +1377,7 @@ mod delayed {
         queue: BTreeMap<(Instant, u64), (usize, Vec<u8>)>,
         seq: u64,
         downs: Vec<(Instant, usize)>,
+        lose: [bool; 2],
     }
 
     impl Net {
@@ -1384,6 +1386,12 @@ mod delayed {
                 while let Some(o) = self.e[side].poll_output() {
                     match o {
                         Output::Transmit { bytes, .. } => {
+                            // Finals of a side that loses them go nowhere.
+                            if self.lose[side]
+                                && BfdRepr::parse_bytes(&bytes).is_ok_and(|r| r.final_)
+                            {
+                                continue;
+                            }
                             self.seq += 1;
                             self.queue
                                 .insert((self.now + us(self.delay), self.seq), (1 - side, bytes));
@@ -1459,40 +1467,84 @@ mod delayed {
             })
     }
 
+    /// Brings two engines Up over a link of `delay` µs, runs the reloads, then 15 s
+    /// more; the client events saying down after the start of the reloads.
+    fn run(seed: u64, delay: u64, lose: [bool; 2], steps: &[Reload]) -> Vec<(Instant, usize)> {
+        let mut n = Net {
+            e: [
+                Engine::new(&config(vec![inst("to_b", B)]), Instant::ZERO, seed),
+                Engine::new(&config(vec![inst("to_a", A)]), Instant::ZERO, seed ^ 1),
+            ],
+            now: Instant::ZERO,
+            delay,
+            queue: BTreeMap::new(),
+            seq: 0,
+            downs: vec![],
+            lose: [false; 2],
+        };
+        n.run_until(t(6_000));
+        assert_eq!(
+            (
+                n.e[0].sessions()[0].local_state,
+                n.e[1].sessions()[0].local_state
+            ),
+            (State::Up, State::Up)
+        );
+        let start = n.now;
+        n.lose = lose;
+        for r in steps {
+            let mut b = inst(["to_b", "to_a"][r.side], [B, A][r.side]);
+            b.min_rx_us = r.rx_ms * MS;
+            b.min_tx_us = r.tx_ms * MS;
+            b.multiplier = r.mult;
+            b.passive = r.passive;
+            n.e[r.side].handle_input(n.now, Input::Reload(Box::new(config(vec![b]))));
+            let until = n.now + us(r.after_ms * MS);
+            n.run_until(until);
+        }
+        n.run_until(n.now + us(15_000_000));
+        n.downs.into_iter().filter(|d| d.0 > start).collect()
+    }
+
+    /// RFC 5880 §6.5: B raises min_rx to 1061 ms and Polls; A slows down to it. Before
+    /// A's Final arrives B reloads again, min_rx 10 ms: that Final answers the old
+    /// values, so B's Poll Sequence must go on (and its Detection Time keep the
+    /// 1061 ms A obeys) until a Poll carrying the new ones is answered; ending it on
+    /// the stale Final had B expire A, which was still sending every second.
+    #[test]
+    fn a_final_to_an_earlier_poll_does_not_end_a_poll_for_newer_values() {
+        let r = |side, rx_ms, tx_ms, mult, after_ms| Reload {
+            side,
+            rx_ms,
+            tx_ms,
+            mult,
+            passive: false,
+            after_ms,
+        };
+        let steps = [
+            r(1, 10, 763, 2, 2307),
+            r(1, 10, 864, 2, 2172),
+            r(1, 1061, 637, 1, 517),
+            r(1, 10, 10, 1, 55),
+            r(0, 10, 10, 1, 0),
+        ];
+        assert_eq!(
+            run(4_068_312_126_475_709_926, 1_187, [false; 2], &steps),
+            []
+        );
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
         #[test]
-        fn reloads_never_take_a_session_down_across_latency(seed in any::<u64>(), delay in 0u64..2_000, steps in prop::collection::vec(reload(), 1..20)) {
-            let mut n = Net {
-                e: [
-                    Engine::new(&config(vec![inst("to_b", B)]), Instant::ZERO, seed),
-                    Engine::new(&config(vec![inst("to_a", A)]), Instant::ZERO, seed ^ 1),
-                ],
-                now: Instant::ZERO,
-                delay,
-                queue: BTreeMap::new(),
-                seq: 0,
-                downs: vec![],
-            };
-            n.run_until(t(6_000));
-            prop_assert_eq!(
-                (n.e[0].sessions()[0].local_state, n.e[1].sessions()[0].local_state),
-                (State::Up, State::Up)
-            );
-            let start = n.now;
-            for r in steps {
-                let mut b = inst(["to_b", "to_a"][r.side], [B, A][r.side]);
-                b.min_rx_us = r.rx_ms * MS;
-                b.min_tx_us = r.tx_ms * MS;
-                b.multiplier = r.mult;
-                b.passive = r.passive;
-                n.e[r.side].handle_input(n.now, Input::Reload(Box::new(config(vec![b]))));
-                let until = n.now + us(r.after_ms * MS);
-                n.run_until(until);
-            }
-            n.run_until(n.now + us(15_000_000));
-            let downs: Vec<_> = n.downs.iter().filter(|d| d.0 > start).collect();
+        fn reloads_never_take_a_session_down_across_latency(
+            seed in any::<u64>(),
+            delay in 0u64..2_000,
+            lose in any::<[bool; 2]>(),
+            steps in prop::collection::vec(reload(), 1..20),
+        ) {
+            let downs = run(seed, delay, lose, &steps);
             prop_assert!(downs.is_empty(), "{:?}", downs);
         }
     }
