@@ -342,3 +342,34 @@ fn the_state_dump_shows_tracked_bfds_as_keepalived() {
     let dump = c.hosts[0].engine.data_text(&DumpHost::default());
     assert!(dump.contains("   Bfd is up\n"), "{dump}");
 }
+
+// vrrp_startup_delay: keepalived reads nothing, the BFD pipe included, until the delay is
+// over, and then vrrp_init_state() gives every backup a full master-down interval to
+// hear the master. A session that comes Up during the delay must not let the instance
+// take over at the end of it without listening: adverts are discarded until then.
+#[test]
+fn a_session_up_during_the_startup_delay_still_waits_to_hear_the_master() {
+    let r1 = "global_defs {\n vrrp_startup_delay 10\n}\n".to_string()
+        + BFD
+        + &conf(1, 100, "track_bfd {\n b1\n }");
+    let r2 = conf(1, 200, "");
+    let mut c = Cluster::new(&[&r1, &r2]);
+    c.run_for_secs(4.0);
+    assert_eq!(c.masters("VI_1"), ["r2"]);
+    // Up at 4 s: BACKUP, with the delay still running for 6 s.
+    c.input(0, bfd("b1", true));
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    c.run_for_secs(16.0);
+    assert_eq!(c.masters("VI_1"), ["r2"]);
+    assert!(
+        !c.timeline
+            .iter()
+            .any(|l| l.contains("r1 VI_1 Backup -> Master")),
+        "{}",
+        c.snapshot()
+    );
+    // With r2 gone, r1 takes over a master-down interval after its last advert.
+    c.crash(1);
+    c.run_for_secs(5.0);
+    assert_eq!(c.masters("VI_1"), ["r1"]);
+}

@@ -812,7 +812,15 @@ impl Engine {
                     inst.want = State::Fault;
                     inst.set_state(&mut cx, State::Fault, inst.faults.reason());
                 }
-                State::Fault if !fault && !init => inst.enter_backup(&mut cx, "fault cleared"),
+                State::Fault if !fault && !init => {
+                    inst.enter_backup(&mut cx, "fault cleared");
+                    // vrrp_startup_delay: keepalived reads nothing (netlink, the BFD
+                    // pipe) until the delay is over, then vrrp_init_state() gives every
+                    // backup a full master-down interval. Adverts are discarded here
+                    // until then, so the wait counts from the end of the delay: counted
+                    // from now, it could expire unheard and take over from a live master.
+                    inst.deadline = inst.deadline.map(|d| d + hold.saturating_since(now));
+                }
                 _ => {}
             }
         }
