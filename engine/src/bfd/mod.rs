@@ -17,10 +17,13 @@
 //! authentication is in use … MUST be discarded"). `multihop` is kept in the
 //! configuration but the session runs single-hop, as 2.2.7 has no multihop.
 //!
+//! Transmit jitter is keepalived's: 10–25 % off the interval (`get_jitter()`), which is
+//! within RFC 5880 §6.8.7's 0–25 % and meets its 10 % floor for a multiplier of 1. The
+//! wider 0–25 % would send a slow-rate packet later on average, and a session coming back
+//! after an outage would more often lose the race that lets it skip Init, so it would
+//! come Up later than keepalived's (seen in the side-by-side harness's `--only bfd`).
+//!
 //! Where this engine differs from keepalived, on purpose:
-//! - Transmit jitter follows RFC 5880 §6.8.7: 0–25 % off the interval, 10–25 % when the
-//!   local multiplier is 1. keepalived always takes 10–25 % (`get_jitter()` tests the
-//!   multiplier for nonzero instead of for one).
 //! - A Detection Time counts from the last packet in Init as in Up (RFC 5880 §6.8.4);
 //!   keepalived counts Init's from entering Init.
 //! - A peer's AdminDown takes an Up session Down with diag 3, as keepalived does, but
@@ -264,17 +267,11 @@ impl Engine {
         }
     }
 
-    /// RFC 5880 §6.8.7: the interval is reduced by a random 0–25 %, by 10–25 % when the
-    /// local multiplier is 1 so no packet comes later than 90 % of the interval.
+    /// RFC 5880 §6.8.7: the interval is reduced by a random 10–25 % (`get_jitter()`), so
+    /// no packet comes later than 90 % of the interval, which a multiplier of 1 requires.
     fn jitter(&mut self, i: usize) -> u64 {
-        let s = &self.sessions[i];
-        let tx = u64::from(s.local_tx_intv);
-        let (min, max) = if s.cfg.multiplier == 1 {
-            (tx / 10, tx / 4)
-        } else {
-            (0, tx / 4)
-        };
-        min + self.rng.up_to(max - min)
+        let tx = u64::from(self.sessions[i].local_tx_intv);
+        tx / 10 + self.rng.up_to(tx / 4 - tx / 10)
     }
 
     /// `bfd_sender_schedule()`: the next periodic packet, the interval less jitter
@@ -570,12 +567,30 @@ impl Engine {
 
     /// `bfd_state_up()`: Up, and a Poll Sequence to move from the idle interval to
     /// min_tx (RFC 5880 §6.8.3).
+    ///
+    /// Our packets advertise min_tx from now on, and the peer's Detection Time follows
+    /// them as soon as it reads one; so a faster interval is used at once (a decrease,
+    /// which RFC 5880 §6.8.3 lets apply immediately), and the next packet is brought
+    /// forward to it. keepalived goes on at the idle interval until the peer's Final, and
+    /// where the round trip is longer than the peer's new Detection Time, the peer expires
+    /// it before the Final can return, again and again.
     fn state_up(&mut self, i: usize, now: Instant) {
         self.sessions[i].local_state = State::Up;
         self.state_rise(i, now);
         let s = &mut self.sessions[i];
         if s.idle_tx() != s.min_tx() {
             s.set_poll();
+        }
+        let idle = s.local_tx_intv;
+        s.update_local_tx_intv();
+        // A slower one (min_tx above idle_tx) waits for the Poll Sequence (§6.8.3).
+        s.local_tx_intv = s.local_tx_intv.min(idle);
+        s.remote_detect_time = u64::from(s.cfg.multiplier) * u64::from(s.local_tx_intv);
+        if let (true, Some(due)) = (s.local_tx_intv < idle, s.sender) {
+            let at = self.sender_due(i, now);
+            if at < due {
+                self.set_timer(i, Timer::Sender, Some(at));
+            }
         }
         self.event(i);
     }
