@@ -1507,6 +1507,41 @@ mod delayed {
         n.downs.into_iter().filter(|d| d.0 > start).collect()
     }
 
+    /// A link whose round trip (500 ms) is longer than the Detection Time both sides
+    /// agree once Up (300 ms): a side entering Up advertises min_tx, and the peer's
+    /// Detection Time shrinks as soon as it reads that, so the side must already send at
+    /// min_tx; waiting at the idle interval for the Final (as keepalived does) has the
+    /// peer expire it before the Final can return, over and over.
+    #[test]
+    fn a_round_trip_longer_than_the_detection_time_does_not_flap_the_session() {
+        for seed in 0..20 {
+            let mut n = Net {
+                e: [
+                    Engine::new(&config(vec![inst("to_b", B)]), Instant::ZERO, seed),
+                    Engine::new(&config(vec![inst("to_a", A)]), Instant::ZERO, seed ^ 1),
+                ],
+                now: Instant::ZERO,
+                delay: 250 * MS,
+                queue: BTreeMap::new(),
+                seq: 0,
+                downs: vec![],
+                lose: [false; 2],
+            };
+            n.run_until(t(20_000));
+            let states = (
+                n.e[0].sessions()[0].local_state,
+                n.e[1].sessions()[0].local_state,
+            );
+            // Every session starts by telling its clients it is down, at 0.
+            let downs: Vec<_> = n.downs.iter().filter(|d| d.0 > Instant::ZERO).collect();
+            assert_eq!(
+                (states, downs.len()),
+                ((State::Up, State::Up), 0),
+                "seed {seed}: {downs:?}"
+            );
+        }
+    }
+
     /// RFC 5880 §6.5: B raises min_rx to 1061 ms and Polls; A slows down to it. Before
     /// A's Final arrives B reloads again, min_rx 10 ms: that Final answers the old
     /// values, so B's Poll Sequence must go on (and its Detection Time keep the
