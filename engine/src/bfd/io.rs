@@ -22,8 +22,9 @@ pub enum Input {
         ttl: Option<u8>,
         bytes: Vec<u8>,
     },
-    /// The socket of a session could not be opened (or sending failed): the session goes
-    /// AdminDown until the driver reports it open (keepalived's `bfd_open_fds()`).
+    /// The socket of a session could not be opened: the session goes AdminDown until the
+    /// driver reports it open (keepalived's `bfd_open_fds()`). A failed send is not
+    /// reported: the session goes on as it was, as `bfd_sender_thread()` leaves it.
     SocketFailed { session: String },
     /// The session's socket opened after an earlier failure.
     SocketOpened { session: String },
