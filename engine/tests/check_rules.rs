@@ -932,3 +932,47 @@ fn notify_outputs_carry_their_kind() {
         vec![CheckNotifyKind::RealServerDown, CheckNotifyKind::QuorumDown]
     );
 }
+
+// update_svr_checker_state(): a BFD_CHECK beside a TCP_CHECK; the server is in the pool
+// only while both are up, whichever recovers first.
+#[test]
+fn bfd_check_and_tcp_check_on_one_real_server() {
+    let text = "bfd_instance b1 {\n neighbor_ip 10.0.0.9\n}\n".to_string()
+        + &conf(
+            "warmup 0",
+            &rs("1.2.3.4", "TCP_CHECK { retry 0 }\n BFD_CHECK { name b1 }"),
+        );
+    let bfd = |up| CheckInput::Bfd {
+        name: "b1".into(),
+        up,
+    };
+    let mut h = Harness::new(&text);
+    h.run_secs(2.0);
+    assert!(h.alive("1.2.3.4"));
+    h.input(bfd(false));
+    assert!(!h.alive("1.2.3.4"));
+    h.set_health("1.2.3.4", false);
+    h.run_secs(12.0);
+    h.input(bfd(true));
+    assert!(!h.alive("1.2.3.4"), "TCP still down");
+    assert_eq!(h.dest_weight("1.2.3.4"), None);
+    h.set_health("1.2.3.4", true);
+    h.run_secs(22.0);
+    assert!(h.alive("1.2.3.4"));
+    assert_eq!(h.dest_weight("1.2.3.4"), Some(1));
+    // With inhibit_on_failure a session down leaves the destination at weight 0.
+    let text = "bfd_instance b1 {\n neighbor_ip 10.0.0.9\n}\n".to_string()
+        + &conf(
+            "warmup 0",
+            &rs(
+                "1.2.3.4",
+                "weight 3\n inhibit_on_failure\n BFD_CHECK { name b1 }",
+            ),
+        );
+    let mut h = Harness::new(&text);
+    assert_eq!(h.dest_weight("1.2.3.4"), Some(3));
+    h.input(bfd(false));
+    assert_eq!(h.dest_weight("1.2.3.4"), Some(0));
+    h.input(bfd(true));
+    assert_eq!(h.dest_weight("1.2.3.4"), Some(3));
+}

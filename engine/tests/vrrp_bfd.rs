@@ -373,3 +373,76 @@ fn a_session_up_during_the_startup_delay_still_waits_to_hear_the_master() {
     c.run_for_secs(5.0);
     assert_eq!(c.masters("VI_1"), ["r1"]);
 }
+
+fn reload(text: &str) -> Input {
+    Input::Reload(Box::new(parse_str(text, &ParseOptions::default()).config))
+}
+
+// The priority is worked out again from each session's state at a reload
+// (initialise_track_bfd_state() after clear_diff_bfd()): a weight changed, or turned
+// round, while the session is down or up is never taken twice.
+#[test]
+fn a_reload_that_changes_the_weight_recomputes_the_priority() {
+    let t = |w: i32| BFD.to_string() + &conf(1, 100, &format!("track_bfd {{\n b1 weight {w}\n }}"));
+    let mut c = Cluster::new(&[&t(-20)]);
+    c.run_for_secs(0.1);
+    assert_eq!(prio(&c, "VI_1"), 80);
+    c.input(0, reload(&t(-30)));
+    assert_eq!(prio(&c, "VI_1"), 70);
+    c.input(0, bfd("b1", true));
+    assert_eq!(prio(&c, "VI_1"), 100);
+    c.input(0, reload(&t(30)));
+    assert_eq!(prio(&c, "VI_1"), 130);
+    c.input(0, reload(&t(-30)));
+    assert_eq!(prio(&c, "VI_1"), 100);
+    c.input(0, bfd("b1", false));
+    assert_eq!(prio(&c, "VI_1"), 70);
+    c.input(0, reload(&t(30)));
+    assert_eq!(prio(&c, "VI_1"), 100);
+    c.input(0, reload(&t(0)));
+    assert_eq!(c.state(0, "VI_1"), State::Fault);
+}
+
+// One member's unweighted session going down faults the whole sync group
+// (vrrp_sync_fault()); the peer takes every member over.
+#[test]
+fn a_members_session_down_takes_its_sync_group_to_fault() {
+    let text = BFD.to_string()
+        + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n}\n"
+        + &conf(1, 100, "track_bfd {\n b1\n }")
+        + &conf(2, 100, "").replace("VI_1", "VI_2");
+    let mut c = Cluster::new(&[&text, &text]);
+    c.input(0, bfd("b1", true));
+    c.input(1, bfd("b1", true));
+    c.run_for_secs(5.0);
+    let masters = c.masters("VI_1");
+    assert_eq!(masters.len(), 1);
+    assert_eq!(c.masters("VI_2"), masters);
+    let m = usize::from(masters[0] != "r1");
+    c.input(m, bfd("b1", false));
+    assert_eq!(c.state(m, "VI_1"), State::Fault);
+    assert_eq!(c.state(m, "VI_2"), State::Fault);
+    c.run_for_secs(5.0);
+    assert_eq!(c.masters("VI_1"), [format!("r{}", 2 - m)]);
+    assert_eq!(c.masters("VI_2"), c.masters("VI_1"));
+}
+
+// add_vrrp_to_track_bfd(): a session tracked by a member and by its group counts once,
+// at the group's weight.
+#[test]
+fn a_session_on_a_member_and_its_group_counts_once() {
+    let text = BFD.to_string()
+        + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n track_bfd {\n b1 weight 10\n }\n sync_group_tracking_weight\n}\n"
+        + &conf(1, 100, "track_bfd {\n b1 weight 20\n }")
+        + &conf(2, 100, "").replace("VI_1", "VI_2");
+    let mut c = Cluster::new(&[&text]);
+    c.run_for_secs(0.1);
+    c.input(0, bfd("b1", true));
+    assert_eq!(prio(&c, "VI_1"), 110);
+    assert_eq!(prio(&c, "VI_2"), 110);
+    let ups = logs(&c)
+        .iter()
+        .filter(|l| l.ends_with("Tracked BFD instance b1 is UP"))
+        .count();
+    assert_eq!(ups, 2);
+}
