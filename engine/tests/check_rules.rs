@@ -710,6 +710,25 @@ fn bfd_check_follows_its_session_and_never_probes() {
     assert!(h.probes().is_empty());
 }
 
+// A BFD_CHECK a reload adds takes its session's last reported state, though the BFD
+// process reported it before this process had the reload (keepalived's new checker would
+// stay up until the session's next change).
+#[test]
+fn a_bfd_check_added_by_a_reload_takes_its_sessions_last_state() {
+    let b1 = "bfd_instance b1 {\n neighbor_ip 10.0.0.9\n}\n".to_string();
+    let mut h = Harness::new(&(b1.clone() + &conf("warmup 0", &rs("1.2.3.4", "TCP_CHECK {\n }"))));
+    h.run_secs(1.0);
+    h.input(CheckInput::Bfd {
+        name: "b1".into(),
+        up: false,
+    });
+    h.input(CheckInput::Reload(Box::new(config(
+        &(b1 + &conf("warmup 0", &rs("1.2.3.5", "BFD_CHECK { name b1 }"))),
+    ))));
+    assert!(!h.alive("1.2.3.5"));
+    assert_eq!(h.dest_weight("1.2.3.5"), None);
+}
+
 // bfd_name_handler(), bfd_end_handler(): a BFD_CHECK must name a bfd_instance read
 // before it; otherwise it is skipped with keepalived's messages.
 #[test]

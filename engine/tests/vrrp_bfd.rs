@@ -269,6 +269,33 @@ fn a_reload_keeps_each_bfds_state_by_name() {
     assert_eq!(c.state(0, "VI_1"), State::Fault);
 }
 
+// The BFD process may tell of a session a reload adds before this process has the
+// reload; the reload takes the state it told rather than starting it down until its next
+// change (keepalived drops that event and holds the instance in FAULT).
+#[test]
+fn a_reload_takes_the_state_told_of_a_session_before_it() {
+    let plain = conf(1, 100, "");
+    let mut c = Cluster::new(&[&plain]);
+    c.run_for_secs(5.0);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+    // b1 is not followed yet: remembered, nothing changes.
+    c.input(0, bfd("b1", true));
+    assert!(c.hosts[0].engine.tracked_bfds().is_empty());
+    c.input(
+        0,
+        reload(&(BFD.to_string() + &conf(1, 100, "track_bfd {\n b1\n }"))),
+    );
+    assert_eq!(c.hosts[0].engine.tracked_bfds().get("b1"), Some(&true));
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+    // Told down before a reload that adds b2: FAULT at once.
+    c.input(0, bfd("b2", false));
+    let two = BFD.to_string()
+        + "bfd_instance b2 {\n neighbor_ip 10.0.0.8\n}\n"
+        + &conf(1, 100, "track_bfd {\n b1\n b2\n }");
+    c.input(0, reload(&two));
+    assert_eq!(c.state(0, "VI_1"), State::Fault);
+}
+
 // alloc_track_bfd(): the BFD must be a bfd_instance read before, named once, and the
 // VRRP process must hear of it.
 #[test]

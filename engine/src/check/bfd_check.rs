@@ -29,6 +29,11 @@ impl CheckEngine {
     /// looked at on its own, "due to the potential of alpha state for some checkers and
     /// not others": one already in that state that has run is left alone.
     pub(super) fn bfd_event(&mut self, name: &str, up: bool) {
+        // Names come from the BFD process's configuration, which is this one's; the
+        // bound only limits what its reports can make this process hold.
+        if self.bfds.len() < 4096 || self.bfds.contains_key(name) {
+            self.bfds.insert(name.to_string(), up);
+        }
         for loc in self.bfd_checks(name) {
             let c = self.checker(loc);
             if c.is_up == up && c.has_run {
@@ -52,6 +57,15 @@ impl CheckEngine {
                 if up { "succeeded" } else { "failed" }
             );
             self.checker_transition(loc, up, body);
+        }
+    }
+
+    /// After a reload: each BFD_CHECK that has not yet heard of its session takes the
+    /// session's last state, as the BFD process's next report would give it.
+    pub(super) fn refresh_bfd_checks(&mut self) {
+        let heard: Vec<(String, bool)> = self.bfds.iter().map(|(n, u)| (n.clone(), *u)).collect();
+        for (name, up) in heard {
+            self.bfd_event(&name, up);
         }
     }
 }

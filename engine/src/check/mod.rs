@@ -130,6 +130,10 @@ pub struct CheckEngine {
     out: VecDeque<CheckOutput>,
     /// Each `track_file`'s value, by name, for FILE_CHECK.
     files: BTreeMap<String, i64>,
+    /// The last state the BFD process told of each session, by name, so a BFD_CHECK a
+    /// reload adds starts from it even when the BFD process told it before this process
+    /// had the reload (keepalived drops such an event).
+    bfds: BTreeMap<String, bool>,
     /// `nftables_ipvs`: each (group, protocol)'s fwmark, kept across reloads.
     auto_fwmarks: BTreeMap<(String, Protocol), u32>,
     /// The next fwmark to give out; None until the first (`get_next_fwmark()`).
@@ -170,6 +174,7 @@ impl CheckEngine {
             next_id: 1,
             out: VecDeque::new(),
             files,
+            bfds: BTreeMap::new(),
             auto_fwmarks: BTreeMap::new(),
             next_fwmark: None,
             fwmark_ranges: Vec::new(),

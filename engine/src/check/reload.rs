@@ -92,6 +92,7 @@ impl CheckEngine {
         self.refresh_file_checks();
         self.assign_fresh(now);
         self.reindex();
+        self.refresh_bfd_checks();
         // A kept server whose checkers now disagree with its pool state follows them
         // (migrate_checkers()'s tail); then every quorum is looked at again
         // (init_service_vs() → update_quorum_state()).

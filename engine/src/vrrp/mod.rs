@@ -47,6 +47,10 @@ use outbox::{Outbox, GENERAL, URGENT};
 pub use receive::{Check, Counter, Expect, Outcome, Reason, RxContext, Validator, Verdict};
 use track::{effective_priority, ScriptState, World};
 
+/// How many sessions this process remembers without following them (a bound on what the
+/// BFD process's reports can make it hold).
+const MAX_UNFOLLOWED_BFDS: usize = 4096;
+
 /// The reason of a backup's takeover when no advert came within the master-down
 /// interval (RFC 5798 §6.4.2), which the Linux layer words as keepalived does ("Receive
 /// advertisement timeout").
@@ -98,6 +102,11 @@ pub struct Engine {
     /// Each `bfd_instance` this process hears of, by name: whether its session is Up
     /// (`vrrp_data->vrrp_track_bfds`, `bfd_up`). Down until the BFD process says Up.
     bfds: BTreeMap<String, bool>,
+    /// The last state heard of each session this configuration does not follow: the BFD
+    /// process may report a session a reload adds before this process has the reload,
+    /// and the reload takes it from here rather than starting it down until its next
+    /// change (keepalived drops such an event).
+    unfollowed_bfds: BTreeMap<String, bool>,
     /// `track_src_ip` addresses the driver reports missing from their interface.
     missing_sources: BTreeSet<(String, IpAddr)>,
     garp: GarpPacer,
@@ -152,6 +161,7 @@ impl Engine {
             files,
             processes,
             bfds: BTreeMap::new(),
+            unfollowed_bfds: BTreeMap::new(),
             missing_sources,
             garp: GarpPacer::new(&config),
             out: Outbox::default(),
@@ -188,10 +198,16 @@ impl Engine {
             .iter()
             .filter(|b| b.to_vrrp())
             .map(|b| {
-                let was = old.as_ref().and_then(|o| o.bfds.get(&b.name).copied());
-                (b.name.clone(), was.unwrap_or(false))
+                let was = old
+                    .as_ref()
+                    .and_then(|o| o.bfds.get(&b.name))
+                    .or_else(|| self.unfollowed_bfds.get(&b.name));
+                (b.name.clone(), was.copied().unwrap_or(false))
             })
             .collect();
+        let followed = &self.bfds;
+        self.unfollowed_bfds
+            .retain(|name, _| !followed.contains_key(name));
         for f in &config.track_files {
             let v = f.init_file.as_ref().map_or(0, |i| i.value);
             self.files.entry(f.name.clone()).or_insert(v);
@@ -644,13 +660,23 @@ impl Engine {
         }
     }
 
-    /// A BFD session's new state (`vrrp_handle_bfd_event()`): a name this process does
-    /// not hear of, or the state it already has, changes nothing; otherwise each
-    /// instance following it logs it and its priority or FAULT follows.
+    /// A BFD session's new state (`vrrp_handle_bfd_event()`): the state it already has
+    /// changes nothing, and a name this process does not follow is only remembered for a
+    /// reload; otherwise each instance following it logs it and its priority or FAULT
+    /// follows.
     fn bfd_event(&mut self, now: Instant, name: &str, up: bool) {
         match self.bfds.get_mut(name) {
             Some(state) if *state != up => *state = up,
-            _ => return,
+            Some(_) => return,
+            None => {
+                // Names come from the BFD process's configuration, which is this one's.
+                if self.unfollowed_bfds.len() < MAX_UNFOLLOWED_BFDS
+                    || self.unfollowed_bfds.contains_key(name)
+                {
+                    self.unfollowed_bfds.insert(name.to_string(), up);
+                }
+                return;
+            }
         }
         self.out.enter(GENERAL);
         // In the order of the BFD's tracking_vrrp list: the instances that track it
