@@ -374,6 +374,18 @@ impl Engine {
         }
         if self.sessions[i].local_state == State::AdminDown {
             self.discards.admin_down += 1;
+            // keepalived opens a failed socket again when its peer is heard
+            // (`bfd_handle_packet()`), so a `source_ip` that has since come up does not
+            // wait for the minute's retry; here at most once a second, so a flood cannot
+            // turn into a flood of socket() calls. The next packet finds it Down.
+            let s = &mut self.sessions[i];
+            let due = s
+                .reopen_asked
+                .is_none_or(|at| now.saturating_since(at) >= std::time::Duration::from_secs(1));
+            if s.socket_failed && !self.shut_down && due {
+                s.reopen_asked = Some(now);
+                self.open(i);
+            }
             return;
         }
 

@@ -66,6 +66,8 @@ pub(crate) struct Session {
     pub reset: Option<Instant>,
     /// AdminDown because the socket failed (`bfd_open_fds()`), until it opens.
     pub socket_failed: bool,
+    /// When a packet from the peer last had the failed socket opened again.
+    pub reopen_asked: Option<Instant>,
     /// The clients were left believing the session Up when the peer went AdminDown
     /// (`ignore_admin_down`), and have not been told otherwise since.
     pub held_up: bool,
@@ -109,6 +111,7 @@ impl Session {
             expire: None,
             reset: None,
             socket_failed: false,
+            reopen_asked: None,
             held_up: false,
             prev_min_rx: None,
             poll_sent: false,

@@ -482,6 +482,45 @@ fn socket_failure_is_admin_down_until_the_socket_opens() {
     assert_eq!((p.state(0), p.state(1)), (State::Up, State::Up));
 }
 
+// bfd_handle_packet(): the peer heard while the socket is failed has it opened again
+// (so a source_ip that came up does not wait for the minute's retry), at most once a
+// second however many packets come.
+#[test]
+fn a_packet_while_the_socket_is_failed_asks_for_it_again_at_most_once_a_second() {
+    let mut e = Engine::new(&config(vec![inst("b", B)]), t(0), 1);
+    outputs(&mut e);
+    e.handle_input(
+        t(1),
+        Input::SocketFailed {
+            session: "b".into(),
+        },
+    );
+    outputs(&mut e);
+    let opens = |e: &mut Engine| {
+        outputs(e)
+            .iter()
+            .filter(|o| matches!(o, Output::Open { session, .. } if session == "b"))
+            .count()
+    };
+    e.handle_input(t(100), packet(B, &peer(State::Down, 5, 0)));
+    assert_eq!(opens(&mut e), 1);
+    for ms in [200, 600, 1_099] {
+        e.handle_input(t(ms), packet(B, &peer(State::Down, 5, 0)));
+        assert_eq!(opens(&mut e), 0, "at {ms} ms");
+    }
+    e.handle_input(t(1_100), packet(B, &peer(State::Down, 5, 0)));
+    assert_eq!(opens(&mut e), 1);
+    // Opened: the next packet is taken as usual.
+    e.handle_input(
+        t(1_200),
+        Input::SocketOpened {
+            session: "b".into(),
+        },
+    );
+    e.handle_input(t(1_300), packet(B, &peer(State::Down, 5, 0)));
+    assert_eq!(e.session("b").unwrap().local_state, State::Init);
+}
+
 #[test]
 fn poll_is_answered_with_an_immediate_final() {
     let mut e = Engine::new(&config(vec![inst("a", B)]), t(0), 1);
