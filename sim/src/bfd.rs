@@ -301,6 +301,7 @@ impl Platform for SimBfd {
         let Some(s) = self.sessions.get(session).cloned() else {
             return Err(io::ErrorKind::NotConnected.into());
         };
+        self.world.borrow_mut().bfd_sent(self.idx, session, bytes);
         // A neighbour no host holds: the packet goes nowhere, as to an address that
         // never answers ARP.
         let Some((h, segment, k)) = self.route(dst) else {

@@ -209,10 +209,17 @@ pub struct World {
 pub struct BfdView {
     pub neighbor: Option<IpAddr>,
     pub source: Option<IpAddr>,
-    /// bfd.RequiredMinRxInterval in seconds: the largest configured since the session
-    /// started, since a lowered one only takes effect after a Poll Sequence (RFC 5880
-    /// §6.8.3) and the bound must not be shorter than the engine's.
+    /// bfd.RequiredMinRxInterval in seconds as the Detection Time uses it: a reload
+    /// while Up that raises it applies at once, one that lowers it only when the Poll
+    /// Sequence carrying it ends (RFC 5880 §6.8.3; the engine's `prev_min_rx`), and
+    /// while not Up the configured one applies.
     pub min_rx: f64,
+    /// A lowered bfd.RequiredMinRxInterval waiting for its Poll Sequence to end, and
+    /// whether a Poll has gone out since it was configured (a Final before that answers
+    /// an older Poll and ends nothing).
+    pub lowered: Option<(f64, bool)>,
+    /// The neighbour's Detect Mult, from its last packet.
+    pub remote_mult: u8,
     pub up: bool,
     /// The neighbour's Desired Min TX Interval in seconds, as the session has agreed it:
     /// taken from each packet while the session is not Up, and while Up only from a
@@ -1130,6 +1137,8 @@ impl World {
             neighbor: b.neighbor_ip,
             source: b.source_ip,
             min_rx: secs(b.min_rx_us),
+            lowered: None,
+            remote_mult: 0,
             up: false,
             remote_tx: 0.0,
             last_rx: None,
@@ -1152,10 +1161,22 @@ impl World {
             let mut v = Self::bfd_view(b);
             if let Some(old) = self.bfd.get(&key) {
                 if old.neighbor == v.neighbor && old.source == v.source {
-                    v = BfdView {
-                        min_rx: old.min_rx.max(v.min_rx),
-                        ..old.clone()
-                    };
+                    let new = v.min_rx;
+                    v = old.clone();
+                    if !old.up || new >= old.min_rx {
+                        // Not Up, or raised: at once, and a raise lengthens the running
+                        // Detection Time from the last packet, as the engine moves its
+                        // expiry (RFC 5880 §6.8.3: the peer may already obey it).
+                        v.min_rx = new;
+                        v.lowered = None;
+                        if let (true, Some((t, d))) = (old.up, old.last_rx) {
+                            let drift = self.hosts[h].clock.1 as f64;
+                            let longer = f64::from(old.remote_mult) * new.max(old.remote_tx);
+                            v.last_rx = Some((t, d.max(longer * 1e6 / (1e6 + drift))));
+                        }
+                    } else {
+                        v.lowered = Some((new, false));
+                    }
                 }
             }
             kept.insert(key, v);
@@ -1179,11 +1200,31 @@ impl World {
             if *x != h || v.neighbor != Some(src) || v.source.is_some_and(|s| s != dst) {
                 continue;
             }
+            // RFC 5880 §6.5: the Final of a Poll Sequence sent since a lowered
+            // Required Min RX was configured ends the wait for it (§6.8.3).
+            if let (true, Some((new, true))) = (bytes[1] & 0x10 != 0, v.lowered) {
+                v.min_rx = new;
+                v.lowered = None;
+            }
             if !v.up || poll_or_final {
                 v.remote_tx = secs(u64::from(desired_tx_us));
             }
+            v.remote_mult = mult;
             let detect = f64::from(mult) * v.min_rx.max(v.remote_tx);
             v.last_rx = Some((now, detect * 1e6 / (1e6 + drift)));
+        }
+    }
+
+    /// Host `h`'s BFD engine sent a control packet on `session`: a Poll starts the
+    /// sequence whose Final lets a lowered Required Min RX apply.
+    pub fn bfd_sent(&mut self, h: usize, session: &str, bytes: &[u8]) {
+        if bytes.len() < 2 || bytes[1] & 0x20 == 0 {
+            return;
+        }
+        if let Some(v) = self.bfd.get_mut(&(h, session.to_string())) {
+            if let Some((_, sent)) = &mut v.lowered {
+                *sent = true;
+            }
         }
     }
 
@@ -1192,6 +1233,12 @@ impl World {
         if let Some(v) = self.bfd.get_mut(&(h, session.to_string())) {
             if v.up != up {
                 v.reported = false;
+            }
+            // Leaving Up drops the old Required Min RX (`bfd_state_fall()`).
+            if !up {
+                if let Some((new, _)) = v.lowered.take() {
+                    v.min_rx = new;
+                }
             }
             v.up = up;
         }
@@ -1410,6 +1457,84 @@ mod tests {
         assert!(!bfd_caught(&w), "{:?}", w.violations);
         heard(&mut w, 3.1, 100, true);
         w.now = 3.41;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+    }
+
+    fn bfd_reload(w: &mut World, t: f64, min_rx_ms: u32) {
+        w.now = t;
+        let cfg = keepalived_engine::config::parse_str(
+            &format!(
+                "bfd_instance S {{\n neighbor_ip 10.0.0.2\n min_rx {min_rx_ms}\n min_tx 100\n multiplier 3\n}}\n"
+            ),
+            &keepalived_engine::config::ParseOptions::default(),
+        )
+        .config;
+        w.bfd_reloaded(0, &cfg);
+    }
+
+    // A reload that raises min_rx while Up lengthens the Detection Time at once, from the
+    // last packet (the engine moves its expiry to last packet + 3 × the new 1 s): a
+    // neighbour silent since 1.0 s leaves the session legally Up until 4.0 s.
+    #[test]
+    fn a_bfd_min_rx_raised_by_a_reload_counts_from_the_last_packet() {
+        let mut w = bfd_world();
+        heard(&mut w, 1.0, 100, true);
+        w.bfd_state(0, "S", true);
+        bfd_reload(&mut w, 1.05, 1000);
+        w.now = 3.9;
+        w.check_bfd();
+        assert!(!bfd_caught(&w), "{:?}", w.violations);
+        w.now = 4.003;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+    }
+
+    // A reload that lowers min_rx while Up: the old one counts until the Final that ends
+    // the Poll Sequence carrying the new one (RFC 5880 §6.8.3), then the new one: 3 × 100
+    // ms, not the 3 s it once was.
+    #[test]
+    fn a_bfd_min_rx_lowered_by_a_reload_counts_once_the_poll_sequence_ends() {
+        let mut w = bfd_world();
+        bfd_reload(&mut w, 0.5, 1000);
+        heard(&mut w, 1.0, 100, true);
+        w.bfd_state(0, "S", true);
+        bfd_reload(&mut w, 1.1, 100);
+        // A Final answering no Poll of the new values yet: the old 3 s still holds.
+        heard(&mut w, 1.2, 100, true);
+        w.now = 4.1;
+        w.check_bfd();
+        assert!(!bfd_caught(&w), "{:?}", w.violations);
+        // Our Poll goes out, its Final comes back: from now on 300 ms.
+        w.now = 4.15;
+        w.bfd_sent(
+            0,
+            "S",
+            &bfd_packet(100, false)
+                .iter()
+                .enumerate()
+                .map(|(i, b)| if i == 1 { 0xe0 } else { *b })
+                .collect::<Vec<u8>>(),
+        );
+        heard(&mut w, 4.2, 100, true);
+        w.now = 4.499;
+        w.check_bfd();
+        assert!(!bfd_caught(&w), "{:?}", w.violations);
+        w.now = 4.503;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+    }
+
+    // A session that falls takes a lowered min_rx at once (the engine drops the old one
+    // leaving Up), and so does one reloaded while not Up.
+    #[test]
+    fn a_bfd_min_rx_lowered_while_not_up_counts_at_once() {
+        let mut w = bfd_world();
+        bfd_reload(&mut w, 0.5, 1000);
+        bfd_reload(&mut w, 0.6, 100);
+        heard(&mut w, 1.0, 100, false);
+        w.bfd_state(0, "S", true);
+        w.now = 1.303;
         w.check_bfd();
         assert!(bfd_caught(&w));
     }
