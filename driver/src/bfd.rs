@@ -171,13 +171,21 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
                 // Packets that arrived while the loop was busy or stalled are heard before
                 // the timer: each restarts the detection time (RFC 5880 §6.8.4), and a
                 // session that looked at its timer first would go Down with its peer's
-                // packets waiting to be read.
+                // packets waiting to be read. In time order with the timers: one that
+                // came after a Detection Time ran out finds the session Down, as it
+                // would have without the stall, rather than keeping it Up.
                 for _ in 0..CATCH_UP {
                     let Some((at, input)) =
                         tokio::task::unconstrained(platform.next_packet()).now_or_never()
                     else {
                         break;
                     };
+                    for _ in 0..CATCH_UP {
+                        match engine.poll_timeout() {
+                            Some(t) if t < at => engine.handle_timeout(advance(&mut told, t)),
+                            _ => break,
+                        }
+                    }
                     engine.handle_input(advance(&mut told, at), input);
                 }
                 let mut now = advance(&mut told, platform.now());
@@ -661,6 +669,44 @@ mod tests {
         assert!(
             a.borrow().events.iter().any(|e| !e.1 && e.0 > 5_000_000),
             "without the catch-up the stall takes the session Down"
+        );
+    }
+
+    // RFC 5880 §6.8.4: the catch-up hears what arrived during a stall in time order with
+    // the timers. A stalls from 8 s to 9 s and B's packets are lost from 8.2 s to 8.6 s:
+    // A's 300 ms Detection Time ran out near 8.5 s, before B's next packet came, so A
+    // goes Down. A packet that arrived after that must not keep the session Up.
+    #[test]
+    fn a_packet_that_arrived_after_the_detection_time_ran_out_does_not_save_the_session() {
+        let [a, _] = run_pair(
+            engine(B, ""),
+            engine(A, " min_rx 1000\n"),
+            12,
+            [
+                Box::new(|h: &mut Host| {
+                    h.pause = Some((
+                        tokio::time::Instant::now() + Duration::from_secs(8),
+                        Duration::from_secs(1),
+                    ));
+                }),
+                Box::new(|h: &mut Host| {
+                    let cut = Rc::clone(&h.cut);
+                    let start = tokio::time::Instant::now();
+                    tokio::task::spawn_local(async move {
+                        tokio::time::sleep_until(start + Duration::from_millis(8200)).await;
+                        cut.set(true);
+                        tokio::time::sleep_until(start + Duration::from_millis(8600)).await;
+                        cut.set(false);
+                    });
+                }),
+            ],
+            None,
+        );
+        let a = a.borrow();
+        assert!(
+            a.events.iter().any(|e| !e.1 && e.0 >= 8_000_000),
+            "A stayed Up through 400 ms without B's packets: {:?}",
+            a.events
         );
     }
 
