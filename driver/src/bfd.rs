@@ -599,9 +599,23 @@ mod tests {
         );
     }
 
+    /// B's packets are lost until `ms` of paused time.
+    fn b_silent_until(ms: u64) -> Tweak {
+        Box::new(move |h: &mut Host| {
+            h.cut.set(true);
+            let cut = Rc::clone(&h.cut);
+            let start = tokio::time::Instant::now();
+            tokio::task::spawn_local(async move {
+                tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
+                cut.set(false);
+            });
+        })
+    }
+
     // bfd_open_fd_out_thread(): a socket that cannot be opened leaves the session
     // AdminDown (nothing sent, never Up) and is tried again 60 s later; once it opens
-    // the session comes Up.
+    // the session comes Up. B is silent until then, as a packet from it would have the
+    // socket tried at once (the next test).
     #[test]
     fn a_socket_that_fails_to_open_is_retried_after_60_s_and_the_session_comes_up() {
         let fail_for = 30_000_000;
@@ -611,7 +625,7 @@ mod tests {
             70,
             [
                 Box::new(move |h: &mut Host| h.open_fails_until = fail_for),
-                none(),
+                b_silent_until(60_500),
             ],
             None,
         );
@@ -626,6 +640,50 @@ mod tests {
         let a_up = a.events.iter().find(|e| e.1).expect("A comes Up");
         let b_up = b.events.iter().find(|e| e.1).expect("B comes Up");
         assert!(a_up.0 > 60_000_000 && b_up.0 > 60_000_000);
+    }
+
+    // bfd_handle_packet(): a packet from the peer of a session whose socket failed has
+    // it opened again, at most once a second; the loop opens it as for Output::Open and,
+    // once it opens, tells the engine (SocketOpened), which brings the session Up long
+    // before the minute's retry.
+    #[test]
+    fn a_packet_from_the_peer_has_a_failed_socket_opened_and_the_session_comes_up() {
+        let fail_for = 30_000_000;
+        let [a, b] = run_pair(
+            engine(B, ""),
+            engine(A, ""),
+            45,
+            [
+                Box::new(move |h: &mut Host| h.open_fails_until = fail_for),
+                none(),
+            ],
+            None,
+        );
+        let (a, b) = (a.borrow(), b.borrow());
+        let (last, tries) = a.opens.split_last().expect("A opened");
+        assert!(tries.iter().all(|o| o.1), "{:?}", a.opens);
+        assert!(
+            !last.1 && last.0 >= fail_for && last.0 < fail_for + 3_000_000,
+            "{:?}",
+            a.opens
+        );
+        assert_eq!(a.open_failures, tries.len());
+        assert!(
+            tries
+                .windows(2)
+                .skip(1)
+                .all(|w| w[1].0 - w[0].0 >= 1_000_000),
+            "tried more than once a second: {:?}",
+            a.opens
+        );
+        assert!(
+            a.transmits.iter().all(|t| *t >= last.0),
+            "A sent without a socket"
+        );
+        let a_up = a.events.iter().find(|e| e.1).expect("A comes Up");
+        let b_up = b.events.iter().find(|e| e.1).expect("B comes Up");
+        assert!(a_up.0 > last.0 && a_up.0 < 40_000_000, "{:?}", a.events);
+        assert!(b_up.0 > last.0 && b_up.0 < 40_000_000, "{:?}", b.events);
     }
 
     /// A with a 1 s required min RX towards B: B's Detection Time is 3 s, so A may stall
