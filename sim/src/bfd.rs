@@ -395,7 +395,11 @@ pub(crate) async fn bfd_side(world: Rc<RefCell<World>>, idx: usize, clients: Cli
             return;
         }
     };
-    world.borrow_mut().bfd_started(idx, &config);
+    {
+        let mut w = world.borrow_mut();
+        w.now = turmoil::sim_elapsed().unwrap_or_default().as_secs_f64();
+        w.bfd_started(idx, &config);
+    }
     let mut p = SimBfd {
         idx,
         world: world.clone(),

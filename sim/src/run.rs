@@ -355,7 +355,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Outcome {
                     offset_ms,
                     drift_ppm,
                 } => {
-                    w.hosts[*host].clock = (*offset_ms, *drift_ppm);
+                    w.set_clock(*host, (*offset_ms, *drift_ppm));
                     (
                         *host,
                         format!("CLOCK offset {offset_ms} ms drift {drift_ppm} ppm"),

@@ -201,6 +201,11 @@ pub struct World {
     /// What a BFD session's detection time is allowed beyond itself before an Up session
     /// is caught (see [`World::check_bfd`]), in seconds.
     pub bfd_slack: f64,
+    /// Each running BFD side's clock as its loop reads it: when it started (simulated
+    /// seconds, its engine's zero) and the latest engine time it reached before the
+    /// host's clock last changed (seconds), since the loop never tells its engine an
+    /// earlier time than it already has.
+    pub bfd_clock: BTreeMap<usize, (f64, f64)>,
 }
 
 /// A BFD session as the invariant follows it: its configuration, the state its clients
@@ -220,15 +225,19 @@ pub struct BfdView {
     pub lowered: Option<(f64, bool)>,
     /// The neighbour's Detect Mult, from its last packet.
     pub remote_mult: u8,
+    /// When by the host's BFD clock the last packet from the neighbour was heard.
+    pub heard_at: Option<f64>,
     pub up: bool,
     /// The neighbour's Desired Min TX Interval in seconds, as the session has agreed it:
     /// taken from each packet while the session is not Up, and while Up only from a
     /// packet with Poll or Final, since a changed interval applies only once a Poll
     /// Sequence has ended (RFC 5880 §6.8.3; `bfd_handle_packet()` does the same).
     pub remote_tx: f64,
-    /// The last packet from the neighbour: when (simulated seconds), and the detection
-    /// time it sets (RFC 5880 §6.8.4: its Detect Mult × the greater of our Required Min
-    /// RX and the agreed Desired Min TX), in simulated seconds.
+    /// The last packet from the neighbour: when (simulated seconds), and when by the
+    /// host's BFD clock (`World::bfd_engine_time`) the detection time it sets (RFC 5880
+    /// §6.8.4: its Detect Mult × the greater of our Required Min RX and the agreed
+    /// Desired Min TX) ends, in seconds: the engine times it on that clock, which a
+    /// drift makes run fast or slow and a `clock` event may set back.
     pub last_rx: Option<(f64, f64)>,
     /// The current Up period was reported as a violation.
     pub reported: bool,
@@ -1124,8 +1133,35 @@ impl World {
 }
 
 impl World {
+    /// Host `h`'s BFD clock now, in seconds, as its loop tells its engine: the host's
+    /// clock since the BFD side started (`host::engine_now`), never earlier than a time
+    /// it already reached (the driver's `advance`), so a clock set back holds the
+    /// engine's time still until it catches up.
+    pub fn bfd_engine_time(&self, h: usize) -> f64 {
+        let Some((start, floor)) = self.bfd_clock.get(&h) else {
+            return self.now;
+        };
+        let (offset_ms, drift_ppm) = self.hosts[h].clock;
+        let el = self.now - start;
+        let t = offset_ms as f64 / 1e3 + el + el * drift_ppm as f64 / 1e6;
+        t.max(0.0).max(*floor)
+    }
+
+    /// Host `h`'s clock is set to `clock` (offset ms, drift ppm): the BFD clock keeps
+    /// the time it reached.
+    pub fn set_clock(&mut self, h: usize, clock: (i64, i64)) {
+        if self.bfd_clock.contains_key(&h) {
+            let reached = self.bfd_engine_time(h);
+            if let Some(c) = self.bfd_clock.get_mut(&h) {
+                c.1 = reached;
+            }
+        }
+        self.hosts[h].clock = clock;
+    }
+
     /// Host `h`'s BFD side started with `cfg`: its sessions, all Down, none heard yet.
     pub fn bfd_started(&mut self, h: usize, cfg: &Config) {
+        self.bfd_clock.insert(h, (self.now, 0.0));
         self.bfd.retain(|(x, _), _| *x != h);
         for b in &cfg.bfd_instances {
             self.bfd.insert((h, b.name.clone()), Self::bfd_view(b));
@@ -1139,6 +1175,7 @@ impl World {
             min_rx: secs(b.min_rx_us),
             lowered: None,
             remote_mult: 0,
+            heard_at: None,
             up: false,
             remote_tx: 0.0,
             last_rx: None,
@@ -1149,6 +1186,7 @@ impl World {
     /// Host `h`'s BFD side is gone (the host crashed): its sessions with it, until it
     /// starts again.
     pub fn bfd_stopped(&mut self, h: usize) {
+        self.bfd_clock.remove(&h);
         self.bfd.retain(|(x, _), _| *x != h);
     }
 
@@ -1169,10 +1207,10 @@ impl World {
                         // expiry (RFC 5880 §6.8.3: the peer may already obey it).
                         v.min_rx = new;
                         v.lowered = None;
-                        if let (true, Some((t, d))) = (old.up, old.last_rx) {
-                            let drift = self.hosts[h].clock.1 as f64;
+                        if let (true, Some((t, end))) = (old.up, old.last_rx) {
                             let longer = f64::from(old.remote_mult) * new.max(old.remote_tx);
-                            v.last_rx = Some((t, d.max(longer * 1e6 / (1e6 + drift))));
+                            let heard = old.heard_at.unwrap_or(end);
+                            v.last_rx = Some((t, end.max(heard + longer)));
                         }
                     } else {
                         v.lowered = Some((new, false));
@@ -1192,9 +1230,9 @@ impl World {
         let Some((mult, desired_tx_us, poll_or_final)) = bfd_timers(bytes) else {
             return;
         };
-        // Detection time runs on the host's clock: a fast one (drift > 0) ends it sooner
-        // in simulated time.
-        let drift = self.hosts[h].clock.1 as f64;
+        // Detection time runs on the host's BFD clock: a fast one (drift > 0) ends it
+        // sooner in simulated time, one set back later.
+        let at = self.bfd_engine_time(h);
         let now = self.now;
         for ((x, _), v) in self.bfd.iter_mut() {
             if *x != h || v.neighbor != Some(src) || v.source.is_some_and(|s| s != dst) {
@@ -1211,7 +1249,8 @@ impl World {
             }
             v.remote_mult = mult;
             let detect = f64::from(mult) * v.min_rx.max(v.remote_tx);
-            v.last_rx = Some((now, detect * 1e6 / (1e6 + drift)));
+            v.last_rx = Some((now, at + detect));
+            v.heard_at = Some(at);
         }
     }
 
@@ -1251,15 +1290,23 @@ impl World {
     pub fn check_bfd(&mut self) {
         let now = self.now;
         let slack = self.bfd_slack;
+        let clocks: BTreeMap<usize, f64> = self
+            .bfd_clock
+            .keys()
+            .map(|h| (*h, self.bfd_engine_time(*h)))
+            .collect();
         let mut caught = Vec::new();
         for ((h, name), v) in self.bfd.iter_mut() {
             let hs = &self.hosts[*h];
             if !v.up || v.reported || !hs.alive || hs.paused_until > now {
                 continue;
             }
-            let late = match v.last_rx {
-                None => true,
-                Some((t, detect)) => now > (t + detect).max(hs.paused_until) + slack,
+            let late = match (v.last_rx, clocks.get(h)) {
+                (None, _) => true,
+                (Some((_, end)), Some(clock)) => {
+                    *clock > end + slack && now > hs.paused_until + slack
+                }
+                (Some(_), None) => false,
             };
             if late {
                 v.reported = true;
@@ -1273,8 +1320,8 @@ impl World {
                 invariant: "no BFD session is Up without a packet from its neighbour within its detection time",
                 hosts: vec![host.clone()],
                 detail: match last {
-                    Some((t, d)) => format!(
-                        "{host}: session {name} Up at {now:.3} s; its neighbour's last packet came at {t:.3} s, detection time {d:.3} s"
+                    Some((t, end)) => format!(
+                        "{host}: session {name} Up at {now:.3} s; its neighbour's last packet came at {t:.3} s, its detection time ended at {end:.3} s by the host's clock"
                     ),
                     None => format!("{host}: session {name} Up at {now:.3} s without a packet from its neighbour"),
                 },
@@ -1535,6 +1582,52 @@ mod tests {
         heard(&mut w, 1.0, 100, false);
         w.bfd_state(0, "S", true);
         w.now = 1.303;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+    }
+
+    // The detection time runs on the host's BFD clock. Set back 2 s at 1.1 s, that clock
+    // holds at 1.1 s (the loop never tells its engine an earlier time) until it reads
+    // 1.1 s again at 3.1 s: the 300 ms from the packet at 1.0 s end at 3.3 s.
+    #[test]
+    fn a_bfd_clock_set_back_holds_the_detection_time_until_it_catches_up() {
+        let mut w = bfd_world();
+        heard(&mut w, 1.0, 100, true);
+        w.bfd_state(0, "S", true);
+        w.now = 1.1;
+        w.set_clock(0, (-2000, 0));
+        w.now = 3.29;
+        w.check_bfd();
+        assert!(!bfd_caught(&w), "{:?}", w.violations);
+        w.now = 3.303;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+    }
+
+    // A clock made slow at 10.1 s (-5000 ppm from the start: 50.5 ms behind at once, the
+    // engine's time held at 10.1 s) ends the detection time from 10.0 s at 10.3 s by that
+    // clock, 10.352 s of simulated time; a fast one from the start ends it sooner.
+    #[test]
+    fn a_bfd_detection_time_follows_the_drift_of_the_host_clock() {
+        let mut w = bfd_world();
+        heard(&mut w, 10.0, 100, true);
+        w.bfd_state(0, "S", true);
+        w.now = 10.1;
+        w.set_clock(0, (0, -5000));
+        w.now = 10.35;
+        w.check_bfd();
+        assert!(!bfd_caught(&w), "{:?}", w.violations);
+        w.now = 10.356;
+        w.check_bfd();
+        assert!(bfd_caught(&w));
+        let mut w = bfd_world();
+        w.set_clock(0, (0, 2000));
+        heard(&mut w, 1.0, 100, true);
+        w.bfd_state(0, "S", true);
+        w.now = 1.3005;
+        w.check_bfd();
+        assert!(!bfd_caught(&w), "{:?}", w.violations);
+        w.now = 1.302;
         w.check_bfd();
         assert!(bfd_caught(&w));
     }
