@@ -3,6 +3,7 @@
 //! ([`super::events`]), the timer the VRRP child's deadlines are waited on with, signals
 //! and the parent's configurations.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::io;
 use std::net::IpAddr;
@@ -48,6 +49,10 @@ pub(crate) struct LinuxBfd {
     /// The running configuration's globals, which the dump begins with.
     global: GlobalDefs,
     stopping: bool,
+    /// Sessions whose socket failed to open and has not opened since: a retry that fails
+    /// again (the minute's, or one a packet from the peer asks for, up to once a second)
+    /// is logged at debug, so the error is said once.
+    failed_opens: BTreeSet<String>,
 }
 
 impl LinuxBfd {
@@ -71,6 +76,7 @@ impl LinuxBfd {
             dumps: DumpPaths::new(config),
             global: config.global.clone(),
             stopping: false,
+            failed_opens: BTreeSet::new(),
         }
     }
 
@@ -153,10 +159,15 @@ impl Platform for LinuxBfd {
         dst: IpAddr,
         ttl: u8,
     ) -> io::Result<()> {
-        self.senders.open(session, src, dst, ttl)
+        let opened = self.senders.open(session, src, dst, ttl);
+        if opened.is_ok() && self.failed_opens.remove(session) {
+            info!(session, "({session}) output socket opened");
+        }
+        opened
     }
 
     async fn close(&mut self, session: &str) {
+        self.failed_opens.remove(session);
         self.senders.close(session);
         self.events.closed(session);
     }
@@ -187,10 +198,17 @@ impl Platform for LinuxBfd {
     }
 
     fn open_failed(&mut self, session: &str, error: &io::Error) {
-        error!(
-            session,
-            "({session}) Unable to open output socket, disabling instance: {error}"
-        );
+        if self.failed_opens.insert(session.to_string()) {
+            error!(
+                session,
+                "({session}) Unable to open output socket, disabling instance: {error}"
+            );
+        } else {
+            debug!(
+                session,
+                "({session}) output socket still not opened: {error}"
+            );
+        }
     }
 
     /// `bfd_print_data()`: the global definitions, then the engine's BFD data with the
