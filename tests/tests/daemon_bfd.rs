@@ -333,8 +333,9 @@ fn track_bfd(test: &str, prefix: &str, net: u8, side: Side) {
     );
 
     // The peer's packets flow: Up, then BACKUP, then MASTER (no other router).
-    drop(block);
+    // Counted before the packets flow: the state change can come before drop() returns.
     let from = fifo.count();
+    drop(block);
     for state in ["BACKUP", "MASTER"] {
         assert!(
             fifo.wait_line(from, &line(state), Duration::from_secs(15)),
@@ -374,8 +375,8 @@ fn track_bfd(test: &str, prefix: &str, net: u8, side: Side) {
     // priority-0 advert, the VIP released, and a Down (detection time expired) sent.
     std::thread::sleep(Duration::from_secs(1));
     let t_block = now();
-    let block = DropBfd::new(&pair.ns[1], &pair.ifs[1]);
     let from = fifo.count();
+    let block = DropBfd::new(&pair.ns[1], &pair.ifs[1]);
     assert!(
         fifo.wait_line(from, &line("FAULT"), Duration::from_secs(10)),
         "{side:?} stayed out of FAULT with the peer's BFD packets dropped\n{}",
@@ -419,8 +420,9 @@ fn track_bfd(test: &str, prefix: &str, net: u8, side: Side) {
     assert!(!pair.holds(0, VIP));
 
     // They flow again: Up, BACKUP, MASTER.
-    drop(block);
+    // Counted before the packets flow: the state change can come before drop() returns.
     let from = fifo.count();
+    drop(block);
     for state in ["BACKUP", "MASTER"] {
         assert!(
             fifo.wait_line(from, &line(state), Duration::from_secs(15)),
