@@ -8,11 +8,11 @@ cd "$(dirname "$0")/.."
 need=()
 # qemu-system-x86, linux-image-amd64, busybox-static and ipvsadm: the IPVS tests boot
 # Debian's kernel in a VM (this machine's kernel has no IPVS). systemd: systemd-analyze
-# checks the shipped unit file; groff-base (groff) the generated manual pages. snmpd and snmp:
-# the AgentX master agent and snmpwalk for the SNMP tests. frr: its bfdd, a BFD peer besides
-# keepalived's.
+# checks the shipped unit file; groff-base (groff) the generated manual pages. snmpd, snmp and
+# snmptrapd: the AgentX master agent, snmpwalk and the trap receiver for the SNMP tests. frr:
+# its bfdd, a BFD peer besides keepalived's.
 for pkg in keepalived tshark tcpdump iproute2 iputils-ping dnsmasq-base hyperfine time jq nftables systemd \
-           groff-base binutils snmpd snmp frr \
+           groff-base binutils snmpd snmp snmptrapd frr \
            qemu-system-x86 linux-image-amd64 busybox-static ipvsadm python3-pip; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
