@@ -24,22 +24,11 @@ fn config(side: usize, n: usize) -> Config {
     Config {
         bfd_instances: (0..n)
             .map(|i| BfdInstance {
-                name: format!("s{i}"),
-                neighbor_ip: Some(addr(1 - side, i)),
                 source_ip: Some(addr(side, i)),
                 min_rx_us: 100_000,
                 min_tx_us: 100_000,
-                idle_tx_us: 1_000_000,
                 multiplier: 3,
-                passive: false,
-                ttl: None,
-                max_hops: 0,
-                multihop: false,
-                weight: 0,
-                weight_reverse: false,
-                vrrp: false,
-                checker: false,
-                ignore_admin_down: false,
+                ..BfdInstance::new(format!("s{i}"), Some(addr(1 - side, i)))
             })
             .collect(),
         ..Config::default()

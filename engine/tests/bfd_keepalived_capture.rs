@@ -25,22 +25,10 @@ fn data(name: &str) -> PathBuf {
 fn config() -> Config {
     Config {
         bfd_instances: vec![BfdInstance {
-            name: "BFD_1".into(),
-            neighbor_ip: Some(B),
-            source_ip: None,
             min_rx_us: 100_000,
             min_tx_us: 100_000,
-            idle_tx_us: 1_000_000,
             multiplier: 3,
-            passive: false,
-            ttl: None,
-            max_hops: 0,
-            multihop: false,
-            weight: 0,
-            weight_reverse: false,
-            vrrp: false,
-            checker: false,
-            ignore_admin_down: false,
+            ..BfdInstance::new("BFD_1", Some(B))
         }],
         ..Config::default()
     }

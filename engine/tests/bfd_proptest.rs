@@ -23,22 +23,14 @@ fn peer(n: u8) -> IpAddr {
 
 fn inst(name: &str, nbr: u8, passive: bool, tx_ms: u64, max_hops: u8) -> BfdInstance {
     BfdInstance {
-        name: name.into(),
-        neighbor_ip: Some(peer(nbr)),
         source_ip: if nbr == 3 { Some(peer(1)) } else { None },
         min_rx_us: tx_ms * 1_000,
         min_tx_us: tx_ms * 1_000,
-        idle_tx_us: 1_000_000,
         multiplier: if passive { 1 } else { 3 },
         passive,
-        ttl: None,
         max_hops,
-        multihop: false,
-        weight: 0,
-        weight_reverse: false,
-        vrrp: false,
-        checker: false,
         ignore_admin_down: nbr == 3,
+        ..BfdInstance::new(name, Some(peer(nbr)))
     }
 }
 

@@ -17,22 +17,11 @@ const NAMES: [&str; 2] = ["A", "B"];
 
 fn inst(name: &str, nbr: IpAddr, passive: bool, min_tx_ms: u64) -> BfdInstance {
     BfdInstance {
-        name: name.into(),
-        neighbor_ip: Some(nbr),
-        source_ip: None,
         min_rx_us: 100_000,
         min_tx_us: min_tx_ms * 1_000,
-        idle_tx_us: 1_000_000,
         multiplier: 3,
         passive,
-        ttl: None,
-        max_hops: 0,
-        multihop: false,
-        weight: 0,
-        weight_reverse: false,
-        vrrp: false,
-        checker: false,
-        ignore_admin_down: false,
+        ..BfdInstance::new(name, Some(nbr))
     }
 }
 

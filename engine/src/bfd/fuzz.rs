@@ -17,22 +17,10 @@ const V6_PEER: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2
 
 fn instance(name: &str, nbr: IpAddr, src: Option<IpAddr>, passive: bool) -> BfdInstance {
     BfdInstance {
-        name: name.into(),
-        neighbor_ip: Some(nbr),
         source_ip: src,
-        min_rx_us: 10_000,
-        min_tx_us: 10_000,
-        idle_tx_us: 1_000_000,
         multiplier: 3,
         passive,
-        ttl: None,
-        max_hops: 0,
-        multihop: false,
-        weight: 0,
-        weight_reverse: false,
-        vrrp: false,
-        checker: false,
-        ignore_admin_down: false,
+        ..BfdInstance::new(name, Some(nbr))
     }
 }
 

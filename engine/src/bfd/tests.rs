@@ -12,22 +12,10 @@ const MS: u64 = 1_000;
 
 fn inst(name: &str, nbr: IpAddr) -> BfdInstance {
     BfdInstance {
-        name: name.into(),
-        neighbor_ip: Some(nbr),
-        source_ip: None,
         min_rx_us: 100 * MS,
         min_tx_us: 100 * MS,
-        idle_tx_us: 1_000 * MS,
         multiplier: 3,
-        passive: false,
-        ttl: None,
-        max_hops: 0,
-        multihop: false,
-        weight: 0,
-        weight_reverse: false,
-        vrrp: false,
-        checker: false,
-        ignore_admin_down: false,
+        ..BfdInstance::new(name, Some(nbr))
     }
 }
 

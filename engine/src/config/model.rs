@@ -1073,6 +1073,31 @@ pub struct BfdInstance {
 }
 
 impl BfdInstance {
+    /// A `bfd_instance` with keepalived's defaults (`alloc_bfd()`): min_rx and min_tx
+    /// 10 ms, idle_tx 1 s, multiplier 5, the family's TTL, no max_hops, weight 0, events to
+    /// both processes.
+    pub fn new(name: impl Into<String>, neighbor_ip: Option<IpAddr>) -> BfdInstance {
+        const MS: u64 = 1_000;
+        BfdInstance {
+            name: name.into(),
+            neighbor_ip,
+            source_ip: None,
+            min_rx_us: 10 * MS,
+            min_tx_us: 10 * MS,
+            idle_tx_us: 1_000 * MS,
+            multiplier: 5,
+            passive: false,
+            ttl: None,
+            max_hops: 0,
+            multihop: false,
+            weight: 0,
+            weight_reverse: false,
+            vrrp: false,
+            checker: false,
+            ignore_admin_down: false,
+        }
+    }
+
     /// The TTL (IPv4, default 255) or hop limit (IPv6, default 64) sent, as
     /// `bfd_end_handler()` settles it.
     pub fn send_ttl(&self) -> u8 {

@@ -409,25 +409,7 @@ pub fn bfd_instance(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
         p.skip_block(st);
         return;
     }
-    let ms = SECOND / 1000;
-    let mut b = BfdInstance {
-        name,
-        neighbor_ip: None,
-        source_ip: None,
-        min_rx_us: 10 * ms,
-        min_tx_us: 10 * ms,
-        idle_tx_us: 1000 * ms,
-        multiplier: 5,
-        passive: false,
-        ttl: None,
-        max_hops: 0,
-        multihop: false,
-        weight: 0,
-        weight_reverse: false,
-        vrrp: false,
-        checker: false,
-        ignore_admin_down: false,
-    };
+    let mut b = BfdInstance::new(name, None);
     // keepalived means to say "neighbour" once the English spelling is used, but
     // bfd_nbrip_handler() compares the address, not the keyword, with "neighbour_ip":
     // its messages always say "neighbor".
