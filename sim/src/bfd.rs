@@ -123,19 +123,7 @@ impl SimBfd {
         if env.sender >= w.hosts.len() || !w.carries(env.segment, env.sender, self.idx) {
             return None;
         }
-        let touches = |hosts: &Vec<usize>| {
-            hosts.is_empty() || hosts.contains(&env.sender) || hosts.contains(&self.idx)
-        };
-        let loss = w
-            .seg_loss
-            .get(&env.segment)
-            .filter(|(_, hs)| touches(hs))
-            .map_or(0.0, |(r, _)| *r);
-        let delay = w
-            .seg_latency
-            .get(&env.segment)
-            .filter(|(_, hs)| touches(hs))
-            .map_or(0.0, |(d, _)| *d);
+        let (loss, delay) = w.segment_faults(env.segment, env.sender, self.idx);
         let input = Input::Packet {
             src: env.src,
             dst: Some(env.dst),

@@ -423,6 +423,31 @@ pub fn inst_views(cfg: &Config, ifaces: &[Iface]) -> BTreeMap<String, InstView> 
 }
 
 impl World {
+    /// The loss rate and added one-way delay (seconds) `segment`'s faults put on a packet
+    /// from host `sender` to host `receiver`: a fault that names hosts touches only packets
+    /// from or to them.
+    pub(crate) fn segment_faults(
+        &self,
+        segment: usize,
+        sender: usize,
+        receiver: usize,
+    ) -> (f64, f64) {
+        let touches = |hosts: &Vec<usize>| {
+            hosts.is_empty() || hosts.contains(&sender) || hosts.contains(&receiver)
+        };
+        let loss = self
+            .seg_loss
+            .get(&segment)
+            .filter(|(_, hs)| touches(hs))
+            .map_or(0.0, |(r, _)| *r);
+        let delay = self
+            .seg_latency
+            .get(&segment)
+            .filter(|(_, hs)| touches(hs))
+            .map_or(0.0, |(d, _)| *d);
+        (loss, delay)
+    }
+
     /// `slack`: seconds allowed beyond a protocol bound for delivery and tick granularity.
     pub fn with_slack(slack: f64) -> World {
         World {
