@@ -3,7 +3,7 @@
 
 mod support;
 
-use keepalived_engine::time::Instant;
+use keepalived_engine::time::{us, Instant};
 use keepalived_engine::vrrp::{
     Input, InterfaceInfo, NotifyKind, Output, Owned, ScriptStatus, State,
 };
@@ -1074,10 +1074,11 @@ fn smtp_alert_mails_each_state_once_and_no_email_faults_skips_fault() {
 }
 
 // vrrp_dispatcher_read_timeout() serves each socket as its own thread, so a fast master's
-// advert never waits for another interface's burst of takeovers; here the engine's
-// outputs give a master's periodic advert the same precedence over a queued burst.
+// advert never waits for another interface's burst of takeovers; here the engine decides
+// one takeover a call on each interface, so a master's periodic advert waits at most one
+// takeover's outputs.
 #[test]
-fn a_masters_periodic_advert_goes_out_ahead_of_a_queued_burst() {
+fn a_masters_periodic_advert_goes_out_ahead_of_a_burst_of_takeovers() {
     let mut text = String::from(
         "global_defs {\n vrrp_version 3\n}\nvrrp_instance FAST {\n interface eth0\n virtual_router_id 1\n priority 255\n \
          advert_int 0.03\n virtual_ipaddress {\n  10.0.0.1/24\n }\n}\n",
@@ -1092,35 +1093,122 @@ fn a_masters_periodic_advert_goes_out_ahead_of_a_queued_burst() {
         ));
     }
     let mut e = engine(&text, 1, Instant::ZERO);
-    let drain =
-        |e: &mut keepalived_engine::vrrp::Engine| std::iter::from_fn(|| e.poll_output()).count();
-    // The owner takes over at once and advertises every 30 ms until the others' master-down
-    // timers (3 s + skew) all run out together.
-    let mut t = Instant::ZERO;
-    while t < secs(3.6) {
-        e.handle_timeout(t);
-        drain(&mut e);
-        t = e.poll_timeout().unwrap();
-    }
-    e.handle_timeout(secs(3.61));
-    // The 200 takeovers are queued, not yet carried out, when the owner's next advert
-    // falls due.
-    let next = e.poll_timeout().unwrap();
+    // The owner takes over at once and advertises every 30 ms; the others' master-down
+    // timers (3 s + skew) all run out together at 3.609 s, and each takeover's outputs
+    // take 20 µs apiece to carry out.
+    let out = drive(&mut e, Instant::ZERO, secs(3.7), us(20));
+    let fast: Vec<Instant> = out
+        .iter()
+        .filter(|(_, o)| matches!(o, Output::Transmit { instance, .. } if instance == "FAST"))
+        .map(|(t, _)| *t)
+        .filter(|t| *t > secs(3.5))
+        .collect();
+    let burst: Vec<Instant> = out
+        .iter()
+        .filter(|(_, o)| matches!(o, Output::StateChange { to: State::Master, instance, .. } if instance != "FAST"))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(burst.len(), 200, "every SLOW instance took over");
+    let (first, last) = (burst[0], burst[burst.len() - 1]);
     assert!(
-        next <= secs(3.64),
-        "the owner's next advert is due at {next:?}"
+        last - first > us(20_000),
+        "the burst lasted {:?}",
+        last - first
     );
-    e.handle_timeout(next);
-    match e.poll_output() {
-        Some(Output::Transmit { instance, .. }) => assert_eq!(instance, "FAST"),
-        other => panic!("expected FAST's advert first, got {other:?}"),
+    let during = fast.iter().filter(|t| **t >= first && **t <= last).count();
+    assert!(
+        during > 0,
+        "no advert of FAST's fell in the burst: {fast:?}"
+    );
+    for w in fast.windows(2) {
+        assert!(
+            w[1] - w[0] <= us(30_000) + us(1_000),
+            "FAST's adverts {:?} apart during the burst: {fast:?}",
+            w[1] - w[0]
+        );
     }
-    let rest: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
-    assert_eq!(
-        took_over(&rest),
-        200,
-        "the burst itself is still carried out, in order"
+}
+
+// vrrp_state_become_master() arms the new master's advert timer after its own work, so
+// instances that take over together advertise spread as their takeovers went out, and
+// their backups' down timers do not all fall due in one instant. Adverts due within
+// 1/256 of the interval share a wake-up, and each timer counts from when its advert was
+// due, so sharing never drifts an instance off its phase.
+#[test]
+fn masters_that_took_over_together_keep_the_spread_of_their_takeovers() {
+    let mut text = String::new();
+    for k in 0..100u32 {
+        text.push_str(&format!(
+            "vrrp_instance VI_{k} {{\n interface eth0\n virtual_router_id {}\n priority 100\n \
+             advert_int 1\n virtual_ipaddress {{\n  10.1.0.{}/16\n }}\n}}\n",
+            k + 1,
+            k + 1
+        ));
+    }
+    let mut e = engine(&text, 1, Instant::ZERO);
+    // Each output costs 200 µs, eight outputs a takeover: the takeovers spread over
+    // about 160 ms.
+    let out = drive(&mut e, Instant::ZERO, secs(10.0), us(200));
+    let mut adverts: std::collections::BTreeMap<String, Vec<Instant>> = Default::default();
+    for (t, o) in &out {
+        if let Output::Transmit { instance, .. } = o {
+            adverts.entry(instance.clone()).or_default().push(*t);
+        }
+    }
+    assert_eq!(adverts.len(), 100);
+    let slack = us(1_000_000 / 256);
+    for (name, times) in &adverts {
+        assert!(times.len() >= 5, "{name}: {times:?}");
+        for (k, t) in times.iter().enumerate().skip(1) {
+            let due = times[0] + us(1_000_000 * k as u64);
+            assert!(
+                *t <= due && *t + slack >= due,
+                "{name}'s advert {k} at {t}, due at {due}: {times:?}"
+            );
+        }
+    }
+    let firsts: Vec<Instant> = adverts.values().map(|t| t[0]).collect();
+    let (lo, hi) = (firsts.iter().min().unwrap(), firsts.iter().max().unwrap());
+    assert!(
+        *hi - *lo > us(100_000),
+        "the takeovers spread over {:?}",
+        *hi - *lo
     );
+    // Their fifth round takes about a wake-up per slack (3.9 ms) of the 160 ms spread,
+    // not one per instance: the adverts of one wake-up go one output's cost apart.
+    let mut fifth: Vec<Instant> = adverts.values().map(|t| t[4]).collect();
+    fifth.sort();
+    let wakeups = 1 + fifth.windows(2).filter(|w| w[1] - w[0] > us(200)).count();
+    assert!(
+        wakeups <= 45,
+        "{wakeups} wake-ups for 100 adverts: {fifth:?}"
+    );
+}
+
+/// Runs `e` as a driver does from `from` until `until`: each call's outputs are carried
+/// out one after the other at `cost` apiece, and the next call is made when they are
+/// out or when the engine next has work, whichever is later. Every output with the time
+/// it went out.
+fn drive(
+    e: &mut keepalived_engine::vrrp::Engine,
+    from: Instant,
+    until: Instant,
+    cost: std::time::Duration,
+) -> Vec<(Instant, Output)> {
+    let mut t = from;
+    let mut out = Vec::new();
+    while t < until {
+        e.handle_timeout(t);
+        while let Some(o) = e.poll_output() {
+            out.push((t, o));
+            t = t + cost;
+        }
+        match e.poll_timeout() {
+            Some(next) => t = t.max(next),
+            None => break,
+        }
+    }
+    out
 }
 
 /// How many of `outputs` are an instance entering MASTER.
@@ -1141,8 +1229,9 @@ fn took_over<'a>(outputs: impl IntoIterator<Item = &'a Output>) -> usize {
 
 // keepalived serves each interface's socket as its own thread
 // (vrrp_dispatcher_read_timeout()): a takeover on one interface does not wait for a burst
-// of takeovers on another. The engine serves the interface with least queued first to
-// the same end, and each instance's own outputs keep their order.
+// of takeovers on another. The engine decides one takeover a call on each interface, so
+// it waits at most for the one under way, and each instance's own outputs keep their
+// order.
 #[test]
 fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
     let mut text = String::from(
@@ -1167,21 +1256,10 @@ fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
         Instant::ZERO,
         vec![iface(1, true), eth1],
     );
-    let mut t = Instant::ZERO;
-    while t < secs(3.6) {
-        e.handle_timeout(t);
-        while e.poll_output().is_some() {}
-        t = e.poll_timeout().unwrap();
-    }
     // Priority 100's master-down interval (3.609 s) ends before priority 99's (3.613 s):
-    // the 200 takeovers are queued and a few carried out when LONE's falls due.
-    e.handle_timeout(secs(3.61));
-    let early: Vec<Output> = (0..5).filter_map(|_| e.poll_output()).collect();
-    assert_eq!(early.len(), 5);
-    let lone_due = e.poll_timeout().unwrap();
-    assert!(lone_due < secs(3.62), "LONE is due at {lone_due:?}");
-    e.handle_timeout(lone_due);
-    let rest: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
+    // the 200 takeovers on eth0, 20 µs an output, are under way when LONE's falls due.
+    let out = drive(&mut e, Instant::ZERO, secs(3.8), us(20));
+    let lone_due = secs(3.0 + 157.0 / 256.0);
     let of = |name: &str, interface: &str, o: &Output| match o {
         Output::Transmit { instance, .. }
         | Output::Add { instance, .. }
@@ -1190,35 +1268,32 @@ fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
         Output::SendGratuitousArp { interface: i, .. } => i == interface,
         _ => false,
     };
-    let Output::Transmit {
-        instance: under_way,
-        ..
-    } = &early[0]
-    else {
-        panic!("the burst began with {:?}", early[0]);
-    };
-    let lone: Vec<usize> = (0..rest.len())
-        .filter(|&i| of("LONE", "eth1", &rest[i]))
+    // LONE's takeover: its outputs from its master-down timer on (BACKUP came at start).
+    let lone: Vec<&(Instant, Output)> = out
+        .iter()
+        .filter(|(t, o)| *t >= lone_due && of("LONE", "eth1", o))
         .collect();
     assert!(!lone.is_empty(), "LONE did not take over");
-    // The takeover under way when LONE fell due ends first, as one
-    // vrrp_state_become_master() call would; then LONE's interface holds least, so all
-    // of its takeover goes before the burst resumes.
+    let burst_end = out
+        .iter()
+        .filter(|(_, o)| matches!(o, Output::StateChange { to: State::Master, instance, .. } if instance != "LONE"))
+        .map(|(t, _)| *t)
+        .max()
+        .unwrap();
     assert!(
-        lone[0] > 0
-            && matches!(&rest[lone[0] - 1], Output::StateChange { instance, .. } if instance == under_way)
-            && rest[..lone[0]].iter().all(|o| of(under_way, "eth0", o)),
-        "LONE waited for more than {under_way}'s takeover: {:?}",
-        &rest[..lone[0]]
+        burst_end > lone_due + us(5_000),
+        "the burst ended at {burst_end}"
     );
-    assert_eq!(
-        lone,
-        (lone[0]..lone[0] + lone.len()).collect::<Vec<_>>(),
-        "LONE's outputs waited behind the burst's"
+    // One eth0 takeover (an advert, an address, five GARPs, a state change: 8 outputs)
+    // may be under way when LONE falls due.
+    assert!(
+        lone[0].0 <= lone_due + us(2 * 8 * 20),
+        "LONE's takeover began at {} though due at {lone_due}",
+        lone[0].0
     );
     let kinds: Vec<&str> = lone
         .iter()
-        .map(|&i| match &rest[i] {
+        .map(|(_, o)| match o {
             Output::StateChange { .. } => "state",
             Output::Transmit { .. } => "advert",
             Output::Add { .. } => "add",
@@ -1236,9 +1311,9 @@ fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
         "LONE's own order: {kinds:?}"
     );
     assert_eq!(
-        took_over(early.iter().chain(&rest)),
+        took_over(out.iter().map(|(_, o)| o)),
         201,
-        "every instance of the burst still takes over"
+        "every instance took over"
     );
 }
 

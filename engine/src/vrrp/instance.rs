@@ -24,6 +24,10 @@ use super::stats::Stats;
 const SECOND_US: u64 = 1_000_000;
 const CENTI_US: u64 = 10_000;
 
+/// The most a master's periodic advert goes early to share a wake-up
+/// ([`Instance::advert_slack`]).
+pub const ADVERT_SLACK_MAX: Duration = Duration::from_micros(4_000);
+
 /// Why an instance is in FAULT (`vrrp->flags_if_fault` and the tracker count).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FaultFlags {
@@ -242,6 +246,26 @@ impl Instance {
 
     pub fn adver_int(&self) -> Duration {
         us(self.cfg.advert_int_us)
+    }
+
+    /// How early a master's periodic advert may go, to share a wake-up with the others
+    /// due by then: 1/256 of its interval, at most [`ADVERT_SLACK_MAX`] (3.9 ms of 1 s,
+    /// 117 µs of 30 ms). A backup's down timer is three intervals and the skew (RFC 5798
+    /// §6.4.2), so an advert that early is still in time. The timer after it counts from
+    /// when this one was due, so masters whose takeovers went out spread keep their
+    /// spread, and their backups' down timers fall due a few at a time: a backup takes
+    /// over one instance in about as long as a master takes to, so the slack bounds how
+    /// many it finds due at once.
+    pub fn advert_slack(&self) -> Duration {
+        (self.adver_int() / 256).min(ADVERT_SLACK_MAX)
+    }
+
+    /// Whether this master's next advert falls due by `now` with its slack.
+    pub(crate) fn advert_due(&self, now: Instant) -> bool {
+        self.state == State::Master
+            && self
+                .deadline
+                .is_some_and(|d| d <= now + self.advert_slack())
     }
 
     pub fn unicast(&self) -> bool {
@@ -776,9 +800,17 @@ impl Instance {
     /// A MASTER's advert timer, and every instance's GARP timers.
     pub(crate) fn master_timers(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now;
-        if self.state == State::Master && self.deadline.is_some_and(|d| d <= now) {
+        if let Some(due) = self.deadline.filter(|_| self.advert_due(now)) {
             self.send_advert(cx, self.effective_priority);
-            self.deadline = Some(now + self.adver_int());
+            // From when it was due, unless it went later than its slack allows (a stalled
+            // loop): then from now, as `vrrp_state_master_tx()` re-arms `sands`, rather
+            // than a catch-up burst.
+            let from = if now <= due + self.advert_slack() {
+                due
+            } else {
+                now
+            };
+            self.deadline = Some(from + self.adver_int());
             // `vrrp_state_master_tx()` looks at the extra-interface GARPs as it sends.
             if let (Some(at), Some(g)) = (self.extra_if_garp_at, &self.cfg.garp_extra_if) {
                 if now > at {

@@ -377,12 +377,38 @@ impl Engine {
             }
         }
         self.garp.flush(now, &mut self.out);
-        let mut want_master = Vec::new();
-        while let Some(&(t, i)) = self.timers.first() {
-            if t > now {
-                break;
+        // One takeover a call on each interface: the others that fell due stay filed at
+        // their passed deadlines and are taken at the driver's next call, after this
+        // one's advert, addresses and GARPs are out. Each new master's advert timer then
+        // starts when its own takeover is decided, as `vrrp_state_become_master()` arms
+        // `sands` after its work, so 1,000 masters that took over together advertise
+        // spread over the time their takeovers took, and their backups' down timers fall
+        // due as spread, not all in one instant. Each interface gets its own, as
+        // keepalived serves each socket as its own thread
+        // (`vrrp_dispatcher_read_timeout()`): a takeover on a quiet interface does not
+        // wait for a burst on another.
+        //
+        // A master whose advert is the next thing it has to do and falls due within its
+        // slack goes now too (`Instance::advert_slack`): 1,000 masters wake the loop a
+        // few times a second, not 1,000.
+        let due: Vec<(Instant, usize)> = self
+            .timers
+            .iter()
+            .take_while(|(t, _)| *t <= now + instance::ADVERT_SLACK_MAX)
+            .copied()
+            .collect();
+        // (instance, its lane)
+        let mut want_master: Vec<(usize, usize)> = Vec::new();
+        for (t, i) in due {
+            let inst = &self.instances[i];
+            if t > now && !(inst.deadline == Some(t) && inst.advert_due(now)) {
+                continue;
             }
-            self.timers.pop_first();
+            let takes_over = inst.state == State::Backup && inst.deadline.is_some_and(|d| d <= now);
+            if takes_over && want_master.iter().any(|&(_, lane)| lane == inst.lane) {
+                continue;
+            }
+            self.timers.remove(&(t, i));
             self.queued[i] = None;
             self.touch(i);
             self.out.enter(URGENT);
@@ -396,11 +422,11 @@ impl Engine {
             let inst = &mut self.instances[i];
             inst.master_timers(&mut cx);
             if inst.state == State::Backup && inst.deadline.is_some_and(|d| d <= now) {
-                want_master.push(i);
+                want_master.push((i, inst.lane));
             }
         }
         self.out.enter(GENERAL);
-        for i in want_master {
+        for (i, _) in want_master {
             self.backup_timeout(now, i);
         }
         self.settle();
