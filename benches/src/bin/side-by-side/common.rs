@@ -163,25 +163,27 @@ pub fn median_worst(v: &[f64]) -> (f64, f64) {
     (median, v.last().copied().unwrap_or(f64::NAN))
 }
 
-/// Interfaces between two routers, and VRIDs on each: 1,000 instances.
-pub const LINKS: usize = 4;
+/// VRIDs on each link between two routers; the default is 4 links, 1,000 instances.
 pub const VRIDS: usize = 250;
+pub const LINKS: usize = 4;
 pub const INSTANCES: usize = LINKS * VRIDS;
 
-/// `LINKS` veth pairs between two namespaces, `<tag>Ka` ↔ `<tag>Kb`, on 10.(110+K)/16,
+/// `count` veth pairs between two namespaces, `<tag>Ka` ↔ `<tag>Kb`, on 10.(110+K)/16,
 /// carrying 250 VRRP instances each with VIP 10.(110+K).1.(VRID).
 pub struct Links<'a> {
     ns: [&'a Netns; 2],
     tag: String,
+    count: usize,
 }
 
 impl<'a> Links<'a> {
-    pub fn new(ns: [&'a Netns; 2], tag: &str) -> Links<'a> {
+    pub fn new(ns: [&'a Netns; 2], tag: &str, count: usize) -> Links<'a> {
         let links = Links {
             ns,
             tag: tag.to_string(),
+            count,
         };
-        for k in 0..LINKS {
+        for k in 0..count {
             let (a, b) = (links.dev(0, k), links.dev(1, k));
             let out = std::process::Command::new("ip")
                 .args(["link", "add", &a, "netns", &ns[0].name, "type", "veth"])
@@ -199,14 +201,20 @@ impl<'a> Links<'a> {
         links
     }
 
-    fn dev(&self, i: usize, k: usize) -> String {
+    /// The VRRP instances on these links.
+    pub fn instances_count(&self) -> usize {
+        self.count * VRIDS
+    }
+
+    /// Router `i`'s end of link `k`.
+    pub fn dev(&self, i: usize, k: usize) -> String {
         format!("{}{k}{}", self.tag, if i == 0 { 'a' } else { 'b' })
     }
 
-    /// Router `i`'s 1,000 `vrrp_instance` blocks (advert_int 1 s) at `priority`.
+    /// Router `i`'s `vrrp_instance` blocks, 250 a link (advert_int 1 s), at `priority`.
     pub fn instances(&self, i: usize, priority: u8) -> String {
         let mut s = String::new();
-        for k in 0..LINKS {
+        for k in 0..self.count {
             for v in 0..VRIDS {
                 let _ = write!(
                     s,
@@ -221,7 +229,7 @@ impl<'a> Links<'a> {
         s
     }
 
-    /// How many of the 1,000 VIPs router `i` holds.
+    /// How many of the instances' VIPs router `i` holds.
     pub fn vips(&self, i: usize) -> usize {
         let out = self.ns[i]
             .command("ip")
@@ -231,13 +239,13 @@ impl<'a> Links<'a> {
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
         text.lines()
-            .filter(|l| (0..LINKS).any(|k| l.contains(&format!(" 10.{}.1.", 110 + k))))
+            .filter(|l| (0..self.count).any(|k| l.contains(&format!(" 10.{}.1.", 110 + k))))
             .count()
     }
 
     /// Takes router `i`'s VIPs away, as a dead host loses them.
     pub fn drop_vips(&self, i: usize) {
-        for k in 0..LINKS {
+        for k in 0..self.count {
             let _ = self.ns[i]
                 .command("ip")
                 .args(["addr", "flush", "dev", &self.dev(i, k)])

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use keepalived_tests::host::{in_netns, tmp_dir, wait_for, Capture, Daemon, Lan, Netns};
 use serde_json::{json, Value};
 
-use crate::common::{beside_us, median_worst, start, start_with, Links, Which, INSTANCES};
+use crate::common::{beside_us, median_worst, start, start_with, Links, Which, INSTANCES, LINKS};
 
 /// `--scrape MS`: how often keepalived-rs's `/metrics` is read during the failovers.
 pub static SCRAPE: OnceLock<Duration> = OnceLock::new();
@@ -714,7 +714,7 @@ fn failovers(which: Which, version: u8, advert_s: f64, stop: Stop, n: usize, loa
     ));
     let lan = Lan::new("sb", NET, 3);
     let macs = [lan.mac(0), lan.mac(1)];
-    let links = load.then(|| Links::new([&lan.ns[0], &lan.ns[1]], "sl"));
+    let links = load.then(|| Links::new([&lan.ns[0], &lan.ns[1]], "sl", LINKS));
     let extra = |i: usize| {
         links
             .as_ref()

@@ -6,7 +6,8 @@
 //! leaves MASTER when its BFD peer goes silent and comes back when it speaks again
 //! (`bfd`, `--failovers` runs per daemon).
 //!
-//! Writes DIR/result.json and DIR/result.md (DIR defaults to target/side-by-side); with
+//! Writes DIR/result.json and DIR/result.md (DIR defaults to target/side-by-side), and for
+//! `scale` at more than one size DIR/growth.svg, its figures against the instance count; with
 //! `--compare OLD.json`, also DIR/compare.md: every figure of this run next to the same
 //! figure of OLD.
 //!
@@ -19,6 +20,7 @@ mod checker;
 mod common;
 mod compare;
 mod failover;
+mod plot;
 mod scale;
 mod strict;
 
@@ -29,7 +31,7 @@ use serde_json::{json, Value};
 
 use common::{usage, Which};
 
-pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict|bfd] [--no-load | --no-idle] [--advert S] [--vips N] [--scrape MS] [--snmp-walk MS] [--out DIR] [--compare OLD.json]
+pub const USAGE: &str = "usage: side-by-side [--failovers N] [--only failover|scale|checker|strict|bfd] [--no-load | --no-idle] [--advert S] [--vips N] [--instances N,N…] [--scrape MS] [--snmp-walk MS] [--out DIR] [--compare OLD.json]
 Run as root, with tcpdump, iproute2 and keepalived installed (and, for the checker part
 on a kernel without IPVS, qemu, virtme-ng and a Debian kernel image; for --snmp-walk,
 snmpd; for bfd, nftables).";
@@ -45,6 +47,8 @@ struct Opts {
     compare: Option<PathBuf>,
     /// VIPs of the `strict` section's instance.
     vips: usize,
+    /// Instance counts of the `scale` section.
+    instances: Vec<usize>,
 }
 
 fn opts() -> Opts {
@@ -57,6 +61,7 @@ fn opts() -> Opts {
         advert: None,
         compare: None,
         vips: strict::VIPS,
+        instances: scale::SIZES.to_vec(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -100,6 +105,22 @@ fn opts() -> Opts {
                     .and_then(|v| v.parse().ok())
                     .filter(|v| (1..=62_500).contains(v))
                     .unwrap_or_else(|| usage("--vips takes 1 to 62500"))
+            }
+            "--instances" => {
+                opts.instances = args
+                    .next()
+                    .and_then(|v| {
+                        v.split(',')
+                            .map(|n| {
+                                n.parse()
+                                    .ok()
+                                    .filter(|n| n % 250 == 0 && (250..=4000).contains(n))
+                            })
+                            .collect::<Option<Vec<usize>>>()
+                    })
+                    .unwrap_or_else(|| {
+                        usage("--instances takes multiples of 250 up to 4000, comma-separated")
+                    })
             }
             "--scrape" => {
                 let ms = args
@@ -148,15 +169,30 @@ fn main() {
     let mut doc = json!({});
     let mut md = String::new();
     if run("scale") {
-        let ours = scale::run(Which::Ours);
-        let theirs = scale::run(Which::Keepalived);
-        md.push_str(&scale::table(
-            "1,000 instances",
-            &ours,
-            &theirs,
-            scale::ROWS,
-        ));
-        doc["scale"] = json!({ "keepalived-rs": ours, "keepalived": theirs });
+        let mut by_size = Vec::new();
+        for &n in &opts.instances {
+            let ours = scale::run(Which::Ours, n);
+            let theirs = scale::run(Which::Keepalived, n);
+            md.push_str(&scale::table(
+                &format!("{n} instances"),
+                &ours,
+                &theirs,
+                scale::ROWS,
+            ));
+            let figures = json!({ "keepalived-rs": ours, "keepalived": theirs });
+            // 1,000 instances keep the key earlier runs wrote, for `--compare`.
+            let key = if n == 1000 {
+                "scale".to_string()
+            } else {
+                format!("scale_{n}")
+            };
+            doc[key] = figures;
+            by_size.push((n, ours, theirs));
+        }
+        if by_size.len() > 1 {
+            md.push_str(&scale::growth(&by_size));
+            let _ = std::fs::write(opts.out.join("growth.svg"), plot::growth(&by_size));
+        }
     }
     if run("checker") {
         let r = checker::run(&opts.out);

@@ -1,16 +1,22 @@
-//! 1,000 VRRP instances on two routers: time to settle from start, steady CPU and memory
-//! of each router's daemon, a SIGHUP with the same config (how long the VRRP process is
-//! busy with it, VIPs removed), and the time for the backup to hold all 1,000 after the
-//! master is killed.
+//! 250, 1,000 or 4,000 VRRP instances (1, 4 or 16 links × 250 VRIDs) on two routers:
+//! time to settle from start, steady CPU and memory of each router's daemon, a SIGHUP
+//! with the same config (how long the VRRP process is busy with it, VIPs removed), and
+//! the takeover after the master is killed: when the backup holds every VIP, and, from a
+//! capture of every link, how long after its master's last advert the first and the last
+//! instance sent their first advert, and how late each was against its master-down timer
+//! (the kill falls where it falls in the advert interval; these do not depend on it).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use keepalived_tests::host::{tmp_dir, wait_for, Netns};
+use keepalived_tests::host::{tmp_dir, wait_for, Capture, Netns};
 use serde_json::{json, Value};
 
-use crate::common::{cpu_percent, excess_cpu_ms, pids, proc_kib, start, Links, Which, INSTANCES};
+use crate::common::{
+    cpu_percent, excess_cpu_ms, median_worst, pids, proc_kib, start, Links, Which, VRIDS,
+};
+use crate::failover::{now, parse_advert, skew_s};
 
 const PRIO: [u8; 2] = [200, 100];
 
@@ -41,21 +47,26 @@ fn logged_reload_ms(log: &Path, from: usize) -> Option<f64> {
         .ok()
 }
 
-pub fn run(which: Which) -> Value {
+/// The instance counts `--only scale` measures by default: 1, 4 and 16 links.
+pub const SIZES: [usize; 3] = [250, 1000, 4000];
+
+/// One run of `instances` (a multiple of 250) for `which`.
+pub fn run(which: Which, instances: usize) -> Value {
     const WINDOW: Duration = Duration::from_secs(20);
-    let dir = tmp_dir(&format!("sbs-scale-{}", which.name()));
+    let dir = tmp_dir(&format!("sbs-scale-{}-{instances}", which.name()));
     let ns = [Netns::new("sc1"), Netns::new("sc2")];
-    let links = Links::new([&ns[0], &ns[1]], "sc");
+    let links = Links::new([&ns[0], &ns[1]], "sc", instances / VRIDS);
+    let instances = links.instances_count();
     let confs = [conf(&dir, &links, 0), conf(&dir, &links, 1)];
     let t0 = Instant::now();
     let d1 = start(which, &ns[0], &confs[0], &dir, "s1", "-P");
     let d2 = start(which, &ns[1], &confs[1], &dir, "s2", "-P");
     let settled = wait_for(Duration::from_secs(120), || {
-        links.vips(0) == INSTANCES && links.vips(1) == 0
+        links.vips(0) == instances && links.vips(1) == 0
     })
     .map(|_| t0.elapsed().as_secs_f64() * 1000.0);
     eprintln!(
-        "{} 1,000 instances settled after start: {settled:?} ms",
+        "{} {instances} instances settled after start: {settled:?} ms",
         which.name()
     );
     std::thread::sleep(Duration::from_secs(5));
@@ -126,20 +137,43 @@ pub fn run(which: Which) -> Value {
         which.name()
     );
 
-    // The master dies: time until the backup holds every VIP.
+    // The master dies: time until the backup holds every VIP, and each instance's first
+    // advert from the backup in a capture of its link.
+    let caps: Vec<Capture> = (0..instances / VRIDS)
+        .map(|k| {
+            let dev = links.dev(1, k);
+            Capture::start(&ns[1], &dev, "vrrp", &dir.join(format!("takeover-{dev}")))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
     let t1 = Instant::now();
+    let killed_at = now();
     d1.crash();
     links.drop_vips(0);
-    let takeover = wait_for(Duration::from_secs(60), || links.vips(1) == INSTANCES)
+    let takeover = wait_for(Duration::from_secs(60), || links.vips(1) == instances)
         .map(|_| t1.elapsed().as_secs_f64() * 1000.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let texts: Vec<String> = caps.iter().map(Capture::text).collect();
+    drop(caps);
+    let per = takeovers(&texts, killed_at);
+    let since_kill: Vec<f64> = per.iter().map(|t| t.0).collect();
+    let since_advert: Vec<f64> = per.iter().map(|t| t.1).collect();
+    let lates: Vec<f64> = since_advert.iter().map(|t| t - down_ms()).collect();
+    let min = |v: &[f64]| v.iter().copied().reduce(f64::min);
+    let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
+    let (first, last) = (min(&since_advert), max(&since_advert));
+    let (late_median, late_worst) = median_worst(&lates);
     eprintln!(
-        "{}: all 1,000 on the backup after the master's death: {takeover:?} ms",
-        which.name()
+        "{}: all {instances} on the backup after the master's death: {takeover:?} ms; from its master's last advert to its backup's first: first instance {first:?} ms, last {last:?} ms ({} instances seen; from the kill {:?} to {:?} ms); late against the master-down timer: median {late_median:.2} ms, worst {late_worst:.2} ms",
+        which.name(),
+        per.len(),
+        min(&since_kill),
+        max(&since_kill),
     );
     drop(d1);
     drop(d2);
     json!({
-        "instances": INSTANCES,
+        "instances": instances,
         "settled_after_start_ms": settled,
         "cpu_percent_master": cpu1,
         "cpu_percent_backup": cpu2,
@@ -154,7 +188,56 @@ pub fn run(which: Which) -> Value {
         "reload_vips_removed": removed,
         "vips_held_after_reload": still,
         "takeover_after_kill_ms": takeover,
+        "takeover_first_advert_ms": first,
+        "takeover_last_advert_ms": last,
+        "takeover_instances_seen": per.len(),
+        "takeover_late_median_ms": late_median,
+        "takeover_late_worst_ms": late_worst,
     })
+}
+
+/// The backup's master-down interval: three adverts of 1 s and its skew (RFC 3768 §6.1).
+fn down_ms() -> f64 {
+    (3.0 + skew_s(2, 1.0, PRIO[1])) * 1000.0
+}
+
+/// For each instance (one capture text a link, VRIDs 1–250) whose master advertised and
+/// whose backup then took over: ms from `killed_at` to the backup's first advert, and
+/// from the master's last advert to it.
+fn takeovers(texts: &[String], killed_at: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    for text in texts {
+        let mut last_master = [f64::NAN; 256];
+        let mut first_backup = [f64::NAN; 256];
+        for line in text.lines() {
+            let (Some((t, _, prio)), Some(vrid)) = (parse_advert(line), vrid_of(line)) else {
+                continue;
+            };
+            if prio == PRIO[0] && t <= killed_at {
+                last_master[vrid] = t;
+            } else if prio == PRIO[1] && t > killed_at && first_backup[vrid].is_nan() {
+                first_backup[vrid] = t;
+            }
+        }
+        for v in 1..=VRIDS {
+            let (m, b) = (last_master[v], first_backup[v]);
+            if !m.is_nan() && !b.is_nan() {
+                out.push(((b - killed_at) * 1000.0, (b - m) * 1000.0));
+            }
+        }
+    }
+    out
+}
+
+/// The `vrid N,` of a tcpdump VRRP line.
+fn vrid_of(line: &str) -> Option<usize> {
+    line.split("vrid ")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+        .filter(|v| (1..256).contains(v))
 }
 
 /// One Markdown row per figure: both daemons and the ratio.
@@ -211,8 +294,57 @@ pub const ROWS: &[(&str, &str, &str)] = &[
     ),
     ("VIPs removed during reload", "reload_vips_removed", ""),
     (
-        "all 1,000 on the backup after SIGKILL",
+        "SIGKILL → every VIP on the backup (with where in the interval the kill fell)",
         "takeover_after_kill_ms",
         " ms",
     ),
+    (
+        "master's last advert → backup's first, first instance",
+        "takeover_first_advert_ms",
+        " ms",
+    ),
+    (
+        "master's last advert → backup's first, last instance",
+        "takeover_last_advert_ms",
+        " ms",
+    ),
+    (
+        "first advert after the master-down timer, median",
+        "takeover_late_median_ms",
+        " ms",
+    ),
+    (
+        "first advert after the master-down timer, worst",
+        "takeover_late_worst_ms",
+        " ms",
+    ),
 ];
+
+/// The cost as the number of instances grows: one row per size, both daemons.
+pub fn growth(by_size: &[(usize, Value, Value)]) -> String {
+    let mut md = String::from(
+        "| instances | CPU master: ours / keepalived | CPU backup: ours / keepalived | PSS master | PSS backup | anonymous master | anonymous backup | takeover, last instance: late against its timer |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    let pair = |a: &Value, b: &Value, k: &str, unit: &str, digits: usize| {
+        let f = |v: &Value| {
+            v[k].as_f64()
+                .map_or("–".to_string(), |x| format!("{x:.digits$}"))
+        };
+        format!("{} / {}{unit}", f(a), f(b))
+    };
+    for (n, ours, theirs) in by_size {
+        let _ = writeln!(
+            md,
+            "| {n} | {} | {} | {} | {} | {} | {} | {} |",
+            pair(ours, theirs, "cpu_percent_master", " %", 2),
+            pair(ours, theirs, "cpu_percent_backup", " %", 2),
+            pair(ours, theirs, "pss_kib_master", " KiB", 0),
+            pair(ours, theirs, "pss_kib_backup", " KiB", 0),
+            pair(ours, theirs, "anon_kib_master", " KiB", 0),
+            pair(ours, theirs, "anon_kib_backup", " KiB", 0),
+            pair(ours, theirs, "takeover_late_worst_ms", " ms", 1),
+        );
+    }
+    md.push('\n');
+    md
+}
