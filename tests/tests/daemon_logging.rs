@@ -104,7 +104,7 @@ fn syslog_of(which: &str, bin: &Path, extra: &[&str], dir: &Path) -> Vec<Line> {
         .unwrap();
     let file = |ext: &str| dir.join(format!("{which}.{ext}")).display().to_string();
     let (c, p, r, k) = (conf.display().to_string(), file("p"), file("r"), file("c"));
-    let mut args = vec!["-n", "-D", "-f", &c, "-p", &p, "-r", &r, "-c", &k];
+    let mut args = vec!["-n", "-f", &c, "-p", &p, "-r", &r, "-c", &k];
     args.extend_from_slice(extra);
     let out = dir.join(format!("{which}.out"));
     let child = start(&ns.name, bin, &args, &socket, &out, ("", ""));
@@ -148,8 +148,8 @@ fn syslog_lines_are_keepalived_lines_at_their_severity() {
         return;
     }
     let dir = tmp_dir("logging");
-    let ours = syslog_of("r", &keepalived_rs(), &[], &dir);
-    let theirs = syslog_of("k", &PathBuf::from("/usr/sbin/keepalived"), &[], &dir);
+    let ours = syslog_of("r", &keepalived_rs(), &["-D"], &dir);
+    let theirs = syslog_of("k", &PathBuf::from("/usr/sbin/keepalived"), &["-D"], &dir);
     let show = |lines: &[Line]| {
         lines
             .iter()
@@ -238,6 +238,31 @@ fn syslog_lines_are_keepalived_lines_at_their_severity() {
 /// stderr is the journal (`JOURNAL_STREAM` names it), the lines go to journald's native
 /// socket (a socket of this test's in a private `/run/systemd`) with the fields as
 /// journal fields, and neither to stderr nor to syslog.
+// Without -D keepalived words a takeover in one line: the timeout's own line is a
+// LOG_DETAIL_BIT one (`vrrp_dispatcher_read_timeout()`), as are the GARP lines.
+#[test]
+fn without_detail_a_takeover_is_one_line() {
+    let test = "without_detail_a_takeover_is_one_line";
+    if !runnable(test, &["ip", "unshare", "mount", "mknod", "keepalived"]) {
+        return;
+    }
+    let dir = tmp_dir("logging-plain");
+    let ours = syslog_of("rp", &keepalived_rs(), &[], &dir);
+    let theirs = syslog_of("kp", &PathBuf::from("/usr/sbin/keepalived"), &[], &dir);
+    for (who, lines) in [("keepalived-rs", &ours), ("keepalived", &theirs)] {
+        let text: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
+        assert!(
+            said(lines, "Keepalived_vrrp", "(VI_1) Entering MASTER STATE"),
+            "{who} did not take over: {text:#?}"
+        );
+        assert!(
+            !text.iter().any(|m| m.contains("Receive advertisement timeout")
+                || m.contains("Sending gratuitous ARP")),
+            "{who} worded a -D line without -D: {text:#?}"
+        );
+    }
+}
+
 #[test]
 fn json_lines_and_native_journal_entries_keep_the_fields() {
     let test = "json_lines_and_native_journal_entries_keep_the_fields";

@@ -73,14 +73,14 @@ impl Reports {
             State::Init => "Entering INIT STATE",
         };
         let vrid = self.vrid(instance);
-        // keepalived's lines: "(VI_1) Entering BACKUP STATE (init)" at start, a
-        // timeout's own line before "(VI_1) Entering MASTER STATE"
-        // (`vrrp_dispatcher_read_timeout()`), and no reason on the others; ours stays in
-        // the `reason` field.
+        // keepalived's lines: "(VI_1) Entering BACKUP STATE (init)" at start, with -D a
+        // timeout's own line at LOG_INFO before "(VI_1) Entering MASTER STATE"
+        // (`vrrp_dispatcher_read_timeout()` tests LOG_DETAIL_BIT), and no reason on the
+        // others; ours stays in the `reason` field. -D is what enables debug lines here.
         match reason {
             "init" => info!(%instance, vrid, ?from, ?to, %reason, "({instance}) {word} (init)"),
             _ => {
-                if reason == MASTER_DOWN {
+                if reason == MASTER_DOWN && tracing::enabled!(tracing::Level::DEBUG) {
                     info!(%instance, vrid, "({instance}) Receive advertisement timeout");
                 }
                 info!(%instance, vrid, ?from, ?to, %reason, "({instance}) {word}")
