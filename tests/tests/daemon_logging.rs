@@ -256,8 +256,10 @@ fn without_detail_a_takeover_is_one_line() {
             "{who} did not take over: {text:#?}"
         );
         assert!(
-            !text.iter().any(|m| m.contains("Receive advertisement timeout")
-                || m.contains("Sending gratuitous ARP")),
+            !text
+                .iter()
+                .any(|m| m.contains("Receive advertisement timeout")
+                    || m.contains("Sending gratuitous ARP")),
             "{who} worded a -D line without -D: {text:#?}"
         );
     }
