@@ -380,13 +380,13 @@ impl Engine {
         // One takeover a call on each interface: the others that fell due stay filed at
         // their passed deadlines and are taken at the driver's next call, after this
         // one's advert, addresses and GARPs are out. Each new master's advert timer then
-        // starts when its own takeover is decided, as `vrrp_state_become_master()` arms
-        // `sands` after its work, so 1,000 masters that took over together advertise
-        // spread over the time their takeovers took, and their backups' down timers fall
-        // due as spread, not all in one instant. Each interface gets its own, as
-        // keepalived serves each socket as its own thread
-        // (`vrrp_dispatcher_read_timeout()`): a takeover on a quiet interface does not
-        // wait for a burst on another.
+        // starts when its own takeover is decided: keepalived takes a socket's expired
+        // instances in one `vrrp_dispatcher_read_timeout()` pass, but
+        // `vrrp_init_instance_sands()` reads the clock again for each, after the ones
+        // before it. So 1,000 masters that took over together advertise spread over the
+        // time their takeovers took, and their backups' down timers fall due as spread,
+        // not all in one instant. Each interface has its own turn, so a takeover on a
+        // quiet interface waits for at most one on each busy one, not for their bursts.
         //
         // A master whose advert is the next thing it has to do and falls due within its
         // slack goes now too (`Instance::advert_slack`): 1,000 masters wake the loop a
@@ -463,6 +463,32 @@ impl Engine {
                     .map(|s| s.next_run),
             )
             .chain(self.garp.deadline())
+            .min()?;
+        Some(t.max(self.startup_until))
+    }
+
+    /// The earliest moment after `after` that `handle_timeout` has work for. A driver
+    /// whose last call at `after` left takeovers for the next (their deadlines at or
+    /// before it) learns from this whether a timer has fallen due since, which it woke
+    /// late for.
+    pub fn poll_timeout_after(&self, after: Instant) -> Option<Instant> {
+        if self.stopped {
+            return None;
+        }
+        let t = self
+            .timers
+            .iter()
+            .map(|(t, _)| *t)
+            .find(|t| *t > after)
+            .into_iter()
+            .chain(
+                self.scripts
+                    .values()
+                    .filter(|s| s.cfg.script.is_some())
+                    .map(|s| s.next_run),
+            )
+            .chain(self.garp.deadline())
+            .filter(|t| *t > after)
             .min()?;
         Some(t.max(self.startup_until))
     }
