@@ -1185,6 +1185,64 @@ fn masters_that_took_over_together_keep_the_spread_of_their_takeovers() {
     );
 }
 
+// A takeover left for a later call is checked again when its turn comes: an advert
+// heard meanwhile restarts its down timer (RFC 5798 §6.4.2) and it stays BACKUP, as
+// keepalived reads its socket before its timers.
+#[test]
+fn a_takeover_left_for_a_later_call_yields_to_an_advert_heard_meanwhile() {
+    let mut text = String::new();
+    for v in 1..=3u8 {
+        text.push_str(&format!(
+            "vrrp_instance VI_{v} {{\n interface eth0\n virtual_router_id {v}\n priority 100\n \
+             advert_int 1\n skip_check_adv_addr\n virtual_ipaddress {{\n  10.1.0.{v}/16\n }}\n}}\n"
+        ));
+    }
+    let mut e = engine(&text, 1, Instant::ZERO);
+    let mut t = Instant::ZERO;
+    while t < secs(3.6) {
+        e.handle_timeout(t);
+        while e.poll_output().is_some() {}
+        t = e.poll_timeout().unwrap();
+    }
+    // All three fall due together; one interface, so one takes over this call.
+    e.handle_timeout(secs(3.61));
+    let first: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
+    assert_eq!(took_over(&first), 1);
+    assert!(
+        e.poll_timeout().unwrap() <= secs(3.61),
+        "the others are left due"
+    );
+    // VI_3's master speaks before VI_3's turn.
+    e.handle_input(secs(3.611), advert_input(2, 3, 200, 2, 100));
+    let mut rest = Vec::new();
+    let mut t = secs(3.612);
+    while t < secs(5.0) {
+        e.handle_timeout(t);
+        rest.extend(std::iter::from_fn(|| e.poll_output()));
+        t = e.poll_timeout().unwrap().max(t + us(100));
+    }
+    let masters: Vec<&str> = rest
+        .iter()
+        .filter_map(|o| match o {
+            Output::StateChange {
+                instance,
+                to: State::Master,
+                ..
+            } => Some(instance.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(masters.len(), 1, "{masters:?}");
+    assert_ne!(masters[0], "VI_3", "VI_3 took over from a live master");
+    let vi3 = e.instance("VI_3").unwrap();
+    assert_eq!(vi3.state, State::Backup);
+    assert!(
+        vi3.deadline.is_some_and(|d| d > secs(6.0)),
+        "VI_3's down timer restarted from the advert: {:?}",
+        vi3.deadline
+    );
+}
+
 /// Runs `e` as a driver does from `from` until `until`: each call's outputs are carried
 /// out one after the other at `cost` apiece, and the next call is made when they are
 /// out or when the engine next has work, whichever is later. Every output with the time

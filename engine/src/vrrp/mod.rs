@@ -26,7 +26,7 @@ pub mod receive;
 pub mod stats;
 pub mod track;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 
 use crate::config::model::{Config, Given, SyncGroup};
@@ -114,6 +114,11 @@ pub struct Engine {
     /// Every instance's next deadline, so a wake-up visits only the instances due.
     timers: BTreeSet<(Instant, usize)>,
     queued: Vec<Option<Instant>>,
+    /// Takeovers that fell due on an interface whose turn in that call was taken, by
+    /// lane, oldest first: out of `timers`, so a call does not read every one of them
+    /// again to skip it. Each is checked again when its turn comes (an advert may have
+    /// come meanwhile).
+    deferred: Vec<VecDeque<usize>>,
     /// Instances changed by the current call: their timers and notifies are settled at
     /// its end.
     touched: Vec<usize>,
@@ -167,6 +172,7 @@ impl Engine {
             out: Outbox::default(),
             timers: BTreeSet::new(),
             queued: Vec::new(),
+            deferred: Vec::new(),
             touched: Vec::new(),
             startup_until,
             started: now,
@@ -291,6 +297,7 @@ impl Engine {
         self.config = config;
         self.timers.clear();
         self.queued = vec![None; self.instances.len()];
+        self.deferred.clear();
         self.apply_trackers(now, true);
     }
 
@@ -391,25 +398,44 @@ impl Engine {
         // A master whose advert is the next thing it has to do and falls due within its
         // slack goes now too (`Instance::advert_slack`): 1,000 masters wake the loop a
         // few times a second, not 1,000.
+        // (instance, its lane)
+        let mut want_master: Vec<(usize, usize)> = Vec::new();
+        for lane in 0..self.deferred.len() {
+            while let Some(i) = self.deferred[lane].pop_front() {
+                let inst = &self.instances[i];
+                if inst.state == State::Backup && inst.deadline.is_some_and(|d| d <= now) {
+                    self.touch(i);
+                    want_master.push((i, lane));
+                    break;
+                }
+                // Heard from its master meanwhile, or no longer a backup: filed again.
+                self.touch(i);
+            }
+        }
         let due: Vec<(Instant, usize)> = self
             .timers
             .iter()
             .take_while(|(t, _)| *t <= now + instance::ADVERT_SLACK_MAX)
             .copied()
             .collect();
-        // (instance, its lane)
-        let mut want_master: Vec<(usize, usize)> = Vec::new();
         for (t, i) in due {
             let inst = &self.instances[i];
             if t > now && !(inst.deadline == Some(t) && inst.advert_due(now)) {
                 continue;
             }
             let takes_over = inst.state == State::Backup && inst.deadline.is_some_and(|d| d <= now);
-            if takes_over && want_master.iter().any(|&(_, lane)| lane == inst.lane) {
-                continue;
-            }
+            let lane = inst.lane;
             self.timers.remove(&(t, i));
             self.queued[i] = None;
+            if takes_over && want_master.iter().any(|&(w, l)| l == lane && w != i) {
+                if self.deferred.len() <= lane {
+                    self.deferred.resize_with(lane + 1, VecDeque::new);
+                }
+                if !self.deferred[lane].contains(&i) {
+                    self.deferred[lane].push_back(i);
+                }
+                continue;
+            }
             self.touch(i);
             self.out.enter(URGENT);
             let mut cx = Ctx {
@@ -421,7 +447,10 @@ impl Engine {
             };
             let inst = &mut self.instances[i];
             inst.master_timers(&mut cx);
-            if inst.state == State::Backup && inst.deadline.is_some_and(|d| d <= now) {
+            if inst.state == State::Backup
+                && inst.deadline.is_some_and(|d| d <= now)
+                && !want_master.iter().any(|&(w, _)| w == i)
+            {
                 want_master.push((i, inst.lane));
             }
         }
@@ -451,11 +480,17 @@ impl Engine {
         if self.stopped {
             return None;
         }
+        let deferred = self
+            .deferred
+            .iter()
+            .filter_map(|q| q.front())
+            .filter_map(|&i| self.instances[i].deadline);
         let t = self
             .timers
             .first()
             .map(|(t, _)| *t)
             .into_iter()
+            .chain(deferred)
             .chain(
                 self.scripts
                     .values()
