@@ -384,9 +384,9 @@ impl Engine {
             }
         }
         self.garp.flush(now, &mut self.out);
-        // One takeover a call on each interface: the others that fell due stay filed at
-        // their passed deadlines and are taken at the driver's next call, after this
-        // one's advert, addresses and GARPs are out. Each new master's advert timer then
+        // One takeover a call on each interface: the others that fell due wait in their
+        // interface's `deferred` queue and are taken at the driver's next calls, after
+        // this one's advert, addresses and GARPs are out. Each new master's advert timer then
         // starts when its own takeover is decided: keepalived takes a socket's expired
         // instances in one `vrrp_dispatcher_read_timeout()` pass, but
         // `vrrp_init_instance_sands()` reads the clock again for each, after the ones
@@ -398,6 +398,7 @@ impl Engine {
         // A master whose advert is the next thing it has to do and falls due within its
         // slack goes now too (`Instance::advert_slack`): 1,000 masters wake the loop a
         // few times a second, not 1,000.
+        //
         // (instance, its lane)
         let mut want_master: Vec<(usize, usize)> = Vec::new();
         for lane in 0..self.deferred.len() {
