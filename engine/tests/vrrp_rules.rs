@@ -1243,6 +1243,53 @@ fn a_takeover_left_for_a_later_call_yields_to_an_advert_heard_meanwhile() {
     );
 }
 
+// The first of the takeovers left for later hears from its master: the ones behind it
+// are still due, and the engine says so, rather than waiting for the first one's new
+// deadline.
+#[test]
+fn a_takeover_left_behind_one_that_heard_its_master_is_still_due() {
+    let mut text = String::new();
+    for v in 1..=3u8 {
+        text.push_str(&format!(
+            "vrrp_instance VI_{v} {{\n interface eth0\n virtual_router_id {v}\n priority 100\n \
+             advert_int 1\n skip_check_adv_addr\n virtual_ipaddress {{\n  10.1.0.{v}/16\n }}\n}}\n"
+        ));
+    }
+    let mut e = engine(&text, 1, Instant::ZERO);
+    let mut t = Instant::ZERO;
+    while t < secs(3.6) {
+        e.handle_timeout(t);
+        while e.poll_output().is_some() {}
+        t = e.poll_timeout().unwrap();
+    }
+    e.handle_timeout(secs(3.61));
+    let first: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
+    let taken: Vec<&str> = first
+        .iter()
+        .filter_map(|o| match o {
+            Output::StateChange {
+                instance,
+                to: State::Master,
+                ..
+            } => Some(instance.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(taken, ["VI_1"]);
+    // VI_2, first in line, hears its master; VI_3 is still due.
+    e.handle_input(secs(3.611), advert_input(2, 2, 200, 2, 100));
+    while e.poll_output().is_some() {}
+    let next = e.poll_timeout().unwrap();
+    assert!(next <= secs(3.611), "VI_3's takeover waits until {next}");
+    e.handle_timeout(secs(3.612));
+    let then: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
+    assert!(
+        then.iter().any(|o| matches!(o, Output::StateChange { instance, to: State::Master, .. } if instance == "VI_3")),
+        "VI_3 did not take over: {then:?}"
+    );
+    assert_eq!(e.instance("VI_2").unwrap().state, State::Backup);
+}
+
 /// Runs `e` as a driver does from `from` until `until`: each call's outputs are carried
 /// out one after the other at `cost` apiece, and the next call is made when they are
 /// out or when the engine next has work, whichever is later. Every output with the time

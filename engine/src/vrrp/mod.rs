@@ -115,10 +115,11 @@ pub struct Engine {
     timers: BTreeSet<(Instant, usize)>,
     queued: Vec<Option<Instant>>,
     /// Takeovers that fell due on an interface whose turn in that call was taken, by
-    /// lane, oldest first: out of `timers`, so a call does not read every one of them
-    /// again to skip it. Each is checked again when its turn comes (an advert may have
-    /// come meanwhile).
-    deferred: Vec<VecDeque<usize>>,
+    /// lane, oldest first, with the time of that call: out of `timers`, so a call does
+    /// not read every one of them again to skip it. Each is checked again when its turn
+    /// comes (an advert may have come meanwhile); a queue is due from when its first
+    /// entry was queued, whatever has happened to that one since.
+    deferred: Vec<VecDeque<(usize, Instant)>>,
     /// Instances changed by the current call: their timers and notifies are settled at
     /// its end.
     touched: Vec<usize>,
@@ -402,7 +403,7 @@ impl Engine {
         // (instance, its lane)
         let mut want_master: Vec<(usize, usize)> = Vec::new();
         for lane in 0..self.deferred.len() {
-            while let Some(i) = self.deferred[lane].pop_front() {
+            while let Some((i, _)) = self.deferred[lane].pop_front() {
                 let inst = &self.instances[i];
                 if inst.state == State::Backup && inst.deadline.is_some_and(|d| d <= now) {
                     self.touch(i);
@@ -432,8 +433,8 @@ impl Engine {
                 if self.deferred.len() <= lane {
                     self.deferred.resize_with(lane + 1, VecDeque::new);
                 }
-                if !self.deferred[lane].contains(&i) {
-                    self.deferred[lane].push_back(i);
+                if !self.deferred[lane].iter().any(|&(d, _)| d == i) {
+                    self.deferred[lane].push_back((i, now));
                 }
                 continue;
             }
@@ -484,8 +485,7 @@ impl Engine {
         let deferred = self
             .deferred
             .iter()
-            .filter_map(|q| q.front())
-            .filter_map(|&i| self.instances[i].deadline);
+            .filter_map(|q| q.front().map(|&(_, at)| at));
         let t = self
             .timers
             .first()
