@@ -808,18 +808,20 @@ pub struct Trackers {
     pub bfds: Vec<TrackRef>,
 }
 
+/// An instance's or a sync group's notify scripts. Each is boxed: most instances have
+/// none, and five unboxed [`Command`]s are 360 bytes an instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notifies {
-    pub notify_master: Option<Command>,
-    pub notify_backup: Option<Command>,
-    pub notify_fault: Option<Command>,
-    pub notify_stop: Option<Command>,
-    pub notify: Option<Command>,
+    pub notify_master: Option<Box<Command>>,
+    pub notify_backup: Option<Box<Command>>,
+    pub notify_fault: Option<Box<Command>>,
+    pub notify_stop: Option<Box<Command>>,
+    pub notify: Option<Box<Command>>,
 }
 
 impl Notifies {
     /// Every notify slot, for code that may clear one.
-    pub fn slots_mut(&mut self) -> [&mut Option<Command>; 5] {
+    pub fn slots_mut(&mut self) -> [&mut Option<Box<Command>>; 5] {
         [
             &mut self.notify_master,
             &mut self.notify_backup,
@@ -839,7 +841,7 @@ impl Notifies {
             &self.notify,
         ]
         .into_iter()
-        .flatten()
+        .filter_map(Option::as_deref)
     }
 }
 
@@ -963,7 +965,8 @@ pub struct VrrpInstance {
     pub vrf: Option<String>,
     pub v3_checksum_as_v2: bool,
     pub authentication: Option<Authentication>,
-    pub auth_hmac: Option<AuthHmac>,
+    /// Boxed, as [`VrrpInstance::use_vmac`] is.
+    pub auth_hmac: Option<Box<AuthHmac>>,
     pub trackers: Trackers,
     pub dont_track_primary: bool,
     pub nopreempt: bool,
@@ -971,7 +974,8 @@ pub struct VrrpInstance {
     pub accept: bool,
     pub strict_mode: bool,
     pub skip_check_adv_addr: bool,
-    pub use_vmac: Option<Vmac>,
+    /// Boxed: rarely set, and 104 bytes in every instance unboxed.
+    pub use_vmac: Option<Box<Vmac>>,
     pub use_vmac_addr: bool,
     pub vmac_xmit_base: bool,
     pub use_ipvlan: Option<Vec<String>>,
@@ -989,8 +993,9 @@ pub struct VrrpInstance {
     pub down_timer_adverts: u32,
     pub timer_expired_backup: Option<u8>,
     pub notifies: Notifies,
-    pub notify_deleted: Option<Option<Command>>,
-    pub notify_master_rx_lower_pri: Option<Command>,
+    /// Boxed, as [`Notifies`]' scripts are.
+    pub notify_deleted: Option<Option<Box<Command>>>,
+    pub notify_master_rx_lower_pri: Option<Box<Command>>,
     pub notify_priority_changes: bool,
     pub smtp_alert: bool,
     pub promote_secondaries: bool,

@@ -433,10 +433,10 @@ pub(crate) mod tests {
     fn notification_control_follows_enable_traps_and_vmac_is_the_vrrp_mac() {
         let mut cfg = reference_config();
         cfg.global.enable_traps = false;
-        cfg.instances[0].use_vmac = Some(crate::config::model::Vmac {
+        cfg.instances[0].use_vmac = Some(Box::new(crate::config::model::Vmac {
             name: Some("vrrp.51".into()),
             ..Default::default()
-        });
+        }));
         let mut tree = MibTree::new();
         add(
             &mut tree,

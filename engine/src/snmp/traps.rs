@@ -465,10 +465,10 @@ mod tests {
             ".1.3.6.1.2.1.68.1.6.2.51 = INTEGER: 2"
         );
         // With a VMAC the VMAC's own ifIndex, where the tables use the base's.
-        cfg.instances[0].use_vmac = Some(crate::config::model::Vmac {
+        cfg.instances[0].use_vmac = Some(Box::new(crate::config::model::Vmac {
             name: Some("vrrp.51".into()),
             ..Default::default()
-        });
+        }));
         let mut host = host;
         host.insert(
             "vrrp.51".into(),

@@ -664,7 +664,7 @@ impl Engine {
                     notify::master_rx_lower_pri(
                         cx.out,
                         inst.name(),
-                        cmd.as_ref(),
+                        cmd.as_deref(),
                         inst.effective_priority,
                         fifo,
                     );
@@ -993,7 +993,7 @@ impl Engine {
                         cx.out.push_back(Output::Notify {
                             instance: inst.name().to_string(),
                             kind,
-                            command: c.clone(),
+                            command: crate::config::model::Command::clone(c),
                         });
                     }
                     notify::state_change(

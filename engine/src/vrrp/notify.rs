@@ -75,10 +75,10 @@ pub fn state_change(
 ) {
     let (ty, name) = who.words();
     let specific = match kind {
-        NotifyKind::Master => notifies.notify_master.as_ref(),
-        NotifyKind::Backup => notifies.notify_backup.as_ref(),
-        NotifyKind::Fault => notifies.notify_fault.as_ref(),
-        NotifyKind::Stop => notifies.notify_stop.as_ref(),
+        NotifyKind::Master => notifies.notify_master.as_deref(),
+        NotifyKind::Backup => notifies.notify_backup.as_deref(),
+        NotifyKind::Fault => notifies.notify_fault.as_deref(),
+        NotifyKind::Stop => notifies.notify_stop.as_deref(),
         _ => None,
     };
     if let Some(c) = specific {
@@ -89,7 +89,7 @@ pub fn state_change(
         });
     }
     if let Some(c) = &notifies.notify {
-        let mut command = c.clone();
+        let mut command = Command::clone(c);
         command.argv.extend([
             ty.to_string(),
             name.to_string(),

@@ -513,25 +513,26 @@ fn each_script(
         let owner = format!("vrrp_script {}", s.name);
         f(&owner, Kind::Track(&s.name), VRRP, &mut s.script);
     }
+    // The VRRP notify scripts are boxed in the configuration: `f` sees each unboxed.
+    let mut notify = |owner: &str, slot: &mut Option<Box<Command>>| {
+        let mut command = slot.take().map(|c| *c);
+        f(owner, Kind::Notify, VRRP, &mut command);
+        *slot = command.map(Box::new);
+    };
     for i in &mut cfg.instances {
         let owner = format!("vrrp_instance {}", i.name);
         for slot in i.notifies.slots_mut() {
-            f(&owner, Kind::Notify, VRRP, slot);
+            notify(&owner, slot);
         }
-        f(
-            &owner,
-            Kind::Notify,
-            VRRP,
-            &mut i.notify_master_rx_lower_pri,
-        );
+        notify(&owner, &mut i.notify_master_rx_lower_pri);
         if let Some(slot) = &mut i.notify_deleted {
-            f(&owner, Kind::Notify, VRRP, slot);
+            notify(&owner, slot);
         }
     }
     for g in &mut cfg.sync_groups {
         let owner = format!("vrrp_sync_group {}", g.name);
         for slot in g.notifies.slots_mut() {
-            f(&owner, Kind::Notify, VRRP, slot);
+            notify(&owner, slot);
         }
     }
     for vs in &mut cfg.virtual_servers {

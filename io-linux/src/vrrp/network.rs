@@ -651,6 +651,11 @@ impl Network {
         if add {
             let items = self.installed.entry(instance.to_string()).or_default();
             if !items.contains(&what) {
+                // Most instances hold one address: a first push of its own size, not
+                // the four a `Vec` starts with (900 bytes a master of 1,000).
+                if items.capacity() == 0 {
+                    items.reserve_exact(1);
+                }
                 items.push(what.clone());
             }
         } else {

@@ -293,7 +293,7 @@ fn keyword(
                     p.warn(s, t.col, format!("ignoring unknown use_vmac option '{w}'"));
                 }
             }
-            vi.use_vmac = Some(v);
+            vi.use_vmac = Some(Box::new(v));
         }
         kw::USE_VMAC_ADDR => vi.use_vmac_addr = p.flag(s),
         kw::VMAC_XMIT_BASE => vi.vmac_xmit_base = p.flag(s),
@@ -371,19 +371,21 @@ fn keyword(
             "'thread_timer_expired' was renamed: please replace it with 'timer_expired_backup'"
                 .into(),
         ),
-        kw::NOTIFY_MASTER => vi.notifies.notify_master = p.command(s),
-        kw::NOTIFY_BACKUP => vi.notifies.notify_backup = p.command(s),
-        kw::NOTIFY_FAULT => vi.notifies.notify_fault = p.command(s),
-        kw::NOTIFY_STOP => vi.notifies.notify_stop = p.command(s),
-        kw::NOTIFY => vi.notifies.notify = p.command(s),
+        kw::NOTIFY_MASTER => vi.notifies.notify_master = p.command(s).map(Box::new),
+        kw::NOTIFY_BACKUP => vi.notifies.notify_backup = p.command(s).map(Box::new),
+        kw::NOTIFY_FAULT => vi.notifies.notify_fault = p.command(s).map(Box::new),
+        kw::NOTIFY_STOP => vi.notifies.notify_stop = p.command(s).map(Box::new),
+        kw::NOTIFY => vi.notifies.notify = p.command(s).map(Box::new),
         kw::NOTIFY_DELETED => {
             vi.notify_deleted = Some(if s.args.is_empty() {
                 None
             } else {
-                p.command(s)
+                p.command(s).map(Box::new)
             })
         }
-        kw::NOTIFY_MASTER_RX_LOWER_PRI => vi.notify_master_rx_lower_pri = p.command(s),
+        kw::NOTIFY_MASTER_RX_LOWER_PRI => {
+            vi.notify_master_rx_lower_pri = p.command(s).map(Box::new)
+        }
         kw::NOTIFY_PRIORITY_CHANGES => set!(
             Given::NotifyPriorityChanges,
             vi.notify_priority_changes,
@@ -517,7 +519,7 @@ fn auth_hmac(p: &mut Parser<'_>, st: &Stmt, vi: &mut VrrpInstance) {
             "auth_hmac needs at least one 'key'".into(),
         );
     }
-    vi.auth_hmac = Some(h);
+    vi.auth_hmac = Some(Box::new(h));
 }
 
 pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
@@ -549,11 +551,11 @@ pub fn sync_group(p: &mut Parser<'_>, st: &Stmt, cfg: &mut Config) {
             let refs = track_bfd_refs(p, &s, &g.name, &cfg.tracked_bfds);
             g.trackers.bfds.extend(refs);
         }
-        kw::NOTIFY_MASTER => g.notifies.notify_master = p.command(&s),
-        kw::NOTIFY_BACKUP => g.notifies.notify_backup = p.command(&s),
-        kw::NOTIFY_FAULT => g.notifies.notify_fault = p.command(&s),
-        kw::NOTIFY_STOP => g.notifies.notify_stop = p.command(&s),
-        kw::NOTIFY => g.notifies.notify = p.command(&s),
+        kw::NOTIFY_MASTER => g.notifies.notify_master = p.command(&s).map(Box::new),
+        kw::NOTIFY_BACKUP => g.notifies.notify_backup = p.command(&s).map(Box::new),
+        kw::NOTIFY_FAULT => g.notifies.notify_fault = p.command(&s).map(Box::new),
+        kw::NOTIFY_STOP => g.notifies.notify_stop = p.command(&s).map(Box::new),
+        kw::NOTIFY => g.notifies.notify = p.command(&s).map(Box::new),
         kw::SMTP_ALERT => g.smtp_alert = Some(p.flag(&s)),
         // vrrp_gglobal_tracking_handler(): the old name of sync_group_tracking_weight,
         // whatever word follows it.
