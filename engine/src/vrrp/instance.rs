@@ -917,3 +917,36 @@ fn advert_vips(cfg: &VrrpInstance, family: Family) -> VipList {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Notifies;
+    use std::mem::size_of;
+
+    /// The engine holds one [`Instance`], its configuration inside, for each
+    /// `vrrp_instance`: 1,000 instances cost 1,000 times these sizes before anything they
+    /// point to. Rarely set parts of the configuration (notify scripts, `use_vmac`,
+    /// `auth_hmac`) are boxed to keep them out of the common case.
+    #[test]
+    fn an_instance_and_its_configuration_stay_within_their_sizes() {
+        let (config, instance, notifies) = (
+            size_of::<VrrpInstance>(),
+            size_of::<Instance>(),
+            size_of::<Notifies>(),
+        );
+        let advice = "box a rarely set new field, or raise the bound if every instance needs it";
+        assert!(
+            notifies <= 40,
+            "five notify slots take {notifies} bytes: {advice}"
+        );
+        assert!(
+            config <= 700,
+            "an instance's configuration takes {config} bytes: {advice}"
+        );
+        assert!(
+            instance <= 1_344,
+            "an instance takes {instance} bytes: {advice}"
+        );
+    }
+}

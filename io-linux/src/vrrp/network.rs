@@ -652,7 +652,7 @@ impl Network {
             let items = self.installed.entry(instance.to_string()).or_default();
             if !items.contains(&what) {
                 // Most instances hold one address: a first push of its own size, not
-                // the four a `Vec` starts with (900 bytes a master of 1,000).
+                // the four a `Vec` starts with (about 900 bytes an instance).
                 if items.capacity() == 0 {
                     items.reserve_exact(1);
                 }
