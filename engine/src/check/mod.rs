@@ -71,6 +71,8 @@ pub const SMTP_DEFAULT_HELO: &str = "smtpchecker.keepalived.org";
 /// failed: a prober that loses a probe must not freeze its checker. Covers MISC_CHECK's
 /// SIGTERM→SIGKILL 2 s.
 pub const PROBE_GRACE_US: u64 = 5 * SECOND;
+/// The output queue's capacity kept once it is drained ([`CheckEngine::poll_output`]).
+const OUT_KEPT: usize = 64;
 /// Most services one `virtual_server_group` range expands to; keepalived has no limit,
 /// but an IPv6 range of 65 536 addresses per entry is already absurd.
 pub const MAX_RANGE_EXPANSION: u128 = 65_536;
@@ -290,7 +292,14 @@ impl CheckEngine {
     }
 
     pub fn poll_output(&mut self) -> Option<CheckOutput> {
-        self.out.pop_front()
+        let out = self.out.pop_front();
+        if out.is_none() && self.out.capacity() > OUT_KEPT {
+            // A start or reload queues an IPVS command a real server: at 5,000 the
+            // queue's 8,192 slots are 1.9 MB, the checker's largest allocation, held for
+            // its life unless given back once it is drained.
+            self.out.shrink_to(OUT_KEPT);
+        }
+        out
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -416,5 +425,39 @@ impl CheckEngine {
         self.fwmark_ranges.clear();
         self.timers.clear();
         self.stopped = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+
+    #[test]
+    fn the_output_queue_gives_back_a_start_burst_once_drained() {
+        let mut conf = String::new();
+        for v in 0..4 {
+            conf.push_str(&format!(
+                "virtual_server 10.0.0.{} 80 {{\n  lb_kind NAT\n  protocol TCP\n",
+                v + 1
+            ));
+            for r in 0..250 {
+                conf.push_str(&format!(
+                    "  real_server 10.1.{v}.{} 80 {{\n    TCP_CHECK {{\n    }}\n  }}\n",
+                    r + 1
+                ));
+            }
+            conf.push_str("}\n");
+        }
+        let config = parse_str(&conf, &Default::default()).config;
+        let mut engine = CheckEngine::new(config, Instant::ZERO, 1);
+        let burst = engine.out.len();
+        assert!(burst >= 1_000, "the start queued {burst} outputs");
+        while engine.poll_output().is_some() {}
+        assert!(
+            engine.out.capacity() <= OUT_KEPT,
+            "a drained queue holds {} slots",
+            engine.out.capacity()
+        );
     }
 }
