@@ -536,14 +536,7 @@ mod tests {
             "vrrp_instance WATCHED {\n interface eth0\n virtual_router_id 50\n priority 100\n \
              advert_int 1\n virtual_ipaddress {\n  10.0.0.100/24\n }\n}\n",
         );
-        for k in 0..100u32 {
-            text.push_str(&format!(
-                "vrrp_instance OTHER_{k} {{\n interface eth1\n virtual_router_id {}\n \
-                 priority 99\n advert_int 1\n virtual_ipaddress {{\n  10.1.0.{}/16\n }}\n}}\n",
-                k + 51,
-                k + 1
-            ));
-        }
+        text.push_str(&others(100, 51));
         let mut engine = engine_for(&text);
         let (seen, _) = run_slowly(&mut engine, 5_000_000, 1_000, VecDeque::new());
         let advert = seen
@@ -570,6 +563,20 @@ mod tests {
         assert_eq!(masters(&seen).len(), 101, "every instance took over");
     }
 
+    /// `count` instances OTHER_0… on eth1 at priority 99, their VRIDs from `first_vrid`.
+    fn others(count: u32, first_vrid: u32) -> String {
+        (0..count)
+            .map(|k| {
+                format!(
+                    "vrrp_instance OTHER_{k} {{\n interface eth1\n virtual_router_id {}\n \
+                     priority 99\n advert_int 1\n virtual_ipaddress {{\n  10.1.0.{}/16\n }}\n}}\n",
+                    first_vrid + k,
+                    k + 1
+                )
+            })
+            .collect()
+    }
+
     /// How late the loop was told it woke, each time.
     fn lates(seen: &[Seen]) -> Vec<u64> {
         seen.iter()
@@ -587,15 +594,7 @@ mod tests {
     // loop was busy still is one.
     #[test]
     fn takeovers_left_for_the_next_call_are_not_late_wake_ups_but_a_busy_loop_is() {
-        let mut text = String::new();
-        for k in 0..50u32 {
-            text.push_str(&format!(
-                "vrrp_instance OTHER_{k} {{\n interface eth1\n virtual_router_id {}\n \
-                 priority 99\n advert_int 1\n virtual_ipaddress {{\n  10.1.0.{}/16\n }}\n}}\n",
-                k + 1,
-                k + 1
-            ));
-        }
+        let mut text = others(50, 1);
         let mut engine = engine_for(&text);
         let (seen, _) = run_slowly(&mut engine, 5_000_000, 100, VecDeque::new());
         assert_eq!(masters(&seen).len(), 50, "every instance took over");

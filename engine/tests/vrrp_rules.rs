@@ -1190,20 +1190,7 @@ fn masters_that_took_over_together_keep_the_spread_of_their_takeovers() {
 // keepalived reads its socket before its timers.
 #[test]
 fn a_takeover_left_for_a_later_call_yields_to_an_advert_heard_meanwhile() {
-    let mut text = String::new();
-    for v in 1..=3u8 {
-        text.push_str(&format!(
-            "vrrp_instance VI_{v} {{\n interface eth0\n virtual_router_id {v}\n priority 100\n \
-             advert_int 1\n skip_check_adv_addr\n virtual_ipaddress {{\n  10.1.0.{v}/16\n }}\n}}\n"
-        ));
-    }
-    let mut e = engine(&text, 1, Instant::ZERO);
-    let mut t = Instant::ZERO;
-    while t < secs(3.6) {
-        e.handle_timeout(t);
-        while e.poll_output().is_some() {}
-        t = e.poll_timeout().unwrap();
-    }
+    let mut e = three_backups_about_to_fall_due();
     // All three fall due together; one interface, so one takes over this call.
     e.handle_timeout(secs(3.61));
     let first: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
@@ -1221,17 +1208,7 @@ fn a_takeover_left_for_a_later_call_yields_to_an_advert_heard_meanwhile() {
         rest.extend(std::iter::from_fn(|| e.poll_output()));
         t = e.poll_timeout().unwrap().max(t + us(100));
     }
-    let masters: Vec<&str> = rest
-        .iter()
-        .filter_map(|o| match o {
-            Output::StateChange {
-                instance,
-                to: State::Master,
-                ..
-            } => Some(instance.as_str()),
-            _ => None,
-        })
-        .collect();
+    let masters = entered_master(&rest);
     assert_eq!(masters.len(), 1, "{masters:?}");
     assert_ne!(masters[0], "VI_3", "VI_3 took over from a live master");
     let vi3 = e.instance("VI_3").unwrap();
@@ -1248,33 +1225,10 @@ fn a_takeover_left_for_a_later_call_yields_to_an_advert_heard_meanwhile() {
 // deadline.
 #[test]
 fn a_takeover_left_behind_one_that_heard_its_master_is_still_due() {
-    let mut text = String::new();
-    for v in 1..=3u8 {
-        text.push_str(&format!(
-            "vrrp_instance VI_{v} {{\n interface eth0\n virtual_router_id {v}\n priority 100\n \
-             advert_int 1\n skip_check_adv_addr\n virtual_ipaddress {{\n  10.1.0.{v}/16\n }}\n}}\n"
-        ));
-    }
-    let mut e = engine(&text, 1, Instant::ZERO);
-    let mut t = Instant::ZERO;
-    while t < secs(3.6) {
-        e.handle_timeout(t);
-        while e.poll_output().is_some() {}
-        t = e.poll_timeout().unwrap();
-    }
+    let mut e = three_backups_about_to_fall_due();
     e.handle_timeout(secs(3.61));
     let first: Vec<Output> = std::iter::from_fn(|| e.poll_output()).collect();
-    let taken: Vec<&str> = first
-        .iter()
-        .filter_map(|o| match o {
-            Output::StateChange {
-                instance,
-                to: State::Master,
-                ..
-            } => Some(instance.as_str()),
-            _ => None,
-        })
-        .collect();
+    let taken = entered_master(&first);
     assert_eq!(taken, ["VI_1"]);
     // VI_2, first in line, hears its master; VI_3 is still due.
     e.handle_input(secs(3.611), advert_input(2, 2, 200, 2, 100));
@@ -1314,6 +1268,41 @@ fn drive(
         }
     }
     out
+}
+
+/// Three backups on one interface (VI_1 to VI_3, VRIDs 1 to 3) whose master-down timers
+/// all fall due at 3.609 s, run up to 3.6 s.
+fn three_backups_about_to_fall_due() -> keepalived_engine::vrrp::Engine {
+    let mut text = String::new();
+    for v in 1..=3u8 {
+        text.push_str(&format!(
+            "vrrp_instance VI_{v} {{\n interface eth0\n virtual_router_id {v}\n priority 100\n \
+             advert_int 1\n skip_check_adv_addr\n virtual_ipaddress {{\n  10.1.0.{v}/16\n }}\n}}\n"
+        ));
+    }
+    let mut e = engine(&text, 1, Instant::ZERO);
+    let mut t = Instant::ZERO;
+    while t < secs(3.6) {
+        e.handle_timeout(t);
+        while e.poll_output().is_some() {}
+        t = e.poll_timeout().unwrap();
+    }
+    e
+}
+
+/// The instances of `outputs` entering MASTER, in order.
+fn entered_master(outputs: &[Output]) -> Vec<&str> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::StateChange {
+                instance,
+                to: State::Master,
+                ..
+            } => Some(instance.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// How many of `outputs` are an instance entering MASTER.

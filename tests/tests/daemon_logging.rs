@@ -234,10 +234,6 @@ fn syslog_lines_are_keepalived_lines_at_their_severity() {
     );
 }
 
-/// `--log-format json` writes one JSON object a console line, with the fields; and when
-/// stderr is the journal (`JOURNAL_STREAM` names it), the lines go to journald's native
-/// socket (a socket of this test's in a private `/run/systemd`) with the fields as
-/// journal fields, and neither to stderr nor to syslog.
 // Without -D keepalived words a takeover in one line: the timeout's own line is a
 // LOG_DETAIL_BIT one (`vrrp_dispatcher_read_timeout()`), as are the GARP lines.
 #[test]
@@ -265,6 +261,10 @@ fn without_detail_a_takeover_is_one_line() {
     }
 }
 
+/// `--log-format json` writes one JSON object a console line, with the fields; and when
+/// stderr is the journal (`JOURNAL_STREAM` names it), the lines go to journald's native
+/// socket (a socket of this test's in a private `/run/systemd`) with the fields as
+/// journal fields, and neither to stderr nor to syslog.
 #[test]
 fn json_lines_and_native_journal_entries_keep_the_fields() {
     let test = "json_lines_and_native_journal_entries_keep_the_fields";

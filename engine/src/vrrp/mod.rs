@@ -492,15 +492,20 @@ impl Engine {
             .map(|(t, _)| *t)
             .into_iter()
             .chain(deferred)
-            .chain(
-                self.scripts
-                    .values()
-                    .filter(|s| s.cfg.script.is_some())
-                    .map(|s| s.next_run),
-            )
-            .chain(self.garp.deadline())
+            .chain(self.script_and_garp_deadlines())
             .min()?;
         Some(t.max(self.startup_until))
+    }
+
+    /// When the next run of each `vrrp_script` and the GARP pacer's next send are due:
+    /// the timers [`Engine::poll_timeout`] and [`Engine::poll_timeout_after`] add to the
+    /// instances'.
+    fn script_and_garp_deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.scripts
+            .values()
+            .filter(|s| s.cfg.script.is_some())
+            .map(|s| s.next_run)
+            .chain(self.garp.deadline())
     }
 
     /// The earliest moment after `after` that `handle_timeout` has work for. A driver
@@ -517,13 +522,7 @@ impl Engine {
             .map(|(t, _)| *t)
             .find(|t| *t > after)
             .into_iter()
-            .chain(
-                self.scripts
-                    .values()
-                    .filter(|s| s.cfg.script.is_some())
-                    .map(|s| s.next_run),
-            )
-            .chain(self.garp.deadline())
+            .chain(self.script_and_garp_deadlines())
             .filter(|t| *t > after)
             .min()?;
         Some(t.max(self.startup_until))
