@@ -44,18 +44,24 @@ impl RawV4 {
         set_recv_buffer(self.fd.get_ref().as_raw_fd(), bytes)
     }
 
-    /// One datagram, IP header included, if the runtime has seen one arrive, and how
-    /// long it waited for us since the kernel received it.
-    pub fn poll_recv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, Option<Duration>)>> {
+    /// The datagrams the socket holds, IP headers included, up to [`BATCH`] of them, into
+    /// `batch`, once the runtime has seen one arrive: one recvmmsg for a burst, where
+    /// a recvmsg a datagram would cost a system call each and one more to find the
+    /// socket empty. Fewer than [`BATCH`] means the socket was empty, so the readiness
+    /// is cleared without that last call; a datagram arriving after it is a new edge
+    /// the runtime wakes on.
+    pub fn poll_recv_batch(&self, cx: &mut Context<'_>, batch: &mut Batch) -> Poll<io::Result<()>> {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
-            let r = guard.try_io(|fd| recv_msg(fd.get_ref(), buf, None));
-            if let Ok(r) = r {
-                return Poll::Ready(r.map(|(n, a)| (n, a.waited)));
+            match guard.try_io(|fd| batch.read(fd.get_ref())) {
+                Ok(Ok(n)) => {
+                    if n < BATCH {
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
             }
         }
     }
@@ -170,14 +176,104 @@ struct Ancillary {
     waited: Option<Duration>,
 }
 
+/// The most datagrams [`RawV4::poll_recv_batch`] reads in one call.
+pub const BATCH: usize = 8;
+
+/// The longest datagram read whole: a jumbo frame's. A longer one is read cut short, and
+/// the engine rejects it on its length, as keepalived rejects one longer than its
+/// receive buffer (the largest MTU of its interfaces, `alloc_vrrp_buffer()`).
+pub const DATAGRAM_MAX: usize = 9216;
+
+/// Room for the control messages of one datagram; u64s, as cmsghdr must be aligned.
+type Control = [u64; 32];
+
+/// Buffers for up to [`BATCH`] datagrams and their control messages, and what the last
+/// read put in them.
+pub struct Batch {
+    bufs: Vec<u8>,
+    controls: [Control; BATCH],
+    /// Each datagram's length and how long it waited, for the last read.
+    got: Vec<(usize, Option<Duration>)>,
+}
+
+impl Default for Batch {
+    fn default() -> Batch {
+        Batch {
+            bufs: vec![0; BATCH * DATAGRAM_MAX],
+            controls: [[0; 32]; BATCH],
+            got: Vec::with_capacity(BATCH),
+        }
+    }
+}
+
+impl Batch {
+    /// The datagrams the last read took, each with how long it waited for us since the
+    /// kernel received it.
+    pub fn datagrams(&self) -> impl Iterator<Item = (&[u8], Option<Duration>)> + '_ {
+        self.bufs
+            .chunks(DATAGRAM_MAX)
+            .zip(&self.got)
+            .map(|(buf, &(len, waited))| (&buf[..len], waited))
+    }
+
+    /// The first buffer, for a socket read a datagram at a time.
+    pub fn first_mut(&mut self) -> &mut [u8] {
+        &mut self.bufs[..DATAGRAM_MAX]
+    }
+
+    /// One recvmmsg of whatever `socket` holds, up to [`BATCH`] datagrams; how many.
+    fn read(&mut self, socket: &Socket) -> io::Result<usize> {
+        self.got.clear();
+        let mut bufs = self.bufs.chunks_mut(DATAGRAM_MAX);
+        let mut iovs: [libc::iovec; BATCH] = std::array::from_fn(|_| {
+            let b = bufs.next().unwrap_or_default();
+            libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len(),
+            }
+        });
+        let mut controls = self.controls.iter_mut();
+        let mut msgs: [libc::mmsghdr; BATCH] = std::array::from_fn(|i| {
+            // SAFETY: a zeroed mmsghdr is valid; the pointers set outlive the call.
+            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            m.msg_hdr.msg_iov = &mut iovs[i];
+            m.msg_hdr.msg_iovlen = 1;
+            if let Some(control) = controls.next() {
+                m.msg_hdr.msg_control = control.as_mut_ptr().cast();
+                m.msg_hdr.msg_controllen = std::mem::size_of::<Control>();
+            }
+            m
+        });
+        // SAFETY: `msgs` holds BATCH headers pointing at live buffers of the stated sizes.
+        let n = unsafe {
+            libc::recvmmsg(
+                socket.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                BATCH as u32,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let now = SystemTime::now();
+        for m in &msgs[..n as usize] {
+            // SAFETY: recvmmsg filled in this header's control messages.
+            let a = unsafe { ancillary(&m.msg_hdr, now) };
+            self.got.push((m.msg_len as usize, a.waited));
+        }
+        Ok(n as usize)
+    }
+}
+
 /// One datagram into `buf`, its sender into `from` if given, and its control messages.
 fn recv_msg(
     socket: &Socket,
     buf: &mut [u8],
     from: Option<&mut libc::sockaddr_in6>,
 ) -> io::Result<(usize, Ancillary)> {
-    // u64s: control messages must be aligned for cmsghdr.
-    let mut cmsg = [0u64; 32];
+    let mut control: Control = [0; 32];
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -190,17 +286,28 @@ fn recv_msg(
     }
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cmsg);
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
     // SAFETY: msg points at live buffers of the stated sizes.
     let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
+    // SAFETY: recvmsg filled in the control messages.
+    let a = unsafe { ancillary(&msg, SystemTime::now()) };
+    Ok((n as usize, a))
+}
+
+/// What the control messages of a datagram recvmsg or recvmmsg read say, `now` being
+/// when it was read.
+///
+/// # Safety
+/// `msg` must be a header the kernel filled in, its control buffer still live.
+unsafe fn ancillary(msg: &libc::msghdr, now: SystemTime) -> Ancillary {
     let mut a = Ancillary::default();
-    // SAFETY: walking the control messages recvmsg wrote, with the libc macros.
+    // SAFETY: walking the control messages the kernel wrote, with the libc macros.
     unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        let mut c = libc::CMSG_FIRSTHDR(msg);
         while !c.is_null() {
             let data = libc::CMSG_DATA(c);
             match ((*c).cmsg_level, (*c).cmsg_type) {
@@ -214,14 +321,14 @@ fn recv_msg(
                 }
                 (libc::SOL_SOCKET, SO_TIMESTAMPNS) => {
                     let t: libc::timespec = std::ptr::read_unaligned(data.cast());
-                    a.waited = waited_since(t, SystemTime::now());
+                    a.waited = waited_since(t, now);
                 }
                 _ => {}
             }
-            c = libc::CMSG_NXTHDR(&msg, c);
+            c = libc::CMSG_NXTHDR(msg, c);
         }
     }
-    Ok((n as usize, a))
+    a
 }
 
 /// How long ago, by `now` on the same wall clock, the kernel stamped a datagram; `None`
@@ -309,16 +416,13 @@ impl RawV6 {
         Ok(RawV6 { fd, ifindex })
     }
 
-    fn recv_once(&self) -> io::Result<Received6> {
-        let mut buf = vec![0u8; 65536];
+    /// One datagram read into `buf`; the engine keeps a copy of its payload.
+    fn recv_once(&self, buf: &mut [u8]) -> io::Result<Received6> {
         // SAFETY: a zeroed sockaddr_in6 is a valid (unspecified) address.
         let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-        let (n, a) = recv_msg(self.fd.get_ref(), &mut buf, Some(&mut from))?;
-        buf.truncate(n);
-        // The engine keeps the payload; not the 64 KiB it was read into.
-        buf.shrink_to_fit();
+        let (n, a) = recv_msg(self.fd.get_ref(), buf, Some(&mut from))?;
         Ok(Received6 {
-            payload: buf,
+            payload: buf[..n].to_vec(),
             src: std::net::Ipv6Addr::from(from.sin6_addr.s6_addr),
             dst: a.dst6,
             hop_limit: a.hop_limit,
@@ -331,11 +435,11 @@ impl RawV6 {
         set_recv_buffer(self.fd.get_ref().as_raw_fd(), bytes)
     }
 
-    /// One datagram if the runtime has seen one arrive.
-    pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<io::Result<Received6>> {
+    /// One datagram, read into `buf`, if the runtime has seen one arrive.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<Received6>> {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
-            if let Ok(r) = guard.try_io(|_| self.recv_once()) {
+            if let Ok(r) = guard.try_io(|_| self.recv_once(buf)) {
                 return Poll::Ready(r);
             }
         }

@@ -3,11 +3,11 @@
 //! when the kernel received each packet, and the AF_PACKET socket gratuitous ARPs and
 //! neighbour advertisements go out on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -20,7 +20,7 @@ use tracing::{debug, warn};
 
 use keepalived_driver::EngineClock;
 
-use super::raw::{interface_mtu, PacketSender, RawV4, RawV6, Received6};
+use super::raw::{interface_mtu, Batch, PacketSender, RawV4, RawV6, Received6};
 
 /// One raw socket: IPv4 (IP header ours) or IPv6 (header the kernel's).
 enum Sock {
@@ -60,8 +60,10 @@ pub(crate) struct Sockets {
     group6: Ipv6Addr,
     /// The engine's clock, to date each packet from when the kernel received it.
     clock: EngineClock,
-    /// Where a received IPv4 datagram is read into.
-    buf: Vec<u8>,
+    /// Where received datagrams are read into.
+    batch: Batch,
+    /// Packets read in the last batch and not yet handed out, in the order they came.
+    pending: VecDeque<(Instant, Input)>,
     /// The socket [`Sockets::poll_packet`] asks first, so that one busy interface cannot
     /// keep the others waiting.
     turn: usize,
@@ -80,7 +82,8 @@ impl Sockets {
             group4: keepalived_engine::wire::MCAST_GROUP4,
             group6: keepalived_engine::wire::MCAST_GROUP6,
             clock,
-            buf: vec![0; 65536],
+            batch: Batch::default(),
+            pending: VecDeque::new(),
             turn: 0,
             streak: 0,
             frames: PacketSender::open().map_err(|e| format!("AF_PACKET socket: {e}"))?,
@@ -226,8 +229,12 @@ impl Sockets {
         std::future::poll_fn(move |cx| self.poll_packet(cx))
     }
 
-    /// A packet from whichever socket has one, each socket asked first in turn.
+    /// The next packet of the last batch read or, when that is used up, from whichever
+    /// socket has one, each socket asked first in turn.
     fn poll_packet(&mut self, cx: &mut Context<'_>) -> Poll<(Instant, Input)> {
+        if let Some(packet) = self.pending.pop_front() {
+            return Poll::Ready(packet);
+        }
         let n = self.by_key.len();
         let start = self.turn.min(n);
         let in_turn = self.by_key.iter().enumerate().skip(start);
@@ -239,16 +246,24 @@ impl Sockets {
             // socket is left either with a packet taken or with the waker registered.
             let mut unread = true;
             for _ in 0..UNUSABLE_READS {
-                match sock.poll_input(cx, interface, &mut self.buf) {
+                let read = sock.poll_read(
+                    cx,
+                    interface,
+                    &mut self.batch,
+                    &self.clock,
+                    &mut self.pending,
+                );
+                match read {
                     Poll::Pending => {
                         unread = false;
                         break;
                     }
-                    Poll::Ready(Ok((Some(input), waited))) => {
-                        self.turn = (k + 1) % n;
-                        return Poll::Ready((arrival(self.clock.now(), waited), input));
+                    Poll::Ready(Ok(())) => {
+                        if let Some(packet) = self.pending.pop_front() {
+                            self.turn = (k + 1) % n;
+                            return Poll::Ready(packet);
+                        }
                     }
-                    Poll::Ready(Ok((None, _))) => {}
                     Poll::Ready(Err(e)) => debug!(%interface, "receiving: {e}"),
                 }
             }
@@ -330,23 +345,32 @@ impl Sock {
         }
     }
 
-    /// One datagram as the engine's input (`None` for one that cannot be), if the runtime
-    /// has seen one arrive, and how long it waited to be read.
-    fn poll_input(
+    /// What the socket holds, once the runtime has seen a datagram arrive: a batch of
+    /// IPv4 datagrams or one IPv6 packet, onto `out` as engine inputs, each dated from
+    /// when it arrived (one that cannot be an input, a runt, is read and left out).
+    fn poll_read(
         &self,
         cx: &mut Context<'_>,
         interface: &str,
-        buf: &mut [u8],
-    ) -> Poll<std::io::Result<(Option<Input>, Option<Duration>)>> {
+        batch: &mut Batch,
+        clock: &EngineClock,
+        out: &mut VecDeque<(Instant, Input)>,
+    ) -> Poll<std::io::Result<()>> {
         match self {
-            Sock::V4(s) => s
-                .poll_recv(cx, buf)
-                .map_ok(|(len, waited)| (v4_input(interface, &buf[..len]), waited)),
-            Sock::V6(s) => s.poll_recv(cx).map_ok(|r| {
-                let waited = r.waited;
-                (v6_input(interface, r), waited)
-            }),
+            Sock::V4(s) => {
+                ready!(s.poll_recv_batch(cx, batch))?;
+                let now = clock.now();
+                out.extend(batch.datagrams().filter_map(|(bytes, waited)| {
+                    Some((arrival(now, waited), v4_input(interface, bytes)?))
+                }));
+            }
+            Sock::V6(s) => {
+                let r = ready!(s.poll_recv(cx, batch.first_mut()))?;
+                let at = arrival(clock.now(), r.waited);
+                out.extend(v6_input(interface, r).map(|input| (at, input)));
+            }
         }
+        Poll::Ready(Ok(()))
     }
 }
 
