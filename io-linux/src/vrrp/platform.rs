@@ -245,18 +245,23 @@ impl Platform for LinuxPlatform {
         self.clock.sleep(d)
     }
 
-    async fn next_event(&mut self) -> Event {
+    fn arrived(&mut self) -> Option<Event> {
         if self.control.stopping {
-            return Event::Stop;
+            return Some(Event::Stop);
         }
         if let Some(ev) = self.polled.pending() {
-            return ev;
+            return Some(ev);
         }
         // A backup of 1,000 instances reads its adverts in bursts; building the whole
         // select below for each packet of a burst was a fifth of its CPU. Every
         // PACKET_STREAK-th call still looks at everything, so a flood hides no signal.
-        if let Some((at, input)) = self.sockets.streak_packet() {
-            return Event::Packet { at, input };
+        let (at, input) = self.sockets.streak_packet()?;
+        Some(Event::Packet { at, input })
+    }
+
+    async fn next_event(&mut self) -> Event {
+        if let Some(ev) = self.arrived() {
+            return ev;
         }
         loop {
             if let Some(input) = self.network.pending_input() {
