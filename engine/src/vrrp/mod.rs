@@ -90,8 +90,11 @@ pub struct Engine {
     /// 1,000 instances are not held twice.
     config: Config,
     instances: Vec<Instance>,
-    /// Instances by VRID, so a received advert visits only those that share its VRID.
-    by_vrid: Vec<Vec<usize>>,
+    /// Instances by VRID, so a received advert visits only those that share its VRID;
+    /// each entry carries what the search compares, so it touches no other instance.
+    by_vrid: Vec<Vec<Listener>>,
+    /// The interfaces the instances send and receive on, numbered for [`Listener`].
+    xmit_interfaces: Vec<String>,
     /// The state each instance last notified, so every change notifies exactly once.
     notified: Vec<State>,
     groups: Vec<Group>,
@@ -131,6 +134,15 @@ pub struct Engine {
     stopped: bool,
 }
 
+/// An instance as a received advert looks for it: its index in the engine, its family
+/// and (numbered in [`Engine`]'s `xmit_interfaces`) the interface it listens on.
+#[derive(Debug, Clone, Copy)]
+struct Listener {
+    index: usize,
+    family: Family,
+    interface: usize,
+}
+
 impl Engine {
     /// An engine for a completed (`config::load`ed) configuration, with the host's
     /// interfaces as the driver sees them now.
@@ -157,6 +169,7 @@ impl Engine {
         let mut e = Engine {
             instances: Vec::new(),
             by_vrid: Vec::new(),
+            xmit_interfaces: Vec::new(),
             notified: Vec::new(),
             groups: Vec::new(),
             interfaces: interfaces
@@ -227,8 +240,21 @@ impl Engine {
             inst.lane = self.out.lane(inst.interface());
         }
         self.by_vrid = vec![Vec::new(); 256];
-        for (i, inst) in self.instances.iter().enumerate() {
-            self.by_vrid[usize::from(inst.cfg.virtual_router_id)].push(i);
+        self.xmit_interfaces.clear();
+        for (index, inst) in self.instances.iter().enumerate() {
+            let name = inst.xmit_interface();
+            let interface = match self.xmit_interfaces.iter().position(|n| n == name) {
+                Some(k) => k,
+                None => {
+                    self.xmit_interfaces.push(name.to_string());
+                    self.xmit_interfaces.len() - 1
+                }
+            };
+            self.by_vrid[usize::from(inst.cfg.virtual_router_id)].push(Listener {
+                index,
+                family: inst.family,
+                interface,
+            });
         }
         self.notified = vec![State::Init; self.instances.len()];
         if let Some(old) = &old {
@@ -579,11 +605,12 @@ impl Engine {
         let vrid = VrrpPacket::new_unchecked(layout.vrrp(bytes), family).vrid();
         // No allocation per packet: one pass finds the instance, a second runs only when
         // several unicast instances share the VRID and the source must pick one.
+        let on = self.xmit_interfaces.iter().position(|n| n == interface);
         let candidates = || {
             self.by_vrid[usize::from(vrid)]
                 .iter()
-                .map(|&n| (n, &self.instances[n]))
-                .filter(|(_, i)| i.family == family && i.xmit_interface() == interface)
+                .filter(|l| l.family == family && Some(l.interface) == on)
+                .map(|l| (l.index, &self.instances[l.index]))
         };
         let mut found = candidates();
         let Some((first, _)) = found.next() else {

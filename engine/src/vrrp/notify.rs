@@ -556,7 +556,8 @@ mod tests {
     }
 
     // vrrp_dispatcher_read(): with log_unknown_vrids every advert for a VRID no instance
-    // on the interface has is logged.
+    // on the interface has is logged, an instance with that VRID on another interface
+    // (VI_7, on eth1) notwithstanding.
     #[test]
     fn an_unknown_vrid_is_logged_each_time_with_log_unknown_vrids() {
         let logs = |h: &Host| -> Vec<String> {
@@ -570,7 +571,11 @@ mod tests {
                 })
                 .collect()
         };
-        let text = with_global("log_unknown_vrids", &instance("VI_1", 1, 100, ""));
+        let on_eth1 = instance("VI_7", 7, 100, "").replace("eth0", "eth1");
+        let text = with_global(
+            "log_unknown_vrids",
+            &(instance("VI_1", 1, 100, "") + &on_eth1),
+        );
         let mut h = Host::new(&text);
         h.run_for(0.5);
         h.input(advert(7));
