@@ -529,6 +529,7 @@ mod tests {
                 .map(|k| (k * 30_000, advert_from_peer(50, 200)))
                 .collect();
             let (seen, ended) = run_slowly(&mut engine, 2_000_000, 500, arrivals, at_hand);
+            assert_eq!(seen.contains(&Seen::AtHand), at_hand);
             let masters = masters(&seen);
             assert_eq!(masters.len(), 200, "every owner took over: {masters:?}");
             assert!(
@@ -561,6 +562,7 @@ mod tests {
                 .map(|k| (k * 30_000, advert_from_peer(50, 200)))
                 .collect();
             let (seen, _) = run_slowly(&mut engine, 1_000_000, 0, arrivals, at_hand);
+            assert_eq!(seen.contains(&Seen::AtHand), at_hand);
             // 3 × 30 ms + skew (256 − 100) × 30 ms / 256 (RFC 5798 §6.1).
             let down_interval = 90_000 + 156 * 30_000 / 256;
             assert_eq!(
@@ -685,7 +687,9 @@ mod tests {
         let at_hand: Vec<usize> = (0..seen.len())
             .filter(|&k| seen[k] == Seen::AtHand)
             .collect();
-        let (first, last) = (at_hand[0], at_hand[at_hand.len() - 1]);
+        let (Some(&first), Some(&last)) = (at_hand.first(), at_hand.last()) else {
+            panic!("no packet was taken at hand");
+        };
         assert!(
             owner < first,
             "a packet at hand was taken before the timer that was due"

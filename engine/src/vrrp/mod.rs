@@ -605,11 +605,10 @@ impl Engine {
         let vrid = VrrpPacket::new_unchecked(layout.vrrp(bytes), family).vrid();
         // No allocation per packet: one pass finds the instance, a second runs only when
         // several unicast instances share the VRID and the source must pick one.
-        let on = self.xmit_interfaces.iter().position(|n| n == interface);
         let candidates = || {
             self.by_vrid[usize::from(vrid)]
                 .iter()
-                .filter(|l| l.family == family && Some(l.interface) == on)
+                .filter(|l| l.family == family && self.xmit_interfaces[l.interface] == interface)
                 .map(|l| (l.index, &self.instances[l.index]))
         };
         let mut found = candidates();

@@ -126,6 +126,15 @@ impl Control {
 }
 
 impl LinuxPlatform {
+    /// What comes before any packet: the stop once asked for, and a link change the
+    /// polled interfaces already found.
+    fn before_packets(&mut self) -> Option<Event> {
+        if self.control.stopping {
+            return Some(Event::Stop);
+        }
+        self.polled.pending()
+    }
+
     /// Sends a gratuitous ARP or unsolicited NA frame, the drop rules of the VIPs it
     /// announces in place first (keepalived sets them before adding the VIPs), so
     /// nobody is sent to a VIP before its rule is there.
@@ -246,21 +255,21 @@ impl Platform for LinuxPlatform {
     }
 
     fn arrived(&mut self) -> Option<Event> {
-        if self.control.stopping {
-            return Some(Event::Stop);
-        }
-        if let Some(ev) = self.polled.pending() {
+        if let Some(ev) = self.before_packets() {
             return Some(ev);
         }
         // A backup of 1,000 instances reads its adverts in bursts; building the whole
-        // select below for each packet of a burst was a fifth of its CPU. Every
-        // PACKET_STREAK-th call still looks at everything, so a flood hides no signal.
+        // select of `next_event` for each packet of a burst was a fifth of its CPU. When
+        // PACKET_STREAK have been taken in a row this gives none, and the loop goes to
+        // `next_event`, which looks at everything: a flood hides no signal.
         let (at, input) = self.sockets.streak_packet()?;
         Some(Event::Packet { at, input })
     }
 
     async fn next_event(&mut self) -> Event {
-        if let Some(ev) = self.arrived() {
+        // Not a packet at hand: the loop has just asked `arrived` for one, and a streak
+        // taken here again would never let the select below run.
+        if let Some(ev) = self.before_packets() {
             return ev;
         }
         loop {

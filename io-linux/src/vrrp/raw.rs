@@ -179,9 +179,10 @@ struct Ancillary {
 /// The most datagrams [`RawV4::poll_recv_batch`] reads in one call.
 pub const BATCH: usize = 8;
 
-/// The longest datagram read whole: a jumbo frame's. A longer one is read cut short, and
-/// the engine rejects it on its length, as keepalived rejects one longer than its
-/// receive buffer (the largest MTU of its interfaces, `alloc_vrrp_buffer()`).
+/// The longest datagram read whole: a jumbo frame's, where the longest advert is under
+/// 4 KiB. A longer one is read cut short and the engine rejects it on its length, as
+/// keepalived rejects one longer than its receive buffer, which it sizes to the largest
+/// MTU of its interfaces (`alloc_vrrp_buffer()`).
 pub const DATAGRAM_MAX: usize = 9216;
 
 /// Room for the control messages of one datagram; u64s, as cmsghdr must be aligned.
@@ -213,7 +214,7 @@ impl Batch {
         self.bufs
             .chunks(DATAGRAM_MAX)
             .zip(&self.got)
-            .map(|(buf, &(len, waited))| (&buf[..len], waited))
+            .map(|(buf, &(len, waited))| (&buf[..len.min(buf.len())], waited))
     }
 
     /// The first buffer, for a socket read a datagram at a time.
