@@ -36,7 +36,8 @@ const PACKET_STREAK: u32 = 64;
 /// for a wait: such a packet is dated when it is read.
 const LONGEST_WAIT: Duration = Duration::from_secs(1);
 
-/// Runts and errors one socket may give in a row before the others get their turn.
+/// Reads one socket may make in a row that give no packet (a batch of runts, an error)
+/// before the others get their turn.
 const UNUSABLE_READS: usize = 64;
 
 /// A socket, and the index of the interface it was opened on.
