@@ -145,28 +145,14 @@ pub async fn run<P: Platform>(engine: &mut Engine, platform: &mut P) {
         }
         // An event already at hand while no timer is due is taken without a wait set up
         // for it: a backup of 1,000 instances hears a thousand adverts a second.
-        let due = engine.poll_timeout().is_some_and(|t| t <= platform.now());
+        let next = engine.poll_timeout();
+        let due = next.is_some_and(|t| t <= platform.now());
         let at_hand = if due { None } else { platform.arrived() };
         let event = match at_hand {
             Some(ev) => Some(ev),
             None => {
                 let wait =
-                    engine
-                        .poll_timeout()
-                        .map(|t| match timers_ran.filter(|ran| t <= *ran) {
-                            Some(ran) => {
-                                // No wait; but a timer that fell due since the last call was woken
-                                // for late all the same.
-                                if let Some(next) = engine
-                                    .poll_timeout_after(ran)
-                                    .filter(|next| *next <= platform.now())
-                                {
-                                    platform.until(next);
-                                }
-                                platform.sleep(Duration::ZERO)
-                            }
-                            None => platform.sleep(platform.until(t)),
-                        });
+                    next.map(|t| platform.sleep(time_to_wait(engine, platform, timers_ran, t)));
                 let timed = wait.is_some();
                 // `biased`: no random branch choice, so a run depends only on its inputs
                 // and seed.
@@ -232,6 +218,29 @@ impl Outputs for Engine {
 impl<P: Platform> Executes<Output> for P {
     fn execute(&mut self, out: Output) -> impl Future<Output = ()> {
         Platform::execute(self, out)
+    }
+}
+
+/// How long to wait for the engine's next deadline `t`. A deadline at or before
+/// `timers_ran` is work the engine left for its next call: no wait; but a timer that fell
+/// due since that call was woken for late all the same.
+fn time_to_wait<P: Platform>(
+    engine: &Engine,
+    platform: &P,
+    timers_ran: Option<Instant>,
+    t: Instant,
+) -> Duration {
+    match timers_ran.filter(|ran| t <= *ran) {
+        Some(ran) => {
+            if let Some(next) = engine
+                .poll_timeout_after(ran)
+                .filter(|next| *next <= platform.now())
+            {
+                platform.until(next);
+            }
+            Duration::ZERO
+        }
+        None => platform.until(t),
     }
 }
 

@@ -240,21 +240,21 @@ impl Engine {
             inst.lane = self.out.lane(inst.interface());
         }
         self.by_vrid = vec![Vec::new(); 256];
-        self.xmit_interfaces.clear();
+        // Numbered in order of first use; a map, as with a VMAC each there can be a
+        // thousand names.
+        let mut numbered: BTreeMap<&str, usize> = BTreeMap::new();
         for (index, inst) in self.instances.iter().enumerate() {
-            let name = inst.xmit_interface();
-            let interface = match self.xmit_interfaces.iter().position(|n| n == name) {
-                Some(k) => k,
-                None => {
-                    self.xmit_interfaces.push(name.to_string());
-                    self.xmit_interfaces.len() - 1
-                }
-            };
+            let next = numbered.len();
+            let interface = *numbered.entry(inst.xmit_interface()).or_insert(next);
             self.by_vrid[usize::from(inst.cfg.virtual_router_id)].push(Listener {
                 index,
                 family: inst.family,
                 interface,
             });
+        }
+        self.xmit_interfaces = vec![String::new(); numbered.len()];
+        for (name, k) in numbered {
+            self.xmit_interfaces[k] = name.to_string();
         }
         self.notified = vec![State::Init; self.instances.len()];
         if let Some(old) = &old {

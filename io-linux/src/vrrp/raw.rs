@@ -225,24 +225,20 @@ impl Batch {
     /// One recvmmsg of whatever `socket` holds, up to [`BATCH`] datagrams; how many.
     fn read(&mut self, socket: &Socket) -> io::Result<usize> {
         self.got.clear();
-        let mut bufs = self.bufs.chunks_mut(DATAGRAM_MAX);
-        let mut iovs: [libc::iovec; BATCH] = std::array::from_fn(|_| {
-            let b = bufs.next().unwrap_or_default();
+        let mut iovs: [libc::iovec; BATCH] = std::array::from_fn(|i| {
+            let buf = &mut self.bufs[i * DATAGRAM_MAX..(i + 1) * DATAGRAM_MAX];
             libc::iovec {
-                iov_base: b.as_mut_ptr().cast(),
-                iov_len: b.len(),
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
             }
         });
-        let mut controls = self.controls.iter_mut();
         let mut msgs: [libc::mmsghdr; BATCH] = std::array::from_fn(|i| {
             // SAFETY: a zeroed mmsghdr is valid; the pointers set outlive the call.
             let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
             m.msg_hdr.msg_iov = &mut iovs[i];
             m.msg_hdr.msg_iovlen = 1;
-            if let Some(control) = controls.next() {
-                m.msg_hdr.msg_control = control.as_mut_ptr().cast();
-                m.msg_hdr.msg_controllen = std::mem::size_of::<Control>();
-            }
+            m.msg_hdr.msg_control = self.controls[i].as_mut_ptr().cast();
+            m.msg_hdr.msg_controllen = std::mem::size_of::<Control>();
             m
         });
         // SAFETY: `msgs` holds BATCH headers pointing at live buffers of the stated sizes.
