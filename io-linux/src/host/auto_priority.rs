@@ -8,7 +8,7 @@
 //! The scheduling class is a property of the process, so the state is the process's
 //! too: [`configure`] once as the process starts, [`woke`] from its timer.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use keepalived_engine::config::model::GlobalDefs;
@@ -131,6 +131,16 @@ pub fn waiting_for(deadline: u64, now: u64) {
     }
 }
 
+/// SCHED_RR's lowest priority, asked of the kernel once: `woke` runs at every timer the
+/// process wakes for.
+fn min_rr() -> u32 {
+    static MIN_RR: OnceLock<u32> = OnceLock::new();
+    // SAFETY: no arguments but the policy.
+    *MIN_RR.get_or_init(|| {
+        u32::try_from(unsafe { libc::sched_get_priority_min(libc::SCHED_RR) }).unwrap_or(1)
+    })
+}
+
 /// Sets this process's late wake-up handling; until it is called, late wake-ups are
 /// not looked at.
 pub fn configure(auto: AutoPriority) {
@@ -144,10 +154,7 @@ pub fn woke(deadline: u64, late: Duration) {
     let Some(auto) = state.as_mut() else {
         return;
     };
-    // SAFETY: no arguments but the policy.
-    let min_rr =
-        u32::try_from(unsafe { libc::sched_get_priority_min(libc::SCHED_RR) }).unwrap_or(1);
-    let step = auto.step(deadline, late, min_rr);
+    let step = auto.step(deadline, late, min_rr());
     if step == Step::OnTime {
         return;
     }
