@@ -12,7 +12,7 @@
 //! security pass all happen off the event loop, which only ever awaits a channel receiver
 //! (cancel-safe) and gets each configuration complete.
 
-use std::io::Read;
+use std::io::{BufWriter, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -63,11 +63,20 @@ pub enum ChannelError {
     Decode(#[from] serde_json::Error),
 }
 
+/// How much JSON the encoder is handed at a time. serde_json writes a token at a time, and
+/// the encoder zero-fills the free room of its 32 KiB output buffer at every write
+/// (flate2's `run_vec`): written to it directly, a configuration of 5,000 real servers
+/// took 0.9 s to encode here, and a minute in an emulated VM.
+const ENCODE_CHUNK: usize = 64 * 1024;
+
 /// `config` as one frame. The JSON is deflated as it is written, so it is never held
 /// whole; the fastest level, because the frame is made on every load.
 pub(crate) fn encode(config: &Config) -> Result<Arc<Vec<u8>>, serde_json::Error> {
     let mut deflate = DeflateEncoder::new(vec![0u8; 8], Compression::fast());
-    serde_json::to_writer(&mut deflate, config)?;
+    let mut json = BufWriter::with_capacity(ENCODE_CHUNK, &mut deflate);
+    serde_json::to_writer(&mut json, config)?;
+    json.into_inner()
+        .map_err(|e| serde_json::Error::io(e.into_error()))?;
     let mut frame = deflate.finish().map_err(serde_json::Error::io)?;
     frame.shrink_to_fit();
     let len = (frame.len() - 8) as u64;

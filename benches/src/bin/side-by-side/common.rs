@@ -129,12 +129,29 @@ pub fn proc_kib(pids: &[i32], file: &str, key: &str) -> u64 {
         .sum()
 }
 
-/// CPU time `pids` have used, in ns (`/proc/PID/schedstat`'s first field).
+/// CPU time `pids` have used, in ns: each process's CPU clock, which counts all its
+/// threads, those that have ended too. (`/proc/PID/schedstat` counts the main thread
+/// only: keepalived-rs's parent loads and encodes a configuration on a thread of its
+/// own, which that missed.)
 pub fn cpu_ns(pids: &[i32]) -> u64 {
-    pids.iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .sum()
+    pids.iter().filter_map(|&p| process_cpu_ns(p)).sum()
+}
+
+fn process_cpu_ns(pid: i32) -> Option<u64> {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: clock_getcpuclockid writes a clockid_t through the pointer we pass.
+    if unsafe { libc::clock_getcpuclockid(pid, &mut clock) } != 0 {
+        return None;
+    }
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes a timespec through the pointer we pass.
+    if unsafe { libc::clock_gettime(clock, &mut t) } != 0 {
+        return None;
+    }
+    Some(u64::try_from(t.tv_sec).ok()? * 1_000_000_000 + u64::try_from(t.tv_nsec).ok()?)
 }
 
 /// The CPU `pids` spend on `act` beyond their steady use: CPU over `window` after it,
