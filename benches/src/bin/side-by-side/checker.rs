@@ -28,12 +28,14 @@ const IN_VM: &str = "SBS_IN_VM";
 /// Both daemons' figures, measured here or in a VM; `out` is where the VM's run leaves
 /// its result.
 pub fn run(out: &Path) -> Value {
-    if std::env::var_os(IN_VM).is_some() || host_has_ipvs() {
-        let mut doc = json!({ "emulated": std::env::var_os(IN_VM).is_some() });
+    let emulated = std::env::var_os(IN_VM).is_some();
+    if emulated || host_has_ipvs() {
+        let place = if emulated { "vm" } else { "host" };
+        let mut doc = json!({ "emulated": emulated });
         for vs in SIZES {
             let size = (vs * RS).to_string();
             for w in Which::BOTH {
-                doc[&size][w.name()] = measure(w, vs, out);
+                doc[&size][w.name()] = measure(w, vs, out, place);
             }
         }
         let _ = std::fs::write(
@@ -73,7 +75,7 @@ pub fn run(out: &Path) -> Value {
         .unwrap_or_else(|| json!({}));
     // Ours can run here as well (without IPVS it checks and notifies, and says so): the
     // figure on real hardware, with no keepalived beside it.
-    doc["host"]["keepalived-rs"] = measure(Which::Ours, SIZES[0], &out);
+    doc["host"]["keepalived-rs"] = measure(Which::Ours, SIZES[0], &out, "host");
     doc
 }
 
@@ -91,10 +93,11 @@ fn accepted(log: &Path) -> Option<(Instant, u64)> {
     Some((Instant::now(), n))
 }
 
-/// One daemon's checker; its config, logs and pidfiles stay in `out/checker-<daemon>`
-/// (outside the VM's own /tmp).
-fn measure(which: Which, vs: usize, out: &Path) -> Value {
-    let dir = out.join(format!("checker-{}-{}", vs * RS, which.name()));
+/// One daemon's checker; its config, logs and pidfiles stay in
+/// `out/checker-<place>-<servers>-<daemon>` (outside the VM's own /tmp), `place` being
+/// `vm` or `host`, so the host's run after the VM's keeps the VM's logs.
+fn measure(which: Which, vs: usize, out: &Path, place: &str) -> Value {
+    let dir = out.join(format!("checker-{place}-{}-{}", vs * RS, which.name()));
     let _ = std::fs::create_dir_all(&dir);
     let ns = Netns::new("ck");
     let conf = dir.join("check.conf");

@@ -3,7 +3,8 @@
 //! [`ProbeSpec`] and answered with a [`ProbeOutcome`].
 //!
 //! Everything a server sends is hostile input: reads are capped in size, the whole
-//! exchange is capped in time (`timeout_us`, not only the connect), and nothing received
+//! exchange is capped in time (`timeout_us`, not only the connect: by the probe itself or,
+//! for most, by its caller, [`Prober::cut_off_by_caller`]), and nothing received
 //! can panic the prober. See each protocol's module for its caps and for where it differs
 //! from keepalived.
 
@@ -41,18 +42,47 @@ impl Prober {
         Prober { tls, script_user }
     }
 
-    /// Runs one probe to its end. Network probes take at most `spec.timeout_us` in all
-    /// (connect, request and reply together); a probe still running then is `Down
-    /// { reason: "timeout" }`. MISC_CHECK gets SIGTERM to its process group at
-    /// `timeout_us` and SIGKILL 2 s later, and reports once the script is reaped. Never
-    /// panics on anything a server or script does. Dropping the future abandons the
-    /// probe: sockets close, and a MISC_CHECK's process group is killed.
+    /// A probe's time budget: `timeout_us`, and at least [`MIN_TIMEOUT`].
+    pub fn budget(spec: &ProbeSpec) -> Duration {
+        Duration::from_micros(spec.timeout_us).max(MIN_TIMEOUT)
+    }
+
+    /// Whether [`Prober::run_to_end`] leaves the probe's time budget to its caller: the
+    /// network probes other than UDP_CHECK.
+    pub fn cut_off_by_caller(kind: &ProbeKind) -> bool {
+        !matches!(kind, ProbeKind::Udp { .. } | ProbeKind::Misc { .. })
+    }
+
+    /// Runs one probe to its end, in its time budget. Network probes take at most the
+    /// budget in all (connect, request and reply together); a probe still running then is
+    /// `Down { reason: "timeout" }`. UDP_CHECK decides itself what its budget running out
+    /// means. MISC_CHECK gets SIGTERM to its process group at the budget and SIGKILL 2 s
+    /// later, and reports once the script is reaped. Never panics on anything a server or
+    /// script does. Dropping the future abandons the probe: sockets close, and a
+    /// MISC_CHECK's process group is killed.
     pub async fn run(&self, spec: &ProbeSpec) -> ProbeOutcome {
-        let budget = Duration::from_micros(spec.timeout_us).max(MIN_TIMEOUT);
+        if !Prober::cut_off_by_caller(&spec.kind) {
+            return self.run_to_end(spec).await;
+        }
+        let deadline = Instant::now() + Prober::budget(spec);
+        match tokio::time::timeout_at(deadline, self.run_to_end(spec)).await {
+            Ok(outcome) => outcome,
+            Err(_) => down("timeout"),
+        }
+    }
+
+    /// [`Prober::run`], but the probes the caller cuts off ([`Prober::cut_off_by_caller`])
+    /// run until their exchange ends: whoever runs them cuts them off at the budget as
+    /// `Down { reason: "timeout" }` and drops them. The checker child's
+    /// [`ProbeTasks`](crate::checker::probe_tasks::ProbeTasks) does so with one timer for
+    /// every probe in flight, as a timer of each probe's own costs the runtime a wake-up
+    /// write at nearly every probe.
+    pub async fn run_to_end(&self, spec: &ProbeSpec) -> ProbeOutcome {
+        let budget = Prober::budget(spec);
         let deadline = Instant::now() + budget;
         let ep = match (&spec.kind, &spec.endpoint) {
             (ProbeKind::Misc { command }, _) => {
-                return misc::run(command, &self.script_user, budget).await
+                return Box::pin(misc::run(command, &self.script_user, budget)).await
             }
             (_, Some(ep)) => ep,
             (_, None) => return down("no address to probe"),
@@ -71,14 +101,14 @@ impl Prober {
                 min_len: *min_reply_length,
                 max_len: *max_reply_length,
             };
-            return outcome(udp::run(ep, payload, &rules, deadline).await);
+            return outcome(Box::pin(udp::run(ep, payload, &rules, deadline)).await);
         }
-        match tokio::time::timeout_at(deadline, self.network(&spec.kind, ep)).await {
-            Ok(r) => outcome(r),
-            Err(_) => down("timeout"),
-        }
+        outcome(self.network(&spec.kind, ep).await)
     }
 
+    /// A network probe. The others' futures are boxed, so TCP_CHECK's task, the one a
+    /// checker runs thousands of a second, holds only its own few hundred bytes and not
+    /// room for HTTP over TLS (2,800 bytes, moved into each task as it is spawned).
     async fn network(&self, kind: &ProbeKind, ep: &Endpoint) -> Result<(), String> {
         match kind {
             ProbeKind::Tcp => net::connect_tcp(ep).await.map(drop),
@@ -101,12 +131,12 @@ impl Prober {
                     close_notify: url.tls_compliant,
                 });
                 let window = http::regex_window(url);
-                let resp = http::fetch(ep, &req, tls, window).await?;
+                let resp = Box::pin(http::fetch(ep, &req, tls, window)).await?;
                 http::evaluate(url, &resp)
             }
-            ProbeKind::Smtp { helo_name } => smtp::run(ep, helo_name).await,
-            ProbeKind::Dns { query_type, name } => dns::run(ep, query_type, name).await,
-            ProbeKind::Ping => ping::run(ep).await,
+            ProbeKind::Smtp { helo_name } => Box::pin(smtp::run(ep, helo_name)).await,
+            ProbeKind::Dns { query_type, name } => Box::pin(dns::run(ep, query_type, name)).await,
+            ProbeKind::Ping => Box::pin(ping::run(ep)).await,
             // Handled in `run`.
             ProbeKind::Udp { .. } | ProbeKind::Misc { .. } => Err("not a network probe".into()),
         }
@@ -120,7 +150,7 @@ fn outcome(r: Result<(), String>) -> ProbeOutcome {
     }
 }
 
-fn down(reason: &str) -> ProbeOutcome {
+pub(crate) fn down(reason: &str) -> ProbeOutcome {
     ProbeOutcome::Down {
         reason: reason.to_string(),
     }
