@@ -9,14 +9,14 @@
 //!   it), that probe is aborted. Work stays at one probe per checker, where keepalived's
 //!   one thread per checker keeps it, instead of piling up without bound.
 //!
-//! The network probes are cut off here at their time budget ([`Prober::run_to_end`]),
+//! The probes [`Prober::cut_off_by_caller`] names are cut off here at their time budget,
 //! with one timer for all of them: it is armed at the earliest cut-off, left as it is when
 //! that probe ends first, and re-armed when it fires. A tokio timer of each probe's own
 //! would cost an eventfd write for nearly every probe: the runtime wakes its I/O driver
 //! whenever a timer comes that is earlier than the wake-up it planned when it last
 //! parked, which after the last timer fired is none.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,8 @@ pub struct ProbeTasks {
     /// earlier one whose probe has since ended.
     timer: Pin<Box<tokio::time::Sleep>>,
     armed_at: Option<Instant>,
+    /// What [`ProbeTasks::next`] has taken and not yet returned.
+    ready: VecDeque<CheckInput>,
 }
 
 impl ProbeTasks {
@@ -88,6 +90,7 @@ impl ProbeTasks {
             cut_offs: BTreeSet::new(),
             timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             armed_at: None,
+            ready: VecDeque::new(),
         }
     }
 
@@ -143,10 +146,10 @@ impl ProbeTasks {
     /// timeout of one that ran out of time. Cancel-safe.
     pub async fn next(&mut self) -> CheckInput {
         loop {
-            // A cut-off that has come goes first: under a steady stream of messages the
-            // biased select below would not look at the timer.
-            if let Some(input) = self.cut_off_due() {
-                self.arm();
+            if self.ready.is_empty() {
+                self.take_what_is_due();
+            }
+            if let Some(input) = self.ready.pop_front() {
                 return input;
             }
             let armed = self.armed_at.is_some();
@@ -158,17 +161,26 @@ impl ProbeTasks {
                         return input;
                     }
                 }
-                () = &mut self.timer, if armed => {
-                    self.armed_at = None;
-                    let input = self.cut_off_due();
-                    self.arm();
-                    if let Some(input) = input {
-                        return input;
-                    }
-                }
+                () = &mut self.timer, if armed => self.armed_at = None,
                 else => return std::future::pending().await,
             }
         }
+    }
+
+    /// Into `ready`: everything the tasks have said so far, then the cut-offs that have
+    /// come. In that order, so a probe that ended in time is not reported timed out
+    /// because the loop came to it late; and all of them, so a steady stream of results
+    /// cannot put a cut-off off.
+    fn take_what_is_due(&mut self) {
+        while let Ok(m) = self.rx.try_recv() {
+            if let Some(input) = self.heard(m) {
+                self.ready.push_back(input);
+            }
+        }
+        while let Some(input) = self.cut_off_due() {
+            self.ready.push_back(input);
+        }
+        self.arm();
     }
 
     /// What a probe's task said, for the engine if anything.
@@ -403,11 +415,11 @@ mod tests {
             let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = server.local_addr().unwrap().port();
             let mut t = tasks();
-            let budget = Duration::from_millis(200);
+            let budget = Duration::from_millis(100);
             t.start(silent_smtp(5, port, budget.as_micros() as u64));
-            // The loop is busy past the whole budget (not as long as LATE_START, so the
+            // The loop is busy past the whole budget (well short of LATE_START, so the
             // result is the first thing said): the task cannot begin meanwhile.
-            std::thread::sleep(budget + Duration::from_millis(100));
+            std::thread::sleep(budget + Duration::from_millis(50));
             let free = Instant::now();
             let got = tokio::time::timeout(Duration::from_secs(5), t.next()).await;
             assert!(matches!(
@@ -459,5 +471,27 @@ mod tests {
             "TCP_CHECK's probe is {} bytes",
             std::mem::size_of_val(&probe)
         );
+    }
+
+    #[test]
+    fn a_result_that_came_in_time_is_not_reported_timed_out_when_the_loop_comes_late() {
+        runtime().block_on(async {
+            let mut t = tasks();
+            // A 1 ms budget; the refusal comes at once, but the loop asks only later.
+            t.start(ProbeSpec {
+                timeout_us: 1_000,
+                ..tcp(8, closed_port())
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let got = tokio::time::timeout(Duration::from_secs(3), t.next()).await;
+            match got.expect("the result") {
+                CheckInput::ProbeDone {
+                    id: ProbeId(8),
+                    outcome: ProbeOutcome::Down { reason },
+                } => assert_ne!(reason, "timeout"),
+                other => panic!("{other:?}"),
+            }
+            assert!(t.cut_offs.is_empty());
+        });
     }
 }

@@ -137,7 +137,7 @@ impl Prober {
             ProbeKind::Smtp { helo_name } => Box::pin(smtp::run(ep, helo_name)).await,
             ProbeKind::Dns { query_type, name } => Box::pin(dns::run(ep, query_type, name)).await,
             ProbeKind::Ping => Box::pin(ping::run(ep)).await,
-            // Handled in `run`.
+            // Handled in `run_to_end`.
             ProbeKind::Udp { .. } | ProbeKind::Misc { .. } => Err("not a network probe".into()),
         }
     }
