@@ -9,6 +9,7 @@
 //! and the console go to journald's native socket instead, once each, with the fields
 //! as journal fields (`INSTANCE=VI_1`, `VRID=51`).
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
@@ -60,6 +61,7 @@ struct Syslog {
     pid: u32,
     facility: i32,
     dropped: u64,
+    clock: SyslogClock,
 }
 
 impl Syslog {
@@ -72,6 +74,7 @@ impl Syslog {
             pid: std::process::id(),
             facility,
             dropped: 0,
+            clock: SyslogClock::default(),
         }
     }
 
@@ -102,19 +105,16 @@ impl Syslog {
             self.dropped += 1;
             return;
         };
-        let mut msg = format!(
-            "<{}>{} {}[{}]: {}",
-            self.facility | severity,
-            syslog_time(),
-            self.ident,
-            self.pid,
-            clip(line)
-        );
+        let mut msg = String::with_capacity(32 + self.ident.len() + line.len().min(MAX_MESSAGE));
+        let _ = write!(msg, "<{}>", self.facility | severity);
+        self.clock.put(&mut msg);
+        let _ = write!(msg, " {}[{}]: {}", self.ident, self.pid, clip(line));
         if self.dropped > 0 {
-            msg.push_str(&format!(
+            let _ = write!(
+                msg,
                 " ({} earlier lines dropped: syslog was full or away)",
                 self.dropped
-            ));
+            );
         }
         match sock.send(msg.as_bytes()) {
             Ok(_) => self.dropped = 0,
@@ -146,26 +146,49 @@ fn clip(text: &str) -> std::borrow::Cow<'_, str> {
     format!("{} ... ({} bytes cut)", &text[..end], text.len() - end).into()
 }
 
-/// Local time as RFC 3164 has it: `Nov 26 16:44:02`.
-fn syslog_time() -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    // SAFETY: time(NULL) and localtime_r into a zeroed tm we own.
-    let tm = unsafe {
-        let t = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&t, &mut tm);
-        tm
-    };
-    format!(
-        "{} {:2} {:02}:{:02}:{:02}",
-        MONTHS[tm.tm_mon.clamp(0, 11) as usize],
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec
-    )
+/// Local time as RFC 3164 has it (`Nov 26 16:44:02`), worked out once a second: a
+/// takeover of thousands of instances logs a line each within a few milliseconds, and
+/// `localtime_r()` takes glibc's time zone lock each time.
+#[derive(Default)]
+struct SyslogClock {
+    second: Option<libc::time_t>,
+    text: String,
+}
+
+impl SyslogClock {
+    /// Appends the local time now to `out`.
+    fn put(&mut self, out: &mut String) {
+        // SAFETY: time(NULL) reads the clock and writes nothing of ours.
+        let t = unsafe { libc::time(std::ptr::null_mut()) };
+        self.put_at(t, out);
+    }
+
+    /// Appends the local time of second `t` to `out`.
+    fn put_at(&mut self, t: libc::time_t, out: &mut String) {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        if self.second != Some(t) {
+            // SAFETY: localtime_r into a zeroed tm we own.
+            let tm = unsafe {
+                let mut tm: libc::tm = std::mem::zeroed();
+                libc::localtime_r(&t, &mut tm);
+                tm
+            };
+            self.text.clear();
+            let _ = write!(
+                self.text,
+                "{} {:2} {:02}:{:02}:{:02}",
+                MONTHS[tm.tm_mon.clamp(0, 11) as usize],
+                tm.tm_mday,
+                tm.tm_hour,
+                tm.tm_min,
+                tm.tm_sec
+            );
+            self.second = Some(t);
+        }
+        out.push_str(&self.text);
+    }
 }
 
 /// The syslog severity of a level: keepalived's `log_message()` levels, debug at debug.
@@ -226,7 +249,10 @@ impl Visit for Record {
 impl Record {
     fn put(&mut self, field: &Field, value: Value) {
         if field.name() == "message" {
-            self.message = value.to_string();
+            self.message = match value {
+                Value::Text(t) => t,
+                other => other.to_string(),
+            };
         } else {
             self.fields.push((field.name(), value));
         }
@@ -240,16 +266,19 @@ impl Record {
         const IN_THE_TEXT: [&str; 5] = ["instance", "vrid", "from", "to", "reason"];
         let mut line = self.message.clone();
         for (k, v) in self.fields.iter().filter(|(k, _)| !IN_THE_TEXT.contains(k)) {
-            line.push_str(&format!(" {k}={v}"));
+            let _ = write!(line, " {k}={v}");
         }
         line
     }
 
     /// `2026-12-05T17:11:24.853850Z  INFO message instance=VI_1 vrid=51`.
     fn text(&self, at: std::time::SystemTime, level: &Level) -> String {
-        let mut line = format!("{} {level:>5} {}", utc(at), self.message);
+        let mut line = String::with_capacity(40 + self.message.len() + 24 * self.fields.len());
+        put_utc(&mut line, at);
+        let _ = write!(line, " {level:>5} ");
+        line.push_str(&self.message);
         for (k, v) in &self.fields {
-            line.push_str(&format!(" {k}={v}"));
+            let _ = write!(line, " {k}={v}");
         }
         line.push('\n');
         line
@@ -258,7 +287,9 @@ impl Record {
     /// One JSON object: timestamp, level, process, pid, message and each field.
     fn json(&self, at: std::time::SystemTime, level: &Level, process: Process) -> String {
         let mut obj = serde_json::Map::new();
-        obj.insert("timestamp".into(), utc(at).into());
+        let mut timestamp = String::with_capacity(27);
+        put_utc(&mut timestamp, at);
+        obj.insert("timestamp".into(), timestamp.into());
         obj.insert("level".into(), level.as_str().into());
         obj.insert("process".into(), process.ident().to_string_lossy().into());
         obj.insert("pid".into(), std::process::id().into());
@@ -284,26 +315,47 @@ impl Record {
     }
 }
 
-/// `at` as RFC 3339 UTC with microseconds: `2026-12-05T17:11:24.853850Z`.
-fn utc(at: std::time::SystemTime) -> String {
+/// Appends `at` as RFC 3339 UTC with microseconds: `2026-12-05T17:11:24.853850Z`. The
+/// date is worked out from the day count (the proleptic Gregorian calendar, as
+/// `gmtime_r()` has it) rather than by glibc, which takes its time zone lock for it.
+fn put_utc(out: &mut String, at: std::time::SystemTime) {
     let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs() as libc::time_t;
-    // SAFETY: gmtime_r into a zeroed tm we own.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::gmtime_r(&secs, &mut tm);
-        tm
-    };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
+    let secs = since.as_secs();
+    let (year, month, day) = civil_date(secs / 86_400);
+    let of_day = secs % 86_400;
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
         since.subsec_micros()
-    )
+    );
+}
+
+/// The year, month (1–12) and day (1–31) of the `days`th day after 1970-01-01.
+///
+/// Counts in 400-year eras of 146,097 days from 0000-03-01, so that the leap day is the
+/// last of its year: within an era, the year is the day less the leap days before it,
+/// over 365, and the month follows from the 153 days of each five months from March.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    // Days from 0000-03-01 to 1970-01-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // 0 = March … 11 = February.
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Where journald takes native entries.
@@ -434,7 +486,10 @@ impl<S: Subscriber> Layer<S> for Logger {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
         let meta = event.metadata();
         let level = meta.level();
-        let mut record = Record::default();
+        let mut record = Record {
+            message: String::new(),
+            fields: Vec::with_capacity(meta.fields().len()),
+        };
         event.record(&mut record);
         let at = std::time::SystemTime::now();
         let rendered = || match self.format {
@@ -639,6 +694,90 @@ mod tests {
         // An overlong message is cut, not lost.
         let long = "x".repeat(MAX_MESSAGE + 10);
         assert!(clip(&long).ends_with("... (10 bytes cut)"));
+    }
+
+    #[test]
+    fn utc_dates_are_gmtimes_across_leap_years_and_centuries() {
+        // Every day from 1970 to 2500 (2100, 2200 and 2300 are not leap years; 2000 and 2400
+        // are), at a time of day that moves through the hours.
+        let mut line = String::new();
+        for day in 0..(530 * 366) {
+            let secs = day * 86_400 + (day * 3_607) % 86_400;
+            // SAFETY: gmtime_r into a zeroed tm we own.
+            let tm = unsafe {
+                let mut tm: libc::tm = std::mem::zeroed();
+                libc::gmtime_r(&(secs as libc::time_t), &mut tm);
+                tm
+            };
+            let want = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000042Z",
+                tm.tm_year + 1900,
+                tm.tm_mon + 1,
+                tm.tm_mday,
+                tm.tm_hour,
+                tm.tm_min,
+                tm.tm_sec
+            );
+            line.clear();
+            put_utc(
+                &mut line,
+                std::time::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(42),
+            );
+            assert_eq!(line, want, "{secs}");
+        }
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(11_016), (2000, 2, 29));
+        assert_eq!(civil_date(47_540), (2100, 2, 28));
+        assert_eq!(civil_date(47_541), (2100, 3, 1));
+    }
+
+    #[test]
+    fn the_syslog_clock_is_the_local_time_of_the_second_asked() {
+        // 2026-03-05 12:34:56 UTC, a day of the month below 10.
+        let t: libc::time_t = 1_772_714_096;
+        let local = |t: libc::time_t| {
+            // SAFETY: localtime_r into a zeroed tm we own.
+            let tm = unsafe {
+                let mut tm: libc::tm = std::mem::zeroed();
+                libc::localtime_r(&t, &mut tm);
+                tm
+            };
+            let month = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ][tm.tm_mon as usize];
+            let day = tm.tm_mday;
+            let time = format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
+            // `Mar  5 12:34:56`: the day padded with a space, as glibc's syslog() has it.
+            if day < 10 {
+                format!("{month}  {day} {time}")
+            } else {
+                format!("{month} {day} {time}")
+            }
+        };
+        let mut clock = SyslogClock::default();
+        // The same second twice, the next, an hour back (a clock stepped back), and a
+        // day of the month of two digits.
+        for at in [t, t, t + 1, t - 3600, t + 20 * 86_400] {
+            let mut line = String::from("<30>");
+            clock.put_at(at, &mut line);
+            assert_eq!(line, format!("<30>{}", local(at)), "{at}");
+        }
+        let mut now = String::new();
+        clock.put(&mut now);
+        assert_eq!(now.len(), 15, "{now}");
+    }
+
+    #[test]
+    fn utc_never_panics_on_a_time_before_the_epoch_or_far_ahead() {
+        let mut line = String::new();
+        put_utc(&mut line, std::time::UNIX_EPOCH - Duration::from_secs(1));
+        assert_eq!(line, "1970-01-01T00:00:00.000000Z");
+        line.clear();
+        put_utc(
+            &mut line,
+            std::time::UNIX_EPOCH + Duration::from_secs(i64::MAX as u64),
+        );
+        assert!(line.ends_with('Z'), "{line}");
     }
 
     #[test]

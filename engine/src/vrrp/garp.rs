@@ -48,7 +48,15 @@ pub(crate) struct GarpPacer {
     default_arp: Duration,
     default_na: Duration,
     per_if: BTreeMap<String, (Option<Duration>, Option<Duration>)>,
-    lanes: BTreeMap<(String, bool), Lane>,
+    /// Each interface's GARP lane and NA lane ([`lane_index`]), from its first frame of
+    /// that kind. Keyed by the name alone, so that a frame finds its lane without a copy
+    /// of its interface's name: a takeover sends `garp_master_repeat` frames a VIP.
+    lanes: BTreeMap<String, [Option<Lane>; 2]>,
+}
+
+/// Where an interface's lane for GARPs (`na` false) or NAs (`na` true) is.
+fn lane_index(na: bool) -> usize {
+    usize::from(na)
 }
 
 impl GarpPacer {
@@ -73,44 +81,60 @@ impl GarpPacer {
     /// Sends or queues a `SendGratuitousArp` / `SendNeighborAdvert`.
     pub fn send(&mut self, now: Instant, frame: Output, out: &mut Outbox) {
         let (interface, na) = match &frame {
-            Output::SendGratuitousArp { interface, .. } => (interface.clone(), false),
-            Output::SendNeighborAdvert { interface, .. } => (interface.clone(), true),
+            Output::SendGratuitousArp { interface, .. } => (interface, false),
+            Output::SendNeighborAdvert { interface, .. } => (interface, true),
             _ => {
                 out.push_back(frame);
                 return;
             }
         };
-        let (arp_i, na_i) = self.per_if.get(&interface).copied().unwrap_or((None, None));
+        let (arp_i, na_i) = self
+            .per_if
+            .get(interface.as_str())
+            .copied()
+            .unwrap_or((None, None));
         let interval = if na {
             na_i.unwrap_or(self.default_na)
         } else {
             arp_i.unwrap_or(self.default_arp)
         };
-        let lane = self.lanes.entry((interface, na)).or_default();
+        let slots = match self.lanes.get_mut(interface.as_str()) {
+            Some(slots) => slots,
+            None => self.lanes.entry(interface.clone()).or_default(),
+        };
+        let lane = slots[lane_index(na)].get_or_insert_with(Lane::default);
         lane.interval = interval;
         lane.send(now, frame, out);
     }
 
     pub fn flush(&mut self, now: Instant, out: &mut Outbox) {
-        for lane in self.lanes.values_mut() {
+        for lane in self.lanes.values_mut().flatten().flatten() {
             lane.flush(now, out);
         }
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        self.lanes.values().filter_map(Lane::deadline).min()
+        self.lanes
+            .values()
+            .flatten()
+            .flatten()
+            .filter_map(Lane::deadline)
+            .min()
     }
 
     /// When `interface` may send its next gratuitous ARP (`na`: neighbour
     /// advertisement), once it has sent one (keepalived's `garp_next_time`).
     pub fn next_send(&self, interface: &str, na: bool) -> Option<Instant> {
-        self.lanes.get(&(interface.to_string(), na)).map(|l| l.next)
+        self.lane(interface, na).map(|l| l.next)
     }
 
     /// When `interface` last sent a gratuitous ARP (`na`: neighbour advertisement).
     pub fn last_send(&self, interface: &str, na: bool) -> Option<Instant> {
-        self.lanes
-            .get(&(interface.to_string(), na))
+        self.lane(interface, na)
             .map(|l| Instant(l.next.0.saturating_sub(l.interval.as_micros() as u64)))
+    }
+
+    fn lane(&self, interface: &str, na: bool) -> Option<&Lane> {
+        self.lanes.get(interface)?[lane_index(na)].as_ref()
     }
 }

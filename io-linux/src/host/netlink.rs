@@ -227,7 +227,9 @@ impl SyncRoute {
         let mut buf = vec![0; req.buffer_len()];
         req.serialize(&mut buf);
         self.sock.send_to(&buf, &SocketAddr::new(0, 0), 0)?;
-        let mut rx = vec![0u8; 8192];
+        // Left uninitialised: recv writes the first `n` bytes and only those are read. A
+        // takeover asks this once for each address it adds.
+        let mut rx = [std::mem::MaybeUninit::<u8>::uninit(); 8192];
         loop {
             // SAFETY: recv into a buffer we own, of the length we pass.
             let n = unsafe {
@@ -238,10 +240,16 @@ impl SyncRoute {
                     0,
                 )
             };
-            let n = usize::try_from(n).map_err(|_| std::io::Error::last_os_error())?;
+            // recv without MSG_TRUNC returns at most the length given; the bound keeps the
+            // slice below sound should that ever change.
+            let n = usize::try_from(n)
+                .map_err(|_| std::io::Error::last_os_error())?
+                .min(rx.len());
+            // SAFETY: recv wrote the first `n` bytes, and n ≤ rx.len().
+            let got: &[u8] = unsafe { std::slice::from_raw_parts(rx.as_ptr().cast(), n) };
             let mut at = 0;
             while at < n {
-                let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rx[at..n])
+                let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&got[at..n])
                     .map_err(|e| std::io::Error::other(format!("reply: {e}")))?;
                 let len = m.header.length as usize;
                 if m.header.sequence_number == seq {

@@ -319,9 +319,9 @@ impl Firewall {
         add: bool,
         no_accept: bool,
     ) {
-        self.no_accept
-            .entry(instance.to_string())
-            .or_insert(no_accept);
+        if !self.no_accept.contains_key(instance) {
+            self.no_accept.insert(instance.to_string(), no_accept);
+        }
         let elem = match addr.address {
             IpAddr::V4(a) => Elem {
                 set: SetKind::V4,
@@ -351,14 +351,16 @@ impl Firewall {
             }
         };
         let key = (instance.to_string(), elem);
-        let n = self.held.entry(key.clone()).or_default();
-        if add {
-            *n += 1;
-        } else {
-            *n = n.saturating_sub(1);
-        }
-        if *n == 0 {
-            self.held.remove(&key);
+        match self.held.get_mut(&key) {
+            Some(n) if add => *n += 1,
+            Some(n) if *n > 1 => *n -= 1,
+            Some(_) => {
+                self.held.remove(&key);
+            }
+            None if add => {
+                self.held.insert(key, 1);
+            }
+            None => {}
         }
         self.dirty = true;
     }
@@ -584,6 +586,16 @@ mod tests {
         fw.vip("B", a, "eth0", Some(2), false, true);
         assert!(fw.wanted().is_empty());
         assert!(fw.dirty);
+        // One instance holding the address twice (a VIP and an excluded VIP) keeps it
+        // until both are gone, and a removal too many leaves nothing behind.
+        fw.vip("A", a, "eth0", Some(2), true, true);
+        fw.vip("A", a, "eth0", Some(2), true, true);
+        fw.vip("A", a, "eth0", Some(2), false, true);
+        assert_eq!(fw.wanted().len(), 1);
+        fw.vip("A", a, "eth0", Some(2), false, true);
+        assert!(fw.wanted().is_empty());
+        fw.vip("A", a, "eth0", Some(2), false, true);
+        assert!(fw.held.is_empty());
     }
 
     #[test]
