@@ -773,6 +773,36 @@ fn becoming_master_sends_advert_then_addresses_then_garp_bursts() {
     assert_eq!(c.hosts[0].garps, 7, "refresh at delay + refresh, one each");
 }
 
+// vrrp_send_link_update(): each of the garp_master_repeat rounds goes over every VIP and
+// excluded VIP in order, so a VIP's frames are spread across the burst.
+#[test]
+fn a_garp_burst_goes_round_the_addresses_once_a_repeat() {
+    let mut c = one(&conf(
+        1,
+        255,
+        "state MASTER\n garp_master_repeat 3\n garp_master_delay 0\n \
+         virtual_ipaddress_excluded {\n  10.0.0.101/24\n }",
+    ));
+    c.run_for_secs(0.1);
+    let garps: Vec<String> = outputs_of(&c, "r1")
+        .filter_map(|o| match o {
+            Output::SendGratuitousArp { addr, .. } => Some(addr.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        garps,
+        [
+            "10.0.0.100",
+            "10.0.0.101",
+            "10.0.0.100",
+            "10.0.0.101",
+            "10.0.0.100",
+            "10.0.0.101"
+        ]
+    );
+}
+
 // vrrp_garp_interval: GARPs on an interface are spaced, never dropped.
 #[test]
 fn garp_interval_paces_frames_without_dropping() {

@@ -477,17 +477,27 @@ impl Instance {
             .collect()
     }
 
-    /// Queues `repeat` GARPs / NAs for every VIP and excluded VIP.
+    /// Queues `repeat` GARPs / NAs for every VIP and excluded VIP: each address's frame
+    /// is built once (`garp_master_repeat` is 5 by default, and a takeover of thousands
+    /// of instances builds them back to back).
     fn garp_burst(&self, cx: &mut Ctx<'_>, repeat: u32) {
-        for _ in 0..repeat {
-            for a in self
-                .cfg
-                .virtual_ipaddress
-                .iter()
-                .chain(&self.cfg.virtual_ipaddress_excluded)
-            {
-                self.garp_for(cx, a);
+        if repeat == 0 {
+            return;
+        }
+        let frames: Vec<Output> = self
+            .cfg
+            .virtual_ipaddress
+            .iter()
+            .chain(&self.cfg.virtual_ipaddress_excluded)
+            .filter_map(|a| self.garp_frame(cx, a))
+            .collect();
+        for _ in 1..repeat {
+            for frame in &frames {
+                cx.garp.send(cx.now, frame.clone(), cx.out);
             }
+        }
+        for frame in frames {
+            cx.garp.send(cx.now, frame, cx.out);
         }
     }
 
@@ -501,10 +511,16 @@ impl Instance {
     /// One gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6) for `a`
     /// on its interface, through the GARP pacing.
     fn garp_for(&self, cx: &mut Ctx<'_>, a: &IpAddress) {
+        if let Some(frame) = self.garp_frame(cx, a) {
+            cx.garp.send(cx.now, frame, cx.out);
+        }
+    }
+
+    /// The gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6) for `a`
+    /// on its interface; none while the interface is unknown.
+    fn garp_frame(&self, cx: &Ctx<'_>, a: &IpAddress) -> Option<Output> {
         let ifname = self.address_interface(a);
-        let Some(info) = cx.interfaces.get(&ifname) else {
-            return;
-        };
+        let info = cx.interfaces.get(&ifname)?;
         let frame = match a.address {
             IpAddr::V4(v4) => {
                 // The interface's own MAC: on a VMAC that is the virtual MAC.
@@ -535,7 +551,7 @@ impl Instance {
                 }
             }
         };
-        cx.garp.send(cx.now, frame, cx.out);
+        Some(frame)
     }
 
     /// `garp_extra_if` (`vrrp_send_vmac_update()`): one GARP on each interface other

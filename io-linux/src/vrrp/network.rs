@@ -649,7 +649,10 @@ impl Network {
     /// [`Network::change`], the address's drop rule updated too when `firewall`.
     async fn apply(&mut self, instance: &str, vrid: u8, what: Owned, add: bool, firewall: bool) {
         if add {
-            let items = self.installed.entry(instance.to_string()).or_default();
+            let items = match self.installed.get_mut(instance) {
+                Some(items) => items,
+                None => self.installed.entry(instance.to_string()).or_default(),
+            };
             if !items.contains(&what) {
                 // Most instances hold one address: a first push of its own size, not
                 // the four a `Vec` starts with (about 900 bytes an instance).
