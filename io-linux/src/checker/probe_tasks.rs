@@ -307,11 +307,17 @@ mod tests {
         l.local_addr().unwrap().port()
     }
 
+    /// A server on loopback that accepts and says nothing, and its port.
+    async fn listening() -> (tokio::net::TcpListener, u16) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        (l, port)
+    }
+
     #[test]
     fn a_superseded_probes_result_never_reaches_the_engine() {
         runtime().block_on(async {
-            let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let open_port = open.local_addr().unwrap().port();
+            let (_open, open_port) = listening().await;
             let mut t = tasks();
             // The first probe runs to its end (refused) before the engine asks again.
             t.start(tcp(7, closed_port()));
@@ -374,8 +380,7 @@ mod tests {
     #[test]
     fn a_probe_that_runs_out_of_time_is_cut_off_as_timed_out_and_its_socket_closed() {
         runtime().block_on(async {
-            let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let port = server.local_addr().unwrap().port();
+            let (server, port) = listening().await;
             let mut t = tasks();
             let budget = Duration::from_millis(300);
             let asked = Instant::now();
@@ -412,8 +417,7 @@ mod tests {
     #[test]
     fn a_probe_that_waited_to_run_has_its_whole_budget_from_when_it_began() {
         runtime().block_on(async {
-            let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let port = server.local_addr().unwrap().port();
+            let (_server, port) = listening().await;
             let mut t = tasks();
             let budget = Duration::from_millis(100);
             t.start(silent_smtp(5, port, budget.as_micros() as u64));
