@@ -492,9 +492,13 @@ impl<S: Subscriber> Layer<S> for Logger {
         };
         event.record(&mut record);
         let at = std::time::SystemTime::now();
-        let rendered = || match self.format {
-            LogFormat::Text => record.text(at, level),
-            LogFormat::Json => record.json(at, level, self.process),
+        // Rendered once, for the console and the file alike.
+        let line = std::cell::OnceCell::new();
+        let rendered = || {
+            line.get_or_init(|| match self.format {
+                LogFormat::Text => record.text(at, level),
+                LogFormat::Json => record.json(at, level, self.process),
+            })
         };
         let mut console = self.console;
         let mut syslog = self.syslog.is_some();
