@@ -199,7 +199,7 @@ fn language_features_resolve() {
         (60, 100),
         "multi-line definition"
     );
-    assert_eq!(lang.virtual_ipaddress[0].label.as_deref(), Some("eth0:x y"));
+    assert_eq!(lang.virtual_ipaddress[0].label(), Some("eth0:x y"));
     assert_eq!(
         lang.notifies.notify_master.as_ref().unwrap().argv,
         ["/usr/bin/printf", "%s\n", "a b", "A#"]

@@ -498,12 +498,8 @@ pub struct TrackGroup {
 pub struct IpAddress {
     pub address: IpAddr,
     pub prefix_len: u8,
-    pub broadcast: Option<Broadcast>,
     pub dev: Option<String>,
     pub use_vmac: bool,
-    pub scope: Option<String>,
-    pub label: Option<String>,
-    pub peer: Option<IpPrefix>,
     pub home: bool,
     /// `-nodad` was given: an IPv6 address then goes through duplicate address detection
     /// (without it, keepalived adds IPv6 addresses with IFA_F_NODAD).
@@ -512,8 +508,71 @@ pub struct IpAddress {
     pub noprefixroute: bool,
     pub autojoin: bool,
     pub no_track: bool,
+    /// The options few address lines give, boxed: each VIP is held in several places
+    /// (its instance's configuration, what its master put on the host, the parent's
+    /// list of what the VRRP child may hold), 1,000 instances over. `None` when the
+    /// line gives none of them, never an empty box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    options: Option<Box<AddressOptions>>,
+}
+
+/// `brd`, `scope`, `label`, `peer`, `preferred_lft` and `track_group` of an address line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressOptions {
+    pub broadcast: Option<Broadcast>,
+    pub scope: Option<String>,
+    pub label: Option<String>,
+    pub peer: Option<IpPrefix>,
     pub preferred_lft: Option<Lifetime>,
     pub track_group: Option<String>,
+}
+
+impl IpAddress {
+    /// `address/prefix_len` and nothing else: no `dev`, options or flags.
+    pub fn new(address: IpAddr, prefix_len: u8) -> IpAddress {
+        IpAddress {
+            address,
+            prefix_len,
+            dev: None,
+            use_vmac: false,
+            home: false,
+            nodad: false,
+            mngtmpaddr: false,
+            noprefixroute: false,
+            autojoin: false,
+            no_track: false,
+            options: None,
+        }
+    }
+
+    pub fn broadcast(&self) -> Option<&Broadcast> {
+        self.options.as_ref()?.broadcast.as_ref()
+    }
+
+    pub fn scope(&self) -> Option<&str> {
+        self.options.as_ref()?.scope.as_deref()
+    }
+
+    pub fn label(&self) -> Option<&str> {
+        self.options.as_ref()?.label.as_deref()
+    }
+
+    pub fn peer(&self) -> Option<IpPrefix> {
+        self.options.as_ref()?.peer
+    }
+
+    pub fn preferred_lft(&self) -> Option<&Lifetime> {
+        self.options.as_ref()?.preferred_lft.as_ref()
+    }
+
+    pub fn track_group(&self) -> Option<&str> {
+        self.options.as_ref()?.track_group.as_deref()
+    }
+
+    /// The options, to set one: boxed on first use.
+    pub fn options_mut(&mut self) -> &mut AddressOptions {
+        self.options.get_or_insert_with(Box::default)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -59,11 +59,11 @@ pub(super) fn apply(cfg: &mut Config, diags: &mut Diagnostics) {
     let default_if = cfg.global.default_interface.clone();
     let mut tracked: Vec<(&str, String, bool, Option<String>)> = Vec::new();
     for a in &cfg.static_ipaddress {
-        if let Some(g) = &a.track_group {
+        if let Some(g) = a.track_group() {
             // alloc_ipaddress(): a static address without `dev` is on the default
             // interface (get_default_if()).
             let dev = a.dev.clone().or_else(|| default_if.clone());
-            tracked.push(("address", g.clone(), a.no_track, dev));
+            tracked.push(("address", g.to_string(), a.no_track, dev));
         }
     }
     for r in &cfg.static_routes {

@@ -554,7 +554,7 @@ fn address_scope(a: &IpAddress) -> u8 {
     if a.address.is_ipv6() {
         return 0;
     }
-    match a.scope.as_deref() {
+    match a.scope() {
         None | Some("global") => 0,
         Some("site") => 200,
         Some("link") => 253,
@@ -571,15 +571,15 @@ fn broadcast(a: &IpAddress) -> Ipv4Addr {
     let IpAddr::V4(addr) = a.address else {
         return Ipv4Addr::UNSPECIFIED;
     };
-    if a.peer.is_some() {
+    if a.peer().is_some() {
         return Ipv4Addr::UNSPECIFIED;
     }
-    match &a.broadcast {
+    match a.broadcast() {
         Some(Broadcast::Address(IpAddr::V4(b))) => *b,
         Some(Broadcast::Plus | Broadcast::Minus) if a.prefix_len <= 30 => {
             let host = u32::MAX >> a.prefix_len;
             let v = u32::from(addr);
-            Ipv4Addr::from(if a.broadcast == Some(Broadcast::Plus) {
+            Ipv4Addr::from(if a.broadcast() == Some(&Broadcast::Plus) {
                 v | host
             } else {
                 v & !host
@@ -630,12 +630,12 @@ fn address_row(
         t.put(6, 8, &ix, string(dev));
     }
     // keepalived drops the label of an IPv6 address.
-    if let Some(l) = a.label.as_deref().filter(|_| a.address.is_ipv4()) {
+    if let Some(l) = a.label().filter(|_| a.address.is_ipv4()) {
         t.put(6, 9, &ix, string(l));
     }
     t.put(6, 10, &ix, truth(set));
     t.put(6, 11, &ix, truth(advertised));
-    if let Some(p) = &a.peer {
+    if let Some(p) = a.peer() {
         t.put(6, 12, &ix, octets(p.address));
     }
 }

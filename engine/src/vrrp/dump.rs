@@ -310,7 +310,7 @@ fn format_ipaddress(
     use_vmac: bool,
 ) -> String {
     let mut s = addr_prefix(a.address, a.prefix_len);
-    if let (IpAddr::V4(_), Some(b)) = (a.address, &a.broadcast) {
+    if let (IpAddr::V4(_), Some(b)) = (a.address, a.broadcast()) {
         if let Some(b) = broadcast(a, b) {
             let _ = write!(s, " brd {b}");
         }
@@ -323,11 +323,11 @@ fn format_ipaddress(
     if use_vmac {
         s.push_str(" use_vmac");
     }
-    let _ = write!(s, " scope {}", a.scope.as_deref().unwrap_or("global"));
-    if let Some(l) = &a.label {
+    let _ = write!(s, " scope {}", a.scope().unwrap_or("global"));
+    if let Some(l) = a.label() {
         let _ = write!(s, " label {l}");
     }
-    if let Some(p) = &a.peer {
+    if let Some(p) = a.peer() {
         let _ = write!(s, " peer {}/{}", p.address, a.prefix_len);
     }
     if a.home {
@@ -348,11 +348,11 @@ fn format_ipaddress(
     if a.no_track {
         s.push_str(" no_track");
     }
-    if let Some(g) = &a.track_group {
+    if let Some(g) = a.track_group() {
         let _ = write!(s, " track_group {g}");
     }
     if a.address.is_ipv6() {
-        match a.preferred_lft {
+        match a.preferred_lft() {
             Some(Lifetime::Seconds(0)) => s.push_str(" deprecated"),
             Some(Lifetime::Seconds(n)) => {
                 let _ = write!(s, " preferred_lft {n}");
@@ -1660,28 +1660,28 @@ impl Engine {
     /// (`static_track_group_init()`).
     fn static_tracked(&self, name: &str) -> Vec<&str> {
         let cfg = &self.config;
-        let in_group = |g: &Option<String>| {
-            g.as_ref().is_some_and(|g| {
+        let in_group = |g: Option<&str>| {
+            g.is_some_and(|g| {
                 cfg.track_groups
                     .iter()
-                    .any(|t| &t.name == g && t.instances.iter().any(|n| n == name))
+                    .any(|t| t.name == g && t.instances.iter().any(|n| n == name))
             })
         };
         let default_if = default_interface(&cfg.global);
         let addresses = cfg
             .static_ipaddress
             .iter()
-            .filter(|a| !a.no_track && in_group(&a.track_group))
+            .filter(|a| !a.no_track && in_group(a.track_group()))
             .map(|a| a.dev.as_deref().unwrap_or(default_if));
         let routes = cfg
             .static_routes
             .iter()
-            .filter(|r| !r.no_track && in_group(&r.track_group))
+            .filter(|r| !r.no_track && in_group(r.track_group.as_deref()))
             .filter_map(|r| r.dev.as_deref());
         let rules = cfg
             .static_rules
             .iter()
-            .filter(|r| !r.no_track && in_group(&r.track_group))
+            .filter(|r| !r.no_track && in_group(r.track_group.as_deref()))
             .filter_map(|r| r.iif.as_deref());
         addresses.chain(routes).chain(rules).collect()
     }

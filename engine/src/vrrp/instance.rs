@@ -472,8 +472,8 @@ impl Instance {
                     .iter()
                     .map(|a| addr(a, true)),
             )
-            .chain(self.cfg.virtual_routes.iter().cloned().map(Owned::Route))
-            .chain(self.cfg.virtual_rules.iter().cloned().map(Owned::Rule))
+            .chain(self.cfg.virtual_routes.iter().cloned().map(Owned::from))
+            .chain(self.cfg.virtual_rules.iter().cloned().map(Owned::from))
             .collect()
     }
 

@@ -158,8 +158,22 @@ pub enum Owned {
         /// Traffic to it must be dropped: not accept mode (`vrrp_strict` / `no_accept`).
         no_accept: bool,
     },
-    Route(Route),
-    Rule(Rule),
+    /// Boxed, as are rules: most instances hold addresses alone, and every queued
+    /// [`Output::Add`] and [`Output::Del`] is as large as the largest kind.
+    Route(Box<Route>),
+    Rule(Box<Rule>),
+}
+
+impl From<Route> for Owned {
+    fn from(r: Route) -> Owned {
+        Owned::Route(Box::new(r))
+    }
+}
+
+impl From<Rule> for Owned {
+    fn from(r: Rule) -> Owned {
+        Owned::Rule(Box::new(r))
+    }
 }
 
 impl Owned {
@@ -258,4 +272,30 @@ pub enum Output {
         subject: String,
         body: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+
+    /// Each VIP is held in several places an instance (its configuration, what its
+    /// master put on the host, the parent's list), and a takeover of 1,000 instances
+    /// queues several thousand outputs at once: these sizes are paid that many times.
+    #[test]
+    fn an_address_what_an_instance_holds_and_an_output_stay_within_their_sizes() {
+        let advice =
+            "box a rarely set new field or variant, or raise the bound if every one needs it";
+        let (address, owned, output) = (
+            size_of::<IpAddress>(),
+            size_of::<Owned>(),
+            size_of::<Output>(),
+        );
+        assert!(address <= 64, "an address takes {address} bytes: {advice}");
+        assert!(
+            owned <= 96,
+            "what an instance holds takes {owned} bytes: {advice}"
+        );
+        assert!(output <= 128, "an output takes {output} bytes: {advice}");
+    }
 }

@@ -1081,13 +1081,13 @@ impl Engine {
                         .iter()
                         .filter(|r| !n.virtual_rules.contains(r))
                         .cloned()
-                        .map(Owned::Rule)
+                        .map(Owned::from)
                         .chain(
                             o.virtual_routes
                                 .iter()
                                 .filter(|r| !n.virtual_routes.contains(r))
                                 .cloned()
-                                .map(Owned::Route),
+                                .map(Owned::from),
                         );
                     for what in gone {
                         cx.out.push_back(Output::Del {
@@ -1100,13 +1100,13 @@ impl Engine {
                         .iter()
                         .filter(|r| !o.virtual_routes.contains(r))
                         .cloned()
-                        .map(Owned::Route)
+                        .map(Owned::from)
                         .chain(
                             n.virtual_rules
                                 .iter()
                                 .filter(|r| !o.virtual_rules.contains(r))
                                 .cloned()
-                                .map(Owned::Rule),
+                                .map(Owned::from),
                         );
                     for what in come {
                         cx.out.push_back(Output::Add {

@@ -405,7 +405,7 @@ impl Netlink {
             IpAddr::V4(_) => AddressFamily::Inet,
             IpAddr::V6(_) => AddressFamily::Inet6,
         };
-        m.header.scope = match a.scope.as_deref() {
+        m.header.scope = match a.scope() {
             Some("host") => AddressScope::Host,
             Some("link") => AddressScope::Link,
             Some("site") => AddressScope::Site,
@@ -416,9 +416,9 @@ impl Netlink {
         // netlink_ipaddress(): IFA_ADDRESS is the peer of a point-to-point address. It is
         // sent on deletion too, where keepalived sends the local address and so leaves a
         // peer address behind (the kernel matches both).
-        let remote = a.peer.map_or(a.address, |p| p.address);
+        let remote = a.peer().map_or(a.address, |p| p.address);
         m.attributes.push(AddressAttribute::Address(remote));
-        if let (IpAddr::V4(v4), Some(b)) = (a.address, &a.broadcast) {
+        if let (IpAddr::V4(v4), Some(b)) = (a.address, a.broadcast()) {
             use keepalived_engine::config::model::Broadcast;
             let host = u32::MAX.checked_shr(u32::from(a.prefix_len)).unwrap_or(0);
             let brd = match b {
@@ -453,8 +453,8 @@ impl Netlink {
         if !flags.is_empty() {
             m.attributes.push(AddressAttribute::Flags(flags));
         }
-        if let Some(l) = &a.label {
-            m.attributes.push(AddressAttribute::Label(l.clone()));
+        if let Some(l) = a.label() {
+            m.attributes.push(AddressAttribute::Label(l.to_string()));
         }
         if let Some(preferred) = ipv6_preferred_lft(a) {
             let mut info = netlink_packet_route::address::CacheInfo::default();
@@ -641,9 +641,9 @@ fn ipv6_preferred_lft(a: &IpAddress) -> Option<u32> {
     if !a.address.is_ipv6() {
         return None;
     }
-    match a.preferred_lft {
+    match a.preferred_lft() {
         Some(Lifetime::Forever) => None,
-        Some(Lifetime::Seconds(s)) => Some(s),
+        Some(Lifetime::Seconds(s)) => Some(*s),
         None => (a.prefix_len == 128).then_some(0),
     }
 }

@@ -181,8 +181,8 @@ impl Wanted {
 fn same_address(a: &StaticAddress, b: &StaticAddress) -> bool {
     a.addr.address == b.addr.address
         && a.addr.prefix_len == b.addr.prefix_len
-        && a.addr.scope == b.addr.scope
-        && a.addr.label == b.addr.label
+        && a.addr.scope() == b.addr.scope()
+        && a.addr.label() == b.addr.label()
         && a.interface == b.interface
 }
 

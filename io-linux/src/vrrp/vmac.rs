@@ -613,24 +613,8 @@ impl LocalIgmp {
 /// (`set_link_local_address()`); no duplicate detection, the base already owns it.
 async fn add_link_local(netlink: &mut Netlink, vmac: &str, ll: Ipv6Addr) -> Result<(), String> {
     netlink.interfaces().await.map_err(|e| e.to_string())?;
-    let addr = IpAddress {
-        address: IpAddr::V6(ll),
-        prefix_len: 64,
-        broadcast: None,
-        dev: None,
-        use_vmac: false,
-        scope: Some("link".into()),
-        label: None,
-        peer: None,
-        home: false,
-        nodad: false,
-        mngtmpaddr: false,
-        noprefixroute: false,
-        autojoin: false,
-        no_track: false,
-        preferred_lft: None,
-        track_group: None,
-    };
+    let mut addr = IpAddress::new(IpAddr::V6(ll), 64);
+    addr.options_mut().scope = Some("link".into());
     netlink
         .add_address(&addr, vmac)
         .await

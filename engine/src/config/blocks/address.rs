@@ -21,24 +21,7 @@ pub fn parse_ip_address(p: &mut Parser<'_>, s: &Stmt, allow_vmac: bool) -> Optio
         );
         return None;
     };
-    let mut a = IpAddress {
-        address: prefix.address,
-        prefix_len: prefix.len,
-        broadcast: None,
-        dev: None,
-        use_vmac: false,
-        scope: None,
-        label: None,
-        peer: None,
-        home: false,
-        nodad: false,
-        mngtmpaddr: false,
-        noprefixroute: false,
-        autojoin: false,
-        no_track: false,
-        preferred_lft: None,
-        track_group: None,
-    };
+    let mut a = IpAddress::new(prefix.address, prefix.len);
     let mut i = 0;
     while i < s.args.len() {
         let w = s.args[i].text.as_str();
@@ -60,7 +43,7 @@ pub fn parse_ip_address(p: &mut Parser<'_>, s: &Stmt, allow_vmac: bool) -> Optio
         let v = s.arg(i + 1).unwrap_or("").to_string();
         match w {
             "brd" | "broadcast" => {
-                a.broadcast = match v.as_str() {
+                let brd = match v.as_str() {
                     "+" => Some(Broadcast::Plus),
                     "-" => Some(Broadcast::Minus),
                     _ => match parse_ip(&v) {
@@ -72,17 +55,20 @@ pub fn parse_ip_address(p: &mut Parser<'_>, s: &Stmt, allow_vmac: bool) -> Optio
                             None
                         }
                     },
+                };
+                if brd.is_some() {
+                    a.options_mut().broadcast = brd;
                 }
             }
             "dev" => a.dev = Some(v),
             "scope" => {
                 if SCOPES.contains(&v.as_str()) || v.parse::<u8>().is_ok() {
-                    a.scope = Some(v);
+                    a.options_mut().scope = Some(v);
                 } else {
                     p.bad_arg(s, i + 1, format!("unknown scope '{v}' (expected global, site, link, host, nowhere or 0-255)"));
                 }
             }
-            "label" => a.label = Some(v),
+            "label" => a.options_mut().label = Some(v),
             // parse_ipaddress(): the peer is a plain address (no prefix), and makes the
             // address a host address: a prefix on the address itself is ignored with a
             // warning.
@@ -98,7 +84,7 @@ pub fn parse_ip_address(p: &mut Parser<'_>, s: &Stmt, allow_vmac: bool) -> Optio
                         );
                     }
                     a.prefix_len = full;
-                    a.peer = Some(IpPrefix {
+                    a.options_mut().peer = Some(IpPrefix {
                         address: peer,
                         len: full,
                     });
@@ -112,7 +98,7 @@ pub fn parse_ip_address(p: &mut Parser<'_>, s: &Stmt, allow_vmac: bool) -> Optio
                 ),
             },
             "preferred_lft" => {
-                a.preferred_lft = if v == "forever" {
+                let lft = if v == "forever" {
                     Some(Lifetime::Forever)
                 } else {
                     match v.parse() {
@@ -128,9 +114,12 @@ pub fn parse_ip_address(p: &mut Parser<'_>, s: &Stmt, allow_vmac: bool) -> Optio
                             None
                         }
                     }
+                };
+                if lft.is_some() {
+                    a.options_mut().preferred_lft = lft;
                 }
             }
-            "track_group" => a.track_group = Some(v),
+            "track_group" => a.options_mut().track_group = Some(v),
             "use_vmac" if allow_vmac => a.use_vmac = true,
             "home" => a.home = true,
             "-nodad" | "nodad" => a.nodad = true,
@@ -174,7 +163,7 @@ mod tests {
         let (a, diags) = statics("10.0.0.1/24 peer 10.0.0.2 dev eth0");
         assert_eq!(a[0].prefix_len, 32);
         assert_eq!(
-            a[0].peer.map(|p| p.address.to_string()).as_deref(),
+            a[0].peer().map(|p| p.address.to_string()).as_deref(),
             Some("10.0.0.2")
         );
         assert!(diags
@@ -182,7 +171,7 @@ mod tests {
             .any(|d| d.contains("Cannot specify address prefix")));
 
         let (a, diags) = statics("2001:db8::1 peer 2001:db8::2/64 dev eth0");
-        assert!(a.first().is_none_or(|a| a.peer.is_none()), "{a:?}");
+        assert!(a.first().is_none_or(|a| a.peer().is_none()), "{a:?}");
         assert!(
             diags.iter().any(|d| d.contains("Invalid peer address")),
             "{diags:?}"
