@@ -25,6 +25,7 @@ pub mod children;
 pub mod config_check;
 pub mod config_loader;
 pub mod config_save;
+mod may_hold;
 pub mod reload_file;
 pub mod reload_monitor;
 pub mod reload_time;
@@ -54,6 +55,7 @@ use crate::version;
 use children::Roles;
 use config_check::{ConfigCheck, Outcome};
 use config_loader::{Good, Held, LoadFn, Loader, Refusal};
+use may_hold::MayHold;
 use reload_monitor::{Fired, ReloadMonitor};
 
 /// A child that ran at least this long before it died is restarted at once: it had read
@@ -130,10 +132,8 @@ struct Parent {
     respawns: Vec<Respawn>,
     /// Each role's last wait before a restart ([`next_backoff`]).
     backoff: Vec<(Process, Duration)>,
-    /// What the running VRRP child may hold: what the configuration it started with holds,
-    /// and what each one sent to it since holds, as the parent cannot know which it has
-    /// applied when it dies.
-    vrrp_may_hold: Vec<Held>,
+    /// What the running VRRP child may hold on the host.
+    vrrp_may_hold: MayHold,
     exits: UnboundedReceiver<(i32, ExitStatus)>,
     exit_tx: UnboundedSender<(i32, ExitStatus)>,
     stage: Stage,
@@ -195,7 +195,7 @@ pub fn run(setup: ParentSetup) -> u8 {
             running: Vec::new(),
             respawns: Vec::new(),
             backoff: Vec::new(),
-            vrrp_may_hold: Vec::new(),
+            vrrp_may_hold: MayHold::default(),
             exits,
             exit_tx,
             stage: Stage::Idle,
@@ -375,7 +375,7 @@ impl Parent {
         };
         link.send(self.setup.good.frame.clone());
         if role == Process::Vrrp {
-            self.vrrp_may_hold = self.setup.good.held.clone();
+            self.vrrp_may_hold = MayHold::started(self.setup.good.held.clone());
         }
         if let (Some(children), Some(ours)) = (&self.queries, queries) {
             children.started(role, ours);
@@ -665,11 +665,7 @@ impl Parent {
             if c.link.send(self.setup.good.frame.clone()) {
                 sent.push(c.role.title());
                 if c.role == Process::Vrrp {
-                    for h in &self.setup.good.held {
-                        if !self.vrrp_may_hold.contains(h) {
-                            self.vrrp_may_hold.push(h.clone());
-                        }
-                    }
+                    self.vrrp_may_hold.sent(self.setup.good.held.clone());
                 }
             }
         }
@@ -895,7 +891,7 @@ impl Parent {
                 return;
             }
         };
-        for Held { instance, what } in held {
+        for Held { instance, what } in held.iter() {
             release(&netlink, &present, instance, what).await;
         }
     }

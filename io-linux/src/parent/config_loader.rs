@@ -65,7 +65,7 @@ pub struct Good {
     /// The configuration as one frame of [`crate::config_channel`].
     pub frame: Arc<Vec<u8>>,
     /// Every instance's addresses (excluded ones too), virtual routes and virtual rules.
-    pub held: Vec<Held>,
+    pub held: Arc<[Held]>,
     /// The root options: a reload may not change the namespace or the instance name.
     pub root: RootOptions,
     /// The scripts the parent itself runs, vetted.
