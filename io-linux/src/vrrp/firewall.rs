@@ -165,6 +165,8 @@ pub(crate) struct Firewall {
     ready: BTreeSet<Part>,
     /// The VIPs each instance holds, as elements, accept mode or not (two instances
     /// may share one; an instance may hold one twice, as a VIP and an excluded VIP).
+    /// Empty until a configuration needs the firewall: [`Firewall::reload`] is then
+    /// given what the instances hold.
     held: BTreeMap<(String, Elem), u32>,
     /// Whether an instance's VIPs are dropped: not in accept mode and not the address
     /// owner, from the configuration, so a reload that changes it moves the VIPs the
@@ -212,7 +214,9 @@ impl Firewall {
             debug!(table = %o.table, priority = o.priority, counters = o.counters, "nftables");
         }
         let mut fw = Firewall::new(opts, ByName::new(config));
-        fw.no_accept = no_accept(config);
+        if fw.opts.is_some() {
+            fw.no_accept = no_accept(config);
+        }
         fw.vmac_families = vmac_families(config);
         if config.global.vrrp_iptables.is_some() && config.global.nftables.is_none() {
             info!("iptables not supported, using nftables instead. Please replace 'vrrp_iptables' and 'vrrp_ipsets' with the 'nftables' option");
@@ -223,11 +227,23 @@ impl Firewall {
 
     /// A reloaded configuration: which instances name link-local VIPs by interface name;
     /// a configuration that needs the firewall for the first time starts it (the table's
-    /// name and priority stay those of the start, as keepalived's do).
-    pub(crate) fn reload(&mut self, config: &Config) {
+    /// name and priority stay those of the start, as keepalived's do), with the VIPs
+    /// the instances hold now (`holding`, as [`Firewall::vip`] takes them), which it
+    /// had not recorded.
+    pub(crate) fn reload<'a>(
+        &mut self,
+        config: &Config,
+        holding: impl IntoIterator<Item = (&'a str, &'a IpAddress, &'a str, Option<u32>, bool)>,
+    ) {
         self.by_name = ByName::new(config);
         if self.opts.is_none() {
             self.opts = options(config);
+            if self.opts.is_none() {
+                return;
+            }
+            for (instance, addr, interface, ifindex, no_accept) in holding {
+                self.vip(instance, addr, interface, ifindex, true, no_accept);
+            }
         }
         self.no_accept = no_accept(config);
         self.vmac_families = vmac_families(config);
@@ -319,6 +335,10 @@ impl Firewall {
         add: bool,
         no_accept: bool,
     ) {
+        // Without the firewall nothing is dropped: see `held`.
+        if self.opts.is_none() {
+            return;
+        }
         if !self.no_accept.contains_key(instance) {
             self.no_accept.insert(instance.to_string(), no_accept);
         }
@@ -610,13 +630,41 @@ mod tests {
             "global_defs {{\n vrrp_strict\n}}\n{}",
             V3.replace("priority 100", "priority 100\n accept")
         ));
-        fw.reload(&accept);
+        fw.reload(&accept, []);
         assert!(fw.wanted().is_empty(), "accept mode: no drop rule");
-        fw.reload(&strict);
+        fw.reload(&strict, []);
         assert_eq!(fw.wanted().len(), 1);
         // An accept-mode VIP is held too, so a reload can put it in the set.
         fw.vip("B", a, "eth1", Some(3), true, false);
         assert_eq!(fw.held.len(), 2);
         assert_eq!(fw.wanted().len(), 1);
+    }
+
+    /// Without a firewall nothing is recorded (1,000 instances' VIPs would be kept for
+    /// nothing); a reload that needs one first takes the VIPs held then.
+    #[test]
+    fn without_a_firewall_no_vip_is_recorded_until_a_reload_needs_one() {
+        let plain = config(V3);
+        let mut fw = Firewall::new(options(&plain), ByName::default());
+        let a = plain.instances[0].virtual_ipaddress[0].clone();
+        fw.vip("A", &a, "eth0", Some(2), true, true);
+        assert!(fw.held.is_empty() && fw.no_accept.is_empty());
+        let held = [("A", &a, "eth0", Some(2), true)];
+        fw.reload(&plain, held);
+        assert!(fw.opts.is_none() && fw.held.is_empty(), "still no firewall");
+        let strict = config(&format!("global_defs {{\n vrrp_strict\n}}\n{V3}"));
+        fw.reload(&strict, held);
+        assert!(fw.opts.is_some());
+        assert_eq!(
+            fw.wanted().len(),
+            1,
+            "the VIP held at the reload is dropped"
+        );
+        // Once on, the firewall stays on and records as it goes; a later reload's list
+        // is not taken again.
+        fw.reload(&strict, held);
+        fw.vip("A", &a, "eth0", Some(2), false, true);
+        assert!(fw.wanted().is_empty());
+        assert!(fw.held.is_empty());
     }
 }

@@ -584,7 +584,33 @@ impl Network {
 
     /// Takes a reloaded configuration's firewall settings.
     pub(crate) fn reload_firewall(&mut self, config: &Config) {
-        self.firewall.reload(config);
+        let netlink = &self.netlink;
+        let installed = self
+            .installed
+            .iter()
+            .flat_map(|(instance, items)| items.iter().map(move |what| (instance.as_str(), what)));
+        let waiting = self
+            .held_back
+            .iter()
+            .map(|(instance, _, what)| (instance.as_str(), what));
+        let holding = installed
+            .chain(waiting)
+            .filter_map(|(instance, what)| match what {
+                Owned::Address {
+                    addr,
+                    interface,
+                    no_accept,
+                    ..
+                } => Some((
+                    instance,
+                    addr,
+                    interface.as_str(),
+                    netlink.ifindex(interface),
+                    *no_accept,
+                )),
+                _ => None,
+            });
+        self.firewall.reload(config, holding);
         self.sync_vmac_rules();
     }
 
