@@ -494,7 +494,10 @@ pub struct TrackGroup {
 }
 
 /// An address line of virtual_ipaddress / static_ipaddress (iproute2 `ip addr` syntax).
+/// In JSON (`-t --json`, the configuration sent to the children) every option is a key
+/// of its own, as [`FlatAddress`] writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "FlatAddress", into = "FlatAddress")]
 pub struct IpAddress {
     pub address: IpAddr,
     pub prefix_len: u8,
@@ -511,13 +514,13 @@ pub struct IpAddress {
     /// The options few address lines give, boxed: each VIP is held in several places
     /// (its instance's configuration, what its master put on the host, the parent's
     /// list of what the VRRP child may hold), 1,000 instances over. `None` when the
-    /// line gives none of them, never an empty box.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// line gives none of them, never an empty box, so that equal addresses compare
+    /// equal.
     options: Option<Box<AddressOptions>>,
 }
 
 /// `brd`, `scope`, `label`, `peer`, `preferred_lft` and `track_group` of an address line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddressOptions {
     pub broadcast: Option<Broadcast>,
     pub scope: Option<String>,
@@ -572,6 +575,77 @@ impl IpAddress {
     /// The options, to set one: boxed on first use.
     pub fn options_mut(&mut self) -> &mut AddressOptions {
         self.options.get_or_insert_with(Box::default)
+    }
+}
+
+/// [`IpAddress`] as JSON has it: its options beside its flags.
+#[derive(Serialize, Deserialize)]
+struct FlatAddress {
+    address: IpAddr,
+    prefix_len: u8,
+    broadcast: Option<Broadcast>,
+    dev: Option<String>,
+    use_vmac: bool,
+    scope: Option<String>,
+    label: Option<String>,
+    peer: Option<IpPrefix>,
+    home: bool,
+    nodad: bool,
+    mngtmpaddr: bool,
+    noprefixroute: bool,
+    autojoin: bool,
+    no_track: bool,
+    preferred_lft: Option<Lifetime>,
+    track_group: Option<String>,
+}
+
+impl From<FlatAddress> for IpAddress {
+    fn from(f: FlatAddress) -> IpAddress {
+        let options = AddressOptions {
+            broadcast: f.broadcast,
+            scope: f.scope,
+            label: f.label,
+            peer: f.peer,
+            preferred_lft: f.preferred_lft,
+            track_group: f.track_group,
+        };
+        IpAddress {
+            address: f.address,
+            prefix_len: f.prefix_len,
+            dev: f.dev,
+            use_vmac: f.use_vmac,
+            home: f.home,
+            nodad: f.nodad,
+            mngtmpaddr: f.mngtmpaddr,
+            noprefixroute: f.noprefixroute,
+            autojoin: f.autojoin,
+            no_track: f.no_track,
+            options: (options != AddressOptions::default()).then(|| Box::new(options)),
+        }
+    }
+}
+
+impl From<IpAddress> for FlatAddress {
+    fn from(a: IpAddress) -> FlatAddress {
+        let o = a.options.map(|o| *o).unwrap_or_default();
+        FlatAddress {
+            address: a.address,
+            prefix_len: a.prefix_len,
+            broadcast: o.broadcast,
+            dev: a.dev,
+            use_vmac: a.use_vmac,
+            scope: o.scope,
+            label: o.label,
+            peer: o.peer,
+            home: a.home,
+            nodad: a.nodad,
+            mngtmpaddr: a.mngtmpaddr,
+            noprefixroute: a.noprefixroute,
+            autojoin: a.autojoin,
+            no_track: a.no_track,
+            preferred_lft: o.preferred_lft,
+            track_group: o.track_group,
+        }
     }
 }
 

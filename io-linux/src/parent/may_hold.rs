@@ -35,22 +35,20 @@ impl MayHold {
         if Arc::ptr_eq(&self.newest, &held) {
             return;
         }
-        let mut by_instance: HashMap<&str, Vec<&Owned>> = HashMap::new();
+        // Each item is looked for among its own instance's, not among them all.
+        let mut seen: HashMap<&str, Vec<&Owned>> = HashMap::new();
         for h in held.iter() {
-            by_instance.entry(&h.instance).or_default().push(&h.what);
+            seen.entry(&h.instance).or_default().push(&h.what);
         }
-        let in_new = |h: &Held| {
-            by_instance
-                .get(h.instance.as_str())
-                .is_some_and(|owned| owned.contains(&&h.what))
-        };
         let mut earlier: Vec<Held> = Vec::new();
         for h in self.earlier.iter().chain(self.newest.iter()) {
-            if !in_new(h) && !earlier.contains(h) {
+            let items = seen.entry(&h.instance).or_default();
+            if !items.contains(&&h.what) {
+                items.push(&h.what);
                 earlier.push(h.clone());
             }
         }
-        drop(by_instance);
+        drop(seen);
         self.earlier = earlier;
         self.newest = held;
     }

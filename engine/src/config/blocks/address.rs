@@ -178,6 +178,29 @@ mod tests {
         );
     }
 
+    /// JSON has every option as a key of its own, as before they were boxed, and reads
+    /// back an address equal to the one written: none of the options, no box.
+    #[test]
+    fn an_address_goes_through_json_with_its_options_flat_and_comes_back_equal() {
+        let (a, diags) = statics(
+            "10.0.0.1/24 dev eth0\n10.0.0.2/24 brd + dev eth0 scope link label eth0:v track_group g",
+        );
+        assert_eq!(diags, ["warning: track_group g not found"]);
+        let plain = serde_json::to_value(&a[0]).unwrap();
+        assert_eq!(plain["label"], serde_json::Value::Null);
+        assert_eq!(plain["scope"], serde_json::Value::Null);
+        assert!(plain.get("options").is_none(), "{plain}");
+        let full = serde_json::to_value(&a[1]).unwrap();
+        assert_eq!(full["label"], "eth0:v");
+        assert_eq!(full["scope"], "link");
+        assert_eq!(full["broadcast"], "plus");
+        assert_eq!(full["track_group"], "g");
+        for (addr, json) in a.iter().zip([plain, full]) {
+            let back: crate::config::model::IpAddress = serde_json::from_value(json).unwrap();
+            assert_eq!(&back, addr);
+        }
+    }
+
     #[test]
     fn address_flags_are_read() {
         let (a, _) =
