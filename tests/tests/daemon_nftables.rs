@@ -440,3 +440,64 @@ fn use_vmac_rules_match_keepalived() {
         "keepalived-rs differs from keepalived 2.2.7"
     );
 }
+
+/// A reload that turns `vrrp_strict` on while every instance is master drops the VIPs
+/// they already hold, on keepalived-rs as on keepalived 2.2.7: keepalived-rs's VRRP
+/// child keeps no record of drop rules while it has no firewall, and the reload gives it
+/// the VIPs held then.
+#[test]
+fn a_reload_that_turns_vrrp_strict_on_drops_the_vips_already_held() {
+    let cmds = ["ip", "nft", "keepalived"];
+    if !runnable(
+        "a_reload_that_turns_vrrp_strict_on_drops_the_vips_already_held",
+        &cmds,
+    ) {
+        return;
+    }
+    let dir = tmp_dir("nftables-reload");
+    let [theirs, ours] = [Who::Keepalived, Who::Ours].map(|who| {
+        let pair = Pair::new("nfr", 96);
+        let strict = config(&pair.ifs[0]);
+        let plain = strict.replace("  vrrp_strict\n", "");
+        assert_ne!(plain, strict);
+        let conf = dir.join(format!("{who:?}-reload.conf"));
+        std::fs::write(&conf, &plain).unwrap();
+        let (daemon, before) = master(
+            who,
+            &pair,
+            &conf,
+            &dir,
+            &format!("{who:?}-reload"),
+            &[V4, V4_ACCEPT, V6, V6_LL].map(|a| (None, a)),
+        );
+        assert!(
+            before.is_empty(),
+            "{who:?}: a ruleset without vrrp_strict: {before:?}"
+        );
+        std::fs::write(&conf, &strict).unwrap();
+        daemon.signal(libc::SIGHUP);
+        let holds_v4 = |r: &[Value]| {
+            r.iter().filter_map(|o| o.get("set")).any(|s| {
+                s["family"] == "ip" && s["name"] == "vips" && s["elem"].to_string().contains(V4)
+            })
+        };
+        let dropped = wait_for(Duration::from_secs(10), || {
+            holds_v4(&ruleset(&pair.ns[0].name))
+        });
+        assert!(
+            dropped.is_some(),
+            "{who:?}: after the reload, {V4} is not in the ip vips set: {:?}\n{}",
+            ruleset(&pair.ns[0].name),
+            daemon.log_text()
+        );
+        // The rest of the reload's sets come in the same batch.
+        std::thread::sleep(Duration::from_millis(500));
+        let after = ruleset(&pair.ns[0].name);
+        daemon.stop();
+        after
+    });
+    assert_eq!(
+        ours, theirs,
+        "after the reload, keepalived-rs's ruleset differs from keepalived 2.2.7's"
+    );
+}
