@@ -88,10 +88,11 @@ impl Cluster {
         self.hosts[b].alive && !self.cut.contains(&(a.min(b), a.max(b)))
     }
 
-    /// Drains every host's outputs, delivering packets until the segment is quiet.
+    /// Drains every host's outputs, delivering packets until the segment is quiet; fails
+    /// the test if it never is (engines answering each other at one instant forever).
     pub fn pump(&mut self) {
         let mut queue: VecDeque<(usize, Output)> = VecDeque::new();
-        loop {
+        for _ in 0..1_000_000 {
             for (i, h) in self.hosts.iter_mut().enumerate() {
                 while let Some(o) = h.engine.poll_output() {
                     if h.alive {
@@ -100,7 +101,7 @@ impl Cluster {
                 }
             }
             let Some((i, o)) = queue.pop_front() else {
-                break;
+                return;
             };
             self.record(i, &o);
             if let Output::Transmit {
@@ -132,6 +133,10 @@ impl Cluster {
                 }
             }
         }
+        panic!(
+            "the engines never fall quiet: a million outputs at {}",
+            self.now
+        );
     }
 
     fn record(&mut self, i: usize, o: &Output) {
@@ -190,8 +195,11 @@ impl Cluster {
         }
     }
 
-    /// Steps every live engine through its timers until `until`.
+    /// Steps every live engine through its timers until `until`. An engine whose timer
+    /// stays at one instant call after call is stuck (it would spin the daemon's loop):
+    /// the test fails rather than hangs.
     pub fn run_until(&mut self, until: Instant) {
+        let mut stuck = (Instant::ZERO, 0u32);
         loop {
             let next = self
                 .hosts
@@ -201,6 +209,14 @@ impl Cluster {
                 .min();
             match next {
                 Some(t) if t <= until => {
+                    stuck = if stuck.0 == t {
+                        (t, stuck.1 + 1)
+                    } else {
+                        (t, 0)
+                    };
+                    // An engine may leave work for its next call (one takeover a call on
+                    // each interface), never this much.
+                    assert!(stuck.1 < 10_000, "the engines' timers stay at {t}");
                     self.now = self.now.max(t);
                     let now = self.now;
                     for h in self.hosts.iter_mut().filter(|h| h.alive) {
