@@ -24,6 +24,18 @@ fn state_changes(c: &Cluster, host: &str) -> Vec<(Instant, State, State)> {
         .collect()
 }
 
+/// The reason the last change to FAULT gave, for the log (`FaultFlags::reason`).
+fn fault_reason(c: &Cluster) -> Option<&str> {
+    c.outputs.iter().rev().find_map(|(_, _, o)| match o {
+        Output::StateChange {
+            to: State::Fault,
+            reason,
+            ..
+        } => Some(reason.as_str()),
+        _ => None,
+    })
+}
+
 fn became_master_at(c: &Cluster, host: &str) -> Option<Instant> {
     state_changes(c, host)
         .into_iter()
@@ -174,6 +186,83 @@ fn adverts_sent(c: &Cluster) -> Vec<u8> {
         .collect()
 }
 
+/// The first advert r1 sent: its IPv4 header stripped, the VRRP packet alone.
+fn first_advert(c: &Cluster) -> Vec<u8> {
+    outputs_of(c, "r1")
+        .find_map(|o| match o {
+            Output::Transmit { bytes, .. } => Some(bytes[20..].to_vec()),
+            _ => None,
+        })
+        .expect("r1 sent an advert")
+}
+
+// RFC 3768 §5.3.7: a v2 advert carries its interval in whole seconds; RFC 5798 §5.2.7: a
+// v3 advert in centiseconds, in the low 12 bits of its second word.
+#[test]
+fn an_advert_carries_its_interval_in_its_versions_unit() {
+    let mut c = one(&conf(
+        1,
+        255,
+        "state MASTER
+ advert_int 3",
+    ));
+    c.run_for_secs(0.5);
+    assert_eq!(first_advert(&c)[5], 3);
+    let mut c = one(&conf(
+        1,
+        255,
+        "state MASTER
+ version 3
+ advert_int 2.5",
+    ));
+    c.run_for_secs(0.5);
+    let v3 = first_advert(&c);
+    assert_eq!(u16::from_be_bytes([v3[4], v3[5]]) & 0x0fff, 250);
+}
+
+// RFC 2402 and `vrrp_build_ah()`: a v2 master with `auth_type AH` sends its adverts with
+// an AH header its backup verifies, so the backup keeps hearing it and stays backup; the
+// master's adverts are numbered from 1.
+#[test]
+fn an_ah_master_is_heard_by_its_ah_backup() {
+    let ah = "authentication {\n auth_type AH\n auth_pass secret\n }";
+    let mut c = Cluster::new(&[&conf(1, 200, ah), &conf(1, 100, ah)]);
+    c.run_for_secs(10.0);
+    assert_eq!(c.masters("VI_1"), ["r1"]);
+    let r2 = c.hosts[1].engine.instance("VI_1").unwrap();
+    assert!(r2.stats.advert_rcvd >= 5, "{:?}", r2.stats);
+    assert_eq!(r2.stats.auth_failure, 0);
+    let first = outputs_of(&c, "r1")
+        .find_map(|o| match o {
+            Output::Transmit { bytes, .. } => Some(bytes.clone()),
+            _ => None,
+        })
+        .expect("r1 sent an advert");
+    assert_eq!(first[9], 51, "AH protocol");
+    assert_eq!(first[20 + 8..20 + 12], [0, 0, 0, 1], "AH sequence number");
+}
+
+// vrrp_send_adv() counts every advert sent (`advert_sent`) and those of priority 0
+// (`pri_zero_sent`); a takeover counts in `become_master`, leaving in `release_master`:
+// SNMP and the statistics file report them.
+#[test]
+fn a_master_counts_its_adverts_and_its_takeovers() {
+    let mut c = master(100, "");
+    let sent = adverts_sent(&c).len() as u64;
+    let counts = |c: &Cluster| {
+        let s = &c.hosts[0].engine.instance("VI_1").unwrap().stats;
+        (
+            s.advert_sent,
+            s.pri_zero_sent,
+            s.become_master,
+            s.release_master,
+        )
+    };
+    assert_eq!(counts(&c), (sent, 0, 1, 0));
+    c.input(0, Input::Shutdown);
+    assert_eq!(counts(&c), (sent + 1, 1, 1, 1));
+}
+
 // RFC 5798 §6.4.3: a master answers priority 0 with an advert at once.
 #[test]
 fn master_answers_priority_zero_with_an_advert() {
@@ -228,6 +317,56 @@ fn master_hearing_lower_priority_sends_garps_and_notifies() {
     )));
 }
 
+// garp_master_repeat 0: no GARP on becoming master, and no timer for the delayed burst,
+// so the master's next wake-up is its next advert.
+#[test]
+fn garp_master_repeat_zero_arms_nothing() {
+    let mut c = one(&conf(
+        1,
+        255,
+        "state MASTER\n garp_master_repeat 0\n garp_master_delay 0.5",
+    ));
+    c.run_for_secs(0.1);
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+    assert_eq!(c.hosts[0].garps, 0);
+    assert_eq!(c.hosts[0].engine.poll_timeout(), Some(secs(1.0)));
+}
+
+// garp_lower_prio_repeat 0: no burst, and no timer for a delayed one, so the master's
+// next wake-up is its next advert.
+#[test]
+fn garp_lower_prio_repeat_zero_arms_nothing() {
+    let mut c = master(100, "garp_lower_prio_repeat 0\n garp_lower_prio_delay 0.5");
+    let garps = c.hosts[0].garps;
+    c.input(0, advert_input(9, 1, 50, 2, 100));
+    assert_eq!(c.hosts[0].garps, garps);
+    // The lower advert was answered at once, so the next advert is an interval away.
+    assert_eq!(
+        c.hosts[0].engine.poll_timeout(),
+        Some(c.now + us(1_000_000))
+    );
+}
+
+// garp_lower_prio_delay: a second burst that long after the first; none with 0.
+#[test]
+fn garp_lower_prio_delay_sends_a_second_burst() {
+    for (delay, second) in [(0, 0), (2, 2)] {
+        let mut c = master(
+            100,
+            &format!(
+                "garp_master_delay 0\n garp_lower_prio_repeat 2\n garp_lower_prio_delay {delay}"
+            ),
+        );
+        let garps = c.hosts[0].garps;
+        c.input(0, advert_input(9, 1, 50, 2, 100));
+        assert_eq!(c.hosts[0].garps, garps + 2);
+        c.run_for_secs(1.9);
+        assert_eq!(c.hosts[0].garps, garps + 2);
+        c.run_for_secs(3.0);
+        assert_eq!(c.hosts[0].garps, garps + 2 + second, "delay {delay}");
+    }
+}
+
 // RFC 5798 §6.4.3: a higher priority makes the master a backup and it releases its
 // addresses.
 #[test]
@@ -236,6 +375,37 @@ fn master_yields_to_higher_priority_and_releases_addresses() {
     c.input(0, advert_input(9, 1, 200, 2, 100));
     assert_eq!(c.state(0, "VI_1"), State::Backup);
     assert!(c.hosts[0].held.is_empty());
+}
+
+// vrrp_state_master_rx(): without higher_prio_send_advert a master yields without a word;
+// a priority 255 advert is higher whatever its address, when we are not the owner.
+#[test]
+fn master_yields_to_higher_priority_without_answering() {
+    for (from, priority) in [(9, 200), (0, 255)] {
+        let mut c = master(100, "");
+        let before = adverts_sent(&c).len();
+        c.input(0, advert_input(from, 1, priority, 2, 100));
+        assert_eq!(c.state(0, "VI_1"), State::Backup, "{priority} from .{from}");
+        assert_eq!(adverts_sent(&c).len(), before, "{priority} from .{from}");
+        // Only two owners make the "both configured as address owner" error.
+        assert!(
+            !outputs_of(&c, "r1").any(
+                |o| matches!(o, Output::Log { message, .. } if message.contains("address owner"))
+            ),
+            "{priority} from .{from}"
+        );
+    }
+}
+
+// vrrp_state_master_rx(): an advert with our own address and priority is logged and
+// otherwise ignored: no advert to force an election, no change of state.
+#[test]
+fn an_advert_with_our_address_and_priority_is_ignored() {
+    let mut c = master(100, "");
+    let before = adverts_sent(&c).len();
+    c.input(0, advert_input(1, 1, 100, 2, 100));
+    assert_eq!(c.state(0, "VI_1"), State::Master);
+    assert_eq!(adverts_sent(&c).len(), before);
 }
 
 // higher_prio_send_advert: one advert with our priority before yielding.
@@ -359,10 +529,33 @@ fn script_rise_and_fall_count_consecutive_results() {
     assert_eq!(c.state(0, "VI_1"), State::Backup, "one failure of fall 2");
     script_result(&mut c, false);
     assert_eq!(c.state(0, "VI_1"), State::Fault);
+    assert_eq!(fault_reason(&c), Some("tracker down"));
     script_result(&mut c, true);
     assert_eq!(c.state(0, "VI_1"), State::Fault, "one success of rise 2");
     script_result(&mut c, true);
     assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
+// vrrp_set_effective_priority(): a backup whose priority changes while it waits keeps
+// its wait but for the new skew: the down timer moves by the difference (RFC 5798 §6.1,
+// Skew_Time = (256 − priority) / 256 s in v2).
+#[test]
+fn a_priority_change_moves_a_backups_down_timer_by_the_change_of_skew() {
+    let mut c = scripted(-50, "", "");
+    script_result(&mut c, true);
+    c.input(0, advert_input(9, 1, 200, 2, 100));
+    let heard = c.now;
+    let deadline = |c: &Cluster| c.hosts[0].engine.instance("VI_1").unwrap().deadline;
+    let skew = |p: u64| (256 - p) * 1_000_000 / 256;
+    assert_eq!(deadline(&c), Some(heard + us(3_000_000 + skew(100))));
+    script_result(&mut c, false);
+    script_result(&mut c, false);
+    assert_eq!(priority(&c), 50);
+    assert_eq!(deadline(&c), Some(heard + us(3_000_000 + skew(50))));
+    script_result(&mut c, true);
+    script_result(&mut c, true);
+    assert_eq!(priority(&c), 100);
+    assert_eq!(deadline(&c), Some(heard + us(3_000_000 + skew(100))));
 }
 
 // process_script_update_priority(): positive weight adds when up, negative subtracts when
@@ -449,6 +642,7 @@ fn own_interface_down_is_fault_and_recovery_is_backup() {
     let sent = adverts_sent(&c).len();
     link(&mut c, false);
     assert_eq!(c.state(0, "VI_1"), State::Fault);
+    assert_eq!(fault_reason(&c), Some("interface down"));
     assert!(c.hosts[0].held.is_empty());
     assert_eq!(
         adverts_sent(&c)[sent..],
@@ -457,6 +651,24 @@ fn own_interface_down_is_fault_and_recovery_is_backup() {
     );
     link(&mut c, true);
     assert_eq!(c.state(0, "VI_1"), State::Backup);
+}
+
+// vrrp_state_fault_rx() → BACKUP: the address owner back from FAULT waits one interval and
+// its skew, not a whole Master_Down_Interval, before it takes its addresses back.
+#[test]
+fn an_owner_back_from_fault_takes_over_after_one_interval_and_its_skew() {
+    let mut c = master(255, "state MASTER");
+    link(&mut c, false);
+    link(&mut c, true);
+    assert_eq!(c.state(0, "VI_1"), State::Backup);
+    let back = c.now;
+    c.run_for_secs(5.0);
+    let took_over = state_changes(&c, "r1")
+        .into_iter()
+        .filter(|(t, _, to)| *t > back && *to == State::Master)
+        .map(|(t, _, _)| t)
+        .next();
+    assert_eq!(took_over, Some(back + us(1_000_000 + 1_000_000 / 256)));
 }
 
 // dont_track_primary: the own interface is not tracked.
@@ -489,6 +701,7 @@ fn track_src_ip_faults_while_the_configured_source_is_missing() {
     assert_eq!(c.state(0, "VI_1"), State::Master);
     source(&mut c, "192.168.0.1", false);
     assert_eq!(c.state(0, "VI_1"), State::Fault);
+    assert_eq!(fault_reason(&c), Some("no source address"));
     assert!(c.hosts[0].held.is_empty());
     assert_eq!(
         adverts_sent(&c)[sent..],
@@ -767,6 +980,8 @@ fn becoming_master_sends_advert_then_addresses_then_garp_bursts() {
         })
         .collect();
     assert_eq!(kinds, ["advert", "add", "garp", "garp", "garp"]);
+    c.run_until(secs(1.9));
+    assert_eq!(c.hosts[0].garps, 3, "not before garp_master_delay");
     c.run_until(secs(2.5));
     assert_eq!(c.hosts[0].garps, 6, "second burst after garp_master_delay");
     c.run_until(secs(12.5));
@@ -801,6 +1016,9 @@ fn a_garp_burst_goes_round_the_addresses_once_a_repeat() {
             "10.0.0.101"
         ]
     );
+    // garp_master_delay 0: no second burst.
+    c.run_until(secs(5.0));
+    assert_eq!(c.hosts[0].garps, 6);
 }
 
 // vrrp_garp_interval: GARPs on an interface are spaced, never dropped.
@@ -897,18 +1115,29 @@ fn strict_mode_adds_addresses_without_accept() {
             ..
         }
     )));
-    let mut c = one(&conf(1, 255, "state MASTER"));
-    c.run_for_secs(0.1);
-    assert!(outputs_of(&c, "r1").any(|o| matches!(
-        o,
-        Output::Add {
-            what: Owned::Address {
-                no_accept: false,
-                ..
-            },
-            ..
-        }
-    )));
+    // Outside strict mode accept is the default; the address owner always accepts
+    // (`vrrp_handle_accept_mode()`).
+    for (priority, extra) in [
+        (100, ""),
+        (255, "state MASTER"),
+        (255, "state MASTER\n strict_mode"),
+    ] {
+        let mut c = one(&conf(1, priority, extra));
+        c.run_for_secs(4.0);
+        assert!(
+            outputs_of(&c, "r1").any(|o| matches!(
+                o,
+                Output::Add {
+                    what: Owned::Address {
+                        no_accept: false,
+                        ..
+                    },
+                    ..
+                }
+            )),
+            "{extra}"
+        );
+    }
 }
 
 // SIGTERM: a master sends priority 0 and releases its addresses; all go to STOP.
@@ -1049,6 +1278,26 @@ fn duplicate_owner_that_keeps_advertising_makes_us_back_off_to_254() {
     c.input(0, advert_input(0, 1, 0, 2, 100));
     c.run_for_secs(2.0);
     assert_eq!((c.state(0, "VI_1"), priority(&c)), (State::Master, 255));
+}
+
+// The grace period for a rogue owner ends 1.2 intervals after the second of our adverts
+// since it was heard: heard again before then it is still advertising and we back off;
+// heard at that instant it is a new sighting, and we wait again. Heard at 0.5 s, it is
+// answered at once (a lower advert forces an election), so our next adverts go at 1.5
+// and 2.5 s and the grace period ends at 3.7 s. The advert at 3.7 s is heard before the
+// timers of that instant run, as the daemon's loop hears adverts that are waiting.
+#[test]
+fn a_rogue_owner_still_advertising_is_one_heard_before_the_grace_period_ends() {
+    let end = 3_700_000;
+    for (at, backs_off) in [(end - 1, true), (end, false)] {
+        let mut c = one(&conf(1, 255, "state MASTER"));
+        c.run_until(secs(0.5));
+        c.input(0, advert_input(0, 1, 255, 2, 100));
+        c.run_until(Instant::from_micros(at - 1));
+        c.now = Instant::from_micros(at);
+        c.input(0, advert_input(0, 1, 255, 2, 100));
+        assert_eq!(priority(&c) == 254, backs_off, "heard again at {at} µs");
+    }
 }
 
 // vrrp_min_garp: one GARP per VIP on becoming master, no delayed burst, no refresh.
@@ -1287,6 +1536,8 @@ fn drive(
     let mut t = from;
     let mut out = Vec::new();
     while t < until {
+        // A timer that never moves on would spin the daemon's loop.
+        assert!(out.len() < 100_000, "the engine's timer stays at {t}");
         e.handle_timeout(t);
         while let Some(o) = e.poll_output() {
             out.push((t, o));
@@ -1441,6 +1692,40 @@ fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
     );
 }
 
+/// An owner with excluded VIPs 10.0.1.1 and .2 on eth1, `extra` in its instance, the
+/// interfaces `up` there besides eth0, run for 13.5 s: its GARPs as (time, interface,
+/// address).
+fn garps_with_addresses_on_eth1(extra: &str, up: &[&str]) -> Vec<(Instant, String, String)> {
+    let text = conf(
+        1,
+        255,
+        &format!(
+            "state MASTER\n garp_master_delay 0\n garp_master_repeat 1\n {extra}\n \
+             virtual_ipaddress_excluded {{\n  10.0.1.1/24 dev eth1\n  10.0.1.2/24 dev eth1\n }}"
+        ),
+    );
+    let mut c = one(&text);
+    for name in up {
+        c.input(
+            0,
+            Input::Interface(InterfaceInfo {
+                name: name.to_string(),
+                ..iface(1, true)
+            }),
+        );
+    }
+    c.run_until(secs(13.5));
+    c.outputs
+        .iter()
+        .filter_map(|(_, t, o)| match o {
+            Output::SendGratuitousArp {
+                interface, addr, ..
+            } => Some((*t, interface.clone(), addr.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
 // garp_extra_if (vrrp_send_vmac_update()): a master sends one GARP on each other
 // interface holding its addresses as an advert goes once the interval has passed since
 // the last round; without `all` only on VMACs keepalived created, so an address on a
@@ -1448,30 +1733,10 @@ fn a_takeover_on_one_interface_goes_out_ahead_of_a_burst_on_another() {
 #[test]
 fn garp_extra_if_repeats_gratuitous_arps_on_the_other_interfaces() {
     let extra_if_garps = |extra: &str| {
-        let text = conf(
-            1,
-            255,
-            &format!(
-                "state MASTER\n garp_master_delay 0\n garp_master_repeat 1\n {extra}\n \
-                 virtual_ipaddress_excluded {{\n  10.0.1.1/24 dev eth1\n  10.0.1.2/24 dev eth1\n }}"
-            ),
-        );
-        let mut c = one(&text);
-        c.input(
-            0,
-            Input::Interface(InterfaceInfo {
-                name: "eth1".into(),
-                ..iface(1, true)
-            }),
-        );
-        c.run_until(secs(13.5));
-        outputs_of(&c, "r1")
-            .filter_map(|o| match o {
-                Output::SendGratuitousArp {
-                    interface, addr, ..
-                } if interface == "eth1" => Some(addr.to_string()),
-                _ => None,
-            })
+        garps_with_addresses_on_eth1(extra, &["eth1"])
+            .into_iter()
+            .filter(|(_, interface, _)| interface == "eth1")
+            .map(|(_, _, addr)| addr)
             .collect::<Vec<_>>()
     };
     // Becoming master: one GARP per address; then at the adverts after 3 s had passed
@@ -1482,4 +1747,36 @@ fn garp_extra_if_repeats_gratuitous_arps_on_the_other_interfaces() {
     );
     assert_eq!(extra_if_garps("garp_extra_if 3"), ["10.0.1.1", "10.0.1.2"]);
     assert_eq!(extra_if_garps(""), ["10.0.1.1", "10.0.1.2"]);
+    assert_eq!(
+        extra_if_garps("garp_extra_if all 0"),
+        ["10.0.1.1", "10.0.1.2"],
+        "an interval of 0 repeats nothing"
+    );
+}
+
+// garp_extra_if on VMACs (vrrp_send_vmac_update()): without `all`, the repeated GARPs go
+// only when some address is on a VMAC keepalived made for it (`use_vmac_addr`), one on
+// each such interface; the instance's own VMAC has them only with `vmac_xmit_base`.
+#[test]
+fn garp_extra_if_without_all_follows_the_vmacs() {
+    // The GARPs after the takeover's burst (at 1 s, once the VMAC is there), as
+    // "interface address".
+    let repeated = |extra: &str| {
+        garps_with_addresses_on_eth1(
+            &format!("use_vmac\n garp_extra_if 3\n {extra}"),
+            &["eth1", "vrrp.1"],
+        )
+        .into_iter()
+        .filter(|(t, _, _)| *t > secs(2.0))
+        .map(|(_, interface, addr)| format!("{interface} {addr}"))
+        .collect::<Vec<_>>()
+    };
+    let eth1 = ["eth1 10.0.1.1", "eth1 10.0.1.1", "eth1 10.0.1.1"];
+    assert_eq!(repeated("use_vmac_addr"), eth1);
+    assert_eq!(repeated("vmac_xmit_base"), [""; 0]);
+    let mut both = repeated("use_vmac_addr\n vmac_xmit_base");
+    both.sort();
+    let mut expected = [eth1, ["vrrp.1 10.0.0.100"; 3]].concat();
+    expected.sort();
+    assert_eq!(both, expected);
 }

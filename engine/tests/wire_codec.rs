@@ -10,7 +10,8 @@ use keepalived_engine::wire::advert::{AdvertRepr, EmitOptions, RxAdvert, V3Check
 use keepalived_engine::wire::ah::AhRepr;
 use keepalived_engine::wire::vrrp::pass_auth_data;
 use keepalived_engine::wire::{
-    Family, GarpRepr, UnsolicitedNaRepr, VipList, VrrpBody, VrrpRepr, MCAST_GROUP4, MCAST_GROUP6,
+    Family, GarpRepr, UnsolicitedNaRepr, VipList, VrrpBody, VrrpRepr, AH_LEN, MCAST_GROUP4,
+    MCAST_GROUP6,
 };
 use proptest::prelude::*;
 
@@ -575,6 +576,25 @@ fn ah_icv_spi_and_replay() {
     e.peers = vec![];
     let v = Validator::new(e).check(&RxAdvert::V4 { datagram: &b }, CX, &mut ());
     assert_eq!(rejected(&v).0, Check::Ttl);
+}
+
+/// `vrrp_get_header()`: an AH advert must hold its IP header, the whole AH header and the
+/// fixed VRRP header after it; one cut inside the VRRP header is refused.
+#[test]
+fn an_ah_advert_cut_inside_its_vrrp_header_is_refused() {
+    let (repr, opts, _) = advert(Variant::V2Ah, 3, 100, 1);
+    let whole = emit(&repr, &opts);
+    let shortest = 20 + AH_LEN + 8;
+    let at = RxAdvert::V4 {
+        datagram: &whole[..shortest],
+    }
+    .locate()
+    .expect("the IP, AH and fixed VRRP headers are all there");
+    assert_eq!((at.ah, at.vrrp), (Some(20), 20 + AH_LEN));
+    let cut = RxAdvert::V4 {
+        datagram: &whole[..shortest - 1],
+    };
+    assert!(cut.locate().is_err());
 }
 
 #[test]

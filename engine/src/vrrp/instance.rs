@@ -940,6 +940,26 @@ mod tests {
     use crate::config::model::Notifies;
     use std::mem::size_of;
 
+    /// The log names one cause when several hold, the one the operator must mend first:
+    /// no peer to send to, then the interface, then a tracker, then the source address.
+    #[test]
+    fn a_fault_is_named_by_its_first_cause() {
+        let reason = |no_peer, interface_down, tracker, no_source_ip| {
+            FaultFlags {
+                tracker,
+                interface_down,
+                no_source_ip,
+                no_peer,
+            }
+            .reason()
+        };
+        assert_eq!(reason(false, false, false, false), "none");
+        assert_eq!(reason(false, false, false, true), "no source address");
+        assert_eq!(reason(false, false, true, true), "tracker down");
+        assert_eq!(reason(false, true, true, true), "interface down");
+        assert_eq!(reason(true, true, true, true), "unicast without any peers");
+    }
+
     /// The engine holds one [`Instance`], its configuration inside, for each
     /// `vrrp_instance`: 1,000 instances cost 1,000 times these sizes before anything they
     /// point to. Rarely set parts of the configuration (notify scripts, `use_vmac`,

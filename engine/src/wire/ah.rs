@@ -173,6 +173,65 @@ pub fn sign(datagram: &mut [u8], ip_header_len: usize, key: &AhKey, unicast: boo
 mod tests {
     use super::*;
 
+    /// An ICV needs an IP header of 20 to 60 bytes and a whole AH header: anything else
+    /// gives none, rather than a panic or an ICV over the wrong bytes.
+    #[test]
+    fn an_icv_needs_a_whole_ip_header_and_a_whole_ah_header() {
+        let key = *b"secret\0\0";
+        let ah = [0u8; AH_LEN];
+        let ip = [0x45u8; MAX_IP_HEADER + 1];
+        for len in [20, MAX_IP_HEADER] {
+            assert!(compute_icv(&ip[..len], &ah, &key, false).is_some(), "{len}");
+        }
+        for len in [19, MAX_IP_HEADER + 1] {
+            assert!(compute_icv(&ip[..len], &ah, &key, false).is_none(), "{len}");
+        }
+        assert!(compute_icv(&ip[..20], &ah[..AH_LEN - 1], &key, false).is_none());
+    }
+
+    /// An ICV wrong in two bytes by the same bits is still wrong: the comparison gathers
+    /// every difference, and two cannot cancel out.
+    #[test]
+    fn an_icv_wrong_in_two_bytes_alike_is_refused() {
+        let key = *b"secret\0\0";
+        let ip = [0x45u8; 20];
+        let mut ah = [0u8; AH_LEN + 8];
+        let icv = compute_icv(&ip, &ah, &key, false).unwrap();
+        ah[ICV_AT..AH_LEN].copy_from_slice(&icv);
+        assert!(verify_icv(&ip, &ah, &key, false));
+        ah[ICV_AT] ^= 1;
+        ah[ICV_AT + 1] ^= 1;
+        assert!(!verify_icv(&ip, &ah, &key, false));
+    }
+
+    /// The header keepalived sends (`vrrp_build_ipsecah()`), byte by byte, and read back.
+    #[test]
+    fn a_header_emits_its_bytes_and_reads_back_field_by_field() {
+        let repr = AhRepr {
+            next_header: IPPROTO_VRRP,
+            spi: 0xc0a8_010a,
+            seq: 7,
+            icv: [0; ICV_LEN],
+        };
+        let mut b = [0xff; AH_LEN];
+        repr.emit(&mut b);
+        #[rustfmt::skip]
+        assert_eq!(b, [
+            112, 4, 0, 0,
+            192, 168, 1, 10,
+            0, 0, 0, 7,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ]);
+        let p = AhPacket::new_checked(&b[..]).unwrap();
+        assert_eq!(
+            (p.next_header(), p.payload_len(), p.spi(), p.seq()),
+            (112, PAYLOAD_LEN, 0xc0a8_010a, 7)
+        );
+        assert_eq!(AhRepr::parse(&p).unwrap(), repr);
+        assert_eq!(repr.buffer_len(), AH_LEN);
+        assert!(AhPacket::new_checked(&b[..AH_LEN - 1]).is_err());
+    }
+
     // RFC 2202 §2 test case 2: HMAC-MD5 with key "Jefe" over "what do ya want for nothing?"
     // is 750c783e6ab0b503eaa86e310a5db738. Checks the HMAC construction we rely on.
     #[test]
