@@ -220,7 +220,7 @@ fn an_advert_carries_its_interval_in_its_versions_unit() {
     assert_eq!(u16::from_be_bytes([v3[4], v3[5]]) & 0x0fff, 250);
 }
 
-// RFC 2402 and `vrrp_build_ah()`: a v2 master with `auth_type AH` sends its adverts with
+// RFC 2402 and `vrrp_build_ipsecah()`: a v2 master with `auth_type AH` sends its adverts with
 // an AH header its backup verifies, so the backup keeps hearing it and stays backup; the
 // master's adverts are numbered from 1.
 #[test]
@@ -243,12 +243,11 @@ fn an_ah_master_is_heard_by_its_ah_backup() {
 }
 
 // vrrp_send_adv() counts every advert sent (`advert_sent`) and those of priority 0
-// (`pri_zero_sent`); a takeover counts in `become_master`, leaving in `release_master`:
-// SNMP and the statistics file report them.
+// (`pri_zero_sent`); a takeover counts in `become_master`, yielding to a higher priority
+// in `release_master` (vrrp_state_leave_master()): SNMP and the statistics file report
+// them.
 #[test]
 fn a_master_counts_its_adverts_and_its_takeovers() {
-    let mut c = master(100, "");
-    let sent = adverts_sent(&c).len() as u64;
     let counts = |c: &Cluster| {
         let s = &c.hosts[0].engine.instance("VI_1").unwrap().stats;
         (
@@ -258,9 +257,15 @@ fn a_master_counts_its_adverts_and_its_takeovers() {
             s.release_master,
         )
     };
+    let mut c = master(100, "");
+    let sent = adverts_sent(&c).len() as u64;
     assert_eq!(counts(&c), (sent, 0, 1, 0));
+    c.input(0, advert_input(9, 1, 200, 2, 100));
+    assert_eq!(counts(&c), (sent, 0, 1, 1));
+    let mut c = master(100, "");
     c.input(0, Input::Shutdown);
-    assert_eq!(counts(&c), (sent + 1, 1, 1, 1));
+    let (adverts, zero, _, _) = counts(&c);
+    assert_eq!((adverts, zero), (sent + 1, 1));
 }
 
 // RFC 5798 §6.4.3: a master answers priority 0 with an advert at once.
@@ -317,19 +322,46 @@ fn master_hearing_lower_priority_sends_garps_and_notifies() {
     )));
 }
 
-// garp_master_repeat 0: no GARP on becoming master, and no timer for the delayed burst,
-// so the master's next wake-up is its next advert.
+// vrrp_garp_rep_handler() and its kin: a GARP repeat count of 0 is a configuration
+// error, read as 1, so a new master still announces its addresses.
 #[test]
-fn garp_master_repeat_zero_arms_nothing() {
-    let mut c = one(&conf(
-        1,
-        255,
-        "state MASTER\n garp_master_repeat 0\n garp_master_delay 0.5",
-    ));
-    c.run_for_secs(0.1);
-    assert_eq!(c.state(0, "VI_1"), State::Master);
-    assert_eq!(c.hosts[0].garps, 0);
-    assert_eq!(c.hosts[0].engine.poll_timeout(), Some(secs(1.0)));
+fn a_garp_repeat_of_0_is_an_error_and_read_as_1() {
+    use keepalived_engine::config::{parse_str, ParseOptions};
+    let master = |extra: &str| conf(1, 255, &format!("state MASTER\n {extra}"));
+    let global = |extra: &str| format!("global_defs {{\n {extra}\n}}\n") + &master("");
+    for (text, keyword) in [
+        (master("garp_master_repeat 0"), "garp_master_repeat"),
+        (
+            master("garp_master_refresh_repeat 0"),
+            "garp_master_refresh_repeat",
+        ),
+        (
+            global("vrrp_garp_master_repeat 0"),
+            "vrrp_garp_master_repeat",
+        ),
+        (
+            global("vrrp_garp_master_refresh_repeat 0"),
+            "vrrp_garp_master_refresh_repeat",
+        ),
+    ] {
+        let loaded = parse_str(&text, &ParseOptions::default());
+        let message = format!("{keyword} must be greater than 0, setting to 1");
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .any(|d| d.counts_as_error() && d.message == message),
+            "{keyword}"
+        );
+        let vi = &loaded.config.instances[0];
+        let (repeat, refresh) = (vi.garp_master_repeat, vi.garp_master_refresh_repeat);
+        assert_eq!((repeat > 0, refresh > 0), (true, true), "{keyword}");
+        if keyword.contains("refresh") {
+            assert_eq!(refresh, 1, "{keyword}");
+        } else {
+            assert_eq!(repeat, 1, "{keyword}");
+        }
+    }
 }
 
 // garp_lower_prio_repeat 0: no burst, and no timer for a delayed one, so the master's
@@ -406,6 +438,10 @@ fn an_advert_with_our_address_and_priority_is_ignored() {
     c.input(0, advert_input(1, 1, 100, 2, 100));
     assert_eq!(c.state(0, "VI_1"), State::Master);
     assert_eq!(adverts_sent(&c).len(), before);
+    let logged = "equal priority advert received from remote host with our IP address";
+    assert!(
+        outputs_of(&c, "r1").any(|o| matches!(o, Output::Log { message, .. } if message == logged))
+    );
 }
 
 // higher_prio_send_advert: one advert with our priority before yielding.
@@ -537,8 +573,8 @@ fn script_rise_and_fall_count_consecutive_results() {
 }
 
 // vrrp_set_effective_priority(): a backup whose priority changes while it waits keeps
-// its wait but for the new skew: the down timer moves by the difference (RFC 5798 §6.1,
-// Skew_Time = (256 − priority) / 256 s in v2).
+// its wait but for the new skew: the down timer moves by the difference (RFC 3768 §6.1,
+// Skew_Time = (256 − priority) / 256 s).
 #[test]
 fn a_priority_change_moves_a_backups_down_timer_by_the_change_of_skew() {
     let mut c = scripted(-50, "", "");
@@ -1535,9 +1571,11 @@ fn drive(
 ) -> Vec<(Instant, Output)> {
     let mut t = from;
     let mut out = Vec::new();
+    // Calls in a row at one instant: a timer that never moves on would spin the daemon's
+    // loop, and fails the test instead.
+    let mut stuck = 0;
     while t < until {
-        // A timer that never moves on would spin the daemon's loop.
-        assert!(out.len() < 100_000, "the engine's timer stays at {t}");
+        let called_at = t;
         e.handle_timeout(t);
         while let Some(o) = e.poll_output() {
             out.push((t, o));
@@ -1547,6 +1585,8 @@ fn drive(
             Some(next) => t = t.max(next),
             None => break,
         }
+        stuck = if t == called_at { stuck + 1 } else { 0 };
+        assert!(stuck < 10_000, "the engine's timer stays at {t}");
     }
     out
 }
@@ -1562,12 +1602,7 @@ fn three_backups_about_to_fall_due() -> keepalived_engine::vrrp::Engine {
         ));
     }
     let mut e = engine(&text, 1, Instant::ZERO);
-    let mut t = Instant::ZERO;
-    while t < secs(3.6) {
-        e.handle_timeout(t);
-        while e.poll_output().is_some() {}
-        t = e.poll_timeout().unwrap();
-    }
+    drive(&mut e, Instant::ZERO, secs(3.6), std::time::Duration::ZERO);
     e
 }
 

@@ -613,6 +613,19 @@ impl<'a> Parser<'a> {
         v
     }
 
+    /// A GARP repeat count, 0 to 255: keepalived takes 0 for a configuration error and
+    /// sends one (`vrrp_garp_rep_handler()`, `vrrp_garp_refresh_rep_handler()`), so a new
+    /// master is never left unannounced.
+    pub fn repeat_value(&mut self, st: &Stmt) -> Option<u32> {
+        let v: u32 = self.int_value(st, 0, 255)?;
+        if v > 0 {
+            return Some(v);
+        }
+        let message = format!("{} must be greater than 0, setting to 1", st.kw());
+        self.error(st, st.args[0].col, DiagClass::Value, message);
+        Some(1)
+    }
+
     /// A timer in decimal seconds with microsecond resolution (`read_timer()`), as µs.
     pub fn timer(&mut self, st: &Stmt, i: usize, lo_us: u64, hi_us: u64) -> Option<u64> {
         let text = self.arg_text(st, i, || "a time in seconds".into())?;

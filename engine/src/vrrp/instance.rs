@@ -618,9 +618,8 @@ impl Instance {
         }
         self.garp_burst(cx, self.cfg.garp_master_repeat);
         self.set_state(cx, State::Master, reason);
-        self.garp_delayed_at = (self.cfg.garp_master_delay_us > 0
-            && self.cfg.garp_master_repeat > 0)
-            .then(|| cx.now + us(self.cfg.garp_master_delay_us));
+        self.garp_delayed_at =
+            (self.cfg.garp_master_delay_us > 0).then(|| cx.now + us(self.cfg.garp_master_delay_us));
         self.garp_refresh_at = (self.cfg.garp_master_refresh_us > 0).then(|| {
             cx.now + us(self.cfg.garp_master_delay_us) + us(self.cfg.garp_master_refresh_us)
         });

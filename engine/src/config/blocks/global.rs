@@ -122,9 +122,9 @@ fn keyword(p: &mut Parser<'_>, s: &Stmt, g: &mut GlobalDefs) {
             p.extra(s, 1);
         }
         kw::VRRP_GARP_MASTER_DELAY => set!(g.vrrp_garp_master_delay_us, p.timer_value(s, 0, 255 * SECOND)),
-        kw::VRRP_GARP_MASTER_REPEAT => set!(g.vrrp_garp_master_repeat, p.int_value(s, 0, 255)),
+        kw::VRRP_GARP_MASTER_REPEAT => set!(g.vrrp_garp_master_repeat, p.repeat_value(s)),
         kw::VRRP_GARP_MASTER_REFRESH => set!(g.vrrp_garp_master_refresh_us, p.timer_value(s, 0, MAX_TIMER)),
-        kw::VRRP_GARP_MASTER_REFRESH_REPEAT => set!(g.vrrp_garp_master_refresh_repeat, p.int_value(s, 0, 255)),
+        kw::VRRP_GARP_MASTER_REFRESH_REPEAT => set!(g.vrrp_garp_master_refresh_repeat, p.repeat_value(s)),
         kw::VRRP_GARP_LOWER_PRIO_DELAY => g.vrrp_garp_lower_prio_delay_us = p.timer_value(s, 0, 255 * SECOND),
         kw::VRRP_GARP_LOWER_PRIO_REPEAT => g.vrrp_garp_lower_prio_repeat = p.int_value(s, 0, 255),
         // keepalived's range starts at 1 µs and logs `0` as out of range, although 0 is the

@@ -314,7 +314,7 @@ fn keyword(
         kw::GARP_MASTER_REPEAT => set!(
             Given::GarpMasterRepeat,
             vi.garp_master_repeat,
-            p.int_value(s, 0, 255)
+            p.repeat_value(s)
         ),
         kw::GARP_MASTER_REFRESH => set!(
             Given::GarpMasterRefresh,
@@ -324,7 +324,7 @@ fn keyword(
         kw::GARP_MASTER_REFRESH_REPEAT => set!(
             Given::GarpMasterRefreshRepeat,
             vi.garp_master_refresh_repeat,
-            p.int_value(s, 0, 255)
+            p.repeat_value(s)
         ),
         kw::GARP_LOWER_PRIO_DELAY => set!(
             Given::GarpLowerPrioDelay,
