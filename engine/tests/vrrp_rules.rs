@@ -186,11 +186,11 @@ fn adverts_sent(c: &Cluster) -> Vec<u8> {
         .collect()
 }
 
-/// The first advert r1 sent: its IPv4 header stripped, the VRRP packet alone.
+/// The first advert r1 sent, its IPv4 header (20 bytes) included.
 fn first_advert(c: &Cluster) -> Vec<u8> {
     outputs_of(c, "r1")
         .find_map(|o| match o {
-            Output::Transmit { bytes, .. } => Some(bytes[20..].to_vec()),
+            Output::Transmit { bytes, .. } => Some(bytes.clone()),
             _ => None,
         })
         .expect("r1 sent an advert")
@@ -200,23 +200,12 @@ fn first_advert(c: &Cluster) -> Vec<u8> {
 // v3 advert in centiseconds, in the low 12 bits of its second word.
 #[test]
 fn an_advert_carries_its_interval_in_its_versions_unit() {
-    let mut c = one(&conf(
-        1,
-        255,
-        "state MASTER
- advert_int 3",
-    ));
+    let mut c = one(&conf(1, 255, "state MASTER\n advert_int 3"));
     c.run_for_secs(0.5);
-    assert_eq!(first_advert(&c)[5], 3);
-    let mut c = one(&conf(
-        1,
-        255,
-        "state MASTER
- version 3
- advert_int 2.5",
-    ));
+    assert_eq!(first_advert(&c)[20 + 5], 3);
+    let mut c = one(&conf(1, 255, "state MASTER\n version 3\n advert_int 2.5"));
     c.run_for_secs(0.5);
-    let v3 = first_advert(&c);
+    let v3 = &first_advert(&c)[20..];
     assert_eq!(u16::from_be_bytes([v3[4], v3[5]]) & 0x0fff, 250);
 }
 
@@ -232,12 +221,7 @@ fn an_ah_master_is_heard_by_its_ah_backup() {
     let r2 = c.hosts[1].engine.instance("VI_1").unwrap();
     assert!(r2.stats.advert_rcvd >= 5, "{:?}", r2.stats);
     assert_eq!(r2.stats.auth_failure, 0);
-    let first = outputs_of(&c, "r1")
-        .find_map(|o| match o {
-            Output::Transmit { bytes, .. } => Some(bytes.clone()),
-            _ => None,
-        })
-        .expect("r1 sent an advert");
+    let first = first_advert(&c);
     assert_eq!(first[9], 51, "AH protocol");
     assert_eq!(first[20 + 8..20 + 12], [0, 0, 0, 1], "AH sequence number");
 }
