@@ -242,6 +242,10 @@ fn run_as_a(cap: &[Line], seed: u64) -> (Vec<String>, Vec<(u64, bool)>, u64, Eng
     for l in cap.iter().filter(|l| !l.from_a) {
         while let Some(t) = e.poll_timeout().filter(|&t| t.0 <= l.t_us) {
             e.handle_timeout(t);
+            assert!(
+                e.poll_timeout().is_none_or(|n| n > t),
+                "a timer due at {t} left"
+            );
             drain(&mut e, t.0, &mut ours, &mut events);
         }
         let mut r = l.r.clone();
@@ -262,6 +266,10 @@ fn run_as_a(cap: &[Line], seed: u64) -> (Vec<String>, Vec<(u64, bool)>, u64, Eng
     }
     while let Some(t) = e.poll_timeout().filter(|&t| t.0 <= last_a) {
         e.handle_timeout(t);
+        assert!(
+            e.poll_timeout().is_none_or(|n| n > t),
+            "a timer due at {t} left"
+        );
         drain(&mut e, t.0, &mut ours, &mut events);
     }
     (dedup(ours), events, last_b, e)

@@ -71,7 +71,8 @@ impl Net {
     }
 
     fn settle(&mut self) {
-        loop {
+        // Two engines answering each other for ever at one instant would spin here.
+        for _ in 0..100_000 {
             let mut moved = false;
             for side in 0..2 {
                 while let Some(o) = self.e[side].poll_output() {
@@ -124,17 +125,22 @@ impl Net {
                 }
             }
             if !moved {
-                break;
+                return;
             }
         }
+        panic!("at {}: the two sessions never fall quiet", self.now);
     }
 
     fn run_until(&mut self, until_ms: u64) {
         let until = Instant(until_ms * 1_000);
+        // Calls in a row at one instant: a timer that never moves on would spin here.
+        let mut stuck = 0;
         loop {
             self.settle();
             match self.e.iter().filter_map(Engine::poll_timeout).min() {
                 Some(n) if n <= until => {
+                    stuck = if n <= self.now { stuck + 1 } else { 0 };
+                    assert!(stuck < 10_000, "the sessions' timers stay at {n}");
                     self.now = n;
                     if self.e[0].poll_timeout() == Some(n) {
                         self.a_inputs

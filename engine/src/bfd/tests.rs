@@ -70,7 +70,8 @@ impl Pair {
     }
 
     fn pump(&mut self) {
-        loop {
+        // Two engines answering each other for ever at one instant would spin here.
+        for _ in 0..100_000 {
             let mut moved = false;
             for side in 0..2 {
                 while let Some(o) = self.e[side].poll_output() {
@@ -106,17 +107,22 @@ impl Pair {
                 }
             }
             if !moved {
-                break;
+                return;
             }
         }
+        panic!("at {}: the two sessions never fall quiet", self.now);
     }
 
     fn run_until(&mut self, until: Instant) {
+        // Calls in a row at one instant: a timer that never moves on would spin here.
+        let mut stuck = 0;
         loop {
             self.pump();
             let next = self.e.iter().filter_map(Engine::poll_timeout).min();
             match next {
                 Some(n) if n <= until => {
+                    stuck = if n <= self.now { stuck + 1 } else { 0 };
+                    assert!(stuck < 10_000, "the sessions' timers stay at {n}");
                     self.now = n;
                     for e in &mut self.e {
                         e.handle_timeout(n);
@@ -1047,6 +1053,7 @@ mod hostile {
                         while let Some(at) = e.poll_timeout().filter(|&at| at <= until) {
                             now = at;
                             e.handle_timeout(now);
+                            assert!(e.poll_timeout().is_none_or(|n| n > at), "a timer due at {at} left");
                             told(&mut e, &mut up);
                             check(&e, now, up)?;
                         }
@@ -1155,6 +1162,10 @@ fn a_passive_session_goes_quiet_when_it_forgets_its_peer() {
     let reset = v.resets.unwrap();
     while let Some(at) = e.poll_timeout().filter(|&at| at <= reset) {
         e.handle_timeout(at);
+        assert!(
+            e.poll_timeout().is_none_or(|n| n > at),
+            "a timer due at {at} left"
+        );
     }
     let v = e.sessions()[0].clone();
     assert_eq!((v.remote_discr, v.resets), (0, None));
@@ -1432,6 +1443,8 @@ mod delayed {
         }
 
         fn run_until(&mut self, until: Instant) {
+            // Calls in a row at one instant: a timer that never moves on would spin here.
+            let mut stuck = 0;
             loop {
                 self.drain();
                 let timer = self.e.iter().filter_map(Engine::poll_timeout).min();
@@ -1443,6 +1456,8 @@ mod delayed {
                 if next > until {
                     break;
                 }
+                stuck = if next <= self.now { stuck + 1 } else { 0 };
+                assert!(stuck < 10_000, "nothing moves on from {next}");
                 self.now = next;
                 if packet == Some(next) {
                     let (_, (to, bytes)) = self.queue.pop_first().unwrap();

@@ -1140,7 +1140,12 @@ mod tests {
     /// Runs the engine to `until` seconds, answering each probe as `answer` says.
     fn run(e: &mut CheckEngine, until: u64, answer: impl Fn(&ProbeSpec) -> ProbeOutcome) {
         let end = Instant::from_micros(until * 1_000_000);
+        // Calls in a row at one instant: a timer that never moves on would spin here.
+        let (mut last, mut stuck) = (None, 0);
         while let Some(t) = e.poll_timeout().filter(|t| *t <= end) {
+            stuck = if last == Some(t) { stuck + 1 } else { 0 };
+            assert!(stuck < 10_000, "the checkers' timer stays at {t}");
+            last = Some(t);
             e.handle_timeout(t);
             while let Some(out) = e.poll_output() {
                 if let CheckOutput::StartProbe(spec) = out {

@@ -1031,7 +1031,11 @@ mod tests {
     fn run(e: &mut crate::check::CheckEngine, mut now: Instant, until: Instant, fail: bool) {
         use crate::check::probe::ProbeOutcome;
         use crate::check::{CheckInput, CheckOutput};
+        // Calls in a row at one instant: a timer that never moves on would spin here.
+        let mut stuck = 0;
         while let Some(t) = e.poll_timeout().filter(|t| *t <= until) {
+            stuck = if t <= now { stuck + 1 } else { 0 };
+            assert!(stuck < 10_000, "the checkers' timer stays at {t}");
             now = now.max(t);
             e.handle_timeout(now);
             while let Some(out) = e.poll_output() {

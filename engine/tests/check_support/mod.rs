@@ -92,7 +92,8 @@ impl Harness {
 
     /// Drains outputs, applying IPVS operations to `table` and answering probes.
     pub fn drain(&mut self) {
-        loop {
+        // An engine that starts a probe for every answer would keep this loop going.
+        for _ in 0..100_000 {
             let mut started = Vec::new();
             while let Some(o) = self.e.poll_output() {
                 if let CheckOutput::Ipvs(op) = &o {
@@ -106,7 +107,7 @@ impl Harness {
                 self.outs.push((self.now, o));
             }
             if started.is_empty() {
-                break;
+                return;
             }
             for spec in started {
                 if self.silent {
@@ -123,6 +124,7 @@ impl Harness {
                 );
             }
         }
+        panic!("at {}: probes keep starting as others end", self.now);
     }
 
     pub fn input(&mut self, input: CheckInput) {
@@ -132,10 +134,14 @@ impl Harness {
 
     /// Runs the engine's timers up to `end` (inclusive), answering probes.
     pub fn run_until(&mut self, end: Instant) {
+        // Calls in a row at one instant: a timer that never moves on would spin here.
+        let mut stuck = 0;
         while let Some(t) = self.e.poll_timeout() {
             if t > end {
                 break;
             }
+            stuck = if t <= self.now { stuck + 1 } else { 0 };
+            assert!(stuck < 10_000, "the engine's timer stays at {t}");
             self.now = t.max(self.now);
             self.e.handle_timeout(self.now);
             self.drain();
