@@ -286,7 +286,11 @@ fn rejected(v: &Verdict) -> (Check, Action, Reason) {
             check,
             action,
             reason,
-        } => (*check, *action, reason.clone()),
+        } => {
+            // Callers judge verdicts by is_accept() too: it must agree.
+            assert!(!v.is_accept());
+            (*check, *action, reason.clone())
+        }
         Verdict::Accept { .. } => panic!("accepted"),
     }
 }
@@ -362,6 +366,10 @@ fn each_check_fails_with_its_reason_and_counter() {
         (c, r.counter()),
         (Check::Password, Some(Counter::AuthFailure))
     );
+    // Two bytes wrong by the same bits ("s" and "r", "e" and "d" differ in bit 0) do not
+    // cancel out in the constant-time comparison.
+    e.auth = ExpectAuth::Pass(pass_auth_data("rdcret"));
+    assert_eq!(rejected(&check(&e, &repr, &good).0).2, Reason::Password);
 
     // v2 interval mismatch: dropped, not counted.
     let mut e = expect.clone();
@@ -456,6 +464,269 @@ fn each_check_fails_with_its_reason_and_counter() {
     );
 }
 
+/// What `--decode-pcap` prints for each step, and for each reason: the label metrics
+/// count it by, the counter keepalived bumps, the error type of the SNMP trap it sends
+/// (RFC 2787 auth, RFC 6527 protocol) and the message it logs.
+#[test]
+fn each_check_and_reason_as_the_decoder_metrics_and_traps_show_it() {
+    let v4 = Ipv4Addr::new(192, 0, 2, 1);
+    let reasons = [
+        Reason::TooShort { len: 24 },
+        Reason::UnexpectedAh,
+        Reason::MissingAh,
+        Reason::Length {
+            got: 41,
+            expected: 40,
+        },
+        Reason::Length {
+            got: 36,
+            expected: 40,
+        },
+        Reason::Ttl { got: 254 },
+        Reason::Version {
+            got: 3,
+            expected: 2,
+        },
+        Reason::InvalidAuthType { got: 5 },
+        Reason::AuthTypeMismatch {
+            got: 1,
+            expected: 0,
+        },
+        Reason::Password,
+        Reason::AhNextHeader { got: 6 },
+        Reason::AhIcv,
+        Reason::AhSpi { spi: 1, src: v4 },
+        Reason::AhReplay { seq: 7, last: 7 },
+        Reason::IntervalV2 {
+            got_secs: 1,
+            expected_secs: 2,
+        },
+        Reason::Type { got: 2 },
+        Reason::TotalLength {
+            got: 44,
+            received: 40,
+        },
+        Reason::IntervalV3 {
+            got_cs: 100,
+            expected_cs: 200,
+        },
+        Reason::Checksum {
+            got: 0x1234,
+            expected: 0x4321,
+        },
+        Reason::OldUnicastChecksum,
+        Reason::ExpectedUnicast,
+        Reason::ExpectedMulticast,
+        Reason::OwnerIgnore,
+        Reason::AddrCount {
+            got: 1,
+            expected: 2,
+        },
+        Reason::VipMissing {
+            addr: IpAddr::V4(v4),
+        },
+        Reason::NotAPeer {
+            src: IpAddr::V4(v4),
+        },
+        Reason::PeerTtl {
+            ttl: 64,
+            min: 250,
+            max: 255,
+        },
+        Reason::PriorityZero,
+    ];
+    let mut table = String::from("checks:\n");
+    for c in Check::ALL {
+        table += &format!("  {c:?}: {}\n", c.name());
+    }
+    table += "reasons (kind | counter | auth trap | protocol trap | message):\n";
+    for r in &reasons {
+        table += &format!(
+            "  {} | {:?} | {:?} | {:?} | {r}\n",
+            r.kind(),
+            r.counter(),
+            r.auth_error(),
+            r.proto_error()
+        );
+    }
+    insta::assert_snapshot!("receive_checks_and_reasons", table);
+}
+
+/// `vrrp_check_packet()`: a frame's padding (to Ethernet's 46-byte minimum payload, 4
+/// bytes less per VLAN tag the kernel stripped) is allowed after a short packet only; any
+/// other difference between the lengths the headers give and what arrived is refused.
+#[test]
+fn ethernet_padding_is_allowed_only_where_ethernet_adds_it() {
+    let (repr, opts, expect) = advert(Variant::V2Pass, 7, 100, 1);
+    let good = emit(&repr, &opts);
+    assert_eq!(good.len(), 40);
+    let padded = |n: usize| [good.clone(), vec![0; n]].concat();
+    let outcome = |bytes: &[u8]| match check(&expect, &repr, bytes).0 {
+        Verdict::Accept { notes } => Ok(notes),
+        v => Err(rejected(&v)),
+    };
+    let length = |got, expected| Err((Check::Length, Action::Ko, Reason::Length { got, expected }));
+    let total = |got, received| {
+        Err((
+            Check::TotalLength,
+            Action::Ko,
+            Reason::TotalLength { got, received },
+        ))
+    };
+    // To 46 bytes (untagged) or 42 (one tag stripped): padding.
+    assert_eq!(outcome(&padded(6)), Ok(vec![]));
+    assert_eq!(outcome(&padded(2)), Ok(vec![]));
+    // Lengths padding cannot give.
+    assert_eq!(outcome(&padded(1)), length(41, 40));
+    assert_eq!(outcome(&padded(4)), length(44, 40));
+    // Past the minimum payload nothing is padding: the VRRP count allows it, the IPv4
+    // total length does not.
+    assert_eq!(outcome(&padded(10)), total(40, 50));
+    // Shorter than the header's count of addresses.
+    assert_eq!(outcome(&good[..36]), length(36, 40));
+    // A packet of 46 bytes or more is never padded (3 addresses: 48 bytes).
+    let (repr3, opts3, expect3) = advert(Variant::V2Pass, 7, 100, 3);
+    let long = [emit(&repr3, &opts3), vec![0; 2]].concat();
+    assert_eq!(
+        rejected(&check(&expect3, &repr3, &long).0),
+        (
+            Check::Length,
+            Action::Ko,
+            Reason::Length {
+                got: 50,
+                expected: 48
+            }
+        )
+    );
+    // The IPv4 total length must be what arrived, less padding.
+    let with_total = |bytes: &[u8], tot: u16| {
+        let mut b = bytes.to_vec();
+        b[2..4].copy_from_slice(&tot.to_be_bytes());
+        b
+    };
+    assert_eq!(outcome(&with_total(&padded(2), 38)), total(38, 42));
+    assert_eq!(outcome(&with_total(&padded(2), 44)), total(44, 42));
+    assert_eq!(outcome(&with_total(&good, 36)), total(36, 40));
+}
+
+/// RFC 5798 §7.1: an IPv6 advert to the group must arrive with hop limit 255; one that
+/// crossed a router is refused, and one whose hop limit the socket did not report is
+/// not judged by it.
+#[test]
+fn an_ipv6_advert_needs_hop_limit_255() {
+    let (repr, opts, expect) = advert(Variant::V3Ipv6, 7, 100, 1);
+    let bytes = emit(&repr, &opts);
+    let with_hop_limit = |hop_limit| {
+        let mut trace = Trace::default();
+        let v = Validator::new(expect.clone()).check(
+            &RxAdvert::V6 {
+                payload: &bytes,
+                src: SRC6,
+                dst: MCAST_GROUP6,
+                hop_limit,
+            },
+            CX,
+            &mut trace,
+        );
+        (v, trace)
+    };
+    assert!(with_hop_limit(Some(255)).0.is_accept());
+    assert_eq!(
+        rejected(&with_hop_limit(Some(254)).0),
+        (Check::Ttl, Action::Ko, Reason::Ttl { got: 254 })
+    );
+    let (v, trace) = with_hop_limit(None);
+    assert!(v.is_accept());
+    assert!(trace.0.contains(&(Check::Ttl, Outcome::Skip)));
+}
+
+/// The advert interval: v2 drops an advert whose interval is not ours (RFC 3768 §7.1) and
+/// says both in seconds; v3 only notes it, in centiseconds (RFC 5798 has no such check: a
+/// backup takes the master's interval, §6.4.2).
+#[test]
+fn an_advert_interval_not_ours_is_dropped_in_v2_and_noted_in_v3() {
+    let (repr, opts, mut expect) = advert(Variant::V2None, 7, 100, 1);
+    expect.advert_int_us = 3_000_000;
+    let (v, _) = check(&expect, &repr, &emit(&repr, &opts));
+    assert_eq!(
+        rejected(&v),
+        (
+            Check::IntervalV2,
+            Action::Drop,
+            Reason::IntervalV2 {
+                got_secs: 1,
+                expected_secs: 3
+            }
+        )
+    );
+    let (repr, opts, mut expect) = advert(Variant::V3Ipv4, 7, 100, 1);
+    expect.advert_int_us = 2_500_000;
+    let (v, trace) = check(&expect, &repr, &emit(&repr, &opts));
+    let note = Reason::IntervalV3 {
+        got_cs: 100,
+        expected_cs: 250,
+    };
+    assert_eq!(
+        v,
+        Verdict::Accept {
+            notes: vec![note.clone()]
+        }
+    );
+    assert!(trace.0.contains(&(Check::IntervalV3, Outcome::Note(note))));
+}
+
+/// `owner_ignore_adverts` drops adverts only while the instance is the owner (effective
+/// priority 255); an owner not told to ignore them takes them.
+#[test]
+fn the_owner_ignores_adverts_only_when_told_and_only_at_255() {
+    let (repr, opts, expect) = advert(Variant::V2None, 7, 100, 1);
+    let bytes = emit(&repr, &opts);
+    let verdict = |ignore: bool, effective_priority: u8| {
+        let mut e = expect.clone();
+        e.owner_ignore_adverts = ignore;
+        let cx = RxContext {
+            effective_priority,
+            check_vips: true,
+        };
+        Validator::new(e).check(&RxAdvert::V4 { datagram: &bytes }, cx, &mut ())
+    };
+    assert_eq!(
+        rejected(&verdict(true, 255)),
+        (Check::OwnerIgnore, Action::Drop, Reason::OwnerIgnore)
+    );
+    assert!(verdict(true, 254).is_accept());
+    assert!(verdict(false, 255).is_accept());
+}
+
+/// A backup that need not compare addresses (`skip_check_adv_addr`, same master) takes an
+/// advert whose addresses differ without a note; the count is compared all the same.
+#[test]
+fn without_the_address_check_other_addresses_pass_unnoted() {
+    let (repr, opts, mut expect) = advert(Variant::V2None, 7, 100, 1);
+    let bytes = emit(&repr, &opts);
+    expect.vips = vec![IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9))];
+    let cx = RxContext {
+        effective_priority: 100,
+        check_vips: false,
+    };
+    let mut trace = Trace::default();
+    let v =
+        Validator::new(expect.clone()).check(&RxAdvert::V4 { datagram: &bytes }, cx, &mut trace);
+    assert_eq!(v, Verdict::Accept { notes: vec![] });
+    assert!(trace.0.contains(&(Check::AddressList, Outcome::Skip)));
+    expect.vips.push(IpAddr::V4(Ipv4Addr::new(10, 9, 9, 8)));
+    let v = Validator::new(expect).check(&RxAdvert::V4 { datagram: &bytes }, cx, &mut ());
+    assert_eq!(
+        v,
+        Verdict::Accept {
+            notes: vec![Reason::AddrCount {
+                got: 1,
+                expected: 2
+            }]
+        }
+    );
+}
+
 #[test]
 fn unicast_source_and_peer_ttl() {
     let (mut repr, opts, mut expect) = advert(Variant::V3Ipv4, 9, 100, 1);
@@ -496,6 +767,31 @@ fn unicast_source_and_peer_ttl() {
     );
     expect.peers[1].min_ttl = 1;
     assert!(check(&expect, &repr, &bytes).0.is_accept());
+    // Both ends of the range are in it.
+    let ttl_range = |expect: &mut Expect, min_ttl, max_ttl| {
+        (expect.peers[1].min_ttl, expect.peers[1].max_ttl) = (min_ttl, max_ttl);
+        match check(expect, &repr, &bytes).0 {
+            Verdict::Accept { .. } => None,
+            v => Some(rejected(&v).2),
+        }
+    };
+    assert_eq!(ttl_range(&mut expect, 64, 64), None);
+    assert_eq!(
+        ttl_range(&mut expect, 65, 255),
+        Some(Reason::PeerTtl {
+            ttl: 64,
+            min: 65,
+            max: 255
+        })
+    );
+    assert_eq!(
+        ttl_range(&mut expect, 0, 63),
+        Some(Reason::PeerTtl {
+            ttl: 64,
+            min: 0,
+            max: 63
+        })
+    );
 }
 
 #[test]
@@ -522,6 +818,54 @@ fn old_unicast_checksum_is_detected_and_then_used() {
     expect.never_old_checksum = true;
     let v = Validator::new(expect).check(&RxAdvert::V4 { datagram: &old }, CX, &mut ());
     assert_eq!(rejected(&v).0, Check::Checksum);
+}
+
+/// `old_unicast_checksum` (or `never`) and `v3_checksum_as_v2` choose the checksum an
+/// instance expects and sends (`vrrp_csum_mcast()`); with neither it is RFC 5798's.
+#[test]
+fn the_checksum_rules_come_from_the_configuration() {
+    let instance = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n \
+             priority 100\n version 3\n unicast_src_ip 192.168.1.10\n \
+             unicast_peer {{\n 192.168.1.11\n }}\n{extra} virtual_ipaddress {{\n \
+             10.0.0.{vrid}\n }}\n}}\n"
+        )
+    };
+    let text = [
+        instance("plain", 1, ""),
+        instance("old", 2, " old_unicast_checksum\n"),
+        instance("never", 3, " old_unicast_checksum never\n"),
+        instance("as_v2", 4, " v3_checksum_as_v2\n"),
+    ]
+    .concat();
+    let loaded = keepalived_engine::config::parse_str(&text, &Default::default());
+    assert!(!loaded.diagnostics.has_errors(), "{:?}", loaded.diagnostics);
+    let cfg = &loaded.config;
+    let rules: Vec<_> = cfg
+        .instances
+        .iter()
+        .map(|vi| {
+            let expect = Expect::from_instance(vi, &cfg.global);
+            let (rx, never) = (expect.v3_checksum, expect.never_old_checksum);
+            (
+                vi.name.as_str(),
+                rx,
+                never,
+                Validator::new(expect).tx_v3_checksum(),
+            )
+        })
+        .collect();
+    use V3Checksum::{AsV2, OldUnicast, PseudoHeader};
+    assert_eq!(
+        rules,
+        [
+            ("plain", PseudoHeader, false, PseudoHeader),
+            ("old", OldUnicast, false, OldUnicast),
+            ("never", PseudoHeader, true, PseudoHeader),
+            ("as_v2", AsV2, false, AsV2),
+        ]
+    );
 }
 
 #[test]

@@ -51,7 +51,7 @@ pub enum Check {
     Type,
     /// IPv4 total length matches what was received (padding allowed).
     TotalLength,
-    /// v3: interval differs from ours (a SHOULD: logged only).
+    /// v3: interval differs from ours (logged only: RFC 5798 has no such check).
     IntervalV3,
     Checksum,
     /// Multicast destination exactly when the instance is multicast.
@@ -570,10 +570,7 @@ impl Validator {
         // 2. Length from the header's own count, Ethernet padding tolerated.
         expected_len += vrrp.packet_len();
         if buflen != expected_len {
-            let padded = expected_len < ETH_MIN_PAYLOAD
-                && expected_len < buflen
-                && (buflen - expected_len) % VLAN_TAG
-                    == (VLAN_TAG - ETH_MIN_PAYLOAD % VLAN_TAG) % VLAN_TAG;
+            let padded = expected_len < ETH_MIN_PAYLOAD && ethernet_padded(expected_len, buflen);
             if !padded {
                 return Err(ko(
                     C::Length,
@@ -724,10 +721,7 @@ impl Validator {
         if let Some(ip) = &ip {
             let tot = usize::from(ip.total_len());
             if tot != buflen {
-                let padded = buflen <= ETH_MIN_PAYLOAD
-                    && tot < buflen
-                    && (buflen - tot) % VLAN_TAG
-                        == (VLAN_TAG - ETH_MIN_PAYLOAD % VLAN_TAG) % VLAN_TAG;
+                let padded = buflen <= ETH_MIN_PAYLOAD && ethernet_padded(tot, buflen);
                 if !padded {
                     return Err(ko(
                         C::TotalLength,
@@ -743,7 +737,7 @@ impl Validator {
             obs.step(C::TotalLength, &Outcome::Skip);
         }
 
-        // 9. v3 interval: RFC 5798 §6.4.2 says SHOULD match; keepalived only logs.
+        // 9. v3 interval: no RFC 5798 check (backups take the master's, §6.4.2); logged.
         if e.version == 3 {
             let ours = e.advert_int_us / 10_000;
             if u64::from(vrrp.max_adver_int_cs()) != ours {
@@ -778,12 +772,10 @@ impl Validator {
         let want = checksum::vrrp_checksum(vrrp.packet_bytes(), pseudo);
         if got != want {
             // A unicast peer on keepalived < 1.3.6 puts the group in the pseudo-header.
+            // Once we follow it, `pseudo` already holds the group and this is not tried.
             let old = match (pseudo, &ip) {
                 (Pseudo::V4 { src, dst }, Some(_))
-                    if e.unicast()
-                        && !e.never_old_checksum
-                        && !self.old_checksum
-                        && dst != e.mcast_group4 =>
+                    if e.unicast() && !e.never_old_checksum && dst != e.mcast_group4 =>
                 {
                     checksum::vrrp_checksum(
                         vrrp.packet_bytes(),
@@ -866,7 +858,7 @@ impl Validator {
             };
             obs.step(C::UnicastSource, &Outcome::Pass);
             match ttl {
-                Some(t) if t < peer.min_ttl || t > peer.max_ttl => {
+                Some(t) if !(peer.min_ttl..=peer.max_ttl).contains(&t) => {
                     return Err(drop(
                         C::PeerTtl,
                         Reason::PeerTtl {
@@ -893,4 +885,17 @@ impl Validator {
         }
         Ok(notes)
     }
+}
+
+/// A padded payload is 46 − 4k bytes (k VLAN tags stripped): after a packet of 4n bytes
+/// (every VRRP packet), padding leaves this modulo a tag.
+const PADDING_MOD_TAG: usize = ETH_MIN_PAYLOAD % VLAN_TAG;
+
+/// Whether `received` bytes can be a `len`-byte packet followed by Ethernet padding
+/// (`vrrp_check_packet()`: more bytes than the packet, by a padding's length modulo a
+/// VLAN tag). The callers bound the lengths to a frame that Ethernet pads.
+fn ethernet_padded(len: usize, received: usize) -> bool {
+    received
+        .checked_sub(len)
+        .is_some_and(|extra| extra % VLAN_TAG == PADDING_MOD_TAG)
 }
